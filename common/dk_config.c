@@ -1,0 +1,252 @@
+/* dk_config.c - the configuration table, file parsing and environment overrides.
+ *
+ * Every key of every program is a row of config_table: adding a setting is adding a
+ * row. Values are validated by type at load time, so a server never starts with a
+ * setting it cannot use. Precedence: environment (DK_<KEY>) > file > default. */
+#include "dk_config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dk_log.h"
+
+typedef enum { T_STR, T_INT, T_DOUBLE, T_BOOL } ktype;
+
+typedef struct {
+    const char *name;
+    ktype type;
+    const char *dflt;
+    int secret;
+    const char *help;
+} config_key;
+
+static const config_key config_table[] = {
+    /* logging */
+    {"log_level", T_STR, "info", 0, "debug, info, warn or error"},
+    /* Redis */
+    {"redis_host", T_STR, "127.0.0.1", 0, "Redis IP address (not a host name)"},
+    {"redis_port", T_INT, "16379", 0, "Redis port"},
+    {"redis_timeout_ms", T_INT, "2000", 0, "deadline of one Redis command"},
+    /* MariaDB */
+    {"mysql_host", T_STR, "127.0.0.1", 0, "MariaDB IP address"},
+    {"mysql_port", T_INT, "13306", 0, "MariaDB port"},
+    {"mysql_user", T_STR, "dingkao", 0, "MariaDB user"},
+    {"mysql_password", T_STR, "dingkao-dev", 1, "MariaDB password"},
+    {"mysql_db", T_STR, "dingkao", 0, "MariaDB database"},
+    {"mysql_timeout_ms", T_INT, "5000", 0, "connect/read/write timeout of MariaDB calls"},
+    {"db_workers", T_INT, "4", 0, "database worker threads per server"},
+    {"db_queue", T_INT, "4096", 0, "database jobs that may wait before 503"},
+    /* HTTP servers */
+    {"http_host", T_STR, "127.0.0.1", 0, "address the servers listen on"},
+    {"exam_port", T_INT, "18080", 0, "examd port"},
+    {"admin_port", T_INT, "18081", 0, "admind port"},
+    {"http_loops", T_INT, "0", 0, "event loops per server (0 = one per core)"},
+    {"http_max_body", T_INT, "65536", 0, "largest JSON request body in bytes"},
+    {"http_max_headers", T_INT, "8192", 0, "largest request header block in bytes"},
+    {"http_timeout_s", T_INT, "15", 0, "a whole request must arrive within this"},
+    {"http_max_conns", T_INT, "20000", 0, "open connections per server node"},
+    {"web_root", T_STR, "", 0, "folder of static pages ('' = none)"},
+    /* auth */
+    {"token_secret", T_STR, "", 1, "hex key (64 hex chars) signing tokens; '' = random per start"},
+    {"token_ttl_s", T_INT, "43200", 0, "token lifetime (a whole test day)"},
+    {"hash_workers", T_INT, "2", 0, "password-hashing threads"},
+    {"hash_queue", T_INT, "64", 0, "password hashes that may wait before 503"},
+    {"argon2_opslimit", T_INT, "2", 0, "argon2id passes (libsodium opslimit)"},
+    {"argon2_memlimit_kib", T_INT, "19456", 0, "argon2id memory in KiB"},
+    {"login_max_failures", T_INT, "5", 0, "failed logins per account or address per window"},
+    {"login_window_s", T_INT, "900", 0, "window of the failed-login counters"},
+    /* exam */
+    {"exam_duration_s", T_INT, "3600", 0, "test duration when no blueprint says otherwise"},
+    {"sweeper_period_ms", T_INT, "1000", 0, "how often expired sessions are submitted"},
+    {"flush_period_ms", T_INT, "5000", 0, "how often live answers are flushed to MariaDB"},
+    {"session_ttl_s", T_INT, "86400", 0, "how long a session stays in Redis after submit"},
+    /* proctor */
+    {"proctor_model_dir", T_STR, "", 0, "folder of the face models ('' = degraded mode)"},
+    {"proctor_detector", T_STR, "yunet_120x160.onnx", 0, "YuNet detector file"},
+    {"proctor_recognizer", T_STR, "MobileFaceNet.onnx", 0, "recogniser file"},
+    {"proctor_recognizer_kind", T_STR, "mobilefacenet", 0, "mobilefacenet or sface"},
+    {"proctor_threshold", T_DOUBLE, "40", 0, "similarity % below which a capture is suspect"},
+    {"proctor_max_bytes", T_INT, "2097152", 0, "largest capture in bytes"},
+    {"proctor_max_width", T_INT, "4096", 0, "largest capture width"},
+    {"proctor_max_height", T_INT, "4096", 0, "largest capture height"},
+    {"proctor_max_pixels", T_INT, "16777216", 0, "largest capture pixel count"},
+    {"proctor_workers", T_INT, "2", 0, "scoring threads (in examd or proctord)"},
+    {"proctor_claim_idle_ms", T_INT, "30000", 0, "a pending job idle this long is claimed"},
+    {"proctor_max_attempts", T_INT, "3", 0, "a job failing this often is parked"},
+    {"proctor_stream_maxlen", T_INT, "100000", 0, "capture stream length shown as lag"},
+    {"proctor_capture_interval_s", T_INT, "300", 0, "mean time between captures"},
+    {"proctor_capture_grace_s", T_INT, "120", 0, "overdue beyond this = missing captures"},
+    {"photo_retention_days", T_INT, "365", 0, "capture photos kept after final determinations"},
+    /* storage */
+    {"data_dir", T_STR, ".stack/data", 0, "where photos and attachments are stored"},
+};
+
+#define NKEYS (sizeof config_table / sizeof config_table[0])
+
+struct dk_config {
+    char *values[NKEYS];
+    const char *sources[NKEYS];
+};
+
+static int key_index(const char *key)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(config_table[i].name, key) == 0) return (int)i;
+    return -1;
+}
+
+static int must_index(const char *key)
+{
+    int i = key_index(key);
+    if (i < 0) {
+        DK_ERROR("config", "unknown configuration key key=%s", key);
+        abort();
+    }
+    return i;
+}
+
+static int check_value(const config_key *k, const char *v, dk_error *err)
+{
+    char *end;
+    errno = 0;
+    switch (k->type) {
+    case T_STR: return 0;
+    case T_INT:
+        (void)strtoll(v, &end, 10);
+        break;
+    case T_DOUBLE:
+        (void)strtod(v, &end);
+        break;
+    case T_BOOL:
+        if (!strcmp(v, "0") || !strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "false") ||
+            !strcmp(v, "yes") || !strcmp(v, "no"))
+            return 0;
+        return dk_error_set(err, DK_EINVAL, "%s: expected a boolean, got '%s'", k->name, v);
+    }
+    if (errno || end == v || *end)
+        return dk_error_set(err, DK_EINVAL, "%s: expected a number, got '%s'", k->name, v);
+    return 0;
+}
+
+static int set_value(dk_config *cfg, int i, const char *v, const char *source, dk_error *err)
+{
+    int rc = check_value(&config_table[i], v, err);
+    if (rc) return rc;
+    free(cfg->values[i]);
+    cfg->values[i] = dk_strdup(v);
+    cfg->sources[i] = source;
+    return 0;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s)) s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1])) *--e = '\0';
+    return s;
+}
+
+static int load_file(dk_config *cfg, const char *path, dk_error *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return dk_error_set(err, DK_EIO, "cannot open config %s: %s", path, strerror(errno));
+    char line[4096];
+    int lineno = 0, rc = 0;
+    while (!rc && fgets(line, sizeof line, f)) {
+        lineno++;
+        char *s = trim(line);
+        if (!*s || *s == '#') continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            rc = dk_error_set(err, DK_EINVAL, "%s:%d: expected key = value", path, lineno);
+            break;
+        }
+        *eq = '\0';
+        char *key = trim(s), *val = trim(eq + 1);
+        int i = key_index(key);
+        if (i < 0) {
+            rc = dk_error_set(err, DK_EINVAL, "%s:%d: unknown key '%s'", path, lineno, key);
+            break;
+        }
+        rc = set_value(cfg, i, val, "file", err);
+    }
+    fclose(f);
+    return rc;
+}
+
+int dk_config_load(dk_config **out, const char *path, dk_error *err)
+{
+    dk_config *cfg = dk_calloc(1, sizeof *cfg);
+    int rc = 0;
+    for (size_t i = 0; i < NKEYS; i++) {
+        cfg->values[i] = dk_strdup(config_table[i].dflt);
+        cfg->sources[i] = "default";
+    }
+    if (!path || !*path) path = getenv("DK_CONFIG");
+    if (path && *path && (rc = load_file(cfg, path, err))) goto fail;
+    for (size_t i = 0; i < NKEYS; i++) {
+        char env[96] = "DK_";
+        size_t n = 3;
+        for (const char *k = config_table[i].name; *k && n < sizeof env - 1; k++)
+            env[n++] = (char)toupper((unsigned char)*k);
+        env[n] = '\0';
+        const char *v = getenv(env);
+        if (v && (rc = set_value(cfg, (int)i, v, "env", err))) goto fail;
+    }
+    dk_log_level lvl;
+    if (dk_log_parse_level(dk_config_str(cfg, "log_level"), &lvl)) {
+        rc = dk_error_set(err, DK_EINVAL, "log_level: unknown level '%s'",
+                          dk_config_str(cfg, "log_level"));
+        goto fail;
+    }
+    dk_log_set_level(lvl);
+    *out = cfg;
+    return 0;
+fail:
+    dk_config_free(cfg);
+    return rc;
+}
+
+void dk_config_free(dk_config *cfg)
+{
+    if (!cfg) return;
+    for (size_t i = 0; i < NKEYS; i++) free(cfg->values[i]);
+    free(cfg);
+}
+
+const char *dk_config_str(const dk_config *cfg, const char *key)
+{
+    return cfg->values[must_index(key)];
+}
+
+long long dk_config_int(const dk_config *cfg, const char *key)
+{
+    return strtoll(dk_config_str(cfg, key), NULL, 10);
+}
+
+double dk_config_double(const dk_config *cfg, const char *key)
+{
+    return strtod(dk_config_str(cfg, key), NULL);
+}
+
+int dk_config_bool(const dk_config *cfg, const char *key)
+{
+    const char *v = dk_config_str(cfg, key);
+    return !strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes");
+}
+
+const char *dk_config_source(const dk_config *cfg, const char *key)
+{
+    return cfg->sources[must_index(key)];
+}
+
+void dk_config_print(const dk_config *cfg, FILE *out)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        const char *v = cfg->values[i];
+        if (config_table[i].secret && *v) v = "***";
+        fprintf(out, "  %-28s = %s (%s)\n", config_table[i].name, v, cfg->sources[i]);
+    }
+}

@@ -1,0 +1,60 @@
+/* dk_mysql.h - MariaDB connections (Connector/C) and parameterised queries.
+ *
+ * These calls block: use them in tools, tests, and on database worker threads
+ * (dk_workq), never on an event loop. A MYSQL* belongs to one thread at a time.
+ * Parameters are escaped client-side into the text protocol ('?' placeholders),
+ * so results are always strings (row[i], NULL for SQL NULL). */
+#ifndef DK_MYSQL_H
+#define DK_MYSQL_H
+
+#include <mysql.h>
+#include <stdint.h>
+#include "dk_config.h"
+#include "dk_err.h"
+
+typedef enum { DK_P_NULL, DK_P_STR, DK_P_INT } dk_param_type;
+typedef struct dk_param {
+    dk_param_type type;
+    const char *s;   /* DK_P_STR: bytes, need not be NUL-terminated */
+    size_t len;      /* DK_P_STR: length of s */
+    long long i;     /* DK_P_INT */
+} dk_param;
+
+#define DK_PSTR(str) ((dk_param){.type = DK_P_STR, .s = (str), .len = strlen(str)})
+#define DK_PSTRN(str, n) ((dk_param){.type = DK_P_STR, .s = (str), .len = (n)})
+#define DK_PINT(v) ((dk_param){.type = DK_P_INT, .i = (long long)(v)})
+#define DK_PNULL ((dk_param){.type = DK_P_NULL})
+
+/* Connects with mysql_host/mysql_port/mysql_user/mysql_password/mysql_db from cfg,
+ * utf8mb4, connect/read/write timeouts from mysql_timeout_ms. */
+MYSQL *dk_mysql_connect(const dk_config *cfg, dk_error *err);
+void dk_mysql_close(MYSQL *db);
+
+/* Runs one statement with '?' placeholders filled from params.
+ * res: if not NULL, receives the stored result set (free with mysql_free_result);
+ * affected: if not NULL, receives mysql_affected_rows. Duplicate key errors map to
+ * DK_ECONFLICT, lost connections to DK_EIO. */
+int dk_mysql_exec(MYSQL *db, const char *sql, const dk_param *params, size_t nparams,
+                  MYSQL_RES **res, uint64_t *affected, dk_error *err);
+int dk_mysql_begin(MYSQL *db, dk_error *err);
+int dk_mysql_commit(MYSQL *db, dk_error *err);
+void dk_mysql_rollback(MYSQL *db);
+
+
+
+/* A database worker thread's connection (the thread context of a dk_workq): made
+ * lazily, dropped after a connection error and made again by the next job. */
+typedef struct dk_dbconn {
+    const dk_config *cfg;
+    MYSQL *db;
+} dk_dbconn;
+
+/* dk_workq init/fini for pools of database threads; udata is the dk_config. */
+void *dk_dbconn_thread_init(void *cfg);
+void dk_dbconn_thread_fini(void *conn);
+/* The connection, connecting if needed; NULL with err set if MariaDB is unreachable. */
+MYSQL *dk_dbconn_get(dk_dbconn *c, dk_error *err);
+/* After a DK_EIO from a statement: drop the link so the next job reconnects. */
+void dk_dbconn_drop(dk_dbconn *c);
+
+#endif
