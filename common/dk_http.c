@@ -475,13 +475,14 @@ void dk_http_stop(dk_http_server *s, int grace_ms)
     if (atomic_load(&s->inflight) > 0)
         DK_WARN(s->opts.name, "stopping with requests in flight count=%lld",
                 (long long)atomic_load(&s->inflight));
+    if (s->opts.quiesce) s->opts.quiesce(s, s->opts.udata);
     for (int i = 0; i < s->nloops; i++) event_base_loopexit(s->loops[i].base, NULL);
     for (int i = 0; i < s->nloops; i++) pthread_join(s->threads[i], NULL);
     for (int i = 0; i < s->nloops; i++) {
         dk_loop *l = &s->loops[i];
+        dk_mailbox_free(l->mailbox); /* late completions run while Redis is still there */
+        dk_aredis_free(l->redis);    /* answers what is pending with DK_EIO */
         evhttp_free(l->http);
-        dk_aredis_free(l->redis);
-        dk_mailbox_free(l->mailbox);
         event_base_free(l->base);
     }
     free(s->loops);

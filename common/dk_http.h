@@ -69,6 +69,9 @@ typedef struct dk_http_opts {
     size_t nroutes;
     void (*loop_init)(dk_loop *loop, void *udata); /* on the loop's thread, before serving */
     void (*loop_fini)(dk_loop *loop, void *udata); /* on the loop's thread, after it stops */
+    /* At stop, after requests in flight are answered and while the loops still run:
+     * wait (bounded) until background work that reports back to the loops is done. */
+    void (*quiesce)(dk_http_server *s, void *udata);
     void *udata;
 } dk_http_opts;
 

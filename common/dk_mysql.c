@@ -49,6 +49,8 @@ MYSQL *dk_mysql_connect(const dk_config *cfg, dk_error *err)
     mysql_optionsv(db, MYSQL_OPT_READ_TIMEOUT, &t);
     mysql_optionsv(db, MYSQL_OPT_WRITE_TIMEOUT, &t);
     mysql_optionsv(db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    /* Every connection works in UTC, so DATETIME columns mean the same on every node. */
+    mysql_optionsv(db, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
     if (!mysql_real_connect(db, dk_config_str(cfg, "mysql_host"), dk_config_str(cfg, "mysql_user"),
                             dk_config_str(cfg, "mysql_password"), dk_config_str(cfg, "mysql_db"),
                             (unsigned int)dk_config_int(cfg, "mysql_port"), NULL, 0)) {

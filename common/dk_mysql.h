@@ -26,7 +26,7 @@ typedef struct dk_param {
 #define DK_PNULL ((dk_param){.type = DK_P_NULL})
 
 /* Connects with mysql_host/mysql_port/mysql_user/mysql_password/mysql_db from cfg,
- * utf8mb4, connect/read/write timeouts from mysql_timeout_ms. */
+ * utf8mb4, time_zone UTC, connect/read/write timeouts from mysql_timeout_ms. */
 MYSQL *dk_mysql_connect(const dk_config *cfg, dk_error *err);
 void dk_mysql_close(MYSQL *db);
 

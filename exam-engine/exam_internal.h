@@ -1,20 +1,63 @@
-/* exam_internal.h - what the exam engine's files share: the server, its pools and the
- * handlers of the route table. Not a public contract. */
+/* exam_internal.h - what the exam engine's files share: the server, its pools, the
+ * Redis key names and the handlers of the route table. Not a public contract. */
 #ifndef EXAM_INTERNAL_H
 #define EXAM_INTERNAL_H
 
+#include <stdatomic.h>
+
+#include "dk_auth.h"
 #include "dk_http.h"
+#include "dk_json.h"
+#include "dk_log.h"
 #include "dk_mysql.h"
 #include "dk_workq.h"
 #include "exam.h"
+#include "question_bank.h"
 
 struct exam_server {
     const dk_config *cfg;
     dk_http_server *http;
-    dk_workq *db; /* MariaDB threads (dk_dbconn contexts) */
+    dk_workq *db;   /* MariaDB threads (dk_dbconn contexts) */
+    dk_workq *hash; /* password hashing threads, bounded: 503 beyond (each with a dk_dbconn) */
+    dk_auth auth;
+    qb_bank *bank;
+    long long duration_ms; /* from configuration when set there, else 0 = the blueprint's */
+    _Atomic long long live_sessions;
+    _Atomic long long sweeper_lag_ms;
+    _Atomic long long sweeps_inflight;
+    _Atomic long long submitted_by_sweeper;
+    _Atomic long long flushed_answers;
 };
+
+/* Per event loop. */
+typedef struct exam_loop {
+    struct event *sweep, *flush, *gauges; /* loop 0 only */
+} exam_loop;
+
+#define EXAM_DEADLINES "exam:deadlines"
+#define EXAM_DIRTY "exam:dirty"
+#define PROCTOR_DUE "proctor:due"
+
+static inline exam_server *exam_of(dk_req *rq) { return dk_http_udata(rq->loop->server); }
+
+/* Checks the bearer token; on failure replies (401/403) and returns nonzero. A token
+ * that still must change its password passes only when allow_must_change. */
+int exam_authenticate(dk_req *rq, dk_claims *c, int allow_must_change);
 
 void exam_healthz(dk_req *rq);
 void exam_metrics(dk_req *rq);
+void exam_login(dk_req *rq);
+void exam_password(dk_req *rq);
+void exam_tests(dk_req *rq);
+void exam_session_start(dk_req *rq);
+void exam_session_get(dk_req *rq);
+void exam_answer_put(dk_req *rq);
+void exam_submit(dk_req *rq);
+/* Tries to submit one expired session for its physician (exactly one node wins). */
+void exam_sweep_one(dk_loop *loop, const char *sid);
+
+/* Timers of loop 0: the deadline sweeper, the answer flush and the gauges. */
+void exam_timers_start(dk_loop *loop);
+void exam_timers_stop(dk_loop *loop);
 
 #endif

@@ -1,6 +1,8 @@
-/* exam_server.c - examd's route table, its pools, and start/stop.
- * Adding an endpoint is adding a row to exam_routes. */
+/* exam_server.c - examd's route table, its pools, the question bank it serves from, and
+ * start/stop. Adding an endpoint is adding a row to exam_routes. */
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "dk_log.h"
 #include "exam_internal.h"
@@ -8,36 +10,121 @@
 static const dk_route exam_routes[] = {
     {"GET", "/healthz", exam_healthz, "healthz", 0},
     {"GET", "/metrics", exam_metrics, "metrics", 0},
+    {"POST", "/api/v1/login", exam_login, "login", 4096},
+    {"POST", "/api/v1/password", exam_password, "password", 4096},
+    {"GET", "/api/v1/tests", exam_tests, "tests", 0},
+    {"POST", "/api/v1/sessions", exam_session_start, "session_start", 1024},
+    {"GET", "/api/v1/sessions/{}", exam_session_get, "session_get", 0},
+    {"PUT", "/api/v1/sessions/{}/answers/{}", exam_answer_put, "answer", 1024},
+    {"POST", "/api/v1/sessions/{}/submit", exam_submit, "submit", 1024},
 };
 
-static double gauge_db_queue(dk_http_server *s, void *arg)
+#define GAUGE(fn, expr)                                                                         \
+    static double fn(dk_http_server *h, void *arg)                                              \
+    {                                                                                           \
+        (void)h;                                                                                \
+        exam_server *s = arg;                                                                   \
+        return (double)(expr);                                                                  \
+    }
+GAUGE(g_db_queue, dk_workq_depth(s->db))
+GAUGE(g_hash_queue, dk_workq_depth(s->hash))
+GAUGE(g_live, atomic_load(&s->live_sessions))
+GAUGE(g_lag, atomic_load(&s->sweeper_lag_ms) / 1000.0)
+GAUGE(g_swept, atomic_load(&s->submitted_by_sweeper))
+GAUGE(g_flushed, atomic_load(&s->flushed_answers))
+
+static void loop_init(dk_loop *loop, void *udata)
 {
-    (void)s;
-    return (double)dk_workq_depth(((exam_server *)arg)->db);
+    (void)udata;
+    exam_timers_start(loop);
+}
+
+static void loop_fini(dk_loop *loop, void *udata)
+{
+    (void)udata;
+    exam_timers_stop(loop);
+}
+
+static void quiesce(dk_http_server *h, void *udata)
+{
+    (void)h;
+    exam_server *s = udata;
+    for (int i = 0; i < 500; i++) { /* at most 5 s */
+        if (!dk_workq_depth(s->db) && !dk_workq_depth(s->hash) &&
+            !atomic_load(&s->sweeps_inflight))
+            return;
+        usleep(10000);
+    }
+    DK_WARN("examd", "stopping with background work unfinished");
+}
+
+/* Loads the bank at start (blocking, before serving). A bank that cannot be read is not
+ * fatal: examd serves /healthz and retries at the next start of a session. */
+static void load_bank(exam_server *s)
+{
+    dk_error err = {0};
+    MYSQL *db = dk_mysql_connect(s->cfg, &err);
+    qb_index *idx = NULL;
+    if (db && qb_index_load(db, &idx, &err) == 0) {
+        DK_INFO("examd", "question bank loaded questions=%zu version=%llu bytes=%zu",
+                qb_index_question_count(idx), (unsigned long long)qb_index_version(idx),
+                qb_index_memory(idx));
+    } else {
+        DK_WARN("examd", "question bank not loaded err=\"%s\"", err.msg);
+    }
+    dk_mysql_close(db);
+    s->bank = qb_bank_new(idx);
 }
 
 exam_server *exam_start(const dk_config *cfg, dk_error *err)
 {
     exam_server *s = dk_calloc(1, sizeof *s);
     s->cfg = cfg;
+    if (dk_auth_init(&s->auth, cfg, err)) {
+        free(s);
+        return NULL;
+    }
+    /* the configured duration applies when set in the file or environment; otherwise
+     * each blueprint's own duration (60 minutes in the seeds) */
+    if (strcmp(dk_config_source(cfg, "exam_duration_s"), "default") != 0)
+        s->duration_ms = dk_config_int(cfg, "exam_duration_s") * 1000;
+    load_bank(s);
     s->db = dk_workq_new("db", (int)dk_config_int(cfg, "db_workers"),
                          (size_t)dk_config_int(cfg, "db_queue"), dk_dbconn_thread_init,
                          dk_dbconn_thread_fini, (void *)cfg);
+    s->hash = dk_workq_new("hash", (int)dk_config_int(cfg, "hash_workers"),
+                           (size_t)dk_config_int(cfg, "hash_queue"), dk_dbconn_thread_init,
+                           dk_dbconn_thread_fini, (void *)cfg);
     dk_http_opts o = {
         .name = "examd",
         .port_key = "exam_port",
         .routes = exam_routes,
         .nroutes = sizeof exam_routes / sizeof exam_routes[0],
+        .loop_init = loop_init,
+        .loop_fini = loop_fini,
+        .quiesce = quiesce,
         .udata = s,
     };
     s->http = dk_http_start(cfg, &o, err);
     if (!s->http) {
         dk_workq_free(s->db);
+        dk_workq_free(s->hash);
+        qb_bank_free(s->bank);
         free(s);
         return NULL;
     }
     dk_http_add_gauge(s->http, "examd_db_queue_depth", "database jobs waiting or running",
-                      gauge_db_queue, s);
+                      g_db_queue, s);
+    dk_http_add_gauge(s->http, "examd_hash_queue_depth", "password hashes waiting or running",
+                      g_hash_queue, s);
+    dk_http_add_gauge(s->http, "examd_live_sessions", "sessions with a running clock (Redis)",
+                      g_live, s);
+    dk_http_add_gauge(s->http, "examd_sweeper_lag_seconds",
+                      "how long the most overdue session has waited for its auto-submit", g_lag, s);
+    dk_http_add_gauge(s->http, "examd_sweeper_submitted", "sessions this node auto-submitted",
+                      g_swept, s);
+    dk_http_add_gauge(s->http, "examd_answers_flushed", "answers this node flushed to MariaDB",
+                      g_flushed, s);
     return s;
 }
 
@@ -48,5 +135,7 @@ void exam_stop(exam_server *s)
     if (!s) return;
     dk_http_stop(s->http, 5000);
     dk_workq_free(s->db);
+    dk_workq_free(s->hash);
+    qb_bank_free(s->bank);
     free(s);
 }

@@ -5,16 +5,37 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dk_auth.h"
 #include "dk_log.h"
 #include "exam.h"
+
+/* examd --hash-password: reads one password from stdin and prints its argon2id hash
+ * with the configured parameters (for operators and demo data; nothing is logged). */
+static int hash_password(const dk_config *cfg)
+{
+    char pw[DK_PASSWORD_MAX + 2];
+    dk_error err = {0};
+    dk_auth a;
+    if (!fgets(pw, sizeof pw, stdin)) return 2;
+    pw[strcspn(pw, "\r\n")] = '\0';
+    char hash[DK_HASH_MAX];
+    if (dk_auth_init(&a, cfg, &err) || dk_password_hash(&a, pw, strlen(pw), hash, &err)) {
+        fprintf(stderr, "examd: %s\n", err.msg);
+        return 1;
+    }
+    puts(hash);
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
     const char *path = NULL;
+    int hash_mode = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--config") && i + 1 < argc) path = argv[++i];
+        else if (!strcmp(argv[i], "--hash-password")) hash_mode = 1;
         else {
-            fprintf(stderr, "usage: examd [--config FILE]\n"
+            fprintf(stderr, "usage: examd [--config FILE] [--hash-password < password]\n"
                             "  settings come from FILE (or $DK_CONFIG) and DK_<KEY> variables\n");
             return 2;
         }
@@ -24,6 +45,11 @@ int main(int argc, char **argv)
     if (dk_config_load(&cfg, path, &err)) {
         fprintf(stderr, "examd: %s\n", err.msg);
         return 2;
+    }
+    if (hash_mode) {
+        int rc = hash_password(cfg);
+        dk_config_free(cfg);
+        return rc;
     }
     fprintf(stderr, "examd: effective configuration:\n");
     dk_config_print(cfg, stderr);

@@ -73,15 +73,19 @@ static void test_json_and_text(void **state)
 
     proctor_embedding e = {.model = "m.onnx", .dim = 128}, back;
     for (int i = 0; i < 128; i++) e.v[i] = (float)((i % 7) - 3) / 10.0f;
-    char *t = proctor_embedding_text(&e);
+    unsigned char packed[PROCTOR_EMB_MAX * 4];
+    size_t n = proctor_embedding_pack(&e, packed, sizeof packed);
+    assert_int_equal(n, 512);
+    assert_int_equal(proctor_embedding_pack(&e, packed, 100), 0);
     dk_error err = {0};
-    assert_int_equal(proctor_embedding_parse(t, strlen(t), "m.onnx", &back, &err), 0);
+    assert_int_equal(proctor_embedding_unpack(packed, n, "m.onnx", &back, &err), 0);
     assert_int_equal(back.dim, 128);
+    assert_string_equal(back.model, "m.onnx");
     assert_true(fabs(proctor_cosine(&back, &back) - 1.0) < 1e-6);
-    free(t);
-    assert_int_equal(proctor_embedding_parse("1,x", 3, "m", &back, &err), DK_EINVAL);
-    assert_int_equal(proctor_embedding_parse("0,0", 3, "m", &back, &err), DK_EINVAL);
-    assert_int_equal(proctor_embedding_parse("", 0, "m", &back, &err), DK_EINVAL);
+    assert_int_equal(proctor_embedding_unpack(packed, 7, "m", &back, &err), DK_EINVAL);
+    memset(packed, 0, 8);
+    assert_int_equal(proctor_embedding_unpack(packed, 8, "m", &back, &err), DK_EINVAL);
+    assert_int_equal(proctor_embedding_unpack(NULL, 0, "m", &back, &err), DK_EINVAL);
 }
 
 int main(void)

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# deploy/test.sh - every test, from a fresh Debian 12 machine or a clean clone:
+# installs dependencies (deploy/setup.sh), builds with ASan + UBSan and -Werror, starts
+# a private test stack on its own ports and folder (.stack-test), runs CTest (unit,
+# integration, browser), stops the stack, and exits non-zero on any failure.
+#   DK_TEST_JOBS [2]   CTest parallelism
+#   DK_TEST_ARGS       extra ctest arguments, e.g. "-L unit" or "-R exam"
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+repo=$(dirname "$here")
+cd "$repo"
+t0=$(date +%s)
+
+echo "== setup (Debian packages)"
+"$here/setup.sh"
+
+echo "== build (ASan + UBSan, -Werror) in build/"
+cmake -S . -B build -DDK_SANITIZE=ON -DDK_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)"
+
+echo "== test stack"
+export DK_STACK_DIR="$repo/.stack-test"
+export DK_REDIS_PORT=${DK_TEST_REDIS_PORT:-26379}
+export DK_MYSQL_PORT=${DK_TEST_MYSQL_PORT:-23306}
+export DK_DATA_DIR="$DK_STACK_DIR/data"
+unset DK_CONFIG
+cleanup() { "$here/stack.sh" down >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+"$here/stack.sh" up
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$repo/tests/lsan.supp:print_suppressions=0}
+echo "== ctest"
+rc=0
+(cd build && ctest --output-on-failure -j"${DK_TEST_JOBS:-2}" --timeout 900 ${DK_TEST_ARGS:-}) || rc=$?
+echo "== deploy/test.sh finished in $(( $(date +%s) - t0 )) s, exit $rc"
+exit $rc

@@ -1,0 +1,556 @@
+/* exam_db.c - the exam engine's MariaDB statements: login rows, eligibility, session
+ * start/rebuild, answer flushes and the one submit transaction with the enrolment's
+ * next status. Blocking: database worker threads only. Times cross this boundary as
+ * unix milliseconds; every connection runs in UTC (dk_mysql_connect). */
+#include "exam_db.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dk_json.h"
+#include "dk_log.h"
+
+#define MS(col) "CAST(ROUND(UNIX_TIMESTAMP(" col ") * 1000) AS SIGNED)"
+
+static long long ll(const char *s) { return s ? strtoll(s, NULL, 10) : 0; }
+
+static void copy(char *dst, size_t sz, const char *src) { snprintf(dst, sz, "%s", src ? src : ""); }
+
+int exam_db_login(MYSQL *db, const char *account, size_t len, exam_login_row *out, dk_error *err)
+{
+    MYSQL_RES *res;
+    dk_param p[] = {DK_PSTRN(account, len), DK_PSTRN(account, len)};
+    int rc = dk_mysql_exec(db,
+                           "SELECT id, password_hash, must_change_password, name, practice_category "
+                           "FROM physician WHERE (account = ? OR id_number = ?) "
+                           "AND deleted_at IS NULL LIMIT 1",
+                           p, 2, &res, NULL, err);
+    if (rc) return rc;
+    MYSQL_ROW row = mysql_fetch_row(res);
+    if (!row) {
+        mysql_free_result(res);
+        return dk_error_set(err, DK_EAUTH, "账号或密码错误");
+    }
+    out->id = ll(row[0]);
+    copy(out->hash, sizeof out->hash, row[1]);
+    out->must_change = atoi(row[2]);
+    copy(out->name, sizeof out->name, row[3]);
+    copy(out->category, sizeof out->category, row[4]);
+    mysql_free_result(res);
+    return 0;
+}
+
+int exam_db_password_hash(MYSQL *db, long long pid, char *hash, size_t hashsz, dk_error *err)
+{
+    MYSQL_RES *res;
+    dk_param p[] = {DK_PINT(pid)};
+    int rc = dk_mysql_exec(db, "SELECT password_hash FROM physician WHERE id = ?", p, 1, &res,
+                           NULL, err);
+    if (rc) return rc;
+    MYSQL_ROW row = mysql_fetch_row(res);
+    if (row) copy(hash, hashsz, row[0]);
+    mysql_free_result(res);
+    return row ? 0 : dk_error_set(err, DK_EAUTH, "账号不存在");
+}
+
+static int audit(MYSQL *db, const char *actor_type, long long actor_id, const char *action,
+                 const char *entity_type, const char *entity_id, const char *from,
+                 const char *to, const char *reason, const char *ip, dk_error *err)
+{
+    dk_param p[] = {DK_PSTR(actor_type),
+                    actor_id ? DK_PINT(actor_id) : DK_PNULL,
+                    DK_PSTR(action),
+                    DK_PSTR(entity_type),
+                    DK_PSTR(entity_id),
+                    from ? DK_PSTR(from) : DK_PNULL,
+                    to ? DK_PSTR(to) : DK_PNULL,
+                    reason ? DK_PSTR(reason) : DK_PNULL,
+                    ip && *ip ? DK_PSTR(ip) : DK_PNULL};
+    return dk_mysql_exec(db,
+                         "INSERT INTO audit_log (actor_type, actor_id, role, action, entity_type, "
+                         "entity_id, from_status, to_status, reason, ip) "
+                         "VALUES (?, ?, '医师', ?, ?, ?, ?, ?, ?, ?)",
+                         p, 9, NULL, NULL, err);
+}
+
+int exam_db_set_password(MYSQL *db, long long pid, const char *hash, const char *ip, dk_error *err)
+{
+    dk_param p[] = {DK_PSTR(hash), DK_PINT(pid)};
+    int rc = dk_mysql_exec(db,
+                           "UPDATE physician SET password_hash = ?, must_change_password = 0, "
+                           "password_changed_at = NOW(3) WHERE id = ?",
+                           p, 2, NULL, NULL, err);
+    if (rc) return rc;
+    char id[24];
+    snprintf(id, sizeof id, "%lld", pid);
+    return audit(db, "physician", pid, "change_password", "physician", id, NULL, NULL, NULL, ip,
+                 err);
+}
+
+/* ---- eligibility -------------------------------------------------------------------- */
+
+static const char *const papers[2] = {"公共知识", "业务水平"};
+
+typedef struct paper_state {
+    int required, exempted;
+    char result[16]; /* "", 合格, 不合格 */
+    int attempts;
+} paper_state;
+
+/* The state of both papers of an enrolment: procedure decides what is required, an
+ * approved exemption or enrolment_test.exempted drops one, enrolment_test has results. */
+static int paper_states(MYSQL *db, long long enrolment_id, const char *procedure,
+                        paper_state st[2], dk_error *err)
+{
+    memset(st, 0, 2 * sizeof *st);
+    int general = procedure && !strcmp(procedure, "一般程序");
+    st[0].required = procedure != NULL && *procedure; /* 人文医学 for both procedures */
+    st[1].required = general;
+    MYSQL_RES *res;
+    dk_param p[] = {DK_PINT(enrolment_id)};
+    int rc = dk_mysql_exec(db,
+                           "SELECT paper, required, exempted, IFNULL(result, ''), attempts "
+                           "FROM enrolment_test WHERE enrolment_id = ?",
+                           p, 1, &res, NULL, err);
+    if (rc) return rc;
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res))) {
+        int i = !strcmp(row[0], papers[1]);
+        st[i].required = atoi(row[1]);
+        st[i].exempted = atoi(row[2]);
+        copy(st[i].result, sizeof st[i].result, row[3]);
+        st[i].attempts = atoi(row[4]);
+    }
+    mysql_free_result(res);
+    rc = dk_mysql_exec(db,
+                       "SELECT paper FROM exemption_request WHERE enrolment_id = ? AND status = '通过'",
+                       p, 1, &res, NULL, err);
+    if (rc) return rc;
+    while ((row = mysql_fetch_row(res))) st[!strcmp(row[0], papers[1])].exempted = 1;
+    mysql_free_result(res);
+    return 0;
+}
+
+int exam_db_tests(MYSQL *db, long long pid, long long now_ms, exam_test *out, int *n,
+                  dk_error *err)
+{
+    *n = 0;
+    MYSQL_RES *res;
+    dk_param p[] = {DK_PINT(pid)};
+    int rc = dk_mysql_exec(
+        db,
+        "SELECT e.id, e.cycle_id, e.status, IFNULL(e.procedure_type, ''), p.practice_category, "
+        MS("c.test_start") ", " MS("c.test_end") ", "
+        MS("IFNULL(c.makeup_start, c.test_start)") ", " MS("IFNULL(c.makeup_end, c.test_end)")
+        " FROM enrolment e JOIN cycle c ON c.id = e.cycle_id JOIN physician p ON p.id = e.physician_id"
+        " WHERE e.physician_id = ? AND e.status IN ('待参加考核', '待参加补考')"
+        " AND c.status <> 'closed' ORDER BY e.id",
+        p, 1, &res, NULL, err);
+    if (rc) return rc;
+    MYSQL_ROW row;
+    typedef struct {
+        long long enrol, cycle, ws, we;
+        int makeup;
+        char procedure[16], category[16];
+    } cand;
+    cand c[4];
+    int nc = 0;
+    while ((row = mysql_fetch_row(res)) && nc < 4) {
+        cand *x = &c[nc];
+        x->enrol = ll(row[0]);
+        x->cycle = ll(row[1]);
+        x->makeup = !strcmp(row[2], "待参加补考");
+        copy(x->procedure, sizeof x->procedure, row[3]);
+        copy(x->category, sizeof x->category, row[4]);
+        x->ws = ll(row[x->makeup ? 7 : 5]);
+        x->we = ll(row[x->makeup ? 8 : 6]);
+        if (row[5] && now_ms >= x->ws && now_ms < x->we) nc++;
+    }
+    mysql_free_result(res);
+    for (int i = 0; i < nc && *n < EXAM_MAX_TESTS; i++) {
+        paper_state st[2];
+        if ((rc = paper_states(db, c[i].enrol, c[i].procedure, st, err))) return rc;
+        for (int k = 0; k < 2 && *n < EXAM_MAX_TESTS; k++) {
+            if (!st[k].required || st[k].exempted || !strcmp(st[k].result, "合格")) continue;
+            /* a makeup sits only what failed; a first sitting only what has no result */
+            if (c[i].makeup ? strcmp(st[k].result, "不合格") != 0 : st[k].result[0] != '\0')
+                continue;
+            exam_test *t = &out[(*n)++];
+            memset(t, 0, sizeof *t);
+            t->enrolment_id = c[i].enrol;
+            t->cycle_id = c[i].cycle;
+            copy(t->paper, sizeof t->paper, papers[k]);
+            copy(t->category, sizeof t->category, c[i].category);
+            t->attempt = c[i].makeup ? 2 : 1;
+            t->window_start_ms = c[i].ws;
+            t->window_end_ms = c[i].we;
+            MYSQL_RES *r2;
+            dk_param q[] = {DK_PINT(pid), DK_PINT(t->cycle_id), DK_PSTR(t->paper),
+                            DK_PINT(t->attempt)};
+            if ((rc = dk_mysql_exec(db,
+                                    "SELECT id, status FROM exam_session WHERE physician_id = ? "
+                                    "AND cycle_id = ? AND paper = ? AND attempt = ?",
+                                    q, 4, &r2, NULL, err)))
+                return rc;
+            MYSQL_ROW sr = mysql_fetch_row(r2);
+            if (sr && !strcmp(sr[1], "live")) copy(t->live_session, sizeof t->live_session, sr[0]);
+            if (sr && !strcmp(sr[1], "submitted")) t->submitted = 1;
+            mysql_free_result(r2);
+        }
+    }
+    return 0;
+}
+
+/* ---- sessions ----------------------------------------------------------------------- */
+
+void exam_db_session_clear(exam_db_session *s)
+{
+    free(s->qp);
+    s->qp = NULL;
+}
+
+static int load_answers(MYSQL *db, exam_db_session *s, dk_error *err)
+{
+    MYSQL_RES *res;
+    dk_param p[] = {DK_PSTR(s->id)};
+    int rc = dk_mysql_exec(db,
+                           "SELECT question_no, IFNULL(choice, ''), " MS("saved_at")
+                           " FROM exam_answer WHERE session_id = ? ORDER BY question_no",
+                           p, 1, &res, NULL, err);
+    if (rc) return rc;
+    MYSQL_ROW row;
+    s->nanswers = 0;
+    while ((row = mysql_fetch_row(res)) && s->nanswers < QB_MAX_PAPER) {
+        s->answer_no[s->nanswers] = atoi(row[0]);
+        snprintf(s->answer[s->nanswers], sizeof s->answer[0], "%.7s@%s", row[1], row[2]);
+        s->nanswers++;
+    }
+    mysql_free_result(res);
+    return 0;
+}
+
+static int fill_session(MYSQL *db, const char *where, const dk_param *p, size_t np,
+                        exam_db_session *s, dk_error *err)
+{
+    char sql[768];
+    snprintf(sql, sizeof sql,
+             "SELECT s.id, s.physician_id, s.enrolment_id, s.cycle_id, s.paper, s.attempt, "
+             MS("s.started_at") ", " MS("s.deadline") ", JSON_UNQUOTE(JSON_EXTRACT(s.paper_json, '$.enc')), "
+             "s.status, p.practice_category FROM exam_session s JOIN physician p ON p.id = s.physician_id "
+             "WHERE %s",
+             where);
+    MYSQL_RES *res;
+    int rc = dk_mysql_exec(db, sql, p, np, &res, NULL, err);
+    if (rc) return rc;
+    MYSQL_ROW row = mysql_fetch_row(res);
+    if (!row) {
+        mysql_free_result(res);
+        return dk_error_set(err, DK_ENOTFOUND, "没有这场考试");
+    }
+    exam_db_session_clear(s);
+    copy(s->id, sizeof s->id, row[0]);
+    s->pid = ll(row[1]);
+    s->enrolment_id = ll(row[2]);
+    s->cycle_id = ll(row[3]);
+    copy(s->paper, sizeof s->paper, row[4]);
+    s->attempt = atoi(row[5]);
+    s->started_ms = ll(row[6]);
+    s->deadline_ms = ll(row[7]);
+    s->qp = dk_strdup(row[8] ? row[8] : "");
+    s->submitted = !strcmp(row[9], "submitted");
+    copy(s->category, sizeof s->category, row[10]);
+    mysql_free_result(res);
+    return load_answers(db, s, err);
+}
+
+int exam_db_load_session(MYSQL *db, const char *sid, exam_db_session *s, dk_error *err)
+{
+    dk_param p[] = {DK_PSTR(sid)};
+    return fill_session(db, "s.id = ?", p, 1, s, err);
+}
+
+int exam_db_start(MYSQL *db, const qb_index *idx, long long pid, const char *paper,
+                  long long now_ms, long long duration_ms, exam_db_session *s, dk_error *err)
+{
+    exam_test tests[EXAM_MAX_TESTS];
+    int n, rc;
+    if ((rc = exam_db_tests(db, pid, now_ms, tests, &n, err))) return rc;
+    exam_test *t = NULL;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(tests[i].paper, paper)) t = &tests[i];
+    if (!t) return dk_error_set(err, DK_EFORBIDDEN, "当前没有可参加的%s考试（不在测评时间内，或无需参加）",
+                                !strcmp(paper, "公共知识") ? "人文医学" : paper);
+    dk_param key[] = {DK_PINT(pid), DK_PINT(t->cycle_id), DK_PSTR(paper), DK_PINT(t->attempt)};
+    const char *where = "s.physician_id = ? AND s.cycle_id = ? AND s.paper = ? AND s.attempt = ?";
+    rc = fill_session(db, where, key, 4, s, err);
+    if (rc != DK_ENOTFOUND) return rc;
+
+    /* none yet: draw one, and let the unique key pick the winner of a race */
+    uint64_t seed;
+    randombytes_buf(&seed, sizeof seed);
+    seed &= 0x7fffffffffffffffULL; /* fits a signed BIGINT parameter */
+    qb_paper *qp;
+    if ((rc = qb_draw(idx, t->category, paper, seed, &qp, err))) return rc;
+    size_t qlen;
+    char *enc = qb_paper_encode(idx, qp, &qlen);
+    qb_paper_free(qp);
+    unsigned char rnd[16];
+    char sid[33];
+    randombytes_buf(rnd, sizeof rnd);
+    sodium_bin2hex(sid, sizeof sid, rnd, sizeof rnd);
+    if (duration_ms <= 0) { /* not configured: the blueprint's duration */
+        const qb_blueprint *bp = qb_blueprint_find(idx, t->category, paper);
+        duration_ms = (bp && bp->duration_min > 0 ? bp->duration_min : 60) * 60000LL;
+    }
+    long long deadline = now_ms + duration_ms;
+    if (deadline > t->window_end_ms) deadline = t->window_end_ms;
+    json_t *pj = json_pack("{s:s}", "enc", enc);
+    char *pjs = json_dumps(pj, JSON_COMPACT);
+    json_decref(pj);
+    free(enc);
+    dk_param ins[] = {DK_PSTR(sid),
+                      DK_PINT(pid),
+                      DK_PINT(t->enrolment_id),
+                      DK_PINT(t->cycle_id),
+                      DK_PSTR(paper),
+                      DK_PINT(t->attempt),
+                      DK_PINT((long long)seed),
+                      DK_PINT((long long)qb_index_version(idx)),
+                      DK_PSTR(pjs),
+                      DK_PINT(now_ms),
+                      DK_PINT(deadline)};
+    rc = dk_mysql_exec(db,
+                       "INSERT IGNORE INTO exam_session (id, physician_id, enrolment_id, cycle_id, "
+                       "paper, attempt, seed, bank_version, paper_json, started_at, deadline) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(? / 1000), "
+                       "FROM_UNIXTIME(? / 1000))",
+                       ins, 11, NULL, NULL, err);
+    free(pjs);
+    if (rc) return rc;
+    return fill_session(db, where, key, 4, s, err);
+}
+
+/* ---- answers ------------------------------------------------------------------------ */
+
+/* Splits "CHOICE@ms" into its parts. */
+static void split_answer(const char *v, char choice[QB_CHOICE_MAX], long long *ms)
+{
+    const char *at = strchr(v, '@');
+    size_t n = at ? (size_t)(at - v) : strlen(v);
+    if (n >= QB_CHOICE_MAX) n = QB_CHOICE_MAX - 1;
+    memcpy(choice, v, n);
+    choice[n] = '\0';
+    *ms = at ? ll(at + 1) : 0;
+}
+
+int exam_db_flush_answers(MYSQL *db, const char *sid, int n, const int *nos,
+                          const char *const *vals, dk_error *err)
+{
+    if (n <= 0) return 0;
+    /* one multi-row upsert; the newest saved_at wins whatever the order of flushes */
+    size_t cap = 256 + (size_t)n * 64;
+    char *sql = dk_malloc(cap);
+    size_t o = (size_t)snprintf(sql, cap, "INSERT INTO exam_answer (session_id, question_no, "
+                                          "choice, saved_at) VALUES ");
+    dk_param *p = dk_calloc((size_t)n * 4, sizeof *p);
+    char(*choices)[QB_CHOICE_MAX] = dk_calloc((size_t)n, sizeof *choices);
+    for (int i = 0; i < n; i++) {
+        long long ms;
+        split_answer(vals[i], choices[i], &ms);
+        o += (size_t)snprintf(sql + o, cap - o, "%s(?, ?, NULLIF(?, ''), FROM_UNIXTIME(? / 1000))",
+                              i ? "," : "");
+        p[i * 4] = DK_PSTR(sid);
+        p[i * 4 + 1] = DK_PINT(nos[i]);
+        p[i * 4 + 2] = DK_PSTR(choices[i]);
+        p[i * 4 + 3] = DK_PINT(ms);
+    }
+    snprintf(sql + o, cap - o,
+             " ON DUPLICATE KEY UPDATE choice = IF(VALUES(saved_at) >= saved_at, VALUES(choice), "
+             "choice), saved_at = GREATEST(saved_at, VALUES(saved_at))");
+    int rc = dk_mysql_exec(db, sql, p, (size_t)n * 4, NULL, NULL, err);
+    free(sql);
+    free(p);
+    free(choices);
+    return rc;
+}
+
+/* ---- submit ------------------------------------------------------------------------- */
+
+static int stored_result(MYSQL *db, const char *sid, exam_result *out, dk_error *err)
+{
+    MYSQL_RES *res;
+    dk_param p[] = {DK_PSTR(sid)};
+    int rc = dk_mysql_exec(db,
+                           "SELECT r.score, r.total, r.pass_mark, r.final_passed, e.status "
+                           "FROM exam_result r JOIN exam_session s ON s.id = r.session_id "
+                           "JOIN enrolment e ON e.id = s.enrolment_id WHERE r.session_id = ?",
+                           p, 1, &res, NULL, err);
+    if (rc) return rc;
+    MYSQL_ROW row = mysql_fetch_row(res);
+    if (row) {
+        out->score = atoi(row[0]);
+        out->total = atoi(row[1]);
+        out->pass_mark = atoi(row[2]);
+        out->passed = atoi(row[3]);
+        copy(out->enrolment_status, sizeof out->enrolment_status, row[4]);
+        out->already = 1;
+    }
+    mysql_free_result(res);
+    return row ? 0 : dk_error_set(err, DK_EINTERNAL, "submitted session %s has no result", sid);
+}
+
+/* The enrolment's next status after a paper was scored (DESIGN §1.1): the first sitting
+ * ends when every required paper has a result (all passed: 考核完成 合格, else
+ * 待确认补考); the makeup ends when every failed paper was sat again. */
+static int advance_enrolment(MYSQL *db, const exam_db_session *s, int passed,
+                             const char *sid, char *status_out, size_t outsz, dk_error *err)
+{
+    MYSQL_RES *res;
+    dk_param pe[] = {DK_PINT(s->enrolment_id)};
+    int rc = dk_mysql_exec(db,
+                           "SELECT status, IFNULL(procedure_type, '') FROM enrolment WHERE id = ? "
+                           "FOR UPDATE",
+                           pe, 1, &res, NULL, err);
+    if (rc) return rc;
+    MYSQL_ROW row = mysql_fetch_row(res);
+    if (!row) {
+        mysql_free_result(res);
+        return dk_error_set(err, DK_EINTERNAL, "enrolment %lld vanished", s->enrolment_id);
+    }
+    char from[48], procedure[16];
+    copy(from, sizeof from, row[0]);
+    copy(procedure, sizeof procedure, row[1]);
+    mysql_free_result(res);
+
+    paper_state st[2];
+    if ((rc = paper_states(db, s->enrolment_id, procedure, st, err))) return rc;
+    int k = !strcmp(s->paper, papers[1]);
+    dk_param up[] = {DK_PINT(s->enrolment_id), DK_PSTR(s->paper), DK_PINT(st[k].required),
+                     DK_PINT(st[k].exempted), DK_PSTR(passed ? "合格" : "不合格"), DK_PSTR(sid)};
+    rc = dk_mysql_exec(db,
+                       "INSERT INTO enrolment_test (enrolment_id, paper, required, exempted, "
+                       "result, attempts, last_session_id) VALUES (?, ?, ?, ?, ?, 1, ?) "
+                       "ON DUPLICATE KEY UPDATE result = VALUES(result), attempts = attempts + 1, "
+                       "last_session_id = VALUES(last_session_id)",
+                       up, 6, NULL, NULL, err);
+    if (rc) return rc;
+    copy(st[k].result, sizeof st[k].result, passed ? "合格" : "不合格");
+    st[k].attempts++;
+
+    int makeup = !strcmp(from, "待参加补考");
+    int pending = 0, failed = 0;
+    for (int i = 0; i < 2; i++) {
+        if (!st[i].required || st[i].exempted) continue;
+        if (!st[i].result[0]) pending = 1;
+        else if (strcmp(st[i].result, "合格") != 0) {
+            failed = 1;
+            if (makeup && st[i].attempts < 2) pending = 1; /* its makeup is still to come */
+        }
+    }
+    const char *to = from, *result = NULL, *why = NULL;
+    if (!pending) {
+        if (!failed) to = "考核完成", result = "合格";
+        else if (!makeup) to = "待确认补考";
+        else to = "考核完成", result = "不合格", why = "业务水平测评不合格";
+    }
+    copy(status_out, outsz, to);
+    if (!strcmp(to, from)) return 0;
+    dk_param pu[] = {DK_PSTR(to), result ? DK_PSTR(result) : DK_PNULL,
+                     why ? DK_PSTR(why) : DK_PNULL, DK_PINT(s->enrolment_id)};
+    rc = dk_mysql_exec(db,
+                       "UPDATE enrolment SET status = ?, result = ?, result_reason = ?, "
+                       "completed_at = IF(? IS NULL, NULL, NOW(3)), lock_version = lock_version + 1 "
+                       "WHERE id = ?",
+                       (dk_param[]){pu[0], pu[1], pu[2], pu[1], pu[3]}, 5, NULL, NULL, err);
+    if (rc) return rc;
+    char eid[24];
+    snprintf(eid, sizeof eid, "%lld", s->enrolment_id);
+    return audit(db, "system", 0, "test_scored", "enrolment", eid, from, to, s->paper, NULL, err);
+}
+
+int exam_db_finalize(MYSQL *db, const qb_index *idx, const char *sid, const char *by, int n,
+                     const int *nos, const char *const *vals, exam_result *out, dk_error *err)
+{
+    memset(out, 0, sizeof *out);
+    exam_db_session *s = dk_calloc(1, sizeof *s);
+    qb_paper *qp = NULL;
+    int rc;
+    if ((rc = dk_mysql_begin(db, err))) goto done;
+    MYSQL_RES *res;
+    dk_param p[] = {DK_PSTR(sid)};
+    if ((rc = dk_mysql_exec(db, "SELECT status FROM exam_session WHERE id = ? FOR UPDATE", p, 1,
+                            &res, NULL, err)))
+        goto fail;
+    MYSQL_ROW row = mysql_fetch_row(res);
+    int exists = row != NULL, submitted = row && !strcmp(row[0], "submitted");
+    mysql_free_result(res);
+    if (!exists) {
+        rc = dk_error_set(err, DK_ENOTFOUND, "没有这场考试");
+        goto fail;
+    }
+    if (submitted) {
+        dk_mysql_rollback(db);
+        rc = stored_result(db, sid, out, err);
+        goto done;
+    }
+    if ((rc = exam_db_load_session(db, sid, s, err))) goto fail;
+    if ((rc = qb_paper_decode(idx, s->qp, strlen(s->qp), &qp, err))) goto fail;
+    if ((rc = exam_db_flush_answers(db, sid, n, nos, vals, err))) goto fail;
+    if ((rc = load_answers(db, s, err))) goto fail; /* everything MariaDB now has */
+
+    int count = qb_paper_count(qp);
+    const char **choices = dk_calloc((size_t)count, sizeof *choices);
+    char(*buf)[QB_CHOICE_MAX] = dk_calloc((size_t)count, sizeof *buf);
+    for (int i = 0; i < s->nanswers; i++) {
+        int no = s->answer_no[i];
+        long long ms;
+        if (no < 1 || no > count) continue;
+        split_answer(s->answer[i], buf[no - 1], &ms);
+        choices[no - 1] = buf[no - 1][0] ? buf[no - 1] : NULL;
+    }
+    rc = qb_score(idx, qp, choices, &out->score, &out->total);
+    free(choices);
+    free(buf);
+    if (rc) goto fail;
+    const qb_blueprint *bp = qb_blueprint_find(idx, s->category, s->paper);
+    out->pass_mark = bp ? bp->pass_mark : 60;
+    int qcount = bp && bp->question_count > 0 ? bp->question_count : out->total;
+    /* the pass mark is a score out of the blueprint's question count */
+    out->passed = (long long)out->score * qcount >= (long long)out->pass_mark * out->total;
+
+    dk_param pr[] = {DK_PSTR(sid), DK_PINT(out->score), DK_PINT(out->total),
+                     DK_PINT(out->pass_mark), DK_PINT(out->passed), DK_PINT(out->passed)};
+    if ((rc = dk_mysql_exec(db,
+                            "INSERT INTO exam_result (session_id, score, total, pass_mark, passed, "
+                            "final_passed) VALUES (?, ?, ?, ?, ?, ?)",
+                            pr, 6, NULL, NULL, err)))
+        goto fail;
+    dk_param ps[] = {DK_PSTR(by), DK_PSTR(sid)};
+    if ((rc = dk_mysql_exec(db,
+                            "UPDATE exam_session SET status = 'submitted', submitted_at = NOW(3), "
+                            "submitted_by = ? WHERE id = ?",
+                            ps, 2, NULL, NULL, err)))
+        goto fail;
+    if ((rc = advance_enrolment(db, s, out->passed, sid, out->enrolment_status,
+                                sizeof out->enrolment_status, err)))
+        goto fail;
+    char reason[96];
+    snprintf(reason, sizeof reason, "score=%d/%d passed=%d by=%s", out->score, out->total,
+             out->passed, by);
+    if ((rc = audit(db, !strcmp(by, "physician") ? "physician" : "system",
+                    !strcmp(by, "physician") ? s->pid : 0, "submit", "exam_session", sid, "live",
+                    "submitted", reason, NULL, err)))
+        goto fail;
+    rc = dk_mysql_commit(db, err);
+    if (rc) goto fail;
+    goto done;
+fail:
+    dk_mysql_rollback(db);
+done:
+    qb_paper_free(qp);
+    exam_db_session_clear(s);
+    free(s);
+    return rc;
+}

@@ -1,0 +1,82 @@
+/* exam_db.h - the exam engine's MariaDB work. Every function here blocks: they run on
+ * the database worker threads (dk_workq), never on an event loop. */
+#ifndef EXAM_DB_H
+#define EXAM_DB_H
+
+#include <stdint.h>
+
+#include "dk_mysql.h"
+#include "question_bank.h"
+
+#define EXAM_MAX_TESTS 4
+
+typedef struct exam_login_row {
+    long long id;
+    int must_change;
+    char hash[256];
+    char name[96];
+    char category[16];
+} exam_login_row;
+
+/* One test the physician may sit now. */
+typedef struct exam_test {
+    long long enrolment_id, cycle_id;
+    char paper[16];    /* 公共知识 | 业务水平 */
+    char category[16]; /* 执业类别 */
+    int attempt;       /* 1 first sitting, 2 makeup */
+    long long window_start_ms, window_end_ms;
+    char live_session[33]; /* a session already started for it, or "" */
+    int submitted;         /* that attempt's session is already submitted */
+} exam_test;
+
+/* A session as MariaDB knows it (for starting, resuming and rebuilding Redis). */
+typedef struct exam_db_session {
+    char id[33];
+    long long pid, enrolment_id, cycle_id;
+    char paper[16], category[16];
+    int attempt;
+    long long started_ms, deadline_ms;
+    char *qp; /* encoded qb_paper, malloc'd */
+    int submitted;
+    int nanswers;
+    int answer_no[QB_MAX_PAPER];
+    char answer[QB_MAX_PAPER][QB_CHOICE_MAX + 16]; /* "CHOICE@ms" as Redis keeps it */
+} exam_db_session;
+
+int exam_db_login(MYSQL *db, const char *account, size_t len, exam_login_row *out, dk_error *err);
+int exam_db_password_hash(MYSQL *db, long long pid, char *hash, size_t hashsz, dk_error *err);
+int exam_db_set_password(MYSQL *db, long long pid, const char *hash, const char *ip, dk_error *err);
+
+/* Tests the physician may sit at now_ms (status 待参加考核/待参加补考, inside the window,
+ * required, not exempted, not passed). */
+int exam_db_tests(MYSQL *db, long long pid, long long now_ms, exam_test *out, int *n,
+                  dk_error *err);
+
+/* Finds or creates the session of (physician, paper) for the current eligible attempt.
+ * A new one is drawn from idx with a random seed; two racing starts (any node) end
+ * with the same row thanks to the unique key. duration_ms: from configuration, or 0
+ * for the blueprint's. Fills s (with its flushed answers). DK_EFORBIDDEN: nothing to sit now. */
+int exam_db_start(MYSQL *db, const qb_index *idx, long long pid, const char *paper,
+                  long long now_ms, long long duration_ms, exam_db_session *s, dk_error *err);
+/* The session by id (owner checked by the caller), with its flushed answers. */
+int exam_db_load_session(MYSQL *db, const char *sid, exam_db_session *s, dk_error *err);
+void exam_db_session_clear(exam_db_session *s);
+
+/* Writes answers ("CHOICE@ms", "" choice = cleared) of one session, keeping the newest
+ * per question whatever order flushes arrive in. */
+int exam_db_flush_answers(MYSQL *db, const char *sid, int n, const int *nos,
+                          const char *const *vals, dk_error *err);
+
+typedef struct exam_result {
+    int score, total, pass_mark, passed;
+    char enrolment_status[48];
+    int already; /* the session had been submitted before: these are the stored figures */
+} exam_result;
+
+/* Scores and records a submitted session in one transaction: every answer, the result,
+ * the session's status, the enrolment's next status and the audit log. Exactly once:
+ * a second call for the same session returns the stored result with already = 1. */
+int exam_db_finalize(MYSQL *db, const qb_index *idx, const char *sid, const char *by, int n,
+                     const int *nos, const char *const *vals, exam_result *out, dk_error *err);
+
+#endif

@@ -1,0 +1,86 @@
+/* exam_scripts.c - the Lua text of exam_scripts.h. Kept small: each script reads the
+ * session once, checks ownership and state, and writes. */
+#include "exam_scripts.h"
+
+#define NOW_MS                                                                                   \
+    "local t = redis.call('TIME')\n"                                                             \
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+
+const char exam_lua_answer[] =
+    "local s = redis.call('HMGET', KEYS[1], 'pid', 'status', 'deadline', 'shape')\n"
+    NOW_MS
+    "if not s[1] or s[1] ~= ARGV[1] then return {0, 'nosession', now} end\n"
+    "if s[2] ~= 'live' or now >= tonumber(s[3]) then return {0, 'closed', now} end\n"
+    "local no = tonumber(ARGV[2])\n"
+    "local shape = s[4]\n"
+    "if not no or no < 1 or no * 2 > #shape then return {0, 'badno', now} end\n"
+    "local kind = string.sub(shape, 2 * no - 1, 2 * no - 1)\n"
+    "local last = string.sub(shape, 2 * no, 2 * no)\n"
+    "local c = ARGV[3]\n"
+    "if c ~= '' then\n"
+    "  if kind == 'S' and #c ~= 1 then return {0, 'badchoice', now} end\n"
+    "  for i = 1, #c do\n"
+    "    local ch = string.sub(c, i, i)\n"
+    "    if ch < 'A' or ch > last then return {0, 'badchoice', now} end\n"
+    "  end\n"
+    "end\n"
+    "redis.call('HSET', KEYS[2], ARGV[2], c .. '@' .. now)\n"
+    "redis.call('SADD', KEYS[3], ARGV[4])\n"
+    "return {1, 'ok', now}\n";
+
+#define VIEW_BODY                                                                                \
+    "local s = redis.call('HGETALL', KEYS[1])\n"                                                 \
+    "if #s == 0 then return {0, 'nosession', now} end\n"                                         \
+    "local h = {}\n"                                                                             \
+    "for i = 1, #s, 2 do h[s[i]] = s[i + 1] end\n"                                               \
+    "if ARGV[1] ~= '' and h['pid'] ~= ARGV[1] then return {0, 'nosession', now} end\n"           \
+    "return {1, now, s, redis.call('HGETALL', KEYS[2])}\n"
+
+const char exam_lua_view[] = NOW_MS VIEW_BODY;
+
+const char exam_lua_restore[] =
+    NOW_MS
+    "local i = 1\n"
+    "if redis.call('EXISTS', KEYS[1]) == 0 then\n"
+    "  local f = {}\n"
+    "  while ARGV[i] ~= '|' do f[#f + 1] = ARGV[i]; f[#f + 1] = ARGV[i + 1]; i = i + 2 end\n"
+    "  redis.call('HSET', KEYS[1], unpack(f))\n"
+    "  local st = redis.call('HGET', KEYS[1], 'status')\n"
+    "  if st == 'live' then\n"
+    "    redis.call('ZADD', KEYS[3], redis.call('HGET', KEYS[1], 'deadline'), redis.call('HGET', KEYS[1], 'sid'))\n"
+    "  end\n"
+    "else\n"
+    "  while ARGV[i] ~= '|' do i = i + 2 end\n"
+    "end\n"
+    "i = i + 1\n"
+    "while i < #ARGV do redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i + 1]); i = i + 2 end\n"
+    "redis.call('SET', KEYS[4], redis.call('HGET', KEYS[1], 'sid'))\n"
+    "ARGV[1] = ''\n"
+    VIEW_BODY;
+
+const char exam_lua_claim[] =
+    "local s = redis.call('HMGET', KEYS[1], 'pid', 'status', 'deadline', 'claim_at', 'qp')\n"
+    NOW_MS
+    "if not s[1] then return {0, 'nosession'} end\n"
+    "if ARGV[1] ~= '' and s[1] ~= ARGV[1] then return {0, 'nosession'} end\n"
+    "if s[2] == 'submitted' then return {0, 'submitted'} end\n"
+    "if s[2] == 'submitting' and now - tonumber(s[4]) < tonumber(ARGV[3]) then return {0, 'busy'} end\n"
+    "if ARGV[2] == 'sweeper' and s[2] == 'live' and now < tonumber(s[3]) then return {0, 'notdue'} end\n"
+    "redis.call('HSET', KEYS[1], 'status', 'submitting', 'claim_at', now, 'claim_by', ARGV[2])\n"
+    "return {1, now, s[5], redis.call('HGETALL', KEYS[2])}\n";
+
+const char exam_lua_finish[] =
+    "redis.call('HSET', KEYS[1], 'status', 'submitted', 'score', ARGV[2], 'total', ARGV[3],\n"
+    "  'passed', ARGV[4], 'enrolment_status', ARGV[5])\n"
+    "redis.call('ZREM', KEYS[3], ARGV[1])\n"
+    "redis.call('SREM', KEYS[4], ARGV[1])\n"
+    "redis.call('ZREM', KEYS[5], ARGV[1])\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[6])\n"
+    "redis.call('EXPIRE', KEYS[2], ARGV[6])\n"
+    "return 1\n";
+
+const char exam_lua_unclaim[] =
+    "if redis.call('HGET', KEYS[1], 'status') == 'submitting' then\n"
+    "  redis.call('HSET', KEYS[1], 'status', 'live')\n"
+    "end\n"
+    "return 1\n";

@@ -1,0 +1,28 @@
+/* exam_scripts.h - the Lua scripts that make each session step one atomic Redis call.
+ *
+ * Keys of one session share the hash tag {sid} (sess:{sid}, sess:{sid}:ans) so they sit
+ * in one slot of a Redis Cluster. Time inside the scripts is Redis's TIME: every node
+ * of examd agrees on one clock. Answers are stored as "CHOICE@ms" ("" = cleared). */
+#ifndef EXAM_SCRIPTS_H
+#define EXAM_SCRIPTS_H
+
+/* KEYS: sess, ans, exam:dirty. ARGV: pid, no, choice, sid.
+ * -> {1, "ok", now} | {0, reason, now}; reasons: nosession, closed, badno, badchoice */
+extern const char exam_lua_answer[];
+/* KEYS: sess, ans. ARGV: pid ("" = any, for the sweeper).
+ * -> {1, now, {session fields...}, {answer pairs...}} | {0, "nosession"} */
+extern const char exam_lua_view[];
+/* KEYS: sess, ans, exam:deadlines, live key. ARGV: the session fields as pairs then "|"
+ * then answer pairs. Writes only what is missing (a rebuild never overwrites newer
+ * state). -> same as view. */
+extern const char exam_lua_restore[];
+/* KEYS: sess, ans. ARGV: pid ("" = sweeper), by, stale_ms.
+ * -> {1, now, qp, {answer pairs}} | {0, reason}; reasons: nosession, submitted, busy, notdue */
+extern const char exam_lua_claim[];
+/* KEYS: sess, ans, exam:deadlines, exam:dirty, proctor:due. ARGV: sid, score, total,
+ * passed, enrolment_status, ttl_s. */
+extern const char exam_lua_finish[];
+/* KEYS: sess. ARGV: by. Gives a failed claim back so it can be claimed again. */
+extern const char exam_lua_unclaim[];
+
+#endif

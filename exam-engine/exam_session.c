@@ -1,0 +1,623 @@
+/* exam_session.c - start/resume, view, answer and submit of a test session.
+ *
+ * Live state is in Redis (exam_scripts.h); MariaDB holds the durable copy: the session
+ * row is written at start (its unique key decides races between nodes), answers are
+ * flushed in batches, and submit is one transaction. A session missing from Redis is
+ * rebuilt from MariaDB on the next start. Handlers run on an event loop; MariaDB work
+ * goes to the database pool and comes back through the loop's mailbox. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dk_log.h"
+#include "exam_db.h"
+#include "exam_internal.h"
+#include "exam_scripts.h"
+
+#define CLAIM_STALE_MS "15000"
+
+static const char *papers_allowed[] = {"公共知识", "业务水平", NULL};
+
+/* ---- shared: the reply that shows a session ------------------------------------------ */
+
+static const char *field(redisReply *pairs, const char *name)
+{
+    if (!pairs || pairs->type != REDIS_REPLY_ARRAY) return NULL;
+    for (size_t i = 0; i + 1 < pairs->elements; i += 2)
+        if (!strcmp(pairs->element[i]->str, name)) return pairs->element[i + 1]->str;
+    return NULL;
+}
+
+static const char *fieldd(redisReply *pairs, const char *name, const char *dflt)
+{
+    const char *v = field(pairs, name);
+    return v ? v : dflt;
+}
+
+/* Replies with the session shown by a view-shaped script reply {1, now, fields, answers}.
+ * with_paper: include the questions (start, reload); otherwise only times and answers. */
+static void reply_view(dk_req *rq, redisReply *r, int with_paper, int status)
+{
+    exam_server *srv = exam_of(rq);
+    long long now = r->element[1]->integer;
+    redisReply *f = r->element[2], *a = r->element[3];
+    const char *st = field(f, "status");
+    long long deadline = strtoll(fieldd(f, "deadline", "0"), NULL, 10);
+    json_t *answers = json_object();
+    for (size_t i = 0; a && i + 1 < a->elements; i += 2) {
+        const char *v = a->element[i + 1]->str;
+        const char *at = strchr(v, '@');
+        size_t n = at ? (size_t)(at - v) : strlen(v);
+        if (n) json_object_set_new(answers, a->element[i]->str, json_stringn(v, n));
+    }
+    int live = st && !strcmp(st, "live");
+    long long remaining = live && deadline > now ? deadline - now : 0;
+    json_t *v = json_pack("{s:s?,s:s?,s:s?,s:i,s:s?,s:I,s:I,s:I,s:I,s:I,s:o}", "session_id",
+                          field(f, "sid"), "paper", field(f, "paper"), "category",
+                          field(f, "category"), "attempt",
+                          atoi(fieldd(f, "attempt", "1")), "status", st,
+                          "started_at",
+                          (json_int_t)strtoll(fieldd(f, "started_at", "0"), NULL, 10),
+                          "deadline", (json_int_t)deadline, "server_time", (json_int_t)now,
+                          "remaining_ms", (json_int_t)remaining, "answered",
+                          (json_int_t)json_object_size(answers), "answers", answers);
+    if (st && !strcmp(st, "submitted") && field(f, "score"))
+        json_object_set_new(v, "result",
+                            json_pack("{s:i,s:i,s:b,s:s?}", "score", atoi(field(f, "score")),
+                                      "total", atoi(fieldd(f, "total", "0")), "passed",
+                                      atoi(fieldd(f, "passed", "0")), "enrolment_status",
+                                      field(f, "enrolment_status")));
+    const char *qp = field(f, "qp");
+    if (!with_paper || !qp) {
+        dk_http_reply_json(rq, status, v);
+        return;
+    }
+    qb_index *idx = qb_bank_current(srv->bank);
+    qb_paper *paper = NULL;
+    dk_error err = {0};
+    if (!idx || qb_paper_decode(idx, qp, strlen(qp), &paper, &err) != 0) {
+        qb_index_unref(idx);
+        json_decref(v);
+        if (!err.code) dk_error_set(&err, DK_EIO, "题库尚未加载");
+        dk_http_fail(rq, &err);
+        return;
+    }
+    /* the session JSON without its closing brace, then "questions" from the bank's
+     * pre-serialised fragments */
+    char *head = dk_json_dump(v);
+    json_decref(v);
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add(b, head, strlen(head) - 1);
+    free(head);
+    evbuffer_add_printf(b, ",\"paper_detail\":");
+    qb_paper_client_json(idx, paper, b);
+    evbuffer_add(b, "}", 1);
+    qb_paper_free(paper);
+    qb_index_unref(idx);
+    dk_http_reply_evbuf(rq, status, "application/json; charset=utf-8", b);
+    evbuffer_free(b);
+}
+
+static int script_failed(dk_req *rq, redisReply *r, const dk_error *e)
+{
+    if (e->code) {
+        dk_http_fail(rq, e);
+        return 1;
+    }
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 2) {
+        dk_http_failf(rq, DK_EINTERNAL, "存储返回了意外的结果：%s",
+                      r && r->type == REDIS_REPLY_ERROR ? r->str : "?");
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- POST /api/v1/sessions ------------------------------------------------------------ */
+
+typedef struct start_job {
+    exam_server *srv;
+    dk_req *rq;
+    long long pid;
+    char paper[16];
+    long long now_ms;
+    int rc;
+    dk_error err;
+    exam_db_session s;
+    char shape[2 * QB_MAX_PAPER + 1];
+} start_job;
+
+static void start_job_free(void *p)
+{
+    start_job *j = p;
+    exam_db_session_clear(&j->s);
+    free(j);
+}
+
+/* Per question: 'S' (one letter) or 'M' (several), then the last valid letter. */
+static int paper_shape(const qb_index *idx, const char *qp, char *shape, dk_error *err)
+{
+    qb_paper *p;
+    int rc = qb_paper_decode(idx, qp, strlen(qp), &p, err);
+    if (rc) return rc;
+    int n = qb_paper_count(p);
+    for (int no = 1; no <= n; no++) {
+        char order[QB_MAX_OPTIONS + 1] = "";
+        qb_paper_question_order(p, no, order);
+        int nopt = (int)strlen(order);
+        shape[2 * (no - 1)] = qb_paper_question_type(idx, p, no) == QB_X ? 'M' : 'S';
+        shape[2 * (no - 1) + 1] = (char)('A' + (nopt > 0 ? nopt : 1) - 1);
+    }
+    shape[2 * n] = '\0';
+    qb_paper_free(p);
+    return 0;
+}
+
+static void start_work(void *ctx, void *arg)
+{
+    start_job *j = arg;
+    MYSQL *db = dk_dbconn_get(ctx, &j->err);
+    if (!db) {
+        j->rc = j->err.code;
+        return;
+    }
+    qb_index *idx = qb_bank_current(j->srv->bank);
+    if (!idx) {
+        j->rc = dk_error_set(&j->err, DK_EIO, "题库尚未加载，请稍后再试");
+        return;
+    }
+    j->rc = exam_db_start(db, idx, j->pid, j->paper, j->now_ms, j->srv->duration_ms, &j->s,
+                          &j->err);
+    if (!j->rc) j->rc = paper_shape(idx, j->s.qp, j->shape, &j->err);
+    if (j->rc == DK_EIO) dk_dbconn_drop(ctx);
+    qb_index_unref(idx);
+}
+
+static void on_restored(redisReply *r, const dk_error *e, void *arg)
+{
+    dk_req *rq = arg;
+    if (script_failed(rq, r, e)) return;
+    if (r->element[0]->integer != 1) {
+        dk_http_failf(rq, DK_EINTERNAL, "恢复考试状态失败");
+        return;
+    }
+    reply_view(rq, r, 1, 200);
+}
+
+static void start_done(void *arg)
+{
+    start_job *j = arg;
+    dk_req *rq = j->rq;
+    if (j->rc) {
+        dk_http_fail(rq, &j->err);
+        return;
+    }
+    exam_db_session *s = &j->s;
+    if (s->submitted) {
+        dk_http_failf(rq, DK_ECONFLICT, "本场考试已交卷");
+        return;
+    }
+    /* write the session into Redis unless it is there already (then Redis's newer
+     * state wins), with any answers MariaDB has from earlier flushes */
+    char k_sess[64], k_ans[64], k_live[128];
+    snprintf(k_sess, sizeof k_sess, "sess:{%s}", s->id);
+    snprintf(k_ans, sizeof k_ans, "sess:{%s}:ans", s->id);
+    snprintf(k_live, sizeof k_live, "live:%lld:%lld:%s:%d", s->pid, s->cycle_id, s->paper,
+             s->attempt);
+    char pid[24], enrol[24], cycle[24], attempt[8], started[24], deadline[24];
+    snprintf(pid, sizeof pid, "%lld", s->pid);
+    snprintf(enrol, sizeof enrol, "%lld", s->enrolment_id);
+    snprintf(cycle, sizeof cycle, "%lld", s->cycle_id);
+    snprintf(attempt, sizeof attempt, "%d", s->attempt);
+    snprintf(started, sizeof started, "%lld", s->started_ms);
+    snprintf(deadline, sizeof deadline, "%lld", s->deadline_ms);
+    const char *head[] = {"EVAL", exam_lua_restore, "4", k_sess, k_ans, EXAM_DEADLINES, k_live,
+                          "sid", s->id, "pid", pid, "enrol", enrol, "cycle", cycle, "paper",
+                          s->paper, "category", s->category, "attempt", attempt, "started_at",
+                          started, "deadline", deadline, "status", "live", "shape", j->shape,
+                          "qp", s->qp, "|"};
+    size_t nh = sizeof head / sizeof head[0];
+    size_t argc = nh + 2 * (size_t)s->nanswers;
+    const char **argv = dk_calloc(argc, sizeof *argv);
+    char(*nos)[8] = dk_calloc((size_t)s->nanswers + 1, sizeof *nos);
+    memcpy(argv, head, sizeof head);
+    for (int i = 0; i < s->nanswers; i++) {
+        snprintf(nos[i], sizeof nos[i], "%d", s->answer_no[i]);
+        argv[nh + 2 * (size_t)i] = nos[i];
+        argv[nh + 2 * (size_t)i + 1] = s->answer[i];
+    }
+    dk_aredis_cmdargv(rq->loop->redis, 0, on_restored, rq, (int)argc, argv, NULL);
+    free(argv);
+    free(nos);
+}
+
+void exam_session_start(dk_req *rq)
+{
+    dk_claims c;
+    if (exam_authenticate(rq, &c, 0)) return;
+    json_t *body;
+    dk_error err = {0};
+    const char *paper;
+    static const char *const keys[] = {"paper", NULL};
+    if (dk_http_body_json(rq, &body, &err) || dk_json_only_keys(body, keys, &err) ||
+        dk_json_str(body, "paper", 32, &paper, &err)) {
+        json_decref(body);
+        dk_http_fail(rq, &err);
+        return;
+    }
+    int ok = 0;
+    for (const char **p = papers_allowed; *p; p++) ok |= !strcmp(*p, paper);
+    if (!ok) {
+        json_decref(body);
+        dk_http_failf(rq, DK_EINVAL, "试卷类型应为 公共知识 或 业务水平");
+        return;
+    }
+    start_job *j = dk_calloc(1, sizeof *j);
+    j->srv = exam_of(rq);
+    j->rq = rq;
+    j->pid = c.id;
+    j->now_ms = dk_wall_ms();
+    snprintf(j->paper, sizeof j->paper, "%s", paper);
+    json_decref(body);
+    rq->state = j;
+    rq->state_free = start_job_free;
+    if (dk_workq_submit(j->srv->db, rq->loop->mailbox, start_work, start_done, j)) {
+        dk_error busy = {.code = DK_EBUSY, .retry_after = 2};
+        snprintf(busy.msg, sizeof busy.msg, "考生较多，正在排队，请稍候");
+        dk_http_fail(rq, &busy);
+    }
+}
+
+/* ---- GET /api/v1/sessions/{id} --------------------------------------------------------- */
+
+static int valid_sid(const char *sid)
+{
+    size_t n = strlen(sid);
+    if (n != 32) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isxdigit((unsigned char)sid[i]) || isupper((unsigned char)sid[i])) return 0;
+    return 1;
+}
+
+static void on_view(redisReply *r, const dk_error *e, void *arg)
+{
+    dk_req *rq = arg;
+    if (script_failed(rq, r, e)) return;
+    if (r->element[0]->integer != 1) {
+        dk_http_failf(rq, DK_ENOTFOUND, "没有这场考试");
+        return;
+    }
+    char brief[8] = "";
+    dk_http_query(rq, "brief", brief, sizeof brief);
+    reply_view(rq, r, strcmp(brief, "1") != 0, 200);
+}
+
+void exam_session_get(dk_req *rq)
+{
+    dk_claims c;
+    if (exam_authenticate(rq, &c, 0)) return;
+    const char *sid = rq->params[0];
+    if (!valid_sid(sid)) {
+        dk_http_failf(rq, DK_ENOTFOUND, "没有这场考试");
+        return;
+    }
+    char k_sess[64], k_ans[64], pid[24];
+    snprintf(k_sess, sizeof k_sess, "sess:{%s}", sid);
+    snprintf(k_ans, sizeof k_ans, "sess:{%s}:ans", sid);
+    snprintf(pid, sizeof pid, "%lld", c.id);
+    const char *argv[] = {"EVAL", exam_lua_view, "2", k_sess, k_ans, pid};
+    dk_aredis_cmdargv(rq->loop->redis, 0, on_view, rq, 6, argv, NULL);
+}
+
+/* ---- PUT /api/v1/sessions/{id}/answers/{no} --------------------------------------------- */
+
+/* Upper-cases, sorts and checks a choice: letters A-J, no repeats, at most 7. "" clears. */
+static int canonical_choice(const char *in, char out[QB_CHOICE_MAX], dk_error *err)
+{
+    size_t n = 0;
+    int seen[QB_MAX_OPTIONS] = {0};
+    for (const char *p = in; *p; p++) {
+        if (*p == ' ') continue;
+        int ch = toupper((unsigned char)*p);
+        if (ch < 'A' || ch >= 'A' + QB_MAX_OPTIONS)
+            return dk_error_set(err, DK_EINVAL, "选项无效：只能是字母 A–J");
+        if (seen[ch - 'A']++) return dk_error_set(err, DK_EINVAL, "选项无效：字母重复");
+        if (++n >= QB_CHOICE_MAX) return dk_error_set(err, DK_EINVAL, "选项无效：选择过多");
+    }
+    n = 0;
+    for (int i = 0; i < QB_MAX_OPTIONS; i++)
+        if (seen[i]) out[n++] = (char)('A' + i);
+    out[n] = '\0';
+    return 0;
+}
+
+typedef struct answer_req {
+    int no;
+    char choice[QB_CHOICE_MAX];
+} answer_req;
+
+static void on_answer(redisReply *r, const dk_error *e, void *arg)
+{
+    dk_req *rq = arg;
+    answer_req *a = rq->state;
+    if (script_failed(rq, r, e)) return;
+    if (r->element[0]->integer == 1) {
+        dk_http_reply_json(rq, 200,
+                           json_pack("{s:i,s:s,s:I}", "no", a->no, "choice", a->choice,
+                                     "saved_at", (json_int_t)r->element[2]->integer));
+        return;
+    }
+    const char *why = r->element[1]->str;
+    if (!strcmp(why, "closed"))
+        dk_http_failf(rq, DK_ECONFLICT, "考试已结束（时间已到或已交卷），答案不能再保存或修改");
+    else if (!strcmp(why, "badno"))
+        dk_http_failf(rq, DK_ENOTFOUND, "试卷中没有第 %d 题", a->no);
+    else if (!strcmp(why, "badchoice"))
+        dk_http_failf(rq, DK_EINVAL, "第 %d 题的选项“%s”无效", a->no, a->choice);
+    else
+        dk_http_failf(rq, DK_ENOTFOUND, "没有这场考试");
+}
+
+void exam_answer_put(dk_req *rq)
+{
+    dk_claims c;
+    if (exam_authenticate(rq, &c, 0)) return;
+    const char *sid = rq->params[0];
+    char *end;
+    long no = strtol(rq->params[1], &end, 10);
+    if (!valid_sid(sid)) {
+        dk_http_failf(rq, DK_ENOTFOUND, "没有这场考试");
+        return;
+    }
+    if (*end || no < 1 || no > QB_MAX_PAPER) {
+        dk_http_failf(rq, DK_ENOTFOUND, "题号无效");
+        return;
+    }
+    json_t *body;
+    dk_error err = {0};
+    const char *choice;
+    static const char *const keys[] = {"choice", NULL};
+    if (dk_http_body_json(rq, &body, &err) || dk_json_only_keys(body, keys, &err) ||
+        dk_json_str_opt(body, "choice", 16, &choice, &err)) {
+        json_decref(body);
+        dk_http_fail(rq, &err);
+        return;
+    }
+    if (!json_is_string(json_object_get(body, "choice"))) {
+        json_decref(body);
+        dk_http_failf(rq, DK_EINVAL, "缺少字段 choice（字符串，例如 \"B\" 或 \"ACD\"；空字符串为清除）");
+        return;
+    }
+    answer_req *a = dk_calloc(1, sizeof *a);
+    a->no = (int)no;
+    rq->state = a;
+    rq->state_free = free;
+    int rc = canonical_choice(choice, a->choice, &err);
+    json_decref(body);
+    if (rc) {
+        dk_http_fail(rq, &err);
+        return;
+    }
+    char k_sess[64], k_ans[64], pid[24], nos[8];
+    snprintf(k_sess, sizeof k_sess, "sess:{%s}", sid);
+    snprintf(k_ans, sizeof k_ans, "sess:{%s}:ans", sid);
+    snprintf(pid, sizeof pid, "%lld", c.id);
+    snprintf(nos, sizeof nos, "%ld", no);
+    const char *argv[] = {"EVAL", exam_lua_answer, "3", k_sess, k_ans, EXAM_DIRTY,
+                          pid,    nos,             a->choice, sid};
+    dk_aredis_cmdargv(rq->loop->redis, 0, on_answer, rq, 10, argv, NULL);
+}
+
+/* ---- submit: shared by POST .../submit and the sweeper ------------------------------------ */
+
+typedef struct submit_job {
+    exam_server *srv;
+    dk_loop *loop;
+    dk_req *rq; /* NULL for the sweeper */
+    char sid[33];
+    char by[16];
+    int n;
+    int *nos;
+    char **vals;
+    int rc;
+    dk_error err;
+    exam_result res;
+} submit_job;
+
+static void submit_job_free(void *p)
+{
+    submit_job *j = p;
+    for (int i = 0; i < j->n; i++) free(j->vals[i]);
+    free(j->vals);
+    free(j->nos);
+    free(j);
+}
+
+static void submit_work(void *ctx, void *arg)
+{
+    submit_job *j = arg;
+    MYSQL *db = dk_dbconn_get(ctx, &j->err);
+    if (!db) {
+        j->rc = j->err.code;
+        return;
+    }
+    qb_index *idx = qb_bank_current(j->srv->bank);
+    if (!idx) {
+        j->rc = dk_error_set(&j->err, DK_EIO, "题库尚未加载");
+        return;
+    }
+    j->rc = exam_db_finalize(db, idx, j->sid, j->by, j->n, j->nos, (const char *const *)j->vals,
+                             &j->res, &j->err);
+    if (j->rc == DK_EIO) dk_dbconn_drop(ctx);
+    qb_index_unref(idx);
+}
+
+static void on_finished(redisReply *r, const dk_error *e, void *arg)
+{
+    submit_job *j = arg;
+    if (e->code || !r || r->type == REDIS_REPLY_ERROR)
+        DK_WARN("examd", "finishing in Redis failed sid=%.8s err=%s (MariaDB has the result)",
+                j->sid, e->code ? e->msg : r->str);
+    if (j->rq) {
+        dk_req *rq = j->rq;
+        dk_http_reply_json(rq, 200,
+                           json_pack("{s:s,s:s,s:{s:i,s:i,s:i,s:b,s:s}}", "session_id", j->sid,
+                                     "status", "submitted", "result", "score", j->res.score,
+                                     "total", j->res.total, "pass_mark", j->res.pass_mark,
+                                     "passed", j->res.passed, "enrolment_status",
+                                     j->res.enrolment_status)); /* frees j via rq */
+    } else {
+        atomic_fetch_sub(&j->srv->sweeps_inflight, 1);
+        submit_job_free(j);
+    }
+}
+
+static void on_unclaimed(redisReply *r, const dk_error *e, void *arg)
+{
+    (void)r, (void)e;
+    submit_job *j = arg;
+    if (j->rq) dk_http_fail(j->rq, &j->err);
+    else {
+        atomic_fetch_sub(&j->srv->sweeps_inflight, 1);
+        submit_job_free(j);
+    }
+}
+
+static void submit_done(void *arg)
+{
+    submit_job *j = arg;
+    char k_sess[64], k_ans[64];
+    snprintf(k_sess, sizeof k_sess, "sess:{%s}", j->sid);
+    snprintf(k_ans, sizeof k_ans, "sess:{%s}:ans", j->sid);
+    if (j->rc) {
+        DK_WARN("examd", "submit failed sid=%.8s by=%s err=%s", j->sid, j->by, j->err.msg);
+        const char *argv[] = {"EVAL", exam_lua_unclaim, "1", k_sess, j->by};
+        dk_aredis_cmdargv(j->loop->redis, 0, on_unclaimed, j, 5, argv, NULL);
+        return;
+    }
+    if (!strcmp(j->by, "sweeper") && !j->res.already)
+        atomic_fetch_add(&j->srv->submitted_by_sweeper, 1);
+    char score[16], total[16], passed[4], ttl[24];
+    snprintf(score, sizeof score, "%d", j->res.score);
+    snprintf(total, sizeof total, "%d", j->res.total);
+    snprintf(passed, sizeof passed, "%d", j->res.passed);
+    snprintf(ttl, sizeof ttl, "%lld", dk_config_int(j->srv->cfg, "session_ttl_s"));
+    const char *argv[] = {"EVAL", exam_lua_finish, "5",   k_sess, k_ans,
+                          EXAM_DEADLINES, EXAM_DIRTY, PROCTOR_DUE, j->sid, score,
+                          total, passed, j->res.enrolment_status, ttl};
+    dk_aredis_cmdargv(j->loop->redis, 0, on_finished, j, 14, argv, NULL);
+}
+
+/* Takes the claim reply {1, now, qp, answers} into a job and sends it to MariaDB. */
+static int submit_from_claim(submit_job *j, redisReply *r)
+{
+    redisReply *a = r->elements > 3 ? r->element[3] : NULL;
+    size_t pairs = a && a->type == REDIS_REPLY_ARRAY ? a->elements / 2 : 0;
+    j->nos = dk_calloc(pairs + 1, sizeof *j->nos);
+    j->vals = dk_calloc(pairs + 1, sizeof *j->vals);
+    for (size_t i = 0; i < pairs; i++) {
+        int no = atoi(a->element[2 * i]->str);
+        if (no < 1 || no > QB_MAX_PAPER) continue;
+        j->nos[j->n] = no;
+        j->vals[j->n++] = dk_strndup(a->element[2 * i + 1]->str, a->element[2 * i + 1]->len);
+    }
+    return dk_workq_submit(j->srv->db, j->loop->mailbox, submit_work, submit_done, j);
+}
+
+static void on_claim(redisReply *r, const dk_error *e, void *arg)
+{
+    dk_req *rq = arg;
+    submit_job *j = rq->state;
+    if (script_failed(rq, r, e)) return;
+    if (r->element[0]->integer == 1) {
+        if (submit_from_claim(j, r)) {
+            dk_error_set(&j->err, DK_EBUSY, "交卷人数较多，请稍后重试");
+            j->err.retry_after = 2;
+            char k_sess[64];
+            snprintf(k_sess, sizeof k_sess, "sess:{%s}", j->sid);
+            const char *argv[] = {"EVAL", exam_lua_unclaim, "1", k_sess, "physician"};
+            dk_aredis_cmdargv(rq->loop->redis, 0, on_unclaimed, j, 5, argv, NULL);
+        }
+        return;
+    }
+    const char *why = r->element[1]->str;
+    if (!strcmp(why, "submitted")) { /* submitting twice shows the result again */
+        exam_session_get(rq);
+        return;
+    }
+    if (!strcmp(why, "busy")) dk_http_failf(rq, DK_ECONFLICT, "正在交卷，请稍候");
+    else dk_http_failf(rq, DK_ENOTFOUND, "没有这场考试");
+}
+
+void exam_submit(dk_req *rq)
+{
+    dk_claims c;
+    if (exam_authenticate(rq, &c, 0)) return;
+    const char *sid = rq->params[0];
+    if (!valid_sid(sid)) {
+        dk_http_failf(rq, DK_ENOTFOUND, "没有这场考试");
+        return;
+    }
+    if (rq->body_len) { /* no body is expected; an object is tolerated, nothing else */
+        json_t *b;
+        dk_error err = {0};
+        int rc = dk_http_body_json(rq, &b, &err);
+        if (!rc && !json_is_object(b)) rc = dk_error_set(&err, DK_EINVAL, "请求内容应为 JSON 对象");
+        json_decref(b);
+        if (rc) {
+            dk_http_fail(rq, &err);
+            return;
+        }
+    }
+    submit_job *j = dk_calloc(1, sizeof *j);
+    j->srv = exam_of(rq);
+    j->loop = rq->loop;
+    j->rq = rq;
+    snprintf(j->sid, sizeof j->sid, "%s", sid);
+    snprintf(j->by, sizeof j->by, "physician");
+    rq->state = j;
+    rq->state_free = submit_job_free;
+    char k_sess[64], k_ans[64], pid[24];
+    snprintf(k_sess, sizeof k_sess, "sess:{%s}", sid);
+    snprintf(k_ans, sizeof k_ans, "sess:{%s}:ans", sid);
+    snprintf(pid, sizeof pid, "%lld", c.id);
+    const char *argv[] = {"EVAL", exam_lua_claim, "2", k_sess, k_ans, pid, "physician",
+                          CLAIM_STALE_MS};
+    dk_aredis_cmdargv(rq->loop->redis, 0, on_claim, rq, 8, argv, NULL);
+}
+
+/* ---- the sweeper's side ------------------------------------------------------------------ */
+
+static void on_sweep_claim(redisReply *r, const dk_error *e, void *arg)
+{
+    submit_job *j = arg;
+    if (!e->code && r && r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
+        r->element[0]->integer == 1 && submit_from_claim(j, r) == 0)
+        return;
+    if (!e->code && r && r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
+        r->element[0]->integer == 1) { /* claimed but the pool is full: give it back */
+        char k_sess[64];
+        snprintf(k_sess, sizeof k_sess, "sess:{%s}", j->sid);
+        const char *argv[] = {"EVAL", exam_lua_unclaim, "1", k_sess, "sweeper"};
+        dk_aredis_cmdargv(j->loop->redis, 0, on_unclaimed, j, 5, argv, NULL);
+        return;
+    }
+    atomic_fetch_sub(&j->srv->sweeps_inflight, 1);
+    submit_job_free(j);
+}
+
+void exam_sweep_one(dk_loop *loop, const char *sid)
+{
+    exam_server *srv = dk_http_udata(loop->server);
+    if (!valid_sid(sid)) return;
+    submit_job *j = dk_calloc(1, sizeof *j);
+    j->srv = srv;
+    j->loop = loop;
+    snprintf(j->sid, sizeof j->sid, "%s", sid);
+    snprintf(j->by, sizeof j->by, "sweeper");
+    atomic_fetch_add(&srv->sweeps_inflight, 1);
+    char k_sess[64], k_ans[64];
+    snprintf(k_sess, sizeof k_sess, "sess:{%s}", sid);
+    snprintf(k_ans, sizeof k_ans, "sess:{%s}:ans", sid);
+    const char *argv[] = {"EVAL", exam_lua_claim, "2", k_sess, k_ans, "", "sweeper", "30000"};
+    dk_aredis_cmdargv(loop->redis, 0, on_sweep_claim, j, 8, argv, NULL);
+}

@@ -1,0 +1,72 @@
+/* exam_tests.c - GET /api/v1/tests: what the physician may sit now, read from the
+ * enrolment on a database thread (exam_db_tests has the rules). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "exam_db.h"
+#include "exam_internal.h"
+
+typedef struct tests_job {
+    exam_server *srv;
+    dk_req *rq;
+    long long pid, now_ms;
+    exam_test t[EXAM_MAX_TESTS];
+    int n, rc;
+    dk_error err;
+} tests_job;
+
+static void tests_work(void *ctx, void *arg)
+{
+    tests_job *j = arg;
+    MYSQL *db = dk_dbconn_get(ctx, &j->err);
+    j->rc = db ? exam_db_tests(db, j->pid, j->now_ms, j->t, &j->n, &j->err) : j->err.code;
+    if (j->rc == DK_EIO) dk_dbconn_drop(ctx);
+}
+
+static void tests_done(void *arg)
+{
+    tests_job *j = arg;
+    if (j->rc) {
+        dk_http_fail(j->rq, &j->err);
+        return;
+    }
+    qb_index *idx = qb_bank_current(j->srv->bank);
+    json_t *list = json_array();
+    for (int i = 0; i < j->n; i++) {
+        exam_test *t = &j->t[i];
+        long long dur = j->srv->duration_ms;
+        const qb_blueprint *bp = idx ? qb_blueprint_find(idx, t->category, t->paper) : NULL;
+        if (!dur) dur = (bp && bp->duration_min > 0 ? bp->duration_min : 60) * 60000LL;
+        json_array_append_new(
+            list, json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:I,s:i,s:s?,s:b}", "paper", t->paper,
+                            "name", !strcmp(t->paper, "公共知识") ? "人文医学" : "业务水平",
+                            "category", t->category, "attempt", t->attempt, "window_start",
+                            (json_int_t)t->window_start_ms, "window_end",
+                            (json_int_t)t->window_end_ms, "duration_ms", (json_int_t)dur,
+                            "question_count", bp ? bp->question_count : 100, "live_session",
+                            t->live_session[0] ? t->live_session : NULL, "submitted",
+                            t->submitted));
+    }
+    qb_index_unref(idx);
+    dk_http_reply_json(j->rq, 200,
+                       json_pack("{s:o,s:I}", "tests", list, "server_time",
+                                 (json_int_t)dk_wall_ms()));
+}
+
+void exam_tests(dk_req *rq)
+{
+    dk_claims c;
+    if (exam_authenticate(rq, &c, 0)) return;
+    tests_job *j = dk_calloc(1, sizeof *j);
+    j->srv = exam_of(rq);
+    j->rq = rq;
+    j->pid = c.id;
+    j->now_ms = dk_wall_ms();
+    rq->state = j;
+    rq->state_free = free;
+    if (dk_workq_submit(j->srv->db, rq->loop->mailbox, tests_work, tests_done, j)) {
+        dk_error e = {.code = DK_EBUSY, .retry_after = 2};
+        snprintf(e.msg, sizeof e.msg, "考生较多，正在排队，请稍候");
+        dk_http_fail(rq, &e);
+    }
+}

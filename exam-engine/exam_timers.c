@@ -1,0 +1,184 @@
+/* exam_timers.c - the periodic work of one examd node, on its loop 0:
+ *  - the sweeper submits sessions whose deadline passed (any node may; the claim script
+ *    lets exactly one win), and keeps the sweeper-lag and live-session gauges;
+ *  - the flush writes changed answers to MariaDB in batches (exam:dirty), so a lost
+ *    Redis loses nothing older than the last flush.
+ * Each tick issues async commands and returns; nothing here blocks the loop. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dk_log.h"
+#include "exam_db.h"
+#include "exam_internal.h"
+
+#define SWEEP_BATCH 64
+#define FLUSH_BATCH 64
+#define MAX_SWEEPS_INFLIGHT 256
+
+static exam_server *srv_of(dk_loop *l) { return dk_http_udata(l->server); }
+
+/* ---- sweeper ------------------------------------------------------------------------ */
+
+static void on_due(redisReply *r, const dk_error *e, void *arg)
+{
+    dk_loop *loop = arg;
+    if (e->code || !r || r->type != REDIS_REPLY_ARRAY) return;
+    for (size_t i = 0; i < r->elements; i++)
+        if (r->element[i]->type == REDIS_REPLY_STRING) exam_sweep_one(loop, r->element[i]->str);
+}
+
+static void on_oldest(redisReply *r, const dk_error *e, void *arg)
+{
+    exam_server *s = arg;
+    if (e->code || !r || r->type != REDIS_REPLY_ARRAY) return;
+    long long lag = 0;
+    if (r->elements == 2) {
+        long long due = strtoll(r->element[1]->str, NULL, 10);
+        lag = dk_wall_ms() - due;
+        if (lag < 0) lag = 0;
+    }
+    atomic_store(&s->sweeper_lag_ms, lag);
+}
+
+static void on_card(redisReply *r, const dk_error *e, void *arg)
+{
+    exam_server *s = arg;
+    if (!e->code && r && r->type == REDIS_REPLY_INTEGER) atomic_store(&s->live_sessions, r->integer);
+}
+
+static void sweep_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    dk_loop *loop = arg;
+    exam_server *s = srv_of(loop);
+    dk_aredis_cmd(loop->redis, 0, on_oldest, s, "ZRANGE %s 0 0 WITHSCORES", EXAM_DEADLINES);
+    dk_aredis_cmd(loop->redis, 0, on_card, s, "ZCARD %s", EXAM_DEADLINES);
+    if (atomic_load(&s->sweeps_inflight) > MAX_SWEEPS_INFLIGHT) return;
+    dk_aredis_cmd(loop->redis, 0, on_due, loop, "ZRANGEBYSCORE %s -inf %lld LIMIT 0 %d",
+                  EXAM_DEADLINES, dk_wall_ms(), SWEEP_BATCH);
+}
+
+/* ---- flush ---------------------------------------------------------------------------- */
+
+typedef struct flush_job {
+    exam_server *srv;
+    dk_loop *loop;
+    char sid[33];
+    int n;
+    int *nos;
+    char **vals;
+    int rc;
+    dk_error err;
+} flush_job;
+
+static void flush_job_free(flush_job *j)
+{
+    for (int i = 0; i < j->n; i++) free(j->vals[i]);
+    free(j->vals);
+    free(j->nos);
+    free(j);
+}
+
+static void flush_work(void *ctx, void *arg)
+{
+    flush_job *j = arg;
+    MYSQL *db = dk_dbconn_get(ctx, &j->err);
+    j->rc = db ? exam_db_flush_answers(db, j->sid, j->n, j->nos, (const char *const *)j->vals,
+                                       &j->err)
+               : j->err.code;
+    if (j->rc == DK_EIO) dk_dbconn_drop(ctx);
+}
+
+static void on_readded(redisReply *r, const dk_error *e, void *arg)
+{
+    (void)r, (void)e;
+    flush_job_free(arg);
+}
+
+static void flush_done(void *arg)
+{
+    flush_job *j = arg;
+    if (j->rc) { /* try again at the next tick */
+        DK_WARN("examd", "answer flush failed sid=%.8s err=%s", j->sid, j->err.msg);
+        dk_aredis_cmd(j->loop->redis, 0, on_readded, j, "SADD %s %s", EXAM_DIRTY, j->sid);
+        return;
+    }
+    atomic_fetch_add(&j->srv->flushed_answers, j->n);
+    flush_job_free(j);
+}
+
+static void on_answers(redisReply *r, const dk_error *e, void *arg)
+{
+    flush_job *j = arg;
+    if (e->code || !r || r->type != REDIS_REPLY_ARRAY) {
+        dk_aredis_cmd(j->loop->redis, 0, on_readded, j, "SADD %s %s", EXAM_DIRTY, j->sid);
+        return;
+    }
+    size_t pairs = r->elements / 2;
+    j->nos = dk_calloc(pairs + 1, sizeof *j->nos);
+    j->vals = dk_calloc(pairs + 1, sizeof *j->vals);
+    for (size_t i = 0; i < pairs; i++) {
+        int no = atoi(r->element[2 * i]->str);
+        if (no < 1 || no > QB_MAX_PAPER) continue;
+        j->nos[j->n] = no;
+        j->vals[j->n++] = dk_strndup(r->element[2 * i + 1]->str, r->element[2 * i + 1]->len);
+    }
+    if (!j->n) { /* submitted and expired meanwhile, or cleared: nothing to write */
+        flush_job_free(j);
+        return;
+    }
+    if (dk_workq_submit(j->srv->db, j->loop->mailbox, flush_work, flush_done, j))
+        dk_aredis_cmd(j->loop->redis, 0, on_readded, j, "SADD %s %s", EXAM_DIRTY, j->sid);
+}
+
+static void on_popped(redisReply *r, const dk_error *e, void *arg)
+{
+    dk_loop *loop = arg;
+    if (e->code || !r || r->type != REDIS_REPLY_ARRAY) return;
+    for (size_t i = 0; i < r->elements; i++) {
+        if (r->element[i]->type != REDIS_REPLY_STRING || r->element[i]->len != 32) continue;
+        flush_job *j = dk_calloc(1, sizeof *j);
+        j->srv = srv_of(loop);
+        j->loop = loop;
+        memcpy(j->sid, r->element[i]->str, 32);
+        dk_aredis_cmd(loop->redis, 0, on_answers, j, "HGETALL sess:{%s}:ans", j->sid);
+    }
+}
+
+static void flush_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    dk_loop *loop = arg;
+    if (dk_workq_depth(srv_of(loop)->db) > dk_workq_capacity(srv_of(loop)->db) / 2) return;
+    dk_aredis_cmd(loop->redis, 0, on_popped, loop, "SPOP %s %d", EXAM_DIRTY, FLUSH_BATCH);
+}
+
+/* ---- start/stop ------------------------------------------------------------------------ */
+
+static struct event *every(dk_loop *loop, long long ms, event_callback_fn fn)
+{
+    struct event *ev = event_new(loop->base, -1, EV_PERSIST, fn, loop);
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    event_add(ev, &tv);
+    return ev;
+}
+
+void exam_timers_start(dk_loop *loop)
+{
+    exam_loop *el = dk_calloc(1, sizeof *el);
+    loop->app = el;
+    if (loop->index != 0) return;
+    const dk_config *cfg = srv_of(loop)->cfg;
+    el->sweep = every(loop, dk_config_int(cfg, "sweeper_period_ms"), sweep_tick);
+    el->flush = every(loop, dk_config_int(cfg, "flush_period_ms"), flush_tick);
+}
+
+void exam_timers_stop(dk_loop *loop)
+{
+    exam_loop *el = loop->app;
+    if (!el) return;
+    if (el->sweep) event_free(el->sweep);
+    if (el->flush) event_free(el->flush);
+    free(el);
+    loop->app = NULL;
+}

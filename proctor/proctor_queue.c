@@ -1,0 +1,226 @@
+/* proctor_queue.c - the Redis side of proctoring: the capture stream (producer argv,
+ * enqueue, consumer group, lag), missing-capture checks, registered photos.
+ *
+ * Keys: proctor:captures (stream, group "proctor"; workers XDEL what they XACK, so its
+ * length is the backlog), proctor:parked, proctor:suspects, proctor:due (zset examd
+ * keeps), proctor:missing:{sid} (flag-once marker), sess:{sid} and sess:{sid}:cap.
+ * Several keys change together in Lua scripts: fine on one primary (Sentinel), not on
+ * Redis Cluster. Sync connections only: call from worker or tool threads. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dk_log.h"
+#include "dk_mysql.h"
+#include "dk_redis.h"
+#include "proctor_internal.h"
+
+size_t proctor_job_argv(const proctor_job *job, const char **argv, size_t *argvlen,
+                        char bufs[][32])
+{
+    if (!job->session_id || !job->path || !*job->session_id || !*job->path) return 0;
+    snprintf(bufs[0], 32, "%lld", job->capture_id);
+    snprintf(bufs[1], 32, "%lld", job->physician_id);
+    snprintf(bufs[2], 32, "%lld", job->taken_at);
+    const char *v[PROCTOR_JOB_ARGC] = {
+        "XADD",      PROCTOR_STREAM,  "*",        "capture_id", bufs[0], "session_id",
+        job->session_id, "physician_id", bufs[1], "path", job->path, "taken_at", bufs[2],
+    };
+    for (size_t i = 0; i < PROCTOR_JOB_ARGC; i++) {
+        argv[i] = v[i];
+        argvlen[i] = strlen(v[i]);
+    }
+    return PROCTOR_JOB_ARGC;
+}
+
+int proctor_enqueue(redisContext *c, const proctor_job *job, dk_error *err)
+{
+    const char *argv[PROCTOR_JOB_ARGC];
+    size_t argvlen[PROCTOR_JOB_ARGC];
+    char bufs[PROCTOR_JOB_NBUFS][32];
+    size_t n = proctor_job_argv(job, argv, argvlen, bufs);
+    if (!n) return dk_error_set(err, DK_EINVAL, "capture job without session_id or path");
+    redisReply *r = dk_redis_cmdargv(c, (int)n, argv, argvlen, err);
+    if (!r) return err ? err->code : DK_EIO;
+    freeReplyObject(r);
+    return 0;
+}
+
+int proctor_queue_init(redisContext *c, dk_error *err)
+{
+    redisReply *r = redisCommand(c, "XGROUP CREATE %s %s 0 MKSTREAM", PROCTOR_STREAM,
+                                 PROCTOR_GROUP);
+    if (!r) return dk_error_set(err, DK_EIO, "redis: %s", c->errstr);
+    int rc = 0;
+    if (r->type == REDIS_REPLY_ERROR && !strstr(r->str, "BUSYGROUP"))
+        rc = dk_error_set(err, DK_EIO, "XGROUP CREATE: %s", r->str);
+    freeReplyObject(r);
+    return rc;
+}
+
+static long long reply_ll(const redisReply *r)
+{
+    if (!r) return 0;
+    if (r->type == REDIS_REPLY_INTEGER) return r->integer;
+    if (r->type == REDIS_REPLY_STRING) return strtoll(r->str, NULL, 10);
+    return 0;
+}
+
+int proctor_queue_lag(redisContext *c, long long now_ms, proctor_lag *out, dk_error *err)
+{
+    memset(out, 0, sizeof *out);
+    redisReply *r = dk_redis_cmd(c, err, "XLEN %s", PROCTOR_STREAM);
+    if (!r) return err ? err->code : DK_EIO;
+    out->length = reply_ll(r);
+    freeReplyObject(r);
+    if (!(r = dk_redis_cmd(c, err, "XLEN %s", PROCTOR_PARKED))) return err ? err->code : DK_EIO;
+    out->parked = reply_ll(r);
+    freeReplyObject(r);
+    r = redisCommand(c, "XPENDING %s %s", PROCTOR_STREAM, PROCTOR_GROUP);
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements >= 1)
+        out->pending = reply_ll(r->element[0]);
+    if (!r) return dk_error_set(err, DK_EIO, "redis: %s", c->errstr);
+    freeReplyObject(r);
+    if (!(r = dk_redis_cmd(c, err, "XRANGE %s - + COUNT 1", PROCTOR_STREAM)))
+        return err ? err->code : DK_EIO;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+        r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements >= 1) {
+        long long ms = strtoll(r->element[0]->element[0]->str, NULL, 10);
+        out->oldest_ms = now_ms > ms ? now_ms - ms : 0;
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+/* Atomically: still overdue? flag once (SET NX), drop from the due set, note it in the
+ * live session and push the suspect. Returns 1 when this call flagged the session. */
+static const char missing_lua[] =
+    "local s = redis.call('ZSCORE', KEYS[1], ARGV[1])\n"
+    "if not s or tonumber(s) > tonumber(ARGV[2]) then return 0 end\n"
+    "redis.call('ZREM', KEYS[1], ARGV[1])\n"
+    "if not redis.call('SET', KEYS[2], ARGV[3], 'NX', 'EX', ARGV[4]) then return 0 end\n"
+    "redis.call('HSET', KEYS[3], 'cap_missing', ARGV[3])\n"
+    "redis.call('XADD', KEYS[4], '*', 'session_id', ARGV[1], 'physician_id', ARGV[5],\n"
+    "  'capture_id', '', 'reason', 'missing_captures', 'score', '1', 'at', ARGV[3],\n"
+    "  'overdue_ms', ARGV[6])\n"
+    "return 1\n";
+
+static int valid_sid(const char *s, size_t n)
+{
+    if (n == 0 || n > 64) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
+              (s[i] >= 'A' && s[i] <= 'Z') || s[i] == '-' || s[i] == '_'))
+            return 0;
+    return 1;
+}
+
+static long long session_physician(redisContext *c, MYSQL *db, const char *sid)
+{
+    long long pid = 0;
+    if (db) {
+        MYSQL_RES *res = NULL;
+        dk_error e = {0};
+        dk_param p[] = {DK_PSTR(sid)};
+        if (!dk_mysql_exec(db, "SELECT physician_id FROM exam_session WHERE id = ?", p, 1, &res,
+                           NULL, &e) &&
+            res) {
+            MYSQL_ROW row = mysql_fetch_row(res);
+            if (row && row[0]) pid = strtoll(row[0], NULL, 10);
+        }
+        if (res) mysql_free_result(res);
+    }
+    if (!pid) {
+        redisReply *r = redisCommand(c, "HGET sess:{%s} physician_id", sid);
+        if (r && r->type == REDIS_REPLY_STRING) pid = strtoll(r->str, NULL, 10);
+        if (r) freeReplyObject(r);
+    }
+    return pid;
+}
+
+int proctor_check_missing(redisContext *c, MYSQL *db, long long now_ms, long long grace_ms,
+                          int *flagged, dk_error *err)
+{
+    *flagged = 0;
+    long long cutoff = now_ms - grace_ms;
+    redisReply *r = dk_redis_cmd(c, err, "ZRANGEBYSCORE %s -inf %lld WITHSCORES LIMIT 0 200",
+                                 PROCTOR_DUE, cutoff);
+    if (!r) return err ? err->code : DK_EIO;
+    int rc = 0;
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
+        const redisReply *m = r->element[i];
+        if (m->type != REDIS_REPLY_STRING || !valid_sid(m->str, m->len)) continue;
+        const char *sid = m->str;
+        long long due = strtoll(r->element[i + 1]->str, NULL, 10);
+        long long pid = session_physician(c, db, sid);
+        char key[96], sess[96], cut[32], now[32], pidbuf[32], overdue[32];
+        snprintf(key, sizeof key, "proctor:missing:{%s}", sid);
+        snprintf(sess, sizeof sess, "sess:{%s}", sid);
+        snprintf(cut, sizeof cut, "%lld", cutoff);
+        snprintf(now, sizeof now, "%lld", now_ms);
+        snprintf(pidbuf, sizeof pidbuf, "%lld", pid);
+        snprintf(overdue, sizeof overdue, "%lld", now_ms - due);
+        const char *argv[] = {"EVAL", missing_lua, "4", PROCTOR_DUE, key, sess,
+                              PROCTOR_SUSPECTS, sid, cut, now, "604800", pidbuf, overdue};
+        size_t argvlen[sizeof argv / sizeof argv[0]];
+        for (size_t k = 0; k < sizeof argv / sizeof argv[0]; k++) argvlen[k] = strlen(argv[k]);
+        redisReply *x = dk_redis_cmdargv(c, (int)(sizeof argv / sizeof argv[0]), argv, argvlen,
+                                         err);
+        if (!x) {
+            rc = err ? err->code : DK_EIO;
+            break;
+        }
+        int won = x->type == REDIS_REPLY_INTEGER && x->integer == 1;
+        freeReplyObject(x);
+        if (!won) continue;
+        (*flagged)++;
+        DK_WARN("proctor", "missing captures session=%s overdue_ms=%s", sid, overdue);
+        if (db && pid) {
+            dk_error e = {0};
+            dk_param p[] = {DK_PSTR(sid), DK_PINT(pid), DK_PINT(1)};
+            if (dk_mysql_exec(db,
+                              "INSERT INTO proctor_suspect (session_id, physician_id, capture_id,"
+                              " reason, score) VALUES (?, ?, NULL, 'missing_captures', ?)"
+                              " ON DUPLICATE KEY UPDATE occurrences = occurrences + 1",
+                              p, 3, NULL, NULL, &e))
+                DK_ERROR("proctor", "suspect row session=%s err=%s", sid, e.msg);
+        }
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+int proctor_register_photo(proctor_engine *e, MYSQL *db, long long physician_id,
+                           const unsigned char *jpeg, size_t len, dk_error *err)
+{
+    proctor_embedding emb;
+    int rc = proctor_embed(e, jpeg, len, &emb, NULL, err);
+    if (rc) return rc;
+    return proctor_store_embedding(db, physician_id, &emb, err);
+}
+
+int proctor_store_embedding(MYSQL *db, long long physician_id, const proctor_embedding *emb,
+                            dk_error *err)
+{
+    unsigned char packed[PROCTOR_EMB_MAX * 4];
+    size_t n = proctor_embedding_pack(emb, packed, sizeof packed);
+    if (!n) return dk_error_set(err, DK_EINTERNAL, "empty embedding");
+    dk_param p[] = {DK_PSTRN((const char *)packed, n), DK_PSTR(emb->model), DK_PINT(physician_id)};
+    uint64_t affected = 0;
+    int rc = dk_mysql_exec(db,
+                           "UPDATE physician SET face_embedding = ?, face_model = ? WHERE id = ?",
+                           p, 3, NULL, &affected, err);
+    if (rc) return rc;
+    if (affected == 0) {
+        /* 0 rows changed: either no such physician or the same embedding again */
+        MYSQL_RES *res = NULL;
+        dk_param q[] = {DK_PINT(physician_id)};
+        rc = dk_mysql_exec(db, "SELECT 1 FROM physician WHERE id = ?", q, 1, &res, NULL, err);
+        if (rc) return rc;
+        int found = res && mysql_num_rows(res) > 0;
+        if (res) mysql_free_result(res);
+        if (!found) return dk_error_set(err, DK_ENOTFOUND, "no physician %lld", physician_id);
+    }
+    return 0;
+}

@@ -1,0 +1,292 @@
+/* qb_import.c - `qbank import`: validates a JSON Lines file against the format and the
+ * bank, reports every bad line as "FILE:LINE: reason: detail", and writes the questions
+ * in one transaction (all of them, or with --skip-bad the good ones, groups whole).
+ *
+ * Blocking MariaDB calls: a tool's code, never an event loop's. The version of the bank
+ * (qb_bank_version) is bumped in the same transaction, so a reload sees the new bank
+ * and a new version together. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dk_json.h"
+#include "dk_log.h"
+#include "dk_mysql.h"
+#include "qb_internal.h"
+
+#define MAX_FILE_BYTES ((size_t)1 << 30)
+#define BATCH 100
+
+int qb_bank_version_bump(MYSQL *db, dk_error *err)
+{
+    return dk_mysql_exec(db,
+                         "INSERT INTO qb_bank_version (id, version, updated_at) VALUES "
+                         "(1, 1, NOW(3)) ON DUPLICATE KEY UPDATE version = version + 1, "
+                         "updated_at = NOW(3)",
+                         NULL, 0, NULL, NULL, err);
+}
+
+static int read_file(const char *path, char **out, size_t *len, dk_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return dk_error_set(err, DK_EIO, "cannot open %s: %s", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    char *buf = dk_malloc(cap);
+    size_t got;
+    while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            if (cap >= MAX_FILE_BYTES) {
+                free(buf);
+                fclose(f);
+                return dk_error_set(err, DK_ETOOBIG, "%s is over %zu bytes", path, MAX_FILE_BYTES);
+            }
+            cap *= 2;
+            buf = dk_realloc(buf, cap);
+        }
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return dk_error_set(err, DK_EIO, "cannot read %s", path);
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+/* Seeds the validator with the content of every question already in the bank. */
+static int load_bank_content(MYSQL *db, qb_validator *v, dk_error *err)
+{
+    MYSQL_RES *res;
+    int rc = dk_mysql_exec(db,
+                           "SELECT q.id, q.category, q.stem, q.options, g.case_text FROM "
+                           "qb_question q LEFT JOIN qb_group g ON g.id = q.group_id",
+                           NULL, 0, &res, NULL, err);
+    if (rc) return rc;
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res))) {
+        qb_rec r = {0};
+        json_error_t je;
+        json_t *o = row[3] ? json_loads(row[3], 0, &je) : NULL;
+        const char *k;
+        json_t *val;
+        r.category = row[1] ? qb_category_find(row[1]) : -1;
+        if (r.category >= 0 && row[2] && json_is_object(o)) {
+            json_object_foreach(o, k, val)
+            {
+                if (r.nopt < QB_MAX_OPTIONS && json_is_string(val))
+                    r.opt[r.nopt++] = (char *)json_string_value(val);
+            }
+            r.stem = row[2];
+            r.case_text = row[4];
+            qb_validator_known_content(v, qb_rec_content_hash(&r), row[0]);
+        }
+        json_decref(o);
+    }
+    mysql_free_result(res);
+    return 0;
+}
+
+/* Reports ids (or group ids) of the file that the bank already has. */
+static int check_ids_in_bank(MYSQL *db, qb_validator *v, int groups, dk_error *err)
+{
+    size_t n = qb_validator_nrecs(v);
+    const char **ids = dk_malloc((n ? n : 1) * sizeof *ids);
+    long *lines = dk_malloc((n ? n : 1) * sizeof *lines);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        qb_rec *r = qb_validator_rec(v, i);
+        const char *id = groups ? r->group : r->id;
+        if (!id || (groups && r->group_pos != 1)) continue;
+        ids[m] = id;
+        lines[m++] = r->line;
+    }
+    int rc = 0;
+    char *sql = dk_malloc(64 + BATCH * 3);
+    dk_param p[BATCH];
+    for (size_t at = 0; at < m && !rc; at += BATCH) {
+        size_t k = m - at < BATCH ? m - at : BATCH, o;
+        o = (size_t)sprintf(sql, "SELECT id FROM %s WHERE id IN (", groups ? "qb_group" : "qb_question");
+        for (size_t i = 0; i < k; i++) {
+            o += (size_t)sprintf(sql + o, i ? ",?" : "?");
+            p[i] = DK_PSTR(ids[at + i]);
+        }
+        strcpy(sql + o, ")");
+        MYSQL_RES *res;
+        if ((rc = dk_mysql_exec(db, sql, p, k, &res, NULL, err))) break;
+        MYSQL_ROW row;
+        while ((row = mysql_fetch_row(res)))
+            for (size_t i = 0; i < k; i++)
+                if (row[0] && !strcmp(row[0], ids[at + i]))
+                    qb_validator_report(v, lines[at + i], "duplicate-id", "%s%s is already in the bank",
+                                        groups ? "group " : "", ids[at + i]);
+        mysql_free_result(res);
+    }
+    free(sql);
+    free(ids);
+    free(lines);
+    return rc;
+}
+
+static char *options_json(const qb_rec *r)
+{
+    json_t *o = json_object();
+    for (int i = 0; i < r->nopt; i++) {
+        char k[2] = {(char)('A' + i), 0};
+        json_object_set_new(o, k, json_string(r->opt[i]));
+    }
+    char *s = dk_json_dump(o);
+    json_decref(o);
+    return s;
+}
+
+static int insert_group(MYSQL *db, const qb_rec *r, dk_error *err)
+{
+    char *opts = r->type == QB_B1 ? options_json(r) : NULL;
+    dk_param p[] = {DK_PSTR(r->group),
+                    DK_PSTR(qb_category_names[r->category]),
+                    DK_PSTR(qb_paper_names[r->paper]),
+                    DK_PSTR(r->section),
+                    DK_PSTR(qb_type_names[r->type]),
+                    r->case_text ? DK_PSTR(r->case_text) : DK_PNULL,
+                    opts ? DK_PSTR(opts) : DK_PNULL};
+    int rc = dk_mysql_exec(db,
+                           "INSERT INTO qb_group (id, category, paper, section, qtype, case_text, "
+                           "shared_options) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           p, 7, NULL, NULL, err);
+    free(opts);
+    return rc;
+}
+
+#define QCOLS 12
+
+static int insert_questions(MYSQL *db, qb_rec **recs, size_t n, dk_error *err)
+{
+    static const char head[] = "INSERT INTO qb_question (id, category, paper, section, qtype, "
+                               "group_id, group_pos, stem, options, answer, difficulty, "
+                               "explanation, imported_at) VALUES ";
+    static const char tuple[] = "(?,?,?,?,?,?,?,?,?,?,?,?,NOW(3))";
+    char *sql = dk_malloc(sizeof head + BATCH * sizeof tuple);
+    dk_param *p = dk_malloc(BATCH * QCOLS * sizeof *p);
+    char *opts[BATCH];
+    char keys[BATCH][QB_MAX_OPTIONS + 1];
+    int rc = 0;
+    for (size_t at = 0; at < n && !rc; at += BATCH) {
+        size_t k = n - at < BATCH ? n - at : BATCH;
+        size_t o = (size_t)sprintf(sql, "%s", head);
+        for (size_t i = 0; i < k; i++) {
+            const qb_rec *r = recs[at + i];
+            o += (size_t)sprintf(sql + o, "%s%s", i ? "," : "", tuple);
+            opts[i] = options_json(r);
+            qb_key_letters(r->key, keys[i]);
+            dk_param *q = &p[i * QCOLS];
+            q[0] = DK_PSTR(r->id);
+            q[1] = DK_PSTR(qb_category_names[r->category]);
+            q[2] = DK_PSTR(qb_paper_names[r->paper]);
+            q[3] = DK_PSTR(r->section);
+            q[4] = DK_PSTR(qb_type_names[r->type]);
+            q[5] = r->group ? DK_PSTR(r->group) : DK_PNULL;
+            q[6] = r->group ? DK_PINT(r->group_pos) : DK_PNULL;
+            q[7] = DK_PSTR(r->stem);
+            q[8] = DK_PSTR(opts[i]);
+            q[9] = DK_PSTR(keys[i]);
+            q[10] = DK_PINT(r->difficulty);
+            q[11] = r->explanation ? DK_PSTR(r->explanation) : DK_PNULL;
+        }
+        rc = dk_mysql_exec(db, sql, p, k * QCOLS, NULL, NULL, err);
+        for (size_t i = 0; i < k; i++) free(opts[i]);
+    }
+    free(p);
+    free(sql);
+    return rc;
+}
+
+static void print_violations(const qb_validator *v, const char *path, FILE *report)
+{
+    for (size_t i = 0; i < qb_validator_nviolations(v); i++) {
+        const qb_violation *x = qb_validator_violation(v, i);
+        fprintf(report, "%s:%ld: %s%s%s\n", path, x->line, x->reason, x->detail[0] ? ": " : "",
+                x->detail);
+    }
+}
+
+int qb_import_file(MYSQL *db, const char *path, int skip_bad, FILE *report, long *imported,
+                   long *bad_lines, dk_error *err)
+{
+    *imported = 0;
+    *bad_lines = 0;
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = read_file(path, &buf, &len, err);
+    if (rc) return rc;
+    qb_validator *v = qb_validator_new();
+    qb_rec **good = NULL;
+    if (db && (rc = load_bank_content(db, v, err))) goto done;
+    long lineno = 0;
+    for (size_t at = 0; at < len;) {
+        const char *nl = memchr(buf + at, '\n', len - at);
+        size_t end = nl ? (size_t)(nl - buf) : len, n = end - at;
+        if (n && buf[at + n - 1] == '\r') n--;
+        qb_validator_line(v, ++lineno, buf + at, n);
+        at = end + 1;
+    }
+    qb_validator_finish(v);
+    if (db && ((rc = check_ids_in_bank(db, v, 0, err)) || (rc = check_ids_in_bank(db, v, 1, err))))
+        goto done;
+    for (long l = 1; l <= lineno; l++) *bad_lines += qb_validator_bad(v, l);
+    print_violations(v, path, report);
+    if (lineno == 0) {
+        rc = dk_error_set(err, DK_EINVAL, "%s has no question", path);
+        goto done;
+    }
+    if (*bad_lines && !skip_bad) {
+        rc = dk_error_set(err, DK_EINVAL, "%ld of %ld lines are bad: nothing imported", *bad_lines,
+                          lineno);
+        goto done;
+    }
+    /* the good records; a group with any bad member stays out whole */
+    size_t n = qb_validator_nrecs(v), m = 0;
+    good = dk_malloc((n ? n : 1) * sizeof *good);
+    qb_strmap badgroups;
+    qb_strmap_init(&badgroups, 64);
+    for (size_t i = 0; i < n; i++) {
+        qb_rec *r = qb_validator_rec(v, i);
+        if (r->group && qb_validator_bad(v, r->line)) qb_strmap_put(&badgroups, r->group, 1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        qb_rec *r = qb_validator_rec(v, i);
+        if (qb_validator_bad(v, r->line)) continue;
+        if (r->group && qb_strmap_get(&badgroups, r->group, strlen(r->group)) != QB_NONE) {
+            fprintf(report, "%s:%ld: skipped: group %s has a bad member\n", path, r->line, r->group);
+            continue;
+        }
+        good[m++] = r;
+    }
+    qb_strmap_free(&badgroups);
+    if (!m) {
+        rc = dk_error_set(err, DK_EINVAL, "no good question in %s: nothing imported", path);
+        goto done;
+    }
+    if (!db) { /* a dry run */
+        *imported = (long)m;
+        goto done;
+    }
+    if ((rc = dk_mysql_begin(db, err))) goto done;
+    for (size_t i = 0; i < m && !rc; i++)
+        if (good[i]->group && good[i]->group_pos == 1) rc = insert_group(db, good[i], err);
+    if (!rc) rc = insert_questions(db, good, m, err);
+    if (!rc) rc = qb_bank_version_bump(db, err);
+    if (!rc) rc = dk_mysql_commit(db, err);
+    if (rc) {
+        dk_mysql_rollback(db);
+        goto done;
+    }
+    *imported = (long)m;
+done:
+    free(good);
+    qb_validator_free(v);
+    free(buf);
+    return rc;
+}

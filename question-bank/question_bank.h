@@ -1,0 +1,149 @@
+/* question_bank.h - the question bank: an immutable in-memory index of the questions and
+ * blueprints, the paper draw, the client's view of a paper, and scoring.
+ *
+ * This header is the module's whole contract. Everything here is thread-safe: a qb_index
+ * is immutable once built and refcounted, so any number of threads may draw from it
+ * while a database thread builds the next one and qb_bank_swap() publishes it. Only
+ * qb_index_load() blocks (it reads MariaDB); every other call is pure CPU and may run
+ * on an event loop. Answer keys never leave this module: the only way to use them is
+ * qb_score(). Errors follow dk_err.h: 0 or a negative dk_err code with *err filled. */
+#ifndef QUESTION_BANK_H
+#define QUESTION_BANK_H
+
+#include <mysql.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dk_err.h"
+
+struct evbuffer;
+
+#define QB_MAX_OPTIONS 10       /* options of one question: A..J */
+#define QB_MAX_PAPER 500        /* questions of one paper (blueprint question_count) */
+#define QB_MAX_BP_SECTIONS 32   /* rows of one blueprint */
+#define QB_CHOICE_MAX 8         /* size of a normalised choice buffer, NUL included */
+
+typedef struct qb_index qb_index;
+typedef struct qb_bank qb_bank;
+typedef struct qb_paper qb_paper;
+
+/* ---- the index -------------------------------------------------------------------- */
+
+/* Reads the whole bank (qb_question, qb_group, qb_blueprint, qb_bank_version) in one
+ * consistent snapshot and builds the index: questions grouped by category x paper x
+ * section, groups kept whole, and every question's client JSON serialised once here.
+ * Blocking: call it on a database thread or in a tool. *out has one reference. */
+int qb_index_load(MYSQL *db, qb_index **out, dk_error *err);
+qb_index *qb_index_ref(qb_index *idx);
+void qb_index_unref(qb_index *idx);          /* NULL is fine */
+uint64_t qb_index_version(const qb_index *idx);  /* qb_bank_version.version it was read at */
+size_t qb_index_question_count(const qb_index *idx);
+size_t qb_index_memory(const qb_index *idx);     /* bytes held by the index */
+
+/* ---- the holder that reloads swap into ------------------------------------------------ */
+
+qb_bank *qb_bank_new(qb_index *idx);  /* takes over the caller's reference; idx may be NULL */
+void qb_bank_free(qb_bank *bank);     /* drops the bank's reference */
+/* Returns the current index with a new reference (NULL if none): unref it when done. A
+ * draw in flight keeps its index alive across a swap. */
+qb_index *qb_bank_current(qb_bank *bank);
+/* Publishes idx (taking over the caller's reference) and drops the old one. */
+void qb_bank_swap(qb_bank *bank, qb_index *idx);
+
+/* ---- blueprints ------------------------------------------------------------------------ */
+
+/* Question types. A blueprint row may restrict itself to a set of them (a bit mask). */
+typedef enum { QB_A1, QB_A2, QB_A3, QB_A4, QB_B1, QB_X, QB_NTYPES } qb_type;
+#define QB_TYPE_BIT(t) (1u << (t))
+
+typedef struct qb_bp_section {
+    const char *section; /* exam subject, e.g. 内科学 */
+    unsigned types;      /* QB_TYPE_BIT mask; 0 = every type */
+    int count;           /* questions drawn from this row */
+} qb_bp_section;
+
+typedef struct qb_blueprint {
+    const char *category; /* 临床 中医 口腔 公共卫生 */
+    const char *paper;    /* 公共知识 业务水平 */
+    int question_count, duration_min, pass_mark;
+    size_t nsections;
+    const qb_bp_section *sections;
+    int satisfiable; /* 1 if the bank of this index can fill every row */
+    const char *why; /* when not: which row, what it needs, what the bank has */
+} qb_blueprint;
+
+/* NULL if the index has no blueprint for category x paper. Lives as long as idx. */
+const qb_blueprint *qb_blueprint_find(const qb_index *idx, const char *category,
+                                      const char *paper);
+
+/* ---- the draw -------------------------------------------------------------------------- */
+
+/* Draws a paper for category x paper. Each blueprint row is sampled without replacement
+ * from its pool; A3/A4/B1 groups are drawn whole (members in their order, next to each
+ * other); every question in a pool has the same chance to appear. Options are shuffled
+ * per paper, a B1 group sharing one order. Within a row questions are ordered by type
+ * (A1 A2 X A3 A4 B1), rows follow the blueprint. The same seed on the same bank version
+ * gives the same paper. DK_ENOTFOUND: no blueprint; DK_ECONFLICT: the bank cannot fill
+ * it (err says which row and why). A paper belongs to the index it was drawn from (or
+ * decoded against): pass that index to the calls below. */
+int qb_draw(const qb_index *idx, const char *category, const char *paper, uint64_t seed,
+            qb_paper **out, dk_error *err);
+void qb_paper_free(qb_paper *p);
+int qb_paper_count(const qb_paper *p);
+uint64_t qb_paper_seed(const qb_paper *p);
+const char *qb_paper_category(const qb_paper *p);
+const char *qb_paper_paper(const qb_paper *p);
+/* Question no (1-based): its bank id, its type, and its displayed option order as
+ * original letters ("CAEBD": display A shows original C). NULL / -1 if no is unknown. */
+const char *qb_paper_question_id(const qb_index *idx, const qb_paper *p, int no);
+int qb_paper_question_type(const qb_index *idx, const qb_paper *p, int no);
+int qb_paper_question_order(const qb_paper *p, int no, char out[QB_MAX_OPTIONS + 1]);
+
+/* Compact text form for Redis and MariaDB, ASCII apart from category and paper:
+ *   qb1;<category>;<paper>;<seed>;<id>:<order>,<id>:<order>,...
+ * e.g. "qb1;临床;业务水平;42;Q000123:CAEBD,Q000007:BADCE". Returns a malloc'd string
+ * (free()), *len set if len is not NULL; NULL if p is not of idx. About 16 bytes per
+ * question. */
+char *qb_paper_encode(const qb_index *idx, const qb_paper *p, size_t *len);
+/* Rebuilds a paper against idx. DK_EINVAL: malformed; DK_ENOTFOUND: a question is no
+ * longer in the bank (err names it). s need not be NUL-terminated. */
+int qb_paper_decode(const qb_index *idx, const char *s, size_t len, qb_paper **out,
+                    dk_error *err);
+
+/* ---- what the client sees ---------------------------------------------------------------- */
+
+/* Appends the whole paper, without keys or explanations, as one JSON object:
+ * {"category":"临床","paper":"业务水平","count":100,"duration_min":60,
+ *  "questions":[
+ *    {"no":1,"type":"A1","section":"内科学","group":null,"stem":"…",
+ *     "options":[{"label":"A","text":"…"},{"label":"B","text":"…"},…]},
+ *    {"no":7,"type":"A3","section":"内科学","group":"G17","stem":"…","options":[…]}, …],
+ *  "groups":[
+ *    {"id":"G17","type":"A3","case":"…","nos":[7,8,9]},
+ *    {"id":"G18","type":"B1","options":[{"label":"A","text":"…"},…],"nos":[40,41]}]}
+ * Options are in display order, labelled A, B, C… by position; B1 members repeat their
+ * group's shared options in the group's one order. Built from fragments serialised when
+ * the index was loaded: no JSON is built per request. DK_EINVAL if p is not of idx. */
+int qb_paper_client_json(const qb_index *idx, const qb_paper *p, struct evbuffer *out);
+/* One question of the paper, the same object as in "questions" above. */
+int qb_paper_question_json(const qb_index *idx, const qb_paper *p, int no,
+                           struct evbuffer *out);
+
+/* ---- answers and scoring ---------------------------------------------------------------------- */
+
+/* Validates a client's choice for question no (1-based) and writes it canonical (upper
+ * case, letters sorted) into out. A1 A2 A3 A4 B1: one letter; X: one or more distinct
+ * letters; every letter within the displayed option count. Case and surrounding spaces
+ * are forgiven. DK_ENOTFOUND: unknown no; DK_EINVAL: a bad choice. */
+int qb_choice_normalise(const qb_index *idx, const qb_paper *p, int no, const char *in,
+                        size_t len, char out[QB_CHOICE_MAX], dk_error *err);
+
+/* Scores a paper: choices[i] is the display-letter choice for question i+1 (NULL or ""
+ * = unanswered; as qb_choice_normalise writes it). Display letters are mapped back to
+ * the original letters through the paper's order and compared with the keys; X scores
+ * only with exactly every correct letter. One point per question: *total is the count.
+ * DK_EINVAL if p is not of idx. */
+int qb_score(const qb_index *idx, const qb_paper *p, const char *const *choices, int *score,
+             int *total);
+
+#endif

@@ -1,0 +1,681 @@
+/* test_proctor_queue.c - the capture queue against a real Redis and MariaDB, with the
+ * real models and photos: every capture scored exactly once (also when a worker dies
+ * mid-job and another claims it, and when proctord is killed with SIGKILL), SIGTERM
+ * finishes the job in hand, suspects for an impostor, no face, two faces and missing
+ * captures, failing jobs parked after 3 attempts, registered photos need one face.
+ *
+ * Needs the stack (DK_REDIS_PORT, DK_MYSQL_PORT ... from the environment) and
+ * shared/models + shared/data/faces; exits 77 naming what is missing. It adds its own
+ * rows (physicians, sessions, captures; foreign-key checks off on its own connection)
+ * and removes them at the end; it only looks at its own sessions in the shared streams.
+ * PROCTORD is the proctord binary (set by CTest). */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "dk_log.h"
+#include "dk_mysql.h"
+#include "dk_redis.h"
+#include "proctor.h"
+
+static const char *faces_dir, *proctord_bin;
+static char data_dir[256];
+static dk_config *cfg;
+static redisContext *rc;
+static MYSQL *db;
+static long long physicians[8];
+static int nphysicians;
+static char sessions[32][40];
+static int nsessions;
+
+/* ---- helpers ------------------------------------------------------------------------ */
+
+static long long wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void reload_config(void)
+{
+    dk_config_free(cfg);
+    cfg = NULL;
+    dk_error err = {0};
+    if (dk_config_load(&cfg, NULL, &err)) fail_msg("config: %s", err.msg);
+}
+
+static void sql(const char *q, const dk_param *p, size_t n, MYSQL_RES **res, uint64_t *id)
+{
+    dk_error err = {0};
+    if (dk_mysql_exec(db, q, p, n, res, NULL, &err)) fail_msg("%s: %s", q, err.msg);
+    if (id) *id = mysql_insert_id(db);
+}
+
+static long long sql_int(const char *q, const dk_param *p, size_t n)
+{
+    MYSQL_RES *res = NULL;
+    sql(q, p, n, &res, NULL);
+    MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+    long long v = row && row[0] ? strtoll(row[0], NULL, 10) : -1;
+    if (res) mysql_free_result(res);
+    return v;
+}
+
+static redisReply *cmd(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(rc, fmt, ap);
+    va_end(ap);
+    if (!r) fail_msg("redis: %s", rc->errstr);
+    return r;
+}
+
+static long long cmd_int(const char *fmt, const char *a)
+{
+    redisReply *r = cmd(fmt, a);
+    long long v = r->type == REDIS_REPLY_INTEGER ? r->integer
+                  : r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10)
+                                                  : -1;
+    freeReplyObject(r);
+    return v;
+}
+
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("cannot read %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = dk_malloc((size_t)n + 1);
+    *len = fread(b, 1, (size_t)n, f);
+    fclose(f);
+    return b;
+}
+
+static long long new_physician(const char *photo_rel)
+{
+    char idn[24], acct[40];
+    unsigned r = (unsigned)rand();
+    snprintf(idn, sizeof idn, "9%08u%08u%01u", r % 100000000u, (unsigned)(wall_ms() % 100000000),
+             (unsigned)(nphysicians % 10));
+    snprintf(acct, sizeof acct, "T%u%02d%05d", r, nphysicians, nphysicians + 1);
+    char photo[512];
+    snprintf(photo, sizeof photo, "%s/%s", faces_dir, photo_rel);
+    dk_param p[] = {DK_PSTR(idn), DK_PSTR(acct), DK_PSTR(photo)};
+    uint64_t id = 0;
+    sql("INSERT INTO physician (id_number, name, account, password_hash, institution_id, "
+        "practice_level, practice_category, photo_path) VALUES (?, 'proctor test', ?, 'x', "
+        "999999, '执业医师', '临床', ?)",
+        p, 3, NULL, &id);
+    physicians[nphysicians++] = (long long)id;
+    return (long long)id;
+}
+
+static const char *new_session(long long physician_id)
+{
+    char *sid = sessions[nsessions++];
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) sid[i] = hex[rand() % 16];
+    sid[32] = '\0';
+    dk_param p[] = {DK_PSTR(sid), DK_PINT(physician_id), DK_PINT(wall_ms() % 1000000000)};
+    sql("INSERT INTO exam_session (id, physician_id, enrolment_id, cycle_id, paper, seed, "
+        "bank_version, paper_json, started_at, deadline) VALUES (?, ?, 999999, ?, '公共知识', 1, "
+        "1, '[]', NOW(3), NOW(3) + INTERVAL 1 HOUR)",
+        p, 3, NULL, NULL);
+    char pid[32];
+    snprintf(pid, sizeof pid, "%lld", physician_id);
+    freeReplyObject(cmd("HSET sess:{%s} physician_id %s", sid, pid));
+    freeReplyObject(cmd("EXPIRE sess:{%s} 3600", sid));
+    return sid;
+}
+
+/* Stores a capture as examd does (file, row) and queues it. src: relative to faces_dir,
+ * or NULL for a truncated JPEG, or "missing" for a path that does not exist. */
+static long long add_capture(const char *sid, long long physician_id, const char *src,
+                             long long taken_at)
+{
+    size_t len = 0;
+    unsigned char *b = NULL;
+    if (src && strcmp(src, "missing")) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", faces_dir, src);
+        b = slurp(path, &len);
+    } else if (!src) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/fr_obama/5.jpg", faces_dir);
+        b = slurp(path, &len);
+        len /= 2; /* truncated */
+    }
+    dk_param p[] = {DK_PSTR(sid), DK_PINT(physician_id), DK_PINT(taken_at / 1000),
+                    DK_PINT((long long)len)};
+    uint64_t id = 0;
+    sql("INSERT INTO proctor_capture (session_id, physician_id, taken_at, bytes) VALUES "
+        "(?, ?, FROM_UNIXTIME(?), ?)",
+        p, 4, NULL, &id);
+    char rel[256], dir[512], full[768];
+    snprintf(rel, sizeof rel, "captures/%s/%llu.jpg", sid, (unsigned long long)id);
+    snprintf(dir, sizeof dir, "%s/captures/%s", data_dir, sid);
+    mkdir(dir, 0700);
+    if (b) {
+        snprintf(full, sizeof full, "%s/%s", data_dir, rel);
+        FILE *f = fopen(full, "wb");
+        assert_non_null(f);
+        fwrite(b, 1, len, f);
+        fclose(f);
+        free(b);
+    }
+    proctor_job job = {.capture_id = (long long)id,
+                       .session_id = sid,
+                       .physician_id = physician_id,
+                       .path = rel,
+                       .taken_at = taken_at};
+    dk_error err = {0};
+    if (proctor_enqueue(rc, &job, &err)) fail_msg("enqueue: %s", err.msg);
+    return (long long)id;
+}
+
+static long long results(const char *sid) { return cmd_int("HLEN sess:{%s}:cap", sid); }
+
+static int wait_results(const char *sid, long long want, int timeout_ms)
+{
+    long long t0 = wall_ms();
+    while (wall_ms() - t0 < timeout_ms) {
+        if (results(sid) >= want) return 1;
+        sleep_ms(50);
+    }
+    return 0;
+}
+
+/* Suspect stream entries of a session with the given reason (NULL: any). */
+static int suspects(const char *sid, const char *reason, long long capture_id)
+{
+    redisReply *r = cmd("XRANGE %s - +", PROCTOR_SUSPECTS);
+    int n = 0;
+    char cap[32];
+    snprintf(cap, sizeof cap, "%lld", capture_id);
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        redisReply *f = r->element[i]->element[1];
+        const char *s = NULL, *why = NULL, *c = NULL;
+        for (size_t k = 0; k + 1 < f->elements; k += 2) {
+            if (!strcmp(f->element[k]->str, "session_id")) s = f->element[k + 1]->str;
+            if (!strcmp(f->element[k]->str, "reason")) why = f->element[k + 1]->str;
+            if (!strcmp(f->element[k]->str, "capture_id")) c = f->element[k + 1]->str;
+        }
+        if (s && !strcmp(s, sid) && (!reason || (why && !strcmp(why, reason))) &&
+            (capture_id <= 0 || (c && !strcmp(c, cap))))
+            n++;
+    }
+    freeReplyObject(r);
+    return n;
+}
+
+static char *cap_result(const char *sid, long long capture_id)
+{
+    char cap[32];
+    snprintf(cap, sizeof cap, "%lld", capture_id);
+    redisReply *r = cmd("HGET sess:{%s}:cap %s", sid, cap);
+    char *s = r->type == REDIS_REPLY_STRING ? dk_strdup(r->str) : NULL;
+    freeReplyObject(r);
+    return s;
+}
+
+/* Entries of the stream still pending for a consumer (NULL: any consumer). */
+static long long pending_for(const char *consumer)
+{
+    redisReply *r = consumer ? cmd("XPENDING %s %s - + 100 %s", PROCTOR_STREAM, PROCTOR_GROUP,
+                                   consumer)
+                             : cmd("XPENDING %s %s - + 100", PROCTOR_STREAM, PROCTOR_GROUP);
+    long long n = r->type == REDIS_REPLY_ARRAY ? (long long)r->elements : -1;
+    freeReplyObject(r);
+    return n;
+}
+
+static proctor_pool *start_pool(const char *name, int workers, int claim_idle_ms)
+{
+    char w[16], c[16];
+    snprintf(w, sizeof w, "%d", workers);
+    snprintf(c, sizeof c, "%d", claim_idle_ms);
+    setenv("DK_PROCTOR_WORKERS", w, 1);
+    setenv("DK_PROCTOR_CLAIM_IDLE_MS", c, 1);
+    reload_config();
+    proctor_pool *p = NULL;
+    dk_error err = {0};
+    if (proctor_pool_start(&p, cfg, name, 0, &err)) fail_msg("pool: %s", err.msg);
+    return p;
+}
+
+static pid_t spawn_proctord(int claim_idle_ms)
+{
+    char c[16];
+    snprintf(c, sizeof c, "%d", claim_idle_ms);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        setenv("DK_PROCTOR_WORKERS", "1", 1);
+        setenv("DK_PROCTOR_CLAIM_IDLE_MS", c, 1);
+        setenv("DK_LOG_LEVEL", "warn", 1);
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0) dup2(fd, 2);
+        execl(proctord_bin, proctord_bin, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Waits until the child's consumer holds a job (it is mid-job); returns its name. */
+static int wait_mid_job(pid_t pid, char *consumer, size_t n, int timeout_ms)
+{
+    char host[64] = "host";
+    gethostname(host, sizeof host - 1);
+    snprintf(consumer, n, "%s:%d-0", host, (int)pid);
+    long long t0 = wall_ms();
+    while (wall_ms() - t0 < timeout_ms) {
+        if (pending_for(consumer) > 0) return 1;
+        struct timespec ts = {0, 2000000L};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+/* ---- tests -------------------------------------------------------------------------- */
+
+static void test_register_photo(void **state)
+{
+    (void)state;
+    proctor_options o;
+    dk_error err = {0};
+    assert_int_equal(proctor_options_from_config(&o, cfg, &err), 0);
+    proctor_engine *e = NULL;
+    assert_int_equal(proctor_engine_new(&e, &o, &err), 0);
+    long long pid = new_physician("deepface_img01/1.jpg");
+    char path[512];
+    size_t len;
+    const char *bad[] = {"_multi_face/1.jpg", "_no_face/2.jpg"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", faces_dir, bad[i]);
+        unsigned char *b = slurp(path, &len);
+        assert_int_equal(proctor_register_photo(e, db, pid, b, len, &err), DK_EUNPROCESSABLE);
+        free(b);
+    }
+    dk_param p[] = {DK_PINT(pid)};
+    assert_int_equal(sql_int("SELECT face_embedding IS NULL FROM physician WHERE id = ?", p, 1),
+                     1);
+    snprintf(path, sizeof path, "%s/deepface_img01/1.jpg", faces_dir);
+    unsigned char *b = slurp(path, &len);
+    assert_int_equal(proctor_register_photo(e, db, pid, b, len, &err), 0);
+    assert_int_equal(proctor_register_photo(e, db, 1LL << 60, b, len, &err), DK_ENOTFOUND);
+    free(b);
+    assert_int_equal(sql_int("SELECT LENGTH(face_embedding) FROM physician WHERE id = ?", p, 1),
+                     512);
+    MYSQL_RES *res = NULL;
+    sql("SELECT face_model FROM physician WHERE id = ?", p, 1, &res, NULL);
+    MYSQL_ROW row = mysql_fetch_row(res);
+    assert_string_equal(row[0], "MobileFaceNet.onnx");
+    mysql_free_result(res);
+    proctor_engine_free(e);
+}
+
+static void test_scores_and_suspects(void **state)
+{
+    (void)state;
+    long long a = physicians[0]; /* registered above (embedding stored) */
+    long long b = new_physician("fr_obama/1.jpg"); /* embedding computed by the worker */
+    const char *s1 = new_session(a), *s2 = new_session(b);
+    long long t = wall_ms();
+    long long genuine = add_capture(s1, a, "deepface_img01/2.jpg", t);
+    long long impostor = add_capture(s1, a, "fr_biden/1.jpg", t + 1);
+    long long noface = add_capture(s1, a, "_no_face/1.jpg", t + 2);
+    long long multi = add_capture(s1, a, "_multi_face/1.jpg", t + 3);
+    long long bad = add_capture(s1, a, NULL, t + 4);
+    long long obama = add_capture(s2, b, "fr_obama/2.jpg", t);
+    proctor_pool *p = start_pool("qtest", 2, 5000);
+    int ok = wait_results(s1, 5, 90000) && wait_results(s2, 1, 30000);
+    proctor_stats st;
+    proctor_pool_stats(p, &st);
+    proctor_pool_stop(p);
+    assert_true(ok);
+
+    char *g = cap_result(s1, genuine), *i = cap_result(s1, impostor), *n = cap_result(s1, noface),
+         *m = cap_result(s1, multi), *x = cap_result(s1, bad), *o = cap_result(s2, obama);
+    print_message("genuine %s\nimpostor %s\nbad %s\nlazy %s\n", g, i, x, o);
+    assert_non_null(strstr(g, "\"flag\":null"));
+    assert_non_null(strstr(i, "\"flag\":\"low_similarity\""));
+    assert_non_null(strstr(n, "\"flag\":\"no_face\""));
+    assert_non_null(strstr(m, "\"flag\":\"multiple_faces\""));
+    assert_non_null(strstr(x, "\"flag\":\"bad_image\""));
+    assert_non_null(strstr(o, "\"flag\":null"));
+    assert_null(strstr(o, "\"cosine\":null"));
+    free(g), free(i), free(n), free(m), free(x), free(o);
+
+    assert_int_equal(suspects(s1, "low_similarity", impostor), 1);
+    assert_int_equal(suspects(s1, "no_face", noface), 1);
+    assert_int_equal(suspects(s1, "multiple_faces", multi), 1);
+    assert_int_equal(suspects(s1, NULL, 0), 3);
+    assert_int_equal(suspects(s2, NULL, 0), 0);
+
+    dk_param ps1[] = {DK_PSTR(s1)};
+    assert_int_equal(sql_int("SELECT COUNT(*) FROM proctor_capture WHERE session_id = ? AND "
+                             "scored_at IS NOT NULL",
+                             ps1, 1),
+                     5);
+    assert_int_equal(sql_int("SELECT COUNT(*) FROM proctor_suspect WHERE session_id = ?", ps1, 1),
+                     3);
+    dk_param pc[] = {DK_PINT(impostor)};
+    assert_true(sql_int("SELECT similarity < 40 FROM proctor_capture WHERE id = ?", pc, 1) == 1);
+    dk_param pg[] = {DK_PINT(genuine)};
+    assert_true(sql_int("SELECT similarity >= 40 FROM proctor_capture WHERE id = ?", pg, 1) == 1);
+    dk_param pb[] = {DK_PINT(bad)};
+    assert_true(sql_int("SELECT error IS NOT NULL AND flag = 'bad_image' FROM proctor_capture "
+                        "WHERE id = ?",
+                        pb, 1) == 1);
+    dk_param pphys[] = {DK_PINT(b)};
+    assert_int_equal(sql_int("SELECT LENGTH(face_embedding) FROM physician WHERE id = ?", pphys, 1),
+                     512);
+    /* the live session shows the latest capture */
+    redisReply *r = cmd("HGET sess:{%s} cap_last_at", s1);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_int_equal(strtoll(r->str, NULL, 10), t + 4);
+    freeReplyObject(r);
+}
+
+static void test_dead_consumer_claimed(void **state)
+{
+    (void)state;
+    long long a = physicians[0];
+    const char *s = new_session(a);
+    long long c = add_capture(s, a, "fr_biden/2.jpg", wall_ms());
+    /* a worker takes the job and dies without acknowledging it */
+    redisReply *r = cmd("XREADGROUP GROUP %s dead-worker COUNT 100 STREAMS %s >", PROCTOR_GROUP,
+                        PROCTOR_STREAM);
+    freeReplyObject(r);
+    assert_true(pending_for("dead-worker") >= 1);
+    proctor_pool *p = start_pool("qclaim", 1, 800);
+    int ok = wait_results(s, 1, 60000);
+    sleep_ms(300);
+    proctor_stats st;
+    proctor_pool_stats(p, &st);
+    proctor_pool_stop(p);
+    assert_true(ok);
+    assert_true(st.claimed >= 1);
+    assert_int_equal(pending_for("dead-worker"), 0);
+    assert_int_equal(suspects(s, "low_similarity", c), 1);
+    freeReplyObject(cmd("XGROUP DELCONSUMER %s %s dead-worker", PROCTOR_STREAM, PROCTOR_GROUP));
+}
+
+static void test_kill_proctord_mid_job(void **state)
+{
+    (void)state;
+    long long a = physicians[0];
+    const char *s = new_session(a);
+    const char *photos[] = {"deepface_img01/3.jpg", "fr_rose_leslie/1.jpg"};
+    long long t = wall_ms();
+    int n = 16, impostors = 0;
+    long long caps[16];
+    for (int i = 0; i < n; i++) {
+        caps[i] = add_capture(s, a, photos[i % 2], t + i);
+        impostors += i % 2;
+    }
+    pid_t pid = spawn_proctord(1500);
+    char consumer[128];
+    int mid = wait_mid_job(pid, consumer, sizeof consumer, 60000);
+    kill(pid, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(mid);
+    long long left = pending_for(consumer);
+    print_message("proctord killed with %lld job(s) in hand, %lld of %d scored\n", left,
+                  results(s), n);
+    assert_true(left >= 1);
+    proctor_pool *p = start_pool("qafterkill", 2, 1500);
+    int ok = wait_results(s, n, 120000);
+    sleep_ms(500);
+    proctor_stats st;
+    proctor_pool_stats(p, &st);
+    proctor_pool_stop(p);
+    assert_true(ok);
+    assert_true(st.claimed >= 1);
+    assert_int_equal(pending_for(consumer), 0);
+    /* exactly once: one suspect per impostor capture in Redis and in MariaDB */
+    assert_int_equal(suspects(s, "low_similarity", 0), impostors);
+    for (int i = 1; i < n; i += 2) assert_int_equal(suspects(s, "low_similarity", caps[i]), 1);
+    dk_param ps[] = {DK_PSTR(s)};
+    assert_int_equal(sql_int("SELECT occurrences FROM proctor_suspect WHERE session_id = ? AND "
+                             "reason = 'low_similarity'",
+                             ps, 1),
+                     impostors);
+    assert_int_equal(sql_int("SELECT COUNT(*) FROM proctor_capture WHERE session_id = ? AND "
+                             "scored_at IS NOT NULL",
+                             ps, 1),
+                     n);
+    freeReplyObject(cmd("XGROUP DELCONSUMER %s %s %s", PROCTOR_STREAM, PROCTOR_GROUP, consumer));
+}
+
+static void test_sigterm_finishes_job(void **state)
+{
+    (void)state;
+    long long a = physicians[0];
+    const char *s = new_session(a);
+    long long t = wall_ms();
+    for (int i = 0; i < 8; i++) add_capture(s, a, "deepface_img01/4.jpg", t + i);
+    pid_t pid = spawn_proctord(30000);
+    char consumer[128];
+    int mid = wait_mid_job(pid, consumer, sizeof consumer, 60000);
+    kill(pid, SIGTERM);
+    int status = -1;
+    waitpid(pid, &status, 0);
+    assert_true(mid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    long long done = results(s);
+    print_message("SIGTERM: proctord exited 0 after %lld of 8 jobs, none left in hand\n", done);
+    assert_true(done >= 1);
+    assert_int_equal(pending_for(consumer), 0); /* the job in hand was finished */
+    proctor_pool *p = start_pool("qdrain", 2, 30000);
+    int ok = wait_results(s, 8, 60000);
+    proctor_pool_stop(p);
+    assert_true(ok);
+    freeReplyObject(cmd("XGROUP DELCONSUMER %s %s %s", PROCTOR_STREAM, PROCTOR_GROUP, consumer));
+}
+
+static void test_parked_after_three_failures(void **state)
+{
+    (void)state;
+    long long a = physicians[0];
+    const char *s = new_session(a);
+    long long c = add_capture(s, a, "missing", wall_ms());
+    /* a job without its fields is parked at once */
+    redisReply *r = cmd("XADD %s * capture_id 0 note malformed-%s", PROCTOR_STREAM, s);
+    freeReplyObject(r);
+    setenv("DK_PROCTOR_MAX_ATTEMPTS", "3", 1);
+    proctor_pool *p = start_pool("qpark", 1, 300);
+    char cap[32];
+    snprintf(cap, sizeof cap, "%lld", c);
+    int found = 0, malformed = 0;
+    long long t0 = wall_ms();
+    while (wall_ms() - t0 < 30000 && (!found || !malformed)) {
+        sleep_ms(100);
+        r = cmd("XRANGE %s - +", PROCTOR_PARKED);
+        found = malformed = 0;
+        for (size_t i = 0; i < r->elements; i++) {
+            redisReply *f = r->element[i]->element[1];
+            const char *cid = NULL, *err = NULL, *att = NULL;
+            for (size_t k = 0; k + 1 < f->elements; k += 2) {
+                if (!strcmp(f->element[k]->str, "capture_id")) cid = f->element[k + 1]->str;
+                if (!strcmp(f->element[k]->str, "error")) err = f->element[k + 1]->str;
+                if (!strcmp(f->element[k]->str, "attempts")) att = f->element[k + 1]->str;
+            }
+            if (cid && !strcmp(cid, cap) && err && strstr(err, "cannot open photo") && att &&
+                !strcmp(att, "3"))
+                found = 1;
+            if (err && strstr(err, "malformed")) malformed = 1;
+        }
+        freeReplyObject(r);
+    }
+    proctor_stats st;
+    proctor_pool_stats(p, &st);
+    proctor_pool_stop(p);
+    assert_true(found);
+    assert_true(malformed);
+    assert_true(st.failed >= 3);
+    assert_int_equal(results(s), 0);
+    dk_param pc[] = {DK_PINT(c)};
+    assert_int_equal(sql_int("SELECT error IS NOT NULL FROM proctor_capture WHERE id = ?", pc, 1),
+                     1);
+}
+
+static void test_missing_captures(void **state)
+{
+    (void)state;
+    long long a = physicians[0];
+    const char *late = new_session(a), *fine = new_session(a);
+    long long now = wall_ms(), grace = 120000;
+    freeReplyObject(cmd("ZADD %s %lld %s", PROCTOR_DUE, now - grace - 5000, late));
+    freeReplyObject(cmd("ZADD %s %lld %s", PROCTOR_DUE, now - grace + 60000, fine));
+    int flagged = 0;
+    dk_error err = {0};
+    assert_int_equal(proctor_check_missing(rc, db, now, grace, &flagged, &err), 0);
+    assert_true(flagged >= 1);
+    assert_int_equal(suspects(late, "missing_captures", 0), 1);
+    assert_int_equal(suspects(fine, NULL, 0), 0);
+    /* once: examd still lists it as overdue, a second check flags nothing new */
+    freeReplyObject(cmd("ZADD %s %lld %s", PROCTOR_DUE, now - grace - 4000, late));
+    assert_int_equal(proctor_check_missing(rc, db, now + 1000, grace, &flagged, &err), 0);
+    assert_int_equal(suspects(late, "missing_captures", 0), 1);
+    dk_param pl[] = {DK_PSTR(late)};
+    assert_int_equal(sql_int("SELECT occurrences FROM proctor_suspect WHERE session_id = ? AND "
+                             "reason = 'missing_captures'",
+                             pl, 1),
+                     1);
+    redisReply *r = cmd("HGET sess:{%s} cap_missing", late);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    freeReplyObject(r);
+    freeReplyObject(cmd("ZREM %s %s %s", PROCTOR_DUE, late, fine));
+}
+
+static void test_job_argv_and_lag(void **state)
+{
+    (void)state;
+    const char *argv[PROCTOR_JOB_ARGC];
+    size_t lens[PROCTOR_JOB_ARGC];
+    char bufs[PROCTOR_JOB_NBUFS][32];
+    proctor_job j = {.capture_id = 7, .session_id = "abc", .physician_id = 9, .path = "p.jpg",
+                     .taken_at = 1700000000123LL};
+    assert_int_equal(proctor_job_argv(&j, argv, lens, bufs), PROCTOR_JOB_ARGC);
+    assert_string_equal(argv[0], "XADD");
+    assert_string_equal(argv[1], PROCTOR_STREAM);
+    assert_string_equal(argv[4], "7");
+    assert_string_equal(argv[12], "1700000000123");
+    j.path = NULL;
+    assert_int_equal(proctor_job_argv(&j, argv, lens, bufs), 0);
+    proctor_lag lag;
+    dk_error err = {0};
+    assert_int_equal(proctor_queue_lag(rc, wall_ms(), &lag, &err), 0);
+    assert_true(lag.length >= 0 && lag.parked >= 1);
+}
+
+/* ---- fixture ------------------------------------------------------------------------ */
+
+static int setup(void **state)
+{
+    (void)state;
+    srand((unsigned)(getpid() ^ wall_ms()));
+    dk_error err = {0};
+    sql("SET FOREIGN_KEY_CHECKS = 0", NULL, 0, NULL, NULL);
+    return proctor_queue_init(rc, &err);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    for (int i = 0; i < nsessions; i++) {
+        dk_param p[] = {DK_PSTR(sessions[i])};
+        sql("DELETE FROM proctor_suspect WHERE session_id = ?", p, 1, NULL, NULL);
+        sql("DELETE FROM proctor_capture WHERE session_id = ?", p, 1, NULL, NULL);
+        sql("DELETE FROM exam_session WHERE id = ?", p, 1, NULL, NULL);
+        freeReplyObject(cmd("DEL sess:{%s} sess:{%s}:cap proctor:missing:{%s}", sessions[i],
+                            sessions[i], sessions[i]));
+    }
+    for (int i = 0; i < nphysicians; i++) {
+        dk_param p[] = {DK_PINT(physicians[i])};
+        sql("DELETE FROM physician WHERE id = ?", p, 1, NULL, NULL);
+    }
+    char cmdline[600];
+    snprintf(cmdline, sizeof cmdline, "rm -rf '%s'", data_dir);
+    if (system(cmdline) != 0) print_error("could not remove %s\n", data_dir);
+    return 0;
+}
+
+int main(void)
+{
+    faces_dir = getenv("PROCTOR_FACES_DIR");
+    const char *models = getenv("DK_PROCTOR_MODEL_DIR");
+    proctord_bin = getenv("PROCTORD");
+    char need[2][1024];
+    snprintf(need[0], sizeof need[0], "%s/fr_obama/1.jpg", faces_dir ? faces_dir : "(unset)");
+    snprintf(need[1], sizeof need[1], "%s/MobileFaceNet.onnx", models ? models : "(unset)");
+    for (int i = 0; i < 2; i++)
+        if (access(need[i], R_OK)) {
+            fprintf(stderr, "SKIP proctor_queue: %s is missing\n", need[i]);
+            return 77;
+        }
+    if (!proctord_bin || access(proctord_bin, X_OK)) {
+        fprintf(stderr, "SKIP proctor_queue: PROCTORD (the proctord binary) is not set\n");
+        return 77;
+    }
+    snprintf(data_dir, sizeof data_dir, "/tmp/proctor-qtest-XXXXXX");
+    if (!mkdtemp(data_dir)) return 1;
+    char capdir[300];
+    snprintf(capdir, sizeof capdir, "%s/captures", data_dir);
+    mkdir(capdir, 0700);
+    setenv("DK_DATA_DIR", data_dir, 1);
+    setenv("DK_PROCTOR_CAPTURE_GRACE_S", "120", 1);
+    reload_config();
+    dk_error err = {0};
+    rc = dk_redis_connect(cfg, &err);
+    if (rc) db = dk_mysql_connect(cfg, &err);
+    if (!rc || !db) {
+        fprintf(stderr, "SKIP proctor_queue: the stack is unreachable (%s)\n", err.msg);
+        if (rc) redisFree(rc);
+        rmdir(capdir);
+        rmdir(data_dir);
+        dk_config_free(cfg);
+        return 77;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_register_photo),
+        cmocka_unit_test(test_scores_and_suspects),
+        cmocka_unit_test(test_dead_consumer_claimed),
+        cmocka_unit_test(test_kill_proctord_mid_job),
+        cmocka_unit_test(test_sigterm_finishes_job),
+        cmocka_unit_test(test_parked_after_three_failures),
+        cmocka_unit_test(test_missing_captures),
+        cmocka_unit_test(test_job_argv_and_lag),
+    };
+    int failed = cmocka_run_group_tests_name("proctor_queue", tests, setup, teardown);
+    redisFree(rc);
+    dk_mysql_close(db);
+    dk_config_free(cfg);
+    return failed;
+}
