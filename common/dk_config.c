@@ -62,6 +62,7 @@ static const config_key config_table[] = {
     {"sweeper_period_ms", T_INT, "1000", 0, "how often expired sessions are submitted"},
     {"flush_period_ms", T_INT, "5000", 0, "how often live answers are flushed to MariaDB"},
     {"session_ttl_s", T_INT, "86400", 0, "how long a session stays in Redis after submit"},
+    {"proctor_inprocess", T_BOOL, "1", 0, "run proctor workers as threads inside examd"},
     /* proctor */
     {"proctor_model_dir", T_STR, "", 0, "folder of the face models ('' = degraded mode)"},
     {"proctor_detector", T_STR, "yunet_120x160.onnx", 0, "YuNet detector file"},

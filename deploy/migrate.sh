@@ -58,7 +58,7 @@ sqlc() {
 
 err=$(sqlc -e 'SELECT 1' 2>&1 >/dev/null) || die "cannot connect as $where: $err"
 
-lock=/tmp/dk-migrate-$(printf '%s' "$where" | sha256sum | cut -c1-16).lock
+lock=${TMPDIR:-/tmp}/dk-migrate-$(id -u)-$(printf '%s' "$where" | sha256sum | cut -c1-16).lock
 exec 8>>"$lock"
 flock -w 300 8 || die "another migrate.sh holds $lock"
 

@@ -62,10 +62,10 @@ my_tmp=$my_dir/tmp
 my_pidf=$my_dir/mariadbd.pid
 my_log=$my_dir/error.log
 
-# A unix socket path holds at most 107 bytes (sun_path is 108 with the NUL).
+# A unix socket path must stay under 107 bytes (sun_path is 108 with the NUL).
 my_sock=$my_dir/mysqld.sock
 sock_note=
-if (( $(LC_ALL=C; printf '%s' "$my_sock" | wc -c) > 107 )); then
+if (( $(LC_ALL=C; printf '%s' "$my_sock" | wc -c) >= 107 )); then
     my_sock=/tmp/dk-mysqld-$(printf '%s' "$DK_STACK_DIR" | sha256sum | cut -c1-16).sock
     sock_note="DK_STACK_DIR is too long for a unix socket path; the socket is $my_sock"
 fi
@@ -157,13 +157,13 @@ redis_up() {
     [[ -r $DK_REDIS_CONF ]] || die "cannot read $DK_REDIS_CONF"
     {
         echo "# written by deploy/stack.sh; edit $DK_REDIS_CONF instead"
-        echo "include $DK_REDIS_CONF"
+        echo "include \"$DK_REDIS_CONF\""
         echo "bind 127.0.0.1"
         echo "port $DK_REDIS_PORT"
         echo "daemonize yes"
-        echo "dir $redis_dir"
-        echo "pidfile $redis_pidf"
-        echo "logfile $redis_log"
+        echo "dir \"$redis_dir\""
+        echo "pidfile \"$redis_pidf\""
+        echo "logfile \"$redis_log\""
         [[ -n ${DK_REDIS_APPENDFSYNC:-} ]] && echo "appendfsync $DK_REDIS_APPENDFSYNC"
         true
     } >"$redis_conf"
@@ -324,6 +324,13 @@ cmd_up() {
         command -v "$b" >/dev/null || die "$b not found: run deploy/setup.sh"
     done
     lock_stack
+    # Both ports first, so that a taken one stops us before anything starts.
+    if ! redis_pid >/dev/null && port_in_use "$DK_REDIS_PORT"; then
+        die "port $DK_REDIS_PORT is already in use by another process (set DK_REDIS_PORT)"
+    fi
+    if ! mysql_pid >/dev/null && port_in_use "$DK_MYSQL_PORT"; then
+        die "port $DK_MYSQL_PORT is already in use by another process (set DK_MYSQL_PORT)"
+    fi
     redis_up
     mysql_up
     mysql_bootstrap

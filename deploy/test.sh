@@ -23,10 +23,15 @@ export DK_STACK_DIR="$repo/.stack-test"
 export DK_REDIS_PORT=${DK_TEST_REDIS_PORT:-26379}
 export DK_MYSQL_PORT=${DK_TEST_MYSQL_PORT:-23306}
 export DK_DATA_DIR="$DK_STACK_DIR/data"
+# examd runs proctor workers in-process by default; tests that share one Redis must not
+# have every examd they start consuming the capture stream of the proctor tests
+export DK_PROCTOR_INPROCESS=0
 unset DK_CONFIG
 cleanup() { "$here/stack.sh" down >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 "$here/stack.sh" up
+echo "== demo data into the test stack"
+DK_BUILD_DIR="$repo/build" "$here/demo/load.sh"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

@@ -21,12 +21,14 @@ struct exam_server {
     dk_workq *hash; /* password hashing threads, bounded: 503 beyond (each with a dk_dbconn) */
     dk_auth auth;
     qb_bank *bank;
+    struct proctor_pool *proctor; /* in-process capture workers, or NULL */
     long long duration_ms; /* from configuration when set there, else 0 = the blueprint's */
     _Atomic long long live_sessions;
     _Atomic long long sweeper_lag_ms;
     _Atomic long long sweeps_inflight;
     _Atomic long long submitted_by_sweeper;
     _Atomic long long flushed_answers;
+    _Atomic long long capture_backlog, capture_parked;
 };
 
 /* Per event loop. */
@@ -53,6 +55,7 @@ void exam_session_start(dk_req *rq);
 void exam_session_get(dk_req *rq);
 void exam_answer_put(dk_req *rq);
 void exam_submit(dk_req *rq);
+void exam_capture_post(dk_req *rq);
 /* Tries to submit one expired session for its physician (exactly one node wins). */
 void exam_sweep_one(dk_loop *loop, const char *sid);
 

@@ -6,6 +6,7 @@
 
 #include "dk_log.h"
 #include "exam_internal.h"
+#include "proctor.h"
 
 static const dk_route exam_routes[] = {
     {"GET", "/healthz", exam_healthz, "healthz", 0},
@@ -17,6 +18,7 @@ static const dk_route exam_routes[] = {
     {"GET", "/api/v1/sessions/{}", exam_session_get, "session_get", 0},
     {"PUT", "/api/v1/sessions/{}/answers/{}", exam_answer_put, "answer", 1024},
     {"POST", "/api/v1/sessions/{}/submit", exam_submit, "submit", 1024},
+    {"POST", "/api/v1/sessions/{}/captures", exam_capture_post, "capture", 4 << 20},
 };
 
 #define GAUGE(fn, expr)                                                                         \
@@ -32,6 +34,8 @@ GAUGE(g_live, atomic_load(&s->live_sessions))
 GAUGE(g_lag, atomic_load(&s->sweeper_lag_ms) / 1000.0)
 GAUGE(g_swept, atomic_load(&s->submitted_by_sweeper))
 GAUGE(g_flushed, atomic_load(&s->flushed_answers))
+GAUGE(g_cap_backlog, atomic_load(&s->capture_backlog))
+GAUGE(g_cap_parked, atomic_load(&s->capture_parked))
 
 static void loop_init(dk_loop *loop, void *udata)
 {
@@ -125,6 +129,18 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
                       g_swept, s);
     dk_http_add_gauge(s->http, "examd_answers_flushed", "answers this node flushed to MariaDB",
                       g_flushed, s);
+    dk_http_add_gauge(s->http, "examd_capture_backlog",
+                      "captures queued and not yet scored (the proctor's lag)", g_cap_backlog, s);
+    dk_http_add_gauge(s->http, "examd_capture_parked", "capture jobs parked after failing",
+                      g_cap_parked, s);
+    if (dk_config_bool(cfg, "proctor_inprocess")) {
+        char name[96], host[64] = "host";
+        gethostname(host, sizeof host - 1);
+        snprintf(name, sizeof name, "examd-%s-%d", host, (int)getpid());
+        dk_error perr = {0};
+        if (proctor_pool_start(&s->proctor, cfg, name, 1, &perr) != 0)
+            DK_ERROR("examd", "proctor workers not started err=\"%s\"", perr.msg);
+    }
     return s;
 }
 
@@ -134,6 +150,7 @@ void exam_stop(exam_server *s)
 {
     if (!s) return;
     dk_http_stop(s->http, 5000);
+    if (s->proctor) proctor_pool_stop(s->proctor); /* each worker finishes its job in hand */
     dk_workq_free(s->db);
     dk_workq_free(s->hash);
     qb_bank_free(s->bank);

@@ -46,6 +46,11 @@ static void on_card(redisReply *r, const dk_error *e, void *arg)
     if (!e->code && r && r->type == REDIS_REPLY_INTEGER) atomic_store(&s->live_sessions, r->integer);
 }
 
+static void on_xlen(redisReply *r, const dk_error *e, void *arg)
+{
+    if (!e->code && r && r->type == REDIS_REPLY_INTEGER) atomic_store((_Atomic long long *)arg, r->integer);
+}
+
 static void sweep_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
@@ -53,6 +58,8 @@ static void sweep_tick(evutil_socket_t fd, short what, void *arg)
     exam_server *s = srv_of(loop);
     dk_aredis_cmd(loop->redis, 0, on_oldest, s, "ZRANGE %s 0 0 WITHSCORES", EXAM_DEADLINES);
     dk_aredis_cmd(loop->redis, 0, on_card, s, "ZCARD %s", EXAM_DEADLINES);
+    dk_aredis_cmd(loop->redis, 0, on_xlen, &s->capture_backlog, "XLEN proctor:captures");
+    dk_aredis_cmd(loop->redis, 0, on_xlen, &s->capture_parked, "XLEN proctor:parked");
     if (atomic_load(&s->sweeps_inflight) > MAX_SWEEPS_INFLIGHT) return;
     dk_aredis_cmd(loop->redis, 0, on_due, loop, "ZRANGEBYSCORE %s -inf %lld LIMIT 0 %d",
                   EXAM_DEADLINES, dk_wall_ms(), SWEEP_BATCH);

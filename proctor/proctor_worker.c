@@ -322,14 +322,16 @@ static int write_db(worker *w, const job *j, const proctor_result *r, const char
         sim[0] ? DK_PSTR(sim) : DK_PNULL,   flag ? DK_PSTR(flag) : DK_PNULL,
         bad ? DK_PSTRN(r->reason, rlen) : DK_PNULL, DK_PINT(j->capture_id),
     };
+    static const char update[] =
+        "UPDATE proctor_capture SET width = ?, height = ?, faces = ?, det_score = ?, box = ?, "
+        "cosine = ?, similarity = ?, flag = ?, error = ?, scored_at = NOW(3) "
+        "WHERE id = ? AND scored_at IS NULL";
     uint64_t affected = 0;
+    if (!reason) /* one statement, autocommit: the common case costs one round trip */
+        return dk_mysql_exec(w->db, update, p, sizeof p / sizeof p[0], NULL, &affected, err);
     int rc = dk_mysql_begin(w->db, err);
     if (rc) return rc;
-    rc = dk_mysql_exec(w->db,
-                       "UPDATE proctor_capture SET width = ?, height = ?, faces = ?, "
-                       "det_score = ?, box = ?, cosine = ?, similarity = ?, flag = ?, error = ?, "
-                       "scored_at = NOW(3) WHERE id = ? AND scored_at IS NULL",
-                       p, sizeof p / sizeof p[0], NULL, &affected, err);
+    rc = dk_mysql_exec(w->db, update, p, sizeof p / sizeof p[0], NULL, &affected, err);
     if (!rc && affected == 1 && reason) {
         dk_param s[] = {DK_PSTR(j->session_id), DK_PINT(j->physician_id),
                         DK_PINT(j->capture_id), DK_PSTR(reason),

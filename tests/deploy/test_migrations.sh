@@ -52,7 +52,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-migrate() { "$repo/deploy/migrate.sh" "$@"; }
+migrate() { "$repo/deploy/migrate.sh"; }
 
 # dump NAME [DB]: the schema without AUTO_INCREMENT counters, and the migration rows.
 dump() {
@@ -87,7 +87,7 @@ ok "every deploy/schema file is recorded with its sha256"
 
 # ---- 2. an applied file that changed is refused ------------------------------------------
 cp -r "$repo/deploy/schema" "$work/edited"
-last=$(ls "$work/edited"/[0-9]*.sql | sort | tail -n 1)
+last=$(printf "%s\n" "$work/edited"/[0-9]*.sql | sort | tail -n 1)
 printf '\n-- an edit after the fact\n' >>"$last"
 if DK_SCHEMA_DIR=$work/edited migrate >"$work/edited.log" 2>&1; then
     cat "$work/edited.log" >&2; fail "migrate.sh accepted an edited applied file"
@@ -204,7 +204,7 @@ EOF
 cat >"$work/s/1000_probe_b.sql" <<'EOF'
 INSERT INTO probe_order VALUES (1000);
 EOF
-smig() { DK_MYSQL_DB=$scratch DK_SCHEMA_DIR=$work/s migrate "$@"; }
+smig() { DK_MYSQL_DB=$scratch DK_SCHEMA_DIR=$work/s migrate; }
 smig >"$work/s1.log" 2>&1 || { cat "$work/s1.log" >&2; fail "migrate.sh on an empty database failed"; }
 got=$(sqlc -e 'SELECT GROUP_CONCAT(n ORDER BY n) FROM probe_order' "$scratch")
 [[ $got == 900,1000 ]] || fail "900 must run before 1000 (numeric order), got '$got'"

@@ -120,7 +120,7 @@ sA down >"$base/down2" 2>&1 || fail "down of a stopped stack failed"
 ok "down stops both pids; down again is harmless; status exits 1"
 
 # ---- stale pid files ----------------------------------------------------------------
-sleep 300 </dev/null >/dev/null 2>&1 &
+sleep 300 >/dev/null 2>&1 &
 sleeper=$!
 true &
 dead=$!

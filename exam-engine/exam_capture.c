@@ -1,0 +1,217 @@
+/* exam_capture.c - POST /api/v1/sessions/{id}/captures (image/jpeg body).
+ *
+ * The loop checks the JPEG header (size and pixel limits, microseconds) and that the
+ * session is the caller's and live; a database thread stores the photo once under
+ * data_dir/captures/<sid>/<capture id>.jpg and its proctor_capture row; back on the
+ * loop the job is XADDed to the capture stream for the proctor workers, and the next
+ * capture is scheduled at a random time the server picks (proctor:due). The physician
+ * is never blocked by proctoring: a long stream only shows as lag in /metrics. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dk_log.h"
+#include "exam_internal.h"
+#include "proctor.h"
+
+typedef struct capture_job {
+    exam_server *srv;
+    dk_req *rq;
+    char sid[33];
+    long long pid, taken_ms, next_due_ms, capture_id;
+    int width, height;
+    char path[512];
+    int rc;
+    dk_error err;
+} capture_job;
+
+static const char lua_capture_ok[] =
+    "local s = redis.call('HMGET', KEYS[1], 'pid', 'status', 'deadline')\n"
+    "if not s[1] or s[1] ~= ARGV[1] then return 'nosession' end\n"
+    "if s[2] ~= 'live' then return 'closed' end\n"
+    "return 'ok'\n";
+
+static int mkdirs(const char *path)
+{
+    char tmp[512];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0750) != 0 && errno != EEXIST) return -1;
+            *p = '/';
+        }
+    return mkdir(tmp, 0750) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int write_file(const char *path, const unsigned char *b, size_t n)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0) return -1;
+    size_t off = 0;
+    while (off < n) {
+        ssize_t w = write(fd, b + off, n - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            close(fd);
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    int rc = fsync(fd); /* the photo is evidence: on disk before the job exists */
+    return close(fd) != 0 || rc != 0 ? -1 : 0;
+}
+
+static void capture_work(void *ctx, void *arg)
+{
+    capture_job *j = arg;
+    MYSQL *db = dk_dbconn_get(ctx, &j->err);
+    if (!db) {
+        j->rc = j->err.code;
+        return;
+    }
+    const dk_req *rq = j->rq;
+    unsigned char digest[32];
+    char hex[65];
+    crypto_hash_sha256(digest, rq->body, rq->body_len);
+    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    dk_param p[] = {DK_PSTR(j->sid),          DK_PINT(j->pid),    DK_PINT(j->taken_ms),
+                    DK_PSTR(hex),             DK_PINT(rq->body_len), DK_PINT(j->width),
+                    DK_PINT(j->height)};
+    j->rc = dk_mysql_exec(db,
+                          "INSERT INTO proctor_capture (session_id, physician_id, taken_at, "
+                          "photo_sha256, bytes, width, height) VALUES (?, ?, "
+                          "FROM_UNIXTIME(? / 1000), ?, ?, ?, ?)",
+                          p, 7, NULL, NULL, &j->err);
+    if (j->rc) goto out;
+    j->capture_id = (long long)mysql_insert_id(db);
+    const char *root = dk_config_str(j->srv->cfg, "data_dir");
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/captures/%s", root, j->sid);
+    snprintf(j->path, sizeof j->path, "%s/%lld.jpg", dir, j->capture_id);
+    if (mkdirs(dir) != 0 || write_file(j->path, rq->body, rq->body_len) != 0) {
+        j->rc = dk_error_set(&j->err, DK_EIO, "照片保存失败，请稍后重试");
+        DK_ERROR("examd", "cannot store capture dir=%s errno=%d", dir, errno);
+        goto out;
+    }
+    dk_param u[] = {DK_PSTR(j->path), DK_PINT(j->capture_id)};
+    j->rc = dk_mysql_exec(db, "UPDATE proctor_capture SET photo_path = ? WHERE id = ?", u, 2,
+                          NULL, NULL, &j->err);
+out:
+    if (j->rc == DK_EIO) dk_dbconn_drop(ctx);
+}
+
+static void on_queued(redisReply *r, const dk_error *e, void *arg)
+{
+    dk_req *rq = arg;
+    capture_job *j = rq->state;
+    int queued = !e->code && r && r->type != REDIS_REPLY_ERROR;
+    if (!queued) /* the photo and its row are kept: a sweep can queue it again */
+        DK_WARN("examd", "capture not queued capture_id=%lld err=%s", j->capture_id,
+                e->code ? e->msg : r->str);
+    dk_http_reply_json(rq, 202,
+                       json_pack("{s:I,s:b,s:I,s:I}", "capture_id", (json_int_t)j->capture_id,
+                                 "queued", queued, "next_capture_at",
+                                 (json_int_t)j->next_due_ms, "server_time",
+                                 (json_int_t)dk_wall_ms()));
+}
+
+static void on_scheduled(redisReply *r, const dk_error *e, void *arg)
+{
+    (void)r, (void)e;
+    (void)arg; /* the schedule is best effort: the next capture resets it */
+}
+
+static void capture_done(void *arg)
+{
+    capture_job *j = arg;
+    dk_req *rq = j->rq;
+    if (j->rc) {
+        dk_http_fail(rq, &j->err);
+        return;
+    }
+    /* the next capture: uniformly within [0.5, 1.5] x the configured interval */
+    long long interval = dk_config_int(j->srv->cfg, "proctor_capture_interval_s") * 1000;
+    j->next_due_ms = dk_wall_ms() + interval / 2 + (long long)randombytes_uniform(
+                                                      (uint32_t)(interval > 0 ? interval : 1));
+    char due[24];
+    snprintf(due, sizeof due, "%lld", j->next_due_ms);
+    const char *zargv[] = {"ZADD", PROCTOR_DUE, due, j->sid};
+    dk_aredis_cmdargv(rq->loop->redis, 0, on_scheduled, NULL, 4, zargv, NULL);
+    char k_sess[64];
+    snprintf(k_sess, sizeof k_sess, "sess:{%s}", j->sid);
+    const char *hargv[] = {"HSET", k_sess, "cap_next_due", due};
+    dk_aredis_cmdargv(rq->loop->redis, 0, on_scheduled, NULL, 4, hargv, NULL);
+
+    proctor_job job = {.capture_id = j->capture_id, .session_id = j->sid,
+                       .physician_id = j->pid, .path = j->path, .taken_at = j->taken_ms};
+    const char *argv[PROCTOR_JOB_ARGC];
+    size_t argvlen[PROCTOR_JOB_ARGC];
+    char bufs[PROCTOR_JOB_NBUFS][32];
+    size_t argc = proctor_job_argv(&job, argv, argvlen, bufs);
+    dk_aredis_cmdargv(rq->loop->redis, 0, on_queued, rq, (int)argc, argv, argvlen);
+}
+
+static void on_checked(redisReply *r, const dk_error *e, void *arg)
+{
+    dk_req *rq = arg;
+    capture_job *j = rq->state;
+    if (e->code) {
+        dk_http_fail(rq, e);
+        return;
+    }
+    if (!r || r->type != REDIS_REPLY_STRING || strcmp(r->str, "ok") != 0) {
+        if (r && r->str && !strcmp(r->str, "closed"))
+            dk_http_failf(rq, DK_ECONFLICT, "考试已结束，不再需要拍照");
+        else
+            dk_http_failf(rq, DK_ENOTFOUND, "没有这场考试");
+        return;
+    }
+    if (dk_workq_submit(j->srv->db, rq->loop->mailbox, capture_work, capture_done, j)) {
+        dk_error busy = {.code = DK_EBUSY, .retry_after = 3};
+        snprintf(busy.msg, sizeof busy.msg, "服务器繁忙，照片稍后重传");
+        dk_http_fail(rq, &busy);
+    }
+}
+
+void exam_capture_post(dk_req *rq)
+{
+    dk_claims c;
+    if (exam_authenticate(rq, &c, 0)) return;
+    const char *sid = rq->params[0];
+    if (strlen(sid) != 32 || strspn(sid, "0123456789abcdef") != 32) {
+        dk_http_failf(rq, DK_ENOTFOUND, "没有这场考试");
+        return;
+    }
+    exam_server *srv = exam_of(rq);
+    proctor_options o;
+    dk_error err = {0};
+    int w = 0, h = 0;
+    if (proctor_options_from_config(&o, srv->cfg, &err) ||
+        proctor_jpeg_check(rq->body, rq->body_len, &o, &w, &h, &err)) {
+        dk_error shown = {.code = err.code == DK_EINVAL ? DK_EUNPROCESSABLE : err.code};
+        snprintf(shown.msg, sizeof shown.msg, "照片无法使用（%.200s），请重新拍照", err.msg);
+        dk_http_fail(rq, &shown);
+        return;
+    }
+    capture_job *j = dk_calloc(1, sizeof *j);
+    j->srv = srv;
+    j->rq = rq;
+    j->pid = c.id;
+    j->taken_ms = dk_wall_ms();
+    j->width = w;
+    j->height = h;
+    snprintf(j->sid, sizeof j->sid, "%s", sid);
+    rq->state = j;
+    rq->state_free = free;
+    char k_sess[64], pid[24];
+    snprintf(k_sess, sizeof k_sess, "sess:{%s}", sid);
+    snprintf(pid, sizeof pid, "%lld", c.id);
+    const char *argv[] = {"EVAL", lua_capture_ok, "1", k_sess, pid};
+    dk_aredis_cmdargv(rq->loop->redis, 0, on_checked, rq, 5, argv, NULL);
+}
