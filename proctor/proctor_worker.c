@@ -2,7 +2,7 @@
  * connection, MariaDB connection and registered-embedding cache, consuming
  * proctor:captures in consumer group "proctor".
  *
- * One job: HINCRBY its attempt count; read the photo; score it against the physician's
+ * One job: its attempt number is its delivery count; read the photo; score it against the physician's
  * registered embedding; write proctor_capture (+ proctor_suspect) in one transaction
  * guarded by "scored_at IS NULL"; then one Lua script that XACKs and - only if the XACK
  * took - writes the live session, the suspect entry, XDELs the job. So a job that two
@@ -72,6 +72,7 @@ typedef struct job {
     char session_id[72];
     char path[1024];
     int complete;
+    int claimed; /* came from XAUTOCLAIM */
 } job;
 
 static long long wall_ms(void)
@@ -412,10 +413,18 @@ static void process(worker *w, const job *j)
         park(w, j, 0, "malformed job: capture_id, session_id, physician_id, path required");
         return;
     }
-    redisReply *r = dk_redis_cmd(w->redis, &err, "HINCRBY %s %s 1", PROCTOR_ATTEMPTS, j->id);
-    if (!r) return;
-    long long attempt = r->integer;
-    freeReplyObject(r);
+    /* The attempt number is the delivery count: 1 for a new job (no round trip), from
+     * XPENDING for a claimed one (XAUTOCLAIM counts the delivery). */
+    long long attempt = 1;
+    redisReply *r;
+    if (j->claimed) {
+        r = dk_redis_cmd(w->redis, &err, "XPENDING %s %s %s %s 1", PROCTOR_STREAM,
+                         PROCTOR_GROUP, j->id, j->id);
+        if (!r) return;
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 && r->element[0]->elements >= 4)
+            attempt = r->element[0]->element[3]->integer;
+        freeReplyObject(r);
+    }
     if (attempt > p->max_attempts) {
         char why[256] = "worker died or timed out during the attempt";
         r = redisCommand(w->redis, "HGET %s %s:err", PROCTOR_ATTEMPTS, j->id);
@@ -534,6 +543,7 @@ static int claim_one(worker *w)
             job j;
             parse_entry(es->element[i], &j);
             if (!j.id[0]) continue;
+            j.claimed = 1;
             atomic_fetch_add(&p->claimed, 1);
             DK_INFO("proctor", "claimed idle job entry=%s worker=%s", j.id, w->consumer);
             process(w, &j);

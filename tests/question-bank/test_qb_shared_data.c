@@ -63,7 +63,7 @@ static void test_bad_lines_as_expected(void **state)
         long line = atol(row);
         if (line <= 0) continue; /* the header */
         char want[64];
-        if (sscanf(row, "%*ld\t%63[^\t\n]", want) != 1) continue;
+        if (sscanf(row, "%*d\t%63[^\t\n]", want) != 1) continue;
         char got[256] = "";
         for (size_t i = 0; i < qb_validator_nviolations(v); i++) {
             const qb_violation *x = qb_validator_violation(v, i);
