@@ -10,8 +10,8 @@
  *    proctor:captures, scored by a 2-worker pool, until every result is in Redis and in
  *    MariaDB; compared with the 2-thread pipeline figure of the same run.
  * Every figure is the median of --repeat runs (default 3), the queue runs interleaved
- * with the 2-worker webcam runs. Prints what it measured and the machine. Never fails on a time (exit 1 only when it
- * cannot run at all). Models from DK_PROCTOR_MODEL_DIR / proctor_model_dir. */
+ * with the 2-worker webcam runs. Prints what it measured and the machine. Never fails on a time
+ * (exit 1 only when it cannot run at all). Models from DK_PROCTOR_MODEL_DIR / proctor_model_dir. */
 #include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -208,7 +208,8 @@ static void run_threads(run *r, targ *ta, int threads)
         ta[t].r = r;
         pthread_create(&th[t], NULL, bench_thread, &ta[t]);
     }
-    for (int t = 0; t < threads; t++) pthread_join(th[t], NULL);
+    for (int t = 0; t < threads; t++)
+        pthread_join(th[t], NULL);
 }
 
 /* Engines are loaded and warmed up (one pass over the set) before the clock starts. */
@@ -231,12 +232,14 @@ static double pipeline(const char *label, const set *s, int threads, int rounds,
     double t0 = now_ms();
     run_threads(&r, ta, threads);
     double ms = now_ms() - t0;
-    for (int t = 0; t < threads; t++) proctor_engine_free(ta[t].e);
+    for (int t = 0; t < threads; t++)
+        proctor_engine_free(ta[t].e);
     double rate = r.total / (ms / 1000.0);
     (void)label;
     if (print_stages) {
         double sum = 0;
-        for (int i = 0; i < r.total; i++) sum += r.dec[i] + r.det[i] + r.emb[i];
+        for (int i = 0; i < r.total; i++)
+            sum += r.dec[i] + r.det[i] + r.emb[i];
         double md = median(r.dec, r.total), mt = median(r.det, r.total);
         int k = 0; /* embed median over the captures that were embedded */
         for (int i = 0; i < r.total; i++)
@@ -299,7 +302,8 @@ static double through_queue(const set *cams, const blob *registered, int n, doub
     }
     srand((unsigned)getpid());
     static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < 32; i++) sid[i] = hex[rand() % 16];
+    for (int i = 0; i < 32; i++)
+        sid[i] = hex[rand() % 16];
     sid[32] = '\0';
     snprintf(idn, sizeof idn, "8%08d%09lld", rand() % 100000000, wall_ms() % 1000000000);
     snprintf(acct, sizeof acct, "B%d%05d", rand(), 1);
@@ -362,8 +366,10 @@ static double through_queue(const set *cams, const blob *registered, int n, doub
     for (int i = 0; i < n; i++) {
         char rel[128];
         snprintf(rel, sizeof rel, "captures/%s/%lld.jpg", sid, ids[i]);
-        proctor_job job = {.capture_id = ids[i], .session_id = sid,
-                           .physician_id = (long long)pid, .path = rel,
+        proctor_job job = {.capture_id = ids[i],
+                           .session_id = sid,
+                           .physician_id = (long long)pid,
+                           .path = rel,
                            .taken_at = wall_ms()};
         proctor_enqueue(rc, &job, &err);
     }
@@ -442,7 +448,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
             repeat = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: proctorbench [--faces DIR] [--rounds N] [--repeat N] [--queue N]\n");
+            fprintf(stderr,
+                    "usage: proctorbench [--faces DIR] [--rounds N] [--repeat N] [--queue N]\n");
             return 1;
         }
     }
@@ -482,7 +489,8 @@ int main(int argc, char **argv)
            faces, cams.n);
     proctor_set_cv_threads(1);
     printf("each figure: median of %d runs (all runs in brackets), %d passes over the set per "
-           "run\n", repeat, rounds);
+           "run\n",
+           repeat, rounds);
     const set *sets[2] = {&photos, &cams};
     const char *names[2] = {"photos (<=1280 px)", "webcam 640x480 q80"};
     double alone[2][2][16], queue[16];
@@ -521,8 +529,10 @@ int main(int argc, char **argv)
                "to result in Redis and MariaDB) = %.0f%% of pipeline alone\n",
                names[1], mq, runs, qn, ma > 0 ? 100 * mq / ma : 0);
     }
-    for (int i = 0; i < photos.n; i++) free(photos.items[i].p);
-    for (int i = 0; i < cams.n; i++) free(cams.items[i].p);
+    for (int i = 0; i < photos.n; i++)
+        free(photos.items[i].p);
+    for (int i = 0; i < cams.n; i++)
+        free(cams.items[i].p);
     free(photos.items);
     free(cams.items);
     dk_config_free(cfg);

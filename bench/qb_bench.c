@@ -69,8 +69,8 @@ int main(int argc, char **argv)
     double t_build = now() - t0;
     free(buf);
     size_t nq = qb_index_question_count(idx);
-    printf("bank: %zu questions (%zu bad lines), %zu groups, validated and indexed in %.2f s\n",
-           nq, bad, idx->ngroups, t_build);
+    printf("bank: %zu questions (%zu bad lines), %zu groups, validated and indexed in %.2f s\n", nq,
+           bad, idx->ngroups, t_build);
     printf("index memory: %zu bytes = %.0f bytes per question (texts serialised as JSON "
            "included)\n",
            qb_index_memory(idx), (double)qb_index_memory(idx) / (double)nq);
@@ -132,7 +132,8 @@ int main(int argc, char **argv)
         qb_paper_decode(idx, enc, elen, &d, &err);
         double dt = now();
         const char *choices[QB_MAX_PAPER];
-        for (int i = 0; i < qb_paper_count(p); i++) choices[i] = "A";
+        for (int i = 0; i < qb_paper_count(p); i++)
+            choices[i] = "A";
         int score, total;
         qb_score(idx, d, choices, &score, &total);
         double e = now();
@@ -151,7 +152,8 @@ int main(int argc, char **argv)
            "us, score %.2f us\n",
            t_json * 1e6 / (double)ops, json_bytes / (size_t)ops, t_enc * 1e6 / (double)ops,
            enc_bytes / (size_t)ops, t_dec * 1e6 / (double)ops, t_score * 1e6 / (double)ops);
-    for (size_t i = 0; i < nbp; i++) qb_bp_clear(&bps[i]);
+    for (size_t i = 0; i < nbp; i++)
+        qb_bp_clear(&bps[i]);
     qb_index_unref(idx);
     return 0;
 }

@@ -63,6 +63,8 @@ static const config_key config_table[] = {
     {"flush_period_ms", T_INT, "5000", 0, "how often live answers are flushed to MariaDB"},
     {"session_ttl_s", T_INT, "86400", 0, "how long a session stays in Redis after submit"},
     {"proctor_inprocess", T_BOOL, "1", 0, "run proctor workers as threads inside examd"},
+    {"camera_check_workers", T_INT, "1", 0, "threads answering the camera check before a test"},
+    {"camera_check_queue", T_INT, "32", 0, "camera checks that may wait before 503"},
     /* proctor */
     {"proctor_model_dir", T_STR, "", 0, "folder of the face models ('' = degraded mode)"},
     {"proctor_detector", T_STR, "yunet_120x160.onnx", 0, "YuNet detector file"},

@@ -19,6 +19,7 @@ struct exam_server {
     dk_http_server *http;
     dk_workq *db;   /* MariaDB threads (dk_dbconn contexts) */
     dk_workq *hash; /* password hashing threads, bounded: 503 beyond (each with a dk_dbconn) */
+    dk_workq *face; /* camera checks: face-engine threads (exam_camera.c), bounded */
     dk_auth auth;
     qb_bank *bank;
     struct proctor_pool *proctor; /* in-process capture workers, or NULL */
@@ -56,6 +57,9 @@ void exam_session_get(dk_req *rq);
 void exam_answer_put(dk_req *rq);
 void exam_submit(dk_req *rq);
 void exam_capture_post(dk_req *rq);
+void exam_camera_check(dk_req *rq);
+void *exam_face_thread_init(void *cfg);
+void exam_face_thread_fini(void *ctx);
 /* Tries to submit one expired session for its physician (exactly one node wins). */
 void exam_sweep_one(dk_loop *loop, const char *sid);
 

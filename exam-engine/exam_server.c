@@ -19,6 +19,7 @@ static const dk_route exam_routes[] = {
     {"PUT", "/api/v1/sessions/{}/answers/{}", exam_answer_put, "answer", 1024},
     {"POST", "/api/v1/sessions/{}/submit", exam_submit, "submit", 1024},
     {"POST", "/api/v1/sessions/{}/captures", exam_capture_post, "capture", 4 << 20},
+    {"POST", "/api/v1/camera-check", exam_camera_check, "camera_check", 4 << 20},
 };
 
 #define GAUGE(fn, expr)                                                                         \
@@ -54,7 +55,7 @@ static void quiesce(dk_http_server *h, void *udata)
     (void)h;
     exam_server *s = udata;
     for (int i = 0; i < 500; i++) { /* at most 5 s */
-        if (!dk_workq_depth(s->db) && !dk_workq_depth(s->hash) &&
+        if (!dk_workq_depth(s->db) && !dk_workq_depth(s->hash) && !dk_workq_depth(s->face) &&
             !atomic_load(&s->sweeps_inflight))
             return;
         usleep(10000);
@@ -99,6 +100,9 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
     s->hash = dk_workq_new("hash", (int)dk_config_int(cfg, "hash_workers"),
                            (size_t)dk_config_int(cfg, "hash_queue"), dk_dbconn_thread_init,
                            dk_dbconn_thread_fini, (void *)cfg);
+    s->face = dk_workq_new("face", (int)dk_config_int(cfg, "camera_check_workers"),
+                           (size_t)dk_config_int(cfg, "camera_check_queue"), exam_face_thread_init,
+                           exam_face_thread_fini, (void *)cfg);
     dk_http_opts o = {
         .name = "examd",
         .port_key = "exam_port",
@@ -113,6 +117,7 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
     if (!s->http) {
         dk_workq_free(s->db);
         dk_workq_free(s->hash);
+        dk_workq_free(s->face);
         qb_bank_free(s->bank);
         free(s);
         return NULL;
@@ -153,6 +158,7 @@ void exam_stop(exam_server *s)
     if (s->proctor) proctor_pool_stop(s->proctor); /* each worker finishes its job in hand */
     dk_workq_free(s->db);
     dk_workq_free(s->hash);
+    dk_workq_free(s->face);
     qb_bank_free(s->bank);
     free(s);
 }

@@ -199,7 +199,8 @@ static int eval_pairs(proctor_engine *e, const proctor_options *o, const char *f
     }
     double auc = 0;
     for (int i = 0; i < gen; i++)
-        for (int j = 0; j < imp; j++) auc += gc[i] > ic[j] ? 1.0 : gc[i] == ic[j] ? 0.5 : 0.0;
+        for (int j = 0; j < imp; j++)
+            auc += gc[i] > ic[j] ? 1.0 : gc[i] == ic[j] ? 0.5 : 0.0;
     auc = gen && imp ? auc / ((double)gen * imp) : NAN;
     if (!bad) {
         json_t *out = json_object();
@@ -211,19 +212,22 @@ static int eval_pairs(proctor_engine *e, const proctor_options *o, const char *f
         json_object_set_new(out, "impostor", json_integer(imp));
         json_object_set_new(out, "threshold", json_real(o->threshold));
         json_object_set_new(out, "threshold_cosine", json_real(round(thr_cos * 1e6) / 1e6));
-        json_object_set_new(out, "auc", isnan(auc) ? json_null() : json_real(round(auc * 1e6) / 1e6));
+        json_object_set_new(out, "auc",
+                            isnan(auc) ? json_null() : json_real(round(auc * 1e6) / 1e6));
         json_object_set_new(out, "far", imp ? json_real(round(1e6 * fa / imp) / 1e6) : json_null());
         json_object_set_new(out, "frr", gen ? json_real(round(1e6 * fr / gen) / 1e6) : json_null());
         json_object_set_new(out, "false_accepts", json_integer(fa));
         json_object_set_new(out, "false_rejects", json_integer(fr));
-        if (has_ref) json_object_set_new(out, "max_ref_diff", json_real(round(max_diff * 1e6) / 1e6));
+        if (has_ref)
+            json_object_set_new(out, "max_ref_diff", json_real(round(max_diff * 1e6) / 1e6));
         json_object_set_new(out, "model", json_string(proctor_engine_model(e)));
         char *s = proctor_json_dump(out);
         puts(s);
         free(s);
         json_decref(out);
     }
-    for (int i = 0; i < npaths; i++) free(paths[i]);
+    for (int i = 0; i < npaths; i++)
+        free(paths[i]);
     free(paths);
     free(pairs);
     free(embs);

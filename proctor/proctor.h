@@ -36,10 +36,10 @@ typedef struct proctor_options {
     const char *detector;   /* file name inside model_dir (YuNet 2022mar) */
     const char *recognizer; /* file name inside model_dir */
     proctor_kind kind;
-    double threshold;        /* similarity % below which a capture is low_similarity */
-    size_t max_bytes;        /* refuse larger JPEGs before reading the header */
+    double threshold; /* similarity % below which a capture is low_similarity */
+    size_t max_bytes; /* refuse larger JPEGs before reading the header */
     int max_width, max_height;
-    long long max_pixels;    /* refuse larger images before decoding */
+    long long max_pixels; /* refuse larger images before decoding */
 } proctor_options;
 
 /* Defaults of the configuration table, model_dir "" (degraded). */
@@ -69,16 +69,16 @@ typedef enum proctor_flag {
 } proctor_flag;
 
 typedef struct proctor_result {
-    int width, height;    /* of the JPEG as sent */
-    int faces;            /* faces found */
-    float det_score;      /* main (highest-scoring) face; 0 when none */
-    float box[4];         /* main face x, y, w, h in the JPEG's pixel coordinates */
-    int has_cosine;       /* 0: no reference, no single face, or degraded */
-    double cosine;        /* of L2-normalised embeddings */
-    double similarity;    /* calibrated %, see proctor_similarity() */
+    int width, height; /* of the JPEG as sent */
+    int faces;         /* faces found */
+    float det_score;   /* main (highest-scoring) face; 0 when none */
+    float box[4];      /* main face x, y, w, h in the JPEG's pixel coordinates */
+    int has_cosine;    /* 0: no reference, no single face, or degraded */
+    double cosine;     /* of L2-normalised embeddings */
+    double similarity; /* calibrated %, see proctor_similarity() */
     proctor_flag flag;
-    int degraded;         /* 1: cascades only, nothing is flagged */
-    char reason[256];     /* why the image is bad, or a note; "" otherwise */
+    int degraded;                          /* 1: cascades only, nothing is flagged */
+    char reason[256];                      /* why the image is bad, or a note; "" otherwise */
     double ms_decode, ms_detect, ms_embed; /* stage times of this call */
 } proctor_result;
 
@@ -102,13 +102,13 @@ int proctor_score(proctor_engine *e, const unsigned char *jpeg, size_t len,
 
 /* Embeds the one face of a photo (a registered photo). DK_EUNPROCESSABLE unless exactly
  * one face is found; DK_EBUSY in degraded mode (no recogniser). res may be NULL. */
-int proctor_embed(proctor_engine *e, const unsigned char *jpeg, size_t len,
-                  proctor_embedding *emb, proctor_result *res, dk_error *err);
+int proctor_embed(proctor_engine *e, const unsigned char *jpeg, size_t len, proctor_embedding *emb,
+                  proctor_result *res, dk_error *err);
 
 /* Header-only check (no decoding, microseconds): SOI, size, dimension and pixel limits.
  * For examd to answer 413/422 on upload. */
-int proctor_jpeg_check(const unsigned char *jpeg, size_t len, const proctor_options *o,
-                       int *width, int *height, dk_error *err);
+int proctor_jpeg_check(const unsigned char *jpeg, size_t len, const proctor_options *o, int *width,
+                       int *height, dk_error *err);
 
 /* ---- calibration ------------------------------------------------------------------- */
 
@@ -138,14 +138,14 @@ double proctor_cosine(const proctor_embedding *a, const proctor_embedding *b);
 #define PROCTOR_PARKED "proctor:parked"
 #define PROCTOR_SUSPECTS "proctor:suspects"
 #define PROCTOR_DUE "proctor:due"
-#define PROCTOR_ATTEMPTS "proctor:attempts"
+#define PROCTOR_ATTEMPTS "proctor:attempts" /* hash: "<entry id>:err" = last failure */
 
 typedef struct proctor_job {
     long long capture_id;   /* proctor_capture.id */
     const char *session_id; /* exam_session.id (32 hex characters) */
     long long physician_id;
-    const char *path;       /* the stored photo: absolute, or relative to data_dir */
-    long long taken_at;     /* unix ms */
+    const char *path;   /* the stored photo: absolute, or relative to data_dir */
+    long long taken_at; /* unix ms */
 } proctor_job;
 
 #define PROCTOR_JOB_ARGC 13 /* XADD proctor:captures * + 5 field/value pairs */
@@ -153,8 +153,8 @@ typedef struct proctor_job {
 
 /* Fills argv/argvlen (PROCTOR_JOB_ARGC entries) with the XADD of a job, for an async
  * client; numbers are written into bufs, path is borrowed. No allocation, no I/O.
- * Returns the argument count, 0 if a field is missing. No MAXLEN: a job is never trimmed away; workers XDEL
- * what they acknowledged, so XLEN of the stream is the backlog. */
+ * Returns the argument count, 0 if a field is missing. No MAXLEN: a job is never trimmed away;
+ * workers XDEL what they acknowledged, so XLEN of the stream is the backlog. */
 size_t proctor_job_argv(const proctor_job *job, const char **argv, size_t *argvlen,
                         char bufs[][32]);
 /* XADD with a sync connection. */
@@ -163,9 +163,9 @@ int proctor_enqueue(redisContext *c, const proctor_job *job, dk_error *err);
 int proctor_queue_init(redisContext *c, dk_error *err);
 
 typedef struct proctor_lag {
-    long long length;  /* XLEN: jobs not yet acknowledged (queued + in hand) */
-    long long pending; /* delivered, not yet acknowledged */
-    long long parked;  /* XLEN proctor:parked */
+    long long length;    /* XLEN: jobs not yet acknowledged (queued + in hand) */
+    long long pending;   /* delivered, not yet acknowledged */
+    long long parked;    /* XLEN proctor:parked */
     long long oldest_ms; /* age of the oldest entry, 0 if empty */
 } proctor_lag;
 /* For /metrics. */

@@ -71,8 +71,8 @@ double proctor_cosine_at(proctor_kind kind, double p)
     if (p >= k[n - 1].pct) return k[n - 1].cosine;
     for (size_t i = 0; i + 1 < n; i++)
         if (p < k[i + 1].pct)
-            return k[i].cosine + (p - k[i].pct) / (k[i + 1].pct - k[i].pct) *
-                                     (k[i + 1].cosine - k[i].cosine);
+            return k[i].cosine +
+                   (p - k[i].pct) / (k[i + 1].pct - k[i].pct) * (k[i + 1].cosine - k[i].cosine);
     return k[n - 1].cosine;
 }
 
@@ -106,9 +106,10 @@ char *proctor_result_json(const proctor_result *r, const char *file)
         json_object_set_new(o, "width", json_integer(r->width));
         json_object_set_new(o, "height", json_integer(r->height));
         if (r->faces > 0) {
-            json_object_set_new(o, "score", round_real(r->det_score, 1e-4));
+            if (!r->degraded) json_object_set_new(o, "score", round_real(r->det_score, 1e-4));
             json_t *box = json_array();
-            for (int i = 0; i < 4; i++) json_array_append_new(box, round_real(r->box[i], 0.1));
+            for (int i = 0; i < 4; i++)
+                json_array_append_new(box, round_real(r->box[i], 0.1));
             json_object_set_new(o, "box", box);
         }
     }
@@ -142,7 +143,8 @@ size_t proctor_embedding_pack(const proctor_embedding *emb, unsigned char *out, 
     for (int i = 0; i < emb->dim; i++) {
         uint32_t u;
         memcpy(&u, &emb->v[i], 4);
-        for (int k = 0; k < 4; k++) out[i * 4 + k] = (unsigned char)(u >> (8 * k));
+        for (int k = 0; k < 4; k++)
+            out[i * 4 + k] = (unsigned char)(u >> (8 * k));
     }
     return n;
 }
@@ -157,14 +159,17 @@ int proctor_embedding_unpack(const unsigned char *b, size_t len, const char *mod
     emb->dim = (int)(len / 4);
     for (int i = 0; i < emb->dim; i++) {
         uint32_t u = 0;
-        for (int k = 0; k < 4; k++) u |= (uint32_t)b[i * 4 + k] << (8 * k);
+        for (int k = 0; k < 4; k++)
+            u |= (uint32_t)b[i * 4 + k] << (8 * k);
         memcpy(&emb->v[i], &u, 4);
-        if (!isfinite(emb->v[i])) return dk_error_set(err, DK_EINVAL, "stored embedding is not finite");
+        if (!isfinite(emb->v[i]))
+            return dk_error_set(err, DK_EINVAL, "stored embedding is not finite");
         norm += (double)emb->v[i] * emb->v[i];
     }
     if (norm <= 0) return dk_error_set(err, DK_EINVAL, "stored embedding is zero");
     norm = sqrt(norm);
-    for (int i = 0; i < emb->dim; i++) emb->v[i] = (float)(emb->v[i] / norm);
+    for (int i = 0; i < emb->dim; i++)
+        emb->v[i] = (float)(emb->v[i] / norm);
     snprintf(emb->model, sizeof emb->model, "%s", model ? model : "");
     return 0;
 }
@@ -173,7 +178,8 @@ double proctor_cosine(const proctor_embedding *a, const proctor_embedding *b)
 {
     int n = a->dim < b->dim ? a->dim : b->dim;
     double d = 0;
-    for (int i = 0; i < n; i++) d += (double)a->v[i] * (double)b->v[i];
+    for (int i = 0; i < n; i++)
+        d += (double)a->v[i] * (double)b->v[i];
     return d;
 }
 

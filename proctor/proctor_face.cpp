@@ -28,7 +28,8 @@ extern "C" {
 #include "proctor_internal.h"
 }
 
-namespace {
+namespace
+{
 
 const int DET_W = 320, DET_H = 240;
 const float DET_SCORE = 0.9f, DET_NMS = 0.3f;
@@ -104,7 +105,8 @@ struct proctor_engine {
     std::string cascade_path;
 };
 
-namespace {
+namespace
+{
 
 int load(proctor_engine *e, dk_error *err)
 {
@@ -141,11 +143,13 @@ int load(proctor_engine *e, dk_error *err)
                             "(install opencv-data)",
                             e->model_dir.c_str());
     DK_WARN("proctor", "################################################################");
-    DK_WARN("proctor", "DEGRADED MODE: face model files not found model_dir='%s' detector=%s "
-                       "recognizer=%s",
+    DK_WARN("proctor",
+            "DEGRADED MODE: face model files not found model_dir='%s' detector=%s "
+            "recognizer=%s",
             e->model_dir.c_str(), e->detector.c_str(), e->recognizer.c_str());
-    DK_WARN("proctor", "DEGRADED MODE: cascade %s only counts faces; no similarity is "
-                       "computed and NO capture is flagged; every result says degraded",
+    DK_WARN("proctor",
+            "DEGRADED MODE: cascade %s only counts faces; no similarity is "
+            "computed and NO capture is flagged; every result says degraded",
             e->cascade_path.c_str());
     DK_WARN("proctor", "################################################################");
     return 0;
@@ -182,13 +186,13 @@ static det_out detect(proctor_engine *e, const cv::Mat &img)
     e->det->detect(small, faces);
     for (int i = 0; i < faces.rows; i++) {
         std::vector<float> row(15);
-        for (int k = 0; k < 15; k++) row[k] = faces.at<float>(i, k);
+        for (int k = 0; k < 15; k++)
+            row[k] = faces.at<float>(i, k);
         d.rows.push_back(row);
     }
-    std::stable_sort(d.rows.begin(), d.rows.end(),
-                     [](const std::vector<float> &a, const std::vector<float> &b) {
-                         return a[14] > b[14];
-                     });
+    std::stable_sort(
+        d.rows.begin(), d.rows.end(),
+        [](const std::vector<float> &a, const std::vector<float> &b) { return a[14] > b[14]; });
     return d;
 }
 
@@ -198,8 +202,9 @@ static int detect_cascade(proctor_engine *e, const cv::Mat &img, std::vector<cv:
     double s = std::min(640.0 / img.cols, 480.0 / img.rows);
     if (s > 1) s = 1;
     cv::Mat small, grey;
-    cv::resize(img, small, cv::Size(std::max(1, (int)std::lround(img.cols * s)),
-                                    std::max(1, (int)std::lround(img.rows * s))),
+    cv::resize(img, small,
+               cv::Size(std::max(1, (int)std::lround(img.cols * s)),
+                        std::max(1, (int)std::lround(img.rows * s))),
                0, 0, cv::INTER_AREA);
     cv::cvtColor(small, grey, cv::COLOR_BGR2GRAY);
     cv::equalizeHist(grey, grey);
@@ -214,7 +219,8 @@ static void embed_face(proctor_engine *e, const cv::Mat &img, const std::vector<
     cv::Mat feat;
     if (e->kind == PROCTOR_KIND_SFACE) {
         cv::Mat face(1, 15, CV_32F);
-        for (int k = 0; k < 14; k++) face.at<float>(0, k) = (float)(row[k] / s);
+        for (int k = 0; k < 14; k++)
+            face.at<float>(0, k) = (float)(row[k] / s);
         face.at<float>(0, 14) = row[14];
         cv::Mat aligned;
         e->sface->alignCrop(img, face, aligned);
@@ -246,7 +252,8 @@ static void embed_face(proctor_engine *e, const cv::Mat &img, const std::vector<
     memset(emb, 0, sizeof *emb);
     snprintf(emb->model, sizeof emb->model, "%s", e->recognizer.c_str());
     emb->dim = n;
-    for (int i = 0; i < n; i++) emb->v[i] = (float)(v[i] / norm);
+    for (int i = 0; i < n; i++)
+        emb->v[i] = (float)(v[i] / norm);
 }
 
 /* One pass over an image: decode, detect, embed the main face when there is exactly
@@ -292,7 +299,8 @@ static int run(proctor_engine *e, const unsigned char *jpeg, size_t len, bool wa
             if (!d.rows.empty()) {
                 const std::vector<float> &f = d.rows[0];
                 res->det_score = f[14];
-                for (int k = 0; k < 4; k++) res->box[k] = (float)(f[k] / d.s * back);
+                for (int k = 0; k < 4; k++)
+                    res->box[k] = (float)(f[k] / d.s * back);
             }
             if (want_emb && d.rows.size() == 1) {
                 double t2 = proctor_now_ms();
@@ -358,7 +366,10 @@ void proctor_engine_free(proctor_engine *e)
     }
 }
 
-int proctor_engine_degraded(const proctor_engine *e) { return e->degraded ? 1 : 0; }
+int proctor_engine_degraded(const proctor_engine *e)
+{
+    return e->degraded ? 1 : 0;
+}
 
 const char *proctor_engine_model(const proctor_engine *e)
 {
@@ -394,14 +405,13 @@ int proctor_score(proctor_engine *e, const unsigned char *jpeg, size_t len,
     return 0;
 }
 
-int proctor_embed(proctor_engine *e, const unsigned char *jpeg, size_t len,
-                  proctor_embedding *emb, proctor_result *res, dk_error *err)
+int proctor_embed(proctor_engine *e, const unsigned char *jpeg, size_t len, proctor_embedding *emb,
+                  proctor_result *res, dk_error *err)
 {
     proctor_result local;
     if (!res) res = &local;
     memset(res, 0, sizeof *res);
-    if (e->degraded)
-        return dk_error_set(err, DK_EBUSY, "degraded mode: no face recogniser loaded");
+    if (e->degraded) return dk_error_set(err, DK_EBUSY, "degraded mode: no face recogniser loaded");
     bool embedded;
     int rc = run(e, jpeg, len, true, emb, &embedded, res, err);
     if (rc) return rc;

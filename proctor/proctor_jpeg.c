@@ -30,35 +30,33 @@ static const char *what_is_it(const unsigned char *b, size_t len)
 }
 
 /* The header part shared by proctor_jpeg_check and proctor_jpeg_decode. */
-static int check_header(tjhandle h, const unsigned char *jpeg, size_t len,
-                        const proctor_options *o, int *w, int *hh, dk_error *err)
+static int check_header(tjhandle h, const unsigned char *jpeg, size_t len, const proctor_options *o,
+                        int *w, int *hh, dk_error *err)
 {
     if (!jpeg || len == 0) return dk_error_set(err, DK_EUNPROCESSABLE, "empty image");
     if (len > o->max_bytes)
-        return dk_error_set(err, DK_ETOOBIG, "image of %zu bytes is over the limit of %zu",
-                            len, o->max_bytes);
+        return dk_error_set(err, DK_ETOOBIG, "image of %zu bytes is over the limit of %zu", len,
+                            o->max_bytes);
     if (len < 4 || jpeg[0] != 0xFF || jpeg[1] != 0xD8 || jpeg[2] != 0xFF)
         return dk_error_set(err, DK_EUNPROCESSABLE, "not a JPEG (%s)", what_is_it(jpeg, len));
     if (len > (size_t)0xFFFFFFFFul)
         return dk_error_set(err, DK_ETOOBIG, "image of %zu bytes is too large", len);
     int subsamp = 0, cs = 0;
     if (tjDecompressHeader3(h, jpeg, (unsigned long)len, w, hh, &subsamp, &cs) != 0)
-        return dk_error_set(err, DK_EUNPROCESSABLE, "bad JPEG header: %s",
-                            tjGetErrorStr2(h));
+        return dk_error_set(err, DK_EUNPROCESSABLE, "bad JPEG header: %s", tjGetErrorStr2(h));
     if (*w <= 0 || *hh <= 0)
         return dk_error_set(err, DK_EUNPROCESSABLE, "bad JPEG dimensions %dx%d", *w, *hh);
     if (*w > o->max_width || *hh > o->max_height || (long long)*w * *hh > o->max_pixels)
-        return dk_error_set(err, DK_ETOOBIG,
-                            "image %dx%d is over the limits %dx%d, %lld pixels", *w, *hh,
-                            o->max_width, o->max_height, o->max_pixels);
+        return dk_error_set(err, DK_ETOOBIG, "image %dx%d is over the limits %dx%d, %lld pixels",
+                            *w, *hh, o->max_width, o->max_height, o->max_pixels);
     if (*w < PROCTOR_MIN_SIDE || *hh < PROCTOR_MIN_SIDE)
-        return dk_error_set(err, DK_EUNPROCESSABLE, "image %dx%d is too small (minimum %dx%d)",
-                            *w, *hh, PROCTOR_MIN_SIDE, PROCTOR_MIN_SIDE);
+        return dk_error_set(err, DK_EUNPROCESSABLE, "image %dx%d is too small (minimum %dx%d)", *w,
+                            *hh, PROCTOR_MIN_SIDE, PROCTOR_MIN_SIDE);
     return 0;
 }
 
-int proctor_jpeg_check(const unsigned char *jpeg, size_t len, const proctor_options *o,
-                       int *width, int *height, dk_error *err)
+int proctor_jpeg_check(const unsigned char *jpeg, size_t len, const proctor_options *o, int *width,
+                       int *height, dk_error *err)
 {
     tjhandle h = tjInitDecompress();
     if (!h) return dk_error_set(err, DK_EINTERNAL, "tjInitDecompress: %s", tjGetErrorStr2(NULL));

@@ -16,16 +16,16 @@
 #include "dk_redis.h"
 #include "proctor_internal.h"
 
-size_t proctor_job_argv(const proctor_job *job, const char **argv, size_t *argvlen,
-                        char bufs[][32])
+size_t proctor_job_argv(const proctor_job *job, const char **argv, size_t *argvlen, char bufs[][32])
 {
     if (!job->session_id || !job->path || !*job->session_id || !*job->path) return 0;
     snprintf(bufs[0], 32, "%lld", job->capture_id);
     snprintf(bufs[1], 32, "%lld", job->physician_id);
     snprintf(bufs[2], 32, "%lld", job->taken_at);
     const char *v[PROCTOR_JOB_ARGC] = {
-        "XADD",      PROCTOR_STREAM,  "*",        "capture_id", bufs[0], "session_id",
-        job->session_id, "physician_id", bufs[1], "path", job->path, "taken_at", bufs[2],
+        "XADD",          PROCTOR_STREAM, "*",     "capture_id", bufs[0],   "session_id",
+        job->session_id, "physician_id", bufs[1], "path",       job->path, "taken_at",
+        bufs[2],
     };
     for (size_t i = 0; i < PROCTOR_JOB_ARGC; i++) {
         argv[i] = v[i];
@@ -49,8 +49,8 @@ int proctor_enqueue(redisContext *c, const proctor_job *job, dk_error *err)
 
 int proctor_queue_init(redisContext *c, dk_error *err)
 {
-    redisReply *r = redisCommand(c, "XGROUP CREATE %s %s 0 MKSTREAM", PROCTOR_STREAM,
-                                 PROCTOR_GROUP);
+    redisReply *r =
+        redisCommand(c, "XGROUP CREATE %s %s 0 MKSTREAM", PROCTOR_STREAM, PROCTOR_GROUP);
     if (!r) return dk_error_set(err, DK_EIO, "redis: %s", c->errstr);
     int rc = 0;
     if (r->type == REDIS_REPLY_ERROR && !strstr(r->str, "BUSYGROUP"))
@@ -161,12 +161,14 @@ int proctor_check_missing(redisContext *c, MYSQL *db, long long now_ms, long lon
         snprintf(now, sizeof now, "%lld", now_ms);
         snprintf(pidbuf, sizeof pidbuf, "%lld", pid);
         snprintf(overdue, sizeof overdue, "%lld", now_ms - due);
-        const char *argv[] = {"EVAL", missing_lua, "4", PROCTOR_DUE, key, sess,
-                              PROCTOR_SUSPECTS, sid, cut, now, "604800", pidbuf, overdue};
+        const char *argv[] = {"EVAL",   missing_lua,      "4",    PROCTOR_DUE, key,
+                              sess,     PROCTOR_SUSPECTS, sid,    cut,         now,
+                              "604800", pidbuf,           overdue};
         size_t argvlen[sizeof argv / sizeof argv[0]];
-        for (size_t k = 0; k < sizeof argv / sizeof argv[0]; k++) argvlen[k] = strlen(argv[k]);
-        redisReply *x = dk_redis_cmdargv(c, (int)(sizeof argv / sizeof argv[0]), argv, argvlen,
-                                         err);
+        for (size_t k = 0; k < sizeof argv / sizeof argv[0]; k++)
+            argvlen[k] = strlen(argv[k]);
+        redisReply *x =
+            dk_redis_cmdargv(c, (int)(sizeof argv / sizeof argv[0]), argv, argvlen, err);
         if (!x) {
             rc = err ? err->code : DK_EIO;
             break;
@@ -208,9 +210,9 @@ int proctor_store_embedding(MYSQL *db, long long physician_id, const proctor_emb
     if (!n) return dk_error_set(err, DK_EINTERNAL, "empty embedding");
     dk_param p[] = {DK_PSTRN((const char *)packed, n), DK_PSTR(emb->model), DK_PINT(physician_id)};
     uint64_t affected = 0;
-    int rc = dk_mysql_exec(db,
-                           "UPDATE physician SET face_embedding = ?, face_model = ? WHERE id = ?",
-                           p, 3, NULL, &affected, err);
+    int rc =
+        dk_mysql_exec(db, "UPDATE physician SET face_embedding = ?, face_model = ? WHERE id = ?", p,
+                      3, NULL, &affected, err);
     if (rc) return rc;
     if (affected == 0) {
         /* 0 rows changed: either no such physician or the same embedding again */

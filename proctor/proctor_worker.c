@@ -2,8 +2,8 @@
  * connection, MariaDB connection and registered-embedding cache, consuming
  * proctor:captures in consumer group "proctor".
  *
- * One job: its attempt number is its delivery count; read the photo; score it against the physician's
- * registered embedding; write proctor_capture (+ proctor_suspect) in one transaction
+ * One job: its attempt number is its delivery count; read the photo; score it against the
+ * physician's registered embedding; write proctor_capture (+ proctor_suspect) in one transaction
  * guarded by "scored_at IS NULL"; then one Lua script that XACKs and - only if the XACK
  * took - writes the live session, the suspect entry, XDELs the job. So a job that two
  * workers end up holding (a slow worker, a reclaimed job) is recorded exactly once.
@@ -95,8 +95,11 @@ static void nap(const proctor_pool *p, int ms)
 static int read_photo(const proctor_pool *p, const char *path, unsigned char **buf, size_t *len,
                       dk_error *err)
 {
+    /* absolute: as is; "<data_dir>/..." (what examd writes when data_dir is relative):
+     * as is; anything else is relative to data_dir */
     char full[2048];
-    if (path[0] == '/') {
+    size_t dl = strlen(p->data_dir);
+    if (path[0] == '/' || (dl && !strncmp(path, p->data_dir, dl) && path[dl] == '/')) {
         snprintf(full, sizeof full, "%s", path);
     } else {
         if (strstr(path, "..")) return dk_error_set(err, DK_EINVAL, "photo path with '..'");
@@ -104,8 +107,8 @@ static int read_photo(const proctor_pool *p, const char *path, unsigned char **b
     }
     FILE *f = fopen(full, "rb");
     if (!f)
-        return dk_error_set(err, errno == ENOENT ? DK_ENOTFOUND : DK_EIO,
-                            "cannot open photo: %s", strerror(errno));
+        return dk_error_set(err, errno == ENOENT ? DK_ENOTFOUND : DK_EIO, "cannot open photo: %s",
+                            strerror(errno));
     size_t cap = p->opt.max_bytes + 1, n = 0;
     unsigned char *b = dk_malloc(cap);
     n = fread(b, 1, cap, f);
@@ -150,8 +153,8 @@ static int load_reference(worker *w, long long physician_id, cache_entry *ce, dk
         snprintf(ce->note, sizeof ce->note, "no physician %lld", physician_id);
     } else if (row[0] && row[1] && !strcmp(row[1], model)) {
         dk_error e = {0};
-        if (proctor_embedding_unpack((const unsigned char *)row[0], lens[0], model, &ce->emb,
-                                     &e) == 0)
+        if (proctor_embedding_unpack((const unsigned char *)row[0], lens[0], model, &ce->emb, &e) ==
+            0)
             ce->has_ref = 1;
         else
             snprintf(ce->note, sizeof ce->note, "stored embedding unusable: %.90s", e.msg);
@@ -242,7 +245,8 @@ static const char park_lua[] =
 static redisReply *eval(worker *w, int argc, const char **argv, dk_error *err)
 {
     size_t lens[32];
-    for (int i = 0; i < argc; i++) lens[i] = strlen(argv[i]);
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
     redisReply *r = dk_redis_cmdargv(w->redis, argc, argv, lens, err);
     return r;
 }
@@ -254,9 +258,21 @@ static int park(worker *w, const job *j, long long attempts, const char *why)
     snprintf(phys, sizeof phys, "%lld", j->physician_id);
     snprintf(at, sizeof at, "%lld", j->taken_at);
     snprintf(n, sizeof n, "%lld", attempts);
-    const char *argv[] = {"EVAL",         park_lua,      "3",   PROCTOR_STREAM, PROCTOR_PARKED,
-                          PROCTOR_ATTEMPTS, PROCTOR_GROUP, j->id, why,            n,
-                          cap,          j->session_id, phys,  j->path,        at};
+    const char *argv[] = {"EVAL",
+                          park_lua,
+                          "3",
+                          PROCTOR_STREAM,
+                          PROCTOR_PARKED,
+                          PROCTOR_ATTEMPTS,
+                          PROCTOR_GROUP,
+                          j->id,
+                          why,
+                          n,
+                          cap,
+                          j->session_id,
+                          phys,
+                          j->path,
+                          at};
     dk_error err = {0};
     redisReply *r = eval(w, (int)(sizeof argv / sizeof argv[0]), argv, &err);
     if (!r) {
@@ -309,22 +325,22 @@ static int write_db(worker *w, const job *j, const proctor_result *r, const char
     char det[32], box[96], cosv[32], sim[32];
     int has_face = r->faces > 0 && r->flag != PROCTOR_FLAG_BAD_IMAGE;
     fmt_double(det, sizeof det, has_face, r->det_score, "%.4f");
-    snprintf(box, sizeof box, "[%.1f,%.1f,%.1f,%.1f]", r->box[0], r->box[1], r->box[2],
-             r->box[3]);
+    snprintf(box, sizeof box, "[%.1f,%.1f,%.1f,%.1f]", r->box[0], r->box[1], r->box[2], r->box[3]);
     fmt_double(cosv, sizeof cosv, r->has_cosine, r->cosine, "%.6f");
     fmt_double(sim, sizeof sim, r->has_cosine, r->similarity, "%.3f");
     const char *flag = proctor_flag_name(r->flag);
     int bad = r->flag == PROCTOR_FLAG_BAD_IMAGE;
     size_t rlen = strlen(r->reason) > 250 ? 250 : strlen(r->reason);
     dk_param p[] = {
-        bad ? DK_PNULL : DK_PINT(r->width), bad ? DK_PNULL : DK_PINT(r->height),
-        bad ? DK_PNULL : DK_PINT(r->faces), det[0] ? DK_PSTR(det) : DK_PNULL,
-        has_face ? DK_PSTR(box) : DK_PNULL, cosv[0] ? DK_PSTR(cosv) : DK_PNULL,
-        sim[0] ? DK_PSTR(sim) : DK_PNULL,   flag ? DK_PSTR(flag) : DK_PNULL,
+        bad ? DK_PNULL : DK_PINT(r->width),         bad ? DK_PNULL : DK_PINT(r->height),
+        bad ? DK_PNULL : DK_PINT(r->faces),         det[0] ? DK_PSTR(det) : DK_PNULL,
+        has_face ? DK_PSTR(box) : DK_PNULL,         cosv[0] ? DK_PSTR(cosv) : DK_PNULL,
+        sim[0] ? DK_PSTR(sim) : DK_PNULL,           flag ? DK_PSTR(flag) : DK_PNULL,
         bad ? DK_PSTRN(r->reason, rlen) : DK_PNULL, DK_PINT(j->capture_id),
     };
     static const char update[] =
-        "UPDATE proctor_capture SET width = ?, height = ?, faces = ?, det_score = ?, box = ?, "
+        "UPDATE proctor_capture SET width = COALESCE(?, width), height = COALESCE(?, height), "
+        "faces = ?, det_score = ?, box = ?, "
         "cosine = ?, similarity = ?, flag = ?, error = ?, scored_at = NOW(3) "
         "WHERE id = ? AND scored_at IS NULL";
     uint64_t affected = 0;
@@ -334,9 +350,8 @@ static int write_db(worker *w, const job *j, const proctor_result *r, const char
     if (rc) return rc;
     rc = dk_mysql_exec(w->db, update, p, sizeof p / sizeof p[0], NULL, &affected, err);
     if (!rc && affected == 1 && reason) {
-        dk_param s[] = {DK_PSTR(j->session_id), DK_PINT(j->physician_id),
-                        DK_PINT(j->capture_id), DK_PSTR(reason),
-                        sim[0] ? DK_PSTR(sim) : DK_PNULL};
+        dk_param s[] = {DK_PSTR(j->session_id), DK_PINT(j->physician_id), DK_PINT(j->capture_id),
+                        DK_PSTR(reason), sim[0] ? DK_PSTR(sim) : DK_PNULL};
         rc = dk_mysql_exec(w->db,
                            "INSERT INTO proctor_suspect (session_id, physician_id, capture_id, "
                            "reason, score) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
@@ -351,8 +366,7 @@ static int write_db(worker *w, const job *j, const proctor_result *r, const char
     }
     if ((rc = dk_mysql_commit(w->db, err))) return rc;
     if (affected == 0)
-        DK_DEBUG("proctor", "capture already scored or not in MariaDB capture=%lld",
-                 j->capture_id);
+        DK_DEBUG("proctor", "capture already scored or not in MariaDB capture=%lld", j->capture_id);
     return 0;
 }
 
@@ -362,8 +376,7 @@ static int write_redis(worker *w, const job *j, const proctor_result *r, const c
     char *js = proctor_result_json(r, NULL);
     /* add the capture's identity to the live result */
     char *full = dk_malloc(strlen(js) + 96);
-    sprintf(full, "{\"capture_id\":%lld,\"taken_at\":%lld,%s", j->capture_id, j->taken_at,
-            js + 1);
+    sprintf(full, "{\"capture_id\":%lld,\"taken_at\":%lld,%s", j->capture_id, j->taken_at, js + 1);
     free(js);
     char capkey[112], sesskey[96], cap[32], at[32], sim[32], phys[32], now[32];
     snprintf(capkey, sizeof capkey, "sess:{%s}:cap", j->session_id);
@@ -374,11 +387,26 @@ static int write_redis(worker *w, const job *j, const proctor_result *r, const c
     snprintf(phys, sizeof phys, "%lld", j->physician_id);
     snprintf(now, sizeof now, "%lld", wall_ms());
     const char *flag = proctor_flag_name(r->flag);
-    const char *argv[] = {"EVAL",         result_lua,       "5",        PROCTOR_STREAM,
-                          capkey,         sesskey,          PROCTOR_SUSPECTS, PROCTOR_ATTEMPTS,
-                          PROCTOR_GROUP,  j->id,            cap,        full,
-                          at,             sim,              flag ? flag : "", reason ? reason : "",
-                          j->session_id,  phys,             sim,        now};
+    const char *argv[] = {"EVAL",
+                          result_lua,
+                          "5",
+                          PROCTOR_STREAM,
+                          capkey,
+                          sesskey,
+                          PROCTOR_SUSPECTS,
+                          PROCTOR_ATTEMPTS,
+                          PROCTOR_GROUP,
+                          j->id,
+                          cap,
+                          full,
+                          at,
+                          sim,
+                          flag ? flag : "",
+                          reason ? reason : "",
+                          j->session_id,
+                          phys,
+                          sim,
+                          now};
     redisReply *x = eval(w, (int)(sizeof argv / sizeof argv[0]), argv, err);
     free(full);
     if (!x) return err->code ? err->code : DK_EIO;
@@ -418,8 +446,8 @@ static void process(worker *w, const job *j)
     long long attempt = 1;
     redisReply *r;
     if (j->claimed) {
-        r = dk_redis_cmd(w->redis, &err, "XPENDING %s %s %s %s 1", PROCTOR_STREAM,
-                         PROCTOR_GROUP, j->id, j->id);
+        r = dk_redis_cmd(w->redis, &err, "XPENDING %s %s %s %s 1", PROCTOR_STREAM, PROCTOR_GROUP,
+                         j->id, j->id);
         if (!r) return;
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 && r->element[0]->elements >= 4)
             attempt = r->element[0]->element[3]->integer;
@@ -448,8 +476,8 @@ static void process(worker *w, const job *j)
         if (attempt >= p->max_attempts) {
             park(w, j, attempt, err.msg);
         } else if (w->redis && !w->redis->err) {
-            redisReply *x = redisCommand(w->redis, "HSET %s %s:err %s", PROCTOR_ATTEMPTS, j->id,
-                                         err.msg);
+            redisReply *x =
+                redisCommand(w->redis, "HSET %s %s:err %s", PROCTOR_ATTEMPTS, j->id, err.msg);
             if (x) freeReplyObject(x);
         }
         nap(p, 200);
@@ -459,17 +487,18 @@ static void process(worker *w, const job *j)
         atomic_fetch_add(&p->scored, 1);
         if (reason) atomic_fetch_add(&p->suspects, 1);
     }
-    DK_DEBUG("proctor", "scored entry=%s capture=%lld faces=%d flag=%s ms=%.1f recorded=%d",
-             j->id, j->capture_id, res.faces,
-             proctor_flag_name(res.flag) ? proctor_flag_name(res.flag) : "-",
-             proctor_now_ms() - t0, took);
+    DK_DEBUG("proctor", "scored entry=%s capture=%lld faces=%d flag=%s ms=%.1f recorded=%d", j->id,
+             j->capture_id, res.faces,
+             proctor_flag_name(res.flag) ? proctor_flag_name(res.flag) : "-", proctor_now_ms() - t0,
+             took);
 }
 
 /* Parses one stream entry [id, [k, v, ...]]. */
 static void parse_entry(const redisReply *e, job *j)
 {
     memset(j, 0, sizeof *j);
-    if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 || e->element[0]->type != REDIS_REPLY_STRING)
+    if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 ||
+        e->element[0]->type != REDIS_REPLY_STRING)
         return;
     snprintf(j->id, sizeof j->id, "%s", e->element[0]->str);
     const redisReply *f = e->element[1];
@@ -565,8 +594,8 @@ static int read_one(worker *w)
     int done = 0;
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
         const redisReply *s = r->element[0];
-        const redisReply *es = s->type == REDIS_REPLY_ARRAY && s->elements == 2 ? s->element[1]
-                                                                                 : NULL;
+        const redisReply *es =
+            s->type == REDIS_REPLY_ARRAY && s->elements == 2 ? s->element[1] : NULL;
         for (size_t i = 0; es && es->type == REDIS_REPLY_ARRAY && i < es->elements; i++) {
             job j;
             parse_entry(es->element[i], &j);
@@ -667,8 +696,10 @@ int proctor_pool_start(proctor_pool **out, const dk_config *cfg, const char *nam
     return 0;
 fail:
     atomic_store(&p->stop, 1);
-    for (int i = 0; i < started; i++) pthread_join(p->threads[i], NULL);
-    for (int i = 0; i < p->n; i++) proctor_engine_free(p->workers[i].engine);
+    for (int i = 0; i < started; i++)
+        pthread_join(p->threads[i], NULL);
+    for (int i = 0; i < p->n; i++)
+        proctor_engine_free(p->workers[i].engine);
     free(p->workers);
     free(p->threads);
     free(p);
@@ -684,8 +715,10 @@ void proctor_pool_stop(proctor_pool *p)
 {
     if (!p) return;
     atomic_store(&p->stop, 1);
-    for (int i = 0; i < p->n; i++) pthread_join(p->threads[i], NULL);
-    for (int i = 0; i < p->n; i++) proctor_engine_free(p->workers[i].engine);
+    for (int i = 0; i < p->n; i++)
+        pthread_join(p->threads[i], NULL);
+    for (int i = 0; i < p->n; i++)
+        proctor_engine_free(p->workers[i].engine);
     DK_INFO("proctor", "workers stopped scored=%lld failed=%lld parked=%lld claimed=%lld",
             (long long)atomic_load(&p->scored), (long long)atomic_load(&p->failed),
             (long long)atomic_load(&p->parked), (long long)atomic_load(&p->claimed));

@@ -25,7 +25,8 @@ void qb_types_str(unsigned types, char *out)
 
 void qb_bp_clear(qb_bp_def *bp)
 {
-    for (size_t i = 0; i < bp->nrows; i++) free(bp->rows[i].section);
+    for (size_t i = 0; i < bp->nrows; i++)
+        free(bp->rows[i].section);
     memset(bp, 0, sizeof *bp);
 }
 
@@ -106,8 +107,8 @@ int qb_bp_parse_sections(json_t *arr, qb_bp_def *bp, dk_error *err)
 
 int qb_bp_parse(json_t *obj, qb_bp_def *out, dk_error *err)
 {
-    static const char *const keys[] = {"category",  "paper",    "question_count", "duration_min",
-                                       "pass_mark", "sections", NULL};
+    static const char *const keys[] = {
+        "category", "paper", "question_count", "duration_min", "pass_mark", "sections", NULL};
     memset(out, 0, sizeof *out);
     const char *cat, *paper;
     long long qc, dur, pass;
@@ -141,7 +142,8 @@ json_t *qb_bp_sections_json(const qb_bp_def *bp)
         if (r->types) {
             json_t *t = json_array();
             for (int ty = 0; ty < QB_NTYPES; ty++)
-                if (r->types & QB_TYPE_BIT(ty)) json_array_append_new(t, json_string(qb_type_names[ty]));
+                if (r->types & QB_TYPE_BIT(ty))
+                    json_array_append_new(t, json_string(qb_type_names[ty]));
             json_object_set_new(o, "type", t);
         }
         json_array_append_new(arr, o);
@@ -156,13 +158,14 @@ int qb_blueprint_store_file(MYSQL *db, const char *path, int *stored, dk_error *
     *stored = 0;
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-    if (!root)
-        return dk_error_set(err, DK_EINVAL, "%s:%d: %s", path, je.line, je.text);
+    if (!root) return dk_error_set(err, DK_EINVAL, "%s:%d: %s", path, je.line, je.text);
     json_t *list = json_is_array(root) ? root : json_object_get(root, "blueprints");
     if (!json_is_array(list) || !json_array_size(list)) {
         json_decref(root);
-        return dk_error_set(err, DK_EINVAL, "%s: expected a list of blueprints or "
-                                            "{\"blueprints\": [...]}", path);
+        return dk_error_set(err, DK_EINVAL,
+                            "%s: expected a list of blueprints or "
+                            "{\"blueprints\": [...]}",
+                            path);
     }
     size_t n = json_array_size(list);
     qb_bp_def *bps = dk_calloc(n, sizeof *bps);
@@ -176,9 +179,8 @@ int qb_blueprint_store_file(MYSQL *db, const char *path, int *stored, dk_error *
         }
         for (size_t j = 0; j < parsed; j++)
             if (bps[j].category == bps[parsed].category && bps[j].paper == bps[parsed].paper) {
-                rc = dk_error_set(err, DK_EINVAL, "%s: blueprints[%zu] repeats %s %s", path,
-                                  parsed, qb_category_names[bps[j].category],
-                                  qb_paper_names[bps[j].paper]);
+                rc = dk_error_set(err, DK_EINVAL, "%s: blueprints[%zu] repeats %s %s", path, parsed,
+                                  qb_category_names[bps[j].category], qb_paper_names[bps[j].paper]);
                 parsed++;
                 goto done;
             }
@@ -189,8 +191,11 @@ int qb_blueprint_store_file(MYSQL *db, const char *path, int *stored, dk_error *
         char *s = dk_json_dump(secs);
         json_decref(secs);
         dk_param p[] = {DK_PSTR(qb_category_names[bps[i].category]),
-                        DK_PSTR(qb_paper_names[bps[i].paper]), DK_PINT(bps[i].question_count),
-                        DK_PINT(bps[i].duration_min), DK_PINT(bps[i].pass_mark), DK_PSTR(s)};
+                        DK_PSTR(qb_paper_names[bps[i].paper]),
+                        DK_PINT(bps[i].question_count),
+                        DK_PINT(bps[i].duration_min),
+                        DK_PINT(bps[i].pass_mark),
+                        DK_PSTR(s)};
         rc = dk_mysql_exec(db,
                            "INSERT INTO qb_blueprint (category, paper, question_count, "
                            "duration_min, pass_mark, sections, updated_at) VALUES "
@@ -208,7 +213,8 @@ int qb_blueprint_store_file(MYSQL *db, const char *path, int *stored, dk_error *
     else
         *stored = (int)n;
 done:
-    for (size_t i = 0; i < parsed && i < n; i++) qb_bp_clear(&bps[i]);
+    for (size_t i = 0; i < parsed && i < n; i++)
+        qb_bp_clear(&bps[i]);
     free(bps);
     json_decref(root);
     return rc;
@@ -216,9 +222,8 @@ done:
 
 void qb_blueprint_print(const qb_bp_def *bp, FILE *out)
 {
-    fprintf(out, "%s %s: %d questions, %d minutes, pass mark %d\n",
-            qb_category_names[bp->category], qb_paper_names[bp->paper], bp->question_count,
-            bp->duration_min, bp->pass_mark);
+    fprintf(out, "%s %s: %d questions, %d minutes, pass mark %d\n", qb_category_names[bp->category],
+            qb_paper_names[bp->paper], bp->question_count, bp->duration_min, bp->pass_mark);
     for (size_t i = 0; i < bp->nrows; i++) {
         char t[32];
         qb_types_str(bp->rows[i].types, t);

@@ -31,10 +31,14 @@ static uint64_t splitmix64(uint64_t *x)
 static void rng_seed(rng *r, uint64_t seed, int cp)
 {
     uint64_t x = seed ^ ((uint64_t)(cp + 1) * 0xd1342543de82ef95ULL);
-    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix64(&x);
 }
 
-static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static inline uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
 
 static inline uint64_t rng_next(rng *r)
 {
@@ -82,7 +86,10 @@ static void sfy_begin(sfy *s, uint32_t n)
     }
 }
 
-static inline uint32_t sfy_slot(uint32_t k) { return (k * 2654435761u) & (SFY_CAP - 1); }
+static inline uint32_t sfy_slot(uint32_t k)
+{
+    return (k * 2654435761u) & (SFY_CAP - 1);
+}
 
 static uint32_t sfy_get(const sfy_map *m, uint32_t k)
 {
@@ -151,7 +158,8 @@ static int row_two_phase(const qb_index *idx, const qb_pool *p, rng *r, uint32_t
         }
         if (got > n || n - got > p->nsingles) continue;
         sfy_begin(&s, p->nsingles);
-        for (uint32_t i = got; i < n; i++) sel[k++] = p->singles[sfy_next(&s, r)];
+        for (uint32_t i = got; i < n; i++)
+            sel[k++] = p->singles[sfy_next(&s, r)];
         *nsel = k;
         return 0;
     }
@@ -159,8 +167,7 @@ static int row_two_phase(const qb_index *idx, const qb_pool *p, rng *r, uint32_t
 }
 
 /* Whole units in random order, each taken if it still fits. */
-static int row_greedy(const qb_index *idx, const qb_pool *p, rng *r, uint32_t *sel,
-                      uint32_t *nsel)
+static int row_greedy(const qb_index *idx, const qb_pool *p, rng *r, uint32_t *sel, uint32_t *nsel)
 {
     uint32_t units = p->nsingles + p->ngroups;
     for (int attempt = 0; attempt < 4; attempt++) {
@@ -182,12 +189,12 @@ static int row_greedy(const qb_index *idx, const qb_pool *p, rng *r, uint32_t *s
 }
 
 /* A random exact subset by subset sums over the units in random order (rarely needed). */
-static int row_exact(const qb_index *idx, const qb_pool *p, rng *r, uint32_t *sel,
-                     uint32_t *nsel)
+static int row_exact(const qb_index *idx, const qb_pool *p, rng *r, uint32_t *sel, uint32_t *nsel)
 {
     uint32_t units = p->nsingles + p->ngroups, n = (uint32_t)p->count, k = 0;
     uint32_t *perm = dk_malloc((units ? units : 1) * sizeof *perm);
-    for (uint32_t i = 0; i < units; i++) perm[i] = i;
+    for (uint32_t i = 0; i < units; i++)
+        perm[i] = i;
     for (uint32_t i = units; i > 1; i--) {
         uint32_t j = rng_below(r, i), t = perm[i - 1];
         perm[i - 1] = perm[j];
@@ -200,7 +207,8 @@ static int row_exact(const qb_index *idx, const qb_pool *p, rng *r, uint32_t *se
         uint32_t size = unit_size(idx, unit_of(p, perm[i]));
         const unsigned char *a = reach + i * w;
         unsigned char *b = reach + (i + 1) * w;
-        for (uint32_t s = 0; s <= n; s++) b[s] = a[s] || (s >= size && a[s - size]);
+        for (uint32_t s = 0; s <= n; s++)
+            b[s] = a[s] || (s >= size && a[s - size]);
     }
     int rc = -1;
     if (reach[units * w + n]) {
@@ -220,8 +228,8 @@ static int row_exact(const qb_index *idx, const qb_pool *p, rng *r, uint32_t *se
 }
 
 /* A1 A2 X, then the groups A3 A4 B1: the order of a printed paper. */
-static const uint8_t type_rank[QB_NTYPES] = {[QB_A1] = 0, [QB_A2] = 1, [QB_X] = 2,
-                                             [QB_A3] = 3, [QB_A4] = 4, [QB_B1] = 5};
+static const uint8_t type_rank[QB_NTYPES] = {
+    [QB_A1] = 0, [QB_A2] = 1, [QB_X] = 2, [QB_A3] = 3, [QB_A4] = 4, [QB_B1] = 5};
 
 static int emit_row(const qb_index *idx, const uint32_t *sel, uint32_t nsel, qb_item *items,
                     int pos)
@@ -232,7 +240,8 @@ static int emit_row(const qb_index *idx, const uint32_t *sel, uint32_t nsel, qb_
             if (u & GROUP_BIT) {
                 const qb_g *g = &idx->groups[u & ~GROUP_BIT];
                 if (type_rank[g->type] != rank) continue;
-                for (uint32_t m = 0; m < g->size; m++) items[pos++].q = g->first + m;
+                for (uint32_t m = 0; m < g->size; m++)
+                    items[pos++].q = g->first + m;
             } else if (type_rank[idx->qs[u].type] == rank) {
                 items[pos++].q = u;
             }
@@ -243,7 +252,8 @@ static int emit_row(const qb_index *idx, const uint32_t *sel, uint32_t nsel, qb_
 /* A uniformly random order of n <= 10 options from one 64-bit number (10! < 2^22). */
 static void shuffle_options(uint64_t x, uint8_t n, uint8_t *order)
 {
-    for (uint8_t i = 0; i < n; i++) order[i] = i;
+    for (uint8_t i = 0; i < n; i++)
+        order[i] = i;
     for (uint8_t i = n; i > 1; i--) {
         uint8_t j = (uint8_t)(x % i), t = order[i - 1];
         x /= i;
@@ -300,13 +310,29 @@ int qb_draw(const qb_index *idx, const char *category, const char *paper, uint64
     return 0;
 }
 
-/* ---- the paper --------------------------------------------------------------------------------- */
+/* ---- the paper ---------------------------------------------------------------------------------
+ */
 
-void qb_paper_free(qb_paper *p) { free(p); }
-int qb_paper_count(const qb_paper *p) { return p->count; }
-uint64_t qb_paper_seed(const qb_paper *p) { return p->seed; }
-const char *qb_paper_category(const qb_paper *p) { return qb_category_names[p->category]; }
-const char *qb_paper_paper(const qb_paper *p) { return qb_paper_names[p->paper]; }
+void qb_paper_free(qb_paper *p)
+{
+    free(p);
+}
+int qb_paper_count(const qb_paper *p)
+{
+    return p->count;
+}
+uint64_t qb_paper_seed(const qb_paper *p)
+{
+    return p->seed;
+}
+const char *qb_paper_category(const qb_paper *p)
+{
+    return qb_category_names[p->category];
+}
+const char *qb_paper_paper(const qb_paper *p)
+{
+    return qb_paper_names[p->paper];
+}
 
 const qb_item *qb_paper_item(const qb_index *idx, const qb_paper *p, int no)
 {
@@ -331,7 +357,8 @@ int qb_paper_question_order(const qb_paper *p, int no, char out[QB_MAX_OPTIONS +
     out[0] = '\0';
     if (no < 1 || no > p->count) return DK_ENOTFOUND;
     const qb_item *it = &p->items[no - 1];
-    for (int i = 0; i < it->nopt; i++) out[i] = (char)('A' + it->order[i]);
+    for (int i = 0; i < it->nopt; i++)
+        out[i] = (char)('A' + it->order[i]);
     out[it->nopt] = '\0';
     return 0;
 }
@@ -353,7 +380,8 @@ char *qb_paper_encode(const qb_index *idx, const qb_paper *p, size_t *len)
         memcpy(s + o, id, n);
         o += n;
         s[o++] = ':';
-        for (int k = 0; k < it->nopt; k++) s[o++] = (char)('A' + it->order[k]);
+        for (int k = 0; k < it->nopt; k++)
+            s[o++] = (char)('A' + it->order[k]);
     }
     s[o] = '\0';
     if (len) *len = o;
@@ -378,8 +406,7 @@ static int find_name(const char *const *names, int count, const char *b, size_t 
     return -1;
 }
 
-int qb_paper_decode(const qb_index *idx, const char *s, size_t len, qb_paper **out,
-                    dk_error *err)
+int qb_paper_decode(const qb_index *idx, const char *s, size_t len, qb_paper **out, dk_error *err)
 {
     *out = NULL;
     size_t pos = 0, n;
@@ -387,19 +414,23 @@ int qb_paper_decode(const qb_index *idx, const char *s, size_t len, qb_paper **o
     if (field(s, len, &pos, ';', &b, &n) != 1 || n != 3 || memcmp(b, "qb1", 3))
         return dk_error_set(err, DK_EINVAL, "not an encoded paper");
     int cat, pap;
-    if (field(s, len, &pos, ';', &b, &n) != 1 || (cat = find_name(qb_category_names, QB_NCATS, b, n)) < 0)
+    if (field(s, len, &pos, ';', &b, &n) != 1 ||
+        (cat = find_name(qb_category_names, QB_NCATS, b, n)) < 0)
         return dk_error_set(err, DK_EINVAL, "encoded paper: bad category");
-    if (field(s, len, &pos, ';', &b, &n) != 1 || (pap = find_name(qb_paper_names, QB_NPAPERS, b, n)) < 0)
+    if (field(s, len, &pos, ';', &b, &n) != 1 ||
+        (pap = find_name(qb_paper_names, QB_NPAPERS, b, n)) < 0)
         return dk_error_set(err, DK_EINVAL, "encoded paper: bad paper");
     if (field(s, len, &pos, ';', &b, &n) != 1 || n == 0 || n > 20)
         return dk_error_set(err, DK_EINVAL, "encoded paper: bad seed");
     uint64_t seed = 0;
     for (size_t i = 0; i < n; i++) {
-        if (b[i] < '0' || b[i] > '9') return dk_error_set(err, DK_EINVAL, "encoded paper: bad seed");
+        if (b[i] < '0' || b[i] > '9')
+            return dk_error_set(err, DK_EINVAL, "encoded paper: bad seed");
         seed = seed * 10 + (uint64_t)(b[i] - '0');
     }
     size_t count = 0;
-    for (size_t i = pos; i < len; i++) count += s[i] == ',';
+    for (size_t i = pos; i < len; i++)
+        count += s[i] == ',';
     if (pos < len) count++;
     if (count == 0 || count > QB_MAX_PAPER)
         return dk_error_set(err, DK_EINVAL, "encoded paper: %zu questions", count);
@@ -420,7 +451,8 @@ int qb_paper_decode(const qb_index *idx, const char *s, size_t len, qb_paper **o
         }
         uint32_t q = qb_strmap_get(&idx->ids, id, idlen);
         if (q == QB_NONE) {
-            dk_error_set(err, DK_ENOTFOUND, "question %.*s is no longer in the bank", (int)idlen, id);
+            dk_error_set(err, DK_ENOTFOUND, "question %.*s is no longer in the bank", (int)idlen,
+                         id);
             free(p);
             return DK_ENOTFOUND;
         }

@@ -108,7 +108,8 @@ static int check_ids_in_bank(MYSQL *db, qb_validator *v, int groups, dk_error *e
     dk_param p[BATCH];
     for (size_t at = 0; at < m && !rc; at += BATCH) {
         size_t k = m - at < BATCH ? m - at : BATCH, o;
-        o = (size_t)sprintf(sql, "SELECT id FROM %s WHERE id IN (", groups ? "qb_group" : "qb_question");
+        o = (size_t)sprintf(sql, "SELECT id FROM %s WHERE id IN (",
+                            groups ? "qb_group" : "qb_question");
         for (size_t i = 0; i < k; i++) {
             o += (size_t)sprintf(sql + o, i ? ",?" : "?");
             p[i] = DK_PSTR(ids[at + i]);
@@ -120,8 +121,9 @@ static int check_ids_in_bank(MYSQL *db, qb_validator *v, int groups, dk_error *e
         while ((row = mysql_fetch_row(res)))
             for (size_t i = 0; i < k; i++)
                 if (row[0] && !strcmp(row[0], ids[at + i]))
-                    qb_validator_report(v, lines[at + i], "duplicate-id", "%s%s is already in the bank",
-                                        groups ? "group " : "", ids[at + i]);
+                    qb_validator_report(v, lines[at + i], "duplicate-id",
+                                        "%s%s is already in the bank", groups ? "group " : "",
+                                        ids[at + i]);
         mysql_free_result(res);
     }
     free(sql);
@@ -196,7 +198,8 @@ static int insert_questions(MYSQL *db, qb_rec **recs, size_t n, dk_error *err)
             q[11] = r->explanation ? DK_PSTR(r->explanation) : DK_PNULL;
         }
         rc = dk_mysql_exec(db, sql, p, k * QCOLS, NULL, NULL, err);
-        for (size_t i = 0; i < k; i++) free(opts[i]);
+        for (size_t i = 0; i < k; i++)
+            free(opts[i]);
     }
     free(p);
     free(sql);
@@ -235,7 +238,8 @@ int qb_import_file(MYSQL *db, const char *path, int skip_bad, FILE *report, long
     qb_validator_finish(v);
     if (db && ((rc = check_ids_in_bank(db, v, 0, err)) || (rc = check_ids_in_bank(db, v, 1, err))))
         goto done;
-    for (long l = 1; l <= lineno; l++) *bad_lines += qb_validator_bad(v, l);
+    for (long l = 1; l <= lineno; l++)
+        *bad_lines += qb_validator_bad(v, l);
     print_violations(v, path, report);
     if (lineno == 0) {
         rc = dk_error_set(err, DK_EINVAL, "%s has no question", path);
@@ -259,7 +263,8 @@ int qb_import_file(MYSQL *db, const char *path, int skip_bad, FILE *report, long
         qb_rec *r = qb_validator_rec(v, i);
         if (qb_validator_bad(v, r->line)) continue;
         if (r->group && qb_strmap_get(&badgroups, r->group, strlen(r->group)) != QB_NONE) {
-            fprintf(report, "%s:%ld: skipped: group %s has a bad member\n", path, r->line, r->group);
+            fprintf(report, "%s:%ld: skipped: group %s has a bad member\n", path, r->line,
+                    r->group);
             continue;
         }
         good[m++] = r;

@@ -27,7 +27,8 @@ typedef struct arena {
 static uint32_t arena_add(arena *a, const char *s, size_t n)
 {
     if (a->len + n + 1 > a->cap) {
-        while (a->len + n + 1 > a->cap) a->cap = a->cap ? a->cap * 2 : 1 << 16;
+        while (a->len + n + 1 > a->cap)
+            a->cap = a->cap ? a->cap * 2 : 1 << 16;
         a->p = dk_realloc(a->p, a->cap);
     }
     uint32_t off = (uint32_t)a->len;
@@ -46,14 +47,18 @@ typedef struct sbuf {
 static void sb_add(sbuf *b, const char *s, size_t n)
 {
     if (b->len + n > b->cap) {
-        while (b->len + n > b->cap) b->cap = b->cap ? b->cap * 2 : 4096;
+        while (b->len + n > b->cap)
+            b->cap = b->cap ? b->cap * 2 : 4096;
         b->p = dk_realloc(b->p, b->cap);
     }
     memcpy(b->p + b->len, s, n);
     b->len += n;
 }
 
-static void sb_str(sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
+static void sb_str(sbuf *b, const char *s)
+{
+    sb_add(b, s, strlen(s));
+}
 
 static void sb_json(sbuf *b, const char *s)
 {
@@ -66,7 +71,10 @@ static void sb_json(sbuf *b, const char *s)
 
 /* ---- build -------------------------------------------------------------------------------- */
 
-static const char *unit_key(const qb_rec *r) { return r->group ? r->group : r->id; }
+static const char *unit_key(const qb_rec *r)
+{
+    return r->group ? r->group : r->id;
+}
 
 static int cmp_rec(const void *a, const void *b)
 {
@@ -128,7 +136,8 @@ static void explain_pool(const qb_index *idx, const qb_pool *p, const qb_bp_row 
     char types[32], bytype[160] = "";
     size_t o = 0;
     uint32_t count[QB_NTYPES] = {0};
-    for (uint32_t i = 0; i < p->nsingles; i++) count[idx->qs[p->singles[i]].type]++;
+    for (uint32_t i = 0; i < p->nsingles; i++)
+        count[idx->qs[p->singles[i]].type]++;
     for (uint32_t i = 0; i < p->ngroups; i++)
         count[idx->groups[p->groups[i]].type] += idx->groups[p->groups[i]].size;
     for (int t = 0; t < QB_NTYPES; t++)
@@ -154,7 +163,8 @@ static void build_blueprint(qb_index *idx, const qb_bp_def *def)
     if (e->present) return; /* the first definition wins */
     e->present = 1;
     e->def = *def;
-    for (size_t i = 0; i < def->nrows; i++) e->def.rows[i].section = dk_strdup(def->rows[i].section);
+    for (size_t i = 0; i < def->nrows; i++)
+        e->def.rows[i].section = dk_strdup(def->rows[i].section);
     e->pub.category = qb_category_names[def->category];
     e->pub.paper = qb_paper_names[def->paper];
     e->pub.question_count = def->question_count;
@@ -211,8 +221,7 @@ static void build_blueprint(qb_index *idx, const qb_bp_def *def)
     }
 }
 
-qb_index *qb_index_build(qb_rec *recs, size_t n, const qb_bp_def *bps, size_t nbp,
-                         uint64_t version)
+qb_index *qb_index_build(qb_rec *recs, size_t n, const qb_bp_def *bps, size_t nbp, uint64_t version)
 {
     qb_index *idx = dk_calloc(1, sizeof *idx);
     atomic_init(&idx->refs, 1);
@@ -233,8 +242,8 @@ qb_index *qb_index_build(qb_rec *recs, size_t n, const qb_bp_def *bps, size_t nb
     }
     qsort(order, m, sizeof *order, cmp_rec);
     for (size_t i = 0; i < m; i++)
-        if (order[i]->group && (i == 0 || !order[i - 1]->group ||
-                                strcmp(order[i - 1]->group, order[i]->group)))
+        if (order[i]->group &&
+            (i == 0 || !order[i - 1]->group || strcmp(order[i - 1]->group, order[i]->group)))
             ngroups++;
 
     idx->qs = dk_calloc(m ? m : 1, sizeof *idx->qs);
@@ -307,7 +316,8 @@ qb_index *qb_index_build(qb_rec *recs, size_t n, const qb_bp_def *bps, size_t nb
     idx->arena = a.p ? dk_realloc(a.p, a.len ? a.len : 1) : dk_malloc(1);
     idx->arena_len = a.len;
     qb_strmap_init(&idx->ids, m);
-    for (size_t i = 0; i < m; i++) qb_strmap_put(&idx->ids, idx->arena + idx->qs[i].id, (uint32_t)i);
+    for (size_t i = 0; i < m; i++)
+        qb_strmap_put(&idx->ids, idx->arena + idx->qs[i].id, (uint32_t)i);
     idx->memory = sizeof *idx + m * sizeof *idx->qs + idx->nopts * sizeof *idx->opts +
                   idx->ngroups * sizeof *idx->groups + idx->arena_len +
                   idx->ids.cap * (sizeof *idx->ids.keys + sizeof *idx->ids.vals);
@@ -338,7 +348,8 @@ void qb_index_unref(qb_index *idx)
             free(e->def.rows[r].section);
         }
     }
-    for (size_t i = 0; i < idx->nsections; i++) free(idx->sections[i]);
+    for (size_t i = 0; i < idx->nsections; i++)
+        free(idx->sections[i]);
     free(idx->sections);
     free(idx->section_cp);
     qb_strmap_free(&idx->ids);
@@ -349,9 +360,18 @@ void qb_index_unref(qb_index *idx)
     free(idx);
 }
 
-uint64_t qb_index_version(const qb_index *idx) { return idx->version; }
-size_t qb_index_question_count(const qb_index *idx) { return idx->nq; }
-size_t qb_index_memory(const qb_index *idx) { return idx->memory; }
+uint64_t qb_index_version(const qb_index *idx)
+{
+    return idx->version;
+}
+size_t qb_index_question_count(const qb_index *idx)
+{
+    return idx->nq;
+}
+size_t qb_index_memory(const qb_index *idx)
+{
+    return idx->memory;
+}
 
 const qb_blueprint *qb_blueprint_find(const qb_index *idx, const char *category, const char *paper)
 {
@@ -413,8 +433,8 @@ int qb_index_load_with(MYSQL *db, const qb_bp_def *given, size_t ngiven, qb_inde
     size_t n = 0, nbp = 0;
     qb_bp_def *bps = NULL;
     uint64_t version = 0;
-    int rc = dk_mysql_exec(db, "START TRANSACTION WITH CONSISTENT SNAPSHOT", NULL, 0, NULL, NULL,
-                           err);
+    int rc =
+        dk_mysql_exec(db, "START TRANSACTION WITH CONSISTENT SNAPSHOT", NULL, 0, NULL, NULL, err);
     if (rc) return rc;
     if ((rc = dk_mysql_exec(db, "SELECT version FROM qb_bank_version WHERE id = 1", NULL, 0, &res,
                             NULL, err)))
@@ -451,14 +471,17 @@ int qb_index_load_with(MYSQL *db, const qb_bp_def *given, size_t ngiven, qb_inde
 fail:
     if (rc) dk_mysql_rollback(db);
     if (res) mysql_free_result(res);
-    for (size_t i = 0; i < n; i++) qb_rec_clear(&recs[i]);
+    for (size_t i = 0; i < n; i++)
+        qb_rec_clear(&recs[i]);
     free(recs);
-    for (size_t i = 0; i < nbp; i++) qb_bp_clear(&bps[i]);
+    for (size_t i = 0; i < nbp; i++)
+        qb_bp_clear(&bps[i]);
     free(bps);
     return rc;
 }
 
-/* ---- the holder -------------------------------------------------------------------------------- */
+/* ---- the holder --------------------------------------------------------------------------------
+ */
 
 struct qb_bank {
     pthread_mutex_t lock;

@@ -17,9 +17,9 @@
 #define QB_NCATS 4
 #define QB_NPAPERS 2
 #define QB_NONE UINT32_MAX
-#define QB_MAX_TEXT 4000    /* stem and case, in characters (code points) */
-#define QB_MAX_SECTION 50   /* section name, in characters */
-#define QB_MAX_ID 64        /* id and group id, ASCII */
+#define QB_MAX_TEXT 4000  /* stem and case, in characters (code points) */
+#define QB_MAX_SECTION 50 /* section name, in characters */
+#define QB_MAX_ID 64      /* id and group id, ASCII */
 
 extern const char *const qb_category_names[QB_NCATS]; /* 临床 中医 口腔 公共卫生 */
 extern const char *const qb_paper_names[QB_NPAPERS];  /* 公共知识 业务水平 */
@@ -27,22 +27,22 @@ extern const char *const qb_type_names[QB_NTYPES];    /* A1 A2 A3 A4 B1 X */
 int qb_category_find(const char *s);                  /* index or -1 */
 int qb_paper_find(const char *s);
 int qb_type_find(const char *s);
-int qb_type_is_group(int type);   /* A3 A4 B1: drawn whole */
-int qb_type_has_case(int type);   /* A3 A4 */
+int qb_type_is_group(int type);                /* A3 A4 B1: drawn whole */
+int qb_type_has_case(int type);                /* A3 A4 */
 int qb_section_is_public(const char *section); /* 卫生法规 医学伦理学 医学心理学 */
 
 /* ---- records ------------------------------------------------------------------------ */
 
 typedef struct qb_rec {
-    long line;       /* import line (0 for database rows) */
+    long line; /* import line (0 for database rows) */
     char *id, *section, *stem, *case_text, *group, *explanation; /* case/group/expl. may be NULL */
     char *opt[QB_MAX_OPTIONS];
     int nopt;
     int category, paper, type, difficulty, group_pos;
-    uint16_t key;    /* bit i = option letter 'A'+i is correct */
+    uint16_t key; /* bit i = option letter 'A'+i is correct */
 } qb_rec;
 
-void qb_rec_clear(qb_rec *r);  /* frees the strings; the struct itself is the caller's */
+void qb_rec_clear(qb_rec *r); /* frees the strings; the struct itself is the caller's */
 /* The answer letters of a key mask ("ACD"), NUL-terminated in out[QB_MAX_OPTIONS + 1]. */
 void qb_key_letters(uint16_t key, char *out);
 
@@ -50,7 +50,7 @@ void qb_key_letters(uint16_t key, char *out);
 
 typedef struct qb_violation {
     long line;
-    const char *reason;   /* check_format.py keyword, e.g. "duplicate-id" */
+    const char *reason; /* check_format.py keyword, e.g. "duplicate-id" */
     char detail[200];
 } qb_violation;
 
@@ -81,7 +81,7 @@ void qb_validator_known_content(qb_validator *v, uint64_t h, const char *id);
 
 int qb_utf8_valid(const char *s, size_t n);
 size_t qb_utf8_chars(const char *s);
-int qb_is_blank(const char *s);             /* empty or only (Unicode) white space */
+int qb_is_blank(const char *s);                          /* empty or only (Unicode) white space */
 void qb_strip(const char *s, const char **b, size_t *n); /* Unicode strip, as Python does */
 int qb_has_image_ref(const char *s);
 uint64_t qb_hash_bytes(uint64_t h, const void *p, size_t n);
@@ -126,13 +126,13 @@ void qb_types_str(unsigned types, char *out);
 /* ---- the index (qb_index.c) ------------------------------------------------------------- */
 
 typedef struct qb_q {
-    uint32_t id;        /* arena offset, NUL-terminated */
-    uint32_t frag;      /* arena: "type":..,"section":..,"group":..,"stem":.. (no braces) */
+    uint32_t id;   /* arena offset, NUL-terminated */
+    uint32_t frag; /* arena: "type":..,"section":..,"group":..,"stem":.. (no braces) */
     uint32_t frag_len;
-    uint32_t opt;       /* first of nopt entries in idx->opts */
-    uint32_t group;     /* index in idx->groups or QB_NONE */
+    uint32_t opt;   /* first of nopt entries in idx->opts */
+    uint32_t group; /* index in idx->groups or QB_NONE */
     uint16_t key;
-    uint16_t section;   /* index in idx->sections */
+    uint16_t section; /* index in idx->sections */
     uint8_t type, nopt, category, paper;
     uint8_t difficulty;
 } qb_q;
@@ -142,19 +142,19 @@ typedef struct qb_span {
 } qb_span;
 
 typedef struct qb_g {
-    uint32_t id;        /* arena offset */
-    uint32_t first;     /* first member in idx->qs; members are consecutive */
-    uint32_t frag;      /* arena: "id":..,"type":..[,"case":..] (no braces) */
+    uint32_t id;    /* arena offset */
+    uint32_t first; /* first member in idx->qs; members are consecutive */
+    uint32_t frag;  /* arena: "id":..,"type":..[,"case":..] (no braces) */
     uint32_t frag_len;
     uint16_t size;
     uint8_t type;
 } qb_g;
 
-typedef struct qb_pool {      /* the questions one blueprint row draws from */
-    uint32_t *singles;        /* question indexes */
-    uint32_t *groups;         /* group indexes */
+typedef struct qb_pool { /* the questions one blueprint row draws from */
+    uint32_t *singles;   /* question indexes */
+    uint32_t *groups;    /* group indexes */
     uint32_t nsingles, ngroups;
-    uint32_t nquestions;      /* nsingles + members of the groups */
+    uint32_t nquestions;              /* nsingles + members of the groups */
     uint32_t gcount_base, gcount_rem; /* groups per draw: base + (r < rem of nquestions) */
     int count;
     int feasible;
@@ -172,18 +172,18 @@ typedef struct qb_bp_entry {
 struct qb_index {
     atomic_int refs;
     uint64_t version;
-    uint64_t serial;         /* unique per build: papers remember which index they are of */
+    uint64_t serial; /* unique per build: papers remember which index they are of */
     qb_q *qs;
     size_t nq;
     qb_g *groups;
     size_t ngroups;
-    qb_span *opts;           /* option texts as JSON string literals */
+    qb_span *opts; /* option texts as JSON string literals */
     size_t nopts;
     char *arena;
     size_t arena_len;
-    char **sections;         /* interned section names */
+    char **sections; /* interned section names */
     size_t nsections;
-    uint16_t *section_cp;    /* category * QB_NPAPERS + paper of each section */
+    uint16_t *section_cp; /* category * QB_NPAPERS + paper of each section */
     qb_strmap ids;
     qb_bp_entry bps[QB_NCATS * QB_NPAPERS];
     size_t memory;
@@ -192,13 +192,13 @@ struct qb_index {
 /* ---- papers (qb_draw.c, qb_serve.c) --------------------------------------------------- */
 
 typedef struct qb_item {
-    uint32_t q;                     /* index in idx->qs */
+    uint32_t q; /* index in idx->qs */
     uint8_t nopt;
-    uint8_t order[QB_MAX_OPTIONS];  /* display position -> original option */
+    uint8_t order[QB_MAX_OPTIONS]; /* display position -> original option */
 } qb_item;
 
 struct qb_paper {
-    uint64_t serial;   /* of the index it belongs to */
+    uint64_t serial; /* of the index it belongs to */
     uint64_t seed;
     int category, paper, count;
     qb_item items[];
@@ -216,9 +216,11 @@ qb_index *qb_index_build(qb_rec *recs, size_t n, const qb_bp_def *bps, size_t nb
 qb_index *qb_index_from_jsonl(const char *buf, size_t len, const qb_bp_def *bps, size_t nbp,
                               uint64_t version, size_t *nbad);
 /* qb_index_load with the blueprints given instead of the bank's (bps NULL: the bank's). */
-int qb_index_load_with(MYSQL *db, const qb_bp_def *bps, size_t nbp, qb_index **out,
-                       dk_error *err);
-static inline const char *qb_arena(const qb_index *idx, uint32_t off) { return idx->arena + off; }
+int qb_index_load_with(MYSQL *db, const qb_bp_def *bps, size_t nbp, qb_index **out, dk_error *err);
+static inline const char *qb_arena(const qb_index *idx, uint32_t off)
+{
+    return idx->arena + off;
+}
 
 /* ---- the synthetic bank (qb_gen.c) --------------------------------------------------------- */
 

@@ -110,18 +110,18 @@ static void put_paper(sink *s, const qb_index *idx, const qb_paper *p)
 }
 
 /* Measures, reserves one contiguous block, writes. */
-#define EMIT(out, CALL)                                                                           \
-    do {                                                                                          \
-        sink s_ = {NULL, 0};                                                                      \
-        sink *s = &s_;                                                                            \
-        CALL;                                                                                     \
-        struct evbuffer_iovec v_;                                                                 \
-        if (evbuffer_reserve_space((out), (ev_ssize_t)s_.n, &v_, 1) != 1) return DK_EINTERNAL;    \
-        s_.p = v_.iov_base;                                                                       \
-        s_.n = 0;                                                                                 \
-        CALL;                                                                                     \
-        v_.iov_len = s_.n;                                                                        \
-        if (evbuffer_commit_space((out), &v_, 1)) return DK_EINTERNAL;                           \
+#define EMIT(out, CALL)                                                                            \
+    do {                                                                                           \
+        sink s_ = {NULL, 0};                                                                       \
+        sink *s = &s_;                                                                             \
+        CALL;                                                                                      \
+        struct evbuffer_iovec v_;                                                                  \
+        if (evbuffer_reserve_space((out), (ev_ssize_t)s_.n, &v_, 1) != 1) return DK_EINTERNAL;     \
+        s_.p = v_.iov_base;                                                                        \
+        s_.n = 0;                                                                                  \
+        CALL;                                                                                      \
+        v_.iov_len = s_.n;                                                                         \
+        if (evbuffer_commit_space((out), &v_, 1)) return DK_EINTERNAL;                             \
     } while (0)
 
 int qb_paper_client_json(const qb_index *idx, const qb_paper *p, struct evbuffer *out)
@@ -140,15 +140,17 @@ int qb_paper_question_json(const qb_index *idx, const qb_paper *p, int no, struc
 
 /* ---- choices and scoring ------------------------------------------------------------------ */
 
-int qb_choice_normalise(const qb_index *idx, const qb_paper *p, int no, const char *in,
-                        size_t len, char out[QB_CHOICE_MAX], dk_error *err)
+int qb_choice_normalise(const qb_index *idx, const qb_paper *p, int no, const char *in, size_t len,
+                        char out[QB_CHOICE_MAX], dk_error *err)
 {
     out[0] = '\0';
     const qb_item *it = qb_paper_item(idx, p, no);
     if (!it) return dk_error_set(err, DK_ENOTFOUND, "no question %d in this paper", no);
     int type = idx->qs[it->q].type;
-    while (len && (*in == ' ' || *in == '\t')) in++, len--;
-    while (len && (in[len - 1] == ' ' || in[len - 1] == '\t')) len--;
+    while (len && (*in == ' ' || *in == '\t'))
+        in++, len--;
+    while (len && (in[len - 1] == ' ' || in[len - 1] == '\t'))
+        len--;
     if (!len) return dk_error_set(err, DK_EINVAL, "empty choice");
     if (len > QB_MAX_OPTIONS)
         return dk_error_set(err, DK_EINVAL, "choice longer than %d letters", QB_MAX_OPTIONS);

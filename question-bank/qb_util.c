@@ -21,12 +21,30 @@ static int find(const char *const *names, int n, const char *s)
     return -1;
 }
 
-int qb_category_find(const char *s) { return find(qb_category_names, QB_NCATS, s); }
-int qb_paper_find(const char *s) { return find(qb_paper_names, QB_NPAPERS, s); }
-int qb_type_find(const char *s) { return find(qb_type_names, QB_NTYPES, s); }
-int qb_type_is_group(int t) { return t == QB_A3 || t == QB_A4 || t == QB_B1; }
-int qb_type_has_case(int t) { return t == QB_A3 || t == QB_A4; }
-int qb_section_is_public(const char *s) { return find(public_sections, 3, s) >= 0; }
+int qb_category_find(const char *s)
+{
+    return find(qb_category_names, QB_NCATS, s);
+}
+int qb_paper_find(const char *s)
+{
+    return find(qb_paper_names, QB_NPAPERS, s);
+}
+int qb_type_find(const char *s)
+{
+    return find(qb_type_names, QB_NTYPES, s);
+}
+int qb_type_is_group(int t)
+{
+    return t == QB_A3 || t == QB_A4 || t == QB_B1;
+}
+int qb_type_has_case(int t)
+{
+    return t == QB_A3 || t == QB_A4;
+}
+int qb_section_is_public(const char *s)
+{
+    return find(public_sections, 3, s) >= 0;
+}
 
 void qb_rec_clear(qb_rec *r)
 {
@@ -36,7 +54,8 @@ void qb_rec_clear(qb_rec *r)
     free(r->case_text);
     free(r->group);
     free(r->explanation);
-    for (int i = 0; i < r->nopt; i++) free(r->opt[i]);
+    for (int i = 0; i < r->nopt; i++)
+        free(r->opt[i]);
     memset(r, 0, sizeof *r);
 }
 
@@ -83,10 +102,14 @@ int qb_utf8_valid(const char *str, size_t n)
         }
         size_t need;
         uint32_t cp, min;
-        if (c >= 0xC2 && c <= 0xDF) need = 1, cp = c & 0x1F, min = 0x80;
-        else if (c >= 0xE0 && c <= 0xEF) need = 2, cp = c & 0x0F, min = 0x800;
-        else if (c >= 0xF0 && c <= 0xF4) need = 3, cp = c & 0x07, min = 0x10000;
-        else return 0;
+        if (c >= 0xC2 && c <= 0xDF)
+            need = 1, cp = c & 0x1F, min = 0x80;
+        else if (c >= 0xE0 && c <= 0xEF)
+            need = 2, cp = c & 0x0F, min = 0x800;
+        else if (c >= 0xF0 && c <= 0xF4)
+            need = 3, cp = c & 0x07, min = 0x10000;
+        else
+            return 0;
         if ((size_t)(e - s) <= need) return 0;
         for (size_t i = 1; i <= need; i++) {
             if ((s[i] & 0xC0) != 0x80) return 0;
@@ -141,12 +164,14 @@ void qb_strip(const char *s, const char **b, size_t *n)
  * '_', and anything non-ASCII that is not white space or punctuation. */
 static int is_word(uint32_t c)
 {
-    if (c < 0x80) return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                         (c >= 'A' && c <= 'Z') || c == '_';
+    if (c < 0x80)
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+               c == '_';
     if (is_space(c)) return 0;
     if ((c >= 0x2000 && c <= 0x2BFF) || (c >= 0x3000 && c <= 0x303F) ||
         (c >= 0xFE30 && c <= 0xFE6F) || (c >= 0xFF00 && c <= 0xFF0F) ||
-        (c >= 0xFF1A && c <= 0xFF20) || (c >= 0xFF3B && c <= 0xFF40) || (c >= 0xFF5B && c <= 0xFF65))
+        (c >= 0xFF1A && c <= 0xFF20) || (c >= 0xFF3B && c <= 0xFF40) ||
+        (c >= 0xFF5B && c <= 0xFF65))
         return 0;
     return 1;
 }
@@ -189,13 +214,13 @@ uint64_t qb_hash_bytes(uint64_t h, const void *p, size_t n)
 static int is_punct_or_symbol(uint32_t c)
 {
     if (c < 0x80) return !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z'));
-    if (c >= 0xA1 && c <= 0xBF) return c != 0xAA && c != 0xB2 && c != 0xB3 && c != 0xB5 &&
-                                       c != 0xB9 && c != 0xBA && c != 0xBC && c != 0xBD &&
-                                       c != 0xBE;
+    if (c >= 0xA1 && c <= 0xBF)
+        return c != 0xAA && c != 0xB2 && c != 0xB3 && c != 0xB5 && c != 0xB9 && c != 0xBA &&
+               c != 0xBC && c != 0xBD && c != 0xBE;
     if (c == 0xD7 || c == 0xF7) return 1;
-    if (c >= 0x2010 && c <= 0x2BFF) return !(c >= 0x2070 && c <= 0x209F) &&
-                                            !(c >= 0x2150 && c <= 0x218F) &&
-                                            !(c >= 0x2460 && c <= 0x24FF);
+    if (c >= 0x2010 && c <= 0x2BFF)
+        return !(c >= 0x2070 && c <= 0x209F) && !(c >= 0x2150 && c <= 0x218F) &&
+               !(c >= 0x2460 && c <= 0x24FF);
     if (c >= 0x3001 && c <= 0x303F) return !(c >= 0x3005 && c <= 0x3007) && c != 0x3021;
     if (c >= 0xFE10 && c <= 0xFE6F) return 1;
     if (c >= 0xFF5F && c <= 0xFF65) return 1;
@@ -241,7 +266,8 @@ static uint64_t str_hash(const char *k, size_t n)
 void qb_strmap_init(qb_strmap *m, size_t hint)
 {
     size_t cap = 16;
-    while (cap < hint * 2) cap *= 2;
+    while (cap < hint * 2)
+        cap *= 2;
     m->keys = dk_calloc(cap, sizeof *m->keys);
     m->vals = dk_calloc(cap, sizeof *m->vals);
     m->cap = cap;
@@ -269,7 +295,8 @@ static void put_raw(qb_strmap *m, const char *k, uint32_t v)
 {
     size_t mask = m->cap - 1, klen = strlen(k);
     size_t i = str_hash(k, klen) & mask;
-    while (m->keys[i] && strcmp(m->keys[i], k)) i = (i + 1) & mask;
+    while (m->keys[i] && strcmp(m->keys[i], k))
+        i = (i + 1) & mask;
     if (!m->keys[i]) m->n++;
     m->keys[i] = k;
     m->vals[i] = v;
@@ -293,5 +320,6 @@ void qb_fpad(FILE *f, const char *s, int cols)
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
         if ((*p & 0xC0) != 0x80) w += *p >= 0xE1 ? 2 : 1;
     fputs(s, f);
-    for (; w < cols; w++) fputc(' ', f);
+    for (; w < cols; w++)
+        fputc(' ', f);
 }

@@ -32,10 +32,10 @@ struct qb_validator {
     size_t nviol, capviol;
     qb_rec *recs;
     size_t nrecs, caprecs;
-    qb_strmap ids;      /* id -> line */
+    qb_strmap ids; /* id -> line */
     char **id_store;
     size_t nid_store, capid_store;
-    qb_strmap groups;   /* gid -> index in gs */
+    qb_strmap groups; /* gid -> index in gs */
     group_seen *gs;
     size_t ngs, capgs;
     content_seen *content; /* open addressing on h */
@@ -47,9 +47,8 @@ struct qb_validator {
 static const char *const REQUIRED[] = {"id",   "category", "paper",   "section",
                                        "type", "stem",     "options", "answer"};
 static const char *const OPTIONAL[] = {"group", "case", "difficulty", "explanation"};
-static const char *const STRING_FIELDS[] = {"id",     "category", "paper", "section",
-                                            "type",   "stem",     "answer", "group",
-                                            "case",   "explanation"};
+static const char *const STRING_FIELDS[] = {"id",   "category", "paper", "section", "type",
+                                            "stem", "answer",   "group", "case",    "explanation"};
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 qb_validator *qb_validator_new(void)
@@ -65,9 +64,11 @@ qb_validator *qb_validator_new(void)
 void qb_validator_free(qb_validator *v)
 {
     if (!v) return;
-    for (size_t i = 0; i < v->nrecs; i++) qb_rec_clear(&v->recs[i]);
+    for (size_t i = 0; i < v->nrecs; i++)
+        qb_rec_clear(&v->recs[i]);
     free(v->recs);
-    for (size_t i = 0; i < v->nid_store; i++) free(v->id_store[i]);
+    for (size_t i = 0; i < v->nid_store; i++)
+        free(v->id_store[i]);
     free(v->id_store);
     for (size_t i = 0; i < v->ngs; i++) {
         group_seen *g = &v->gs[i];
@@ -80,7 +81,8 @@ void qb_validator_free(qb_validator *v)
         json_decref(g->options);
     }
     free(v->gs);
-    for (size_t i = 0; i < v->capcontent; i++) free(v->content[i].bank_id);
+    for (size_t i = 0; i < v->capcontent; i++)
+        free(v->content[i].bank_id);
     free(v->content);
     qb_strmap_free(&v->ids);
     qb_strmap_free(&v->groups);
@@ -94,7 +96,8 @@ static void mark_bad(qb_validator *v, long line)
     if (line <= 0) return;
     if ((size_t)line >= v->capbad) {
         size_t cap = v->capbad ? v->capbad : 1024;
-        while (cap <= (size_t)line) cap *= 2;
+        while (cap <= (size_t)line)
+            cap *= 2;
         v->bad = dk_realloc(v->bad, cap);
         memset(v->bad + v->capbad, 0, cap - v->capbad);
         v->capbad = cap;
@@ -149,10 +152,22 @@ void qb_validator_report(qb_validator *v, long line, const char *reason, const c
     sort_violations(v);
 }
 
-size_t qb_validator_nviolations(const qb_validator *v) { return v->nviol; }
-const qb_violation *qb_validator_violation(const qb_validator *v, size_t i) { return &v->viol[i]; }
-size_t qb_validator_nrecs(const qb_validator *v) { return v->nrecs; }
-qb_rec *qb_validator_rec(qb_validator *v, size_t i) { return &v->recs[i]; }
+size_t qb_validator_nviolations(const qb_validator *v)
+{
+    return v->nviol;
+}
+const qb_violation *qb_validator_violation(const qb_validator *v, size_t i)
+{
+    return &v->viol[i];
+}
+size_t qb_validator_nrecs(const qb_validator *v)
+{
+    return v->nrecs;
+}
+qb_rec *qb_validator_rec(qb_validator *v, size_t i)
+{
+    return &v->recs[i];
+}
 int qb_validator_bad(const qb_validator *v, long line)
 {
     return line > 0 && (size_t)line < v->capbad && v->bad[line];
@@ -164,7 +179,8 @@ static content_seen *content_slot(qb_validator *v, uint64_t h)
 {
     size_t mask = v->capcontent - 1;
     size_t i = (size_t)(h ^ (h >> 31)) & mask;
-    while (v->content[i].h && v->content[i].h != h) i = (i + 1) & mask;
+    while (v->content[i].h && v->content[i].h != h)
+        i = (i + 1) & mask;
     return &v->content[i];
 }
 
@@ -207,14 +223,16 @@ static uint64_t content_hash(const char *category, const char *case_text, const 
     /* sorted(norm(v)): sort by the normalised texts' hashes, which is order-free too */
     uint64_t oh[64];
     if (nopt > 64) nopt = 64;
-    for (size_t i = 0; i < nopt; i++) oh[i] = qb_hash_norm(0xcbf29ce484222325ULL, opts[i]);
+    for (size_t i = 0; i < nopt; i++)
+        oh[i] = qb_hash_norm(0xcbf29ce484222325ULL, opts[i]);
     for (size_t i = 1; i < nopt; i++)
         for (size_t j = i; j > 0 && oh[j - 1] > oh[j]; j--) {
             uint64_t t = oh[j];
             oh[j] = oh[j - 1];
             oh[j - 1] = t;
         }
-    for (size_t i = 0; i < nopt; i++) h = qb_hash_bytes(h, &oh[i], sizeof oh[i]);
+    for (size_t i = 0; i < nopt; i++)
+        h = qb_hash_bytes(h, &oh[i], sizeof oh[i]);
     return h ? h : 1;
 }
 
@@ -319,8 +337,8 @@ static void check_group(qb_validator *v, long n, json_t *rec, const char *gid, i
     *group_pos = (int)++g->members;
     if (strcmp(g->type, type_s))
         add(v, n, "group-type-mismatch", "%s vs %s at line %ld", type_s, g->type, g->first_line);
-    else if (strcmp(g->category, str_of(rec, "category")) || strcmp(g->paper, str_of(rec, "paper")) ||
-             strcmp(g->section, str_of(rec, "section")))
+    else if (strcmp(g->category, str_of(rec, "category")) ||
+             strcmp(g->paper, str_of(rec, "paper")) || strcmp(g->section, str_of(rec, "section")))
         add(v, n, "group-mismatch", "category/paper/section differ from line %ld", g->first_line);
     if (qb_type_has_case(qt) && case_text && g->case_text && strcmp(case_text, g->case_text))
         add(v, n, "case-mismatch", "case differs from line %ld", g->first_line);
@@ -331,7 +349,8 @@ static void check_group(qb_validator *v, long n, json_t *rec, const char *gid, i
 void qb_validator_line(qb_validator *v, long n, const char *buf, size_t len)
 {
     size_t k = 0;
-    while (k < len && (buf[k] == ' ' || buf[k] == '\t' || buf[k] == '\r')) k++;
+    while (k < len && (buf[k] == ' ' || buf[k] == '\t' || buf[k] == '\r'))
+        k++;
     if (k == len) {
         add(v, n, "empty-line", NULL);
         return;
@@ -502,18 +521,17 @@ void qb_validator_line(qb_validator *v, long n, const char *buf, size_t len)
     long long difficulty = 3;
     json_t *d = json_object_get(rec, "difficulty");
     if (d) {
-        if (!json_is_integer(d) || json_integer_value(d) < 1 || json_integer_value(d) > 5)
-        {
+        if (!json_is_integer(d) || json_integer_value(d) < 1 || json_integer_value(d) > 5) {
             if (json_is_integer(d))
                 add(v, n, "bad-difficulty", "%lld (allowed 1-5)", (long long)json_integer_value(d));
             else
                 add(v, n, "bad-difficulty", "%s, not an integer", json_type_name(d));
-        }
-        else
+        } else
             difficulty = json_integer_value(d);
     }
     int img = qb_has_image_ref(stem) || (case_text && qb_has_image_ref(case_text));
-    for (size_t i = 0; i < nopt && !img; i++) img = qb_has_image_ref(opt_text[i]);
+    for (size_t i = 0; i < nopt && !img; i++)
+        img = qb_has_image_ref(opt_text[i]);
     if (img) add(v, n, "image-reference", NULL);
 
     /* group structure */
@@ -527,8 +545,7 @@ void qb_validator_line(qb_validator *v, long n, const char *buf, size_t len)
         if (case_text) add(v, n, "unexpected-case", NULL);
     }
     if (qt >= 0 && qb_type_is_group(qt) && gid) {
-        if (!id_ok(gid) || strlen(gid) > DB_ID_MAX)
-            add(v, n, "bad-id", "group %.40s", gid);
+        if (!id_ok(gid) || strlen(gid) > DB_ID_MAX) add(v, n, "bad-id", "group %.40s", gid);
         check_group(v, n, rec, gid, qt, type_s, case_text, opts, opts_ok, &group_pos);
     }
 
@@ -565,7 +582,8 @@ void qb_validator_line(qb_validator *v, long n, const char *buf, size_t len)
     r->group_pos = group_pos;
     r->key = keymask;
     if (opts_ok && nopt <= QB_MAX_OPTIONS) {
-        for (size_t i = 0; i < nopt; i++) r->opt[i] = dk_strdup(opt_text[i]);
+        for (size_t i = 0; i < nopt; i++)
+            r->opt[i] = dk_strdup(opt_text[i]);
         r->nopt = (int)nopt;
     }
     json_decref(rec);
@@ -592,7 +610,8 @@ qb_index *qb_index_from_jsonl(const char *buf, size_t len, const qb_bp_def *bps,
     }
     qb_validator_finish(v);
     size_t n = 0, bad = 0;
-    for (long l = 1; l <= lineno; l++) bad += (size_t)qb_validator_bad(v, l);
+    for (long l = 1; l <= lineno; l++)
+        bad += (size_t)qb_validator_bad(v, l);
     qb_rec *good = dk_calloc(v->nrecs + 1, sizeof *good);
     for (size_t i = 0; i < v->nrecs; i++)
         if (!qb_validator_bad(v, v->recs[i].line)) good[n++] = v->recs[i];

@@ -140,7 +140,8 @@ static int cmd_blueprint(int argc, char **argv)
     return usage();
 }
 
-/* ---- stats ------------------------------------------------------------------------------------ */
+/* ---- stats ------------------------------------------------------------------------------------
+ */
 
 static int cmp_section(const void *a, const void *b, void *ctx)
 {
@@ -161,9 +162,11 @@ static int cmd_stats(int argc, char **argv)
     if (!idx) return 1;
     size_t ns = idx->nsections;
     long(*count)[QB_NTYPES] = dk_calloc(ns ? ns : 1, sizeof *count);
-    for (size_t i = 0; i < idx->nq; i++) count[idx->qs[i].section][idx->qs[i].type]++;
+    for (size_t i = 0; i < idx->nq; i++)
+        count[idx->qs[i].section][idx->qs[i].type]++;
     size_t *order = dk_malloc((ns ? ns : 1) * sizeof *order);
-    for (size_t i = 0; i < ns; i++) order[i] = i;
+    for (size_t i = 0; i < ns; i++)
+        order[i] = i;
     qsort_r(order, ns, sizeof *order, cmp_section, idx);
     printf("bank version %llu: %zu questions, %zu groups, index %zu bytes (%zu per question)\n\n",
            (unsigned long long)idx->version, idx->nq, idx->ngroups, idx->memory,
@@ -171,7 +174,8 @@ static int cmd_stats(int argc, char **argv)
     qb_fpad(stdout, "category", 10);
     qb_fpad(stdout, "paper", 10);
     qb_fpad(stdout, "section", 22);
-    for (int t = 0; t < QB_NTYPES; t++) printf("%6s", qb_type_names[t]);
+    for (int t = 0; t < QB_NTYPES; t++)
+        printf("%6s", qb_type_names[t]);
     printf("%7s\n", "total");
     for (size_t k = 0; k < ns; k++) {
         size_t s = order[k];
@@ -188,7 +192,8 @@ static int cmd_stats(int argc, char **argv)
     printf("\nblueprints:\n");
     for (int c = 0; c < QB_NCATS; c++)
         for (int p = 0; p < QB_NPAPERS; p++) {
-            const qb_blueprint *bp = qb_blueprint_find(idx, qb_category_names[c], qb_paper_names[p]);
+            const qb_blueprint *bp =
+                qb_blueprint_find(idx, qb_category_names[c], qb_paper_names[p]);
             printf("  %s %s: ", qb_category_names[c], qb_paper_names[p]);
             if (!bp)
                 printf("no blueprint\n");
@@ -204,7 +209,8 @@ static int cmd_stats(int argc, char **argv)
     return 0;
 }
 
-/* ---- draw --------------------------------------------------------------------------------------- */
+/* ---- draw ---------------------------------------------------------------------------------------
+ */
 
 static int cmd_draw(int argc, char **argv)
 {
@@ -245,7 +251,8 @@ static int cmd_draw(int argc, char **argv)
         struct evbuffer *b = evbuffer_new();
         qb_paper_client_json(idx, p, b);
         evbuffer_write(b, 1);
-        while (evbuffer_get_length(b)) evbuffer_write(b, 1);
+        while (evbuffer_get_length(b))
+            evbuffer_write(b, 1);
         evbuffer_free(b);
         printf("\n");
     } else {
@@ -256,7 +263,8 @@ static int cmd_draw(int argc, char **argv)
             qb_paper_question_order(p, no, order);
             printf("%s\n{\"no\":%d,\"id\":\"%s\",\"options\":[", no > 1 ? "," : "", no,
                    qb_paper_question_id(idx, p, no));
-            for (char *o = order; *o; o++) printf("%s\"%c\"", o > order ? "," : "", *o);
+            for (char *o = order; *o; o++)
+                printf("%s\"%c\"", o > order ? "," : "", *o);
             printf("]}");
         }
         printf("\n]}\n");
@@ -266,7 +274,8 @@ static int cmd_draw(int argc, char **argv)
     return 0;
 }
 
-/* ---- gen-demo ------------------------------------------------------------------------------------ */
+/* ---- gen-demo
+ * ------------------------------------------------------------------------------------ */
 
 static int write_blueprints(const char *path)
 {
@@ -274,11 +283,11 @@ static int write_blueprints(const char *path)
     size_t n = qb_gen_demo_blueprints(bps, QB_NCATS * QB_NPAPERS);
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++) {
-        json_t *o = json_pack("{s:s, s:s, s:i, s:i, s:i, s:o}", "category",
-                              qb_category_names[bps[i].category], "paper",
-                              qb_paper_names[bps[i].paper], "question_count",
-                              bps[i].question_count, "duration_min", bps[i].duration_min,
-                              "pass_mark", bps[i].pass_mark, "sections", qb_bp_sections_json(&bps[i]));
+        json_t *o =
+            json_pack("{s:s, s:s, s:i, s:i, s:i, s:o}", "category",
+                      qb_category_names[bps[i].category], "paper", qb_paper_names[bps[i].paper],
+                      "question_count", bps[i].question_count, "duration_min", bps[i].duration_min,
+                      "pass_mark", bps[i].pass_mark, "sections", qb_bp_sections_json(&bps[i]));
         json_array_append_new(list, o);
         qb_bp_clear(&bps[i]);
     }
@@ -322,7 +331,8 @@ static int cmd_gen_demo(int argc, char **argv)
     return bp_out ? write_blueprints(bp_out) : 0;
 }
 
-/* ---- the table ----------------------------------------------------------------------------------- */
+/* ---- the table
+ * ----------------------------------------------------------------------------------- */
 
 static const cmd commands[] = {
     {"import", cmd_import, "import FILE [--skip-bad] [--dry-run]"},

@@ -18,10 +18,10 @@
 
 struct evbuffer;
 
-#define QB_MAX_OPTIONS 10       /* options of one question: A..J */
-#define QB_MAX_PAPER 500        /* questions of one paper (blueprint question_count) */
-#define QB_MAX_BP_SECTIONS 32   /* rows of one blueprint */
-#define QB_CHOICE_MAX 8         /* size of a normalised choice buffer, NUL included */
+#define QB_MAX_OPTIONS 10     /* options of one question: A..J */
+#define QB_MAX_PAPER 500      /* questions of one paper (blueprint question_count) */
+#define QB_MAX_BP_SECTIONS 32 /* rows of one blueprint */
+#define QB_CHOICE_MAX 8       /* size of a normalised choice buffer, NUL included */
 
 typedef struct qb_index qb_index;
 typedef struct qb_bank qb_bank;
@@ -35,15 +35,15 @@ typedef struct qb_paper qb_paper;
  * Blocking: call it on a database thread or in a tool. *out has one reference. */
 int qb_index_load(MYSQL *db, qb_index **out, dk_error *err);
 qb_index *qb_index_ref(qb_index *idx);
-void qb_index_unref(qb_index *idx);          /* NULL is fine */
-uint64_t qb_index_version(const qb_index *idx);  /* qb_bank_version.version it was read at */
+void qb_index_unref(qb_index *idx);             /* NULL is fine */
+uint64_t qb_index_version(const qb_index *idx); /* qb_bank_version.version it was read at */
 size_t qb_index_question_count(const qb_index *idx);
-size_t qb_index_memory(const qb_index *idx);     /* bytes held by the index */
+size_t qb_index_memory(const qb_index *idx); /* bytes held by the index */
 
 /* ---- the holder that reloads swap into ------------------------------------------------ */
 
-qb_bank *qb_bank_new(qb_index *idx);  /* takes over the caller's reference; idx may be NULL */
-void qb_bank_free(qb_bank *bank);     /* drops the bank's reference */
+qb_bank *qb_bank_new(qb_index *idx); /* takes over the caller's reference; idx may be NULL */
+void qb_bank_free(qb_bank *bank);    /* drops the bank's reference */
 /* Returns the current index with a new reference (NULL if none): unref it when done. A
  * draw in flight keeps its index alive across a swap. */
 qb_index *qb_bank_current(qb_bank *bank);
@@ -73,8 +73,7 @@ typedef struct qb_blueprint {
 } qb_blueprint;
 
 /* NULL if the index has no blueprint for category x paper. Lives as long as idx. */
-const qb_blueprint *qb_blueprint_find(const qb_index *idx, const char *category,
-                                      const char *paper);
+const qb_blueprint *qb_blueprint_find(const qb_index *idx, const char *category, const char *paper);
 
 /* ---- the draw -------------------------------------------------------------------------- */
 
@@ -107,8 +106,7 @@ int qb_paper_question_order(const qb_paper *p, int no, char out[QB_MAX_OPTIONS +
 char *qb_paper_encode(const qb_index *idx, const qb_paper *p, size_t *len);
 /* Rebuilds a paper against idx. DK_EINVAL: malformed; DK_ENOTFOUND: a question is no
  * longer in the bank (err names it). s need not be NUL-terminated. */
-int qb_paper_decode(const qb_index *idx, const char *s, size_t len, qb_paper **out,
-                    dk_error *err);
+int qb_paper_decode(const qb_index *idx, const char *s, size_t len, qb_paper **out, dk_error *err);
 
 /* ---- what the client sees ---------------------------------------------------------------- */
 
@@ -126,17 +124,17 @@ int qb_paper_decode(const qb_index *idx, const char *s, size_t len, qb_paper **o
  * the index was loaded: no JSON is built per request. DK_EINVAL if p is not of idx. */
 int qb_paper_client_json(const qb_index *idx, const qb_paper *p, struct evbuffer *out);
 /* One question of the paper, the same object as in "questions" above. */
-int qb_paper_question_json(const qb_index *idx, const qb_paper *p, int no,
-                           struct evbuffer *out);
+int qb_paper_question_json(const qb_index *idx, const qb_paper *p, int no, struct evbuffer *out);
 
-/* ---- answers and scoring ---------------------------------------------------------------------- */
+/* ---- answers and scoring ----------------------------------------------------------------------
+ */
 
 /* Validates a client's choice for question no (1-based) and writes it canonical (upper
  * case, letters sorted) into out. A1 A2 A3 A4 B1: one letter; X: one or more distinct
  * letters; every letter within the displayed option count. Case and surrounding spaces
  * are forgiven. DK_ENOTFOUND: unknown no; DK_EINVAL: a bad choice. */
-int qb_choice_normalise(const qb_index *idx, const qb_paper *p, int no, const char *in,
-                        size_t len, char out[QB_CHOICE_MAX], dk_error *err);
+int qb_choice_normalise(const qb_index *idx, const qb_paper *p, int no, const char *in, size_t len,
+                        char out[QB_CHOICE_MAX], dk_error *err);
 
 /* Scores a paper: choices[i] is the display-letter choice for question i+1 (NULL or ""
  * = unanswered; as qb_choice_normalise writes it). Display letters are mapped back to

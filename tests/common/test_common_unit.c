@@ -47,9 +47,10 @@ static char *write_tmp(const char *text)
 static void test_config_defaults_file_env(void **st)
 {
     (void)st;
-    unsetenv("DK_CONFIG");
-    unsetenv("DK_REDIS_PORT");
-    unsetenv("DK_EXAM_DURATION_S");
+    /* deploy/test.sh exports the test stack's ports: they would beat the file */
+    static const char *const vars[] = {"DK_CONFIG", "DK_REDIS_PORT", "DK_MYSQL_PORT",
+                                       "DK_MYSQL_DB", "DK_EXAM_DURATION_S"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) unsetenv(vars[i]);
     char *path = write_tmp("# comment\nredis_port = 7001\n  mysql_db=other \n");
     dk_config *cfg;
     dk_error err = {0};

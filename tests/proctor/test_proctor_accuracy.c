@@ -162,7 +162,8 @@ static void test_pairs(void **state)
         double ref;
         if (sscanf(line, "%255s\t%255s\t%d\t%lf", a, b, &same, &ref) != 4) continue;
         const image *ia = find(a), *ib = find(b);
-        if (!ia || !ib || !ia->embedded || !ib->embedded) fail_msg("pair %s %s: no embedding", a, b);
+        if (!ia || !ib || !ia->embedded || !ib->embedded)
+            fail_msg("pair %s %s: no embedding", a, b);
         double c = proctor_cosine(&ia->emb, &ib->emb);
         double d = fabs(c - ref);
         if (d > max_diff) max_diff = d;

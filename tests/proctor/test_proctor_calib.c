@@ -72,7 +72,8 @@ static void test_json_and_text(void **state)
     assert_string_equal(proctor_flag_name(PROCTOR_FLAG_MULTIPLE_FACES), "multiple_faces");
 
     proctor_embedding e = {.model = "m.onnx", .dim = 128}, back;
-    for (int i = 0; i < 128; i++) e.v[i] = (float)((i % 7) - 3) / 10.0f;
+    for (int i = 0; i < 128; i++)
+        e.v[i] = (float)((i % 7) - 3) / 10.0f;
     unsigned char packed[PROCTOR_EMB_MAX * 4];
     size_t n = proctor_embedding_pack(&e, packed, sizeof packed);
     assert_int_equal(n, 512);

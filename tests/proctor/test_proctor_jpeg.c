@@ -107,7 +107,8 @@ static void test_not_jpeg(void **state)
     free(b.p);
     /* SOI followed by garbage: passes the first bytes, fails the header parse */
     unsigned char soi[64] = {0xFF, 0xD8, 0xFF, 0x00};
-    for (size_t i = 4; i < sizeof soi; i++) soi[i] = (unsigned char)(i * 37);
+    for (size_t i = 4; i < sizeof soi; i++)
+        soi[i] = (unsigned char)(i * 37);
     b = copy(soi, sizeof soi);
     expect_bad(&b, DK_EUNPROCESSABLE, "JPEG");
     free(b.p);
@@ -155,14 +156,16 @@ static void test_corrupt_huffman(void **state)
     /* a DHT whose code counts claim more codes than the table holds */
     buf b = copy(good.p, good.n);
     size_t dht = find_marker(&b, 0xC4);
-    for (int i = 0; i < 16; i++) b.p[dht + 5 + i] = 0xFF;
+    for (int i = 0; i < 16; i++)
+        b.p[dht + 5 + i] = 0xFF;
     expect_bad(&b, DK_EUNPROCESSABLE, "");
     free(b.p);
     /* entropy-coded data overwritten with marker bytes */
     b = copy(good.p, good.n);
     size_t sos = find_marker(&b, 0xDA);
     size_t start = sos + 2 + ((size_t)b.p[sos + 2] << 8 | b.p[sos + 3]) + 16;
-    for (size_t i = start; i < start + 64 && i < b.n - 2; i++) b.p[i] = 0xFF;
+    for (size_t i = start; i < start + 64 && i < b.n - 2; i++)
+        b.p[i] = 0xFF;
     expect_bad(&b, DK_EUNPROCESSABLE, "corrupt or truncated");
     free(b.p);
     /* scan data with random noise in the middle: libjpeg-turbo must say so or decode
@@ -328,11 +331,16 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_empty),           cmocka_unit_test(test_not_jpeg),
-        cmocka_unit_test(test_png),             cmocka_unit_test(test_truncated),
-        cmocka_unit_test(test_corrupt_huffman), cmocka_unit_test(test_tiny),
-        cmocka_unit_test(test_huge_header),     cmocka_unit_test(test_over_byte_limit),
-        cmocka_unit_test(test_comments),        cmocka_unit_test(test_large_photo_scaled),
+        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_not_jpeg),
+        cmocka_unit_test(test_png),
+        cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_corrupt_huffman),
+        cmocka_unit_test(test_tiny),
+        cmocka_unit_test(test_huge_header),
+        cmocka_unit_test(test_over_byte_limit),
+        cmocka_unit_test(test_comments),
+        cmocka_unit_test(test_large_photo_scaled),
         cmocka_unit_test(test_good_jpeg),
     };
     return cmocka_run_group_tests_name("proctor_jpeg", tests, setup, teardown);

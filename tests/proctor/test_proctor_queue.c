@@ -94,7 +94,7 @@ static redisReply *cmd(const char *fmt, ...)
 static long long cmd_int(const char *fmt, const char *a)
 {
     redisReply *r = cmd(fmt, a);
-    long long v = r->type == REDIS_REPLY_INTEGER ? r->integer
+    long long v = r->type == REDIS_REPLY_INTEGER  ? r->integer
                   : r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10)
                                                   : -1;
     freeReplyObject(r);
@@ -137,7 +137,8 @@ static const char *new_session(long long physician_id)
 {
     char *sid = sessions[nsessions++];
     static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < 32; i++) sid[i] = hex[rand() % 16];
+    for (int i = 0; i < 32; i++)
+        sid[i] = hex[rand() % 16];
     sid[32] = '\0';
     dk_param p[] = {DK_PSTR(sid), DK_PINT(physician_id), DK_PINT(wall_ms() % 1000000000)};
     sql("INSERT INTO exam_session (id, physician_id, enrolment_id, cycle_id, paper, seed, "
@@ -196,7 +197,10 @@ static long long add_capture(const char *sid, long long physician_id, const char
     return (long long)id;
 }
 
-static long long results(const char *sid) { return cmd_int("HLEN sess:{%s}:cap", sid); }
+static long long results(const char *sid)
+{
+    return cmd_int("HLEN sess:{%s}:cap", sid);
+}
 
 static int wait_results(const char *sid, long long want, int timeout_ms)
 {
@@ -244,9 +248,9 @@ static char *cap_result(const char *sid, long long capture_id)
 /* Entries of the stream still pending for a consumer (NULL: any consumer). */
 static long long pending_for(const char *consumer)
 {
-    redisReply *r = consumer ? cmd("XPENDING %s %s - + 100 %s", PROCTOR_STREAM, PROCTOR_GROUP,
-                                   consumer)
-                             : cmd("XPENDING %s %s - + 100", PROCTOR_STREAM, PROCTOR_GROUP);
+    redisReply *r = consumer
+                        ? cmd("XPENDING %s %s - + 100 %s", PROCTOR_STREAM, PROCTOR_GROUP, consumer)
+                        : cmd("XPENDING %s %s - + 100", PROCTOR_STREAM, PROCTOR_GROUP);
     long long n = r->type == REDIS_REPLY_ARRAY ? (long long)r->elements : -1;
     freeReplyObject(r);
     return n;
@@ -320,8 +324,7 @@ static void test_register_photo(void **state)
         free(b);
     }
     dk_param p[] = {DK_PINT(pid)};
-    assert_int_equal(sql_int("SELECT face_embedding IS NULL FROM physician WHERE id = ?", p, 1),
-                     1);
+    assert_int_equal(sql_int("SELECT face_embedding IS NULL FROM physician WHERE id = ?", p, 1), 1);
     snprintf(path, sizeof path, "%s/deepface_img01/1.jpg", faces_dir);
     unsigned char *b = slurp(path, &len);
     assert_int_equal(proctor_register_photo(e, db, pid, b, len, &err), 0);
@@ -340,7 +343,7 @@ static void test_register_photo(void **state)
 static void test_scores_and_suspects(void **state)
 {
     (void)state;
-    long long a = physicians[0]; /* registered above (embedding stored) */
+    long long a = physicians[0];                   /* registered above (embedding stored) */
     long long b = new_physician("fr_obama/1.jpg"); /* embedding computed by the worker */
     const char *s1 = new_session(a), *s2 = new_session(b);
     long long t = wall_ms();
@@ -445,8 +448,8 @@ static void test_kill_proctord_mid_job(void **state)
     waitpid(pid, &status, 0);
     assert_true(mid);
     long long left = pending_for(consumer);
-    print_message("proctord killed with %lld job(s) in hand, %lld of %d scored\n", left,
-                  results(s), n);
+    print_message("proctord killed with %lld job(s) in hand, %lld of %d scored\n", left, results(s),
+                  n);
     assert_true(left >= 1);
     proctor_pool *p = start_pool("qafterkill", 2, 1500);
     int ok = wait_results(s, n, 120000);
@@ -459,7 +462,8 @@ static void test_kill_proctord_mid_job(void **state)
     assert_int_equal(pending_for(consumer), 0);
     /* exactly once: one suspect per impostor capture in Redis and in MariaDB */
     assert_int_equal(suspects(s, "low_similarity", 0), impostors);
-    for (int i = 1; i < n; i += 2) assert_int_equal(suspects(s, "low_similarity", caps[i]), 1);
+    for (int i = 1; i < n; i += 2)
+        assert_int_equal(suspects(s, "low_similarity", caps[i]), 1);
     dk_param ps[] = {DK_PSTR(s)};
     assert_int_equal(sql_int("SELECT occurrences FROM proctor_suspect WHERE session_id = ? AND "
                              "reason = 'low_similarity'",
@@ -478,7 +482,8 @@ static void test_sigterm_finishes_job(void **state)
     long long a = physicians[0];
     const char *s = new_session(a);
     long long t = wall_ms();
-    for (int i = 0; i < 8; i++) add_capture(s, a, "deepface_img01/4.jpg", t + i);
+    for (int i = 0; i < 8; i++)
+        add_capture(s, a, "deepface_img01/4.jpg", t + i);
     pid_t pid = spawn_proctord(30000);
     char consumer[128];
     int mid = wait_mid_job(pid, consumer, sizeof consumer, 60000);
@@ -580,7 +585,10 @@ static void test_job_argv_and_lag(void **state)
     const char *argv[PROCTOR_JOB_ARGC];
     size_t lens[PROCTOR_JOB_ARGC];
     char bufs[PROCTOR_JOB_NBUFS][32];
-    proctor_job j = {.capture_id = 7, .session_id = "abc", .physician_id = 9, .path = "p.jpg",
+    proctor_job j = {.capture_id = 7,
+                     .session_id = "abc",
+                     .physician_id = 9,
+                     .path = "p.jpg",
                      .taken_at = 1700000000123LL};
     assert_int_equal(proctor_job_argv(&j, argv, lens, bufs), PROCTOR_JOB_ARGC);
     assert_string_equal(argv[0], "XADD");

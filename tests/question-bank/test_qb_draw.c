@@ -34,8 +34,9 @@ static void q_line(bank_text *b, const char *cat, const char *paper, const char 
                    const char *answer, const char *opts_tag)
 {
     int id = ++b->seq;
-    fprintf(b->f, "{\"id\":\"T%05d\",\"category\":\"%s\",\"paper\":\"%s\",\"section\":\"%s\","
-                  "\"type\":\"%s\",",
+    fprintf(b->f,
+            "{\"id\":\"T%05d\",\"category\":\"%s\",\"paper\":\"%s\",\"section\":\"%s\","
+            "\"type\":\"%s\",",
             id, cat, paper, section, type);
     if (group) fprintf(b->f, "\"group\":\"%s\",", group);
     if (case_text) fprintf(b->f, "\"case\":\"%s\",", case_text);
@@ -120,8 +121,8 @@ static qb_index *test_bank(uint64_t version)
     groups(&b, KQ, YW, "口腔内科学", "A3", 3, 3);
     fclose(b.f);
     qb_bp_def bps[] = {
-        bp(0, 1, 60, "内科学", ANY, 20, "外科学", ANY, 10, "儿科学", TB(A1), 5, "儿科学",
-           TB(B1), 4, NULL),
+        bp(0, 1, 60, "内科学", ANY, 20, "外科学", ANY, 10, "儿科学", TB(A1), 5, "儿科学", TB(B1), 4,
+           NULL),
         bp(0, 0, 30, "卫生法规", ANY, 10, NULL),
         bp(1, 1, 60, "中药学", ANY, 10, NULL),
         bp(2, 1, 60, "口腔内科学", ANY, 4, NULL),
@@ -129,7 +130,8 @@ static qb_index *test_bank(uint64_t version)
     size_t nbad = 0;
     qb_index *idx = qb_index_from_jsonl(b.p, b.len, bps, 4, version, &nbad);
     assert_int_equal(nbad, 0);
-    for (size_t i = 0; i < 4; i++) qb_bp_clear(&bps[i]);
+    for (size_t i = 0; i < 4; i++)
+        qb_bp_clear(&bps[i]);
     free(b.p);
     return idx;
 }
@@ -158,7 +160,8 @@ static void check_paper(const qb_index *idx, const qb_paper *p, const qb_bluepri
             /* the option order is a permutation */
             unsigned mask = 0;
             assert_int_equal(it->nopt, q->nopt);
-            for (int o = 0; o < it->nopt; o++) mask |= 1u << it->order[o];
+            for (int o = 0; o < it->nopt; o++)
+                mask |= 1u << it->order[o];
             assert_int_equal(mask, (1u << q->nopt) - 1);
             if (q->group != QB_NONE) {
                 const qb_g *g = &idx->groups[q->group];
@@ -244,8 +247,7 @@ static void test_uniform_chi_square(void **state)
         }
         qb_paper_free(p);
     }
-    double pr = 20.0 / 55.0, var = draws * pr * (1 - pr), stat = 0, single_sum = 0,
-           group_sum = 0;
+    double pr = 20.0 / 55.0, var = draws * pr * (1 - pr), stat = 0, single_sum = 0, group_sum = 0;
     int units = 0;
     for (uint32_t i = 0; i < pool->nsingles; i++, units++) {
         double o = (double)freq[pool->singles[i]];
@@ -255,7 +257,8 @@ static void test_uniform_chi_square(void **state)
     for (uint32_t i = 0; i < pool->ngroups; i++, units++) {
         const qb_g *g = &idx->groups[pool->groups[i]];
         double o = (double)freq[g->first];
-        for (uint32_t m = 1; m < g->size; m++) assert_int_equal(freq[g->first + m], (long)o);
+        for (uint32_t m = 1; m < g->size; m++)
+            assert_int_equal(freq[g->first + m], (long)o);
         stat += (o - draws * pr) * (o - draws * pr) / var;
         group_sum += o;
     }
@@ -290,11 +293,13 @@ static void test_option_shuffle(void **state)
         qb_paper *p;
         dk_error err;
         assert_int_equal(qb_draw(idx, LC, GG, (uint64_t)d, &p, &err), 0);
-        for (int o = 0; o < 5; o++) pos[o][p->items[0].order[o]]++;
+        for (int o = 0; o < 5; o++)
+            pos[o][p->items[0].order[o]]++;
         qb_paper_free(p);
     }
     for (int o = 0; o < 5; o++)
-        for (int l = 0; l < 5; l++) assert_true(labs(pos[o][l] - draws / 5) < draws / 10);
+        for (int l = 0; l < 5; l++)
+            assert_true(labs(pos[o][l] - draws / 5) < draws / 10);
     qb_index_unref(idx);
 }
 
@@ -356,10 +361,15 @@ static void test_encode_decode(void **state)
     assert_non_null(strstr(err.msg, "no longer in the bank"));
     free(gone);
 
-    const char *bad[] = {"", "qb2;临床;业务水平;1;T00001:ABCDE", "qb1;西医;业务水平;1;T00001:ABCDE",
-                         "qb1;临床;业务水平;x;T00001:ABCDE", "qb1;临床;业务水平;1;",
-                         "qb1;临床;业务水平;1;T00001:ABCD", "qb1;临床;业务水平;1;T00001:ABCDA",
-                         "qb1;临床;业务水平;1;T00001:ABCDF", "qb1;临床;业务水平;1;T00001",
+    const char *bad[] = {"",
+                         "qb2;临床;业务水平;1;T00001:ABCDE",
+                         "qb1;西医;业务水平;1;T00001:ABCDE",
+                         "qb1;临床;业务水平;x;T00001:ABCDE",
+                         "qb1;临床;业务水平;1;",
+                         "qb1;临床;业务水平;1;T00001:ABCD",
+                         "qb1;临床;业务水平;1;T00001:ABCDA",
+                         "qb1;临床;业务水平;1;T00001:ABCDF",
+                         "qb1;临床;业务水平;1;T00001",
                          "qb1;临床;业务水平;1;T00001:ABCDE,,T00002:ABCDE",
                          "qb1;临床;业务水平;1;:ABCDE"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -409,7 +419,7 @@ static void test_choices_and_score(void **state)
     assert_int_equal(qb_choice_normalise(idx, p, 0, "A", 1, out, &err), DK_ENOTFOUND);
     assert_int_equal(qb_choice_normalise(idx, p, n + 1, "A", 1, out, &err), DK_ENOTFOUND);
 
-    char (*right)[QB_CHOICE_MAX] = calloc((size_t)n, QB_CHOICE_MAX);
+    char(*right)[QB_CHOICE_MAX] = calloc((size_t)n, QB_CHOICE_MAX);
     const char **choices = calloc((size_t)n, sizeof *choices);
     for (int i = 0; i < n; i++) {
         correct_choice(idx, &p->items[i], right[i]);
@@ -494,7 +504,8 @@ static void test_client_json(void **state)
             assert_string_equal(json_string_value(json_object_get(o, "label")), label);
             /* the text shown at d is the original option order[d] */
             const char *t = json_string_value(json_object_get(o, "text"));
-            assert_int_equal(strncmp(t, opt_texts[it->order[d]], strlen(opt_texts[it->order[d]])), 0);
+            assert_int_equal(strncmp(t, opt_texts[it->order[d]], strlen(opt_texts[it->order[d]])),
+                             0);
         }
         json_t *g = json_object_get(q, "group");
         assert_true(qq->group == QB_NONE ? json_is_null(g) : json_is_string(g));
@@ -515,7 +526,8 @@ static void test_client_json(void **state)
             assert_string_equal(json_string_value(json_object_get(q, "group")),
                                 json_string_value(json_object_get(g, "id")));
             if (!strcmp(type, "B1"))
-                assert_true(json_equal(json_object_get(q, "options"), json_object_get(g, "options")));
+                assert_true(
+                    json_equal(json_object_get(q, "options"), json_object_get(g, "options")));
             grouped++;
         }
         if (!strcmp(type, "A3") || !strcmp(type, "A4"))
@@ -575,10 +587,13 @@ static void test_bank_swap(void **state)
     atomic_int stop = 0;
     drawer d[2] = {{bank, &stop, 0}, {bank, &stop, 0}};
     pthread_t t[2];
-    for (int i = 0; i < 2; i++) pthread_create(&t[i], NULL, draw_loop, &d[i]);
-    for (uint64_t v = 2; v < 40; v++) qb_bank_swap(bank, test_bank(v));
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, draw_loop, &d[i]);
+    for (uint64_t v = 2; v < 40; v++)
+        qb_bank_swap(bank, test_bank(v));
     atomic_store(&stop, 1);
-    for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
     assert_true(d[0].draws + d[1].draws > 0);
     /* the index taken before the swaps is still whole */
     qb_paper *p;
@@ -608,7 +623,8 @@ static void test_demo_bank(void **state)
     free(buf);
     assert_int_equal(bad, 0);
     int types_seen = 0;
-    for (size_t i = 0; i < idx->nq; i++) types_seen |= 1 << idx->qs[i].type;
+    for (size_t i = 0; i < idx->nq; i++)
+        types_seen |= 1 << idx->qs[i].type;
     assert_int_equal(types_seen, (1 << QB_NTYPES) - 1);
     for (size_t i = 0; i < nbp; i++) {
         const qb_blueprint *b = qb_blueprint_find(idx, qb_category_names[bps[i].category],
@@ -632,11 +648,16 @@ int main(void)
 {
     dk_log_set_level(DK_LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_same_seed_same_paper), cmocka_unit_test(test_paper_structure),
-        cmocka_unit_test(test_uniform_chi_square),   cmocka_unit_test(test_option_shuffle),
-        cmocka_unit_test(test_unsatisfiable),        cmocka_unit_test(test_encode_decode),
-        cmocka_unit_test(test_choices_and_score),    cmocka_unit_test(test_client_json),
-        cmocka_unit_test(test_bank_swap),            cmocka_unit_test(test_demo_bank),
+        cmocka_unit_test(test_same_seed_same_paper),
+        cmocka_unit_test(test_paper_structure),
+        cmocka_unit_test(test_uniform_chi_square),
+        cmocka_unit_test(test_option_shuffle),
+        cmocka_unit_test(test_unsatisfiable),
+        cmocka_unit_test(test_encode_decode),
+        cmocka_unit_test(test_choices_and_score),
+        cmocka_unit_test(test_client_json),
+        cmocka_unit_test(test_bank_swap),
+        cmocka_unit_test(test_demo_bank),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

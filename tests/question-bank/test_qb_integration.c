@@ -104,8 +104,12 @@ static int write_bank(const char *path, const char *prefix, int nsingles)
 
 static qb_index *load_with_blueprint(const char *prefix, int count)
 {
-    qb_bp_def bp = {.category = 2, .paper = 1, .question_count = count, .duration_min = 60,
-                    .pass_mark = count * 6 / 10, .nrows = 1};
+    qb_bp_def bp = {.category = 2,
+                    .paper = 1,
+                    .question_count = count,
+                    .duration_min = 60,
+                    .pass_mark = count * 6 / 10,
+                    .nrows = 1};
     char section[64];
     snprintf(section, sizeof section, "%s口腔内科", prefix);
     bp.rows[0] = (qb_bp_row){dk_strdup(section), 0, count};
@@ -132,7 +136,8 @@ static void prefix_of(char *out, size_t n, const char *what)
     snprintf(out, n, "%s%s", run_tag, what);
 }
 
-/* ---- tests ------------------------------------------------------------------------------------- */
+/* ---- tests -------------------------------------------------------------------------------------
+ */
 
 static void test_import_reload_draw(void **state)
 {
@@ -191,7 +196,8 @@ static void test_import_reload_draw(void **state)
     assert_int_equal(qb_paper_client_json(all, big, eb), 0);
     char needle[64];
     snprintf(needle, sizeof needle, "%s 病例1", prefix);
-    assert_non_null(memmem(evbuffer_pullup(eb, -1), evbuffer_get_length(eb), needle, strlen(needle)));
+    assert_non_null(
+        memmem(evbuffer_pullup(eb, -1), evbuffer_get_length(eb), needle, strlen(needle)));
     assert_null(memmem(evbuffer_pullup(eb, -1), evbuffer_get_length(eb), "\"answer\"", 8));
     evbuffer_free(eb);
     qb_paper_free(big);
@@ -249,8 +255,9 @@ static void test_reimport_refused(void **state)
     assert_int_equal(imported, 0);
     assert_int_equal(bad, lines);
     char *text = read_all(report2);
-    char want[128];
-    snprintf(want, sizeof want, "%s:1: duplicate-id: %s-Q0000 is already in the bank", path, prefix);
+    char want[512];
+    snprintf(want, sizeof want, "%s:1: duplicate-id: %s-Q0000 is already in the bank", path,
+             prefix);
     assert_non_null(strstr(text, want));
     snprintf(want, sizeof want, "%s:5: duplicate-id: group %s-GA0 is already in the bank", path,
              prefix);
@@ -278,9 +285,11 @@ static void test_skip_bad(void **state)
                 "{\"id\":\"%s-Q%d\",%s,\"type\":\"A1\",\"stem\":\"%s 好题%d\",\"options\":"
                 "{\"A\":\"a\",\"B\":\"b\"},\"answer\":\"A\"}\n",
                 prefix, i, head, prefix, i);
-    fprintf(f, "{\"id\":\"%s-BAD\",\"category\":\"西医\",\"paper\":\"业务水平\",\"section\":\"x\","
-               "\"type\":\"A1\",\"stem\":\"s\",\"options\":{\"A\":\"a\",\"B\":\"b\"},\"answer\":\"A\"}\n",
-            prefix);
+    fprintf(
+        f,
+        "{\"id\":\"%s-BAD\",\"category\":\"西医\",\"paper\":\"业务水平\",\"section\":\"x\","
+        "\"type\":\"A1\",\"stem\":\"s\",\"options\":{\"A\":\"a\",\"B\":\"b\"},\"answer\":\"A\"}\n",
+        prefix);
     for (int m = 0; m < 2; m++)
         fprintf(f,
                 "{\"id\":\"%s-G%d\",%s,\"type\":\"A3\",\"group\":\"%s-G\",\"case\":\"%s 病例%d\","
@@ -315,9 +324,10 @@ static void test_blueprint_round_trip(void **state)
     snprintf(path, sizeof path, "/tmp/%sbp.json", run_tag);
     /* a bad file changes nothing */
     FILE *f = fopen(path, "w");
-    fprintf(f, "{\"blueprints\":[{\"category\":\"口腔\",\"paper\":\"业务水平\",\"question_count\""
-               ":100,\"duration_min\":60,\"pass_mark\":60,\"sections\":[{\"section\":\"口腔内科学\","
-               "\"count\":99}]}]}");
+    fprintf(f,
+            "{\"blueprints\":[{\"category\":\"口腔\",\"paper\":\"业务水平\",\"question_count\""
+            ":100,\"duration_min\":60,\"pass_mark\":60,\"sections\":[{\"section\":\"口腔内科学\","
+            "\"count\":99}]}]}");
     fclose(f);
     int stored;
     assert_int_equal(qb_blueprint_store_file(db, path, &stored, &err), DK_EINVAL);
@@ -349,7 +359,8 @@ static void test_blueprint_round_trip(void **state)
     for (size_t i = 0; i < nsrc; i++) {
         const qb_bp_def *a = NULL;
         for (size_t j = 0; j < n2; j++)
-            if (after[j].category == src[i].category && after[j].paper == src[i].paper) a = &after[j];
+            if (after[j].category == src[i].category && after[j].paper == src[i].paper)
+                a = &after[j];
         assert_non_null(a);
         assert_int_equal(a->question_count, src[i].question_count);
         assert_int_equal(a->nrows, src[i].nrows);
@@ -359,9 +370,12 @@ static void test_blueprint_round_trip(void **state)
             assert_int_equal(a->rows[r].count, src[i].rows[r].count);
         }
     }
-    for (size_t i = 0; i < n; i++) qb_bp_clear(&before[i]);
-    for (size_t i = 0; i < n2; i++) qb_bp_clear(&after[i]);
-    for (size_t i = 0; i < ndemo; i++) qb_bp_clear(&demo[i]);
+    for (size_t i = 0; i < n; i++)
+        qb_bp_clear(&before[i]);
+    for (size_t i = 0; i < n2; i++)
+        qb_bp_clear(&after[i]);
+    for (size_t i = 0; i < ndemo; i++)
+        qb_bp_clear(&demo[i]);
     free(before);
     free(after);
     unlink(path);
@@ -395,8 +409,9 @@ int main(void)
     mysql_free_result(res);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    snprintf(run_tag, sizeof run_tag, "IT%08x",
-             (unsigned)((uint64_t)getpid() * 2654435761u ^ (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec));
+    snprintf(
+        run_tag, sizeof run_tag, "IT%08x",
+        (unsigned)((uint64_t)getpid() * 2654435761u ^ (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_import_reload_draw),
         cmocka_unit_test(test_reimport_refused),

@@ -131,7 +131,8 @@ static void test_draw_real_questions(void **state)
     };
     const char *zy[] = {"中医内科学", "方剂学", "中药学", "针灸学", "中医诊断学"};
     const int zyc[] = {30, 20, 20, 15, 15};
-    for (int i = 0; i < 5; i++) bps[0].rows[bps[0].nrows++] = (qb_bp_row){strdup(zy[i]), 0, zyc[i]};
+    for (int i = 0; i < 5; i++)
+        bps[0].rows[bps[0].nrows++] = (qb_bp_row){strdup(zy[i]), 0, zyc[i]};
     bps[1].rows[bps[1].nrows++] = (qb_bp_row){strdup("卫生法规"), 0, 60};
     bps[1].rows[bps[1].nrows++] = (qb_bp_row){strdup("医学伦理学"), 0, 40};
     bps[2].rows[bps[2].nrows++] = (qb_bp_row){strdup("口腔内科学"), 0, 100};
@@ -163,7 +164,8 @@ static void test_draw_real_questions(void **state)
     dk_error err;
     assert_int_equal(qb_draw(idx, "口腔", "业务水平", 1, &p, &err), DK_ECONFLICT);
     assert_non_null(strstr(err.msg, "the bank has 0"));
-    for (int i = 0; i < 3; i++) qb_bp_clear(&bps[i]);
+    for (int i = 0; i < 3; i++)
+        qb_bp_clear(&bps[i]);
     qb_index_unref(idx);
 }
 

@@ -12,10 +12,11 @@
 
 #include "qb_internal.h"
 
-#define BASE_FIELDS                                                                               \
-    "\"category\":\"临床\",\"paper\":\"业务水平\",\"section\":\"内科学\""
+#define BASE_FIELDS "\"category\":\"临床\",\"paper\":\"业务水平\",\"section\":\"内科学\""
 #define OPTS5 "{\"A\":\"甲\",\"B\":\"乙\",\"C\":\"丙\",\"D\":\"丁\",\"E\":\"戊\"}"
-#define A1(id, stem) "{\"id\":\"" id "\"," BASE_FIELDS ",\"type\":\"A1\",\"stem\":\"" stem "\",\"options\":" OPTS5 ",\"answer\":\"C\"}"
+#define A1(id, stem)                                                                               \
+    "{\"id\":\"" id "\"," BASE_FIELDS ",\"type\":\"A1\",\"stem\":\"" stem "\",\"options\":" OPTS5  \
+    ",\"answer\":\"C\"}"
 
 /* Validates the lines (separated by \n) and returns the reasons of line `line`, joined by
  * ',' ("" when the line is valid). */
@@ -78,7 +79,8 @@ static void test_single_line_rules(void **state)
     (void)state;
     char long_stem[4002 * 3 + 512], ok_stem[4000 * 3 + 512], tmp[4001 * 3 + 1];
     tmp[0] = '\0';
-    for (int i = 0; i < 4001; i++) strcat(tmp, "字");
+    for (int i = 0; i < 4001; i++)
+        strcat(tmp, "字");
     snprintf(long_stem, sizeof long_stem, A1("LONG", "%s"), tmp);
     tmp[4000 * 3] = '\0';
     snprintf(ok_stem, sizeof ok_stem, A1("OKLEN", "%s"), tmp);
@@ -210,7 +212,7 @@ static void test_single_line_rules(void **state)
     }
 }
 
-#define GROUP_LINE(id, type, gid, extra, stem, opts)                                              \
+#define GROUP_LINE(id, type, gid, extra, stem, opts)                                               \
     "{\"id\":\"" id "\"," BASE_FIELDS ",\"type\":\"" type "\",\"group\":\"" gid "\"" extra         \
     ",\"stem\":\"" stem "\",\"options\":" opts ",\"answer\":\"A\"}"
 #define OPTS5B "{\"A\":\"甲\",\"B\":\"乙\",\"C\":\"丙\",\"D\":\"丁\",\"E\":\"己\"}"
@@ -218,8 +220,9 @@ static void test_single_line_rules(void **state)
 static void test_cross_line_rules(void **state)
 {
     (void)state;
-    const char *g_ok = GROUP_LINE("Q1", "A3", "G1", ",\"case\":\"病例\"", "问一", OPTS5) "\n" GROUP_LINE(
-        "Q2", "A3", "G1", ",\"case\":\"病例\"", "问二", OPTS5);
+    const char *g_ok =
+        GROUP_LINE("Q1", "A3", "G1", ",\"case\":\"病例\"", "问一",
+                   OPTS5) "\n" GROUP_LINE("Q2", "A3", "G1", ",\"case\":\"病例\"", "问二", OPTS5);
     assert_string_equal(reasons(g_ok, 1), "");
     assert_string_equal(reasons(g_ok, 2), "");
 
@@ -227,12 +230,13 @@ static void test_cross_line_rules(void **state)
     assert_string_equal(reasons(dup, 1), "");
     assert_string_equal(reasons(dup, 2), "duplicate-id");
 
-    const char *miss = GROUP_LINE("Q1", "A3", "G1", ",\"case\":\"病例\"", "一", OPTS5) "\n" GROUP_LINE(
-        "Q2", "A3", "G1", "", "二", OPTS5);
+    const char *miss = GROUP_LINE("Q1", "A3", "G1", ",\"case\":\"病例\"", "一",
+                                  OPTS5) "\n" GROUP_LINE("Q2", "A3", "G1", "", "二", OPTS5);
     assert_string_equal(reasons(miss, 2), "missing-case");
 
-    const char *empty_case = GROUP_LINE("Q1", "A4", "G1", ",\"case\":\" \"", "一", OPTS5) "\n" GROUP_LINE(
-        "Q2", "A4", "G1", ",\"case\":\" \"", "二", OPTS5);
+    const char *empty_case =
+        GROUP_LINE("Q1", "A4", "G1", ",\"case\":\" \"", "一",
+                   OPTS5) "\n" GROUP_LINE("Q2", "A4", "G1", ",\"case\":\" \"", "二", OPTS5);
     assert_string_equal(reasons(empty_case, 1), "empty-case");
 
     const char *b1_case = GROUP_LINE("Q1", "B1", "G1", "", "一", OPTS5) "\n" GROUP_LINE(
@@ -246,17 +250,21 @@ static void test_cross_line_rules(void **state)
         "Q2", "A4", "G1", ",\"case\":\"c\"", "二", OPTS5);
     assert_string_equal(reasons(tmis, 2), "group-type-mismatch");
 
-    const char *gmis = GROUP_LINE("Q1", "B1", "G1", "", "一", OPTS5) "\n"
-        "{\"id\":\"Q2\",\"category\":\"中医\",\"paper\":\"业务水平\",\"section\":\"内科学\","
-        "\"type\":\"B1\",\"group\":\"G1\",\"stem\":\"二\",\"options\":" OPTS5 ",\"answer\":\"A\"}";
+    const char *gmis = GROUP_LINE(
+        "Q1", "B1", "G1", "", "一",
+        OPTS5) "\n"
+               "{\"id\":\"Q2\",\"category\":\"中医\",\"paper\":\"业务水平\",\"section\":\"内科学\","
+               "\"type\":\"B1\",\"group\":\"G1\",\"stem\":\"二\",\"options\":" OPTS5
+               ",\"answer\":\"A\"}";
     assert_string_equal(reasons(gmis, 2), "group-mismatch");
 
-    const char *cmis = GROUP_LINE("Q1", "A3", "G1", ",\"case\":\"20年\"", "一", OPTS5) "\n" GROUP_LINE(
-        "Q2", "A3", "G1", ",\"case\":\"10年\"", "二", OPTS5);
+    const char *cmis =
+        GROUP_LINE("Q1", "A3", "G1", ",\"case\":\"20年\"", "一",
+                   OPTS5) "\n" GROUP_LINE("Q2", "A3", "G1", ",\"case\":\"10年\"", "二", OPTS5);
     assert_string_equal(reasons(cmis, 2), "case-mismatch");
 
-    const char *omis = GROUP_LINE("Q1", "B1", "G1", "", "一", OPTS5) "\n" GROUP_LINE(
-        "Q2", "B1", "G1", "", "二", OPTS5B);
+    const char *omis = GROUP_LINE("Q1", "B1", "G1", "", "一",
+                                  OPTS5) "\n" GROUP_LINE("Q2", "B1", "G1", "", "二", OPTS5B);
     assert_string_equal(reasons(omis, 2), "options-mismatch");
 
     /* the same question: full-width punctuation, spaces, case and option order differ */
@@ -300,8 +308,9 @@ static void test_known_bank_content(void **state)
 static void test_group_positions(void **state)
 {
     (void)state;
-    const char *text = GROUP_LINE("Q1", "B1", "G1", "", "一", OPTS5) "\n" A1("Q9", "独立") "\n" GROUP_LINE(
-        "Q2", "B1", "G1", "", "二", OPTS5) "\n" GROUP_LINE("Q3", "B1", "G1", "", "三", OPTS5);
+    const char *text =
+        GROUP_LINE("Q1", "B1", "G1", "", "一", OPTS5) "\n" A1("Q9", "独立") "\n" GROUP_LINE(
+            "Q2", "B1", "G1", "", "二", OPTS5) "\n" GROUP_LINE("Q3", "B1", "G1", "", "三", OPTS5);
     qb_validator *v = qb_validator_new();
     long n = 0;
     for (const char *p = text;;) {
