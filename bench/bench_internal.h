@@ -117,7 +117,8 @@ typedef struct bench_phys {
     char acked[BENCH_MAXQ + 1][BENCH_CHOICE]; /* last acknowledged choice, "" none */
     char sent[BENCH_CHOICE];                  /* choice of the answer in flight */
     uint8_t indet[BENCH_MAXQ + 1]; /* an answer's fate is unknown (timeout, 5xx) */
-    int state, tries, next_q, steps, resume_at, resumed;
+    int state, tries, next_q, resume_at, resumed;
+    int timer_action, due_set, cur_q, pending_change, steps_new_q, backoffs, slot;
     int have_paper, submitted, failed, in_phase;
     int64_t t_arrive_us, t_paper_us;
     uint32_t rng;
@@ -149,6 +150,12 @@ struct bench_thread {
     bench_req *bare_reqs;
     bench_stats *stats; /* [P_NPHASES] */
     bench_live live;
+    int nphys_active; /* physicians still busy in the current phase */
+    int fail_logged;
+    uint64_t window_ok[P_NPHASES]; /* 2xx answers/bare replies inside the timed window */
+    int64_t window_us[P_NPHASES];
+    uint64_t changes, resume_ok, resume_failed, resume_sid_mismatch, resume_answer_mismatch;
+    char fake_token[128];
     bench_hist start_to_paper; /* synchronized start: arrival -> paper, per physician */
     int64_t last_paper_us;     /* synchronized start: when the last paper arrived */
     uint32_t rng;

@@ -34,7 +34,7 @@ struct exam_server {
 
 /* Per event loop. */
 typedef struct exam_loop {
-    struct event *sweep, *flush, *gauges; /* loop 0 only */
+    struct event *sweep, *flush, *reload; /* loop 0 only */
 } exam_loop;
 
 #define EXAM_DEADLINES "exam:deadlines"

@@ -2,7 +2,9 @@
  *  - the sweeper submits sessions whose deadline passed (any node may; the claim script
  *    lets exactly one win), and keeps the sweeper-lag and live-session gauges;
  *  - the flush writes changed answers to MariaDB in batches (exam:dirty), so a lost
- *    Redis loses nothing older than the last flush.
+ *    Redis loses nothing older than the last flush;
+ *  - the bank check reloads the question bank when an import changed its version, and
+ *    swaps it in atomically (draws in flight keep the index they started with).
  * Each tick issues async commands and returns; nothing here blocks the loop. */
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +162,57 @@ static void flush_tick(evutil_socket_t fd, short what, void *arg)
     dk_aredis_cmd(loop->redis, 0, on_popped, loop, "SPOP %s %d", EXAM_DIRTY, FLUSH_BATCH);
 }
 
+/* ---- the question bank: reload when an import bumped qb_bank_version ---------------------- */
+
+typedef struct reload_job {
+    exam_server *srv;
+    qb_index *fresh; /* a newly loaded index, or NULL */
+} reload_job;
+
+static void reload_work(void *ctx, void *arg)
+{
+    reload_job *j = arg;
+    dk_error err = {0};
+    MYSQL *db = dk_dbconn_get(ctx, &err);
+    MYSQL_RES *res = NULL;
+    if (!db || dk_mysql_exec(db, "SELECT version FROM qb_bank_version WHERE id = 1", NULL, 0,
+                             &res, NULL, &err)) {
+        if (db) dk_dbconn_drop(ctx);
+        return;
+    }
+    MYSQL_ROW row = mysql_fetch_row(res);
+    unsigned long long v = row && row[0] ? strtoull(row[0], NULL, 10) : 0;
+    mysql_free_result(res);
+    qb_index *cur = qb_bank_current(j->srv->bank);
+    int stale = !cur || v != qb_index_version(cur);
+    qb_index_unref(cur);
+    if (!stale) return;
+    if (qb_index_load(db, &j->fresh, &err) != 0) {
+        DK_WARN("examd", "question bank reload failed err=\"%s\"", err.msg);
+        j->fresh = NULL;
+    }
+}
+
+static void reload_done(void *arg)
+{
+    reload_job *j = arg;
+    if (j->fresh) {
+        DK_INFO("examd", "question bank reloaded questions=%zu version=%llu",
+                qb_index_question_count(j->fresh), (unsigned long long)qb_index_version(j->fresh));
+        qb_bank_swap(j->srv->bank, j->fresh); /* draws in flight keep the old index */
+    }
+    free(j);
+}
+
+static void reload_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    dk_loop *loop = arg;
+    reload_job *j = dk_calloc(1, sizeof *j);
+    j->srv = srv_of(loop);
+    if (dk_workq_submit(j->srv->db, loop->mailbox, reload_work, reload_done, j)) free(j);
+}
+
 /* ---- start/stop ------------------------------------------------------------------------ */
 
 static struct event *every(dk_loop *loop, long long ms, event_callback_fn fn)
@@ -178,6 +231,7 @@ void exam_timers_start(dk_loop *loop)
     const dk_config *cfg = srv_of(loop)->cfg;
     el->sweep = every(loop, dk_config_int(cfg, "sweeper_period_ms"), sweep_tick);
     el->flush = every(loop, dk_config_int(cfg, "flush_period_ms"), flush_tick);
+    el->reload = every(loop, dk_config_int(cfg, "bank_reload_period_ms"), reload_tick);
 }
 
 void exam_timers_stop(dk_loop *loop)
@@ -186,6 +240,7 @@ void exam_timers_stop(dk_loop *loop)
     if (!el) return;
     if (el->sweep) event_free(el->sweep);
     if (el->flush) event_free(el->flush);
+    if (el->reload) event_free(el->reload);
     free(el);
     loop->app = NULL;
 }

@@ -89,8 +89,10 @@ static int load_bank_content(MYSQL *db, qb_validator *v, dk_error *err)
     return 0;
 }
 
-/* Reports ids (or group ids) of the file that the bank already has. */
-static int check_ids_in_bank(MYSQL *db, qb_validator *v, int groups, dk_error *err)
+/* Reports ids (or group ids) of the file that the bank already has; with `existing`, ids
+ * are not reported but their lines marked there (indexed by line). */
+static int check_ids_in_bank(MYSQL *db, qb_validator *v, int groups, unsigned char *existing,
+                             dk_error *err)
 {
     size_t n = qb_validator_nrecs(v);
     const char **ids = dk_malloc((n ? n : 1) * sizeof *ids);
@@ -120,7 +122,9 @@ static int check_ids_in_bank(MYSQL *db, qb_validator *v, int groups, dk_error *e
         MYSQL_ROW row;
         while ((row = mysql_fetch_row(res)))
             for (size_t i = 0; i < k; i++)
-                if (row[0] && !strcmp(row[0], ids[at + i]))
+                if (row[0] && !strcmp(row[0], ids[at + i]) && existing && !groups)
+                    existing[lines[at + i]] = 1;
+                else if (row[0] && !strcmp(row[0], ids[at + i]))
                     qb_validator_report(v, lines[at + i], "duplicate-id",
                                         "%s%s is already in the bank", groups ? "group " : "",
                                         ids[at + i]);
@@ -215,11 +219,14 @@ static void print_violations(const qb_validator *v, const char *path, FILE *repo
     }
 }
 
-int qb_import_file(MYSQL *db, const char *path, int skip_bad, FILE *report, long *imported,
-                   long *bad_lines, dk_error *err)
+int qb_import_file(MYSQL *db, const char *path, unsigned flags, FILE *report, long *imported,
+                   long *bad_lines, long *existing, dk_error *err)
 {
+    int skip_bad = !!(flags & QB_IMPORT_SKIP_BAD);
+    unsigned char *old = NULL;
     *imported = 0;
     *bad_lines = 0;
+    *existing = 0;
     char *buf = NULL;
     size_t len = 0;
     int rc = read_file(path, &buf, &len, err);
@@ -236,8 +243,15 @@ int qb_import_file(MYSQL *db, const char *path, int skip_bad, FILE *report, long
         at = end + 1;
     }
     qb_validator_finish(v);
-    if (db && ((rc = check_ids_in_bank(db, v, 0, err)) || (rc = check_ids_in_bank(db, v, 1, err))))
+    if (db && (flags & QB_IMPORT_IGNORE_EXISTING)) old = dk_calloc((size_t)lineno + 1, 1);
+    if (db && ((rc = check_ids_in_bank(db, v, 0, old, err)) ||
+               (rc = check_ids_in_bank(db, v, 1, old, err))))
         goto done;
+    for (long l = 1; old && l <= lineno; l++)
+        if (old[l]) {
+            qb_validator_forgive(v, l); /* its duplicate-question is the bank's copy */
+            ++*existing;
+        }
     for (long l = 1; l <= lineno; l++)
         *bad_lines += qb_validator_bad(v, l);
     print_violations(v, path, report);
@@ -261,7 +275,7 @@ int qb_import_file(MYSQL *db, const char *path, int skip_bad, FILE *report, long
     }
     for (size_t i = 0; i < n; i++) {
         qb_rec *r = qb_validator_rec(v, i);
-        if (qb_validator_bad(v, r->line)) continue;
+        if (qb_validator_bad(v, r->line) || (old && old[r->line])) continue;
         if (r->group && qb_strmap_get(&badgroups, r->group, strlen(r->group)) != QB_NONE) {
             fprintf(report, "%s:%ld: skipped: group %s has a bad member\n", path, r->line,
                     r->group);
@@ -270,6 +284,7 @@ int qb_import_file(MYSQL *db, const char *path, int skip_bad, FILE *report, long
         good[m++] = r;
     }
     qb_strmap_free(&badgroups);
+    if (!m && *existing && !*bad_lines) goto done; /* everything is there already */
     if (!m) {
         rc = dk_error_set(err, DK_EINVAL, "no good question in %s: nothing imported", path);
         goto done;
@@ -290,6 +305,7 @@ int qb_import_file(MYSQL *db, const char *path, int skip_bad, FILE *report, long
     }
     *imported = (long)m;
 done:
+    free(old);
     free(good);
     qb_validator_free(v);
     free(buf);

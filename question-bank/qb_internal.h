@@ -64,6 +64,8 @@ void qb_validator_finish(qb_validator *v);
 /* Adds a violation found outside (e.g. an id already in the bank); re-sorts. */
 void qb_validator_report(qb_validator *v, long line, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Drops every violation of line (a line the caller leaves out on purpose). */
+void qb_validator_forgive(qb_validator *v, long line);
 size_t qb_validator_nviolations(const qb_validator *v);
 const qb_violation *qb_validator_violation(const qb_validator *v, size_t i);
 /* Records of lines that parsed far enough to hold one, in line order; qb_validator_bad()
@@ -233,11 +235,14 @@ size_t qb_gen_demo_blueprints(qb_bp_def *out, size_t max);
 /* ---- database tools (qb_import.c, qb_blueprint.c); blocking ------------------------------ */
 
 int qb_bank_version_bump(MYSQL *db, dk_error *err);
+#define QB_IMPORT_SKIP_BAD 1u        /* import the good lines, report the bad ones */
+#define QB_IMPORT_IGNORE_EXISTING 2u /* lines whose id the bank has are left out, not errors */
 /* Checks every line of path (and ids/questions against the bank), prints each violation
  * to report as "path:LINE: reason: detail", then imports in one transaction: all lines,
- * or with skip_bad the good ones (whole groups only). *imported = questions written. */
-int qb_import_file(MYSQL *db, const char *path, int skip_bad, FILE *report, long *imported,
-                   long *bad_lines, dk_error *err);
+ * or with QB_IMPORT_SKIP_BAD the good ones (whole groups only). db NULL: check only.
+ * *imported = questions written (or that would be), *existing = lines left out. */
+int qb_import_file(MYSQL *db, const char *path, unsigned flags, FILE *report, long *imported,
+                   long *bad_lines, long *existing, dk_error *err);
 int qb_blueprint_store_file(MYSQL *db, const char *path, int *stored, dk_error *err);
 int qb_blueprint_load_all(MYSQL *db, qb_bp_def **out, size_t *n, dk_error *err);
 void qb_blueprint_print(const qb_bp_def *bp, FILE *out);

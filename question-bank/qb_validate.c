@@ -152,6 +152,15 @@ void qb_validator_report(qb_validator *v, long line, const char *reason, const c
     sort_violations(v);
 }
 
+void qb_validator_forgive(qb_validator *v, long line)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < v->nviol; i++)
+        if (v->viol[i].line != line) v->viol[o++] = v->viol[i];
+    v->nviol = o;
+    if (line > 0 && (size_t)line < v->capbad) v->bad[line] = 0;
+}
+
 size_t qb_validator_nviolations(const qb_validator *v)
 {
     return v->nviol;

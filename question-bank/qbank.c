@@ -72,10 +72,13 @@ static int parse_u64(const char *s, uint64_t *out)
 static int cmd_import(int argc, char **argv)
 {
     const char *path = NULL;
-    int skip_bad = 0, dry = 0;
+    int dry = 0;
+    unsigned flags = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--skip-bad"))
-            skip_bad = 1;
+            flags |= QB_IMPORT_SKIP_BAD;
+        else if (!strcmp(argv[i], "--ignore-existing"))
+            flags |= QB_IMPORT_IGNORE_EXISTING;
         else if (!strcmp(argv[i], "--dry-run"))
             dry = 1;
         else if (!path && argv[i][0] != '-')
@@ -86,16 +89,16 @@ static int cmd_import(int argc, char **argv)
     if (!path) return usage();
     MYSQL *db = dry ? NULL : connect_db();
     if (!dry && !db) return 1;
-    long imported = 0, bad = 0;
+    long imported = 0, bad = 0, existing = 0;
     dk_error err = {0};
-    int rc = qb_import_file(db, path, skip_bad, stderr, &imported, &bad, &err);
+    int rc = qb_import_file(db, path, flags, stderr, &imported, &bad, &existing, &err);
     dk_mysql_close(db);
     if (rc) {
         fprintf(stderr, "qbank: %s\n", err.msg);
         return 1;
     }
-    fprintf(stderr, "qbank: %s: %ld questions %s, %ld bad lines\n", path, imported,
-            dry ? "valid (dry run, nothing written)" : "imported", bad);
+    fprintf(stderr, "qbank: %s: %ld questions %s, %ld bad lines, %ld already in the bank\n", path,
+            imported, dry ? "valid (dry run, nothing written)" : "imported", bad, existing);
     return 0;
 }
 
@@ -335,7 +338,7 @@ static int cmd_gen_demo(int argc, char **argv)
  * ----------------------------------------------------------------------------------- */
 
 static const cmd commands[] = {
-    {"import", cmd_import, "import FILE [--skip-bad] [--dry-run]"},
+    {"import", cmd_import, "import FILE [--skip-bad] [--ignore-existing] [--dry-run]"},
     {"blueprint", cmd_blueprint, "blueprint set FILE.json | blueprint show"},
     {"stats", cmd_stats, "stats"},
     {"draw", cmd_draw, "draw --category C --paper P --seed N [--client]"},

@@ -130,9 +130,10 @@ int qb_paper_question_json(const qb_index *idx, const qb_paper *p, int no, struc
  */
 
 /* Validates a client's choice for question no (1-based) and writes it canonical (upper
- * case, letters sorted) into out. A1 A2 A3 A4 B1: one letter; X: one or more distinct
- * letters; every letter within the displayed option count. Case and surrounding spaces
- * are forgiven. DK_ENOTFOUND: unknown no; DK_EINVAL: a bad choice. */
+ * case, letters sorted) into out. A1 A2 A3 A4 B1: one letter; X: one to seven distinct
+ * letters (the import refuses X keys of more); every letter within the displayed option
+ * count. Case and surrounding spaces are forgiven. DK_ENOTFOUND: unknown no (or p not
+ * of idx); DK_EINVAL: a bad choice. */
 int qb_choice_normalise(const qb_index *idx, const qb_paper *p, int no, const char *in, size_t len,
                         char out[QB_CHOICE_MAX], dk_error *err);
 

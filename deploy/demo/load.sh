@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # deploy/demo/load.sh - loads the demo data into the stack named by DK_MYSQL_* (the
 # defaults of deploy/stack.sh): people.sql (authorities, institutions, a cycle,
-# physicians with the initial password 666666) and, if the bank is empty, a synthetic
-# question bank for every category x paper with its blueprints. Idempotent.
+# physicians with the initial password 666666) and a synthetic question bank for every
+# category x paper with its blueprints. Idempotent.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 repo=$(cd "$here/../.." && pwd -P)
@@ -14,12 +14,10 @@ pw=$(echo 666666 | "$build/exam-engine/examd" --hash-password)
 { echo "SET @pw = '$pw';"; cat "$here/people.sql"; } | mariadb "${mysql_args[@]}"
 echo "demo: people loaded (every demo account's initial password is 666666)"
 
-n=$(mariadb "${mysql_args[@]}" -N -e "SELECT COUNT(*) FROM qb_question")
-if [ "$n" = 0 ]; then
-    bank=$(mktemp --suffix=.jsonl)
-    "$build/question-bank/qbank" gen-demo --out "$bank" >/dev/null
-    "$build/question-bank/qbank" import "$bank"
-    rm -f "$bank"
-fi
+# the synthetic bank is deterministic (seed 1): importing it again skips what is there
+bank=$(mktemp --suffix=.jsonl)
+trap 'rm -f "$bank"' EXIT
+"$build/question-bank/qbank" gen-demo --out "$bank" >/dev/null
+"$build/question-bank/qbank" import --ignore-existing "$bank"
 "$build/question-bank/qbank" blueprint set "$here/blueprints.json" >/dev/null
 echo "demo: question bank has $(mariadb "${mysql_args[@]}" -N -e "SELECT COUNT(*) FROM qb_question") questions"

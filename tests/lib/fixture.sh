@@ -153,6 +153,7 @@ fx_cleanup() {
             fx_delete_physicians $(cat "$FX_TMP/physicians")
         fi
     fi
+    [ "$FX_SRC" != 127.0.0.1 ] && fx_redis del "rl:ip:$FX_SRC" >/dev/null 2>&1
     [ -n "$FX_TMP" ] && rm -rf "$FX_TMP"
     exit "$rc"
 }
@@ -357,4 +358,35 @@ fx_keys() { # SID -> "NO QTYPE RIGHT WRONG NOPTS QID" per question, in question 
             }
             print FNR, qt[id], right, wrong, n, id
         }' "$FX_TMP/qkeys" - <<<"$items"
+}
+
+# Saves many answers over one keep-alive connection (one curl for the lot).
+# NODE SID TOKEN FILE: FILE has "NO CHOICE" lines (an empty CHOICE clears). Every answer
+# must be acknowledged (200, the choice echoed); the acknowledged ones are appended to
+# $FX_TMP/acked.SID as "NO CHOICE".
+fx_put_answers() {
+    local node=$1 sid=$2 tok=$3 file=$4 cfg="$FX_TMP/curl.cfg" no c i=0
+    : >"$cfg"
+    rm -rf "$FX_TMP/put" && mkdir -p "$FX_TMP/put"
+    while read -r no c; do
+        [ $i -gt 0 ] && printf 'next\n' >>"$cfg"
+        i=$((i + 1))
+        printf 'url = "%s/api/v1/sessions/%s/answers/%s"\nrequest = "PUT"\nheader = "Authorization: Bearer %s"\nheader = "Content-Type: application/json"\ndata-binary = "{\\"choice\\":\\"%s\\"}"\noutput = "%s/put/%d"\nwrite-out = "%%{http_code} %s %s\\n"\ninterface = "%s"\nmax-time = 30\nsilent\n' \
+            "${FX_URL[$node]}" "$sid" "$no" "$tok" "${c-}" "$FX_TMP" "$i" "$no" "${c-}" "$FX_SRC" >>"$cfg"
+    done <"$file"
+    [ "$i" -gt 0 ] || return 0
+    curl -K "$cfg" >"$FX_TMP/put/codes"
+    local code got k=0 bad=0
+    while read -r code no c; do
+        k=$((k + 1))
+        got=$(sed -n 's/.*"choice":"\([^"]*\)".*/\1/p' "$FX_TMP/put/$k")
+        if [ "$code" = 200 ] && [ "$got" = "${c-}" ]; then
+            echo "$no ${c-}" >>"$FX_TMP/acked.$sid"
+        else
+            bad=$((bad + 1))
+            [ $bad -le 5 ] && fx_fail_msg "answer $no='${c-}': HTTP $code $(cat "$FX_TMP/put/$k" 2>/dev/null)"
+        fi
+    done <"$FX_TMP/put/codes"
+    [ "$k" = "$i" ] || fx_fail_msg "$i answers sent, $k replies"
+    [ $bad = 0 ]
 }

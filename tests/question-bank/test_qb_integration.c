@@ -147,10 +147,10 @@ static void test_import_reload_draw(void **state)
     snprintf(path, sizeof path, "/tmp/%s.jsonl", prefix);
     int lines = write_bank(path, prefix, 26);
     uint64_t v0 = bank_version();
-    long imported, bad;
+    long imported, bad, existing;
     dk_error err = {0};
     FILE *report = tmpfile();
-    int rc = qb_import_file(db, path, 0, report, &imported, &bad, &err);
+    int rc = qb_import_file(db, path, 0, report, &imported, &bad, &existing, &err);
     if (rc) fail_msg("import: %s", err.msg);
     assert_int_equal(imported, lines);
     assert_int_equal(bad, 0);
@@ -245,13 +245,14 @@ static void test_reimport_refused(void **state)
     prefix_of(prefix, sizeof prefix, "b");
     snprintf(path, sizeof path, "/tmp/%s.jsonl", prefix);
     int lines = write_bank(path, prefix, 4);
-    long imported, bad;
+    long imported, bad, existing;
     dk_error err = {0};
     FILE *report = tmpfile();
-    assert_int_equal(qb_import_file(db, path, 0, report, &imported, &bad, &err), 0);
+    assert_int_equal(qb_import_file(db, path, 0, report, &imported, &bad, &existing, &err), 0);
     uint64_t v1 = bank_version();
     FILE *report2 = tmpfile();
-    assert_int_equal(qb_import_file(db, path, 0, report2, &imported, &bad, &err), DK_EINVAL);
+    assert_int_equal(qb_import_file(db, path, 0, report2, &imported, &bad, &existing, &err),
+                     DK_EINVAL);
     assert_int_equal(imported, 0);
     assert_int_equal(bad, lines);
     char *text = read_all(report2);
@@ -265,6 +266,16 @@ static void test_reimport_refused(void **state)
     assert_non_null(strstr(text, "duplicate-question: same as"));
     assert_int_equal(bank_version(), v1); /* nothing written */
     assert_int_equal(count_prefix(prefix), lines);
+    /* --ignore-existing: the lines already there are left out, not errors */
+    FILE *report3 = tmpfile();
+    assert_int_equal(qb_import_file(db, path, QB_IMPORT_IGNORE_EXISTING, report3, &imported, &bad,
+                                    &existing, &err),
+                     0);
+    assert_int_equal(imported, 0);
+    assert_int_equal(bad, 0);
+    assert_int_equal(existing, lines);
+    assert_int_equal(bank_version(), v1);
+    fclose(report3);
     free(text);
     fclose(report);
     fclose(report2);
@@ -296,10 +307,11 @@ static void test_skip_bad(void **state)
                 "\"stem\":\"%s 问%d\",\"options\":{\"A\":\"a\",\"B\":\"b\"},\"answer\":\"A\"}\n",
                 prefix, m, head, prefix, prefix, m, prefix, m);
     fclose(f);
-    long imported, bad;
+    long imported, bad, existing;
     dk_error err = {0};
     FILE *report = tmpfile();
-    assert_int_equal(qb_import_file(db, path, 1, report, &imported, &bad, &err), 0);
+    assert_int_equal(
+        qb_import_file(db, path, QB_IMPORT_SKIP_BAD, report, &imported, &bad, &existing, &err), 0);
     assert_int_equal(imported, 5);
     assert_int_equal(bad, 2); /* the unknown category and the case that differs */
     char *text = read_all(report);

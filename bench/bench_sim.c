@@ -1,0 +1,648 @@
+/* bench_sim.c - the simulated physicians and the bare-server drivers of one client
+ * thread. Every physician is a small state machine with one request in flight at most
+ * and one timer (think time, arrival, or a Retry-After wait): login -> tests -> start
+ * (setup and synchronized start), answers (saturation: back to back; steady: paced,
+ * some changed, one resume from a fresh connection, then submit), submit (finish).
+ *
+ * Runs on its thread's event_base only. The main thread changes the phase through
+ * bench_g->phase/phase_seq; the thread's tick notices, starts the phase, and reports
+ * back through bench_g->threads_done when none of its physicians is busy any more. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_internal.h"
+#include "dk_log.h"
+
+#define PAPER "业务水平"
+#define TICK_MS 20
+#define MAX_BACKOFFS 200 /* per request: beyond it the physician gives up (counted) */
+
+enum { S_IDLE, S_LOGIN, S_TESTS, S_START, S_READY, S_ANSWER, S_RESUME, S_SUBMIT, S_DONE, S_FAILED };
+enum { TA_NONE, TA_RESEND, TA_STEP, TA_ARRIVE };
+
+static void step(bench_phys *p);
+static void on_resp(bench_req *r);
+static void on_bare(bench_req *r);
+
+/* ---- small helpers ------------------------------------------------------------------------- */
+
+static void phys_done(bench_phys *p) /* leaves the current phase */
+{
+    if (!p->in_phase) return;
+    p->in_phase = 0;
+    p->t->nphys_active--;
+}
+
+static void phys_fail(bench_phys *p, const char *why)
+{
+    if (!p->failed) {
+        p->failed = 1;
+        atomic_fetch_add_explicit(&p->t->live.failed, 1, memory_order_relaxed);
+        if (p->t->fail_logged++ < 5)
+            DK_WARN("dkbench", "physician gave up account=%s state=%d why=%s", p->account,
+                    p->state, why);
+    }
+    p->state = S_FAILED;
+    phys_done(p);
+}
+
+static void after_ms(bench_phys *p, double ms, int action)
+{
+    p->timer_action = action;
+    int64_t us = (int64_t)(ms * 1000.0);
+    if (us < 0) us = 0;
+    struct timeval tv = {us / 1000000, us % 1000000};
+    p->req.due_us = bench_now_us() + us;
+    p->due_set = 1; /* the request this timer sends was due then, not when it fired */
+    evtimer_add(p->timer, &tv);
+}
+
+static void issue(bench_phys *p, const char *method, int route)
+{
+    bench_thread *t = p->t;
+    if (!p->due_set) p->req.due_us = 0; /* due now */
+    p->due_set = 0;
+    p->req.method = method;
+    p->req.route = route;
+    p->req.phase = t->phase;
+    p->req.cb = on_resp;
+    p->req.arg = p;
+    bench_send(t->exam, &p->req);
+}
+
+static void send_login(bench_phys *p)
+{
+    p->state = S_LOGIN;
+    p->req.token = NULL;
+    p->req.fresh = 0;
+    snprintf(p->req.path, sizeof p->req.path, "/api/v1/login");
+    p->req.body_len = (size_t)snprintf(p->req.body, sizeof p->req.body,
+                                       "{\"account\":\"%s\",\"password\":\"%s\"}", p->account,
+                                       BENCH_PASSWORD);
+    issue(p, "POST", R_LOGIN);
+}
+
+static void send_tests(bench_phys *p)
+{
+    p->state = S_TESTS;
+    p->req.token = p->token;
+    p->req.fresh = 0;
+    snprintf(p->req.path, sizeof p->req.path, "/api/v1/tests");
+    p->req.body_len = 0;
+    issue(p, "GET", R_TESTS);
+}
+
+static void send_start(bench_phys *p, int resume)
+{
+    p->state = resume ? S_RESUME : S_START;
+    p->req.token = p->token;
+    p->req.fresh = resume;
+    snprintf(p->req.path, sizeof p->req.path, "/api/v1/sessions");
+    p->req.body_len = (size_t)snprintf(p->req.body, sizeof p->req.body, "{\"paper\":\"%s\"}", PAPER);
+    issue(p, "POST", resume ? R_RESUME : R_START);
+}
+
+static void send_answer(bench_phys *p, int q, const char *choice)
+{
+    p->state = S_ANSWER;
+    p->cur_q = q;
+    snprintf(p->sent, sizeof p->sent, "%s", choice);
+    p->req.token = p->token;
+    p->req.fresh = 0;
+    snprintf(p->req.path, sizeof p->req.path, "/api/v1/sessions/%s/answers/%d", p->sid, q);
+    p->req.body_len = (size_t)snprintf(p->req.body, sizeof p->req.body, "{\"choice\":\"%s\"}", choice);
+    issue(p, "PUT", R_ANSWER);
+}
+
+static void send_submit(bench_phys *p)
+{
+    p->state = S_SUBMIT;
+    p->req.token = p->token;
+    p->req.fresh = 0;
+    snprintf(p->req.path, sizeof p->req.path, "/api/v1/sessions/%s/submit", p->sid);
+    p->req.body_len = 0;
+    issue(p, "POST", R_SUBMIT);
+}
+
+/* A valid choice for question q: one letter, or for X questions a non-empty set of at
+ * most 7 letters, in canonical (sorted) order; different from avoid when possible. */
+static void random_choice(bench_phys *p, int q, const char *avoid, char out[BENCH_CHOICE])
+{
+    int n = p->nopt[q] ? p->nopt[q] : 1;
+    for (int tries = 0; tries < 16; tries++) {
+        if (p->kind[q] != 'M') {
+            out[0] = (char)('A' + bench_rand(&p->rng) % (uint32_t)n);
+            out[1] = '\0';
+        } else {
+            unsigned mask;
+            do mask = bench_rand(&p->rng) % ((1u << n) - 1) + 1;
+            while (__builtin_popcount(mask) > BENCH_CHOICE - 1);
+            int o = 0;
+            for (int i = 0; i < n; i++)
+                if (mask & (1u << i)) out[o++] = (char)('A' + i);
+            out[o] = '\0';
+        }
+        if (!avoid || strcmp(out, avoid) != 0) return;
+    }
+}
+
+static json_t *parse_json(bench_req *r)
+{
+    return r->resp ? json_loadb(r->resp, r->resp_len, 0, NULL) : NULL;
+}
+
+/* ---- responses ------------------------------------------------------------------------------ */
+
+static int is_ok(const bench_req *r) { return !r->terr && r->status >= 200 && r->status < 300; }
+
+/* 429/503 with Retry-After: wait it out with jitter (RA * [1, 2)) and send again. */
+static int backoff(bench_phys *p, bench_req *r)
+{
+    if (r->terr || (r->status != 429 && r->status != 503) || r->retry_after < 0) return 0;
+    if (++p->backoffs > MAX_BACKOFFS) return 0;
+    double ms = (r->retry_after > 0 ? r->retry_after : 1) * 1000.0 * (1.0 + bench_unif(&p->rng));
+    bench_stats *st = &p->t->stats[p->t->phase];
+    st->backoffs++;
+    st->backoff_wait_ms += (uint64_t)ms;
+    after_ms(p, ms, TA_RESEND);
+    return 1;
+}
+
+/* Any other failure of a step that must succeed: try again after ~1 s, a few times. */
+static void retry_or_fail(bench_phys *p, const char *what)
+{
+    if (++p->tries < bench_g->o.max_tries) after_ms(p, 1000.0 * (1.0 + bench_unif(&p->rng)), TA_RESEND);
+    else phys_fail(p, what);
+}
+
+static void release_login_slot(bench_phys *p)
+{
+    bench_thread *t = p->t;
+    if (!p->slot) return;
+    p->slot = 0;
+    t->login_slots++;
+    while (t->login_slots > 0 && t->login_wait_head < t->nlogin_wait) {
+        bench_phys *n = t->login_wait[t->login_wait_head++];
+        t->login_slots--;
+        n->slot = 1;
+        send_login(n);
+    }
+}
+
+static void on_login(bench_phys *p, bench_req *r)
+{
+    if (r->status == 200) {
+        json_t *j = parse_json(r);
+        const char *tok = json_string_value(json_object_get(j, "token"));
+        int must = json_is_true(json_object_get(j, "must_change_password"));
+        if (tok && strlen(tok) < sizeof p->token && !must) {
+            snprintf(p->token, sizeof p->token, "%s", tok);
+            json_decref(j);
+            atomic_fetch_add_explicit(&p->t->live.logged_in, 1, memory_order_relaxed);
+            release_login_slot(p);
+            p->tries = 0;
+            p->backoffs = 0;
+            send_tests(p);
+            return;
+        }
+        json_decref(j);
+        release_login_slot(p);
+        phys_fail(p, must ? "must change password (run dkbench setup)" : "no token in reply");
+        return;
+    }
+    if (++p->tries < bench_g->o.max_tries) {
+        after_ms(p, 1000.0 * (1.0 + bench_unif(&p->rng)), TA_RESEND);
+        return;
+    }
+    release_login_slot(p);
+    phys_fail(p, "login failed");
+}
+
+static void on_tests(bench_phys *p, bench_req *r)
+{
+    if (r->status == 401) { /* token no longer valid (examd restarted?): log in again */
+        if (++p->tries < bench_g->o.max_tries) send_login(p);
+        else phys_fail(p, "tests: 401");
+        return;
+    }
+    if (!is_ok(r)) {
+        retry_or_fail(p, "tests failed");
+        return;
+    }
+    json_t *j = parse_json(r), *v;
+    size_t i;
+    int found = 0;
+    json_array_foreach(json_object_get(j, "tests"), i, v) found |= !strcmp(json_string_value(json_object_get(v, "paper")) ? json_string_value(json_object_get(v, "paper")) : "", PAPER);
+    json_decref(j);
+    if (!found) {
+        phys_fail(p, "业务水平 is not offered (run dkbench reset / setup)");
+        return;
+    }
+    p->tries = 0;
+    p->backoffs = 0;
+    send_start(p, 0);
+}
+
+/* Takes the paper's shape and the saved answers from a start/resume reply. Returns the
+ * number of saved answers that differ from what we hold as acknowledged (resume check),
+ * or -1 if the reply is unusable. */
+static int take_session(bench_phys *p, json_t *j, int resume)
+{
+    const char *sid = json_string_value(json_object_get(j, "session_id"));
+    if (!sid || strlen(sid) != 32) return -1;
+    if (resume) {
+        if (strcmp(sid, p->sid) != 0) {
+            p->t->resume_sid_mismatch++;
+            return -1;
+        }
+    } else {
+        snprintf(p->sid, sizeof p->sid, "%s", sid);
+        json_t *qs = json_object_get(json_object_get(j, "paper_detail"), "questions"), *q;
+        size_t i;
+        int nq = 0;
+        json_array_foreach(qs, i, q)
+        {
+            int no = (int)json_integer_value(json_object_get(q, "no"));
+            if (no < 1 || no > BENCH_MAXQ) continue;
+            const char *type = json_string_value(json_object_get(q, "type"));
+            size_t nopt = json_array_size(json_object_get(q, "options"));
+            p->kind[no] = type && !strcmp(type, "X") ? 'M' : 'S';
+            p->nopt[no] = (uint8_t)(nopt > 10 ? 10 : nopt);
+            if (no > nq) nq = no;
+        }
+        if (!nq) return -1;
+        p->nq = nq;
+    }
+    int diff = 0;
+    json_t *ans = json_object_get(j, "answers");
+    for (int q = 1; q <= p->nq; q++) {
+        char key[8];
+        snprintf(key, sizeof key, "%d", q);
+        const char *v = json_string_value(json_object_get(ans, key));
+        if (!resume) { /* a session we did not start (no reset): what the server has */
+            if (v) snprintf(p->acked[q], sizeof p->acked[q], "%s", v);
+            continue;
+        }
+        if (p->indet[q]) continue;
+        if (strcmp(v ? v : "", p->acked[q]) != 0) diff++;
+    }
+    return diff;
+}
+
+static void on_start(bench_phys *p, bench_req *r)
+{
+    bench_thread *t = p->t;
+    if (r->status == 401) {
+        if (++p->tries < bench_g->o.max_tries) send_login(p);
+        else phys_fail(p, "start: 401");
+        return;
+    }
+    if (!is_ok(r)) {
+        retry_or_fail(p, "start failed");
+        return;
+    }
+    json_t *j = parse_json(r);
+    int rc = take_session(p, j, 0);
+    json_decref(j);
+    if (rc < 0) {
+        phys_fail(p, "unusable session reply");
+        return;
+    }
+    int64_t now = bench_now_us();
+    p->have_paper = 1;
+    p->t_paper_us = now;
+    p->state = S_READY;
+    atomic_fetch_add_explicit(&t->live.have_paper, 1, memory_order_relaxed);
+    if (t->phase == P_START) {
+        bench_hist_add(&t->start_to_paper, (uint64_t)(now - p->t_arrive_us));
+        if (now > t->last_paper_us) t->last_paper_us = now;
+    }
+    phys_done(p);
+}
+
+static void on_resume(bench_phys *p, bench_req *r)
+{
+    bench_thread *t = p->t;
+    if (!is_ok(r)) {
+        if (++p->tries < bench_g->o.max_tries) {
+            after_ms(p, 1000.0 * (1.0 + bench_unif(&p->rng)), TA_RESEND);
+            return;
+        }
+        t->resume_failed++;
+    } else {
+        json_t *j = parse_json(r);
+        int diff = take_session(p, j, 1);
+        json_decref(j);
+        if (diff < 0) t->resume_failed++;
+        else {
+            t->resume_ok++;
+            t->resume_answer_mismatch += (uint64_t)diff;
+        }
+    }
+    p->resumed = 1;
+    p->tries = 0;
+    after_ms(p, bench_g->o.pace_ms * (0.5 + bench_unif(&p->rng)), TA_STEP);
+}
+
+static void on_answer(bench_phys *p, bench_req *r)
+{
+    bench_thread *t = p->t;
+    int q = p->cur_q;
+    if (is_ok(r)) {
+        json_t *j = parse_json(r);
+        const char *c = json_string_value(json_object_get(j, "choice"));
+        snprintf(p->acked[q], sizeof p->acked[q], "%s", c ? c : p->sent);
+        json_decref(j);
+        atomic_fetch_add_explicit(&t->live.answers_ok, 1, memory_order_relaxed);
+        if (!t->stop_issuing) t->window_ok[t->phase]++;
+    } else if (r->terr || r->status >= 500) {
+        p->indet[q] = 1; /* the server may or may not have it */
+    } else if (r->status == 409) { /* closed: the deadline passed or it was submitted */
+        phys_fail(p, "session closed (409)");
+        return;
+    }
+    if (t->phase == P_SATURATION) {
+        if (t->stop_issuing) phys_done(p);
+        else step(p);
+        return;
+    }
+    if (p->steps_new_q && (int)(bench_unif(&p->rng) * 100.0) < bench_g->o.change_pct)
+        p->pending_change = 1;
+    p->steps_new_q = 0;
+    after_ms(p, bench_g->o.pace_ms * (0.5 + bench_unif(&p->rng)), TA_STEP);
+}
+
+static void on_submit(bench_phys *p, bench_req *r)
+{
+    if (is_ok(r)) {
+        p->submitted = 1;
+        p->state = S_DONE;
+        atomic_fetch_add_explicit(&p->t->live.submitted, 1, memory_order_relaxed);
+        phys_done(p);
+        return;
+    }
+    if (r->status == 409 && p->tries < 30) { /* "正在交卷": another submit holds the claim */
+        p->tries++;
+        after_ms(p, 1000.0, TA_RESEND);
+        return;
+    }
+    retry_or_fail(p, "submit failed");
+}
+
+static void on_resp(bench_req *r)
+{
+    bench_phys *p = r->arg;
+    if (backoff(p, r)) return;
+    switch (p->state) {
+    case S_LOGIN: on_login(p, r); break;
+    case S_TESTS: on_tests(p, r); break;
+    case S_START: on_start(p, r); break;
+    case S_RESUME: on_resume(p, r); break;
+    case S_ANSWER: on_answer(p, r); break;
+    case S_SUBMIT: on_submit(p, r); break;
+    default: break;
+    }
+}
+
+/* ---- the next step of an answering physician ------------------------------------------------- */
+
+static void step(bench_phys *p)
+{
+    bench_thread *t = p->t;
+    char c[BENCH_CHOICE];
+    if (t->stop_issuing) { /* time is up for this phase */
+        phys_done(p);
+        return;
+    }
+    if (t->phase == P_SATURATION) {
+        int q = 1 + (int)(bench_rand(&p->rng) % (uint32_t)p->nq);
+        random_choice(p, q, p->acked[q], c);
+        send_answer(p, q, c);
+        return;
+    }
+    /* steady */
+    if (p->pending_change && p->next_q > 1) {
+        p->pending_change = 0;
+        int q = 1 + (int)(bench_rand(&p->rng) % (uint32_t)(p->next_q - 1));
+        random_choice(p, q, p->acked[q], c);
+        t->changes++;
+        send_answer(p, q, c);
+        return;
+    }
+    if (!p->resumed && p->next_q > p->resume_at) {
+        p->tries = 0;
+        send_start(p, 1);
+        return;
+    }
+    if (p->next_q <= p->nq) {
+        int q = p->next_q++;
+        random_choice(p, q, NULL, c);
+        p->steps_new_q = 1;
+        send_answer(p, q, c);
+        return;
+    }
+    p->tries = 0;
+    send_submit(p);
+}
+
+static void phys_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    bench_phys *p = arg;
+    int a = p->timer_action;
+    p->timer_action = TA_NONE;
+    switch (a) {
+    case TA_RESEND:
+        p->due_set = 0;
+        p->req.phase = p->t->phase;
+        bench_send(p->t->exam, &p->req);
+        break;
+    case TA_STEP: step(p); break;
+    case TA_ARRIVE:
+        p->t_arrive_us = p->req.due_us;
+        p->tries = 0;
+        send_login(p);
+        break;
+    default: break;
+    }
+}
+
+/* ---- the bare server ------------------------------------------------------------------------- */
+
+static void send_bare(bench_thread *t, bench_req *r)
+{
+    r->phase = t->phase;
+    r->due_us = bench_now_us();
+    t->bare_inflight++;
+    bench_send(t->bare, r);
+}
+
+static void on_bare(bench_req *r)
+{
+    bench_thread *t = r->arg;
+    t->bare_inflight--;
+    if (is_ok(r) && !t->stop_issuing) t->window_ok[t->phase]++;
+    if (!t->stop_issuing) send_bare(t, r);
+}
+
+/* ---- phases ----------------------------------------------------------------------------------- */
+
+static void join(bench_phys *p)
+{
+    p->in_phase = 1;
+    p->t->nphys_active++;
+    p->backoffs = 0;
+    p->tries = 0;
+    p->req.due_us = 0;
+}
+
+static int can_answer(const bench_phys *p) { return p->have_paper && !p->submitted && !p->failed; }
+
+static void begin_phase(bench_thread *t)
+{
+    bench_opts *o = &bench_g->o;
+    t->stop_issuing = 0;
+    t->phase_t0_us = bench_now_us();
+    switch (t->phase) {
+    case P_SETUP:
+        t->login_slots = o->setup_logins / o->threads > 0 ? o->setup_logins / o->threads : 1;
+        t->nlogin_wait = t->login_wait_head = 0;
+        for (int i = 0; i < t->nphys; i++) {
+            bench_phys *p = t->phys[i];
+            if (p->have_paper || p->failed) continue;
+            join(p);
+            if (t->login_slots > 0) {
+                t->login_slots--;
+                p->slot = 1;
+                send_login(p);
+            } else {
+                t->login_wait[t->nlogin_wait++] = p;
+            }
+        }
+        break;
+    case P_START:
+        for (int i = 0; i < t->nphys; i++) {
+            bench_phys *p = t->phys[i];
+            if (p->have_paper || p->failed) continue;
+            join(p);
+            after_ms(p, bench_unif(&p->rng) * o->start_window_s * 1000.0, TA_ARRIVE);
+        }
+        break;
+    case P_BARE:
+    case P_BARE2: {
+        int n = o->connections / o->threads;
+        for (int i = 0; i < n; i++) {
+            bench_req *r = &t->bare_reqs[i];
+            memset(r, 0, sizeof *r);
+            r->method = "PUT";
+            /* the same shape as an answer save: path, token, body */
+            snprintf(r->path, sizeof r->path, "/api/v1/sessions/%032x/answers/%d", i + 1, 1 + i % 100);
+            r->token = t->fake_token;
+            r->body_len = (size_t)snprintf(r->body, sizeof r->body, "{\"choice\":\"B\"}");
+            r->route = R_BARE;
+            r->cb = on_bare;
+            r->arg = t;
+            send_bare(t, r);
+        }
+        break;
+    }
+    case P_SATURATION: {
+        int cap = o->connections / o->threads, n = 0;
+        for (int i = 0; i < t->nphys && n < cap; i++) {
+            bench_phys *p = t->phys[i];
+            if (!can_answer(p)) continue;
+            join(p);
+            n++;
+            step(p);
+        }
+        break;
+    }
+    case P_STEADY:
+        for (int i = 0; i < t->nphys; i++) {
+            bench_phys *p = t->phys[i];
+            if (!can_answer(p)) continue;
+            join(p);
+            p->next_q = 1;
+            p->resumed = 0;
+            p->resume_at = p->nq / 2;
+            p->pending_change = 0;
+            after_ms(p, bench_unif(&p->rng) * o->pace_ms, TA_STEP);
+        }
+        break;
+    case P_FINISH:
+        for (int i = 0; i < t->nphys; i++) {
+            bench_phys *p = t->phys[i];
+            if (!can_answer(p)) continue;
+            join(p);
+            send_submit(p);
+        }
+        break;
+    }
+}
+
+static void tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    bench_thread *t = arg;
+    if (atomic_load(&bench_g->quit)) {
+        event_base_loopexit(t->base, NULL);
+        return;
+    }
+    int seq = atomic_load(&bench_g->phase_seq);
+    if (seq != t->phase_seq) {
+        t->phase_seq = seq;
+        t->phase = atomic_load(&bench_g->phase);
+        t->phase_done = 0;
+        begin_phase(t);
+    }
+    if (t->phase_done) return;
+    int64_t now = bench_now_us(), el = now - t->phase_t0_us;
+    bench_opts *o = &bench_g->o;
+    if (!t->stop_issuing) {
+        int64_t limit = 0;
+        if (t->phase == P_BARE || t->phase == P_BARE2) limit = o->bare_s;
+        else if (t->phase == P_SATURATION) limit = o->sat_s;
+        else if (t->phase == P_STEADY) limit = o->steady_max_s;
+        if (limit && el >= limit * 1000000LL) {
+            t->stop_issuing = 1;
+            t->window_us[t->phase] = el;
+        }
+    }
+    if (t->nphys_active == 0 && t->bare_inflight == 0) {
+        if (!t->stop_issuing) t->window_us[t->phase] = el;
+        t->stop_issuing = 1;
+        t->phase_done = 1;
+        atomic_fetch_add(&bench_g->threads_done, 1);
+    }
+}
+
+void *bench_thread_main(void *arg)
+{
+    bench_thread *t = arg;
+    bench_opts *o = &bench_g->o;
+    t->base = event_base_new();
+    int share = o->connections / o->threads;
+    t->exam = bench_client_new(t, t->base, o->port, share, o->timeout_ms);
+    if (o->bare_port) t->bare = bench_client_new(t, t->base, o->bare_port, share, o->timeout_ms);
+    t->bare_reqs = dk_calloc((size_t)share, sizeof *t->bare_reqs);
+    t->login_wait = dk_calloc((size_t)t->nphys + 1, sizeof *t->login_wait);
+    /* a token of the real length for the bare server's requests */
+    memset(t->fake_token, 'x', 110);
+    t->fake_token[110] = '\0';
+    for (int i = 0; i < t->nphys; i++) t->phys[i]->timer = evtimer_new(t->base, phys_timer, t->phys[i]);
+    t->tick = event_new(t->base, -1, EV_PERSIST, tick, t);
+    struct timeval tv = {0, TICK_MS * 1000};
+    event_add(t->tick, &tv);
+    event_base_dispatch(t->base);
+    for (int i = 0; i < t->nphys; i++) event_free(t->phys[i]->timer);
+    event_free(t->tick);
+    bench_client_free(t->exam);
+    bench_client_free(t->bare);
+    free(t->bare_reqs);
+    free(t->login_wait);
+    event_base_free(t->base);
+    return NULL;
+}
+

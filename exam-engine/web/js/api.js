@@ -1,0 +1,136 @@
+// api.js - the exam engine's JSON API as the page uses it: the token, errors as
+// ApiError (status 0 = the network), clock samples from server_time, and the waiting
+// room: 503 and short 429 answers carry Retry-After, and retrying() waits that long
+// plus jitter (so that thousands of pages do not come back at the same second) while
+// the page shows a calm message. Nothing here touches the DOM.
+
+import * as clock from './clock.js';
+
+const TOKEN_KEY = 'dk.token';
+const WHO_KEY = 'dk.physician';
+
+export class ApiError extends Error {
+  constructor(status, code, message, retryAfter) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+  get network() {
+    return this.status === 0;
+  }
+  // worth trying again later: the network, an overloaded or restarting server
+  get transient() {
+    return this.status === 0 || this.status === 429 || this.status >= 500;
+  }
+}
+
+export function token() {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function physician() {
+  try {
+    return JSON.parse(sessionStorage.getItem(WHO_KEY) || 'null');
+  } catch {
+    return null;
+  }
+}
+
+export function signIn(tok, who) {
+  sessionStorage.setItem(TOKEN_KEY, tok);
+  if (who) sessionStorage.setItem(WHO_KEY, JSON.stringify(who));
+}
+
+export function signOut() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(WHO_KEY);
+}
+
+let onAuthLost = null;
+export function setAuthLostHandler(fn) {
+  onAuthLost = fn;
+}
+
+// One request. body: an object (sent as JSON) or a Blob (sent as is, with its type).
+export async function request(method, path, body) {
+  const headers = {};
+  const tok = token();
+  if (tok) headers.Authorization = 'Bearer ' + tok;
+  let payload;
+  if (body instanceof Blob) {
+    payload = body;
+    headers['Content-Type'] = body.type || 'application/octet-stream';
+  } else if (body !== undefined) {
+    payload = JSON.stringify(body);
+    headers['Content-Type'] = 'application/json';
+  }
+  const sentAt = performance.now();
+  let res;
+  try {
+    res = await fetch(path, { method, headers, body: payload, cache: 'no-store' });
+  } catch {
+    throw new ApiError(0, 'network', '网络连接中断，请检查网络');
+  }
+  const receivedAt = performance.now();
+  let data = null;
+  try {
+    data = await res.json();
+  } catch {
+    data = null;
+  }
+  if (data && typeof data.server_time === 'number') clock.sample(data.server_time, sentAt, receivedAt);
+  if (res.ok) return data || {};
+  const ra = parseInt(res.headers.get('Retry-After') || '', 10);
+  const err = data && data.error ? data.error : {};
+  const e = new ApiError(
+    res.status,
+    err.code || 'http_' + res.status,
+    err.message || fallbackMessage(res.status),
+    isFinite(ra) && ra >= 0 ? ra : null,
+  );
+  if (res.status === 401 && tok && onAuthLost && !/\/(login|password)$/.test(path)) onAuthLost(e);
+  throw e;
+}
+
+function fallbackMessage(status) {
+  if (status === 503) return '服务器繁忙，请稍候';
+  if (status === 429) return '请求过于频繁，请稍后再试';
+  if (status >= 500) return '服务器暂时无法处理，请稍后再试';
+  return '请求失败（' + status + '）';
+}
+
+export const get = (path) => request('GET', path);
+export const post = (path, body) => request('POST', path, body);
+export const put = (path, body) => request('PUT', path, body);
+
+// How long to wait before the next try: Retry-After (or a growing default) times a
+// random factor in [1, 2), capped at a minute.
+export function backoff(err, attempt) {
+  const base = err && err.retryAfter != null ? err.retryAfter * 1000 : Math.min(30000, 1000 * 2 ** attempt);
+  return Math.min(60000, Math.max(500, base) * (1 + Math.random()));
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Runs fn() until it succeeds, waiting through 503 and short 429 (Retry-After up to a
+// minute), and through network failures when retryNetwork is set. onWait({seconds,
+// attempt, message}) is called before each wait and onWait(null) once it is over.
+export async function retrying(fn, { onWait = () => {}, retryNetwork = false, maxAttempts = 1000 } = {}) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const r = await fn();
+      if (attempt) onWait(null);
+      return r;
+    } catch (e) {
+      const busy = e.status === 503 || (e.status === 429 && e.retryAfter != null && e.retryAfter <= 60);
+      if (!(busy || (retryNetwork && e.network)) || attempt + 1 >= maxAttempts) {
+        if (attempt) onWait(null);
+        throw e;
+      }
+      const ms = backoff(e, attempt);
+      onWait({ seconds: Math.ceil(ms / 1000), attempt: attempt + 1, message: e.message, network: e.network });
+      await sleep(ms);
+    }
+  }
+}

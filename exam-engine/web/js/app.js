@@ -1,0 +1,449 @@
+// app.js - the physician's pages and the way between them: login, the forced password
+// change, the tests they may sit now, the camera check before a start, the test
+// (exam.js) and its result. One view at a time in <main>; each view returns a clean-up.
+//
+// sessionStorage keeps the token and the session in progress ("dk.active") so that a
+// reload goes straight back into the test; a second device gets there from the list
+// (继续考试). Answers waiting for the network are in localStorage (outbox.js).
+
+import * as api from './api.js';
+import { Camera, cameraErrorMessage, serverVerdict } from './camera.js';
+import { forgetSession, runExam } from './exam.js';
+import { $, el, fmtDateTime, fmtMinutes, fromTemplate, PAPER_NAMES } from './ui.js';
+
+const ACTIVE_KEY = 'dk.active';
+const main = document.getElementById('main');
+const waitBox = document.getElementById('waiting');
+let cleanup = null;
+
+function show(templateId, title) {
+  if (cleanup) cleanup();
+  cleanup = null;
+  const frag = fromTemplate(templateId);
+  const view = frag.firstElementChild;
+  main.replaceChildren(frag);
+  document.title = `${title} - 医师定期考核在线测评`;
+  document.body.dataset.view = templateId.replace(/^t-/, '');
+  refreshWho();
+  return view;
+}
+
+function refreshWho() {
+  const who = api.physician();
+  const box = document.getElementById('who');
+  box.hidden = !api.token() || !who;
+  if (who) document.getElementById('who-name').textContent = `${who.name}（${who.category}）`;
+  document.getElementById('logout').hidden = document.body.dataset.view === 'exam';
+}
+
+function setError(box, text) {
+  box.textContent = text || '';
+  box.hidden = !text;
+}
+
+// The waiting room: a calm message while the server asks us to come back later.
+let waitTimer = null;
+function wait(info) {
+  clearInterval(waitTimer);
+  if (!info) {
+    waitBox.hidden = true;
+    return;
+  }
+  let left = info.seconds;
+  const text = $(waitBox, '.waiting-text');
+  const render = () => {
+    text.textContent = info.network
+      ? `网络连接不稳定，${left} 秒后自动重试……`
+      : `当前参加测评的人数较多，系统正在为您排队，${left} 秒后自动重试（第 ${info.attempt} 次）。请不要关闭或刷新页面。`;
+  };
+  render();
+  waitBox.hidden = false;
+  waitTimer = setInterval(() => {
+    left = Math.max(0, left - 1);
+    render();
+  }, 1000);
+}
+
+function activeSession() {
+  try {
+    return JSON.parse(sessionStorage.getItem(ACTIVE_KEY) || 'null');
+  } catch {
+    return null;
+  }
+}
+
+// ---- login ----------------------------------------------------------------------------
+
+function showLogin(message) {
+  const v = show('t-login', '登录');
+  const form = $(v, 'form');
+  const err = $(v, '.form-error');
+  const info = $(v, '.form-info');
+  setError(info, message);
+  const account = $(v, '#login-account');
+  account.focus();
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const acct = account.value.trim();
+    const pw = $(v, '#login-password').value;
+    if (!acct || !pw) return setError(err, '请输入账号和密码。');
+    setError(err, '');
+    setError(info, '');
+    const btn = $(v, 'button[type=submit]');
+    btn.disabled = true;
+    btn.textContent = '正在登录……';
+    try {
+      const r = await api.retrying(() => api.post('/api/v1/login', { account: acct, password: pw }), { onWait: wait });
+      api.signIn(r.token, r.physician);
+      if (r.must_change_password) showPassword(pw);
+      else afterLogin();
+    } catch (e) {
+      setError(err, e.message);
+      btn.disabled = false;
+      btn.textContent = '登录';
+    }
+  });
+}
+
+async function afterLogin() {
+  const a = activeSession();
+  if (a && a.sid) return resume(a);
+  showTests();
+}
+
+// ---- the forced password change ----------------------------------------------------------
+
+const RULES = [
+  { key: 'len', test: (p) => p.length >= 8 },
+  {
+    key: 'kinds',
+    test: (p) => [/[A-Z]/, /[a-z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((r) => r.test(p)).length >= 3,
+  },
+];
+
+function showPassword(oldFromLogin) {
+  const v = show('t-password', '修改初始密码');
+  const form = $(v, 'form');
+  const oldIn = $(v, '#pw-old');
+  const newIn = $(v, '#pw-new');
+  const again = $(v, '#pw-again');
+  const err = $(v, '.form-error');
+  if (oldFromLogin) oldIn.value = oldFromLogin;
+  (oldFromLogin ? newIn : oldIn).focus();
+  const check = () => {
+    const p = newIn.value;
+    let ok = true;
+    for (const r of RULES) {
+      const li = $(v, `[data-rule="${r.key}"]`);
+      const pass = r.test(p);
+      li.dataset.ok = p ? (pass ? '1' : '0') : '';
+      ok = ok && pass;
+    }
+    const same = $(v, '[data-rule="same"]');
+    same.dataset.ok = p ? (p !== oldIn.value ? '1' : '0') : '';
+    const match = $(v, '[data-rule="match"]');
+    match.dataset.ok = again.value ? (again.value === p ? '1' : '0') : '';
+    return ok && p !== oldIn.value && again.value === p;
+  };
+  for (const i of [oldIn, newIn, again]) i.addEventListener('input', check);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (!oldIn.value) return setError(err, '请输入原密码。');
+    if (!check()) return setError(err, '新密码不符合要求，请对照上方的密码规则修改。');
+    setError(err, '');
+    const btn = $(v, 'button[type=submit]');
+    btn.disabled = true;
+    try {
+      const r = await api.retrying(
+        () => api.post('/api/v1/password', { old_password: oldIn.value, new_password: newIn.value }),
+        { onWait: wait },
+      );
+      api.signIn(r.token);
+      afterLogin();
+    } catch (e) {
+      setError(err, e.message);
+      btn.disabled = false;
+    }
+  });
+  $(v, '.back-btn').addEventListener('click', logout);
+}
+
+// ---- the tests they may sit now ---------------------------------------------------------
+
+async function showTests(message) {
+  const v = show('t-tests', '我的测评');
+  const list = $(v, '.test-list');
+  const err = $(v, '.form-error');
+  setError($(v, '.form-info'), message);
+  const who = api.physician();
+  if (who) $(v, '.greeting').textContent = `${who.name}，您好`;
+  list.setAttribute('aria-busy', 'true');
+  let r;
+  try {
+    r = await api.retrying(() => api.get('/api/v1/tests'), { onWait: wait, retryNetwork: true, maxAttempts: 6 });
+  } catch (e) {
+    list.removeAttribute('aria-busy');
+    if (e.status === 401) return;
+    if (e.status === 403) return showPassword();
+    setError(err, e.message);
+    list.replaceChildren(el('li', {}, el('button', { class: 'btn', text: '重新加载', onclick: () => showTests() })));
+    return;
+  }
+  list.removeAttribute('aria-busy');
+  $(v, '.server-time').textContent = `系统时间：${fmtDateTime(r.server_time)}（北京时间）`;
+  if (!r.tests.length) {
+    list.replaceChildren(el('li', { class: 'empty', text: '当前没有可以参加的测评。如有疑问，请联系所在医疗卫生机构。' }));
+    return;
+  }
+  list.replaceChildren(
+    ...r.tests.map((t) => {
+      const live = !!t.live_session;
+      const now = r.server_time;
+      const open = now >= t.window_start && now < t.window_end;
+      let status, action;
+      if (t.submitted) {
+        status = '已交卷';
+        action = el('button', { class: 'btn', disabled: true, text: '已交卷' });
+      } else if (live) {
+        status = '考试进行中';
+        action = el('button', { class: 'btn primary', text: '继续考试', onclick: () => resume({ sid: t.live_session, paper: t.paper }) });
+      } else if (!open) {
+        status = now < t.window_start ? '未到考试时间' : '考试时间已过';
+        action = el('button', { class: 'btn', disabled: true, text: '开始考试' });
+      } else {
+        status = '未开始';
+        action = el('button', { class: 'btn primary', text: '开始考试', onclick: () => showCameraCheck(t) });
+      }
+      return el(
+        'li',
+        { class: 'test-card', 'data-paper': t.paper },
+        el('div', { class: 'test-head' },
+          el('h2', { text: `${t.name}${t.attempt > 1 ? '（补考）' : ''}` }),
+          el('span', { class: 'badge', 'data-status': t.submitted ? 'done' : live ? 'live' : 'new', text: status })),
+        el('dl', { class: 'test-facts' },
+          el('dt', { text: '试卷' }), el('dd', { text: `${t.paper}（${t.category}）` }),
+          el('dt', { text: '考试时间' }), el('dd', { text: `${fmtDateTime(t.window_start)} 至 ${fmtDateTime(t.window_end)}` }),
+          el('dt', { text: '考试时长' }), el('dd', { text: fmtMinutes(t.duration_ms) }),
+          el('dt', { text: '题量' }), el('dd', { text: `${t.question_count} 题` })),
+        el('div', { class: 'test-action' }, action),
+      );
+    }),
+  );
+  const first = list.querySelector('button.primary');
+  if (first) first.focus();
+}
+
+// ---- the camera check -------------------------------------------------------------------
+
+function showCameraCheck(test) {
+  const v = show('t-camera', '考前人脸检测');
+  $(v, '.exam-label').textContent = `${PAPER_NAMES[test.paper] || test.name}（${test.category}）`;
+  $(v, '.exam-facts').textContent = `共 ${test.question_count} 题 · 考试时长 ${fmtMinutes(test.duration_ms)}`;
+  $(v, '.rule-duration').textContent = fmtMinutes(test.duration_ms);
+  const video = $(v, 'video');
+  const msg = $(v, '.cam-msg');
+  const checkBtn = $(v, '.check-btn');
+  const reopenBtn = $(v, '.reopen-btn');
+  const startBtn = $(v, '.start-btn');
+  const agree = $(v, '.agree input');
+  const shot = $(v, '.snapshot');
+  const camera = new Camera(video);
+  let passed = false;
+  let handedOver = false;
+  let shotUrl = null;
+
+  const say = (state, text) => {
+    msg.dataset.state = state;
+    msg.textContent = text;
+  };
+  const refreshStart = () => {
+    startBtn.disabled = !(passed && agree.checked);
+  };
+
+  camera.onchange = (why) => {
+    if (why === 'ended' || why === 'mute') {
+      passed = false;
+      refreshStart();
+      v.dataset.cam = 'off';
+      say('bad', '摄像头画面中断了。请检查摄像头连接，然后点击“重新打开摄像头”。');
+      reopenBtn.hidden = false;
+      checkBtn.disabled = true;
+    }
+  };
+
+  async function open() {
+    say('busy', '正在打开摄像头……如浏览器询问是否允许使用摄像头，请选择“允许”。');
+    reopenBtn.hidden = true;
+    checkBtn.disabled = true;
+    try {
+      await camera.open();
+      if (!camera.live()) throw Object.assign(new Error('no frames'), { name: 'NotReadableError' });
+      v.dataset.cam = 'on';
+      checkBtn.disabled = false;
+      say('info', '摄像头已打开。请正对摄像头，确认面部完整、清晰地出现在取景框内，然后点击“检测”。');
+      checkBtn.focus();
+    } catch (e) {
+      v.dataset.cam = 'off';
+      say('bad', cameraErrorMessage(e));
+      reopenBtn.hidden = false;
+    }
+  }
+
+  async function check() {
+    passed = false;
+    refreshStart();
+    checkBtn.disabled = true;
+    say('busy', '正在检测……');
+    try {
+      const local = camera.localProblem();
+      if (local) return say('bad', local.message);
+      const blob = await camera.jpeg();
+      if (shotUrl) URL.revokeObjectURL(shotUrl);
+      shotUrl = URL.createObjectURL(blob);
+      shot.src = shotUrl;
+      shot.hidden = false;
+      const verdict = await serverVerdict(blob);
+      if (verdict && !verdict.ok) return say('bad', verdict.message);
+      passed = true;
+      say(
+        'ok',
+        verdict
+          ? '检测通过：画面中有一张清晰的人脸。勾选考试须知后即可开始考试。'
+          : '检测通过：摄像头画面清晰、亮度正常。开始考试后系统会立即拍摄第一张照片进行人脸核验，请保持正对摄像头。',
+      );
+      (agree.checked ? startBtn : agree).focus();
+    } finally {
+      checkBtn.disabled = !camera.live();
+      refreshStart();
+    }
+  }
+
+  async function start() {
+    if (!passed || !agree.checked) return;
+    startBtn.disabled = true;
+    startBtn.textContent = '正在进入考试……';
+    say('busy', '正在生成试卷……');
+    try {
+      const s = await api.retrying(() => api.post('/api/v1/sessions', { paper: test.paper }), {
+        onWait: wait,
+        retryNetwork: true,
+        maxAttempts: 50,
+      });
+      if (s.status !== 'live') return showResult(s.result, s);
+      handedOver = true;
+      enterExam(s, camera);
+    } catch (e) {
+      if (e.status === 401) return;
+      say('bad', `没有能够开始考试：${e.message}`);
+      startBtn.textContent = '开始考试';
+      refreshStart();
+    }
+  }
+
+  checkBtn.addEventListener('click', check);
+  reopenBtn.addEventListener('click', open);
+  agree.addEventListener('change', refreshStart);
+  startBtn.addEventListener('click', start);
+  $(v, '.back-btn').addEventListener('click', () => showTests());
+  cleanup = () => {
+    if (!handedOver) camera.close();
+    if (shotUrl) URL.revokeObjectURL(shotUrl);
+  };
+  open();
+}
+
+// ---- the test and its result ---------------------------------------------------------
+
+function enterExam(s, camera) {
+  sessionStorage.setItem(ACTIVE_KEY, JSON.stringify({ sid: s.session_id, paper: s.paper }));
+  if (cleanup) cleanup();
+  cleanup = null;
+  const v = show('t-exam-host', '在线测评');
+  const stop = runExam(v, s, {
+    camera,
+    wait,
+    onDone: (result, r) => {
+      sessionStorage.removeItem(ACTIVE_KEY);
+      showResult(result, r);
+    },
+  });
+  cleanup = () => {
+    stop();
+    camera.close();
+  };
+}
+
+// Back into a session after a reload or from another device: the server's state, the
+// remaining time and the saved answers; the camera starts again in the background.
+async function resume(a) {
+  const v = show('t-loading', '正在恢复考试');
+  const text = $(v, '.loading-text');
+  text.textContent = '正在恢复您的考试，请稍候……';
+  let s;
+  try {
+    s = await api.retrying(() => api.get(`/api/v1/sessions/${a.sid}`), { onWait: wait, retryNetwork: true, maxAttempts: 30 });
+  } catch (e) {
+    if (e.status === 401) return;
+    if (e.status !== 404) {
+      sessionStorage.removeItem(ACTIVE_KEY);
+      return showTests(`没有能够恢复考试：${e.message}`);
+    }
+    // not in the live store any more: starting again rebuilds it from the database
+    try {
+      s = await api.retrying(() => api.post('/api/v1/sessions', { paper: a.paper }), { onWait: wait, retryNetwork: true, maxAttempts: 30 });
+    } catch (e2) {
+      sessionStorage.removeItem(ACTIVE_KEY);
+      if (e2.status === 401) return;
+      return showTests(e2.status === 409 ? '本场考试已交卷。' : `没有能够恢复考试：${e2.message}`);
+    }
+  }
+  if (s.status !== 'live') {
+    sessionStorage.removeItem(ACTIVE_KEY);
+    forgetSession(s.session_id);
+    return showResult(s.result, s);
+  }
+  const camera = new Camera(document.createElement('video'));
+  enterExam(s, camera);
+  camera.open().catch(() => {
+    /* the capture loop reports the camera and keeps trying */
+  });
+}
+
+function showResult(result, s) {
+  const v = show('t-result', '测评结果');
+  $(v, '.result-exam').textContent = `${PAPER_NAMES[s.paper] || s.paper || ''}${s.category ? `（${s.category}）` : ''}`;
+  if (!result) {
+    $(v, '.result-score').textContent = '--';
+    $(v, '.result-verdict').textContent = '成绩正在计算，请稍后在测评列表中查看。';
+  } else {
+    $(v, '.result-score').textContent = String(result.score);
+    $(v, '.result-total').textContent = `/ ${result.total} 分`;
+    const verdict = $(v, '.result-verdict');
+    verdict.textContent = result.passed ? '合格' : '不合格';
+    verdict.dataset.passed = result.passed ? '1' : '0';
+    const facts = [];
+    if (result.pass_mark != null) facts.push(`合格分数线：${result.pass_mark} 分`);
+    if (result.enrolment_status) facts.push(`考核状态：${result.enrolment_status}`);
+    $(v, '.result-facts').textContent = facts.join('　');
+  }
+  if (s && s.lost) $(v, '.result-note').textContent = `注意：有 ${s.lost} 个答案因网络中断未能在考试结束前上传。`;
+  $(v, '.back-btn').addEventListener('click', () => showTests());
+  $(v, 'h1').focus();
+}
+
+// ---- start -------------------------------------------------------------------------------
+
+function logout() {
+  api.signOut();
+  sessionStorage.removeItem(ACTIVE_KEY);
+  showLogin();
+}
+
+api.setAuthLostHandler(() => {
+  api.signOut();
+  showLogin('登录已失效，请重新登录。考试计时不会暂停，已作答的答案不会丢失。');
+});
+document.getElementById('logout').addEventListener('click', logout);
+
+if (!api.token()) showLogin();
+else afterLogin();

@@ -1,0 +1,243 @@
+// camera.js - the webcam: the live preview, the checks a frame must pass before the
+// test starts (a live track, not too dark, not blank), JPEG captures, and the capture
+// loop that sends a photo at each time the server picks (next_capture_at, in server
+// time). When the camera is lost the loop says so and keeps trying to reopen it; the
+// test's clock does not stop for it. Photos go only to the exam engine.
+
+import * as api from './api.js';
+import * as clock from './clock.js';
+
+const DARK_LUMA = 45; // mean luma (0-255) below which a frame is too dark
+const BLANK_STDDEV = 8; // a covered lens or a blank picture has almost no contrast
+
+export function cameraErrorMessage(e) {
+  const name = e && e.name;
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia)
+    return '当前浏览器或连接方式不支持摄像头（需要 https 安全连接和较新版本的浏览器）。请更换浏览器，或联系考点管理员。';
+  if (name === 'NotAllowedError' || name === 'SecurityError')
+    return '浏览器没有允许本网站使用摄像头。请点击地址栏中的摄像头图标，选择“始终允许”，然后点击“重新打开摄像头”。';
+  if (name === 'NotFoundError' || name === 'OverconstrainedError')
+    return '没有找到摄像头。请连接摄像头后点击“重新打开摄像头”。';
+  if (name === 'NotReadableError' || name === 'AbortError')
+    return '摄像头正被其他程序使用（如视频会议软件）。请关闭该程序后点击“重新打开摄像头”。';
+  return '无法打开摄像头，请检查摄像头连接后重试。';
+}
+
+export class Camera {
+  constructor(video) {
+    this.video = video;
+    this.stream = null;
+    this.onchange = () => {};
+  }
+
+  live() {
+    const t = this.stream && this.stream.getVideoTracks()[0];
+    return !!(t && t.readyState === 'live' && t.enabled && !t.muted && this.video.videoWidth > 0);
+  }
+
+  // shows the stream in another <video> (the exam page's self-view)
+  attach(video) {
+    this.video = video;
+    video.muted = true;
+    video.playsInline = true;
+    video.srcObject = this.stream;
+    if (this.stream) video.play().catch(() => {});
+  }
+
+  async open() {
+    this.close();
+    const stream = await navigator.mediaDevices.getUserMedia({
+      video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: 'user' },
+      audio: false,
+    });
+    this.stream = stream;
+    const track = stream.getVideoTracks()[0];
+    if (track) {
+      track.addEventListener('ended', () => this.onchange('ended'));
+      track.addEventListener('mute', () => this.onchange('mute'));
+      track.addEventListener('unmute', () => this.onchange('unmute'));
+    }
+    this.video.srcObject = stream;
+    this.video.muted = true;
+    this.video.playsInline = true;
+    await this.video.play().catch(() => {});
+    // wait for the first frame (at most 5 s)
+    for (let i = 0; i < 50 && this.video.videoWidth === 0; i++) await api.sleep(100);
+    this.onchange('open');
+  }
+
+  close() {
+    if (this.stream) for (const t of this.stream.getTracks()) t.stop();
+    this.stream = null;
+    if (this.video) this.video.srcObject = null;
+  }
+
+  // Mean and spread of the luma of the current frame, on a small copy.
+  frameStats() {
+    const w = 80,
+      h = 60;
+    const c = document.createElement('canvas');
+    c.width = w;
+    c.height = h;
+    const g = c.getContext('2d', { willReadFrequently: true });
+    g.drawImage(this.video, 0, 0, w, h);
+    const px = g.getImageData(0, 0, w, h).data;
+    let sum = 0,
+      sq = 0;
+    const n = w * h;
+    for (let i = 0; i < px.length; i += 4) {
+      const y = 0.299 * px[i] + 0.587 * px[i + 1] + 0.114 * px[i + 2];
+      sum += y;
+      sq += y * y;
+    }
+    const mean = sum / n;
+    return { mean, stddev: Math.sqrt(Math.max(0, sq / n - mean * mean)) };
+  }
+
+  // The local verdict on the current frame: null if usable, else a message.
+  localProblem() {
+    if (!this.live()) return { flag: 'no_video', message: '没有收到摄像头画面。请检查摄像头是否连接、镜头是否被遮挡。' };
+    const s = this.frameStats();
+    if (s.mean < DARK_LUMA) return { flag: 'too_dark', message: '画面太暗。请打开照明或面向光源，让面部清晰可见。' };
+    if (s.stddev < BLANK_STDDEV) return { flag: 'blank', message: '画面没有内容，镜头可能被遮挡。请移开遮挡物，正对摄像头。' };
+    return null;
+  }
+
+  // The current frame as a JPEG (at most 640 px wide).
+  async jpeg(quality = 0.85) {
+    const vw = this.video.videoWidth,
+      vh = this.video.videoHeight;
+    const scale = Math.min(1, 640 / vw);
+    const c = document.createElement('canvas');
+    c.width = Math.round(vw * scale);
+    c.height = Math.round(vh * scale);
+    c.getContext('2d').drawImage(this.video, 0, 0, c.width, c.height);
+    return new Promise((resolve, reject) =>
+      c.toBlob((b) => (b ? resolve(b) : reject(new Error('jpeg'))), 'image/jpeg', quality),
+    );
+  }
+}
+
+// The verdict of the server's face check when it has one (POST /api/v1/camera-check
+// answering {"faces","flag"}), else null: 404 means this server has no such check and
+// the page relies on its local one. Asked once per page load.
+let serverCheck = 'unknown';
+export async function serverVerdict(blob) {
+  if (serverCheck === 'absent') return null;
+  try {
+    const r = await api.post('/api/v1/camera-check', blob);
+    serverCheck = 'present';
+    const faces = Number(r.faces);
+    if (r.flag === 'too_dark' || r.flag === 'dark')
+      return { ok: false, message: '画面太暗。请打开照明或面向光源，让面部清晰可见。' };
+    if (faces === 0 || r.flag === 'no_face')
+      return { ok: false, message: '未检测到人脸。请正对摄像头，让面部完整出现在画面中央。' };
+    if (faces > 1 || r.flag === 'multiple_faces')
+      return { ok: false, message: '画面中检测到多张人脸。考试期间画面中只能有考生本人。' };
+    if (faces === 1) return { ok: true };
+    return null;
+  } catch (e) {
+    if (e.status === 404) {
+      serverCheck = 'absent';
+      return null;
+    }
+    if (e.status === 422) return { ok: false, message: e.message };
+    return null; // the network or a busy server: the local check decides
+  }
+}
+
+// Sends captures at the times the server picks. status(kind, text) reports
+// 'ok' / 'lost' / 'retry'. Stops for good on stop() or when the session is closed.
+export class CaptureLoop {
+  constructor(camera, sessionId, status) {
+    this.camera = camera;
+    this.sid = sessionId;
+    this.status = status;
+    this.timer = null;
+    this.stopped = false;
+    this.busy = false;
+    this.reopening = false;
+    this.sent = 0;
+    this.dueAt = null; // server time of the next capture
+    camera.onchange = (why) => {
+      if (this.stopped) return;
+      if (why === 'ended' || why === 'mute') {
+        this.status('lost', '摄像头连接中断，正在重新连接……请检查摄像头（考试计时不会暂停）');
+        this.reopen();
+      } else if (why === 'unmute' || why === 'open') {
+        if (this.camera.live()) this.status('ok', '摄像头正常');
+      }
+    };
+  }
+
+  // first capture right away (start or resume), then as the server says
+  start() {
+    this.schedule(0);
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  schedule(ms) {
+    clearTimeout(this.timer);
+    if (this.stopped) return;
+    this.timer = setTimeout(() => this.shoot(), Math.max(0, Math.min(ms, 2 ** 31 - 1)));
+  }
+
+  async reopen() {
+    if (this.reopening || this.stopped) return;
+    this.reopening = true;
+    for (let i = 0; !this.stopped && !this.camera.live(); i++) {
+      try {
+        await this.camera.open();
+      } catch (e) {
+        this.status('lost', '摄像头不可用：' + cameraErrorMessage(e) + '（系统每 5 秒自动重试）');
+      }
+      if (!this.camera.live()) await api.sleep(5000);
+    }
+    this.reopening = false;
+    if (!this.stopped && this.camera.live()) {
+      this.status('ok', '摄像头已恢复');
+      // a capture that fell due while the camera was away goes now
+      if (this.dueAt === null || clock.until(this.dueAt) <= 0) this.schedule(500);
+    }
+  }
+
+  async shoot() {
+    if (this.stopped || this.busy) return;
+    if (!navigator.onLine) {
+      // no request while the browser knows it is offline: the photo waits for the network
+      this.status('retry', '照片待上传（网络中断，恢复后自动上传）');
+      window.addEventListener('online', () => this.schedule(1000 + Math.random() * 4000), { once: true });
+      return;
+    }
+    if (!this.camera.live()) {
+      this.status('lost', '没有摄像头画面，正在重新连接……请检查摄像头（考试计时不会暂停）');
+      this.reopen();
+      return;
+    }
+    this.busy = true;
+    try {
+      const blob = await this.camera.jpeg();
+      const r = await api.post('/api/v1/sessions/' + this.sid + '/captures', blob);
+      this.sent++;
+      this.dueAt = r.next_capture_at;
+      this.status('ok', '摄像头正常');
+      this.schedule(clock.until(r.next_capture_at));
+    } catch (e) {
+      if (e.status === 409 || e.status === 404) {
+        this.stop();
+      } else if (e.status === 401 || e.status === 403) {
+        this.schedule(30000);
+      } else {
+        // the network or a busy server: try again soon with a fresh photo
+        if (e.network) this.status('retry', '照片待上传（网络中断，恢复后自动上传）');
+        this.schedule(api.backoff(e, 3));
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+}
