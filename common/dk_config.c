@@ -62,6 +62,7 @@ static const config_key config_table[] = {
     {"sweeper_period_ms", T_INT, "1000", 0, "how often expired sessions are submitted"},
     {"flush_period_ms", T_INT, "5000", 0, "how often live answers are flushed to MariaDB"},
     {"bank_reload_period_ms", T_INT, "30000", 0, "how often examd checks for a new bank version"},
+    {"orphan_sweep_period_ms", T_INT, "30000", 0, "how often MariaDB is asked for lost sessions"},
     {"session_ttl_s", T_INT, "86400", 0, "how long a session stays in Redis after submit"},
     {"proctor_inprocess", T_BOOL, "1", 0, "run proctor workers as threads inside examd"},
     {"camera_check_workers", T_INT, "1", 0, "threads answering the camera check before a test"},

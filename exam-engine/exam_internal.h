@@ -12,6 +12,7 @@
 #include "dk_mysql.h"
 #include "dk_workq.h"
 #include "exam.h"
+#include "proctor.h"
 #include "question_bank.h"
 
 struct exam_server {
@@ -34,12 +35,11 @@ struct exam_server {
 
 /* Per event loop. */
 typedef struct exam_loop {
-    struct event *sweep, *flush, *reload; /* loop 0 only */
+    struct event *sweep, *flush, *reload, *orphans; /* loop 0 only */
 } exam_loop;
 
 #define EXAM_DEADLINES "exam:deadlines"
 #define EXAM_DIRTY "exam:dirty"
-#define PROCTOR_DUE "proctor:due"
 
 static inline exam_server *exam_of(dk_req *rq) { return dk_http_udata(rq->loop->server); }
 

@@ -210,14 +210,20 @@ static void start_done(void *arg)
     snprintf(attempt, sizeof attempt, "%d", s->attempt);
     snprintf(started, sizeof started, "%lld", s->started_ms);
     snprintf(deadline, sizeof deadline, "%lld", s->deadline_ms);
-    const char *head[] = {"EVAL", exam_lua_restore, "4", k_sess, k_ans, EXAM_DEADLINES, k_live,
+    const char *head[] = {"EVAL", exam_lua_restore, "5", k_sess, k_ans, EXAM_DEADLINES, k_live,
+                          PROCTOR_DUE,
                           "sid", s->id, "pid", pid, "enrol", enrol, "cycle", cycle, "paper",
                           s->paper, "category", s->category, "attempt", attempt, "started_at",
                           started, "deadline", deadline, "status", "live", "shape", j->shape,
                           "qp", s->qp, "|"};
     size_t nh = sizeof head / sizeof head[0];
-    size_t argc = nh + 2 * (size_t)s->nanswers;
+    size_t argc = nh + 2 * (size_t)s->nanswers + 1;
     const char **argv = dk_calloc(argc, sizeof *argv);
+    /* the first capture (right after the camera check) is due within the grace */
+    char first_due[24];
+    snprintf(first_due, sizeof first_due, "%lld",
+             dk_config_int(j->srv->cfg, "proctor_capture_grace_s") * 1000);
+    argv[argc - 1] = first_due;
     char(*nos)[8] = dk_calloc((size_t)s->nanswers + 1, sizeof *nos);
     memcpy(argv, head, sizeof head);
     for (int i = 0; i < s->nanswers; i++) {

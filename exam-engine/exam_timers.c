@@ -213,6 +213,103 @@ static void reload_tick(evutil_socket_t fd, short what, void *arg)
     if (dk_workq_submit(j->srv->db, loop->mailbox, reload_work, reload_done, j)) free(j);
 }
 
+/* ---- orphans: live in MariaDB, past their deadline, gone from Redis ---------------------- */
+
+/* A session whose Redis state was lost and whose physician never came back would never
+ * be submitted by the Redis-driven sweeper. MariaDB lists live sessions well past
+ * their deadline; those that Redis no longer has are submitted from what was flushed. */
+typedef struct orphan_job {
+    exam_server *srv;
+    dk_loop *loop;
+    int n;
+    char sid[32][33];
+    int rc;
+    dk_error err;
+    exam_result res;
+} orphan_job;
+
+static void orphans_list(void *ctx, void *arg)
+{
+    orphan_job *j = arg;
+    MYSQL *db = dk_dbconn_get(ctx, &j->err);
+    MYSQL_RES *res;
+    /* well past what the Redis sweeper needs: ten of its periods, at least 5 s */
+    long long grace_ms = dk_config_int(j->srv->cfg, "sweeper_period_ms") * 10;
+    dk_param p[] = {DK_PINT(grace_ms < 5000 ? 5000 : grace_ms)};
+    if (!db || dk_mysql_exec(db,
+                             "SELECT id FROM exam_session WHERE status = 'live' AND deadline < "
+                             "UTC_TIMESTAMP(3) - INTERVAL ? / 1000 SECOND ORDER BY deadline "
+                             "LIMIT 32",
+                             p, 1, &res, NULL, &j->err)) {
+        if (db) dk_dbconn_drop(ctx);
+        return;
+    }
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res)) && j->n < 32) snprintf(j->sid[j->n++], 33, "%s", row[0]);
+    mysql_free_result(res);
+}
+
+static void orphan_submit(void *ctx, void *arg)
+{
+    orphan_job *j = arg;
+    MYSQL *db = dk_dbconn_get(ctx, &j->err);
+    qb_index *idx = qb_bank_current(j->srv->bank);
+    if (!db || !idx) {
+        j->rc = DK_EIO;
+        qb_index_unref(idx);
+        return;
+    }
+    j->rc = exam_db_finalize(db, idx, j->sid[0], "sweeper", 0, NULL, NULL, &j->res, &j->err);
+    if (j->rc == DK_EIO) dk_dbconn_drop(ctx);
+    qb_index_unref(idx);
+}
+
+static void orphan_submitted(void *arg)
+{
+    orphan_job *j = arg;
+    if (j->rc)
+        DK_WARN("examd", "orphan submit failed sid=%.8s err=%s", j->sid[0], j->err.msg);
+    else if (!j->res.already) {
+        DK_INFO("examd", "submitted a session lost from Redis sid=%.8s score=%d", j->sid[0],
+                j->res.score);
+        atomic_fetch_add(&j->srv->submitted_by_sweeper, 1);
+    }
+    free(j);
+}
+
+static void on_orphan_exists(redisReply *r, const dk_error *e, void *arg)
+{
+    orphan_job *j = arg;
+    if (e->code || !r || r->type != REDIS_REPLY_INTEGER || r->integer != 0 ||
+        dk_workq_submit(j->srv->db, j->loop->mailbox, orphan_submit, orphan_submitted, j))
+        free(j); /* still in Redis (the sweeper's), or no answer: next time */
+}
+
+static void orphans_listed(void *arg)
+{
+    orphan_job *list = arg;
+    for (int i = 0; i < list->n; i++) {
+        orphan_job *one = dk_calloc(1, sizeof *one);
+        one->srv = list->srv;
+        one->loop = list->loop;
+        one->n = 1;
+        memcpy(one->sid[0], list->sid[i], 33);
+        dk_aredis_cmd(list->loop->redis, 0, on_orphan_exists, one, "EXISTS sess:{%s}",
+                      one->sid[0]);
+    }
+    free(list);
+}
+
+static void orphan_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    dk_loop *loop = arg;
+    orphan_job *j = dk_calloc(1, sizeof *j);
+    j->srv = srv_of(loop);
+    j->loop = loop;
+    if (dk_workq_submit(j->srv->db, loop->mailbox, orphans_list, orphans_listed, j)) free(j);
+}
+
 /* ---- start/stop ------------------------------------------------------------------------ */
 
 static struct event *every(dk_loop *loop, long long ms, event_callback_fn fn)
@@ -232,6 +329,7 @@ void exam_timers_start(dk_loop *loop)
     el->sweep = every(loop, dk_config_int(cfg, "sweeper_period_ms"), sweep_tick);
     el->flush = every(loop, dk_config_int(cfg, "flush_period_ms"), flush_tick);
     el->reload = every(loop, dk_config_int(cfg, "bank_reload_period_ms"), reload_tick);
+    el->orphans = every(loop, dk_config_int(cfg, "orphan_sweep_period_ms"), orphan_tick);
 }
 
 void exam_timers_stop(dk_loop *loop)
@@ -241,6 +339,7 @@ void exam_timers_stop(dk_loop *loop)
     if (el->sweep) event_free(el->sweep);
     if (el->flush) event_free(el->flush);
     if (el->reload) event_free(el->reload);
+    if (el->orphans) event_free(el->orphans);
     free(el);
     loop->app = NULL;
 }

@@ -1,0 +1,337 @@
+/* admin_internal.h - what admind's files share: the server and its pools, the job that
+ * carries one API call to a database thread, the actor (who calls, in which roles and
+ * scope), the workflow engine and the SQL helpers. Not a public contract.
+ *
+ * Threads: a route's work function runs on a database (or hash, or photo) worker
+ * thread with that thread's MYSQL connection; it fills j->out (JSON) or j->bytes and
+ * never touches the event loop. The reply is sent on the loop by the job runner. */
+#ifndef ADMIN_INTERNAL_H
+#define ADMIN_INTERNAL_H
+
+#include <event2/keyvalq_struct.h>
+#include <stdatomic.h>
+
+#include "admin.h"
+#include "dk_auth.h"
+#include "dk_http.h"
+#include "dk_json.h"
+#include "dk_log.h"
+#include "dk_mysql.h"
+#include "dk_workq.h"
+#include "proctor.h"
+
+#define ADMIN_INITIAL_PASSWORD "666666" /* seeds [002][004]: initial and reset password */
+#define ADMIN_CAPTCHA_AFTER 2           /* failed logins (account or address) before a captcha */
+#define ADMIN_PHOTO_MAX (4 << 20)       /* registered photo */
+#define ADMIN_ATTACH_MAX (10 << 20)     /* one attachment */
+#define ADMIN_CSV_MAX (4 << 20)         /* one import file */
+#define ADMIN_MAINT_PERIOD_S 600        /* retention purge + absentee sweep */
+
+/* ---- roles ----------------------------------------------------------------------------- */
+
+#define ADMIN_R_PHYS 0x01     /* 医师 (token kind 'p', shared with examd) */
+#define ADMIN_R_INST 0x02     /* 医疗卫生机构 (kind 'i') */
+#define ADMIN_R_ASSESSOR 0x04 /* 考核机构: an institution with is_assessor = 1 */
+#define ADMIN_R_AUTH 0x08     /* 卫生行政部门, any level (kind 'a') */
+#define ADMIN_R_PROVINCE 0x10 /* 省级卫生行政部门 */
+#define ADMIN_R_ORG (ADMIN_R_INST | ADMIN_R_ASSESSOR)
+#define ADMIN_R_STAFF (ADMIN_R_ORG | ADMIN_R_AUTH | ADMIN_R_PROVINCE)
+#define ADMIN_R_ANY (ADMIN_R_PHYS | ADMIN_R_STAFF)
+
+typedef struct admin_actor {
+    char kind;         /* 'p', 'i', 'a' */
+    long long id;      /* physician / institution / authority_account id */
+    unsigned roles;    /* ADMIN_R_* */
+    char name[160];
+    char login[72];    /* account, institution code or user name */
+    long long institution_id; /* 'i': itself; 'p': its current institution */
+    long long authority_id;   /* 'a': its authority; 'i'/'p': the institution's authority */
+    char path[256];    /* authority path of authority_id ("/1/5/") */
+    char level[16];    /* 'a': province / city / county */
+    char authority_code[8];
+    int is_assessor, can_apply;
+} admin_actor;
+
+/* ---- the server -------------------------------------------------------------------------- */
+
+typedef struct admin_server {
+    const dk_config *cfg;
+    dk_http_server *http;
+    dk_workq *db;    /* MariaDB threads (dk_dbconn) */
+    dk_workq *hash;  /* argon2id threads, bounded: 503 beyond (each with a dk_dbconn) */
+    dk_workq *photo; /* registered photos: one proctor_engine + dk_dbconn per thread */
+    dk_auth auth;
+    char initial_hash[DK_HASH_MAX]; /* argon2id of 666666, made once at start */
+    proctor_options popts;
+    struct event *maint; /* loop 0: retention purge and absentee sweep */
+    _Atomic long long maint_inflight;
+    _Atomic long long photos_purged, absentees;
+} admin_server;
+
+typedef struct admin_photo_ctx {
+    dk_dbconn *conn;
+    proctor_engine *engine; /* NULL if it could not be made: degraded */
+} admin_photo_ctx;
+
+struct admin_job;
+typedef int (*admin_work_fn)(struct admin_job *j, MYSQL *db);
+
+#define ADMIN_F_PUBLIC 0x01      /* no token */
+#define ADMIN_F_MUST_CHANGE 0x02 /* allowed with a must-change-password token */
+#define ADMIN_F_RAW 0x04         /* body is bytes (JPEG, CSV, attachment), not JSON */
+#define ADMIN_F_HASH 0x08        /* runs on the hash pool */
+#define ADMIN_F_PHOTO 0x10       /* runs on the photo pool */
+
+/* One row of the route table: a loop handler (fn) or a work function run on a pool. */
+typedef struct admin_api {
+    const char *method, *pattern;
+    dk_handler fn;     /* on the loop; NULL: the job runner with work */
+    admin_work_fn work;
+    unsigned roles;    /* who may call (ADMIN_R_*) */
+    unsigned flags;    /* ADMIN_F_* */
+    const char *name;  /* metrics label */
+    size_t max_body;
+} admin_api;
+
+typedef struct admin_job {
+    admin_server *srv;
+    dk_req *rq;
+    const admin_api *api;
+    dk_claims claims;
+    admin_actor actor;
+    json_t *body;               /* parsed JSON body (an empty object if none) */
+    struct evkeyvalq query;     /* parsed query string */
+    const char *params[DK_HTTP_MAX_PARAMS];
+    const unsigned char *raw;   /* the request body (owned by rq) */
+    size_t raw_len;
+    char ip[48];
+    void *thread_ctx;           /* admin_photo_ctx on the photo pool */
+    /* the reply */
+    int status;                 /* 200 unless set */
+    json_t *out;
+    char *bytes;                /* malloc'd raw reply, instead of out */
+    size_t bytes_len;
+    const char *ctype;
+    char filename[96];          /* Content-Disposition attachment name (ASCII) */
+    int rc;
+    dk_error err;
+} admin_job;
+
+static inline admin_server *admin_of(dk_req *rq) { return dk_http_udata(rq->loop->server); }
+
+/* ---- admin_server.c ------------------------------------------------------------------------ */
+
+const char *admin_q(admin_job *j, const char *key); /* query parameter or NULL */
+/* Query parameter as an integer in [min, max]; dflt when absent; DK_EINVAL otherwise. */
+int admin_q_int(admin_job *j, const char *key, long long min, long long max, long long dflt,
+                long long *out);
+long long admin_param_id(admin_job *j, int i); /* {} segment i as a positive id, 0 if not */
+
+/* ---- admin_auth.c ------------------------------------------------------------------------ */
+
+void admin_login(dk_req *rq);
+void admin_captcha(dk_req *rq);
+int admin_password(admin_job *j, MYSQL *db);
+int admin_me(admin_job *j, MYSQL *db);
+/* Loads j->actor from j->claims (account still there and enabled). */
+int admin_load_actor(admin_job *j, MYSQL *db);
+const char *admin_role_name(const admin_actor *a, unsigned acting_role);
+/* 1 if an authority path (the actor's) covers the other path. */
+int admin_path_covers(const char *actor_path, const char *path);
+
+/* ---- admin_sql.c -------------------------------------------------------------------------- */
+
+#define ADMIN_SQL_FULL_ID 0x01 /* do not mask id_number columns */
+
+/* Every row as an object keyed by column name. Integers, decimals, TINYINT(1) as
+ * booleans, DATETIME as ISO 8601 UTC ("2024-06-03T11:39:05.000Z"), DATE as
+ * "YYYY-MM-DD", NULL as null; a column named id_number is masked unless FULL_ID. */
+int admin_sql_rows(MYSQL *db, const char *sql, const dk_param *p, size_t n, unsigned flags,
+                   json_t **out, dk_error *err);
+/* The first row as an object; DK_ENOTFOUND (with msg) when there is none. */
+int admin_sql_row(MYSQL *db, const char *sql, const dk_param *p, size_t n, unsigned flags,
+                  const char *notfound, json_t **out, dk_error *err);
+/* The first column of the first row as an integer; DK_ENOTFOUND when no row. */
+int admin_sql_ll(MYSQL *db, const char *sql, const dk_param *p, size_t n, long long *out,
+                 dk_error *err);
+int admin_sql_str(MYSQL *db, const char *sql, const dk_param *p, size_t n, char *out,
+                  size_t outsz, dk_error *err);
+int admin_sql_exec(MYSQL *db, const char *sql, const dk_param *p, size_t n, uint64_t *affected,
+                   dk_error *err);
+
+/* A statement built piece by piece with its parameters (strings are borrowed). */
+#define ADMIN_SQLB_PARAMS 64
+typedef struct admin_sqlb {
+    char *sql;
+    size_t len, cap;
+    dk_param p[ADMIN_SQLB_PARAMS];
+    size_t np;
+} admin_sqlb;
+void admin_sqlb_init(admin_sqlb *b, const char *start);
+void admin_sqlb_cat(admin_sqlb *b, const char *frag);
+void admin_sqlb_param(admin_sqlb *b, dk_param p);
+void admin_sqlb_free(admin_sqlb *b);
+
+/* A paged list: SELECT <cols> <from_where> ORDER BY <order> LIMIT; j->out =
+ * {"items":[..],"total":N,"page":P,"page_size":S}. page / page_size (default 10, at
+ * most 500) come from the query string. */
+int admin_list(admin_job *j, MYSQL *db, const char *cols, admin_sqlb *from_where,
+               const char *order, unsigned flags);
+
+/* Time input: ISO 8601 with a zone ("2024-05-10T00:00:00+08:00", "...Z") -> UTC
+ * "YYYY-MM-DD HH:MM:SS.mmm". Date input "YYYY-MM-DD" checked. 0 or DK_EINVAL. */
+int admin_parse_time(const char *s, char out[32]);
+int admin_parse_date(const char *s);
+
+/* Writes one audit_log row for the actor of j (NULL: system). acting_role picks the
+ * actor type for an institution acting as 考核机构. detail may be NULL (not stolen). */
+int admin_audit(MYSQL *db, admin_job *j, unsigned acting_role, const char *action,
+                const char *entity_type, long long entity_id, const char *entity_sid,
+                const char *from, const char *to, const char *reason, json_t *detail,
+                dk_error *err);
+
+/* Files under data_dir: mkdir -p, write + fsync, read whole (malloc'd). */
+int admin_mkdirs(const char *path);
+int admin_write_file(const char *path, const unsigned char *b, size_t n);
+int admin_read_file(const char *path, size_t max, char **out, size_t *len);
+
+/* ---- admin_id.c (pure; unit-tested) ---------------------------------------------------------- */
+
+/* 居民身份证: 18 characters (check digit verified, last may be X) or 15 digits. */
+int admin_id_valid(const char *id);
+/* The other form of an ID number for searching: 15 -> 18 (with check digit), 18 whose
+ * year starts with 19 -> 15. out "" when there is none. */
+void admin_id_other_form(const char *id, char out[20]);
+/* Birth date "YYYY-MM-DD" and sex (男/女) from an ID number; 0 or DK_EINVAL. */
+int admin_id_birth(const char *id, char out[11]);
+const char *admin_id_sex(const char *id);
+
+/* ---- admin_csv.c (pure; unit-tested) --------------------------------------------------------- */
+
+/* RFC 4180 fields of one record starting at *pos (quotes, doubled quotes, CRLF or LF).
+ * Returns the number of fields (at most max), -1 at the end of input, or -2 for a
+ * malformed record. Fields are malloc'd into out (admin_csv_free_fields). */
+int admin_csv_record(const char *buf, size_t len, size_t *pos, char **out, int max);
+void admin_csv_free_fields(char **f, int n);
+/* Appends a field, quoted if needed, and a formula-injection guard ('=+-@' start). */
+void admin_csv_field(struct evbuffer *b, const char *s, int last);
+
+/* ---- admin_flow.c: the workflow table --------------------------------------------------------- */
+
+typedef enum admin_entity {
+    ADMIN_E_ENROLMENT = 0,  /* enrolment.status (DESIGN.md §1.1) */
+    ADMIN_E_EXEMPTION,      /* exemption_request.status */
+    ADMIN_E_INVIGILATION,   /* invigilation.mark_status */
+    ADMIN_E_APPLICATION,    /* assessor_application.status */
+} admin_entity;
+
+/* Runs one action through the table: locks the entity, checks role, scope, status,
+ * window, version and required fields, picks the row, applies it, writes the audit
+ * log, commits. key: the entity id (enrolment, exemption, application) or session
+ * id (invigilation); for "confirm" the physician id (cycle in body.cycle_id or the
+ * current one); for "request" (exemption) the enrolment id; for "apply" the
+ * institution id. out: the entity's new state {status, version, ...}. */
+int admin_flow_run(admin_job *j, MYSQL *db, admin_entity e, const char *action, long long key,
+                   const char *skey, json_t *body, json_t **out);
+/* The table as JSON (GET /api/v1/workflow). */
+json_t *admin_flow_table_json(void);
+/* Actions the actor may take on an entity in status (for detail pages). */
+json_t *admin_flow_actions(const admin_actor *a, admin_entity e, const char *status);
+/* The periodic sweep of absentees (seed [001]: missing a test is failing it). */
+int admin_flow_absentees(MYSQL *db, int *moved, dk_error *err);
+
+/* The current cycle for an authority path: ?cycle_id= when given and visible, else
+ * the open cycle of an ancestor-or-self authority. DK_ENOTFOUND when none. */
+int admin_cycle_for(admin_job *j, MYSQL *db, const char *path, long long *cycle_id);
+
+/* ---- route work functions ---------------------------------------------------------------------- */
+
+/* admin_enrol.c */
+int admin_enrolment_get(admin_job *j, MYSQL *db);
+int admin_enrolment_action(admin_job *j, MYSQL *db);
+int admin_enrolment_opinion(admin_job *j, MYSQL *db);
+int admin_enrolment_log(admin_job *j, MYSQL *db);
+int admin_exemption_action(admin_job *j, MYSQL *db);
+int admin_reviews(admin_job *j, MYSQL *db);
+int admin_exemptions(admin_job *j, MYSQL *db);
+int admin_assessor_reviews(admin_job *j, MYSQL *db);
+int admin_assessor_exemptions(admin_job *j, MYSQL *db);
+int admin_authority_enrolments(admin_job *j, MYSQL *db);
+int admin_attachment_get(admin_job *j, MYSQL *db);
+int admin_workflow(admin_job *j, MYSQL *db);
+int admin_certificate(admin_job *j, MYSQL *db);
+/* Stores an upload as an attachment row + file; fills *id. */
+int admin_attachment_store(admin_job *j, MYSQL *db, const char *owner_type, long long owner_id,
+                           long long *id);
+
+/* admin_physician.c (the physician's own pages) */
+int admin_phys_me(admin_job *j, MYSQL *db);
+int admin_phys_profile(admin_job *j, MYSQL *db);
+int admin_phys_registration(admin_job *j, MYSQL *db);
+int admin_phys_photo_put(admin_job *j, MYSQL *db);
+int admin_phys_photo_get(admin_job *j, MYSQL *db);
+int admin_phys_exemption(admin_job *j, MYSQL *db);
+int admin_phys_exemption_attach(admin_job *j, MYSQL *db);
+int admin_phys_results(admin_job *j, MYSQL *db);
+
+/* admin_inst.c (institution: itself, departments, physicians) */
+int admin_inst_profile_get(admin_job *j, MYSQL *db);
+int admin_inst_profile_put(admin_job *j, MYSQL *db);
+int admin_subjects(admin_job *j, MYSQL *db);
+int admin_dept_list(admin_job *j, MYSQL *db);
+int admin_dept_create(admin_job *j, MYSQL *db);
+int admin_dept_update(admin_job *j, MYSQL *db);
+int admin_dept_enable(admin_job *j, MYSQL *db);
+int admin_dept_disable(admin_job *j, MYSQL *db);
+int admin_dept_delete(admin_job *j, MYSQL *db);
+int admin_phys_list(admin_job *j, MYSQL *db);
+int admin_phys_export(admin_job *j, MYSQL *db);
+int admin_phys_create(admin_job *j, MYSQL *db);
+int admin_phys_import(admin_job *j, MYSQL *db);
+int admin_phys_detail(admin_job *j, MYSQL *db);
+int admin_phys_confirm(admin_job *j, MYSQL *db);
+int admin_phys_confirm_batch(admin_job *j, MYSQL *db);
+int admin_phys_cancel(admin_job *j, MYSQL *db);
+int admin_phys_reset_password(admin_job *j, MYSQL *db);
+int admin_phys_leave(admin_job *j, MYSQL *db);
+int admin_phys_delete(admin_job *j, MYSQL *db);
+int admin_phys_transfer_lookup(admin_job *j, MYSQL *db);
+int admin_phys_transfer_in(admin_job *j, MYSQL *db);
+int admin_application_list(admin_job *j, MYSQL *db);
+int admin_application_create(admin_job *j, MYSQL *db);
+int admin_application_attach(admin_job *j, MYSQL *db);
+
+/* admin_stats.c */
+int admin_inst_home(admin_job *j, MYSQL *db);
+int admin_progress(admin_job *j, MYSQL *db);
+int admin_test_progress(admin_job *j, MYSQL *db);
+int admin_history(admin_job *j, MYSQL *db);
+int admin_authority_home(admin_job *j, MYSQL *db);
+int admin_authority_stats(admin_job *j, MYSQL *db);
+
+/* admin_invig.c */
+int admin_invig_list(admin_job *j, MYSQL *db);
+int admin_invig_get(admin_job *j, MYSQL *db);
+int admin_invig_action(admin_job *j, MYSQL *db);
+int admin_capture_photo(admin_job *j, MYSQL *db);
+int admin_registered_photo(admin_job *j, MYSQL *db);
+int admin_maintenance(admin_job *j, MYSQL *db);
+/* Deletes capture photos past retention of cycles whose determinations are final. */
+int admin_purge_photos(MYSQL *db, const dk_config *cfg, int *deleted, dk_error *err);
+
+/* admin_authority.c */
+int admin_cycle_list(admin_job *j, MYSQL *db);
+int admin_cycle_get(admin_job *j, MYSQL *db);
+int admin_cycle_create(admin_job *j, MYSQL *db);
+int admin_cycle_update(admin_job *j, MYSQL *db);
+int admin_auth_inst_list(admin_job *j, MYSQL *db);
+int admin_auth_inst_create(admin_job *j, MYSQL *db);
+int admin_auth_inst_reset(admin_job *j, MYSQL *db);
+int admin_auth_inst_apply_right(admin_job *j, MYSQL *db);
+int admin_auth_applications(admin_job *j, MYSQL *db);
+int admin_auth_application_action(admin_job *j, MYSQL *db);
+int admin_assignment_list(admin_job *j, MYSQL *db);
+int admin_assignment_set(admin_job *j, MYSQL *db);
+int admin_authorities(admin_job *j, MYSQL *db);
+
+#endif
