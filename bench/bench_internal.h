@@ -157,7 +157,7 @@ struct bench_thread {
     uint64_t changes, resume_ok, resume_failed, resume_sid_mismatch, resume_answer_mismatch;
     char fake_token[128];
     bench_hist start_to_paper; /* synchronized start: arrival -> paper, per physician */
-    int64_t last_paper_us;     /* synchronized start: when the last paper arrived */
+    int64_t start_t0_us, last_paper_us; /* synchronized start: window opened, last paper */
     uint32_t rng;
 };
 

@@ -523,6 +523,7 @@ static void begin_phase(bench_thread *t)
         }
         break;
     case P_START:
+        t->start_t0_us = t->phase_t0_us;
         for (int i = 0; i < t->nphys; i++) {
             bench_phys *p = t->phys[i];
             if (p->have_paper || p->failed) continue;

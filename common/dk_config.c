@@ -48,6 +48,7 @@ static const config_key config_table[] = {
     {"http_timeout_s", T_INT, "15", 0, "a whole request must arrive within this"},
     {"http_max_conns", T_INT, "20000", 0, "open connections per server node"},
     {"web_root", T_STR, "", 0, "folder of static pages ('' = none)"},
+    {"http_trusted_proxies", T_STR, "", 0, "load balancers (IPs, comma-separated) whose X-Real-IP is believed"},
     /* auth */
     {"token_secret", T_STR, "", 1, "hex key (64 hex chars) signing tokens; '' = random per start"},
     {"token_ttl_s", T_INT, "43200", 0, "token lifetime (a whole test day)"},
@@ -55,7 +56,8 @@ static const config_key config_table[] = {
     {"hash_queue", T_INT, "64", 0, "password hashes that may wait before 503"},
     {"argon2_opslimit", T_INT, "2", 0, "argon2id passes (libsodium opslimit)"},
     {"argon2_memlimit_kib", T_INT, "19456", 0, "argon2id memory in KiB"},
-    {"login_max_failures", T_INT, "5", 0, "failed logins per account or address per window"},
+    {"login_max_failures", T_INT, "5", 0, "failed logins per account per window"},
+    {"login_max_failures_ip", T_INT, "50", 0, "failed logins per client address per window"},
     {"login_window_s", T_INT, "900", 0, "window of the failed-login counters"},
     /* exam */
     {"exam_duration_s", T_INT, "3600", 0, "test duration when no blueprint says otherwise"},

@@ -283,6 +283,27 @@ void dk_http_serve_static(dk_req *rq, const char *root)
 
 /* ---- dispatch ---------------------------------------------------------------------- */
 
+/* Behind a load balancer every client has the balancer's address: when the peer is one
+ * of http_trusted_proxies (comma-separated IPs), its X-Real-IP names the client. The
+ * header of anyone else is ignored, so a client cannot choose its own address. */
+static void real_peer(dk_http_server *s, dk_req *rq)
+{
+    const char *trusted = dk_config_str(s->cfg, "http_trusted_proxies");
+    size_t n = strlen(rq->peer);
+    if (!*trusted || !n) return;
+    int ok = 0;
+    for (const char *p = trusted; *p;) {
+        size_t len = strcspn(p, ", ");
+        if (len == n && !strncmp(p, rq->peer, n)) ok = 1;
+        p += len;
+        p += strspn(p, ", ");
+    }
+    const char *real = ok ? dk_http_header(rq, "X-Real-IP") : NULL;
+    unsigned char buf[16];
+    if (real && (inet_pton(AF_INET, real, buf) == 1 || inet_pton(AF_INET6, real, buf) == 1))
+        snprintf(rq->peer, sizeof rq->peer, "%s", real);
+}
+
 static void dispatch(struct evhttp_request *req, void *arg)
 {
     dk_loop *loop = arg;
@@ -301,6 +322,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
         evhttp_connection_get_peer(con, &addr, &port);
         snprintf(rq->peer, sizeof rq->peer, "%s", addr ? addr : "");
     }
+    real_peer(s, rq);
 
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     rq->body_len = evbuffer_get_length(in);

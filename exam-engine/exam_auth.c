@@ -4,7 +4,8 @@
  * the account lookup; when the pool's queue is full the client gets 503 with
  * Retry-After (the page retries with jitter), never a timeout. Failed logins are
  * counted in Redis per account (hashed, no ID numbers in keys) and per address; at
- * login_max_failures within login_window_s the next attempts get 429 + Retry-After. */
+ * login_max_failures (per account) or login_max_failures_ip (per address: a hospital's
+ * PCs may share one) within login_window_s the next attempts get 429 + Retry-After. */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +14,12 @@
 #include "exam_db.h"
 #include "exam_internal.h"
 
+/* KEYS: account key, address key. ARGV: their limits. -> seconds to wait, 0 = go on. */
 static const char lua_rl_check[] =
     "local worst = 0\n"
     "for i = 1, #KEYS do\n"
     "  local n = tonumber(redis.call('GET', KEYS[i]) or '0')\n"
-    "  if n >= tonumber(ARGV[1]) then\n"
+    "  if n >= tonumber(ARGV[i]) then\n"
     "    local ttl = redis.call('TTL', KEYS[i])\n"
     "    if ttl > worst then worst = ttl end\n"
     "  end\n"
@@ -189,10 +191,11 @@ void exam_login(dk_req *rq)
     sodium_bin2hex(hex, sizeof hex, h, sizeof h);
     snprintf(j->k_acct, sizeof j->k_acct, "rl:acct:%s", hex);
     snprintf(j->k_ip, sizeof j->k_ip, "rl:ip:%s", rq->peer);
-    char max[24];
-    snprintf(max, sizeof max, "%lld", dk_config_int(j->srv->cfg, "login_max_failures"));
-    const char *argv[] = {"EVAL", lua_rl_check, "2", j->k_acct, j->k_ip, max};
-    dk_aredis_cmdargv(rq->loop->redis, 0, on_rl_checked, rq, 6, argv, NULL);
+    char max_acct[24], max_ip[24];
+    snprintf(max_acct, sizeof max_acct, "%lld", dk_config_int(j->srv->cfg, "login_max_failures"));
+    snprintf(max_ip, sizeof max_ip, "%lld", dk_config_int(j->srv->cfg, "login_max_failures_ip"));
+    const char *argv[] = {"EVAL", lua_rl_check, "2", j->k_acct, j->k_ip, max_acct, max_ip};
+    dk_aredis_cmdargv(rq->loop->redis, 0, on_rl_checked, rq, 7, argv, NULL);
 }
 
 /* ---- POST /api/v1/password ----------------------------------------------------------------- */

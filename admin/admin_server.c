@@ -1,0 +1,585 @@
+/* admin_server.c - admind's route table, its pools, the job runner that carries a
+ * request to a worker thread and its reply back, the maintenance timer, and start/stop.
+ *
+ * Adding an endpoint is adding a row to admin_apis: who may call it (roles), which
+ * pool runs it, and its work function. The runner checks the token on the loop (HMAC,
+ * microseconds), then on a database thread loads the actor (account still enabled,
+ * roles, authority path) and refuses a role the row does not list, before the work
+ * function runs. Nothing here blocks a loop. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "admin_internal.h"
+
+static void admin_healthz(dk_req *rq);
+static void admin_metrics(dk_req *rq);
+static void api_run(dk_req *rq);
+
+#define R_P ADMIN_R_PHYS
+#define R_I ADMIN_R_INST
+#define R_S ADMIN_R_ASSESSOR
+#define R_A (ADMIN_R_AUTH | ADMIN_R_PROVINCE)
+#define R_PV ADMIN_R_PROVINCE
+#define R_ALL ADMIN_R_ANY
+#define F_PUB ADMIN_F_PUBLIC
+#define F_MC ADMIN_F_MUST_CHANGE
+#define F_RAW ADMIN_F_RAW
+#define F_HASH ADMIN_F_HASH
+#define F_PHOTO ADMIN_F_PHOTO
+
+static const admin_api admin_apis[] = {
+    /* method, pattern, loop handler, work, roles, flags, name, max body */
+    {"GET", "/healthz", admin_healthz, NULL, 0, F_PUB, "healthz", 0},
+    {"GET", "/metrics", admin_metrics, NULL, 0, F_PUB, "metrics", 0},
+    /* accounts */
+    {"GET", "/api/v1/captcha", admin_captcha, NULL, 0, F_PUB, "captcha", 0},
+    {"POST", "/api/v1/login", admin_login, NULL, 0, F_PUB, "login", 4096},
+    {"POST", "/api/v1/password", NULL, admin_password, R_ALL, F_MC | F_HASH, "password", 4096},
+    {"GET", "/api/v1/me", NULL, admin_me, R_ALL, F_MC, "me", 0},
+    {"GET", "/api/v1/workflow", NULL, admin_workflow, R_ALL, 0, "workflow", 0},
+    {"GET", "/api/v1/subjects", NULL, admin_subjects, R_ALL, 0, "subjects", 0},
+    {"GET", "/api/v1/cycles", NULL, admin_cycle_list, R_ALL, 0, "cycles", 0},
+    {"GET", "/api/v1/cycles/{}", NULL, admin_cycle_get, R_ALL, 0, "cycle_get", 0},
+    /* the physician's own registration (the exam page) */
+    {"GET", "/api/v1/physician/me", NULL, admin_phys_me, R_P, 0, "phys_me", 0},
+    {"PUT", "/api/v1/physician/profile", NULL, admin_phys_profile, R_P, 0, "phys_profile", 0},
+    {"PUT", "/api/v1/physician/registration", NULL, admin_phys_registration, R_P, 0,
+     "phys_registration", 0},
+    {"PUT", "/api/v1/physician/photo", NULL, admin_phys_photo_put, R_P, F_RAW | F_PHOTO,
+     "phys_photo_put", ADMIN_PHOTO_MAX},
+    {"GET", "/api/v1/physician/photo", NULL, admin_phys_photo_get, R_P, 0, "phys_photo_get", 0},
+    {"POST", "/api/v1/physician/exemption", NULL, admin_phys_exemption, R_P, 0, "phys_exemption",
+     0},
+    {"POST", "/api/v1/physician/exemption/attachments", NULL, admin_phys_exemption_attach, R_P,
+     F_RAW, "phys_exemption_attach", ADMIN_ATTACH_MAX},
+    {"GET", "/api/v1/physician/results", NULL, admin_phys_results, R_P, 0, "phys_results", 0},
+    /* enrolments and exemptions: every status change goes through the workflow table */
+    {"GET", "/api/v1/enrolments/{}", NULL, admin_enrolment_get, R_ALL, 0, "enrolment_get", 0},
+    {"POST", "/api/v1/enrolments/{}/actions/{}", NULL, admin_enrolment_action, R_ALL, 0,
+     "enrolment_action", 0},
+    {"POST", "/api/v1/enrolments/{}/opinions", NULL, admin_enrolment_opinion, R_I, 0,
+     "enrolment_opinion", 0},
+    {"GET", "/api/v1/enrolments/{}/log", NULL, admin_enrolment_log, R_ALL, 0, "enrolment_log", 0},
+    {"GET", "/api/v1/enrolments/{}/certificate", NULL, admin_certificate, R_ALL, 0, "certificate",
+     0},
+    {"POST", "/api/v1/exemptions/{}/actions/{}", NULL, admin_exemption_action, R_I | R_S, 0,
+     "exemption_action", 0},
+    {"GET", "/api/v1/attachments/{}", NULL, admin_attachment_get, R_ALL, 0, "attachment_get", 0},
+    /* institution */
+    {"GET", "/api/v1/institution/profile", NULL, admin_inst_profile_get, R_I, 0, "inst_profile",
+     0},
+    {"PUT", "/api/v1/institution/profile", NULL, admin_inst_profile_put, R_I, 0,
+     "inst_profile_put", 0},
+    {"GET", "/api/v1/institution/home", NULL, admin_inst_home, R_I, 0, "inst_home", 0},
+    {"GET", "/api/v1/institution/departments", NULL, admin_dept_list, R_I, 0, "dept_list", 0},
+    {"POST", "/api/v1/institution/departments", NULL, admin_dept_create, R_I, 0, "dept_create",
+     0},
+    {"PUT", "/api/v1/institution/departments/{}", NULL, admin_dept_update, R_I, 0, "dept_update",
+     0},
+    {"POST", "/api/v1/institution/departments/{}/enable", NULL, admin_dept_enable, R_I, 0,
+     "dept_enable", 0},
+    {"POST", "/api/v1/institution/departments/{}/disable", NULL, admin_dept_disable, R_I, 0,
+     "dept_disable", 0},
+    {"DELETE", "/api/v1/institution/departments/{}", NULL, admin_dept_delete, R_I, 0,
+     "dept_delete", 0},
+    {"GET", "/api/v1/institution/physicians", NULL, admin_phys_list, R_I, 0, "phys_list", 0},
+    {"POST", "/api/v1/institution/physicians", NULL, admin_phys_create, R_I, 0, "phys_create", 0},
+    {"POST", "/api/v1/institution/physicians/import", NULL, admin_phys_import, R_I, F_RAW,
+     "phys_import", ADMIN_CSV_MAX},
+    {"GET", "/api/v1/institution/physicians/export", NULL, admin_phys_export, R_I, 0,
+     "phys_export", 0},
+    {"POST", "/api/v1/institution/physicians/confirm-batch", NULL, admin_phys_confirm_batch, R_I,
+     0, "phys_confirm_batch", 0},
+    {"GET", "/api/v1/institution/transfer-candidates", NULL, admin_phys_transfer_lookup, R_I, 0,
+     "transfer_lookup", 0},
+    {"POST", "/api/v1/institution/physicians/transfer-in", NULL, admin_phys_transfer_in, R_I, 0,
+     "transfer_in", 0},
+    {"GET", "/api/v1/institution/physicians/{}", NULL, admin_phys_detail, R_I, 0, "phys_detail",
+     0},
+    {"POST", "/api/v1/institution/physicians/{}/confirm", NULL, admin_phys_confirm, R_I, 0,
+     "phys_confirm", 0},
+    {"POST", "/api/v1/institution/physicians/{}/cancel", NULL, admin_phys_cancel, R_I, 0,
+     "phys_cancel", 0},
+    {"POST", "/api/v1/institution/physicians/{}/reset-password", NULL, admin_phys_reset_password,
+     R_I, 0, "phys_reset_password", 0},
+    {"POST", "/api/v1/institution/physicians/{}/leave", NULL, admin_phys_leave, R_I, 0,
+     "phys_leave", 0},
+    {"DELETE", "/api/v1/institution/physicians/{}", NULL, admin_phys_delete, R_I, 0,
+     "phys_delete", 0},
+    {"GET", "/api/v1/institution/reviews", NULL, admin_reviews, R_I, 0, "reviews", 0},
+    {"GET", "/api/v1/institution/exemptions", NULL, admin_exemptions, R_I, 0, "exemptions", 0},
+    {"GET", "/api/v1/institution/progress", NULL, admin_progress, R_I | R_A, 0, "progress", 0},
+    {"GET", "/api/v1/institution/test-progress", NULL, admin_test_progress, R_I | R_A, 0,
+     "test_progress", 0},
+    {"GET", "/api/v1/institution/history", NULL, admin_history, R_I | R_A, 0, "history", 0},
+    {"GET", "/api/v1/institution/assessor-applications", NULL, admin_application_list, R_I, 0,
+     "applications", 0},
+    {"POST", "/api/v1/institution/assessor-applications", NULL, admin_application_create, R_I, 0,
+     "application_create", 0},
+    {"POST", "/api/v1/institution/assessor-applications/{}/attachments", NULL,
+     admin_application_attach, R_I, F_RAW, "application_attach", ADMIN_ATTACH_MAX},
+    /* assessment institution 考核机构 */
+    {"GET", "/api/v1/assessor/reviews", NULL, admin_assessor_reviews, R_S, 0, "assessor_reviews",
+     0},
+    {"GET", "/api/v1/assessor/exemptions", NULL, admin_assessor_exemptions, R_S, 0,
+     "assessor_exemptions", 0},
+    /* invigilation 监考管理 */
+    {"GET", "/api/v1/invigilation", NULL, admin_invig_list, R_I | R_A, 0, "invig_list", 0},
+    {"GET", "/api/v1/invigilation/{}", NULL, admin_invig_get, R_I | R_A, 0, "invig_get", 0},
+    {"POST", "/api/v1/invigilation/{}/actions/{}", NULL, admin_invig_action, R_I | R_A, 0,
+     "invig_action", 0},
+    {"GET", "/api/v1/captures/{}/photo", NULL, admin_capture_photo, R_I | R_A, 0,
+     "capture_photo", 0},
+    {"GET", "/api/v1/physicians/{}/photo", NULL, admin_registered_photo, R_I | R_A, 0,
+     "registered_photo", 0},
+    /* health authority 卫生行政部门 */
+    {"POST", "/api/v1/cycles", NULL, admin_cycle_create, R_PV, 0, "cycle_create", 0},
+    {"PUT", "/api/v1/cycles/{}", NULL, admin_cycle_update, R_PV, 0, "cycle_update", 0},
+    {"GET", "/api/v1/authority/home", NULL, admin_authority_home, R_A, 0, "authority_home", 0},
+    {"GET", "/api/v1/authority/stats", NULL, admin_authority_stats, R_A, 0, "authority_stats", 0},
+    {"GET", "/api/v1/authority/authorities", NULL, admin_authorities, R_A, 0, "authorities", 0},
+    {"GET", "/api/v1/authority/institutions", NULL, admin_auth_inst_list, R_A, 0, "auth_insts", 0},
+    {"POST", "/api/v1/authority/institutions", NULL, admin_auth_inst_create, R_A, 0,
+     "auth_inst_create", 0},
+    {"POST", "/api/v1/authority/institutions/{}/reset-password", NULL, admin_auth_inst_reset, R_A,
+     0, "auth_inst_reset", 0},
+    {"POST", "/api/v1/authority/institutions/{}/apply-right", NULL, admin_auth_inst_apply_right,
+     R_A, 0, "auth_inst_apply_right", 0},
+    {"GET", "/api/v1/authority/applications", NULL, admin_auth_applications, R_A, 0,
+     "auth_applications", 0},
+    {"POST", "/api/v1/authority/applications/{}/actions/{}", NULL, admin_auth_application_action,
+     R_A, 0, "auth_application_action", 0},
+    {"GET", "/api/v1/authority/assignments", NULL, admin_assignment_list, R_A, 0, "assignments",
+     0},
+    {"POST", "/api/v1/authority/assignments", NULL, admin_assignment_set, R_A, 0,
+     "assignment_set", 0},
+    {"GET", "/api/v1/authority/enrolments", NULL, admin_authority_enrolments, R_A, 0,
+     "auth_enrolments", 0},
+    {"POST", "/api/v1/authority/maintenance", NULL, admin_maintenance, R_PV, 0, "maintenance", 0},
+};
+
+#define NAPIS (sizeof admin_apis / sizeof admin_apis[0])
+static dk_route admin_routes[NAPIS];
+
+/* ---- the job runner ------------------------------------------------------------------------ */
+
+const char *admin_q(admin_job *j, const char *key)
+{
+    const char *v = evhttp_find_header(&j->query, key);
+    return v && *v ? v : NULL;
+}
+
+int admin_q_int(admin_job *j, const char *key, long long min, long long max, long long dflt,
+                long long *out)
+{
+    const char *v = admin_q(j, key);
+    if (!v) {
+        *out = dflt;
+        return 0;
+    }
+    char *end;
+    long long x = strtoll(v, &end, 10);
+    if (*end || x < min || x > max)
+        return dk_error_set(&j->err, DK_EINVAL, "参数 %s 应为 %lld 到 %lld 之间的整数", key, min,
+                            max);
+    *out = x;
+    return 0;
+}
+
+long long admin_param_id(admin_job *j, int i)
+{
+    const char *s = j->params[i];
+    if (!s || !*s || strlen(s) > 18 || strspn(s, "0123456789") != strlen(s)) return 0;
+    return strtoll(s, NULL, 10);
+}
+
+static void job_free(void *p)
+{
+    admin_job *j = p;
+    json_decref(j->body);
+    json_decref(j->out);
+    free(j->bytes);
+    evhttp_clear_headers(&j->query);
+    free(j);
+}
+
+static void job_work(void *ctx, void *arg)
+{
+    admin_job *j = arg;
+    dk_dbconn *conn = ctx;
+    if (j->api->flags & ADMIN_F_PHOTO) {
+        admin_photo_ctx *pc = ctx;
+        j->thread_ctx = pc;
+        conn = pc->conn;
+    }
+    MYSQL *db = dk_dbconn_get(conn, &j->err);
+    if (!db) {
+        j->rc = j->err.code ? j->err.code : DK_EIO;
+        return;
+    }
+    if (!(j->api->flags & ADMIN_F_PUBLIC)) {
+        j->rc = admin_load_actor(j, db);
+        if (!j->rc && !(j->actor.roles & j->api->roles))
+            j->rc = dk_error_set(&j->err, DK_EFORBIDDEN, "当前账号（%s）无权使用此功能",
+                                 admin_role_name(&j->actor, 0));
+    }
+    if (!j->rc) j->rc = j->api->work(j, db);
+    if (j->rc) dk_mysql_rollback(db); /* whatever the work left open */
+    if (j->rc == DK_EIO) dk_dbconn_drop(conn);
+}
+
+static void job_done(void *arg)
+{
+    admin_job *j = arg;
+    dk_req *rq = j->rq;
+    if (j->rc) {
+        dk_error e = j->err;
+        if (!e.code) e.code = j->rc;
+        if (dk_err_http_status(e.code) >= 500 && e.code != DK_EBUSY) {
+            DK_WARN("admind", "request failed route=%s code=%s msg=\"%s\"", j->api->name,
+                    dk_err_name(e.code), e.msg);
+            snprintf(e.msg, sizeof e.msg, "服务暂时不可用，请稍后重试");
+        } else if (e.code == DK_ECONFLICT && !strncmp(e.msg, "mysql ", 6)) {
+            DK_INFO("admind", "conflict route=%s msg=\"%s\"", j->api->name, e.msg);
+            snprintf(e.msg, sizeof e.msg, "数据冲突（记录已存在、仍被引用或已被他人修改），请刷新后重试");
+        }
+        dk_http_fail(rq, &e);
+        return;
+    }
+    if (j->bytes) {
+        if (j->filename[0]) {
+            char cd[160];
+            snprintf(cd, sizeof cd, "attachment; filename=\"%s\"", j->filename);
+            evhttp_add_header(evhttp_request_get_output_headers(rq->req), "Content-Disposition",
+                              cd);
+        }
+        dk_http_reply(rq, j->status ? j->status : 200,
+                      j->ctype ? j->ctype : "application/octet-stream", j->bytes, j->bytes_len);
+        return;
+    }
+    json_t *out = j->out ? j->out : json_object();
+    j->out = NULL;
+    dk_http_reply_json(rq, j->status ? j->status : 200, out);
+}
+
+static void api_run(dk_req *rq)
+{
+    admin_server *srv = admin_of(rq);
+    const admin_api *api = &admin_apis[rq->route];
+    if (api->fn) {
+        api->fn(rq);
+        return;
+    }
+    admin_job *j = dk_calloc(1, sizeof *j);
+    j->srv = srv;
+    j->rq = rq;
+    j->api = api;
+    rq->state = j;
+    rq->state_free = job_free;
+    snprintf(j->ip, sizeof j->ip, "%s", rq->peer);
+    for (size_t i = 0; i < rq->nparams && i < DK_HTTP_MAX_PARAMS; i++) j->params[i] = rq->params[i];
+    const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(rq->req));
+    if (evhttp_parse_query_str(q ? q : "", &j->query) != 0) {
+        dk_http_failf(rq, DK_EINVAL, "查询参数格式错误");
+        return;
+    }
+    dk_error err = {0};
+    if (!(api->flags & ADMIN_F_PUBLIC)) {
+        size_t len;
+        const char *tok = dk_bearer(dk_http_header(rq, "Authorization"), &len);
+        if (!tok) {
+            dk_http_failf(rq, DK_EAUTH, "请先登录");
+            return;
+        }
+        if (dk_token_check(&srv->auth, tok, len, dk_wall_ms() / 1000, &j->claims, &err)) {
+            dk_http_fail(rq, &err);
+            return;
+        }
+        if (j->claims.must_change && !(api->flags & ADMIN_F_MUST_CHANGE)) {
+            dk_http_failf(rq, DK_EFORBIDDEN, "首次登录请先修改初始密码");
+            return;
+        }
+        unsigned kind_roles = j->claims.kind == 'p'   ? ADMIN_R_PHYS
+                              : j->claims.kind == 'i' ? ADMIN_R_ORG
+                              : j->claims.kind == 'a' ? (ADMIN_R_AUTH | ADMIN_R_PROVINCE)
+                                                      : 0;
+        if (!(kind_roles & api->roles)) {
+            dk_http_failf(rq, DK_EFORBIDDEN, "当前账号无权使用此功能");
+            return;
+        }
+    }
+    if (api->flags & ADMIN_F_RAW) {
+        j->raw = rq->body;
+        j->raw_len = rq->body_len;
+    } else if (rq->body_len) {
+        if (dk_http_body_json(rq, &j->body, &err)) {
+            dk_http_fail(rq, &err);
+            return;
+        }
+        if (!json_is_object(j->body)) {
+            dk_http_failf(rq, DK_EINVAL, "请求内容应为 JSON 对象");
+            return;
+        }
+    }
+    if (!j->body) j->body = json_object();
+    dk_workq *pool = api->flags & ADMIN_F_HASH    ? srv->hash
+                     : api->flags & ADMIN_F_PHOTO ? srv->photo
+                                                  : srv->db;
+    if (dk_workq_submit(pool, rq->loop->mailbox, job_work, job_done, j)) {
+        dk_error busy = {.code = DK_EBUSY, .retry_after = 2};
+        snprintf(busy.msg, sizeof busy.msg, "服务器繁忙，请稍后重试");
+        dk_http_fail(rq, &busy);
+    }
+}
+
+/* ---- health and metrics ------------------------------------------------------------------------ */
+
+typedef struct health {
+    dk_req *rq;
+    int pending, redis_ok, mysql_ok;
+    char redis_err[256], mysql_err[256];
+} health;
+
+static void health_done(health *h)
+{
+    if (--h->pending) return;
+    json_t *v = json_pack("{s:s,s:b,s:b,s:I}", "status",
+                          h->redis_ok && h->mysql_ok ? "ok" : "degraded", "redis", h->redis_ok,
+                          "mysql", h->mysql_ok, "time_ms", (json_int_t)dk_wall_ms());
+    if (!h->redis_ok) json_object_set_new(v, "redis_error", json_string(h->redis_err));
+    if (!h->mysql_ok) json_object_set_new(v, "mysql_error", json_string(h->mysql_err));
+    dk_http_reply_json(h->rq, h->redis_ok && h->mysql_ok ? 200 : 503, v); /* frees h */
+}
+
+static void on_ping(redisReply *r, const dk_error *e, void *arg)
+{
+    health *h = arg;
+    h->redis_ok = !e->code && r && r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "PONG");
+    if (!h->redis_ok)
+        snprintf(h->redis_err, sizeof h->redis_err, "%s",
+                 e->code ? e->msg : (r && r->str ? r->str : "unexpected reply"));
+    health_done(h);
+}
+
+static void db_ping(void *ctx, void *arg)
+{
+    health *h = arg;
+    dk_error e = {0};
+    MYSQL *db = dk_dbconn_get(ctx, &e);
+    if (db && mysql_ping(db) != 0) {
+        dk_error_set(&e, DK_EIO, "ping: %s", mysql_error(db));
+        dk_dbconn_drop(ctx);
+        db = NULL;
+    }
+    h->mysql_ok = db != NULL;
+    if (!db) snprintf(h->mysql_err, sizeof h->mysql_err, "%s", e.msg);
+}
+
+static void db_ping_done(void *arg) { health_done(arg); }
+
+static void admin_healthz(dk_req *rq)
+{
+    admin_server *s = admin_of(rq);
+    health *h = dk_calloc(1, sizeof *h);
+    h->rq = rq;
+    h->pending = 2;
+    rq->state = h;
+    rq->state_free = free;
+    if (dk_workq_submit(s->db, rq->loop->mailbox, db_ping, db_ping_done, h) != 0) {
+        snprintf(h->mysql_err, sizeof h->mysql_err, "database queue full");
+        h->pending--;
+    }
+    dk_aredis_cmd(rq->loop->redis, 1000, on_ping, h, "PING");
+}
+
+static void admin_metrics(dk_req *rq)
+{
+    struct evbuffer *b = evbuffer_new();
+    dk_http_metrics_render(rq->loop->server, b);
+    dk_http_reply_evbuf(rq, 200, "text/plain; version=0.0.4", b);
+    evbuffer_free(b);
+}
+
+#define GAUGE(fn, expr)                                                                          \
+    static double fn(dk_http_server *h, void *arg)                                               \
+    {                                                                                            \
+        (void)h;                                                                                 \
+        admin_server *s = arg;                                                                   \
+        return (double)(expr);                                                                   \
+    }
+GAUGE(g_db_queue, dk_workq_depth(s->db))
+GAUGE(g_hash_queue, dk_workq_depth(s->hash))
+GAUGE(g_photo_queue, dk_workq_depth(s->photo))
+GAUGE(g_purged, atomic_load(&s->photos_purged))
+GAUGE(g_absentees, atomic_load(&s->absentees))
+
+/* ---- maintenance: retention purge and absentee sweep (loop 0) ------------------------------------ */
+
+typedef struct maint_job {
+    admin_server *srv;
+    int purged, moved, rc;
+    dk_error err;
+} maint_job;
+
+static void maint_work(void *ctx, void *arg)
+{
+    maint_job *m = arg;
+    MYSQL *db = dk_dbconn_get(ctx, &m->err);
+    if (!db) {
+        m->rc = m->err.code;
+        return;
+    }
+    m->rc = admin_purge_photos(db, m->srv->cfg, &m->purged, &m->err);
+    if (!m->rc) m->rc = admin_flow_absentees(db, &m->moved, &m->err);
+    if (m->rc) dk_mysql_rollback(db);
+    if (m->rc == DK_EIO) dk_dbconn_drop(ctx);
+}
+
+static void maint_done(void *arg)
+{
+    maint_job *m = arg;
+    if (m->rc) DK_WARN("admind", "maintenance failed err=\"%s\"", m->err.msg);
+    atomic_fetch_add(&m->srv->photos_purged, m->purged);
+    atomic_fetch_add(&m->srv->absentees, m->moved);
+    atomic_fetch_sub(&m->srv->maint_inflight, 1);
+    free(m);
+}
+
+static void on_maint(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    dk_loop *loop = arg;
+    admin_server *s = dk_http_udata(loop->server);
+    if (atomic_load(&s->maint_inflight)) return;
+    maint_job *m = dk_calloc(1, sizeof *m);
+    m->srv = s;
+    atomic_fetch_add(&s->maint_inflight, 1);
+    if (dk_workq_submit(s->db, loop->mailbox, maint_work, maint_done, m)) {
+        atomic_fetch_sub(&s->maint_inflight, 1);
+        free(m);
+    }
+}
+
+static void loop_init(dk_loop *loop, void *udata)
+{
+    admin_server *s = udata;
+    if (loop->index != 0) return;
+    s->maint = event_new(loop->base, -1, EV_PERSIST, on_maint, loop);
+    struct timeval tv = {ADMIN_MAINT_PERIOD_S, 0};
+    event_add(s->maint, &tv);
+}
+
+static void loop_fini(dk_loop *loop, void *udata)
+{
+    admin_server *s = udata;
+    if (loop->index != 0 || !s->maint) return;
+    event_free(s->maint);
+    s->maint = NULL;
+}
+
+static void quiesce(dk_http_server *h, void *udata)
+{
+    (void)h;
+    admin_server *s = udata;
+    for (int i = 0; i < 1000; i++) { /* at most 10 s */
+        if (!dk_workq_depth(s->db) && !dk_workq_depth(s->hash) && !dk_workq_depth(s->photo) &&
+            !atomic_load(&s->maint_inflight))
+            return;
+        usleep(10000);
+    }
+    DK_WARN("admind", "stopping with background work unfinished");
+}
+
+/* ---- the photo pool's threads: a MariaDB connection and a proctor engine each ---------------- */
+
+static void *photo_thread_init(void *udata)
+{
+    admin_server *s = udata;
+    admin_photo_ctx *pc = dk_calloc(1, sizeof *pc);
+    pc->conn = dk_dbconn_thread_init((void *)s->cfg);
+    dk_error err = {0};
+    if (proctor_engine_new(&pc->engine, &s->popts, &err) != 0) {
+        DK_ERROR("admind", "face engine not loaded, registered photos get no embedding err=\"%s\"",
+                 err.msg);
+        pc->engine = NULL;
+    } else {
+        DK_INFO("admind", "face engine for registered photos model=%s degraded=%d",
+                proctor_engine_model(pc->engine), proctor_engine_degraded(pc->engine));
+    }
+    return pc;
+}
+
+static void photo_thread_fini(void *ctx)
+{
+    admin_photo_ctx *pc = ctx;
+    if (pc->engine) proctor_engine_free(pc->engine);
+    dk_dbconn_thread_fini(pc->conn);
+    free(pc);
+}
+
+/* ---- start / stop ---------------------------------------------------------------------------------- */
+
+admin_server *admin_start(const dk_config *cfg, dk_error *err)
+{
+    admin_server *s = dk_calloc(1, sizeof *s);
+    s->cfg = cfg;
+    if (dk_auth_init(&s->auth, cfg, err) || proctor_options_from_config(&s->popts, cfg, err) ||
+        dk_password_hash(&s->auth, ADMIN_INITIAL_PASSWORD, strlen(ADMIN_INITIAL_PASSWORD),
+                         s->initial_hash, err)) {
+        free(s);
+        return NULL;
+    }
+    for (size_t i = 0; i < NAPIS; i++)
+        admin_routes[i] = (dk_route){admin_apis[i].method, admin_apis[i].pattern, api_run,
+                                     admin_apis[i].name, admin_apis[i].max_body};
+    proctor_set_cv_threads(1);
+    s->db = dk_workq_new("db", (int)dk_config_int(cfg, "db_workers"),
+                         (size_t)dk_config_int(cfg, "db_queue"), dk_dbconn_thread_init,
+                         dk_dbconn_thread_fini, (void *)cfg);
+    s->hash = dk_workq_new("hash", (int)dk_config_int(cfg, "hash_workers"),
+                           (size_t)dk_config_int(cfg, "hash_queue"), dk_dbconn_thread_init,
+                           dk_dbconn_thread_fini, (void *)cfg);
+    s->photo = dk_workq_new("photo", 1, 32, photo_thread_init, photo_thread_fini, s);
+    dk_http_opts o = {
+        .name = "admind",
+        .port_key = "admin_port",
+        .routes = admin_routes,
+        .nroutes = NAPIS,
+        .loop_init = loop_init,
+        .loop_fini = loop_fini,
+        .quiesce = quiesce,
+        .udata = s,
+    };
+    s->http = dk_http_start(cfg, &o, err);
+    if (!s->http) {
+        dk_workq_free(s->db);
+        dk_workq_free(s->hash);
+        dk_workq_free(s->photo);
+        free(s);
+        return NULL;
+    }
+    dk_http_add_gauge(s->http, "admind_db_queue_depth", "database jobs waiting or running",
+                      g_db_queue, s);
+    dk_http_add_gauge(s->http, "admind_hash_queue_depth", "password hashes waiting or running",
+                      g_hash_queue, s);
+    dk_http_add_gauge(s->http, "admind_photo_queue_depth", "registered photos waiting or running",
+                      g_photo_queue, s);
+    dk_http_add_gauge(s->http, "admind_photos_purged", "capture photos deleted after retention",
+                      g_purged, s);
+    dk_http_add_gauge(s->http, "admind_absentees", "enrolments moved because a test was missed",
+                      g_absentees, s);
+    return s;
+}
+
+int admin_port(const admin_server *s) { return dk_http_port(s->http); }
+
+void admin_stop(admin_server *s)
+{
+    if (!s) return;
+    dk_http_stop(s->http, 5000);
+    dk_workq_free(s->db);
+    dk_workq_free(s->hash);
+    dk_workq_free(s->photo);
+    free(s);
+}

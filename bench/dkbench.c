@@ -1,0 +1,789 @@
+/* dkbench.c - the load benchmark of examd (issue 5): N simulated physicians end to end
+ * over keep-alive HTTP, the ceiling of this machine (a bare libevent server driven by
+ * the same client), a check against MariaDB that no acknowledged answer was lost, and
+ * a report (text, then one DKBENCH_JSON line).
+ *
+ *   dkbench setup [--physicians N]      bench physicians + enrolments (then a reset)
+ *   dkbench reset                       forget every sitting of the bench physicians
+ *   dkbench run [options]               the scenarios (dkbench run --help)
+ *   dkbench bare --port P [--loops L]   the bare server alone
+ *
+ * Database and Redis settings come from the DK_* environment (dk_config), like examd.
+ * The main thread runs the phases and prints progress; client threads do the work
+ * (bench_sim.c). A benchmark never fails on a time: it prints what it measured and the
+ * machine. The exit status is 0, 3 when acknowledged answers were lost, 1 when the run
+ * could not be made, 2 on bad usage. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench_internal.h"
+#include "dk_log.h"
+
+bench_run *bench_g;
+
+/* ---- options: one row per option ------------------------------------------------------------ */
+
+typedef struct opt {
+    const char *name;
+    int *ival;         /* an integer option, or */
+    const char **sval; /* a string option, or neither: a flag that sets *ival to 0 */
+    int flag_value;
+    const char *help;
+} opt;
+
+static bench_opts O = {
+    .physicians = 5000, .connections = 500, .threads = 1, .port = 0, .bare_port = 0,
+    .bare_loops = 0, .pace_ms = 3000, .change_pct = 10, .sat_s = 20, .bare_s = 20,
+    .start_window_s = 60, .timeout_ms = 30000, .progress_s = 5, .steady_max_s = 1800,
+    .setup_logins = 32, .max_tries = 5, .reset = 1, .first_seq = 50000, .scenario = "all",
+};
+
+static const opt run_opts[] = {
+    {"--scenario", NULL, &O.scenario, 0, "steady | saturation | start | all (default all)"},
+    {"--physicians", &O.physicians, NULL, 0, "simulated physicians (default 5000)"},
+    {"--connections", &O.connections, NULL, 0, "keep-alive connections to examd, and to the bare server (500)"},
+    {"--threads", &O.threads, NULL, 0, "client threads, each with its share of connections (1)"},
+    {"--port", &O.port, NULL, 0, "examd port on 127.0.0.1 (default: DK_EXAM_PORT)"},
+    {"--bare-port", &O.bare_port, NULL, 0, "port of the bare server started by this run (0: any free)"},
+    {"--bare-loops", &O.bare_loops, NULL, 0, "event loops of the bare server (default: DK_HTTP_LOOPS, 0 = one per core)"},
+    {"--pace-ms", &O.pace_ms, NULL, 0, "steady: mean think time between answers, uniform 0.5x..1.5x (3000)"},
+    {"--change-pct", &O.change_pct, NULL, 0, "steady: %% of answers followed by a change of an earlier one (10)"},
+    {"--sat-seconds", &O.sat_s, NULL, 0, "saturation: measured window (20)"},
+    {"--bare-seconds", &O.bare_s, NULL, 0, "bare server: measured window, run before and after saturation (20)"},
+    {"--start-window-s", &O.start_window_s, NULL, 0, "start: arrivals uniform over this many seconds (60)"},
+    {"--timeout-ms", &O.timeout_ms, NULL, 0, "client deadline of one request (30000)"},
+    {"--progress-s", &O.progress_s, NULL, 0, "seconds between progress lines (5)"},
+    {"--steady-max-s", &O.steady_max_s, NULL, 0, "steady: stop issuing after this long (1800)"},
+    {"--setup-logins", &O.setup_logins, NULL, 0, "setup (unmeasured): logins in flight at once (32)"},
+    {"--max-tries", &O.max_tries, NULL, 0, "tries of a step after errors other than 429/503 (5)"},
+    {"--first", &O.first_seq, NULL, 0, "first 5-digit sequence of the bench accounts (50000)"},
+    {"--json", NULL, &O.json_out, 0, "also write the JSON report to this file"},
+    {"--no-reset", &O.reset, NULL, 0, "do not forget earlier sittings before the run"},
+};
+#define NOPTS (sizeof run_opts / sizeof run_opts[0])
+
+static int parse_opts(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        const opt *o = NULL;
+        for (size_t k = 0; k < NOPTS; k++)
+            if (!strcmp(argv[i], run_opts[k].name)) o = &run_opts[k];
+        if (!o) {
+            fprintf(stderr, "dkbench: unknown option %s\n", argv[i]);
+            return -1;
+        }
+        if (!o->sval && !strncmp(o->name, "--no-", 5)) {
+            *o->ival = o->flag_value;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "dkbench: %s needs a value\n", o->name);
+            return -1;
+        }
+        const char *v = argv[++i];
+        if (o->sval) {
+            *o->sval = v;
+            continue;
+        }
+        char *end;
+        errno = 0;
+        long x = strtol(v, &end, 10);
+        if (errno || *end || x < 0 || x > 100000000) {
+            fprintf(stderr, "dkbench: %s: not a number: %s\n", o->name, v);
+            return -1;
+        }
+        *o->ival = (int)x;
+    }
+    return 0;
+}
+
+static void usage_run(FILE *f)
+{
+    fprintf(f, "usage: dkbench run [options]   (targets 127.0.0.1 only)\n");
+    for (size_t k = 0; k < NOPTS; k++)
+        fprintf(f, "  %-18s %s\n", run_opts[k].name, run_opts[k].help);
+}
+
+/* ---- the machine -------------------------------------------------------------------------- */
+
+typedef struct machine {
+    long nproc;
+    char cpu[128], kernel[128], when[32];
+    double load_start[3], load_end[3];
+} machine;
+
+static void machine_read(machine *m)
+{
+    m->nproc = sysconf(_SC_NPROCESSORS_ONLN);
+    snprintf(m->cpu, sizeof m->cpu, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[256];
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) != 0) continue;
+        char *c = strchr(line, ':');
+        if (c) {
+            c += 1 + strspn(c + 1, " \t");
+            c[strcspn(c, "\n")] = '\0';
+            snprintf(m->cpu, sizeof m->cpu, "%s", c);
+        }
+        break;
+    }
+    if (f) fclose(f);
+    struct utsname u;
+    if (uname(&u) == 0) snprintf(m->kernel, sizeof m->kernel, "%s %s %s", u.sysname, u.release, u.machine);
+    time_t now = time(NULL);
+    strftime(m->when, sizeof m->when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    getloadavg(m->load_start, 3);
+}
+
+/* ---- the bare server process ---------------------------------------------------------------- */
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    socklen_t sl = sizeof sa;
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+        getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
+        port = ntohs(sa.sin_port);
+    if (fd >= 0) close(fd);
+    return port;
+}
+
+static int port_answers(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    if (fd >= 0) close(fd);
+    return ok;
+}
+
+static pid_t spawn_bare(int port, int loops)
+{
+    char p[16], l[16];
+    snprintf(p, sizeof p, "%d", port);
+    snprintf(l, sizeof l, "%d", loops);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/proc/self/exe", "dkbench", "bare", "--port", p, "--loops", l, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; pid > 0 && i < 100; i++) {
+        if (port_answers(port)) return pid;
+        usleep(50000);
+    }
+    if (pid > 0) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+    }
+    return -1;
+}
+
+/* ---- phases --------------------------------------------------------------------------------- */
+
+typedef struct phase_result {
+    int ran, aborted;
+    double seconds;
+    bench_stats st; /* merged over threads */
+    uint64_t window_ok;
+    double window_s;
+} phase_result;
+
+static phase_result R[P_NPHASES];
+
+static void live_sum(bench_live *s)
+{
+    memset(s, 0, sizeof *s);
+    for (int i = 0; i < bench_g->o.threads; i++) {
+        bench_live *l = &bench_g->threads[i].live;
+#define ADD(f) s->f += atomic_load_explicit(&l->f, memory_order_relaxed)
+        ADD(done), ADD(ok), ADD(errors), ADD(backoffs), ADD(inflight), ADD(waiting);
+        ADD(answers_ok), ADD(logged_in), ADD(have_paper), ADD(submitted), ADD(failed);
+#undef ADD
+    }
+}
+
+static void progress(int ph, double el, bench_live *prev, double dt)
+{
+    bench_live s;
+    live_sum(&s);
+    double d = dt > 0 ? dt : 1;
+    printf("[%7.1fs] %-10s %8.0f req/s  ok %8.0f/s  answers %7.0f/s  err %-5llu backoff %-5llu "
+           "inflight %-5llu queued %-5llu | in %llu paper %llu submitted %llu failed %llu\n",
+           el, bench_phase_names[ph], (double)(s.done - prev->done) / d,
+           (double)(s.ok - prev->ok) / d, (double)(s.answers_ok - prev->answers_ok) / d,
+           (unsigned long long)(s.errors - prev->errors),
+           (unsigned long long)(s.backoffs - prev->backoffs), (unsigned long long)s.inflight,
+           (unsigned long long)s.waiting, (unsigned long long)s.logged_in,
+           (unsigned long long)s.have_paper, (unsigned long long)s.submitted,
+           (unsigned long long)s.failed);
+    fflush(stdout);
+    *prev = s;
+}
+
+/* Runs one phase on every client thread; returns -1 when it overran its guard. */
+static int run_phase(int ph, int guard_s)
+{
+    bench_run *g = bench_g;
+    printf("-- phase %s --\n", bench_phase_names[ph]);
+    fflush(stdout);
+    int64_t t0 = bench_now_us(), last = t0;
+    bench_live prev;
+    live_sum(&prev);
+    atomic_store(&g->threads_done, 0);
+    atomic_store(&g->phase, ph);
+    atomic_fetch_add(&g->phase_seq, 1);
+    R[ph].ran = 1;
+    for (;;) {
+        usleep(50000);
+        int64_t now = bench_now_us();
+        if (atomic_load(&g->threads_done) == g->o.threads) break;
+        if (now - last >= (int64_t)g->o.progress_s * 1000000) {
+            progress(ph, (double)(now - t0) / 1e6, &prev, (double)(now - last) / 1e6);
+            last = now;
+        }
+        if (now - t0 > (int64_t)guard_s * 1000000) {
+            printf("phase %s did not end within %d s: stopping the run here\n",
+                   bench_phase_names[ph], guard_s);
+            R[ph].aborted = 1;
+            R[ph].seconds = (double)(now - t0) / 1e6;
+            return -1;
+        }
+    }
+    int64_t now = bench_now_us();
+    progress(ph, (double)(now - t0) / 1e6, &prev, (double)(now - last) / 1e6);
+    R[ph].seconds = (double)(now - t0) / 1e6;
+    return 0;
+}
+
+/* ---- the report ----------------------------------------------------------------------------- */
+
+static void merge_results(void)
+{
+    bench_run *g = bench_g;
+    for (int ph = 0; ph < P_NPHASES; ph++) {
+        bench_stats *m = &R[ph].st;
+        int64_t wmax = 0;
+        for (int i = 0; i < g->o.threads; i++) {
+            bench_thread *t = &g->threads[i];
+            bench_stats *s = &t->stats[ph];
+            for (int r = 0; r < R_NROUTES; r++) {
+                bench_hist_merge(&m->e2e[r], &s->e2e[r]);
+                bench_hist_merge(&m->service[r], &s->service[r]);
+                for (int c = 0; c < BENCH_MAX_STATUS; c++) m->status[r][c] += s->status[r][c];
+                for (int e = 0; e < T_NTERR; e++) m->terr[r][e] += s->terr[r][e];
+            }
+            m->stale_retries += s->stale_retries;
+            m->backoffs += s->backoffs;
+            m->backoff_wait_ms += s->backoff_wait_ms;
+            R[ph].window_ok += t->window_ok[ph];
+            if (t->window_us[ph] > wmax) wmax = t->window_us[ph];
+        }
+        R[ph].window_s = (double)wmax / 1e6;
+    }
+}
+
+/* Non-2xx statuses and transport failures of a route, as "503x12 timeout x1". */
+static void codes(const bench_stats *st, int r, char *out, size_t sz, uint64_t *errors,
+                  uint64_t *backoff_codes)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    *errors = *backoff_codes = 0;
+    for (int c = 0; c < BENCH_MAX_STATUS; c++) {
+        uint64_t n = st->status[r][c];
+        if (!n || (c >= 200 && c < 300)) continue;
+        if (c == 429 || c == 503) *backoff_codes += n;
+        else *errors += n;
+        o += (size_t)snprintf(out + o, o < sz ? sz - o : 0, "%s%dx%llu", o ? " " : "", c,
+                              (unsigned long long)n);
+    }
+    for (int e = 1; e < T_NTERR; e++) {
+        uint64_t n = st->terr[r][e];
+        if (!n) continue;
+        *errors += n;
+        o += (size_t)snprintf(out + o, o < sz ? sz - o : 0, "%s%s x%llu", o ? " " : "",
+                              bench_terr_names[e], (unsigned long long)n);
+    }
+    if (!o) snprintf(out, sz, "-");
+}
+
+static uint64_t ok_count(const bench_stats *st, int r)
+{
+    uint64_t n = 0;
+    for (int c = 200; c < 300; c++) n += st->status[r][c];
+    return n;
+}
+
+static double ms(uint64_t us) { return (double)us / 1000.0; }
+
+static json_t *hist_json(const bench_hist *h)
+{
+    return json_pack("{s:I,s:f,s:f,s:f,s:f,s:f,s:f}", "count", (json_int_t)h->count, "p50_ms",
+                     ms(bench_hist_pct(h, 0.50)), "p90_ms", ms(bench_hist_pct(h, 0.90)), "p99_ms",
+                     ms(bench_hist_pct(h, 0.99)), "p999_ms", ms(bench_hist_pct(h, 0.999)),
+                     "max_ms", ms(h->max_us), "mean_ms",
+                     h->count ? (double)h->sum_us / (double)h->count / 1000.0 : 0.0);
+}
+
+/* Prints one phase's table and returns its JSON. */
+static json_t *report_phase(int ph)
+{
+    phase_result *pr = &R[ph];
+    bench_stats *st = &pr->st;
+    json_t *routes = json_object();
+    printf("\n== %s: %.1f s%s ==\n", bench_phase_names[ph], pr->seconds,
+           pr->aborted ? " (ABORTED)" : "");
+    printf("%-14s %8s %9s | %-44s | %8s | %s\n", "route", "count", "2xx/s",
+           "latency from due time: p50 p90 p99 p99.9 max (ms)", "svc p99", "non-2xx, transport");
+    for (int r = 0; r < R_NROUTES; r++) {
+        const bench_hist *h = &st->e2e[r];
+        if (!h->count) continue;
+        char c[256];
+        uint64_t errs, bo;
+        codes(st, r, c, sizeof c, &errs, &bo);
+        uint64_t ok = ok_count(st, r);
+        printf("%-14s %8llu %9.1f | %7.2f %7.2f %8.2f %8.2f %9.1f | %8.2f | %s\n",
+               bench_route_names[r], (unsigned long long)h->count,
+               pr->seconds > 0 ? (double)ok / pr->seconds : 0.0, ms(bench_hist_pct(h, 0.5)),
+               ms(bench_hist_pct(h, 0.9)), ms(bench_hist_pct(h, 0.99)),
+               ms(bench_hist_pct(h, 0.999)), ms(h->max_us),
+               ms(bench_hist_pct(&st->service[r], 0.99)), c);
+        json_t *jr = json_pack("{s:I,s:I,s:I,s:o,s:o,s:s}", "count", (json_int_t)h->count, "ok",
+                               (json_int_t)ok, "errors", (json_int_t)errs, "latency",
+                               hist_json(h), "service", hist_json(&st->service[r]), "codes", c);
+        json_object_set_new(routes, bench_route_names[r], jr);
+    }
+    if (st->stale_retries || st->backoffs)
+        printf("client: %llu waits on 429/503 + Retry-After (%.1f s in total), %llu requests "
+               "resent once on a fresh connection after a stale keep-alive one\n",
+               (unsigned long long)st->backoffs, (double)st->backoff_wait_ms / 1000.0,
+               (unsigned long long)st->stale_retries);
+    return json_pack("{s:f,s:b,s:o,s:I,s:I}", "seconds", pr->seconds, "aborted", pr->aborted,
+                     "routes", routes, "backoffs", (json_int_t)st->backoffs, "stale_retries",
+                     (json_int_t)st->stale_retries);
+}
+
+static uint64_t phase_errors(int ph, int route_only)
+{
+    uint64_t total = 0;
+    for (int r = 0; r < R_NROUTES; r++) {
+        if (route_only >= 0 && r != route_only) continue;
+        char c[256];
+        uint64_t e, b;
+        codes(&R[ph].st, r, c, sizeof c, &e, &b);
+        total += e;
+    }
+    return total;
+}
+
+static uint64_t phase_backoff_codes(int ph)
+{
+    uint64_t total = 0;
+    for (int r = 0; r < R_NROUTES; r++) {
+        char c[256];
+        uint64_t e, b;
+        codes(&R[ph].st, r, c, sizeof c, &e, &b);
+        total += b;
+    }
+    return total;
+}
+
+static const char *verdict(int met) { return met ? "met" : "NOT MET"; }
+
+/* ---- run ------------------------------------------------------------------------------------- */
+
+static int plan_of(const char *s, int *plan)
+{
+    static const struct {
+        const char *name;
+        int phases[8];
+    } plans[] = {
+        {"start", {P_START, P_FINISH, -1}},
+        {"saturation", {P_SETUP, P_BARE, P_SATURATION, P_BARE2, P_FINISH, -1}},
+        {"steady", {P_SETUP, P_STEADY, P_FINISH, -1}},
+        {"all", {P_START, P_BARE, P_SATURATION, P_BARE2, P_STEADY, P_FINISH, -1}},
+    };
+    for (size_t i = 0; i < sizeof plans / sizeof plans[0]; i++)
+        if (!strcmp(plans[i].name, s)) {
+            memcpy(plan, plans[i].phases, sizeof plans[i].phases);
+            return 0;
+        }
+    return -1;
+}
+
+static int cmd_run(const dk_config *cfg, int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage_run(stdout);
+            return 0;
+        }
+    if (parse_opts(argc, argv)) {
+        usage_run(stderr);
+        return 2;
+    }
+    int plan[8];
+    if (plan_of(O.scenario, plan)) {
+        fprintf(stderr, "dkbench: --scenario must be steady, saturation, start or all\n");
+        return 2;
+    }
+    if (!O.port) O.port = (int)dk_config_int(cfg, "exam_port");
+    if (!O.bare_loops) O.bare_loops = (int)dk_config_int(cfg, "http_loops");
+    if (O.threads < 1 || O.connections < O.threads || O.physicians < 1 ||
+        O.first_seq + O.physicians > 100000 || O.pace_ms < 1) {
+        fprintf(stderr, "dkbench: need threads >= 1, connections >= threads, 1 <= physicians and "
+                        "--first + physicians <= 100000\n");
+        return 2;
+    }
+    int need_bare = 0;
+    for (int i = 0; plan[i] >= 0; i++) need_bare |= plan[i] == P_BARE || plan[i] == P_BARE2;
+    signal(SIGPIPE, SIG_IGN);
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+
+    machine m;
+    machine_read(&m);
+    printf("dkbench run: scenario %s, %d physicians, %d connections, %d client thread(s), "
+           "examd 127.0.0.1:%d\n", O.scenario, O.physicians, O.connections, O.threads, O.port);
+    printf("machine: nproc %ld, CPU %s, kernel %s, load average %.2f %.2f %.2f, %s\n", m.nproc,
+           m.cpu, m.kernel, m.load_start[0], m.load_start[1], m.load_start[2], m.when);
+    if (!port_answers(O.port)) {
+        fprintf(stderr, "dkbench: nothing listens on 127.0.0.1:%d (start examd first)\n", O.port);
+        return 1;
+    }
+    if (O.reset && bench_reset(cfg, O.first_seq, O.physicians)) return 1;
+
+    pid_t bare = -1;
+    if (need_bare) {
+        if (!O.bare_port) O.bare_port = free_port();
+        bare = spawn_bare(O.bare_port, O.bare_loops);
+        if (bare < 0) {
+            fprintf(stderr, "dkbench: the bare server did not start on port %d\n", O.bare_port);
+            return 1;
+        }
+        printf("bare server: pid %d, 127.0.0.1:%d, %d loop(s)\n", (int)bare, O.bare_port,
+               O.bare_loops > 0 ? O.bare_loops : (int)m.nproc);
+    } else {
+        O.bare_port = 0;
+    }
+
+    bench_run *g = dk_calloc(1, sizeof *g);
+    bench_g = g;
+    g->o = O;
+    g->cfg = cfg;
+    g->phys = dk_calloc((size_t)O.physicians, sizeof *g->phys);
+    g->threads = dk_calloc((size_t)O.threads, sizeof *g->threads);
+    for (int t = 0; t < O.threads; t++) {
+        bench_thread *th = &g->threads[t];
+        th->index = t;
+        th->phys = dk_calloc((size_t)O.physicians / (size_t)O.threads + 1, sizeof *th->phys);
+        th->stats = dk_calloc(P_NPHASES, sizeof *th->stats);
+        th->phase_seq = 0;
+        th->phase_done = 1;
+    }
+    uint32_t seed = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+    for (int i = 0; i < O.physicians; i++) {
+        bench_phys *p = &g->phys[i];
+        bench_thread *th = &g->threads[i % O.threads];
+        p->idx = i;
+        p->t = th;
+        p->rng = seed + 2654435761u * (uint32_t)(i + 1);
+        snprintf(p->account, sizeof p->account, "%s%05d", BENCH_INST, O.first_seq + i);
+        th->phys[th->nphys++] = p;
+    }
+    for (int t = 0; t < O.threads; t++)
+        if (pthread_create(&g->threads[t].tid, NULL, bench_thread_main, &g->threads[t]) != 0) {
+            fprintf(stderr, "dkbench: pthread_create failed\n");
+            return 1;
+        }
+
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
+    int64_t run_t0 = bench_now_us();
+    int aborted = 0;
+    for (int i = 0; plan[i] >= 0 && !aborted; i++) {
+        int ph = plan[i], guard;
+        switch (ph) {
+        case P_START: guard = O.start_window_s + 900; break;
+        case P_BARE:
+        case P_BARE2: guard = O.bare_s + 120; break;
+        case P_SATURATION: guard = O.sat_s + 120; break;
+        case P_STEADY: guard = O.steady_max_s + 300; break;
+        default: guard = 3600; break;
+        }
+        if (run_phase(ph, guard)) aborted = 1;
+    }
+    atomic_store(&g->quit, 1);
+    for (int t = 0; t < O.threads; t++) pthread_join(g->threads[t].tid, NULL);
+    double run_s = (double)(bench_now_us() - run_t0) / 1e6;
+    getrusage(RUSAGE_SELF, &ru1);
+    if (bare > 0) {
+        kill(bare, SIGTERM);
+        waitpid(bare, NULL, 0);
+    }
+    getloadavg(m.load_end, 3);
+    merge_results();
+
+    /* ---- the loss check ---- */
+    bench_loss loss;
+    int loss_ok = !aborted && bench_loss_check(cfg, g->phys, O.physicians, &loss) == 0;
+
+    /* ---- the report ---- */
+    printf("\n==================== dkbench report ====================\n");
+    printf("scenario %s, %d physicians, %d connections, %d client thread(s), %.1f s\n",
+           O.scenario, O.physicians, O.connections, O.threads, run_s);
+    printf("machine: nproc %ld, CPU %s, kernel %s\n", m.nproc, m.cpu, m.kernel);
+    printf("load average: %.2f %.2f %.2f at start, %.2f %.2f %.2f at end (the machine is shared: "
+           "noise)\n", m.load_start[0], m.load_start[1], m.load_start[2], m.load_end[0],
+           m.load_end[1], m.load_end[2]);
+    double cpu_s = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec + ru1.ru_stime.tv_sec -
+                            ru0.ru_stime.tv_sec) +
+                   (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec + ru1.ru_stime.tv_usec -
+                            ru0.ru_stime.tv_usec) / 1e6;
+    printf("client CPU (this process, not the bare server): %.1f s user+sys\n", cpu_s);
+    json_t *phases = json_object();
+    for (int ph = 0; ph < P_NPHASES; ph++)
+        if (R[ph].ran) json_object_set_new(phases, bench_phase_names[ph], report_phase(ph));
+
+    json_t *targets = json_object();
+    printf("\n== targets (this run, this machine) ==\n");
+    uint64_t total_failed = 0, have_paper = 0, submitted = 0;
+    uint64_t changes = 0, rs_ok = 0, rs_fail = 0, rs_sid = 0, rs_ans = 0;
+    bench_hist s2p = {0};
+    int64_t last_paper = 0;
+    for (int t = 0; t < O.threads; t++) {
+        bench_thread *th = &g->threads[t];
+        total_failed += th->live.failed;
+        have_paper += th->live.have_paper;
+        submitted += th->live.submitted;
+        changes += th->changes;
+        rs_ok += th->resume_ok;
+        rs_fail += th->resume_failed;
+        rs_sid += th->resume_sid_mismatch;
+        rs_ans += th->resume_answer_mismatch;
+        bench_hist_merge(&s2p, &th->start_to_paper);
+        if (th->last_paper_us > last_paper) last_paper = th->last_paper_us;
+    }
+    if (R[P_START].ran) {
+        uint64_t errs = phase_errors(P_START, -1), bo = phase_backoff_codes(P_START);
+        int64_t start_t0 = 0;
+        /* the phase began when its arrivals were scheduled: the first tick of each thread */
+        for (int t = 0; t < O.threads; t++)
+            if (!start_t0 || g->threads[t].start_t0_us < start_t0) start_t0 = g->threads[t].start_t0_us;
+        double last_s = last_paper && start_t0 ? (double)(last_paper - start_t0) / 1e6 : -1;
+        uint64_t got = s2p.count;
+        printf("synchronized start: %d physicians arriving uniformly over %d s; %llu got their "
+               "paper (%s), %llu gave up\n", O.physicians, O.start_window_s,
+               (unsigned long long)got, verdict(got == (uint64_t)O.physicians),
+               (unsigned long long)(O.physicians - got));
+        printf("  the last paper arrived %.1f s after the window opened; arrival -> paper p50 %.2f s, "
+               "p90 %.2f s, p99 %.2f s, max %.2f s\n", last_s,
+               (double)bench_hist_pct(&s2p, 0.5) / 1e6, (double)bench_hist_pct(&s2p, 0.9) / 1e6,
+               (double)bench_hist_pct(&s2p, 0.99) / 1e6, (double)s2p.max_us / 1e6);
+        printf("  429/503 with Retry-After (allowed, retried with jitter): %llu; errors (timeouts, "
+               "other 4xx/5xx): %llu (%s)\n", (unsigned long long)bo, (unsigned long long)errs,
+               verdict(errs == 0));
+        json_object_set_new(
+            targets, "start",
+            json_pack("{s:i,s:I,s:f,s:o,s:I,s:I,s:b}", "physicians", O.physicians, "got_paper",
+                      (json_int_t)got, "last_paper_s", last_s, "arrival_to_paper", hist_json(&s2p),
+                      "retried_429_503", (json_int_t)bo, "errors", (json_int_t)errs, "met",
+                      got == (uint64_t)O.physicians && errs == 0));
+    }
+    if (R[P_SATURATION].ran) {
+        double bare1 = R[P_BARE].window_s > 0 ? (double)R[P_BARE].window_ok / R[P_BARE].window_s : 0;
+        double bare2 = R[P_BARE2].window_s > 0 ? (double)R[P_BARE2].window_ok / R[P_BARE2].window_s : 0;
+        double bare_best = bare1 > bare2 ? bare1 : bare2;
+        double sat = R[P_SATURATION].window_s > 0
+                         ? (double)R[P_SATURATION].window_ok / R[P_SATURATION].window_s : 0;
+        double ratio = bare_best > 0 ? sat / bare_best : 0;
+        printf("saturation: answer saves %.0f/s over %.1f s; bare server %.0f req/s before, %.0f "
+               "req/s after; ratio to the better bare figure %.3f (target >= 0.35: %s)\n",
+               sat, R[P_SATURATION].window_s, bare1, bare2, ratio, verdict(ratio >= 0.35));
+        printf("  saturation errors: %llu; answer service time p99 %.2f ms with %d requests in "
+               "flight\n", (unsigned long long)phase_errors(P_SATURATION, -1),
+               ms(bench_hist_pct(&R[P_SATURATION].st.service[R_ANSWER], 0.99)), O.connections);
+        json_object_set_new(targets, "saturation",
+                            json_pack("{s:f,s:f,s:f,s:f,s:I,s:b}", "answers_per_s", sat,
+                                      "bare_per_s_before", bare1, "bare_per_s_after", bare2,
+                                      "ratio", ratio, "errors",
+                                      (json_int_t)phase_errors(P_SATURATION, -1), "met",
+                                      ratio >= 0.35));
+    }
+    if (R[P_STEADY].ran) {
+        const bench_hist *h = &R[P_STEADY].st.e2e[R_ANSWER];
+        double p99 = ms(bench_hist_pct(h, 0.99));
+        uint64_t errs = phase_errors(P_STEADY, -1) + phase_backoff_codes(P_STEADY);
+        long long lost = loss_ok ? loss.lost + loss.mismatched + loss.not_submitted : -1;
+        printf("steady: %llu physicians answering at once, pace %d ms (%.0f answers/s offered), "
+               "%llu answer saves, %llu of them changes\n",
+               (unsigned long long)have_paper, O.pace_ms,
+               (double)have_paper * 1000.0 / O.pace_ms, (unsigned long long)h->count,
+               (unsigned long long)changes);
+        printf("  answer-save latency p99 %.2f ms (target <= 25 ms: %s), p50 %.2f, p99.9 %.2f, "
+               "max %.1f ms\n", p99, verdict(p99 <= 25.0), ms(bench_hist_pct(h, 0.5)),
+               ms(bench_hist_pct(h, 0.999)), ms(h->max_us));
+        printf("  errors in steady (any non-2xx or transport failure): %llu (target 0: %s)\n",
+               (unsigned long long)errs, verdict(errs == 0));
+        printf("  resumes from a fresh connection: %llu ok, %llu failed, %llu returned another "
+               "session, %llu answers differed from the acknowledged ones\n",
+               (unsigned long long)rs_ok, (unsigned long long)rs_fail, (unsigned long long)rs_sid,
+               (unsigned long long)rs_ans);
+        json_object_set_new(
+            targets, "steady",
+            json_pack("{s:I,s:i,s:f,s:I,s:I,s:I,s:I,s:I,s:I,s:b}", "physicians",
+                      (json_int_t)have_paper, "pace_ms", O.pace_ms, "answer_p99_ms", p99,
+                      "errors", (json_int_t)errs, "lost", (json_int_t)lost, "resumes_ok",
+                      (json_int_t)rs_ok, "resume_answer_mismatches", (json_int_t)rs_ans,
+                      "resume_failed", (json_int_t)rs_fail, "changes", (json_int_t)changes,
+                      "met", p99 <= 25.0 && errs == 0 && lost == 0));
+    }
+    int lost_any = 0;
+    if (loss_ok) {
+        lost_any = loss.lost + loss.mismatched + loss.not_submitted > 0;
+        printf("loss check against MariaDB: %lld sessions, %lld submitted (%lld not 'submitted' in "
+               "MariaDB); %lld acknowledged answers checked: %lld missing, %lld different (%s); "
+               "%lld of unknown fate skipped; %lld rows we never acknowledged\n",
+               loss.sessions, loss.submitted, loss.not_submitted, loss.checked, loss.lost,
+               loss.mismatched, verdict(!lost_any), loss.indeterminate, loss.extra);
+    } else {
+        printf("loss check: not made%s\n", aborted ? " (the run was aborted)" : " (see errors above)");
+    }
+    printf("physicians: %llu with a paper, %llu submitted, %llu gave up\n",
+           (unsigned long long)have_paper, (unsigned long long)submitted,
+           (unsigned long long)total_failed);
+
+    json_t *root = json_pack(
+        "{s:s,s:s,s:{s:I,s:s,s:s,s:[f,f,f],s:[f,f,f]},s:{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i},"
+        "s:f,s:f,s:o,s:o,s:b}",
+        "bench", "dkbench", "when", m.when, "machine", "nproc", (json_int_t)m.nproc, "cpu", m.cpu,
+        "kernel", m.kernel, "load_start", m.load_start[0], m.load_start[1], m.load_start[2],
+        "load_end", m.load_end[0], m.load_end[1], m.load_end[2], "options", "physicians",
+        O.physicians, "connections", O.connections, "threads", O.threads, "pace_ms", O.pace_ms,
+        "change_pct", O.change_pct, "sat_s", O.sat_s, "bare_s", O.bare_s, "start_window_s",
+        O.start_window_s, "bare_loops", O.bare_loops, "seconds", run_s, "client_cpu_s", cpu_s,
+        "phases", phases, "targets", targets, "aborted", aborted);
+    json_object_set_new(root, "scenario", json_string(O.scenario));
+    if (loss_ok)
+        json_object_set_new(root, "loss",
+                            json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "sessions",
+                                      (json_int_t)loss.sessions, "submitted",
+                                      (json_int_t)loss.submitted, "not_submitted",
+                                      (json_int_t)loss.not_submitted, "checked",
+                                      (json_int_t)loss.checked, "lost", (json_int_t)loss.lost,
+                                      "mismatched", (json_int_t)loss.mismatched, "indeterminate",
+                                      (json_int_t)loss.indeterminate, "extra",
+                                      (json_int_t)loss.extra));
+    char *js = json_dumps(root, JSON_COMPACT);
+    printf("DKBENCH_JSON %s\n", js);
+    if (O.json_out) {
+        FILE *f = fopen(O.json_out, "w");
+        if (f) {
+            fprintf(f, "%s\n", js);
+            fclose(f);
+        } else {
+            fprintf(stderr, "dkbench: cannot write %s: %s\n", O.json_out, strerror(errno));
+        }
+    }
+    free(js);
+    json_decref(root);
+    for (int t = 0; t < O.threads; t++) {
+        free(g->threads[t].phys);
+        free(g->threads[t].stats);
+    }
+    free(g->threads);
+    free(g->phys);
+    free(g);
+    bench_g = NULL;
+    if (aborted) return 1;
+    return lost_any ? 3 : 0;
+}
+
+/* ---- the other commands ------------------------------------------------------------------------ */
+
+static int cmd_setup(const dk_config *cfg, int argc, char **argv)
+{
+    if (parse_opts(argc, argv)) return 2;
+    if (O.physicians < 1 || O.first_seq < 10000 || O.first_seq + O.physicians > 100000) {
+        fprintf(stderr, "dkbench setup: --first must be >= 10000 and --first + --physicians <= 100000\n");
+        return 2;
+    }
+    return bench_setup(cfg, O.physicians, O.first_seq);
+}
+
+static int cmd_reset(const dk_config *cfg, int argc, char **argv)
+{
+    if (parse_opts(argc, argv)) return 2;
+    return bench_reset(cfg, O.first_seq, O.physicians);
+}
+
+static int cmd_bare(const dk_config *cfg, int argc, char **argv)
+{
+    (void)cfg;
+    int port = 0, loops = 0;
+    for (int i = 0; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--port")) port = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--loops")) loops = atoi(argv[i + 1]);
+        else return 2;
+    }
+    if (port <= 0 || port > 65535) {
+        fprintf(stderr, "usage: dkbench bare --port P [--loops L]\n");
+        return 2;
+    }
+    return bench_bare_main(port, loops);
+}
+
+static const struct {
+    const char *name;
+    int (*fn)(const dk_config *cfg, int argc, char **argv);
+    const char *help;
+} commands[] = {
+    {"setup", cmd_setup, "setup [--physicians N] [--first S]   bench physicians, enrolments, then reset"},
+    {"reset", cmd_reset, "reset [--first S]                     forget the bench physicians' sittings"},
+    {"run", cmd_run, "run [options] (run --help)            the scenarios and the report"},
+    {"bare", cmd_bare, "bare --port P [--loops L]             the bare ceiling server"},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) goto usage;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[1], commands[i].name) != 0) continue;
+        dk_config *cfg = NULL;
+        dk_error err = {0};
+        if (dk_config_load(&cfg, NULL, &err)) {
+            fprintf(stderr, "dkbench: %s\n", err.msg);
+            return 2;
+        }
+        dk_log_level lvl;
+        if (dk_log_parse_level(dk_config_str(cfg, "log_level"), &lvl) == 0) dk_log_set_level(lvl);
+        int rc = commands[i].fn(cfg, argc - 2, argv + 2);
+        dk_config_free(cfg);
+        return rc;
+    }
+usage:
+    fprintf(stderr, "usage: dkbench COMMAND  (settings from the DK_* environment, as examd)\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(stderr, "  dkbench %s\n", commands[i].help);
+    return 2;
+}

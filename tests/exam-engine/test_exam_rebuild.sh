@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# exam_rebuild: a lost Redis loses nothing older than the last flush. With
+# DK_FLUSH_PERIOD_MS=300: answer (with one answer changed and one cleared), wait until
+# the flush has put them in exam_answer, then delete the session's Redis state
+# (sess:{SID}, sess:{SID}:ans, its live:* key and its exam:deadlines member; nothing
+# else: other tests share this Redis). POST /sessions again: the same session id, the
+# same clock, the same paper, the flushed answers back (the cleared one stays cleared),
+# the session back on the deadline list; answering and submitting go on and the
+# score counts the rebuilt answers.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/fixture.sh"
+fx_init exam_rebuild "$1"
+fx_examd_start A DK_FLUSH_PERIOD_MS=300
+
+read -r p acct < <(fx_new_physician 0)
+[ -n "${p:-}" ] || fx_fatal "could not create a physician"
+tok=$(fx_login A "$acct")
+fx_call A POST /api/v1/sessions '{"paper":"业务水平"}' "$tok"
+[ "$FX_CODE" = 200 ] || fx_fatal "start: HTTP $FX_CODE $FX_BODY"
+first=$FX_BODY
+sid=$(jq -r .session_id <<<"$first")
+clock=$(jq -r '"\(.started_at) \(.deadline)"' <<<"$first")
+deadline=$(jq -r .deadline <<<"$first")
+
+fx_keys "$sid" >"$FX_TMP/keys"
+# 1..15: right on odd, wrong on even; 2 first right then wrong; 16 answered then cleared
+{
+    awk '$1 == 2 {print $1, $3}' "$FX_TMP/keys"
+    awk '$1 <= 15 {print $1, ($1 % 2 ? $3 : $4)}' "$FX_TMP/keys"
+    awk '$1 == 16 {print $1, $3}' "$FX_TMP/keys"
+    echo "16 "
+} >"$FX_TMP/answers"
+fx_put_answers A "$sid" "$tok" "$FX_TMP/answers" || fx_fatal "answers were not acknowledged"
+awk '$1 <= 15 {print $1, ($1 % 2 ? $3 : $4)}' "$FX_TMP/keys" >"$FX_TMP/expect"
+awk '$1 <= 15 {print $1, ($1 % 2 ? $3 : $4)} $1 == 16 {print 16, "NULL"}' "$FX_TMP/keys" >"$FX_TMP/expect.db"
+
+flushed=
+for _ in $(seq 200); do # the flush runs every 300 ms
+    flushed=$(fx_sql "SELECT question_no, IFNULL(choice, 'NULL') FROM exam_answer WHERE session_id = '$sid'
+                      ORDER BY question_no" | tr '\t' ' ')
+    [ "$flushed" = "$(cat "$FX_TMP/expect.db")" ] && break
+    sleep 0.1
+done
+fx_expect_eq "$flushed" "$(cat "$FX_TMP/expect.db")" "exam_answer has the answers after the flush"
+fx_check "examd_answers_flushed counts them" [ "$(fx_metric A examd_answers_flushed)" -ge 16 ]
+
+# Redis loses the session
+cycle=$(fx_sql "SELECT cycle_id FROM exam_session WHERE id = '$sid'")
+live="live:$p:$cycle:业务水平:1"
+fx_expect_eq "$(fx_redis get "$live")" "$sid" "the live key of the session"
+fx_redis del "sess:{$sid}" "sess:{$sid}:ans" "$live" >/dev/null
+fx_redis zrem exam:deadlines "$sid" >/dev/null
+fx_expect_eq "$(fx_redis exists "sess:{$sid}" "sess:{$sid}:ans" "$live")" 0 "the session is gone from Redis"
+
+fx_call A POST /api/v1/sessions '{"paper":"业务水平"}' "$tok"
+fx_expect_code 200 "starting again after the loss"
+fx_expect_eq "$(jq -r '"\(.session_id) \(.started_at) \(.deadline) \(.status)"' <<<"$FX_BODY")" "$sid $clock live" \
+    "the same session with the same clock"
+fx_expect_eq "$(jq -r '.answers | to_entries[] | "\(.key) \(.value)"' <<<"$FX_BODY" | sort -n)" \
+    "$(cat "$FX_TMP/expect")" "the flushed answers are back (the cleared one stays cleared)"
+fx_expect_eq "$(jq -c .paper_detail <<<"$FX_BODY" | md5sum)" "$(jq -c .paper_detail <<<"$first" | md5sum)" \
+    "the same paper"
+fx_expect_eq "$(fx_redis zscore exam:deadlines "$sid")" "$deadline" "the session is back on the deadline list"
+fx_expect_eq "$(fx_redis get "$live")" "$sid" "the live key is back"
+
+# the exam goes on: 17..20 right, then submit
+awk '$1 >= 17 && $1 <= 20 {print $1, $3}' "$FX_TMP/keys" >"$FX_TMP/more"
+fx_put_answers A "$sid" "$tok" "$FX_TMP/more"
+fx_call A POST "/api/v1/sessions/$sid/submit" "" "$tok"
+fx_expect_code 200 "submit after the rebuild"
+fx_expect_eq "$(jq .result.score <<<"$FX_BODY")" 12 "score: 8 odd of 1..15 and 17..20 right"
+fx_expect_eq "$(fx_sql "SELECT COUNT(choice) FROM exam_answer WHERE session_id = '$sid'")" 19 \
+    "exam_answer holds the 19 answers"
+
+fx_examd_stop A
+fx_finish
