@@ -229,11 +229,11 @@ int bench_reset(const dk_config *cfg, int first_seq, int n)
     static const char *const dels[] = {
         "DELETE FROM audit_log WHERE actor_type = 'physician' AND actor_id IN (SELECT id FROM bench_p)",
         "DELETE FROM audit_log WHERE entity_type = 'physician' AND entity_id IN "
-        "(SELECT CAST(id AS CHAR) FROM bench_p)",
+        "(SELECT CAST(id AS CHAR) COLLATE utf8mb4_unicode_ci FROM bench_p)",
         "DELETE FROM audit_log WHERE entity_type = 'exam_session' AND entity_id IN "
         "(SELECT id FROM bench_s)",
         "DELETE FROM audit_log WHERE entity_type = 'enrolment' AND entity_id IN "
-        "(SELECT CAST(id AS CHAR) FROM bench_e)",
+        "(SELECT CAST(id AS CHAR) COLLATE utf8mb4_unicode_ci FROM bench_e)",
         "DELETE FROM enrolment_test WHERE enrolment_id IN (SELECT id FROM bench_e)",
         "DELETE FROM proctor_suspect WHERE session_id IN (SELECT id FROM bench_s)",
         "DELETE FROM invigilation WHERE session_id IN (SELECT id FROM bench_s)",

@@ -278,7 +278,7 @@ static int take_session(bench_phys *p, json_t *j, int resume)
     int diff = 0;
     json_t *ans = json_object_get(j, "answers");
     for (int q = 1; q <= p->nq; q++) {
-        char key[8];
+        char key[12];
         snprintf(key, sizeof key, "%d", q);
         const char *v = json_string_value(json_object_get(ans, key));
         if (!resume) { /* a session we did not start (no reset): what the server has */
@@ -630,8 +630,8 @@ void *bench_thread_main(void *arg)
     t->bare_reqs = dk_calloc((size_t)share, sizeof *t->bare_reqs);
     t->login_wait = dk_calloc((size_t)t->nphys + 1, sizeof *t->login_wait);
     /* a token of the real length for the bare server's requests */
-    memset(t->fake_token, 'x', 110);
-    t->fake_token[110] = '\0';
+    memset(t->fake_token, 'x', 66);
+    t->fake_token[66] = '\0';
     for (int i = 0; i < t->nphys; i++) t->phys[i]->timer = evtimer_new(t->base, phys_timer, t->phys[i]);
     t->tick = event_new(t->base, -1, EV_PERSIST, tick, t);
     struct timeval tv = {0, TICK_MS * 1000};

@@ -120,7 +120,7 @@ static void usage_run(FILE *f)
 
 typedef struct machine {
     long nproc;
-    char cpu[128], kernel[128], when[32];
+    char cpu[128], kernel[256], when[32];
     double load_start[3], load_end[3];
 } machine;
 
@@ -213,8 +213,17 @@ static void live_sum(bench_live *s)
     for (int i = 0; i < bench_g->o.threads; i++) {
         bench_live *l = &bench_g->threads[i].live;
 #define ADD(f) s->f += atomic_load_explicit(&l->f, memory_order_relaxed)
-        ADD(done), ADD(ok), ADD(errors), ADD(backoffs), ADD(inflight), ADD(waiting);
-        ADD(answers_ok), ADD(logged_in), ADD(have_paper), ADD(submitted), ADD(failed);
+        ADD(done);
+        ADD(ok);
+        ADD(errors);
+        ADD(backoffs);
+        ADD(inflight);
+        ADD(waiting);
+        ADD(answers_ok);
+        ADD(logged_in);
+        ADD(have_paper);
+        ADD(submitted);
+        ADD(failed);
 #undef ADD
     }
 }

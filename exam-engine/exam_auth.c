@@ -56,12 +56,7 @@ int exam_authenticate(dk_req *rq, dk_claims *c, int allow_must_change)
     return 0;
 }
 
-static void busy(dk_req *rq)
-{
-    dk_error e = {.code = DK_EBUSY, .retry_after = 2};
-    snprintf(e.msg, sizeof e.msg, "登录人数较多，正在排队，请稍候自动重试");
-    dk_http_fail(rq, &e);
-}
+static void busy(dk_req *rq) { exam_busy(rq, 2, "登录人数较多，正在排队，请稍候自动重试"); }
 
 /* ---- POST /api/v1/login ----------------------------------------------------------------- */
 

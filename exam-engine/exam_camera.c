@@ -116,16 +116,8 @@ void exam_camera_check(dk_req *rq)
     dk_claims c;
     if (exam_authenticate(rq, &c, 0)) return;
     exam_server *srv = exam_of(rq);
-    proctor_options o;
-    dk_error err = {0};
     int w = 0, h = 0;
-    if (proctor_options_from_config(&o, srv->cfg, &err) ||
-        proctor_jpeg_check(rq->body, rq->body_len, &o, &w, &h, &err)) {
-        dk_error shown = {.code = err.code == DK_EINVAL ? DK_EUNPROCESSABLE : err.code};
-        snprintf(shown.msg, sizeof shown.msg, "照片无法使用（%.200s），请重新拍照", err.msg);
-        dk_http_fail(rq, &shown);
-        return;
-    }
+    if (exam_check_jpeg(rq, &w, &h)) return;
     check_job *j = dk_calloc(1, sizeof *j);
     j->srv = srv;
     j->rq = rq;
@@ -133,8 +125,6 @@ void exam_camera_check(dk_req *rq)
     rq->state = j;
     rq->state_free = free;
     if (dk_workq_submit(srv->face, rq->loop->mailbox, check_work, check_done, j)) {
-        dk_error busy = {.code = DK_EBUSY, .retry_after = 2};
-        snprintf(busy.msg, sizeof busy.msg, "检测人数较多，请稍候自动重试");
-        dk_http_fail(rq, &busy);
+        exam_busy(rq, 2, "检测人数较多，请稍候自动重试");
     }
 }

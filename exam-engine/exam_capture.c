@@ -173,9 +173,7 @@ static void on_checked(redisReply *r, const dk_error *e, void *arg)
         return;
     }
     if (dk_workq_submit(j->srv->db, rq->loop->mailbox, capture_work, capture_done, j)) {
-        dk_error busy = {.code = DK_EBUSY, .retry_after = 3};
-        snprintf(busy.msg, sizeof busy.msg, "服务器繁忙，照片稍后重传");
-        dk_http_fail(rq, &busy);
+        exam_busy(rq, 3, "服务器繁忙，照片稍后重传");
     }
 }
 
@@ -189,16 +187,8 @@ void exam_capture_post(dk_req *rq)
         return;
     }
     exam_server *srv = exam_of(rq);
-    proctor_options o;
-    dk_error err = {0};
     int w = 0, h = 0;
-    if (proctor_options_from_config(&o, srv->cfg, &err) ||
-        proctor_jpeg_check(rq->body, rq->body_len, &o, &w, &h, &err)) {
-        dk_error shown = {.code = err.code == DK_EINVAL ? DK_EUNPROCESSABLE : err.code};
-        snprintf(shown.msg, sizeof shown.msg, "照片无法使用（%.200s），请重新拍照", err.msg);
-        dk_http_fail(rq, &shown);
-        return;
-    }
+    if (exam_check_jpeg(rq, &w, &h)) return;
     capture_job *j = dk_calloc(1, sizeof *j);
     j->srv = srv;
     j->rq = rq;

@@ -47,6 +47,15 @@ static inline exam_server *exam_of(dk_req *rq) { return dk_http_udata(rq->loop->
  * that still must change its password passes only when allow_must_change. */
 int exam_authenticate(dk_req *rq, dk_claims *c, int allow_must_change);
 
+/* Answers 503 with Retry-After: a bounded pool is full (the client waits and retries). */
+void exam_busy(dk_req *rq, int retry_after_s, const char *msg);
+/* On a database thread: its connection and the current bank index (qb_index_unref it).
+ * Nonzero with err set when either is missing. */
+int exam_db_and_bank(void *ctx, exam_server *s, MYSQL **db, qb_index **idx, dk_error *err);
+/* Checks an uploaded JPEG's header against the proctor limits; on failure replies
+ * (413/422, Chinese message) and returns nonzero. */
+int exam_check_jpeg(dk_req *rq, int *width, int *height);
+
 void exam_healthz(dk_req *rq);
 void exam_metrics(dk_req *rq);
 void exam_login(dk_req *rq);

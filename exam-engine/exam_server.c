@@ -38,6 +38,35 @@ GAUGE(g_flushed, atomic_load(&s->flushed_answers))
 GAUGE(g_cap_backlog, atomic_load(&s->capture_backlog))
 GAUGE(g_cap_parked, atomic_load(&s->capture_parked))
 
+void exam_busy(dk_req *rq, int retry_after_s, const char *msg)
+{
+    dk_error e = {.code = DK_EBUSY, .retry_after = retry_after_s};
+    snprintf(e.msg, sizeof e.msg, "%s", msg);
+    dk_http_fail(rq, &e);
+}
+
+int exam_db_and_bank(void *ctx, exam_server *s, MYSQL **db, qb_index **idx, dk_error *err)
+{
+    *idx = NULL;
+    if (!(*db = dk_dbconn_get(ctx, err))) return err->code;
+    if (!(*idx = qb_bank_current(s->bank)))
+        return dk_error_set(err, DK_EIO, "题库尚未加载，请稍后再试");
+    return 0;
+}
+
+int exam_check_jpeg(dk_req *rq, int *width, int *height)
+{
+    proctor_options o;
+    dk_error err = {0};
+    if (proctor_options_from_config(&o, exam_of(rq)->cfg, &err) == 0 &&
+        proctor_jpeg_check(rq->body, rq->body_len, &o, width, height, &err) == 0)
+        return 0;
+    dk_error shown = {.code = err.code == DK_EINVAL ? DK_EUNPROCESSABLE : err.code};
+    snprintf(shown.msg, sizeof shown.msg, "照片无法使用（%.200s），请重新拍照", err.msg);
+    dk_http_fail(rq, &shown);
+    return -1;
+}
+
 static void loop_init(dk_loop *loop, void *udata)
 {
     (void)udata;

@@ -155,19 +155,13 @@ static int paper_shape(const qb_index *idx, const char *qp, char *shape, dk_erro
 static void start_work(void *ctx, void *arg)
 {
     start_job *j = arg;
-    MYSQL *db = dk_dbconn_get(ctx, &j->err);
-    if (!db) {
-        j->rc = j->err.code;
-        return;
-    }
-    qb_index *idx = qb_bank_current(j->srv->bank);
-    if (!idx) {
-        j->rc = dk_error_set(&j->err, DK_EIO, "题库尚未加载，请稍后再试");
-        return;
-    }
+    MYSQL *db;
+    qb_index *idx;
+    if ((j->rc = exam_db_and_bank(ctx, j->srv, &db, &idx, &j->err))) goto out;
     j->rc = exam_db_start(db, idx, j->pid, j->paper, j->now_ms, j->srv->duration_ms, &j->s,
                           &j->err);
     if (!j->rc) j->rc = paper_shape(idx, j->s.qp, j->shape, &j->err);
+out:
     if (j->rc == DK_EIO) dk_dbconn_drop(ctx);
     qb_index_unref(idx);
 }
@@ -267,9 +261,7 @@ void exam_session_start(dk_req *rq)
     rq->state = j;
     rq->state_free = start_job_free;
     if (dk_workq_submit(j->srv->db, rq->loop->mailbox, start_work, start_done, j)) {
-        dk_error busy = {.code = DK_EBUSY, .retry_after = 2};
-        snprintf(busy.msg, sizeof busy.msg, "考生较多，正在排队，请稍候");
-        dk_http_fail(rq, &busy);
+        exam_busy(rq, 2, "考生较多，正在排队，请稍候");
     }
 }
 
@@ -441,18 +433,11 @@ static void submit_job_free(void *p)
 static void submit_work(void *ctx, void *arg)
 {
     submit_job *j = arg;
-    MYSQL *db = dk_dbconn_get(ctx, &j->err);
-    if (!db) {
-        j->rc = j->err.code;
-        return;
-    }
-    qb_index *idx = qb_bank_current(j->srv->bank);
-    if (!idx) {
-        j->rc = dk_error_set(&j->err, DK_EIO, "题库尚未加载");
-        return;
-    }
-    j->rc = exam_db_finalize(db, idx, j->sid, j->by, j->n, j->nos, (const char *const *)j->vals,
-                             &j->res, &j->err);
+    MYSQL *db;
+    qb_index *idx;
+    if (!(j->rc = exam_db_and_bank(ctx, j->srv, &db, &idx, &j->err)))
+        j->rc = exam_db_finalize(db, idx, j->sid, j->by, j->n, j->nos,
+                                 (const char *const *)j->vals, &j->res, &j->err);
     if (j->rc == DK_EIO) dk_dbconn_drop(ctx);
     qb_index_unref(idx);
 }

@@ -65,8 +65,6 @@ void exam_tests(dk_req *rq)
     rq->state = j;
     rq->state_free = free;
     if (dk_workq_submit(j->srv->db, rq->loop->mailbox, tests_work, tests_done, j)) {
-        dk_error e = {.code = DK_EBUSY, .retry_after = 2};
-        snprintf(e.msg, sizeof e.msg, "考生较多，正在排队，请稍候");
-        dk_http_fail(rq, &e);
+        exam_busy(rq, 2, "考生较多，正在排队，请稍候");
     }
 }

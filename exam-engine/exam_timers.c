@@ -252,14 +252,10 @@ static void orphans_list(void *ctx, void *arg)
 static void orphan_submit(void *ctx, void *arg)
 {
     orphan_job *j = arg;
-    MYSQL *db = dk_dbconn_get(ctx, &j->err);
-    qb_index *idx = qb_bank_current(j->srv->bank);
-    if (!db || !idx) {
-        j->rc = DK_EIO;
-        qb_index_unref(idx);
-        return;
-    }
-    j->rc = exam_db_finalize(db, idx, j->sid[0], "sweeper", 0, NULL, NULL, &j->res, &j->err);
+    MYSQL *db;
+    qb_index *idx;
+    if (!(j->rc = exam_db_and_bank(ctx, j->srv, &db, &idx, &j->err)))
+        j->rc = exam_db_finalize(db, idx, j->sid[0], "sweeper", 0, NULL, NULL, &j->res, &j->err);
     if (j->rc == DK_EIO) dk_dbconn_drop(ctx);
     qb_index_unref(idx);
 }
