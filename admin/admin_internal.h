@@ -244,6 +244,23 @@ int admin_flow_absentees(MYSQL *db, int *moved, dk_error *err);
  * the open cycle of an ancestor-or-self authority. DK_ENOTFOUND when none. */
 int admin_cycle_for(admin_job *j, MYSQL *db, const char *path, long long *cycle_id);
 
+/* ---- shared list pieces (admin_inst.c) -------------------------------------------------------- */
+
+/* The physician columns of every list (p = physician, d = department). */
+#define ADMIN_PHYS_COLS                                                                          \
+    "p.id AS physician_id, p.name, p.sex, TIMESTAMPDIFF(YEAR, p.birth_date, CURDATE()) AS age, " \
+    "p.id_number, p.practice_category, p.practice_level, p.title, p.practice_cert_date, "        \
+    "p.first_registration_date, p.department_id, d.name AS department_name"
+
+typedef struct admin_filter_bufs {
+    char like[200];
+    char id2[20];
+} admin_filter_bufs;
+/* Appends the list filters of the seeds (科室 department_id, 姓名 name, 证件号码
+ * id_number in its 15- and 18-digit forms, 年龄 age_min/age_max, 首次注册时间
+ * first_reg_from/first_reg_to) as " AND ..." on p (physician). */
+int admin_phys_filters(admin_job *j, admin_sqlb *b, admin_filter_bufs *fb);
+
 /* ---- route work functions ---------------------------------------------------------------------- */
 
 /* admin_enrol.c */

@@ -35,7 +35,7 @@ uint64_t bench_hist_pct(const bench_hist *h, double q);
 /* ---- what is measured ------------------------------------------------------------------ */
 
 enum bench_route { R_LOGIN, R_TESTS, R_START, R_RESUME, R_ANSWER, R_SUBMIT, R_BARE, R_NROUTES };
-enum bench_phase { P_SETUP, P_START, P_BARE, P_SATURATION, P_BARE2, P_STEADY, P_FINISH, P_NPHASES };
+enum bench_phase { P_SETUP, P_START, P_BARE, P_SATURATION, P_STEADY, P_FINISH, P_NPHASES };
 /* transport failures (no HTTP status) */
 enum bench_terr { T_NONE, T_CONNECT, T_TIMEOUT, T_RESET, T_BADRESP, T_NTERR };
 
@@ -128,7 +128,7 @@ typedef struct bench_phys {
 
 typedef struct bench_opts {
     int physicians, connections, threads, port, bare_port, bare_loops;
-    int pace_ms, change_pct, sat_s, bare_s, start_window_s, timeout_ms, progress_s;
+    int pace_ms, change_pct, sat_s, bare_s, rounds, start_window_s, timeout_ms, progress_s;
     int steady_max_s, setup_logins, max_tries, reset, first_seq;
     const char *scenario, *json_out;
 } bench_opts;
@@ -153,7 +153,7 @@ struct bench_thread {
     int nphys_active; /* physicians still busy in the current phase */
     int fail_logged;
     uint64_t window_ok[P_NPHASES]; /* 2xx answers/bare replies inside the timed window */
-    int64_t window_us[P_NPHASES];
+    int64_t window_us[P_NPHASES]; /* summed over the rounds of a phase */
     uint64_t changes, resume_ok, resume_failed, resume_sid_mismatch, resume_answer_mismatch;
     char fake_token[128];
     bench_hist start_to_paper; /* synchronized start: arrival -> paper, per physician */

@@ -531,8 +531,7 @@ static void begin_phase(bench_thread *t)
             after_ms(p, bench_unif(&p->rng) * o->start_window_s * 1000.0, TA_ARRIVE);
         }
         break;
-    case P_BARE:
-    case P_BARE2: {
+    case P_BARE: {
         int n = o->connections / o->threads;
         for (int i = 0; i < n; i++) {
             bench_req *r = &t->bare_reqs[i];
@@ -603,16 +602,16 @@ static void tick(evutil_socket_t fd, short what, void *arg)
     bench_opts *o = &bench_g->o;
     if (!t->stop_issuing) {
         int64_t limit = 0;
-        if (t->phase == P_BARE || t->phase == P_BARE2) limit = o->bare_s;
+        if (t->phase == P_BARE) limit = o->bare_s;
         else if (t->phase == P_SATURATION) limit = o->sat_s;
         else if (t->phase == P_STEADY) limit = o->steady_max_s;
         if (limit && el >= limit * 1000000LL) {
             t->stop_issuing = 1;
-            t->window_us[t->phase] = el;
+            t->window_us[t->phase] += el;
         }
     }
     if (t->nphys_active == 0 && t->bare_inflight == 0) {
-        if (!t->stop_issuing) t->window_us[t->phase] = el;
+        if (!t->stop_issuing) t->window_us[t->phase] += el;
         t->stop_issuing = 1;
         t->phase_done = 1;
         atomic_fetch_add(&bench_g->threads_done, 1);

@@ -10,8 +10,8 @@
 
 const char *const bench_route_names[R_NROUTES] = {"login",  "tests",  "session_start", "resume",
                                                   "answer", "submit", "bare"};
-const char *const bench_phase_names[P_NPHASES] = {"setup",  "start",  "bare",  "saturation",
-                                                  "bare2",  "steady", "finish"};
+const char *const bench_phase_names[P_NPHASES] = {"setup",      "start",  "bare",
+                                                  "saturation", "steady", "finish"};
 const char *const bench_terr_names[T_NTERR] = {"none", "connect", "timeout", "reset",
                                                "bad_response"};
 

@@ -5,7 +5,10 @@
 #   deploy/setup.sh --check   list what is missing; exit 1 if anything is, change nothing
 #
 # Idempotent: when every package is already installed it does nothing at all (not even
-# apt-get update). Runs unattended (CI=true, no tty, no stdin). The MariaDB and Redis
+# apt-get update). Besides the Debian packages, the browser tests need playwright-core
+# from npm in tests/browser/node_modules: `npm ci` runs there when node_modules is absent
+# or older than package-lock.json (it never downloads a browser: the tests drive Debian's
+# /usr/bin/chromium). Runs unattended (CI=true, no tty, no stdin). The MariaDB and Redis
 # servers are installed for their binaries only: deploy/stack.sh runs our own daemons
 # on their own ports, data directories and sockets, so the system services may run or
 # not; the stack never uses them and never collides with them (ports 3306/6379,
@@ -39,6 +42,10 @@ DK_PACKAGES=(
     curl
     jq
     ca-certificates
+    # browser tests (tests/browser) and the exam page's Chinese fonts
+    chromium
+    fonts-noto-cjk
+    nodejs
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }
@@ -59,13 +66,35 @@ for p in "${DK_PACKAGES[@]}"; do
     status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
     [[ $status == "install ok installed" ]] || missing+=("$p")
 done
+# npm comes with some builds of nodejs (NodeSource) and separately in Debian's
+command -v npm >/dev/null || missing+=(npm)
 
-if ((${#missing[@]} == 0)); then
-    log "all ${#DK_PACKAGES[@]} packages are installed"
+browser_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tests/browser" 2>/dev/null && pwd -P || true)
+npm_needed() { # 0 when tests/browser/node_modules is absent or older than the lock file
+    [[ -n $browser_dir && -f $browser_dir/package-lock.json ]] || return 1
+    [[ -f $browser_dir/node_modules/.package-lock.json ]] || return 0
+    [[ $browser_dir/package-lock.json -nt $browser_dir/node_modules/.package-lock.json ]]
+}
+npm_missing=0
+npm_needed && npm_missing=1
+
+if ((${#missing[@]} == 0 && npm_missing == 0)); then
+    log "all ${#DK_PACKAGES[@]} packages are installed (and the browser tests' npm modules)"
     exit 0
 fi
-log "missing: ${missing[*]}"
+((${#missing[@]} == 0)) || log "missing: ${missing[*]}"
+((npm_missing == 0)) || log "missing: npm modules of tests/browser (npm ci)"
 ((check_only == 0)) || exit 1
+
+install_npm_modules() {
+    log "npm ci in tests/browser (playwright-core; no browser download)"
+    (cd "$browser_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --ignore-scripts \
+        --loglevel=error </dev/null) || die "npm ci in tests/browser failed"
+}
+if ((${#missing[@]} == 0)); then
+    install_npm_modules
+    exit 0
+fi
 
 if ((EUID == 0)); then
     as_root=()
@@ -95,3 +124,5 @@ for b in mariadbd mariadb-install-db mariadb mariadb-admin mariadb-dump redis-se
 done
 log "installed: ${missing[*]}"
 log "note: the system mariadb/redis services are not used; deploy/stack.sh up starts our own"
+command -v npm >/dev/null || die "npm is missing after the installation"
+if npm_needed; then install_npm_modules; fi

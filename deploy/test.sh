@@ -36,8 +36,20 @@ DK_BUILD_DIR="$repo/build" "$here/demo/load.sh"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$repo/tests/lsan.supp:print_suppressions=0}
-echo "== ctest"
 rc=0
+# The threaded code (worker pools, mailboxes, the proctor workers) once more under
+# ThreadSanitizer, in its own build tree.
+if [ -z "${DK_TEST_ARGS:-}" ] && [ "${DK_SKIP_TSAN:-0}" != 1 ]; then
+    echo "== ThreadSanitizer: common_unit, test_proctor_queue (build-tsan/)"
+    cmake -S . -B build-tsan -DDK_TSAN=ON -DDK_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build build-tsan -j"$(nproc)" --target test_common_unit test_proctor_queue proctord
+    (cd build-tsan && TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
+        ctest --output-on-failure --timeout 600 -R '^(common_unit|test_proctor_queue)$') || rc=$?
+fi
+
+echo "== ctest"
 (cd build && ctest --output-on-failure -j"${DK_TEST_JOBS:-2}" --timeout 900 ${DK_TEST_ARGS:-}) || rc=$?
-echo "== deploy/test.sh finished in $(( $(date +%s) - t0 )) s, exit $rc"
+
+# CTest's summary above is the last thing printed (CI reads it); the time goes to stderr.
+echo "deploy/test.sh: $(( $(date +%s) - t0 )) s, exit $rc" >&2
 exit $rc

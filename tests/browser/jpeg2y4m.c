@@ -1,10 +1,12 @@
 /* jpeg2y4m.c - turns JPEG photos into a Y4M video (I420, "C420jpeg") for Chromium's fake
  * webcam (--use-file-for-fake-video-capture), since the test machines have no ffmpeg.
  * Each photo is decoded with TurboJPEG, scaled to cover WxH (centre crop, bilinear) and
- * repeated for N frames; Chromium loops the file. Test tooling only: photos are read
- * from the path given and never copied anywhere else.
+ * repeated for N frames; Chromium loops the file. -c fits the whole photo instead
+ * (letterboxed on grey, as the face detector's reference fit does, for group photos),
+ * -g scales the brightness (0.1 makes a too-dark picture). Test tooling only: photos
+ * are read from the path given and never copied anywhere else.
  *
- *   jpeg2y4m OUT.y4m WIDTH HEIGHT FPS FRAMES_PER_PHOTO PHOTO.jpg...          */
+ *   jpeg2y4m [-c] [-g GAIN] OUT.y4m WIDTH HEIGHT FPS FRAMES_PER_PHOTO PHOTO.jpg...   */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +52,8 @@ static void sample(const unsigned char *rgb, int w, int h, double x, double y, d
 }
 
 /* photo -> one I420 frame of W x H (BT.601, studio range) */
-static int photo_frame(tjhandle tj, const char *path, int W, int H, unsigned char *frame)
+static int photo_frame(tjhandle tj, const char *path, int W, int H, int contain, double gain,
+                       unsigned char *frame)
 {
     unsigned long len;
     unsigned char *jpg = read_file(path, &len);
@@ -73,7 +76,8 @@ static int photo_frame(tjhandle tj, const char *path, int W, int H, unsigned cha
         return -1;
     }
     free(jpg);
-    double scale = (double)W / w > (double)H / h ? (double)W / w : (double)H / h;
+    double sw = (double)W / w, sh = (double)H / h;
+    double scale = contain ? (sw < sh ? sw : sh) : (sw > sh ? sw : sh);
     double ox = (w * scale - W) / 2, oy = (h * scale - H) / 2;
     unsigned char *Y = frame, *U = frame + (size_t)W * H, *V = U + (size_t)(W / 2) * (H / 2);
     double *cb = calloc((size_t)W * H, sizeof *cb), *cr = calloc((size_t)W * H, sizeof *cr);
@@ -83,8 +87,10 @@ static int photo_frame(tjhandle tj, const char *path, int W, int H, unsigned cha
     }
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++) {
-            double p[3];
-            sample(rgb, w, h, (x + 0.5 + ox) / scale - 0.5, (y + 0.5 + oy) / scale - 0.5, p);
+            double p[3] = {128, 128, 128}; /* the letterbox */
+            double sx = (x + 0.5 + ox) / scale - 0.5, sy = (y + 0.5 + oy) / scale - 0.5;
+            if (sx >= -0.5 && sx <= w - 0.5 && sy >= -0.5 && sy <= h - 0.5) sample(rgb, w, h, sx, sy, p);
+            for (int c = 0; c < 3; c++) p[c] *= gain;
             Y[y * W + x] = clamp8(16 + (65.738 * p[0] + 129.057 * p[1] + 25.064 * p[2]) / 256);
             cb[y * W + x] = 128 + (-37.945 * p[0] - 74.494 * p[1] + 112.439 * p[2]) / 256;
             cr[y * W + x] = 128 + (112.439 * p[0] - 94.154 * p[1] - 18.285 * p[2]) / 256;
@@ -103,8 +109,21 @@ static int photo_frame(tjhandle tj, const char *path, int W, int H, unsigned cha
 
 int main(int argc, char **argv)
 {
-    if (argc < 7) {
-        fprintf(stderr, "usage: jpeg2y4m OUT.y4m WIDTH HEIGHT FPS FRAMES_PER_PHOTO PHOTO.jpg...\n");
+    int contain = 0;
+    double gain = 1.0;
+    while (argc > 1 && argv[1][0] == '-') {
+        if (!strcmp(argv[1], "-c")) {
+            contain = 1;
+        } else if (!strcmp(argv[1], "-g") && argc > 2) {
+            gain = atof(argv[2]);
+            argv++, argc--;
+        } else {
+            break;
+        }
+        argv++, argc--;
+    }
+    if (argc < 7 || gain <= 0 || gain > 4) {
+        fprintf(stderr, "usage: jpeg2y4m [-c] [-g GAIN] OUT.y4m WIDTH HEIGHT FPS FRAMES_PER_PHOTO PHOTO.jpg...\n");
         return 2;
     }
     int W = atoi(argv[2]), H = atoi(argv[3]), fps = atoi(argv[4]), per = atoi(argv[5]);
@@ -124,7 +143,7 @@ int main(int argc, char **argv)
     fprintf(out, "YUV4MPEG2 W%d H%d F%d:1 Ip A1:1 C420jpeg\n", W, H, fps);
     int rc = 0;
     for (int i = 6; i < argc && rc == 0; i++) {
-        if (photo_frame(tj, argv[i], W, H, frame) != 0) {
+        if (photo_frame(tj, argv[i], W, H, contain, gain, frame) != 0) {
             rc = 1;
             break;
         }

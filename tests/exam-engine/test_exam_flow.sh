@@ -2,16 +2,23 @@
 # exam_flow: one physician's whole first sitting, as the exam page drives it.
 # Login with the initial password 666666 -> every route but /password is 403 -> the
 # password policy (400s) -> change -> the tests list -> start 业务水平 (starting again
-# returns the same session) -> answer every question, right on a chosen 70 and wrong on
-# the other 30 (the right display letter comes from qb_question.answer mapped through the
-# option order in exam_session.paper_json; X questions need all their letters) ->
-# submit -> score 70, and exam_result, exam_answer, audit_log, enrolment_test are right;
+# returns the same session) -> answer every question, right on a chosen set (no mod 10
+# < 7: 70 of 100) and wrong on the rest (the right display letter comes from
+# qb_question.answer mapped through the option order in exam_session.paper_json; X
+# questions need all their letters) -> submit -> the score is the hand count, and
+# exam_result, exam_answer, audit_log, enrolment_test are right;
 # then 公共知识 all right -> 考核完成 / 合格. A second physician passes 公共知识 with
-# exactly the pass mark (60) and fails 业务水平 by one (59) -> 待确认补考.
+# exactly the pass mark and fails 业务水平 by one point -> 待确认补考.
+# Question count, pass mark and duration come from the 临床 blueprints (the demo
+# ones: 100 questions, 60 points, 60 minutes).
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/fixture.sh"
 fx_init exam_flow "$1"
 fx_examd_start A
+read -r QB PMB DURB <<<"$(fx_blueprint 业务水平)"
+read -r QG PMG DURG <<<"$(fx_blueprint 公共知识)"
+[ -n "${DURG:-}" ] && [ "$PMB" -lt "$QB" ] && [ "$PMG" -gt 1 ] ||
+    fx_fatal "unusable 临床 blueprints: 业务水平 '$QB $PMB $DURB', 公共知识 '$QG $PMG $DURG'"
 
 json() { jq -cn "$@"; }
 
@@ -34,14 +41,15 @@ start_session() { # PAPER TOKEN -> sets SID, SESSION
     [[ $SID =~ ^[0-9a-f]{32}$ ]] || fx_fatal "start $1: session id '$SID'"
 }
 
-# answers the paper of SID: right where the predicate says so, wrong or blank elsewhere.
-# MODE: "right_if EXPR" over $no (awk), "blank" for the others when BLANK=1.
-# Writes the expected final answers to $FX_TMP/expect.$SID ("NO CHOICE") and sets RIGHT.
-answer_paper() { # SID TOKEN RIGHT_EXPR [BLANK_OTHERS]
-    local sid=$1 tok=$2 expr=$3 blank=${4:-0}
+# Answers the paper of SID: right where the awk expression RIGHT_EXPR (over $1, the
+# question number, and pm, the pass mark $PM) holds, wrong elsewhere, or unanswered
+# there when BLANK_OTHERS is 1.
+# Writes the expected final answers to $FX_TMP/expect.$SID ("NO CHOICE"), sets RIGHT.
+answer_paper() { # SID TOKEN QUESTIONS RIGHT_EXPR [BLANK_OTHERS]
+    local sid=$1 tok=$2 q=$3 expr=$4 blank=${5:-0}
     fx_keys "$sid" >"$FX_TMP/keys.$sid"
-    [ "$(wc -l <"$FX_TMP/keys.$sid")" = 100 ] || fx_fatal "paper of $sid has $(wc -l <"$FX_TMP/keys.$sid") keys, want 100"
-    awk -v blank="$blank" "{ r = ($expr) ? 1 : 0
+    [ "$(wc -l <"$FX_TMP/keys.$sid")" = "$q" ] || fx_fatal "paper of $sid has $(wc -l <"$FX_TMP/keys.$sid") keys, want $q"
+    awk -v blank="$blank" -v pm="$PM" "{ r = ($expr) ? 1 : 0
         if (r) print \$1, \$3, 1; else if (!blank) print \$1, \$4, 0 }" "$FX_TMP/keys.$sid" >"$FX_TMP/plan.$sid"
     RIGHT=$(awk '$3 == 1' "$FX_TMP/plan.$sid" | wc -l)
     cut -d' ' -f1,2 "$FX_TMP/plan.$sid" >"$FX_TMP/expect.$sid"
@@ -97,7 +105,7 @@ fx_expect_error 403 "the old must-change token stays limited"
 fx_call A GET /api/v1/tests "" "$t1"
 fx_expect_code 200 "tests"
 fx_expect_eq "$(jq -c '[.tests[] | [.paper, .name, .attempt, .duration_ms, .live_session, .submitted]] | sort' <<<"$FX_BODY")" \
-    '[["业务水平","业务水平",1,3600000,null,false],["公共知识","人文医学",1,3600000,null,false]]' "tests list"
+    "[[\"业务水平\",\"业务水平\",1,$DURB,null,false],[\"公共知识\",\"人文医学\",1,$DURG,null,false]]" "tests list"
 fx_check "every test window contains server_time" \
     jq -e '.server_time as $t | all(.tests[]; .window_start <= $t and $t < .window_end)' <<<"$FX_BODY" >/dev/null
 
@@ -105,9 +113,9 @@ fx_check "every test window contains server_time" \
 start_session 业务水平 "$t1"
 sid=$SID
 fx_expect_eq "$(jq -c '[.status, .paper, .attempt, .deadline - .started_at, .answers, (.paper_detail.questions | length)]' <<<"$SESSION")" \
-    '["live","业务水平",1,3600000,{},100]' "new session (status, paper, attempt, duration, answers, questions)"
-fx_check "remaining_ms is about 60 minutes" \
-    jq -e '.remaining_ms <= 3600000 and .remaining_ms > 3540000 and .remaining_ms == .deadline - .server_time' <<<"$SESSION" >/dev/null
+    "[\"live\",\"业务水平\",1,$DURB,{},$QB]" "new session (status, paper, attempt, duration, answers, questions)"
+fx_check "remaining_ms is the whole duration less a moment" \
+    jq -e ".remaining_ms <= $DURB and .remaining_ms > $DURB - 60000 and .remaining_ms == .deadline - .server_time" <<<"$SESSION" >/dev/null
 fx_check "the paper shown to the client carries no answer key" \
     jq -e '[.paper_detail | .. | objects | has("answer") or has("key") or has("explanation")] | any | not' <<<"$SESSION" >/dev/null
 deadline=$(jq -r .deadline <<<"$SESSION")
@@ -123,7 +131,7 @@ fx_call A GET /api/v1/tests "" "$t1"
 fx_expect_eq "$(jq -r '.tests[] | select(.paper == "业务水平") | .live_session' <<<"$FX_BODY")" "$sid" \
     "tests list names the live session"
 
-# ---- 4. answer: 70 right (no mod 10 < 7), 30 wrong ---------------------------------------------
+# ---- 4. answer: right where no mod 10 < 7 (70 of 100), wrong elsewhere -------------------------
 fx_keys "$sid" >"$FX_TMP/keys.$sid"
 fx_expect_eq "$(awk '{print $1, $2, $5}' "$FX_TMP/keys.$sid" | md5sum)" \
     "$(jq -r '.paper_detail.questions[] | "\(.no) \(.type) \(.options | length)"' <<<"$SESSION" | md5sum)" \
@@ -139,40 +147,43 @@ read -r nx _ rx _ _ < <(awk '$2 == "X" && length($3) > 1' "$FX_TMP/keys.$sid" | 
 if [ -n "${nx:-}" ]; then # lower case and any order are forgiven: the server stores it canonical
     put_answer "$sid" "$nx" "$(rev <<<"$rx" | tr A-J a-j)" "$t1" "$rx"
 fi
-answer_paper "$sid" "$t1" '$1 % 10 < 7'
-fx_expect_eq "$RIGHT" 70 "planned right answers"
+right='$1 % 10 < 7'
+[ "$(seq "$QB" | awk "$right" | wc -l)" -ge "$PMB" ] || right='$1 <= pm' # a blueprint with a high pass mark
+PM=$PMB answer_paper "$sid" "$t1" "$QB" "$right"
+score1=$RIGHT
+fx_check "some answers are wrong ($score1 of $QB right)" [ "$score1" -lt "$QB" ]
 
 fx_call A GET "/api/v1/sessions/$sid?brief=1" "" "$t1"
 fx_expect_code 200 "session view"
 fx_expect_eq "$(jq -r '.answers | to_entries[] | "\(.key) \(.value)"' <<<"$FX_BODY" | sort -n | md5sum)" \
     "$(sort -n "$FX_TMP/expect.$sid" | md5sum)" "the server shows every answer as sent"
-fx_expect_eq "$(jq -c '[.answered, has("paper_detail"), .status]' <<<"$FX_BODY")" '[100,false,"live"]' \
+fx_expect_eq "$(jq -c '[.answered, has("paper_detail"), .status]' <<<"$FX_BODY")" "[$QB,false,\"live\"]" \
     "brief view (answered, no paper, live)"
 
 # ---- 5. submit ---------------------------------------------------------------------------------
 fx_call A POST "/api/v1/sessions/$sid/submit" "" "$t1"
 fx_expect_code 200 "submit"
 fx_expect_eq "$(jq -c '[.status, .result.score, .result.total, .result.pass_mark, .result.passed, .result.enrolment_status]' <<<"$FX_BODY")" \
-    '["submitted",70,100,60,true,"待参加考核"]' "submit result (score = the 70 chosen right)"
+    "[\"submitted\",$score1,$QB,$PMB,true,\"待参加考核\"]" "submit result (score = the $score1 chosen right)"
 fx_call A POST "/api/v1/sessions/$sid/submit" "" "$t1"
 fx_expect_code 200 "submitting again"
-fx_expect_eq "$(jq -c '[.status, .result.score, .result.passed]' <<<"$FX_BODY")" '["submitted",70,true]' \
+fx_expect_eq "$(jq -c '[.status, .result.score, .result.passed]' <<<"$FX_BODY")" "[\"submitted\",$score1,true]" \
     "submitting again shows the result"
 put_answer_code() { fx_call A PUT "/api/v1/sessions/$1/answers/$2" '{"choice":"A"}' "$3"; }
 put_answer_code "$sid" 1 "$t1"
 fx_expect_error 409 "an answer after submit"
 fx_call A GET "/api/v1/sessions/$sid?brief=1" "" "$t1"
-fx_expect_eq "$(jq -c '[.status, .remaining_ms, .result.score]' <<<"$FX_BODY")" '["submitted",0,70]' "view after submit"
+fx_expect_eq "$(jq -c '[.status, .remaining_ms, .result.score]' <<<"$FX_BODY")" "[\"submitted\",0,$score1]" "view after submit"
 fx_call A POST /api/v1/sessions '{"paper":"业务水平"}' "$t1"
 fx_expect_error 403 "starting a passed paper again"
 
 fx_expect_eq "$(fx_sql "SELECT CONCAT_WS(' ', score, total, pass_mark, passed, cheating_confirmed, final_passed)
-                        FROM exam_result WHERE session_id = '$sid'")" "70 100 60 1 0 1" "exam_result row"
+                        FROM exam_result WHERE session_id = '$sid'")" "$score1 $QB $PMB 1 0 1" "exam_result row"
 fx_expect_eq "$(fx_sql "SELECT CONCAT_WS(' ', status, submitted_by, submitted_at IS NOT NULL)
                         FROM exam_session WHERE id = '$sid'")" "submitted physician 1" "exam_session after submit"
 fx_expect_eq "$(fx_sql "SELECT question_no, IFNULL(choice, 'NULL') FROM exam_answer WHERE session_id = '$sid'
                         ORDER BY question_no" | tr '\t' ' ' | md5sum)" \
-    "$(sort -n "$FX_TMP/expect.$sid" | md5sum)" "exam_answer has all 100 answers as sent"
+    "$(sort -n "$FX_TMP/expect.$sid" | md5sum)" "exam_answer has all $QB answers as sent"
 fx_expect_eq "$(fx_sql "SELECT CONCAT_WS(' ', COUNT(*), MIN(actor_type), MIN(actor_id), MIN(from_status), MIN(to_status))
                         FROM audit_log WHERE action = 'submit' AND entity_type = 'exam_session'
                         AND entity_id = '$sid'")" "1 physician $p1 live submitted" "submit audit row"
@@ -195,11 +206,11 @@ fx_expect_eq "$(jq -c '[.tests[].paper]' <<<"$FX_BODY")" '["公共知识"]' "tes
 # ---- 6. 公共知识, all right -> 考核完成 / 合格 ---------------------------------------------------
 start_session 公共知识 "$t1"
 sid2=$SID
-answer_paper "$sid2" "$t1" '1'
+PM=$PMG answer_paper "$sid2" "$t1" "$QG" '1'
 fx_call A POST "/api/v1/sessions/$sid2/submit" '{}' "$t1"
 fx_expect_code 200 "submit 公共知识"
 fx_expect_eq "$(jq -c '[.result.score, .result.total, .result.passed, .result.enrolment_status]' <<<"$FX_BODY")" \
-    '[100,100,true,"考核完成"]' "公共知识 all right"
+    "[$QG,$QG,true,\"考核完成\"]" "公共知识 all right"
 fx_expect_eq "$(fx_sql "SELECT CONCAT_WS(' ', status, result, completed_at IS NOT NULL) FROM enrolment WHERE id = $eid")" \
     "考核完成 合格 1" "enrolment after both papers passed"
 # (ORDER BY an ENUM is its declared order: 公共知识 first)
@@ -209,7 +220,7 @@ fx_expect_eq "$(fx_sql "SELECT GROUP_CONCAT(CONCAT(paper, ':', result, ':', atte
 fx_expect_eq "$(fx_sql "SELECT CONCAT_WS(' ', COUNT(*), MIN(from_status), MIN(to_status)) FROM audit_log
                         WHERE action = 'test_scored' AND entity_type = 'enrolment' AND entity_id = '$eid'")" \
     "1 待参加考核 考核完成" "the enrolment's status change is audited"
-fx_expect_eq "$(fx_sql "SELECT COUNT(*) FROM exam_answer WHERE session_id = '$sid2'")" 100 "exam_answer rows of 公共知识"
+fx_expect_eq "$(fx_sql "SELECT COUNT(*) FROM exam_answer WHERE session_id = '$sid2'")" "$QG" "exam_answer rows of 公共知识"
 fx_call A GET /api/v1/tests "" "$t1"
 fx_expect_eq "$(jq -c .tests <<<"$FX_BODY")" '[]' "no tests left"
 
@@ -219,16 +230,16 @@ read -r p2 acct2 < <(fx_new_physician 0)
 t2=$(fx_login A "$acct2")
 start_session 公共知识 "$t2"
 sid3=$SID
-answer_paper "$sid3" "$t2" '$1 <= 60' 1
+PM=$PMG answer_paper "$sid3" "$t2" "$QG" '$1 <= pm' 1
 fx_call A POST "/api/v1/sessions/$sid3/submit" "" "$t2"
 fx_expect_eq "$(jq -c '[.result.score, .result.passed, .result.enrolment_status]' <<<"$FX_BODY")" \
-    '[60,true,"待参加考核"]' "公共知识 with 60 of 100 passes (the pass mark is inclusive)"
+    "[$PMG,true,\"待参加考核\"]" "公共知识 with exactly the pass mark passes (the pass mark is inclusive)"
 start_session 业务水平 "$t2"
 sid4=$SID
-answer_paper "$sid4" "$t2" '$1 <= 59'
+PM=$PMB answer_paper "$sid4" "$t2" "$QB" '$1 < pm'
 fx_call A POST "/api/v1/sessions/$sid4/submit" "" "$t2"
 fx_expect_eq "$(jq -c '[.result.score, .result.passed, .result.enrolment_status]' <<<"$FX_BODY")" \
-    '[59,false,"待确认补考"]' "业务水平 with 59 fails"
+    "[$((PMB - 1)),false,\"待确认补考\"]" "业务水平 one point below the pass mark fails"
 eid2=$(fx_sql "SELECT id FROM enrolment WHERE physician_id = $p2")
 fx_expect_eq "$(fx_sql "SELECT CONCAT_WS(' ', status, IFNULL(result, 'NULL')) FROM enrolment WHERE id = $eid2")" \
     "待确认补考 NULL" "enrolment of the physician who failed one paper"
@@ -239,7 +250,7 @@ fx_expect_eq "$(fx_sql "SELECT CONCAT_WS(' ', passed, final_passed) FROM exam_re
 fx_expect_eq "$(fx_sql "SELECT CONCAT_WS(' ', from_status, to_status) FROM audit_log WHERE action = 'test_scored'
                         AND entity_type = 'enrolment' AND entity_id = '$eid2'")" "待参加考核 待确认补考" \
     "audit of 待确认补考"
-fx_expect_eq "$(fx_sql "SELECT COUNT(*) FROM exam_answer WHERE session_id = '$sid3'")" 60 \
+fx_expect_eq "$(fx_sql "SELECT COUNT(*) FROM exam_answer WHERE session_id = '$sid3'")" "$PMG" \
     "only answered questions have exam_answer rows"
 fx_call A GET /api/v1/tests "" "$t2"
 fx_expect_eq "$(jq -c .tests <<<"$FX_BODY")" '[]' "nothing to sit while the makeup is not confirmed"

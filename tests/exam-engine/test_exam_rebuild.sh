@@ -42,7 +42,8 @@ for _ in $(seq 200); do # the flush runs every 300 ms
     sleep 0.1
 done
 fx_expect_eq "$flushed" "$(cat "$FX_TMP/expect.db")" "exam_answer has the answers after the flush"
-fx_check "examd_answers_flushed counts them" [ "$(fx_metric A examd_answers_flushed)" -ge 16 ]
+# (not checked: examd_answers_flushed of this node; exam:dirty is shared, so any node of
+# a parallel test may be the one that flushed them)
 
 # Redis loses the session
 cycle=$(fx_sql "SELECT cycle_id FROM exam_session WHERE id = '$sid'")

@@ -83,7 +83,8 @@ race() { # TOKEN PAPER PID: four simultaneous starts, two per node
     cycle=$(fx_sql "SELECT cycle_id FROM enrolment WHERE physician_id = $pid")
     fx_expect_eq "$(fx_redis get "live:$pid:$cycle:$paper:1")" "$ids" "race $paper: the live key names it"
     fx_check "race $paper: the session is on the deadline list" [ -n "$(fx_redis zscore exam:deadlines "$ids")" ]
-    fx_expect_eq "$(jq -r '.deadline - .started_at' "$FX_TMP/race.1")" 3600000 "race $paper: a 60-minute clock"
+    fx_expect_eq "$(jq -r '.deadline - .started_at' "$FX_TMP/race.1")" "$(fx_blueprint "$paper" | cut -d' ' -f3)" \
+        "race $paper: the blueprint's duration"
 }
 for k in 1 2; do
     read -r q acct < <(fx_new_physician 0)

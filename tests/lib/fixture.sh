@@ -22,7 +22,8 @@
 #   fx_examd_stop NAME        SIGTERM; the exit code must be 0 (under ASan: no leak)
 #   fx_examd_kill9 NAME       kill -9, no questions asked
 #   fx_call NAME METHOD PATH [BODY|@FILE] [TOKEN]
-#                             one request; sets FX_CODE, FX_BODY and FX_HDRS (a file)
+#                             one request (from $FX_SRC, with $FX_EXTRA_HEADER if set);
+#                             sets FX_CODE, FX_BODY and FX_HDRS (a file)
 #   fx_login NAME ACCOUNT [PW]   prints the token (fails the test if login fails)
 #   fx_keys SID               per question of the session's paper, from MariaDB (the key
 #                             in original letters mapped through the displayed order):
@@ -51,6 +52,11 @@ fx_fail_msg() { # records one failed check
 }
 
 fx_fatal() {
+    if [ "$BASH_SUBSHELL" -gt 0 ]; then # in $(...) or <(...): tell the test itself to stop
+        echo "FAIL: $*" >&2
+        kill -USR1 $$
+        exit 1
+    fi
     fx_fail_msg "$@"
     echo "FAIL: $FX_NAME stopped at the failure above"
     exit 1
@@ -123,6 +129,7 @@ fx_init() { # NAME EXAMD
     FX_TMP=$(mktemp -d "${TMPDIR:-/tmp}/dk-$FX_NAME.XXXXXX")
     : >"$FX_TMP/physicians"
     trap fx_cleanup EXIT
+    trap 'echo "FAIL: $FX_NAME stopped at the failure above"; exit 1' USR1
     # a loopback source address of our own: the per-address login counter is ours alone
     local src="127.$((RANDOM % 250 + 2)).$((RANDOM % 254 + 1)).$((RANDOM % 254 + 1))"
     if curl -s -o /dev/null --max-time 2 --interface "$src" "http://127.0.0.1:1/" 2>/dev/null ||
@@ -252,10 +259,11 @@ fx_examd_start() { # NAME [VAR=VALUE...]
     local name=$1
     shift
     local log="$FX_TMP/examd-$name.log"
-    # defaults: ephemeral port, two loops, the test's signing key, and a sweeper that
-    # stays out of the way (tests that are about the sweeper set DK_SWEEPER_PERIOD_MS)
-    env DK_EXAM_PORT=0 DK_HTTP_LOOPS=2 DK_TOKEN_SECRET="$FX_SECRET" \
-        DK_SWEEPER_PERIOD_MS=600000 DK_LOG_LEVEL=info "$@" "$FX_EXAMD" >>"$log" 2>&1 &
+    # defaults: ephemeral port, two loops, the test's signing key, and sweepers that stay
+    # out of the way (so that they never take another test's sessions: the tests about
+    # the sweepers set DK_SWEEPER_PERIOD_MS / DK_ORPHAN_SWEEP_PERIOD_MS)
+    env DK_EXAM_PORT=0 DK_HTTP_LOOPS=2 DK_TOKEN_SECRET="$FX_SECRET" DK_SWEEPER_PERIOD_MS=600000 \
+        DK_ORPHAN_SWEEP_PERIOD_MS=600000 DK_LOG_LEVEL=info "$@" "$FX_EXAMD" >>"$log" 2>&1 &
     local pid=$!
     FX_PID[$name]=$pid
     FX_LOG[$name]=$log
@@ -313,6 +321,7 @@ fx_call() { # NAME METHOD PATH [BODY|@FILE] [TOKEN]
     local args=(-s --max-time 30 --interface "$FX_SRC" -X "$method" -o "$FX_TMP/body"
                 -D "$FX_HDRS" -w '%{http_code}')
     [ -n "$tok" ] && args+=(-H "Authorization: Bearer $tok")
+    [ -n "${FX_EXTRA_HEADER:-}" ] && args+=(-H "$FX_EXTRA_HEADER")
     [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
     FX_CODE=$(curl "${args[@]}" "${FX_URL[$name]}$path")
     FX_BODY=$(cat "$FX_TMP/body" 2>/dev/null)
@@ -389,4 +398,9 @@ fx_put_answers() {
     done <"$FX_TMP/put/codes"
     [ "$k" = "$i" ] || fx_fail_msg "$i answers sent, $k replies"
     [ $bad = 0 ]
+}
+
+fx_blueprint() { # PAPER -> "QUESTION_COUNT PASS_MARK DURATION_MS" of the 临床 blueprint
+    fx_sql "SELECT question_count, pass_mark, duration_min * 60000 FROM qb_blueprint
+            WHERE category = '临床' AND paper = '$1'" | tr '\t' ' '
 }

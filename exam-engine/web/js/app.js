@@ -302,16 +302,20 @@ function showCameraCheck(test) {
       shotUrl = URL.createObjectURL(blob);
       shot.src = shotUrl;
       shot.hidden = false;
-      const verdict = await serverVerdict(blob);
+      say('busy', '正在进行人脸检测……');
+      const verdict = await serverVerdict(blob, wait);
+      shot.dataset.state = verdict && !verdict.ok ? 'bad' : 'ok';
       if (verdict && !verdict.ok) return say('bad', verdict.message);
       passed = true;
       say(
         'ok',
-        verdict
-          ? '检测通过：画面中有一张清晰的人脸。勾选考试须知后即可开始考试。'
+        verdict && !verdict.degraded
+          ? '检测通过：画面中有一张清晰的人脸。考试期间请始终保持正对摄像头。'
           : '检测通过：摄像头画面清晰、亮度正常。开始考试后系统会立即拍摄第一张照片进行人脸核验，请保持正对摄像头。',
       );
       (agree.checked ? startBtn : agree).focus();
+    } catch (e) {
+      if (e.status !== 401) say('bad', `检测没有完成：${e.message}`);
     } finally {
       checkBtn.disabled = !camera.live();
       refreshStart();
@@ -402,11 +406,8 @@ async function resume(a) {
     forgetSession(s.session_id);
     return showResult(s.result, s);
   }
-  const camera = new Camera(document.createElement('video'));
-  enterExam(s, camera);
-  camera.open().catch(() => {
-    /* the capture loop reports the camera and keeps trying */
-  });
+  // the capture loop opens the camera, reports it and keeps trying
+  enterExam(s, new Camera(document.createElement('video')));
 }
 
 function showResult(result, s) {

@@ -30,9 +30,16 @@ export class Camera {
     this.onchange = () => {};
   }
 
+  // a track that delivers frames (the <video> showing it may still be loading)
   live() {
     const t = this.stream && this.stream.getVideoTracks()[0];
-    return !!(t && t.readyState === 'live' && t.enabled && !t.muted && this.video.videoWidth > 0);
+    return !!(t && t.readyState === 'live' && t.enabled && !t.muted);
+  }
+
+  // waits (at most ms) until the <video> has a frame to draw
+  async ready(ms = 5000) {
+    for (let i = 0; i < ms / 100 && !(this.video.videoWidth > 0 && this.video.readyState >= 2); i++) await api.sleep(100);
+    return this.video.videoWidth > 0;
   }
 
   // shows the stream in another <video> (the exam page's self-view)
@@ -61,8 +68,7 @@ export class Camera {
     this.video.muted = true;
     this.video.playsInline = true;
     await this.video.play().catch(() => {});
-    // wait for the first frame (at most 5 s)
-    for (let i = 0; i < 50 && this.video.videoWidth === 0; i++) await api.sleep(100);
+    await this.ready();
     this.onchange('open');
   }
 
@@ -96,7 +102,7 @@ export class Camera {
 
   // The local verdict on the current frame: null if usable, else a message.
   localProblem() {
-    if (!this.live()) return { flag: 'no_video', message: '没有收到摄像头画面。请检查摄像头是否连接、镜头是否被遮挡。' };
+    if (!this.live() || !(this.video.videoWidth > 0)) return { flag: 'no_video', message: '没有收到摄像头画面。请检查摄像头是否连接、镜头是否被遮挡。' };
     const s = this.frameStats();
     if (s.mean < DARK_LUMA) return { flag: 'too_dark', message: '画面太暗。请打开照明或面向光源，让面部清晰可见。' };
     if (s.stddev < BLANK_STDDEV) return { flag: 'blank', message: '画面没有内容，镜头可能被遮挡。请移开遮挡物，正对摄像头。' };
@@ -105,6 +111,7 @@ export class Camera {
 
   // The current frame as a JPEG (at most 640 px wide).
   async jpeg(quality = 0.85) {
+    if (!(await this.ready())) throw new Error('摄像头没有画面');
     const vw = this.video.videoWidth,
       vh = this.video.videoHeight;
     const scale = Math.min(1, 640 / vw);
@@ -118,32 +125,36 @@ export class Camera {
   }
 }
 
-// The verdict of the server's face check when it has one (POST /api/v1/camera-check
-// answering {"faces","flag"}), else null: 404 means this server has no such check and
-// the page relies on its local one. Asked once per page load.
+// The server's face check (POST /api/v1/camera-check, answering {"ok","faces","flag",
+// "message","degraded"}): {ok: true}, {ok: false, message}, or null when it cannot
+// decide and the page's own check stands: a server without the check (404, asked once
+// per page load), one whose face engine is in degraded mode (it only counts faces with
+// cascades and flags nothing), or one that stays busy. 503 waits with onWait.
 let serverCheck = 'unknown';
-export async function serverVerdict(blob) {
+const FLAG_MESSAGES = {
+  no_face: '未检测到人脸。请正对摄像头，让面部完整出现在画面中央，并保证光线充足。',
+  multiple_faces: '画面中检测到多张人脸。考试期间画面中只能有考生本人，请其他人离开画面。',
+  too_dark: '画面太暗。请打开照明或面向光源，让面部清晰可见。',
+};
+export async function serverVerdict(blob, onWait) {
   if (serverCheck === 'absent') return null;
+  let r;
   try {
-    const r = await api.post('/api/v1/camera-check', blob);
-    serverCheck = 'present';
-    const faces = Number(r.faces);
-    if (r.flag === 'too_dark' || r.flag === 'dark')
-      return { ok: false, message: '画面太暗。请打开照明或面向光源，让面部清晰可见。' };
-    if (faces === 0 || r.flag === 'no_face')
-      return { ok: false, message: '未检测到人脸。请正对摄像头，让面部完整出现在画面中央。' };
-    if (faces > 1 || r.flag === 'multiple_faces')
-      return { ok: false, message: '画面中检测到多张人脸。考试期间画面中只能有考生本人。' };
-    if (faces === 1) return { ok: true };
-    return null;
+    r = await api.retrying(() => api.post('/api/v1/camera-check', blob), { onWait, maxAttempts: 5 });
   } catch (e) {
     if (e.status === 404) {
       serverCheck = 'absent';
       return null;
     }
-    if (e.status === 422) return { ok: false, message: e.message };
-    return null; // the network or a busy server: the local check decides
+    if (e.status === 401 || e.status === 403) throw e;
+    if (e.status === 413 || e.status === 422) return { ok: false, message: e.message };
+    return null; // the network or a server that stays busy: the local check decides
   }
+  serverCheck = 'present';
+  const ok = r.ok === true || (r.ok === undefined && Number(r.faces) === 1 && !r.flag);
+  if (ok) return { ok: true, degraded: !!r.degraded };
+  if (r.degraded) return null;
+  return { ok: false, message: FLAG_MESSAGES[r.flag] || r.message || FLAG_MESSAGES.no_face };
 }
 
 // Sends captures at the times the server picks. status(kind, text) reports
@@ -172,7 +183,12 @@ export class CaptureLoop {
 
   // first capture right away (start or resume), then as the server says
   start() {
-    this.schedule(0);
+    if (this.camera.live()) {
+      this.schedule(0);
+    } else {
+      this.status('opening', '正在打开摄像头……');
+      this.reopen();
+    }
   }
 
   stop() {
@@ -189,17 +205,17 @@ export class CaptureLoop {
   async reopen() {
     if (this.reopening || this.stopped) return;
     this.reopening = true;
-    for (let i = 0; !this.stopped && !this.camera.live(); i++) {
+    while (!this.stopped && !this.camera.live()) {
       try {
         await this.camera.open();
       } catch (e) {
-        this.status('lost', '摄像头不可用：' + cameraErrorMessage(e) + '（系统每 5 秒自动重试）');
+        this.status('lost', '摄像头不可用：' + cameraErrorMessage(e) + '（系统每 5 秒自动重试，考试计时不会暂停）');
       }
       if (!this.camera.live()) await api.sleep(5000);
     }
     this.reopening = false;
     if (!this.stopped && this.camera.live()) {
-      this.status('ok', '摄像头已恢复');
+      this.status('ok', '摄像头正常');
       // a capture that fell due while the camera was away goes now
       if (this.dueAt === null || clock.until(this.dueAt) <= 0) this.schedule(500);
     }

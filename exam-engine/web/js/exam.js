@@ -450,9 +450,11 @@ export function runExam(root, s, opts) {
     if (n.textContent !== text) n.textContent = text;
   }
 
+  const CAM_TEXT = { ok: '摄像头正常', lost: '摄像头未连接', opening: '正在连接摄像头', retry: '照片待上传' };
   function cameraStatus(kind, text) {
-    ui.cam.dataset.state = kind === 'ok' ? 'ok' : 'warn';
-    ui.camText.textContent = kind === 'ok' ? '摄像头正常' : kind === 'lost' ? '摄像头未连接' : '照片待上传';
+    if (closed) return;
+    ui.cam.dataset.state = kind === 'ok' ? 'ok' : kind === 'opening' ? 'busy' : 'warn';
+    ui.camText.textContent = CAM_TEXT[kind] || text;
     notice('cam', kind === 'lost' ? text : null, 'warn');
   }
 
@@ -537,7 +539,7 @@ export function runExam(root, s, opts) {
       '考试时间到',
       lost
         ? `考试时间已到，系统正在自动交卷。有 ${lost} 个答案因网络中断未能在时间结束前上传，不计入成绩。`
-        : '考试时间已到，系统正在自动交卷，已保存的答案全部计入成绩。请稍候，成绩马上显示……',
+        : '考试时间已到，系统正在自动交卷，已保存的答案全部计入成绩。',
     );
     pollSubmitted();
   }
@@ -557,11 +559,17 @@ export function runExam(root, s, opts) {
     if (!ui.endDlg.open) ui.endDlg.showModal();
   }
 
+  // Polls until the server has submitted the paper; the end message stays up for at
+  // least a few seconds so that it can be read before the result replaces it.
   async function pollSubmitted() {
+    const shownAt = performance.now();
     for (let attempt = 0; !finishedOnce; attempt++) {
       try {
         const r = await api.get(`/api/v1/sessions/${sid}?brief=1`);
-        if (r.status === 'submitted' && r.result) return finished(r.result, r);
+        if (r.status === 'submitted' && r.result) {
+          await api.sleep(Math.max(0, 3000 - (performance.now() - shownAt)));
+          return finished(r.result, r);
+        }
       } catch (e) {
         if (e.status === 401 || e.status === 403) return;
       }
@@ -695,6 +703,12 @@ export function runExam(root, s, opts) {
   on(document, 'visibilitychange', () => {
     if (document.visibilityState === 'visible') sync();
   });
+
+  // the sticky top (bar and notices) changes height: the sheet and scrolling follow it
+  const top = $(view, '.exam-top');
+  const ro = new ResizeObserver(() => view.style.setProperty('--top-h', top.offsetHeight + 'px'));
+  ro.observe(top);
+  listeners.push(() => ro.disconnect());
 
   buildGrid();
   renderQuestion(false);

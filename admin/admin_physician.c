@@ -1,0 +1,567 @@
+/* admin_physician.c - the physician's own registration (the exam page's registration
+ * part): personal and practice information, the registered photo and its face
+ * embedding, procedure and self-assessment, the exemption request with attachments,
+ * status and results. Submitting and withdrawing go through the workflow table
+ * (POST /api/v1/enrolments/{id}/actions/submit|withdraw).
+ *
+ * Editing is allowed while the enrolment of the current cycle is 待报名 or 待报名（被机构
+ * 驳回） and the registration window is open (or while not enrolled at all): a photo or
+ * a self-assessment changed after review would change what was reviewed. */
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "admin_internal.h"
+
+typedef struct phys_state {
+    long long cycle, enrolment, version;
+    char status[64];
+    int window_open, cycle_open;
+} phys_state;
+
+/* The physician's enrolment in the current cycle (enrolment = 0 when none). lock: FOR UPDATE. */
+static int phys_state_load(admin_job *j, MYSQL *db, phys_state *st, int lock)
+{
+    memset(st, 0, sizeof *st);
+    int rc = admin_cycle_for(j, db, j->actor.path, &st->cycle);
+    if (rc == DK_ENOTFOUND) {
+        dk_error_clear(&j->err);
+        return 0;
+    }
+    if (rc) return rc;
+    MYSQL_RES *res;
+    dk_param pc[] = {DK_PINT(st->cycle)};
+    rc = dk_mysql_exec(db,
+                       "SELECT NOW(3) >= registration_start AND NOW(3) < registration_end, "
+                       "status = 'open' FROM cycle WHERE id = ?",
+                       pc, 1, &res, NULL, &j->err);
+    if (rc) return rc;
+    MYSQL_ROW row = mysql_fetch_row(res);
+    if (row) {
+        st->window_open = row[0] && atoi(row[0]) == 1;
+        st->cycle_open = row[1] && atoi(row[1]) == 1;
+    }
+    mysql_free_result(res);
+    dk_param p[] = {DK_PINT(j->actor.id), DK_PINT(st->cycle)};
+    rc = dk_mysql_exec(db,
+                       lock ? "SELECT id, lock_version, status FROM enrolment WHERE physician_id = ? "
+                              "AND cycle_id = ? FOR UPDATE"
+                            : "SELECT id, lock_version, status FROM enrolment WHERE physician_id = ? "
+                              "AND cycle_id = ?",
+                       p, 2, &res, NULL, &j->err);
+    if (rc) return rc;
+    row = mysql_fetch_row(res);
+    if (row) {
+        st->enrolment = strtoll(row[0], NULL, 10);
+        st->version = strtoll(row[1], NULL, 10);
+        snprintf(st->status, sizeof st->status, "%s", row[2]);
+    }
+    mysql_free_result(res);
+    return 0;
+}
+
+static int phys_editable(admin_job *j, const phys_state *st, int need_enrolment)
+{
+    if (!st->enrolment) {
+        if (need_enrolment)
+            return dk_error_set(&j->err, DK_ECONFLICT, "所在机构尚未确认您参加本周期考核");
+        return 0;
+    }
+    if (strcmp(st->status, "待报名") && strcmp(st->status, "待报名（被机构驳回）"))
+        return dk_error_set(&j->err, DK_ECONFLICT, "报名已提交（当前状态「%s」），不能再修改",
+                            st->status);
+    if (!st->cycle_open) return dk_error_set(&j->err, DK_ECONFLICT, "考核周期未开放或已结束");
+    if (!st->window_open) return dk_error_set(&j->err, DK_ECONFLICT, "不在医师报名时间内");
+    return 0;
+}
+
+/* ---- GET /api/v1/physician/me ----------------------------------------------------------------- */
+
+int admin_phys_me(admin_job *j, MYSQL *db)
+{
+    phys_state st;
+    int rc = phys_state_load(j, db, &st, 0);
+    if (rc) return rc;
+    json_t *me = NULL, *inst = NULL, *depts = NULL, *exp = NULL, *cycle = json_null(),
+           *enrol = json_null(), *ex = json_array(), *tests = json_array();
+    dk_param pp[] = {DK_PINT(j->actor.id)}, pi[] = {DK_PINT(j->actor.institution_id)};
+    if ((rc = admin_sql_row(
+             db,
+             "SELECT p.id, p.account, p.id_type, p.id_number, p.name, p.sex, p.birth_date, "
+             "p.ethnicity, p.education, p.email, p.mobile, p.department_id, d.name AS department_name, "
+             "p.practice_level, p.practice_category, p.practice_scope, p.specialty, p.title, p.post, "
+             "p.standardized_training, p.qualification_cert_no, p.qualification_date, "
+             "p.practice_cert_no, p.practice_cert_date, p.first_registration_date, p.status, "
+             "p.photo_path IS NOT NULL AS has_photo, p.face_embedding IS NOT NULL AS has_embedding, "
+             "p.photo_updated_at FROM physician p LEFT JOIN department d ON d.id = p.department_id "
+             "WHERE p.id = ?",
+             pp, 1, ADMIN_SQL_FULL_ID, NULL, &me, &j->err)) ||
+        (rc = admin_sql_row(db,
+                            "SELECT i.id, i.code, i.name, i.contact_name, i.contact_phone, "
+                            "au.name AS authority_name FROM institution i "
+                            "JOIN authority au ON au.id = i.authority_id WHERE i.id = ?",
+                            pi, 1, 0, NULL, &inst, &j->err)) ||
+        (rc = admin_sql_rows(db,
+                             "SELECT d.id, d.name, GROUP_CONCAT(s.name ORDER BY s.code SEPARATOR '、') "
+                             "AS subjects FROM department d LEFT JOIN department_subject ds ON "
+                             "ds.department_id = d.id LEFT JOIN subject s ON s.id = ds.subject_id "
+                             "WHERE d.institution_id = ? AND d.enabled = 1 GROUP BY d.id ORDER BY d.id",
+                             pi, 1, 0, &depts, &j->err)) ||
+        (rc = admin_sql_rows(db,
+                             "SELECT id, start_date, end_date, institution_name, department, position "
+                             "FROM physician_experience WHERE physician_id = ? ORDER BY start_date",
+                             pp, 1, 0, &exp, &j->err)))
+        goto fail;
+    if (st.cycle) {
+        dk_param pc[] = {DK_PINT(st.cycle)};
+        json_decref(cycle);
+        if ((rc = admin_sql_row(db, "SELECT * FROM cycle WHERE id = ?", pc, 1, 0, NULL, &cycle,
+                                &j->err)))
+            goto fail;
+    }
+    if (st.enrolment) {
+        dk_param pe[] = {DK_PINT(st.enrolment)};
+        json_decref(enrol);
+        json_decref(ex);
+        json_decref(tests);
+        ex = tests = NULL;
+        if ((rc = admin_sql_row(db,
+                                "SELECT e.*, e.lock_version AS version, asr.name AS assessor_name "
+                                "FROM enrolment e LEFT JOIN institution asr ON asr.id = e.assessor_id "
+                                "WHERE e.id = ?",
+                                pe, 1, 0, NULL, &enrol, &j->err)) ||
+            (rc = admin_sql_rows(db,
+                                 "SELECT id, paper, exemption_type, reason AS description, status, "
+                                 "lock_version AS version, submitted_at, inst_result, inst_reason, "
+                                 "assessor_result, assessor_reason, (SELECT COUNT(*) FROM attachment a "
+                                 "WHERE a.owner_type = 'exemption_request' AND a.owner_id = x.id AND "
+                                 "a.deleted_at IS NULL) AS attachments FROM exemption_request x "
+                                 "WHERE enrolment_id = ?",
+                                 pe, 1, 0, &ex, &j->err)) ||
+            (rc = admin_sql_rows(db,
+                                 "SELECT paper, IF(paper = '公共知识', '人文医学', paper) AS name, "
+                                 "required, exempted, result, attempts FROM enrolment_test "
+                                 "WHERE enrolment_id = ? ORDER BY paper",
+                                 pe, 1, 0, &tests, &j->err)))
+            goto fail;
+        json_object_set_new(enrol, "actions",
+                            admin_flow_actions(&j->actor, ADMIN_E_ENROLMENT, st.status));
+        json_object_set_new(enrol, "editable",
+                            json_boolean(phys_editable(j, &st, 1) == 0));
+        dk_error_clear(&j->err);
+    }
+    j->out = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "physician", me, "institution", inst,
+                       "departments", depts, "experience", exp, "cycle", cycle, "enrolment", enrol,
+                       "exemptions", ex ? ex : json_array(), "tests", tests ? tests : json_array());
+    return 0;
+fail:
+    json_decref(me);
+    json_decref(inst);
+    json_decref(depts);
+    json_decref(exp);
+    json_decref(cycle);
+    json_decref(enrol);
+    json_decref(ex);
+    json_decref(tests);
+    return rc;
+}
+
+/* ---- PUT /api/v1/physician/profile ------------------------------------------------------------- */
+
+typedef enum { T_TEXT, T_DATE, T_BOOL, T_ENUM } ftype;
+
+static const struct {
+    const char *key;
+    ftype type;
+    size_t max;
+    const char *values; /* T_ENUM: '|'-separated */
+} profile_fields[] = {
+    {"sex", T_ENUM, 0, "男|女"},
+    {"birth_date", T_DATE, 0, NULL},
+    {"ethnicity", T_TEXT, 16, NULL},
+    {"education", T_TEXT, 16, NULL},
+    {"email", T_TEXT, 128, NULL},
+    {"mobile", T_TEXT, 20, NULL},
+    {"specialty", T_TEXT, 64, NULL},
+    {"title", T_TEXT, 32, NULL},
+    {"post", T_TEXT, 32, NULL},
+    {"practice_scope", T_TEXT, 64, NULL},
+    {"standardized_training", T_BOOL, 0, NULL},
+    {"qualification_cert_no", T_TEXT, 32, NULL},
+    {"qualification_date", T_DATE, 0, NULL},
+    {"practice_cert_no", T_TEXT, 32, NULL},
+    {"practice_cert_date", T_DATE, 0, NULL},
+    {"first_registration_date", T_DATE, 0, NULL},
+};
+
+static int enum_ok(const char *values, const char *v)
+{
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", values);
+    for (char *save, *t = strtok_r(buf, "|", &save); t; t = strtok_r(NULL, "|", &save))
+        if (!strcmp(t, v)) return 1;
+    return 0;
+}
+
+/* Appends "col = ?" for each present field of the table to b. */
+static int set_fields(admin_job *j, admin_sqlb *b, int *nset, json_t *changed)
+{
+    for (size_t i = 0; i < sizeof profile_fields / sizeof profile_fields[0]; i++) {
+        json_t *v = json_object_get(j->body, profile_fields[i].key);
+        if (!v) continue;
+        admin_sqlb_cat(b, *nset ? ", " : " ");
+        admin_sqlb_cat(b, profile_fields[i].key);
+        admin_sqlb_cat(b, " = ?");
+        (*nset)++;
+        json_array_append_new(changed, json_string(profile_fields[i].key));
+        if (json_is_null(v) || (json_is_string(v) && !json_string_length(v))) {
+            admin_sqlb_param(b, DK_PNULL);
+            continue;
+        }
+        const char *k = profile_fields[i].key;
+        switch (profile_fields[i].type) {
+        case T_BOOL:
+            if (!json_is_boolean(v)) return dk_error_set(&j->err, DK_EINVAL, "%s 应为 true/false", k);
+            admin_sqlb_param(b, DK_PINT(json_is_true(v)));
+            continue;
+        default: break;
+        }
+        if (!json_is_string(v)) return dk_error_set(&j->err, DK_EINVAL, "%s 应为字符串", k);
+        const char *s = json_string_value(v);
+        if (profile_fields[i].type == T_DATE && admin_parse_date(s))
+            return dk_error_set(&j->err, DK_EINVAL, "%s 应为日期 YYYY-MM-DD", k);
+        if (profile_fields[i].type == T_ENUM && !enum_ok(profile_fields[i].values, s))
+            return dk_error_set(&j->err, DK_EINVAL, "%s 应为 %s 之一", k, profile_fields[i].values);
+        if (profile_fields[i].type == T_TEXT && strlen(s) > profile_fields[i].max)
+            return dk_error_set(&j->err, DK_EINVAL, "%s 不能超过 %zu 字节", k, profile_fields[i].max);
+        admin_sqlb_param(b, DK_PSTR(s));
+    }
+    return 0;
+}
+
+static int save_experience(admin_job *j, MYSQL *db, json_t *list)
+{
+    if (!json_is_array(list) || json_array_size(list) > 30)
+        return dk_error_set(&j->err, DK_EINVAL, "experience 应为不超过 30 条的数组");
+    size_t i;
+    json_t *x;
+    json_array_foreach(list, i, x)
+    {
+        const char *sd, *ed = NULL, *inst, *dept = NULL, *pos = NULL;
+        int rc;
+        if ((rc = dk_json_str(x, "start_date", 10, &sd, &j->err)) ||
+            (rc = dk_json_str_opt(x, "end_date", 10, &ed, &j->err)) ||
+            (rc = dk_json_str(x, "institution_name", 128, &inst, &j->err)) ||
+            (rc = dk_json_str_opt(x, "department", 64, &dept, &j->err)) ||
+            (rc = dk_json_str_opt(x, "position", 64, &pos, &j->err)))
+            return rc;
+        if (admin_parse_date(sd) || (ed && (admin_parse_date(ed) || strcmp(ed, sd) < 0)))
+            return dk_error_set(&j->err, DK_EINVAL, "执业经历第 %zu 条的日期不正确", i + 1);
+    }
+    dk_param p[] = {DK_PINT(j->actor.id)};
+    int rc = admin_sql_exec(db, "DELETE FROM physician_experience WHERE physician_id = ?", p, 1,
+                            NULL, &j->err);
+    json_array_foreach(list, i, x)
+    {
+        if (rc) break;
+        const char *ed = json_string_value(json_object_get(x, "end_date"));
+        const char *dept = json_string_value(json_object_get(x, "department"));
+        const char *pos = json_string_value(json_object_get(x, "position"));
+        dk_param q[] = {DK_PINT(j->actor.id),
+                        DK_PSTR(json_string_value(json_object_get(x, "start_date"))),
+                        ed ? DK_PSTR(ed) : DK_PNULL,
+                        DK_PSTR(json_string_value(json_object_get(x, "institution_name"))),
+                        dept ? DK_PSTR(dept) : DK_PNULL,
+                        pos ? DK_PSTR(pos) : DK_PNULL};
+        rc = admin_sql_exec(db,
+                            "INSERT INTO physician_experience (physician_id, start_date, end_date, "
+                            "institution_name, department, position) VALUES (?, ?, ?, ?, ?, ?)",
+                            q, 6, NULL, &j->err);
+    }
+    return rc;
+}
+
+int admin_phys_profile(admin_job *j, MYSQL *db)
+{
+    static const char *const keys[] = {
+        "sex", "birth_date", "ethnicity", "education", "email", "mobile", "department_id",
+        "specialty", "title", "post", "practice_scope", "standardized_training",
+        "qualification_cert_no", "qualification_date", "practice_cert_no", "practice_cert_date",
+        "first_registration_date", "experience", NULL};
+    int rc;
+    if ((rc = dk_json_only_keys(j->body, keys, &j->err))) return rc;
+    if ((rc = dk_mysql_begin(db, &j->err))) return rc;
+    phys_state st;
+    if ((rc = phys_state_load(j, db, &st, 1)) || (rc = phys_editable(j, &st, 0))) return rc;
+    admin_sqlb b;
+    admin_sqlb_init(&b, "UPDATE physician SET");
+    int nset = 0;
+    json_t *changed = json_array();
+    long long dept = 0;
+    json_t *dv = json_object_get(j->body, "department_id");
+    if (dv) {
+        if (!json_is_integer(dv)) {
+            rc = dk_error_set(&j->err, DK_EINVAL, "department_id 应为整数");
+            goto out;
+        }
+        dept = json_integer_value(dv);
+        long long ok = 0;
+        dk_param q[] = {DK_PINT(dept), DK_PINT(j->actor.institution_id)};
+        rc = admin_sql_ll(db,
+                          "SELECT COUNT(*) FROM department WHERE id = ? AND institution_id = ? "
+                          "AND enabled = 1",
+                          q, 2, &ok, &j->err);
+        if (rc) goto out;
+        if (!ok) {
+            rc = dk_error_set(&j->err, DK_EINVAL, "请选择本机构已启用的科室");
+            goto out;
+        }
+        admin_sqlb_cat(&b, " department_id = ?");
+        admin_sqlb_param(&b, DK_PINT(dept));
+        nset++;
+        json_array_append_new(changed, json_string("department_id"));
+    }
+    if ((rc = set_fields(j, &b, &nset, changed))) goto out;
+    if (nset) {
+        admin_sqlb_cat(&b, " WHERE id = ?");
+        admin_sqlb_param(&b, DK_PINT(j->actor.id));
+        if ((rc = admin_sql_exec(db, b.sql, b.p, b.np, NULL, &j->err))) goto out;
+    }
+    json_t *exp = json_object_get(j->body, "experience");
+    if (exp) {
+        if ((rc = save_experience(j, db, exp))) goto out;
+        json_array_append_new(changed, json_string("experience"));
+    }
+    json_t *d = json_pack("{s:O}", "fields", changed);
+    rc = admin_audit(db, j, 0, "update_profile", "physician", j->actor.id, NULL, NULL, NULL, NULL,
+                     d, &j->err);
+    json_decref(d);
+    if (!rc) rc = dk_mysql_commit(db, &j->err);
+    if (!rc) j->out = json_pack("{s:O}", "updated", changed);
+out:
+    json_decref(changed);
+    admin_sqlb_free(&b);
+    return rc;
+}
+
+/* ---- PUT /api/v1/physician/registration: procedure + self-assessment (a draft) ----------------- */
+
+int admin_phys_registration(admin_job *j, MYSQL *db)
+{
+    static const char *const keys[] = {
+        "procedure_type", "sa_patient_visits", "sa_operations", "sa_examinations",
+        "sa_other_workload", "sa_work_text", "sa_ethics_text", "sa_report_text",
+        "sa_simple_condition", "sa_good_record", "sa_bad_record", "version", NULL};
+    static const struct {
+        const char *key;
+        int kind; /* 0 text, 1 count, 2 bool */
+        size_t max;
+    } f[] = {{"procedure_type", 0, 16},     {"sa_patient_visits", 1, 9999999},
+             {"sa_operations", 1, 9999999}, {"sa_examinations", 1, 99999999},
+             {"sa_other_workload", 0, 1000}, {"sa_work_text", 0, 60000},
+             {"sa_ethics_text", 0, 60000},  {"sa_report_text", 0, 60000},
+             {"sa_simple_condition", 0, 255}, {"sa_good_record", 2, 0},
+             {"sa_bad_record", 2, 0}};
+    int rc;
+    if ((rc = dk_json_only_keys(j->body, keys, &j->err))) return rc;
+    const char *proc = json_string_value(json_object_get(j->body, "procedure_type"));
+    if (proc && strcmp(proc, "简易程序") && strcmp(proc, "一般程序"))
+        return dk_error_set(&j->err, DK_EINVAL, "procedure_type 应为「简易程序」或「一般程序」");
+    if ((rc = dk_mysql_begin(db, &j->err))) return rc;
+    phys_state st;
+    if ((rc = phys_state_load(j, db, &st, 1)) || (rc = phys_editable(j, &st, 1))) return rc;
+    json_t *ver = json_object_get(j->body, "version");
+    if (ver && (!json_is_integer(ver) || json_integer_value(ver) != st.version))
+        return dk_error_set(&j->err, DK_ECONFLICT, "报名信息已在别处修改，请刷新后重试");
+    admin_sqlb b;
+    admin_sqlb_init(&b, "UPDATE enrolment SET lock_version = lock_version + 1");
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        json_t *v = json_object_get(j->body, f[i].key);
+        if (!v) continue;
+        admin_sqlb_cat(&b, ", ");
+        admin_sqlb_cat(&b, f[i].key);
+        admin_sqlb_cat(&b, " = ?");
+        if (json_is_null(v) || (json_is_string(v) && !json_string_length(v))) {
+            admin_sqlb_param(&b, DK_PNULL);
+        } else if (f[i].kind == 1) {
+            if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+                json_integer_value(v) > (long long)f[i].max) {
+                rc = dk_error_set(&j->err, DK_EINVAL, "%s 应为 0 到 %zu 的整数", f[i].key, f[i].max);
+                goto out;
+            }
+            admin_sqlb_param(&b, DK_PINT(json_integer_value(v)));
+        } else if (f[i].kind == 2) {
+            if (!json_is_boolean(v)) {
+                rc = dk_error_set(&j->err, DK_EINVAL, "%s 应为 true/false", f[i].key);
+                goto out;
+            }
+            admin_sqlb_param(&b, DK_PINT(json_is_true(v)));
+        } else {
+            if (!json_is_string(v) || json_string_length(v) > f[i].max) {
+                rc = dk_error_set(&j->err, DK_EINVAL, "%s 应为不超过 %zu 字节的字符串", f[i].key,
+                                  f[i].max);
+                goto out;
+            }
+            admin_sqlb_param(&b, DK_PSTR(json_string_value(v)));
+        }
+    }
+    admin_sqlb_cat(&b, " WHERE id = ?");
+    admin_sqlb_param(&b, DK_PINT(st.enrolment));
+    if ((rc = admin_sql_exec(db, b.sql, b.p, b.np, NULL, &j->err)) ||
+        (rc = admin_audit(db, j, 0, "save_registration", "enrolment", st.enrolment, NULL,
+                          st.status, st.status, NULL, NULL, &j->err)) ||
+        (rc = dk_mysql_commit(db, &j->err)))
+        goto out;
+    j->out = json_pack("{s:I,s:I,s:s}", "enrolment_id", (json_int_t)st.enrolment, "version",
+                       (json_int_t)(st.version + 1), "status", st.status);
+out:
+    admin_sqlb_free(&b);
+    return rc;
+}
+
+/* ---- the registered photo ----------------------------------------------------------------------- */
+
+int admin_phys_photo_put(admin_job *j, MYSQL *db)
+{
+    int w = 0, h = 0, rc;
+    dk_error perr = {0};
+    if (proctor_jpeg_check(j->raw, j->raw_len, &j->srv->popts, &w, &h, &perr)) {
+        int code = perr.code == DK_ETOOBIG ? DK_ETOOBIG : DK_EUNPROCESSABLE;
+        return dk_error_set(&j->err, code, "照片无法使用（%.180s），请上传 JPEG 照片", perr.msg);
+    }
+    if ((rc = dk_mysql_begin(db, &j->err))) return rc;
+    phys_state st;
+    if ((rc = phys_state_load(j, db, &st, 1)) || (rc = phys_editable(j, &st, 0))) return rc;
+    char old[512] = "";
+    dk_param pp[] = {DK_PINT(j->actor.id)};
+    if ((rc = admin_sql_str(db, "SELECT IFNULL(photo_path, '') FROM physician WHERE id = ? FOR UPDATE",
+                            pp, 1, old, sizeof old, &j->err)))
+        return rc;
+    unsigned char digest[32];
+    char hex[65], dir[512], path[600];
+    crypto_hash_sha256(digest, j->raw, j->raw_len);
+    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    snprintf(dir, sizeof dir, "%s/photos/%lld", dk_config_str(j->srv->cfg, "data_dir"), j->actor.id);
+    snprintf(path, sizeof path, "%s/%s.jpg", dir, hex);
+    if (admin_mkdirs(dir) || admin_write_file(path, j->raw, j->raw_len)) {
+        DK_ERROR("admind", "cannot store registered photo dir=%s", dir);
+        return dk_error_set(&j->err, DK_EIO, "照片保存失败，请稍后重试");
+    }
+    dk_param u[] = {DK_PSTR(path), DK_PSTR(hex), DK_PINT(j->actor.id)};
+    if ((rc = admin_sql_exec(db,
+                             "UPDATE physician SET photo_path = ?, photo_sha256 = ?, "
+                             "photo_updated_at = NOW(3), face_embedding = NULL, face_model = NULL "
+                             "WHERE id = ?",
+                             u, 3, NULL, &j->err)))
+        goto undo;
+    admin_photo_ctx *pc = j->thread_ctx;
+    int embedded = 0, degraded = 1;
+    if (pc && pc->engine && !proctor_engine_degraded(pc->engine)) {
+        degraded = 0;
+        dk_error e = {0};
+        rc = proctor_register_photo(pc->engine, db, j->actor.id, j->raw, j->raw_len, &e);
+        if (rc == DK_EUNPROCESSABLE || rc == DK_ETOOBIG) {
+            dk_error_set(&j->err, DK_EUNPROCESSABLE,
+                         "照片中需要有且只有一张清晰的正脸（%.150s），请重新拍照", e.msg);
+            goto undo;
+        }
+        if (rc == DK_EBUSY) degraded = 1, rc = 0;
+        else if (rc) {
+            j->err = e;
+            goto undo;
+        }
+        embedded = !degraded;
+    }
+    json_t *d = json_pack("{s:s,s:I,s:b}", "sha256", hex, "bytes", (json_int_t)j->raw_len,
+                          "embedded", embedded);
+    rc = admin_audit(db, j, 0, "upload_photo", "physician", j->actor.id, NULL, NULL, NULL, NULL, d,
+                     &j->err);
+    json_decref(d);
+    if (rc || (rc = dk_mysql_commit(db, &j->err))) goto undo;
+    if (old[0] && strcmp(old, path)) unlink(old); /* the old photo is no longer needed */
+    j->out = json_pack("{s:b,s:b,s:b,s:s,s:i,s:i}", "has_photo", 1, "embedded", embedded,
+                       "degraded", degraded, "sha256", hex, "width", w, "height", h);
+    return 0;
+undo:
+    dk_mysql_rollback(db);
+    if (strcmp(old, path)) unlink(path);
+    return rc ? rc : j->err.code;
+}
+
+int admin_phys_photo_get(admin_job *j, MYSQL *db)
+{
+    char path[512] = "";
+    dk_param p[] = {DK_PINT(j->actor.id)};
+    int rc = admin_sql_str(db, "SELECT IFNULL(photo_path, '') FROM physician WHERE id = ?", p, 1,
+                           path, sizeof path, &j->err);
+    if (rc) return rc;
+    size_t len;
+    if (!path[0] || admin_read_file(path, ADMIN_PHOTO_MAX, &j->bytes, &len))
+        return dk_error_set(&j->err, DK_ENOTFOUND, "尚未上传本人照片");
+    j->bytes_len = len;
+    j->ctype = "image/jpeg";
+    return 0;
+}
+
+/* ---- exemption ------------------------------------------------------------------------------------ */
+
+int admin_phys_exemption(admin_job *j, MYSQL *db)
+{
+    static const char *const keys[] = {"exemption_type", "description", NULL};
+    int rc;
+    if ((rc = dk_json_only_keys(j->body, keys, &j->err))) return rc;
+    phys_state st;
+    if ((rc = phys_state_load(j, db, &st, 0))) return rc;
+    if (!st.enrolment)
+        return dk_error_set(&j->err, DK_ECONFLICT, "所在机构尚未确认您参加本周期考核");
+    if ((rc = admin_flow_run(j, db, ADMIN_E_EXEMPTION, "request", st.enrolment, NULL, j->body,
+                             &j->out)))
+        return rc;
+    j->status = 201;
+    return 0;
+}
+
+int admin_phys_exemption_attach(admin_job *j, MYSQL *db)
+{
+    phys_state st;
+    int rc = phys_state_load(j, db, &st, 0);
+    if (rc) return rc;
+    if ((rc = phys_editable(j, &st, 1))) return rc;
+    long long xid = 0;
+    dk_param p[] = {DK_PINT(st.enrolment)};
+    rc = admin_sql_ll(db,
+                      "SELECT id FROM exemption_request WHERE enrolment_id = ? AND "
+                      "status = '待医疗卫生机构审核' LIMIT 1",
+                      p, 1, &xid, &j->err);
+    if (rc == DK_ENOTFOUND)
+        return dk_error_set(&j->err, DK_ECONFLICT, "请先提交免考申请，再上传附件");
+    long long aid;
+    if (rc || (rc = admin_attachment_store(j, db, "exemption_request", xid, &aid))) return rc;
+    j->status = 201;
+    j->out = json_pack("{s:I,s:I}", "id", (json_int_t)aid, "exemption_id", (json_int_t)xid);
+    return 0;
+}
+
+/* ---- GET /api/v1/physician/results: every cycle ---------------------------------------------------- */
+
+int admin_phys_results(admin_job *j, MYSQL *db)
+{
+    dk_param p[] = {DK_PINT(j->actor.id)};
+    json_t *items;
+    int rc = admin_sql_rows(
+        db,
+        "SELECT e.id AS enrolment_id, c.code AS cycle_code, c.name AS cycle_name, c.period_start, "
+        "c.period_end, e.status, e.procedure_type, e.result, e.result_reason, e.completed_at, "
+        "(SELECT GROUP_CONCAT(CONCAT(IF(t.paper = '公共知识', '人文医学', t.paper), ':', "
+        " IF(t.exempted, '免考', IFNULL(t.result, '未测评'))) SEPARATOR '；') FROM enrolment_test t "
+        " WHERE t.enrolment_id = e.id) AS tests, "
+        "(SELECT x.status FROM exemption_request x WHERE x.enrolment_id = e.id LIMIT 1) "
+        "AS exemption_status, (e.status = '考核完成' AND e.result = '合格') AS certificate "
+        "FROM enrolment e JOIN cycle c ON c.id = e.cycle_id WHERE e.physician_id = ? "
+        "ORDER BY c.period_start DESC",
+        p, 1, 0, &items, &j->err);
+    if (rc) return rc;
+    j->out = json_pack("{s:o}", "items", items);
+    return 0;
+}

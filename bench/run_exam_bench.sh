@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# bench/run_exam_bench.sh - the whole load benchmark of examd in one command:
+# a release build (build-bench/), a private Redis + MariaDB (deploy/stack.sh), the demo
+# data and N bench physicians, a release examd, `dkbench run --scenario all`, then
+# everything stopped again. The output goes to bench/results/exam-<UTC date-time>.txt.
+#
+#   bench/run_exam_bench.sh [dkbench run options...]      e.g. --physicians 2000
+#
+# Environment (defaults in brackets): DK_BENCH_PHYSICIANS [5000], DK_BENCH_BUILD [1: build
+# first], DK_BENCH_STACK_DIR [/tmp/dk-bench-stack], DK_REDIS_PORT [17395],
+# DK_MYSQL_PORT [14395], DK_EXAM_PORT [18395], DK_HTTP_LOOPS [0 = one per core], and
+# any other DK_* setting of examd (DK_HASH_WORKERS, DK_DB_WORKERS, ...), passed through.
+# Only processes this script started are stopped, by their pid.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+repo=$(dirname "$here")
+build=$repo/build-bench
+
+export DK_STACK_DIR=${DK_BENCH_STACK_DIR:-/tmp/dk-bench-stack}
+export DK_REDIS_PORT=${DK_REDIS_PORT:-17395}
+export DK_MYSQL_PORT=${DK_MYSQL_PORT:-14395}
+export DK_EXAM_PORT=${DK_EXAM_PORT:-18395}
+export DK_HTTP_LOOPS=${DK_HTTP_LOOPS:-0}
+export DK_BUILD_DIR=$build
+physicians=${DK_BENCH_PHYSICIANS:-5000}
+# tokens must verify across the whole run (examd would otherwise pick a random key)
+DK_TOKEN_SECRET=${DK_TOKEN_SECRET:-$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')}
+export DK_TOKEN_SECRET
+
+mkdir -p "$here/results"
+out=$here/results/exam-$(date -u +%Y-%m-%dT%H%MZ).txt
+examd_log=$(mktemp /tmp/dkbench-examd.XXXXXX.log)
+examd_pid=
+stack_started=0
+
+log() { printf 'run_exam_bench: %s\n' "$*" >&2; }
+
+cleanup() {
+    local rc=$?
+    if [[ -n $examd_pid ]] && kill -0 "$examd_pid" 2>/dev/null; then
+        kill -TERM "$examd_pid" 2>/dev/null || true
+        for _ in $(seq 100); do kill -0 "$examd_pid" 2>/dev/null || break; sleep 0.1; done
+        kill -0 "$examd_pid" 2>/dev/null && kill -KILL "$examd_pid" 2>/dev/null || true
+    fi
+    if ((stack_started)); then "$repo/deploy/stack.sh" down >/dev/null 2>&1 || true; fi
+    rm -f "$examd_log"
+    exit $rc
+}
+trap cleanup EXIT INT TERM
+
+if [[ ${DK_BENCH_BUILD:-1} == 1 ]]; then
+    log "release build in $build"
+    cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$build" -j"$(nproc)" --target examd qbank dkbench >/dev/null
+fi
+for b in exam-engine/examd question-bank/qbank bench/dkbench; do
+    [[ -x $build/$b ]] || { log "missing $build/$b (build first)"; exit 1; }
+done
+
+log "private stack in $DK_STACK_DIR (redis $DK_REDIS_PORT, mariadb $DK_MYSQL_PORT)"
+stack_started=1
+"$repo/deploy/stack.sh" up >/dev/null
+
+log "demo data"
+if ! "$repo/deploy/demo/load.sh" >/dev/null 2>"$examd_log.load"; then
+    # load.sh stores the demo blueprints from deploy/demo/blueprints.json; where that
+    # file is not there yet, store the same demo blueprints from qbank itself
+    if [[ ! -f $repo/deploy/demo/blueprints.json ]]; then
+        bp=$(mktemp --suffix=.json)
+        "$build/question-bank/qbank" gen-demo --blueprints "$bp" >/dev/null 2>&1
+        "$build/question-bank/qbank" blueprint set "$bp" >/dev/null 2>&1
+        rm -f "$bp"
+        log "deploy/demo/blueprints.json is missing: stored qbank's demo blueprints instead"
+    else
+        cat "$examd_log.load" >&2
+        exit 1
+    fi
+fi
+rm -f "$examd_log.load"
+"$build/bench/dkbench" setup --physicians "$physicians" >/dev/null
+
+log "examd on 127.0.0.1:$DK_EXAM_PORT"
+"$build/exam-engine/examd" >"$examd_log" 2>&1 &
+examd_pid=$!
+for _ in $(seq 100); do
+    curl -fsS "http://127.0.0.1:$DK_EXAM_PORT/healthz" >/dev/null 2>&1 && break
+    kill -0 "$examd_pid" 2>/dev/null || { cat "$examd_log" >&2; exit 1; }
+    sleep 0.1
+done
+
+cmd=("$build/bench/dkbench" run --scenario all --physicians "$physicians" "$@")
+{
+    echo "# dkbench results, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "# commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$repo" diff --quiet 2>/dev/null || echo ' (with local changes)')"
+    echo "# command: bench/run_exam_bench.sh $*"
+    echo "#   which ran: ${cmd[*]#$repo/}"
+    echo "# machine: nproc $(nproc), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r), $(free -m | awk '/^Mem:/ {print $2 " MiB RAM"}')"
+    echo "# examd (release, $build): its effective configuration:"
+    sed -n '/effective configuration/,/listening/p' "$examd_log" | grep -v -e token_secret -e mysql_password | sed 's/^/#   /'
+    echo
+} >"$out"
+log "dkbench run (output in ${out#$repo/})"
+set +e
+"${cmd[@]}" 2>&1 | tee -a "$out"
+rc=${PIPESTATUS[0]}
+set -e
+{
+    echo
+    echo "# examd's own view at the end (GET /metrics, examd_* lines):"
+    curl -fsS "http://127.0.0.1:$DK_EXAM_PORT/metrics" 2>/dev/null | grep -E '^examd_' | grep -v '_bucket' | sed 's/^/#   /'
+    echo "# examd warnings and errors during the run:"
+    grep -E ' (WARN|ERROR) ' "$examd_log" | sort -k3 | uniq -c -f2 | head -20 | sed 's/^/#   /'
+} >>"$out"
+log "done: ${out#$repo/} (dkbench exit status $rc)"
+exit "$rc"
