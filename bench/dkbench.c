@@ -45,7 +45,7 @@ typedef struct opt {
 
 static bench_opts O = {
     .physicians = 5000, .connections = 500, .threads = 1, .port = 0, .bare_port = 0,
-    .bare_loops = 0, .pace_ms = 3000, .change_pct = 10, .sat_s = 20, .bare_s = 20,
+    .bare_loops = 0, .pace_ms = 3000, .change_pct = 10, .sat_s = 10, .bare_s = 10, .rounds = 3,
     .start_window_s = 60, .timeout_ms = 30000, .progress_s = 5, .steady_max_s = 1800,
     .setup_logins = 32, .max_tries = 5, .reset = 1, .first_seq = 50000, .scenario = "all",
 };
@@ -60,8 +60,9 @@ static const opt run_opts[] = {
     {"--bare-loops", &O.bare_loops, NULL, 0, "event loops of the bare server (default: DK_HTTP_LOOPS, 0 = one per core)"},
     {"--pace-ms", &O.pace_ms, NULL, 0, "steady: mean think time between answers, uniform 0.5x..1.5x (3000)"},
     {"--change-pct", &O.change_pct, NULL, 0, "steady: %% of answers followed by a change of an earlier one (10)"},
-    {"--sat-seconds", &O.sat_s, NULL, 0, "saturation: measured window (20)"},
-    {"--bare-seconds", &O.bare_s, NULL, 0, "bare server: measured window, run before and after saturation (20)"},
+    {"--rounds", &O.rounds, NULL, 0, "saturation: rounds of bare, saturation (then a last bare) (3)"},
+    {"--sat-seconds", &O.sat_s, NULL, 0, "saturation: seconds of one saturation round (10)"},
+    {"--bare-seconds", &O.bare_s, NULL, 0, "bare server: seconds of one bare round (10)"},
     {"--start-window-s", &O.start_window_s, NULL, 0, "start: arrivals uniform over this many seconds (60)"},
     {"--timeout-ms", &O.timeout_ms, NULL, 0, "client deadline of one request (30000)"},
     {"--progress-s", &O.progress_s, NULL, 0, "seconds between progress lines (5)"},
@@ -271,13 +272,13 @@ static int run_phase(int ph, int guard_s)
             printf("phase %s did not end within %d s: stopping the run here\n",
                    bench_phase_names[ph], guard_s);
             R[ph].aborted = 1;
-            R[ph].seconds = (double)(now - t0) / 1e6;
+            R[ph].seconds += (double)(now - t0) / 1e6;
             return -1;
         }
     }
     int64_t now = bench_now_us();
     progress(ph, (double)(now - t0) / 1e6, &prev, (double)(now - last) / 1e6);
-    R[ph].seconds = (double)(now - t0) / 1e6;
+    R[ph].seconds += (double)(now - t0) / 1e6;
     return 0;
 }
 
@@ -302,7 +303,7 @@ static void merge_results(void)
             m->backoffs += s->backoffs;
             m->backoff_wait_ms += s->backoff_wait_ms;
             R[ph].window_ok += t->window_ok[ph];
-            if (t->window_us[ph] > wmax) wmax = t->window_us[ph];
+            if (t->window_us[ph] > wmax) wmax = t->window_us[ph]; /* threads run the same window */
         }
         R[ph].window_s = (double)wmax / 1e6;
     }
@@ -418,23 +419,40 @@ static const char *verdict(int met) { return met ? "met" : "NOT MET"; }
 
 /* ---- run ------------------------------------------------------------------------------------- */
 
-static int plan_of(const char *s, int *plan)
+/* The phases of a scenario; saturation alternates bare and saturation rounds and ends
+ * with a bare round, so drift in the machine's load hits both sides alike. */
+static int plan_of(const char *s, int rounds, int *plan)
 {
-    static const struct {
-        const char *name;
-        int phases[8];
-    } plans[] = {
-        {"start", {P_START, P_FINISH, -1}},
-        {"saturation", {P_SETUP, P_BARE, P_SATURATION, P_BARE2, P_FINISH, -1}},
-        {"steady", {P_SETUP, P_STEADY, P_FINISH, -1}},
-        {"all", {P_START, P_BARE, P_SATURATION, P_BARE2, P_STEADY, P_FINISH, -1}},
-    };
-    for (size_t i = 0; i < sizeof plans / sizeof plans[0]; i++)
-        if (!strcmp(plans[i].name, s)) {
-            memcpy(plan, plans[i].phases, sizeof plans[i].phases);
-            return 0;
+    int n = 0, first;
+    if (!strcmp(s, "start")) first = P_START;
+    else if (!strcmp(s, "all")) first = P_START;
+    else if (!strcmp(s, "saturation") || !strcmp(s, "steady")) first = P_SETUP;
+    else return -1;
+    plan[n++] = first;
+    if (!strcmp(s, "saturation") || !strcmp(s, "all")) {
+        for (int r = 0; r < rounds; r++) {
+            plan[n++] = P_BARE;
+            plan[n++] = P_SATURATION;
         }
-    return -1;
+        plan[n++] = P_BARE;
+    }
+    if (!strcmp(s, "steady") || !strcmp(s, "all")) plan[n++] = P_STEADY;
+    plan[n++] = P_FINISH;
+    plan[n] = -1;
+    return 0;
+}
+
+#define MAX_ROUNDS 20
+
+/* Sum over threads of a phase's timed window so far (ok replies, microseconds). */
+static void window_now(int ph, uint64_t *ok, int64_t *us)
+{
+    *ok = 0;
+    *us = 0;
+    for (int i = 0; i < bench_g->o.threads; i++) {
+        *ok += bench_g->threads[i].window_ok[ph];
+        if (bench_g->threads[i].window_us[ph] > *us) *us = bench_g->threads[i].window_us[ph];
+    }
 }
 
 static int cmd_run(const dk_config *cfg, int argc, char **argv)
@@ -448,8 +466,12 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
         usage_run(stderr);
         return 2;
     }
-    int plan[8];
-    if (plan_of(O.scenario, plan)) {
+    if (O.rounds < 1 || O.rounds > MAX_ROUNDS) {
+        fprintf(stderr, "dkbench: --rounds must be 1..%d\n", MAX_ROUNDS);
+        return 2;
+    }
+    int plan[2 * MAX_ROUNDS + 8];
+    if (plan_of(O.scenario, O.rounds, plan)) {
         fprintf(stderr, "dkbench: --scenario must be steady, saturation, start or all\n");
         return 2;
     }
@@ -462,7 +484,7 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
         return 2;
     }
     int need_bare = 0;
-    for (int i = 0; plan[i] >= 0; i++) need_bare |= plan[i] == P_BARE || plan[i] == P_BARE2;
+    for (int i = 0; plan[i] >= 0; i++) need_bare |= plan[i] == P_BARE;
     signal(SIGPIPE, SIG_IGN);
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -529,18 +551,25 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
     struct rusage ru0, ru1;
     getrusage(RUSAGE_SELF, &ru0);
     int64_t run_t0 = bench_now_us();
-    int aborted = 0;
+    int aborted = 0, nbare = 0, nsat = 0;
+    double bare_rounds[MAX_ROUNDS + 1], sat_rounds[MAX_ROUNDS];
     for (int i = 0; plan[i] >= 0 && !aborted; i++) {
         int ph = plan[i], guard;
         switch (ph) {
         case P_START: guard = O.start_window_s + 900; break;
-        case P_BARE:
-        case P_BARE2: guard = O.bare_s + 120; break;
+        case P_BARE: guard = O.bare_s + 120; break;
         case P_SATURATION: guard = O.sat_s + 120; break;
         case P_STEADY: guard = O.steady_max_s + 300; break;
         default: guard = 3600; break;
         }
+        uint64_t ok0, ok1;
+        int64_t us0, us1;
+        window_now(ph, &ok0, &us0);
         if (run_phase(ph, guard)) aborted = 1;
+        window_now(ph, &ok1, &us1);
+        double rate = us1 > us0 ? (double)(ok1 - ok0) * 1e6 / (double)(us1 - us0) : 0;
+        if (ph == P_BARE && nbare < MAX_ROUNDS + 1) bare_rounds[nbare++] = rate;
+        if (ph == P_SATURATION && nsat < MAX_ROUNDS) sat_rounds[nsat++] = rate;
     }
     atomic_store(&g->quit, 1);
     for (int t = 0; t < O.threads; t++) pthread_join(g->threads[t].tid, NULL);
@@ -620,22 +649,33 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
                       got == (uint64_t)O.physicians && errs == 0));
     }
     if (R[P_SATURATION].ran) {
-        double bare1 = R[P_BARE].window_s > 0 ? (double)R[P_BARE].window_ok / R[P_BARE].window_s : 0;
-        double bare2 = R[P_BARE2].window_s > 0 ? (double)R[P_BARE2].window_ok / R[P_BARE2].window_s : 0;
-        double bare_best = bare1 > bare2 ? bare1 : bare2;
+        double bare = R[P_BARE].window_s > 0 ? (double)R[P_BARE].window_ok / R[P_BARE].window_s : 0;
         double sat = R[P_SATURATION].window_s > 0
                          ? (double)R[P_SATURATION].window_ok / R[P_SATURATION].window_s : 0;
-        double ratio = bare_best > 0 ? sat / bare_best : 0;
-        printf("saturation: answer saves %.0f/s over %.1f s; bare server %.0f req/s before, %.0f "
-               "req/s after; ratio to the better bare figure %.3f (target >= 0.35: %s)\n",
-               sat, R[P_SATURATION].window_s, bare1, bare2, ratio, verdict(ratio >= 0.35));
+        double ratio = bare > 0 ? sat / bare : 0;
+        char br[256] = "", sr[256] = "";
+        json_t *jb = json_array(), *js = json_array();
+        for (int i = 0, o = 0; i < nbare; i++) {
+            o += snprintf(br + o, sizeof br - (size_t)o, "%s%.0f", i ? " " : "", bare_rounds[i]);
+            json_array_append_new(jb, json_real(bare_rounds[i]));
+        }
+        for (int i = 0, o = 0; i < nsat; i++) {
+            o += snprintf(sr + o, sizeof sr - (size_t)o, "%s%.0f", i ? " " : "", sat_rounds[i]);
+            json_array_append_new(js, json_real(sat_rounds[i]));
+        }
+        printf("saturation: answer saves %.0f/s (%.1f s in %d rounds) against the bare server's "
+               "%.0f req/s (%.1f s in %d rounds, alternating): ratio %.3f (target >= 0.35: %s)\n",
+               sat, R[P_SATURATION].window_s, nsat, bare, R[P_BARE].window_s, nbare, ratio,
+               verdict(ratio >= 0.35));
+        printf("  per round, in order: bare %s; saturation %s\n", br, sr);
         printf("  saturation errors: %llu; answer service time p99 %.2f ms with %d requests in "
-               "flight\n", (unsigned long long)phase_errors(P_SATURATION, -1),
-               ms(bench_hist_pct(&R[P_SATURATION].st.service[R_ANSWER], 0.99)), O.connections);
+               "flight; bare p99 %.2f ms\n", (unsigned long long)phase_errors(P_SATURATION, -1),
+               ms(bench_hist_pct(&R[P_SATURATION].st.service[R_ANSWER], 0.99)), O.connections,
+               ms(bench_hist_pct(&R[P_BARE].st.service[R_BARE], 0.99)));
         json_object_set_new(targets, "saturation",
-                            json_pack("{s:f,s:f,s:f,s:f,s:I,s:b}", "answers_per_s", sat,
-                                      "bare_per_s_before", bare1, "bare_per_s_after", bare2,
-                                      "ratio", ratio, "errors",
+                            json_pack("{s:f,s:f,s:f,s:o,s:o,s:I,s:b}", "answers_per_s", sat,
+                                      "bare_per_s", bare, "ratio", ratio, "bare_rounds", jb,
+                                      "saturation_rounds", js, "errors",
                                       (json_int_t)phase_errors(P_SATURATION, -1), "met",
                                       ratio >= 0.35));
     }
@@ -683,13 +723,13 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
            (unsigned long long)total_failed);
 
     json_t *root = json_pack(
-        "{s:s,s:s,s:{s:I,s:s,s:s,s:[f,f,f],s:[f,f,f]},s:{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i},"
+        "{s:s,s:s,s:{s:I,s:s,s:s,s:[f,f,f],s:[f,f,f]},s:{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i},"
         "s:f,s:f,s:o,s:o,s:b}",
         "bench", "dkbench", "when", m.when, "machine", "nproc", (json_int_t)m.nproc, "cpu", m.cpu,
         "kernel", m.kernel, "load_start", m.load_start[0], m.load_start[1], m.load_start[2],
         "load_end", m.load_end[0], m.load_end[1], m.load_end[2], "options", "physicians",
         O.physicians, "connections", O.connections, "threads", O.threads, "pace_ms", O.pace_ms,
-        "change_pct", O.change_pct, "sat_s", O.sat_s, "bare_s", O.bare_s, "start_window_s",
+        "change_pct", O.change_pct, "sat_s", O.sat_s, "bare_s", O.bare_s, "rounds", O.rounds, "start_window_s",
         O.start_window_s, "bare_loops", O.bare_loops, "seconds", run_s, "client_cpu_s", cpu_s,
         "phases", phases, "targets", targets, "aborted", aborted);
     json_object_set_new(root, "scenario", json_string(O.scenario));

@@ -46,7 +46,6 @@ static const config_key config_table[] = {
     {"http_max_body", T_INT, "65536", 0, "largest JSON request body in bytes"},
     {"http_max_headers", T_INT, "8192", 0, "largest request header block in bytes"},
     {"http_timeout_s", T_INT, "15", 0, "a whole request must arrive within this"},
-    {"http_max_conns", T_INT, "20000", 0, "open connections per server node"},
     {"web_root", T_STR, "", 0, "folder of static pages ('' = none)"},
     {"http_trusted_proxies", T_STR, "", 0, "load balancers (IPs, comma-separated) whose X-Real-IP is believed"},
     /* auth */

@@ -404,3 +404,23 @@ fx_blueprint() { # PAPER -> "QUESTION_COUNT PASS_MARK DURATION_MS" of the 临床
     fx_sql "SELECT question_count, pass_mark, duration_min * 60000 FROM qb_blueprint
             WHERE category = '临床' AND paper = '$1'" | tr '\t' ' '
 }
+
+# Number of examd processes not started by this test that may share our Redis (their
+# sweepers compete for our sessions): those with our DK_REDIS_PORT, or a --config file,
+# or an environment we cannot read.
+fx_foreign_examds() {
+    local n=0 pid mine env
+    for pid in $(pgrep -x examd 2>/dev/null); do
+        mine=0
+        for p in "${FX_PID[@]}"; do [ "$p" = "$pid" ] && mine=1; done
+        [ $mine = 1 ] && continue
+        if ! env=$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null); then n=$((n + 1)); continue; fi
+        if grep -qx "DK_REDIS_PORT=$DK_REDIS_PORT" <<<"$env" ||
+            { [ "$DK_REDIS_PORT" = 16379 ] && ! grep -q '^DK_REDIS_PORT=' <<<"$env"; } ||
+            tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- '--config' ||
+            grep -q '^DK_CONFIG=' <<<"$env"; then
+            n=$((n + 1))
+        fi
+    done
+    echo "$n"
+}

@@ -1,0 +1,371 @@
+/* admin_stats.c - what the home pages and progress pages show: the schedule (考核安排),
+ * the pending tasks (待处理任务), the three rates of the seed home page (报名完成率 =
+ * submitted / confirmed, 审核完成率 = reviewed by the institution / submitted, 最终完成率
+ * = 考核完成 / confirmed), contacts, 考核进度 and 测评进度 lists, history results, and the
+ * authority's statistics per institution of its region. Database worker threads only. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin_internal.h"
+
+/* statuses counted as submitted / reviewed by the institution */
+#define SUBMITTED_SQL "e.status NOT IN ('待报名', '待报名（被机构驳回）', '退出本周期')"
+#define REVIEWED_SQL "e.status IN ('待考核机构复核', '待参加考核', '待确认补考', '待参加补考', '考核完成')"
+
+#define COUNTS_COLS                                                                             \
+    "CAST(IFNULL(SUM(e.status <> '退出本周期'), 0) AS SIGNED) AS confirmed, "                   \
+    "CAST(IFNULL(SUM(" SUBMITTED_SQL "), 0) AS SIGNED) AS submitted, "                          \
+    "CAST(IFNULL(SUM(" REVIEWED_SQL "), 0) AS SIGNED) AS reviewed, "                            \
+    "CAST(IFNULL(SUM(e.status = '考核完成'), 0) AS SIGNED) AS completed, "                      \
+    "CAST(IFNULL(SUM(e.status = '考核完成' AND e.result = '合格'), 0) AS SIGNED) AS passed, "   \
+    "CAST(IFNULL(SUM(e.status = '考核完成' AND e.result = '不合格'), 0) AS SIGNED) AS failed, "  \
+    "CAST(IFNULL(SUM(e.status = '退出本周期'), 0) AS SIGNED) AS withdrawn"
+
+static json_t *rate(json_t *counts, const char *label, const char *num, const char *den)
+{
+    long long n = json_integer_value(json_object_get(counts, num));
+    long long d = json_integer_value(json_object_get(counts, den));
+    return json_pack("{s:s,s:I,s:I,s:f}", "label", label, "numerator", (json_int_t)n, "denominator",
+                     (json_int_t)d, "percent", d ? (double)(n * 1000 / d) / 10.0 : 0.0);
+}
+
+static json_t *rates(json_t *counts)
+{
+    return json_pack("{s:o,s:o,s:o}", "registration",
+                     rate(counts, "报名完成率", "submitted", "confirmed"), "review",
+                     rate(counts, "审核完成率", "reviewed", "submitted"), "final",
+                     rate(counts, "最终完成率", "completed", "confirmed"));
+}
+
+static int schedule(admin_job *j, MYSQL *db, long long cycle, json_t **out)
+{
+    dk_param p[] = {DK_PINT(cycle)};
+    return admin_sql_row(db,
+                         "SELECT id, code, name, status, length_years, period_start, period_end, "
+                         "assessor_apply_start, assessor_apply_end, registration_start, "
+                         "registration_end, inst_review_start, inst_review_end, "
+                         "assessor_review_start, assessor_review_end, test_start, test_end, "
+                         "makeup_start, makeup_end, withdraw_deadline, similarity_threshold "
+                         "FROM cycle WHERE id = ?",
+                         p, 1, 0, NULL, out, &j->err);
+}
+
+static json_t *task(const char *kind, const char *label, long long n, const char *page)
+{
+    return json_pack("{s:s,s:s,s:I,s:s}", "kind", kind, "label", label, "count", (json_int_t)n,
+                     "page", page);
+}
+
+/* ---- GET /api/v1/institution/home -------------------------------------------------------------- */
+
+int admin_inst_home(admin_job *j, MYSQL *db)
+{
+    long long cycle, inst = j->actor.institution_id;
+    int rc = admin_cycle_for(j, db, j->actor.path, &cycle);
+    if (rc) return rc;
+    json_t *sched = NULL, *counts = NULL, *assessor = NULL, *authority = NULL;
+    dk_param p[] = {DK_PINT(cycle), DK_PINT(inst)};
+    if ((rc = schedule(j, db, cycle, &sched)) ||
+        (rc = admin_sql_row(db, "SELECT " COUNTS_COLS " FROM enrolment e WHERE e.cycle_id = ? AND "
+                                "e.institution_id = ?",
+                            p, 2, 0, NULL, &counts, &j->err)))
+        goto fail;
+    long long general = 0, simple = 0, exempt = 0, areview = 0, aexempt = 0;
+    if ((rc = admin_sql_ll(db,
+                           "SELECT COUNT(*) FROM enrolment e WHERE e.cycle_id = ? AND "
+                           "e.institution_id = ? AND e.procedure_type = '一般程序' AND e.status IN "
+                           "('待医疗卫生机构审核', '待医疗卫生机构审核（被考核机构驳回）')",
+                           p, 2, &general, &j->err)) ||
+        (rc = admin_sql_ll(db,
+                           "SELECT COUNT(*) FROM enrolment e WHERE e.cycle_id = ? AND "
+                           "e.institution_id = ? AND e.procedure_type = '简易程序' AND e.status IN "
+                           "('待医疗卫生机构审核', '待医疗卫生机构审核（被考核机构驳回）')",
+                           p, 2, &simple, &j->err)) ||
+        (rc = admin_sql_ll(db,
+                           "SELECT COUNT(*) FROM exemption_request x JOIN enrolment e ON "
+                           "e.id = x.enrolment_id WHERE e.cycle_id = ? AND e.institution_id = ? "
+                           "AND x.status = '待医疗卫生机构审核'",
+                           p, 2, &exempt, &j->err)))
+        goto fail;
+    json_t *tasks = json_array();
+    json_array_append_new(tasks, task("general_review", "一般程序待审核", general,
+                                      "/api/v1/institution/reviews?procedure=一般程序"));
+    json_array_append_new(tasks, task("simple_review", "简易程序待审核", simple,
+                                      "/api/v1/institution/reviews?procedure=简易程序"));
+    json_array_append_new(tasks, task("exemption_review", "免考申请待审核", exempt,
+                                      "/api/v1/institution/exemptions"));
+    /* the seed's fourth task; the feature is not in the seeds nor here */
+    json_array_append_new(tasks, task("teaching_change", "跟班带教修改申请", 0, ""));
+    if (j->actor.is_assessor) {
+        if ((rc = admin_sql_ll(db,
+                               "SELECT COUNT(*) FROM enrolment e WHERE e.cycle_id = ? AND "
+                               "e.assessor_id = ? AND e.status = '待考核机构复核'",
+                               p, 2, &areview, &j->err)) ||
+            (rc = admin_sql_ll(db,
+                               "SELECT COUNT(*) FROM exemption_request x JOIN enrolment e ON "
+                               "e.id = x.enrolment_id WHERE e.cycle_id = ? AND e.assessor_id = ? "
+                               "AND x.status = '待考核机构复核'",
+                               p, 2, &aexempt, &j->err))) {
+            json_decref(tasks);
+            goto fail;
+        }
+        json_array_append_new(tasks, task("assessor_review", "考核机构待复核", areview,
+                                          "/api/v1/assessor/reviews"));
+        json_array_append_new(tasks, task("assessor_exemption", "免考申请待复核", aexempt,
+                                          "/api/v1/assessor/exemptions"));
+    }
+    int ra = admin_sql_row(db,
+                           "SELECT i.id, i.name, i.contact_name, i.contact_phone FROM "
+                           "assessor_assignment aa JOIN institution i ON i.id = aa.assessor_id "
+                           "WHERE aa.cycle_id = ? AND aa.institution_id = ?",
+                           p, 2, 0, NULL, &assessor, &j->err);
+    if (ra && ra != DK_ENOTFOUND) {
+        rc = ra;
+        json_decref(tasks);
+        goto fail;
+    }
+    dk_param pa[] = {DK_PINT(j->actor.authority_id)};
+    if ((rc = admin_sql_row(db, "SELECT id, name, contact_name, contact_phone FROM authority WHERE id = ?",
+                            pa, 1, 0, NULL, &authority, &j->err))) {
+        json_decref(tasks);
+        goto fail;
+    }
+    dk_error_clear(&j->err);
+    j->out = json_pack("{s:o,s:o,s:o,s:o,s:{s:o,s:o}}", "schedule", sched, "pending_tasks", tasks,
+                       "progress", rates(counts), "counts", counts, "contacts", "assessor",
+                       assessor ? assessor : json_null(), "authority", authority);
+    return 0;
+fail:
+    json_decref(sched);
+    json_decref(counts);
+    json_decref(assessor);
+    json_decref(authority);
+    return rc;
+}
+
+/* ---- the scope of list pages: the institution's own, or the authority's region ---------------- */
+
+static int scope_sql(admin_job *j, admin_sqlb *b, long long *inst_filter)
+{
+    int rc = admin_q_int(j, "institution_id", 1, 1LL << 53, 0, inst_filter);
+    if (rc) return rc;
+    if (j->actor.kind == 'i') {
+        admin_sqlb_cat(b, " AND e.institution_id = ?");
+        admin_sqlb_param(b, DK_PINT(j->actor.institution_id));
+    } else {
+        admin_sqlb_cat(b, " AND au.path LIKE CONCAT(?, '%')");
+        admin_sqlb_param(b, DK_PSTR(j->actor.path));
+        if (*inst_filter) {
+            admin_sqlb_cat(b, " AND e.institution_id = ?");
+            admin_sqlb_param(b, DK_PINT(*inst_filter));
+        }
+    }
+    return 0;
+}
+
+#define ENROL_FROM                                                                              \
+    "FROM enrolment e JOIN physician p ON p.id = e.physician_id "                               \
+    "LEFT JOIN department d ON d.id = p.department_id "                                         \
+    "JOIN institution i ON i.id = e.institution_id JOIN authority au ON au.id = i.authority_id " \
+    "LEFT JOIN institution asr ON asr.id = e.assessor_id "
+
+/* GET /api/v1/institution/progress: 考核进度 (filters procedure, status + physician filters) */
+int admin_progress(admin_job *j, MYSQL *db)
+{
+    long long cycle, inst;
+    int rc = admin_cycle_for(j, db, j->actor.path, &cycle);
+    if (rc) return rc;
+    admin_sqlb b;
+    admin_sqlb_init(&b, ENROL_FROM "WHERE e.cycle_id = ?");
+    admin_sqlb_param(&b, DK_PINT(cycle));
+    admin_filter_bufs fb;
+    if ((rc = scope_sql(j, &b, &inst)) || (rc = admin_phys_filters(j, &b, &fb))) goto out;
+    const char *procedure = admin_q(j, "procedure"), *status = admin_q(j, "status");
+    if (procedure) {
+        admin_sqlb_cat(&b, " AND e.procedure_type = ?");
+        admin_sqlb_param(&b, DK_PSTR(procedure));
+    }
+    if (status) {
+        admin_sqlb_cat(&b, " AND e.status = ?");
+        admin_sqlb_param(&b, DK_PSTR(status));
+    }
+    rc = admin_list(j, db,
+                    ADMIN_PHYS_COLS ", e.id AS enrolment_id, e.lock_version AS version, "
+                                    "e.procedure_type, e.status, e.result, e.result_reason, "
+                                    "e.institution_id, i.name AS institution_name, "
+                                    "asr.name AS assessor_name",
+                    &b, "e.id", 0);
+out:
+    admin_sqlb_free(&b);
+    return rc;
+}
+
+/* GET /api/v1/institution/test-progress: 测评进度, one row per physician and paper */
+int admin_test_progress(admin_job *j, MYSQL *db)
+{
+    long long cycle, inst;
+    int rc = admin_cycle_for(j, db, j->actor.path, &cycle);
+    if (rc) return rc;
+    admin_sqlb b;
+    admin_sqlb_init(&b, ENROL_FROM "JOIN enrolment_test t ON t.enrolment_id = e.id "
+                                   "LEFT JOIN exam_result r ON r.session_id = t.last_session_id "
+                                   "WHERE e.cycle_id = ? AND t.required = 1");
+    admin_sqlb_param(&b, DK_PINT(cycle));
+    admin_filter_bufs fb;
+    if ((rc = scope_sql(j, &b, &inst)) || (rc = admin_phys_filters(j, &b, &fb))) goto out;
+    const char *procedure = admin_q(j, "procedure"), *paper = admin_q(j, "paper"),
+               *result = admin_q(j, "result"), *state = admin_q(j, "test_status");
+    if (procedure) {
+        admin_sqlb_cat(&b, " AND e.procedure_type = ?");
+        admin_sqlb_param(&b, DK_PSTR(procedure));
+    }
+    if (paper) {
+        admin_sqlb_cat(&b, " AND t.paper = ?");
+        admin_sqlb_param(&b, DK_PSTR(!strcmp(paper, "人文医学") ? "公共知识" : paper));
+    }
+    if (result) {
+        admin_sqlb_cat(&b, " AND t.result = ?");
+        admin_sqlb_param(&b, DK_PSTR(result));
+    }
+    if (state && !strcmp(state, "已完成")) admin_sqlb_cat(&b, " AND t.result IS NOT NULL");
+    else if (state && !strcmp(state, "未完成"))
+        admin_sqlb_cat(&b, " AND t.result IS NULL AND t.exempted = 0");
+    else if (state && !strcmp(state, "免考")) admin_sqlb_cat(&b, " AND t.exempted = 1");
+    rc = admin_list(j, db,
+                    ADMIN_PHYS_COLS ", e.id AS enrolment_id, e.procedure_type, e.status, "
+                                    "i.name AS institution_name, asr.name AS assessor_name, "
+                                    "t.paper, IF(t.paper = '公共知识', '人文医学', t.paper) AS "
+                                    "paper_name, t.result, t.attempts, t.exempted, "
+                                    "IF(t.exempted, '免考', IF(t.result IS NULL, '未完成', '已完成')) "
+                                    "AS test_status, r.score, r.total, r.cheating_confirmed",
+                    &b, "e.id, t.paper", 0);
+out:
+    admin_sqlb_free(&b);
+    return rc;
+}
+
+/* GET /api/v1/institution/history: 历史考核结果 of every cycle (or ?cycle_id=) */
+int admin_history(admin_job *j, MYSQL *db)
+{
+    long long inst, cycle;
+    int rc = admin_q_int(j, "cycle_id", 1, 1LL << 53, 0, &cycle);
+    if (rc) return rc;
+    admin_sqlb b;
+    admin_sqlb_init(&b, ENROL_FROM "JOIN cycle c ON c.id = e.cycle_id WHERE 1 = 1");
+    admin_filter_bufs fb;
+    if ((rc = scope_sql(j, &b, &inst)) || (rc = admin_phys_filters(j, &b, &fb))) goto out;
+    if (cycle) {
+        admin_sqlb_cat(&b, " AND e.cycle_id = ?");
+        admin_sqlb_param(&b, DK_PINT(cycle));
+    }
+    const char *result = admin_q(j, "result");
+    if (result) {
+        admin_sqlb_cat(&b, " AND e.result = ?");
+        admin_sqlb_param(&b, DK_PSTR(result));
+    }
+    rc = admin_list(j, db,
+                    ADMIN_PHYS_COLS ", e.id AS enrolment_id, c.code AS cycle_code, "
+                                    "c.name AS cycle_name, e.procedure_type, e.status, e.result, "
+                                    "e.result_reason, e.completed_at, i.name AS institution_name, "
+                                    "IFNULL((SELECT x.status FROM exemption_request x WHERE "
+                                    "x.enrolment_id = e.id LIMIT 1), '无') AS exemption_status, "
+                                    "(e.status = '考核完成' AND e.result = '合格') AS certificate",
+                    &b, "c.period_start DESC, e.id", 0);
+out:
+    admin_sqlb_free(&b);
+    return rc;
+}
+
+/* ---- authority ------------------------------------------------------------------------------------- */
+
+int admin_authority_home(admin_job *j, MYSQL *db)
+{
+    long long cycle;
+    int rc = admin_cycle_for(j, db, j->actor.path, &cycle);
+    if (rc) return rc;
+    json_t *sched = NULL, *counts = NULL, *by_status = NULL;
+    dk_param p[] = {DK_PINT(cycle), DK_PSTR(j->actor.path)};
+#define REGION                                                                                  \
+    " FROM enrolment e JOIN institution i ON i.id = e.institution_id "                          \
+    "JOIN authority au ON au.id = i.authority_id WHERE e.cycle_id = ? AND au.path LIKE CONCAT(?, '%')"
+    if ((rc = schedule(j, db, cycle, &sched)) ||
+        (rc = admin_sql_row(db, "SELECT " COUNTS_COLS REGION, p, 2, 0, NULL, &counts, &j->err)) ||
+        (rc = admin_sql_rows(db, "SELECT e.status, COUNT(*) AS count" REGION " GROUP BY e.status",
+                             p, 2, 0, &by_status, &j->err)))
+        goto fail;
+    long long makeup = 0, suspect = 0, apps = 0, inst_review = 0, assessor_review = 0;
+    if ((rc = admin_sql_ll(db, "SELECT COUNT(*)" REGION " AND e.status = '待确认补考'", p, 2, &makeup,
+                           &j->err)) ||
+        (rc = admin_sql_ll(db,
+                           "SELECT COUNT(*)" REGION " AND e.status IN ('待医疗卫生机构审核', "
+                           "'待医疗卫生机构审核（被考核机构驳回）')",
+                           p, 2, &inst_review, &j->err)) ||
+        (rc = admin_sql_ll(db, "SELECT COUNT(*)" REGION " AND e.status = '待考核机构复核'", p, 2,
+                           &assessor_review, &j->err)) ||
+        (rc = admin_sql_ll(db,
+                           "SELECT COUNT(*) FROM invigilation v JOIN exam_session s ON "
+                           "s.id = v.session_id JOIN enrolment e ON e.id = s.enrolment_id "
+                           "JOIN institution i ON i.id = e.institution_id JOIN authority au ON "
+                           "au.id = i.authority_id WHERE e.cycle_id = ? AND au.path LIKE "
+                           "CONCAT(?, '%') AND v.mark_status = '疑似'",
+                           p, 2, &suspect, &j->err)))
+        goto fail;
+    dk_param pa[] = {DK_PSTR(j->actor.path)};
+    if ((rc = admin_sql_ll(db,
+                           "SELECT COUNT(*) FROM assessor_application x JOIN institution i ON "
+                           "i.id = x.institution_id JOIN authority au ON au.id = i.authority_id "
+                           "WHERE au.path LIKE CONCAT(?, '%') AND x.status = '待审核'",
+                           pa, 1, &apps, &j->err)))
+        goto fail;
+#undef REGION
+    json_t *tasks = json_array();
+    json_array_append_new(tasks, task("makeup_confirm", "待确认补考", makeup,
+                                      "/api/v1/authority/enrolments?status=待确认补考"));
+    json_array_append_new(tasks, task("cheating_review", "疑似作弊待认定", suspect,
+                                      "/api/v1/invigilation?mark_status=疑似"));
+    json_array_append_new(tasks, task("assessor_application", "考核机构申请待审核", apps,
+                                      "/api/v1/authority/applications"));
+    json_array_append_new(tasks, task("inst_review", "医疗卫生机构审核中", inst_review,
+                                      "/api/v1/authority/enrolments?status=待医疗卫生机构审核"));
+    json_array_append_new(tasks, task("assessor_review", "考核机构复核中", assessor_review,
+                                      "/api/v1/authority/enrolments?status=待考核机构复核"));
+    j->out = json_pack("{s:o,s:o,s:o,s:o,s:o}", "schedule", sched, "pending_tasks", tasks,
+                       "progress", rates(counts), "counts", counts, "by_status", by_status);
+    return 0;
+fail:
+    json_decref(sched);
+    json_decref(counts);
+    json_decref(by_status);
+    return rc;
+}
+
+/* GET /api/v1/authority/stats: per institution of the region */
+int admin_authority_stats(admin_job *j, MYSQL *db)
+{
+    long long cycle;
+    int rc = admin_cycle_for(j, db, j->actor.path, &cycle);
+    if (rc) return rc;
+    json_t *items, *total;
+    dk_param p[] = {DK_PINT(cycle), DK_PSTR(j->actor.path)};
+    if ((rc = admin_sql_rows(db,
+                             "SELECT i.id AS institution_id, i.code, i.name, au.name AS authority_name, "
+                             COUNTS_COLS " FROM institution i JOIN authority au ON au.id = i.authority_id "
+                             "LEFT JOIN enrolment e ON e.institution_id = i.id AND e.cycle_id = ? "
+                             "WHERE au.path LIKE CONCAT(?, '%') GROUP BY i.id ORDER BY i.code",
+                             p, 2, 0, &items, &j->err)))
+        return rc;
+    if ((rc = admin_sql_row(db,
+                            "SELECT " COUNTS_COLS " FROM enrolment e JOIN institution i ON "
+                            "i.id = e.institution_id JOIN authority au ON au.id = i.authority_id "
+                            "WHERE e.cycle_id = ? AND au.path LIKE CONCAT(?, '%')",
+                            p, 2, 0, NULL, &total, &j->err))) {
+        json_decref(items);
+        return rc;
+    }
+    size_t i;
+    json_t *x;
+    json_array_foreach(items, i, x) json_object_set_new(x, "rates", rates(x));
+    j->out = json_pack("{s:I,s:o,s:o,s:o}", "cycle_id", (json_int_t)cycle, "items", items, "total",
+                       total, "rates", rates(total));
+    return 0;
+}
