@@ -1277,16 +1277,18 @@ int admin_flow_run(admin_job *j, MYSQL *db, admin_entity e, const char *action, 
 /* After the test window, a required test nobody sat is failed (attempt 1) and the
  * enrolment moves on (待确认补考); after the makeup window, a failed test not sat again
  * counts as the makeup failed (考核完成 不合格). Sessions still live are left to examd. */
-int admin_flow_absentees(MYSQL *db, int *moved, dk_error *err)
+int admin_flow_absentees(MYSQL *db, const char *path, int *moved, dk_error *err)
 {
     *moved = 0;
     MYSQL_RES *res;
+    dk_param pp[] = {DK_PSTR(path ? path : "/")};
     int rc = dk_mysql_exec(
         db,
-        "SELECT e.id, e.status FROM enrolment e JOIN cycle c ON c.id = e.cycle_id WHERE "
-        "(e.status = '待参加考核' AND c.test_end < NOW(3)) OR "
-        "(e.status = '待参加补考' AND IFNULL(c.makeup_end, c.test_end) < NOW(3)) LIMIT 500",
-        NULL, 0, &res, NULL, err);
+        "SELECT e.id, e.status FROM enrolment e JOIN cycle c ON c.id = e.cycle_id "
+        "JOIN authority au ON au.id = c.authority_id WHERE au.path LIKE CONCAT(?, '%') AND "
+        "((e.status = '待参加考核' AND c.test_end < NOW(3)) OR "
+        "(e.status = '待参加补考' AND IFNULL(c.makeup_end, c.test_end) < NOW(3))) LIMIT 500",
+        pp, 1, &res, NULL, err);
     if (rc) return rc;
     long long ids[500];
     int makeup[500], n = 0;

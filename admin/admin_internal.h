@@ -237,8 +237,9 @@ int admin_flow_run(admin_job *j, MYSQL *db, admin_entity e, const char *action, 
 json_t *admin_flow_table_json(void);
 /* Actions the actor may take on an entity in status (for detail pages). */
 json_t *admin_flow_actions(const admin_actor *a, admin_entity e, const char *status);
-/* The periodic sweep of absentees (seed [001]: missing a test is failing it). */
-int admin_flow_absentees(MYSQL *db, int *moved, dk_error *err);
+/* The periodic sweep of absentees (seed [001]: missing a test is failing it), over the
+ * cycles of the authorities under path (NULL: every cycle). */
+int admin_flow_absentees(MYSQL *db, const char *path, int *moved, dk_error *err);
 
 /* The current cycle for an authority path: ?cycle_id= when given and visible, else
  * the open cycle of an ancestor-or-self authority. DK_ENOTFOUND when none. */
@@ -333,8 +334,9 @@ int admin_invig_action(admin_job *j, MYSQL *db);
 int admin_capture_photo(admin_job *j, MYSQL *db);
 int admin_registered_photo(admin_job *j, MYSQL *db);
 int admin_maintenance(admin_job *j, MYSQL *db);
-/* Deletes capture photos past retention of cycles whose determinations are final. */
-int admin_purge_photos(MYSQL *db, const dk_config *cfg, int *deleted, dk_error *err);
+/* Deletes capture photos past retention of cycles whose determinations are final, over
+ * the cycles of the authorities under path (NULL: every cycle). */
+int admin_purge_photos(MYSQL *db, const char *path, int *deleted, dk_error *err);
 
 /* admin_authority.c */
 int admin_cycle_list(admin_job *j, MYSQL *db);

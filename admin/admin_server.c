@@ -430,8 +430,8 @@ static void maint_work(void *ctx, void *arg)
         m->rc = m->err.code;
         return;
     }
-    m->rc = admin_purge_photos(db, m->srv->cfg, &m->purged, &m->err);
-    if (!m->rc) m->rc = admin_flow_absentees(db, &m->moved, &m->err);
+    m->rc = admin_purge_photos(db, NULL, &m->purged, &m->err);
+    if (!m->rc) m->rc = admin_flow_absentees(db, NULL, &m->moved, &m->err);
     if (m->rc) dk_mysql_rollback(db);
     if (m->rc == DK_EIO) dk_dbconn_drop(ctx);
 }

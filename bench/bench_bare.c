@@ -90,11 +90,13 @@ int bench_bare_main(int port, int loops)
             return 1;
         }
     }
-    for (int i = 0; i < loops; i++) pthread_create(&l[i].tid, NULL, bare_thread, &l[i]);
+    for (int i = 0; i < loops; i++)
+        pthread_create(&l[i].tid, NULL, bare_thread, &l[i]);
     fprintf(stderr, "dkbench bare: listening on 127.0.0.1:%d with %d loops\n", port, loops);
     int sig;
     sigwait(&set, &sig);
-    for (int i = 0; i < loops; i++) event_base_loopbreak(l[i].base);
+    for (int i = 0; i < loops; i++)
+        event_base_loopbreak(l[i].base);
     for (int i = 0; i < loops; i++) {
         pthread_join(l[i].tid, NULL);
         evhttp_free(l[i].http);

@@ -71,22 +71,30 @@ int bench_setup(const dk_config *cfg, int n, int first_seq)
     if (!db) goto fail;
     range(first_seq, lo, hi);
     snprintf(first, sizeof first, "%s%05d", BENCH_INST, first_seq);
-    if (one_ll(db, "SELECT id FROM institution WHERE code = '" BENCH_INST "'", NULL, 0, &inst, &err) ||
-        one_ll(db, "SELECT id FROM institution WHERE code = '140100H00002'", NULL, 0, &assessor, &err) ||
-        one_ll(db, "SELECT c.id FROM cycle c JOIN authority a ON a.id = c.authority_id "
-                   "WHERE a.code = '140000' AND c.code = '01'", NULL, 0, &cycle, &err))
+    if (one_ll(db, "SELECT id FROM institution WHERE code = '" BENCH_INST "'", NULL, 0, &inst,
+               &err) ||
+        one_ll(db, "SELECT id FROM institution WHERE code = '140100H00002'", NULL, 0, &assessor,
+               &err) ||
+        one_ll(db,
+               "SELECT c.id FROM cycle c JOIN authority a ON a.id = c.authority_id "
+               "WHERE a.code = '140000' AND c.code = '01'",
+               NULL, 0, &cycle, &err))
         goto fail;
     if (inst < 0 || cycle < 0) {
-        dk_error_set(&err, DK_ENOTFOUND, "the demo institution %s or cycle '01' is missing: run "
-                     "deploy/demo/load.sh first", BENCH_INST);
+        dk_error_set(&err, DK_ENOTFOUND,
+                     "the demo institution %s or cycle '01' is missing: run "
+                     "deploy/demo/load.sh first",
+                     BENCH_INST);
         goto fail;
     }
     dk_param pi[] = {DK_PINT(inst)};
     dk_param pc[] = {DK_PINT(cycle)};
     if (one_ll(db, "SELECT id FROM department WHERE institution_id = ? AND name = '内科'", pi, 1,
                &dept, &err) ||
-        one_ll(db, "SELECT test_start <= NOW(3) AND NOW(3) < test_end AND status = 'open' "
-                   "FROM cycle WHERE id = ?", pc, 1, &in_window, &err))
+        one_ll(db,
+               "SELECT test_start <= NOW(3) AND NOW(3) < test_end AND status = 'open' "
+               "FROM cycle WHERE id = ?",
+               pc, 1, &in_window, &err))
         goto fail;
     if (in_window != 1)
         DK_WARN("dkbench", "cycle '01' is not open for tests now: re-run deploy/demo/load.sh");
@@ -102,17 +110,19 @@ int bench_setup(const dk_config *cfg, int n, int first_seq)
     for (int base = 0; base < n; base += BATCH) {
         int m = n - base < BATCH ? n - base : BATCH;
         size_t o = (size_t)sprintf(
-            sql, "INSERT INTO physician (id_number, name, sex, birth_date, account, password_hash, "
-                 "must_change_password, institution_id, department_id, practice_level, "
-                 "practice_category, practice_scope, title, first_registration_date, source) VALUES ");
+            sql,
+            "INSERT INTO physician (id_number, name, sex, birth_date, account, password_hash, "
+            "must_change_password, institution_id, department_id, practice_level, "
+            "practice_category, practice_scope, title, first_registration_date, source) VALUES ");
         for (int i = 0; i < m; i++) {
             int seq = first_seq + base + i;
             /* 18 digits in a block no real 居民身份证 uses (area code 99) */
             snprintf(ids[i], sizeof ids[i], "990000%012d", seq);
             snprintf(accts[i], sizeof accts[i], "%s%05d", BENCH_INST, seq);
             snprintf(names[i], sizeof names[i], "压测医师%05d", seq);
-            o += (size_t)sprintf(sql + o, "%s(?, ?, '男', '1985-01-01', ?, ?, 0, ?, ?, '执业医师', "
-                                          "'临床', '内科专业', '中级', '2010-07-01', '批量导入')",
+            o += (size_t)sprintf(sql + o,
+                                 "%s(?, ?, '男', '1985-01-01', ?, ?, 0, ?, ?, '执业医师', "
+                                 "'临床', '内科专业', '中级', '2010-07-01', '批量导入')",
                                  i ? "," : "");
             p[i * 6] = DK_PSTR(ids[i]);
             p[i * 6 + 1] = DK_PSTR(names[i]);
@@ -131,22 +141,26 @@ int bench_setup(const dk_config *cfg, int n, int first_seq)
     }
     dk_param pe[] = {DK_PINT(cycle), DK_PINT(inst), assessor > 0 ? DK_PINT(assessor) : DK_PNULL,
                      DK_PSTR(lo), DK_PSTR(hi)};
-    if (dk_mysql_exec(db,
-                      "INSERT INTO enrolment (cycle_id, physician_id, institution_id, assessor_id, "
-                      "status, procedure_type, submitted_at) "
-                      "SELECT ?, p.id, ?, ?, '待参加考核', '一般程序', NOW(3) FROM physician p "
-                      "WHERE p.account BETWEEN ? AND ? "
-                      "ON DUPLICATE KEY UPDATE status = '待参加考核', procedure_type = '一般程序', "
-                      "result = NULL, result_reason = NULL, completed_at = NULL, withdrawn_at = NULL",
-                      pe, 5, NULL, NULL, &err))
+    if (dk_mysql_exec(
+            db,
+            "INSERT INTO enrolment (cycle_id, physician_id, institution_id, assessor_id, "
+            "status, procedure_type, submitted_at) "
+            "SELECT ?, p.id, ?, ?, '待参加考核', '一般程序', NOW(3) FROM physician p "
+            "WHERE p.account BETWEEN ? AND ? "
+            "ON DUPLICATE KEY UPDATE status = '待参加考核', procedure_type = '一般程序', "
+            "result = NULL, result_reason = NULL, completed_at = NULL, withdrawn_at = NULL",
+            pe, 5, NULL, NULL, &err))
         goto fail;
     long long total;
     dk_param pr[] = {DK_PINT(cycle), DK_PSTR(lo), DK_PSTR(hi)};
-    if (one_ll(db, "SELECT COUNT(*) FROM physician p JOIN enrolment e ON e.physician_id = p.id "
-                   "AND e.cycle_id = ? WHERE p.account BETWEEN ? AND ?", pr, 3, &total, &err))
+    if (one_ll(db,
+               "SELECT COUNT(*) FROM physician p JOIN enrolment e ON e.physician_id = p.id "
+               "AND e.cycle_id = ? WHERE p.account BETWEEN ? AND ?",
+               pr, 3, &total, &err))
         goto fail;
     printf("dkbench setup: %d physicians %s..%s%05d upserted; %lld bench physicians enrolled in "
-           "cycle '01'\n", n, first, BENCH_INST, first_seq + n - 1, total);
+           "cycle '01'\n",
+           n, first, BENCH_INST, first_seq + n - 1, total);
     free(sql);
     free(p);
     free(ids);
@@ -218,7 +232,8 @@ int bench_reset(const dk_config *cfg, int first_seq, int n)
         "CREATE TEMPORARY TABLE bench_p (PRIMARY KEY (id)) SELECT id FROM physician "
         "WHERE account BETWEEN ? AND ?",
         "CREATE TEMPORARY TABLE bench_s (PRIMARY KEY (id)) SELECT s.id, s.physician_id, "
-        "s.cycle_id, s.paper, s.attempt FROM exam_session s JOIN bench_p p ON p.id = s.physician_id",
+        "s.cycle_id, s.paper, s.attempt FROM exam_session s JOIN bench_p p ON p.id = "
+        "s.physician_id",
         "CREATE TEMPORARY TABLE bench_e (PRIMARY KEY (id)) SELECT e.id FROM enrolment e "
         "JOIN bench_p p ON p.id = e.physician_id",
     };
@@ -227,7 +242,8 @@ int bench_reset(const dk_config *cfg, int first_seq, int n)
             goto fail;
     if (redis_forget(cfg, db, &err)) goto fail;
     static const char *const dels[] = {
-        "DELETE FROM audit_log WHERE actor_type = 'physician' AND actor_id IN (SELECT id FROM bench_p)",
+        "DELETE FROM audit_log WHERE actor_type = 'physician' AND actor_id IN (SELECT id FROM "
+        "bench_p)",
         "DELETE FROM audit_log WHERE entity_type = 'physician' AND entity_id IN "
         "(SELECT CAST(id AS CHAR) COLLATE utf8mb4_unicode_ci FROM bench_p)",
         "DELETE FROM audit_log WHERE entity_type = 'exam_session' AND entity_id IN "
@@ -306,8 +322,9 @@ int bench_loss_check(const dk_config *cfg, bench_phys *phys, int n, bench_loss *
     int rc = 1;
     MYSQL *db = dk_mysql_connect(cfg, &err);
     if (!db) goto out;
-    if (dk_mysql_exec(db, "SELECT s.id, s.status FROM exam_session s JOIN physician p ON "
-                          "p.id = s.physician_id WHERE p.account BETWEEN ? AND ?",
+    if (dk_mysql_exec(db,
+                      "SELECT s.id, s.status FROM exam_session s JOIN physician p ON "
+                      "p.id = s.physician_id WHERE p.account BETWEEN ? AND ?",
                       pr, 2, &res, NULL, &err))
         goto out;
     while ((row = mysql_fetch_row(res))) {
@@ -315,9 +332,10 @@ int bench_loss_check(const dk_config *cfg, bench_phys *phys, int n, bench_loss *
         if (i >= 0) db_submitted[i] = !strcmp(row[1], "submitted");
     }
     mysql_free_result(res);
-    if (dk_mysql_exec(db, "SELECT a.session_id, a.question_no, IFNULL(a.choice, '') FROM "
-                          "exam_answer a JOIN exam_session s ON s.id = a.session_id JOIN physician p "
-                          "ON p.id = s.physician_id WHERE p.account BETWEEN ? AND ?",
+    if (dk_mysql_exec(db,
+                      "SELECT a.session_id, a.question_no, IFNULL(a.choice, '') FROM "
+                      "exam_answer a JOIN exam_session s ON s.id = a.session_id JOIN physician p "
+                      "ON p.id = s.physician_id WHERE p.account BETWEEN ? AND ?",
                       pr, 2, &res, NULL, &err))
         goto out;
     while ((row = mysql_fetch_row(res))) {
@@ -335,8 +353,10 @@ int bench_loss_check(const dk_config *cfg, bench_phys *phys, int n, bench_loss *
         if (!db_submitted[i]) {
             out->not_submitted++;
             if (shown++ < 5)
-                fprintf(stderr, "dkbench loss: session %.8s… acknowledged as submitted but not "
-                                "'submitted' in MariaDB\n", p->sid);
+                fprintf(stderr,
+                        "dkbench loss: session %.8s… acknowledged as submitted but not "
+                        "'submitted' in MariaDB\n",
+                        p->sid);
         }
         for (int q = 1; q <= p->nq; q++) {
             if (p->indet[q]) {
@@ -351,13 +371,17 @@ int bench_loss_check(const dk_config *cfg, bench_phys *phys, int n, bench_loss *
             if (!got[i][q][0]) {
                 out->lost++;
                 if (shown++ < 10)
-                    fprintf(stderr, "dkbench loss: session %.8s… q%d acknowledged %s, MariaDB has "
-                                    "nothing\n", p->sid, q, p->acked[q]);
+                    fprintf(stderr,
+                            "dkbench loss: session %.8s… q%d acknowledged %s, MariaDB has "
+                            "nothing\n",
+                            p->sid, q, p->acked[q]);
             } else if (strcmp(got[i][q], p->acked[q]) != 0) {
                 out->mismatched++;
                 if (shown++ < 10)
-                    fprintf(stderr, "dkbench loss: session %.8s… q%d acknowledged %s, MariaDB has "
-                                    "%s\n", p->sid, q, p->acked[q], got[i][q]);
+                    fprintf(stderr,
+                            "dkbench loss: session %.8s… q%d acknowledged %s, MariaDB has "
+                            "%s\n",
+                            p->sid, q, p->acked[q], got[i][q]);
             }
         }
     }

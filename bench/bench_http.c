@@ -127,7 +127,8 @@ bench_client *bench_client_new(bench_thread *t, struct event_base *base, int por
 void bench_client_free(bench_client *cl)
 {
     if (!cl) return;
-    for (int i = 0; i < cl->nconns; i++) conn_fini(&cl->conns[i]);
+    for (int i = 0; i < cl->nconns; i++)
+        conn_fini(&cl->conns[i]);
     free(cl->conns);
     free(cl->idle);
     free(cl);
@@ -142,13 +143,19 @@ static void write_request(bench_conn *c, bench_req *r)
                      r->path, c->cl->port);
     if (r->token)
         n += snprintf(head + n, sizeof head - (size_t)n, "Authorization: Bearer %s\r\n", r->token);
-    if (r->body_len || strcmp(r->method, "GET") != 0)
+    if (r->blob)
+        n += snprintf(head + n, sizeof head - (size_t)n,
+                      "Content-Type: image/jpeg\r\nContent-Length: %zu\r\n", r->blob_len);
+    else if (r->body_len || strcmp(r->method, "GET") != 0)
         n += snprintf(head + n, sizeof head - (size_t)n,
                       "Content-Type: application/json\r\nContent-Length: %zu\r\n", r->body_len);
     n += snprintf(head + n, sizeof head - (size_t)n, "\r\n");
     struct evbuffer *out = bufferevent_get_output(c->bev);
     evbuffer_add(out, head, (size_t)n);
-    if (r->body_len) evbuffer_add(out, r->body, r->body_len);
+    if (r->blob)
+        evbuffer_add_reference(out, r->blob, r->blob_len, NULL, NULL);
+    else if (r->body_len)
+        evbuffer_add(out, r->body, r->body_len);
 }
 
 static void send_on(bench_conn *c, bench_req *r)
@@ -203,8 +210,10 @@ void bench_send(bench_client *cl, bench_req *r)
         send_on(c, r);
         return;
     }
-    if (cl->wq_tail) cl->wq_tail->next = r;
-    else cl->wq_head = r;
+    if (cl->wq_tail)
+        cl->wq_tail->next = r;
+    else
+        cl->wq_head = r;
     cl->wq_tail = r;
     atomic_fetch_add_explicit(&cl->t->live.waiting, 1, memory_order_relaxed);
 }
@@ -216,8 +225,10 @@ static void record(bench_client *cl, bench_req *r, int64_t now)
     int64_t e2e = now - r->due_us, svc = now - r->sent_us;
     bench_hist_add(&st->e2e[r->route], (uint64_t)(e2e > 0 ? e2e : 0));
     bench_hist_add(&st->service[r->route], (uint64_t)(svc > 0 ? svc : 0));
-    if (r->terr) st->terr[r->route][r->terr]++;
-    else st->status[r->route][r->status < BENCH_MAX_STATUS ? r->status : 0]++;
+    if (r->terr)
+        st->terr[r->route][r->terr]++;
+    else
+        st->status[r->route][r->status < BENCH_MAX_STATUS ? r->status : 0]++;
     atomic_fetch_add_explicit(&t->live.done, 1, memory_order_relaxed);
     if (!r->terr && r->status >= 200 && r->status < 300)
         atomic_fetch_add_explicit(&t->live.ok, 1, memory_order_relaxed);
@@ -296,12 +307,16 @@ static int parse_head(bench_conn *c, const char *h, size_t n)
         if (!len) break;
 #define HDR(name) (len > sizeof(name) - 1 && !strncasecmp(l, name, sizeof(name) - 1))
 #define VAL(name) (l + sizeof(name) - 1 + strspn(l + sizeof(name) - 1, " \t"))
-        if (HDR("content-length:")) c->clen = strtoll(VAL("content-length:"), NULL, 10);
-        else if (HDR("transfer-encoding:")) c->chunked = !strncasecmp(VAL("transfer-encoding:"), "chunked", 7);
+        if (HDR("content-length:"))
+            c->clen = strtoll(VAL("content-length:"), NULL, 10);
+        else if (HDR("transfer-encoding:"))
+            c->chunked = !strncasecmp(VAL("transfer-encoding:"), "chunked", 7);
         else if (HDR("connection:")) {
             const char *v = VAL("connection:");
-            if (!strncasecmp(v, "close", 5)) c->close = 1;
-            else if (!strncasecmp(v, "keep-alive", 10)) c->close = 0;
+            if (!strncasecmp(v, "close", 5))
+                c->close = 1;
+            else if (!strncasecmp(v, "keep-alive", 10))
+                c->close = 0;
         } else if (HDR("retry-after:"))
             c->retry_after = atoi(VAL("retry-after:"));
 #undef HDR
@@ -328,9 +343,12 @@ static int parse(bench_conn *c, struct evbuffer *in)
                 c->clen = -1, c->chunked = 0;
                 continue;
             }
-            if (c->chunked) c->ps = PS_CHUNK_SIZE;
-            else if (c->clen >= 0) c->ps = PS_BODY;
-            else c->ps = PS_UNTIL_CLOSE;
+            if (c->chunked)
+                c->ps = PS_CHUNK_SIZE;
+            else if (c->clen >= 0)
+                c->ps = PS_BODY;
+            else
+                c->ps = PS_UNTIL_CLOSE;
             continue;
         }
         case PS_BODY: {
@@ -392,8 +410,10 @@ static void conn_read(struct bufferevent *bev, void *arg)
     }
     c->got += evbuffer_get_length(in);
     int rc = parse(c, in);
-    if (rc == 1) finish(c, T_NONE);
-    else if (rc < 0) finish(c, T_BADRESP);
+    if (rc == 1)
+        finish(c, T_NONE);
+    else if (rc < 0)
+        finish(c, T_BADRESP);
 }
 
 static void conn_event(struct bufferevent *bev, short what, void *arg)

@@ -34,7 +34,18 @@ uint64_t bench_hist_pct(const bench_hist *h, double q);
 
 /* ---- what is measured ------------------------------------------------------------------ */
 
-enum bench_route { R_LOGIN, R_TESTS, R_START, R_RESUME, R_ANSWER, R_SUBMIT, R_BARE, R_NROUTES };
+enum bench_route {
+    R_LOGIN,
+    R_TESTS,
+    R_CAMERA,
+    R_START,
+    R_RESUME,
+    R_ANSWER,
+    R_CAPTURE,
+    R_SUBMIT,
+    R_BARE,
+    R_NROUTES
+};
 enum bench_phase { P_SETUP, P_START, P_BARE, P_SATURATION, P_STEADY, P_FINISH, P_NPHASES };
 /* transport failures (no HTTP status) */
 enum bench_terr { T_NONE, T_CONNECT, T_TIMEOUT, T_RESET, T_BADRESP, T_NTERR };
@@ -45,14 +56,14 @@ extern const char *const bench_terr_names[T_NTERR];
 
 #define BENCH_MAX_STATUS 600
 
-typedef struct bench_stats { /* one phase, one thread (merged at the end) */
+typedef struct bench_stats {       /* one phase, one thread (merged at the end) */
     bench_hist e2e[R_NROUTES];     /* from the time the request was due to the last byte */
     bench_hist service[R_NROUTES]; /* from the request's first write to the last byte */
     uint64_t status[R_NROUTES][BENCH_MAX_STATUS];
     uint64_t terr[R_NROUTES][T_NTERR];
-    uint64_t stale_retries;  /* request resent once on a new connection: the server had
-                                closed the idle keep-alive one as we wrote (no byte back) */
-    uint64_t backoffs;       /* 429/503 with Retry-After that the client waited out */
+    uint64_t stale_retries; /* request resent once on a new connection: the server had
+                               closed the idle keep-alive one as we wrote (no byte back) */
+    uint64_t backoffs;      /* 429/503 with Retry-After that the client waited out */
     uint64_t backoff_wait_ms;
 } bench_stats;
 
@@ -72,19 +83,21 @@ struct bench_req {
     /* filled by the caller */
     const char *method;
     char path[128];
-    const char *token;  /* Bearer token or NULL; must live until the callback */
+    const char *token; /* Bearer token or NULL; must live until the callback */
     char body[96];
     size_t body_len;
+    const void *blob; /* instead of body: an image/jpeg body, not copied, lives on */
+    size_t blob_len;
     int route, phase;
-    int fresh;            /* send on a new connection, closed after the reply */
-    int64_t due_us;       /* when the request was meant to go (latency counts from here) */
+    int fresh;      /* send on a new connection, closed after the reply */
+    int64_t due_us; /* when the request was meant to go (latency counts from here) */
     bench_req_cb cb;
     void *arg;
     /* filled by the client before cb; resp is freed after cb returns */
-    int status;           /* HTTP status, 0 on a transport failure */
-    int terr;             /* enum bench_terr */
-    int retry_after;      /* seconds, -1 if absent */
-    char *resp;           /* NUL-terminated body */
+    int status;      /* HTTP status, 0 on a transport failure */
+    int terr;        /* enum bench_terr */
+    int retry_after; /* seconds, -1 if absent */
+    char *resp;      /* NUL-terminated body */
     size_t resp_len;
     /* the client's own */
     int64_t sent_us;
@@ -116,7 +129,7 @@ typedef struct bench_phys {
     uint8_t nopt[BENCH_MAXQ + 1];
     char acked[BENCH_MAXQ + 1][BENCH_CHOICE]; /* last acknowledged choice, "" none */
     char sent[BENCH_CHOICE];                  /* choice of the answer in flight */
-    uint8_t indet[BENCH_MAXQ + 1]; /* an answer's fate is unknown (timeout, 5xx) */
+    uint8_t indet[BENCH_MAXQ + 1];            /* an answer's fate is unknown (timeout, 5xx) */
     int state, tries, next_q, resume_at, resumed;
     int timer_action, due_set, cur_q, pending_change, steps_new_q, backoffs, slot;
     int have_paper, submitted, failed, in_phase;
@@ -124,13 +137,17 @@ typedef struct bench_phys {
     uint32_t rng;
     struct event *timer;
     bench_req req;
+    /* the camera lane: captures at the times the server picks, next to the answers */
+    bench_req cap;
+    struct event *cap_timer;
+    int cap_on, cap_busy, submit_after_cap;
 } bench_phys;
 
 typedef struct bench_opts {
     int physicians, connections, threads, port, bare_port, bare_loops;
     int pace_ms, change_pct, sat_s, bare_s, rounds, start_window_s, timeout_ms, progress_s;
     int steady_max_s, setup_logins, max_tries, reset, first_seq;
-    const char *scenario, *json_out;
+    const char *scenario, *json_out, *capture_jpeg;
 } bench_opts;
 
 struct bench_thread {
@@ -153,10 +170,12 @@ struct bench_thread {
     int nphys_active; /* physicians still busy in the current phase */
     int fail_logged;
     uint64_t window_ok[P_NPHASES]; /* 2xx answers/bare replies inside the timed window */
-    int64_t window_us[P_NPHASES]; /* summed over the rounds of a phase */
+    int64_t window_us[P_NPHASES];  /* summed over the rounds of a phase */
     uint64_t changes, resume_ok, resume_failed, resume_sid_mismatch, resume_answer_mismatch;
+    uint64_t camera_ok, camera_not_ok, captures_ok;
+    int cap_inflight;
     char fake_token[128];
-    bench_hist start_to_paper; /* synchronized start: arrival -> paper, per physician */
+    bench_hist start_to_paper;          /* synchronized start: arrival -> paper, per physician */
     int64_t start_t0_us, last_paper_us; /* synchronized start: window opened, last paper */
     uint32_t rng;
 };
@@ -166,6 +185,8 @@ typedef struct bench_run {
     const dk_config *cfg;
     bench_thread *threads;
     bench_phys *phys;
+    unsigned char *jpeg; /* --capture-jpeg, read once; NULL: no camera check, no captures */
+    size_t jpeg_len;
     _Atomic int phase, phase_seq, threads_done, quit;
     int64_t phase_t0_us;
 } bench_run;
@@ -186,8 +207,7 @@ void *bench_thread_main(void *arg);
 int bench_setup(const dk_config *cfg, int n, int first_seq);
 int bench_reset(const dk_config *cfg, int first_seq, int n);
 typedef struct bench_loss {
-    long long sessions, submitted, not_submitted, checked, lost, mismatched, indeterminate,
-        extra;
+    long long sessions, submitted, not_submitted, checked, lost, mismatched, indeterminate, extra;
 } bench_loss;
 int bench_loss_check(const dk_config *cfg, bench_phys *phys, int n, bench_loss *out);
 

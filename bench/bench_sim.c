@@ -19,7 +19,19 @@
 #define TICK_MS 20
 #define MAX_BACKOFFS 200 /* per request: beyond it the physician gives up (counted) */
 
-enum { S_IDLE, S_LOGIN, S_TESTS, S_START, S_READY, S_ANSWER, S_RESUME, S_SUBMIT, S_DONE, S_FAILED };
+enum {
+    S_IDLE,
+    S_LOGIN,
+    S_TESTS,
+    S_CAMERA,
+    S_START,
+    S_READY,
+    S_ANSWER,
+    S_RESUME,
+    S_SUBMIT,
+    S_DONE,
+    S_FAILED
+};
 enum { TA_NONE, TA_RESEND, TA_STEP, TA_ARRIVE };
 
 static void step(bench_phys *p);
@@ -28,8 +40,15 @@ static void on_bare(bench_req *r);
 
 /* ---- small helpers ------------------------------------------------------------------------- */
 
+static void cap_stop(bench_phys *p)
+{
+    p->cap_on = 0;
+    if (p->cap_timer) evtimer_del(p->cap_timer);
+}
+
 static void phys_done(bench_phys *p) /* leaves the current phase */
 {
+    cap_stop(p);
     if (!p->in_phase) return;
     p->in_phase = 0;
     p->t->nphys_active--;
@@ -41,8 +60,8 @@ static void phys_fail(bench_phys *p, const char *why)
         p->failed = 1;
         atomic_fetch_add_explicit(&p->t->live.failed, 1, memory_order_relaxed);
         if (p->t->fail_logged++ < 5)
-            DK_WARN("dkbench", "physician gave up account=%s state=%d why=%s", p->account,
-                    p->state, why);
+            DK_WARN("dkbench", "physician gave up account=%s state=%d why=%s", p->account, p->state,
+                    why);
     }
     p->state = S_FAILED;
     phys_done(p);
@@ -72,57 +91,68 @@ static void issue(bench_phys *p, const char *method, int route)
     bench_send(t->exam, &p->req);
 }
 
+/* Every request of the answer lane reuses p->req: this sets what all of them share. */
+static void prep(bench_phys *p, int state, const char *token, int fresh)
+{
+    p->state = state;
+    p->req.token = token;
+    p->req.fresh = fresh;
+    p->req.blob = NULL;
+    p->req.blob_len = 0;
+    p->req.body_len = 0;
+}
+
 static void send_login(bench_phys *p)
 {
-    p->state = S_LOGIN;
-    p->req.token = NULL;
-    p->req.fresh = 0;
+    prep(p, S_LOGIN, NULL, 0);
     snprintf(p->req.path, sizeof p->req.path, "/api/v1/login");
-    p->req.body_len = (size_t)snprintf(p->req.body, sizeof p->req.body,
-                                       "{\"account\":\"%s\",\"password\":\"%s\"}", p->account,
-                                       BENCH_PASSWORD);
+    p->req.body_len =
+        (size_t)snprintf(p->req.body, sizeof p->req.body,
+                         "{\"account\":\"%s\",\"password\":\"%s\"}", p->account, BENCH_PASSWORD);
     issue(p, "POST", R_LOGIN);
 }
 
 static void send_tests(bench_phys *p)
 {
-    p->state = S_TESTS;
-    p->req.token = p->token;
-    p->req.fresh = 0;
+    prep(p, S_TESTS, p->token, 0);
     snprintf(p->req.path, sizeof p->req.path, "/api/v1/tests");
-    p->req.body_len = 0;
     issue(p, "GET", R_TESTS);
+}
+
+/* The exam page's camera check before the start (a synchronous face check). */
+static void send_camera(bench_phys *p)
+{
+    prep(p, S_CAMERA, p->token, 0);
+    snprintf(p->req.path, sizeof p->req.path, "/api/v1/camera-check");
+    p->req.blob = bench_g->jpeg;
+    p->req.blob_len = bench_g->jpeg_len;
+    issue(p, "POST", R_CAMERA);
 }
 
 static void send_start(bench_phys *p, int resume)
 {
-    p->state = resume ? S_RESUME : S_START;
-    p->req.token = p->token;
-    p->req.fresh = resume;
+    prep(p, resume ? S_RESUME : S_START, p->token, resume);
     snprintf(p->req.path, sizeof p->req.path, "/api/v1/sessions");
-    p->req.body_len = (size_t)snprintf(p->req.body, sizeof p->req.body, "{\"paper\":\"%s\"}", PAPER);
+    p->req.body_len =
+        (size_t)snprintf(p->req.body, sizeof p->req.body, "{\"paper\":\"%s\"}", PAPER);
     issue(p, "POST", resume ? R_RESUME : R_START);
 }
 
 static void send_answer(bench_phys *p, int q, const char *choice)
 {
-    p->state = S_ANSWER;
+    prep(p, S_ANSWER, p->token, 0);
     p->cur_q = q;
     snprintf(p->sent, sizeof p->sent, "%s", choice);
-    p->req.token = p->token;
-    p->req.fresh = 0;
     snprintf(p->req.path, sizeof p->req.path, "/api/v1/sessions/%s/answers/%d", p->sid, q);
-    p->req.body_len = (size_t)snprintf(p->req.body, sizeof p->req.body, "{\"choice\":\"%s\"}", choice);
+    p->req.body_len =
+        (size_t)snprintf(p->req.body, sizeof p->req.body, "{\"choice\":\"%s\"}", choice);
     issue(p, "PUT", R_ANSWER);
 }
 
 static void send_submit(bench_phys *p)
 {
-    p->state = S_SUBMIT;
-    p->req.token = p->token;
-    p->req.fresh = 0;
+    prep(p, S_SUBMIT, p->token, 0);
     snprintf(p->req.path, sizeof p->req.path, "/api/v1/sessions/%s/submit", p->sid);
-    p->req.body_len = 0;
     issue(p, "POST", R_SUBMIT);
 }
 
@@ -137,7 +167,8 @@ static void random_choice(bench_phys *p, int q, const char *avoid, char out[BENC
             out[1] = '\0';
         } else {
             unsigned mask;
-            do mask = bench_rand(&p->rng) % ((1u << n) - 1) + 1;
+            do
+                mask = bench_rand(&p->rng) % ((1u << n) - 1) + 1;
             while (__builtin_popcount(mask) > BENCH_CHOICE - 1);
             int o = 0;
             for (int i = 0; i < n; i++)
@@ -155,7 +186,10 @@ static json_t *parse_json(bench_req *r)
 
 /* ---- responses ------------------------------------------------------------------------------ */
 
-static int is_ok(const bench_req *r) { return !r->terr && r->status >= 200 && r->status < 300; }
+static int is_ok(const bench_req *r)
+{
+    return !r->terr && r->status >= 200 && r->status < 300;
+}
 
 /* 429/503 with Retry-After: wait it out with jitter (RA * [1, 2)) and send again. */
 static int backoff(bench_phys *p, bench_req *r)
@@ -173,8 +207,10 @@ static int backoff(bench_phys *p, bench_req *r)
 /* Any other failure of a step that must succeed: try again after ~1 s, a few times. */
 static void retry_or_fail(bench_phys *p, const char *what)
 {
-    if (++p->tries < bench_g->o.max_tries) after_ms(p, 1000.0 * (1.0 + bench_unif(&p->rng)), TA_RESEND);
-    else phys_fail(p, what);
+    if (++p->tries < bench_g->o.max_tries)
+        after_ms(p, 1000.0 * (1.0 + bench_unif(&p->rng)), TA_RESEND);
+    else
+        phys_fail(p, what);
 }
 
 static void release_login_slot(bench_phys *p)
@@ -223,8 +259,10 @@ static void on_login(bench_phys *p, bench_req *r)
 static void on_tests(bench_phys *p, bench_req *r)
 {
     if (r->status == 401) { /* token no longer valid (examd restarted?): log in again */
-        if (++p->tries < bench_g->o.max_tries) send_login(p);
-        else phys_fail(p, "tests: 401");
+        if (++p->tries < bench_g->o.max_tries)
+            send_login(p);
+        else
+            phys_fail(p, "tests: 401");
         return;
     }
     if (!is_ok(r)) {
@@ -234,12 +272,45 @@ static void on_tests(bench_phys *p, bench_req *r)
     json_t *j = parse_json(r), *v;
     size_t i;
     int found = 0;
-    json_array_foreach(json_object_get(j, "tests"), i, v) found |= !strcmp(json_string_value(json_object_get(v, "paper")) ? json_string_value(json_object_get(v, "paper")) : "", PAPER);
+    json_array_foreach(json_object_get(j, "tests"), i, v) found |=
+        !strcmp(json_string_value(json_object_get(v, "paper"))
+                    ? json_string_value(json_object_get(v, "paper"))
+                    : "",
+                PAPER);
     json_decref(j);
     if (!found) {
         phys_fail(p, "业务水平 is not offered (run dkbench reset / setup)");
         return;
     }
+    p->tries = 0;
+    p->backoffs = 0;
+    if (bench_g->jpeg)
+        send_camera(p);
+    else
+        send_start(p, 0);
+}
+
+static void on_camera(bench_phys *p, bench_req *r)
+{
+    if (r->status == 401) {
+        if (++p->tries < bench_g->o.max_tries)
+            send_login(p);
+        else
+            phys_fail(p, "camera check: 401");
+        return;
+    }
+    if (!is_ok(r)) {
+        retry_or_fail(p, "camera check failed");
+        return;
+    }
+    json_t *j = parse_json(r);
+    /* the page starts only on ok; the bench photo shows one face, so not ok is counted
+     * and the start goes ahead (the server does not require the check) */
+    if (json_is_true(json_object_get(j, "ok")))
+        p->t->camera_ok++;
+    else
+        p->t->camera_not_ok++;
+    json_decref(j);
     p->tries = 0;
     p->backoffs = 0;
     send_start(p, 0);
@@ -295,8 +366,10 @@ static void on_start(bench_phys *p, bench_req *r)
 {
     bench_thread *t = p->t;
     if (r->status == 401) {
-        if (++p->tries < bench_g->o.max_tries) send_login(p);
-        else phys_fail(p, "start: 401");
+        if (++p->tries < bench_g->o.max_tries)
+            send_login(p);
+        else
+            phys_fail(p, "start: 401");
         return;
     }
     if (!is_ok(r)) {
@@ -335,7 +408,8 @@ static void on_resume(bench_phys *p, bench_req *r)
         json_t *j = parse_json(r);
         int diff = take_session(p, j, 1);
         json_decref(j);
-        if (diff < 0) t->resume_failed++;
+        if (diff < 0)
+            t->resume_failed++;
         else {
             t->resume_ok++;
             t->resume_answer_mismatch += (uint64_t)diff;
@@ -358,14 +432,16 @@ static void on_answer(bench_phys *p, bench_req *r)
         atomic_fetch_add_explicit(&t->live.answers_ok, 1, memory_order_relaxed);
         if (!t->stop_issuing) t->window_ok[t->phase]++;
     } else if (r->terr || r->status >= 500) {
-        p->indet[q] = 1; /* the server may or may not have it */
+        p->indet[q] = 1;           /* the server may or may not have it */
     } else if (r->status == 409) { /* closed: the deadline passed or it was submitted */
         phys_fail(p, "session closed (409)");
         return;
     }
     if (t->phase == P_SATURATION) {
-        if (t->stop_issuing) phys_done(p);
-        else step(p);
+        if (t->stop_issuing)
+            phys_done(p);
+        else
+            step(p);
         return;
     }
     if (p->steps_new_q && (int)(bench_unif(&p->rng) * 100.0) < bench_g->o.change_pct)
@@ -398,12 +474,88 @@ static void on_resp(bench_req *r)
     switch (p->state) {
     case S_LOGIN: on_login(p, r); break;
     case S_TESTS: on_tests(p, r); break;
+    case S_CAMERA: on_camera(p, r); break;
     case S_START: on_start(p, r); break;
     case S_RESUME: on_resume(p, r); break;
     case S_ANSWER: on_answer(p, r); break;
     case S_SUBMIT: on_submit(p, r); break;
     default: break;
     }
+}
+
+/* ---- the camera lane ------------------------------------------------------------------------- */
+
+static void on_capture(bench_req *r);
+
+static void cap_after(bench_phys *p, double ms)
+{
+    int64_t us = (int64_t)(ms * 1000.0);
+    if (us < 0) us = 0;
+    struct timeval tv = {us / 1000000, us % 1000000};
+    p->cap.due_us = bench_now_us() + us;
+    evtimer_add(p->cap_timer, &tv);
+}
+
+static void cap_fire(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    bench_phys *p = arg;
+    bench_thread *t = p->t;
+    if (!p->cap_on || p->cap_busy) return;
+    bench_req *r = &p->cap;
+    r->method = "POST";
+    snprintf(r->path, sizeof r->path, "/api/v1/sessions/%s/captures", p->sid);
+    r->token = p->token;
+    r->body_len = 0;
+    r->blob = bench_g->jpeg;
+    r->blob_len = bench_g->jpeg_len;
+    r->fresh = 0;
+    r->route = R_CAPTURE;
+    r->phase = t->phase;
+    r->cb = on_capture;
+    r->arg = p;
+    p->cap_busy = 1;
+    t->cap_inflight++;
+    bench_send(t->exam, r);
+}
+
+/* 202 {"next_capture_at","server_time"}: the next photo goes when the server said (in
+ * its clock); 409/404: the session is over; 429/503: Retry-After with jitter; else the
+ * page tries again in about 3 s. */
+static void on_capture(bench_req *r)
+{
+    bench_phys *p = r->arg;
+    bench_thread *t = p->t;
+    p->cap_busy = 0;
+    t->cap_inflight--;
+    double ms;
+    if (is_ok(r)) {
+        t->captures_ok++;
+        json_t *j = parse_json(r);
+        json_int_t next = json_integer_value(json_object_get(j, "next_capture_at"));
+        json_int_t now = json_integer_value(json_object_get(j, "server_time"));
+        json_decref(j);
+        ms = next && now ? (double)(next - now) : 300000.0;
+    } else if (!r->terr && (r->status == 409 || r->status == 404)) {
+        cap_stop(p);
+        ms = -1;
+    } else if (!r->terr && (r->status == 429 || r->status == 503) && r->retry_after >= 0) {
+        ms = (r->retry_after > 0 ? r->retry_after : 1) * 1000.0 * (1.0 + bench_unif(&p->rng));
+        t->stats[r->phase].backoffs++;
+        t->stats[r->phase].backoff_wait_ms += (uint64_t)ms;
+    } else {
+        ms = 3000.0 * (1.0 + bench_unif(&p->rng));
+    }
+    if (p->submit_after_cap) { /* the submit waited for this photo */
+        p->submit_after_cap = 0;
+        p->tries = 0;
+        send_submit(p);
+        return;
+    }
+    if (ms < 0 || !p->cap_on || t->stop_issuing) return;
+    if (ms < 500) ms = 500;
+    if (ms > 7200000) ms = 7200000;
+    cap_after(p, ms);
 }
 
 /* ---- the next step of an answering physician ------------------------------------------------- */
@@ -441,6 +593,12 @@ static void step(bench_phys *p)
         random_choice(p, q, NULL, c);
         p->steps_new_q = 1;
         send_answer(p, q, c);
+        return;
+    }
+    /* the page stops its camera before it submits, so no photo races the submit */
+    cap_stop(p);
+    if (p->cap_busy) {
+        p->submit_after_cap = 1;
         return;
     }
     p->tries = 0;
@@ -487,7 +645,8 @@ static void on_bare(bench_req *r)
     if (!t->stop_issuing) send_bare(t, r);
 }
 
-/* ---- phases ----------------------------------------------------------------------------------- */
+/* ---- phases -----------------------------------------------------------------------------------
+ */
 
 static void join(bench_phys *p)
 {
@@ -498,7 +657,10 @@ static void join(bench_phys *p)
     p->req.due_us = 0;
 }
 
-static int can_answer(const bench_phys *p) { return p->have_paper && !p->submitted && !p->failed; }
+static int can_answer(const bench_phys *p)
+{
+    return p->have_paper && !p->submitted && !p->failed;
+}
 
 static void begin_phase(bench_thread *t)
 {
@@ -538,7 +700,8 @@ static void begin_phase(bench_thread *t)
             memset(r, 0, sizeof *r);
             r->method = "PUT";
             /* the same shape as an answer save: path, token, body */
-            snprintf(r->path, sizeof r->path, "/api/v1/sessions/%032x/answers/%d", i + 1, 1 + i % 100);
+            snprintf(r->path, sizeof r->path, "/api/v1/sessions/%032x/answers/%d", i + 1,
+                     1 + i % 100);
             r->token = t->fake_token;
             r->body_len = (size_t)snprintf(r->body, sizeof r->body, "{\"choice\":\"B\"}");
             r->route = R_BARE;
@@ -569,6 +732,10 @@ static void begin_phase(bench_thread *t)
             p->resume_at = p->nq / 2;
             p->pending_change = 0;
             after_ms(p, bench_unif(&p->rng) * o->pace_ms, TA_STEP);
+            if (bench_g->jpeg) { /* the first photo was due at the start: soon */
+                p->cap_on = 1;
+                cap_after(p, bench_unif(&p->rng) * (o->pace_ms < 5000 ? o->pace_ms : 5000));
+            }
         }
         break;
     case P_FINISH:
@@ -602,15 +769,18 @@ static void tick(evutil_socket_t fd, short what, void *arg)
     bench_opts *o = &bench_g->o;
     if (!t->stop_issuing) {
         int64_t limit = 0;
-        if (t->phase == P_BARE) limit = o->bare_s;
-        else if (t->phase == P_SATURATION) limit = o->sat_s;
-        else if (t->phase == P_STEADY) limit = o->steady_max_s;
+        if (t->phase == P_BARE)
+            limit = o->bare_s;
+        else if (t->phase == P_SATURATION)
+            limit = o->sat_s;
+        else if (t->phase == P_STEADY)
+            limit = o->steady_max_s;
         if (limit && el >= limit * 1000000LL) {
             t->stop_issuing = 1;
             t->window_us[t->phase] += el;
         }
     }
-    if (t->nphys_active == 0 && t->bare_inflight == 0) {
+    if (t->nphys_active == 0 && t->bare_inflight == 0 && t->cap_inflight == 0) {
         if (!t->stop_issuing) t->window_us[t->phase] += el;
         t->stop_issuing = 1;
         t->phase_done = 1;
@@ -631,12 +801,18 @@ void *bench_thread_main(void *arg)
     /* a token of the real length for the bare server's requests */
     memset(t->fake_token, 'x', 66);
     t->fake_token[66] = '\0';
-    for (int i = 0; i < t->nphys; i++) t->phys[i]->timer = evtimer_new(t->base, phys_timer, t->phys[i]);
+    for (int i = 0; i < t->nphys; i++) {
+        t->phys[i]->timer = evtimer_new(t->base, phys_timer, t->phys[i]);
+        t->phys[i]->cap_timer = evtimer_new(t->base, cap_fire, t->phys[i]);
+    }
     t->tick = event_new(t->base, -1, EV_PERSIST, tick, t);
     struct timeval tv = {0, TICK_MS * 1000};
     event_add(t->tick, &tv);
     event_base_dispatch(t->base);
-    for (int i = 0; i < t->nphys; i++) event_free(t->phys[i]->timer);
+    for (int i = 0; i < t->nphys; i++) {
+        event_free(t->phys[i]->timer);
+        event_free(t->phys[i]->cap_timer);
+    }
     event_free(t->tick);
     bench_client_free(t->exam);
     bench_client_free(t->bare);
@@ -645,4 +821,3 @@ void *bench_thread_main(void *arg)
     event_base_free(t->base);
     return NULL;
 }
-

@@ -8,8 +8,9 @@
 
 #include "bench_internal.h"
 
-const char *const bench_route_names[R_NROUTES] = {"login",  "tests",  "session_start", "resume",
-                                                  "answer", "submit", "bare"};
+const char *const bench_route_names[R_NROUTES] = {"login",         "tests",  "camera_check",
+                                                  "session_start", "resume", "answer",
+                                                  "capture",       "submit", "bare"};
 const char *const bench_phase_names[P_NPHASES] = {"setup",      "start",  "bare",
                                                   "saturation", "steady", "finish"};
 const char *const bench_terr_names[T_NTERR] = {"none", "connect", "timeout", "reset",
@@ -42,7 +43,8 @@ void bench_hist_add(bench_hist *h, uint64_t us)
 
 void bench_hist_merge(bench_hist *dst, const bench_hist *src)
 {
-    for (int i = 0; i < BENCH_HIST_N; i++) dst->b[i] += src->b[i];
+    for (int i = 0; i < BENCH_HIST_N; i++)
+        dst->b[i] += src->b[i];
     dst->count += src->count;
     dst->sum_us += src->sum_us;
     if (src->max_us > dst->max_us) dst->max_us = src->max_us;
@@ -80,4 +82,7 @@ uint32_t bench_rand(uint32_t *s) /* xorshift32 */
     return *s = x;
 }
 
-double bench_unif(uint32_t *s) { return (double)(bench_rand(s) >> 8) / (double)(1u << 24); }
+double bench_unif(uint32_t *s)
+{
+    return (double)(bench_rand(s) >> 8) / (double)(1u << 24);
+}

@@ -30,6 +30,7 @@
 
 #include "bench_internal.h"
 #include "dk_log.h"
+#include "dk_redis.h"
 
 bench_run *bench_g;
 
@@ -44,32 +45,58 @@ typedef struct opt {
 } opt;
 
 static bench_opts O = {
-    .physicians = 5000, .connections = 500, .threads = 1, .port = 0, .bare_port = 0,
-    .bare_loops = 0, .pace_ms = 3000, .change_pct = 10, .sat_s = 10, .bare_s = 10, .rounds = 3,
-    .start_window_s = 60, .timeout_ms = 30000, .progress_s = 5, .steady_max_s = 1800,
-    .setup_logins = 32, .max_tries = 5, .reset = 1, .first_seq = 50000, .scenario = "all",
+    .physicians = 5000,
+    .connections = 500,
+    .threads = 1,
+    .port = 0,
+    .bare_port = 0,
+    .bare_loops = 0,
+    .pace_ms = 3000,
+    .change_pct = 10,
+    .sat_s = 10,
+    .bare_s = 10,
+    .rounds = 3,
+    .start_window_s = 60,
+    .timeout_ms = 30000,
+    .progress_s = 5,
+    .steady_max_s = 1800,
+    .setup_logins = 32,
+    .max_tries = 5,
+    .reset = 1,
+    .first_seq = 50000,
+    .scenario = "all",
 };
 
 static const opt run_opts[] = {
     {"--scenario", NULL, &O.scenario, 0, "steady | saturation | start | all (default all)"},
     {"--physicians", &O.physicians, NULL, 0, "simulated physicians (default 5000)"},
-    {"--connections", &O.connections, NULL, 0, "keep-alive connections to examd, and to the bare server (500)"},
+    {"--connections", &O.connections, NULL, 0,
+     "keep-alive connections to examd, and to the bare server (500)"},
     {"--threads", &O.threads, NULL, 0, "client threads, each with its share of connections (1)"},
     {"--port", &O.port, NULL, 0, "examd port on 127.0.0.1 (default: DK_EXAM_PORT)"},
-    {"--bare-port", &O.bare_port, NULL, 0, "port of the bare server started by this run (0: any free)"},
-    {"--bare-loops", &O.bare_loops, NULL, 0, "event loops of the bare server (default: DK_HTTP_LOOPS, 0 = one per core)"},
-    {"--pace-ms", &O.pace_ms, NULL, 0, "steady: mean think time between answers, uniform 0.5x..1.5x (3000)"},
-    {"--change-pct", &O.change_pct, NULL, 0, "steady: %% of answers followed by a change of an earlier one (10)"},
-    {"--rounds", &O.rounds, NULL, 0, "saturation: rounds of bare, saturation (then a last bare) (3)"},
+    {"--bare-port", &O.bare_port, NULL, 0,
+     "port of the bare server started by this run (0: any free)"},
+    {"--bare-loops", &O.bare_loops, NULL, 0,
+     "event loops of the bare server (default: DK_HTTP_LOOPS, 0 = one per core)"},
+    {"--pace-ms", &O.pace_ms, NULL, 0,
+     "steady: mean think time between answers, uniform 0.5x..1.5x (3000)"},
+    {"--change-pct", &O.change_pct, NULL, 0,
+     "steady: %% of answers followed by a change of an earlier one (10)"},
+    {"--rounds", &O.rounds, NULL, 0,
+     "saturation: rounds of bare, saturation (then a last bare) (3)"},
     {"--sat-seconds", &O.sat_s, NULL, 0, "saturation: seconds of one saturation round (10)"},
     {"--bare-seconds", &O.bare_s, NULL, 0, "bare server: seconds of one bare round (10)"},
-    {"--start-window-s", &O.start_window_s, NULL, 0, "start: arrivals uniform over this many seconds (60)"},
+    {"--start-window-s", &O.start_window_s, NULL, 0,
+     "start: arrivals uniform over this many seconds (60)"},
     {"--timeout-ms", &O.timeout_ms, NULL, 0, "client deadline of one request (30000)"},
     {"--progress-s", &O.progress_s, NULL, 0, "seconds between progress lines (5)"},
     {"--steady-max-s", &O.steady_max_s, NULL, 0, "steady: stop issuing after this long (1800)"},
-    {"--setup-logins", &O.setup_logins, NULL, 0, "setup (unmeasured): logins in flight at once (32)"},
+    {"--setup-logins", &O.setup_logins, NULL, 0,
+     "setup (unmeasured): logins in flight at once (32)"},
     {"--max-tries", &O.max_tries, NULL, 0, "tries of a step after errors other than 429/503 (5)"},
     {"--first", &O.first_seq, NULL, 0, "first 5-digit sequence of the bench accounts (50000)"},
+    {"--capture-jpeg", NULL, &O.capture_jpeg, 0,
+     "a JPEG photo: camera check before the start and captures during steady (none: neither)"},
     {"--json", NULL, &O.json_out, 0, "also write the JSON report to this file"},
     {"--no-reset", &O.reset, NULL, 0, "do not forget earlier sittings before the run"},
 };
@@ -143,7 +170,8 @@ static void machine_read(machine *m)
     }
     if (f) fclose(f);
     struct utsname u;
-    if (uname(&u) == 0) snprintf(m->kernel, sizeof m->kernel, "%s %s %s", u.sysname, u.release, u.machine);
+    if (uname(&u) == 0)
+        snprintf(m->kernel, sizeof m->kernel, "%s %s %s", u.sysname, u.release, u.machine);
     time_t now = time(NULL);
     strftime(m->when, sizeof m->when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     getloadavg(m->load_start, 3);
@@ -229,20 +257,42 @@ static void live_sum(bench_live *s)
     }
 }
 
+/* examd's state in Redis, read for the progress lines only (the main thread's own
+ * connection): sessions with a running clock, and sessions whose answers changed since
+ * their last flush to MariaDB (exam:dirty). NULL when Redis cannot be reached. */
+static redisContext *g_redis;
+
+static long long redis_count(const char *cmd)
+{
+    if (!g_redis) return -1;
+    redisReply *r = redisCommand(g_redis, cmd);
+    long long n = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    if (!r) {
+        redisFree(g_redis);
+        g_redis = NULL;
+    } else {
+        freeReplyObject(r);
+    }
+    return n;
+}
+
 static void progress(int ph, double el, bench_live *prev, double dt)
 {
     bench_live s;
     live_sum(&s);
+    long long live = redis_count("ZCARD exam:deadlines"), dirty = redis_count("SCARD exam:dirty");
     double d = dt > 0 ? dt : 1;
     printf("[%7.1fs] %-10s %8.0f req/s  ok %8.0f/s  answers %7.0f/s  err %-5llu backoff %-5llu "
-           "inflight %-5llu queued %-5llu | in %llu paper %llu submitted %llu failed %llu\n",
+           "inflight %-5llu queued %-5llu | in %llu paper %llu submitted %llu failed %llu | redis: "
+           "live "
+           "%lld unflushed %lld\n",
            el, bench_phase_names[ph], (double)(s.done - prev->done) / d,
            (double)(s.ok - prev->ok) / d, (double)(s.answers_ok - prev->answers_ok) / d,
            (unsigned long long)(s.errors - prev->errors),
            (unsigned long long)(s.backoffs - prev->backoffs), (unsigned long long)s.inflight,
            (unsigned long long)s.waiting, (unsigned long long)s.logged_in,
            (unsigned long long)s.have_paper, (unsigned long long)s.submitted,
-           (unsigned long long)s.failed);
+           (unsigned long long)s.failed, live, dirty);
     fflush(stdout);
     *prev = s;
 }
@@ -296,8 +346,10 @@ static void merge_results(void)
             for (int r = 0; r < R_NROUTES; r++) {
                 bench_hist_merge(&m->e2e[r], &s->e2e[r]);
                 bench_hist_merge(&m->service[r], &s->service[r]);
-                for (int c = 0; c < BENCH_MAX_STATUS; c++) m->status[r][c] += s->status[r][c];
-                for (int e = 0; e < T_NTERR; e++) m->terr[r][e] += s->terr[r][e];
+                for (int c = 0; c < BENCH_MAX_STATUS; c++)
+                    m->status[r][c] += s->status[r][c];
+                for (int e = 0; e < T_NTERR; e++)
+                    m->terr[r][e] += s->terr[r][e];
             }
             m->stale_retries += s->stale_retries;
             m->backoffs += s->backoffs;
@@ -319,8 +371,10 @@ static void codes(const bench_stats *st, int r, char *out, size_t sz, uint64_t *
     for (int c = 0; c < BENCH_MAX_STATUS; c++) {
         uint64_t n = st->status[r][c];
         if (!n || (c >= 200 && c < 300)) continue;
-        if (c == 429 || c == 503) *backoff_codes += n;
-        else *errors += n;
+        if (c == 429 || c == 503)
+            *backoff_codes += n;
+        else
+            *errors += n;
         o += (size_t)snprintf(out + o, o < sz ? sz - o : 0, "%s%dx%llu", o ? " " : "", c,
                               (unsigned long long)n);
     }
@@ -337,18 +391,22 @@ static void codes(const bench_stats *st, int r, char *out, size_t sz, uint64_t *
 static uint64_t ok_count(const bench_stats *st, int r)
 {
     uint64_t n = 0;
-    for (int c = 200; c < 300; c++) n += st->status[r][c];
+    for (int c = 200; c < 300; c++)
+        n += st->status[r][c];
     return n;
 }
 
-static double ms(uint64_t us) { return (double)us / 1000.0; }
+static double ms(uint64_t us)
+{
+    return (double)us / 1000.0;
+}
 
 static json_t *hist_json(const bench_hist *h)
 {
     return json_pack("{s:I,s:f,s:f,s:f,s:f,s:f,s:f}", "count", (json_int_t)h->count, "p50_ms",
                      ms(bench_hist_pct(h, 0.50)), "p90_ms", ms(bench_hist_pct(h, 0.90)), "p99_ms",
-                     ms(bench_hist_pct(h, 0.99)), "p999_ms", ms(bench_hist_pct(h, 0.999)),
-                     "max_ms", ms(h->max_us), "mean_ms",
+                     ms(bench_hist_pct(h, 0.99)), "p999_ms", ms(bench_hist_pct(h, 0.999)), "max_ms",
+                     ms(h->max_us), "mean_ms",
                      h->count ? (double)h->sum_us / (double)h->count / 1000.0 : 0.0);
 }
 
@@ -376,8 +434,8 @@ static json_t *report_phase(int ph)
                ms(bench_hist_pct(h, 0.999)), ms(h->max_us),
                ms(bench_hist_pct(&st->service[r], 0.99)), c);
         json_t *jr = json_pack("{s:I,s:I,s:I,s:o,s:o,s:s}", "count", (json_int_t)h->count, "ok",
-                               (json_int_t)ok, "errors", (json_int_t)errs, "latency",
-                               hist_json(h), "service", hist_json(&st->service[r]), "codes", c);
+                               (json_int_t)ok, "errors", (json_int_t)errs, "latency", hist_json(h),
+                               "service", hist_json(&st->service[r]), "codes", c);
         json_object_set_new(routes, bench_route_names[r], jr);
     }
     if (st->stale_retries || st->backoffs)
@@ -415,7 +473,10 @@ static uint64_t phase_backoff_codes(int ph)
     return total;
 }
 
-static const char *verdict(int met) { return met ? "met" : "NOT MET"; }
+static const char *verdict(int met)
+{
+    return met ? "met" : "NOT MET";
+}
 
 /* ---- run ------------------------------------------------------------------------------------- */
 
@@ -424,10 +485,14 @@ static const char *verdict(int met) { return met ? "met" : "NOT MET"; }
 static int plan_of(const char *s, int rounds, int *plan)
 {
     int n = 0, first;
-    if (!strcmp(s, "start")) first = P_START;
-    else if (!strcmp(s, "all")) first = P_START;
-    else if (!strcmp(s, "saturation") || !strcmp(s, "steady")) first = P_SETUP;
-    else return -1;
+    if (!strcmp(s, "start"))
+        first = P_START;
+    else if (!strcmp(s, "all"))
+        first = P_START;
+    else if (!strcmp(s, "saturation") || !strcmp(s, "steady"))
+        first = P_SETUP;
+    else
+        return -1;
     plan[n++] = first;
     if (!strcmp(s, "saturation") || !strcmp(s, "all")) {
         for (int r = 0; r < rounds; r++) {
@@ -484,7 +549,8 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
         return 2;
     }
     int need_bare = 0;
-    for (int i = 0; plan[i] >= 0; i++) need_bare |= plan[i] == P_BARE;
+    for (int i = 0; plan[i] >= 0; i++)
+        need_bare |= plan[i] == P_BARE;
     signal(SIGPIPE, SIG_IGN);
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -495,7 +561,8 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
     machine m;
     machine_read(&m);
     printf("dkbench run: scenario %s, %d physicians, %d connections, %d client thread(s), "
-           "examd 127.0.0.1:%d\n", O.scenario, O.physicians, O.connections, O.threads, O.port);
+           "examd 127.0.0.1:%d\n",
+           O.scenario, O.physicians, O.connections, O.threads, O.port);
     printf("machine: nproc %ld, CPU %s, kernel %s, load average %.2f %.2f %.2f, %s\n", m.nproc,
            m.cpu, m.kernel, m.load_start[0], m.load_start[1], m.load_start[2], m.when);
     if (!port_answers(O.port)) {
@@ -522,6 +589,20 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
     bench_g = g;
     g->o = O;
     g->cfg = cfg;
+    if (O.capture_jpeg) {
+        FILE *f = fopen(O.capture_jpeg, "rb");
+        g->jpeg = dk_malloc(2u << 20);
+        g->jpeg_len = f ? fread(g->jpeg, 1, 2u << 20, f) : 0;
+        if (!f || !g->jpeg_len || !feof(f)) {
+            fprintf(stderr, "dkbench: cannot read %s (or larger than 2 MiB)\n", O.capture_jpeg);
+            return 1;
+        }
+        fclose(f);
+        printf("camera: %s (%zu bytes) for the camera check and the captures\n", O.capture_jpeg,
+               g->jpeg_len);
+    } else {
+        printf("camera: off (no --capture-jpeg): no camera check, no captures\n");
+    }
     g->phys = dk_calloc((size_t)O.physicians, sizeof *g->phys);
     g->threads = dk_calloc((size_t)O.threads, sizeof *g->threads);
     for (int t = 0; t < O.threads; t++) {
@@ -548,6 +629,8 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
             return 1;
         }
 
+    dk_error rerr = {0};
+    g_redis = dk_redis_connect(cfg, &rerr);
     struct rusage ru0, ru1;
     getrusage(RUSAGE_SELF, &ru0);
     int64_t run_t0 = bench_now_us();
@@ -572,7 +655,8 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
         if (ph == P_SATURATION && nsat < MAX_ROUNDS) sat_rounds[nsat++] = rate;
     }
     atomic_store(&g->quit, 1);
-    for (int t = 0; t < O.threads; t++) pthread_join(g->threads[t].tid, NULL);
+    for (int t = 0; t < O.threads; t++)
+        pthread_join(g->threads[t].tid, NULL);
     double run_s = (double)(bench_now_us() - run_t0) / 1e6;
     getrusage(RUSAGE_SELF, &ru1);
     if (bare > 0) {
@@ -580,6 +664,8 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
         waitpid(bare, NULL, 0);
     }
     getloadavg(m.load_end, 3);
+    if (g_redis) redisFree(g_redis);
+    g_redis = NULL;
     merge_results();
 
     /* ---- the loss check ---- */
@@ -588,16 +674,18 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
 
     /* ---- the report ---- */
     printf("\n==================== dkbench report ====================\n");
-    printf("scenario %s, %d physicians, %d connections, %d client thread(s), %.1f s\n",
-           O.scenario, O.physicians, O.connections, O.threads, run_s);
+    printf("scenario %s, %d physicians, %d connections, %d client thread(s), %.1f s\n", O.scenario,
+           O.physicians, O.connections, O.threads, run_s);
     printf("machine: nproc %ld, CPU %s, kernel %s\n", m.nproc, m.cpu, m.kernel);
     printf("load average: %.2f %.2f %.2f at start, %.2f %.2f %.2f at end (the machine is shared: "
-           "noise)\n", m.load_start[0], m.load_start[1], m.load_start[2], m.load_end[0],
-           m.load_end[1], m.load_end[2]);
+           "noise)\n",
+           m.load_start[0], m.load_start[1], m.load_start[2], m.load_end[0], m.load_end[1],
+           m.load_end[2]);
     double cpu_s = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec + ru1.ru_stime.tv_sec -
                             ru0.ru_stime.tv_sec) +
                    (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec + ru1.ru_stime.tv_usec -
-                            ru0.ru_stime.tv_usec) / 1e6;
+                            ru0.ru_stime.tv_usec) /
+                       1e6;
     printf("client CPU (this process, not the bare server): %.1f s user+sys\n", cpu_s);
     json_t *phases = json_object();
     for (int ph = 0; ph < P_NPHASES; ph++)
@@ -607,6 +695,7 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
     printf("\n== targets (this run, this machine) ==\n");
     uint64_t total_failed = 0, have_paper = 0, submitted = 0;
     uint64_t changes = 0, rs_ok = 0, rs_fail = 0, rs_sid = 0, rs_ans = 0;
+    uint64_t cam_ok = 0, cam_not_ok = 0, captures = 0;
     bench_hist s2p = {0};
     int64_t last_paper = 0;
     for (int t = 0; t < O.threads; t++) {
@@ -619,6 +708,9 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
         rs_fail += th->resume_failed;
         rs_sid += th->resume_sid_mismatch;
         rs_ans += th->resume_answer_mismatch;
+        cam_ok += th->camera_ok;
+        cam_not_ok += th->camera_not_ok;
+        captures += th->captures_ok;
         bench_hist_merge(&s2p, &th->start_to_paper);
         if (th->last_paper_us > last_paper) last_paper = th->last_paper_us;
     }
@@ -627,31 +719,38 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
         int64_t start_t0 = 0;
         /* the phase began when its arrivals were scheduled: the first tick of each thread */
         for (int t = 0; t < O.threads; t++)
-            if (!start_t0 || g->threads[t].start_t0_us < start_t0) start_t0 = g->threads[t].start_t0_us;
+            if (!start_t0 || g->threads[t].start_t0_us < start_t0)
+                start_t0 = g->threads[t].start_t0_us;
         double last_s = last_paper && start_t0 ? (double)(last_paper - start_t0) / 1e6 : -1;
         uint64_t got = s2p.count;
         printf("synchronized start: %d physicians arriving uniformly over %d s; %llu got their "
-               "paper (%s), %llu gave up\n", O.physicians, O.start_window_s,
-               (unsigned long long)got, verdict(got == (uint64_t)O.physicians),
-               (unsigned long long)(O.physicians - got));
-        printf("  the last paper arrived %.1f s after the window opened; arrival -> paper p50 %.2f s, "
-               "p90 %.2f s, p99 %.2f s, max %.2f s\n", last_s,
-               (double)bench_hist_pct(&s2p, 0.5) / 1e6, (double)bench_hist_pct(&s2p, 0.9) / 1e6,
-               (double)bench_hist_pct(&s2p, 0.99) / 1e6, (double)s2p.max_us / 1e6);
+               "paper (%s), %llu gave up\n",
+               O.physicians, O.start_window_s, (unsigned long long)got,
+               verdict(got == (uint64_t)O.physicians), (unsigned long long)(O.physicians - got));
+        printf(
+            "  the last paper arrived %.1f s after the window opened; arrival -> paper p50 %.2f s, "
+            "p90 %.2f s, p99 %.2f s, max %.2f s\n",
+            last_s, (double)bench_hist_pct(&s2p, 0.5) / 1e6,
+            (double)bench_hist_pct(&s2p, 0.9) / 1e6, (double)bench_hist_pct(&s2p, 0.99) / 1e6,
+            (double)s2p.max_us / 1e6);
+        if (g->jpeg)
+            printf("  camera checks before the start: %llu saw one face, %llu did not\n",
+                   (unsigned long long)cam_ok, (unsigned long long)cam_not_ok);
         printf("  429/503 with Retry-After (allowed, retried with jitter): %llu; errors (timeouts, "
-               "other 4xx/5xx): %llu (%s)\n", (unsigned long long)bo, (unsigned long long)errs,
-               verdict(errs == 0));
-        json_object_set_new(
-            targets, "start",
-            json_pack("{s:i,s:I,s:f,s:o,s:I,s:I,s:b}", "physicians", O.physicians, "got_paper",
-                      (json_int_t)got, "last_paper_s", last_s, "arrival_to_paper", hist_json(&s2p),
-                      "retried_429_503", (json_int_t)bo, "errors", (json_int_t)errs, "met",
-                      got == (uint64_t)O.physicians && errs == 0));
+               "other 4xx/5xx): %llu (%s)\n",
+               (unsigned long long)bo, (unsigned long long)errs, verdict(errs == 0));
+        json_object_set_new(targets, "start",
+                            json_pack("{s:i,s:I,s:f,s:o,s:I,s:I,s:b}", "physicians", O.physicians,
+                                      "got_paper", (json_int_t)got, "last_paper_s", last_s,
+                                      "arrival_to_paper", hist_json(&s2p), "retried_429_503",
+                                      (json_int_t)bo, "errors", (json_int_t)errs, "met",
+                                      got == (uint64_t)O.physicians && errs == 0));
     }
     if (R[P_SATURATION].ran) {
         double bare = R[P_BARE].window_s > 0 ? (double)R[P_BARE].window_ok / R[P_BARE].window_s : 0;
         double sat = R[P_SATURATION].window_s > 0
-                         ? (double)R[P_SATURATION].window_ok / R[P_SATURATION].window_s : 0;
+                         ? (double)R[P_SATURATION].window_ok / R[P_SATURATION].window_s
+                         : 0;
         double ratio = bare > 0 ? sat / bare : 0;
         char br[256] = "", sr[256] = "";
         json_t *jb = json_array(), *js = json_array();
@@ -669,15 +768,15 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
                verdict(ratio >= 0.35));
         printf("  per round, in order: bare %s; saturation %s\n", br, sr);
         printf("  saturation errors: %llu; answer service time p99 %.2f ms with %d requests in "
-               "flight; bare p99 %.2f ms\n", (unsigned long long)phase_errors(P_SATURATION, -1),
+               "flight; bare p99 %.2f ms\n",
+               (unsigned long long)phase_errors(P_SATURATION, -1),
                ms(bench_hist_pct(&R[P_SATURATION].st.service[R_ANSWER], 0.99)), O.connections,
                ms(bench_hist_pct(&R[P_BARE].st.service[R_BARE], 0.99)));
-        json_object_set_new(targets, "saturation",
-                            json_pack("{s:f,s:f,s:f,s:o,s:o,s:I,s:b}", "answers_per_s", sat,
-                                      "bare_per_s", bare, "ratio", ratio, "bare_rounds", jb,
-                                      "saturation_rounds", js, "errors",
-                                      (json_int_t)phase_errors(P_SATURATION, -1), "met",
-                                      ratio >= 0.35));
+        json_object_set_new(
+            targets, "saturation",
+            json_pack("{s:f,s:f,s:f,s:o,s:o,s:I,s:b}", "answers_per_s", sat, "bare_per_s", bare,
+                      "ratio", ratio, "bare_rounds", jb, "saturation_rounds", js, "errors",
+                      (json_int_t)phase_errors(P_SATURATION, -1), "met", ratio >= 0.35));
     }
     if (R[P_STEADY].ran) {
         const bench_hist *h = &R[P_STEADY].st.e2e[R_ANSWER];
@@ -686,26 +785,30 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
         long long lost = loss_ok ? loss.lost + loss.mismatched + loss.not_submitted : -1;
         printf("steady: %llu physicians answering at once, pace %d ms (%.0f answers/s offered), "
                "%llu answer saves, %llu of them changes\n",
-               (unsigned long long)have_paper, O.pace_ms,
-               (double)have_paper * 1000.0 / O.pace_ms, (unsigned long long)h->count,
-               (unsigned long long)changes);
+               (unsigned long long)have_paper, O.pace_ms, (double)have_paper * 1000.0 / O.pace_ms,
+               (unsigned long long)h->count, (unsigned long long)changes);
         printf("  answer-save latency p99 %.2f ms (target <= 25 ms: %s), p50 %.2f, p99.9 %.2f, "
-               "max %.1f ms\n", p99, verdict(p99 <= 25.0), ms(bench_hist_pct(h, 0.5)),
-               ms(bench_hist_pct(h, 0.999)), ms(h->max_us));
+               "max %.1f ms\n",
+               p99, verdict(p99 <= 25.0), ms(bench_hist_pct(h, 0.5)), ms(bench_hist_pct(h, 0.999)),
+               ms(h->max_us));
         printf("  errors in steady (any non-2xx or transport failure): %llu (target 0: %s)\n",
                (unsigned long long)errs, verdict(errs == 0));
+        if (g->jpeg)
+            printf(
+                "  captures accepted (202) during steady: %llu, at the times the server picked\n",
+                (unsigned long long)captures);
         printf("  resumes from a fresh connection: %llu ok, %llu failed, %llu returned another "
                "session, %llu answers differed from the acknowledged ones\n",
                (unsigned long long)rs_ok, (unsigned long long)rs_fail, (unsigned long long)rs_sid,
                (unsigned long long)rs_ans);
-        json_object_set_new(
-            targets, "steady",
-            json_pack("{s:I,s:i,s:f,s:I,s:I,s:I,s:I,s:I,s:I,s:b}", "physicians",
-                      (json_int_t)have_paper, "pace_ms", O.pace_ms, "answer_p99_ms", p99,
-                      "errors", (json_int_t)errs, "lost", (json_int_t)lost, "resumes_ok",
-                      (json_int_t)rs_ok, "resume_answer_mismatches", (json_int_t)rs_ans,
-                      "resume_failed", (json_int_t)rs_fail, "changes", (json_int_t)changes,
-                      "met", p99 <= 25.0 && errs == 0 && lost == 0));
+        json_object_set_new(targets, "steady",
+                            json_pack("{s:I,s:i,s:f,s:I,s:I,s:I,s:I,s:I,s:I,s:b}", "physicians",
+                                      (json_int_t)have_paper, "pace_ms", O.pace_ms, "answer_p99_ms",
+                                      p99, "errors", (json_int_t)errs, "lost", (json_int_t)lost,
+                                      "resumes_ok", (json_int_t)rs_ok, "resume_answer_mismatches",
+                                      (json_int_t)rs_ans, "resume_failed", (json_int_t)rs_fail,
+                                      "changes", (json_int_t)changes, "met",
+                                      p99 <= 25.0 && errs == 0 && lost == 0));
     }
     int lost_any = 0;
     if (loss_ok) {
@@ -716,7 +819,8 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
                loss.sessions, loss.submitted, loss.not_submitted, loss.checked, loss.lost,
                loss.mismatched, verdict(!lost_any), loss.indeterminate, loss.extra);
     } else {
-        printf("loss check: not made%s\n", aborted ? " (the run was aborted)" : " (see errors above)");
+        printf("loss check: not made%s\n",
+               aborted ? " (the run was aborted)" : " (see errors above)");
     }
     printf("physicians: %llu with a paper, %llu submitted, %llu gave up\n",
            (unsigned long long)have_paper, (unsigned long long)submitted,
@@ -729,20 +833,19 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
         "kernel", m.kernel, "load_start", m.load_start[0], m.load_start[1], m.load_start[2],
         "load_end", m.load_end[0], m.load_end[1], m.load_end[2], "options", "physicians",
         O.physicians, "connections", O.connections, "threads", O.threads, "pace_ms", O.pace_ms,
-        "change_pct", O.change_pct, "sat_s", O.sat_s, "bare_s", O.bare_s, "rounds", O.rounds, "start_window_s",
-        O.start_window_s, "bare_loops", O.bare_loops, "seconds", run_s, "client_cpu_s", cpu_s,
-        "phases", phases, "targets", targets, "aborted", aborted);
+        "change_pct", O.change_pct, "sat_s", O.sat_s, "bare_s", O.bare_s, "rounds", O.rounds,
+        "start_window_s", O.start_window_s, "bare_loops", O.bare_loops, "seconds", run_s,
+        "client_cpu_s", cpu_s, "phases", phases, "targets", targets, "aborted", aborted);
     json_object_set_new(root, "scenario", json_string(O.scenario));
     if (loss_ok)
-        json_object_set_new(root, "loss",
-                            json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "sessions",
-                                      (json_int_t)loss.sessions, "submitted",
-                                      (json_int_t)loss.submitted, "not_submitted",
-                                      (json_int_t)loss.not_submitted, "checked",
-                                      (json_int_t)loss.checked, "lost", (json_int_t)loss.lost,
-                                      "mismatched", (json_int_t)loss.mismatched, "indeterminate",
-                                      (json_int_t)loss.indeterminate, "extra",
-                                      (json_int_t)loss.extra));
+        json_object_set_new(
+            root, "loss",
+            json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "sessions", (json_int_t)loss.sessions,
+                      "submitted", (json_int_t)loss.submitted, "not_submitted",
+                      (json_int_t)loss.not_submitted, "checked", (json_int_t)loss.checked, "lost",
+                      (json_int_t)loss.lost, "mismatched", (json_int_t)loss.mismatched,
+                      "indeterminate", (json_int_t)loss.indeterminate, "extra",
+                      (json_int_t)loss.extra));
     char *js = json_dumps(root, JSON_COMPACT);
     printf("DKBENCH_JSON %s\n", js);
     if (O.json_out) {
@@ -762,19 +865,22 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
     }
     free(g->threads);
     free(g->phys);
+    free(g->jpeg);
     free(g);
     bench_g = NULL;
     if (aborted) return 1;
     return lost_any ? 3 : 0;
 }
 
-/* ---- the other commands ------------------------------------------------------------------------ */
+/* ---- the other commands ------------------------------------------------------------------------
+ */
 
 static int cmd_setup(const dk_config *cfg, int argc, char **argv)
 {
     if (parse_opts(argc, argv)) return 2;
     if (O.physicians < 1 || O.first_seq < 10000 || O.first_seq + O.physicians > 100000) {
-        fprintf(stderr, "dkbench setup: --first must be >= 10000 and --first + --physicians <= 100000\n");
+        fprintf(stderr,
+                "dkbench setup: --first must be >= 10000 and --first + --physicians <= 100000\n");
         return 2;
     }
     return bench_setup(cfg, O.physicians, O.first_seq);
@@ -791,9 +897,12 @@ static int cmd_bare(const dk_config *cfg, int argc, char **argv)
     (void)cfg;
     int port = 0, loops = 0;
     for (int i = 0; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--port")) port = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--loops")) loops = atoi(argv[i + 1]);
-        else return 2;
+        if (!strcmp(argv[i], "--port"))
+            port = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--loops"))
+            loops = atoi(argv[i + 1]);
+        else
+            return 2;
     }
     if (port <= 0 || port > 65535) {
         fprintf(stderr, "usage: dkbench bare --port P [--loops L]\n");
@@ -807,8 +916,10 @@ static const struct {
     int (*fn)(const dk_config *cfg, int argc, char **argv);
     const char *help;
 } commands[] = {
-    {"setup", cmd_setup, "setup [--physicians N] [--first S]   bench physicians, enrolments, then reset"},
-    {"reset", cmd_reset, "reset [--first S]                     forget the bench physicians' sittings"},
+    {"setup", cmd_setup,
+     "setup [--physicians N] [--first S]   bench physicians, enrolments, then reset"},
+    {"reset", cmd_reset,
+     "reset [--first S]                     forget the bench physicians' sittings"},
     {"run", cmd_run, "run [options] (run --help)            the scenarios and the report"},
     {"bare", cmd_bare, "bare --port P [--loops L]             the bare ceiling server"},
 };

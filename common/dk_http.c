@@ -441,7 +441,10 @@ dk_http_server *dk_http_start(const dk_config *cfg, const dk_http_opts *o, dk_er
         l->server = s;
         l->base = event_base_new();
         l->http = evhttp_new(l->base);
-        evhttp_set_max_body_size(l->http, (ev_ssize_t)biggest);
+        /* evhttp answers bodies over its own cap with an HTML page: keep it well above
+         * every route's limit so that dispatch() answers those with a JSON 413 (what is
+         * larger still is for the load balancer's client_max_body_size) */
+        evhttp_set_max_body_size(l->http, (ev_ssize_t)(biggest * 4));
         evhttp_set_max_headers_size(l->http, (ev_ssize_t)s->max_headers);
         evhttp_set_timeout(l->http, s->timeout_s);
         evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |

@@ -1,9 +1,9 @@
 /* exam_auth.c - physician login, the forced password change, and token checks.
  *
- * Password hashing (argon2id, tens of ms) runs on the bounded hash pool together with
- * the account lookup; when the pool's queue is full the client gets 503 with
+ * Password hashing (argon2id, tens of ms) runs on the bounded hash pool, the account
+ * lookup on a database thread; when a pool's queue is full the client gets 503 with
  * Retry-After (the page retries with jitter), never a timeout. Failed logins are
- * counted in Redis per account (hashed, no ID numbers in keys) and per address; at
+ * counted in Redis per physician (by id: no ID numbers in keys) and per address; at
  * login_max_failures (per account) or login_max_failures_ip (per address: a hospital's
  * PCs may share one) within login_window_s the next attempts get 429 + Retry-After. */
 #include <sodium.h>
@@ -14,7 +14,7 @@
 #include "exam_db.h"
 #include "exam_internal.h"
 
-/* KEYS: account key, address key. ARGV: their limits. -> seconds to wait, 0 = go on. */
+/* KEYS: counters. ARGV: their limits, in the same order. -> seconds to wait, 0 = go on. */
 static const char lua_rl_check[] =
     "local worst = 0\n"
     "for i = 1, #KEYS do\n"
@@ -60,6 +60,10 @@ static void busy(dk_req *rq) { exam_busy(rq, 2, "登录人数较多，正在排�
 
 /* ---- POST /api/v1/login ----------------------------------------------------------------- */
 
+/* The steps: (1) the address's failure counter, on the loop; (2) the account lookup, on
+ * a database thread; (3) the physician's failure counter (keyed by id, so typing the
+ * account or the ID number shares one budget); (4) argon2id on the bounded hash pool;
+ * (5) counters updated, token made. An unknown account counts against the address. */
 typedef struct login_job {
     exam_server *srv;
     dk_req *rq;
@@ -80,17 +84,33 @@ static void login_job_free(void *p)
     free(j);
 }
 
-static void login_work(void *ctx, void *arg)
+static void rl_limits(const exam_server *s, char acct[24], char ip[24])
 {
-    login_job *j = arg;
-    MYSQL *db = dk_dbconn_get(ctx, &j->err);
-    if (!db) {
-        j->rc = j->err.code;
-        return;
+    snprintf(acct, 24, "%lld", dk_config_int(s->cfg, "login_max_failures"));
+    snprintf(ip, 24, "%lld", dk_config_int(s->cfg, "login_max_failures_ip"));
+}
+
+/* 429 with Retry-After if the counter reply says so; returns nonzero when it replied. */
+static int limited(dk_req *rq, redisReply *r, const dk_error *e)
+{
+    if (e->code) { /* without Redis no counter can be kept: refuse rather than go unlimited */
+        dk_http_fail(rq, e);
+        return 1;
     }
-    j->rc = exam_db_login(db, j->account, strlen(j->account), &j->row, &j->err);
-    if (j->rc == DK_EIO) dk_dbconn_drop(ctx);
-    if (j->rc) return;
+    if (r && r->type == REDIS_REPLY_INTEGER && r->integer > 0) {
+        dk_error lim = {.code = DK_ERATELIMIT, .retry_after = (int)r->integer};
+        snprintf(lim.msg, sizeof lim.msg, "登录失败次数过多，请 %lld 分钟后再试",
+                 (r->integer + 59) / 60);
+        dk_http_fail(rq, &lim);
+        return 1;
+    }
+    return 0;
+}
+
+static void verify_work(void *ctx, void *arg)
+{
+    (void)ctx;
+    login_job *j = arg;
     if (dk_password_verify(j->row.hash, j->password, j->pwlen) != 0)
         j->rc = dk_error_set(&j->err, DK_EAUTH, "账号或密码错误");
 }
@@ -101,6 +121,16 @@ static void on_counted(redisReply *r, const dk_error *e, void *arg)
     dk_req *rq = arg;
     login_job *j = rq->state;
     dk_http_fail(rq, &j->err);
+}
+
+static void count_failure(login_job *j, const char *k_acct)
+{
+    char window[24];
+    snprintf(window, sizeof window, "%lld", dk_config_int(j->srv->cfg, "login_window_s"));
+    const char *both[] = {"EVAL", lua_rl_fail, "2", j->k_ip, k_acct, window};
+    const char *ip_only[] = {"EVAL", lua_rl_fail, "1", j->k_ip, window};
+    dk_aredis_cmdargv(j->rq->loop->redis, 0, on_counted, j->rq, k_acct ? 6 : 5,
+                      k_acct ? both : ip_only, NULL);
 }
 
 static void on_cleared(redisReply *r, const dk_error *e, void *arg)
@@ -120,15 +150,12 @@ static void on_cleared(redisReply *r, const dk_error *e, void *arg)
                                  "name", j->row.name, "category", j->row.category));
 }
 
-static void login_done(void *arg)
+static void verify_done(void *arg)
 {
     login_job *j = arg;
     dk_req *rq = j->rq;
     if (j->rc == DK_EAUTH) {
-        char window[24];
-        snprintf(window, sizeof window, "%lld", dk_config_int(j->srv->cfg, "login_window_s"));
-        const char *argv[] = {"EVAL", lua_rl_fail, "2", j->k_acct, j->k_ip, window};
-        dk_aredis_cmdargv(rq->loop->redis, 0, on_counted, rq, 6, argv, NULL);
+        count_failure(j, j->k_acct);
         return;
     }
     if (j->rc) {
@@ -139,22 +166,48 @@ static void login_done(void *arg)
     dk_aredis_cmdargv(rq->loop->redis, 0, on_cleared, rq, 2, argv, NULL);
 }
 
-static void on_rl_checked(redisReply *r, const dk_error *e, void *arg)
+static void on_acct_checked(redisReply *r, const dk_error *e, void *arg)
 {
     dk_req *rq = arg;
     login_job *j = rq->state;
-    if (e->code) { /* without Redis no counter can be kept: refuse rather than go unlimited */
-        dk_http_fail(rq, e);
+    if (limited(rq, r, e)) return;
+    if (dk_workq_submit(j->srv->hash, rq->loop->mailbox, verify_work, verify_done, j)) busy(rq);
+}
+
+static void lookup_work(void *ctx, void *arg)
+{
+    login_job *j = arg;
+    MYSQL *db = dk_dbconn_get(ctx, &j->err);
+    j->rc = db ? exam_db_login(db, j->account, strlen(j->account), &j->row, &j->err)
+               : j->err.code;
+    if (j->rc == DK_EIO) dk_dbconn_drop(ctx);
+}
+
+static void lookup_done(void *arg)
+{
+    login_job *j = arg;
+    dk_req *rq = j->rq;
+    if (j->rc == DK_EAUTH) { /* no such account: the address pays for the probe */
+        count_failure(j, NULL);
         return;
     }
-    if (r && r->type == REDIS_REPLY_INTEGER && r->integer > 0) {
-        dk_error lim = {.code = DK_ERATELIMIT, .retry_after = (int)r->integer};
-        snprintf(lim.msg, sizeof lim.msg, "登录失败次数过多，请 %lld 分钟后再试",
-                 (r->integer + 59) / 60);
-        dk_http_fail(rq, &lim);
+    if (j->rc) {
+        dk_http_fail(rq, &j->err);
         return;
     }
-    if (dk_workq_submit(j->srv->hash, rq->loop->mailbox, login_work, login_done, j)) busy(rq);
+    snprintf(j->k_acct, sizeof j->k_acct, "rl:phys:%lld", j->row.id);
+    char max_acct[24], max_ip[24];
+    rl_limits(j->srv, max_acct, max_ip);
+    const char *argv[] = {"EVAL", lua_rl_check, "1", j->k_acct, max_acct};
+    dk_aredis_cmdargv(rq->loop->redis, 0, on_acct_checked, rq, 5, argv, NULL);
+}
+
+static void on_ip_checked(redisReply *r, const dk_error *e, void *arg)
+{
+    dk_req *rq = arg;
+    login_job *j = rq->state;
+    if (limited(rq, r, e)) return;
+    if (dk_workq_submit(j->srv->db, rq->loop->mailbox, lookup_work, lookup_done, j)) busy(rq);
 }
 
 void exam_login(dk_req *rq)
@@ -179,18 +232,11 @@ void exam_login(dk_req *rq)
     json_decref(body);
     rq->state = j;
     rq->state_free = login_job_free;
-    /* the account's key is a hash: ID numbers never appear in Redis keys */
-    unsigned char h[12];
-    char hex[25];
-    crypto_generichash(h, sizeof h, (const unsigned char *)j->account, strlen(j->account), NULL, 0);
-    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-    snprintf(j->k_acct, sizeof j->k_acct, "rl:acct:%s", hex);
     snprintf(j->k_ip, sizeof j->k_ip, "rl:ip:%s", rq->peer);
     char max_acct[24], max_ip[24];
-    snprintf(max_acct, sizeof max_acct, "%lld", dk_config_int(j->srv->cfg, "login_max_failures"));
-    snprintf(max_ip, sizeof max_ip, "%lld", dk_config_int(j->srv->cfg, "login_max_failures_ip"));
-    const char *argv[] = {"EVAL", lua_rl_check, "2", j->k_acct, j->k_ip, max_acct, max_ip};
-    dk_aredis_cmdargv(rq->loop->redis, 0, on_rl_checked, rq, 7, argv, NULL);
+    rl_limits(j->srv, max_acct, max_ip);
+    const char *argv[] = {"EVAL", lua_rl_check, "1", j->k_ip, max_ip};
+    dk_aredis_cmdargv(rq->loop->redis, 0, on_ip_checked, rq, 5, argv, NULL);
 }
 
 /* ---- POST /api/v1/password ----------------------------------------------------------------- */

@@ -378,7 +378,7 @@ int exam_db_flush_answers(MYSQL *db, const char *sid, int n, const int *nos,
 
 /* ---- submit ------------------------------------------------------------------------- */
 
-static int stored_result(MYSQL *db, const char *sid, exam_result *out, dk_error *err)
+int exam_db_result(MYSQL *db, const char *sid, exam_result *out, dk_error *err)
 {
     MYSQL_RES *res;
     dk_param p[] = {DK_PSTR(sid)};
@@ -492,7 +492,7 @@ int exam_db_finalize(MYSQL *db, const qb_index *idx, const char *sid, const char
     }
     if (submitted) {
         dk_mysql_rollback(db);
-        rc = stored_result(db, sid, out, err);
+        rc = exam_db_result(db, sid, out, err);
         goto done;
     }
     if ((rc = exam_db_load_session(db, sid, s, err))) goto fail;

@@ -73,6 +73,9 @@ typedef struct exam_result {
     int already; /* the session had been submitted before: these are the stored figures */
 } exam_result;
 
+/* The stored result of a submitted session (already = 1). */
+int exam_db_result(MYSQL *db, const char *sid, exam_result *out, dk_error *err);
+
 /* Scores and records a submitted session in one transaction: every answer, the result,
  * the session's status, the enrolment's next status and the audit log. Exactly once:
  * a second call for the same session returns the stored result with already = 1. */

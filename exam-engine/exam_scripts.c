@@ -49,14 +49,13 @@ const char exam_lua_restore[] =
     "  if st == 'live' then\n"
     "    local sid = redis.call('HGET', KEYS[1], 'sid')\n"
     "    redis.call('ZADD', KEYS[3], redis.call('HGET', KEYS[1], 'deadline'), sid)\n"
-    "    redis.call('ZADD', KEYS[5], 'NX', now + tonumber(ARGV[#ARGV]), sid)\n"
+    "    redis.call('ZADD', KEYS[4], 'NX', now + tonumber(ARGV[#ARGV]), sid)\n"
     "  end\n"
     "else\n"
     "  while ARGV[i] ~= '|' do i = i + 2 end\n"
     "end\n"
     "i = i + 1\n"
     "while i < #ARGV - 1 do redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i + 1]); i = i + 2 end\n"
-    "redis.call('SET', KEYS[4], redis.call('HGET', KEYS[1], 'sid'))\n"
     "ARGV[1] = ''\n"
     VIEW_BODY;
 

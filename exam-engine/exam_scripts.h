@@ -12,7 +12,7 @@ extern const char exam_lua_answer[];
 /* KEYS: sess, ans. ARGV: pid ("" = any, for the sweeper).
  * -> {1, now, {session fields...}, {answer pairs...}} | {0, "nosession"} */
 extern const char exam_lua_view[];
-/* KEYS: sess, ans, exam:deadlines, live key, proctor:due. ARGV: the session fields as
+/* KEYS: sess, ans, exam:deadlines, proctor:due. ARGV: the session fields as
  * pairs, "|", answer pairs, then the ms until the first capture is due. Writes only what
  * is missing (a rebuild never overwrites newer state). -> same as view. */
 extern const char exam_lua_restore[];

@@ -192,11 +192,9 @@ static void start_done(void *arg)
     }
     /* write the session into Redis unless it is there already (then Redis's newer
      * state wins), with any answers MariaDB has from earlier flushes */
-    char k_sess[64], k_ans[64], k_live[128];
+    char k_sess[64], k_ans[64];
     snprintf(k_sess, sizeof k_sess, "sess:{%s}", s->id);
     snprintf(k_ans, sizeof k_ans, "sess:{%s}:ans", s->id);
-    snprintf(k_live, sizeof k_live, "live:%lld:%lld:%s:%d", s->pid, s->cycle_id, s->paper,
-             s->attempt);
     char pid[24], enrol[24], cycle[24], attempt[8], started[24], deadline[24];
     snprintf(pid, sizeof pid, "%lld", s->pid);
     snprintf(enrol, sizeof enrol, "%lld", s->enrolment_id);
@@ -204,7 +202,7 @@ static void start_done(void *arg)
     snprintf(attempt, sizeof attempt, "%d", s->attempt);
     snprintf(started, sizeof started, "%lld", s->started_ms);
     snprintf(deadline, sizeof deadline, "%lld", s->deadline_ms);
-    const char *head[] = {"EVAL", exam_lua_restore, "5", k_sess, k_ans, EXAM_DEADLINES, k_live,
+    const char *head[] = {"EVAL", exam_lua_restore, "4", k_sess, k_ans, EXAM_DEADLINES,
                           PROCTOR_DUE,
                           "sid", s->id, "pid", pid, "enrol", enrol, "cycle", cycle, "paper",
                           s->paper, "category", s->category, "attempt", attempt, "started_at",
@@ -276,12 +274,81 @@ static int valid_sid(const char *sid)
     return 1;
 }
 
+/* Redis no longer has the session (expired after submit, submitted from MariaDB after
+ * a loss, or lost): show what MariaDB has, without the questions. */
+typedef struct dbview_job {
+    exam_server *srv;
+    dk_req *rq;
+    long long pid;
+    char sid[33];
+    int rc;
+    dk_error err;
+    exam_db_session s;
+    exam_result res;
+} dbview_job;
+
+static void dbview_free(void *p)
+{
+    dbview_job *j = p;
+    exam_db_session_clear(&j->s);
+    free(j);
+}
+
+static void dbview_work(void *ctx, void *arg)
+{
+    dbview_job *j = arg;
+    MYSQL *db = dk_dbconn_get(ctx, &j->err);
+    if (!db) {
+        j->rc = j->err.code;
+        return;
+    }
+    j->rc = exam_db_load_session(db, j->sid, &j->s, &j->err);
+    if (!j->rc && j->s.pid != j->pid)
+        j->rc = dk_error_set(&j->err, DK_ENOTFOUND, "没有这场考试");
+    if (!j->rc && j->s.submitted) j->rc = exam_db_result(db, j->sid, &j->res, &j->err);
+    if (j->rc == DK_EIO) dk_dbconn_drop(ctx);
+}
+
+static void dbview_done(void *arg)
+{
+    dbview_job *j = arg;
+    if (j->rc) {
+        dk_http_fail(j->rq, &j->err);
+        return;
+    }
+    exam_db_session *s = &j->s;
+    long long now = dk_wall_ms();
+    json_t *answers = json_object();
+    for (int i = 0; i < s->nanswers; i++) {
+        const char *v = s->answer[i], *at = strchr(v, '@');
+        size_t n = at ? (size_t)(at - v) : strlen(v);
+        char no[8];
+        snprintf(no, sizeof no, "%d", s->answer_no[i]);
+        if (n) json_object_set_new(answers, no, json_stringn(v, n));
+    }
+    long long remaining = !s->submitted && s->deadline_ms > now ? s->deadline_ms - now : 0;
+    json_t *v = json_pack("{s:s,s:s,s:s,s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:o}", "session_id", s->id,
+                          "paper", s->paper, "category", s->category, "attempt", s->attempt,
+                          "status", s->submitted ? "submitted" : "live", "started_at",
+                          (json_int_t)s->started_ms, "deadline", (json_int_t)s->deadline_ms,
+                          "server_time", (json_int_t)now, "remaining_ms", (json_int_t)remaining,
+                          "answered", (json_int_t)json_object_size(answers), "answers", answers);
+    if (s->submitted)
+        json_object_set_new(v, "result",
+                            json_pack("{s:i,s:i,s:b,s:s}", "score", j->res.score, "total",
+                                      j->res.total, "passed", j->res.passed, "enrolment_status",
+                                      j->res.enrolment_status));
+    dk_http_reply_json(j->rq, 200, v);
+}
+
 static void on_view(redisReply *r, const dk_error *e, void *arg)
 {
     dk_req *rq = arg;
     if (script_failed(rq, r, e)) return;
     if (r->element[0]->integer != 1) {
-        dk_http_failf(rq, DK_ENOTFOUND, "没有这场考试");
+        dbview_job *j = rq->state;
+        if (dk_workq_submit(j->srv->db, rq->loop->mailbox, dbview_work, dbview_done, j))
+            exam_busy(rq, 2, "服务器繁忙，请稍后重试");
         return;
     }
     char brief[8] = "";
@@ -297,6 +364,15 @@ void exam_session_get(dk_req *rq)
     if (!valid_sid(sid)) {
         dk_http_failf(rq, DK_ENOTFOUND, "没有这场考试");
         return;
+    }
+    {
+        dbview_job *j = dk_calloc(1, sizeof *j);
+        j->srv = exam_of(rq);
+        j->rq = rq;
+        j->pid = c.id;
+        snprintf(j->sid, sizeof j->sid, "%s", sid);
+        rq->state = j;
+        rq->state_free = dbview_free;
     }
     char k_sess[64], k_ans[64], pid[24];
     snprintf(k_sess, sizeof k_sess, "sess:{%s}", sid);
@@ -532,6 +608,9 @@ static void on_claim(redisReply *r, const dk_error *e, void *arg)
     }
     const char *why = r->element[1]->str;
     if (!strcmp(why, "submitted")) { /* submitting twice shows the result again */
+        rq->state_free(rq->state); /* the view has a state of its own */
+        rq->state = NULL;
+        rq->state_free = NULL;
         exam_session_get(rq);
         return;
     }

@@ -20,7 +20,7 @@ haproxy) tmpl=$here/haproxy.cfg.in ;;
 *) die "usage: render.sh nginx|haproxy --listen ADDR:PORT --run-dir DIR [--user NAME] [--workers N] NODE..." ;;
 esac
 shift
-listen= run_dir= user=www-data workers=auto nodes=()
+listen='' run_dir='' user=www-data workers=auto nodes=()
 while (($#)); do
     case $1 in
     --listen) listen=${2:-}; shift 2 ;;

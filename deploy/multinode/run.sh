@@ -13,7 +13,8 @@
 #   DK_MN_NODES [2]  DK_MN_NODE_PORT [18180] (node i listens on NODE_PORT+i-1)
 #   DK_MN_LB [nginx] or haproxy   DK_MN_LB_PORT [18190]
 #   DK_BUILD_DIR [$repo/build]  DK_STACK_DIR [$repo/.stack] (state in $DK_STACK_DIR/multinode)
-#   DK_REDIS_PORT, DK_MYSQL_PORT, DK_CONFIG and other DK_<KEY> reach every node unchanged.
+#   DK_REDIS_PORT, DK_MYSQL_PORT, DK_CONFIG and other DK_<KEY> reach every node unchanged;
+#   DK_CONFIG defaults to deploy/run.sh's $DK_STACK_DIR/dingkao.conf when that exists.
 #   DK_TOKEN_SECRET: every node must sign with the same key; when unset, one is made once
 #   and kept in $DK_STACK_DIR/multinode/token_secret (mode 600).
 # Processes are ours when the pid in our pid file is alive and runs the program we
@@ -105,7 +106,7 @@ cmd_stop() {
 
 cmd_start() {
     command -v "$(lb_prog)" >/dev/null ||
-        die "$(lb_prog) is not installed (apt-get install $([[ $lb == nginx ]] && echo nginx-light || echo haproxy))"
+        die "$(lb_prog) is not installed (apt-get install $(lb_prog))"
     [[ -x $examd ]] || die "examd is not built at $examd (cmake --build build --target examd)"
     command -v curl >/dev/null || die "curl is not installed"
     cmd_stop
@@ -123,6 +124,12 @@ cmd_start() {
     done
     port_in_use "$lb_port" && die "port $lb_port (balancer) is in use: set DK_MN_LB_PORT"
 
+    # deploy/run.sh's settings when they exist (the environment still wins); relative
+    # paths in them (data_dir) are the repository's
+    if [[ -z ${DK_CONFIG:-} && -f $DK_STACK_DIR/dingkao.conf ]]; then
+        export DK_CONFIG=$DK_STACK_DIR/dingkao.conf
+    fi
+    cd "$repo"
     for ((i = 1; i <= nodes; i++)); do
         port=$((node_port + i - 1))
         # the balancer's address is trusted for X-Real-IP (per-address login limits)

@@ -175,6 +175,12 @@ main('browser_exam_page', async () => {
   );
   await page.locator('.pill.cam[data-state="ok"]').waitFor(); // the camera came back with the page
   await shot(page, out, '07-after-reload');
+
+  // the camera is lost: the page says so, keeps trying and gets it back
+  await page.evaluate(() => document.querySelector('.selfview').srcObject.getVideoTracks()[0].stop());
+  await page.locator('.notice[data-key="cam"]', { hasText: '摄像头' }).waitFor({ timeout: 8000 });
+  await page.locator('.pill.cam[data-state="ok"]').waitFor({ timeout: 15000 });
+  check(!(await page.locator('.notice[data-key="cam"]').count()), 'the camera notice stays after the camera came back');
   await page.locator(`.grid .cell[data-no="${mid + 1}"]`).click();
 
   // ---- online a little more, a look on a phone ----

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # multinode_failover_<lb>: two examd nodes behind a load balancer (nginx or HAProxy, run
 # from deploy/multinode/'s template) on loopback, one killed with kill -9 mid-exam.
-# A physician logs in, starts and answers through the balancer (both nodes serve); node A
-# dies while answers stream in at a physician's pace and the page polls its clock; the
-# physician goes on answering, changes earlier answers and submits, all through the
-# balancer. A PUT that fails is retried by the client as the exam page does, and every
-# answer must end acknowledged; the test reports how many failed. Then MariaDB holds
-# every acknowledged answer in exam_answer of the submitted session, one exam_result
-# and one submit in the audit log. A second physician who starts after the kill is served
-# by the survivor from login to result without a single error.
+# A physician logs in, starts and answers through the balancer (both nodes serve); while
+# answers stream in at a physician's pace and the page polls its clock, node A is frozen
+# until requests (a resume of the session among them) wait inside it, then killed: the
+# balancer must resend them to B. The physician goes on answering, changes earlier
+# answers and submits, all through the balancer. A PUT that fails is retried by the
+# client as the exam page does, and every answer must end acknowledged; the test reports
+# how many failed. Then MariaDB holds every acknowledged answer in exam_answer of the
+# submitted session, one exam_result with their score and one submit in the audit log.
+# A second physician who starts after the kill is served by the survivor from login to
+# result without a single error.
 #
 #   test_failover.sh EXAMD [nginx|haproxy]   (exit 77 when the balancer is not installed)
 set -u
@@ -17,12 +19,13 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 render=$here/../../deploy/multinode/render.sh
 lb_kind=${2:-nginx}
 case $lb_kind in
-nginx) lb_pkg=nginx-light ;;
+nginx) lb_pkg=nginx ;;
 haproxy) lb_pkg=haproxy ;;
 *) echo "usage: test_failover.sh EXAMD [nginx|haproxy]"; exit 2 ;;
 esac
-if ! command -v "$lb_kind" >/dev/null; then
-    echo "SKIP: $lb_kind is not installed: this test runs examd behind it (apt-get install $lb_pkg)"
+if ! command -v "$lb_kind" >/dev/null || ! "$lb_kind" -v >/dev/null 2>&1; then
+    echo "SKIP: $lb_kind is not installed (or does not run): this test runs examd behind it" \
+        "(apt-get install $lb_pkg)"
     exit 77
 fi
 

@@ -170,6 +170,13 @@ export class CaptureLoop {
     this.reopening = false;
     this.sent = 0;
     this.dueAt = null; // server time of the next capture
+    // a track can end without an event (stopped by the system or a driver): look often
+    this.watchdog = setInterval(() => {
+      if (!this.stopped && !this.reopening && !this.camera.live()) {
+        this.status('lost', '摄像头连接中断，正在重新连接……请检查摄像头（考试计时不会暂停）');
+        this.reopen();
+      }
+    }, 3000);
     camera.onchange = (why) => {
       if (this.stopped) return;
       if (why === 'ended' || why === 'mute') {
@@ -194,6 +201,7 @@ export class CaptureLoop {
   stop() {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearInterval(this.watchdog);
   }
 
   schedule(ms) {

@@ -16,9 +16,10 @@ import { Outbox } from './outbox.js';
 import { $, $$, el, fmtCountdown, fmtTime, fromTemplate, listNos, PAPER_NAMES, TYPE_NAMES } from './ui.js';
 
 const SYNC_MS = 30000; // re-read the session (time, answers) this often
+// shown once the time left is below them (again after a reload), the later one replacing
 const WARNINGS = [
-  { ms: 10 * 60000, key: '10', text: '距离考试结束还有 10 分钟，请抓紧时间作答，并检查未作答和已标记的题目。' },
-  { ms: 60000, key: '1', text: '距离考试结束还有 1 分钟。时间到系统将自动交卷，已保存的答案都会计入成绩。' },
+  { ms: 10 * 60000, text: '考试剩余时间已不足 10 分钟，请抓紧时间作答，并检查未作答和已标记的题目。' },
+  { ms: 60000, text: '考试剩余时间已不足 1 分钟。时间到系统将自动交卷，已保存的答案都会计入成绩。' },
 ];
 
 function storeGet(key, dflt) {
@@ -48,7 +49,7 @@ function storeDel(key) {
 
 // Removes what the page kept about a session once it is over.
 export function forgetSession(sid) {
-  for (const k of ['dk.outbox.', 'dk.flags.', 'dk.pos.', 'dk.warned.']) storeDel(k + sid);
+  for (const k of ['dk.outbox.', 'dk.flags.', 'dk.pos.']) storeDel(k + sid);
 }
 
 /**
@@ -68,7 +69,7 @@ export function runExam(root, s, opts) {
   const savedAt = new Map(); // no -> server time it was saved
   const failed = new Map(); // no -> message of a choice the server refused
   const flags = new Set(storeGet('dk.flags.' + sid, []));
-  const warned = new Set(storeGet('dk.warned.' + sid, []));
+  let warnedMs = Infinity; // the last warning shown
   let cur = Math.min(Math.max(0, storeGet('dk.pos.' + sid, 0) | 0), qs.length - 1);
   let endsAt = s.server_time + s.remaining_ms; // server time of the deadline
   let closed = false; // no more answers: submitted, time up, or refused by the server
@@ -467,9 +468,8 @@ export function runExam(root, s, opts) {
     ui.timer.dataset.remainingMs = String(Math.max(0, Math.round(left)));
     ui.timer.dataset.level = left <= 60000 ? 'danger' : left <= 600000 ? 'warn' : '';
     for (const w of WARNINGS) {
-      if (left <= w.ms && left > 0 && !warned.has(w.key)) {
-        warned.add(w.key);
-        storeSet('dk.warned.' + sid, [...warned]);
+      if (left <= w.ms && left > 0 && w.ms < warnedMs) {
+        warnedMs = w.ms;
         notice('time', w.text, 'time');
       }
     }
@@ -687,6 +687,8 @@ export function runExam(root, s, opts) {
     ui.dlgCancel.focus();
   });
   on(ui.dlgCancel, 'click', () => ui.dlg.close());
+  on(ui.dlg, 'cancel', (ev) => submitting && ev.preventDefault()); // Esc while submitting
+  on(ui.endDlg, 'cancel', (ev) => ev.preventDefault()); // the end is not dismissed
   on(ui.dlgOk, 'click', confirmSubmit);
   on(document, 'keydown', onKey);
   on(window, 'online', () => {

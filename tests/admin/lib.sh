@@ -1,0 +1,228 @@
+# tests/admin/lib.sh - what the admind integration tests share (sourced, not run).
+#
+# Every test makes its own world so that it can run beside other tests on the shared
+# test stack: a province -> city -> county tree with random codes, authority accounts
+# named t<run>-*, institutions created through the API under those codes, physicians
+# with fresh ID numbers. Nothing is truncated or flushed. A test that cannot reach the
+# stack exits 77 naming the reason.
+#   admind binary: $ADMIND; examd binary: $EXAMD (optional)
+set -u
+DK_MYSQL_PORT=${DK_MYSQL_PORT:-13306}
+DK_REDIS_PORT=${DK_REDIS_PORT:-16379}
+export DK_MYSQL_PORT DK_REDIS_PORT
+RUN=$(od -An -tu4 -N4 /dev/urandom | tr -d ' ' | cut -c1-8)
+TMP=$(mktemp -d /tmp/dk-admin-test.XXXXXX)
+PIDS=()
+PASSWORD='Test@2024pw'
+STEP=0
+
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL [step $STEP]: $*"
+    [ -f "$TMP/body" ] && echo "last body: $(head -c 2000 "$TMP/body")"
+    [ -f "$TMP/admind.log" ] && { echo "--- admind log (tail)"; tail -20 "$TMP/admind.log"; }
+    exit 1
+}
+step() { STEP=$((STEP + 1)); echo "-- $STEP. $*"; }
+
+need() {
+    command -v curl >/dev/null || { echo "SKIP: curl is not installed"; exit 77; }
+    command -v jq >/dev/null || { echo "SKIP: jq is not installed"; exit 77; }
+    command -v mariadb >/dev/null || { echo "SKIP: the mariadb client is not installed"; exit 77; }
+    redis-cli -p "$DK_REDIS_PORT" ping >/dev/null 2>&1 ||
+        { echo "SKIP: the test stack's Redis is not reachable on port $DK_REDIS_PORT"; exit 77; }
+    sql "SELECT 1" >/dev/null 2>&1 ||
+        { echo "SKIP: the test stack's MariaDB is not reachable on port $DK_MYSQL_PORT"; exit 77; }
+    [ "$(sql "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE()
+              AND table_name = 'exemption_request' AND column_name = 'lock_version'")" = 1 ] ||
+        { echo "SKIP: migration 002_admin.sql is not applied (deploy/migrate.sh)"; exit 77; }
+}
+
+sql() {
+    MYSQL_PWD=${DK_MYSQL_PASSWORD:-dingkao-dev} mariadb --no-defaults --protocol=TCP -h 127.0.0.1 \
+        -P "$DK_MYSQL_PORT" -u "${DK_MYSQL_USER:-dingkao}" --default-character-set=utf8mb4 \
+        -N -B "${DK_MYSQL_DB:-dingkao}" -e "SET time_zone = '+00:00'; $1"
+}
+
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+
+# ---- servers ------------------------------------------------------------------------------
+SECRET=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+export DK_TOKEN_SECRET=$SECRET DK_DATA_DIR=$TMP/data DK_PROCTOR_INPROCESS=0 DK_HTTP_LOOPS=2
+export DK_LOGIN_MAX_FAILURES=${DK_LOGIN_MAX_FAILURES:-5}
+mkdir -p "$TMP/data"
+
+start_admind() {
+    ADMIN_PORT=$(free_port)
+    DK_ADMIN_PORT=$ADMIN_PORT "$ADMIND" >"$TMP/admind.log" 2>&1 &
+    ADMIND_PID=$!
+    PIDS+=("$ADMIND_PID")
+    for _ in $(seq 150); do
+        [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ADMIN_PORT/healthz")" = 200 ] && return 0
+        sleep 0.1
+    done
+    cat "$TMP/admind.log"
+    fail "admind did not become healthy"
+}
+
+stop_admind() { # SIGTERM must end admind with 0 (under ASan: no leak either)
+    kill -TERM "$ADMIND_PID"
+    wait "$ADMIND_PID"
+    local rc=$?
+    [ $rc = 0 ] || { tail -40 "$TMP/admind.log"; fail "admind exited $rc after SIGTERM"; }
+    grep -q "ERROR: LeakSanitizer" "$TMP/admind.log" && fail "admind leaked memory"
+    return 0
+}
+
+start_examd() {
+    EXAM_PORT=$(free_port)
+    DK_EXAM_PORT=$EXAM_PORT "$EXAMD" >"$TMP/examd.log" 2>&1 &
+    EXAMD_PID=$!
+    PIDS+=("$EXAMD_PID")
+    for _ in $(seq 150); do
+        curl -s -o /dev/null "http://127.0.0.1:$EXAM_PORT/metrics" && return 0
+        sleep 0.1
+    done
+    cat "$TMP/examd.log"
+    fail "examd did not start"
+}
+
+stop_examd() {
+    kill -TERM "$EXAMD_PID"
+    wait "$EXAMD_PID" || fail "examd exited non-zero"
+}
+
+# ---- HTTP --------------------------------------------------------------------------------------
+# api METHOD PATH [JSON] [TOKEN]: $code and $TMP/body
+api() {
+    local m=$1 p=$2 d=${3:-} t=${4:-${TOKEN:-}}
+    local args=(-s -o "$TMP/body" -w '%{http_code}' -X "$m" "http://127.0.0.1:$ADMIN_PORT/api/v1$p")
+    [ -n "$t" ] && args+=(-H "Authorization: Bearer $t")
+    [ -n "$d" ] && args+=(-H 'Content-Type: application/json' --data-binary "$d")
+    code=$(curl "${args[@]}")
+}
+# upload METHOD PATH FILE CONTENT_TYPE [TOKEN]
+upload() {
+    code=$(curl -s -o "$TMP/body" -w '%{http_code}' -X "$1" "http://127.0.0.1:$ADMIN_PORT/api/v1$2" \
+        -H "Authorization: Bearer ${5:-$TOKEN}" -H "Content-Type: $4" --data-binary "@$3")
+}
+exam() { # examd: exam METHOD PATH [JSON] TOKEN
+    local args=(-s -o "$TMP/body" -w '%{http_code}' -X "$1" "http://127.0.0.1:$EXAM_PORT/api/v1$2"
+                -H "Authorization: Bearer $4")
+    [ -n "$3" ] && args+=(-H 'Content-Type: application/json' --data-binary "$3")
+    code=$(curl "${args[@]}")
+}
+j() { jq -r "$1" "$TMP/body"; }
+expect() { # expect CODE [what]
+    [ "$code" = "$1" ] || fail "${2:-request}: HTTP $code, expected $1"
+}
+expect_msg() { # expect CODE substring-of-message [what]
+    expect "$1" "${3:-}"
+    j .error.message | grep -q -- "$2" || fail "${3:-request}: message '$(j .error.message)' lacks '$2'"
+}
+eq() { [ "$1" = "$2" ] || fail "${3:-value}: '$1', expected '$2'"; }
+
+# login TYPE ACCOUNT PASSWORD -> prints the token (solves the captcha through Redis when asked)
+login() {
+    local body="{\"type\":\"$1\",\"account\":\"$2\",\"password\":\"$3\"}"
+    api POST /login "$body" ""
+    if [ "$code" = 400 ] && [ "$(j .error.captcha_required)" = true ]; then
+        api GET /captcha "" ""
+        local cid; cid=$(j .captcha_id)
+        local ans; ans=$(redis-cli -p "$DK_REDIS_PORT" GET "captcha:$cid")
+        api POST /login "{\"type\":\"$1\",\"account\":\"$2\",\"password\":\"$3\",\"captcha_id\":\"$cid\",\"captcha_answer\":\"$ans\"}" ""
+    fi
+    [ "$code" = 200 ] || fail "login $1 $2: HTTP $code $(cat "$TMP/body")"
+    j .token
+}
+
+# first_login TYPE ACCOUNT -> logs in with 666666, changes the password to $PASSWORD, prints the token
+first_login() {
+    local t; t=$(login "$1" "$2" 666666)
+    api POST /password "{\"old_password\":\"666666\",\"new_password\":\"$PASSWORD\"}" "$t"
+    expect 200 "password change of $2"
+    j .token
+}
+
+# ---- the world -----------------------------------------------------------------------------------
+hash_of() { echo "$1" | "$ADMIND" --hash-password; }
+
+# make_region NAME -> sets ${NAME}_PROV ${NAME}_CITY ${NAME}_COUNTY (codes), ${NAME}_*_ID and
+# accounts t$RUN-NAME-prov/city/county with password $PASSWORD (no forced change)
+make_region() {
+    local name=$1 hash codes
+    hash=$(hash_of "$PASSWORD")
+    for _ in $(seq 20); do
+        codes=$(for _ in 1 2 3; do printf '9%05d\n' $(( $(od -An -tu4 -N4 /dev/urandom) % 100000 )); done)
+        [ "$(echo "$codes" | sort -u | wc -l)" = 3 ] || continue
+        local in; in=$(echo "$codes" | sed "s/.*/'&'/" | paste -sd,)
+        [ "$(sql "SELECT COUNT(*) FROM authority WHERE code IN ($in)")" = 0 ] && break
+    done
+    local p c k
+    p=$(echo "$codes" | sed -n 1p); c=$(echo "$codes" | sed -n 2p); k=$(echo "$codes" | sed -n 3p)
+    sql "INSERT INTO authority (parent_id, admin_level, code, name, contact_name, contact_phone)
+           VALUES (NULL, 'province', '$p', '测试省$RUN$name', '省医政处', '0351-1');
+         SET @p = LAST_INSERT_ID(); UPDATE authority SET path = CONCAT('/', @p, '/') WHERE id = @p;
+         INSERT INTO authority (parent_id, admin_level, code, name) VALUES (@p, 'city', '$c', '测试市$RUN$name');
+         SET @c = LAST_INSERT_ID(); UPDATE authority SET path = CONCAT('/', @p, '/', @c, '/') WHERE id = @c;
+         INSERT INTO authority (parent_id, admin_level, code, name) VALUES (@c, 'county', '$k', '测试县$RUN$name');
+         SET @k = LAST_INSERT_ID(); UPDATE authority SET path = CONCAT('/', @p, '/', @c, '/', @k, '/') WHERE id = @k;
+         INSERT INTO authority_account (authority_id, username, display_name, password_hash, must_change_password)
+           VALUES (@p, 't$RUN-$name-prov', '省管理员', '$hash', 0), (@c, 't$RUN-$name-city', '市管理员', '$hash', 0),
+                  (@k, 't$RUN-$name-county', '县管理员', '$hash', 0);" || fail "cannot create the region"
+    eval "${name}_PROV=$p ${name}_CITY=$c ${name}_COUNTY=$k"
+    eval "${name}_PROV_ID=$(sql "SELECT id FROM authority WHERE code = '$p'")"
+    eval "${name}_CITY_ID=$(sql "SELECT id FROM authority WHERE code = '$c'")"
+    eval "${name}_COUNTY_ID=$(sql "SELECT id FROM authority WHERE code = '$k'")"
+}
+
+iso() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; } # iso '-1 day'
+
+# make_cycle TOKEN -> $CYCLE_ID: every window open now
+make_cycle() {
+    api POST /cycles "{\"code\":\"T$RUN\",\"name\":\"测试周期 $RUN\",\"length_years\":3,
+      \"period_start\":\"$(iso '-30 days')\",\"period_end\":\"$(iso '+700 days')\",
+      \"assessor_apply_start\":\"$(iso '-10 days')\",\"assessor_apply_end\":\"$(iso '+30 days')\",
+      \"registration_start\":\"$(iso '-10 days')\",\"registration_end\":\"$(iso '+30 days')\",
+      \"inst_review_start\":\"$(iso '-10 days')\",\"inst_review_end\":\"$(iso '+40 days')\",
+      \"assessor_review_start\":\"$(iso '-10 days')\",\"assessor_review_end\":\"$(iso '+45 days')\",
+      \"test_start\":\"$(iso '-1 day')\",\"test_end\":\"$(iso '+60 days')\",
+      \"makeup_start\":\"$(iso '-1 day')\",\"makeup_end\":\"$(iso '+90 days')\",
+      \"withdraw_deadline\":\"$(iso '+20 days')\",\"status\":\"open\"}" "$1"
+    expect 201 "create cycle"
+    CYCLE_ID=$(j .id)
+}
+
+# new_id REGION_CODE -> a fresh valid 18-digit 居民身份证 number
+new_id() {
+    local w=(7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2) map=(1 0 X 9 8 7 6 5 4 3 2) id sum i
+    for _ in $(seq 50); do
+        local days=$(( $(od -An -tu4 -N4 /dev/urandom) % 14000 ))
+        local birth; birth=$(date -u -d "1965-01-01 + $days days" +%Y%m%d)
+        id="$1$birth$(printf '%03d' $(( $(od -An -tu4 -N4 /dev/urandom) % 1000 )))"
+        sum=0
+        for i in $(seq 0 16); do sum=$((sum + ${id:$i:1} * ${w[$i]})); done
+        id="$id${map[$((sum % 11))]}"
+        [ "$(sql "SELECT COUNT(*) FROM physician WHERE id_number = '$id'")" = 0 ] && { echo "$id"; return; }
+    done
+    fail "no free ID number"
+}
+
+# a small valid JPEG (16x16, 543 bytes) for registered photos and captures
+jpeg() {
+    base64 -d >"$1" <<'B64'
+/9j/4AAQSkZJRgABAQEAAQABAAD/2wBDAAMCAgICAgMCAgIDAwMDBAYEBAQEBAgGBgUGCQgKCgkICQkKDA8MCgsOCwkJDREN
+Dg8QEBEQCgwSExIQEw8QEBD/2wBDAQMDAwQDBAgEBAgQCwkLEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQ
+EBAQEBAQEBAQEBAQEBD/wAARCAAQABADASIAAhEBAxEB/8QAFgABAQEAAAAAAAAAAAAAAAAABwQF/8QAJBAAAQQBBAICAwAA
+AAAAAAAAAQIDBAYFBwgSExEiABQJMTL/xAAVAQEBAAAAAAAAAAAAAAAAAAAABv/EACMRAAECBQMFAAAAAAAAAAAAAAECEQME
+BQYhABIxFRZhgeH/2gAMAwEAAhEDEQA/ABSm0mobc8HmExLUlRzzEWPkJWW+ulrsaUVAseUgslSlH9LKuPryIKuWPZdskzXm
+m3fX5m2nF4GlVxx/HOpx4ks51+MiU/Iaad7UcUo4tILoS4kqcWkezS0hO/HvuRp0rO6hWnWO1UisZVuFi4GFeyEpmGepa5S5
+SWVPuciFKRFLgSrwetnyPIB+Vb4N9mKhQMzo5po9XLdDs9d6ZVix2VEhiL9kuNPxw2gEKcDQ/rs8AuA8VAe0vdl7VOYn+27f
+lGAUgmITjbhSmCg3BYlyeWDkMolvw4KOp1KM6iCNvngZHwetf//Z
+B64
+}
