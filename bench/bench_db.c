@@ -6,10 +6,12 @@
  *    results, enrolment tests, proctor rows, audit rows, and their Redis keys);
  *  - the loss check: every acknowledged answer must be in the submitted paper.
  * The bench range is the whole 5-digit block from BENCH_FIRST_SEQ up, never a demo one. */
+#include <dirent.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench_internal.h"
 #include "dk_log.h"
@@ -181,6 +183,26 @@ fail:
 
 /* ---- reset -------------------------------------------------------------------------------- */
 
+/* The photos examd stored for a session: data_dir/captures/<sid>/<capture id>.jpg. */
+static void forget_photos(const dk_config *cfg, const char *sid)
+{
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/captures/%s", dk_config_str(cfg, "data_dir"), sid);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char f[900];
+        snprintf(f, sizeof f, "%s/%s", dir, e->d_name);
+        unlink(f);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* examd's keys of the bench sessions (exam_internal.h, proctor.h), their stored photos,
+ * and the login counters of this address and of the bench physicians. */
 static int redis_forget(const dk_config *cfg, MYSQL *db, dk_error *err)
 {
     MYSQL_RES *res;
@@ -195,8 +217,10 @@ static int redis_forget(const dk_config *cfg, MYSQL *db, dk_error *err)
     MYSQL_ROW row;
     long pending = 0;
     while ((row = mysql_fetch_row(res))) {
-        redisAppendCommand(r, "DEL sess:{%s} sess:{%s}:ans live:%s:%s:%s:%s", row[0], row[0],
-                           row[1], row[2], row[3], row[4]);
+        redisAppendCommand(r,
+                           "DEL sess:{%s} sess:{%s}:ans sess:{%s}:cap live:%s:%s:%s:%s rl:phys:%s",
+                           row[0], row[0], row[0], row[1], row[2], row[3], row[4], row[1]);
+        forget_photos(cfg, row[0]);
         redisAppendCommand(r, "ZREM exam:deadlines %s", row[0]);
         redisAppendCommand(r, "SREM exam:dirty %s", row[0]);
         redisAppendCommand(r, "ZREM proctor:due %s", row[0]);

@@ -38,10 +38,14 @@ DK_PACKAGES=(
     mariadb-client
     redis-server
     redis-tools
-    # scripts
+    # scripts (and the tests' helpers)
     curl
     jq
+    python3
     ca-certificates
+    # the multi-node layout and its failover test (deploy/multinode, tests/multinode)
+    nginx
+    haproxy
     # browser tests (tests/browser) and the exam page's Chinese fonts
     chromium
     fonts-noto-cjk

@@ -72,7 +72,7 @@ const char exam_lua_claim[] =
 
 const char exam_lua_finish[] =
     "redis.call('HSET', KEYS[1], 'status', 'submitted', 'score', ARGV[2], 'total', ARGV[3],\n"
-    "  'passed', ARGV[4], 'enrolment_status', ARGV[5])\n"
+    "  'passed', ARGV[4], 'enrolment_status', ARGV[5], 'pass_mark', ARGV[7])\n"
     "redis.call('ZREM', KEYS[3], ARGV[1])\n"
     "redis.call('SREM', KEYS[4], ARGV[1])\n"
     "redis.call('ZREM', KEYS[5], ARGV[1])\n"

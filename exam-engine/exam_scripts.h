@@ -20,7 +20,7 @@ extern const char exam_lua_restore[];
  * -> {1, now, qp, {answer pairs}} | {0, reason}; reasons: nosession, submitted, busy, notdue */
 extern const char exam_lua_claim[];
 /* KEYS: sess, ans, exam:deadlines, exam:dirty, proctor:due. ARGV: sid, score, total,
- * passed, enrolment_status, ttl_s. */
+ * passed, enrolment_status, ttl_s, pass_mark. */
 extern const char exam_lua_finish[];
 /* KEYS: sess. ARGV: by. Gives a failed claim back so it can be claimed again. */
 extern const char exam_lua_unclaim[];

@@ -63,8 +63,9 @@ static void reply_view(dk_req *rq, redisReply *r, int with_paper, int status)
                           (json_int_t)json_object_size(answers), "answers", answers);
     if (st && !strcmp(st, "submitted") && field(f, "score"))
         json_object_set_new(v, "result",
-                            json_pack("{s:i,s:i,s:b,s:s?}", "score", atoi(field(f, "score")),
-                                      "total", atoi(fieldd(f, "total", "0")), "passed",
+                            json_pack("{s:i,s:i,s:i,s:b,s:s?}", "score", atoi(field(f, "score")),
+                                      "total", atoi(fieldd(f, "total", "0")), "pass_mark",
+                                      atoi(fieldd(f, "pass_mark", "60")), "passed",
                                       atoi(fieldd(f, "passed", "0")), "enrolment_status",
                                       field(f, "enrolment_status")));
     const char *qp = field(f, "qp");
@@ -335,8 +336,9 @@ static void dbview_done(void *arg)
                           "answered", (json_int_t)json_object_size(answers), "answers", answers);
     if (s->submitted)
         json_object_set_new(v, "result",
-                            json_pack("{s:i,s:i,s:b,s:s}", "score", j->res.score, "total",
-                                      j->res.total, "passed", j->res.passed, "enrolment_status",
+                            json_pack("{s:i,s:i,s:i,s:b,s:s}", "score", j->res.score, "total",
+                                      j->res.total, "pass_mark", j->res.pass_mark, "passed",
+                                      j->res.passed, "enrolment_status",
                                       j->res.enrolment_status));
     dk_http_reply_json(j->rq, 200, v);
 }
@@ -563,15 +565,16 @@ static void submit_done(void *arg)
     }
     if (!strcmp(j->by, "sweeper") && !j->res.already)
         atomic_fetch_add(&j->srv->submitted_by_sweeper, 1);
-    char score[16], total[16], passed[4], ttl[24];
+    char score[16], total[16], passed[4], ttl[24], pass_mark[16];
+    snprintf(pass_mark, sizeof pass_mark, "%d", j->res.pass_mark);
     snprintf(score, sizeof score, "%d", j->res.score);
     snprintf(total, sizeof total, "%d", j->res.total);
     snprintf(passed, sizeof passed, "%d", j->res.passed);
     snprintf(ttl, sizeof ttl, "%lld", dk_config_int(j->srv->cfg, "session_ttl_s"));
     const char *argv[] = {"EVAL", exam_lua_finish, "5",   k_sess, k_ans,
                           EXAM_DEADLINES, EXAM_DIRTY, PROCTOR_DUE, j->sid, score,
-                          total, passed, j->res.enrolment_status, ttl};
-    dk_aredis_cmdargv(j->loop->redis, 0, on_finished, j, 14, argv, NULL);
+                          total, passed, j->res.enrolment_status, ttl, pass_mark};
+    dk_aredis_cmdargv(j->loop->redis, 0, on_finished, j, 15, argv, NULL);
 }
 
 /* Takes the claim reply {1, now, qp, answers} into a job and sends it to MariaDB. */

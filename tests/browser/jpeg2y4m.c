@@ -62,8 +62,8 @@ static int photo_frame(tjhandle tj, const char *path, int W, int H, int contain,
         return -1;
     }
     int w, h, sub, cs;
-    if (tjDecompressHeader3(tj, jpg, len, &w, &h, &sub, &cs) != 0 || w <= 0 || h <= 0 ||
-        w > 8192 || h > 8192) {
+    if (tjDecompressHeader3(tj, jpg, len, &w, &h, &sub, &cs) != 0 || w <= 0 || h <= 0 || w > 8192 ||
+        h > 8192) {
         fprintf(stderr, "jpeg2y4m: %s: %s\n", path, tjGetErrorStr2(tj));
         free(jpg);
         return -1;
@@ -89,8 +89,10 @@ static int photo_frame(tjhandle tj, const char *path, int W, int H, int contain,
         for (int x = 0; x < W; x++) {
             double p[3] = {128, 128, 128}; /* the letterbox */
             double sx = (x + 0.5 + ox) / scale - 0.5, sy = (y + 0.5 + oy) / scale - 0.5;
-            if (sx >= -0.5 && sx <= w - 0.5 && sy >= -0.5 && sy <= h - 0.5) sample(rgb, w, h, sx, sy, p);
-            for (int c = 0; c < 3; c++) p[c] *= gain;
+            if (sx >= -0.5 && sx <= w - 0.5 && sy >= -0.5 && sy <= h - 0.5)
+                sample(rgb, w, h, sx, sy, p);
+            for (int c = 0; c < 3; c++)
+                p[c] *= gain;
             Y[y * W + x] = clamp8(16 + (65.738 * p[0] + 129.057 * p[1] + 25.064 * p[2]) / 256);
             cb[y * W + x] = 128 + (-37.945 * p[0] - 74.494 * p[1] + 112.439 * p[2]) / 256;
             cr[y * W + x] = 128 + (112.439 * p[0] - 94.154 * p[1] - 18.285 * p[2]) / 256;
@@ -123,13 +125,15 @@ int main(int argc, char **argv)
         argv++, argc--;
     }
     if (argc < 7 || gain <= 0 || gain > 4) {
-        fprintf(stderr, "usage: jpeg2y4m [-c] [-g GAIN] OUT.y4m WIDTH HEIGHT FPS FRAMES_PER_PHOTO PHOTO.jpg...\n");
+        fprintf(stderr, "usage: jpeg2y4m [-c] [-g GAIN] OUT.y4m WIDTH HEIGHT FPS FRAMES_PER_PHOTO "
+                        "PHOTO.jpg...\n");
         return 2;
     }
     int W = atoi(argv[2]), H = atoi(argv[3]), fps = atoi(argv[4]), per = atoi(argv[5]);
     if (W < 16 || H < 16 || W > 4096 || H > 4096 || W % 2 || H % 2 || fps < 1 || fps > 60 ||
         per < 1 || per > 10000) {
-        fprintf(stderr, "jpeg2y4m: WIDTH and HEIGHT must be even (16-4096), FPS 1-60, FRAMES 1-10000\n");
+        fprintf(stderr,
+                "jpeg2y4m: WIDTH and HEIGHT must be even (16-4096), FPS 1-60, FRAMES 1-10000\n");
         return 2;
     }
     tjhandle tj = tjInitDecompress();

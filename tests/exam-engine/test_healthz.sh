@@ -8,21 +8,25 @@ command -v curl >/dev/null || { echo "SKIP: curl is not installed"; exit 77; }
 redis-cli -p "${DK_REDIS_PORT:-16379}" ping >/dev/null 2>&1 || {
     echo "SKIP: the test stack's Redis is not reachable on port ${DK_REDIS_PORT:-16379}"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 log=$(mktemp)
 pids=()
 trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -f "$log"' EXIT
 
-wait_http() { # port -> waits until the server answers anything
-    for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$1/metrics" && return 0; sleep 0.1; done
+# starts examd on a port the kernel picks (DK_EXAM_PORT=0) and sets $port from its log
+start_examd() {
+    DK_EXAM_PORT=0 "$@" "$examd" >"$log" 2>&1 &
+    pid=$!; pids+=("$pid")
+    port=
+    for _ in $(seq 100); do
+        port=$(sed -n 's/.*examd listening host=[^ ]* port=\([0-9]*\).*/\1/p' "$log" | head -1)
+        [ -n "$port" ] && curl -s -o /dev/null "http://127.0.0.1:$port/metrics" && return 0
+        sleep 0.1
+    done
     return 1
 }
 
 # 1. both reachable: 200
-port=$(free_port)
-DK_EXAM_PORT=$port DK_HTTP_LOOPS=2 "$examd" >"$log" 2>&1 &
-pid=$!; pids+=("$pid")
-wait_http "$port" || { cat "$log"; fail "examd did not start"; }
+start_examd env DK_HTTP_LOOPS=2 || { cat "$log"; fail "examd did not start"; }
 grep -q "effective configuration" "$log" || fail "examd did not print its configuration"
 grep -q "mysql_password.*\*\*\*" "$log" || fail "the password is not masked in the printed configuration"
 grep -q "dingkao-dev" "$log" && fail "the password appears in the log"
@@ -41,10 +45,10 @@ kill -TERM "$pid"; wait "$pid"; rc=$?
 [ $rc = 0 ] || { cat "$log"; fail "examd exited $rc after SIGTERM"; }
 
 # 2. Redis unreachable (a port nothing listens on): 503 naming Redis, MariaDB still fine
-port=$(free_port); dead=$(free_port)
-DK_EXAM_PORT=$port DK_REDIS_PORT=$dead DK_HTTP_LOOPS=1 "$examd" >"$log" 2>&1 &
-pid=$!; pids+=("$pid")
-wait_http "$port" || { cat "$log"; fail "examd did not start without Redis"; }
+# a port nothing listens on: bind one and close it
+dead=$(( 40000 + RANDOM % 20000 ))
+while (exec 3<>"/dev/tcp/127.0.0.1/$dead") 2>/dev/null; do dead=$(( dead + 1 )); done
+start_examd env DK_REDIS_PORT=$dead DK_HTTP_LOOPS=1 || { cat "$log"; fail "examd did not start without Redis"; }
 code=$(curl -s -o /tmp/dk-hz.$$ -w '%{http_code}' "http://127.0.0.1:$port/healthz")
 [ "$code" = 503 ] || fail "healthz is $code with Redis unreachable"
 grep -q '"redis":false' /tmp/dk-hz.$$ && grep -q '"mysql":true' /tmp/dk-hz.$$ || fail "healthz body: $(cat /tmp/dk-hz.$$)"
