@@ -11,6 +11,7 @@ const char exam_lua_answer[] =
     NOW_MS
     "if not s[1] or s[1] ~= ARGV[1] then return {0, 'nosession', now} end\n"
     "if s[2] ~= 'live' or now >= tonumber(s[3]) then return {0, 'closed', now} end\n"
+    "if now - tonumber(ARGV[5]) > 20000 then return {0, 'stale', now} end\n"
     "local no = tonumber(ARGV[2])\n"
     "local shape = s[4]\n"
     "if not no or no < 1 or no * 2 > #shape then return {0, 'badno', now} end\n"

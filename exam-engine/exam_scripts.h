@@ -6,8 +6,10 @@
 #ifndef EXAM_SCRIPTS_H
 #define EXAM_SCRIPTS_H
 
-/* KEYS: sess, ans, exam:dirty. ARGV: pid, no, choice, sid.
- * -> {1, "ok", now} | {0, reason, now}; reasons: nosession, closed, badno, badchoice */
+/* KEYS: sess, ans, exam:dirty. ARGV: pid, no, choice, sid, arrival (node's unix ms).
+ * -> {1, "ok", now} | {0, reason, now}; reasons: nosession, closed, badno, badchoice,
+ * stale (the request waited over 20 s in a node that froze: the client retries, so an
+ * old choice never lands over a newer one) */
 extern const char exam_lua_answer[];
 /* KEYS: sess, ans. ARGV: pid ("" = any, for the sweeper).
  * -> {1, now, {session fields...}, {answer pairs...}} | {0, "nosession"} */

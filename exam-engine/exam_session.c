@@ -427,7 +427,9 @@ static void on_answer(redisReply *r, const dk_error *e, void *arg)
         dk_http_failf(rq, DK_ECONFLICT, "考试已结束（时间已到或已交卷），答案不能再保存或修改");
     else if (!strcmp(why, "badno"))
         dk_http_failf(rq, DK_ENOTFOUND, "试卷中没有第 %d 题", a->no);
-    else if (!strcmp(why, "badchoice"))
+    else if (!strcmp(why, "stale")) {
+        exam_busy(rq, 1, "服务器繁忙，答案未保存，请重试");
+    } else if (!strcmp(why, "badchoice"))
         dk_http_failf(rq, DK_EINVAL, "第 %d 题的选项“%s”无效", a->no, a->choice);
     else
         dk_http_failf(rq, DK_ENOTFOUND, "没有这场考试");
@@ -478,9 +480,12 @@ void exam_answer_put(dk_req *rq)
     snprintf(k_ans, sizeof k_ans, "sess:{%s}:ans", sid);
     snprintf(pid, sizeof pid, "%lld", c.id);
     snprintf(nos, sizeof nos, "%ld", no);
+    char arrival[24];
+    snprintf(arrival, sizeof arrival, "%lld",
+             dk_wall_ms() - (dk_now_us() - rq->start_us) / 1000);
     const char *argv[] = {"EVAL", exam_lua_answer, "3", k_sess, k_ans, EXAM_DIRTY,
-                          pid,    nos,             a->choice, sid};
-    dk_aredis_cmdargv(rq->loop->redis, 0, on_answer, rq, 10, argv, NULL);
+                          pid,    nos,             a->choice, sid,  arrival};
+    dk_aredis_cmdargv(rq->loop->redis, 0, on_answer, rq, 11, argv, NULL);
 }
 
 /* ---- submit: shared by POST .../submit and the sweeper ------------------------------------ */

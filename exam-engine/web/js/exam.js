@@ -18,8 +18,8 @@ import { $, $$, el, fmtCountdown, fmtTime, fromTemplate, listNos, PAPER_NAMES, T
 const SYNC_MS = 30000; // re-read the session (time, answers) this often
 // shown once the time left is below them (again after a reload), the later one replacing
 const WARNINGS = [
-  { ms: 10 * 60000, text: '考试剩余时间已不足 10 分钟，请抓紧时间作答，并检查未作答和已标记的题目。' },
-  { ms: 60000, text: '考试剩余时间已不足 1 分钟。时间到系统将自动交卷，已保存的答案都会计入成绩。' },
+  { ms: 10 * 60000, kind: 'warn', text: '考试剩余时间已不足 10 分钟，请抓紧时间作答，并检查未作答和已标记的题目。' },
+  { ms: 60000, kind: 'time', text: '考试剩余时间已不足 1 分钟。时间到系统将自动交卷，已保存的答案都会计入成绩。' },
 ];
 
 function storeGet(key, dflt) {
@@ -470,7 +470,7 @@ export function runExam(root, s, opts) {
     for (const w of WARNINGS) {
       if (left <= w.ms && left > 0 && w.ms < warnedMs) {
         warnedMs = w.ms;
-        notice('time', w.text, 'time');
+        notice('time', w.text, w.kind);
       }
     }
     if (left <= 0) timeUp();
