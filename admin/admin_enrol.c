@@ -52,7 +52,9 @@ static int enrol_load(admin_job *j, MYSQL *db, long long eid, enrol_scope *s)
 
 static int enrol_log_json(admin_job *j, MYSQL *db, long long eid, json_t **out)
 {
-    dk_param p[] = {DK_PINT(eid), DK_PINT(eid), DK_PINT(eid)};
+    char sid[24];
+    snprintf(sid, sizeof sid, "%lld", eid);
+    dk_param p[] = {DK_PSTR(sid), DK_PINT(eid), DK_PINT(eid)};
     return admin_sql_rows(
         db,
         "SELECT l.id, l.created_at, l.actor_type, l.role, "
@@ -61,9 +63,9 @@ static int enrol_log_json(admin_job *j, MYSQL *db, long long eid, json_t **out)
         " WHEN 'system' THEN '系统' "
         " ELSE (SELECT name FROM institution WHERE id = l.actor_id) END AS actor_name, "
         "l.action, l.entity_type, l.entity_id, l.from_status, l.to_status, l.reason "
-        "FROM audit_log l WHERE (l.entity_type = 'enrolment' AND l.entity_id = CAST(? AS CHAR)) "
+        "FROM audit_log l WHERE (l.entity_type = 'enrolment' AND l.entity_id = ?) "
         "OR (l.entity_type = 'exemption_request' AND l.entity_id IN "
-        " (SELECT CAST(id AS CHAR) FROM exemption_request WHERE enrolment_id = ?)) "
+        " (SELECT CAST(id AS CHAR) COLLATE utf8mb4_unicode_ci FROM exemption_request WHERE enrolment_id = ?)) "
         "OR (l.entity_type IN ('exam_session', 'invigilation') AND l.entity_id IN "
         " (SELECT id FROM exam_session WHERE enrolment_id = ?)) "
         "ORDER BY l.created_at, l.id",

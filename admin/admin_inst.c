@@ -794,6 +794,8 @@ int admin_phys_detail(admin_job *j, MYSQL *db)
     if (rc) return rc;
     json_t *ph, *enrols = NULL, *transfers = NULL, *log = NULL;
     dk_param p[] = {DK_PINT(pid)};
+    char pidbuf[24];
+    snprintf(pidbuf, sizeof pidbuf, "%lld", pid);
     if ((rc = admin_sql_row(
              db,
              "SELECT p.id, p.account, p.id_type, p.id_number, p.name, p.sex, p.birth_date, "
@@ -823,8 +825,9 @@ int admin_phys_detail(admin_job *j, MYSQL *db)
         (rc = admin_sql_rows(db,
                              "SELECT created_at, actor_type, role, action, from_status, to_status, "
                              "reason FROM audit_log WHERE entity_type = 'physician' AND "
-                             "entity_id = CAST(? AS CHAR) ORDER BY id",
-                             p, 1, 0, &log, &j->err))) {
+                             "entity_id = ? ORDER BY id",
+                             (dk_param[]){DK_PSTR(pidbuf)},
+                             1, 0, &log, &j->err))) {
         json_decref(ph);
         json_decref(enrols);
         json_decref(transfers);

@@ -8,8 +8,10 @@
 #
 # Environment (defaults in brackets): DK_BENCH_PHYSICIANS [5000], DK_BENCH_BUILD [1: build
 # first], DK_BENCH_STACK_DIR [/tmp/dk-bench-stack], DK_REDIS_PORT [17395],
-# DK_MYSQL_PORT [14395], DK_EXAM_PORT [18395], DK_HTTP_LOOPS [0 = one per core], and
-# any other DK_* setting of examd (DK_HASH_WORKERS, DK_DB_WORKERS, ...), passed through.
+# DK_MYSQL_PORT [14395], DK_EXAM_PORT [18395], DK_HTTP_LOOPS [0 = one per core],
+# DK_PROCTOR_MODEL_DIR [../shared/models if there], DK_BENCH_JPEG [a one-face photo of
+# ../shared/data/faces if there: camera checks and captures], and any other DK_* setting
+# of examd (DK_HASH_WORKERS, DK_DB_WORKERS, ...), passed through.
 # Only processes this script started are stopped, by their pid.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
@@ -22,6 +24,14 @@ export DK_MYSQL_PORT=${DK_MYSQL_PORT:-14395}
 export DK_EXAM_PORT=${DK_EXAM_PORT:-18395}
 export DK_HTTP_LOOPS=${DK_HTTP_LOOPS:-0}
 export DK_BUILD_DIR=$build
+export DK_DATA_DIR=${DK_DATA_DIR:-$DK_STACK_DIR/data} # capture photos stay in the private stack
+shared=$(cd "$repo/.." && pwd -P)/shared
+if [[ -z ${DK_PROCTOR_MODEL_DIR:-} && -f $shared/models/yunet_120x160.onnx ]]; then
+    export DK_PROCTOR_MODEL_DIR=$shared/models
+fi
+jpeg=${DK_BENCH_JPEG:-$shared/data/faces/deepface_img03/2.jpg}
+jpeg_opt=()
+[[ -f $jpeg ]] && jpeg_opt=(--capture-jpeg "$jpeg")
 physicians=${DK_BENCH_PHYSICIANS:-5000}
 # tokens must verify across the whole run (examd would otherwise pick a random key)
 DK_TOKEN_SECRET=${DK_TOKEN_SECRET:-$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')}
@@ -88,12 +98,12 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 
-cmd=("$build/bench/dkbench" run --scenario all --physicians "$physicians" "$@")
+cmd=("$build/bench/dkbench" run --scenario all --physicians "$physicians" "${jpeg_opt[@]}" "$@")
 {
     echo "# dkbench results, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "# commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$repo" diff --quiet 2>/dev/null || echo ' (with local changes)')"
     echo "# command: bench/run_exam_bench.sh $*"
-    echo "#   which ran: ${cmd[*]#$repo/}"
+    echo "#   which ran: ${cmd[*]}"
     echo "# machine: nproc $(nproc), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r), $(free -m | awk '/^Mem:/ {print $2 " MiB RAM"}')"
     echo "# examd (release, $build): its effective configuration:"
     sed -n '/effective configuration/,/listening/p' "$examd_log" | grep -v -e token_secret -e mysql_password | sed 's/^/#   /'
@@ -107,9 +117,12 @@ set -e
 {
     echo
     echo "# examd's own view at the end (GET /metrics, examd_* lines):"
-    curl -fsS "http://127.0.0.1:$DK_EXAM_PORT/metrics" 2>/dev/null | grep -E '^examd_' | grep -v '_bucket' | sed 's/^/#   /'
-    echo "# examd warnings and errors during the run:"
-    grep -E ' (WARN|ERROR) ' "$examd_log" | sort -k3 | uniq -c -f2 | head -20 | sed 's/^/#   /'
+    curl -fsS "http://127.0.0.1:$DK_EXAM_PORT/metrics" 2>/dev/null | grep -E '^examd_' |
+        grep -v '_bucket' | sed 's/^/#   /' || true
+    echo "# examd warnings and errors during the run (count, level, message; ids elided):"
+    grep -E ' (WARN|ERROR) ' "$examd_log" | cut -d' ' -f2- |
+        sed -E 's/(sid|capture_id|id|pid)=[^ ]+/\1=…/g' | sort | uniq -c | sort -rn | head -20 |
+        sed 's/^/#   /' || true
 } >>"$out"
 log "done: ${out#$repo/} (dkbench exit status $rc)"
 exit "$rc"

@@ -148,6 +148,7 @@ export async function prerequisites(args) {
   }
   mkdirSync(args.out, { recursive: true });
   outDir = args.out;
+  for (const f of readdirSync(outDir)) if (/^failure-\d+\.png$/.test(f)) rmSync(path.join(outDir, f)); // an earlier run's
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'dk-browser-'));
   cleanups.push(() => rmSync(tmp, { recursive: true, force: true }));
   return { pw, faces, tmp };

@@ -452,11 +452,26 @@ export function runExam(root, s, opts) {
   }
 
   const CAM_TEXT = { ok: '摄像头正常', lost: '摄像头未连接', opening: '正在连接摄像头', retry: '照片待上传' };
+  let camLost = false;
+  let camTimer = null;
   function cameraStatus(kind, text) {
     if (closed) return;
     ui.cam.dataset.state = kind === 'ok' ? 'ok' : kind === 'opening' ? 'busy' : 'warn';
     ui.camText.textContent = CAM_TEXT[kind] || text;
-    notice('cam', kind === 'lost' ? text : null, 'warn');
+    if (kind === 'lost') {
+      clearTimeout(camTimer);
+      camLost = true;
+      notice('cam', text, 'warn');
+    } else if (kind === 'ok') {
+      if (!camLost) return;
+      camLost = false; // say it is back, for a few seconds
+      notice('cam', '摄像头已恢复连接，请继续作答。', 'info');
+      clearTimeout(camTimer);
+      camTimer = setTimeout(() => notice('cam', null), 6000);
+    } else {
+      clearTimeout(camTimer);
+      notice('cam', null);
+    }
   }
 
   // ---- time ----------------------------------------------------------------------------
