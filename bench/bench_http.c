@@ -173,6 +173,7 @@ static void send_on(bench_conn *c, bench_req *r)
     c->clen = -1;
     c->pending_terr = T_NONE;
     evbuffer_drain(c->body, evbuffer_get_length(c->body));
+    if (!r->attempts) r->first_sent_us = now;
     r->attempts++;
     r->sent_us = now;
     struct timeval tv = {c->cl->timeout_ms / 1000, (c->cl->timeout_ms % 1000) * 1000};
@@ -225,6 +226,8 @@ static void record(bench_client *cl, bench_req *r, int64_t now)
     int64_t e2e = now - r->due_us, svc = now - r->sent_us;
     bench_hist_add(&st->e2e[r->route], (uint64_t)(e2e > 0 ? e2e : 0));
     bench_hist_add(&st->service[r->route], (uint64_t)(svc > 0 ? svc : 0));
+    int64_t wait = r->first_sent_us - r->due_us;
+    bench_hist_add(&st->wait[r->route], (uint64_t)(wait > 0 ? wait : 0));
     if (r->terr)
         st->terr[r->route][r->terr]++;
     else

@@ -59,6 +59,9 @@ extern const char *const bench_terr_names[T_NTERR];
 typedef struct bench_stats {       /* one phase, one thread (merged at the end) */
     bench_hist e2e[R_NROUTES];     /* from the time the request was due to the last byte */
     bench_hist service[R_NROUTES]; /* from the request's first write to the last byte */
+    bench_hist wait[R_NROUTES];    /* client side: from due to the first write (timer
+                                      lateness, a full pool) */
+    bench_hist loop_lag;           /* how late the client thread's 20 ms tick ran */
     uint64_t status[R_NROUTES][BENCH_MAX_STATUS];
     uint64_t terr[R_NROUTES][T_NTERR];
     uint64_t stale_retries; /* request resent once on a new connection: the server had
@@ -100,7 +103,7 @@ struct bench_req {
     char *resp;      /* NUL-terminated body */
     size_t resp_len;
     /* the client's own */
-    int64_t sent_us;
+    int64_t sent_us, first_sent_us;
     int attempts;
     bench_req *next;
 };
@@ -130,6 +133,7 @@ typedef struct bench_phys {
     char acked[BENCH_MAXQ + 1][BENCH_CHOICE]; /* last acknowledged choice, "" none */
     char sent[BENCH_CHOICE];                  /* choice of the answer in flight */
     uint8_t indet[BENCH_MAXQ + 1];            /* an answer's fate is unknown (timeout, 5xx) */
+    int group; /* 0: start and steady; 1: saturation (one per connection, no camera) */
     int state, tries, next_q, resume_at, resumed;
     int timer_action, due_set, cur_q, pending_change, steps_new_q, backoffs, slot;
     int have_paper, submitted, failed, in_phase;
@@ -158,8 +162,8 @@ struct bench_thread {
     struct event *tick;
     bench_phys **phys; /* this thread's physicians */
     int nphys;
-    int phase, phase_seq, phase_done, stop_issuing;
-    int64_t phase_t0_us;
+    int phase, group, phase_seq, phase_done, stop_issuing;
+    int64_t phase_t0_us, last_tick_us;
     int login_slots; /* setup: logins allowed in flight */
     bench_phys **login_wait;
     int nlogin_wait, login_wait_head;
@@ -187,7 +191,7 @@ typedef struct bench_run {
     bench_phys *phys;
     unsigned char *jpeg; /* --capture-jpeg, read once; NULL: no camera check, no captures */
     size_t jpeg_len;
-    _Atomic int phase, phase_seq, threads_done, quit;
+    _Atomic int phase, group, phase_seq, threads_done, quit;
     int64_t phase_t0_us;
 } bench_run;
 

@@ -35,6 +35,7 @@ enum {
 enum { TA_NONE, TA_RESEND, TA_STEP, TA_ARRIVE };
 
 static void step(bench_phys *p);
+static void cap_after(bench_phys *p, double ms);
 static void on_resp(bench_req *r);
 static void on_bare(bench_req *r);
 
@@ -48,7 +49,6 @@ static void cap_stop(bench_phys *p)
 
 static void phys_done(bench_phys *p) /* leaves the current phase */
 {
-    cap_stop(p);
     if (!p->in_phase) return;
     p->in_phase = 0;
     p->t->nphys_active--;
@@ -64,6 +64,7 @@ static void phys_fail(bench_phys *p, const char *why)
                     why);
     }
     p->state = S_FAILED;
+    cap_stop(p);
     phys_done(p);
 }
 
@@ -392,6 +393,12 @@ static void on_start(bench_phys *p, bench_req *r)
         bench_hist_add(&t->start_to_paper, (uint64_t)(now - p->t_arrive_us));
         if (now > t->last_paper_us) t->last_paper_us = now;
     }
+    /* the page starts its camera loop with the paper and keeps it until the submit; the
+     * saturation group has no camera (it prices answer saves alone) */
+    if (bench_g->jpeg && p->group == 0) {
+        p->cap_on = 1;
+        cap_after(p, bench_unif(&p->rng) * 2000.0);
+    }
     phys_done(p);
 }
 
@@ -558,6 +565,18 @@ static void on_capture(bench_req *r)
     cap_after(p, ms);
 }
 
+/* The page stops its camera before it submits, so no photo races the submit. */
+static void begin_submit(bench_phys *p)
+{
+    cap_stop(p);
+    if (p->cap_busy) {
+        p->submit_after_cap = 1;
+        return;
+    }
+    p->tries = 0;
+    send_submit(p);
+}
+
 /* ---- the next step of an answering physician ------------------------------------------------- */
 
 static void step(bench_phys *p)
@@ -595,14 +614,7 @@ static void step(bench_phys *p)
         send_answer(p, q, c);
         return;
     }
-    /* the page stops its camera before it submits, so no photo races the submit */
-    cap_stop(p);
-    if (p->cap_busy) {
-        p->submit_after_cap = 1;
-        return;
-    }
-    p->tries = 0;
-    send_submit(p);
+    begin_submit(p);
 }
 
 static void phys_timer(evutil_socket_t fd, short what, void *arg)
@@ -657,9 +669,9 @@ static void join(bench_phys *p)
     p->req.due_us = 0;
 }
 
-static int can_answer(const bench_phys *p)
+static int can_answer(const bench_thread *t, const bench_phys *p)
 {
-    return p->have_paper && !p->submitted && !p->failed;
+    return p->group == t->group && p->have_paper && !p->submitted && !p->failed;
 }
 
 static void begin_phase(bench_thread *t)
@@ -673,7 +685,7 @@ static void begin_phase(bench_thread *t)
         t->nlogin_wait = t->login_wait_head = 0;
         for (int i = 0; i < t->nphys; i++) {
             bench_phys *p = t->phys[i];
-            if (p->have_paper || p->failed) continue;
+            if (p->group != t->group || p->have_paper || p->failed) continue;
             join(p);
             if (t->login_slots > 0) {
                 t->login_slots--;
@@ -688,7 +700,7 @@ static void begin_phase(bench_thread *t)
         t->start_t0_us = t->phase_t0_us;
         for (int i = 0; i < t->nphys; i++) {
             bench_phys *p = t->phys[i];
-            if (p->have_paper || p->failed) continue;
+            if (p->group != t->group || p->have_paper || p->failed) continue;
             join(p);
             after_ms(p, bench_unif(&p->rng) * o->start_window_s * 1000.0, TA_ARRIVE);
         }
@@ -715,7 +727,7 @@ static void begin_phase(bench_thread *t)
         int cap = o->connections / o->threads, n = 0;
         for (int i = 0; i < t->nphys && n < cap; i++) {
             bench_phys *p = t->phys[i];
-            if (!can_answer(p)) continue;
+            if (!can_answer(t, p)) continue;
             join(p);
             n++;
             step(p);
@@ -725,25 +737,21 @@ static void begin_phase(bench_thread *t)
     case P_STEADY:
         for (int i = 0; i < t->nphys; i++) {
             bench_phys *p = t->phys[i];
-            if (!can_answer(p)) continue;
+            if (!can_answer(t, p)) continue;
             join(p);
             p->next_q = 1;
             p->resumed = 0;
             p->resume_at = p->nq / 2;
             p->pending_change = 0;
             after_ms(p, bench_unif(&p->rng) * o->pace_ms, TA_STEP);
-            if (bench_g->jpeg) { /* the first photo was due at the start: soon */
-                p->cap_on = 1;
-                cap_after(p, bench_unif(&p->rng) * (o->pace_ms < 5000 ? o->pace_ms : 5000));
-            }
         }
         break;
     case P_FINISH:
         for (int i = 0; i < t->nphys; i++) {
             bench_phys *p = t->phys[i];
-            if (!can_answer(p)) continue;
+            if (!can_answer(t, p)) continue;
             join(p);
-            send_submit(p);
+            begin_submit(p);
         }
         break;
     }
@@ -753,6 +761,12 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     bench_thread *t = arg;
+    int64_t now_tick = bench_now_us();
+    if (t->last_tick_us) {
+        int64_t lag = now_tick - t->last_tick_us - TICK_MS * 1000;
+        bench_hist_add(&t->stats[t->phase].loop_lag, (uint64_t)(lag > 0 ? lag : 0));
+    }
+    t->last_tick_us = now_tick;
     if (atomic_load(&bench_g->quit)) {
         event_base_loopexit(t->base, NULL);
         return;
@@ -761,6 +775,7 @@ static void tick(evutil_socket_t fd, short what, void *arg)
     if (seq != t->phase_seq) {
         t->phase_seq = seq;
         t->phase = atomic_load(&bench_g->phase);
+        t->group = atomic_load(&bench_g->group);
         t->phase_done = 0;
         begin_phase(t);
     }
@@ -780,7 +795,7 @@ static void tick(evutil_socket_t fd, short what, void *arg)
             t->window_us[t->phase] += el;
         }
     }
-    if (t->nphys_active == 0 && t->bare_inflight == 0 && t->cap_inflight == 0) {
+    if (t->nphys_active == 0 && t->bare_inflight == 0) {
         if (!t->stop_issuing) t->window_us[t->phase] += el;
         t->stop_issuing = 1;
         t->phase_done = 1;

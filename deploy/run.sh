@@ -13,7 +13,9 @@ repo=$(dirname "$here")
 cd "$repo"
 export DK_STACK_DIR=${DK_STACK_DIR:-$repo/.stack}
 run="$DK_STACK_DIR/run"; logs="$DK_STACK_DIR/logs"
-servers=(exam-engine/examd)
+servers=(exam-engine/examd admin/admind)
+# each server's static pages (the exam page; the console)
+web_of() { case $1 in exam-engine/examd) echo "$repo/exam-engine/web" ;; admin/admind) echo "$repo/admin/web" ;; esac; }
 
 stop_servers() {
     for s in "${servers[@]}"; do
@@ -69,25 +71,35 @@ DK_BUILD_DIR="$repo/build" "$here/demo/load.sh"
 
 echo "== servers"
 stop_servers
+wait_healthy() { # name port
+    local code=
+    for _ in $(seq 150); do
+        code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$2/healthz" || true)
+        [ "$code" = 200 ] && return 0
+        sleep 0.2
+    done
+    echo "$1 did not become healthy (last /healthz: $code); see $logs/$1.log" >&2
+    return 1
+}
+exam_port=${DK_EXAM_PORT:-18080}
+admin_port=${DK_ADMIN_PORT:-18081}
 for s in "${servers[@]}"; do
+    [ -x "build/$s" ] || { echo "skipping $s: not built" >&2; continue; }
     name=$(basename "$s")
-    nohup "build/$s" >>"$logs/$name.log" 2>&1 &
+    DK_WEB_ROOT=$(web_of "$s") nohup "build/$s" >>"$logs/$name.log" 2>&1 &
     echo $! > "$run/$name.pid"
 done
-port=${DK_EXAM_PORT:-$(grep -E '^\s*exam_port' "$conf" | sed 's/.*=\s*//' || true)}
-port=${port:-18080}
-for _ in $(seq 100); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz" || true)
-    [ "$code" = 200 ] && break
-    sleep 0.2
-done
-[ "$code" = 200 ] || { echo "examd did not become healthy (last /healthz: $code); see $logs/examd.log" >&2; exit 1; }
+wait_healthy examd "$exam_port"
+[ -x build/admin/admind ] && wait_healthy admind "$admin_port"
 cat <<MSG
 
 定考 is running:
-  exam engine (examd)  http://127.0.0.1:$port   (GET /healthz, /metrics, /api/v1/...)
-  logs                 $logs/
-  demo physicians      140105H0000100001 … 140105H0000100006 (or their ID numbers), password 666666
-                       (the first login asks for a new password)
-  stop everything      deploy/run.sh stop
+  exam page + API (examd)   http://127.0.0.1:$exam_port/      (GET /healthz, /metrics, /api/v1/...)
+  console + API (admind)    http://127.0.0.1:$admin_port/
+  logs                      $logs/
+  demo accounts             physicians 140105H0000100001 … 00006 (or their ID numbers),
+                            institutions 140105H00001, 140100H00002 (考核机构),
+                            authorities sx-admin, ty-admin, xd-admin — all with password 666666
+                            (the first login asks for a new one)
+  stop everything           deploy/run.sh stop
 MSG

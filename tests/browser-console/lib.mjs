@@ -1,0 +1,575 @@
+// lib.mjs - what the console's browser tests share: the prerequisites (exit 77 naming what
+// is absent), a private admind (serving admin/web) and examd, a world of their own on the
+// shared test stack (a province -> city -> county tree with random codes, authority
+// accounts, a cycle whose windows are open now, institutions made through the API, a
+// 考核机构 approved through the API, physicians), Debian's Chromium driven by
+// playwright-core (from tests/browser/node_modules: no browser download), console and
+// page errors collected, and a screenshot per step.
+//
+// Arguments (from CMake): --admind PATH --examd PATH --out DIR. The stack comes from the
+// environment as deploy/test.sh exports it: DK_REDIS_PORT, DK_MYSQL_PORT, DK_MYSQL_*.
+// Nothing is flushed or truncated: every row a test makes is its own (tests run in
+// parallel on one database).
+
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const here = path.dirname(fileURLToPath(import.meta.url));
+export const repo = path.resolve(here, '../..');
+export const SHARED = path.resolve(repo, '../shared');
+export const FACES = path.join(SHARED, 'data/faces');
+export const MODELS = path.join(SHARED, 'models');
+export const CHROMIUM = process.env.DK_CHROMIUM || '/usr/bin/chromium';
+export const PASSWORD = 'Test@2024pw';
+const PLAYWRIGHT = path.resolve(here, '../browser/node_modules/playwright-core/index.mjs');
+
+let testName = 'browser-console';
+const cleanups = [];
+const watched = [];
+let outDir = null;
+
+export function log(msg) {
+  console.log(`[${new Date().toISOString().slice(11, 23)}] ${testName}: ${msg}`);
+}
+
+async function cleanupAll() {
+  while (cleanups.length) {
+    try {
+      await cleanups.pop()();
+    } catch {
+      /* best effort */
+    }
+  }
+}
+
+export async function skip(msg) {
+  console.log(`SKIP ${testName}: ${msg}`);
+  await cleanupAll();
+  process.exit(77);
+}
+
+async function failNow(msg) {
+  console.log(`FAIL ${testName}: ${msg}`);
+  for (const [i, p] of watched.entries()) {
+    try {
+      if (!p.isClosed() && outDir) {
+        const f = path.join(outDir, `failure-${i + 1}.png`);
+        await p.screenshot({ path: f, fullPage: true });
+        console.log(`  the page at the failure: ${f} (${p.url()})`);
+      }
+    } catch {
+      /* the browser is gone */
+    }
+  }
+  for (const s of servers) {
+    console.log(`--- ${s.name} log (tail)`);
+    console.log(s.logs.join('').split('\n').slice(-25).join('\n'));
+  }
+  await cleanupAll();
+  process.exit(1);
+}
+
+export function check(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+function parseArgs() {
+  const a = {};
+  const argv = process.argv.slice(2);
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^--([a-z0-9-]+)$/.exec(argv[i]);
+    if (m && i + 1 < argv.length) a[m[1]] = argv[++i];
+  }
+  return a;
+}
+
+function run(cmd, args, { input, env } = {}) {
+  return new Promise((resolve, reject) => {
+    const p = execFile(cmd, args, { env: { ...process.env, ...env }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${path.basename(cmd)} failed: ${(stderr || err.message).trim()}`));
+      else resolve(stdout);
+    });
+    if (input !== undefined) p.stdin.end(input);
+  });
+}
+
+// ---- the stack ------------------------------------------------------------------------------
+
+export const stack = {
+  redisPort: Number(process.env.DK_REDIS_PORT || 16379),
+  mysqlPort: Number(process.env.DK_MYSQL_PORT || 13306),
+  mysqlUser: process.env.DK_MYSQL_USER || 'dingkao',
+  mysqlPassword: process.env.DK_MYSQL_PASSWORD || 'dingkao-dev',
+  mysqlDb: process.env.DK_MYSQL_DB || 'dingkao',
+};
+
+export function sql(query) {
+  return run('mariadb', [
+    '--no-defaults', '--protocol=TCP', '-h', '127.0.0.1', '-P', String(stack.mysqlPort), '-u', stack.mysqlUser,
+    '-N', '-B', '--default-character-set=utf8mb4', stack.mysqlDb, '-e', "SET time_zone = '+00:00'; " + query,
+  ], { env: { MYSQL_PWD: stack.mysqlPassword } });
+}
+
+export async function sqlValue(query) {
+  return (await sql(query)).trim();
+}
+
+function redisCmd(port, line) {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    let buf = '';
+    const done = (v) => {
+      s.destroy();
+      resolve(v);
+    };
+    s.setTimeout(2000, () => done(null));
+    s.on('error', () => done(null));
+    s.on('connect', () => s.write(line + '\r\n'));
+    s.on('data', (d) => {
+      buf += d;
+      const m = /^(\+[^\r]*|\$-1|\$\d+\r\n[^\r]*|-[^\r]*)\r\n/.exec(buf);
+      if (m) done(m[1]);
+    });
+  });
+}
+
+// The answer of a captcha, read from Redis (the tests are the user who can read it).
+export async function captchaAnswer(id) {
+  const r = await redisCmd(stack.redisPort, `GET captcha:${id}`);
+  const m = /^\$\d+\r\n(.*)$/.exec(r || '');
+  return m ? m[1] : null;
+}
+
+// ---- prerequisites ----------------------------------------------------------------------------
+
+// Exits 77 naming what is absent: Chromium, playwright-core, the stack; with needFaces the
+// photos (and models) of ../shared. Returns {pw, args, tmp, out}.
+export async function prerequisites({ needFaces = false } = {}) {
+  const args = parseArgs();
+  for (const k of ['admind', 'out']) if (!args[k]) await failNow(`missing argument --${k}`);
+  if (needFaces) {
+    if (!existsSync(FACES)) await skip(`the face photos are absent: ${FACES} (the shared data folder next to the repository)`);
+    if (!existsSync(path.join(MODELS, 'yunet_120x160.onnx')) || !existsSync(path.join(MODELS, 'MobileFaceNet.onnx')))
+      await skip(`the face models are absent: ${MODELS} (yunet_120x160.onnx, MobileFaceNet.onnx)`);
+  }
+  if (!existsSync(CHROMIUM)) await skip(`Chromium is not installed at ${CHROMIUM} (deploy/setup.sh installs the Debian package chromium)`);
+  let pw;
+  try {
+    pw = await import(pathToFileURL(PLAYWRIGHT).href);
+  } catch (e) {
+    await failNow(`playwright-core is not installed in tests/browser/node_modules (deploy/setup.sh runs npm ci there): ${e.message}`);
+  }
+  if ((await redisCmd(stack.redisPort, 'PING')) !== '+PONG')
+    await skip(`the test stack's Redis is not reachable on 127.0.0.1:${stack.redisPort} (deploy/stack.sh up; DK_REDIS_PORT)`);
+  try {
+    await sql('SELECT 1');
+  } catch (e) {
+    await skip(`the test stack's MariaDB is not reachable on 127.0.0.1:${stack.mysqlPort}: ${e.message.split('\n')[0]}`);
+  }
+  const migrated = await sqlValue(
+    "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'exemption_request' AND column_name = 'lock_version'",
+  );
+  if (migrated !== '1') await skip('the schema of the test stack lacks migration 002_admin.sql (deploy/migrate.sh)');
+  outDir = args.out;
+  mkdirSync(outDir, { recursive: true });
+  for (const f of readdirSync(outDir)) if (/\.png$/.test(f)) rmSync(path.join(outDir, f));
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'dk-console-'));
+  cleanups.push(() => rmSync(tmp, { recursive: true, force: true }));
+  return { pw, args, tmp, out: outDir };
+}
+
+// ---- servers ----------------------------------------------------------------------------------
+
+const servers = [];
+const SECRET = Array.from({ length: 32 }, () => Math.floor(Math.random() * 256).toString(16).padStart(2, '0')).join('');
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+async function startServer(name, bin, portKey, tmp, env) {
+  const port = await freePort();
+  const logs = [];
+  const child = spawn(bin, [], {
+    env: {
+      ...process.env,
+      [portKey]: String(port),
+      DK_TOKEN_SECRET: SECRET,
+      DK_DATA_DIR: path.join(tmp, 'data'),
+      DK_HTTP_LOOPS: '2',
+      DK_PROCTOR_INPROCESS: '0',
+      DK_PROCTOR_MODEL_DIR: '',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const srv = { name, base: `http://127.0.0.1:${port}`, port, logs };
+  servers.push(srv);
+  child.stdout.on('data', (d) => logs.push(String(d)));
+  child.stderr.on('data', (d) => logs.push(String(d)));
+  let exited = null;
+  const exit = new Promise((resolve) => child.on('exit', (code, sig) => resolve((exited = { code, sig }))));
+  srv.stop = async () => {
+    if (exited) return exited;
+    child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), 8000);
+    const r = await exit;
+    clearTimeout(t);
+    return r;
+  };
+  cleanups.push(srv.stop);
+  for (let i = 0; i < 200; i++) {
+    if (exited) throw new Error(`${name} exited at start (${JSON.stringify(exited)}):\n${logs.join('')}`);
+    try {
+      const r = await fetch(srv.base + '/healthz');
+      if (r.status === 200) return srv;
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${name} did not become healthy on ${srv.base}:\n${logs.join('').slice(-3000)}`);
+}
+
+// admind serving admin/web; env adds settings (e.g. DK_PROCTOR_MODEL_DIR for embeddings).
+export function startAdmind(bin, tmp, env = {}) {
+  return startServer('admind', bin, 'DK_ADMIN_PORT', tmp, { DK_WEB_ROOT: path.join(repo, 'admin/web'), ...env });
+}
+
+export function startExamd(bin, tmp, env = {}) {
+  return startServer('examd', bin, 'DK_EXAM_PORT', tmp, { DK_WEB_ROOT: path.join(repo, 'exam-engine/web'), ...env });
+}
+
+// ---- HTTP ---------------------------------------------------------------------------------------
+
+export class ApiError extends Error {
+  constructor(method, url, status, body) {
+    super(`${method} ${url}: HTTP ${status} ${JSON.stringify(body).slice(0, 400)}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+// A client of one server as one account: call(method, path, body) -> parsed JSON, throws
+// ApiError unless the status is in `ok` (default 2xx).
+export class Client {
+  constructor(base, token = null) {
+    this.base = base;
+    this.token = token;
+  }
+  async call(method, p, body, { ok, raw, ctype } = {}) {
+    const headers = {};
+    if (this.token) headers.Authorization = 'Bearer ' + this.token;
+    let data;
+    if (raw !== undefined) {
+      data = raw;
+      headers['Content-Type'] = ctype || 'application/octet-stream';
+    } else if (body !== undefined) {
+      data = JSON.stringify(body);
+      headers['Content-Type'] = 'application/json';
+    }
+    const r = await fetch(this.base + '/api/v1' + p, { method, headers, body: data });
+    const text = await r.text();
+    let json = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      json = text;
+    }
+    const good = ok ? ok.includes(r.status) : r.status >= 200 && r.status < 300;
+    if (!good) throw new ApiError(method, p, r.status, json);
+    return json;
+  }
+  get(p, o) {
+    return this.call('GET', p, undefined, o);
+  }
+  post(p, b, o) {
+    return this.call('POST', p, b === undefined ? {} : b, o);
+  }
+  put(p, b, o) {
+    return this.call('PUT', p, b, o);
+  }
+}
+
+// Logs in (solving the captcha through Redis when asked); returns a Client with the token.
+export async function login(base, type, account, password) {
+  const c = new Client(base);
+  let body = { type, account, password };
+  for (let i = 0; i < 2; i++) {
+    try {
+      const r = await c.post('/login', body);
+      c.token = r.token;
+      c.mustChange = r.must_change_password;
+      return c;
+    } catch (e) {
+      if (!(e instanceof ApiError) || !e.body?.error?.captcha_required || i) throw e;
+      const cap = await c.get('/captcha');
+      body = { ...body, captcha_id: cap.captcha_id, captcha_answer: await captchaAnswer(cap.captcha_id) };
+    }
+  }
+  throw new Error('unreachable');
+}
+
+// First login with 666666: changes the password to PASSWORD.
+export async function firstLogin(base, type, account) {
+  const c = await login(base, type, account, '666666');
+  const r = await c.post('/password', { old_password: '666666', new_password: PASSWORD });
+  c.token = r.token;
+  return c;
+}
+
+// examd's physician login (the token works on admind too: one secret).
+export async function examLogin(base, account, password) {
+  const c = new Client(base);
+  const r = await c.post('/login', { account, password });
+  c.token = r.token;
+  if (r.must_change_password) {
+    const p = await c.post('/password', { old_password: password, new_password: PASSWORD });
+    c.token = p.token;
+  }
+  return c;
+}
+
+// ---- the world ------------------------------------------------------------------------------------
+
+const rnd = (n) => Math.floor(Math.random() * n);
+export const RUN = String(Date.now() % 1e8).padStart(8, '0') + String(rnd(100)).padStart(2, '0');
+
+export function iso(deltaDays) {
+  return new Date(Date.now() + deltaDays * 86400e3).toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+// A valid 18-digit 居民身份证 number under a 6-digit region code.
+export function newIdNumber(region) {
+  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  const map = '10X98765432';
+  const birth = new Date(Date.UTC(1965, 0, 1) + rnd(14000) * 86400e3).toISOString().slice(0, 10).replace(/-/g, '');
+  const body = region + birth + String(rnd(1000)).padStart(3, '0');
+  let sum = 0;
+  for (let i = 0; i < 17; i++) sum += Number(body[i]) * w[i];
+  return body + map[sum % 11];
+}
+
+// The grey 32x32 JPEG with no face (for an admind without face models).
+export const GREY_JPEG = Buffer.from(
+  '/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB' +
+    'AQEBAQEBAQEBAQEBAQEBAQH/wAALCAAgACABAREA/8QAFAABAAAAAAAAAAAAAAAAAAAAAP/EABQQAQAAAAAAAAAAAAAAAAAA' +
+    'AAD/2gAIAQEAAD8AAAAAAP/Z',
+  'base64',
+);
+
+export function facePhotos(identity) {
+  const dir = path.join(FACES, identity);
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.jpg'))
+    .sort((a, b) => parseInt(a) - parseInt(b))
+    .map((f) => path.join(dir, f));
+}
+
+export const readBytes = (f) => readFileSync(f);
+
+// A region of its own (random codes 7xxxxx), its authority accounts (password PASSWORD, no
+// forced change), an open cycle with every window open now, two institutions made by
+// the county through the API: H (the one tested) and A (a 考核机构 approved through the
+// application flow), A assigned to H, and a department of H.
+// opts.hMustChange: leave H with its initial password 666666 (forced change in the UI).
+export async function makeWorld(adminBase, bins, opts = {}) {
+  const hash = (await run(bins.admind, ['--hash-password'], { input: PASSWORD + '\n' })).trim();
+  let codes;
+  for (let i = 0; i < 30; i++) {
+    codes = [0, 1, 2].map(() => '7' + String(rnd(100000)).padStart(5, '0'));
+    if (new Set(codes).size < 3) continue;
+    const n = await sqlValue(`SELECT COUNT(*) FROM authority WHERE code IN ('${codes.join("','")}')`);
+    if (n === '0') break;
+  }
+  const [p, c, k] = codes;
+  const tag = RUN.slice(-6);
+  await sql(
+    `INSERT INTO authority (parent_id, admin_level, code, name, contact_name, contact_phone)
+       VALUES (NULL, 'province', '${p}', '测试省${tag}卫生健康委员会', '省医政处', '0351-4000000');
+     SET @p = LAST_INSERT_ID(); UPDATE authority SET path = CONCAT('/', @p, '/') WHERE id = @p;
+     INSERT INTO authority (parent_id, admin_level, code, name, contact_name, contact_phone)
+       VALUES (@p, 'city', '${c}', '测试市${tag}卫生健康委员会', '市医政科', '0351-5000000');
+     SET @c = LAST_INSERT_ID(); UPDATE authority SET path = CONCAT('/', @p, '/', @c, '/') WHERE id = @c;
+     INSERT INTO authority (parent_id, admin_level, code, name, contact_name, contact_phone)
+       VALUES (@c, 'county', '${k}', '测试县${tag}卫生健康局', '县医政股', '0351-6000000');
+     SET @k = LAST_INSERT_ID(); UPDATE authority SET path = CONCAT('/', @p, '/', @c, '/', @k, '/') WHERE id = @k;
+     INSERT INTO authority_account (authority_id, username, display_name, password_hash, must_change_password)
+       VALUES (@p, 't${RUN}-prov', '省卫健委管理员', '${hash}', 0), (@c, 't${RUN}-city', '市卫健委管理员', '${hash}', 0),
+              (@k, 't${RUN}-county', '县卫健局管理员', '${hash}', 0);`,
+  );
+  const w = { codes: { prov: p, city: c, county: k }, users: { prov: `t${RUN}-prov`, city: `t${RUN}-city`, county: `t${RUN}-county` } };
+  w.prov = await login(adminBase, 'authority', w.users.prov, PASSWORD);
+  w.city = await login(adminBase, 'authority', w.users.city, PASSWORD);
+  w.county = await login(adminBase, 'authority', w.users.county, PASSWORD);
+  w.cycle = await w.prov.post('/cycles', {
+    code: 'C' + tag, name: `${new Date().getFullYear()}—${new Date().getFullYear() + 2} 年度医师定期考核（测试 ${tag}）`, length_years: 3,
+    period_start: iso(-30), period_end: iso(700),
+    assessor_apply_start: iso(-10), assessor_apply_end: iso(30),
+    registration_start: iso(-10), registration_end: iso(30),
+    inst_review_start: iso(-10), inst_review_end: iso(40),
+    assessor_review_start: iso(-10), assessor_review_end: iso(45),
+    test_start: iso(-1), test_end: iso(60), makeup_start: iso(-1), makeup_end: iso(90),
+    withdraw_deadline: iso(20), status: 'open',
+  });
+  const h = await w.county.post('/authority/institutions', {
+    name: `测试县第一人民医院${tag}`, inst_type: '医院', inst_level: '二级甲等', ownership: '公立', contact_name: '医务科', contact_phone: '0351-7000001',
+  });
+  const a = await w.city.post('/authority/institutions', {
+    name: `测试市中心医院${tag}`, inst_type: '医院', inst_level: '三级甲等', ownership: '公立', contact_name: '医务处', contact_phone: '0351-7000002',
+  });
+  w.hInfo = h;
+  w.aInfo = a;
+  w.A = await firstLogin(adminBase, 'institution', a.code);
+  await w.city.post(`/authority/institutions/${a.id}/apply-right`, { can_apply: true });
+  const app = await w.A.post('/institution/assessor-applications', { note: '申请成为考核机构' });
+  await w.city.post(`/authority/applications/${app.id}/actions/approve`, {});
+  await w.county.post('/authority/assignments', { institution_id: h.id, assessor_id: a.id });
+  if (opts.hMustChange) {
+    w.H = null;
+  } else {
+    w.H = await firstLogin(adminBase, 'institution', h.code);
+    await w.H.put('/institution/profile', {
+      inst_type: '医院', inst_level: '二级甲等', ownership: '公立', legal_representative: '赵院长',
+      address: '测试县人民路 1 号', contact_name: '医务科', contact_phone: '0351-7000001',
+    });
+    w.subjects = (await w.H.get('/subjects')).items;
+    const sub = w.subjects.find((s) => s.name.includes('内科')) || w.subjects[0];
+    w.dept = (await w.H.post('/institution/departments', { name: '内科', subject_ids: [sub.id] })).id;
+  }
+  return w;
+}
+
+// A physician of institution `inst` (a Client), confirmed in the cycle, logged in (its
+// own Client in .client, password PASSWORD), with profile, photo and registration saved.
+// opts: procedure ('一般程序'), photo (JPEG bytes, default the grey one), name, dept,
+// submit (default true).
+export async function enrolPhysician(adminBase, inst, w, opts = {}) {
+  const procedure = opts.procedure || '一般程序';
+  let ph;
+  for (let i = 0; ; i++) {
+    try {
+      ph = await inst.post('/institution/physicians', {
+        name: opts.name || `医师${rnd(10000)}`, id_number: newIdNumber(w.codes.county), practice_level: '执业医师',
+        practice_category: '临床', practice_scope: '内科专业', title: '中级', first_registration_date: '2012-07-01',
+        department_id: opts.dept || w.dept,
+      });
+      break;
+    } catch (e) {
+      if (i > 5 || !(e instanceof ApiError) || e.status !== 409) throw e;
+    }
+  }
+  const enr = await inst.post(`/institution/physicians/${ph.id}/confirm`, {});
+  const p = await firstLogin(adminBase, 'physician', ph.account);
+  await p.put('/physician/profile', {
+    department_id: opts.dept || w.dept, specialty: '心血管内科', title: '中级（主治医师）', mobile: '13800000000',
+    ethnicity: '汉族', education: '本科',
+    experience: [{ start_date: '2012-07-01', institution_name: '测试县第一人民医院', department: '内科', position: '住院医师' }],
+  });
+  await p.call('PUT', '/physician/photo', undefined, { raw: opts.photo || GREY_JPEG, ctype: 'image/jpeg' });
+  await p.put('/physician/registration', {
+    procedure_type: procedure, sa_patient_visits: 2100, sa_operations: 0, sa_work_text: '认真完成门诊和病房的诊疗工作，参与科室质量改进。',
+    sa_ethics_text: '遵守医师职业道德规范，无投诉。', sa_report_text: '本周期个人述职：……',
+    sa_simple_condition: procedure === '简易程序' ? '省级以上卫生行政部门规定的其他情形' : null, sa_good_record: true, sa_bad_record: false,
+  });
+  if (opts.submit !== false) await p.post(`/enrolments/${enr.id}/actions/submit`, {});
+  return { id: ph.id, account: ph.account, eid: enr.id, client: p };
+}
+
+export async function enrolmentVersion(client, eid) {
+  return (await client.get(`/enrolments/${eid}`)).enrolment.version;
+}
+
+// ---- the browser ------------------------------------------------------------------------------------
+
+// Chromium with a fresh profile. Returns the context; errors collects console and page errors.
+export async function launch(pw, tmp, contextOptions = {}) {
+  const profile = mkdtempSync(path.join(tmp, 'profile-'));
+  let context;
+  try {
+    context = await pw.chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      timeout: 60000,
+      acceptDownloads: true,
+      locale: 'zh-CN',
+      timezoneId: 'Asia/Shanghai',
+      viewport: { width: 1440, height: 900 },
+      args: [
+        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ],
+      ...contextOptions,
+    });
+  } catch (e) {
+    await skip(`Chromium (${CHROMIUM}) cannot be launched: ${e.message.split('\n')[0]}`);
+  }
+  cleanups.push(() => context.close());
+  const errors = [];
+  const watch = (page) => {
+    watched.push(page);
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push({ kind: 'console', text: m.text(), url: (m.location() || {}).url || '' });
+    });
+    page.on('pageerror', (e) => errors.push({ kind: 'pageerror', text: String(e && e.stack ? e.stack : e) }));
+  };
+  context.on('page', watch);
+  for (const p of context.pages()) watch(p);
+  context.errors = errors;
+  return context;
+}
+
+// Fails on any console or page error not tolerated (a test tolerates only the 4xx answers it
+// provokes itself: Chromium logs every 4xx/5xx answer to fetch() as a console error).
+export function noErrors(context, tolerated = () => false) {
+  const bad = context.errors.filter((e) => !tolerated(e));
+  check(!bad.length, `console or page errors:\n${bad.map((e) => `  ${e.kind}: ${e.text} ${e.url || ''}`).join('\n')}`);
+  context.errors.length = 0;
+}
+
+let shotNo = 0;
+export async function shot(page, name, { full = true } = {}) {
+  shotNo++;
+  const file = path.join(outDir, `${String(shotNo).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: full });
+  log(`screenshot ${file}`);
+  return file;
+}
+
+// Logs in through the login page (account type by its label).
+export async function uiLogin(page, base, typeLabel, account, password) {
+  await page.goto(base + '/');
+  await page.getByRole('radio', { name: typeLabel }).check();
+  await page.getByLabel('账号', { exact: true }).fill(account);
+  await page.getByLabel('密码', { exact: true }).fill(password);
+  await page.getByRole('button', { name: '登录' }).click();
+}
+
+// Waits for the list page's data to settle (no request in flight, the table drawn).
+export async function settled(page) {
+  await page.waitForFunction(() => document.body.dataset.busy === '0', null, { timeout: 20000 });
+}
+
+export async function main(name, body) {
+  testName = name;
+  const t0 = Date.now();
+  try {
+    await body();
+    await cleanupAll();
+    console.log(`PASS ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    process.exit(0);
+  } catch (e) {
+    await failNow(e && e.stack ? e.stack : String(e));
+  }
+}
