@@ -283,17 +283,16 @@ static void progress(int ph, double el, bench_live *prev, double dt)
     long long live = redis_count("ZCARD exam:deadlines"), dirty = redis_count("SCARD exam:dirty");
     double backlog = examd_gauge(bench_g->o.port, "examd_capture_backlog");
     double d = dt > 0 ? dt : 1;
-    printf("[%7.1fs] %-10s %8.0f req/s  ok %8.0f/s  answers %7.0f/s  err %-5llu backoff %-5llu "
-           "inflight %-5llu queued %-5llu | in %llu paper %llu submitted %llu failed %llu | redis: "
-           "live "
-           "%lld unflushed %lld\n",
+    printf("[%6.1fs] %-10s %6.0f req/s, ok %6.0f/s, answers %6.0f/s, err %llu, backoff %llu, "
+           "inflight %llu, queued %llu | in %llu, paper %llu, submitted %llu, gave up %llu | "
+           "examd: live %lld, unflushed %lld, proctor backlog %.0f\n",
            el, bench_phase_names[ph], (double)(s.done - prev->done) / d,
            (double)(s.ok - prev->ok) / d, (double)(s.answers_ok - prev->answers_ok) / d,
            (unsigned long long)(s.errors - prev->errors),
            (unsigned long long)(s.backoffs - prev->backoffs), (unsigned long long)s.inflight,
            (unsigned long long)s.waiting, (unsigned long long)s.logged_in,
            (unsigned long long)s.have_paper, (unsigned long long)s.submitted,
-           (unsigned long long)s.failed, live, dirty);
+           (unsigned long long)s.failed, live, dirty, backlog);
     fflush(stdout);
     *prev = s;
 }

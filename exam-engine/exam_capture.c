@@ -110,15 +110,18 @@ static void on_queued(redisReply *r, const dk_error *e, void *arg)
 {
     dk_req *rq = arg;
     capture_job *j = rq->state;
-    int queued = !e->code && r && r->type != REDIS_REPLY_ERROR;
-    if (!queued) /* the photo and its row are kept: a sweep can queue it again */
+    if (e->code || !r || r->type == REDIS_REPLY_ERROR) {
+        /* the stored photo and its row stay as an unscored record (scored_at NULL); the
+         * page sends the capture again */
         DK_WARN("examd", "capture not queued capture_id=%lld err=%s", j->capture_id,
-                e->code ? e->msg : r->str);
+                e->code ? e->msg : r ? r->str : "no reply");
+        exam_busy(rq, 3, "照片暂未提交成功，稍后自动重传");
+        return;
+    }
     dk_http_reply_json(rq, 202,
                        json_pack("{s:I,s:b,s:I,s:I}", "capture_id", (json_int_t)j->capture_id,
-                                 "queued", queued, "next_capture_at",
-                                 (json_int_t)j->next_due_ms, "server_time",
-                                 (json_int_t)dk_wall_ms()));
+                                 "queued", 1, "next_capture_at", (json_int_t)j->next_due_ms,
+                                 "server_time", (json_int_t)dk_wall_ms()));
 }
 
 static void on_scheduled(redisReply *r, const dk_error *e, void *arg)
