@@ -35,14 +35,13 @@ static const char lua_login_check[] =
     "end\n"
     "return {0, a}\n";
 
-static const char lua_login_fail[] =
-    "local n = 0\n"
-    "for k = 1, #KEYS do\n"
-    "  local v = redis.call('INCR', KEYS[k])\n"
-    "  if v == 1 then redis.call('EXPIRE', KEYS[k], ARGV[1]) end\n"
-    "  if k == 1 then n = v end\n"
-    "end\n"
-    "return n\n";
+static const char lua_login_fail[] = "local n = 0\n"
+                                     "for k = 1, #KEYS do\n"
+                                     "  local v = redis.call('INCR', KEYS[k])\n"
+                                     "  if v == 1 then redis.call('EXPIRE', KEYS[k], ARGV[1]) end\n"
+                                     "  if k == 1 then n = v end\n"
+                                     "end\n"
+                                     "return n\n";
 
 /* ---- roles and scope -------------------------------------------------------------------- */
 
@@ -74,15 +73,17 @@ int admin_load_actor(admin_job *j, MYSQL *db)
     const char *sql = NULL;
     switch (a->kind) {
     case 'p':
-        sql = "SELECT p.name, p.account, p.institution_id, i.authority_id, au.path, au.code, '', 0, "
-              "0, p.deleted_at IS NULL AND p.status = '在岗' "
-              "FROM physician p JOIN institution i ON i.id = p.institution_id "
-              "JOIN authority au ON au.id = i.authority_id WHERE p.id = ?";
+        sql =
+            "SELECT p.name, p.account, p.institution_id, i.authority_id, au.path, au.code, '', 0, "
+            "0, p.deleted_at IS NULL "
+            "FROM physician p JOIN institution i ON i.id = p.institution_id "
+            "JOIN authority au ON au.id = i.authority_id WHERE p.id = ?";
         break;
     case 'i':
-        sql = "SELECT i.name, i.code, i.id, i.authority_id, au.path, au.code, '', i.is_assessor, "
-              "i.can_apply, i.enabled FROM institution i JOIN authority au ON au.id = i.authority_id "
-              "WHERE i.id = ?";
+        sql =
+            "SELECT i.name, i.code, i.id, i.authority_id, au.path, au.code, '', i.is_assessor, "
+            "i.can_apply, i.enabled FROM institution i JOIN authority au ON au.id = i.authority_id "
+            "WHERE i.id = ?";
         break;
     case 'a':
         sql = "SELECT acc.display_name, acc.username, 0, acc.authority_id, au.path, au.code, "
@@ -147,7 +148,7 @@ int admin_cycle_for(admin_job *j, MYSQL *db, const char *path, long long *cycle_
     return rc;
 }
 
-/* ---- GET /api/v1/captcha ----------------------------------------------------------------------- */
+/* ---- GET /api/v1/captcha --------------------------------------------------------------------- */
 
 typedef struct captcha_state {
     char id[33], answer[8];
@@ -162,9 +163,11 @@ static void on_captcha_stored(redisReply *r, const dk_error *e, void *arg)
         dk_http_failf(rq, DK_EIO, "验证码服务暂时不可用");
         return;
     }
-    char *b64 = dk_malloc(sodium_base64_ENCODED_LEN(strlen(c->svg), sodium_base64_VARIANT_ORIGINAL));
-    sodium_bin2base64(b64, sodium_base64_ENCODED_LEN(strlen(c->svg), sodium_base64_VARIANT_ORIGINAL),
-                      (const unsigned char *)c->svg, strlen(c->svg), sodium_base64_VARIANT_ORIGINAL);
+    char *b64 =
+        dk_malloc(sodium_base64_ENCODED_LEN(strlen(c->svg), sodium_base64_VARIANT_ORIGINAL));
+    sodium_bin2base64(
+        b64, sodium_base64_ENCODED_LEN(strlen(c->svg), sodium_base64_VARIANT_ORIGINAL),
+        (const unsigned char *)c->svg, strlen(c->svg), sodium_base64_VARIANT_ORIGINAL);
     char *img = dk_malloc(strlen(b64) + 40);
     sprintf(img, "data:image/svg+xml;base64,%s", b64);
     free(b64);
@@ -201,8 +204,8 @@ static void captcha_make(captcha_state *c)
         n += snprintf(c->svg + n, sizeof c->svg - (size_t)n,
                       "<text x=\"%zu\" y=\"%u\" font-size=\"22\" font-family=\"monospace\" "
                       "transform=\"rotate(%d %zu 20)\" fill=\"#333\">%c</text>",
-                      10 + i * 20, 25 + randombytes_uniform(8),
-                      (int)randombytes_uniform(31) - 15, 10 + i * 20, text[i]);
+                      10 + i * 20, 25 + randombytes_uniform(8), (int)randombytes_uniform(31) - 15,
+                      10 + i * 20, text[i]);
     snprintf(c->svg + n, sizeof c->svg - (size_t)n, "</svg>");
 }
 
@@ -218,7 +221,7 @@ void admin_captcha(dk_req *rq)
     dk_aredis_cmdargv(rq->loop->redis, 0, on_captcha_stored, rq, 5, argv, NULL);
 }
 
-/* ---- POST /api/v1/login ------------------------------------------------------------------------ */
+/* ---- POST /api/v1/login ---------------------------------------------------------------------- */
 
 typedef struct login_job {
     admin_server *srv;
@@ -263,17 +266,17 @@ static void login_work(void *ctx, void *arg)
         j->rc = j->err.code;
         return;
     }
-    const char *sql = j->type == 'i'
-                          ? "SELECT id, password_hash, must_change_password, name, enabled "
-                            "FROM institution WHERE code = ? AND ? <> ''"
-                      : j->type == 'a'
-                          ? "SELECT id, password_hash, must_change_password, display_name, enabled "
-                            "FROM authority_account WHERE username = ? AND ? <> ''"
-                          : "SELECT id, password_hash, must_change_password, name, "
-                            "status = '在岗' FROM physician WHERE (account = ? OR id_number = ?) "
-                            "AND deleted_at IS NULL LIMIT 1";
-    const char *table = j->type == 'i' ? "institution" : j->type == 'a' ? "authority_account"
-                                                                        : "physician";
+    const char *sql =
+        j->type == 'i'   ? "SELECT id, password_hash, must_change_password, name, enabled "
+                           "FROM institution WHERE code = ? AND ? <> ''"
+        : j->type == 'a' ? "SELECT id, password_hash, must_change_password, display_name, enabled "
+                           "FROM authority_account WHERE username = ? AND ? <> ''"
+                         : "SELECT id, password_hash, must_change_password, name, "
+                           "status = '在岗' FROM physician WHERE (account = ? OR id_number = ?) "
+                           "AND deleted_at IS NULL LIMIT 1";
+    const char *table = j->type == 'i'   ? "institution"
+                        : j->type == 'a' ? "authority_account"
+                                         : "physician";
     MYSQL_RES *res;
     dk_param p[] = {DK_PSTR(j->account), DK_PSTR(j->account)};
     j->rc = dk_mysql_exec(db, sql, p, 2, &res, NULL, &j->err);
@@ -309,8 +312,8 @@ static void login_work(void *ctx, void *arg)
         j->rc = dk_error_set(&j->err, DK_EFORBIDDEN, "账号已停用，请联系上级部门");
         goto out;
     }
-    snprintf(sql2, sizeof sql2, "UPDATE %s SET failed_logins = 0, last_login_at = NOW(3) WHERE id = ?",
-             table);
+    snprintf(sql2, sizeof sql2,
+             "UPDATE %s SET failed_logins = 0, last_login_at = NOW(3) WHERE id = ?", table);
     j->rc = dk_mysql_exec(db, sql2, q, 1, NULL, NULL, &j->err);
     if (j->rc) goto out;
     admin_job aj = {0};
@@ -335,7 +338,8 @@ static void on_success_cleared(redisReply *r, const dk_error *e, void *arg)
     (void)r, (void)e;
     dk_req *rq = arg;
     login_job *j = rq->state;
-    dk_claims c = {.kind = j->type, .id = j->id,
+    dk_claims c = {.kind = j->type,
+                   .id = j->id,
                    .expires = dk_wall_ms() / 1000 + j->srv->auth.ttl_s,
                    .must_change = j->must_change};
     char tok[DK_TOKEN_MAX];
@@ -408,8 +412,8 @@ void admin_login(dk_req *rq)
     json_t *body;
     dk_error err = {0};
     const char *type, *account, *password, *cid = NULL, *cans = NULL;
-    static const char *const keys[] = {"type", "account", "password", "captcha_id",
-                                       "captcha_answer", NULL};
+    static const char *const keys[] = {"type",       "account",        "password",
+                                       "captcha_id", "captcha_answer", NULL};
     if (dk_http_body_json(rq, &body, &err) || dk_json_only_keys(body, keys, &err) ||
         dk_json_str(body, "type", 16, &type, &err) ||
         dk_json_str(body, "account", 64, &account, &err) ||
@@ -461,13 +465,13 @@ void admin_login(dk_req *rq)
     snprintf(a_cap, sizeof a_cap, "%d", ADMIN_CAPTCHA_AFTER);
     snprintf(i_cap, sizeof i_cap, "%lld", max * 2);
     snprintf(window, sizeof window, "%lld", dk_config_int(srv->cfg, "login_window_s"));
-    const char *argv[] = {"EVAL", lua_login_check, "3",  j->k_acct,          j->k_ip,
-                          j->k_captcha, a_max,       i_max, a_cap, i_cap, j->captcha_answer,
-                          window};
+    const char *argv[] = {
+        "EVAL", lua_login_check, "3",   j->k_acct, j->k_ip,           j->k_captcha,
+        a_max,  i_max,           a_cap, i_cap,     j->captcha_answer, window};
     dk_aredis_cmdargv(rq->loop->redis, 0, on_login_checked, rq, 12, argv, NULL);
 }
 
-/* ---- POST /api/v1/password ---------------------------------------------------------------------- */
+/* ---- POST /api/v1/password ------------------------------------------------------------------- */
 
 int admin_password(admin_job *j, MYSQL *db)
 {
@@ -502,7 +506,8 @@ int admin_password(admin_job *j, MYSQL *db)
     if (rc || (rc = admin_audit(db, j, 0, "change_password", table, j->actor.id, NULL, NULL, NULL,
                                 NULL, NULL, &j->err)))
         return rc;
-    dk_claims c = {.kind = j->actor.kind, .id = j->actor.id,
+    dk_claims c = {.kind = j->actor.kind,
+                   .id = j->actor.id,
                    .expires = dk_wall_ms() / 1000 + j->srv->auth.ttl_s};
     char tok[DK_TOKEN_MAX];
     dk_token_make(&j->srv->auth, &c, tok);
@@ -511,7 +516,8 @@ int admin_password(admin_job *j, MYSQL *db)
     return 0;
 }
 
-/* ---- GET /api/v1/me ------------------------------------------------------------------------------ */
+/* ---- GET /api/v1/me
+ * ------------------------------------------------------------------------------ */
 
 int admin_me(admin_job *j, MYSQL *db)
 {
@@ -520,8 +526,10 @@ int admin_me(admin_job *j, MYSQL *db)
     static const struct {
         unsigned bit;
         const char *name;
-    } names[] = {{ADMIN_R_PHYS, "physician"},   {ADMIN_R_INST, "institution"},
-                 {ADMIN_R_ASSESSOR, "assessor"}, {ADMIN_R_AUTH, "authority"},
+    } names[] = {{ADMIN_R_PHYS, "physician"},
+                 {ADMIN_R_INST, "institution"},
+                 {ADMIN_R_ASSESSOR, "assessor"},
+                 {ADMIN_R_AUTH, "authority"},
                  {ADMIN_R_PROVINCE, "province"}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (a->roles & names[i].bit) json_array_append_new(roles, json_string(names[i].name));
@@ -541,7 +549,8 @@ int admin_me(admin_job *j, MYSQL *db)
     if (admin_cycle_for(j, db, a->path, &cid) == 0) {
         json_t *c;
         dk_param q[] = {DK_PINT(cid)};
-        if (admin_sql_row(db, "SELECT * FROM cycle WHERE id = ?", q, 1, 0, NULL, &c, &j->err) == 0) {
+        if (admin_sql_row(db, "SELECT * FROM cycle WHERE id = ?", q, 1, 0, NULL, &c, &j->err) ==
+            0) {
             json_decref(cycle);
             cycle = c;
         }

@@ -8,7 +8,7 @@
 
 #include "admin_internal.h"
 
-/* ---- cycles ------------------------------------------------------------------------------------- */
+/* ---- cycles ---------------------------------------------------------------------------------- */
 
 static const char *const cycle_times[] = {
     "period_start",          "period_end",          "assessor_apply_start", "assessor_apply_end",
@@ -16,12 +16,12 @@ static const char *const cycle_times[] = {
     "assessor_review_start", "assessor_review_end", "test_start",           "test_end",
     "makeup_start",          "makeup_end",          "withdraw_deadline",    NULL};
 
-#define CYCLE_COLS                                                                              \
-    "c.id, c.code, c.name, c.authority_id, au.name AS authority_name, c.length_years, "         \
-    "c.period_start, c.period_end, c.assessor_apply_start, c.assessor_apply_end, "             \
-    "c.registration_start, c.registration_end, c.inst_review_start, c.inst_review_end, "       \
-    "c.assessor_review_start, c.assessor_review_end, c.test_start, c.test_end, "               \
-    "c.makeup_start, c.makeup_end, c.withdraw_deadline, c.similarity_threshold, "              \
+#define CYCLE_COLS                                                                                 \
+    "c.id, c.code, c.name, c.authority_id, au.name AS authority_name, c.length_years, "            \
+    "c.period_start, c.period_end, c.assessor_apply_start, c.assessor_apply_end, "                 \
+    "c.registration_start, c.registration_end, c.inst_review_start, c.inst_review_end, "           \
+    "c.assessor_review_start, c.assessor_review_end, c.test_start, c.test_end, "                   \
+    "c.makeup_start, c.makeup_end, c.withdraw_deadline, c.similarity_threshold, "                  \
     "c.photo_retention_days, c.status, c.created_at, c.updated_at"
 
 int admin_cycle_list(admin_job *j, MYSQL *db)
@@ -55,7 +55,8 @@ static int cycle_fields(admin_job *j, admin_sqlb *b, char tbuf[][32], int *n, co
     for (int i = 0; cycle_times[i]; i++) {
         json_t *v = json_object_get(j->body, cycle_times[i]);
         if (!v) continue;
-        if (!json_is_null(v) && (!json_is_string(v) || admin_parse_time(json_string_value(v), tbuf[i])))
+        if (!json_is_null(v) &&
+            (!json_is_string(v) || admin_parse_time(json_string_value(v), tbuf[i])))
             return dk_error_set(&j->err, DK_EINVAL,
                                 "%s 应为带时区的时间，例如 2024-05-10T00:00:00+08:00",
                                 cycle_times[i]);
@@ -90,7 +91,8 @@ static int cycle_fields(admin_job *j, admin_sqlb *b, char tbuf[][32], int *n, co
     static const char *const texts[] = {"code", "name", "status", NULL};
     for (int i = 0; texts[i]; i++) {
         const char *v = NULL;
-        int rc = dk_json_str_opt(j->body, texts[i], !strcmp(texts[i], "name") ? 64 : 16, &v, &j->err);
+        int rc =
+            dk_json_str_opt(j->body, texts[i], !strcmp(texts[i], "name") ? 64 : 16, &v, &j->err);
         if (rc) return rc;
         if (!v) continue;
         if (!strcmp(texts[i], "status") && strcmp(v, "draft") && strcmp(v, "open") &&
@@ -108,16 +110,33 @@ static int cycle_error(admin_job *j, int rc)
 {
     if (rc == DK_ECONFLICT) return dk_error_set(&j->err, DK_ECONFLICT, "周期编号已存在");
     if (rc == DK_EIO && strstr(j->err.msg, "CONSTRAINT"))
-        return dk_error_set(&j->err, DK_EINVAL, "时间窗口不合理：每个窗口的结束时间必须晚于开始时间");
+        return dk_error_set(&j->err, DK_EINVAL,
+                            "时间窗口不合理：每个窗口的结束时间必须晚于开始时间");
     return rc;
 }
 
-static const char *const cycle_keys[] = {
-    "code", "name", "length_years", "period_start", "period_end", "assessor_apply_start",
-    "assessor_apply_end", "registration_start", "registration_end", "inst_review_start",
-    "inst_review_end", "assessor_review_start", "assessor_review_end", "test_start", "test_end",
-    "makeup_start", "makeup_end", "withdraw_deadline", "similarity_threshold",
-    "photo_retention_days", "status", NULL};
+static const char *const cycle_keys[] = {"code",
+                                         "name",
+                                         "length_years",
+                                         "period_start",
+                                         "period_end",
+                                         "assessor_apply_start",
+                                         "assessor_apply_end",
+                                         "registration_start",
+                                         "registration_end",
+                                         "inst_review_start",
+                                         "inst_review_end",
+                                         "assessor_review_start",
+                                         "assessor_review_end",
+                                         "test_start",
+                                         "test_end",
+                                         "makeup_start",
+                                         "makeup_end",
+                                         "withdraw_deadline",
+                                         "similarity_threshold",
+                                         "photo_retention_days",
+                                         "status",
+                                         NULL};
 
 int admin_cycle_create(admin_job *j, MYSQL *db)
 {
@@ -151,8 +170,9 @@ int admin_cycle_create(admin_job *j, MYSQL *db)
                           &j->err)))
         goto out;
     dk_param p[] = {DK_PINT(id)};
-    rc = admin_sql_row(db, "SELECT " CYCLE_COLS " FROM cycle c JOIN authority au ON au.id = "
-                           "c.authority_id WHERE c.id = ?",
+    rc = admin_sql_row(db,
+                       "SELECT " CYCLE_COLS " FROM cycle c JOIN authority au ON au.id = "
+                       "c.authority_id WHERE c.id = ?",
                        p, 1, 0, NULL, &j->out, &j->err);
     j->status = 201;
 out:
@@ -190,24 +210,27 @@ int admin_cycle_update(admin_job *j, MYSQL *db)
                           json_string_value(json_object_get(j->body, "status")), NULL, j->body,
                           &j->err)))
         goto out;
-    rc = admin_sql_row(db, "SELECT " CYCLE_COLS " FROM cycle c JOIN authority au ON au.id = "
-                           "c.authority_id WHERE c.id = ?",
+    rc = admin_sql_row(db,
+                       "SELECT " CYCLE_COLS " FROM cycle c JOIN authority au ON au.id = "
+                       "c.authority_id WHERE c.id = ?",
                        p, 1, 0, NULL, &j->out, &j->err);
 out:
     admin_sqlb_free(&b);
     return rc;
 }
 
-/* ---- authorities and institutions -------------------------------------------------------------------- */
+/* ---- authorities and institutions
+ * -------------------------------------------------------------------- */
 
 int admin_authorities(admin_job *j, MYSQL *db)
 {
     dk_param p[] = {DK_PSTR(j->actor.path)};
     json_t *items;
-    int rc = admin_sql_rows(db,
-                            "SELECT id, parent_id, admin_level, code, name, contact_name, "
-                            "contact_phone FROM authority WHERE path LIKE CONCAT(?, '%') ORDER BY path",
-                            p, 1, 0, &items, &j->err);
+    int rc =
+        admin_sql_rows(db,
+                       "SELECT id, parent_id, admin_level, code, name, contact_name, "
+                       "contact_phone FROM authority WHERE path LIKE CONCAT(?, '%') ORDER BY path",
+                       p, 1, 0, &items, &j->err);
     if (!rc) j->out = json_pack("{s:o}", "items", items);
     return rc;
 }
@@ -264,7 +287,7 @@ static int inst_in_region(admin_job *j, MYSQL *db, long long id, int lock)
 
 int admin_auth_inst_create(admin_job *j, MYSQL *db)
 {
-    static const char *const keys[] = {"name", "authority_id", "inst_type", "inst_level",
+    static const char *const keys[] = {"name",      "authority_id", "inst_type",     "inst_level",
                                        "ownership", "contact_name", "contact_phone", NULL};
     const char *name, *type = NULL, *level = NULL, *own = NULL, *cn = NULL, *cp = NULL;
     long long auth;
@@ -287,7 +310,8 @@ int admin_auth_inst_create(admin_job *j, MYSQL *db)
         return rc;
     MYSQL_ROW row = mysql_fetch_row(res);
     char acode[8] = "", apath[256] = "";
-    if (row) snprintf(acode, sizeof acode, "%s", row[0]), snprintf(apath, sizeof apath, "%s", row[1]);
+    if (row)
+        snprintf(acode, sizeof acode, "%s", row[0]), snprintf(apath, sizeof apath, "%s", row[1]);
     mysql_free_result(res);
     if (!row) return dk_error_set(&j->err, DK_EINVAL, "没有这个卫生行政部门");
     if (!admin_path_covers(j->actor.path, apath))
@@ -314,11 +338,12 @@ int admin_auth_inst_create(admin_job *j, MYSQL *db)
                     cn ? DK_PSTR(cn) : DK_PNULL,
                     cp ? DK_PSTR(cp) : DK_PNULL,
                     DK_PSTR(j->srv->initial_hash)};
-    if ((rc = admin_sql_exec(db,
-                             "INSERT INTO institution (code, name, authority_id, inst_type, inst_level, "
-                             "ownership, contact_name, contact_phone, password_hash, "
-                             "must_change_password) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
-                             p, 9, NULL, &j->err)))
+    if ((rc = admin_sql_exec(
+             db,
+             "INSERT INTO institution (code, name, authority_id, inst_type, inst_level, "
+             "ownership, contact_name, contact_phone, password_hash, "
+             "must_change_password) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+             p, 9, NULL, &j->err)))
         return rc;
     long long id = (long long)mysql_insert_id(db);
     json_t *d = json_pack("{s:s,s:s}", "code", code, "name", name);
@@ -362,14 +387,15 @@ int admin_auth_inst_apply_right(admin_job *j, MYSQL *db)
     dk_param p[] = {DK_PINT(on), DK_PINT(id)};
     if ((rc = admin_sql_exec(db, "UPDATE institution SET can_apply = ? WHERE id = ?", p, 2, NULL,
                              &j->err)) ||
-        (rc = admin_audit(db, j, 0, on ? "open_apply_right" : "close_apply_right", "institution", id,
-                          NULL, NULL, NULL, NULL, NULL, &j->err)))
+        (rc = admin_audit(db, j, 0, on ? "open_apply_right" : "close_apply_right", "institution",
+                          id, NULL, NULL, NULL, NULL, NULL, &j->err)))
         return rc;
     j->out = json_pack("{s:I,s:b}", "id", (json_int_t)id, "can_apply", on);
     return 0;
 }
 
-/* ---- 考核机构 applications and assignments ------------------------------------------------------------- */
+/* ---- 考核机构 applications and assignments
+ * ------------------------------------------------------------- */
 
 int admin_auth_applications(admin_job *j, MYSQL *db)
 {
@@ -434,13 +460,15 @@ int admin_assignment_set(admin_job *j, MYSQL *db)
     if ((rc = dk_json_only_keys(j->body, keys, &j->err)) ||
         (rc = dk_json_int(j->body, "institution_id", 1, 1LL << 53, &inst, &j->err)) ||
         (rc = dk_json_int(j->body, "assessor_id", 1, 1LL << 53, &assessor, &j->err)) ||
-        (rc = admin_cycle_for(j, db, j->actor.path, &cycle)) ||
-        (rc = dk_mysql_begin(db, &j->err)) || (rc = inst_in_region(j, db, inst, 1)))
+        (rc = dk_mysql_begin(db, &j->err)) || (rc = inst_in_region(j, db, inst, 1)) ||
+        (rc = admin_cycle_for(j, db, j->actor.path, &cycle)))
         return rc;
     /* the 考核机构 must be one, and in the same province */
     char province[64] = "", apath[256] = "";
     const char *slash = strchr(j->actor.path + 1, '/');
-    if (slash) snprintf(province, sizeof province, "%.*s", (int)(slash - j->actor.path + 1), j->actor.path);
+    if (slash)
+        snprintf(province, sizeof province, "%.*s", (int)(slash - j->actor.path + 1),
+                 j->actor.path);
     long long is_assessor = 0;
     MYSQL_RES *res;
     dk_param pa[] = {DK_PINT(assessor)};
@@ -453,7 +481,8 @@ int admin_assignment_set(admin_job *j, MYSQL *db)
     if (row) is_assessor = atoi(row[0]), snprintf(apath, sizeof apath, "%s", row[1]);
     mysql_free_result(res);
     if (!row) return dk_error_set(&j->err, DK_EINVAL, "没有这个考核机构");
-    if (!is_assessor) return dk_error_set(&j->err, DK_ECONFLICT, "该机构不是考核机构（申请尚未批准）");
+    if (!is_assessor)
+        return dk_error_set(&j->err, DK_ECONFLICT, "该机构不是考核机构（申请尚未批准）");
     if (!admin_path_covers(province, apath))
         return dk_error_set(&j->err, DK_EFORBIDDEN, "考核机构不在本省");
     dk_param p[] = {DK_PINT(cycle), DK_PINT(inst), DK_PINT(assessor), DK_PINT(j->actor.id)};
@@ -461,19 +490,20 @@ int admin_assignment_set(admin_job *j, MYSQL *db)
     json_t *d = json_pack("{s:I,s:I,s:I}", "cycle_id", (json_int_t)cycle, "assessor_id",
                           (json_int_t)assessor, "institution_id", (json_int_t)inst);
     /* enrolments not yet with a 考核机构 follow the new assignment */
-    if ((rc = admin_sql_exec(db,
-                             "INSERT INTO assessor_assignment (cycle_id, institution_id, assessor_id, "
-                             "assigned_by) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
-                             "assessor_id = VALUES(assessor_id), assigned_by = VALUES(assigned_by), "
-                             "assigned_at = NOW(3)",
-                             p, 4, NULL, &j->err)) ||
+    if ((rc = admin_sql_exec(
+             db,
+             "INSERT INTO assessor_assignment (cycle_id, institution_id, assessor_id, "
+             "assigned_by) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
+             "assessor_id = VALUES(assessor_id), assigned_by = VALUES(assigned_by), "
+             "assigned_at = NOW(3)",
+             p, 4, NULL, &j->err)) ||
         (rc = admin_sql_exec(db,
                              "UPDATE enrolment SET assessor_id = ? WHERE cycle_id = ? AND "
                              "institution_id = ? AND status IN ('待报名', '待报名（被机构驳回）', "
                              "'待医疗卫生机构审核', '待医疗卫生机构审核（被考核机构驳回）')",
                              e, 3, NULL, &j->err)) ||
-        (rc = admin_audit(db, j, 0, "assign_assessor", "institution", inst, NULL, NULL, NULL, NULL, d,
-                          &j->err)) ||
+        (rc = admin_audit(db, j, 0, "assign_assessor", "institution", inst, NULL, NULL, NULL, NULL,
+                          d, &j->err)) ||
         (rc = dk_mysql_commit(db, &j->err))) {
         json_decref(d);
         return rc;

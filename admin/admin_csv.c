@@ -36,21 +36,24 @@ int admin_csv_record(const char *buf, size_t len, size_t *pos, char **out, int m
                     i++;
                     break;
                 }
-                if (fl < FIELD_MAX) f[fl++] = buf[i];
-                else bad = 1;
+                if (fl < FIELD_MAX)
+                    f[fl++] = buf[i];
+                else
+                    bad = 1;
                 i++;
             }
         } else {
             while (i < len && buf[i] != ',' && buf[i] != '\n' && buf[i] != '\r') {
                 if (buf[i] == '"') bad = 1;
-                if (fl < FIELD_MAX) f[fl++] = buf[i];
-                else bad = 1;
+                if (fl < FIELD_MAX)
+                    f[fl++] = buf[i];
+                else
+                    bad = 1;
                 i++;
             }
         }
         (void)quoted;
-        if (bad || (i < len && buf[i] != ',' && buf[i] != '\n' && buf[i] != '\r') ||
-            nf >= max) {
+        if (bad || (i < len && buf[i] != ',' && buf[i] != '\n' && buf[i] != '\r') || nf >= max) {
             /* skip to the end of the record so the caller can go on with the next */
             int inq = 0;
             while (i < len && (inq || (buf[i] != '\n'))) {
@@ -67,9 +70,11 @@ int admin_csv_record(const char *buf, size_t len, size_t *pos, char **out, int m
         /* trim blanks around unquoted values (spreadsheets add them) */
         char *s = f;
         if (!quoted) {
-            while (*s == ' ' || *s == '\t') s++;
+            while (*s == ' ' || *s == '\t')
+                s++;
             size_t sl = strlen(s);
-            while (sl && (s[sl - 1] == ' ' || s[sl - 1] == '\t')) s[--sl] = '\0';
+            while (sl && (s[sl - 1] == ' ' || s[sl - 1] == '\t'))
+                s[--sl] = '\0';
         }
         out[nf++] = dk_strdup(s);
         if (i < len && buf[i] == ',') {

@@ -22,12 +22,13 @@ static int enrol_load(admin_job *j, MYSQL *db, long long eid, enrol_scope *s)
     memset(s, 0, sizeof *s);
     MYSQL_RES *res;
     dk_param p[] = {DK_PINT(eid)};
-    int rc = dk_mysql_exec(db,
-                           "SELECT e.id, e.physician_id, e.institution_id, IFNULL(e.assessor_id, 0), "
-                           "e.cycle_id, e.status, au.path, e.lock_version FROM enrolment e "
-                           "JOIN institution i ON i.id = e.institution_id "
-                           "JOIN authority au ON au.id = i.authority_id WHERE e.id = ?",
-                           p, 1, &res, NULL, &j->err);
+    int rc =
+        dk_mysql_exec(db,
+                      "SELECT e.id, e.physician_id, e.institution_id, IFNULL(e.assessor_id, 0), "
+                      "e.cycle_id, e.status, au.path, e.lock_version FROM enrolment e "
+                      "JOIN institution i ON i.id = e.institution_id "
+                      "JOIN authority au ON au.id = i.authority_id WHERE e.id = ?",
+                      p, 1, &res, NULL, &j->err);
     if (rc) return rc;
     MYSQL_ROW row = mysql_fetch_row(res);
     if (row) {
@@ -58,21 +59,23 @@ static int enrol_log_json(admin_job *j, MYSQL *db, long long eid, json_t **out)
     return admin_sql_rows(
         db,
         "SELECT l.id, l.created_at, l.actor_type, l.role, "
-        "CASE l.actor_type WHEN 'physician' THEN (SELECT name FROM physician WHERE id = l.actor_id) "
+        "CASE l.actor_type WHEN 'physician' THEN (SELECT name FROM physician WHERE id = "
+        "l.actor_id) "
         " WHEN 'authority' THEN (SELECT display_name FROM authority_account WHERE id = l.actor_id) "
         " WHEN 'system' THEN '系统' "
         " ELSE (SELECT name FROM institution WHERE id = l.actor_id) END AS actor_name, "
         "l.action, l.entity_type, l.entity_id, l.from_status, l.to_status, l.reason "
         "FROM audit_log l WHERE (l.entity_type = 'enrolment' AND l.entity_id = ?) "
         "OR (l.entity_type = 'exemption_request' AND l.entity_id IN "
-        " (SELECT CAST(id AS CHAR) COLLATE utf8mb4_unicode_ci FROM exemption_request WHERE enrolment_id = ?)) "
+        " (SELECT CAST(id AS CHAR) COLLATE utf8mb4_unicode_ci FROM exemption_request WHERE "
+        "enrolment_id = ?)) "
         "OR (l.entity_type IN ('exam_session', 'invigilation') AND l.entity_id IN "
         " (SELECT id FROM exam_session WHERE enrolment_id = ?)) "
         "ORDER BY l.created_at, l.id",
         p, 3, 0, out, &j->err);
 }
 
-/* ---- GET /api/v1/enrolments/{id} --------------------------------------------------------------- */
+/* ---- GET /api/v1/enrolments/{id} ------------------------------------------------------------- */
 
 int admin_enrolment_get(admin_job *j, MYSQL *db)
 {
@@ -100,7 +103,8 @@ int admin_enrolment_get(admin_job *j, MYSQL *db)
              "p.practice_level, p.practice_category, p.practice_scope, p.specialty, p.title, "
              "p.post, p.standardized_training, p.qualification_cert_no, p.qualification_date, "
              "p.practice_cert_no, p.practice_cert_date, p.first_registration_date, p.status, "
-             "p.photo_path IS NOT NULL AS has_photo, p.face_embedding IS NOT NULL AS has_embedding, "
+             "p.photo_path IS NOT NULL AS has_photo, p.face_embedding IS NOT NULL AS "
+             "has_embedding, "
              "p.photo_updated_at FROM physician p LEFT JOIN department d ON d.id = p.department_id "
              "WHERE p.id = ?",
              pp, 1, ADMIN_SQL_FULL_ID, NULL, &ph, &j->err)) ||
@@ -154,11 +158,11 @@ int admin_enrolment_get(admin_job *j, MYSQL *db)
                             admin_flow_actions(&j->actor, ADMIN_E_EXEMPTION,
                                                json_string_value(json_object_get(x, "status"))));
     }
-    j->out = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "enrolment", e,
-                       "physician", ph, "experience", exp, "conduct_records", conduct, "opinions",
-                       ops, "exemptions", ex, "attachments", att, "tests", tests, "sessions", sess,
-                       "log", log, "actions",
-                       admin_flow_actions(&j->actor, ADMIN_E_ENROLMENT, s.status));
+    j->out =
+        json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "enrolment", e, "physician", ph,
+                  "experience", exp, "conduct_records", conduct, "opinions", ops, "exemptions", ex,
+                  "attachments", att, "tests", tests, "sessions", sess, "log", log, "actions",
+                  admin_flow_actions(&j->actor, ADMIN_E_ENROLMENT, s.status));
     return 0;
 fail:
     json_decref(e);
@@ -185,7 +189,7 @@ int admin_enrolment_log(admin_job *j, MYSQL *db)
     return 0;
 }
 
-/* ---- actions ------------------------------------------------------------------------------------ */
+/* ---- actions --------------------------------------------------------------------------------- */
 
 int admin_enrolment_action(admin_job *j, MYSQL *db)
 {
@@ -204,7 +208,8 @@ int admin_exemption_action(admin_job *j, MYSQL *db)
     const char *action = j->params[1];
     if (!xid) return dk_error_set(&j->err, DK_ENOTFOUND, "没有这条免考申请");
     if (!strcmp(action, "request"))
-        return dk_error_set(&j->err, DK_ENOTFOUND, "申请免考请使用 POST /api/v1/physician/exemption");
+        return dk_error_set(&j->err, DK_ENOTFOUND,
+                            "申请免考请使用 POST /api/v1/physician/exemption");
     return admin_flow_run(j, db, ADMIN_E_EXEMPTION, action, xid, NULL, j->body, &j->out);
 }
 
@@ -231,7 +236,8 @@ int admin_enrolment_opinion(admin_job *j, MYSQL *db)
     if ((rc = enrol_load(j, db, eid, &s))) return rc;
     if (s.institution_id != j->actor.institution_id)
         return dk_error_set(&j->err, DK_EFORBIDDEN, "只有医师所在的医疗卫生机构可以录入其它意见");
-    if (strcmp(s.status, "待医疗卫生机构审核") && strcmp(s.status, "待医疗卫生机构审核（被考核机构驳回）"))
+    if (strcmp(s.status, "待医疗卫生机构审核") &&
+        strcmp(s.status, "待医疗卫生机构审核（被考核机构驳回）"))
         return dk_error_set(&j->err, DK_ECONFLICT, "当前状态为「%s」，只有待机构审核时可以新增意见",
                             s.status);
     if (other) {
@@ -250,8 +256,8 @@ int admin_enrolment_opinion(admin_job *j, MYSQL *db)
         return rc;
     long long oid = (long long)mysql_insert_id(db);
     json_t *d = json_pack("{s:I,s:s}", "opinion_id", (json_int_t)oid, "other_institution", name);
-    rc = admin_audit(db, j, ADMIN_R_INST, "add_opinion", "enrolment", eid, NULL, s.status,
-                     s.status, opinion, d, &j->err);
+    rc = admin_audit(db, j, ADMIN_R_INST, "add_opinion", "enrolment", eid, NULL, s.status, s.status,
+                     opinion, d, &j->err);
     json_decref(d);
     if (rc || (rc = dk_mysql_commit(db, &j->err))) return rc;
     j->status = 201;
@@ -259,12 +265,13 @@ int admin_enrolment_opinion(admin_job *j, MYSQL *db)
     return 0;
 }
 
-/* ---- review queues -------------------------------------------------------------------------------- */
+/* ---- review queues
+ * -------------------------------------------------------------------------------- */
 
-#define ENROL_COLS                                                                              \
-    "e.id AS enrolment_id, e.lock_version AS version, e.status, e.procedure_type, "             \
-    "e.submitted_at, e.result, " ADMIN_PHYS_COLS ", "                                           \
-    "(SELECT x.status FROM exemption_request x WHERE x.enrolment_id = e.id LIMIT 1) "           \
+#define ENROL_COLS                                                                                 \
+    "e.id AS enrolment_id, e.lock_version AS version, e.status, e.procedure_type, "                \
+    "e.submitted_at, e.result, " ADMIN_PHYS_COLS ", "                                              \
+    "(SELECT x.status FROM exemption_request x WHERE x.enrolment_id = e.id LIMIT 1) "              \
     "AS exemption_status"
 
 /* Lists enrolments of cycle where <scope_col> = scope_id, with the status filter (or the
@@ -283,8 +290,10 @@ static int enrol_queue(admin_job *j, MYSQL *db, const char *scope_sql, long long
                         "JOIN authority au ON au.id = i.authority_id WHERE e.cycle_id = ? AND ");
     admin_sqlb_param(&b, DK_PINT(cycle));
     admin_sqlb_cat(&b, scope_sql);
-    if (scope_path) admin_sqlb_param(&b, DK_PSTR(scope_path));
-    else admin_sqlb_param(&b, DK_PINT(scope_id));
+    if (scope_path)
+        admin_sqlb_param(&b, DK_PSTR(scope_path));
+    else
+        admin_sqlb_param(&b, DK_PINT(scope_id));
     const char *status = admin_q(j, "status"), *procedure = admin_q(j, "procedure");
     long long inst;
     if ((rc = admin_q_int(j, "institution_id", 1, 1LL << 53, 0, &inst))) goto out;
@@ -306,10 +315,9 @@ static int enrol_queue(admin_job *j, MYSQL *db, const char *scope_sql, long long
     }
     admin_filter_bufs fb;
     if ((rc = admin_phys_filters(j, &b, &fb))) goto out;
-    rc = admin_list(j, db,
-                    with_inst ? ENROL_COLS ", e.institution_id, i.name AS institution_name"
-                              : ENROL_COLS,
-                    &b, "e.submitted_at IS NULL, e.submitted_at, e.id", 0);
+    rc = admin_list(
+        j, db, with_inst ? ENROL_COLS ", e.institution_id, i.name AS institution_name" : ENROL_COLS,
+        &b, "e.submitted_at IS NULL, e.submitted_at, e.id", 0);
     if (!rc) json_object_set_new(j->out, "cycle_id", json_integer(cycle));
 out:
     admin_sqlb_free(&b);
@@ -351,14 +359,14 @@ static int exemption_queue(admin_job *j, MYSQL *db, const char *scope_sql, const
     admin_sqlb_param(&b, DK_PSTR(status ? status : dflt));
     admin_filter_bufs fb;
     if (!(rc = admin_phys_filters(j, &b, &fb)))
-        rc = admin_list(j, db,
-                        "x.id AS exemption_id, x.lock_version AS version, x.paper, "
-                        "x.exemption_type, x.status, x.submitted_at, e.id AS enrolment_id, "
-                        "e.procedure_type, e.status AS enrolment_status, i.name AS institution_name, "
-                        "(SELECT COUNT(*) FROM attachment a WHERE a.owner_type = 'exemption_request' "
-                        "AND a.owner_id = x.id AND a.deleted_at IS NULL) AS attachments, "
-                        ADMIN_PHYS_COLS,
-                        &b, "x.submitted_at, x.id", 0);
+        rc = admin_list(
+            j, db,
+            "x.id AS exemption_id, x.lock_version AS version, x.paper, "
+            "x.exemption_type, x.status, x.submitted_at, e.id AS enrolment_id, "
+            "e.procedure_type, e.status AS enrolment_status, i.name AS institution_name, "
+            "(SELECT COUNT(*) FROM attachment a WHERE a.owner_type = 'exemption_request' "
+            "AND a.owner_id = x.id AND a.deleted_at IS NULL) AS attachments, " ADMIN_PHYS_COLS,
+            &b, "x.submitted_at, x.id", 0);
     admin_sqlb_free(&b);
     return rc;
 }
@@ -380,7 +388,8 @@ int admin_workflow(admin_job *j, MYSQL *db)
     return 0;
 }
 
-/* ---- attachments ------------------------------------------------------------------------------------ */
+/* ---- attachments
+ * ------------------------------------------------------------------------------------ */
 
 static const struct {
     const unsigned char magic[4];
@@ -420,11 +429,13 @@ int admin_attachment_store(admin_job *j, MYSQL *db, const char *owner_type, long
     }
     char relfile[400];
     snprintf(relfile, sizeof relfile, "%s/%s%s", rel, hex, file_types[t].ext);
-    const char *by = j->actor.kind == 'p' ? "physician" : j->actor.kind == 'a' ? "authority"
-                                                                               : "institution";
-    dk_param p[] = {DK_PSTR(owner_type), DK_PINT(owner_id), DK_PSTR(kind), DK_PSTR(name),
-                    DK_PSTR(relfile),    DK_PSTR(hex),      DK_PINT(j->raw_len),
-                    DK_PSTR(file_types[t].mime), DK_PSTR(by), DK_PINT(j->actor.id)};
+    const char *by = j->actor.kind == 'p'   ? "physician"
+                     : j->actor.kind == 'a' ? "authority"
+                                            : "institution";
+    dk_param p[] = {
+        DK_PSTR(owner_type), DK_PINT(owner_id),   DK_PSTR(kind),       DK_PSTR(name),
+        DK_PSTR(relfile),    DK_PSTR(hex),        DK_PINT(j->raw_len), DK_PSTR(file_types[t].mime),
+        DK_PSTR(by),         DK_PINT(j->actor.id)};
     int rc = admin_sql_exec(db,
                             "INSERT INTO attachment (owner_type, owner_id, kind, file_name, path, "
                             "sha256, bytes, mime, uploaded_by_type, uploaded_by_id) "
@@ -502,7 +513,8 @@ int admin_attachment_get(admin_job *j, MYSQL *db)
     return 0;
 }
 
-/* ---- GET /api/v1/enrolments/{id}/certificate: 定期考核合格证书 ------------------------------------- */
+/* ---- GET /api/v1/enrolments/{id}/certificate: 定期考核合格证书
+ * ------------------------------------- */
 
 int admin_certificate(admin_job *j, MYSQL *db)
 {
@@ -514,25 +526,27 @@ int admin_certificate(admin_job *j, MYSQL *db)
         return dk_error_set(&j->err, DK_EFORBIDDEN, "只有医师所在的医疗卫生机构可以打印合格证书");
     json_t *row;
     dk_param p[] = {DK_PINT(eid)};
-    if ((rc = admin_sql_row(db,
-                            "SELECT e.status, e.result, e.completed_at, e.procedure_type, "
-                            "c.code AS cycle_code, c.name AS cycle_name, c.period_start, "
-                            "c.period_end, i.name AS institution_name, i.authority_id, "
-                            "au.code AS authority_code, au.name AS authority_name, "
-                            "p.name, p.sex, p.id_type, p.id_number, p.birth_date, p.practice_level, "
-                            "p.practice_category, p.practice_scope, p.practice_cert_no, "
-                            "p.photo_path IS NOT NULL AS has_photo, p.id AS physician_id "
-                            "FROM enrolment e JOIN cycle c ON c.id = e.cycle_id "
-                            "JOIN physician p ON p.id = e.physician_id "
-                            "JOIN institution i ON i.id = e.institution_id "
-                            "JOIN authority au ON au.id = i.authority_id WHERE e.id = ?",
-                            p, 1, ADMIN_SQL_FULL_ID, NULL, &row, &j->err)))
+    if ((rc =
+             admin_sql_row(db,
+                           "SELECT e.status, e.result, e.completed_at, e.procedure_type, "
+                           "c.code AS cycle_code, c.name AS cycle_name, c.period_start, "
+                           "c.period_end, i.name AS institution_name, i.authority_id, "
+                           "au.code AS authority_code, au.name AS authority_name, "
+                           "p.name, p.sex, p.id_type, p.id_number, p.birth_date, p.practice_level, "
+                           "p.practice_category, p.practice_scope, p.practice_cert_no, "
+                           "p.photo_path IS NOT NULL AS has_photo, p.id AS physician_id "
+                           "FROM enrolment e JOIN cycle c ON c.id = e.cycle_id "
+                           "JOIN physician p ON p.id = e.physician_id "
+                           "JOIN institution i ON i.id = e.institution_id "
+                           "JOIN authority au ON au.id = i.authority_id WHERE e.id = ?",
+                           p, 1, ADMIN_SQL_FULL_ID, NULL, &row, &j->err)))
         return rc;
     const char *st = json_string_value(json_object_get(row, "status"));
     const char *res = json_string_value(json_object_get(row, "result"));
     if (!st || strcmp(st, "考核完成") || !res || strcmp(res, "合格")) {
         json_decref(row);
-        return dk_error_set(&j->err, DK_ECONFLICT, "只有考核合格（考核完成）的医师可以打印合格证书");
+        return dk_error_set(&j->err, DK_ECONFLICT,
+                            "只有考核合格（考核完成）的医师可以打印合格证书");
     }
     char no[64];
     snprintf(no, sizeof no, "%s-%s-%08lld",
@@ -554,9 +568,8 @@ int admin_certificate(admin_job *j, MYSQL *db)
         return rc;
     }
     json_t *cert;
-    if ((rc = admin_sql_row(db,
-                            "SELECT cert_no, issued_at FROM certificate WHERE enrolment_id = ?", p,
-                            1, 0, NULL, &cert, &j->err))) {
+    if ((rc = admin_sql_row(db, "SELECT cert_no, issued_at FROM certificate WHERE enrolment_id = ?",
+                            p, 1, 0, NULL, &cert, &j->err))) {
         json_decref(row);
         return rc;
     }
@@ -580,7 +593,8 @@ int admin_certificate(admin_job *j, MYSQL *db)
                                   json_object_get(row, "period_end")));
     json_object_set_new(cert, "institution_name",
                         json_incref(json_object_get(row, "institution_name")));
-    json_object_set_new(cert, "procedure_type", json_incref(json_object_get(row, "procedure_type")));
+    json_object_set_new(cert, "procedure_type",
+                        json_incref(json_object_get(row, "procedure_type")));
     json_object_set_new(cert, "result", json_string("合格"));
     json_object_set_new(cert, "completed_at", json_incref(json_object_get(row, "completed_at")));
     json_object_set_new(cert, "issuer",

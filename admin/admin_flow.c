@@ -18,28 +18,35 @@
 
 /* ---- the table ------------------------------------------------------------------------ */
 
-enum { W_NONE, W_CONFIRM, W_REGISTRATION, W_INST_REVIEW, W_ASSESSOR_REVIEW, W_WITHDRAW,
-       W_ASSESSOR_APPLY };
+enum {
+    W_NONE,
+    W_CONFIRM,
+    W_REGISTRATION,
+    W_INST_REVIEW,
+    W_ASSESSOR_REVIEW,
+    W_WITHDRAW,
+    W_ASSESSOR_APPLY
+};
 
 /* preconditions: 409 (or 403) when they do not hold */
-#define P_VERSION 0x0001          /* body.version must equal the entity's lock_version */
-#define P_CYCLE_OPEN 0x0002       /* the cycle's status is open */
-#define P_NOT_SUBMITTED 0x0004    /* the physician never submitted (取消参加) */
-#define P_NO_EXEMPT_INST 0x0008   /* no exemption waiting for the institution */
-#define P_NO_EXEMPT_ASSR 0x0010   /* no exemption waiting for the 考核机构 */
-#define P_HAS_ASSESSOR 0x0020     /* a 考核机构 is assigned for the institution and cycle */
-#define P_NO_SESSIONS 0x0040      /* no test sat yet */
-#define P_EXEMPT_MATCH 0x0080     /* a pending/approved exemption fits the procedure */
-#define P_ENROL_EDITABLE 0x0100   /* the enrolment is 待报名 or 被机构驳回 */
-#define P_PROCEDURE 0x0200        /* a procedure is chosen */
-#define P_SESSION_DONE 0x0400     /* the session has a result */
-#define P_CAN_APPLY 0x0800        /* 申请权限 opened by the authority */
-#define P_NOT_ASSESSOR 0x1000     /* not yet a 考核机构 */
-#define P_PHYS_ACTIVE 0x2000      /* physician 在岗, not deleted */
-#define P_INTERNAL 0x4000         /* not reachable from the actions endpoints */
+#define P_VERSION 0x0001        /* body.version must equal the entity's lock_version */
+#define P_CYCLE_OPEN 0x0002     /* the cycle's status is open */
+#define P_NOT_SUBMITTED 0x0004  /* the physician never submitted (取消参加) */
+#define P_NO_EXEMPT_INST 0x0008 /* no exemption waiting for the institution */
+#define P_NO_EXEMPT_ASSR 0x0010 /* no exemption waiting for the 考核机构 */
+#define P_HAS_ASSESSOR 0x0020   /* a 考核机构 is assigned for the institution and cycle */
+#define P_NO_SESSIONS 0x0040    /* no test sat yet */
+#define P_EXEMPT_MATCH 0x0080   /* a pending/approved exemption fits the procedure */
+#define P_ENROL_EDITABLE 0x0100 /* the enrolment is 待报名 or 被机构驳回 */
+#define P_PROCEDURE 0x0200      /* a procedure is chosen */
+#define P_SESSION_DONE 0x0400   /* the session has a result */
+#define P_CAN_APPLY 0x0800      /* 申请权限 opened by the authority */
+#define P_NOT_ASSESSOR 0x1000   /* not yet a 考核机构 */
+#define P_PHYS_ACTIVE 0x2000    /* physician 在岗, not deleted */
+#define P_INTERNAL 0x4000       /* not reachable from the actions endpoints */
 /* branch conditions: among rows of one (action, from), the first that holds wins */
-#define B_EVAL_FAILED 0x10000     /* an institution evaluation is 不合格 */
-#define B_NO_TESTS 0x20000        /* every test is exempted */
+#define B_EVAL_FAILED 0x10000 /* an institution evaluation is 不合格 */
+#define B_NO_TESTS 0x20000    /* every test is exempted */
 
 #define E_EN ADMIN_E_ENROLMENT
 #define E_EX ADMIN_E_EXEMPTION
@@ -51,8 +58,8 @@ enum { W_NONE, W_CONFIRM, W_REGISTRATION, W_INST_REVIEW, W_ASSESSOR_REVIEW, W_WI
 #define RA ADMIN_R_AUTH
 #define RV ADMIN_R_PROVINCE
 
-#define NOT_IN_CYCLE ""  /* from/to: no enrolment (or no pending request) */
-#define BY_TESTS "*"     /* to: computed from the test results */
+#define NOT_IN_CYCLE "" /* from/to: no enrolment (or no pending request) */
+#define BY_TESTS "*"    /* to: computed from the test results */
 
 typedef struct flow_row {
     admin_entity entity;
@@ -68,8 +75,8 @@ typedef struct flow_row {
     const char *label;
 } flow_row;
 
-#define SUBMIT_REQ                                                                             \
-    "@procedure_type,@department_id,@photo_path,@sa_work_text,@sa_ethics_text,"               \
+#define SUBMIT_REQ                                                                                 \
+    "@procedure_type,@department_id,@photo_path,@sa_work_text,@sa_ethics_text,"                    \
     "@sa_patient_visits/一般程序,@sa_simple_condition/简易程序"
 #define INST_EVAL_REQ "work_result,ethics_result,quantity_result/一般程序"
 #define REVIEW (P_VERSION | P_CYCLE_OPEN)
@@ -86,17 +93,17 @@ static const flow_row flow[] = {
     {E_EN, "submit", "待报名（被机构驳回）", RP, "待医疗卫生机构审核", SUBMIT_REQ, W_REGISTRATION,
      P_CYCLE_OPEN | P_EXEMPT_MATCH, "重新提交报名"},
     /* -- the institution reviews: 驳回 to the physician, or 提交 to the 考核机构 -- */
-    {E_EN, "inst_reject", "待医疗卫生机构审核", RI, "待报名（被机构驳回）", "reason",
-     W_INST_REVIEW, REVIEW, "机构驳回"},
-    {E_EN, "inst_reject", "待医疗卫生机构审核（被考核机构驳回）", RI, "待报名（被机构驳回）", "reason",
-     W_INST_REVIEW, REVIEW, "机构驳回至医师"},
+    {E_EN, "inst_reject", "待医疗卫生机构审核", RI, "待报名（被机构驳回）", "reason", W_INST_REVIEW,
+     REVIEW, "机构驳回"},
+    {E_EN, "inst_reject", "待医疗卫生机构审核（被考核机构驳回）", RI, "待报名（被机构驳回）",
+     "reason", W_INST_REVIEW, REVIEW, "机构驳回至医师"},
     {E_EN, "inst_pass", "待医疗卫生机构审核", RI, "待考核机构复核", INST_EVAL_REQ, W_INST_REVIEW,
      REVIEW | P_NO_EXEMPT_INST | P_HAS_ASSESSOR, "机构审核通过（提交考核机构）"},
     {E_EN, "inst_pass", "待医疗卫生机构审核（被考核机构驳回）", RI, "待考核机构复核", INST_EVAL_REQ,
      W_INST_REVIEW, REVIEW | P_NO_EXEMPT_INST | P_HAS_ASSESSOR, "机构重新评定（提交考核机构）"},
     /* -- the 考核机构 re-reviews -- */
-    {E_EN, "assessor_reject", "待考核机构复核", RS, "待医疗卫生机构审核（被考核机构驳回）", "reason",
-     W_ASSESSOR_REVIEW, REVIEW, "考核机构复核驳回"},
+    {E_EN, "assessor_reject", "待考核机构复核", RS, "待医疗卫生机构审核（被考核机构驳回）",
+     "reason", W_ASSESSOR_REVIEW, REVIEW, "考核机构复核驳回"},
     {E_EN, "assessor_pass", "待考核机构复核", RS, "考核完成", "", W_ASSESSOR_REVIEW,
      REVIEW | P_NO_EXEMPT_ASSR | B_EVAL_FAILED, "复核通过（评定不合格，考核完成）"},
     {E_EN, "assessor_pass", "待考核机构复核", RS, "考核完成", "", W_ASSESSOR_REVIEW,
@@ -106,8 +113,8 @@ static const flow_row flow[] = {
     /* -- the authority: 驳回 a registration the institutions passed (seeds [002][004]) -- */
     {E_EN, "authority_reject", "待医疗卫生机构审核", RA, "待报名", "reason", W_NONE, P_VERSION,
      "卫生行政部门驳回"},
-    {E_EN, "authority_reject", "待医疗卫生机构审核（被考核机构驳回）", RA, "待报名", "reason", W_NONE,
-     P_VERSION, "卫生行政部门驳回"},
+    {E_EN, "authority_reject", "待医疗卫生机构审核（被考核机构驳回）", RA, "待报名", "reason",
+     W_NONE, P_VERSION, "卫生行政部门驳回"},
     {E_EN, "authority_reject", "待考核机构复核", RA, "待报名", "reason", W_NONE, P_VERSION,
      "卫生行政部门驳回"},
     {E_EN, "authority_reject", "待参加考核", RA, "待报名", "reason", W_NONE,
@@ -189,12 +196,18 @@ static const struct {
 static const struct {
     const char *field, *label;
 } field_labels[] = {
-    {"procedure_type", "考核程序"},     {"department_id", "科室"},
-    {"photo_path", "本人照片"},         {"sa_work_text", "工作成绩自评"},
-    {"sa_ethics_text", "职业道德自评"}, {"sa_patient_visits", "接诊病人数"},
-    {"sa_simple_condition", "简易程序适用条件"}, {"reason", "理由"},
-    {"work_result", "工作成绩评定"},    {"ethics_result", "职业道德评定"},
-    {"quantity_result", "完成工作数量评定"}, {"exemption_type", "免考条件"},
+    {"procedure_type", "考核程序"},
+    {"department_id", "科室"},
+    {"photo_path", "本人照片"},
+    {"sa_work_text", "工作成绩自评"},
+    {"sa_ethics_text", "职业道德自评"},
+    {"sa_patient_visits", "接诊病人数"},
+    {"sa_simple_condition", "简易程序适用条件"},
+    {"reason", "理由"},
+    {"work_result", "工作成绩评定"},
+    {"ethics_result", "职业道德评定"},
+    {"quantity_result", "完成工作数量评定"},
+    {"exemption_type", "免考条件"},
 };
 
 static const char *label_of(const char *f)
@@ -210,7 +223,10 @@ static const char *role_names(unsigned roles, char *buf, size_t sz)
     static const struct {
         unsigned bit;
         const char *name;
-    } n[] = {{RP, "医师"}, {RI, "医疗卫生机构"}, {RS, "考核机构"}, {RA, "卫生行政部门"},
+    } n[] = {{RP, "医师"},
+             {RI, "医疗卫生机构"},
+             {RS, "考核机构"},
+             {RA, "卫生行政部门"},
              {RV, "省级卫生行政部门"}};
     for (size_t i = 0; i < sizeof n / sizeof n[0]; i++)
         if (roles & n[i].bit) {
@@ -229,8 +245,10 @@ static json_t *roles_json(unsigned roles)
     if (roles & RP) json_array_append_new(a, json_string("physician"));
     if (roles & RI) json_array_append_new(a, json_string("institution"));
     if (roles & RS) json_array_append_new(a, json_string("assessor"));
-    if (roles & RA) json_array_append_new(a, json_string("authority"));
-    else if (roles & RV) json_array_append_new(a, json_string("province"));
+    if (roles & RA)
+        json_array_append_new(a, json_string("authority"));
+    else if (roles & RV)
+        json_array_append_new(a, json_string("province"));
     return a;
 }
 
@@ -327,24 +345,25 @@ static int snap_load(MYSQL *db, const char *sql, const dk_param *p, size_t n, sn
 }
 
 #define BJ(col, as) "DATE_FORMAT(" col " + INTERVAL 8 HOUR, '%Y-%m-%d %H:%i') AS " as
-#define WINDOWS                                                                                 \
-    "c.status AS cycle_status, "                                                                \
-    "(NOW(3) < c.registration_end) AS w_confirm, "                                              \
-    "(NOW(3) >= c.registration_start AND NOW(3) < c.registration_end) AS w_registration, "     \
-    "(NOW(3) >= c.inst_review_start AND NOW(3) < c.inst_review_end) AS w_inst_review, "        \
-    "(NOW(3) >= c.assessor_review_start AND NOW(3) < c.assessor_review_end) "                  \
-    "AS w_assessor_review, "                                                                    \
-    "(NOW(3) < IFNULL(c.withdraw_deadline, c.inst_review_end)) AS w_withdraw, "                \
-    "(NOW(3) >= c.assessor_apply_start AND NOW(3) < c.assessor_apply_end) AS w_assessor_apply, " \
-    BJ("c.registration_start", "t_registration_start") ", "                                     \
-    BJ("c.registration_end", "t_registration_end") ", "                                         \
-    BJ("c.inst_review_start", "t_inst_review_start") ", "                                       \
-    BJ("c.inst_review_end", "t_inst_review_end") ", "                                           \
-    BJ("c.assessor_review_start", "t_assessor_review_start") ", "                               \
-    BJ("c.assessor_review_end", "t_assessor_review_end") ", "                                   \
-    BJ("IFNULL(c.withdraw_deadline, c.inst_review_end)", "t_withdraw_deadline") ", "            \
-    BJ("c.assessor_apply_start", "t_assessor_apply_start") ", "                                 \
-    BJ("c.assessor_apply_end", "t_assessor_apply_end")
+#define WINDOWS                                                                                                                                                                                                                                                \
+    "c.status AS cycle_status, "                                                                                                                                                                                                                               \
+    "(NOW(3) < c.registration_end) AS w_confirm, "                                                                                                                                                                                                             \
+    "(NOW(3) >= c.registration_start AND NOW(3) < c.registration_end) AS w_registration, "                                                                                                                                                                     \
+    "(NOW(3) >= c.inst_review_start AND NOW(3) < c.inst_review_end) AS w_inst_review, "                                                                                                                                                                        \
+    "(NOW(3) >= c.assessor_review_start AND NOW(3) < c.assessor_review_end) "                                                                                                                                                                                  \
+    "AS w_assessor_review, "                                                                                                                                                                                                                                   \
+    "(NOW(3) < IFNULL(c.withdraw_deadline, c.inst_review_end)) AS w_withdraw, "                                                                                                                                                                                \
+    "(NOW(3) >= c.assessor_apply_start AND NOW(3) < c.assessor_apply_end) AS "                                                                                                                                                                                 \
+    "w_assessor_apply, " BJ("c.registration_start", "t_registration_start") ", " BJ(                                                                                                                                                                           \
+        "c.registration_end",                                                                                                                                                                                                                                  \
+        "t_registration_end") ", " BJ("c.inst_review_start",                                                                                                                                                                                                   \
+                                      "t_inst_review_start") ", " BJ("c.inst_review_end",                                                                                                                                                                      \
+                                                                     "t_inst_review_end") ", " BJ("c.assessor_review_start",                                                                                                                                   \
+                                                                                                  "t_assessor_review_start") ", " BJ("c.assessor_review_end",                                                                                                  \
+                                                                                                                                     "t_assessor_review_end") ", " BJ("IFNULL(c.withdraw_deadline, c.inst_review_end)",                                        \
+                                                                                                                                                                      "t_withdraw_deadline") ", " BJ("c.assessor_apply_start",                                 \
+                                                                                                                                                                                                     "t_assessor_apply_start") ", " BJ("c.assessor_apply_end", \
+                                                                                                                                                                                                                                       "t_assessor_apply_end")
 
 /* The enrolment of (physician, cycle), or what it would be ('' status) when absent. */
 static const char sql_enrol_snap[] =
@@ -376,8 +395,7 @@ static const char sql_exempt_snap[] =
     "IFNULL(x.id, 0) AS exemption_id, e.id AS enrolment_id, e.status AS enrol_status, "
     "IFNULL(e.procedure_type, '') AS procedure_type, e.physician_id, e.institution_id, "
     "IFNULL(e.assessor_id, 0) AS assessor_id, au.path AS inst_path, x.exemption_type, "
-    "? AS paper, " WINDOWS
-    " FROM enrolment e JOIN cycle c ON c.id = e.cycle_id "
+    "? AS paper, " WINDOWS " FROM enrolment e JOIN cycle c ON c.id = e.cycle_id "
     "JOIN institution i ON i.id = e.institution_id JOIN authority au ON au.id = i.authority_id "
     "LEFT JOIN exemption_request x ON x.enrolment_id = e.id AND x.paper = ? WHERE e.id = ?";
 
@@ -438,11 +456,12 @@ static int paper_states(MYSQL *db, long long eid, const char *procedure, paper_s
         st[i].attempts = atoi(row[4]);
     }
     mysql_free_result(res);
-    rc = dk_mysql_exec(db,
-                       "SELECT paper FROM exemption_request WHERE enrolment_id = ? AND status = '通过'",
-                       p, 1, &res, NULL, err);
+    rc = dk_mysql_exec(
+        db, "SELECT paper FROM exemption_request WHERE enrolment_id = ? AND status = '通过'", p, 1,
+        &res, NULL, err);
     if (rc) return rc;
-    while ((row = mysql_fetch_row(res))) st[!strcmp(row[0], papers[1])].exempted = 1;
+    while ((row = mysql_fetch_row(res)))
+        st[!strcmp(row[0], papers[1])].exempted = 1;
     mysql_free_result(res);
     return 0;
 }
@@ -461,7 +480,8 @@ static int tests_outcome(MYSQL *db, long long eid, const char *procedure, const 
     int pending = 0, failed = 0;
     for (int i = 0; i < 2; i++) {
         if (!st[i].required || st[i].exempted) continue;
-        if (!st[i].result[0]) pending = 1;
+        if (!st[i].result[0])
+            pending = 1;
         else if (strcmp(st[i].result, "合格") != 0) {
             failed = 1;
             if (makeup && st[i].attempts < 2) pending = 1; /* its makeup is still to come */
@@ -470,8 +490,8 @@ static int tests_outcome(MYSQL *db, long long eid, const char *procedure, const 
     *result = NULL;
     if (pending) {
         *to = !strcmp(from, "待参加考核") || !strcmp(from, "待参加补考") ? from
-              : makeup                                                ? "待参加补考"
-                                                                      : "待参加考核";
+              : makeup                                                   ? "待参加补考"
+                                                                         : "待参加考核";
     } else if (!failed) {
         *to = "考核完成", *result = "合格";
     } else if (makeup || (makeup_decision && !strcmp(makeup_decision, "不予补考"))) {
@@ -482,7 +502,7 @@ static int tests_outcome(MYSQL *db, long long eid, const char *procedure, const 
     return 0;
 }
 
-/* ---- running one action ----------------------------------------------------------------------- */
+/* ---- running one action ---------------------------------------------------------------------- */
 
 typedef struct flow_ctx {
     admin_job *j; /* NULL: the system */
@@ -569,8 +589,9 @@ static int check_window(flow_ctx *c)
 
 static int exemption_paper(const char *procedure, const char **paper)
 {
-    *paper = !strcmp(procedure, "简易程序") ? "公共知识" : !strcmp(procedure, "一般程序") ? "业务水平"
-                                                                                            : NULL;
+    *paper = !strcmp(procedure, "简易程序")   ? "公共知识"
+             : !strcmp(procedure, "一般程序") ? "业务水平"
+                                              : NULL;
     return *paper ? 0 : DK_EINVAL;
 }
 
@@ -635,7 +656,7 @@ static int branch_holds(flow_ctx *c, const flow_row *r)
     return 1;
 }
 
-/* ---- effects per entity ------------------------------------------------------------------------ */
+/* ---- effects per entity ---------------------------------------------------------------------- */
 
 static const char *opt_str(json_t *body, const char *k)
 {
@@ -695,8 +716,8 @@ static int enrol_effects(flow_ctx *c)
             return rc;
         uint64_t n = 0;
         dk_param q[] = {DK_PINT(eid), DK_PINT(ver)};
-        if ((rc = dk_mysql_exec(db, "DELETE FROM enrolment WHERE id = ? AND lock_version = ?", q,
-                                2, NULL, &n, c->err)))
+        if ((rc = dk_mysql_exec(db, "DELETE FROM enrolment WHERE id = ? AND lock_version = ?", q, 2,
+                                NULL, &n, c->err)))
             return rc;
         return n ? 0 : dk_error_set(c->err, DK_ECONFLICT, "该记录已被他人处理，请刷新后重试");
     }
@@ -712,7 +733,8 @@ static int enrol_effects(flow_ctx *c)
         wreason = opt_str(c->body, "work_reason");
         ereason = opt_str(c->body, "ethics_reason");
         if ((!strcmp(wr, "不合格") || (qr && !strcmp(qr, "不合格"))) && !wreason)
-            return dk_error_set(c->err, DK_EINVAL, "工作成绩（或完成工作数量）不合格时请填写不合格理由");
+            return dk_error_set(c->err, DK_EINVAL,
+                                "工作成绩（或完成工作数量）不合格时请填写不合格理由");
         if (!strcmp(er, "不合格") && !ereason)
             return dk_error_set(c->err, DK_EINVAL, "职业道德不合格时请填写不合格理由");
     }
@@ -736,7 +758,8 @@ static int enrol_effects(flow_ctx *c)
             char *why = c->why;
             const char *w = sget(&c->s, "inst_work_result"), *e = sget(&c->s, "inst_ethics_result"),
                        *q = sget(&c->s, "inst_quantity_result");
-            snprintf(why, sizeof c->why, "%s%s%s", q && !strcmp(q, "不合格") ? "完成工作数量不合格 " : "",
+            snprintf(why, sizeof c->why, "%s%s%s",
+                     q && !strcmp(q, "不合格") ? "完成工作数量不合格 " : "",
                      w && !strcmp(w, "不合格") ? "工作成绩不合格 " : "",
                      e && !strcmp(e, "不合格") ? "职业道德不合格" : "");
             c->result = "不合格";
@@ -757,11 +780,12 @@ static int enrol_effects(flow_ctx *c)
                      c->result ? DK_PINT(1) : DK_PNULL,
                      DK_PINT(eid),
                      DK_PINT(ver)};
-    if ((rc = dk_mysql_exec(db,
-                            "UPDATE enrolment SET status = ?, result = ?, result_reason = LEFT(?, 255), "
-                            "completed_at = IF(? IS NULL, NULL, NOW(3)), "
-                            "lock_version = lock_version + 1 WHERE id = ? AND lock_version = ?",
-                            up, 6, NULL, &n, c->err)))
+    if ((rc = dk_mysql_exec(
+             db,
+             "UPDATE enrolment SET status = ?, result = ?, result_reason = LEFT(?, 255), "
+             "completed_at = IF(? IS NULL, NULL, NOW(3)), "
+             "lock_version = lock_version + 1 WHERE id = ? AND lock_version = ?",
+             up, 6, NULL, &n, c->err)))
         return rc;
     if (!n) return dk_error_set(c->err, DK_ECONFLICT, "该记录已被他人处理，请刷新后重试");
 
@@ -816,15 +840,16 @@ static int enrol_effects(flow_ctx *c)
     }
     if (!strcmp(a, "authority_reject")) {
         dk_param p[] = {DK_PSTR(r), DK_PINT(eid)};
-        if ((rc = dk_mysql_exec(db,
-                                "UPDATE enrolment SET submitted_at = NULL, inst_quantity_result = NULL, "
-                                "inst_work_result = NULL, inst_work_reason = NULL, "
-                                "inst_ethics_result = NULL, inst_ethics_reason = NULL, "
-                                "inst_reviewed_at = NULL, assessor_result = NULL, "
-                                "assessor_reason = NULL, assessor_reviewed_at = NULL, "
-                                "inst_reject_reason = LEFT(CONCAT('卫生行政部门驳回：', ?), 1000), "
-                                "inst_rejected_at = NOW(3) WHERE id = ?",
-                                p, 2, NULL, NULL, c->err)))
+        if ((rc = dk_mysql_exec(
+                 db,
+                 "UPDATE enrolment SET submitted_at = NULL, inst_quantity_result = NULL, "
+                 "inst_work_result = NULL, inst_work_reason = NULL, "
+                 "inst_ethics_result = NULL, inst_ethics_reason = NULL, "
+                 "inst_reviewed_at = NULL, assessor_result = NULL, "
+                 "assessor_reason = NULL, assessor_reviewed_at = NULL, "
+                 "inst_reject_reason = LEFT(CONCAT('卫生行政部门驳回：', ?), 1000), "
+                 "inst_rejected_at = NOW(3) WHERE id = ?",
+                 p, 2, NULL, NULL, c->err)))
             return rc;
         dk_param q[] = {DK_PINT(eid)};
         return dk_mysql_exec(db, "DELETE FROM enrolment_test WHERE enrolment_id = ?", q, 1, NULL,
@@ -833,10 +858,11 @@ static int enrol_effects(flow_ctx *c)
     if (!strcmp(a, "makeup_confirm") || !strcmp(a, "makeup_refuse")) {
         dk_param p[] = {DK_PSTR(!strcmp(a, "makeup_confirm") ? "允许补考" : "不予补考"),
                         DK_PINT(actor), r ? DK_PSTR(r) : DK_PNULL, DK_PINT(eid)};
-        return dk_mysql_exec(db,
-                             "UPDATE enrolment SET makeup_decision = ?, makeup_decided_by = ?, "
-                             "makeup_decided_at = NOW(3), makeup_reason = LEFT(?, 1000) WHERE id = ?",
-                             p, 4, NULL, NULL, c->err);
+        return dk_mysql_exec(
+            db,
+            "UPDATE enrolment SET makeup_decision = ?, makeup_decided_by = ?, "
+            "makeup_decided_at = NOW(3), makeup_reason = LEFT(?, 1000) WHERE id = ?",
+            p, 4, NULL, NULL, c->err);
     }
     if (!strcmp(a, "withdraw")) {
         dk_param p[] = {DK_PSTR(r), DK_PINT(eid)};
@@ -856,20 +882,22 @@ static int exempt_effects(flow_ctx *c)
     const char *r = c->reason;
     int rc;
     if (!strcmp(a, "request")) {
-        const char *type = opt_str(c->body, "exemption_type"), *desc = opt_str(c->body, "description");
+        const char *type = opt_str(c->body, "exemption_type"),
+                   *desc = opt_str(c->body, "description");
         if (strlen(type) > 64) return dk_error_set(c->err, DK_EINVAL, "免考条件过长");
         if (desc && strlen(desc) > 2000) return dk_error_set(c->err, DK_EINVAL, "免考说明过长");
         dk_param p[] = {DK_PINT(sint(&c->s, "enrolment_id")), DK_PSTR(sstr(&c->s, "paper")),
                         DK_PSTR(type), desc ? DK_PSTR(desc) : DK_PNULL};
-        if ((rc = dk_mysql_exec(db,
-                                "INSERT INTO exemption_request (enrolment_id, paper, exemption_type, "
-                                "reason) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
-                                "exemption_type = VALUES(exemption_type), reason = VALUES(reason), "
-                                "status = '待医疗卫生机构审核', submitted_at = NOW(3), "
-                                "inst_result = NULL, inst_reason = NULL, inst_decided_at = NULL, "
-                                "assessor_result = NULL, assessor_reason = NULL, "
-                                "assessor_decided_at = NULL, lock_version = lock_version + 1",
-                                p, 4, NULL, NULL, c->err)))
+        if ((rc = dk_mysql_exec(
+                 db,
+                 "INSERT INTO exemption_request (enrolment_id, paper, exemption_type, "
+                 "reason) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
+                 "exemption_type = VALUES(exemption_type), reason = VALUES(reason), "
+                 "status = '待医疗卫生机构审核', submitted_at = NOW(3), "
+                 "inst_result = NULL, inst_reason = NULL, inst_decided_at = NULL, "
+                 "assessor_result = NULL, assessor_reason = NULL, "
+                 "assessor_decided_at = NULL, lock_version = lock_version + 1",
+                 p, 4, NULL, NULL, c->err)))
             return rc;
         if (!xid) xid = (long long)mysql_insert_id(db);
         c->id = xid;
@@ -939,10 +967,11 @@ static int invig_effects(flow_ctx *c)
         if (!n) return dk_error_set(c->err, DK_ECONFLICT, "该记录已被他人处理，请刷新后重试");
         dk_param d[] = {DK_PSTR(sid), DK_PSTR(confirm ? "认定作弊" : "撤销认定"),
                         DK_PINT(j->actor.authority_id), DK_PINT(j->actor.id), DK_PSTR(c->reason)};
-        if ((rc = dk_mysql_exec(db,
-                                "INSERT INTO cheating_determination (session_id, decision, "
-                                "authority_id, decided_by, reason) VALUES (?, ?, ?, ?, LEFT(?, 1000))",
-                                d, 5, NULL, NULL, c->err)))
+        if ((rc = dk_mysql_exec(
+                 db,
+                 "INSERT INTO cheating_determination (session_id, decision, "
+                 "authority_id, decided_by, reason) VALUES (?, ?, ?, ?, LEFT(?, 1000))",
+                 d, 5, NULL, NULL, c->err)))
             return rc;
         dk_param r[] = {DK_PINT(confirm), DK_PINT(confirm), DK_PSTR(sid)};
         if ((rc = dk_mysql_exec(db,
@@ -1005,8 +1034,8 @@ static int app_effects(flow_ctx *c)
         return rc;
     if (!strcmp(c->to, "通过")) {
         dk_param q[] = {DK_PINT(sint(&c->s, "institution_id"))};
-        return dk_mysql_exec(db, "UPDATE institution SET is_assessor = 1 WHERE id = ?", q, 1,
-                             NULL, NULL, c->err);
+        return dk_mysql_exec(db, "UPDATE institution SET is_assessor = 1 WHERE id = ?", q, 1, NULL,
+                             NULL, c->err);
     }
     return 0;
 }
@@ -1062,14 +1091,16 @@ static int load_entity(flow_ctx *c, const char *action, long long key, const cha
                                     "SELECT IFNULL(procedure_type, '') FROM enrolment WHERE id = ? "
                                     "FOR UPDATE",
                                     p, 1, proc, sizeof proc, err)))
-                return rc == DK_ENOTFOUND ? dk_error_set(err, DK_ENOTFOUND, "没有这条报名记录") : rc;
+                return rc == DK_ENOTFOUND ? dk_error_set(err, DK_ENOTFOUND, "没有这条报名记录")
+                                          : rc;
             exemption_paper(proc, &paper);
             if (!paper) paper = "";
         } else {
             MYSQL_RES *res;
             dk_param p[] = {DK_PINT(key)};
-            if ((rc = dk_mysql_exec(db, "SELECT enrolment_id, paper FROM exemption_request WHERE id = ?",
-                                    p, 1, &res, NULL, err)))
+            if ((rc = dk_mysql_exec(
+                     db, "SELECT enrolment_id, paper FROM exemption_request WHERE id = ?", p, 1,
+                     &res, NULL, err)))
                 return rc;
             MYSQL_ROW row = mysql_fetch_row(res);
             if (row) eid = strtoll(row[0], NULL, 10), snprintf(pbuf, sizeof pbuf, "%s", row[1]);
@@ -1096,8 +1127,9 @@ static int load_entity(flow_ctx *c, const char *action, long long key, const cha
                                 NULL, err)) ||
             (rc = dk_mysql_exec(db, "INSERT IGNORE INTO invigilation (session_id) VALUES (?)", p, 1,
                                 NULL, NULL, err)) ||
-            (rc = dk_mysql_exec(db, "SELECT session_id FROM invigilation WHERE session_id = ? "
-                                    "FOR UPDATE",
+            (rc = dk_mysql_exec(db,
+                                "SELECT session_id FROM invigilation WHERE session_id = ? "
+                                "FOR UPDATE",
                                 p, 1, NULL, NULL, err)))
             return rc;
         return snap_load(db, sql_invig_snap, p, 1, &c->s, "没有这场测评", err);
@@ -1117,7 +1149,8 @@ static int load_entity(flow_ctx *c, const char *action, long long key, const cha
             return snap_load(db, sql_apply_snap, q, 2, &c->s, "没有这个机构", err);
         } else {
             dk_param p[] = {DK_PINT(key)};
-            if ((rc = dk_mysql_exec(db, "SELECT id FROM assessor_application WHERE id = ? FOR UPDATE",
+            if ((rc = dk_mysql_exec(db,
+                                    "SELECT id FROM assessor_application WHERE id = ? FOR UPDATE",
                                     p, 1, NULL, NULL, err)))
                 return rc;
             return snap_load(db, sql_app_snap, p, 1, &c->s, "没有这条考核机构申请", err);
@@ -1126,14 +1159,16 @@ static int load_entity(flow_ctx *c, const char *action, long long key, const cha
     return dk_error_set(err, DK_EINTERNAL, "unknown entity");
 }
 
-/* ---- the engine --------------------------------------------------------------------------------- */
+/* ---- the engine ------------------------------------------------------------------------------ */
 
 static json_t *entity_state(flow_ctx *c)
 {
     json_t *o = json_pack("{s:s,s:s,s:s}", "entity", entity_names[c->e], "from",
                           sstr(&c->s, "status"), "status", c->to);
-    if (c->e == ADMIN_E_INVIGILATION) json_object_set_new(o, "session_id", json_string(c->sid));
-    else json_object_set_new(o, "id", json_integer(c->id));
+    if (c->e == ADMIN_E_INVIGILATION)
+        json_object_set_new(o, "session_id", json_string(c->sid));
+    else
+        json_object_set_new(o, "id", json_integer(c->id));
     if (c->e != ADMIN_E_APPLICATION && strcmp(c->to, NOT_IN_CYCLE) != 0)
         json_object_set_new(o, "version",
                             json_integer(!strcmp(c->row->action, "confirm") ||
@@ -1177,10 +1212,11 @@ static int flow_locked(admin_job *j, MYSQL *db, admin_entity e, const char *acti
     char allowed[256] = "";
     for (size_t i = 0; i < NFLOW && ncand < 8; i++) {
         const flow_row *r = &flow[i];
-        if (r->entity != e || strcmp(r->action, action) ||
-            (!internal && (r->flags & P_INTERNAL)) || (j && !(r->roles & j->actor.roles)))
+        if (r->entity != e || strcmp(r->action, action) || (!internal && (r->flags & P_INTERNAL)) ||
+            (j && !(r->roles & j->actor.roles)))
             continue;
-        if (!strcmp(r->from, status)) cand[ncand++] = r;
+        if (!strcmp(r->from, status))
+            cand[ncand++] = r;
         else if (!strstr(allowed, r->from[0] ? r->from : "未参加")) {
             size_t l = strlen(allowed);
             snprintf(allowed + l, sizeof allowed - l, "%s「%s」", l ? "、" : "",
@@ -1201,7 +1237,8 @@ static int flow_locked(admin_job *j, MYSQL *db, admin_entity e, const char *acti
     if (j && ((rc = check_window(&c)) == 0) && (c.row->flags & P_VERSION)) {
         json_t *v = json_object_get(body, "version");
         if (!json_is_integer(v))
-            rc = dk_error_set(err, DK_EINVAL, "缺少 version（请先读取记录，再带着它的 version 提交）");
+            rc = dk_error_set(err, DK_EINVAL,
+                              "缺少 version（请先读取记录，再带着它的 version 提交）");
         else if (json_integer_value(v) != sint(&c.s, "version"))
             rc = dk_error_set(err, DK_ECONFLICT,
                               "该记录已被他人处理（版本 %lld，当前 %lld），请刷新后重试",
@@ -1255,10 +1292,9 @@ int admin_flow_run(admin_job *j, MYSQL *db, admin_entity e, const char *action, 
     dk_error local = {0};
     if (!err) err = &local;
     if (out) *out = NULL;
-    /* READ COMMITTED: every plain read after the locks sees what is committed now */
-    int rc = dk_mysql_exec(db, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", NULL, 0, NULL,
-                           NULL, err);
-    if (!rc) rc = dk_mysql_begin(db, err);
+    /* the job runner runs every admind connection in READ COMMITTED: each plain read after
+     * the locks sees what is committed now */
+    int rc = dk_mysql_begin(db, err);
     if (rc) return rc;
     rc = flow_locked(j, db, e, action, key, skey, body, 0, out, err);
     if (!rc) rc = dk_mysql_commit(db, err);
@@ -1272,7 +1308,7 @@ int admin_flow_run(admin_job *j, MYSQL *db, admin_entity e, const char *action, 
     return rc;
 }
 
-/* ---- the absentee sweep (seed [001]: "未参加…测评被判定为考核不合格") ----------------------------- */
+/* ---- the absentee sweep (seed [001]: "未参加…测评被判定为考核不合格") ------------------ */
 
 /* After the test window, a required test nobody sat is failed (attempt 1) and the
  * enrolment moves on (待确认补考); after the makeup window, a failed test not sat again
@@ -1299,8 +1335,8 @@ int admin_flow_absentees(MYSQL *db, const char *path, int *moved, dk_error *err)
     }
     mysql_free_result(res);
     for (int i = 0; i < n; i++) {
-        if ((rc = dk_mysql_exec(db, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", NULL, 0,
-                                NULL, NULL, err)) ||
+        if ((rc = dk_mysql_exec(db, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", NULL, 0, NULL,
+                                NULL, err)) ||
             (rc = dk_mysql_begin(db, err)))
             return rc;
         char proc[16] = "", status[48] = "";
@@ -1312,7 +1348,8 @@ int admin_flow_absentees(MYSQL *db, const char *path, int *moved, dk_error *err)
                                 p, 1, &r1, NULL, err)))
             goto fail;
         MYSQL_ROW er = mysql_fetch_row(r1);
-        if (er) snprintf(proc, sizeof proc, "%s", er[0]), snprintf(status, sizeof status, "%s", er[1]);
+        if (er)
+            snprintf(proc, sizeof proc, "%s", er[0]), snprintf(status, sizeof status, "%s", er[1]);
         mysql_free_result(r1);
         if (!er || strcmp(status, makeup[i] ? "待参加补考" : "待参加考核")) {
             dk_mysql_rollback(db);

@@ -18,7 +18,8 @@ static char check_digit(const char *id17)
 {
     static const int w[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
     int sum = 0;
-    for (int i = 0; i < 17; i++) sum += (id17[i] - '0') * w[i];
+    for (int i = 0; i < 17; i++)
+        sum += (id17[i] - '0') * w[i];
     return "10X98765432"[sum % 11];
 }
 

@@ -12,7 +12,7 @@
 
 #define IMPORT_MAX_ROWS 5000
 
-/* ---- list filters ------------------------------------------------------------------------------ */
+/* ---- list filters ---------------------------------------------------------------------------- */
 
 int admin_phys_filters(admin_job *j, admin_sqlb *b, admin_filter_bufs *fb)
 {
@@ -70,17 +70,18 @@ int admin_phys_filters(admin_job *j, admin_sqlb *b, admin_filter_bufs *fb)
     return 0;
 }
 
-/* ---- 本机构信息 ---------------------------------------------------------------------------------- */
+/* ---- 本机构信息
+ * ---------------------------------------------------------------------------------- */
 
 static const struct {
     const char *key;
     size_t max;
     int required; /* the red * of the seed's form */
 } inst_fields[] = {
-    {"inst_type", 32, 1},      {"inst_level", 16, 1},  {"ownership", 16, 1},
-    {"credit_code", 18, 0},    {"license_no", 64, 0},  {"legal_representative", 64, 1},
-    {"address", 255, 1},       {"postcode", 6, 0},     {"contact_name", 64, 1},
-    {"contact_phone", 32, 1},  {"email", 128, 0},
+    {"inst_type", 32, 1},     {"inst_level", 16, 1}, {"ownership", 16, 1},
+    {"credit_code", 18, 0},   {"license_no", 64, 0}, {"legal_representative", 64, 1},
+    {"address", 255, 1},      {"postcode", 6, 0},    {"contact_name", 64, 1},
+    {"contact_phone", 32, 1}, {"email", 128, 0},
 };
 #define NINST (sizeof inst_fields / sizeof inst_fields[0])
 
@@ -115,13 +116,15 @@ int admin_inst_profile_get(admin_job *j, MYSQL *db)
 
 int admin_inst_profile_put(admin_job *j, MYSQL *db)
 {
-    static const char *const keys[] = {"inst_type", "inst_level", "ownership", "credit_code",
-                                       "license_no", "legal_representative", "address",
-                                       "postcode", "contact_name", "contact_phone", "email", NULL};
+    static const char *const keys[] = {"inst_type",     "inst_level", "ownership",
+                                       "credit_code",   "license_no", "legal_representative",
+                                       "address",       "postcode",   "contact_name",
+                                       "contact_phone", "email",      NULL};
     int rc;
     if ((rc = dk_json_only_keys(j->body, keys, &j->err))) return rc;
     admin_sqlb b;
-    admin_sqlb_init(&b, "UPDATE institution SET info_completed_at = COALESCE(info_completed_at, NOW(3))");
+    admin_sqlb_init(
+        &b, "UPDATE institution SET info_completed_at = COALESCE(info_completed_at, NOW(3))");
     char missing[256] = "";
     for (size_t i = 0; i < NINST; i++) {
         const char *v = NULL;
@@ -153,7 +156,8 @@ out:
     return rc;
 }
 
-/* ---- 科室 ---------------------------------------------------------------------------------------- */
+/* ---- 科室
+ * ---------------------------------------------------------------------------------------- */
 
 int admin_subjects(admin_job *j, MYSQL *db)
 {
@@ -170,18 +174,20 @@ int admin_dept_list(admin_job *j, MYSQL *db)
 {
     dk_param p[] = {DK_PINT(j->actor.institution_id)};
     json_t *items, *links;
-    int rc = admin_sql_rows(db,
-                            "SELECT d.id, d.name, d.enabled, IF(d.enabled, '正常', '已停用') AS state, "
-                            "(SELECT COUNT(*) FROM physician p WHERE p.department_id = d.id AND "
-                            "p.institution_id = d.institution_id AND p.deleted_at IS NULL) AS physicians "
-                            "FROM department d WHERE d.institution_id = ? ORDER BY d.id",
-                            p, 1, 0, &items, &j->err);
+    int rc = admin_sql_rows(
+        db,
+        "SELECT d.id, d.name, d.enabled, IF(d.enabled, '正常', '已停用') AS state, "
+        "(SELECT COUNT(*) FROM physician p WHERE p.department_id = d.id AND "
+        "p.institution_id = d.institution_id AND p.deleted_at IS NULL) AS physicians "
+        "FROM department d WHERE d.institution_id = ? ORDER BY d.id",
+        p, 1, 0, &items, &j->err);
     if (rc) return rc;
-    if ((rc = admin_sql_rows(db,
-                             "SELECT ds.department_id, s.id, s.code, s.name FROM department_subject ds "
-                             "JOIN subject s ON s.id = ds.subject_id JOIN department d ON "
-                             "d.id = ds.department_id WHERE d.institution_id = ? ORDER BY s.code",
-                             p, 1, 0, &links, &j->err))) {
+    if ((rc = admin_sql_rows(
+             db,
+             "SELECT ds.department_id, s.id, s.code, s.name FROM department_subject ds "
+             "JOIN subject s ON s.id = ds.subject_id JOIN department d ON "
+             "d.id = ds.department_id WHERE d.institution_id = ? ORDER BY s.code",
+             p, 1, 0, &links, &j->err))) {
         json_decref(items);
         return rc;
     }
@@ -191,14 +197,11 @@ int admin_dept_list(admin_job *j, MYSQL *db)
     {
         json_t *subs = json_array();
         json_int_t id = json_integer_value(json_object_get(d, "id"));
-        json_array_foreach(links, k, l) if (json_integer_value(json_object_get(l, "department_id")) ==
-                                            id) json_array_append_new(subs,
-                                                                      json_pack("{s:O,s:O,s:O}", "id",
-                                                                                json_object_get(l, "id"),
-                                                                                "code",
-                                                                                json_object_get(l, "code"),
-                                                                                "name",
-                                                                                json_object_get(l, "name")));
+        json_array_foreach(links, k,
+                           l) if (json_integer_value(json_object_get(l, "department_id")) == id)
+            json_array_append_new(subs, json_pack("{s:O,s:O,s:O}", "id", json_object_get(l, "id"),
+                                                  "code", json_object_get(l, "code"), "name",
+                                                  json_object_get(l, "name")));
         json_object_set_new(d, "subjects", subs);
     }
     json_decref(links);
@@ -210,10 +213,11 @@ static int dept_owned(admin_job *j, MYSQL *db, long long id, int lock)
 {
     long long found;
     dk_param p[] = {DK_PINT(id), DK_PINT(j->actor.institution_id)};
-    int rc = admin_sql_ll(db,
-                          lock ? "SELECT id FROM department WHERE id = ? AND institution_id = ? FOR UPDATE"
-                               : "SELECT id FROM department WHERE id = ? AND institution_id = ?",
-                          p, 2, &found, &j->err);
+    int rc = admin_sql_ll(
+        db,
+        lock ? "SELECT id FROM department WHERE id = ? AND institution_id = ? FOR UPDATE"
+             : "SELECT id FROM department WHERE id = ? AND institution_id = ?",
+        p, 2, &found, &j->err);
     if (rc != DK_ENOTFOUND) return rc;
     /* someone else's department is 403, an unknown one 404 */
     dk_param q[] = {DK_PINT(id)};
@@ -227,20 +231,23 @@ static int dept_subjects(admin_job *j, MYSQL *db, long long dept, json_t *ids)
     if (!json_is_array(ids) || json_array_size(ids) == 0 || json_array_size(ids) > 40)
         return dk_error_set(&j->err, DK_EINVAL, "请选择 1 到 40 个关联诊疗科目（subject_ids）");
     dk_param p[] = {DK_PINT(dept)};
-    int rc = admin_sql_exec(db, "DELETE FROM department_subject WHERE department_id = ?", p, 1, NULL,
-                            &j->err);
+    int rc = admin_sql_exec(db, "DELETE FROM department_subject WHERE department_id = ?", p, 1,
+                            NULL, &j->err);
     size_t i;
     json_t *v;
     json_array_foreach(ids, i, v)
     {
         if (rc) break;
-        if (!json_is_integer(v)) return dk_error_set(&j->err, DK_EINVAL, "subject_ids 应为整数数组");
+        if (!json_is_integer(v))
+            return dk_error_set(&j->err, DK_EINVAL, "subject_ids 应为整数数组");
         long long ok = 0;
         dk_param q[] = {DK_PINT(json_integer_value(v))};
-        if ((rc = admin_sql_ll(db, "SELECT COUNT(*) FROM subject WHERE id = ? AND enabled = 1", q, 1,
-                               &ok, &j->err)))
+        if ((rc = admin_sql_ll(db, "SELECT COUNT(*) FROM subject WHERE id = ? AND enabled = 1", q,
+                               1, &ok, &j->err)))
             return rc;
-        if (!ok) return dk_error_set(&j->err, DK_EINVAL, "没有诊疗科目 %lld", (long long)json_integer_value(v));
+        if (!ok)
+            return dk_error_set(&j->err, DK_EINVAL, "没有诊疗科目 %lld",
+                                (long long)json_integer_value(v));
         dk_param r[] = {DK_PINT(dept), DK_PINT(json_integer_value(v))};
         rc = admin_sql_exec(db,
                             "INSERT IGNORE INTO department_subject (department_id, subject_id) "
@@ -260,8 +267,8 @@ int admin_dept_create(admin_job *j, MYSQL *db)
         (rc = dk_mysql_begin(db, &j->err)))
         return rc;
     dk_param p[] = {DK_PINT(j->actor.institution_id), DK_PSTR(name)};
-    rc = admin_sql_exec(db, "INSERT INTO department (institution_id, name) VALUES (?, ?)", p, 2, NULL,
-                        &j->err);
+    rc = admin_sql_exec(db, "INSERT INTO department (institution_id, name) VALUES (?, ?)", p, 2,
+                        NULL, &j->err);
     if (rc == DK_ECONFLICT) return dk_error_set(&j->err, DK_ECONFLICT, "已有同名科室「%s」", name);
     if (rc) return rc;
     long long id = (long long)mysql_insert_id(db);
@@ -290,7 +297,8 @@ int admin_dept_update(admin_job *j, MYSQL *db)
     if (name) {
         dk_param p[] = {DK_PSTR(name), DK_PINT(id)};
         rc = admin_sql_exec(db, "UPDATE department SET name = ? WHERE id = ?", p, 2, NULL, &j->err);
-        if (rc == DK_ECONFLICT) return dk_error_set(&j->err, DK_ECONFLICT, "已有同名科室「%s」", name);
+        if (rc == DK_ECONFLICT)
+            return dk_error_set(&j->err, DK_ECONFLICT, "已有同名科室「%s」", name);
         if (rc) return rc;
     }
     json_t *ids = json_object_get(j->body, "subject_ids");
@@ -319,8 +327,14 @@ static int dept_set_enabled(admin_job *j, MYSQL *db, int enabled)
     return 0;
 }
 
-int admin_dept_enable(admin_job *j, MYSQL *db) { return dept_set_enabled(j, db, 1); }
-int admin_dept_disable(admin_job *j, MYSQL *db) { return dept_set_enabled(j, db, 0); }
+int admin_dept_enable(admin_job *j, MYSQL *db)
+{
+    return dept_set_enabled(j, db, 1);
+}
+int admin_dept_disable(admin_job *j, MYSQL *db)
+{
+    return dept_set_enabled(j, db, 0);
+}
 
 int admin_dept_delete(admin_job *j, MYSQL *db)
 {
@@ -329,16 +343,17 @@ int admin_dept_delete(admin_job *j, MYSQL *db)
     if ((rc = dk_mysql_begin(db, &j->err)) || (rc = dept_owned(j, db, id, 1))) return rc;
     long long n = 0;
     dk_param p[] = {DK_PINT(id)};
-    if ((rc = admin_sql_ll(db,
-                           "SELECT COUNT(*) FROM physician WHERE department_id = ? AND deleted_at IS NULL",
-                           p, 1, &n, &j->err)))
+    if ((rc = admin_sql_ll(
+             db, "SELECT COUNT(*) FROM physician WHERE department_id = ? AND deleted_at IS NULL", p,
+             1, &n, &j->err)))
         return rc;
     if (n)
         return dk_error_set(&j->err, DK_ECONFLICT,
                             "科室中还有 %lld 位医师，不能删除；可先停用，再为医师选择新的科室", n);
     /* deleted physicians keep their history but not this department */
-    if ((rc = admin_sql_exec(db, "UPDATE physician SET department_id = NULL WHERE department_id = ?",
-                             p, 1, NULL, &j->err)) ||
+    if ((rc =
+             admin_sql_exec(db, "UPDATE physician SET department_id = NULL WHERE department_id = ?",
+                            p, 1, NULL, &j->err)) ||
         (rc = admin_sql_exec(db, "DELETE FROM department WHERE id = ?", p, 1, NULL, &j->err)) ||
         (rc = admin_audit(db, j, ADMIN_R_INST, "delete_department", "department", id, NULL, NULL,
                           NULL, NULL, NULL, &j->err)) ||
@@ -349,7 +364,8 @@ int admin_dept_delete(admin_job *j, MYSQL *db)
     return 0;
 }
 
-/* ---- physicians: list, export ---------------------------------------------------------------------- */
+/* ---- physicians: list, export
+ * ---------------------------------------------------------------------- */
 
 /* FROM/WHERE of the physician list: the institution's physicians (在岗 unless
  * status=离岗), tab confirmed/unconfirmed for the current cycle, and the filters. */
@@ -373,16 +389,18 @@ static int phys_list_sql(admin_job *j, MYSQL *db, admin_sqlb *b, admin_filter_bu
         return dk_error_set(&j->err, DK_EINVAL, "status 应为「在岗」或「离岗」");
     admin_sqlb_param(b, DK_PSTR(status ? status : "在岗"));
     const char *tab = admin_q(j, "tab");
-    if (tab && !strcmp(tab, "confirmed")) admin_sqlb_cat(b, " AND e.id IS NOT NULL");
-    else if (tab && !strcmp(tab, "unconfirmed")) admin_sqlb_cat(b, " AND e.id IS NULL");
+    if (tab && !strcmp(tab, "confirmed"))
+        admin_sqlb_cat(b, " AND e.id IS NOT NULL");
+    else if (tab && !strcmp(tab, "unconfirmed"))
+        admin_sqlb_cat(b, " AND e.id IS NULL");
     else if (tab && strcmp(tab, "all"))
         return dk_error_set(&j->err, DK_EINVAL, "tab 应为 unconfirmed、confirmed 或 all");
     return admin_phys_filters(j, b, fb);
 }
 
-#define PHYS_LIST_COLS                                                                          \
-    ADMIN_PHYS_COLS ", p.account, p.practice_scope, p.status AS physician_status, p.source, "   \
-    "e.id AS enrolment_id, e.status AS enrolment_status, e.procedure_type"
+#define PHYS_LIST_COLS                                                                             \
+    ADMIN_PHYS_COLS ", p.account, p.practice_scope, p.status AS physician_status, p.source, "      \
+                    "e.id AS enrolment_id, e.status AS enrolment_status, e.procedure_type"
 
 int admin_phys_list(admin_job *j, MYSQL *db)
 {
@@ -430,7 +448,8 @@ int admin_phys_export(admin_job *j, MYSQL *db)
     size_t nc = sizeof cols / sizeof cols[0];
     struct evbuffer *out = evbuffer_new();
     evbuffer_add(out, "\xEF\xBB\xBF", 3); /* spreadsheets then read UTF-8 */
-    for (size_t c = 0; c < nc; c++) admin_csv_field(out, cols[c].head, c + 1 == nc);
+    for (size_t c = 0; c < nc; c++)
+        admin_csv_field(out, cols[c].head, c + 1 == nc);
     size_t i;
     json_t *r;
     json_array_foreach(rows, i, r)
@@ -469,12 +488,12 @@ out:
     return rc;
 }
 
-/* ---- physicians: add one, import ---------------------------------------------------------------- */
+/* ---- physicians: add one, import ------------------------------------------------------------- */
 
 typedef struct phys_in {
-    const char *name, *id_type, *id_number, *sex, *birth_date, *practice_level,
-        *practice_category, *practice_scope, *specialty, *title, *first_registration_date,
-        *practice_cert_date, *practice_cert_no, *mobile, *department;
+    const char *name, *id_type, *id_number, *sex, *birth_date, *practice_level, *practice_category,
+        *practice_scope, *specialty, *title, *first_registration_date, *practice_cert_date,
+        *practice_cert_no, *mobile, *department;
     long long department_id;
     char birth_buf[11];
 } phys_in;
@@ -499,7 +518,8 @@ static int phys_validate(admin_job *j, MYSQL *db, phys_in *in, char *msg, size_t
     if (!in->id_number || !*in->id_number) return snprintf(msg, msgsz, "证件号码必填"), DK_EINVAL;
     if (!strcmp(in->id_type, "居民身份证")) {
         if (!admin_id_valid(in->id_number))
-            return snprintf(msg, msgsz, "证件号码不是有效的 15 位或 18 位居民身份证号码"), DK_EINVAL;
+            return snprintf(msg, msgsz, "证件号码不是有效的 15 位或 18 位居民身份证号码"),
+                   DK_EINVAL;
         if (!in->birth_date || !*in->birth_date) {
             admin_id_birth(in->id_number, in->birth_buf);
             in->birth_date = in->birth_buf;
@@ -547,8 +567,8 @@ static int phys_validate(admin_job *j, MYSQL *db, phys_in *in, char *msg, size_t
     admin_id_other_form(in->id_number, other);
     long long dup = 0;
     dk_param q[] = {DK_PSTR(in->id_number), DK_PSTR(other[0] ? other : in->id_number)};
-    int rc = admin_sql_ll(db, "SELECT COUNT(*) FROM physician WHERE id_number IN (?, ?)", q, 2, &dup,
-                          &j->err);
+    int rc = admin_sql_ll(db, "SELECT COUNT(*) FROM physician WHERE id_number IN (?, ?)", q, 2,
+                          &dup, &j->err);
     if (rc) return rc;
     if (dup)
         return snprintf(msg, msgsz, "证件号码已存在（从其他机构调入的医师请使用「调入」）"),
@@ -563,8 +583,9 @@ static int phys_insert(admin_job *j, MYSQL *db, const phys_in *in, const char *s
 {
     MYSQL_RES *res;
     dk_param pi[] = {DK_PINT(j->actor.institution_id)};
-    int rc = dk_mysql_exec(db, "SELECT code, next_physician_seq FROM institution WHERE id = ? FOR UPDATE",
-                           pi, 1, &res, NULL, &j->err);
+    int rc = dk_mysql_exec(
+        db, "SELECT code, next_physician_seq FROM institution WHERE id = ? FOR UPDATE", pi, 1, &res,
+        NULL, &j->err);
     if (rc) return rc;
     MYSQL_ROW row = mysql_fetch_row(res);
     long long seq = row ? strtoll(row[1], NULL, 10) : 0;
@@ -573,14 +594,25 @@ static int phys_insert(admin_job *j, MYSQL *db, const phys_in *in, const char *s
     if (!row) return dk_error_set(&j->err, DK_ENOTFOUND, "机构不存在");
     if (seq > 99999) return dk_error_set(&j->err, DK_ECONFLICT, "本机构的医师账号序号已用完");
 #define S(x) ((x) && *(x) ? DK_PSTR(x) : DK_PNULL)
-    dk_param p[] = {S(in->id_type),   DK_PSTR(in->id_number),   DK_PSTR(in->name),
-                    S(in->sex),       S(in->birth_date),        S(in->mobile),
-                    DK_PSTR(account), DK_PSTR(j->srv->initial_hash), pi[0],
+    dk_param p[] = {S(in->id_type),
+                    DK_PSTR(in->id_number),
+                    DK_PSTR(in->name),
+                    S(in->sex),
+                    S(in->birth_date),
+                    S(in->mobile),
+                    DK_PSTR(account),
+                    DK_PSTR(j->srv->initial_hash),
+                    pi[0],
                     in->department_id ? DK_PINT(in->department_id) : DK_PNULL,
-                    DK_PSTR(in->practice_level), DK_PSTR(in->practice_category),
-                    S(in->practice_scope), S(in->specialty), S(in->title),
-                    S(in->practice_cert_no), S(in->practice_cert_date),
-                    S(in->first_registration_date), DK_PSTR(source)};
+                    DK_PSTR(in->practice_level),
+                    DK_PSTR(in->practice_category),
+                    S(in->practice_scope),
+                    S(in->specialty),
+                    S(in->title),
+                    S(in->practice_cert_no),
+                    S(in->practice_cert_date),
+                    S(in->first_registration_date),
+                    DK_PSTR(source)};
 #undef S
     rc = admin_sql_exec(db,
                         "INSERT INTO physician (id_type, id_number, name, sex, birth_date, mobile, "
@@ -608,10 +640,22 @@ static int phys_insert(admin_job *j, MYSQL *db, const phys_in *in, const char *s
 
 int admin_phys_create(admin_job *j, MYSQL *db)
 {
-    static const char *const keys[] = {
-        "name", "id_type", "id_number", "sex", "birth_date", "department_id", "practice_level",
-        "practice_category", "practice_scope", "specialty", "title", "first_registration_date",
-        "practice_cert_date", "practice_cert_no", "mobile", NULL};
+    static const char *const keys[] = {"name",
+                                       "id_type",
+                                       "id_number",
+                                       "sex",
+                                       "birth_date",
+                                       "department_id",
+                                       "practice_level",
+                                       "practice_category",
+                                       "practice_scope",
+                                       "specialty",
+                                       "title",
+                                       "first_registration_date",
+                                       "practice_cert_date",
+                                       "practice_cert_no",
+                                       "mobile",
+                                       NULL};
     int rc;
     if ((rc = dk_json_only_keys(j->body, keys, &j->err))) return rc;
     phys_in in = {0};
@@ -718,7 +762,8 @@ int admin_phys_import(admin_job *j, MYSQL *db)
         }
         phys_in in = {0};
         for (int i = 0; i < n && i < nh; i++)
-            if (map[i] >= 0 && *f[i]) *(const char **)((char *)&in + import_cols[map[i]].off) = f[i];
+            if (map[i] >= 0 && *f[i])
+                *(const char **)((char *)&in + import_cols[map[i]].off) = f[i];
         char msg[256] = "";
         if (n != nh) {
             snprintf(msg, sizeof msg, "列数（%d）与表头（%d）不一致", n, nh);
@@ -729,8 +774,10 @@ int admin_phys_import(admin_job *j, MYSQL *db)
                 long long id = 0;
                 char account[40] = "";
                 if (!rc && !dry) rc = phys_insert(j, db, &in, "批量导入", &id, account);
-                if (!rc && !dry) rc = dk_mysql_commit(db, &j->err);
-                else dk_mysql_rollback(db);
+                if (!rc && !dry)
+                    rc = dk_mysql_commit(db, &j->err);
+                else
+                    dk_mysql_rollback(db);
                 if (!rc) {
                     imported++;
                     json_array_append_new(created, json_pack("{s:i,s:I,s:s}", "row", line, "id",
@@ -763,7 +810,8 @@ int admin_phys_import(admin_job *j, MYSQL *db)
     return 0;
 }
 
-/* ---- physicians: one ---------------------------------------------------------------------------------- */
+/* ---- physicians: one
+ * ---------------------------------------------------------------------------------- */
 
 /* The physician of this institution (403 for another institution's, 404 unknown). */
 static int phys_owned(admin_job *j, MYSQL *db, long long pid, int lock, char status[16])
@@ -809,12 +857,13 @@ int admin_phys_detail(admin_job *j, MYSQL *db)
              "FROM physician p LEFT JOIN department d ON d.id = p.department_id WHERE p.id = ?",
              p, 1, ADMIN_SQL_FULL_ID, NULL, &ph, &j->err)))
         return rc;
-    if ((rc = admin_sql_rows(db,
-                             "SELECT e.id AS enrolment_id, e.lock_version AS version, c.code AS "
-                             "cycle_code, c.name AS cycle_name, e.status, e.procedure_type, e.result "
-                             "FROM enrolment e JOIN cycle c ON c.id = e.cycle_id "
-                             "WHERE e.physician_id = ? ORDER BY c.period_start DESC",
-                             p, 1, 0, &enrols, &j->err)) ||
+    if ((rc = admin_sql_rows(
+             db,
+             "SELECT e.id AS enrolment_id, e.lock_version AS version, c.code AS "
+             "cycle_code, c.name AS cycle_name, e.status, e.procedure_type, e.result "
+             "FROM enrolment e JOIN cycle c ON c.id = e.cycle_id "
+             "WHERE e.physician_id = ? ORDER BY c.period_start DESC",
+             p, 1, 0, &enrols, &j->err)) ||
         (rc = admin_sql_rows(db,
                              "SELECT t.kind, t.reason, t.created_at, fi.name AS from_institution, "
                              "ti.name AS to_institution FROM physician_transfer t "
@@ -826,8 +875,7 @@ int admin_phys_detail(admin_job *j, MYSQL *db)
                              "SELECT created_at, actor_type, role, action, from_status, to_status, "
                              "reason FROM audit_log WHERE entity_type = 'physician' AND "
                              "entity_id = ? ORDER BY id",
-                             (dk_param[]){DK_PSTR(pidbuf)},
-                             1, 0, &log, &j->err))) {
+                             (dk_param[]){DK_PSTR(pidbuf)}, 1, 0, &log, &j->err))) {
         json_decref(ph);
         json_decref(enrols);
         json_decref(transfers);
@@ -872,14 +920,13 @@ int admin_phys_confirm_batch(admin_job *j, MYSQL *db)
         }
         if (rc) {
             failed++;
-            json_array_append_new(results,
-                                  json_pack("{s:O,s:b,s:{s:s,s:s}}", "physician_id", v, "ok", 0,
-                                            "error", "code", dk_err_name(rc), "message",
-                                            j->err.msg));
+            json_array_append_new(results, json_pack("{s:O,s:b,s:{s:s,s:s}}", "physician_id", v,
+                                                     "ok", 0, "error", "code", dk_err_name(rc),
+                                                     "message", j->err.msg));
         } else {
             ok++;
-            json_array_append_new(results, json_pack("{s:O,s:b,s:o}", "physician_id", v, "ok", 1,
-                                                     "enrolment", out));
+            json_array_append_new(
+                results, json_pack("{s:O,s:b,s:o}", "physician_id", v, "ok", 1, "enrolment", out));
         }
     }
     dk_error_clear(&j->err);
@@ -902,8 +949,9 @@ static int current_enrolment(admin_job *j, MYSQL *db, long long pid, long long *
     if (rc) return rc;
     MYSQL_RES *res;
     dk_param p[] = {DK_PINT(pid), DK_PINT(cycle)};
-    if ((rc = dk_mysql_exec(db, "SELECT id, status FROM enrolment WHERE physician_id = ? AND cycle_id = ?",
-                            p, 2, &res, NULL, &j->err)))
+    if ((rc = dk_mysql_exec(
+             db, "SELECT id, status FROM enrolment WHERE physician_id = ? AND cycle_id = ?", p, 2,
+             &res, NULL, &j->err)))
         return rc;
     MYSQL_ROW row = mysql_fetch_row(res);
     if (row) *eid = strtoll(row[0], NULL, 10), snprintf(status, 64, "%s", row[1]);
@@ -949,22 +997,22 @@ static int phys_release(admin_job *j, MYSQL *db, long long pid, const char *what
     int rc = current_enrolment(j, db, pid, &eid, st);
     if (rc || !eid || !strcmp(st, "考核完成") || !strcmp(st, "退出本周期")) return rc;
     if (strcmp(st, "待报名") != 0)
-        return dk_error_set(&j->err, DK_ECONFLICT,
-                            "该医师本周期考核正在进行（「%s」），不能%s；请先退出本周期或由卫生行政部门驳回",
-                            st, what);
+        return dk_error_set(
+            &j->err, DK_ECONFLICT,
+            "该医师本周期考核正在进行（「%s」），不能%s；请先退出本周期或由卫生行政部门驳回", st,
+            what);
     long long submitted = 0;
     dk_param p[] = {DK_PINT(eid)};
     if ((rc = admin_sql_ll(db, "SELECT submitted_at IS NOT NULL FROM enrolment WHERE id = ?", p, 1,
                            &submitted, &j->err)))
         return rc;
-    if (submitted)
-        return dk_error_set(&j->err, DK_ECONFLICT, "该医师已提交过报名，不能%s", what);
+    if (submitted) return dk_error_set(&j->err, DK_ECONFLICT, "该医师已提交过报名，不能%s", what);
     if ((rc = admin_sql_exec(db, "DELETE FROM exemption_request WHERE enrolment_id = ?", p, 1, NULL,
                              &j->err)) ||
         (rc = admin_sql_exec(db, "DELETE FROM enrolment WHERE id = ?", p, 1, NULL, &j->err)))
         return rc;
-    return admin_audit(db, j, ADMIN_R_INST, "cancel", "enrolment", eid, NULL, "待报名", "未参加", what,
-                       NULL, &j->err);
+    return admin_audit(db, j, ADMIN_R_INST, "cancel", "enrolment", eid, NULL, "待报名", "未参加",
+                       what, NULL, &j->err);
 }
 
 int admin_phys_leave(admin_job *j, MYSQL *db)
@@ -979,15 +1027,17 @@ int admin_phys_leave(admin_job *j, MYSQL *db)
     if (strcmp(st, "在岗")) return dk_error_set(&j->err, DK_ECONFLICT, "该医师已离岗");
     if ((rc = phys_release(j, db, pid, "离岗"))) return rc;
     dk_param p[] = {DK_PINT(pid)};
-    dk_param t[] = {DK_PINT(pid), DK_PINT(j->actor.institution_id), reason ? DK_PSTR(reason) : DK_PNULL};
+    dk_param t[] = {DK_PINT(pid), DK_PINT(j->actor.institution_id),
+                    reason ? DK_PSTR(reason) : DK_PNULL};
     if ((rc = admin_sql_exec(db, "UPDATE physician SET status = '离岗' WHERE id = ?", p, 1, NULL,
                              &j->err)) ||
-        (rc = admin_sql_exec(db,
-                             "INSERT INTO physician_transfer (physician_id, kind, from_institution_id, "
-                             "reason) VALUES (?, '离岗', ?, ?)",
-                             t, 3, NULL, &j->err)) ||
-        (rc = admin_audit(db, j, ADMIN_R_INST, "leave", "physician", pid, NULL, "在岗", "离岗", reason,
-                          NULL, &j->err)) ||
+        (rc = admin_sql_exec(
+             db,
+             "INSERT INTO physician_transfer (physician_id, kind, from_institution_id, "
+             "reason) VALUES (?, '离岗', ?, ?)",
+             t, 3, NULL, &j->err)) ||
+        (rc = admin_audit(db, j, ADMIN_R_INST, "leave", "physician", pid, NULL, "在岗", "离岗",
+                          reason, NULL, &j->err)) ||
         (rc = dk_mysql_commit(db, &j->err)))
         return rc;
     j->out = json_pack("{s:I,s:s}", "id", (json_int_t)pid, "status", "离岗");
@@ -1003,17 +1053,18 @@ int admin_phys_delete(admin_job *j, MYSQL *db)
         (rc = phys_release(j, db, pid, "删除")))
         return rc;
     dk_param p[] = {DK_PINT(pid)};
-    if ((rc = admin_sql_exec(db, "UPDATE physician SET deleted_at = NOW(3) WHERE id = ?", p, 1, NULL,
-                             &j->err)) ||
-        (rc = admin_audit(db, j, ADMIN_R_INST, "delete_physician", "physician", pid, NULL, st, "已删除",
-                          admin_q(j, "reason"), NULL, &j->err)) ||
+    if ((rc = admin_sql_exec(db, "UPDATE physician SET deleted_at = NOW(3) WHERE id = ?", p, 1,
+                             NULL, &j->err)) ||
+        (rc = admin_audit(db, j, ADMIN_R_INST, "delete_physician", "physician", pid, NULL, st,
+                          "已删除", admin_q(j, "reason"), NULL, &j->err)) ||
         (rc = dk_mysql_commit(db, &j->err)))
         return rc;
     j->out = json_pack("{s:I,s:b}", "id", (json_int_t)pid, "deleted", 1);
     return 0;
 }
 
-/* ---- 调入: by ID number, 15 or 18 digits ---------------------------------------------------------------- */
+/* ---- 调入: by ID number, 15 or 18 digits
+ * ---------------------------------------------------------------- */
 
 int admin_phys_transfer_lookup(admin_job *j, MYSQL *db)
 {
@@ -1052,10 +1103,11 @@ int admin_phys_transfer_in(admin_job *j, MYSQL *db)
     if ((rc = dk_mysql_begin(db, &j->err))) return rc;
     MYSQL_RES *res;
     dk_param p[] = {DK_PSTR(id), DK_PSTR(other[0] ? other : id)};
-    if ((rc = dk_mysql_exec(db,
-                            "SELECT id, institution_id, status FROM physician WHERE id_number IN (?, ?) "
-                            "AND deleted_at IS NULL FOR UPDATE",
-                            p, 2, &res, NULL, &j->err)))
+    if ((rc = dk_mysql_exec(
+             db,
+             "SELECT id, institution_id, status FROM physician WHERE id_number IN (?, ?) "
+             "AND deleted_at IS NULL FOR UPDATE",
+             p, 2, &res, NULL, &j->err)))
         return rc;
     MYSQL_ROW row = mysql_fetch_row(res);
     long long pid = 0, from = 0;
@@ -1072,26 +1124,29 @@ int admin_phys_transfer_in(admin_job *j, MYSQL *db)
     if (dept) {
         long long ok = 0;
         dk_param q[] = {DK_PINT(dept), DK_PINT(j->actor.institution_id)};
-        if ((rc = admin_sql_ll(db,
-                               "SELECT COUNT(*) FROM department WHERE id = ? AND institution_id = ? "
-                               "AND enabled = 1",
-                               q, 2, &ok, &j->err)))
+        if ((rc =
+                 admin_sql_ll(db,
+                              "SELECT COUNT(*) FROM department WHERE id = ? AND institution_id = ? "
+                              "AND enabled = 1",
+                              q, 2, &ok, &j->err)))
             return rc;
         if (!ok) return dk_error_set(&j->err, DK_EINVAL, "请选择本机构已启用的科室");
     }
-    dk_param u[] = {DK_PINT(j->actor.institution_id), dept ? DK_PINT(dept) : DK_PNULL, DK_PINT(pid)};
+    dk_param u[] = {DK_PINT(j->actor.institution_id), dept ? DK_PINT(dept) : DK_PNULL,
+                    DK_PINT(pid)};
     dk_param t[] = {DK_PINT(pid), DK_PINT(from), DK_PINT(j->actor.institution_id)};
     json_t *d = json_pack("{s:I}", "from_institution_id", (json_int_t)from);
     if ((rc = admin_sql_exec(db,
                              "UPDATE physician SET institution_id = ?, department_id = ?, "
                              "status = '在岗' WHERE id = ?",
                              u, 3, NULL, &j->err)) ||
-        (rc = admin_sql_exec(db,
-                             "INSERT INTO physician_transfer (physician_id, kind, from_institution_id, "
-                             "to_institution_id) VALUES (?, '调入', ?, ?)",
-                             t, 3, NULL, &j->err)) ||
-        (rc = admin_audit(db, j, ADMIN_R_INST, "transfer_in", "physician", pid, NULL, "离岗", "在岗",
-                          NULL, d, &j->err)) ||
+        (rc = admin_sql_exec(
+             db,
+             "INSERT INTO physician_transfer (physician_id, kind, from_institution_id, "
+             "to_institution_id) VALUES (?, '调入', ?, ?)",
+             t, 3, NULL, &j->err)) ||
+        (rc = admin_audit(db, j, ADMIN_R_INST, "transfer_in", "physician", pid, NULL, "离岗",
+                          "在岗", NULL, d, &j->err)) ||
         (rc = dk_mysql_commit(db, &j->err))) {
         json_decref(d);
         return rc;
@@ -1101,20 +1156,22 @@ int admin_phys_transfer_in(admin_job *j, MYSQL *db)
     return 0;
 }
 
-/* ---- 申请考核机构 ------------------------------------------------------------------------------------------ */
+/* ---- 申请考核机构
+ * ------------------------------------------------------------------------------------------ */
 
 int admin_application_list(admin_job *j, MYSQL *db)
 {
     dk_param p[] = {DK_PINT(j->actor.institution_id)};
     json_t *items;
-    int rc = admin_sql_rows(db,
-                            "SELECT x.id, c.code AS cycle_code, x.cycle_id, x.status, x.note, "
-                            "x.submitted_at, x.decided_at, x.reason, (SELECT COUNT(*) FROM attachment a "
-                            "WHERE a.owner_type = 'assessor_application' AND a.owner_id = x.id AND "
-                            "a.deleted_at IS NULL) AS attachments FROM assessor_application x "
-                            "LEFT JOIN cycle c ON c.id = x.cycle_id WHERE x.institution_id = ? "
-                            "ORDER BY x.id DESC",
-                            p, 1, 0, &items, &j->err);
+    int rc =
+        admin_sql_rows(db,
+                       "SELECT x.id, c.code AS cycle_code, x.cycle_id, x.status, x.note, "
+                       "x.submitted_at, x.decided_at, x.reason, (SELECT COUNT(*) FROM attachment a "
+                       "WHERE a.owner_type = 'assessor_application' AND a.owner_id = x.id AND "
+                       "a.deleted_at IS NULL) AS attachments FROM assessor_application x "
+                       "LEFT JOIN cycle c ON c.id = x.cycle_id WHERE x.institution_id = ? "
+                       "ORDER BY x.id DESC",
+                       p, 1, 0, &items, &j->err);
     if (rc) return rc;
     j->out = json_pack("{s:o,s:b,s:b}", "items", items, "can_apply", j->actor.can_apply,
                        "is_assessor", j->actor.is_assessor);
@@ -1139,8 +1196,9 @@ int admin_application_attach(admin_job *j, MYSQL *db)
     char st[16] = "";
     MYSQL_RES *res;
     dk_param p[] = {DK_PINT(id)};
-    int rc = dk_mysql_exec(db, "SELECT institution_id, status FROM assessor_application WHERE id = ?",
-                           p, 1, &res, NULL, &j->err);
+    int rc =
+        dk_mysql_exec(db, "SELECT institution_id, status FROM assessor_application WHERE id = ?", p,
+                      1, &res, NULL, &j->err);
     if (rc) return rc;
     MYSQL_ROW row = mysql_fetch_row(res);
     if (row) inst = strtoll(row[0], NULL, 10), snprintf(st, sizeof st, "%s", row[1]);

@@ -39,15 +39,15 @@
 #define ADMIN_R_ANY (ADMIN_R_PHYS | ADMIN_R_STAFF)
 
 typedef struct admin_actor {
-    char kind;         /* 'p', 'i', 'a' */
-    long long id;      /* physician / institution / authority_account id */
-    unsigned roles;    /* ADMIN_R_* */
+    char kind;      /* 'p', 'i', 'a' */
+    long long id;   /* physician / institution / authority_account id */
+    unsigned roles; /* ADMIN_R_* */
     char name[160];
-    char login[72];    /* account, institution code or user name */
+    char login[72];           /* account, institution code or user name */
     long long institution_id; /* 'i': itself; 'p': its current institution */
     long long authority_id;   /* 'a': its authority; 'i'/'p': the institution's authority */
-    char path[256];    /* authority path of authority_id ("/1/5/") */
-    char level[16];    /* 'a': province / city / county */
+    char path[256];           /* authority path of authority_id ("/1/5/") */
+    char level[16];           /* 'a': province / city / county */
     char authority_code[8];
     int is_assessor, can_apply;
 } admin_actor;
@@ -85,11 +85,11 @@ typedef int (*admin_work_fn)(struct admin_job *j, MYSQL *db);
 /* One row of the route table: a loop handler (fn) or a work function run on a pool. */
 typedef struct admin_api {
     const char *method, *pattern;
-    dk_handler fn;     /* on the loop; NULL: the job runner with work */
+    dk_handler fn; /* on the loop; NULL: the job runner with work */
     admin_work_fn work;
-    unsigned roles;    /* who may call (ADMIN_R_*) */
-    unsigned flags;    /* ADMIN_F_* */
-    const char *name;  /* metrics label */
+    unsigned roles;   /* who may call (ADMIN_R_*) */
+    unsigned flags;   /* ADMIN_F_* */
+    const char *name; /* metrics label */
     size_t max_body;
 } admin_api;
 
@@ -99,25 +99,28 @@ typedef struct admin_job {
     const admin_api *api;
     dk_claims claims;
     admin_actor actor;
-    json_t *body;               /* parsed JSON body (an empty object if none) */
-    struct evkeyvalq query;     /* parsed query string */
+    json_t *body;           /* parsed JSON body (an empty object if none) */
+    struct evkeyvalq query; /* parsed query string */
     const char *params[DK_HTTP_MAX_PARAMS];
-    const unsigned char *raw;   /* the request body (owned by rq) */
+    const unsigned char *raw; /* the request body (owned by rq) */
     size_t raw_len;
     char ip[48];
-    void *thread_ctx;           /* admin_photo_ctx on the photo pool */
+    void *thread_ctx; /* admin_photo_ctx on the photo pool */
     /* the reply */
-    int status;                 /* 200 unless set */
+    int status; /* 200 unless set */
     json_t *out;
-    char *bytes;                /* malloc'd raw reply, instead of out */
+    char *bytes; /* malloc'd raw reply, instead of out */
     size_t bytes_len;
     const char *ctype;
-    char filename[96];          /* Content-Disposition attachment name (ASCII) */
+    char filename[96]; /* Content-Disposition attachment name (ASCII) */
     int rc;
     dk_error err;
 } admin_job;
 
-static inline admin_server *admin_of(dk_req *rq) { return dk_http_udata(rq->loop->server); }
+static inline admin_server *admin_of(dk_req *rq)
+{
+    return dk_http_udata(rq->loop->server);
+}
 
 /* ---- admin_server.c ------------------------------------------------------------------------ */
 
@@ -143,7 +146,8 @@ int admin_path_covers(const char *actor_path, const char *path);
 
 #define ADMIN_SQL_FULL_ID 0x01 /* do not mask id_number columns */
 
-/* Every row as an object keyed by column name. Integers, decimals, TINYINT(1) as
+/* Every row as an object keyed by column name. Integers, decimals, TINYINT(1) and
+ * comparisons (x IS NULL) as
  * booleans, DATETIME as ISO 8601 UTC ("2024-06-03T11:39:05.000Z"), DATE as
  * "YYYY-MM-DD", NULL as null; a column named id_number is masked unless FULL_ID. */
 int admin_sql_rows(MYSQL *db, const char *sql, const dk_param *p, size_t n, unsigned flags,
@@ -154,8 +158,8 @@ int admin_sql_row(MYSQL *db, const char *sql, const dk_param *p, size_t n, unsig
 /* The first column of the first row as an integer; DK_ENOTFOUND when no row. */
 int admin_sql_ll(MYSQL *db, const char *sql, const dk_param *p, size_t n, long long *out,
                  dk_error *err);
-int admin_sql_str(MYSQL *db, const char *sql, const dk_param *p, size_t n, char *out,
-                  size_t outsz, dk_error *err);
+int admin_sql_str(MYSQL *db, const char *sql, const dk_param *p, size_t n, char *out, size_t outsz,
+                  dk_error *err);
 int admin_sql_exec(MYSQL *db, const char *sql, const dk_param *p, size_t n, uint64_t *affected,
                    dk_error *err);
 
@@ -175,8 +179,8 @@ void admin_sqlb_free(admin_sqlb *b);
 /* A paged list: SELECT <cols> <from_where> ORDER BY <order> LIMIT; j->out =
  * {"items":[..],"total":N,"page":P,"page_size":S}. page / page_size (default 10, at
  * most 500) come from the query string. */
-int admin_list(admin_job *j, MYSQL *db, const char *cols, admin_sqlb *from_where,
-               const char *order, unsigned flags);
+int admin_list(admin_job *j, MYSQL *db, const char *cols, admin_sqlb *from_where, const char *order,
+               unsigned flags);
 
 /* Time input: ISO 8601 with a zone ("2024-05-10T00:00:00+08:00", "...Z") -> UTC
  * "YYYY-MM-DD HH:MM:SS.mmm". Date input "YYYY-MM-DD" checked. 0 or DK_EINVAL. */
@@ -216,13 +220,13 @@ void admin_csv_free_fields(char **f, int n);
 /* Appends a field, quoted if needed, and a formula-injection guard ('=+-@' start). */
 void admin_csv_field(struct evbuffer *b, const char *s, int last);
 
-/* ---- admin_flow.c: the workflow table --------------------------------------------------------- */
+/* ---- admin_flow.c: the workflow table -------------------------------------------------------- */
 
 typedef enum admin_entity {
-    ADMIN_E_ENROLMENT = 0,  /* enrolment.status (DESIGN.md §1.1) */
-    ADMIN_E_EXEMPTION,      /* exemption_request.status */
-    ADMIN_E_INVIGILATION,   /* invigilation.mark_status */
-    ADMIN_E_APPLICATION,    /* assessor_application.status */
+    ADMIN_E_ENROLMENT = 0, /* enrolment.status (DESIGN.md §1.1) */
+    ADMIN_E_EXEMPTION,     /* exemption_request.status */
+    ADMIN_E_INVIGILATION,  /* invigilation.mark_status */
+    ADMIN_E_APPLICATION,   /* assessor_application.status */
 } admin_entity;
 
 /* Runs one action through the table: locks the entity, checks role, scope, status,
@@ -245,12 +249,12 @@ int admin_flow_absentees(MYSQL *db, const char *path, int *moved, dk_error *err)
  * the open cycle of an ancestor-or-self authority. DK_ENOTFOUND when none. */
 int admin_cycle_for(admin_job *j, MYSQL *db, const char *path, long long *cycle_id);
 
-/* ---- shared list pieces (admin_inst.c) -------------------------------------------------------- */
+/* ---- shared list pieces (admin_inst.c) ------------------------------------------------------- */
 
 /* The physician columns of every list (p = physician, d = department). */
-#define ADMIN_PHYS_COLS                                                                          \
-    "p.id AS physician_id, p.name, p.sex, TIMESTAMPDIFF(YEAR, p.birth_date, CURDATE()) AS age, " \
-    "p.id_number, p.practice_category, p.practice_level, p.title, p.practice_cert_date, "        \
+#define ADMIN_PHYS_COLS                                                                            \
+    "p.id AS physician_id, p.name, p.sex, TIMESTAMPDIFF(YEAR, p.birth_date, CURDATE()) AS age, "   \
+    "p.id_number, p.practice_category, p.practice_level, p.title, p.practice_cert_date, "          \
     "p.first_registration_date, p.department_id, d.name AS department_name"
 
 typedef struct admin_filter_bufs {
@@ -262,7 +266,7 @@ typedef struct admin_filter_bufs {
  * first_reg_from/first_reg_to) as " AND ..." on p (physician). */
 int admin_phys_filters(admin_job *j, admin_sqlb *b, admin_filter_bufs *fb);
 
-/* ---- route work functions ---------------------------------------------------------------------- */
+/* ---- route work functions -------------------------------------------------------------------- */
 
 /* admin_enrol.c */
 int admin_enrolment_get(admin_job *j, MYSQL *db);

@@ -40,7 +40,7 @@ static int session_scope(admin_job *j, MYSQL *db, const char *sid, long long *en
     return ok ? 0 : dk_error_set(&j->err, DK_EFORBIDDEN, "不在本账号的管辖范围内");
 }
 
-/* ---- GET /api/v1/invigilation ------------------------------------------------------------------ */
+/* ---- GET /api/v1/invigilation ---------------------------------------------------------------- */
 
 int admin_invig_list(admin_job *j, MYSQL *db)
 {
@@ -59,23 +59,24 @@ int admin_invig_list(admin_job *j, MYSQL *db)
     }
     admin_sqlb b;
     admin_sqlb_init(
-        &b, "FROM (SELECT s.id AS session_id, s.paper, IF(s.paper = '公共知识', '人文医学', s.paper) "
-            "AS paper_name, s.attempt, s.status AS session_status, s.started_at, s.submitted_at, "
-            "e.id AS enrolment_id, e.procedure_type, p.id AS physician_id, p.name, "
-            "TIMESTAMPDIFF(YEAR, p.birth_date, CURDATE()) AS age, p.id_number, "
-            "i.id AS institution_id, i.name AS institution_name, au.name AS region, "
-            "IFNULL(v.mark_status, '无') AS mark_status, IFNULL(v.lock_version, 0) AS version, "
-            "v.first_viewed_at IS NOT NULL AS viewed, IFNULL(v.view_count, 0) AS view_count, "
-            "(SELECT MIN(pc.similarity) FROM proctor_capture pc WHERE pc.session_id = s.id) "
-            "AS min_similarity, (SELECT COUNT(*) FROM proctor_capture pc WHERE "
-            "pc.session_id = s.id) AS captures, (SELECT GROUP_CONCAT(ps.reason) FROM "
-            "proctor_suspect ps WHERE ps.session_id = s.id) AS suspect_reasons, "
-            "r.score, r.passed, r.cheating_confirmed, c.similarity_threshold "
-            "FROM exam_session s JOIN enrolment e ON e.id = s.enrolment_id "
-            "JOIN physician p ON p.id = s.physician_id JOIN cycle c ON c.id = s.cycle_id "
-            "JOIN institution i ON i.id = e.institution_id JOIN authority au ON au.id = i.authority_id "
-            "LEFT JOIN invigilation v ON v.session_id = s.id "
-            "LEFT JOIN exam_result r ON r.session_id = s.id WHERE s.cycle_id = ?");
+        &b,
+        "FROM (SELECT s.id AS session_id, s.paper, IF(s.paper = '公共知识', '人文医学', s.paper) "
+        "AS paper_name, s.attempt, s.status AS session_status, s.started_at, s.submitted_at, "
+        "e.id AS enrolment_id, e.procedure_type, p.id AS physician_id, p.name, "
+        "TIMESTAMPDIFF(YEAR, p.birth_date, CURDATE()) AS age, p.id_number, "
+        "i.id AS institution_id, i.name AS institution_name, au.name AS region, "
+        "IFNULL(v.mark_status, '无') AS mark_status, IFNULL(v.lock_version, 0) AS version, "
+        "v.first_viewed_at IS NOT NULL AS viewed, IFNULL(v.view_count, 0) AS view_count, "
+        "(SELECT MIN(pc.similarity) FROM proctor_capture pc WHERE pc.session_id = s.id) "
+        "AS min_similarity, (SELECT COUNT(*) FROM proctor_capture pc WHERE "
+        "pc.session_id = s.id) AS captures, (SELECT GROUP_CONCAT(ps.reason) FROM "
+        "proctor_suspect ps WHERE ps.session_id = s.id) AS suspect_reasons, "
+        "r.score, r.passed, r.cheating_confirmed, c.similarity_threshold "
+        "FROM exam_session s JOIN enrolment e ON e.id = s.enrolment_id "
+        "JOIN physician p ON p.id = s.physician_id JOIN cycle c ON c.id = s.cycle_id "
+        "JOIN institution i ON i.id = e.institution_id JOIN authority au ON au.id = i.authority_id "
+        "LEFT JOIN invigilation v ON v.session_id = s.id "
+        "LEFT JOIN exam_result r ON r.session_id = s.id WHERE s.cycle_id = ?");
     admin_sqlb_param(&b, DK_PINT(cycle));
     if (j->actor.kind == 'i') {
         admin_sqlb_cat(&b, " AND e.institution_id = ?");
@@ -113,13 +114,15 @@ int admin_invig_list(admin_job *j, MYSQL *db)
     }
     if (admin_q(j, "suspect") && !strcmp(admin_q(j, "suspect"), "1"))
         admin_sqlb_cat(&b, " AND x.suspect_reasons IS NOT NULL");
-    rc = admin_list(j, db, "x.*", &b, "x.min_similarity IS NULL, x.min_similarity, x.session_id", 0);
+    rc =
+        admin_list(j, db, "x.*", &b, "x.min_similarity IS NULL, x.min_similarity, x.session_id", 0);
 out:
     admin_sqlb_free(&b);
     return rc;
 }
 
-/* ---- GET /api/v1/invigilation/{sid} -------------------------------------------------------------------- */
+/* ---- GET /api/v1/invigilation/{sid}
+ * -------------------------------------------------------------------- */
 
 int admin_invig_get(admin_job *j, MYSQL *db)
 {
@@ -133,7 +136,8 @@ int admin_invig_get(admin_job *j, MYSQL *db)
              db,
              "SELECT s.id AS session_id, s.paper, IF(s.paper = '公共知识', '人文医学', s.paper) AS "
              "paper_name, s.attempt, s.status, s.started_at, s.deadline, s.submitted_at, "
-             "s.submitted_by, e.id AS enrolment_id, e.procedure_type, e.status AS enrolment_status, "
+             "s.submitted_by, e.id AS enrolment_id, e.procedure_type, e.status AS "
+             "enrolment_status, "
              "p.id AS physician_id, p.name, p.sex, p.id_number, p.practice_category, "
              "p.photo_path IS NOT NULL AS has_registered_photo, "
              "p.face_embedding IS NOT NULL AS has_embedding, i.name AS institution_name, "
@@ -141,7 +145,8 @@ int admin_invig_get(admin_job *j, MYSQL *db)
              "IFNULL(v.mark_status, '无') AS mark_status, IFNULL(v.lock_version, 0) AS version, "
              "v.marked_at, v.mark_note, v.decided_at, v.first_viewed_at, v.view_count, "
              "c.similarity_threshold FROM exam_session s JOIN enrolment e ON e.id = s.enrolment_id "
-             "JOIN physician p ON p.id = s.physician_id JOIN institution i ON i.id = e.institution_id "
+             "JOIN physician p ON p.id = s.physician_id JOIN institution i ON i.id = "
+             "e.institution_id "
              "JOIN cycle c ON c.id = s.cycle_id LEFT JOIN exam_result r ON r.session_id = s.id "
              "LEFT JOIN invigilation v ON v.session_id = s.id WHERE s.id = ?",
              p, 1, ADMIN_SQL_FULL_ID, NULL, &sess, &j->err)) ||
@@ -154,22 +159,23 @@ int admin_invig_get(admin_job *j, MYSQL *db)
                              "SELECT reason, score, occurrences, status, created_at, capture_id "
                              "FROM proctor_suspect WHERE session_id = ? ORDER BY id",
                              p, 1, 0, &sus, &j->err)) ||
-        (rc = admin_sql_rows(db,
-                             "SELECT d.decision, d.reason, d.created_at, acc.display_name AS "
-                             "decided_by, au.name AS authority FROM cheating_determination d "
-                             "JOIN authority_account acc ON acc.id = d.decided_by JOIN authority au "
-                             "ON au.id = d.authority_id WHERE d.session_id = ? ORDER BY d.id",
-                             p, 1, 0, &dets, &j->err))) {
+        (rc =
+             admin_sql_rows(db,
+                            "SELECT d.decision, d.reason, d.created_at, acc.display_name AS "
+                            "decided_by, au.name AS authority FROM cheating_determination d "
+                            "JOIN authority_account acc ON acc.id = d.decided_by JOIN authority au "
+                            "ON au.id = d.authority_id WHERE d.session_id = ? ORDER BY d.id",
+                            p, 1, 0, &dets, &j->err))) {
         json_decref(sess);
         json_decref(caps);
         json_decref(sus);
         return rc;
     }
     const char *mark = json_string_value(json_object_get(sess, "mark_status"));
-    json_object_set_new(sess, "registered_photo_url",
-                        json_sprintf("/api/v1/physicians/%lld/photo",
-                                     (long long)json_integer_value(
-                                         json_object_get(sess, "physician_id"))));
+    json_object_set_new(
+        sess, "registered_photo_url",
+        json_sprintf("/api/v1/physicians/%lld/photo",
+                     (long long)json_integer_value(json_object_get(sess, "physician_id"))));
     j->out = json_pack("{s:o,s:o,s:o,s:o,s:o}", "session", sess, "captures", caps, "suspects", sus,
                        "determinations", dets, "actions",
                        admin_flow_actions(&j->actor, ADMIN_E_INVIGILATION, mark ? mark : "无"));
@@ -183,17 +189,19 @@ int admin_invig_action(admin_job *j, MYSQL *db)
     return admin_flow_run(j, db, ADMIN_E_INVIGILATION, j->params[1], 0, sid, j->body, &j->out);
 }
 
-/* ---- photos: every view is in the audit log -------------------------------------------------------- */
+/* ---- photos: every view is in the audit log
+ * -------------------------------------------------------- */
 
 int admin_capture_photo(admin_job *j, MYSQL *db)
 {
     long long id = admin_param_id(j, 0);
     MYSQL_RES *res;
     dk_param p[] = {DK_PINT(id)};
-    int rc = dk_mysql_exec(db,
-                           "SELECT session_id, IFNULL(photo_path, ''), photo_deleted_at IS NOT NULL "
-                           "FROM proctor_capture WHERE id = ?",
-                           p, 1, &res, NULL, &j->err);
+    int rc =
+        dk_mysql_exec(db,
+                      "SELECT session_id, IFNULL(photo_path, ''), photo_deleted_at IS NOT NULL "
+                      "FROM proctor_capture WHERE id = ?",
+                      p, 1, &res, NULL, &j->err);
     if (rc) return rc;
     MYSQL_ROW row = mysql_fetch_row(res);
     char sid[40] = "", path[512] = "";
@@ -206,8 +214,7 @@ int admin_capture_photo(admin_job *j, MYSQL *db)
     mysql_free_result(res);
     if (!row) return dk_error_set(&j->err, DK_ENOTFOUND, "没有这张监考照片");
     if ((rc = session_scope(j, db, sid, NULL))) return rc;
-    if (deleted || !path[0])
-        return dk_error_set(&j->err, DK_ENOTFOUND, "照片已按保存期限删除");
+    if (deleted || !path[0]) return dk_error_set(&j->err, DK_ENOTFOUND, "照片已按保存期限删除");
     size_t len;
     if (admin_read_file(path, 16 << 20, &j->bytes, &len))
         return dk_error_set(&j->err, DK_ENOTFOUND, "照片文件已不存在");
@@ -215,12 +222,13 @@ int admin_capture_photo(admin_job *j, MYSQL *db)
     j->ctype = "image/jpeg";
     dk_param v[] = {DK_PSTR(sid)};
     json_t *d = json_pack("{s:s}", "session_id", sid);
-    if ((rc = admin_sql_exec(db,
-                             "INSERT INTO invigilation (session_id, first_viewed_at, last_viewed_at, "
-                             "view_count) VALUES (?, NOW(3), NOW(3), 1) ON DUPLICATE KEY UPDATE "
-                             "first_viewed_at = IFNULL(first_viewed_at, NOW(3)), "
-                             "last_viewed_at = NOW(3), view_count = view_count + 1",
-                             v, 1, NULL, &j->err)) ||
+    if ((rc = admin_sql_exec(
+             db,
+             "INSERT INTO invigilation (session_id, first_viewed_at, last_viewed_at, "
+             "view_count) VALUES (?, NOW(3), NOW(3), 1) ON DUPLICATE KEY UPDATE "
+             "first_viewed_at = IFNULL(first_viewed_at, NOW(3)), "
+             "last_viewed_at = NOW(3), view_count = view_count + 1",
+             v, 1, NULL, &j->err)) ||
         (rc = admin_audit(db, j, 0, "photo_view", "proctor_capture", id, NULL, NULL, NULL, NULL, d,
                           &j->err))) {
         json_decref(d);
@@ -267,7 +275,8 @@ int admin_registered_photo(admin_job *j, MYSQL *db)
     return rc;
 }
 
-/* ---- retention ------------------------------------------------------------------------------------- */
+/* ---- retention
+ * ------------------------------------------------------------------------------------- */
 
 /* Capture photos of a cycle are deleted photo_retention_days (the cycle's setting) after
  * its last test window ends, once no session of the cycle still waits for a decision

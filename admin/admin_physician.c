@@ -44,12 +44,13 @@ static int phys_state_load(admin_job *j, MYSQL *db, phys_state *st, int lock)
     }
     mysql_free_result(res);
     dk_param p[] = {DK_PINT(j->actor.id), DK_PINT(st->cycle)};
-    rc = dk_mysql_exec(db,
-                       lock ? "SELECT id, lock_version, status FROM enrolment WHERE physician_id = ? "
-                              "AND cycle_id = ? FOR UPDATE"
-                            : "SELECT id, lock_version, status FROM enrolment WHERE physician_id = ? "
-                              "AND cycle_id = ?",
-                       p, 2, &res, NULL, &j->err);
+    rc = dk_mysql_exec(
+        db,
+        lock ? "SELECT id, lock_version, status FROM enrolment WHERE physician_id = ? "
+               "AND cycle_id = ? FOR UPDATE"
+             : "SELECT id, lock_version, status FROM enrolment WHERE physician_id = ? "
+               "AND cycle_id = ?",
+        p, 2, &res, NULL, &j->err);
     if (rc) return rc;
     row = mysql_fetch_row(res);
     if (row) {
@@ -76,7 +77,7 @@ static int phys_editable(admin_job *j, const phys_state *st, int need_enrolment)
     return 0;
 }
 
-/* ---- GET /api/v1/physician/me ----------------------------------------------------------------- */
+/* ---- GET /api/v1/physician/me ---------------------------------------------------------------- */
 
 int admin_phys_me(admin_job *j, MYSQL *db)
 {
@@ -89,11 +90,14 @@ int admin_phys_me(admin_job *j, MYSQL *db)
     if ((rc = admin_sql_row(
              db,
              "SELECT p.id, p.account, p.id_type, p.id_number, p.name, p.sex, p.birth_date, "
-             "p.ethnicity, p.education, p.email, p.mobile, p.department_id, d.name AS department_name, "
-             "p.practice_level, p.practice_category, p.practice_scope, p.specialty, p.title, p.post, "
+             "p.ethnicity, p.education, p.email, p.mobile, p.department_id, d.name AS "
+             "department_name, "
+             "p.practice_level, p.practice_category, p.practice_scope, p.specialty, p.title, "
+             "p.post, "
              "p.standardized_training, p.qualification_cert_no, p.qualification_date, "
              "p.practice_cert_no, p.practice_cert_date, p.first_registration_date, p.status, "
-             "p.photo_path IS NOT NULL AS has_photo, p.face_embedding IS NOT NULL AS has_embedding, "
+             "p.photo_path IS NOT NULL AS has_photo, p.face_embedding IS NOT NULL AS "
+             "has_embedding, "
              "p.photo_updated_at FROM physician p LEFT JOIN department d ON d.id = p.department_id "
              "WHERE p.id = ?",
              pp, 1, ADMIN_SQL_FULL_ID, NULL, &me, &j->err)) ||
@@ -102,16 +106,18 @@ int admin_phys_me(admin_job *j, MYSQL *db)
                             "au.name AS authority_name FROM institution i "
                             "JOIN authority au ON au.id = i.authority_id WHERE i.id = ?",
                             pi, 1, 0, NULL, &inst, &j->err)) ||
-        (rc = admin_sql_rows(db,
-                             "SELECT d.id, d.name, GROUP_CONCAT(s.name ORDER BY s.code SEPARATOR '、') "
-                             "AS subjects FROM department d LEFT JOIN department_subject ds ON "
-                             "ds.department_id = d.id LEFT JOIN subject s ON s.id = ds.subject_id "
-                             "WHERE d.institution_id = ? AND d.enabled = 1 GROUP BY d.id ORDER BY d.id",
-                             pi, 1, 0, &depts, &j->err)) ||
-        (rc = admin_sql_rows(db,
-                             "SELECT id, start_date, end_date, institution_name, department, position "
-                             "FROM physician_experience WHERE physician_id = ? ORDER BY start_date",
-                             pp, 1, 0, &exp, &j->err)))
+        (rc = admin_sql_rows(
+             db,
+             "SELECT d.id, d.name, GROUP_CONCAT(s.name ORDER BY s.code SEPARATOR '、') "
+             "AS subjects FROM department d LEFT JOIN department_subject ds ON "
+             "ds.department_id = d.id LEFT JOIN subject s ON s.id = ds.subject_id "
+             "WHERE d.institution_id = ? AND d.enabled = 1 GROUP BY d.id ORDER BY d.id",
+             pi, 1, 0, &depts, &j->err)) ||
+        (rc = admin_sql_rows(
+             db,
+             "SELECT id, start_date, end_date, institution_name, department, position "
+             "FROM physician_experience WHERE physician_id = ? ORDER BY start_date",
+             pp, 1, 0, &exp, &j->err)))
         goto fail;
     if (st.cycle) {
         dk_param pc[] = {DK_PINT(st.cycle)};
@@ -126,19 +132,21 @@ int admin_phys_me(admin_job *j, MYSQL *db)
         json_decref(ex);
         json_decref(tests);
         ex = tests = NULL;
-        if ((rc = admin_sql_row(db,
-                                "SELECT e.*, e.lock_version AS version, asr.name AS assessor_name "
-                                "FROM enrolment e LEFT JOIN institution asr ON asr.id = e.assessor_id "
-                                "WHERE e.id = ?",
-                                pe, 1, 0, NULL, &enrol, &j->err)) ||
-            (rc = admin_sql_rows(db,
-                                 "SELECT id, paper, exemption_type, reason AS description, status, "
-                                 "lock_version AS version, submitted_at, inst_result, inst_reason, "
-                                 "assessor_result, assessor_reason, (SELECT COUNT(*) FROM attachment a "
-                                 "WHERE a.owner_type = 'exemption_request' AND a.owner_id = x.id AND "
-                                 "a.deleted_at IS NULL) AS attachments FROM exemption_request x "
-                                 "WHERE enrolment_id = ?",
-                                 pe, 1, 0, &ex, &j->err)) ||
+        if ((rc = admin_sql_row(
+                 db,
+                 "SELECT e.*, e.lock_version AS version, asr.name AS assessor_name "
+                 "FROM enrolment e LEFT JOIN institution asr ON asr.id = e.assessor_id "
+                 "WHERE e.id = ?",
+                 pe, 1, 0, NULL, &enrol, &j->err)) ||
+            (rc = admin_sql_rows(
+                 db,
+                 "SELECT id, paper, exemption_type, reason AS description, status, "
+                 "lock_version AS version, submitted_at, inst_result, inst_reason, "
+                 "assessor_result, assessor_reason, (SELECT COUNT(*) FROM attachment a "
+                 "WHERE a.owner_type = 'exemption_request' AND a.owner_id = x.id AND "
+                 "a.deleted_at IS NULL) AS attachments FROM exemption_request x "
+                 "WHERE enrolment_id = ?",
+                 pe, 1, 0, &ex, &j->err)) ||
             (rc = admin_sql_rows(db,
                                  "SELECT paper, IF(paper = '公共知识', '人文医学', paper) AS name, "
                                  "required, exempted, result, attempts FROM enrolment_test "
@@ -147,8 +155,7 @@ int admin_phys_me(admin_job *j, MYSQL *db)
             goto fail;
         json_object_set_new(enrol, "actions",
                             admin_flow_actions(&j->actor, ADMIN_E_ENROLMENT, st.status));
-        json_object_set_new(enrol, "editable",
-                            json_boolean(phys_editable(j, &st, 1) == 0));
+        json_object_set_new(enrol, "editable", json_boolean(phys_editable(j, &st, 1) == 0));
         dk_error_clear(&j->err);
     }
     j->out = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "physician", me, "institution", inst,
@@ -167,7 +174,7 @@ fail:
     return rc;
 }
 
-/* ---- PUT /api/v1/physician/profile ------------------------------------------------------------- */
+/* ---- PUT /api/v1/physician/profile ----------------------------------------------------------- */
 
 typedef enum { T_TEXT, T_DATE, T_BOOL, T_ENUM } ftype;
 
@@ -176,23 +183,26 @@ static const struct {
     ftype type;
     size_t max;
     const char *values; /* T_ENUM: '|'-separated */
+    int notnull;
 } profile_fields[] = {
-    {"sex", T_ENUM, 0, "男|女"},
-    {"birth_date", T_DATE, 0, NULL},
-    {"ethnicity", T_TEXT, 16, NULL},
-    {"education", T_TEXT, 16, NULL},
-    {"email", T_TEXT, 128, NULL},
-    {"mobile", T_TEXT, 20, NULL},
-    {"specialty", T_TEXT, 64, NULL},
-    {"title", T_TEXT, 32, NULL},
-    {"post", T_TEXT, 32, NULL},
-    {"practice_scope", T_TEXT, 64, NULL},
-    {"standardized_training", T_BOOL, 0, NULL},
-    {"qualification_cert_no", T_TEXT, 32, NULL},
-    {"qualification_date", T_DATE, 0, NULL},
-    {"practice_cert_no", T_TEXT, 32, NULL},
-    {"practice_cert_date", T_DATE, 0, NULL},
-    {"first_registration_date", T_DATE, 0, NULL},
+    {"sex", T_ENUM, 0, "男|女", 0},
+    {"practice_level", T_ENUM, 0, "执业医师|执业助理医师", 1},
+    {"practice_category", T_ENUM, 0, "临床|中医|口腔|公共卫生", 1},
+    {"birth_date", T_DATE, 0, NULL, 0},
+    {"ethnicity", T_TEXT, 16, NULL, 0},
+    {"education", T_TEXT, 16, NULL, 0},
+    {"email", T_TEXT, 128, NULL, 0},
+    {"mobile", T_TEXT, 20, NULL, 0},
+    {"specialty", T_TEXT, 64, NULL, 0},
+    {"title", T_TEXT, 32, NULL, 0},
+    {"post", T_TEXT, 32, NULL, 0},
+    {"practice_scope", T_TEXT, 64, NULL, 0},
+    {"standardized_training", T_BOOL, 0, NULL, 0},
+    {"qualification_cert_no", T_TEXT, 32, NULL, 0},
+    {"qualification_date", T_DATE, 0, NULL, 0},
+    {"practice_cert_no", T_TEXT, 32, NULL, 0},
+    {"practice_cert_date", T_DATE, 0, NULL, 0},
+    {"first_registration_date", T_DATE, 0, NULL, 0},
 };
 
 static int enum_ok(const char *values, const char *v)
@@ -215,14 +225,17 @@ static int set_fields(admin_job *j, admin_sqlb *b, int *nset, json_t *changed)
         admin_sqlb_cat(b, " = ?");
         (*nset)++;
         json_array_append_new(changed, json_string(profile_fields[i].key));
+        const char *k = profile_fields[i].key;
         if (json_is_null(v) || (json_is_string(v) && !json_string_length(v))) {
+            if (profile_fields[i].notnull)
+                return dk_error_set(&j->err, DK_EINVAL, "%s 不能为空", k);
             admin_sqlb_param(b, DK_PNULL);
             continue;
         }
-        const char *k = profile_fields[i].key;
         switch (profile_fields[i].type) {
         case T_BOOL:
-            if (!json_is_boolean(v)) return dk_error_set(&j->err, DK_EINVAL, "%s 应为 true/false", k);
+            if (!json_is_boolean(v))
+                return dk_error_set(&j->err, DK_EINVAL, "%s 应为 true/false", k);
             admin_sqlb_param(b, DK_PINT(json_is_true(v)));
             continue;
         default: break;
@@ -234,7 +247,8 @@ static int set_fields(admin_job *j, admin_sqlb *b, int *nset, json_t *changed)
         if (profile_fields[i].type == T_ENUM && !enum_ok(profile_fields[i].values, s))
             return dk_error_set(&j->err, DK_EINVAL, "%s 应为 %s 之一", k, profile_fields[i].values);
         if (profile_fields[i].type == T_TEXT && strlen(s) > profile_fields[i].max)
-            return dk_error_set(&j->err, DK_EINVAL, "%s 不能超过 %zu 字节", k, profile_fields[i].max);
+            return dk_error_set(&j->err, DK_EINVAL, "%s 不能超过 %zu 字节", k,
+                                profile_fields[i].max);
         admin_sqlb_param(b, DK_PSTR(s));
     }
     return 0;
@@ -284,11 +298,25 @@ static int save_experience(admin_job *j, MYSQL *db, json_t *list)
 
 int admin_phys_profile(admin_job *j, MYSQL *db)
 {
-    static const char *const keys[] = {
-        "sex", "birth_date", "ethnicity", "education", "email", "mobile", "department_id",
-        "specialty", "title", "post", "practice_scope", "standardized_training",
-        "qualification_cert_no", "qualification_date", "practice_cert_no", "practice_cert_date",
-        "first_registration_date", "experience", NULL};
+    static const char *const keys[] = {"sex",
+                                       "birth_date",
+                                       "ethnicity",
+                                       "education",
+                                       "email",
+                                       "mobile",
+                                       "department_id",
+                                       "specialty",
+                                       "title",
+                                       "post",
+                                       "practice_scope",
+                                       "standardized_training",
+                                       "qualification_cert_no",
+                                       "qualification_date",
+                                       "practice_cert_no",
+                                       "practice_cert_date",
+                                       "first_registration_date",
+                                       "experience",
+                                       NULL};
     int rc;
     if ((rc = dk_json_only_keys(j->body, keys, &j->err))) return rc;
     if ((rc = dk_mysql_begin(db, &j->err))) return rc;
@@ -345,22 +373,31 @@ out:
     return rc;
 }
 
-/* ---- PUT /api/v1/physician/registration: procedure + self-assessment (a draft) ----------------- */
+/* ---- PUT /api/v1/physician/registration: procedure + self-assessment (a draft) --------------- */
 
 int admin_phys_registration(admin_job *j, MYSQL *db)
 {
-    static const char *const keys[] = {
-        "procedure_type", "sa_patient_visits", "sa_operations", "sa_examinations",
-        "sa_other_workload", "sa_work_text", "sa_ethics_text", "sa_report_text",
-        "sa_simple_condition", "sa_good_record", "sa_bad_record", "version", NULL};
+    static const char *const keys[] = {"procedure_type",
+                                       "sa_patient_visits",
+                                       "sa_operations",
+                                       "sa_examinations",
+                                       "sa_other_workload",
+                                       "sa_work_text",
+                                       "sa_ethics_text",
+                                       "sa_report_text",
+                                       "sa_simple_condition",
+                                       "sa_good_record",
+                                       "sa_bad_record",
+                                       "version",
+                                       NULL};
     static const struct {
         const char *key;
         int kind; /* 0 text, 1 count, 2 bool */
         size_t max;
-    } f[] = {{"procedure_type", 0, 16},     {"sa_patient_visits", 1, 9999999},
-             {"sa_operations", 1, 9999999}, {"sa_examinations", 1, 99999999},
-             {"sa_other_workload", 0, 1000}, {"sa_work_text", 0, 60000},
-             {"sa_ethics_text", 0, 60000},  {"sa_report_text", 0, 60000},
+    } f[] = {{"procedure_type", 0, 16},       {"sa_patient_visits", 1, 9999999},
+             {"sa_operations", 1, 9999999},   {"sa_examinations", 1, 99999999},
+             {"sa_other_workload", 0, 1000},  {"sa_work_text", 0, 60000},
+             {"sa_ethics_text", 0, 60000},    {"sa_report_text", 0, 60000},
              {"sa_simple_condition", 0, 255}, {"sa_good_record", 2, 0},
              {"sa_bad_record", 2, 0}};
     int rc;
@@ -387,7 +424,8 @@ int admin_phys_registration(admin_job *j, MYSQL *db)
         } else if (f[i].kind == 1) {
             if (!json_is_integer(v) || json_integer_value(v) < 0 ||
                 json_integer_value(v) > (long long)f[i].max) {
-                rc = dk_error_set(&j->err, DK_EINVAL, "%s 应为 0 到 %zu 的整数", f[i].key, f[i].max);
+                rc =
+                    dk_error_set(&j->err, DK_EINVAL, "%s 应为 0 到 %zu 的整数", f[i].key, f[i].max);
                 goto out;
             }
             admin_sqlb_param(&b, DK_PINT(json_integer_value(v)));
@@ -409,8 +447,8 @@ int admin_phys_registration(admin_job *j, MYSQL *db)
     admin_sqlb_cat(&b, " WHERE id = ?");
     admin_sqlb_param(&b, DK_PINT(st.enrolment));
     if ((rc = admin_sql_exec(db, b.sql, b.p, b.np, NULL, &j->err)) ||
-        (rc = admin_audit(db, j, 0, "save_registration", "enrolment", st.enrolment, NULL,
-                          st.status, st.status, NULL, NULL, &j->err)) ||
+        (rc = admin_audit(db, j, 0, "save_registration", "enrolment", st.enrolment, NULL, st.status,
+                          st.status, NULL, NULL, &j->err)) ||
         (rc = dk_mysql_commit(db, &j->err)))
         goto out;
     j->out = json_pack("{s:I,s:I,s:s}", "enrolment_id", (json_int_t)st.enrolment, "version",
@@ -420,7 +458,7 @@ out:
     return rc;
 }
 
-/* ---- the registered photo ----------------------------------------------------------------------- */
+/* ---- the registered photo -------------------------------------------------------------------- */
 
 int admin_phys_photo_put(admin_job *j, MYSQL *db)
 {
@@ -435,14 +473,16 @@ int admin_phys_photo_put(admin_job *j, MYSQL *db)
     if ((rc = phys_state_load(j, db, &st, 1)) || (rc = phys_editable(j, &st, 0))) return rc;
     char old[512] = "";
     dk_param pp[] = {DK_PINT(j->actor.id)};
-    if ((rc = admin_sql_str(db, "SELECT IFNULL(photo_path, '') FROM physician WHERE id = ? FOR UPDATE",
+    if ((rc = admin_sql_str(db,
+                            "SELECT IFNULL(photo_path, '') FROM physician WHERE id = ? FOR UPDATE",
                             pp, 1, old, sizeof old, &j->err)))
         return rc;
     unsigned char digest[32];
     char hex[65], dir[512], path[600];
     crypto_hash_sha256(digest, j->raw, j->raw_len);
     sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
-    snprintf(dir, sizeof dir, "%s/photos/%lld", dk_config_str(j->srv->cfg, "data_dir"), j->actor.id);
+    snprintf(dir, sizeof dir, "%s/photos/%lld", dk_config_str(j->srv->cfg, "data_dir"),
+             j->actor.id);
     snprintf(path, sizeof path, "%s/%s.jpg", dir, hex);
     if (admin_mkdirs(dir) || admin_write_file(path, j->raw, j->raw_len)) {
         DK_ERROR("admind", "cannot store registered photo dir=%s", dir);
@@ -466,7 +506,8 @@ int admin_phys_photo_put(admin_job *j, MYSQL *db)
                          "照片中需要有且只有一张清晰的正脸（%.150s），请重新拍照", e.msg);
             goto undo;
         }
-        if (rc == DK_EBUSY) degraded = 1, rc = 0;
+        if (rc == DK_EBUSY)
+            degraded = 1, rc = 0;
         else if (rc) {
             j->err = e;
             goto undo;
@@ -504,7 +545,8 @@ int admin_phys_photo_get(admin_job *j, MYSQL *db)
     return 0;
 }
 
-/* ---- exemption ------------------------------------------------------------------------------------ */
+/* ---- exemption
+ * ------------------------------------------------------------------------------------ */
 
 int admin_phys_exemption(admin_job *j, MYSQL *db)
 {
@@ -543,7 +585,8 @@ int admin_phys_exemption_attach(admin_job *j, MYSQL *db)
     return 0;
 }
 
-/* ---- GET /api/v1/physician/results: every cycle ---------------------------------------------------- */
+/* ---- GET /api/v1/physician/results: every cycle
+ * ---------------------------------------------------- */
 
 int admin_phys_results(admin_job *j, MYSQL *db)
 {
@@ -554,7 +597,8 @@ int admin_phys_results(admin_job *j, MYSQL *db)
         "SELECT e.id AS enrolment_id, c.code AS cycle_code, c.name AS cycle_name, c.period_start, "
         "c.period_end, e.status, e.procedure_type, e.result, e.result_reason, e.completed_at, "
         "(SELECT GROUP_CONCAT(CONCAT(IF(t.paper = '公共知识', '人文医学', t.paper), ':', "
-        " IF(t.exempted, '免考', IFNULL(t.result, '未测评'))) SEPARATOR '；') FROM enrolment_test t "
+        " IF(t.exempted, '免考', IFNULL(t.result, '未测评'))) SEPARATOR '；') FROM enrolment_test "
+        "t "
         " WHERE t.enrolment_id = e.id) AS tests, "
         "(SELECT x.status FROM exemption_request x WHERE x.enrolment_id = e.id LIMIT 1) "
         "AS exemption_status, (e.status = '考核完成' AND e.result = '合格') AS certificate "

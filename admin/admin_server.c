@@ -45,7 +45,7 @@ static const admin_api admin_apis[] = {
     {"GET", "/api/v1/physician/me", NULL, admin_phys_me, R_P, 0, "phys_me", 0},
     {"PUT", "/api/v1/physician/profile", NULL, admin_phys_profile, R_P, 0, "phys_profile", 0},
     {"PUT", "/api/v1/physician/registration", NULL, admin_phys_registration, R_P, 0,
-     "phys_registration", 0},
+     "phys_registration", 256 << 10},
     {"PUT", "/api/v1/physician/photo", NULL, admin_phys_photo_put, R_P, F_RAW | F_PHOTO,
      "phys_photo_put", ADMIN_PHOTO_MAX},
     {"GET", "/api/v1/physician/photo", NULL, admin_phys_photo_get, R_P, 0, "phys_photo_get", 0},
@@ -67,36 +67,33 @@ static const admin_api admin_apis[] = {
      "exemption_action", 0},
     {"GET", "/api/v1/attachments/{}", NULL, admin_attachment_get, R_ALL, 0, "attachment_get", 0},
     /* institution */
-    {"GET", "/api/v1/institution/profile", NULL, admin_inst_profile_get, R_I, 0, "inst_profile",
+    {"GET", "/api/v1/institution/profile", NULL, admin_inst_profile_get, R_I, 0, "inst_profile", 0},
+    {"PUT", "/api/v1/institution/profile", NULL, admin_inst_profile_put, R_I, 0, "inst_profile_put",
      0},
-    {"PUT", "/api/v1/institution/profile", NULL, admin_inst_profile_put, R_I, 0,
-     "inst_profile_put", 0},
     {"GET", "/api/v1/institution/home", NULL, admin_inst_home, R_I, 0, "inst_home", 0},
     {"GET", "/api/v1/institution/departments", NULL, admin_dept_list, R_I, 0, "dept_list", 0},
-    {"POST", "/api/v1/institution/departments", NULL, admin_dept_create, R_I, 0, "dept_create",
-     0},
+    {"POST", "/api/v1/institution/departments", NULL, admin_dept_create, R_I, 0, "dept_create", 0},
     {"PUT", "/api/v1/institution/departments/{}", NULL, admin_dept_update, R_I, 0, "dept_update",
      0},
     {"POST", "/api/v1/institution/departments/{}/enable", NULL, admin_dept_enable, R_I, 0,
      "dept_enable", 0},
     {"POST", "/api/v1/institution/departments/{}/disable", NULL, admin_dept_disable, R_I, 0,
      "dept_disable", 0},
-    {"DELETE", "/api/v1/institution/departments/{}", NULL, admin_dept_delete, R_I, 0,
-     "dept_delete", 0},
+    {"DELETE", "/api/v1/institution/departments/{}", NULL, admin_dept_delete, R_I, 0, "dept_delete",
+     0},
     {"GET", "/api/v1/institution/physicians", NULL, admin_phys_list, R_I, 0, "phys_list", 0},
     {"POST", "/api/v1/institution/physicians", NULL, admin_phys_create, R_I, 0, "phys_create", 0},
     {"POST", "/api/v1/institution/physicians/import", NULL, admin_phys_import, R_I, F_RAW,
      "phys_import", ADMIN_CSV_MAX},
-    {"GET", "/api/v1/institution/physicians/export", NULL, admin_phys_export, R_I, 0,
-     "phys_export", 0},
-    {"POST", "/api/v1/institution/physicians/confirm-batch", NULL, admin_phys_confirm_batch, R_I,
-     0, "phys_confirm_batch", 0},
+    {"GET", "/api/v1/institution/physicians/export", NULL, admin_phys_export, R_I, 0, "phys_export",
+     0},
+    {"POST", "/api/v1/institution/physicians/confirm-batch", NULL, admin_phys_confirm_batch, R_I, 0,
+     "phys_confirm_batch", 0},
     {"GET", "/api/v1/institution/transfer-candidates", NULL, admin_phys_transfer_lookup, R_I, 0,
      "transfer_lookup", 0},
     {"POST", "/api/v1/institution/physicians/transfer-in", NULL, admin_phys_transfer_in, R_I, 0,
      "transfer_in", 0},
-    {"GET", "/api/v1/institution/physicians/{}", NULL, admin_phys_detail, R_I, 0, "phys_detail",
-     0},
+    {"GET", "/api/v1/institution/physicians/{}", NULL, admin_phys_detail, R_I, 0, "phys_detail", 0},
     {"POST", "/api/v1/institution/physicians/{}/confirm", NULL, admin_phys_confirm, R_I, 0,
      "phys_confirm", 0},
     {"POST", "/api/v1/institution/physicians/{}/cancel", NULL, admin_phys_cancel, R_I, 0,
@@ -105,8 +102,8 @@ static const admin_api admin_apis[] = {
      R_I, 0, "phys_reset_password", 0},
     {"POST", "/api/v1/institution/physicians/{}/leave", NULL, admin_phys_leave, R_I, 0,
      "phys_leave", 0},
-    {"DELETE", "/api/v1/institution/physicians/{}", NULL, admin_phys_delete, R_I, 0,
-     "phys_delete", 0},
+    {"DELETE", "/api/v1/institution/physicians/{}", NULL, admin_phys_delete, R_I, 0, "phys_delete",
+     0},
     {"GET", "/api/v1/institution/reviews", NULL, admin_reviews, R_I, 0, "reviews", 0},
     {"GET", "/api/v1/institution/exemptions", NULL, admin_exemptions, R_I, 0, "exemptions", 0},
     {"GET", "/api/v1/institution/progress", NULL, admin_progress, R_I | R_A, 0, "progress", 0},
@@ -129,8 +126,8 @@ static const admin_api admin_apis[] = {
     {"GET", "/api/v1/invigilation/{}", NULL, admin_invig_get, R_I | R_A, 0, "invig_get", 0},
     {"POST", "/api/v1/invigilation/{}/actions/{}", NULL, admin_invig_action, R_I | R_A, 0,
      "invig_action", 0},
-    {"GET", "/api/v1/captures/{}/photo", NULL, admin_capture_photo, R_I | R_A, 0,
-     "capture_photo", 0},
+    {"GET", "/api/v1/captures/{}/photo", NULL, admin_capture_photo, R_I | R_A, 0, "capture_photo",
+     0},
     {"GET", "/api/v1/physicians/{}/photo", NULL, admin_registered_photo, R_I | R_A, 0,
      "registered_photo", 0},
     /* health authority 卫生行政部门 */
@@ -150,10 +147,9 @@ static const admin_api admin_apis[] = {
      "auth_applications", 0},
     {"POST", "/api/v1/authority/applications/{}/actions/{}", NULL, admin_auth_application_action,
      R_A, 0, "auth_application_action", 0},
-    {"GET", "/api/v1/authority/assignments", NULL, admin_assignment_list, R_A, 0, "assignments",
+    {"GET", "/api/v1/authority/assignments", NULL, admin_assignment_list, R_A, 0, "assignments", 0},
+    {"POST", "/api/v1/authority/assignments", NULL, admin_assignment_set, R_A, 0, "assignment_set",
      0},
-    {"POST", "/api/v1/authority/assignments", NULL, admin_assignment_set, R_A, 0,
-     "assignment_set", 0},
     {"GET", "/api/v1/authority/enrolments", NULL, admin_authority_enrolments, R_A, 0,
      "auth_enrolments", 0},
     {"POST", "/api/v1/authority/maintenance", NULL, admin_maintenance, R_PV, 0, "maintenance", 0},
@@ -204,6 +200,32 @@ static void job_free(void *p)
     free(j);
 }
 
+/* admind's transactions run in READ COMMITTED: no gap locks between unrelated rows (two
+ * physicians saving their 执业经历 at once), and plain reads after a lock see what is
+ * committed. Set once per connection (the server's thread id changes on a reconnect). */
+static int read_committed(MYSQL *db, dk_error *err)
+{
+    static __thread MYSQL *done_db;
+    static __thread unsigned long done_id;
+    if (done_db == db && done_id == mysql_thread_id(db)) return 0;
+    int rc = dk_mysql_exec(db, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", NULL, 0,
+                           NULL, NULL, err);
+    if (!rc) done_db = db, done_id = mysql_thread_id(db);
+    return rc;
+}
+
+static void job_reset(admin_job *j)
+{
+    json_decref(j->out);
+    j->out = NULL;
+    free(j->bytes);
+    j->bytes = NULL;
+    j->bytes_len = 0;
+    j->status = 0;
+    j->filename[0] = '\0';
+    dk_error_clear(&j->err);
+}
+
 static void job_work(void *ctx, void *arg)
 {
     admin_job *j = arg;
@@ -224,8 +246,20 @@ static void job_work(void *ctx, void *arg)
             j->rc = dk_error_set(&j->err, DK_EFORBIDDEN, "当前账号（%s）无权使用此功能",
                                  admin_role_name(&j->actor, 0));
     }
-    if (!j->rc) j->rc = j->api->work(j, db);
-    if (j->rc) dk_mysql_rollback(db); /* whatever the work left open */
+    if (!j->rc) j->rc = read_committed(db, &j->err);
+    /* a deadlock or lock wait lost to another transaction: roll back and run it again */
+    for (int attempt = 0; !j->rc; attempt++) {
+        j->rc = j->api->work(j, db);
+        if (!j->rc) break;
+        dk_mysql_rollback(db); /* whatever the work left open */
+        int lost = j->rc == DK_ECONFLICT && (strstr(j->err.msg, ": 1213 ") || /* deadlock */
+                                             strstr(j->err.msg, ": 1205 "));  /* lock wait */
+        if (!lost || attempt >= 2) break;
+        DK_INFO("admind", "retrying after a lock conflict route=%s err=\"%s\"", j->api->name,
+                j->err.msg);
+        job_reset(j);
+        j->rc = 0;
+    }
     if (j->rc == DK_EIO) dk_dbconn_drop(conn);
 }
 
@@ -242,7 +276,8 @@ static void job_done(void *arg)
             snprintf(e.msg, sizeof e.msg, "服务暂时不可用，请稍后重试");
         } else if (e.code == DK_ECONFLICT && !strncmp(e.msg, "mysql ", 6)) {
             DK_INFO("admind", "conflict route=%s msg=\"%s\"", j->api->name, e.msg);
-            snprintf(e.msg, sizeof e.msg, "数据冲突（记录已存在、仍被引用或已被他人修改），请刷新后重试");
+            snprintf(e.msg, sizeof e.msg,
+                     "数据冲突（记录已存在、仍被引用或已被他人修改），请刷新后重试");
         }
         dk_http_fail(rq, &e);
         return;
@@ -278,7 +313,8 @@ static void api_run(dk_req *rq)
     rq->state = j;
     rq->state_free = job_free;
     snprintf(j->ip, sizeof j->ip, "%s", rq->peer);
-    for (size_t i = 0; i < rq->nparams && i < DK_HTTP_MAX_PARAMS; i++) j->params[i] = rq->params[i];
+    for (size_t i = 0; i < rq->nparams && i < DK_HTTP_MAX_PARAMS; i++)
+        j->params[i] = rq->params[i];
     const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(rq->req));
     if (evhttp_parse_query_str(q ? q : "", &j->query) != 0) {
         dk_http_failf(rq, DK_EINVAL, "查询参数格式错误");
@@ -333,7 +369,7 @@ static void api_run(dk_req *rq)
     }
 }
 
-/* ---- health and metrics ------------------------------------------------------------------------ */
+/* ---- health and metrics ---------------------------------------------------------------------- */
 
 typedef struct health {
     dk_req *rq;
@@ -344,9 +380,9 @@ typedef struct health {
 static void health_done(health *h)
 {
     if (--h->pending) return;
-    json_t *v = json_pack("{s:s,s:b,s:b,s:I}", "status",
-                          h->redis_ok && h->mysql_ok ? "ok" : "degraded", "redis", h->redis_ok,
-                          "mysql", h->mysql_ok, "time_ms", (json_int_t)dk_wall_ms());
+    json_t *v =
+        json_pack("{s:s,s:b,s:b,s:I}", "status", h->redis_ok && h->mysql_ok ? "ok" : "degraded",
+                  "redis", h->redis_ok, "mysql", h->mysql_ok, "time_ms", (json_int_t)dk_wall_ms());
     if (!h->redis_ok) json_object_set_new(v, "redis_error", json_string(h->redis_err));
     if (!h->mysql_ok) json_object_set_new(v, "mysql_error", json_string(h->mysql_err));
     dk_http_reply_json(h->rq, h->redis_ok && h->mysql_ok ? 200 : 503, v); /* frees h */
@@ -376,7 +412,10 @@ static void db_ping(void *ctx, void *arg)
     if (!db) snprintf(h->mysql_err, sizeof h->mysql_err, "%s", e.msg);
 }
 
-static void db_ping_done(void *arg) { health_done(arg); }
+static void db_ping_done(void *arg)
+{
+    health_done(arg);
+}
 
 static void admin_healthz(dk_req *rq)
 {
@@ -401,12 +440,12 @@ static void admin_metrics(dk_req *rq)
     evbuffer_free(b);
 }
 
-#define GAUGE(fn, expr)                                                                          \
-    static double fn(dk_http_server *h, void *arg)                                               \
-    {                                                                                            \
-        (void)h;                                                                                 \
-        admin_server *s = arg;                                                                   \
-        return (double)(expr);                                                                   \
+#define GAUGE(fn, expr)                                                                            \
+    static double fn(dk_http_server *h, void *arg)                                                 \
+    {                                                                                              \
+        (void)h;                                                                                   \
+        admin_server *s = arg;                                                                     \
+        return (double)(expr);                                                                     \
     }
 GAUGE(g_db_queue, dk_workq_depth(s->db))
 GAUGE(g_hash_queue, dk_workq_depth(s->hash))
@@ -414,7 +453,8 @@ GAUGE(g_photo_queue, dk_workq_depth(s->photo))
 GAUGE(g_purged, atomic_load(&s->photos_purged))
 GAUGE(g_absentees, atomic_load(&s->absentees))
 
-/* ---- maintenance: retention purge and absentee sweep (loop 0) ------------------------------------ */
+/* ---- maintenance: retention purge and absentee sweep (loop 0)
+ * ------------------------------------ */
 
 typedef struct maint_job {
     admin_server *srv;
@@ -518,7 +558,8 @@ static void photo_thread_fini(void *ctx)
     free(pc);
 }
 
-/* ---- start / stop ---------------------------------------------------------------------------------- */
+/* ---- start / stop
+ * ---------------------------------------------------------------------------------- */
 
 admin_server *admin_start(const dk_config *cfg, dk_error *err)
 {
@@ -572,7 +613,10 @@ admin_server *admin_start(const dk_config *cfg, dk_error *err)
     return s;
 }
 
-int admin_port(const admin_server *s) { return dk_http_port(s->http); }
+int admin_port(const admin_server *s)
+{
+    return dk_http_port(s->http);
+}
 
 void admin_stop(admin_server *s)
 {

@@ -19,7 +19,8 @@ static json_t *iso_time(const char *v)
     char b[40];
     size_t n = strlen(v);
     if (n < 19 || n > 30) return json_string(v);
-    snprintf(b, sizeof b, "%.10sT%.8s%s%.4sZ", v, v + 11, n > 19 ? "" : ".000", n > 19 ? v + 19 : "");
+    snprintf(b, sizeof b, "%.10sT%.8s%s%.4sZ", v, v + 11, n > 19 ? "" : ".000",
+             n > 19 ? v + 19 : "");
     return json_string(b);
 }
 
@@ -28,23 +29,20 @@ static json_t *cell(MYSQL_FIELD *f, const char *v, unsigned long len, unsigned f
     if (!v) return json_null();
     switch (f->type) {
     case MYSQL_TYPE_TINY:
-        if (f->length == 1) return json_boolean(atoi(v) != 0);
-        /* fall through */
     case MYSQL_TYPE_SHORT:
     case MYSQL_TYPE_LONG:
     case MYSQL_TYPE_INT24:
     case MYSQL_TYPE_LONGLONG:
+        /* TINYINT(1) columns and comparisons (a = b, x IS NULL) are flags */
+        if (f->length == 1) return json_boolean(atoi(v) != 0);
         return json_integer(strtoll(v, NULL, 10));
     case MYSQL_TYPE_DECIMAL:
     case MYSQL_TYPE_NEWDECIMAL:
     case MYSQL_TYPE_FLOAT:
-    case MYSQL_TYPE_DOUBLE:
-        return json_real(strtod(v, NULL));
+    case MYSQL_TYPE_DOUBLE: return json_real(strtod(v, NULL));
     case MYSQL_TYPE_DATETIME:
-    case MYSQL_TYPE_TIMESTAMP:
-        return iso_time(v);
-    default:
-        break;
+    case MYSQL_TYPE_TIMESTAMP: return iso_time(v);
+    default: break;
     }
     if (!(flags & ADMIN_SQL_FULL_ID) && !strcmp(f->name, "id_number")) {
         char m[40];
@@ -79,7 +77,8 @@ int admin_sql_rows(MYSQL *db, const char *sql, const dk_param *p, size_t n, unsi
     if (rc) return rc;
     json_t *a = json_array();
     MYSQL_ROW row;
-    while (res && (row = mysql_fetch_row(res))) json_array_append_new(a, row_object(res, row, flags));
+    while (res && (row = mysql_fetch_row(res)))
+        json_array_append_new(a, row_object(res, row, flags));
     if (res) mysql_free_result(res);
     *out = a;
     return 0;
@@ -112,8 +111,8 @@ int admin_sql_ll(MYSQL *db, const char *sql, const dk_param *p, size_t n, long l
     return found ? 0 : dk_error_set(err, DK_ENOTFOUND, "记录不存在");
 }
 
-int admin_sql_str(MYSQL *db, const char *sql, const dk_param *p, size_t n, char *out,
-                  size_t outsz, dk_error *err)
+int admin_sql_str(MYSQL *db, const char *sql, const dk_param *p, size_t n, char *out, size_t outsz,
+                  dk_error *err)
 {
     MYSQL_RES *res;
     int rc = dk_mysql_exec(db, sql, p, n, &res, NULL, err);
@@ -146,7 +145,8 @@ void admin_sqlb_cat(admin_sqlb *b, const char *frag)
 {
     size_t n = strlen(frag);
     if (b->len + n + 1 > b->cap) {
-        while (b->len + n + 1 > b->cap) b->cap *= 2;
+        while (b->len + n + 1 > b->cap)
+            b->cap *= 2;
         b->sql = dk_realloc(b->sql, b->cap);
     }
     memcpy(b->sql + b->len, frag, n + 1);
@@ -200,7 +200,8 @@ int admin_list(admin_job *j, MYSQL *db, const char *cols, admin_sqlb *fw, const 
     return 0;
 }
 
-/* ---- time input ------------------------------------------------------------------------------------ */
+/* ---- time input
+ * ------------------------------------------------------------------------------------ */
 
 static int digits(const char *s, int n)
 {
@@ -218,8 +219,8 @@ static int days_in(int y, int m)
 
 int admin_parse_date(const char *s)
 {
-    if (!s || strlen(s) != 10 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) ||
-        s[7] != '-' || !digits(s + 8, 2))
+    if (!s || strlen(s) != 10 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' ||
+        !digits(s + 8, 2))
         return DK_EINVAL;
     int y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
     if (y < 1900 || y > 2200 || m < 1 || m > 12 || d < 1 || d > days_in(y, m)) return DK_EINVAL;
@@ -254,7 +255,8 @@ int admin_parse_time(const char *s, char out[32])
             p++;
         }
         if (nd == 0) return DK_EINVAL;
-        for (; nd < 3; nd++) ms *= 10;
+        for (; nd < 3; nd++)
+            ms *= 10;
     }
     long off = 0;
     if (*p == 'Z' && p[1] == '\0') {
@@ -274,12 +276,12 @@ int admin_parse_time(const char *s, char out[32])
     return 0;
 }
 
-/* ---- audit ------------------------------------------------------------------------------------------ */
+/* ---- audit
+ * ------------------------------------------------------------------------------------------ */
 
 int admin_audit(MYSQL *db, admin_job *j, unsigned acting_role, const char *action,
                 const char *entity_type, long long entity_id, const char *entity_sid,
-                const char *from, const char *to, const char *reason, json_t *detail,
-                dk_error *err)
+                const char *from, const char *to, const char *reason, json_t *detail, dk_error *err)
 {
     const char *type = "system";
     long long actor = 0;
@@ -287,14 +289,16 @@ int admin_audit(MYSQL *db, admin_job *j, unsigned acting_role, const char *actio
     if (j) {
         actor = j->actor.id;
         role = admin_role_name(&j->actor, acting_role);
-        type = j->actor.kind == 'p'                                ? "physician"
-               : j->actor.kind == 'a'                              ? "authority"
-               : acting_role == ADMIN_R_ASSESSOR                   ? "assessor"
-                                                                   : "institution";
+        type = j->actor.kind == 'p'              ? "physician"
+               : j->actor.kind == 'a'            ? "authority"
+               : acting_role == ADMIN_R_ASSESSOR ? "assessor"
+                                                 : "institution";
     }
     char eid[72];
-    if (entity_sid) snprintf(eid, sizeof eid, "%s", entity_sid);
-    else snprintf(eid, sizeof eid, "%lld", entity_id);
+    if (entity_sid)
+        snprintf(eid, sizeof eid, "%s", entity_sid);
+    else
+        snprintf(eid, sizeof eid, "%lld", entity_id);
     char *d = detail ? dk_json_dump(detail) : NULL;
     dk_param p[] = {DK_PSTR(type),
                     actor ? DK_PINT(actor) : DK_PNULL,
@@ -307,16 +311,18 @@ int admin_audit(MYSQL *db, admin_job *j, unsigned acting_role, const char *actio
                     reason && *reason ? DK_PSTR(reason) : DK_PNULL,
                     d ? DK_PSTR(d) : DK_PNULL,
                     j && j->ip[0] ? DK_PSTR(j->ip) : DK_PNULL};
-    int rc = dk_mysql_exec(db,
-                           "INSERT INTO audit_log (actor_type, actor_id, role, action, entity_type, "
-                           "entity_id, from_status, to_status, reason, detail, ip) "
-                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, LEFT(?, 2000), ?, ?)",
-                           p, 11, NULL, NULL, err);
+    int rc =
+        dk_mysql_exec(db,
+                      "INSERT INTO audit_log (actor_type, actor_id, role, action, entity_type, "
+                      "entity_id, from_status, to_status, reason, detail, ip) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, LEFT(?, 2000), ?, ?)",
+                      p, 11, NULL, NULL, err);
     free(d);
     return rc;
 }
 
-/* ---- files ---------------------------------------------------------------------------------------- */
+/* ---- files
+ * ---------------------------------------------------------------------------------------- */
 
 int admin_mkdirs(const char *path)
 {

@@ -10,15 +10,16 @@
 
 /* statuses counted as submitted / reviewed by the institution */
 #define SUBMITTED_SQL "e.status NOT IN ('待报名', '待报名（被机构驳回）', '退出本周期')"
-#define REVIEWED_SQL "e.status IN ('待考核机构复核', '待参加考核', '待确认补考', '待参加补考', '考核完成')"
+#define REVIEWED_SQL                                                                               \
+    "e.status IN ('待考核机构复核', '待参加考核', '待确认补考', '待参加补考', '考核完成')"
 
-#define COUNTS_COLS                                                                             \
-    "CAST(IFNULL(SUM(e.status <> '退出本周期'), 0) AS SIGNED) AS confirmed, "                   \
-    "CAST(IFNULL(SUM(" SUBMITTED_SQL "), 0) AS SIGNED) AS submitted, "                          \
-    "CAST(IFNULL(SUM(" REVIEWED_SQL "), 0) AS SIGNED) AS reviewed, "                            \
-    "CAST(IFNULL(SUM(e.status = '考核完成'), 0) AS SIGNED) AS completed, "                      \
-    "CAST(IFNULL(SUM(e.status = '考核完成' AND e.result = '合格'), 0) AS SIGNED) AS passed, "   \
-    "CAST(IFNULL(SUM(e.status = '考核完成' AND e.result = '不合格'), 0) AS SIGNED) AS failed, "  \
+#define COUNTS_COLS                                                                                    \
+    "CAST(IFNULL(SUM(e.status <> '退出本周期'), 0) AS SIGNED) AS confirmed, "                     \
+    "CAST(IFNULL(SUM(" SUBMITTED_SQL "), 0) AS SIGNED) AS submitted, "                                 \
+    "CAST(IFNULL(SUM(" REVIEWED_SQL "), 0) AS SIGNED) AS reviewed, "                                   \
+    "CAST(IFNULL(SUM(e.status = '考核完成'), 0) AS SIGNED) AS completed, "                         \
+    "CAST(IFNULL(SUM(e.status = '考核完成' AND e.result = '合格'), 0) AS SIGNED) AS passed, "    \
+    "CAST(IFNULL(SUM(e.status = '考核完成' AND e.result = '不合格'), 0) AS SIGNED) AS failed, " \
     "CAST(IFNULL(SUM(e.status = '退出本周期'), 0) AS SIGNED) AS withdrawn"
 
 static json_t *rate(json_t *counts, const char *label, const char *num, const char *den)
@@ -56,7 +57,7 @@ static json_t *task(const char *kind, const char *label, long long n, const char
                      "page", page);
 }
 
-/* ---- GET /api/v1/institution/home -------------------------------------------------------------- */
+/* ---- GET /api/v1/institution/home ------------------------------------------------------------ */
 
 int admin_inst_home(admin_job *j, MYSQL *db)
 {
@@ -66,8 +67,9 @@ int admin_inst_home(admin_job *j, MYSQL *db)
     json_t *sched = NULL, *counts = NULL, *assessor = NULL, *authority = NULL;
     dk_param p[] = {DK_PINT(cycle), DK_PINT(inst)};
     if ((rc = schedule(j, db, cycle, &sched)) ||
-        (rc = admin_sql_row(db, "SELECT " COUNTS_COLS " FROM enrolment e WHERE e.cycle_id = ? AND "
-                                "e.institution_id = ?",
+        (rc = admin_sql_row(db,
+                            "SELECT " COUNTS_COLS " FROM enrolment e WHERE e.cycle_id = ? AND "
+                            "e.institution_id = ?",
                             p, 2, 0, NULL, &counts, &j->err)))
         goto fail;
     long long general = 0, simple = 0, exempt = 0, areview = 0, aexempt = 0;
@@ -109,8 +111,8 @@ int admin_inst_home(admin_job *j, MYSQL *db)
             json_decref(tasks);
             goto fail;
         }
-        json_array_append_new(tasks, task("assessor_review", "考核机构待复核", areview,
-                                          "/api/v1/assessor/reviews"));
+        json_array_append_new(
+            tasks, task("assessor_review", "考核机构待复核", areview, "/api/v1/assessor/reviews"));
         json_array_append_new(tasks, task("assessor_exemption", "免考申请待复核", aexempt,
                                           "/api/v1/assessor/exemptions"));
     }
@@ -125,8 +127,9 @@ int admin_inst_home(admin_job *j, MYSQL *db)
         goto fail;
     }
     dk_param pa[] = {DK_PINT(j->actor.authority_id)};
-    if ((rc = admin_sql_row(db, "SELECT id, name, contact_name, contact_phone FROM authority WHERE id = ?",
-                            pa, 1, 0, NULL, &authority, &j->err))) {
+    if ((rc = admin_sql_row(
+             db, "SELECT id, name, contact_name, contact_phone FROM authority WHERE id = ?", pa, 1,
+             0, NULL, &authority, &j->err))) {
         json_decref(tasks);
         goto fail;
     }
@@ -143,7 +146,7 @@ fail:
     return rc;
 }
 
-/* ---- the scope of list pages: the institution's own, or the authority's region ---------------- */
+/* ---- the scope of list pages: the institution's own, or the authority's region --------------- */
 
 static int scope_sql(admin_job *j, admin_sqlb *b, long long *inst_filter)
 {
@@ -163,10 +166,10 @@ static int scope_sql(admin_job *j, admin_sqlb *b, long long *inst_filter)
     return 0;
 }
 
-#define ENROL_FROM                                                                              \
-    "FROM enrolment e JOIN physician p ON p.id = e.physician_id "                               \
-    "LEFT JOIN department d ON d.id = p.department_id "                                         \
-    "JOIN institution i ON i.id = e.institution_id JOIN authority au ON au.id = i.authority_id " \
+#define ENROL_FROM                                                                                 \
+    "FROM enrolment e JOIN physician p ON p.id = e.physician_id "                                  \
+    "LEFT JOIN department d ON d.id = p.department_id "                                            \
+    "JOIN institution i ON i.id = e.institution_id JOIN authority au ON au.id = i.authority_id "   \
     "LEFT JOIN institution asr ON asr.id = e.assessor_id "
 
 /* GET /api/v1/institution/progress: 考核进度 (filters procedure, status + physician filters) */
@@ -227,17 +230,20 @@ int admin_test_progress(admin_job *j, MYSQL *db)
         admin_sqlb_cat(&b, " AND t.result = ?");
         admin_sqlb_param(&b, DK_PSTR(result));
     }
-    if (state && !strcmp(state, "已完成")) admin_sqlb_cat(&b, " AND t.result IS NOT NULL");
+    if (state && !strcmp(state, "已完成"))
+        admin_sqlb_cat(&b, " AND t.result IS NOT NULL");
     else if (state && !strcmp(state, "未完成"))
         admin_sqlb_cat(&b, " AND t.result IS NULL AND t.exempted = 0");
-    else if (state && !strcmp(state, "免考")) admin_sqlb_cat(&b, " AND t.exempted = 1");
+    else if (state && !strcmp(state, "免考"))
+        admin_sqlb_cat(&b, " AND t.exempted = 1");
     rc = admin_list(j, db,
-                    ADMIN_PHYS_COLS ", e.id AS enrolment_id, e.procedure_type, e.status, "
-                                    "i.name AS institution_name, asr.name AS assessor_name, "
-                                    "t.paper, IF(t.paper = '公共知识', '人文医学', t.paper) AS "
-                                    "paper_name, t.result, t.attempts, t.exempted, "
-                                    "IF(t.exempted, '免考', IF(t.result IS NULL, '未完成', '已完成')) "
-                                    "AS test_status, r.score, r.total, r.cheating_confirmed",
+                    ADMIN_PHYS_COLS
+                    ", e.id AS enrolment_id, e.procedure_type, e.status, "
+                    "i.name AS institution_name, asr.name AS assessor_name, "
+                    "t.paper, IF(t.paper = '公共知识', '人文医学', t.paper) AS "
+                    "paper_name, t.result, t.attempts, t.exempted, "
+                    "IF(t.exempted, '免考', IF(t.result IS NULL, '未完成', '已完成')) "
+                    "AS test_status, r.score, r.total, r.cheating_confirmed",
                     &b, "e.id, t.paper", 0);
 out:
     admin_sqlb_free(&b);
@@ -276,7 +282,8 @@ out:
     return rc;
 }
 
-/* ---- authority ------------------------------------------------------------------------------------- */
+/* ---- authority
+ * ------------------------------------------------------------------------------------- */
 
 int admin_authority_home(admin_job *j, MYSQL *db)
 {
@@ -285,17 +292,18 @@ int admin_authority_home(admin_job *j, MYSQL *db)
     if (rc) return rc;
     json_t *sched = NULL, *counts = NULL, *by_status = NULL;
     dk_param p[] = {DK_PINT(cycle), DK_PSTR(j->actor.path)};
-#define REGION                                                                                  \
-    " FROM enrolment e JOIN institution i ON i.id = e.institution_id "                          \
-    "JOIN authority au ON au.id = i.authority_id WHERE e.cycle_id = ? AND au.path LIKE CONCAT(?, '%')"
+#define REGION                                                                                     \
+    " FROM enrolment e JOIN institution i ON i.id = e.institution_id "                             \
+    "JOIN authority au ON au.id = i.authority_id WHERE e.cycle_id = ? AND au.path LIKE CONCAT(?, " \
+    "'%')"
     if ((rc = schedule(j, db, cycle, &sched)) ||
         (rc = admin_sql_row(db, "SELECT " COUNTS_COLS REGION, p, 2, 0, NULL, &counts, &j->err)) ||
         (rc = admin_sql_rows(db, "SELECT e.status, COUNT(*) AS count" REGION " GROUP BY e.status",
                              p, 2, 0, &by_status, &j->err)))
         goto fail;
     long long makeup = 0, suspect = 0, apps = 0, inst_review = 0, assessor_review = 0;
-    if ((rc = admin_sql_ll(db, "SELECT COUNT(*)" REGION " AND e.status = '待确认补考'", p, 2, &makeup,
-                           &j->err)) ||
+    if ((rc = admin_sql_ll(db, "SELECT COUNT(*)" REGION " AND e.status = '待确认补考'", p, 2,
+                           &makeup, &j->err)) ||
         (rc = admin_sql_ll(db,
                            "SELECT COUNT(*)" REGION " AND e.status IN ('待医疗卫生机构审核', "
                            "'待医疗卫生机构审核（被考核机构驳回）')",
@@ -348,8 +356,9 @@ int admin_authority_stats(admin_job *j, MYSQL *db)
     json_t *items, *total;
     dk_param p[] = {DK_PINT(cycle), DK_PSTR(j->actor.path)};
     if ((rc = admin_sql_rows(db,
-                             "SELECT i.id AS institution_id, i.code, i.name, au.name AS authority_name, "
-                             COUNTS_COLS " FROM institution i JOIN authority au ON au.id = i.authority_id "
+                             "SELECT i.id AS institution_id, i.code, i.name, au.name AS "
+                             "authority_name, " COUNTS_COLS
+                             " FROM institution i JOIN authority au ON au.id = i.authority_id "
                              "LEFT JOIN enrolment e ON e.institution_id = i.id AND e.cycle_id = ? "
                              "WHERE au.path LIKE CONCAT(?, '%') GROUP BY i.id ORDER BY i.code",
                              p, 2, 0, &items, &j->err)))

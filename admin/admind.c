@@ -32,8 +32,10 @@ int main(int argc, char **argv)
     const char *path = NULL;
     int hash_mode = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--config") && i + 1 < argc) path = argv[++i];
-        else if (!strcmp(argv[i], "--hash-password")) hash_mode = 1;
+        if (!strcmp(argv[i], "--config") && i + 1 < argc)
+            path = argv[++i];
+        else if (!strcmp(argv[i], "--hash-password"))
+            hash_mode = 1;
         else {
             fprintf(stderr, "usage: admind [--config FILE] [--hash-password < password]\n"
                             "  settings come from FILE (or $DK_CONFIG) and DK_<KEY> variables\n");

@@ -1,11 +1,8 @@
-/* bench_db.c - the benchmark's own data steps, all blocking, on the main thread only:
- *  - setup: N bench physicians (accounts 140105H00001 + 5 digits from first_seq, one
- *    shared argon2id hash of BENCH_PASSWORD), enrolled in the demo cycle '01' for the
- *    一般程序 (so 业务水平 is offered), inserted in multi-row statements, idempotent;
- *  - reset: deletes every trace of a sitting of the bench range (sessions, answers,
- *    results, enrolment tests, proctor rows, audit rows, and their Redis keys);
- *  - the loss check: every acknowledged answer must be in the submitted paper.
- * The bench range is the whole 5-digit block from BENCH_FIRST_SEQ up, never a demo one. */
+/* bench_db.c - the benchmark's data steps, blocking, on the main thread only: setup (bench
+ * physicians 140105H00001 + 5 digits from first_seq, one shared argon2id hash, enrolled in
+ * cycle '01' for the 一般程序, multi-row and idempotent), reset (every trace of their
+ * sittings in MariaDB, Redis and the photo folder) and the loss check (every acknowledged
+ * answer must be in the submitted paper). Never touches an account below first_seq. */
 #include <dirent.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -17,6 +14,7 @@
 #include "dk_log.h"
 #include "dk_mysql.h"
 #include "dk_redis.h"
+#include "proctor.h"
 
 #define BATCH 500
 
@@ -61,7 +59,7 @@ static int bench_hash(MYSQL *db, const dk_config *cfg, const char *first_account
     return dk_password_hash(&a, BENCH_PASSWORD, strlen(BENCH_PASSWORD), out, err);
 }
 
-int bench_setup(const dk_config *cfg, int n, int first_seq)
+int bench_setup(const dk_config *cfg, int n, int first_seq, const char *photo)
 {
     dk_error err = {0};
     MYSQL *db = dk_mysql_connect(cfg, &err);
@@ -153,6 +151,7 @@ int bench_setup(const dk_config *cfg, int n, int first_seq)
             "result = NULL, result_reason = NULL, completed_at = NULL, withdrawn_at = NULL",
             pe, 5, NULL, NULL, &err))
         goto fail;
+    if (photo && register_photo(cfg, db, photo, lo, hi, &err)) goto fail;
     long long total;
     dk_param pr[] = {DK_PINT(cycle), DK_PSTR(lo), DK_PSTR(hi)};
     if (one_ll(db,
@@ -179,6 +178,67 @@ fail:
     free(names);
     dk_mysql_close(db);
     return 1;
+}
+
+/* The registered photo of every bench physician: the embedding of one photo, computed
+ * once here with the configured recogniser (as registration would) and stored with its
+ * path, so camera checks and captures compare faces as they would in production. */
+static int register_photo(const dk_config *cfg, MYSQL *db, const char *photo, const char *lo,
+                          const char *hi, dk_error *err)
+{
+    char abs[4096];
+    if (!realpath(photo, abs)) return dk_error_set(err, DK_ENOTFOUND, "no photo %s", photo);
+    FILE *f = fopen(abs, "rb");
+    unsigned char *buf = dk_malloc(2u << 20);
+    size_t len = f ? fread(buf, 1, 2u << 20, f) : 0;
+    if (f) fclose(f);
+    proctor_options o;
+    proctor_engine *e = NULL;
+    proctor_embedding emb;
+    int rc = 0;
+    if (!len) {
+        rc = dk_error_set(err, DK_EIO, "cannot read %s", abs);
+        goto out;
+    }
+    if ((rc = proctor_options_from_config(&o, cfg, err)) || (rc = proctor_engine_new(&e, &o, err)))
+        goto out;
+    if (proctor_engine_degraded(e)) {
+        printf("dkbench setup: no face models (DK_PROCTOR_MODEL_DIR): photos not registered\n");
+        goto out;
+    }
+    if ((rc = proctor_embed(e, buf, len, &emb, NULL, err))) goto out;
+    unsigned char packed[PROCTOR_EMB_MAX * 4 + 64];
+    size_t n = proctor_embedding_pack(&emb, packed, sizeof packed);
+    dk_param p[] = {DK_PSTR(abs), DK_PSTRN((const char *)packed, n), DK_PSTR(emb.model),
+                    DK_PSTR(lo), DK_PSTR(hi)};
+    rc = dk_mysql_exec(db,
+                       "UPDATE physician SET photo_path = ?, face_embedding = ?, face_model = ?, "
+                       "photo_updated_at = NOW(3) WHERE account BETWEEN ? AND ?",
+                       p, 5, NULL, NULL, err);
+    if (!rc) printf("dkbench setup: registered photo %s (%s) for every bench physician\n", abs, emb.model);
+out:
+    proctor_engine_free(e);
+    free(buf);
+    return rc;
+}
+
+long long bench_accounts(const dk_config *cfg, int first_seq, int last_seq)
+{
+    dk_error err = {0};
+    char lo[24], hi[24];
+    snprintf(lo, sizeof lo, "%s%05d", BENCH_INST, first_seq);
+    snprintf(hi, sizeof hi, "%s%05d", BENCH_INST, last_seq);
+    MYSQL *db = dk_mysql_connect(cfg, &err);
+    long long n = -1;
+    dk_param p[] = {DK_PSTR(lo), DK_PSTR(hi)};
+    if (!db || one_ll(db,
+                      "SELECT COUNT(*) FROM physician p JOIN enrolment e ON e.physician_id = p.id "
+                      "JOIN cycle c ON c.id = e.cycle_id AND c.code = '01' "
+                      "WHERE p.account BETWEEN ? AND ? AND p.must_change_password = 0",
+                      p, 2, &n, &err))
+        fprintf(stderr, "dkbench: %s\n", err.msg);
+    dk_mysql_close(db);
+    return n;
 }
 
 /* ---- reset -------------------------------------------------------------------------------- */

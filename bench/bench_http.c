@@ -1,14 +1,8 @@
-/* bench_http.c - the load generator's HTTP/1.1 client: a bounded pool of keep-alive
- * connections over bufferevents, a FIFO of requests waiting for a free connection, a
- * small response parser (Content-Length, chunked, or until close) and a deadline per
- * request. Runs on one client thread's event_base; requests and their callbacks stay
- * on that thread. The caller owns each bench_req; the client owns resp until cb returns.
- *
- * A request that fails before any byte came back on a connection that had already
- * served a response is resent once on a new connection (the server closed the idle
- * keep-alive connection as we wrote): that is counted as stale_retries, not an error.
- * Idle connections are reopened before use when idle longer than IDLE_REOPEN_MS, below
- * examd's http_timeout_s, so this should be rare. */
+/* bench_http.c - the generator's HTTP/1.1 client: a bounded pool of keep-alive connections
+ * over bufferevents, a FIFO of requests waiting for one, a small response parser and a
+ * deadline per request, on one client thread's event_base. The caller owns each bench_req.
+ * A request that got no byte back on a reused connection (the server closed it as we
+ * wrote) is resent once on a new one and counted as stale_retries, not as an error. */
 #include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>

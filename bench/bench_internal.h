@@ -2,10 +2,9 @@
  * statistics, the keep-alive HTTP client, the simulated physicians and the database
  * steps (setup, reset, loss check). Not a public contract: dkbench is a program.
  *
- * Threads: the main thread orchestrates phases and prints progress; each client thread
- * owns one event_base, its connections, its share of the physicians and its stats.
- * Nothing but the atomics of bench_live and the phase word crosses threads while a
- * phase runs; stats are merged after the threads are joined. */
+ * Threads: the main thread runs the phases and prints progress; each client thread owns an
+ * event_base, its connections, its share of the physicians and its stats. While a phase
+ * runs only atomics cross threads; the rest is read once the threads report it done. */
 #ifndef BENCH_INTERNAL_H
 #define BENCH_INTERNAL_H
 
@@ -151,7 +150,7 @@ typedef struct bench_opts {
     int physicians, connections, threads, port, bare_port, bare_loops;
     int pace_ms, change_pct, sat_s, bare_s, rounds, start_window_s, timeout_ms, progress_s;
     int steady_max_s, setup_logins, max_tries, reset, first_seq;
-    const char *scenario, *json_out, *capture_jpeg;
+    const char *scenario, *json_out, *capture_jpeg, *photo;
 } bench_opts;
 
 struct bench_thread {
@@ -189,6 +188,7 @@ typedef struct bench_run {
     const dk_config *cfg;
     bench_thread *threads;
     bench_phys *phys;
+    int nphys;
     unsigned char *jpeg; /* --capture-jpeg, read once; NULL: no camera check, no captures */
     size_t jpeg_len;
     _Atomic int phase, group, phase_seq, threads_done, quit;
@@ -208,8 +208,11 @@ void *bench_thread_main(void *arg);
 /* bench_db.c */
 #define BENCH_PASSWORD "Bench#2026-dingkao"
 #define BENCH_INST "140105H00001"
-int bench_setup(const dk_config *cfg, int n, int first_seq);
+/* photo: a JPEG registered (path + embedding) for every bench physician, or NULL. */
+int bench_setup(const dk_config *cfg, int n, int first_seq, const char *photo);
 int bench_reset(const dk_config *cfg, int first_seq, int n);
+/* Bench physicians enrolled in cycle '01' with accounts from first_seq to last_seq; -1 on error. */
+long long bench_accounts(const dk_config *cfg, int first_seq, int last_seq);
 typedef struct bench_loss {
     long long sessions, submitted, not_submitted, checked, lost, mismatched, indeterminate, extra;
 } bench_loss;

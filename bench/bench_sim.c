@@ -1,12 +1,8 @@
-/* bench_sim.c - the simulated physicians and the bare-server drivers of one client
- * thread. Every physician is a small state machine with one request in flight at most
- * and one timer (think time, arrival, or a Retry-After wait): login -> tests -> start
- * (setup and synchronized start), answers (saturation: back to back; steady: paced,
- * some changed, one resume from a fresh connection, then submit), submit (finish).
- *
- * Runs on its thread's event_base only. The main thread changes the phase through
- * bench_g->phase/phase_seq; the thread's tick notices, starts the phase, and reports
- * back through bench_g->threads_done when none of its physicians is busy any more. */
+/* bench_sim.c - one client thread: its simulated physicians (login, tests, camera check,
+ * start; answers paced or back to back, changes, a resume, submit; a camera lane posting
+ * captures when the server says) and the bare-server driver. Each physician has one
+ * answer-lane request and one timer, plus its camera lane. Runs on the thread's
+ * event_base only; phases come from the main thread through bench_g (phase, group, seq). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,7 +281,7 @@ static void on_tests(bench_phys *p, bench_req *r)
     }
     p->tries = 0;
     p->backoffs = 0;
-    if (bench_g->jpeg)
+    if (bench_g->jpeg && p->group == 0)
         send_camera(p);
     else
         send_start(p, 0);
@@ -762,7 +758,7 @@ static void tick(evutil_socket_t fd, short what, void *arg)
     (void)fd, (void)what;
     bench_thread *t = arg;
     int64_t now_tick = bench_now_us();
-    if (t->last_tick_us) {
+    if (t->last_tick_us && !t->phase_done) {
         int64_t lag = now_tick - t->last_tick_us - TICK_MS * 1000;
         bench_hist_add(&t->stats[t->phase].loop_lag, (uint64_t)(lag > 0 ? lag : 0));
     }
@@ -807,7 +803,13 @@ void *bench_thread_main(void *arg)
 {
     bench_thread *t = arg;
     bench_opts *o = &bench_g->o;
-    t->base = event_base_new();
+    /* precise timers: libevent 2.1 otherwise uses CLOCK_MONOTONIC_COARSE, and a think
+     * time would end up to a kernel tick late, which is the generator's lateness, not
+     * the server's */
+    struct event_config *ec = event_config_new();
+    event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
+    t->base = event_base_new_with_config(ec);
+    event_config_free(ec);
     int share = o->connections / o->threads;
     t->exam = bench_client_new(t, t->base, o->port, share, o->timeout_ms);
     if (o->bare_port) t->bare = bench_client_new(t, t->base, o->bare_port, share, o->timeout_ms);

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
@@ -98,6 +99,7 @@ static const opt run_opts[] = {
     {"--capture-jpeg", NULL, &O.capture_jpeg, 0,
      "a JPEG photo: camera check before the start and captures during steady (none: neither)"},
     {"--json", NULL, &O.json_out, 0, "also write the JSON report to this file"},
+    {"--photo", NULL, &O.photo, 0, "setup: register this JPEG (path + embedding) for them all"},
     {"--no-reset", &O.reset, NULL, 0, "do not forget earlier sittings before the run"},
 };
 #define NOPTS (sizeof run_opts / sizeof run_opts[0])
@@ -210,6 +212,7 @@ static pid_t spawn_bare(int port, int loops)
     snprintf(l, sizeof l, "%d", loops);
     pid_t pid = fork();
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlives the run */
         execl("/proc/self/exe", "dkbench", "bare", "--port", p, "--loops", l, (char *)NULL);
         _exit(127);
     }
@@ -255,6 +258,40 @@ static void live_sum(bench_live *s)
         ADD(failed);
 #undef ADD
     }
+}
+
+/* examd's /metrics value of one gauge, read with a blocking request (main thread only,
+ * between or beside phases); -1 if examd does not answer or has no such line. */
+static double examd_gauge(int port, const char *name)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    struct timeval tv = {2, 0};
+    double v = -1;
+    char *buf = NULL;
+    if (fd < 0) return -1;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    static const char req[] =
+        "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        write(fd, req, sizeof req - 1) != (ssize_t)(sizeof req - 1))
+        goto out;
+    size_t cap = 1 << 20, n = 0;
+    buf = dk_malloc(cap + 1);
+    ssize_t k;
+    while (n < cap && (k = read(fd, buf + n, cap - n)) > 0)
+        n += (size_t)k;
+    buf[n] = '\0';
+    char key[128];
+    snprintf(key, sizeof key, "\n%s ", name);
+    char *at = strstr(buf, key);
+    if (at) v = strtod(at + strlen(key), NULL);
+out:
+    free(buf);
+    close(fd);
+    return v;
 }
 
 /* examd's state in Redis, read for the progress lines only (the main thread's own
@@ -494,7 +531,7 @@ static const char *verdict(int met)
  * saturation rounds and ends with a bare round, so drift in the machine's load hits both
  * sides alike; in `all` it runs after group 0 has submitted. */
 #define PLAN(ph, g) ((ph) | ((g) << 8))
-#define PLAN_PHASE(x) ((x) & 0xff)
+#define PLAN_PHASE(x) ((x)&0xff)
 #define PLAN_GROUP(x) ((x) >> 8)
 
 static int plan_of(const char *s, int rounds, int *plan, int *main_used, int *sat_used)
@@ -518,38 +555,6 @@ static int plan_of(const char *s, int rounds, int *plan, int *main_used, int *sa
     }
     plan[n] = -1;
     return 0;
-}
-
-/* examd's /metrics value of one gauge, read with a blocking request (main thread only,
- * between or beside phases); -1 if examd does not answer or has no such line. */
-static double examd_gauge(int port, const char *name)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    struct timeval tv = {2, 0};
-    double v = -1;
-    char *buf = NULL;
-    if (fd < 0) return -1;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    static const char req[] = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-        write(fd, req, sizeof req - 1) != (ssize_t)(sizeof req - 1))
-        goto out;
-    size_t cap = 1 << 20, n = 0;
-    buf = dk_malloc(cap + 1);
-    ssize_t k;
-    while (n < cap && (k = read(fd, buf + n, cap - n)) > 0) n += (size_t)k;
-    buf[n] = '\0';
-    char key[128];
-    snprintf(key, sizeof key, "\n%s ", name);
-    char *at = strstr(buf, key);
-    if (at) v = strtod(at + strlen(key), NULL);
-out:
-    free(buf);
-    close(fd);
-    return v;
 }
 
 #define MAX_ROUNDS 20
@@ -580,22 +585,32 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
         fprintf(stderr, "dkbench: --rounds must be 1..%d\n", MAX_ROUNDS);
         return 2;
     }
-    int plan[2 * MAX_ROUNDS + 8];
-    if (plan_of(O.scenario, O.rounds, plan)) {
+    int plan[2 * MAX_ROUNDS + 8], main_used, sat_used;
+    if (plan_of(O.scenario, O.rounds, plan, &main_used, &sat_used)) {
         fprintf(stderr, "dkbench: --scenario must be steady, saturation, start or all\n");
         return 2;
     }
     if (!O.port) O.port = (int)dk_config_int(cfg, "exam_port");
     if (!O.bare_loops) O.bare_loops = (int)dk_config_int(cfg, "http_loops");
+    /* accounts: group 0 from --first, group 1 (one per connection) right after them */
+    int nmain = main_used ? O.physicians : 0, nsat = sat_used ? O.connections : 0;
+    int ntotal = nmain + nsat, sat_first = O.first_seq + O.physicians;
     if (O.threads < 1 || O.connections < O.threads || O.physicians < 1 ||
-        O.first_seq + O.physicians > 100000 || O.pace_ms < 1) {
+        O.first_seq + O.physicians + O.connections > 100000 || O.pace_ms < 1) {
         fprintf(stderr, "dkbench: need threads >= 1, connections >= threads, 1 <= physicians and "
-                        "--first + physicians <= 100000\n");
+                        "--first + physicians + connections <= 100000\n");
         return 2;
     }
-    int need_bare = 0;
-    for (int i = 0; plan[i] >= 0; i++)
-        need_bare |= plan[i] == P_BARE;
+    int need_bare = sat_used;
+    long long have = bench_accounts(cfg, O.first_seq, O.first_seq + O.physicians + nsat - 1);
+    if (have < O.physicians + nsat) {
+        fprintf(stderr,
+                "dkbench: %lld of the %d bench physicians this run needs exist: run "
+                "dkbench setup --physicians %d%s\n",
+                have < 0 ? 0 : have, O.physicians + nsat, O.physicians + nsat,
+                nsat ? " (the physicians, plus one per connection for saturation)" : "");
+        return 1;
+    }
     signal(SIGPIPE, SIG_IGN);
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -648,24 +663,27 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
     } else {
         printf("camera: off (no --capture-jpeg): no camera check, no captures\n");
     }
-    g->phys = dk_calloc((size_t)O.physicians, sizeof *g->phys);
+    g->phys = dk_calloc((size_t)ntotal, sizeof *g->phys);
+    g->nphys = ntotal;
     g->threads = dk_calloc((size_t)O.threads, sizeof *g->threads);
     for (int t = 0; t < O.threads; t++) {
         bench_thread *th = &g->threads[t];
         th->index = t;
-        th->phys = dk_calloc((size_t)O.physicians / (size_t)O.threads + 1, sizeof *th->phys);
+        th->phys = dk_calloc((size_t)ntotal / (size_t)O.threads + 1, sizeof *th->phys);
         th->stats = dk_calloc(P_NPHASES, sizeof *th->stats);
         th->phase_seq = 0;
         th->phase_done = 1;
     }
     uint32_t seed = (uint32_t)time(NULL) ^ (uint32_t)getpid();
-    for (int i = 0; i < O.physicians; i++) {
+    for (int i = 0; i < ntotal; i++) {
         bench_phys *p = &g->phys[i];
         bench_thread *th = &g->threads[i % O.threads];
         p->idx = i;
         p->t = th;
+        p->group = i >= nmain;
         p->rng = seed + 2654435761u * (uint32_t)(i + 1);
-        snprintf(p->account, sizeof p->account, "%s%05d", BENCH_INST, O.first_seq + i);
+        snprintf(p->account, sizeof p->account, "%s%05d", BENCH_INST,
+                 p->group ? sat_first + i - nmain : O.first_seq + i);
         th->phys[th->nphys++] = p;
     }
     for (int t = 0; t < O.threads; t++)
@@ -679,10 +697,22 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
     struct rusage ru0, ru1;
     getrusage(RUSAGE_SELF, &ru0);
     int64_t run_t0 = bench_now_us();
-    int aborted = 0, nbare = 0, nsat = 0;
+    int aborted = 0, nbare = 0, nsatr = 0, drained = 0;
     double bare_rounds[MAX_ROUNDS + 1], sat_rounds[MAX_ROUNDS];
     for (int i = 0; plan[i] >= 0 && !aborted; i++) {
-        int ph = plan[i], guard;
+        int ph = PLAN_PHASE(plan[i]), guard;
+        atomic_store(&g->group, PLAN_GROUP(plan[i]));
+        if (ph == P_BARE && !drained) { /* the ceiling and the saturation on a quiet examd */
+            drained = 1;
+            double b = examd_gauge(O.port, "examd_capture_backlog");
+            int64_t t0 = bench_now_us();
+            if (b > 0) printf("waiting for the proctor to score its backlog of %.0f captures\n", b);
+            while (b > 0 && bench_now_us() - t0 < 300 * 1000000LL) {
+                usleep(500000);
+                b = examd_gauge(O.port, "examd_capture_backlog");
+            }
+            if (b > 0) printf("  still %.0f after 300 s: going on\n", b);
+        }
         switch (ph) {
         case P_START: guard = O.start_window_s + 900; break;
         case P_BARE: guard = O.bare_s + 120; break;
@@ -697,7 +727,7 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
         window_now(ph, &ok1, &us1);
         double rate = us1 > us0 ? (double)(ok1 - ok0) * 1e6 / (double)(us1 - us0) : 0;
         if (ph == P_BARE && nbare < MAX_ROUNDS + 1) bare_rounds[nbare++] = rate;
-        if (ph == P_SATURATION && nsat < MAX_ROUNDS) sat_rounds[nsat++] = rate;
+        if (ph == P_SATURATION && nsatr < MAX_ROUNDS) sat_rounds[nsatr++] = rate;
     }
     atomic_store(&g->quit, 1);
     for (int t = 0; t < O.threads; t++)
@@ -715,7 +745,7 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
 
     /* ---- the loss check ---- */
     bench_loss loss;
-    int loss_ok = !aborted && bench_loss_check(cfg, g->phys, O.physicians, &loss) == 0;
+    int loss_ok = !aborted && bench_loss_check(cfg, g->phys, g->nphys, &loss) == 0;
 
     /* ---- the report ---- */
     printf("\n==================== dkbench report ====================\n");
@@ -738,16 +768,22 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
 
     json_t *targets = json_object();
     printf("\n== targets (this run, this machine) ==\n");
-    uint64_t total_failed = 0, have_paper = 0, submitted = 0;
+    /* per group (0: start/steady, 1: saturation), counted on the physicians themselves */
+    uint64_t have_paper_g[2] = {0}, submitted_g[2] = {0}, failed_g[2] = {0}, size_g[2] = {0};
+    for (int i = 0; i < g->nphys; i++) {
+        bench_phys *p = &g->phys[i];
+        size_g[p->group]++;
+        have_paper_g[p->group] += p->have_paper;
+        submitted_g[p->group] += p->submitted;
+        failed_g[p->group] += p->failed;
+    }
+    uint64_t have_paper = have_paper_g[0];
     uint64_t changes = 0, rs_ok = 0, rs_fail = 0, rs_sid = 0, rs_ans = 0;
     uint64_t cam_ok = 0, cam_not_ok = 0, captures = 0;
     bench_hist s2p = {0};
     int64_t last_paper = 0;
     for (int t = 0; t < O.threads; t++) {
         bench_thread *th = &g->threads[t];
-        total_failed += th->live.failed;
-        have_paper += th->live.have_paper;
-        submitted += th->live.submitted;
         changes += th->changes;
         rs_ok += th->resume_ok;
         rs_fail += th->resume_failed;
@@ -803,13 +839,13 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
             o += snprintf(br + o, sizeof br - (size_t)o, "%s%.0f", i ? " " : "", bare_rounds[i]);
             json_array_append_new(jb, json_real(bare_rounds[i]));
         }
-        for (int i = 0, o = 0; i < nsat; i++) {
+        for (int i = 0, o = 0; i < nsatr; i++) {
             o += snprintf(sr + o, sizeof sr - (size_t)o, "%s%.0f", i ? " " : "", sat_rounds[i]);
             json_array_append_new(js, json_real(sat_rounds[i]));
         }
         printf("saturation: answer saves %.0f/s (%.1f s in %d rounds) against the bare server's "
                "%.0f req/s (%.1f s in %d rounds, alternating): ratio %.3f (target >= 0.35: %s)\n",
-               sat, R[P_SATURATION].window_s, nsat, bare, R[P_BARE].window_s, nbare, ratio,
+               sat, R[P_SATURATION].window_s, nsatr, bare, R[P_BARE].window_s, nbare, ratio,
                verdict(ratio >= 0.35));
         printf("  per round, in order: bare %s; saturation %s\n", br, sr);
         printf("  saturation errors: %llu; answer service time p99 %.2f ms with %d requests in "
@@ -846,9 +882,9 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
         printf("  errors in steady (any non-2xx or transport failure): %llu (target 0: %s)\n",
                (unsigned long long)errs, verdict(errs == 0));
         if (g->jpeg)
-            printf(
-                "  captures accepted (202) during steady: %llu, at the times the server picked\n",
-                (unsigned long long)captures);
+            printf("  captures accepted (202) from the paper to the submit: %llu, at the times the "
+                   "server picked\n",
+                   (unsigned long long)captures);
         printf("  resumes from a fresh connection: %llu ok, %llu failed, %llu returned another "
                "session, %llu answers differed from the acknowledged ones\n",
                (unsigned long long)rs_ok, (unsigned long long)rs_fail, (unsigned long long)rs_sid,
@@ -874,9 +910,12 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
         printf("loss check: not made%s\n",
                aborted ? " (the run was aborted)" : " (see errors above)");
     }
-    printf("physicians: %llu with a paper, %llu submitted, %llu gave up\n",
-           (unsigned long long)have_paper, (unsigned long long)submitted,
-           (unsigned long long)total_failed);
+    for (int gr = 0; gr < 2; gr++)
+        if (size_g[gr])
+            printf("physicians (%s): %llu, %llu with a paper, %llu submitted, %llu gave up\n",
+                   gr ? "saturation group" : "start/steady", (unsigned long long)size_g[gr],
+                   (unsigned long long)have_paper_g[gr], (unsigned long long)submitted_g[gr],
+                   (unsigned long long)failed_g[gr]);
 
     json_t *root = json_pack(
         "{s:s,s:s,s:{s:I,s:s,s:s,s:[f,f,f],s:[f,f,f]},s:{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i},"
@@ -935,7 +974,7 @@ static int cmd_setup(const dk_config *cfg, int argc, char **argv)
                 "dkbench setup: --first must be >= 10000 and --first + --physicians <= 100000\n");
         return 2;
     }
-    return bench_setup(cfg, O.physicians, O.first_seq);
+    return bench_setup(cfg, O.physicians, O.first_seq, O.photo);
 }
 
 static int cmd_reset(const dk_config *cfg, int argc, char **argv)
@@ -969,7 +1008,7 @@ static const struct {
     const char *help;
 } commands[] = {
     {"setup", cmd_setup,
-     "setup [--physicians N] [--first S]   bench physicians, enrolments, then reset"},
+     "setup [--physicians N] [--first S] [--photo JPEG]   accounts, enrolments; then reset"},
     {"reset", cmd_reset,
      "reset [--first S]                     forget the bench physicians' sittings"},
     {"run", cmd_run, "run [options] (run --help)            the scenarios and the report"},

@@ -6,7 +6,8 @@
 #
 #   bench/run_exam_bench.sh [dkbench run options...]      e.g. --physicians 2000
 #
-# Environment (defaults in brackets): DK_BENCH_PHYSICIANS [5000], DK_BENCH_BUILD [1: build
+# Environment (defaults in brackets): DK_BENCH_PHYSICIANS [5000], DK_BENCH_CONNECTIONS [500:
+# keep-alive connections, and the size of the saturation group], DK_BENCH_BUILD [1: build
 # first], DK_BENCH_STACK_DIR [/tmp/dk-bench-stack], DK_REDIS_PORT [17395],
 # DK_MYSQL_PORT [14395], DK_EXAM_PORT [18395], DK_HTTP_LOOPS [0 = one per core],
 # DK_PROCTOR_MODEL_DIR [../shared/models if there], DK_BENCH_JPEG [a one-face photo of
@@ -33,6 +34,7 @@ jpeg=${DK_BENCH_JPEG:-$shared/data/faces/deepface_img03/2.jpg}
 jpeg_opt=()
 [[ -f $jpeg ]] && jpeg_opt=(--capture-jpeg "$jpeg")
 physicians=${DK_BENCH_PHYSICIANS:-5000}
+connections=${DK_BENCH_CONNECTIONS:-500}
 # tokens must verify across the whole run (examd would otherwise pick a random key)
 DK_TOKEN_SECRET=${DK_TOKEN_SECRET:-$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')}
 export DK_TOKEN_SECRET
@@ -87,7 +89,8 @@ if ! "$repo/deploy/demo/load.sh" >/dev/null 2>"$examd_log.load"; then
     fi
 fi
 rm -f "$examd_log.load"
-"$build/bench/dkbench" setup --physicians "$physicians" >/dev/null
+# the physicians who sit the exam, then one per connection for the saturation rounds
+"$build/bench/dkbench" setup --physicians $((physicians + connections)) >/dev/null
 
 log "examd on 127.0.0.1:$DK_EXAM_PORT"
 "$build/exam-engine/examd" >"$examd_log" 2>&1 &
@@ -98,7 +101,8 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 
-cmd=("$build/bench/dkbench" run --scenario all --physicians "$physicians" "${jpeg_opt[@]}" "$@")
+cmd=("$build/bench/dkbench" run --scenario all --physicians "$physicians" --connections "$connections"
+     "${jpeg_opt[@]}" "$@")
 {
     echo "# dkbench results, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "# commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$repo" diff --quiet 2>/dev/null || echo ' (with local changes)')"
@@ -119,6 +123,11 @@ set -e
     echo "# examd's own view at the end (GET /metrics, examd_* lines):"
     curl -fsS "http://127.0.0.1:$DK_EXAM_PORT/metrics" 2>/dev/null | grep -E '^examd_' |
         grep -v '_bucket' | sed 's/^/#   /' || true
+    echo "# Redis at the end (INFO commandstats for the scripts, bytes received):"
+    redis-cli -h 127.0.0.1 -p "$DK_REDIS_PORT" INFO commandstats 2>/dev/null |
+        grep -E '^cmdstat_(eval|evalsha|hset|hmget|spop|xadd):' | tr -d '\r' | sed 's/^/#   /' || true
+    redis-cli -h 127.0.0.1 -p "$DK_REDIS_PORT" INFO stats 2>/dev/null |
+        grep -E '^total_(net_input_bytes|commands_processed):' | tr -d '\r' | sed 's/^/#   /' || true
     echo "# examd warnings and errors during the run (count, level, message; ids elided):"
     grep -E ' (WARN|ERROR) ' "$examd_log" | cut -d' ' -f2- |
         sed -E 's/(sid|capture_id|id|pid)=[^ ]+/\1=…/g' | sort | uniq -c | sort -rn | head -20 |

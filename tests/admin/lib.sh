@@ -49,6 +49,11 @@ sql() {
         -N -B "${DK_MYSQL_DB:-dingkao}" -e "SET time_zone = '+00:00'; $1"
 }
 
+# Every run talks from its own loopback address (127.0.0.2-254), so that the per-address
+# login counters of one test (or of an earlier run) never reach another.
+SRC=127.0.0.$(( $(od -An -tu2 -N2 /dev/urandom) % 253 + 2 ))
+curl() { command curl --interface "$SRC" "$@"; }
+
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 
 # ---- servers ------------------------------------------------------------------------------
@@ -222,4 +227,112 @@ jpeg() {
 AQEBAQEBAQEBAQEBAQEBAQH/wAALCAAgACABAREA/8QAFAABAAAAAAAAAAAAAAAAAAAAAP/EABQQAQAAAAAAAAAAAAAAAAAA
 AAD/2gAIAQEAAD8AAAAAAP/Z
 B64
+}
+
+# ---- the workflow, as the pages drive it ------------------------------------------------------------------------------------
+st() { sql "SELECT status FROM enrolment WHERE id = $1"; }
+expect_status() { eq "$(st "$1")" "$2" "status of enrolment $1"; }
+ver() { api GET "/enrolments/$1" "" "$2"; expect 200 "read enrolment $1"; j .enrolment.version; }
+# act EID ACTION TOKEN [extra JSON fields]: with the current version (as the page read it)
+act() {
+    local v; v=$(sql "SELECT lock_version FROM enrolment WHERE id = $1")
+    api POST "/enrolments/$1/actions/$2" "{\"version\":$v${4:+,$4}}" "$3"
+}
+xver() { sql "SELECT lock_version FROM exemption_request WHERE id = $1"; }
+xact() { api POST "/exemptions/$1/actions/$2" "{\"version\":$(xver "$1")${4:+,$4}}" "$3"; }
+
+# mkphys INST_TOKEN -> PID PACCT (a new physician of that institution, 临床)
+mkphys() {
+    local idn; idn=$(new_id "$A_COUNTY")
+    api POST /institution/physicians "{\"name\":\"医师$RANDOM\",\"id_number\":\"$idn\",\"practice_level\":\"执业医师\",\"practice_category\":\"临床\",\"practice_scope\":\"内科专业\",\"first_registration_date\":\"2010-07-01\"}" "$1"
+    expect 201 "add physician"
+    PID=$(j .id)
+    PACCT=$(j .account)
+    PIDN=$idn
+}
+# enrol INST_TOKEN DEPT PROCEDURE -> PID, EID, PT (physician token): confirmed, registered
+enrol() {
+    [ -f "$TMP/photo.jpg" ] || jpeg "$TMP/photo.jpg"
+    mkphys "$1"
+    api POST "/institution/physicians/$PID/confirm" "" "$1"
+    expect 201 "confirm participation"
+    EID=$(j .id)
+    eq "$(j .status)" 待报名 "status after 参加"
+    PT=$(first_login physician "$PACCT")
+    api PUT /physician/profile "{\"department_id\":$2,\"specialty\":\"心血管内科\",\"title\":\"中级（主治）\",\"mobile\":\"13800000000\",\"experience\":[{\"start_date\":\"2010-07-01\",\"institution_name\":\"测试医院\",\"department\":\"内科\",\"position\":\"住院医师\"}]}" "$PT"
+    expect 200 "profile"
+    upload PUT /physician/photo "$TMP/photo.jpg" image/jpeg "$PT"
+    expect 200 "registered photo"
+    api PUT /physician/registration "{\"procedure_type\":\"$3\",\"sa_patient_visits\":2000,\"sa_operations\":0,\"sa_work_text\":\"完成门诊和病房工作\",\"sa_ethics_text\":\"遵守职业道德\",\"sa_simple_condition\":\"省级以上卫生行政部门规定的其他情形\",\"sa_good_record\":true,\"sa_bad_record\":false}" "$PT"
+    expect 200 "registration"
+}
+submit() { api POST "/enrolments/$1/actions/submit" '{}' "$2"; expect 200 "submit $1"; }
+inst_pass() { act "$1" inst_pass "$H1" '"work_result":"合格","ethics_result":"合格","quantity_result":"合格","reviewer_name":"李审核"'; }
+
+# sit TOKEN PAPER pass|fail: one sitting in examd (pass = the right answers from the bank)
+sit() {
+    exam POST /sessions "{\"paper\":\"$2\"}" "$1"
+    [ "$code" = 200 ] || [ "$code" = 201 ] || fail "start $2: HTTP $code $(cat "$TMP/body")"
+    SID=$(j .session_id)
+    if [ "$3" = pass ]; then
+        local enc items ids
+        enc=$(sql "SELECT JSON_UNQUOTE(JSON_EXTRACT(paper_json, '\$.enc')) FROM exam_session WHERE id = '$SID'")
+        items=$(echo "$enc" | cut -d';' -f5)
+        ids=$(echo "$items" | tr ',' '\n' | cut -d: -f1 | sed "s/.*/'&'/" | paste -sd,)
+        sql "SELECT id, answer FROM qb_question WHERE id IN ($ids)" >"$TMP/keys"
+        echo "$items" | tr ',' '\n' |
+            awk 'NR == FNR { k[$1] = $2; next }
+                 { a = k[$1]; out = ""
+                   for (i = 1; i <= length(a); i++) out = out sprintf("%c", 64 + index($2, substr(a, i, 1)))
+                   print FNR, out }' FS='\t' "$TMP/keys" FS=':' - >"$TMP/answers"
+        while read -r n choice; do
+            exam PUT "/sessions/$SID/answers/$n" "{\"choice\":\"$choice\"}" "$1"
+            expect 200 "answer $n"
+        done <"$TMP/answers"
+    fi
+    exam POST "/sessions/$SID/submit" "" "$1"
+    expect 200 "submit session"
+    local passed; passed=$(sql "SELECT passed FROM exam_result WHERE session_id = '$SID'")
+    [ "$3" = pass ] && [ "$passed" != 1 ] && fail "sitting $2 with the right answers did not pass"
+    [ "$3" = fail ] && [ "$passed" != 0 ] && fail "an empty sitting passed"
+    return 0
+}
+
+# passed through the reviews to 待参加考核 (simple procedure)
+to_tests() {
+    enrol "$H1" "$DEPT" 简易程序
+    submit "$EID" "$PT"
+    act "$EID" inst_pass "$H1" '"work_result":"合格","ethics_result":"合格"'
+    expect 200
+    act "$EID" assessor_pass "$H2"
+    expect 200
+    expect_status "$EID" 待参加考核
+}
+
+# setup_world: region A (PROV CITY COUNTY tokens), an open cycle, institutions H1 and H2
+# (H2 an approved 考核机构 assigned to H1: tokens H1 H2, ids H1_ID H2_ID), department DEPT of H1
+setup_world() {
+    make_region A
+    PROV=$(login authority "t$RUN-A-prov" "$PASSWORD")
+    CITY=$(login authority "t$RUN-A-city" "$PASSWORD")
+    COUNTY=$(login authority "t$RUN-A-county" "$PASSWORD")
+    make_cycle "$PROV"
+    for n in 1 2; do
+        api POST /authority/institutions "{\"name\":\"测试医院$n-$RUN\",\"inst_type\":\"医院\"}" "$COUNTY"
+        expect 201 "institution $n"
+        eval "H${n}_ID=$(j .id) H${n}_CODE=$(j .code)"
+    done
+    H1=$(first_login institution "$H1_CODE")
+    H2=$(first_login institution "$H2_CODE")
+    api POST "/authority/institutions/$H2_ID/apply-right" '{"can_apply":true}' "$COUNTY"
+    expect 200 "apply right"
+    api POST /institution/assessor-applications '{"note":"申请"}' "$H2"
+    expect 201 "application"
+    api POST "/authority/applications/$(j .id)/actions/approve" '{}' "$COUNTY"
+    expect 200 "approval"
+    api POST /authority/assignments "{\"institution_id\":$H1_ID,\"assessor_id\":$H2_ID}" "$COUNTY"
+    expect 200 "assignment"
+    api POST /institution/departments "{\"name\":\"内科\",\"subject_ids\":[$(sql "SELECT id FROM subject WHERE code = '03'")]}" "$H1"
+    expect 201 "department"
+    DEPT=$(j .id)
 }

@@ -8,6 +8,8 @@
 #   C  一般程序 + 免考 of 业务水平 (institution then 考核机构 review it) -> 人文医学 only -> 合格
 #   D  简易程序 + 免考 of 人文医学 -> no test left -> 考核完成 合格 at the re-review
 #   E  一般程序, 职业道德 不合格 -> 考核完成 不合格 at the re-review
+#   E2 简易程序, 工作成绩 不合格;  G2 一般程序, 业务水平 failed, makeup of that paper -> 合格
+#   R  the authority 驳回s at 待参加考核
 #   F  test failed -> province 不予补考 -> 考核完成 不合格;  G  makeup failed -> 考核完成 不合格
 #   H  认定作弊 on a passed test -> 待确认补考 (exam_result, enrolment_test); 撤销认定 -> restored
 #   I  退出本周期 before its deadline, refused after;  J  取消参加 only before submitting,
@@ -25,74 +27,6 @@ start_examd
 jpeg "$TMP/photo.jpg"
 printf '%%PDF-1.4\n%% test attachment\n' >"$TMP/a.pdf"
 
-# ---- helpers ------------------------------------------------------------------------------------
-st() { sql "SELECT status FROM enrolment WHERE id = $1"; }
-expect_status() { eq "$(st "$1")" "$2" "status of enrolment $1"; }
-ver() { api GET "/enrolments/$1" "" "$2"; expect 200 "read enrolment $1"; j .enrolment.version; }
-# act EID ACTION TOKEN [extra JSON fields]: with the current version (as the page read it)
-act() {
-    local v; v=$(sql "SELECT lock_version FROM enrolment WHERE id = $1")
-    api POST "/enrolments/$1/actions/$2" "{\"version\":$v${4:+,$4}}" "$3"
-}
-xver() { sql "SELECT lock_version FROM exemption_request WHERE id = $1"; }
-xact() { api POST "/exemptions/$1/actions/$2" "{\"version\":$(xver "$1")${4:+,$4}}" "$3"; }
-
-# mkphys INST_TOKEN -> PID PACCT (a new physician of that institution, 临床)
-mkphys() {
-    local idn; idn=$(new_id "$A_COUNTY")
-    api POST /institution/physicians "{\"name\":\"医师$RANDOM\",\"id_number\":\"$idn\",\"practice_level\":\"执业医师\",\"practice_category\":\"临床\",\"practice_scope\":\"内科专业\",\"first_registration_date\":\"2010-07-01\"}" "$1"
-    expect 201 "add physician"
-    PID=$(j .id)
-    PACCT=$(j .account)
-    PIDN=$idn
-}
-# enrol INST_TOKEN DEPT PROCEDURE -> PID, EID, PT (physician token): confirmed, registered
-enrol() {
-    mkphys "$1"
-    api POST "/institution/physicians/$PID/confirm" "" "$1"
-    expect 201 "confirm participation"
-    EID=$(j .id)
-    eq "$(j .status)" 待报名 "status after 参加"
-    PT=$(first_login physician "$PACCT")
-    api PUT /physician/profile "{\"department_id\":$2,\"specialty\":\"心血管内科\",\"title\":\"中级（主治）\",\"mobile\":\"13800000000\",\"experience\":[{\"start_date\":\"2010-07-01\",\"institution_name\":\"测试医院\",\"department\":\"内科\",\"position\":\"住院医师\"}]}" "$PT"
-    expect 200 "profile"
-    upload PUT /physician/photo "$TMP/photo.jpg" image/jpeg "$PT"
-    expect 200 "registered photo"
-    api PUT /physician/registration "{\"procedure_type\":\"$3\",\"sa_patient_visits\":2000,\"sa_operations\":0,\"sa_work_text\":\"完成门诊和病房工作\",\"sa_ethics_text\":\"遵守职业道德\",\"sa_simple_condition\":\"省级以上卫生行政部门规定的其他情形\",\"sa_good_record\":true,\"sa_bad_record\":false}" "$PT"
-    expect 200 "registration"
-}
-submit() { api POST "/enrolments/$1/actions/submit" '{}' "$2"; expect 200 "submit $1"; }
-inst_pass() { act "$1" inst_pass "$H1" '"work_result":"合格","ethics_result":"合格","quantity_result":"合格","reviewer_name":"李审核"'; }
-
-# sit TOKEN PAPER pass|fail: one sitting in examd (pass = the right answers from the bank)
-sit() {
-    exam POST /sessions "{\"paper\":\"$2\"}" "$1"
-    [ "$code" = 200 ] || [ "$code" = 201 ] || fail "start $2: HTTP $code $(cat "$TMP/body")"
-    SID=$(j .session_id)
-    if [ "$3" = pass ]; then
-        local enc items ids
-        enc=$(sql "SELECT JSON_UNQUOTE(JSON_EXTRACT(paper_json, '\$.enc')) FROM exam_session WHERE id = '$SID'")
-        items=$(echo "$enc" | cut -d';' -f5)
-        ids=$(echo "$items" | tr ',' '\n' | cut -d: -f1 | sed "s/.*/'&'/" | paste -sd,)
-        sql "SELECT id, answer FROM qb_question WHERE id IN ($ids)" >"$TMP/keys"
-        echo "$items" | tr ',' '\n' |
-            awk 'NR == FNR { k[$1] = $2; next }
-                 { a = k[$1]; out = ""
-                   for (i = 1; i <= length(a); i++) out = out sprintf("%c", 64 + index($2, substr(a, i, 1)))
-                   print FNR, out }' FS='\t' "$TMP/keys" FS=':' - >"$TMP/answers"
-        while read -r n choice; do
-            exam PUT "/sessions/$SID/answers/$n" "{\"choice\":\"$choice\"}" "$1"
-            expect 200 "answer $n"
-        done <"$TMP/answers"
-    fi
-    exam POST "/sessions/$SID/submit" "" "$1"
-    expect 200 "submit session"
-    local passed; passed=$(sql "SELECT passed FROM exam_result WHERE session_id = '$SID'")
-    [ "$3" = pass ] && [ "$passed" != 1 ] && fail "sitting $2 with the right answers did not pass"
-    [ "$3" = fail ] && [ "$passed" != 0 ] && fail "an empty sitting passed"
-    return 0
-}
-
 # ---- the world ------------------------------------------------------------------------------------
 step "regions, cycle, institutions, 考核机构 application and assignment"
 make_region A
@@ -103,6 +37,7 @@ COUNTY=$(login authority "t$RUN-A-county" "$PASSWORD")
 BPROV=$(login authority "t$RUN-B-prov" "$PASSWORD")
 api POST /cycles '{"code":"X","name":"x","period_start":"2030-01-01T00:00:00Z","period_end":"2031-01-01T00:00:00Z"}' "$CITY"
 expect 403 "a city cannot open a cycle"
+make_cycle "$BPROV"
 make_cycle "$PROV"
 for n in 1 2 3; do
     api POST /authority/institutions "{\"name\":\"测试医院$n-$RUN\",\"inst_type\":\"医院\"}" "$COUNTY"
@@ -160,6 +95,12 @@ MASKED=$(j ".items[] | select(.enrolment_id == $A_EID) | .id_number")
 api GET "/enrolments/$A_EID" "" "$H1"
 eq "$(j .physician.id_number)" "$A_IDN" "whole ID number on the detail page"
 eq "$(j '[.actions[].action] | sort | join(",")')" "inst_pass,inst_reject,withdraw" "institution actions offered"
+api POST "/enrolments/$A_EID/opinions" "{\"other_institution_name\":\"太原市第二医院\",\"opinion\":\"在我院多点执业期间表现良好\"}" "$H1"
+expect 201 "多执业机构其它意见"
+api POST "/enrolments/$A_EID/opinions" '{"other_institution_name":"x","opinion":"y"}' "$H3"
+expect 403 "another institution's opinion"
+api GET "/enrolments/$A_EID" "" "$H1"
+eq "$(j '.opinions[0].other_institution_name')" 太原市第二医院 "opinion shown on the review page"
 act "$A_EID" inst_pass "$H1" '"work_result":"合格","ethics_result":"合格"'
 expect_msg 400 "完成工作数量" "一般程序 needs 完成工作数量"
 inst_pass "$A_EID"
@@ -187,6 +128,12 @@ expect 200 "the physician's own certificate"
 eq "$(j .cert_no)" "$CERT" "the same certificate number"
 api GET "/enrolments/$A_EID/certificate" "" "$H3"
 expect 403 "another institution's certificate"
+api GET /physician/results "" "$A_PT"
+expect 200 "the physician's results"
+eq "$(j ".items[] | select(.enrolment_id == $A_EID) | [.result, .certificate] | map(tostring) | join(\",\")")" "合格,true" "results page"
+api GET /workflow "" "$A_PT"
+expect 200 "the workflow table"
+[ "$(j '[.transitions[] | select(.entity == "enrolment")] | length')" -ge 20 ] || fail "workflow table"
 
 # ---- B ----------------------------------------------------------------------------------------------
 step "B 简易程序 through every rejection, a failed test and a confirmed makeup"
@@ -331,16 +278,44 @@ expect_status "$E_EID" 考核完成
 sql "SELECT CONCAT(result, '/', result_reason) FROM enrolment WHERE id = $E_EID" | grep -q '^不合格/.*职业道德不合格' ||
     fail "E result: $(sql "SELECT CONCAT(result, '/', result_reason) FROM enrolment WHERE id = $E_EID")"
 
-# passed through the reviews to 待参加考核 (simple procedure)
-to_tests() {
-    enrol "$H1" "$DEPT" 简易程序
-    submit "$EID" "$PT"
-    act "$EID" inst_pass "$H1" '"work_result":"合格","ethics_result":"合格"'
-    expect 200
-    act "$EID" assessor_pass "$H2"
-    expect 200
-    expect_status "$EID" 待参加考核
-}
+step "E2 简易程序, 工作成绩 不合格 -> 考核完成 不合格"
+enrol "$H1" "$DEPT" 简易程序
+submit "$EID" "$PT"
+act "$EID" inst_pass "$H1" '"work_result":"不合格","work_reason":"工作量不足","ethics_result":"合格"'
+expect 200
+act "$EID" assessor_pass "$H2"
+expect 200
+expect_status "$EID" 考核完成
+sql "SELECT CONCAT(result, '/', result_reason) FROM enrolment WHERE id = $EID" | grep -q '^不合格/.*工作成绩不合格' ||
+    fail "E2 result"
+
+step "G2 一般程序: 业务水平 failed, makeup of that paper only -> 合格"
+enrol "$H1" "$DEPT" 一般程序
+G2_EID=$EID G2_PT=$PT
+submit "$G2_EID" "$G2_PT"
+inst_pass "$G2_EID"
+act "$G2_EID" assessor_pass "$H2"
+expect 200
+sit "$G2_PT" 公共知识 pass
+sit "$G2_PT" 业务水平 fail
+expect_status "$G2_EID" 待确认补考
+act "$G2_EID" makeup_confirm "$PROV"
+expect 200
+exam GET /tests "" "$G2_PT"
+eq "$(j '[.tests[] | "\(.paper)\(.attempt)"] | join(",")')" 业务水平2 "the makeup offers the failed paper only"
+sit "$G2_PT" 业务水平 pass
+expect_status "$G2_EID" 考核完成
+eq "$(sql "SELECT result FROM enrolment WHERE id = $G2_EID")" 合格 "G2"
+
+step "R the authority 驳回s a registration the reviews passed (待参加考核, no test sat)"
+to_tests
+R_EID=$EID
+act "$R_EID" authority_reject "$CITY" '"reason":"执业注册信息有误"'
+expect 200
+expect_status "$R_EID" 待报名
+eq "$(sql "SELECT COUNT(*) FROM enrolment_test WHERE enrolment_id = $R_EID")" 0 "tests dropped"
+api GET /physician/me "" "$PT"
+j .enrolment.inst_reject_reason | grep -q 卫生行政部门驳回 || fail "the physician sees the authority's reason"
 
 step "F makeup refused -> 考核完成 不合格"
 to_tests
@@ -471,11 +446,13 @@ submit "$K_EID" "$K_PT"
 api POST "/enrolments/$K_EID/actions/inst_pass" "{\"version\":$V,\"work_result\":\"合格\",\"ethics_result\":\"合格\",\"quantity_result\":\"合格\"}" "$H1"
 expect_msg 409 "已被他人处理" "a decision on a stale version"
 V=$(ver "$K_EID" "$H1")
+RACE=()
 for i in 1 2 3; do
     curl -s -o "$TMP/race$i" -w '%{http_code}\n' -X POST "http://127.0.0.1:$ADMIN_PORT/api/v1/enrolments/$K_EID/actions/inst_pass" \
         -H "Authorization: Bearer $H1" --data-binary "{\"version\":$V,\"work_result\":\"合格\",\"ethics_result\":\"合格\",\"quantity_result\":\"合格\"}" >"$TMP/code$i" &
+    RACE+=($!)
 done
-wait
+wait "${RACE[@]}"
 eq "$(cat "$TMP"/code? | sort | tr '\n' ' ')" "200 409 409 " "three concurrent decisions"
 eq "$(sql "SELECT COUNT(*) FROM audit_log WHERE entity_type = 'enrolment' AND entity_id = '$K_EID' AND action = 'inst_pass'")" 1 "one decision logged"
 

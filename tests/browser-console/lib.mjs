@@ -243,8 +243,10 @@ async function startServer(name, bin, portKey, tmp, env) {
 }
 
 // admind serving admin/web; env adds settings (e.g. DK_PROCTOR_MODEL_DIR for embeddings).
+// DK_LOGIN_MAX_FAILURES is raised so that other tests' failed logins from 127.0.0.1 (the
+// address counter is shared in Redis) rarely put a captcha in front of every login here.
 export function startAdmind(bin, tmp, env = {}) {
-  return startServer('admind', bin, 'DK_ADMIN_PORT', tmp, { DK_WEB_ROOT: path.join(repo, 'admin/web'), ...env });
+  return startServer('admind', bin, 'DK_ADMIN_PORT', tmp, { DK_WEB_ROOT: path.join(repo, 'admin/web'), DK_LOGIN_MAX_FAILURES: '20', ...env });
 }
 
 export function startExamd(bin, tmp, env = {}) {
@@ -507,7 +509,7 @@ export async function launch(pw, tmp, contextOptions = {}) {
       timezoneId: 'Asia/Shanghai',
       viewport: { width: 1440, height: 900 },
       args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--lang=zh-CN', '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
         '--disable-background-networking', '--disable-component-update', '--disable-sync',
       ],
       ...contextOptions,
@@ -542,19 +544,59 @@ let shotNo = 0;
 export async function shot(page, name, { full = true } = {}) {
   shotNo++;
   const file = path.join(outDir, `${String(shotNo).padStart(2, '0')}-${name}.png`);
+  if (full) await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: file, fullPage: full });
   log(`screenshot ${file}`);
   return file;
 }
 
-// Logs in through the login page (account type by its label).
-export async function uiLogin(page, base, typeLabel, account, password) {
-  await page.goto(base + '/');
-  await page.getByRole('radio', { name: typeLabel }).check();
-  await page.getByLabel('账号', { exact: true }).fill(account);
-  await page.getByLabel('密码', { exact: true }).fill(password);
-  await page.getByRole('button', { name: '登录' }).click();
+// Logs in through the login page: type is 'institution' or 'authority'. Solves the captcha
+// (reading its answer from Redis) when the page asks for one: failed logins of other
+// tests from this address may require it at any time. Returns when the page has left the
+// login form (the console, or the forced password change).
+export async function uiLogin(page, base, type, account, password) {
+  let captchaId = null;
+  const onResp = async (r) => {
+    if (r.url().endsWith('/api/v1/captcha') && r.ok()) {
+      try {
+        captchaId = (await r.json()).captcha_id;
+      } catch {
+        /* the page went away */
+      }
+    }
+  };
+  page.on('response', onResp);
+  try {
+    await page.goto(base + '/');
+    await page.getByRole('radio', { name: type === 'authority' ? '卫生行政部门' : '医疗卫生机构 / 考核机构' }).check();
+    await page.getByLabel('账号', { exact: true }).fill(account);
+    await page.getByLabel('密码', { exact: true }).fill(password);
+    for (let i = 0; i < 3; i++) {
+      await page.getByRole('button', { name: '登录' }).click();
+      const done = page.locator('header.top, .login-card.wide');
+      const err = page.locator('.login-form .form-error:not([hidden])');
+      await done.or(err).first().waitFor({ timeout: 20000 });
+      if (await done.count()) return;
+      const msg = await err.textContent();
+      if (!(await page.locator('.captcha-row:not([hidden])').count())) throw new Error(`login of ${account} failed: ${msg}`);
+      await page.waitForFunction(() => document.querySelector('.captcha-img')?.src?.startsWith('data:'), null, { timeout: 10000 });
+      for (let k = 0; k < 50 && !captchaId; k++) await new Promise((r) => setTimeout(r, 100));
+      const ans = await captchaAnswer(captchaId);
+      log(`login of ${account}: the page asks for the captcha (${msg.trim()}); answering it`);
+      await page.getByLabel('验证码').fill(ans || '');
+      await page.getByLabel('密码', { exact: true }).fill(password);
+      captchaId = null;
+    }
+    throw new Error(`login of ${account}: still on the login page`);
+  } finally {
+    page.off('response', onResp);
+  }
 }
+
+// Chromium logs every 4xx answer to fetch() as a console error; these are the login
+// page's answers to failed attempts (and captcha demands), which a test provokes or
+// which other tests' failures from this address cause.
+export const loginRefusals = (e) => e.kind === 'console' && /\/api\/v1\/login$/.test(e.url) && /status of 40[01]/.test(e.text);
 
 // Waits for the list page's data to settle (no request in flight, the table drawn).
 export async function settled(page) {
@@ -572,4 +614,30 @@ export async function main(name, body) {
   } catch (e) {
     await failNow(e && e.stack ? e.stack : String(e));
   }
+}
+
+// ---- sittings in examd ---------------------------------------------------------------------------------
+
+// Starts (or resumes) a sitting of paper for the physician's examd client; returns its id.
+export async function startSitting(exam, paper) {
+  const s = await exam.post('/sessions', { paper }, { ok: [200, 201] });
+  return s.session_id;
+}
+
+// Answers every question of a live sitting with the keys of the bank (read from MariaDB,
+// as the tests are the bank's owner), so that it passes.
+export async function answerAll(exam, sid) {
+  const enc = await sqlValue(`SELECT JSON_UNQUOTE(JSON_EXTRACT(paper_json, '$.enc')) FROM exam_session WHERE id = '${sid}'`);
+  const items = enc.split(';')[4].split(',').map((x) => x.split(':'));
+  const rows = await sql(`SELECT id, answer FROM qb_question WHERE id IN (${items.map(([q]) => `'${q}'`).join(',')})`);
+  const keys = new Map(rows.trim().split('\n').map((l) => l.split('\t')));
+  for (let n = 1; n <= items.length; n++) {
+    const [q, order] = items[n - 1];
+    const choice = [...keys.get(q)].map((c) => String.fromCharCode(65 + order.indexOf(c))).sort().join('');
+    await exam.put(`/sessions/${sid}/answers/${n}`, { choice });
+  }
+}
+
+export async function submitSitting(exam, sid) {
+  return (await exam.post(`/sessions/${sid}/submit`, {})).result;
 }

@@ -89,7 +89,7 @@ static int load_images(void)
                 snprintf(im->rel, sizeof im->rel, "%s/%s", folders[i], files[j]);
                 char full[1200];
                 snprintf(full, sizeof full, "%s/%s", faces_dir, im->rel);
-                size_t len;
+                size_t len = 0;
                 unsigned char *jpeg = slurp(full, &len);
                 proctor_result r;
                 dk_error err = {0};

@@ -40,11 +40,11 @@ export function ring(rate, { color = COLORS[0], caption = '', size = 148 } = {})
 }
 
 // items: [{label, value, text?}] as horizontal bars scaled to max (or the largest value).
-export function bars(items, { max, unit = '', color, width = 560, rowH = 26, labelW = 170 } = {}) {
+export function bars(items, { max, unit = '', color, width = 460, rowH = 28, labelW = 170 } = {}) {
   const top = max || Math.max(1, ...items.map((i) => Number(i.value) || 0));
   const h = Math.max(rowH, items.length * rowH + 8);
   const barW = width - labelW - 70;
-  const svg = s('svg', { viewBox: `0 0 ${width} ${h}`, width: '100%', class: 'bars', role: 'img', 'aria-label': items.map((i) => `${i.label} ${i.text ?? i.value}${unit}`).join('，') });
+  const svg = s('svg', { viewBox: `0 0 ${width} ${h}`, width, height: h, class: 'bars', role: 'img', 'aria-label': items.map((i) => `${i.label} ${i.text ?? i.value}${unit}`).join('，') });
   items.forEach((it, k) => {
     const y = 4 + k * rowH;
     const v = Number(it.value) || 0;

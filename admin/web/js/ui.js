@@ -129,6 +129,7 @@ export function toast(msg, kind = 'ok') {
   }
   const t = h('div', { class: 'toast ' + kind }, msg);
   toastBox.append(t);
+  while (toastBox.children.length > 2) toastBox.firstChild.remove();
   setTimeout(() => t.classList.add('out'), kind === 'error' ? 5000 : 2600);
   setTimeout(() => t.remove(), kind === 'error' ? 5400 : 3000);
 }
@@ -235,6 +236,17 @@ export function form(specs, { cols = 2, cls = '' } = {}) {
       el.append(h('h4', { class: 'form-section' }, s.label));
       continue;
     }
+    if (s.type === 'range') {
+      // two inputs in one field: {names: [from, to], inputType, labels: [aria labels]}
+      const [a, b] = s.names;
+      const mk = (n, i) => h('input', { type: s.inputType || 'text', name: n, id: 'f-' + n, 'aria-label': (s.labels || [])[i] || s.label, ...(s.attrs || {}) });
+      const ia = mk(a, 0);
+      const ib = mk(b, 1);
+      inputs[a] = { spec: { ...s, name: a, type: s.inputType }, input: ia };
+      inputs[b] = { spec: { ...s, name: b, type: s.inputType }, input: ib };
+      el.append(h('div', { class: 'field' + (s.wide ? ' wide' : '') + (s.span ? ' span' + s.span : '') }, h('label', { class: 'lbl', for: 'f-' + a }, s.label), h('div', { class: 'ctl range' }, ia, h('span', { class: 'range-sep' }, '至'), ib)));
+      continue;
+    }
     const opts = (s.options || []).map((o) => (Array.isArray(o) ? o : [o, o]));
     let input;
     const id = 'f-' + s.name + '-' + Math.random().toString(36).slice(2, 7);
@@ -270,7 +282,7 @@ export function form(specs, { cols = 2, cls = '' } = {}) {
     el.append(
       h(
         'div',
-        { class: 'field' + (s.wide || s.type === 'textarea' || s.type === 'checkboxes' ? ' wide' : '') },
+        { class: 'field' + (s.wide || s.type === 'textarea' || s.type === 'checkboxes' ? ' wide' : '') + (s.span ? ' span' + s.span : '') },
         h('label', { class: 'lbl' + (s.required ? ' req' : ''), for: id }, s.label),
         h('div', { class: 'ctl' }, input, s.hint && h('div', { class: 'hint' }, s.hint)),
       ),
@@ -333,6 +345,7 @@ export function table(columns, rows, { select, empty = '暂无数据', startInde
   const head = h('tr', null, select && h('th', { class: 'sel' }, all), columns.map((c) => h('th', { style: c.width ? { width: c.width } : null, class: c.cls }, c.title)));
   const body = h('tbody');
   const boxes = [];
+  const keys = [];
   if (!rows.length) body.append(h('tr', { class: 'empty' }, h('td', { colspan: columns.length + (select ? 1 : 0) }, empty)));
   rows.forEach((r, i) => {
     const tr = h('tr');
@@ -345,6 +358,7 @@ export function table(columns, rows, { select, empty = '暂无数据', startInde
         all.checked = boxes.every((b) => b.checked);
       });
       boxes.push(cb);
+      keys.push(key);
       tr.append(h('td', { class: 'sel' }, cb));
     }
     for (const c of columns) {
@@ -355,9 +369,10 @@ export function table(columns, rows, { select, empty = '暂无数据', startInde
   });
   if (all)
     all.addEventListener('change', () => {
-      boxes.forEach((b) => {
+      boxes.forEach((b, i) => {
         b.checked = all.checked;
-        b.dispatchEvent(new Event('change'));
+        if (all.checked) selected.add(keys[i]);
+        else selected.delete(keys[i]);
       });
     });
   const el = h('div', { class: 'table-wrap' }, h('table', { class: 'grid' }, caption && h('caption', null, caption), h('thead', null, head), body));
@@ -506,6 +521,19 @@ export function tabs(items, { onChange, active = 0 } = {}) {
 
 export function empty(text) {
   return h('div', { class: 'empty-box' }, text);
+}
+
+// A file picker in Chinese (the browser's own button speaks the browser's language):
+// returns {el, input}; the chosen file names are shown beside the button.
+export function filePicker({ accept, multiple = false, label = '选择文件', aria }) {
+  const input = h('input', { type: 'file', class: 'visually-hidden', accept, multiple, 'aria-label': aria || label });
+  const names = h('span', { class: 'file-names muted' }, '未选择文件');
+  input.addEventListener('change', () => {
+    const list = [...input.files].map((f) => f.name);
+    names.textContent = list.length ? list.join('、') : '未选择文件';
+  });
+  const el = h('span', { class: 'file-picker' }, h('label', { class: 'btn' }, label, input), names);
+  return { el, input };
 }
 
 // Reads a File as an ArrayBuffer.

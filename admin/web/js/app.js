@@ -1,0 +1,409 @@
+// app.js - the console's frame: login (with the captcha after failed attempts), the forced
+// change of an initial password, the cycle notice after a first login, the header (account,
+// 切换 between 医疗卫生机构 and 考核机构 for an institution that is both, 修改密码, 退出), the
+// left menu of the acting role, and the hash router (#/page/param) that draws one page.
+//
+// Pages are modules under js/pages/; each route names the roles that see it. The acting
+// role is the account's kind, or for an institution that is also a 考核机构 the one chosen
+// with 切换 (kept in the session).
+
+import * as api from './api.js';
+import { h, clear, btn, toast, modal, form, fmtDate, tag } from './ui.js';
+import * as home from './pages/home.js';
+import * as org from './pages/org.js';
+import * as phys from './pages/physicians.js';
+import * as review from './pages/review.js';
+import * as progress from './pages/progress.js';
+import * as invig from './pages/invigilation.js';
+import * as auth from './pages/authority.js';
+
+const I = 'institution';
+const S = 'assessor';
+const A = 'authority';
+
+// path, menu group, label, roles, page; menu: false for detail pages
+const ROUTES = [
+  { path: 'home', group: null, label: '首页', roles: [I, S, A], page: home.page },
+  { path: 'profile', group: '机构信息', label: '本机构信息', roles: [I], page: org.profile },
+  { path: 'departments', group: '机构信息', label: '科室信息', roles: [I], page: org.departments },
+  { path: 'apply', group: '机构信息', label: '申请考核机构', roles: [I], page: org.apply },
+  { path: 'physicians', group: '医师管理', label: '医师列表', roles: [I], page: phys.page },
+  { path: 'reviews-general', group: '考核管理', label: '一般程序审核', roles: [I], page: (c) => review.queue(c, '一般程序') },
+  { path: 'reviews-simple', group: '考核管理', label: '简易程序审核', roles: [I], page: (c) => review.queue(c, '简易程序') },
+  { path: 'exemptions', group: '考核管理', label: '免考审核', roles: [I], page: review.exemptions },
+  { path: 'assessor-general', group: '复核管理', label: '一般程序复核', roles: [S], page: (c) => review.queue(c, '一般程序') },
+  { path: 'assessor-simple', group: '复核管理', label: '简易程序复核', roles: [S], page: (c) => review.queue(c, '简易程序') },
+  { path: 'assessor-exemptions', group: '复核管理', label: '免考复核', roles: [S], page: review.exemptions },
+  { path: 'cycles', group: null, label: '考核周期', roles: [A], page: auth.cycles },
+  { path: 'institutions', group: '机构管理', label: '机构账号', roles: [A], page: auth.institutions },
+  { path: 'applications', group: '机构管理', label: '考核机构申请', roles: [A], page: auth.applications },
+  { path: 'assignments', group: '机构管理', label: '考核机构分配', roles: [A], page: auth.assignments },
+  { path: 'enrolments', group: '考核管理', label: '报名审核情况', roles: [A], page: auth.enrolments },
+  { path: 'makeup', group: '考核管理', label: '补考确认', roles: [A], page: auth.makeup },
+  { path: 'progress', group: '进度管理', label: '考核进度', roles: [I, A], page: progress.progress },
+  { path: 'test-progress', group: '进度管理', label: '测评进度', roles: [I, A], page: progress.testProgress },
+  { path: 'invigilation', group: '进度管理', label: '监考管理', roles: [I, A], page: invig.list },
+  { path: 'stats', group: null, label: '考核统计', roles: [A], page: auth.stats },
+  { path: 'history', group: null, label: '历史考核结果查询', roles: [I, A], page: progress.history },
+  { path: 'workflow', group: null, label: '业务流程说明', roles: [I, S, A], page: auth.workflow },
+  { path: 'review', menu: false, label: '审核详情', roles: [I, S, A], page: review.detail },
+  { path: 'session', menu: false, label: '监考详情', roles: [I, A], page: invig.detail },
+  { path: 'certificate', menu: false, label: '合格证书', roles: [I, A], page: progress.certificate },
+];
+
+const root = document.getElementById('app');
+const ROLE_LABEL = { institution: '医疗卫生机构', assessor: '考核机构' };
+
+const ctx = {
+  me: null,
+  mode: null, // institution | assessor | authority
+  province: false,
+  go(path) {
+    if (location.hash === '#/' + path) render();
+    else location.hash = '#/' + path;
+  },
+  refresh() {
+    render();
+  },
+};
+
+api.setExpiredHandler((msg) => {
+  ctx.me = null;
+  showLogin(msg);
+});
+
+// ---- login ------------------------------------------------------------------------------------------
+
+function showLogin(notice) {
+  document.title = '登录 - 医师定期考核信息登记管理系统';
+  let captcha = null;
+  const err = h('div', { class: 'form-error', role: 'alert', hidden: true });
+  const account = h('input', { id: 'l-account', autocomplete: 'username', required: true, placeholder: '机构账号或用户名' });
+  const password = h('input', { id: 'l-password', type: 'password', autocomplete: 'current-password', required: true, placeholder: '请输入密码' });
+  const capInput = h('input', { id: 'l-captcha', inputmode: 'numeric', maxlength: 4, autocomplete: 'off', placeholder: '计算结果' });
+  const capImg = h('img', { class: 'captcha-img', alt: '验证码（点击更换）', title: '看不清？点击更换', onclick: () => loadCaptcha() });
+  const capRow = h('div', { class: 'login-row captcha-row', hidden: true }, h('label', { for: 'l-captcha' }, '验证码'), h('div', { class: 'captcha-box' }, capInput, capImg));
+  const types = h(
+    'div',
+    { class: 'login-types', role: 'radiogroup', 'aria-label': '账号类型' },
+    [
+      ['institution', '医疗卫生机构 / 考核机构'],
+      ['authority', '卫生行政部门'],
+    ].map(([v, l], i) => h('label', { class: 'login-type' }, h('input', { type: 'radio', name: 'l-type', value: v, checked: i === 0 }), ' ', l)),
+  );
+  async function loadCaptcha() {
+    try {
+      const c = await api.get('/captcha', { auth: false });
+      captcha = c.captcha_id;
+      capImg.src = c.image;
+      capInput.value = '';
+      capRow.hidden = false;
+    } catch (e) {
+      err.textContent = e.message;
+      err.hidden = false;
+    }
+  }
+  const submit = h('button', { type: 'submit', class: 'btn primary block' }, '登录');
+  const f = h(
+    'form',
+    { class: 'login-form', novalidate: true },
+    h('h2', null, '用户登录'),
+    types,
+    h('div', { class: 'login-row' }, h('label', { for: 'l-account' }, '账号'), account),
+    h('div', { class: 'login-row' }, h('label', { for: 'l-password' }, '密码'), password),
+    capRow,
+    err,
+    submit,
+    h('p', { class: 'login-help' }, '机构账号由隶属卫生行政部门开设，初始密码为 666666，首次登录需修改密码。忘记密码请联系隶属卫生行政部门重置。'),
+  );
+  f.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    err.hidden = true;
+    const type = f.querySelector('input[name=l-type]:checked').value;
+    if (!account.value.trim() || !password.value) {
+      err.textContent = '请输入账号和密码';
+      err.hidden = false;
+      return;
+    }
+    if (!capRow.hidden && !capInput.value.trim()) {
+      err.textContent = '请输入验证码';
+      err.hidden = false;
+      capInput.focus();
+      return;
+    }
+    const body = { type, account: account.value.trim(), password: password.value };
+    if (!capRow.hidden && captcha) Object.assign(body, { captcha_id: captcha, captcha_answer: capInput.value.trim() });
+    submit.disabled = true;
+    try {
+      const r = await api.post('/login', body, { auth: false });
+      api.session.set({ token: r.token, type: r.account.type, expires_at: r.expires_at, mode: null, firstLogin: r.must_change_password });
+      await start();
+    } catch (x) {
+      err.textContent = x.message;
+      err.hidden = false;
+      if (x.body && x.body.error && x.body.error.captcha_required) await loadCaptcha();
+      else if (!capRow.hidden) await loadCaptcha();
+      password.select();
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  clear(
+    root,
+    h(
+      'div',
+      { class: 'login-page' },
+      h(
+        'div',
+        { class: 'login-banner' },
+        h('img', { src: 'icon.svg', alt: '', width: 56, height: 56 }),
+        h('div', null, h('h1', null, '医师定期考核信息登记管理系统'), h('p', null, '医疗卫生机构 · 考核机构 · 卫生行政部门')),
+      ),
+      h('div', { class: 'login-card' }, notice && h('div', { class: 'notice', role: 'status' }, notice), f),
+      h('footer', { class: 'login-foot' }, '建议使用 Chrome 浏览器访问 · 定考 dingkao'),
+    ),
+  );
+  account.focus();
+}
+
+// ---- forced password change ------------------------------------------------------------------------------
+
+function passwordForm({ forced }) {
+  const f = form(
+    [
+      { name: 'old', label: '原密码', type: 'password', required: true },
+      { name: 'new1', label: '新密码', type: 'password', required: true, hint: '至少 8 位，且包含大写字母、小写字母、数字和特殊符号中的任意三种' },
+      { name: 'new2', label: '确认新密码', type: 'password', required: true },
+    ],
+    { cols: 1 },
+  );
+  if (forced) f.set('old', '');
+  return f;
+}
+
+export function passwordOk(p) {
+  const kinds = [/[A-Z]/, /[a-z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((r) => r.test(p)).length;
+  return p.length >= 8 && kinds >= 3;
+}
+
+async function changePassword(f) {
+  const v = f.check();
+  if (v.new1 !== v.new2) throw new Error('两次输入的新密码不一致');
+  if (!passwordOk(v.new1)) throw new Error('新密码至少 8 位，且包含大写字母、小写字母、数字和特殊符号中的任意三种');
+  if (v.new1 === v.old) throw new Error('新密码不能与原密码相同');
+  const r = await api.post('/password', { old_password: v.old, new_password: v.new1 });
+  api.session.update({ token: r.token, expires_at: r.expires_at });
+}
+
+function showForcedChange(me) {
+  document.title = '修改初始密码 - 医师定期考核信息登记管理系统';
+  const f = passwordForm({ forced: true });
+  const err = h('div', { class: 'form-error', role: 'alert', hidden: true });
+  const save = btn('保存', async () => {
+    err.hidden = true;
+    save.disabled = true;
+    try {
+      await changePassword(f);
+      toast('密码已修改');
+      await start();
+    } catch (e) {
+      err.textContent = e.message;
+      err.hidden = false;
+    } finally {
+      save.disabled = false;
+    }
+  }, 'primary');
+  clear(
+    root,
+    h(
+      'div',
+      { class: 'login-page' },
+      h('div', { class: 'login-banner' }, h('img', { src: 'icon.svg', alt: '', width: 56, height: 56 }), h('div', null, h('h1', null, '医师定期考核信息登记管理系统'))),
+      h(
+        'div',
+        { class: 'login-card wide' },
+        h('h2', null, '初始化：修改初始密码'),
+        h('p', { class: 'muted' }, `${me.name}（${me.login}），您正在使用初始密码，请先设置新密码后再使用系统。`),
+        f.el,
+        err,
+        h('div', { class: 'row-actions' }, save, btn('退出', logout)),
+      ),
+    ),
+  );
+}
+
+async function logout() {
+  api.session.clear();
+  ctx.me = null;
+  location.hash = '';
+  showLogin('您已安全退出');
+}
+
+// ---- the frame ------------------------------------------------------------------------------------------------
+
+function roleOf(me) {
+  if (me.type === 'authority') return A;
+  const s = api.session.get() || {};
+  return me.is_assessor && s.mode === S ? S : I;
+}
+
+function routesFor(mode) {
+  return ROUTES.filter((r) => r.roles.includes(mode));
+}
+
+function menu(mode, current) {
+  const nav = h('nav', { class: 'sidemenu', 'aria-label': '功能菜单' });
+  const groups = new Map();
+  for (const r of routesFor(mode)) {
+    if (r.menu === false) continue;
+    const key = r.group || r.label;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(r);
+  }
+  for (const [g, rs] of groups) {
+    if (!rs[0].group) {
+      const r = rs[0];
+      nav.append(h('a', { href: '#/' + r.path, class: 'menu-item top' + (r.path === current ? ' active' : ''), 'aria-current': r.path === current ? 'page' : null }, r.label));
+      continue;
+    }
+    nav.append(
+      h(
+        'div',
+        { class: 'menu-group' },
+        h('div', { class: 'menu-title' }, g),
+        rs.map((r) => h('a', { href: '#/' + r.path, class: 'menu-item' + (r.path === current ? ' active' : ''), 'aria-current': r.path === current ? 'page' : null }, r.label)),
+      ),
+    );
+  }
+  return nav;
+}
+
+function header(me, mode) {
+  const who = me.type === 'authority' ? me.role_name : ROLE_LABEL[mode];
+  const right = h(
+    'div',
+    { class: 'head-right' },
+    h('span', { class: 'who' }, h('strong', null, me.name), `（${who}）`),
+    me.type === 'institution' && me.is_assessor && btn('切换', () => switchRole(), 'head-link switch'),
+    btn('修改密码', () => passwordDialog(), 'head-link'),
+    btn('退出', logout, 'head-link'),
+  );
+  const region = me.authority ? me.authority.name : '';
+  return h(
+    'header',
+    { class: 'top' },
+    h('a', { class: 'brand', href: '#/home' }, h('img', { src: 'icon.svg', alt: '', width: 30, height: 30 }), h('span', null, '医师定期考核信息登记管理系统'), region && h('small', null, region)),
+    right,
+  );
+}
+
+async function switchRole() {
+  const me = ctx.me;
+  const cur = roleOf(me);
+  const next = cur === I ? S : I;
+  const ok = await modal({
+    title: '切换身份',
+    body: h('p', { class: 'confirm-text' }, `${me.name}既是医疗卫生机构，也是考核机构。切换到「${ROLE_LABEL[next]}」身份？`),
+    okText: '切换',
+  });
+  if (!ok) return;
+  api.session.update({ mode: next });
+  toast(`已切换为${ROLE_LABEL[next]}`);
+  location.hash = '#/home';
+  render();
+}
+
+async function passwordDialog() {
+  const f = passwordForm({ forced: false });
+  const ok = await modal({ title: '修改密码', body: f.el, okText: '确认', onOk: () => changePassword(f) });
+  if (ok) toast('密码已修改');
+}
+
+async function cycleNotice(me) {
+  const c = me.cycle;
+  if (!c) return;
+  const role = me.type === 'authority' ? '' : '请在规定时间内完成本机构信息维护、医师确认和审核工作。';
+  await modal({
+    title: '考核周期提示',
+    body: h(
+      'div',
+      { class: 'cycle-notice' },
+      h('p', null, '当前考核周期：', h('strong', null, c.name)),
+      h('p', null, '周期时间：', h('strong', null, `${fmtDate(c.period_start)} 至 ${fmtDate(c.period_end)}`)),
+      role && h('p', { class: 'muted' }, role),
+    ),
+    okText: '去确认',
+    cancelText: null,
+  });
+  if (me.type === 'institution') location.hash = '#/profile';
+}
+
+// ---- routing -----------------------------------------------------------------------------------------------------
+
+function parseHash() {
+  const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  return { path: parts[0] || 'home', params: parts.slice(1) };
+}
+
+let renderSeq = 0;
+async function render() {
+  const me = ctx.me;
+  if (!me) return;
+  const my = ++renderSeq;
+  api.releaseBlobs();
+  const mode = roleOf(me);
+  ctx.mode = mode;
+  ctx.province = me.type === 'authority' && (me.roles || []).includes('province');
+  const { path, params } = parseHash();
+  let route = routesFor(mode).find((r) => r.path === path);
+  if (!route) route = ROUTES[0];
+  ctx.params = params;
+  ctx.route = route;
+  const main = h('main', { class: 'main', id: 'main', tabindex: '-1' });
+  const crumbs = h(
+    'div',
+    { class: 'crumbs' },
+    h('a', { href: '#/home' }, '首页'),
+    route.path !== 'home' && [h('span', { class: 'sep' }, '/'), route.group && route.menu !== false && [h('span', null, route.group), h('span', { class: 'sep' }, '/')], h('span', { class: 'cur' }, route.label)],
+  );
+  clear(
+    root,
+    header(me, mode),
+    h('div', { class: 'shell' }, h('aside', { class: 'side' }, menu(mode, route.menu === false ? null : route.path), me.cycle && h('div', { class: 'side-cycle' }, h('div', null, '当前周期'), h('strong', null, me.cycle.name), tag(me.cycle.status === 'open' ? '开放' : me.cycle.status))), h('div', { class: 'content' }, crumbs, main)),
+  );
+  document.title = `${route.label} - 医师定期考核信息登记管理系统`;
+  try {
+    const node = await route.page({ ...ctx, main });
+    if (my !== renderSeq) return;
+    if (node) main.append(node);
+  } catch (e) {
+    if (my !== renderSeq) return;
+    main.append(h('div', { class: 'load-error', role: 'alert' }, e.message || String(e)));
+  }
+}
+
+async function start() {
+  const s = api.session.get();
+  if (!s || !s.token) return showLogin();
+  let me;
+  try {
+    me = await api.get('/me');
+  } catch (e) {
+    if (e.status !== 401) showLogin(e.message);
+    return;
+  }
+  if (me.must_change_password) return showForcedChange(me);
+  if (me.type === 'physician') {
+    api.session.clear();
+    return showLogin('医师请使用「医师服务」在线测评页面登录');
+  }
+  ctx.me = me;
+  if (s.firstLogin) {
+    api.session.update({ firstLogin: false });
+    await cycleNotice(me);
+  }
+  await render();
+}
+
+window.addEventListener('hashchange', () => ctx.me && render());
+start();

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Invigilation 监考管理 and the photos' retention against the real stack. Sessions come
+# from the workflow (through examd's test results, written here as examd writes them) and
+# captures are written as examd + the proctor write them (rows, files and similarities),
+# so that no capture job ever enters the shared Redis stream of the proctor tests.
+#   - the list with the similarity filter (< 40%), 标记状态 and 查看状态
+#   - a capture photo is served only in scope, and every view is in the audit log
+#   - the registered photo beside it, also audited
+#   - an institution marks 疑似, only the authority unmarks
+#   - photos are deleted after the cycle's retention, and not while a 疑似 mark waits
+ADMIND=$1
+. "$(dirname "$0")/lib.sh"
+need
+start_admind
+
+# a submitted session of EID as examd records it (score out of 100, pass mark 60)
+fake_session() { # EID PID CYCLE SCORE -> SID
+    SID=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+    local passed=$(( $4 >= 60 ))
+    sql "INSERT INTO exam_session (id, physician_id, enrolment_id, cycle_id, paper, attempt, seed, bank_version,
+           paper_json, started_at, deadline, submitted_at, submitted_by, status)
+         VALUES ('$SID', $2, $1, $3, '公共知识', 1, 1, 1, '{}', NOW(3) - INTERVAL 50 MINUTE,
+                 NOW(3) + INTERVAL 10 MINUTE, NOW(3), 'physician', 'submitted');
+         INSERT INTO exam_result (session_id, score, total, pass_mark, passed, final_passed)
+         VALUES ('$SID', $4, 100, 60, $passed, $passed);
+         UPDATE enrolment_test SET result = IF($passed, '合格', '不合格'), attempts = 1, last_session_id = '$SID'
+         WHERE enrolment_id = $1 AND paper = '公共知识';
+         UPDATE enrolment SET status = IF($passed, '考核完成', '待确认补考'), result = IF($passed, '合格', NULL),
+           completed_at = IF($passed, NOW(3), NULL), lock_version = lock_version + 1 WHERE id = $1;" ||
+        fail "cannot write the session"
+}
+# capture SID PID SIMILARITY -> CAP (a stored photo with its score)
+capture() {
+    local dir="$TMP/data/captures/$1"
+    mkdir -p "$dir"
+    local f="$dir/$RANDOM$RANDOM.jpg"
+    jpeg "$f"
+    sql "INSERT INTO proctor_capture (session_id, physician_id, purpose, taken_at, photo_path, photo_sha256, bytes,
+           width, height, faces, similarity, flag, scored_at)
+         VALUES ('$1', $2, 'random', NOW(3), '$f', SHA2('x', 256), $(stat -c %s "$f"), 32, 32, 1, $3,
+                 IF($3 < 40, 'low_similarity', NULL), NOW(3))"
+    CAP=$(sql "SELECT MAX(id) FROM proctor_capture WHERE session_id = '$1'")
+    CAPFILE=$f
+}
+
+step "world: two physicians through the reviews, each with a sitting and captures"
+setup_world
+make_region B
+BPROV=$(login authority "t$RUN-B-prov" "$PASSWORD")
+to_tests
+E1=$EID P1=$PID
+fake_session "$E1" "$P1" "$CYCLE_ID" 90
+S1=$SID
+capture "$S1" "$P1" 85.5
+capture "$S1" "$P1" 25.0
+C1=$CAP C1FILE=$CAPFILE
+to_tests
+E2=$EID P2=$PID
+fake_session "$E2" "$P2" "$CYCLE_ID" 75
+S2=$SID
+capture "$S2" "$P2" 80
+capture "$S2" "$P2" 92
+
+step "the list: similarity below 40%, masked ID numbers, view state"
+api GET "/invigilation?max_similarity=40" "" "$H1"
+expect 200
+eq "$(j '[.items[].session_id] | join(",")')" "$S1" "sessions below 40%"
+eq "$(j '.items[0].min_similarity')" 25 "lowest similarity"
+eq "$(j '.items[0].viewed')" false "not viewed yet"
+j '.items[0].id_number' | grep -q '\*' || fail "ID number not masked in the list"
+api GET /invigilation "" "$H1"
+eq "$(j .total)" 2 "all sessions of the institution"
+api GET "/invigilation?max_similarity=40" "" "$H2"
+eq "$(j .total)" 0 "another institution sees none"
+api GET "/invigilation?max_similarity=40" "" "$CITY"
+eq "$(j '[.items[].session_id] | join(",")')" "$S1" "the city sees its region"
+api GET "/invigilation?max_similarity=40" "" "$BPROV"
+expect 404 "another province has no cycle here"
+
+step "one session: captures beside the registered photo"
+api GET "/invigilation/$S1" "" "$H1"
+expect 200
+eq "$(j '.captures | length')" 2 "captures"
+eq "$(j '.session.has_registered_photo')" true "registered photo"
+eq "$(j '[.actions[].action] | join(",")')" mark "an institution may only mark"
+api GET "/invigilation/$S1" "" "$PROV"
+eq "$(j '[.actions[].action] | sort | join(",")')" "determine,mark" "the province may determine or mark"
+api GET "/invigilation/$S1" "" "$H2"
+expect 403 "another institution"
+
+step "photos only in scope, every view audited"
+N0=$(sql "SELECT COUNT(*) FROM audit_log WHERE action = 'photo_view' AND entity_type = 'proctor_capture' AND entity_id = '$C1'")
+code=$(curl -s -o "$TMP/got.jpg" -w '%{http_code}' "http://127.0.0.1:$ADMIN_PORT/api/v1/captures/$C1/photo" -H "Authorization: Bearer $H1")
+expect 200 "capture photo"
+cmp -s "$TMP/got.jpg" "$C1FILE" || fail "the photo bytes differ"
+api GET "/captures/$C1/photo" "" "$H2"
+expect 403 "another institution's capture"
+api GET "/captures/$C1/photo" "" "$BPROV"
+expect 403 "another province's capture"
+api GET "/captures/$C1/photo" "" "$CITY"
+expect 200 "the city"
+eq "$(sql "SELECT COUNT(*) FROM audit_log WHERE action = 'photo_view' AND entity_type = 'proctor_capture' AND entity_id = '$C1'")" \
+    $((N0 + 2)) "views in the audit log (refused ones are not views)"
+eq "$(sql "SELECT GROUP_CONCAT(actor_type ORDER BY id) FROM audit_log WHERE action = 'photo_view' AND entity_id = '$C1'")" \
+    "institution,authority" "who viewed"
+eq "$(sql "SELECT CONCAT(view_count, first_viewed_at IS NOT NULL) FROM invigilation WHERE session_id = '$S1'")" 21 "查看状态"
+api GET "/invigilation?viewed=1" "" "$H1"
+eq "$(j '[.items[].session_id] | join(",")')" "$S1" "viewed filter"
+api GET "/physicians/$P1/photo" "" "$H1"
+expect 200 "registered photo"
+api GET "/physicians/$P1/photo" "" "$H2"
+expect 403 "another institution's registered photo"
+eq "$(sql "SELECT COUNT(*) FROM audit_log WHERE action = 'photo_view' AND entity_type = 'physician' AND entity_id = '$P1'")" 1 "registered photo view audited"
+
+step "mark 疑似; only the authority unmarks"
+api POST "/invigilation/$S1/actions/mark" '{"note":"相似度 25%"}' "$H1"
+expect 200 "mark"
+api POST "/invigilation/$S1/actions/mark" '{}' "$H1"
+expect_msg 409 "疑似" "mark twice"
+api GET "/invigilation?mark_status=疑似" "" "$PROV"
+eq "$(j '[.items[].session_id] | join(",")')" "$S1" "the province's 疑似 list"
+api GET /authority/home "" "$PROV"
+eq "$(j '.pending_tasks[] | select(.kind == "cheating_review") | .count')" 1 "疑似作弊待认定"
+V=$(sql "SELECT lock_version FROM invigilation WHERE session_id = '$S1'")
+api POST "/invigilation/$S1/actions/unmark" "{\"version\":$V,\"reason\":\"误标\"}" "$H1"
+expect 403 "an institution unmarks"
+
+step "retention: not while a 疑似 mark waits; then deleted"
+api PUT "/cycles/$CYCLE_ID" "{\"test_start\":\"$(iso '-3 days')\",\"test_end\":\"$(iso '-2 days')\",\"makeup_start\":\"$(iso '-2 days')\",\"makeup_end\":\"$(iso '-1 day')\",\"photo_retention_days\":0}" "$PROV"
+expect 200 "cycle ended, retention 0 days"
+api POST /authority/maintenance '{}' "$PROV"
+expect 200
+eq "$(j .photos_deleted)" 0 "nothing deleted while a decision is pending"
+[ -f "$C1FILE" ] || fail "a photo was deleted too early"
+api POST "/invigilation/$S1/actions/unmark" "{\"version\":$V,\"reason\":\"复查为本人\"}" "$CITY"
+expect 200 "the city unmarks"
+api POST /authority/maintenance '{}' "$PROV"
+expect 200
+eq "$(j .photos_deleted)" 4 "photos deleted"
+[ -f "$C1FILE" ] && fail "the photo file is still there"
+eq "$(sql "SELECT COUNT(*) FROM proctor_capture WHERE session_id IN ('$S1', '$S2') AND photo_path IS NULL AND photo_deleted_at IS NOT NULL")" 4 "rows kept, photos gone"
+api GET "/captures/$C1/photo" "" "$H1"
+expect_msg 404 "保存期限" "a deleted photo"
+eq "$(sql "SELECT COUNT(*) FROM audit_log WHERE action = 'photo_purge' AND entity_type = 'cycle' AND entity_id = '$CYCLE_ID'")" 1 "purge audited"
+
+step "SIGTERM"
+stop_admind
+echo "PASS: invigilation list, scoped and audited photos, marks, retention"

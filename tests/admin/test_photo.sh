@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The registered photo with the face models of ../shared/models: a photo with exactly one
+# face is stored with its embedding (proctor_register_photo on admind's photo thread); a
+# photo with no face or several faces is refused (422) and the previous photo is kept; a
+# replaced photo's file is deleted. Skipped (77) when the models or the test photos of
+# ../shared are absent; degraded mode (no models) is covered by the other admin tests.
+ADMIND=$1
+. "$(dirname "$0")/lib.sh"
+SHARED=${DK_SHARED_DIR:-$(cd "$(dirname "$0")/../../.." && pwd -P)/shared}
+FACES=$SHARED/data/faces
+for f in "$SHARED/models/yunet_120x160.onnx" "$SHARED/models/MobileFaceNet.onnx" \
+         "$FACES/deepface_img01/1.jpg" "$FACES/deepface_img01/2.jpg" "$FACES/_multi_face/6.jpg"; do
+    [ -f "$f" ] || { echo "SKIP: $f is absent (face models / test photos of ../shared)"; exit 77; }
+done
+need
+export DK_PROCTOR_MODEL_DIR=$SHARED/models
+start_admind
+for _ in $(seq 100); do grep -q "face engine for registered photos" "$TMP/admind.log" && break; sleep 0.1; done
+grep -q "registered photos model=MobileFaceNet.onnx degraded=0" "$TMP/admind.log" ||
+    fail "admind did not load the face models"
+
+step "a physician ready to register"
+make_region A
+PROV=$(login authority "t$RUN-A-prov" "$PASSWORD")
+COUNTY=$(login authority "t$RUN-A-county" "$PASSWORD")
+make_cycle "$PROV"
+api POST /authority/institutions "{\"name\":\"测试医院$RUN\"}" "$COUNTY"
+H1=$(first_login institution "$(j .code)")
+mkphys "$H1"
+api POST "/institution/physicians/$PID/confirm" "" "$H1"
+expect 201
+PT=$(first_login physician "$PACCT")
+
+step "one face: stored with its embedding"
+upload PUT /physician/photo "$FACES/deepface_img01/1.jpg" image/jpeg "$PT"
+expect 200 "a face photo"
+eq "$(j '[.embedded, .degraded] | map(tostring) | join(",")')" "true,false" "embedded"
+eq "$(sql "SELECT face_embedding IS NOT NULL AND face_model = 'MobileFaceNet.onnx' FROM physician WHERE id = $PID")" 1 "embedding stored"
+FIRST=$(sql "SELECT photo_path FROM physician WHERE id = $PID")
+[ -f "$FIRST" ] || fail "photo file"
+
+step "no face, several faces: refused, the previous photo kept"
+jpeg "$TMP/grey.jpg"
+upload PUT /physician/photo "$TMP/grey.jpg" image/jpeg "$PT"
+expect_msg 422 "正脸" "a photo without a face"
+upload PUT /physician/photo "$FACES/_multi_face/6.jpg" image/jpeg "$PT"
+expect_msg 422 "正脸" "a photo with several faces"
+eq "$(sql "SELECT photo_path FROM physician WHERE id = $PID")" "$FIRST" "the previous photo is kept"
+eq "$(sql "SELECT face_embedding IS NOT NULL FROM physician WHERE id = $PID")" 1 "and its embedding"
+upload PUT /physician/photo /etc/hostname image/jpeg "$PT"
+expect 422 "not a JPEG"
+
+step "a new photo replaces the old one, whose file is deleted"
+upload PUT /physician/photo "$FACES/deepface_img01/2.jpg" image/jpeg "$PT"
+expect 200
+[ -f "$FIRST" ] && fail "the replaced photo's file is still there"
+eq "$(sql "SELECT COUNT(*) FROM audit_log WHERE entity_type = 'physician' AND entity_id = '$PID' AND action = 'upload_photo'")" 2 "uploads audited"
+
+step "SIGTERM"
+stop_admind
+echo "PASS: registered photos with face embeddings"
