@@ -59,6 +59,50 @@ static int bench_hash(MYSQL *db, const dk_config *cfg, const char *first_account
     return dk_password_hash(&a, BENCH_PASSWORD, strlen(BENCH_PASSWORD), out, err);
 }
 
+/* The registered photo of every bench physician: the embedding of one photo, computed
+ * once here with the configured recogniser (as registration would) and stored with its
+ * path, so camera checks and captures compare faces as they would in production. */
+static int register_photo(const dk_config *cfg, MYSQL *db, const char *photo, const char *lo,
+                          const char *hi, dk_error *err)
+{
+    char abs[4096];
+    if (!realpath(photo, abs)) return dk_error_set(err, DK_ENOTFOUND, "no photo %s", photo);
+    FILE *f = fopen(abs, "rb");
+    unsigned char *buf = dk_malloc(2u << 20);
+    size_t len = f ? fread(buf, 1, 2u << 20, f) : 0;
+    if (f) fclose(f);
+    proctor_options o;
+    proctor_engine *e = NULL;
+    proctor_embedding emb;
+    int rc = 0;
+    if (!len) {
+        rc = dk_error_set(err, DK_EIO, "cannot read %s", abs);
+        goto out;
+    }
+    if ((rc = proctor_options_from_config(&o, cfg, err)) || (rc = proctor_engine_new(&e, &o, err)))
+        goto out;
+    if (proctor_engine_degraded(e)) {
+        printf("dkbench setup: no face models (DK_PROCTOR_MODEL_DIR): photos not registered\n");
+        goto out;
+    }
+    if ((rc = proctor_embed(e, buf, len, &emb, NULL, err))) goto out;
+    unsigned char packed[PROCTOR_EMB_MAX * 4 + 64];
+    size_t n = proctor_embedding_pack(&emb, packed, sizeof packed);
+    dk_param p[] = {DK_PSTR(abs), DK_PSTRN((const char *)packed, n), DK_PSTR(emb.model),
+                    DK_PSTR(lo), DK_PSTR(hi)};
+    rc = dk_mysql_exec(db,
+                       "UPDATE physician SET photo_path = ?, face_embedding = ?, face_model = ?, "
+                       "photo_updated_at = NOW(3) WHERE account BETWEEN ? AND ?",
+                       p, 5, NULL, NULL, err);
+    if (!rc)
+        printf("dkbench setup: registered photo %s (%s) for every bench physician\n", abs,
+               emb.model);
+out:
+    proctor_engine_free(e);
+    free(buf);
+    return rc;
+}
+
 int bench_setup(const dk_config *cfg, int n, int first_seq, const char *photo)
 {
     dk_error err = {0};
@@ -178,48 +222,6 @@ fail:
     free(names);
     dk_mysql_close(db);
     return 1;
-}
-
-/* The registered photo of every bench physician: the embedding of one photo, computed
- * once here with the configured recogniser (as registration would) and stored with its
- * path, so camera checks and captures compare faces as they would in production. */
-static int register_photo(const dk_config *cfg, MYSQL *db, const char *photo, const char *lo,
-                          const char *hi, dk_error *err)
-{
-    char abs[4096];
-    if (!realpath(photo, abs)) return dk_error_set(err, DK_ENOTFOUND, "no photo %s", photo);
-    FILE *f = fopen(abs, "rb");
-    unsigned char *buf = dk_malloc(2u << 20);
-    size_t len = f ? fread(buf, 1, 2u << 20, f) : 0;
-    if (f) fclose(f);
-    proctor_options o;
-    proctor_engine *e = NULL;
-    proctor_embedding emb;
-    int rc = 0;
-    if (!len) {
-        rc = dk_error_set(err, DK_EIO, "cannot read %s", abs);
-        goto out;
-    }
-    if ((rc = proctor_options_from_config(&o, cfg, err)) || (rc = proctor_engine_new(&e, &o, err)))
-        goto out;
-    if (proctor_engine_degraded(e)) {
-        printf("dkbench setup: no face models (DK_PROCTOR_MODEL_DIR): photos not registered\n");
-        goto out;
-    }
-    if ((rc = proctor_embed(e, buf, len, &emb, NULL, err))) goto out;
-    unsigned char packed[PROCTOR_EMB_MAX * 4 + 64];
-    size_t n = proctor_embedding_pack(&emb, packed, sizeof packed);
-    dk_param p[] = {DK_PSTR(abs), DK_PSTRN((const char *)packed, n), DK_PSTR(emb.model),
-                    DK_PSTR(lo), DK_PSTR(hi)};
-    rc = dk_mysql_exec(db,
-                       "UPDATE physician SET photo_path = ?, face_embedding = ?, face_model = ?, "
-                       "photo_updated_at = NOW(3) WHERE account BETWEEN ? AND ?",
-                       p, 5, NULL, NULL, err);
-    if (!rc) printf("dkbench setup: registered photo %s (%s) for every bench physician\n", abs, emb.model);
-out:
-    proctor_engine_free(e);
-    free(buf);
-    return rc;
 }
 
 long long bench_accounts(const dk_config *cfg, int first_seq, int last_seq)

@@ -31,8 +31,11 @@ if [[ -z ${DK_PROCTOR_MODEL_DIR:-} && -f $shared/models/yunet_120x160.onnx ]]; t
     export DK_PROCTOR_MODEL_DIR=$shared/models
 fi
 jpeg=${DK_BENCH_JPEG:-$shared/data/faces/deepface_img03/2.jpg}
-jpeg_opt=()
-[[ -f $jpeg ]] && jpeg_opt=(--capture-jpeg "$jpeg")
+jpeg_opt=() photo_opt=()
+if [[ -f $jpeg ]]; then
+    jpeg_opt=(--capture-jpeg "$jpeg")
+    photo_opt=(--photo "$jpeg") # registered for every bench physician: faces are compared
+fi
 physicians=${DK_BENCH_PHYSICIANS:-5000}
 connections=${DK_BENCH_CONNECTIONS:-500}
 # tokens must verify across the whole run (examd would otherwise pick a random key)
@@ -90,7 +93,7 @@ if ! "$repo/deploy/demo/load.sh" >/dev/null 2>"$examd_log.load"; then
 fi
 rm -f "$examd_log.load"
 # the physicians who sit the exam, then one per connection for the saturation rounds
-"$build/bench/dkbench" setup --physicians $((physicians + connections)) >/dev/null
+"$build/bench/dkbench" setup --physicians $((physicians + connections)) "${photo_opt[@]}" >/dev/null
 
 log "examd on 127.0.0.1:$DK_EXAM_PORT"
 "$build/exam-engine/examd" >"$examd_log" 2>&1 &

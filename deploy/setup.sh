@@ -48,6 +48,7 @@ DK_PACKAGES=(
     haproxy
     # browser tests (tests/browser) and the exam page's Chinese fonts
     chromium
+    chromium-l10n
     fonts-noto-cjk
     nodejs
 )

@@ -62,7 +62,9 @@ expect 201
 P2=$(j .id)
 eq "$(sql "SELECT CONCAT(birth_date, sex IS NOT NULL) FROM physician WHERE id = $P2")" \
     "19${ID15:6:2}-${ID15:8:2}-${ID15:10:2}1" "birth date and sex from the ID number"
-api POST /institution/physicians "{\"name\":\"丙\",\"id_number\":\"${ID18:0:17}$(( (${ID18:17:1} + 1) % 10 ))\",\"practice_level\":\"执业医师\",\"practice_category\":\"临床\"}" "$H1"
+last=${ID18:17:1}
+WRONG=${ID18:0:17}$([ "$last" = X ] && echo 0 || echo $(( (last + 1) % 10 )))
+api POST /institution/physicians "{\"name\":\"丙\",\"id_number\":\"$WRONG\",\"practice_level\":\"执业医师\",\"practice_category\":\"临床\"}" "$H1"
 expect_msg 400 "有效" "wrong check digit"
 api POST /institution/physicians "{\"name\":\"丙\",\"id_number\":\"$ID18\",\"practice_level\":\"执业医师\",\"practice_category\":\"临床\"}" "$H3"
 expect_msg 409 "调入" "the same ID number elsewhere"

@@ -3,7 +3,9 @@
 // the 医师电子化注册系统 would leave them), and the console's 医师列表 shows the first
 // page, the last page (跳至), a name filter and an ID number filter, each within 3 s
 // from the click to the drawn table; the page holds one page of rows, never the list.
-// The rows are deleted at the end (other tests share the database).
+// The rows are inserted and deleted in batches of 10,000, and CTest runs the test alone
+// (RUN_SERIAL): 100,000 rows in one statement hold locks that other tests' transactions
+// deadlock against. The rows are deleted at the end (other tests share the database).
 
 import * as L from './lib.mjs';
 
@@ -19,15 +21,18 @@ L.main('browser_console_large_list', async () => {
   const code = w.hInfo.code;
   // ID numbers 66 + institution id (8 digits) + sequence (7 digits) + 0: unique to this run
   const prefix = '66' + String(inst).padStart(8, '0');
+  // in batches of 10,000 (short transactions: other tests share the database)
   const t0 = Date.now();
-  await L.sql(
-    `INSERT INTO physician (id_number, name, sex, birth_date, account, password_hash, must_change_password, institution_id, ` +
-      `practice_level, practice_category, practice_scope, first_registration_date, source) ` +
-      `SELECT CONCAT('${prefix}', LPAD(seq, 7, '0'), '0'), CONCAT('批量', ELT(1 + seq % 8, '张', '王', '李', '赵', '刘', '陈', '杨', '黄'), seq), ` +
-      `IF(seq % 2, '男', '女'), '1980-01-01' + INTERVAL (seq % 9000) DAY, CONCAT('${code}', LPAD(seq, 6, '0')), 'x', 1, ${inst}, ` +
-      `IF(seq % 5, '执业医师', '执业助理医师'), ELT(1 + seq % 4, '临床', '中医', '口腔', '公共卫生'), '内科专业', ` +
-      `'2005-07-01' + INTERVAL (seq % 5000) DAY, '电子化注册' FROM seq_1_to_${N}`,
-  );
+  for (let from = 1; from <= N; from += 10000) {
+    await L.sql(
+      `INSERT INTO physician (id_number, name, sex, birth_date, account, password_hash, must_change_password, institution_id, ` +
+        `practice_level, practice_category, practice_scope, first_registration_date, source) ` +
+        `SELECT CONCAT('${prefix}', LPAD(seq, 7, '0'), '0'), CONCAT('批量', ELT(1 + seq % 8, '张', '王', '李', '赵', '刘', '陈', '杨', '黄'), seq), ` +
+        `IF(seq % 2, '男', '女'), '1980-01-01' + INTERVAL (seq % 9000) DAY, CONCAT('${code}', LPAD(seq, 6, '0')), 'x', 1, ${inst}, ` +
+        `IF(seq % 5, '执业医师', '执业助理医师'), ELT(1 + seq % 4, '临床', '中医', '口腔', '公共卫生'), '内科专业', ` +
+        `'2005-07-01' + INTERVAL (seq % 5000) DAY, '电子化注册' FROM seq_1_to_${N} WHERE seq BETWEEN ${from} AND ${from + 9999}`,
+    );
+  }
   L.log(`${N} physicians inserted in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   try {
     const ctx = await L.launch(pw, tmp);
@@ -72,7 +77,7 @@ L.main('browser_console_large_list', async () => {
     L.noErrors(ctx, L.loginRefusals);
   } finally {
     const t1 = Date.now();
-    await L.sql(`DELETE FROM physician WHERE institution_id = ${inst} AND id_number LIKE '${prefix}%'`);
+    for (let i = 0; i < 12; i++) await L.sql(`DELETE FROM physician WHERE institution_id = ${inst} AND id_number LIKE '${prefix}%' LIMIT 10000`);
     L.log(`the ${N} physicians deleted in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
   }
 });

@@ -67,14 +67,24 @@ const ctx = {
   },
 };
 
+// Leaving an account reloads the page: no list, cache or photo of one account survives
+// into the next login in the same tab. The notice is carried over in sessionStorage.
+function leave(notice) {
+  api.session.clear();
+  sessionStorage.setItem('dk.notice', notice);
+  location.replace(location.pathname);
+}
+
 api.setExpiredHandler((msg) => {
   ctx.me = null;
-  showLogin(msg);
+  leave(msg || '登录已过期，请重新登录');
 });
 
 // ---- login ------------------------------------------------------------------------------------------
 
 function showLogin(notice) {
+  if (!notice) notice = sessionStorage.getItem('dk.notice');
+  sessionStorage.removeItem('dk.notice');
   document.title = '登录 - 医师定期考核信息登记管理系统';
   let captcha = null;
   const err = h('div', { class: 'form-error', role: 'alert', hidden: true });
@@ -233,10 +243,8 @@ function showForcedChange(me) {
 }
 
 async function logout() {
-  api.session.clear();
   ctx.me = null;
-  location.hash = '';
-  showLogin('您已安全退出');
+  leave('您已安全退出');
 }
 
 // ---- the frame ------------------------------------------------------------------------------------------------
@@ -393,10 +401,7 @@ async function start() {
     return;
   }
   if (me.must_change_password) return showForcedChange(me);
-  if (me.type === 'physician') {
-    api.session.clear();
-    return showLogin('医师请使用「医师服务」在线测评页面登录');
-  }
+  if (me.type === 'physician') return leave('医师请使用「医师服务」在线测评页面登录');
   ctx.me = me;
   if (s.firstLogin) {
     api.session.update({ firstLogin: false });

@@ -537,7 +537,7 @@ export async function workflow() {
             { title: '当前状态', render: (r) => tag(r.from || '（无）') },
             { title: '办理后', render: (r) => tag(r.to || '（删除）') },
             { title: '须填写', render: (r) => r.required.map((x) => FIELD[x.split('/')[0]] || x).join('、') || '—', cls: 'wrap' },
-            { title: '办理时间', render: (r) => r.window || '不限' },
+            { title: '办理时间', render: (r) => r.window || '不限', cls: 'wrap' },
           ],
           rows,
         ).el,

@@ -19,7 +19,7 @@ async function departments(force) {
 export async function page(ctx) {
   const depts = await departments(true);
   const deptOpts = depts.map((d) => [String(d.id), d.name + (d.enabled ? '' : '（已停用）')]);
-  let tab = ctx.params[0] && TAB[ctx.params[0]] ? ctx.params[0] : 'unconfirmed';
+  const tab = ctx.params[0] && TAB[ctx.params[0]] ? ctx.params[0] : 'unconfirmed';
   const holder = h('div');
 
   const columns = () => {
@@ -119,30 +119,42 @@ async function batchConfirm(list) {
   const ids = [...list.state.selected];
   if (!ids.length) return showError(new Error('请先勾选本页要参加本周期考核的医师'));
   if (!(await confirmBox('批量参加', `确认所选 ${ids.length} 位医师参加本周期考核？`))) return;
+  const names = new Map(list.state.items.map((x) => [x.physician_id, x.name]));
+  let todo = ids;
+  let done = 0;
   try {
-    const r = await api.post('/institution/physicians/confirm-batch', { physician_ids: ids });
-    const names = new Map(list.state.items.map((x) => [x.physician_id, x.name]));
-    if (r.failed) {
-      await modal({
+    for (;;) {
+      const r = await api.post('/institution/physicians/confirm-batch', { physician_ids: todo });
+      done += r.confirmed;
+      if (!r.failed) break;
+      const failed = r.results.filter((x) => !x.ok);
+      // some failures pass (a record changed meanwhile, a busy database): offer to retry those
+      const retry = await modal({
         title: '批量参加结果',
-        cancelText: null,
+        okText: `重试失败的 ${failed.length} 人`,
+        cancelText: '关闭',
+        width: 640,
         body: h(
           'div',
           null,
-          h('p', null, `成功 ${r.confirmed} 人，失败 ${r.failed} 人：`),
+          h('p', null, `成功 ${done} 人，失败 ${failed.length} 人：`),
           table(
             [
               { title: '医师', render: (x) => names.get(x.physician_id) || x.physician_id },
               { title: '原因', render: (x) => x.error.message, cls: 'wrap' },
             ],
-            r.results.filter((x) => !x.ok),
+            failed,
           ).el,
         ),
       });
-    } else toast(`已确认 ${r.confirmed} 位医师参加本周期考核`);
+      if (!retry) break;
+      todo = failed.map((x) => x.physician_id);
+    }
+    if (done) toast(`已确认 ${done} 位医师参加本周期考核`);
     list.reload();
   } catch (e) {
     showError(e);
+    list.reload();
   }
 }
 
