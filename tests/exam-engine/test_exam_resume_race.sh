@@ -81,7 +81,7 @@ race() { # TOKEN PAPER PID: four simultaneous starts, two per node
         "$ids" "race $paper: one exam_session row"
     local cycle
     cycle=$(fx_sql "SELECT cycle_id FROM enrolment WHERE physician_id = $pid")
-    fx_expect_eq "$(fx_redis get "live:$pid:$cycle:$paper:1")" "$ids" "race $paper: the live key names it"
+    fx_expect_eq "$(fx_redis hget "sess:{$ids}" sid)" "$ids" "race $paper: Redis holds that one session"
     fx_check "race $paper: the session is on the deadline list" [ -n "$(fx_redis zscore exam:deadlines "$ids")" ]
     fx_expect_eq "$(jq -r '.deadline - .started_at' "$FX_TMP/race.1")" "$(fx_blueprint "$paper" | cut -d' ' -f3)" \
         "race $paper: the blueprint's duration"
