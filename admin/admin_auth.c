@@ -190,7 +190,7 @@ static void captcha_make(captcha_state *c)
         b = t;
     }
     snprintf(c->answer, sizeof c->answer, "%d", plus ? a + b : a - b);
-    char text[16];
+    char text[32];
     snprintf(text, sizeof text, "%d%c%d=?", a, plus ? '+' : '-', b);
     int n = snprintf(c->svg, sizeof c->svg,
                      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"120\" height=\"40\">"

@@ -327,7 +327,7 @@ int admin_auth_inst_create(admin_job *j, MYSQL *db)
                            pl, 1, &max, &j->err)))
         return rc;
     if (max >= 99999) return dk_error_set(&j->err, DK_ECONFLICT, "该地区的机构编号已用完");
-    char code[16];
+    char code[48]; /* 12 characters; room for what the compiler cannot rule out */
     snprintf(code, sizeof code, "%sH%05lld", acode, max + 1);
     dk_param p[] = {DK_PSTR(code),
                     DK_PSTR(name),

@@ -271,8 +271,11 @@ int admin_parse_time(const char *s, char out[32])
     time_t t = timegm(&tm) - off;
     struct tm u;
     gmtime_r(&t, &u);
-    snprintf(out, 32, "%04d-%02d-%02d %02d:%02d:%02d.%03d", u.tm_year + 1900, u.tm_mon + 1,
-             u.tm_mday, u.tm_hour, u.tm_min, u.tm_sec, ms);
+    char buf[96]; /* wide enough for any int fields, so no truncation to reason about */
+    int n = snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%03d", u.tm_year + 1900,
+                     u.tm_mon + 1, u.tm_mday, u.tm_hour, u.tm_min, u.tm_sec, ms);
+    if (n < 0 || n > 31) return DK_EINVAL;
+    memcpy(out, buf, (size_t)n + 1);
     return 0;
 }
 
