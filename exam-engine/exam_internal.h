@@ -56,8 +56,6 @@ int exam_db_and_bank(void *ctx, exam_server *s, MYSQL **db, qb_index **idx, dk_e
  * (413/422, Chinese message) and returns nonzero. */
 int exam_check_jpeg(dk_req *rq, int *width, int *height);
 
-void exam_healthz(dk_req *rq);
-void exam_metrics(dk_req *rq);
 void exam_login(dk_req *rq);
 void exam_password(dk_req *rq);
 void exam_tests(dk_req *rq);

@@ -5,12 +5,15 @@
 #include <unistd.h>
 
 #include "dk_log.h"
+#include "dk_serve.h"
 #include "exam_internal.h"
 #include "proctor.h"
 
+static void exam_healthz(dk_req *rq) { dk_serve_healthz(rq, exam_of(rq)->db); }
+
 static const dk_route exam_routes[] = {
     {"GET", "/healthz", exam_healthz, "healthz", 0},
-    {"GET", "/metrics", exam_metrics, "metrics", 0},
+    {"GET", "/metrics", dk_serve_metrics, "metrics", 0},
     {"POST", "/api/v1/login", exam_login, "login", 4096},
     {"POST", "/api/v1/password", exam_password, "password", 4096},
     {"GET", "/api/v1/tests", exam_tests, "tests", 0},
