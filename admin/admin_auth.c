@@ -4,8 +4,8 @@
  *
  * Login rate limits and captchas live in Redis: failed logins are counted per account
  * (hashed key) and per address within login_window_s. From ADMIN_CAPTCHA_AFTER
- * failures of the account (or 2 x login_max_failures of the address) a captcha is
- * required; at login_max_failures of the account (10 x of the address) the next
+ * failures of the account (or a fifth of login_max_failures_ip of the address) a captcha
+ * is required; at login_max_failures of the account (login_max_failures_ip of the address) the next
  * attempts get 429 + Retry-After. The check and the captcha answer are one Lua script.
  * Password hashing runs on the bounded hash pool; 503 + Retry-After beyond it. */
 #include <sodium.h>
@@ -459,11 +459,12 @@ void admin_login(dk_req *rq)
                  ? j->captcha_id
                  : "none");
     long long max = dk_config_int(srv->cfg, "login_max_failures");
+    long long ip_max = dk_config_int(srv->cfg, "login_max_failures_ip");
     char a_max[24], i_max[24], a_cap[24], i_cap[24], window[24];
     snprintf(a_max, sizeof a_max, "%lld", max);
-    snprintf(i_max, sizeof i_max, "%lld", max * 10);
+    snprintf(i_max, sizeof i_max, "%lld", ip_max);
     snprintf(a_cap, sizeof a_cap, "%d", ADMIN_CAPTCHA_AFTER);
-    snprintf(i_cap, sizeof i_cap, "%lld", max * 2);
+    snprintf(i_cap, sizeof i_cap, "%lld", ip_max / 5 > 0 ? ip_max / 5 : 1);
     snprintf(window, sizeof window, "%lld", dk_config_int(srv->cfg, "login_window_s"));
     const char *argv[] = {
         "EVAL", lua_login_check, "3",   j->k_acct, j->k_ip,           j->k_captcha,

@@ -243,8 +243,15 @@ int admin_auth_inst_list(admin_job *j, MYSQL *db)
     admin_sqlb_param(&b, DK_PSTR(j->actor.path));
     const char *name = admin_q(j, "name"), *code = admin_q(j, "code");
     char like[200];
-    if (name) {
-        snprintf(like, sizeof like, "%%%.150s%%", name);
+    if (name) { /* a name typed with % or _ means those characters, not wildcards */
+        size_t o = 0;
+        like[o++] = '%';
+        for (const char *c = name; *c && o < sizeof like - 3; c++) {
+            if (*c == '%' || *c == '_' || *c == '\\') like[o++] = '\\';
+            like[o++] = *c;
+        }
+        like[o++] = '%';
+        like[o] = '\0';
         admin_sqlb_cat(&b, " AND i.name LIKE ?");
         admin_sqlb_param(&b, DK_PSTR(like));
     }
