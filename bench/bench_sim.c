@@ -253,6 +253,18 @@ static void on_login(bench_phys *p, bench_req *r)
     phys_fail(p, "login failed");
 }
 
+static int offers_paper(json_t *tests)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(tests, i, v)
+    {
+        const char *paper = json_string_value(json_object_get(v, "paper"));
+        if (paper && !strcmp(paper, PAPER)) return 1;
+    }
+    return 0;
+}
+
 static void on_tests(bench_phys *p, bench_req *r)
 {
     if (r->status == 401) { /* token no longer valid (examd restarted?): log in again */
@@ -266,14 +278,8 @@ static void on_tests(bench_phys *p, bench_req *r)
         retry_or_fail(p, "tests failed");
         return;
     }
-    json_t *j = parse_json(r), *v;
-    size_t i;
-    int found = 0;
-    json_array_foreach(json_object_get(j, "tests"), i, v) found |=
-        !strcmp(json_string_value(json_object_get(v, "paper"))
-                    ? json_string_value(json_object_get(v, "paper"))
-                    : "",
-                PAPER);
+    json_t *j = parse_json(r);
+    int found = offers_paper(json_object_get(j, "tests"));
     json_decref(j);
     if (!found) {
         phys_fail(p, "业务水平 is not offered (run dkbench reset / setup)");
