@@ -55,11 +55,11 @@ cleanup() {
     if [[ -n $examd_pid ]] && kill -0 "$examd_pid" 2>/dev/null; then
         kill -TERM "$examd_pid" 2>/dev/null || true
         for _ in $(seq 100); do kill -0 "$examd_pid" 2>/dev/null || break; sleep 0.1; done
-        kill -0 "$examd_pid" 2>/dev/null && kill -KILL "$examd_pid" 2>/dev/null || true
+        if kill -0 "$examd_pid" 2>/dev/null; then kill -KILL "$examd_pid" 2>/dev/null || true; fi
     fi
     if ((stack_started)); then "$repo/deploy/stack.sh" down >/dev/null 2>&1 || true; fi
     rm -f "$examd_log"
-    exit $rc
+    exit "$rc"
 }
 trap cleanup EXIT INT TERM
 
@@ -116,7 +116,7 @@ cmd=("$build/bench/dkbench" run --scenario all --physicians "$physicians" --conn
     sed -n '/effective configuration/,/listening/p' "$examd_log" | grep -v -e token_secret -e mysql_password | sed 's/^/#   /'
     echo
 } >"$out"
-log "dkbench run (output in ${out#$repo/})"
+log "dkbench run (output in ${out#"$repo"/})"
 set +e
 "${cmd[@]}" 2>&1 | tee -a "$out"
 rc=${PIPESTATUS[0]}
@@ -136,5 +136,5 @@ set -e
         sed -E 's/(sid|capture_id|id|pid)=[^ ]+/\1=…/g' | sort | uniq -c | sort -rn | head -20 |
         sed 's/^/#   /' || true
 } >>"$out"
-log "done: ${out#$repo/} (dkbench exit status $rc)"
+log "done: ${out#"$repo"/} (dkbench exit status $rc)"
 exit "$rc"

@@ -14,7 +14,7 @@
 #include "exam_internal.h"
 
 #define SWEEP_BATCH 64
-#define FLUSH_BATCH 64
+#define FLUSH_BATCH 1024 /* per tick; the tick skips itself while the DB queue is half full */
 #define MAX_SWEEPS_INFLIGHT 256
 
 static exam_server *srv_of(dk_loop *l) { return dk_http_udata(l->server); }
