@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "admin_internal.h"
+#include "dk_enrol.h"
 
 /* ---- the table ------------------------------------------------------------------------ */
 
@@ -427,78 +428,15 @@ static const char sql_apply_snap[] =
 
 /* ---- the tests rule (the same as exam-engine/exam_db.c advance_enrolment) ------------------ */
 
-typedef struct paper_state {
-    int required, exempted, attempts;
-    char result[16];
-} paper_state;
-
-static const char *const papers[2] = {"公共知识", "业务水平"};
-
-static int paper_states(MYSQL *db, long long eid, const char *procedure, paper_state st[2],
-                        dk_error *err)
-{
-    memset(st, 0, 2 * sizeof *st);
-    st[0].required = procedure && *procedure;
-    st[1].required = procedure && !strcmp(procedure, "一般程序");
-    MYSQL_RES *res;
-    dk_param p[] = {DK_PINT(eid)};
-    int rc = dk_mysql_exec(db,
-                           "SELECT paper, required, exempted, IFNULL(result, ''), attempts "
-                           "FROM enrolment_test WHERE enrolment_id = ?",
-                           p, 1, &res, NULL, err);
-    if (rc) return rc;
-    MYSQL_ROW row;
-    while ((row = mysql_fetch_row(res))) {
-        int i = !strcmp(row[0], papers[1]);
-        st[i].required = atoi(row[1]);
-        st[i].exempted = atoi(row[2]);
-        snprintf(st[i].result, sizeof st[i].result, "%s", row[3]);
-        st[i].attempts = atoi(row[4]);
-    }
-    mysql_free_result(res);
-    rc = dk_mysql_exec(
-        db, "SELECT paper FROM exemption_request WHERE enrolment_id = ? AND status = '通过'", p, 1,
-        &res, NULL, err);
-    if (rc) return rc;
-    while ((row = mysql_fetch_row(res)))
-        st[!strcmp(row[0], papers[1])].exempted = 1;
-    mysql_free_result(res);
-    return 0;
-}
-
-/* Where the test results put an enrolment now in status from. */
+/* Where the test results put an enrolment now in status from (the rule is dk_enrol's). */
 static int tests_outcome(MYSQL *db, long long eid, const char *procedure, const char *from,
                          const char *makeup_decision, const char **to, const char **result,
                          dk_error *err)
 {
-    paper_state st[2];
-    int rc = paper_states(db, eid, procedure, st, err);
+    dk_paper_state st[2];
+    int rc = dk_paper_states(db, eid, procedure, st, err);
     if (rc) return rc;
-    int makeup = !strcmp(from, "待参加补考");
-    for (int i = 0; i < 2; i++)
-        if (st[i].attempts >= 2) makeup = 1;
-    int pending = 0, failed = 0;
-    for (int i = 0; i < 2; i++) {
-        if (!st[i].required || st[i].exempted) continue;
-        if (!st[i].result[0])
-            pending = 1;
-        else if (strcmp(st[i].result, "合格") != 0) {
-            failed = 1;
-            if (makeup && st[i].attempts < 2) pending = 1; /* its makeup is still to come */
-        }
-    }
-    *result = NULL;
-    if (pending) {
-        *to = !strcmp(from, "待参加考核") || !strcmp(from, "待参加补考") ? from
-              : makeup                                                   ? "待参加补考"
-                                                                         : "待参加考核";
-    } else if (!failed) {
-        *to = "考核完成", *result = "合格";
-    } else if (makeup || (makeup_decision && !strcmp(makeup_decision, "不予补考"))) {
-        *to = "考核完成", *result = "不合格";
-    } else {
-        *to = "待确认补考";
-    }
+    dk_tests_outcome(st, from, makeup_decision, to, result);
     return 0;
 }
 
@@ -675,10 +613,10 @@ static int result_value(flow_ctx *c, const char *k, const char **out, int requir
 
 static int write_tests(flow_ctx *c, long long eid)
 {
-    paper_state st[2];
-    int rc = paper_states(c->db, eid, sstr(&c->s, "procedure_type"), st, c->err);
+    dk_paper_state st[2];
+    int rc = dk_paper_states(c->db, eid, sstr(&c->s, "procedure_type"), st, c->err);
     for (int i = 0; !rc && i < 2; i++) {
-        dk_param p[] = {DK_PINT(eid), DK_PSTR(papers[i]), DK_PINT(st[i].required),
+        dk_param p[] = {DK_PINT(eid), DK_PSTR(dk_papers[i]), DK_PINT(st[i].required),
                         DK_PINT(st[i].exempted)};
         rc = dk_mysql_exec(c->db,
                            "INSERT INTO enrolment_test (enrolment_id, paper, required, exempted) "
@@ -1365,14 +1303,14 @@ int admin_flow_absentees(MYSQL *db, const char *path, int *moved, dk_error *err)
             dk_mysql_rollback(db);
             continue;
         }
-        paper_state st[2];
-        if ((rc = paper_states(db, ids[i], proc, st, err))) goto fail;
+        dk_paper_state st[2];
+        if ((rc = dk_paper_states(db, ids[i], proc, st, err))) goto fail;
         for (int k = 0; k < 2; k++) {
             if (!st[k].required || st[k].exempted) continue;
             int absent = makeup[i] ? !strcmp(st[k].result, "不合格") && st[k].attempts < 2
                                    : !st[k].result[0];
             if (!absent) continue;
-            dk_param t[] = {DK_PINT(ids[i]), DK_PSTR(papers[k]), DK_PINT(st[k].required),
+            dk_param t[] = {DK_PINT(ids[i]), DK_PSTR(dk_papers[k]), DK_PINT(st[k].required),
                             DK_PINT(makeup[i] ? 2 : 1)};
             if ((rc = dk_mysql_exec(db,
                                     "INSERT INTO enrolment_test (enrolment_id, paper, required, "

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dk_enrol.h"
 #include "dk_json.h"
 #include "dk_log.h"
 
@@ -91,48 +92,6 @@ int exam_db_set_password(MYSQL *db, long long pid, const char *hash, const char 
 
 /* ---- eligibility -------------------------------------------------------------------- */
 
-static const char *const papers[2] = {"公共知识", "业务水平"};
-
-typedef struct paper_state {
-    int required, exempted;
-    char result[16]; /* "", 合格, 不合格 */
-    int attempts;
-} paper_state;
-
-/* The state of both papers of an enrolment: procedure decides what is required, an
- * approved exemption or enrolment_test.exempted drops one, enrolment_test has results. */
-static int paper_states(MYSQL *db, long long enrolment_id, const char *procedure,
-                        paper_state st[2], dk_error *err)
-{
-    memset(st, 0, 2 * sizeof *st);
-    int general = procedure && !strcmp(procedure, "一般程序");
-    st[0].required = procedure != NULL && *procedure; /* 人文医学 for both procedures */
-    st[1].required = general;
-    MYSQL_RES *res;
-    dk_param p[] = {DK_PINT(enrolment_id)};
-    int rc = dk_mysql_exec(db,
-                           "SELECT paper, required, exempted, IFNULL(result, ''), attempts "
-                           "FROM enrolment_test WHERE enrolment_id = ?",
-                           p, 1, &res, NULL, err);
-    if (rc) return rc;
-    MYSQL_ROW row;
-    while ((row = mysql_fetch_row(res))) {
-        int i = !strcmp(row[0], papers[1]);
-        st[i].required = atoi(row[1]);
-        st[i].exempted = atoi(row[2]);
-        copy(st[i].result, sizeof st[i].result, row[3]);
-        st[i].attempts = atoi(row[4]);
-    }
-    mysql_free_result(res);
-    rc = dk_mysql_exec(db,
-                       "SELECT paper FROM exemption_request WHERE enrolment_id = ? AND status = '通过'",
-                       p, 1, &res, NULL, err);
-    if (rc) return rc;
-    while ((row = mysql_fetch_row(res))) st[!strcmp(row[0], papers[1])].exempted = 1;
-    mysql_free_result(res);
-    return 0;
-}
-
 int exam_db_tests(MYSQL *db, long long pid, long long now_ms, exam_test *out, int *n,
                   dk_error *err)
 {
@@ -170,8 +129,8 @@ int exam_db_tests(MYSQL *db, long long pid, long long now_ms, exam_test *out, in
     }
     mysql_free_result(res);
     for (int i = 0; i < nc && *n < EXAM_MAX_TESTS; i++) {
-        paper_state st[2];
-        if ((rc = paper_states(db, c[i].enrol, c[i].procedure, st, err))) return rc;
+        dk_paper_state st[2];
+        if ((rc = dk_paper_states(db, c[i].enrol, c[i].procedure, st, err))) return rc;
         for (int k = 0; k < 2 && *n < EXAM_MAX_TESTS; k++) {
             if (!st[k].required || st[k].exempted || !strcmp(st[k].result, "合格")) continue;
             /* a makeup sits only what failed; a first sitting only what has no result */
@@ -181,7 +140,7 @@ int exam_db_tests(MYSQL *db, long long pid, long long now_ms, exam_test *out, in
             memset(t, 0, sizeof *t);
             t->enrolment_id = c[i].enrol;
             t->cycle_id = c[i].cycle;
-            copy(t->paper, sizeof t->paper, papers[k]);
+            copy(t->paper, sizeof t->paper, dk_papers[k]);
             copy(t->category, sizeof t->category, c[i].category);
             t->attempt = c[i].makeup ? 2 : 1;
             t->window_start_ms = c[i].ws;
@@ -424,9 +383,9 @@ static int advance_enrolment(MYSQL *db, const exam_db_session *s, int passed,
     copy(procedure, sizeof procedure, row[1]);
     mysql_free_result(res);
 
-    paper_state st[2];
-    if ((rc = paper_states(db, s->enrolment_id, procedure, st, err))) return rc;
-    int k = !strcmp(s->paper, papers[1]);
+    dk_paper_state st[2];
+    if ((rc = dk_paper_states(db, s->enrolment_id, procedure, st, err))) return rc;
+    int k = dk_paper_index(s->paper);
     dk_param up[] = {DK_PINT(s->enrolment_id), DK_PSTR(s->paper), DK_PINT(st[k].required),
                      DK_PINT(st[k].exempted), DK_PSTR(passed ? "合格" : "不合格"), DK_PSTR(sid)};
     rc = dk_mysql_exec(db,
@@ -439,22 +398,9 @@ static int advance_enrolment(MYSQL *db, const exam_db_session *s, int passed,
     copy(st[k].result, sizeof st[k].result, passed ? "合格" : "不合格");
     st[k].attempts++;
 
-    int makeup = !strcmp(from, "待参加补考");
-    int pending = 0, failed = 0;
-    for (int i = 0; i < 2; i++) {
-        if (!st[i].required || st[i].exempted) continue;
-        if (!st[i].result[0]) pending = 1;
-        else if (strcmp(st[i].result, "合格") != 0) {
-            failed = 1;
-            if (makeup && st[i].attempts < 2) pending = 1; /* its makeup is still to come */
-        }
-    }
-    const char *to = from, *result = NULL, *why = NULL;
-    if (!pending) {
-        if (!failed) to = "考核完成", result = "合格";
-        else if (!makeup) to = "待确认补考";
-        else to = "考核完成", result = "不合格", why = "业务水平测评不合格";
-    }
+    const char *to, *result;
+    dk_tests_outcome(st, from, NULL, &to, &result);
+    const char *why = result && !strcmp(result, "不合格") ? "测评不合格" : NULL;
     copy(status_out, outsz, to);
     if (!strcmp(to, from)) return 0;
     dk_param pu[] = {DK_PSTR(to), result ? DK_PSTR(result) : DK_PNULL,

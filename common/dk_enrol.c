@@ -1,0 +1,69 @@
+/* dk_enrol.c - the tests of an enrolment: their state from MariaDB, and the outcome. */
+#include "dk_enrol.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const dk_papers[2] = {"公共知识", "业务水平"};
+
+int dk_paper_index(const char *paper) { return paper && !strcmp(paper, dk_papers[1]); }
+
+int dk_paper_states(MYSQL *db, long long enrolment_id, const char *procedure,
+                    dk_paper_state st[2], dk_error *err)
+{
+    memset(st, 0, 2 * sizeof *st);
+    st[0].required = procedure && *procedure; /* 人文医学 for both procedures */
+    st[1].required = procedure && !strcmp(procedure, "一般程序");
+    MYSQL_RES *res;
+    dk_param p[] = {DK_PINT(enrolment_id)};
+    int rc = dk_mysql_exec(db,
+                           "SELECT paper, required, exempted, IFNULL(result, ''), attempts "
+                           "FROM enrolment_test WHERE enrolment_id = ?",
+                           p, 1, &res, NULL, err);
+    if (rc) return rc;
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res))) {
+        dk_paper_state *s = &st[dk_paper_index(row[0])];
+        s->required = atoi(row[1]);
+        s->exempted = atoi(row[2]);
+        snprintf(s->result, sizeof s->result, "%s", row[3]);
+        s->attempts = atoi(row[4]);
+    }
+    mysql_free_result(res);
+    rc = dk_mysql_exec(db,
+                       "SELECT paper FROM exemption_request WHERE enrolment_id = ? AND status = '通过'",
+                       p, 1, &res, NULL, err);
+    if (rc) return rc;
+    while ((row = mysql_fetch_row(res))) st[dk_paper_index(row[0])].exempted = 1;
+    mysql_free_result(res);
+    return 0;
+}
+
+void dk_tests_outcome(const dk_paper_state st[2], const char *from, const char *makeup_decision,
+                      const char **to, const char **result)
+{
+    int makeup = !strcmp(from, "待参加补考");
+    for (int i = 0; i < 2; i++)
+        if (st[i].attempts >= 2) makeup = 1;
+    int pending = 0, failed = 0;
+    for (int i = 0; i < 2; i++) {
+        if (!st[i].required || st[i].exempted) continue;
+        if (!st[i].result[0]) pending = 1;
+        else if (strcmp(st[i].result, "合格") != 0) {
+            failed = 1;
+            if (makeup && st[i].attempts < 2) pending = 1; /* its makeup is still to come */
+        }
+    }
+    *result = NULL;
+    if (pending)
+        *to = !strcmp(from, "待参加考核") || !strcmp(from, "待参加补考") ? from
+              : makeup                                                   ? "待参加补考"
+                                                                         : "待参加考核";
+    else if (!failed)
+        *to = "考核完成", *result = "合格";
+    else if (makeup || (makeup_decision && !strcmp(makeup_decision, "不予补考")))
+        *to = "考核完成", *result = "不合格";
+    else
+        *to = "待确认补考";
+}

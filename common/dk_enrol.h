@@ -1,0 +1,35 @@
+/* dk_enrol.h - the rules of an enrolment's tests, shared by examd (a sitting is scored)
+ * and admind (认定作弊 / 撤销认定, a missed test): which papers are required, exempted and
+ * passed, and where the results put the enrolment (DESIGN §1.1). One copy, so the two
+ * servers cannot drift apart. dk_paper_states blocks (database threads only). */
+#ifndef DK_ENROL_H
+#define DK_ENROL_H
+
+#include "dk_mysql.h"
+
+/* [0] 公共知识 (the 人文医学 test), [1] 业务水平 */
+extern const char *const dk_papers[2];
+
+typedef struct dk_paper_state {
+    int required, exempted, attempts;
+    char result[16]; /* "", 合格, 不合格 */
+} dk_paper_state;
+
+/* Index of a paper name in dk_papers (anything but 业务水平 is 0). */
+int dk_paper_index(const char *paper);
+
+/* The procedure decides what is required (一般程序: both; 简易程序: 公共知识); enrolment_test
+ * rows override it and carry results; an approved exemption (or enrolment_test.exempted)
+ * drops a paper. */
+int dk_paper_states(MYSQL *db, long long enrolment_id, const char *procedure,
+                    dk_paper_state st[2], dk_error *err);
+
+/* Where the results put an enrolment now in status from. While a required paper has no
+ * result (or a failed one still has its makeup to come) it stays in its test status
+ * (待参加考核 / 待参加补考, or the one the attempts imply); all passed: 考核完成 合格; a failure
+ * after the makeup, or with makeup_decision 不予补考: 考核完成 不合格; a first failure:
+ * 待确认补考. *result is NULL unless the enrolment is complete. */
+void dk_tests_outcome(const dk_paper_state st[2], const char *from, const char *makeup_decision,
+                      const char **to, const char **result);
+
+#endif
