@@ -140,7 +140,10 @@ static const char *new_session(long long physician_id)
     for (int i = 0; i < 32; i++)
         sid[i] = hex[rand() % 16];
     sid[32] = '\0';
-    dk_param p[] = {DK_PSTR(sid), DK_PINT(physician_id), DK_PINT(wall_ms() % 1000000000)};
+    /* the cycle numbers this run's sessions too: two sessions of one physician started in the
+     * same millisecond must not collide on uq_exam_session_attempt */
+    long long cycle = (wall_ms() % 10000000) * 64 + nsessions;
+    dk_param p[] = {DK_PSTR(sid), DK_PINT(physician_id), DK_PINT(cycle)};
     sql("INSERT INTO exam_session (id, physician_id, enrolment_id, cycle_id, paper, seed, "
         "bank_version, paper_json, started_at, deadline) VALUES (?, ?, 999999, ?, '公共知识', 1, "
         "1, '[]', NOW(3), NOW(3) + INTERVAL 1 HOUR)",
