@@ -48,6 +48,10 @@ static const config_key config_table[] = {
     {"http_timeout_s", T_INT, "15", 0, "a whole request must arrive within this"},
     {"web_root", T_STR, "", 0, "folder of static pages ('' = none)"},
     {"http_trusted_proxies", T_STR, "", 0, "load balancers (IPs, comma-separated) whose X-Real-IP is believed"},
+    {"http_cors_origins", T_STR, "http://127.0.0.1:18080,http://localhost:18080", 0,
+     "origins (comma-separated, exact) whose pages may call this server's API (CORS)"},
+    {"admin_url", T_STR, "http://127.0.0.1:18081", 0,
+     "admind's address as the exam page's browser sees it ('' = the page's own origin)"},
     /* auth */
     {"token_secret", T_STR, "", 1, "hex key (64 hex chars) signing tokens; '' = random per start"},
     {"token_ttl_s", T_INT, "43200", 0, "token lifetime (a whole test day)"},

@@ -283,25 +283,75 @@ void dk_http_serve_static(dk_req *rq, const char *root)
 
 /* ---- dispatch ---------------------------------------------------------------------- */
 
+/* Whether item is one of the comma-separated entries of list (exact match). */
+static int listed(const char *list, const char *item)
+{
+    size_t n = strlen(item);
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, ", ");
+        if (len && len == n && !strncmp(p, item, n)) return 1;
+        p += len;
+        p += strspn(p, ", ");
+    }
+    return 0;
+}
+
 /* Behind a load balancer every client has the balancer's address: when the peer is one
  * of http_trusted_proxies (comma-separated IPs), its X-Real-IP names the client. The
  * header of anyone else is ignored, so a client cannot choose its own address. */
 static void real_peer(dk_http_server *s, dk_req *rq)
 {
     const char *trusted = dk_config_str(s->cfg, "http_trusted_proxies");
-    size_t n = strlen(rq->peer);
-    if (!*trusted || !n) return;
-    int ok = 0;
-    for (const char *p = trusted; *p;) {
-        size_t len = strcspn(p, ", ");
-        if (len == n && !strncmp(p, rq->peer, n)) ok = 1;
-        p += len;
-        p += strspn(p, ", ");
-    }
-    const char *real = ok ? dk_http_header(rq, "X-Real-IP") : NULL;
+    if (!*trusted || !rq->peer[0] || !listed(trusted, rq->peer)) return;
+    const char *real = dk_http_header(rq, "X-Real-IP");
     unsigned char buf[16];
     if (real && (inet_pton(AF_INET, real, buf) == 1 || inet_pton(AF_INET6, real, buf) == 1))
         snprintf(rq->peer, sizeof rq->peer, "%s", real);
+}
+
+/* CORS: a page from one of http_cors_origins (the exam page on examd's origin calling
+ * admind's physician API) may read the replies. Tokens go in the Authorization header,
+ * never in cookies, so credentials are not allowed. Returns whether the origin is allowed. */
+static int cors_headers(dk_http_server *s, dk_req *rq)
+{
+    const char *list = dk_config_str(s->cfg, "http_cors_origins");
+    if (!*list) return 0;
+    struct evkeyvalq *h = evhttp_request_get_output_headers(rq->req);
+    evhttp_add_header(h, "Vary", "Origin");
+    const char *origin = dk_http_header(rq, "Origin");
+    if (!origin || strlen(origin) > 200 || !listed(list, origin)) return 0;
+    evhttp_add_header(h, "Access-Control-Allow-Origin", origin);
+    evhttp_add_header(h, "Access-Control-Expose-Headers", "Retry-After, Content-Disposition");
+    return 1;
+}
+
+/* A preflight (OPTIONS) of a cross-origin request: 204 with the methods the path takes,
+ * 403 for an origin not allowed, 404 for a path no route takes. */
+static void preflight(dk_http_server *s, dk_req *rq, const char *path, int allowed)
+{
+    char methods[64] = "";
+    for (size_t i = 0; i < s->opts.nroutes; i++) {
+        const dk_route *r = &s->opts.routes[i];
+        int hit = match(r->pattern, path, strlen(path), rq);
+        for (size_t k = 0; k < rq->nparams; k++) free(rq->params[k]);
+        rq->nparams = 0;
+        if (!hit || strstr(methods, r->method)) continue;
+        size_t used = strlen(methods);
+        snprintf(methods + used, sizeof methods - used, "%s%s", used ? ", " : "", r->method);
+    }
+    if (!*methods) {
+        dk_http_failf(rq, DK_ENOTFOUND, "没有这个接口");
+        return;
+    }
+    if (!allowed) {
+        dk_http_failf(rq, DK_EFORBIDDEN, "不允许来自该网页的跨域请求");
+        return;
+    }
+    struct evkeyvalq *h = evhttp_request_get_output_headers(rq->req);
+    evhttp_add_header(h, "Access-Control-Allow-Methods", methods);
+    evhttp_add_header(h, "Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match");
+    evhttp_add_header(h, "Access-Control-Max-Age", "600");
+    dk_http_reply(rq, 204, NULL, NULL, 0);
 }
 
 static void dispatch(struct evhttp_request *req, void *arg)
@@ -338,6 +388,11 @@ static void dispatch(struct evhttp_request *req, void *arg)
         return;
     }
     const char *method = method_name(evhttp_request_get_command(req));
+    int cors = cors_headers(s, rq);
+    if (!strcmp(method, "OPTIONS")) {
+        preflight(s, rq, path, cors);
+        return;
+    }
     size_t pathlen = strlen(path);
     int path_matched = 0;
     for (size_t i = 0; i < s->opts.nroutes; i++) {
@@ -448,7 +503,8 @@ dk_http_server *dk_http_start(const dk_config *cfg, const dk_http_opts *o, dk_er
         evhttp_set_max_headers_size(l->http, (ev_ssize_t)s->max_headers);
         evhttp_set_timeout(l->http, s->timeout_s);
         evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-                                                EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
+                                                EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
+                                                EVHTTP_REQ_OPTIONS);
         evhttp_set_gencb(l->http, dispatch, l);
         s->bound[i] = evhttp_accept_socket_with_handle(l->http, fd);
         if (!s->bound[i]) {

@@ -83,6 +83,10 @@ wait_healthy() { # name port
 }
 exam_port=${DK_EXAM_PORT:-18080}
 admin_port=${DK_ADMIN_PORT:-18081}
+# the exam page calls admind for the physician's registration: where admind is, and that
+# the page's origin may call it (CORS), follow the ports
+export DK_ADMIN_URL=${DK_ADMIN_URL:-http://127.0.0.1:$admin_port}
+export DK_HTTP_CORS_ORIGINS=${DK_HTTP_CORS_ORIGINS:-http://127.0.0.1:$exam_port,http://localhost:$exam_port}
 for s in "${servers[@]}"; do
     [ -x "build/$s" ] || { echo "skipping $s: not built" >&2; continue; }
     name=$(basename "$s")

@@ -11,9 +11,20 @@
 
 static void exam_healthz(dk_req *rq) { dk_serve_healthz(rq, exam_of(rq)->db); }
 
+/* What the exam page needs to know before login: where admind's API is (the physician's
+ * registration, results and certificate) and the server's clock. */
+static void exam_site(dk_req *rq)
+{
+    dk_http_reply_json(rq, 200,
+                       json_pack("{s:s,s:I}", "admin_url",
+                                 dk_config_str(exam_of(rq)->cfg, "admin_url"), "server_time",
+                                 (json_int_t)dk_wall_ms()));
+}
+
 static const dk_route exam_routes[] = {
     {"GET", "/healthz", exam_healthz, "healthz", 0},
     {"GET", "/metrics", dk_serve_metrics, "metrics", 0},
+    {"GET", "/api/v1/site", exam_site, "site", 0},
     {"POST", "/api/v1/login", exam_login, "login", 4096},
     {"POST", "/api/v1/password", exam_password, "password", 4096},
     {"GET", "/api/v1/tests", exam_tests, "tests", 0},
