@@ -513,8 +513,8 @@ int admin_attachment_get(admin_job *j, MYSQL *db)
     return 0;
 }
 
-/* ---- GET /api/v1/enrolments/{id}/certificate: 定期考核合格证书
- * ------------------------------------- */
+/* ---- GET /api/v1/enrolments/{id}/certificate: 定期考核合格证书, as issued when the enrolment
+ * ended 考核完成 合格 (a GET issues nothing) -------------------------------------------------- */
 
 int admin_certificate(admin_job *j, MYSQL *db)
 {
@@ -530,15 +530,13 @@ int admin_certificate(admin_job *j, MYSQL *db)
              admin_sql_row(db,
                            "SELECT e.status, e.result, e.completed_at, e.procedure_type, "
                            "c.code AS cycle_code, c.name AS cycle_name, c.period_start, "
-                           "c.period_end, i.name AS institution_name, i.authority_id, "
-                           "au.code AS authority_code, au.name AS authority_name, "
+                           "c.period_end, i.name AS institution_name, "
                            "p.name, p.sex, p.id_type, p.id_number, p.birth_date, p.practice_level, "
                            "p.practice_category, p.practice_scope, p.practice_cert_no, "
                            "p.photo_path IS NOT NULL AS has_photo, p.id AS physician_id "
                            "FROM enrolment e JOIN cycle c ON c.id = e.cycle_id "
                            "JOIN physician p ON p.id = e.physician_id "
-                           "JOIN institution i ON i.id = e.institution_id "
-                           "JOIN authority au ON au.id = i.authority_id WHERE e.id = ?",
+                           "JOIN institution i ON i.id = e.institution_id WHERE e.id = ?",
                            p, 1, ADMIN_SQL_FULL_ID, NULL, &row, &j->err)))
         return rc;
     const char *st = json_string_value(json_object_get(row, "status"));
@@ -548,28 +546,14 @@ int admin_certificate(admin_job *j, MYSQL *db)
         return dk_error_set(&j->err, DK_ECONFLICT,
                             "只有考核合格（考核完成）的医师可以打印合格证书");
     }
-    char no[64];
-    snprintf(no, sizeof no, "%s-%s-%08lld",
-             json_string_value(json_object_get(row, "authority_code")),
-             json_string_value(json_object_get(row, "cycle_code")), eid);
-    dk_param ins[] = {DK_PINT(eid), DK_PSTR(no),
-                      DK_PINT(json_integer_value(json_object_get(row, "authority_id")))};
-    uint64_t n = 0;
-    if ((rc = dk_mysql_exec(db,
-                            "INSERT IGNORE INTO certificate (enrolment_id, cert_no, authority_id) "
-                            "VALUES (?, ?, ?)",
-                            ins, 3, NULL, &n, &j->err))) {
-        json_decref(row);
-        return rc;
-    }
-    if (n && (rc = admin_audit(db, j, 0, "issue_certificate", "enrolment", eid, NULL, NULL, NULL,
-                               NULL, NULL, &j->err))) {
-        json_decref(row);
-        return rc;
-    }
+    /* issued when the enrolment reached 考核完成 合格 (dk_enrol_issue_certificate; for
+     * earlier ones deploy/schema/003_certificates.sql): reading it changes nothing */
     json_t *cert;
-    if ((rc = admin_sql_row(db, "SELECT cert_no, issued_at FROM certificate WHERE enrolment_id = ?",
-                            p, 1, 0, NULL, &cert, &j->err))) {
+    if ((rc = admin_sql_row(db,
+                            "SELECT x.cert_no, x.issued_at, au.name AS issuer_name, au.code AS "
+                            "issuer_code FROM certificate x JOIN authority au ON "
+                            "au.id = x.authority_id WHERE x.enrolment_id = ?",
+                            p, 1, 0, "合格证书尚未签发，请联系卫生行政部门", &cert, &j->err))) {
         json_decref(row);
         return rc;
     }
@@ -598,8 +582,10 @@ int admin_certificate(admin_job *j, MYSQL *db)
     json_object_set_new(cert, "result", json_string("合格"));
     json_object_set_new(cert, "completed_at", json_incref(json_object_get(row, "completed_at")));
     json_object_set_new(cert, "issuer",
-                        json_pack("{s:O,s:O}", "name", json_object_get(row, "authority_name"),
-                                  "code", json_object_get(row, "authority_code")));
+                        json_pack("{s:O,s:O}", "name", json_object_get(cert, "issuer_name"), "code",
+                                  json_object_get(cert, "issuer_code")));
+    json_object_del(cert, "issuer_name");
+    json_object_del(cert, "issuer_code");
     json_object_set_new(cert, "seal_note", json_string("本证书加盖发证机关印章后有效"));
     json_object_set_new(cert, "enrolment_id", json_integer(eid));
     json_decref(row);

@@ -726,6 +726,12 @@ static int enrol_effects(flow_ctx *c)
              up, 6, NULL, &n, c->err)))
         return rc;
     if (!n) return dk_error_set(c->err, DK_ECONFLICT, "该记录已被他人处理，请刷新后重试");
+    /* 考核完成 合格 (全部免考 at the re-review, or tests passed after 撤销认定): the pass
+     * certificate is issued now, in this transaction, as examd does when a sitting passes */
+    if (c->result && !strcmp(c->to, "考核完成") && !strcmp(c->result, "合格")) {
+        int issued;
+        if ((rc = dk_enrol_issue_certificate(db, eid, &issued, c->err))) return rc;
+    }
 
     const char *r = c->reason;
     long long actor = c->j ? c->j->actor.id : 0;

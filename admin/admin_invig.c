@@ -240,35 +240,43 @@ int admin_capture_photo(admin_job *j, MYSQL *db)
     return 0;
 }
 
+/* GET /api/v1/physicians/{id}/photo: the registered photo, for the physician's institution,
+ * an authority above it, and a 考核机构 that re-reviews one of the physician's enrolments
+ * (enrolment.assessor_id, the scope of its review pages). Every view is audited, the
+ * 考核机构's as 考核机构. */
 int admin_registered_photo(admin_job *j, MYSQL *db)
 {
     long long pid = admin_param_id(j, 0);
     MYSQL_RES *res;
-    dk_param p[] = {DK_PINT(pid)};
+    dk_param p[] = {DK_PINT(j->actor.is_assessor ? j->actor.institution_id : 0), DK_PINT(pid)};
     int rc = dk_mysql_exec(db,
-                           "SELECT p.institution_id, au.path, IFNULL(p.photo_path, '') FROM "
-                           "physician p JOIN institution i ON i.id = p.institution_id JOIN "
-                           "authority au ON au.id = i.authority_id WHERE p.id = ?",
-                           p, 1, &res, NULL, &j->err);
+                           "SELECT p.institution_id, au.path, IFNULL(p.photo_path, ''), "
+                           "EXISTS (SELECT 1 FROM enrolment e WHERE e.physician_id = p.id AND "
+                           "e.assessor_id = ?) FROM physician p JOIN institution i ON "
+                           "i.id = p.institution_id JOIN authority au ON au.id = i.authority_id "
+                           "WHERE p.id = ?",
+                           p, 2, &res, NULL, &j->err);
     if (rc) return rc;
     MYSQL_ROW row = mysql_fetch_row(res);
-    int ok = 0;
+    int own = 0, assessor = 0, region = 0;
     char path[512] = "";
     if (row) {
-        ok = (j->actor.kind == 'i' && strtoll(row[0], NULL, 10) == j->actor.institution_id) ||
-             (j->actor.kind == 'a' && admin_path_covers(j->actor.path, row[1]));
+        own = j->actor.kind == 'i' && strtoll(row[0], NULL, 10) == j->actor.institution_id;
+        assessor = j->actor.kind == 'i' && j->actor.is_assessor && atoi(row[3]) == 1;
+        region = j->actor.kind == 'a' && admin_path_covers(j->actor.path, row[1]);
         snprintf(path, sizeof path, "%s", row[2]);
     }
     mysql_free_result(res);
     if (!row) return dk_error_set(&j->err, DK_ENOTFOUND, "没有这位医师");
-    if (!ok) return dk_error_set(&j->err, DK_EFORBIDDEN, "不在本账号的管辖范围内");
+    if (!own && !assessor && !region)
+        return dk_error_set(&j->err, DK_EFORBIDDEN, "不在本账号的管辖范围内");
     size_t len;
     if (!path[0] || admin_read_file(path, ADMIN_PHOTO_MAX, &j->bytes, &len))
         return dk_error_set(&j->err, DK_ENOTFOUND, "医师尚未上传本人照片");
     j->bytes_len = len;
     j->ctype = "image/jpeg";
-    if ((rc = admin_audit(db, j, 0, "photo_view", "physician", pid, NULL, NULL, NULL, NULL, NULL,
-                          &j->err))) {
+    if ((rc = admin_audit(db, j, !own && assessor ? ADMIN_R_ASSESSOR : 0, "photo_view", "physician",
+                          pid, NULL, NULL, NULL, NULL, NULL, &j->err))) {
         free(j->bytes);
         j->bytes = NULL;
     }

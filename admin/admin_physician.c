@@ -601,7 +601,8 @@ int admin_phys_results(admin_job *j, MYSQL *db)
         "t "
         " WHERE t.enrolment_id = e.id) AS tests, "
         "(SELECT x.status FROM exemption_request x WHERE x.enrolment_id = e.id LIMIT 1) "
-        "AS exemption_status, (e.status = '考核完成' AND e.result = '合格') AS certificate "
+        "AS exemption_status, (e.status = '考核完成' AND e.result = '合格' AND EXISTS (SELECT 1 "
+        "FROM certificate x WHERE x.enrolment_id = e.id)) AS certificate "
         "FROM enrolment e JOIN cycle c ON c.id = e.cycle_id WHERE e.physician_id = ? "
         "ORDER BY c.period_start DESC",
         p, 1, 0, &items, &j->err);

@@ -129,7 +129,7 @@ static const admin_api admin_apis[] = {
      "invig_action", 0},
     {"GET", "/api/v1/captures/{}/photo", NULL, admin_capture_photo, R_I | R_A, 0, "capture_photo",
      0},
-    {"GET", "/api/v1/physicians/{}/photo", NULL, admin_registered_photo, R_I | R_A, 0,
+    {"GET", "/api/v1/physicians/{}/photo", NULL, admin_registered_photo, R_I | R_S | R_A, 0,
      "registered_photo", 0},
     /* health authority 卫生行政部门 */
     {"POST", "/api/v1/cycles", NULL, admin_cycle_create, R_PV, 0, "cycle_create", 0},

@@ -1,4 +1,5 @@
-/* dk_enrol.c - the tests of an enrolment: their state from MariaDB, and the outcome. */
+/* dk_enrol.c - the tests of an enrolment: their state from MariaDB, the outcome, and the
+ * pass certificate of an enrolment that ended 考核完成 合格. */
 #include "dk_enrol.h"
 
 #include <stdio.h>
@@ -66,4 +67,45 @@ void dk_tests_outcome(const dk_paper_state st[2], const char *from, const char *
         *to = "考核完成", *result = "不合格";
     else
         *to = "待确认补考";
+}
+
+int dk_enrol_issue_certificate(MYSQL *db, long long enrolment_id, int *issued, dk_error *err)
+{
+    *issued = 0;
+    MYSQL_RES *res;
+    dk_param p[] = {DK_PINT(enrolment_id)};
+    /* a plain read: no locks on the cycle, institution and authority rows */
+    int rc = dk_mysql_exec(db,
+                           "SELECT au.code, c.code, i.authority_id FROM enrolment e "
+                           "JOIN cycle c ON c.id = e.cycle_id JOIN institution i ON "
+                           "i.id = e.institution_id JOIN authority au ON au.id = i.authority_id "
+                           "WHERE e.id = ? AND e.status = '考核完成' AND e.result = '合格'",
+                           p, 1, &res, NULL, err);
+    if (rc) return rc;
+    MYSQL_ROW row = mysql_fetch_row(res);
+    char no[96];
+    long long authority = 0;
+    if (row) { /* the number as deploy/schema/003_certificates.sql makes it: keep them alike */
+        snprintf(no, sizeof no, "%s-%s-%08lld", row[0], row[1], enrolment_id);
+        authority = strtoll(row[2], NULL, 10);
+    }
+    mysql_free_result(res);
+    if (!row) return 0;
+    uint64_t n = 0;
+    dk_param ins[] = {DK_PINT(enrolment_id), DK_PSTR(no), DK_PINT(authority)};
+    if ((rc = dk_mysql_exec(db,
+                            "INSERT IGNORE INTO certificate (enrolment_id, cert_no, authority_id) "
+                            "VALUES (?, ?, ?)",
+                            ins, 3, NULL, &n, err)) ||
+        !n)
+        return rc;
+    *issued = 1;
+    char eid[24];
+    snprintf(eid, sizeof eid, "%lld", enrolment_id);
+    dk_param a[] = {DK_PSTR(eid), DK_PSTR(no)};
+    return dk_mysql_exec(db,
+                         "INSERT INTO audit_log (actor_type, role, action, entity_type, entity_id, "
+                         "detail) VALUES ('system', '系统', 'issue_certificate', 'enrolment', ?, "
+                         "JSON_OBJECT('cert_no', ?))",
+                         a, 2, NULL, NULL, err);
 }

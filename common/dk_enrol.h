@@ -1,7 +1,8 @@
 /* dk_enrol.h - the rules of an enrolment's tests, shared by examd (a sitting is scored)
- * and admind (认定作弊 / 撤销认定, a missed test): which papers are required, exempted and
- * passed, and where the results put the enrolment (DESIGN §1.1). One copy, so the two
- * servers cannot drift apart. dk_paper_states blocks (database threads only). */
+ * and admind (认定作弊 / 撤销认定, a missed test, the reviews): which papers are required,
+ * exempted and passed, where the results put the enrolment (DESIGN §1.1), and the pass
+ * certificate issued when it ends 考核完成 合格. One copy, so the two servers cannot drift
+ * apart. dk_paper_states and dk_enrol_issue_certificate block (database threads only). */
 #ifndef DK_ENROL_H
 #define DK_ENROL_H
 
@@ -31,5 +32,14 @@ int dk_paper_states(MYSQL *db, long long enrolment_id, const char *procedure,
  * 待确认补考. *result is NULL unless the enrolment is complete. */
 void dk_tests_outcome(const dk_paper_state st[2], const char *from, const char *makeup_decision,
                       const char **to, const char **result);
+
+/* Issues the 定期考核合格证书 of an enrolment that is 考核完成 合格 and has none yet, in the
+ * caller's transaction: call it where that status is written (examd's scoring, admind's
+ * workflow), with the enrolment row locked. Number <authority code>-<cycle code>-<enrolment
+ * id, 8 digits> (deploy/schema/003_certificates.sql issues the same for enrolments that
+ * passed before), 发证机关 the institution's authority, and an audit_log row (system,
+ * issue_certificate, the number in detail). A certificate already issued is kept (a
+ * 撤销认定 that restores the pass shows the same number). *issued: 1 if made now. */
+int dk_enrol_issue_certificate(MYSQL *db, long long enrolment_id, int *issued, dk_error *err);
 
 #endif

@@ -362,7 +362,8 @@ int exam_db_result(MYSQL *db, const char *sid, exam_result *out, dk_error *err)
 
 /* The enrolment's next status after a paper was scored (DESIGN §1.1): the first sitting
  * ends when every required paper has a result (all passed: 考核完成 合格, else
- * 待确认补考); the makeup ends when every failed paper was sat again. */
+ * 待确认补考); the makeup ends when every failed paper was sat again. 考核完成 合格 issues the
+ * pass certificate (dk_enrol_issue_certificate) in the same transaction. */
 static int advance_enrolment(MYSQL *db, const exam_db_session *s, int passed,
                              const char *sid, char *status_out, size_t outsz, dk_error *err)
 {
@@ -411,6 +412,10 @@ static int advance_enrolment(MYSQL *db, const exam_db_session *s, int passed,
                        "WHERE id = ?",
                        (dk_param[]){pu[0], pu[1], pu[2], pu[1], pu[3]}, 5, NULL, NULL, err);
     if (rc) return rc;
+    int issued; /* 考核完成 合格: the pass certificate, in this transaction */
+    if (result && !strcmp(result, "合格") &&
+        (rc = dk_enrol_issue_certificate(db, s->enrolment_id, &issued, err)))
+        return rc;
     char eid[24];
     snprintf(eid, sizeof eid, "%lld", s->enrolment_id);
     return audit(db, "system", 0, "test_scored", "enrolment", eid, from, to, s->paper, NULL, err);

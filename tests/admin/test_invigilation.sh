@@ -5,7 +5,8 @@
 # so that no capture job ever enters the shared Redis stream of the proctor tests.
 #   - the list with the similarity filter (< 40%), 标记状态 and 查看状态
 #   - a capture photo is served only in scope, and every view is in the audit log
-#   - the registered photo beside it, also audited
+#   - the registered photo beside it, also audited; the 考核机构 that re-reviews the
+#     physician's enrolment sees it too (its 复核 page), no other 考核机构 or institution
 #   - an institution marks 疑似, only the authority unmarks
 #   - photos are deleted after the cycle's retention, and not while a 疑似 mark waits
 ADMIND=$1
@@ -47,6 +48,20 @@ step "world: two physicians through the reviews, each with a sitting and capture
 setup_world
 make_region B
 BPROV=$(login authority "t$RUN-B-prov" "$PASSWORD")
+# H3: an approved 考核机构 assigned to nobody; H4: a plain institution
+for n in 3 4; do
+    api POST /authority/institutions "{\"name\":\"测试医院$n-$RUN\",\"inst_type\":\"医院\"}" "$COUNTY"
+    expect 201 "institution $n"
+    eval "H${n}_ID=$(j .id) H${n}_CODE=$(j .code)"
+done
+H3=$(first_login institution "$H3_CODE")
+H4=$(first_login institution "$H4_CODE")
+api POST "/authority/institutions/$H3_ID/apply-right" '{"can_apply":true}' "$COUNTY"
+expect 200 "apply right of H3"
+api POST /institution/assessor-applications '{"note":"申请"}' "$H3"
+expect 201 "application of H3"
+api POST "/authority/applications/$(j .id)/actions/approve" '{}' "$COUNTY"
+expect 200 "H3 approved as 考核机构"
 to_tests
 E1=$EID P1=$PID
 fake_session "$E1" "$P1" "$CYCLE_ID" 90
@@ -108,9 +123,19 @@ api GET "/invigilation?viewed=1" "" "$H1"
 eq "$(j '[.items[].session_id] | join(",")')" "$S1" "viewed filter"
 api GET "/physicians/$P1/photo" "" "$H1"
 expect 200 "registered photo"
-api GET "/physicians/$P1/photo" "" "$H2"
+# the 考核机构 re-reviews P1's enrolment (H2 is assigned to H1): its 复核 page shows the photo
+eq "$(sql "SELECT assessor_id FROM enrolment WHERE id = $E1")" "$H2_ID" "H2 is the 考核机构 of the enrolment"
+code=$(curl -s -o "$TMP/reg.jpg" -w '%{http_code}' "http://127.0.0.1:$ADMIN_PORT/api/v1/physicians/$P1/photo" -H "Authorization: Bearer $H2")
+expect 200 "the 考核机构 of the enrolment sees the registered photo"
+cmp -s "$TMP/reg.jpg" "$TMP/photo.jpg" || fail "the registered photo bytes differ"
+api GET "/physicians/$P1/photo" "" "$H3"
+expect 403 "a 考核机构 not assigned to the physician's institution"
+api GET "/physicians/$P1/photo" "" "$H4"
 expect 403 "another institution's registered photo"
-eq "$(sql "SELECT COUNT(*) FROM audit_log WHERE action = 'photo_view' AND entity_type = 'physician' AND entity_id = '$P1'")" 1 "registered photo view audited"
+api GET "/physicians/$P1/photo" "" "$BPROV"
+expect 403 "another province's registered photo"
+eq "$(sql "SELECT GROUP_CONCAT(CONCAT(actor_type, ':', role) ORDER BY id) FROM audit_log WHERE action = 'photo_view' AND entity_type = 'physician' AND entity_id = '$P1'")" \
+    "institution:医疗卫生机构,assessor:考核机构" "registered photo views audited, the 考核机构's as 考核机构"
 
 step "mark 疑似; only the authority unmarks"
 api POST "/invigilation/$S1/actions/mark" '{"note":"相似度 25%"}' "$H1"

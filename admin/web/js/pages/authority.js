@@ -407,31 +407,57 @@ export function makeup(ctx) {
 
 const pctOf = (n, d) => (d ? Math.round((n * 1000) / d) / 10 : 0);
 
+const COUNT_KEYS = ['confirmed', 'submitted', 'reviewed', 'completed', 'passed', 'failed', 'withdrawn'];
+const rateOf = (label, n, d) => ({ label, numerator: n, denominator: d, percent: d ? Math.floor((n * 1000) / d) / 10 : 0 });
+
+// 考核统计: the region by area one level down and by institution. Each row of admind's
+// stats names its institution's authority (authority_id); an area row 查看下级 drills
+// down into that area (its own areas one level further down and its institutions), and
+// the path above the tables goes back up. Everything is counted from the one reply.
 export async function stats(ctx) {
   if (!ctx.me.cycle) return card('辖区统计', empty('当前没有开放的考核周期'));
   const [d, auths] = await Promise.all([api.get('/authority/stats'), authorities()]);
-  // by area: the institutions of each authority one level below this one (its own
-  // institutions as 本级直属), so a province sees its cities and a city its counties
-  const byName = new Map(auths.map((a) => [a.name, a]));
   const byId = new Map(auths.map((a) => [a.id, a]));
-  const me = ctx.me.authority.id;
-  const areaOf = (name) => {
-    let a = byName.get(name);
-    if (!a) return name;
-    if (a.id === me) return `${a.name}（本级直属）`;
-    while (a && a.parent_id !== me && byId.has(a.parent_id)) a = byId.get(a.parent_id);
-    return a ? a.name : name;
+  const el = h('div', { class: 'stats' });
+  const show = (root) => el.replaceChildren(statsView(d, byId, ctx.me.authority.id, root, show));
+  show(ctx.me.authority.id);
+  return el;
+}
+
+function statsView(d, byId, me, root, show) {
+  // the authority of aid one level below root (null: not under root; root itself: 本级直属)
+  const areaOf = (aid) => {
+    let a = byId.get(aid);
+    if (!a) return null;
+    if (a.id === root) return a;
+    while (a && a.parent_id !== root) a = byId.get(a.parent_id);
+    return a || null;
   };
+  const items = root === me ? d.items : d.items.filter((x) => areaOf(x.authority_id));
   const areas = new Map();
-  for (const x of d.items) {
-    const key = areaOf(x.authority_name);
-    const a = areas.get(key) || { name: key, institutions: 0, confirmed: 0, submitted: 0, reviewed: 0, completed: 0, passed: 0, failed: 0, withdrawn: 0 };
-    a.institutions++;
-    for (const k of ['confirmed', 'submitted', 'reviewed', 'completed', 'passed', 'failed', 'withdrawn']) a[k] += x[k];
-    areas.set(key, a);
+  for (const x of items) {
+    const a = areaOf(x.authority_id);
+    const key = a ? a.id : `?${x.authority_id}`;
+    const row = areas.get(key) || { id: a ? a.id : null, name: !a ? x.authority_name : a.id === root ? `${a.name}（本级直属）` : a.name, direct: !!a && a.id === root, institutions: 0 };
+    row.institutions++;
+    for (const k of COUNT_KEYS) row[k] = (row[k] || 0) + x[k];
+    areas.set(key, row);
   }
   const areaRows = [...areas.values()];
-  const t = d.total;
+  let t = d.total;
+  let rates = d.rates;
+  if (root !== me) {
+    t = Object.fromEntries(COUNT_KEYS.map((k) => [k, items.reduce((n, x) => n + x[k], 0)]));
+    rates = { registration: rateOf('报名完成率', t.submitted, t.confirmed), review: rateOf('审核完成率', t.reviewed, t.submitted), final: rateOf('最终完成率', t.completed, t.confirmed) };
+  }
+  // 全辖区 / 太原市 / 小店区: the way back up
+  const chain = [];
+  for (let a = byId.get(root); a; a = a.id === me ? null : byId.get(a.parent_id)) chain.unshift(a);
+  const path = chain.length > 1 && h(
+    'nav',
+    { class: 'stats-path', 'aria-label': '统计范围' },
+    chain.map((a, i) => [i > 0 && h('span', { class: 'sep' }, ' / '), i < chain.length - 1 ? link(i === 0 ? `${a.name}（全辖区）` : a.name, () => show(a.id)) : h('strong', { class: 'cur' }, i === 0 ? `${a.name}（全辖区）` : a.name)]),
+  );
   const areaTable = table(
     [
       { title: '地区', key: 'name' },
@@ -445,9 +471,10 @@ export async function stats(ctx) {
       { title: '报名完成率', render: (r) => `${pctOf(r.submitted, r.confirmed)}%` },
       { title: '最终完成率', render: (r) => `${pctOf(r.completed, r.confirmed)}%` },
       { title: '合格率', render: (r) => `${pctOf(r.passed, r.completed)}%` },
+      { title: '操作', render: (r) => (r.id && !r.direct ? link('查看下级', () => show(r.id)) : '—') },
     ],
     areaRows,
-    { empty: '辖区内没有机构' },
+    { empty: '该地区没有机构' },
   );
   const instTable = table(
     [
@@ -465,18 +492,20 @@ export async function stats(ctx) {
       { title: '审核完成率', render: (r) => `${r.rates.review.percent}%` },
       { title: '最终完成率', render: (r) => `${r.rates.final.percent}%` },
     ],
-    d.items,
-    { empty: '辖区内没有机构' },
+    items,
+    { empty: '该地区没有机构' },
   );
+  const here = chain.length > 1 ? chain[chain.length - 1].name : '辖区';
   return h(
     'div',
     null,
+    path,
     card(
-      '辖区汇总',
+      `${here}汇总`,
       h(
         'div',
         { class: 'stats-top' },
-        h('div', { class: 'rings' }, ring(d.rates.registration, { color: COLORS[0] }), ring(d.rates.review, { color: COLORS[1] }), ring(d.rates.final, { color: COLORS[2] })),
+        h('div', { class: 'rings' }, ring(rates.registration, { color: COLORS[0] }), ring(rates.review, { color: COLORS[1] }), ring(rates.final, { color: COLORS[2] })),
         desc(
           [
             ['确认参加', t.confirmed],

@@ -1,7 +1,8 @@
 // pages/home.js - 首页 of every role, as the seed manual's home page: 考核安排 (the cycle's
 // windows with their state now), 待处理任务 (counts with 去处理), 考核进度 (报名完成率,
 // 审核完成率, 最终完成率 as rings), and 联系方式 (考核机构, 行政机构). The authority's home
-// adds the enrolments of its region by status.
+// adds the enrolments of its region by status. With no cycle open admind answers
+// cycle: null: the page says 当前没有开放的考核周期 and shows what is still to do.
 
 import * as api from '../api.js';
 import { h, card, btn, fmtTime, desc, empty } from '../ui.js';
@@ -64,7 +65,7 @@ function tasks(list, ctx) {
         { class: t.count ? 'has' : '' },
         h('span', { class: 'task-label' }, t.label),
         h('span', { class: 'task-count' }, String(t.count)),
-        route ? btn('去处理', () => ctx.go(route + (t.kind === 'cheating_review' ? '/疑似' : '')), 'small' + (t.count ? ' primary' : '')) : h('span', { class: 'muted small' }, '暂未开通'),
+        route && btn('去处理', () => ctx.go(route + (t.kind === 'cheating_review' ? '/疑似' : '')), 'small' + (t.count ? ' primary' : '')),
       );
     }),
   );
@@ -84,13 +85,28 @@ function contact(title, c) {
   return h('div', { class: 'contact' }, h('h4', null, title), c ? desc([['名称', c.name], ['联系人', c.contact_name], ['联系电话', c.contact_phone]], 1) : h('p', { class: 'muted' }, '尚未分配'));
 }
 
+// no cycle open (admind answers cycle: null): the notice, what is still to do, contacts
+function noCycle(ctx, d, side) {
+  return h(
+    'div',
+    { class: 'home' },
+    h(
+      'div',
+      { class: 'home-grid' },
+      card('考核安排', h('div', null, empty(ctx.mode === 'authority' ? '当前没有开放的考核周期' : '当前没有开放的考核周期，请等待卫生行政部门开设考核周期。'), ctx.province && h('p', { class: 'center' }, btn('开设考核周期', () => ctx.go('cycles'), 'primary')))),
+      card('待处理任务', d.pending_tasks.length ? tasks(d.pending_tasks, ctx) : empty('暂无待处理任务')),
+    ),
+    side && h('div', { class: 'home-grid' }, side),
+  );
+}
+
 export async function page(ctx) {
   if (ctx.mode === 'authority') return authorityHome(ctx);
-  if (!ctx.me.cycle) return card('考核安排', empty('当前没有开放的考核周期，请等待卫生行政部门开设考核周期。'));
   const d = await api.get('/institution/home');
   const c = d.counts;
-  if (ctx.mode === 'assessor') return assessorHome(ctx, d);
   const side = card('联系方式', h('div', { class: 'contacts' }, contact('考核机构', d.contacts.assessor), contact('行政机构', d.contacts.authority)));
+  if (!d.cycle) return noCycle(ctx, d, ctx.mode === 'assessor' ? null : side);
+  if (ctx.mode === 'assessor') return assessorHome(ctx, d);
   return h(
     'div',
     { class: 'home' },
@@ -125,9 +141,8 @@ async function assessorHome(ctx, d) {
 const STATUS_ORDER = ['待报名', '待报名（被机构驳回）', '待医疗卫生机构审核', '待医疗卫生机构审核（被考核机构驳回）', '待考核机构复核', '待参加考核', '待确认补考', '待参加补考', '考核完成', '退出本周期'];
 
 async function authorityHome(ctx) {
-  if (!ctx.me.cycle)
-    return card('考核安排', h('div', null, empty('当前没有开放的考核周期'), ctx.province && h('p', { class: 'center' }, btn('开设考核周期', () => ctx.go('cycles'), 'primary'))));
   const d = await api.get('/authority/home');
+  if (!d.cycle) return noCycle(ctx, d, null);
   const by = new Map(d.by_status.map((r) => [r.status, r.count]));
   const items = STATUS_ORDER.filter((s) => by.has(s)).map((s) => ({ label: s, value: by.get(s) }));
   return h(
