@@ -383,9 +383,6 @@ static void admin_metrics(dk_req *rq) { dk_serve_metrics(rq); }
         admin_server *s = arg;                                                                     \
         return (double)(expr);                                                                     \
     }
-GAUGE(g_db_queue, dk_workq_depth(s->db))
-GAUGE(g_hash_queue, dk_workq_depth(s->hash))
-GAUGE(g_photo_queue, dk_workq_depth(s->photo))
 GAUGE(g_purged, atomic_load(&s->photos_purged))
 GAUGE(g_absentees, atomic_load(&s->absentees))
 
@@ -511,12 +508,7 @@ admin_server *admin_start(const dk_config *cfg, dk_error *err)
         admin_routes[i] = (dk_route){admin_apis[i].method, admin_apis[i].pattern, api_run,
                                      admin_apis[i].name, admin_apis[i].max_body};
     proctor_set_cv_threads(1);
-    s->db = dk_workq_new("db", (int)dk_config_int(cfg, "db_workers"),
-                         (size_t)dk_config_int(cfg, "db_queue"), dk_dbconn_thread_init,
-                         dk_dbconn_thread_fini, (void *)cfg);
-    s->hash = dk_workq_new("hash", (int)dk_config_int(cfg, "hash_workers"),
-                           (size_t)dk_config_int(cfg, "hash_queue"), dk_dbconn_thread_init,
-                           dk_dbconn_thread_fini, (void *)cfg);
+    dk_serve_pools(cfg, &s->db, &s->hash);
     s->photo = dk_workq_new("photo", 1, 32, photo_thread_init, photo_thread_fini, s);
     dk_http_opts o = {
         .name = "admind",
@@ -536,12 +528,12 @@ admin_server *admin_start(const dk_config *cfg, dk_error *err)
         free(s);
         return NULL;
     }
-    dk_http_add_gauge(s->http, "admind_db_queue_depth", "database jobs waiting or running",
-                      g_db_queue, s);
-    dk_http_add_gauge(s->http, "admind_hash_queue_depth", "password hashes waiting or running",
-                      g_hash_queue, s);
-    dk_http_add_gauge(s->http, "admind_photo_queue_depth", "registered photos waiting or running",
-                      g_photo_queue, s);
+    dk_serve_queue_gauge(s->http, "admind_db_queue_depth", "database jobs waiting or running",
+                         s->db);
+    dk_serve_queue_gauge(s->http, "admind_hash_queue_depth", "password hashes waiting or running",
+                         s->hash);
+    dk_serve_queue_gauge(s->http, "admind_photo_queue_depth",
+                         "registered photos waiting or running", s->photo);
     dk_http_add_gauge(s->http, "admind_photos_purged", "capture photos deleted after retention",
                       g_purged, s);
     dk_http_add_gauge(s->http, "admind_absentees", "enrolments moved because a test was missed",

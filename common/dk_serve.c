@@ -147,3 +147,24 @@ void dk_serve_metrics(dk_req *rq)
     dk_http_reply_evbuf(rq, 200, "text/plain; version=0.0.4", b);
     evbuffer_free(b);
 }
+
+void dk_serve_pools(const dk_config *cfg, dk_workq **db, dk_workq **hash)
+{
+    *db = dk_workq_new("db", (int)dk_config_int(cfg, "db_workers"),
+                       (size_t)dk_config_int(cfg, "db_queue"), dk_dbconn_thread_init,
+                       dk_dbconn_thread_fini, (void *)cfg);
+    *hash = dk_workq_new("hash", (int)dk_config_int(cfg, "hash_workers"),
+                         (size_t)dk_config_int(cfg, "hash_queue"), dk_dbconn_thread_init,
+                         dk_dbconn_thread_fini, (void *)cfg);
+}
+
+static double queue_depth(dk_http_server *h, void *arg)
+{
+    (void)h;
+    return (double)dk_workq_depth(arg);
+}
+
+void dk_serve_queue_gauge(dk_http_server *h, const char *name, const char *help, dk_workq *q)
+{
+    dk_http_add_gauge(h, name, help, queue_depth, q);
+}

@@ -43,8 +43,6 @@ static const dk_route exam_routes[] = {
         exam_server *s = arg;                                                                   \
         return (double)(expr);                                                                  \
     }
-GAUGE(g_db_queue, dk_workq_depth(s->db))
-GAUGE(g_hash_queue, dk_workq_depth(s->hash))
 GAUGE(g_live, atomic_load(&s->live_sessions))
 GAUGE(g_lag, atomic_load(&s->sweeper_lag_ms) / 1000.0)
 GAUGE(g_swept, atomic_load(&s->submitted_by_sweeper))
@@ -137,12 +135,7 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
     if (strcmp(dk_config_source(cfg, "exam_duration_s"), "default") != 0)
         s->duration_ms = dk_config_int(cfg, "exam_duration_s") * 1000;
     load_bank(s);
-    s->db = dk_workq_new("db", (int)dk_config_int(cfg, "db_workers"),
-                         (size_t)dk_config_int(cfg, "db_queue"), dk_dbconn_thread_init,
-                         dk_dbconn_thread_fini, (void *)cfg);
-    s->hash = dk_workq_new("hash", (int)dk_config_int(cfg, "hash_workers"),
-                           (size_t)dk_config_int(cfg, "hash_queue"), dk_dbconn_thread_init,
-                           dk_dbconn_thread_fini, (void *)cfg);
+    dk_serve_pools(cfg, &s->db, &s->hash);
     s->face = dk_workq_new("face", (int)dk_config_int(cfg, "camera_check_workers"),
                            (size_t)dk_config_int(cfg, "camera_check_queue"), exam_face_thread_init,
                            exam_face_thread_fini, (void *)cfg);
@@ -165,10 +158,10 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
         free(s);
         return NULL;
     }
-    dk_http_add_gauge(s->http, "examd_db_queue_depth", "database jobs waiting or running",
-                      g_db_queue, s);
-    dk_http_add_gauge(s->http, "examd_hash_queue_depth", "password hashes waiting or running",
-                      g_hash_queue, s);
+    dk_serve_queue_gauge(s->http, "examd_db_queue_depth", "database jobs waiting or running",
+                         s->db);
+    dk_serve_queue_gauge(s->http, "examd_hash_queue_depth", "password hashes waiting or running",
+                         s->hash);
     dk_http_add_gauge(s->http, "examd_live_sessions", "sessions with a running clock (Redis)",
                       g_live, s);
     dk_http_add_gauge(s->http, "examd_sweeper_lag_seconds",
