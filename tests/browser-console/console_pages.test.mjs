@@ -358,15 +358,9 @@ L.main('browser_console_pages', async () => {
   await page.getByRole('heading', { name: '医师定期考核合格证书' }).waitFor();
   await page.locator('.certificate', { hasText: '郑六合' }).waitFor();
   // the font Chromium really drew the certificate with (DevTools: platform fonts of a node)
-  const cdp = await ctx.newCDPSession(page);
-  await cdp.send('DOM.enable');
-  await cdp.send('CSS.enable');
-  const { root } = await cdp.send('DOM.getDocument');
-  const { nodeId } = await cdp.send('DOM.querySelector', { nodeId: root.nodeId, selector: '.certificate h1' });
-  const { fonts } = await cdp.send('CSS.getPlatformFontsForNode', { nodeId });
+  const fonts = await L.drawnFonts(ctx, page, '.certificate h1');
   L.log(`the certificate's title is drawn with ${fonts.map((f) => `${f.familyName} (${f.glyphCount} glyphs)`).join(', ')}`);
   L.check(fonts.some((f) => /Noto Serif CJK/.test(f.familyName)), 'the certificate is drawn with Noto Serif CJK (fonts-noto-cjk)');
-  await cdp.detach();
   await L.shot(page, 'certificate');
   await page.emulateMedia({ media: 'print' });
   L.check(await page.locator('header.top').isHidden(), 'the print view hides the console frame');

@@ -1,13 +1,12 @@
 // console_review.test.mjs - issue 8, test 3: an institution reviews a 一般程序 submission in
 // the console with a 不合格 and its reason, and rejects (驳回) another with a reason; the
-// physician sees the reason and resubmits, and the institution finds the resubmission in
-// its queue with the 提交日志 / 操作日志 telling the story. The 考核机构 then passes the
-// first one and the progress page shows it 考核完成 不合格 with the reason.
-//
-// The physician's side goes through the API (PUT /physician/registration, POST
-// .../actions/submit, GET /physician/me): the project has no physician registration page
-// (exam-engine/web is the test page only).
+// physician sees the reason on the exam page (医师个人端, examd's origin calling admind:
+// CORS), edits 执业经历 and the self-assessment there and resubmits, and the institution
+// finds the resubmission in its queue with the 提交日志 / 操作日志 telling the story. The
+// 考核机构 then passes the first one and the progress page shows it 考核完成 不合格 with
+// the reason. The physicians' first submissions are made through the API (lib.mjs).
 
+import * as P from '../browser/portal.mjs';
 import * as L from './lib.mjs';
 
 const WORK_REASON = '本周期接诊量未达到科室要求，且有两次病历书写不合格';
@@ -15,7 +14,7 @@ const REJECT_REASON = '执业经历缺少 2015—2018 年在乡镇卫生院的�
 
 L.main('browser_console_review', async () => {
   const { pw, args, tmp } = await L.prerequisites();
-  const admind = await L.startAdmind(args.admind, tmp);
+  const { admind, examd } = await L.startPortal(args, tmp);
   const base = admind.base;
   const w = await L.makeWorld(base, { admind: args.admind });
   const p1 = await L.enrolPhysician(base, w.H, w, { name: '周明远', procedure: '一般程序' });
@@ -77,21 +76,29 @@ L.main('browser_console_review', async () => {
   await page.locator('.notice.warn', { hasText: REJECT_REASON }).waitFor();
   await L.shot(page, 'rejected');
 
-  // -- 3. the physician sees the reason and resubmits (API: no physician page in the project)
-  const me = await p2.client.get('/physician/me');
-  L.check(me.enrolment.status === '待报名（被机构驳回）', `the physician sees status ${me.enrolment.status}`);
-  L.check(me.enrolment.inst_reject_reason === REJECT_REASON, `the physician sees the reason: ${me.enrolment.inst_reject_reason}`);
-  L.check(me.enrolment.editable === true, 'the rejected registration is editable again');
-  await p2.client.put('/physician/profile', {
-    experience: [
-      { start_date: '2012-07-01', end_date: '2015-06-30', institution_name: '测试县第一人民医院', department: '内科', position: '住院医师' },
-      { start_date: '2015-07-01', end_date: '2018-06-30', institution_name: '测试县城关镇卫生院', department: '全科', position: '主治医师' },
-      { start_date: '2018-07-01', institution_name: '测试县第一人民医院', department: '内科', position: '主治医师' },
-    ],
-  });
-  await p2.client.put('/physician/registration', { sa_work_text: '已补充 2015—2018 年在城关镇卫生院的工作经历。认真完成门诊和病房的诊疗工作。' });
-  await p2.client.post(`/enrolments/${p2.eid}/actions/submit`, {});
-  L.log('the physician resubmitted');
+  // -- 3. the physician sees the reason on the exam page, edits and resubmits there (on a phone)
+  const pp = await ctx.newPage();
+  await pp.setViewportSize({ width: 390, height: 844 });
+  await P.login(pp, examd.base, p2.account, L.PASSWORD);
+  await pp.getByRole('heading', { level: 1, name: '首页' }).waitFor(); // nothing to sit: the home page
+  await P.ready(pp);
+  L.check((await P.status(pp)) === '待报名（被机构驳回）', `the physician sees status ${await P.status(pp)}`);
+  L.check((await P.reasons(pp)).includes(REJECT_REASON), `the physician does not see the reason: ${await P.reasons(pp)}`);
+  await L.shot(pp, 'physician-home');
+  await P.open(pp, '考核报名');
+  L.check((await P.reasons(pp)).includes(REJECT_REASON), '考核报名 does not show the reason');
+  L.check(await pp.locator('.steps-bar').isVisible(), 'the rejected registration is not editable again');
+  await L.shot(pp, 'physician-rejected');
+  await P.addExperience(pp, { start_date: '2015-07-01', end_date: '2018-06-30', institution_name: '测试县城关镇卫生院', department: '全科', position: '主治医师' });
+  L.check((await P.saveAndNext(pp)).length === 0, 'the profile with the added 执业经历 was not saved');
+  await P.fillProcedure(pp, { work: '已补充 2015—2018 年在城关镇卫生院的工作经历。认真完成门诊和病房的诊疗工作。' });
+  L.check((await P.saveAndNext(pp)).length === 0, 'the edited self-assessment was not saved');
+  await P.submit(pp);
+  await L.shot(pp, 'physician-resubmitted');
+  const st = await L.sqlValue(`SELECT CONCAT_WS('|', status, sa_work_text) FROM enrolment WHERE id = ${p2.eid}`);
+  L.check(st.startsWith('待医疗卫生机构审核|已补充 2015—2018'), `after the resubmission on the exam page: ${st}`);
+  L.log('the physician resubmitted on the exam page');
+  await pp.close();
 
   // -- 4. the institution finds it again, with both submissions and the rejection in the logs
   await page.getByRole('link', { name: '一般程序审核' }).click();

@@ -147,13 +147,16 @@ export async function captchaAnswer(id) {
 // ---- prerequisites ----------------------------------------------------------------------------
 
 // Exits 77 naming what is absent: Chromium, playwright-core, the stack; with needFaces the
-// photos (and models) of ../shared. Returns {pw, args, tmp, out}.
-export async function prerequisites({ needFaces = false } = {}) {
+// photos of ../shared and, unless needModels is false, its face models. Returns {pw,
+// args, tmp, out}.
+export async function prerequisites({ needFaces = false, needModels = needFaces } = {}) {
   const args = parseArgs();
   for (const k of ['admind', 'out']) if (!args[k]) await failNow(`missing argument --${k}`);
   if (needFaces) {
     if (!existsSync(FACES)) await skip(`the face photos are absent: ${FACES} (the shared data folder next to the repository)`);
-    if (!existsSync(path.join(MODELS, 'yunet_120x160.onnx')) || !existsSync(path.join(MODELS, 'MobileFaceNet.onnx')))
+  }
+  if (needModels) {
+    if (!haveModels())
       await skip(`the face models are absent: ${MODELS} (yunet_120x160.onnx, MobileFaceNet.onnx)`);
   }
   if (!existsSync(CHROMIUM)) await skip(`Chromium is not installed at ${CHROMIUM} (deploy/setup.sh installs the Debian package chromium)`);
@@ -187,7 +190,10 @@ export async function prerequisites({ needFaces = false } = {}) {
 const servers = [];
 const SECRET = Array.from({ length: 32 }, () => Math.floor(Math.random() * 256).toString(16).padStart(2, '0')).join('');
 
-function freePort() {
+export const haveModels = () =>
+  existsSync(path.join(MODELS, 'yunet_120x160.onnx')) && existsSync(path.join(MODELS, 'MobileFaceNet.onnx'));
+
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.listen(0, '127.0.0.1', () => {
@@ -198,8 +204,8 @@ function freePort() {
   });
 }
 
-async function startServer(name, bin, portKey, tmp, env) {
-  const port = await freePort();
+async function startServer(name, bin, portKey, tmp, env, port = null) {
+  if (!port) port = await freePort();
   const logs = [];
   const child = spawn(bin, [], {
     env: {
@@ -249,8 +255,18 @@ export function startAdmind(bin, tmp, env = {}) {
   return startServer('admind', bin, 'DK_ADMIN_PORT', tmp, { DK_WEB_ROOT: path.join(repo, 'admin/web'), DK_LOGIN_MAX_FAILURES: '20', ...env });
 }
 
-export function startExamd(bin, tmp, env = {}) {
-  return startServer('examd', bin, 'DK_EXAM_PORT', tmp, { DK_WEB_ROOT: path.join(repo, 'exam-engine/web'), ...env });
+export function startExamd(bin, tmp, env = {}, port = null) {
+  return startServer('examd', bin, 'DK_EXAM_PORT', tmp, { DK_WEB_ROOT: path.join(repo, 'exam-engine/web'), ...env }, port);
+}
+
+// The physician's pages: examd serving exam-engine/web, and admind answering that page's
+// origin (CORS, http_cors_origins) at the address examd gives it (admin_url). examd's
+// port is chosen first so that admind can name its origin. Returns {admind, examd}.
+export async function startPortal(bins, tmp, { admindEnv = {}, examdEnv = {} } = {}) {
+  const examPort = await freePort();
+  const admind = await startAdmind(bins.admind, tmp, { DK_HTTP_CORS_ORIGINS: `http://127.0.0.1:${examPort}`, ...admindEnv });
+  const examd = await startExamd(bins.examd, tmp, { DK_ADMIN_URL: admind.base, ...examdEnv }, examPort);
+  return { admind, examd };
 }
 
 // ---- HTTP ---------------------------------------------------------------------------------------
@@ -453,12 +469,10 @@ export async function makeWorld(adminBase, bins, opts = {}) {
   return w;
 }
 
-// A physician of institution `inst` (a Client), confirmed in the cycle, logged in (its
-// own Client in .client, password PASSWORD), with profile, photo and registration saved.
-// opts: procedure ('一般程序'), photo (JPEG bytes, default the grey one), name, dept,
-// submit (default true).
-export async function enrolPhysician(adminBase, inst, w, opts = {}) {
-  const procedure = opts.procedure || '一般程序';
+// A physician of institution `inst` (a Client) made through the API and confirmed in the
+// cycle (待报名), never logged in (initial password 666666). opts: name, dept.
+// Returns {id, account, eid}.
+export async function confirmedPhysician(inst, w, opts = {}) {
   let ph;
   for (let i = 0; ; i++) {
     try {
@@ -473,6 +487,17 @@ export async function enrolPhysician(adminBase, inst, w, opts = {}) {
     }
   }
   const enr = await inst.post(`/institution/physicians/${ph.id}/confirm`, {});
+  return { id: ph.id, account: ph.account, eid: enr.id };
+}
+
+// A physician of institution `inst` (a Client), confirmed in the cycle, logged in (its
+// own Client in .client, password PASSWORD), with profile, photo and registration saved.
+// opts: procedure ('一般程序'), photo (JPEG bytes, default the grey one), name, dept,
+// submit (default true).
+export async function enrolPhysician(adminBase, inst, w, opts = {}) {
+  const procedure = opts.procedure || '一般程序';
+  const ph = await confirmedPhysician(inst, w, opts);
+  const enr = { id: ph.eid };
   const p = await firstLogin(adminBase, 'physician', ph.account);
   await p.put('/physician/profile', {
     department_id: opts.dept || w.dept, specialty: '心血管内科', title: '中级（主治医师）', mobile: '13800000000',
@@ -538,6 +563,21 @@ export function noErrors(context, tolerated = () => false) {
   const bad = context.errors.filter((e) => !tolerated(e));
   check(!bad.length, `console or page errors:\n${bad.map((e) => `  ${e.kind}: ${e.text} ${e.url || ''}`).join('\n')}`);
   context.errors.length = 0;
+}
+
+// The fonts Chromium really drew a node with (DevTools: platform fonts of the node).
+export async function drawnFonts(context, page, selector) {
+  const cdp = await context.newCDPSession(page);
+  try {
+    await cdp.send('DOM.enable');
+    await cdp.send('CSS.enable');
+    const { root } = await cdp.send('DOM.getDocument');
+    const { nodeId } = await cdp.send('DOM.querySelector', { nodeId: root.nodeId, selector });
+    const { fonts } = await cdp.send('CSS.getPlatformFontsForNode', { nodeId });
+    return fonts;
+  } finally {
+    await cdp.detach();
+  }
 }
 
 let shotNo = 0;

@@ -1,8 +1,14 @@
-// api.js - the exam engine's JSON API as the page uses it: the token, errors as
-// ApiError (status 0 = the network), clock samples from server_time, and the waiting
-// room: 503 and short 429 answers carry Retry-After, and retrying() waits that long
-// plus jitter (so that thousands of pages do not come back at the same second) while
-// the page shows a calm message. Nothing here touches the DOM.
+// api.js - the JSON APIs as the page uses them: the token, errors as ApiError (status
+// 0 = the network), clock samples from server_time, and the waiting room: 503 and short
+// 429 answers carry Retry-After, and retrying() waits that long plus jitter (so that
+// thousands of pages do not come back at the same second) while the page shows a calm
+// message. Nothing here touches the DOM.
+//
+// Two servers, one client: `exam` is examd (this page's own origin: login, tests,
+// sessions), `admin` is admind (the registration, exemption, results, certificate), whose
+// address examd names in GET /api/v1/site (admin_url; "" = this origin). Both send the
+// same token (one secret); admind answers this origin's requests with CORS headers.
+// get/post/put below are exam's, as the test pages have always called them.
 
 import * as clock from './clock.js';
 
@@ -52,8 +58,17 @@ export function setAuthLostHandler(fn) {
   onAuthLost = fn;
 }
 
-// One request. body: an object (sent as JSON) or a Blob (sent as is, with its type).
-export async function request(method, path, body) {
+// admind refuses a token that must change its initial password (403) everywhere but
+// /password: a page reloaded on a portal route with such a token is sent to the change.
+let onMustChange = null;
+export function setMustChangeHandler(fn) {
+  onMustChange = fn;
+}
+
+// One request to base + path. body: an object (sent as JSON) or a Blob (sent as is, with
+// its type). opts.as = 'blob' answers a Blob (photos, files) instead of JSON; opts.admin
+// marks admind's requests.
+async function send(base, method, path, body, opts = {}) {
   const headers = {};
   const tok = token();
   if (tok) headers.Authorization = 'Bearer ' + tok;
@@ -68,11 +83,12 @@ export async function request(method, path, body) {
   const sentAt = performance.now();
   let res;
   try {
-    res = await fetch(path, { method, headers, body: payload, cache: 'no-store' });
+    res = await fetch(base + path, { method, headers, body: payload, cache: 'no-store' });
   } catch {
     throw new ApiError(0, 'network', '网络连接中断，请检查网络');
   }
   const receivedAt = performance.now();
+  if (res.ok && opts.as === 'blob') return res.blob();
   let data = null;
   try {
     data = await res.json();
@@ -90,8 +106,46 @@ export async function request(method, path, body) {
     isFinite(ra) && ra >= 0 ? ra : null,
   );
   if (res.status === 401 && tok && onAuthLost && !/\/(login|password)$/.test(path)) onAuthLost(e);
+  if (res.status === 403 && opts.admin && tok && onMustChange && /修改初始密码/.test(e.message)) onMustChange(e);
   throw e;
 }
+
+// A client of one server; base() (a string or a promise of one) is read at each request:
+// admind's address is learnt from examd the first time it is needed.
+function client(base, defaults = {}) {
+  const request = async (method, path, body, opts) => send(await base(), method, path, body, { ...defaults, ...opts });
+  return {
+    request,
+    get: (path) => request('GET', path),
+    post: (path, body) => request('POST', path, body),
+    put: (path, body) => request('PUT', path, body),
+    blob: (path) => request('GET', path, undefined, { as: 'blob' }),
+  };
+}
+
+export const exam = client(() => '');
+export const admin = client(() => site(), { admin: true });
+
+// Where admind is (GET /api/v1/site, once per page): its address without a trailing
+// slash, "" for this origin. An examd without the route (404) means the same origin.
+let sitePromise = null;
+export function site() {
+  if (!sitePromise) {
+    sitePromise = retrying(() => exam.get('/api/v1/site'), { retryNetwork: true, maxAttempts: 4 })
+      .then((s) => s.admin_url || '', (e) => {
+        if (e.status === 404) return '';
+        sitePromise = null; // try again on the next call
+        throw e;
+      })
+      .then((url) => url.replace(/\/+$/, ''));
+  }
+  return sitePromise;
+}
+
+export const request = exam.request;
+export const get = exam.get;
+export const post = exam.post;
+export const put = exam.put;
 
 function fallbackMessage(status) {
   if (status === 503) return '服务器繁忙，请稍候';
@@ -99,10 +153,6 @@ function fallbackMessage(status) {
   if (status >= 500) return '服务器暂时无法处理，请稍后再试';
   return '请求失败（' + status + '）';
 }
-
-export const get = (path) => request('GET', path);
-export const post = (path, body) => request('POST', path, body);
-export const put = (path, body) => request('PUT', path, body);
 
 // How long to wait before the next try: Retry-After (or a growing default) times a
 // random factor in [1, 2), capped at a minute.

@@ -1,7 +1,10 @@
 // app.js - the physician's pages and the way between them: login, the forced password
-// change, the tests they may sit now, the camera check before a start, the test
-// (exam.js) and its result. One view at a time in <main>; each view returns a clean-up.
+// change, the portal (首页, 考核报名, 免考申请, 在线测评, 考核结果 and the certificate: the
+// hash routes #/home, #/registration, ...), the camera check before a start, the test
+// (exam.js) and its result. One view at a time in <main>; each view has a clean-up.
 //
+// After login the page lands on 在线测评 when examd lists a test (on a test day nothing
+// but examd is asked: the synchronized start never reaches admind), else on 首页.
 // sessionStorage keeps the token and the session in progress ("dk.active") so that a
 // reload goes straight back into the test; a second device gets there from the list
 // (继续考试). Answers waiting for the network are in localStorage (outbox.js).
@@ -9,24 +12,89 @@
 import * as api from './api.js';
 import { Camera, cameraErrorMessage, serverVerdict } from './camera.js';
 import { forgetSession, runExam } from './exam.js';
+import * as exemption from './exemption.js';
+import * as portal from './portal.js';
+import * as registration from './registration.js';
+import * as results from './results.js';
 import { $, el, fmtDateTime, fmtMinutes, fromTemplate, PAPER_NAMES } from './ui.js';
 
 const ACTIVE_KEY = 'dk.active';
 const main = document.getElementById('main');
 const waitBox = document.getElementById('waiting');
 let cleanup = null;
+let leaving = []; // clean-ups the portal pages register (object URLs)
 
-function show(templateId, title) {
+// The views that show the portal's navigation, and the link each one marks as current.
+const NAV_VIEWS = { portal: null, tests: 'tests', result: 'tests' };
+
+function show(templateId, title, navKey) {
   if (cleanup) cleanup();
   cleanup = null;
+  for (const fn of leaving.splice(0)) fn();
+  document.querySelectorAll('dialog.portal-dialog').forEach((d) => d.remove());
   const frag = fromTemplate(templateId);
   const view = frag.firstElementChild;
   main.replaceChildren(frag);
-  document.title = `${title} - 医师定期考核在线测评`;
-  document.body.dataset.view = templateId.replace(/^t-/, '');
+  document.title = `${title} - 医师定期考核`;
+  const name = templateId.replace(/^t-/, '');
+  document.body.dataset.view = name;
+  const nav = document.getElementById('portal-nav');
+  nav.hidden = !(name in NAV_VIEWS) || !api.token();
+  const current = navKey || NAV_VIEWS[name];
+  for (const a of nav.querySelectorAll('a')) {
+    if (a.dataset.route === current) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
   refreshWho();
   return view;
 }
+
+// ---- the portal's routes -------------------------------------------------------------------
+
+const ROUTES = {
+  home: ['首页', portal.home],
+  registration: ['考核报名', registration.show],
+  exemption: ['免考申请', exemption.show],
+  tests: ['我的测评', null],
+  results: ['考核结果', results.list],
+  certificate: ['合格证书', results.certificate, 'results'],
+};
+
+function currentRoute() {
+  const m = /^#\/([a-z]+)(?:\/([^/?#]+))?$/.exec(location.hash);
+  return m && ROUTES[m[1]] ? { name: m[1], param: m[2] ? decodeURIComponent(m[2]) : undefined } : null;
+}
+
+const ctx = { go, wait, onLeave: (fn) => leaving.push(fn) };
+
+// Shows a portal page; the hash follows (replace: no new history entry).
+function go(name, param, { replace = false } = {}) {
+  const hash = `#/${name}${param !== undefined ? '/' + encodeURIComponent(param) : ''}`;
+  if (replace || location.hash === hash) {
+    if (location.hash !== hash) history.replaceState(null, '', hash);
+    renderRoute();
+  } else location.hash = hash; // -> hashchange -> renderRoute
+}
+
+function renderRoute() {
+  const r = currentRoute() || { name: 'home' };
+  const [title, render, navKey] = ROUTES[r.name];
+  if (r.name === 'tests') return showTests();
+  const v = show('t-portal', title, navKey || r.name);
+  render(v, ctx, r.param).catch((e) => {
+    // a bug, not a refusal: say so in the page rather than leave it loading
+    console.error(e);
+    portal.loadError($(v, '.portal-body'), e, () => renderRoute());
+  });
+  $(v, '.portal-body').focus({ preventScroll: true });
+}
+
+// Back and forward between portal pages; never out of a test or the login
+const NAVIGABLE = new Set(['portal', 'tests', 'result', 'camera']);
+window.addEventListener('hashchange', () => {
+  if (!api.token() || !NAVIGABLE.has(document.body.dataset.view)) return;
+  renderRoute();
+});
 
 function refreshWho() {
   const who = api.physician();
@@ -54,7 +122,7 @@ function wait(info) {
   const render = () => {
     text.textContent = info.network
       ? `网络连接不稳定，${left} 秒后自动重试……`
-      : `当前参加测评的人数较多，系统正在为您排队，${left} 秒后自动重试（第 ${info.attempt} 次）。请不要关闭或刷新页面。`;
+      : `当前${document.body.dataset.view === 'portal' ? '访问' : '参加测评'}的人数较多，系统正在为您排队，${left} 秒后自动重试（第 ${info.attempt} 次）。请不要关闭或刷新页面。`;
   };
   render();
   waitBox.hidden = false;
@@ -108,7 +176,27 @@ function showLogin(message) {
 async function afterLogin() {
   const a = activeSession();
   if (a && a.sid) return resume(a);
-  showTests();
+  if (currentRoute()) return renderRoute();
+  landing();
+}
+
+// Where a login lands: 在线测评 when examd lists a test, else 首页.
+async function landing() {
+  const v = show('t-loading', '正在加载');
+  $(v, '.loading-text').append('正在加载……');
+  let r;
+  try {
+    r = await api.retrying(() => api.get('/api/v1/tests'), { onWait: wait, retryNetwork: true, maxAttempts: 6 });
+  } catch (e) {
+    if (e.status === 401) return;
+    if (e.status === 403) return showPassword();
+    return showTests(e.message);
+  }
+  if (r.tests && r.tests.length) {
+    history.replaceState(null, '', '#/tests');
+    return showTests(undefined, r);
+  }
+  go('home', undefined, { replace: true });
 }
 
 // ---- the forced password change ----------------------------------------------------------
@@ -170,7 +258,8 @@ function showPassword(oldFromLogin) {
 
 // ---- the tests they may sit now ---------------------------------------------------------
 
-async function showTests(message) {
+async function showTests(message, prefetched) {
+  if (location.hash !== '#/tests') history.replaceState(null, '', '#/tests');
   const v = show('t-tests', '我的测评');
   const list = $(v, '.test-list');
   const err = $(v, '.form-error');
@@ -178,9 +267,9 @@ async function showTests(message) {
   const who = api.physician();
   if (who) $(v, '.greeting').textContent = `${who.name}，您好`;
   list.setAttribute('aria-busy', 'true');
-  let r;
+  let r = prefetched;
   try {
-    r = await api.retrying(() => api.get('/api/v1/tests'), { onWait: wait, retryNetwork: true, maxAttempts: 6 });
+    if (!r) r = await api.retrying(() => api.get('/api/v1/tests'), { onWait: wait, retryNetwork: true, maxAttempts: 6 });
   } catch (e) {
     list.removeAttribute('aria-busy');
     if (e.status === 401) return;
@@ -192,7 +281,10 @@ async function showTests(message) {
   list.removeAttribute('aria-busy');
   $(v, '.server-time').textContent = `系统时间：${fmtDateTime(r.server_time)}（北京时间）`;
   if (!r.tests.length) {
-    list.replaceChildren(el('li', { class: 'empty', text: '当前没有可以参加的测评。如有疑问，请联系所在医疗卫生机构。' }));
+    list.replaceChildren(el('li', { class: 'empty' },
+      '当前没有可以参加的测评。报名审核通过后，在测评时间内可以在这里参加测评。',
+      el('br'),
+      el('a', { href: '#/registration', text: '查看考核报名状态' })));
     return;
   }
   list.replaceChildren(
@@ -348,7 +440,7 @@ function showCameraCheck(test) {
   reopenBtn.addEventListener('click', open);
   agree.addEventListener('change', refreshStart);
   startBtn.addEventListener('click', start);
-  $(v, '.back-btn').addEventListener('click', () => showTests());
+  $(v, '.back-btn').addEventListener('click', () => go('tests'));
   cleanup = () => {
     if (!handedOver) camera.close();
     if (shotUrl) URL.revokeObjectURL(shotUrl);
@@ -428,7 +520,7 @@ function showResult(result, s) {
     $(v, '.result-facts').textContent = facts.join('　');
   }
   if (s && s.lost) $(v, '.result-note').textContent = `注意：有 ${s.lost} 个答案因网络中断未能在考试结束前上传。`;
-  $(v, '.back-btn').addEventListener('click', () => showTests());
+  $(v, '.back-btn').addEventListener('click', () => go('tests'));
   $(v, 'h1').focus();
 }
 
@@ -437,6 +529,7 @@ function showResult(result, s) {
 function logout() {
   api.signOut();
   sessionStorage.removeItem(ACTIVE_KEY);
+  history.replaceState(null, '', location.pathname + location.search);
   showLogin();
 }
 
@@ -444,6 +537,18 @@ api.setAuthLostHandler(() => {
   api.signOut();
   showLogin('登录已失效，请重新登录。考试计时不会暂停，已作答的答案不会丢失。');
 });
+api.setMustChangeHandler(() => {
+  if (document.body.dataset.view !== 'password') showPassword();
+});
+for (const a of document.querySelectorAll('#portal-nav a')) {
+  // the link of the page on screen shows it again (fresh data)
+  a.addEventListener('click', (ev) => {
+    if (location.hash === a.getAttribute('href')) {
+      ev.preventDefault();
+      renderRoute();
+    }
+  });
+}
 document.getElementById('logout').addEventListener('click', logout);
 
 if (!api.token()) showLogin();

@@ -77,3 +77,69 @@ export const TYPE_NAMES = {
 };
 
 export const PAPER_NAMES = { 公共知识: '人文医学', 业务水平: '业务水平' };
+
+// Times from admind are ISO 8601 strings ("2024-06-03T11:39:05.000Z"); examd sends ms.
+export function toMs(t) {
+  if (t === null || t === undefined || t === '') return null;
+  const ms = typeof t === 'number' ? t : Date.parse(t);
+  return isFinite(ms) ? ms : null;
+}
+
+// "2024-06-03" in Beijing time (a DATE column "YYYY-MM-DD" is shown as it is)
+export function fmtDate(t) {
+  if (typeof t === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(t)) return t;
+  const ms = toMs(t);
+  if (ms === null) return '';
+  const p = parts(dtf, ms);
+  return `${p.year}-${p.month}-${p.day}`;
+}
+
+// "2024 年 6 月 3 日" (certificates)
+export function fmtDateCn(t) {
+  const d = fmtDate(t);
+  if (!d) return '';
+  const [y, m, dd] = d.split('-');
+  return `${y} 年 ${Number(m)} 月 ${Number(dd)} 日`;
+}
+
+export const fmtWhen = (t) => (toMs(t) === null ? '' : fmtDateTime(toMs(t)));
+
+// The length the server counts: UTF-8 bytes (a Chinese character is 3).
+const utf8 = new TextEncoder();
+export const byteLength = (s) => utf8.encode(s || '').length;
+
+// A <dialog> built on the fly; resolves with what the buttons or the form give, null when
+// cancelled (Esc, 取消). body: nodes; ok(form) returns the value, or throws an Error whose
+// message (if any: a field may say it) is shown in the dialog, which stays open.
+export function dialog({ title, body = [], okText = '确定', cancelText = '取消', danger = false, ok = () => true }) {
+  return new Promise((resolve) => {
+    const err = el('p', { class: 'notice form-error', 'data-kind': 'warn', role: 'alert', hidden: true });
+    const id = 'dlg-' + Math.random().toString(36).slice(2, 8);
+    const form = el('form', { method: 'dialog', novalidate: true }, ...body, err,
+      el('div', { class: 'row end' },
+        el('button', { type: 'button', class: 'btn cancel', text: cancelText }),
+        el('button', { type: 'submit', class: 'btn primary' + (danger ? ' danger' : ''), text: okText })));
+    const d = el('dialog', { class: 'portal-dialog', 'aria-labelledby': id }, el('h2', { id, text: title }), form);
+    let done = false;
+    const finish = (v) => {
+      if (done) return;
+      done = true;
+      if (d.open) d.close();
+      d.remove();
+      resolve(v);
+    };
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      try {
+        finish(ok(form));
+      } catch (e) {
+        err.textContent = e.message;
+        err.hidden = !e.message;
+      }
+    });
+    $(form, '.cancel').addEventListener('click', () => finish(null));
+    d.addEventListener('close', () => finish(null));
+    document.body.append(d);
+    d.showModal();
+  });
+}
