@@ -8,7 +8,9 @@
 #
 # Environment (defaults in brackets): DK_BENCH_PHYSICIANS [5000], DK_BENCH_CONNECTIONS [500:
 # keep-alive connections, and the size of the saturation group], DK_BENCH_BUILD [1: build
-# first], DK_BENCH_STACK_DIR [/tmp/dk-bench-stack], DK_REDIS_PORT [17395],
+# first], DK_BENCH_BUILD_DIR [build-bench], DK_BENCH_EXAMD [the build's examd; another
+# binary, e.g. an older commit's, for a before/after on the same load],
+# DK_BENCH_STACK_DIR [/tmp/dk-bench-stack], DK_REDIS_PORT [17395],
 # DK_MYSQL_PORT [14395], DK_EXAM_PORT [18395], DK_HTTP_LOOPS [0 = one per core],
 # DK_PROCTOR_MODEL_DIR [../shared/models if there], DK_BENCH_JPEG [a one-face photo of
 # ../shared/data/faces if there: camera checks and captures], and any other DK_* setting
@@ -17,7 +19,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 repo=$(dirname "$here")
-build=$repo/build-bench
+build=${DK_BENCH_BUILD_DIR:-$repo/build-bench}
 
 export DK_STACK_DIR=${DK_BENCH_STACK_DIR:-/tmp/dk-bench-stack}
 export DK_REDIS_PORT=${DK_REDIS_PORT:-17395}
@@ -71,6 +73,8 @@ fi
 for b in exam-engine/examd question-bank/qbank bench/dkbench; do
     [[ -x $build/$b ]] || { log "missing $build/$b (build first)"; exit 1; }
 done
+examd_bin=${DK_BENCH_EXAMD:-$build/exam-engine/examd}
+[[ -x $examd_bin ]] || { log "missing $examd_bin"; exit 1; }
 
 log "private stack in $DK_STACK_DIR (redis $DK_REDIS_PORT, mariadb $DK_MYSQL_PORT)"
 stack_started=1
@@ -96,7 +100,7 @@ rm -f "$examd_log.load"
 "$build/bench/dkbench" setup --physicians $((physicians + connections)) "${photo_opt[@]}" >/dev/null
 
 log "examd on 127.0.0.1:$DK_EXAM_PORT"
-"$build/exam-engine/examd" >"$examd_log" 2>&1 &
+"$examd_bin" >"$examd_log" 2>&1 &
 examd_pid=$!
 for _ in $(seq 100); do
     curl -fsS "http://127.0.0.1:$DK_EXAM_PORT/healthz" >/dev/null 2>&1 && break
@@ -112,15 +116,28 @@ cmd=("$build/bench/dkbench" run --scenario all --physicians "$physicians" --conn
     echo "# command: bench/run_exam_bench.sh $*"
     echo "#   which ran: ${cmd[*]}"
     echo "# machine: nproc $(nproc), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r), $(free -m | awk '/^Mem:/ {print $2 " MiB RAM"}')"
-    echo "# examd (release, $build): its effective configuration:"
+    echo "# examd ($examd_bin): its effective configuration:"
     sed -n '/effective configuration/,/listening/p' "$examd_log" | grep -v -e token_secret -e mysql_password | sed 's/^/#   /'
     echo
 } >"$out"
+# what Redis received during the run alone (the stack may have served earlier runs):
+# bytes, commands, EVAL and EVALSHA calls
+redis_counters() {
+    local info b c e s
+    info=$(redis-cli -h 127.0.0.1 -p "$DK_REDIS_PORT" INFO all 2>/dev/null | tr -d '\r' || true)
+    b=$(sed -n 's/^total_net_input_bytes://p' <<<"$info")
+    c=$(sed -n 's/^total_commands_processed://p' <<<"$info")
+    e=$(sed -n 's/^cmdstat_eval:calls=\([0-9]*\),.*/\1/p' <<<"$info")
+    s=$(sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),.*/\1/p' <<<"$info")
+    echo "${b:-0} ${c:-0} ${e:-0} ${s:-0}"
+}
+read -r bytes0 cmds0 eval0 evalsha0 < <(redis_counters)
 log "dkbench run (output in ${out#"$repo"/})"
 set +e
 "${cmd[@]}" 2>&1 | tee -a "$out"
 rc=${PIPESTATUS[0]}
 set -e
+read -r bytes1 cmds1 eval1 evalsha1 < <(redis_counters)
 {
     echo
     echo "# examd's own view at the end (GET /metrics, examd_* lines):"
@@ -131,6 +148,9 @@ set -e
         grep -E '^cmdstat_(eval|evalsha|hset|hmget|spop|xadd):' | tr -d '\r' | sed 's/^/#   /' || true
     redis-cli -h 127.0.0.1 -p "$DK_REDIS_PORT" INFO stats 2>/dev/null |
         grep -E '^total_(net_input_bytes|commands_processed):' | tr -d '\r' | sed 's/^/#   /' || true
+    echo "# Redis during the dkbench run alone (INFO, after minus before):"
+    echo "#   net_input_bytes=$((bytes1 - bytes0)) commands=$((cmds1 - cmds0))" \
+        "eval=$((eval1 - eval0)) evalsha=$((evalsha1 - evalsha0))"
     echo "# examd warnings and errors during the run (count, level, message; ids elided):"
     grep -E ' (WARN|ERROR) ' "$examd_log" | cut -d' ' -f2- |
         sed -E 's/(sid|capture_id|id|pid)=[^ ]+/\1=…/g' | sort | uniq -c | sort -rn | head -20 |

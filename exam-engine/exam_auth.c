@@ -15,7 +15,7 @@
 #include "exam_internal.h"
 
 /* KEYS: counters. ARGV: their limits, in the same order. -> seconds to wait, 0 = go on. */
-static const char lua_rl_check[] =
+static dk_script lua_rl_check = DK_SCRIPT(
     "local worst = 0\n"
     "for i = 1, #KEYS do\n"
     "  local n = tonumber(redis.call('GET', KEYS[i]) or '0')\n"
@@ -24,13 +24,13 @@ static const char lua_rl_check[] =
     "    if ttl > worst then worst = ttl end\n"
     "  end\n"
     "end\n"
-    "return worst\n";
+    "return worst\n");
 
-static const char lua_rl_fail[] =
+static dk_script lua_rl_fail = DK_SCRIPT(
     "for i = 1, #KEYS do\n"
     "  if redis.call('INCR', KEYS[i]) == 1 then redis.call('EXPIRE', KEYS[i], ARGV[1]) end\n"
     "end\n"
-    "return 1\n";
+    "return 1\n");
 
 int exam_authenticate(dk_req *rq, dk_claims *c, int allow_must_change)
 {
@@ -127,9 +127,9 @@ static void count_failure(login_job *j, const char *k_acct)
 {
     char window[24];
     snprintf(window, sizeof window, "%lld", dk_config_int(j->srv->cfg, "login_window_s"));
-    const char *both[] = {"EVAL", lua_rl_fail, "2", j->k_ip, k_acct, window};
-    const char *ip_only[] = {"EVAL", lua_rl_fail, "1", j->k_ip, window};
-    dk_aredis_cmdargv(j->rq->loop->redis, 0, on_counted, j->rq, k_acct ? 6 : 5,
+    const char *both[] = {"2", j->k_ip, k_acct, window};
+    const char *ip_only[] = {"1", j->k_ip, window};
+    dk_aredis_evalsha(j->rq->loop->redis, 0, on_counted, j->rq, &lua_rl_fail, k_acct ? 4 : 3,
                       k_acct ? both : ip_only, NULL);
 }
 
@@ -198,8 +198,8 @@ static void lookup_done(void *arg)
     snprintf(j->k_acct, sizeof j->k_acct, "rl:phys:%lld", j->row.id);
     char max_acct[24], max_ip[24];
     rl_limits(j->srv, max_acct, max_ip);
-    const char *argv[] = {"EVAL", lua_rl_check, "1", j->k_acct, max_acct};
-    dk_aredis_cmdargv(rq->loop->redis, 0, on_acct_checked, rq, 5, argv, NULL);
+    const char *argv[] = {"1", j->k_acct, max_acct};
+    dk_aredis_evalsha(rq->loop->redis, 0, on_acct_checked, rq, &lua_rl_check, 3, argv, NULL);
 }
 
 static void on_ip_checked(redisReply *r, const dk_error *e, void *arg)
@@ -235,8 +235,8 @@ void exam_login(dk_req *rq)
     snprintf(j->k_ip, sizeof j->k_ip, "rl:ip:%s", rq->peer);
     char max_acct[24], max_ip[24];
     rl_limits(j->srv, max_acct, max_ip);
-    const char *argv[] = {"EVAL", lua_rl_check, "1", j->k_ip, max_ip};
-    dk_aredis_cmdargv(rq->loop->redis, 0, on_ip_checked, rq, 5, argv, NULL);
+    const char *argv[] = {"1", j->k_ip, max_ip};
+    dk_aredis_evalsha(rq->loop->redis, 0, on_ip_checked, rq, &lua_rl_check, 3, argv, NULL);
 }
 
 /* ---- POST /api/v1/password ----------------------------------------------------------------- */

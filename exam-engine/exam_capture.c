@@ -30,11 +30,11 @@ typedef struct capture_job {
     dk_error err;
 } capture_job;
 
-static const char lua_capture_ok[] =
+static dk_script lua_capture_ok = DK_SCRIPT(
     "local s = redis.call('HMGET', KEYS[1], 'pid', 'status', 'deadline')\n"
     "if not s[1] or s[1] ~= ARGV[1] then return 'nosession' end\n"
     "if s[2] ~= 'live' then return 'closed' end\n"
-    "return 'ok'\n";
+    "return 'ok'\n");
 
 static int mkdirs(const char *path)
 {
@@ -205,6 +205,6 @@ void exam_capture_post(dk_req *rq)
     char k_sess[64], pid[24];
     snprintf(k_sess, sizeof k_sess, "sess:{%s}", sid);
     snprintf(pid, sizeof pid, "%lld", c.id);
-    const char *argv[] = {"EVAL", lua_capture_ok, "1", k_sess, pid};
-    dk_aredis_cmdargv(rq->loop->redis, 0, on_checked, rq, 5, argv, NULL);
+    const char *argv[] = {"1", k_sess, pid};
+    dk_aredis_evalsha(rq->loop->redis, 0, on_checked, rq, &lua_capture_ok, 3, argv, NULL);
 }

@@ -1,12 +1,13 @@
 /* exam_scripts.c - the Lua text of exam_scripts.h. Kept small: each script reads the
- * session once, checks ownership and state, and writes. */
+ * session once, checks ownership and state, and writes. Each is a dk_script: its SHA-1
+ * is computed on first use and that is what examd sends (EVALSHA). */
 #include "exam_scripts.h"
 
 #define NOW_MS                                                                                   \
     "local t = redis.call('TIME')\n"                                                             \
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
 
-const char exam_lua_answer[] =
+dk_script exam_lua_answer = DK_SCRIPT(
     "local s = redis.call('HMGET', KEYS[1], 'pid', 'status', 'deadline', 'shape')\n"
     NOW_MS
     "if not s[1] or s[1] ~= ARGV[1] then return {0, 'nosession', now} end\n"
@@ -27,7 +28,7 @@ const char exam_lua_answer[] =
     "end\n"
     "redis.call('HSET', KEYS[2], ARGV[2], c .. '@' .. now)\n"
     "redis.call('SADD', KEYS[3], ARGV[4])\n"
-    "return {1, 'ok', now}\n";
+    "return {1, 'ok', now}\n");
 
 #define VIEW_BODY                                                                                \
     "local s = redis.call('HGETALL', KEYS[1])\n"                                                 \
@@ -37,9 +38,9 @@ const char exam_lua_answer[] =
     "if ARGV[1] ~= '' and h['pid'] ~= ARGV[1] then return {0, 'nosession', now} end\n"           \
     "return {1, now, s, redis.call('HGETALL', KEYS[2])}\n"
 
-const char exam_lua_view[] = NOW_MS VIEW_BODY;
+dk_script exam_lua_view = DK_SCRIPT(NOW_MS VIEW_BODY);
 
-const char exam_lua_restore[] =
+dk_script exam_lua_restore = DK_SCRIPT(
     NOW_MS
     "local i = 1\n"
     "if redis.call('EXISTS', KEYS[1]) == 0 then\n"
@@ -58,9 +59,9 @@ const char exam_lua_restore[] =
     "i = i + 1\n"
     "while i < #ARGV - 1 do redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i + 1]); i = i + 2 end\n"
     "ARGV[1] = ''\n"
-    VIEW_BODY;
+    VIEW_BODY);
 
-const char exam_lua_claim[] =
+dk_script exam_lua_claim = DK_SCRIPT(
     "local s = redis.call('HMGET', KEYS[1], 'pid', 'status', 'deadline', 'claim_at', 'qp')\n"
     NOW_MS
     "if not s[1] then return {0, 'nosession'} end\n"
@@ -69,9 +70,9 @@ const char exam_lua_claim[] =
     "if s[2] == 'submitting' and now - tonumber(s[4]) < tonumber(ARGV[3]) then return {0, 'busy'} end\n"
     "if ARGV[2] == 'sweeper' and s[2] == 'live' and now < tonumber(s[3]) then return {0, 'notdue'} end\n"
     "redis.call('HSET', KEYS[1], 'status', 'submitting', 'claim_at', now, 'claim_by', ARGV[2])\n"
-    "return {1, now, s[5], redis.call('HGETALL', KEYS[2])}\n";
+    "return {1, now, s[5], redis.call('HGETALL', KEYS[2])}\n");
 
-const char exam_lua_finish[] =
+dk_script exam_lua_finish = DK_SCRIPT(
     "redis.call('HSET', KEYS[1], 'status', 'submitted', 'score', ARGV[2], 'total', ARGV[3],\n"
     "  'passed', ARGV[4], 'enrolment_status', ARGV[5], 'pass_mark', ARGV[7])\n"
     "redis.call('ZREM', KEYS[3], ARGV[1])\n"
@@ -79,10 +80,10 @@ const char exam_lua_finish[] =
     "redis.call('ZREM', KEYS[5], ARGV[1])\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[6])\n"
     "redis.call('EXPIRE', KEYS[2], ARGV[6])\n"
-    "return 1\n";
+    "return 1\n");
 
-const char exam_lua_unclaim[] =
+dk_script exam_lua_unclaim = DK_SCRIPT(
     "if redis.call('HGET', KEYS[1], 'status') == 'submitting' then\n"
     "  redis.call('HSET', KEYS[1], 'status', 'live')\n"
     "end\n"
-    "return 1\n";
+    "return 1\n");

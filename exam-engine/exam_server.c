@@ -50,6 +50,12 @@ GAUGE(g_flushed, atomic_load(&s->flushed_answers))
 GAUGE(g_cap_backlog, atomic_load(&s->capture_backlog))
 GAUGE(g_cap_parked, atomic_load(&s->capture_parked))
 
+static double g_reloads(dk_http_server *h, void *arg)
+{
+    (void)h, (void)arg;
+    return (double)dk_redis_script_reloads();
+}
+
 void exam_busy(dk_req *rq, int retry_after_s, const char *msg)
 {
     dk_error e = {.code = DK_EBUSY, .retry_after = retry_after_s};
@@ -174,6 +180,9 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
                       "captures queued and not yet scored (the proctor's lag)", g_cap_backlog, s);
     dk_http_add_gauge(s->http, "examd_capture_parked", "capture jobs parked after failing",
                       g_cap_parked, s);
+    dk_http_add_gauge(s->http, "examd_redis_script_reloads",
+                      "Lua scripts sent again as EVAL after NOSCRIPT (Redis restarted or failed over)",
+                      g_reloads, NULL);
     if (dk_config_bool(cfg, "proctor_inprocess")) {
         char name[96], host[64] = "host";
         gethostname(host, sizeof host - 1);

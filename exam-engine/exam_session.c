@@ -203,8 +203,7 @@ static void start_done(void *arg)
     snprintf(attempt, sizeof attempt, "%d", s->attempt);
     snprintf(started, sizeof started, "%lld", s->started_ms);
     snprintf(deadline, sizeof deadline, "%lld", s->deadline_ms);
-    const char *head[] = {"EVAL", exam_lua_restore, "4", k_sess, k_ans, EXAM_DEADLINES,
-                          PROCTOR_DUE,
+    const char *head[] = {"4", k_sess, k_ans, EXAM_DEADLINES, PROCTOR_DUE,
                           "sid", s->id, "pid", pid, "enrol", enrol, "cycle", cycle, "paper",
                           s->paper, "category", s->category, "attempt", attempt, "started_at",
                           started, "deadline", deadline, "status", "live", "shape", j->shape,
@@ -224,7 +223,8 @@ static void start_done(void *arg)
         argv[nh + 2 * (size_t)i] = nos[i];
         argv[nh + 2 * (size_t)i + 1] = s->answer[i];
     }
-    dk_aredis_cmdargv(rq->loop->redis, 0, on_restored, rq, (int)argc, argv, NULL);
+    dk_aredis_evalsha(rq->loop->redis, 0, on_restored, rq, &exam_lua_restore, (int)argc, argv,
+                      NULL);
     free(argv);
     free(nos);
 }
@@ -380,8 +380,8 @@ void exam_session_get(dk_req *rq)
     snprintf(k_sess, sizeof k_sess, "sess:{%s}", sid);
     snprintf(k_ans, sizeof k_ans, "sess:{%s}:ans", sid);
     snprintf(pid, sizeof pid, "%lld", c.id);
-    const char *argv[] = {"EVAL", exam_lua_view, "2", k_sess, k_ans, pid};
-    dk_aredis_cmdargv(rq->loop->redis, 0, on_view, rq, 6, argv, NULL);
+    const char *argv[] = {"2", k_sess, k_ans, pid};
+    dk_aredis_evalsha(rq->loop->redis, 0, on_view, rq, &exam_lua_view, 4, argv, NULL);
 }
 
 /* ---- PUT /api/v1/sessions/{id}/answers/{no} --------------------------------------------- */
@@ -409,7 +409,33 @@ static int canonical_choice(const char *in, char out[QB_CHOICE_MAX], dk_error *e
 typedef struct answer_req {
     int no;
     char choice[QB_CHOICE_MAX];
+    long long saved_at;
+    long long replicas; /* redis_wait_replicas */
 } answer_req;
+
+static void answer_saved(dk_req *rq)
+{
+    answer_req *a = rq->state;
+    dk_http_reply_json(rq, 200,
+                       json_pack("{s:i,s:s,s:I}", "no", a->no, "choice", a->choice, "saved_at",
+                                 (json_int_t)a->saved_at));
+}
+
+/* WAIT's reply: how many replicas have every write of this connection so far. */
+static void on_replicated(redisReply *r, const dk_error *e, void *arg)
+{
+    dk_req *rq = arg;
+    answer_req *a = rq->state;
+    if (!e->code && r && r->type == REDIS_REPLY_INTEGER && r->integer >= a->replicas) {
+        answer_saved(rq);
+        return;
+    }
+    /* in the primary, not yet on a replica: not acknowledged, the page sends it again
+     * (the same choice saved twice is one answer) */
+    DK_WARN("examd", "answer not replicated no=%d replicas=%lld err=%s", a->no,
+            r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1LL, e->code ? e->msg : "-");
+    exam_busy(rq, 1, "答案暂未保存到备份服务器，请稍候，系统将自动重试");
+}
 
 static void on_answer(redisReply *r, const dk_error *e, void *arg)
 {
@@ -417,9 +443,16 @@ static void on_answer(redisReply *r, const dk_error *e, void *arg)
     answer_req *a = rq->state;
     if (script_failed(rq, r, e)) return;
     if (r->element[0]->integer == 1) {
-        dk_http_reply_json(rq, 200,
-                           json_pack("{s:i,s:s,s:I}", "no", a->no, "choice", a->choice,
-                                     "saved_at", (json_int_t)r->element[2]->integer));
+        a->saved_at = r->element[2]->integer;
+        if (a->replicas <= 0) {
+            answer_saved(rq);
+            return;
+        }
+        /* acknowledged means on two machines: WAIT on the same connection covers this
+         * write (redis_wait_replicas; deploy/multinode/README.md, "Redis") */
+        long long ms = dk_config_int(exam_of(rq)->cfg, "redis_wait_ms");
+        dk_aredis_cmd(rq->loop->redis, (int)ms + 1000, on_replicated, rq, "WAIT %lld %lld",
+                      a->replicas, ms);
         return;
     }
     const char *why = r->element[1]->str;
@@ -467,6 +500,7 @@ void exam_answer_put(dk_req *rq)
     }
     answer_req *a = dk_calloc(1, sizeof *a);
     a->no = (int)no;
+    a->replicas = dk_config_int(exam_of(rq)->cfg, "redis_wait_replicas");
     rq->state = a;
     rq->state_free = free;
     int rc = canonical_choice(choice, a->choice, &err);
@@ -483,9 +517,8 @@ void exam_answer_put(dk_req *rq)
     char arrival[24];
     snprintf(arrival, sizeof arrival, "%lld",
              dk_wall_ms() - (dk_now_us() - rq->start_us) / 1000);
-    const char *argv[] = {"EVAL", exam_lua_answer, "3", k_sess, k_ans, EXAM_DIRTY,
-                          pid,    nos,             a->choice, sid,  arrival};
-    dk_aredis_cmdargv(rq->loop->redis, 0, on_answer, rq, 11, argv, NULL);
+    const char *argv[] = {"3", k_sess, k_ans, EXAM_DIRTY, pid, nos, a->choice, sid, arrival};
+    dk_aredis_evalsha(rq->loop->redis, 0, on_answer, rq, &exam_lua_answer, 9, argv, NULL);
 }
 
 /* ---- submit: shared by POST .../submit and the sweeper ------------------------------------ */
@@ -564,8 +597,8 @@ static void submit_done(void *arg)
     snprintf(k_ans, sizeof k_ans, "sess:{%s}:ans", j->sid);
     if (j->rc) {
         DK_WARN("examd", "submit failed sid=%.8s by=%s err=%s", j->sid, j->by, j->err.msg);
-        const char *argv[] = {"EVAL", exam_lua_unclaim, "1", k_sess, j->by};
-        dk_aredis_cmdargv(j->loop->redis, 0, on_unclaimed, j, 5, argv, NULL);
+        const char *argv[] = {"1", k_sess, j->by};
+        dk_aredis_evalsha(j->loop->redis, 0, on_unclaimed, j, &exam_lua_unclaim, 3, argv, NULL);
         return;
     }
     if (!strcmp(j->by, "sweeper") && !j->res.already)
@@ -576,10 +609,9 @@ static void submit_done(void *arg)
     snprintf(total, sizeof total, "%d", j->res.total);
     snprintf(passed, sizeof passed, "%d", j->res.passed);
     snprintf(ttl, sizeof ttl, "%lld", dk_config_int(j->srv->cfg, "session_ttl_s"));
-    const char *argv[] = {"EVAL", exam_lua_finish, "5",   k_sess, k_ans,
-                          EXAM_DEADLINES, EXAM_DIRTY, PROCTOR_DUE, j->sid, score,
-                          total, passed, j->res.enrolment_status, ttl, pass_mark};
-    dk_aredis_cmdargv(j->loop->redis, 0, on_finished, j, 15, argv, NULL);
+    const char *argv[] = {"5",   k_sess, k_ans,  EXAM_DEADLINES, EXAM_DIRTY, PROCTOR_DUE, j->sid,
+                          score, total,  passed, j->res.enrolment_status, ttl,   pass_mark};
+    dk_aredis_evalsha(j->loop->redis, 0, on_finished, j, &exam_lua_finish, 13, argv, NULL);
 }
 
 /* Takes the claim reply {1, now, qp, answers} into a job and sends it to MariaDB. */
@@ -609,8 +641,9 @@ static void on_claim(redisReply *r, const dk_error *e, void *arg)
             j->err.retry_after = 2;
             char k_sess[64];
             snprintf(k_sess, sizeof k_sess, "sess:{%s}", j->sid);
-            const char *argv[] = {"EVAL", exam_lua_unclaim, "1", k_sess, "physician"};
-            dk_aredis_cmdargv(rq->loop->redis, 0, on_unclaimed, j, 5, argv, NULL);
+            const char *argv[] = {"1", k_sess, "physician"};
+            dk_aredis_evalsha(rq->loop->redis, 0, on_unclaimed, j, &exam_lua_unclaim, 3, argv,
+                              NULL);
         }
         return;
     }
@@ -658,9 +691,8 @@ void exam_submit(dk_req *rq)
     snprintf(k_sess, sizeof k_sess, "sess:{%s}", sid);
     snprintf(k_ans, sizeof k_ans, "sess:{%s}:ans", sid);
     snprintf(pid, sizeof pid, "%lld", c.id);
-    const char *argv[] = {"EVAL", exam_lua_claim, "2", k_sess, k_ans, pid, "physician",
-                          CLAIM_STALE_MS};
-    dk_aredis_cmdargv(rq->loop->redis, 0, on_claim, rq, 8, argv, NULL);
+    const char *argv[] = {"2", k_sess, k_ans, pid, "physician", CLAIM_STALE_MS};
+    dk_aredis_evalsha(rq->loop->redis, 0, on_claim, rq, &exam_lua_claim, 6, argv, NULL);
 }
 
 /* ---- the sweeper's side ------------------------------------------------------------------ */
@@ -675,8 +707,8 @@ static void on_sweep_claim(redisReply *r, const dk_error *e, void *arg)
         r->element[0]->integer == 1) { /* claimed but the pool is full: give it back */
         char k_sess[64];
         snprintf(k_sess, sizeof k_sess, "sess:{%s}", j->sid);
-        const char *argv[] = {"EVAL", exam_lua_unclaim, "1", k_sess, "sweeper"};
-        dk_aredis_cmdargv(j->loop->redis, 0, on_unclaimed, j, 5, argv, NULL);
+        const char *argv[] = {"1", k_sess, "sweeper"};
+        dk_aredis_evalsha(j->loop->redis, 0, on_unclaimed, j, &exam_lua_unclaim, 3, argv, NULL);
         return;
     }
     atomic_fetch_sub(&j->srv->sweeps_inflight, 1);
@@ -696,6 +728,6 @@ void exam_sweep_one(dk_loop *loop, const char *sid)
     char k_sess[64], k_ans[64];
     snprintf(k_sess, sizeof k_sess, "sess:{%s}", sid);
     snprintf(k_ans, sizeof k_ans, "sess:{%s}:ans", sid);
-    const char *argv[] = {"EVAL", exam_lua_claim, "2", k_sess, k_ans, "", "sweeper", "30000"};
-    dk_aredis_cmdargv(loop->redis, 0, on_sweep_claim, j, 8, argv, NULL);
+    const char *argv[] = {"2", k_sess, k_ans, "", "sweeper", "30000"};
+    dk_aredis_evalsha(loop->redis, 0, on_sweep_claim, j, &exam_lua_claim, 6, argv, NULL);
 }

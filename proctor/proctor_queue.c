@@ -95,7 +95,7 @@ int proctor_queue_lag(redisContext *c, long long now_ms, proctor_lag *out, dk_er
 
 /* Atomically: still overdue? flag once (SET NX), drop from the due set, note it in the
  * live session and push the suspect. Returns 1 when this call flagged the session. */
-static const char missing_lua[] =
+static dk_script missing_lua = DK_SCRIPT(
     "local s = redis.call('ZSCORE', KEYS[1], ARGV[1])\n"
     "if not s or tonumber(s) > tonumber(ARGV[2]) then return 0 end\n"
     "redis.call('ZREM', KEYS[1], ARGV[1])\n"
@@ -104,7 +104,7 @@ static const char missing_lua[] =
     "redis.call('XADD', KEYS[4], '*', 'session_id', ARGV[1], 'physician_id', ARGV[5],\n"
     "  'capture_id', '', 'reason', 'missing_captures', 'score', '1', 'at', ARGV[3],\n"
     "  'overdue_ms', ARGV[6])\n"
-    "return 1\n";
+    "return 1\n");
 
 static int valid_sid(const char *s, size_t n)
 {
@@ -161,14 +161,10 @@ int proctor_check_missing(redisContext *c, MYSQL *db, long long now_ms, long lon
         snprintf(now, sizeof now, "%lld", now_ms);
         snprintf(pidbuf, sizeof pidbuf, "%lld", pid);
         snprintf(overdue, sizeof overdue, "%lld", now_ms - due);
-        const char *argv[] = {"EVAL",   missing_lua,      "4",    PROCTOR_DUE, key,
-                              sess,     PROCTOR_SUSPECTS, sid,    cut,         now,
-                              "604800", pidbuf,           overdue};
-        size_t argvlen[sizeof argv / sizeof argv[0]];
-        for (size_t k = 0; k < sizeof argv / sizeof argv[0]; k++)
-            argvlen[k] = strlen(argv[k]);
+        const char *argv[] = {"4", PROCTOR_DUE, key,      sess,   PROCTOR_SUSPECTS, sid,
+                              cut, now,         "604800", pidbuf, overdue};
         redisReply *x =
-            dk_redis_cmdargv(c, (int)(sizeof argv / sizeof argv[0]), argv, argvlen, err);
+            dk_redis_evalsha(c, &missing_lua, (int)(sizeof argv / sizeof argv[0]), argv, NULL, err);
         if (!x) {
             rc = err ? err->code : DK_EIO;
             break;

@@ -212,7 +212,7 @@ static int reference(worker *w, long long physician_id, const cache_entry **out,
 
 /* ---- Redis scripts ------------------------------------------------------------------ */
 
-static const char result_lua[] =
+static dk_script result_lua = DK_SCRIPT(
     "if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end\n"
     "redis.call('XDEL', KEYS[1], ARGV[2])\n"
     "redis.call('HDEL', KEYS[5], ARGV[2], ARGV[2] .. ':err')\n"
@@ -231,24 +231,21 @@ static const char result_lua[] =
     "  redis.call('XADD', KEYS[4], '*', 'session_id', ARGV[9], 'physician_id', ARGV[10],\n"
     "             'capture_id', ARGV[3], 'reason', ARGV[8], 'score', ARGV[11], 'at', ARGV[12])\n"
     "end\n"
-    "return 1\n";
+    "return 1\n");
 
-static const char park_lua[] =
+static dk_script park_lua = DK_SCRIPT(
     "if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end\n"
     "redis.call('XADD', KEYS[2], '*', 'entry_id', ARGV[2], 'error', ARGV[3], 'attempts',\n"
     "           ARGV[4], 'capture_id', ARGV[5], 'session_id', ARGV[6], 'physician_id',\n"
     "           ARGV[7], 'path', ARGV[8], 'taken_at', ARGV[9])\n"
     "redis.call('XDEL', KEYS[1], ARGV[2])\n"
     "redis.call('HDEL', KEYS[3], ARGV[2], ARGV[2] .. ':err')\n"
-    "return 1\n";
+    "return 1\n");
 
-static redisReply *eval(worker *w, int argc, const char **argv, dk_error *err)
+/* EVALSHA (EVAL when Redis lacks the script); argv: numkeys, keys, arguments */
+static redisReply *eval(worker *w, dk_script *s, int argc, const char **argv, dk_error *err)
 {
-    size_t lens[32];
-    for (int i = 0; i < argc; i++)
-        lens[i] = strlen(argv[i]);
-    redisReply *r = dk_redis_cmdargv(w->redis, argc, argv, lens, err);
-    return r;
+    return dk_redis_evalsha(w->redis, s, argc, argv, NULL, err);
 }
 
 static int park(worker *w, const job *j, long long attempts, const char *why)
@@ -258,9 +255,7 @@ static int park(worker *w, const job *j, long long attempts, const char *why)
     snprintf(phys, sizeof phys, "%lld", j->physician_id);
     snprintf(at, sizeof at, "%lld", j->taken_at);
     snprintf(n, sizeof n, "%lld", attempts);
-    const char *argv[] = {"EVAL",
-                          park_lua,
-                          "3",
+    const char *argv[] = {"3",
                           PROCTOR_STREAM,
                           PROCTOR_PARKED,
                           PROCTOR_ATTEMPTS,
@@ -274,7 +269,7 @@ static int park(worker *w, const job *j, long long attempts, const char *why)
                           j->path,
                           at};
     dk_error err = {0};
-    redisReply *r = eval(w, (int)(sizeof argv / sizeof argv[0]), argv, &err);
+    redisReply *r = eval(w, &park_lua, (int)(sizeof argv / sizeof argv[0]), argv, &err);
     if (!r) {
         DK_ERROR("proctor", "parking entry=%s err=%s", j->id, err.msg);
         return err.code;
@@ -387,9 +382,7 @@ static int write_redis(worker *w, const job *j, const proctor_result *r, const c
     snprintf(phys, sizeof phys, "%lld", j->physician_id);
     snprintf(now, sizeof now, "%lld", wall_ms());
     const char *flag = proctor_flag_name(r->flag);
-    const char *argv[] = {"EVAL",
-                          result_lua,
-                          "5",
+    const char *argv[] = {"5",
                           PROCTOR_STREAM,
                           capkey,
                           sesskey,
@@ -407,7 +400,7 @@ static int write_redis(worker *w, const job *j, const proctor_result *r, const c
                           phys,
                           sim,
                           now};
-    redisReply *x = eval(w, (int)(sizeof argv / sizeof argv[0]), argv, err);
+    redisReply *x = eval(w, &result_lua, (int)(sizeof argv / sizeof argv[0]), argv, err);
     free(full);
     if (!x) return err->code ? err->code : DK_EIO;
     *took = x->type == REDIS_REPLY_INTEGER && x->integer == 1;

@@ -1,8 +1,10 @@
 /* test_common_unit.c - unit tests of common/: the error table, configuration (file,
- * environment overrides, validation), bounded JSON parsing, ID masking, histograms
- * and the worker queue's bound and its delivery back to an event loop. */
+ * environment overrides, validation), bounded JSON parsing, ID masking, histograms,
+ * the worker queue's bound and its delivery back to an event loop, and SHA-1 (the
+ * names of Lua scripts). */
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +21,8 @@
 #include "dk_json.h"
 #include "dk_log.h"
 #include "dk_metrics.h"
+#include "dk_redis.h"
+#include "dk_sentinel.h"
 #include "dk_workq.h"
 
 static void test_err_table(void **st)
@@ -30,6 +34,7 @@ static void test_err_table(void **st)
     assert_int_equal(dk_err_http_status(DK_ERATELIMIT), 429);
     assert_int_equal(dk_err_http_status(-999), 500);
     assert_string_equal(dk_err_name(DK_ENOTFOUND), "not_found");
+    /* a must-change token: still 403, but a code of its own that pages act on */
     dk_error e;
     assert_int_equal(dk_error_set(&e, DK_ETOOBIG, "n=%d", 5), DK_ETOOBIG);
     assert_string_equal(e.msg, "n=5");
@@ -281,6 +286,35 @@ static void outcome(const char *r0, int a0, const char *r1, int a1, int req1, co
     else assert_null(result);
 }
 
+static void test_sentinel_parse(void **st)
+{
+    (void)st;
+    dk_redis_addr a[3];
+    assert_int_equal(dk_sentinel_parse("10.0.1.12:26379, 10.0.1.13:26380,::1:5000", a, 3), 3);
+    assert_string_equal(a[0].host, "10.0.1.12");
+    assert_int_equal(a[0].port, 26379);
+    assert_int_equal(a[1].port, 26380);
+    assert_string_equal(a[2].host, "::1");
+    assert_int_equal(dk_sentinel_parse("", a, 3), 0);
+    assert_int_equal(dk_sentinel_parse("10.0.0.1", a, 3), -1);                /* no port */
+    assert_int_equal(dk_sentinel_parse("10.0.0.1:0", a, 3), -1);              /* port 0 */
+    assert_int_equal(dk_sentinel_parse("10.0.0.1:65536", a, 3), -1);
+    assert_int_equal(dk_sentinel_parse("10.0.0.1:26379x", a, 3), -1);
+    assert_int_equal(dk_sentinel_parse("redis.example:26379", a, 3), -1);     /* names: no */
+    assert_int_equal(dk_sentinel_parse("1.1.1.1:1,2.2.2.2:2,3.3.3.3:3,4.4.4.4:4", a, 3), -1);
+    /* without Sentinels the primary is redis_host:redis_port, generation 0 */
+    dk_config *cfg = NULL;
+    dk_error err = {0};
+    setenv("DK_REDIS_PORT", "6390", 1);
+    assert_int_equal(dk_config_load(&cfg, NULL, &err), 0);
+    unsetenv("DK_REDIS_PORT");
+    dk_redis_addr p;
+    assert_int_equal(dk_redis_primary(cfg, &p), 0);
+    assert_int_equal(p.port, 6390);
+    assert_int_equal(p.gen, 0);
+    dk_config_free(cfg);
+}
+
 static void test_tests_outcome(void **st)
 {
     (void)st;
@@ -306,12 +340,81 @@ static void test_tests_outcome(void **st)
     assert_int_equal(dk_paper_index("公共知识"), 0);
 }
 
+/* SHA-1: the examples of FIPS 180-2 appendix A, a million bytes, every tail length around
+ * the padding boundaries (55/56 and 63/64 bytes: one or two final blocks), checked
+ * against digests from coreutils' sha1sum. */
+static void test_sha1(void **st)
+{
+    (void)st;
+    char h[DK_SHA1_HEX_LEN];
+    dk_sha1_hex("", 0, h);
+    assert_string_equal(h, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    dk_sha1_hex("abc", 3, h);
+    assert_string_equal(h, "a9993e364706816aba3e25717850c26c9cd0d89d");
+    const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    dk_sha1_hex(two, strlen(two), h);
+    assert_string_equal(h, "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
+    char *million = malloc(1000000);
+    memset(million, 'a', 1000000);
+    dk_sha1_hex(million, 1000000, h);
+    assert_string_equal(h, "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
+    free(million);
+    /* "0123456789" repeated, cut at n bytes:
+     *     printf '0123456789%.0s' {1..13} | head -c n | sha1sum */
+    static const struct {
+        size_t n;
+        const char *hex;
+    } cuts[] = {
+        {55, "9f3a4ce7f66b1b74c34da2c5d732c39f81e0f8df"},
+        {56, "0a40b8fbdaafb7c29651618ac15d27e772287130"},
+        {63, "984b0f2f6d78c24020f5a79d409f67ab99302891"},
+        {64, "cf0800f7644ace3cb4c3fa33388d3ba0ea3c8b6e"},
+        {65, "92de3a8444fe6d15268f0ba810aa43bc8b3a4ffe"},
+        {119, "d1ba16c5f745875597b6d0b9061f30b5a5c89092"},
+        {120, "deb4cf0a6f315d8403e5eff0923a8c5c52f21ac8"},
+    };
+    char digits[130];
+    for (size_t i = 0; i < sizeof digits; i++) digits[i] = (char)('0' + i % 10);
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        dk_sha1_hex(digits, cuts[i].n, h);
+        assert_string_equal(h, cuts[i].hex);
+    }
+}
+
+/* A script's SHA-1 is computed once, whichever thread asks first (TSan: no race). */
+static dk_script lua_probe = DK_SCRIPT("return redis.call('GET', KEYS[1])");
+
+static void *sha_of_probe(void *arg)
+{
+    (void)arg;
+    return (void *)dk_script_sha1(&lua_probe);
+}
+
+static void test_script_sha1_once(void **st)
+{
+    (void)st;
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, sha_of_probe, NULL), 0);
+    const char *mine = dk_script_sha1(&lua_probe);
+    for (int i = 0; i < 4; i++) {
+        void *theirs;
+        pthread_join(t[i], &theirs);
+        assert_ptr_equal(theirs, mine); /* the one stored copy */
+    }
+    char want[DK_SHA1_HEX_LEN];
+    dk_sha1_hex(lua_probe.text, strlen(lua_probe.text), want);
+    assert_string_equal(mine, want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_err_table),   cmocka_unit_test(test_config_defaults_file_env),
         cmocka_unit_test(test_json_limits), cmocka_unit_test(test_mask_id),
         cmocka_unit_test(test_hist),        cmocka_unit_test(test_workq), cmocka_unit_test(test_auth), cmocka_unit_test(test_tests_outcome),
+        cmocka_unit_test(test_sentinel_parse),
+        cmocka_unit_test(test_sha1),        cmocka_unit_test(test_script_sha1_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
