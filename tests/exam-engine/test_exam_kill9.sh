@@ -11,12 +11,8 @@ set -u
 fx_init exam_kill9 "$1"
 fx_examd_start A
 
-read -r p acct < <(fx_new_physician 0)
-[ -n "${p:-}" ] || fx_fatal "could not create a physician"
-tok=$(fx_login A "$acct")
-fx_call A POST /api/v1/sessions '{"paper":"业务水平"}' "$tok"
-[ "$FX_CODE" = 200 ] || fx_fatal "start: HTTP $FX_CODE $FX_BODY"
-sid=$(jq -r .session_id <<<"$FX_BODY")
+fx_sitting A
+tok=$FX_TOKEN sid=$FX_SID
 clock=$(jq -r '"\(.started_at) \(.deadline)"' <<<"$FX_BODY")
 
 # a mix of right, wrong and multi-letter answers, and one changed answer

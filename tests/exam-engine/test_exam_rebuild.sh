@@ -12,13 +12,8 @@ set -u
 fx_init exam_rebuild "$1"
 fx_examd_start A DK_FLUSH_PERIOD_MS=300
 
-read -r p acct < <(fx_new_physician 0)
-[ -n "${p:-}" ] || fx_fatal "could not create a physician"
-tok=$(fx_login A "$acct")
-fx_call A POST /api/v1/sessions '{"paper":"业务水平"}' "$tok"
-[ "$FX_CODE" = 200 ] || fx_fatal "start: HTTP $FX_CODE $FX_BODY"
-first=$FX_BODY
-sid=$(jq -r .session_id <<<"$first")
+fx_sitting A
+p=$FX_P tok=$FX_TOKEN sid=$FX_SID first=$FX_BODY
 clock=$(jq -r '"\(.started_at) \(.deadline)"' <<<"$first")
 deadline=$(jq -r .deadline <<<"$first")
 

@@ -60,12 +60,8 @@ calls() { # CMD -> calls of that command since Redis started (0 if never)
 }
 
 fx_examd_start A DK_REDIS_PORT="$rport" DK_PROCTOR_INPROCESS=0
-read -r p acct < <(fx_new_physician 0)
-[ -n "${p:-}" ] || fx_fatal "could not create a physician"
-tok=$(fx_login A "$acct")
-fx_call A POST /api/v1/sessions '{"paper":"业务水平"}' "$tok"
-[ "$FX_CODE" = 200 ] || fx_fatal "start: HTTP $FX_CODE $FX_BODY"
-sid=$(jq -r .session_id <<<"$FX_BODY")
+fx_sitting A
+tok=$FX_TOKEN sid=$FX_SID
 fx_keys "$sid" >"$FX_TMP/keys"
 answers() { awk -v a="$1" -v b="$2" '$1 >= a && $1 <= b {print $1, $3}' "$FX_TMP/keys"; }
 

@@ -255,6 +255,18 @@ SQL
 
 # ---- examd processes ---------------------------------------------------------------------
 
+# A new physician (no forced password change) who logs in on NODE and starts PAPER
+# (业务水平): sets FX_P (the physician's id), FX_TOKEN and FX_SID; FX_BODY is the start's reply.
+fx_sitting() { # NODE [PAPER]
+    local acct
+    read -r FX_P acct < <(fx_new_physician 0)
+    [ -n "${FX_P:-}" ] || fx_fatal "could not create a physician"
+    FX_TOKEN=$(fx_login "$1" "$acct")
+    fx_call "$1" POST /api/v1/sessions "{\"paper\":\"${2:-业务水平}\"}" "$FX_TOKEN"
+    [ "$FX_CODE" = 200 ] || fx_fatal "start on $1: HTTP $FX_CODE $FX_BODY"
+    FX_SID=$(jq -r .session_id <<<"$FX_BODY")
+}
+
 fx_examd_start() { # NAME [VAR=VALUE...]
     local name=$1
     shift

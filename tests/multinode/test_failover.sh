@@ -200,12 +200,8 @@ echo "nodes A=${FX_URL[A]} B=${FX_URL[B]} behind $lb_kind at ${FX_URL[LB]}"
 
 # ==== physician 1: start and answer through the balancer ======================================
 
-read -r p1 acct1 < <(fx_new_physician 0)
-[ -n "${p1:-}" ] || fx_fatal "could not create a physician"
-tok=$(fx_login LB "$acct1")
-fx_call LB POST /api/v1/sessions '{"paper":"业务水平"}' "$tok"
-[ "$FX_CODE" = 200 ] || fx_fatal "start through the balancer: HTTP $FX_CODE $FX_BODY"
-sid=$(jq -r .session_id <<<"$FX_BODY")
+fx_sitting LB
+tok=$FX_TOKEN sid=$FX_SID
 clock=$(jq -r '"\(.started_at) \(.deadline)"' <<<"$FX_BODY")
 nq=$(jq '.paper_detail.questions | length' <<<"$FX_BODY")
 [ "$nq" -ge 60 ] 2>/dev/null || fx_fatal "the paper has $nq questions; the test needs at least 60"
