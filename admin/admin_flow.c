@@ -211,6 +211,18 @@ static const struct {
     {"exemption_type", "免考条件"},
 };
 
+/* The free texts an action body may carry and their columns' sizes in characters. */
+static const struct {
+    const char *field, *label;
+    size_t max;
+} text_limits[] = {
+    {"reason", "理由", 1000},
+    {"note", "说明", 1000},
+    {"work_reason", "工作成绩不合格理由", 1000},
+    {"ethics_reason", "职业道德不合格理由", 1000},
+    {"reviewer_name", "评定人", 64},
+};
+
 static const char *label_of(const char *f)
 {
     for (size_t i = 0; i < sizeof field_labels / sizeof field_labels[0]; i++)
@@ -783,6 +795,8 @@ static int enrol_effects(flow_ctx *c)
         return pass ? write_tests(c, eid) : 0;
     }
     if (!strcmp(a, "authority_reject")) {
+        /* the physician reads it after a 9-character prefix, in the same VARCHAR(1000) */
+        if ((rc = admin_text_max(c->err, "理由", r, 1000 - 9))) return rc;
         dk_param p[] = {DK_PSTR(r), DK_PINT(eid)};
         if ((rc = dk_mysql_exec(
                  db,
@@ -828,8 +842,9 @@ static int exempt_effects(flow_ctx *c)
     if (!strcmp(a, "request")) {
         const char *type = opt_str(c->body, "exemption_type"),
                    *desc = opt_str(c->body, "description");
-        if (strlen(type) > 64) return dk_error_set(c->err, DK_EINVAL, "免考条件过长");
-        if (desc && strlen(desc) > 2000) return dk_error_set(c->err, DK_EINVAL, "免考说明过长");
+        if ((rc = admin_text_max(c->err, "免考条件", type, 64)) ||
+            (rc = admin_text_max(c->err, "情况说明", desc, 2000)))
+            return rc;
         dk_param p[] = {DK_PINT(sint(&c->s, "enrolment_id")), DK_PSTR(sstr(&c->s, "paper")),
                         DK_PSTR(type), desc ? DK_PSTR(desc) : DK_PNULL};
         if ((rc = dk_mysql_exec(
@@ -1202,10 +1217,14 @@ static int flow_locked(admin_job *j, MYSQL *db, admin_entity e, const char *acti
         return dk_error_set(err, DK_ECONFLICT, "当前情况下不能执行此操作");
     }
     c.reason = opt_str(body, "reason");
-    if (c.reason && strlen(c.reason) > 2000) {
-        snap_free(&c.s);
-        return dk_error_set(err, DK_EINVAL, "理由不能超过 2000 字节");
-    }
+    /* the texts of an action land in VARCHAR(n) columns: refuse a longer one rather than
+     * cut it (the columns count characters, so does admin_text_max) */
+    for (size_t i = 0; i < sizeof text_limits / sizeof text_limits[0]; i++)
+        if ((rc = admin_text_max(err, text_limits[i].label, opt_str(body, text_limits[i].field),
+                                 text_limits[i].max))) {
+            snap_free(&c.s);
+            return rc;
+        }
     c.to = c.row->to;
     c.detail = json_object();
     switch (e) {

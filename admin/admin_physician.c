@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "admin_internal.h"
+#include "dk_enrol.h"
 
 typedef struct phys_state {
     long long cycle, enrolment, version;
@@ -178,31 +179,32 @@ fail:
 
 typedef enum { T_TEXT, T_DATE, T_BOOL, T_ENUM } ftype;
 
+/* max: characters (the column's VARCHAR(n)); label: the page's name of the field */
 static const struct {
-    const char *key;
+    const char *key, *label;
     ftype type;
     size_t max;
     const char *values; /* T_ENUM: '|'-separated */
     int notnull;
 } profile_fields[] = {
-    {"sex", T_ENUM, 0, "男|女", 0},
-    {"practice_level", T_ENUM, 0, "执业医师|执业助理医师", 1},
-    {"practice_category", T_ENUM, 0, "临床|中医|口腔|公共卫生", 1},
-    {"birth_date", T_DATE, 0, NULL, 0},
-    {"ethnicity", T_TEXT, 16, NULL, 0},
-    {"education", T_TEXT, 16, NULL, 0},
-    {"email", T_TEXT, 128, NULL, 0},
-    {"mobile", T_TEXT, 20, NULL, 0},
-    {"specialty", T_TEXT, 64, NULL, 0},
-    {"title", T_TEXT, 32, NULL, 0},
-    {"post", T_TEXT, 32, NULL, 0},
-    {"practice_scope", T_TEXT, 64, NULL, 0},
-    {"standardized_training", T_BOOL, 0, NULL, 0},
-    {"qualification_cert_no", T_TEXT, 32, NULL, 0},
-    {"qualification_date", T_DATE, 0, NULL, 0},
-    {"practice_cert_no", T_TEXT, 32, NULL, 0},
-    {"practice_cert_date", T_DATE, 0, NULL, 0},
-    {"first_registration_date", T_DATE, 0, NULL, 0},
+    {"sex", "性别", T_ENUM, 0, "男|女", 0},
+    {"practice_level", "医师级别", T_ENUM, 0, "执业医师|执业助理医师", 1},
+    {"practice_category", "执业类别", T_ENUM, 0, "临床|中医|口腔|公共卫生", 1},
+    {"birth_date", "出生日期", T_DATE, 0, NULL, 0},
+    {"ethnicity", "民族", T_TEXT, 16, NULL, 0},
+    {"education", "学历", T_TEXT, 16, NULL, 0},
+    {"email", "电子邮箱", T_TEXT, 128, NULL, 0},
+    {"mobile", "手机号码", T_TEXT, 20, NULL, 0},
+    {"specialty", "从事专业", T_TEXT, 64, NULL, 0},
+    {"title", "职称", T_TEXT, 32, NULL, 0},
+    {"post", "职务", T_TEXT, 32, NULL, 0},
+    {"practice_scope", "执业范围", T_TEXT, 64, NULL, 0},
+    {"standardized_training", "住院医师规范化培训", T_BOOL, 0, NULL, 0},
+    {"qualification_cert_no", "医师资格证书编码", T_TEXT, 32, NULL, 0},
+    {"qualification_date", "资格证书取得时间", T_DATE, 0, NULL, 0},
+    {"practice_cert_no", "医师执业证书编码", T_TEXT, 32, NULL, 0},
+    {"practice_cert_date", "执业证书取得时间", T_DATE, 0, NULL, 0},
+    {"first_registration_date", "首次注册时间", T_DATE, 0, NULL, 0},
 };
 
 static int enum_ok(const char *values, const char *v)
@@ -225,50 +227,72 @@ static int set_fields(admin_job *j, admin_sqlb *b, int *nset, json_t *changed)
         admin_sqlb_cat(b, " = ?");
         (*nset)++;
         json_array_append_new(changed, json_string(profile_fields[i].key));
-        const char *k = profile_fields[i].key;
+        const char *k = profile_fields[i].label;
         if (json_is_null(v) || (json_is_string(v) && !json_string_length(v))) {
-            if (profile_fields[i].notnull)
-                return dk_error_set(&j->err, DK_EINVAL, "%s 不能为空", k);
+            if (profile_fields[i].notnull) return dk_error_set(&j->err, DK_EINVAL, "%s不能为空", k);
             admin_sqlb_param(b, DK_PNULL);
             continue;
         }
         switch (profile_fields[i].type) {
         case T_BOOL:
             if (!json_is_boolean(v))
-                return dk_error_set(&j->err, DK_EINVAL, "%s 应为 true/false", k);
+                return dk_error_set(&j->err, DK_EINVAL, "%s应为是或否（true/false）", k);
             admin_sqlb_param(b, DK_PINT(json_is_true(v)));
             continue;
         default: break;
         }
-        if (!json_is_string(v)) return dk_error_set(&j->err, DK_EINVAL, "%s 应为字符串", k);
+        if (!json_is_string(v)) return dk_error_set(&j->err, DK_EINVAL, "%s应为文字", k);
         const char *s = json_string_value(v);
+        int rc;
         if (profile_fields[i].type == T_DATE && admin_parse_date(s))
-            return dk_error_set(&j->err, DK_EINVAL, "%s 应为日期 YYYY-MM-DD", k);
+            return dk_error_set(&j->err, DK_EINVAL, "%s应为日期（年-月-日，如 2010-07-01）", k);
         if (profile_fields[i].type == T_ENUM && !enum_ok(profile_fields[i].values, s))
-            return dk_error_set(&j->err, DK_EINVAL, "%s 应为 %s 之一", k, profile_fields[i].values);
-        if (profile_fields[i].type == T_TEXT && strlen(s) > profile_fields[i].max)
-            return dk_error_set(&j->err, DK_EINVAL, "%s 不能超过 %zu 字节", k,
-                                profile_fields[i].max);
+            return dk_error_set(&j->err, DK_EINVAL, "%s应为 %s 之一", k, profile_fields[i].values);
+        if (profile_fields[i].type == T_TEXT &&
+            (rc = admin_text_max(&j->err, k, s, profile_fields[i].max)))
+            return rc;
         admin_sqlb_param(b, DK_PSTR(s));
     }
+    return 0;
+}
+
+/* One text of 执业经历 row i (0-based): *out NULL when absent (or "", unless required). */
+static int exp_str(admin_job *j, json_t *row, size_t i, const char *key, const char *label,
+                   size_t max, int required, const char **out)
+{
+    json_t *v = json_is_object(row) ? json_object_get(row, key) : NULL;
+    *out = NULL;
+    if (!v || json_is_null(v) || (json_is_string(v) && !json_string_length(v))) {
+        if (required)
+            return dk_error_set(&j->err, DK_EINVAL, "执业经历第 %zu 条缺少%s", i + 1, label);
+        return 0;
+    }
+    if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+        return dk_error_set(&j->err, DK_EINVAL, "执业经历第 %zu 条的%s应为文字", i + 1, label);
+    size_t n = admin_chars(json_string_value(v), json_string_length(v));
+    if (n > max)
+        return dk_error_set(&j->err, DK_EINVAL,
+                            "执业经历第 %zu 条的%s不能超过 %zu 字（现有 %zu 字）", i + 1, label,
+                            max, n);
+    *out = json_string_value(v);
     return 0;
 }
 
 static int save_experience(admin_job *j, MYSQL *db, json_t *list)
 {
     if (!json_is_array(list) || json_array_size(list) > 30)
-        return dk_error_set(&j->err, DK_EINVAL, "experience 应为不超过 30 条的数组");
+        return dk_error_set(&j->err, DK_EINVAL, "执业经历最多 30 条（experience 应为数组）");
     size_t i;
     json_t *x;
     json_array_foreach(list, i, x)
     {
         const char *sd, *ed = NULL, *inst, *dept = NULL, *pos = NULL;
         int rc;
-        if ((rc = dk_json_str(x, "start_date", 10, &sd, &j->err)) ||
-            (rc = dk_json_str_opt(x, "end_date", 10, &ed, &j->err)) ||
-            (rc = dk_json_str(x, "institution_name", 128, &inst, &j->err)) ||
-            (rc = dk_json_str_opt(x, "department", 64, &dept, &j->err)) ||
-            (rc = dk_json_str_opt(x, "position", 64, &pos, &j->err)))
+        if ((rc = exp_str(j, x, i, "start_date", "起始日期", 10, 1, &sd)) ||
+            (rc = exp_str(j, x, i, "end_date", "终止日期", 10, 0, &ed)) ||
+            (rc = exp_str(j, x, i, "institution_name", "执业机构", 128, 1, &inst)) ||
+            (rc = exp_str(j, x, i, "department", "科室", 64, 0, &dept)) ||
+            (rc = exp_str(j, x, i, "position", "职务", 64, 0, &pos)))
             return rc;
         if (admin_parse_date(sd) || (ed && (admin_parse_date(ed) || strcmp(ed, sd) < 0)))
             return dk_error_set(&j->err, DK_EINVAL, "执业经历第 %zu 条的日期不正确", i + 1);
@@ -282,6 +306,9 @@ static int save_experience(admin_job *j, MYSQL *db, json_t *list)
         const char *ed = json_string_value(json_object_get(x, "end_date"));
         const char *dept = json_string_value(json_object_get(x, "department"));
         const char *pos = json_string_value(json_object_get(x, "position"));
+        if (ed && !*ed) ed = NULL; /* "" is absent, as exp_str read it */
+        if (dept && !*dept) dept = NULL;
+        if (pos && !*pos) pos = NULL;
         dk_param q[] = {DK_PINT(j->actor.id),
                         DK_PSTR(json_string_value(json_object_get(x, "start_date"))),
                         ed ? DK_PSTR(ed) : DK_PNULL,
@@ -391,15 +418,20 @@ int admin_phys_registration(admin_job *j, MYSQL *db)
                                        "version",
                                        NULL};
     static const struct {
-        const char *key;
-        int kind; /* 0 text, 1 count, 2 bool */
-        size_t max;
-    } f[] = {{"procedure_type", 0, 16},       {"sa_patient_visits", 1, 9999999},
-             {"sa_operations", 1, 9999999},   {"sa_examinations", 1, 99999999},
-             {"sa_other_workload", 0, 1000},  {"sa_work_text", 0, 60000},
-             {"sa_ethics_text", 0, 60000},    {"sa_report_text", 0, 60000},
-             {"sa_simple_condition", 0, 255}, {"sa_good_record", 2, 0},
-             {"sa_bad_record", 2, 0}};
+        const char *key, *label;
+        int kind;   /* 0 text, 1 count, 2 bool */
+        size_t max; /* text: characters (VARCHAR(n); MEDIUMTEXT holds far more than 60000) */
+    } f[] = {{"procedure_type", "考核程序", 0, 16},
+             {"sa_patient_visits", "接诊病人数", 1, 9999999},
+             {"sa_operations", "手术量", 1, 9999999},
+             {"sa_examinations", "检验/检查量", 1, 99999999},
+             {"sa_other_workload", "其他工作量", 0, 1000},
+             {"sa_work_text", "工作成绩自评", 0, 60000},
+             {"sa_ethics_text", "职业道德自评", 0, 60000},
+             {"sa_report_text", "个人述职报告", 0, 60000},
+             {"sa_simple_condition", "简易程序适用条件", 0, 255},
+             {"sa_good_record", "良好执业行为记录", 2, 0},
+             {"sa_bad_record", "不良执业行为记录", 2, 0}};
     int rc;
     if ((rc = dk_json_only_keys(j->body, keys, &j->err))) return rc;
     const char *proc = json_string_value(json_object_get(j->body, "procedure_type"));
@@ -424,23 +456,24 @@ int admin_phys_registration(admin_job *j, MYSQL *db)
         } else if (f[i].kind == 1) {
             if (!json_is_integer(v) || json_integer_value(v) < 0 ||
                 json_integer_value(v) > (long long)f[i].max) {
-                rc =
-                    dk_error_set(&j->err, DK_EINVAL, "%s 应为 0 到 %zu 的整数", f[i].key, f[i].max);
+                rc = dk_error_set(&j->err, DK_EINVAL, "%s应为 0 到 %zu 之间的整数", f[i].label,
+                                  f[i].max);
                 goto out;
             }
             admin_sqlb_param(&b, DK_PINT(json_integer_value(v)));
         } else if (f[i].kind == 2) {
             if (!json_is_boolean(v)) {
-                rc = dk_error_set(&j->err, DK_EINVAL, "%s 应为 true/false", f[i].key);
+                rc = dk_error_set(&j->err, DK_EINVAL, "%s应为有或无（true/false）", f[i].label);
                 goto out;
             }
             admin_sqlb_param(&b, DK_PINT(json_is_true(v)));
         } else {
-            if (!json_is_string(v) || json_string_length(v) > f[i].max) {
-                rc = dk_error_set(&j->err, DK_EINVAL, "%s 应为不超过 %zu 字节的字符串", f[i].key,
-                                  f[i].max);
+            if (!json_is_string(v)) {
+                rc = dk_error_set(&j->err, DK_EINVAL, "%s应为文字", f[i].label);
                 goto out;
             }
+            if ((rc = admin_text_max(&j->err, f[i].label, json_string_value(v), f[i].max)))
+                goto out;
             admin_sqlb_param(&b, DK_PSTR(json_string_value(v)));
         }
     }
@@ -460,13 +493,39 @@ out:
 
 /* ---- the registered photo -------------------------------------------------------------------- */
 
+/* A photo that cannot be registered: 422 (413 when too large) with a Chinese message the
+ * physician can act on and, beside it, what was found, as examd's camera check reports it:
+ * {"faces": N, "flag": "no_face" | "multiple_faces" | "bad_image"}. Pages use the fields. */
+static int photo_refused(admin_job *j, int code, int faces, proctor_flag flag)
+{
+    if (code != DK_ETOOBIG) code = DK_EUNPROCESSABLE;
+    if (flag == PROCTOR_FLAG_NONE || flag == PROCTOR_FLAG_LOW_SIMILARITY)
+        flag = PROCTOR_FLAG_BAD_IMAGE;
+    json_decref(j->err_fields);
+    j->err_fields = json_pack("{s:i,s:s}", "faces", faces, "flag", proctor_flag_name(flag));
+    if (code == DK_ETOOBIG)
+        return dk_error_set(
+            &j->err, code, "照片过大：请上传不超过 %d MB、宽和高不超过 %d×%d 像素的 JPEG 照片",
+            ADMIN_PHOTO_MAX >> 20, j->srv->popts.max_width, j->srv->popts.max_height);
+    if (flag == PROCTOR_FLAG_NO_FACE)
+        return dk_error_set(&j->err, code,
+                            "照片中没有检测到人脸：请上传本人近期正面免冠照片，面部完整清晰、"
+                            "光线充足");
+    if (flag == PROCTOR_FLAG_MULTIPLE_FACES)
+        return dk_error_set(&j->err, code,
+                            "照片中检测到 %d 张人脸：照片中只能有本人一人，请重新拍摄或另选照片",
+                            faces);
+    return dk_error_set(&j->err, code, "照片无法识别：请上传一张清晰的 JPEG 照片");
+}
+
 int admin_phys_photo_put(admin_job *j, MYSQL *db)
 {
     int w = 0, h = 0, rc;
     dk_error perr = {0};
     if (proctor_jpeg_check(j->raw, j->raw_len, &j->srv->popts, &w, &h, &perr)) {
-        int code = perr.code == DK_ETOOBIG ? DK_ETOOBIG : DK_EUNPROCESSABLE;
-        return dk_error_set(&j->err, code, "照片无法使用（%.180s），请上传 JPEG 照片", perr.msg);
+        DK_INFO("admind", "registered photo refused physician=%lld reason=\"%s\"", j->actor.id,
+                perr.msg);
+        return photo_refused(j, perr.code, 0, PROCTOR_FLAG_BAD_IMAGE);
     }
     if ((rc = dk_mysql_begin(db, &j->err))) return rc;
     phys_state st;
@@ -477,6 +536,30 @@ int admin_phys_photo_put(admin_job *j, MYSQL *db)
                             "SELECT IFNULL(photo_path, '') FROM physician WHERE id = ? FOR UPDATE",
                             pp, 1, old, sizeof old, &j->err)))
         return rc;
+    /* The face first: a refused photo changes nothing. Degraded (no models here): the
+     * photo is stored without its embedding, which the proctor workers compute later. */
+    admin_photo_ctx *pc = j->thread_ctx;
+    int degraded = !(pc && pc->engine && !proctor_engine_degraded(pc->engine));
+    proctor_embedding emb;
+    unsigned char packed[PROCTOR_EMB_MAX * 4];
+    size_t npacked = 0;
+    if (!degraded) {
+        proctor_result res;
+        dk_error e = {0};
+        rc = proctor_embed(pc->engine, j->raw, j->raw_len, &emb, &res, &e);
+        if (rc == DK_EUNPROCESSABLE || rc == DK_ETOOBIG) {
+            DK_INFO("admind", "registered photo refused physician=%lld faces=%d reason=\"%s\"",
+                    j->actor.id, res.faces, e.msg);
+            return photo_refused(j, rc, res.faces, res.flag);
+        }
+        if (rc == DK_EBUSY)
+            degraded = 1;
+        else if (rc) {
+            j->err = e;
+            return rc;
+        } else if (!(npacked = proctor_embedding_pack(&emb, packed, sizeof packed)))
+            return dk_error_set(&j->err, DK_EINTERNAL, "empty embedding");
+    }
     unsigned char digest[32];
     char hex[65], dir[512], path[600];
     crypto_hash_sha256(digest, j->raw, j->raw_len);
@@ -488,32 +571,17 @@ int admin_phys_photo_put(admin_job *j, MYSQL *db)
         DK_ERROR("admind", "cannot store registered photo dir=%s", dir);
         return dk_error_set(&j->err, DK_EIO, "照片保存失败，请稍后重试");
     }
-    dk_param u[] = {DK_PSTR(path), DK_PSTR(hex), DK_PINT(j->actor.id)};
+    /* the embedding as proctor stores it (proctor_embedding_pack, the model's name) */
+    dk_param u[] = {DK_PSTR(path), DK_PSTR(hex),
+                    npacked ? DK_PSTRN((const char *)packed, npacked) : DK_PNULL,
+                    npacked ? DK_PSTR(emb.model) : DK_PNULL, DK_PINT(j->actor.id)};
     if ((rc = admin_sql_exec(db,
                              "UPDATE physician SET photo_path = ?, photo_sha256 = ?, "
-                             "photo_updated_at = NOW(3), face_embedding = NULL, face_model = NULL "
+                             "photo_updated_at = NOW(3), face_embedding = ?, face_model = ? "
                              "WHERE id = ?",
-                             u, 3, NULL, &j->err)))
+                             u, 5, NULL, &j->err)))
         goto undo;
-    admin_photo_ctx *pc = j->thread_ctx;
-    int embedded = 0, degraded = 1;
-    if (pc && pc->engine && !proctor_engine_degraded(pc->engine)) {
-        degraded = 0;
-        dk_error e = {0};
-        rc = proctor_register_photo(pc->engine, db, j->actor.id, j->raw, j->raw_len, &e);
-        if (rc == DK_EUNPROCESSABLE || rc == DK_ETOOBIG) {
-            dk_error_set(&j->err, DK_EUNPROCESSABLE,
-                         "照片中需要有且只有一张清晰的正脸（%.150s），请重新拍照", e.msg);
-            goto undo;
-        }
-        if (rc == DK_EBUSY)
-            degraded = 1, rc = 0;
-        else if (rc) {
-            j->err = e;
-            goto undo;
-        }
-        embedded = !degraded;
-    }
+    int embedded = npacked > 0;
     json_t *d = json_pack("{s:s,s:I,s:b}", "sha256", hex, "bytes", (json_int_t)j->raw_len,
                           "embedded", embedded);
     rc = admin_audit(db, j, 0, "upload_photo", "physician", j->actor.id, NULL, NULL, NULL, NULL, d,
@@ -588,18 +656,42 @@ int admin_phys_exemption_attach(admin_job *j, MYSQL *db)
 /* ---- GET /api/v1/physician/results: every cycle
  * ---------------------------------------------------- */
 
+/* 测评情况 of one enrolment as the results list says it: the papers its procedure requires
+ * (dk_paper_states: 一般程序 人文医学 + 业务水平, 简易程序 人文医学), each with its result or
+ * 未测评, and the exempted ones as 免考 ("人文医学:合格；业务水平:免考"). NULL before a
+ * procedure is chosen. */
+static int results_tests(MYSQL *db, json_t *item, dk_error *err)
+{
+    const char *proc = json_string_value(json_object_get(item, "procedure_type"));
+    json_t *eid = json_object_get(item, "enrolment_id");
+    if (!proc || !*proc || !json_is_integer(eid)) {
+        json_object_set_new(item, "tests", json_null());
+        return 0;
+    }
+    dk_paper_state st[2];
+    int rc = dk_paper_states(db, json_integer_value(eid), proc, st, err);
+    if (rc) return rc;
+    char buf[128] = "";
+    size_t n = 0;
+    for (int i = 0; i < 2; i++) {
+        if (!st[i].required && !st[i].exempted) continue;
+        const char *what = st[i].exempted ? "免考" : st[i].result[0] ? st[i].result : "未测评";
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s:%s", n ? "；" : "",
+                              i == 0 ? "人文医学" : dk_papers[i], what);
+        if (n >= sizeof buf) n = sizeof buf - 1;
+    }
+    json_object_set_new(item, "tests", n ? json_string(buf) : json_null());
+    return 0;
+}
+
 int admin_phys_results(admin_job *j, MYSQL *db)
 {
     dk_param p[] = {DK_PINT(j->actor.id)};
-    json_t *items;
+    json_t *items, *it;
     int rc = admin_sql_rows(
         db,
         "SELECT e.id AS enrolment_id, c.code AS cycle_code, c.name AS cycle_name, c.period_start, "
         "c.period_end, e.status, e.procedure_type, e.result, e.result_reason, e.completed_at, "
-        "(SELECT GROUP_CONCAT(CONCAT(IF(t.paper = '公共知识', '人文医学', t.paper), ':', "
-        " IF(t.exempted, '免考', IFNULL(t.result, '未测评'))) SEPARATOR '；') FROM enrolment_test "
-        "t "
-        " WHERE t.enrolment_id = e.id) AS tests, "
         "(SELECT x.status FROM exemption_request x WHERE x.enrolment_id = e.id LIMIT 1) "
         "AS exemption_status, (e.status = '考核完成' AND e.result = '合格' AND EXISTS (SELECT 1 "
         "FROM certificate x WHERE x.enrolment_id = e.id)) AS certificate "
@@ -607,6 +699,15 @@ int admin_phys_results(admin_job *j, MYSQL *db)
         "ORDER BY c.period_start DESC",
         p, 1, 0, &items, &j->err);
     if (rc) return rc;
+    size_t i;
+    json_array_foreach(items, i, it)
+    {
+        if ((rc = results_tests(db, it, &j->err))) break;
+    }
+    if (rc) {
+        json_decref(items);
+        return rc;
+    }
     j->out = json_pack("{s:o}", "items", items);
     return 0;
 }

@@ -196,6 +196,7 @@ static void job_free(void *p)
     admin_job *j = p;
     json_decref(j->body);
     json_decref(j->out);
+    json_decref(j->err_fields);
     free(j->bytes);
     evhttp_clear_headers(&j->query);
     free(j);
@@ -219,6 +220,8 @@ static void job_reset(admin_job *j)
 {
     json_decref(j->out);
     j->out = NULL;
+    json_decref(j->err_fields);
+    j->err_fields = NULL;
     free(j->bytes);
     j->bytes = NULL;
     j->bytes_len = 0;
@@ -280,6 +283,15 @@ static void job_done(void *arg)
             snprintf(e.msg, sizeof e.msg,
                      "数据冲突（记录已存在、仍被引用或已被他人修改），请刷新后重试");
         }
+        if (j->err_fields && dk_err_http_status(e.code) < 500) { /* e.g. the photo's faces */
+            json_t *body =
+                json_pack("{s:{s:s,s:s}}", "error", "code", dk_err_name(e.code), "message", e.msg);
+            if (body) {
+                json_object_update_missing(json_object_get(body, "error"), j->err_fields);
+                dk_http_reply_json(rq, dk_err_http_status(e.code), body);
+                return;
+            }
+        }
         dk_http_fail(rq, &e);
         return;
     }
@@ -334,7 +346,7 @@ static void api_run(dk_req *rq)
             return;
         }
         if (j->claims.must_change && !(api->flags & ADMIN_F_MUST_CHANGE)) {
-            dk_http_failf(rq, DK_EFORBIDDEN, "首次登录请先修改初始密码");
+            dk_http_failf(rq, DK_EPWCHANGE, "首次登录请先修改初始密码");
             return;
         }
         unsigned kind_roles = j->claims.kind == 'p'   ? ADMIN_R_PHYS
@@ -504,6 +516,9 @@ admin_server *admin_start(const dk_config *cfg, dk_error *err)
         free(s);
         return NULL;
     }
+    /* popts judge registered photos only: as large as the route takes (4 MiB), not
+     * proctor_max_bytes, which is meant for the captures of a test (2 MiB) */
+    s->popts.max_bytes = ADMIN_PHOTO_MAX;
     for (size_t i = 0; i < NAPIS; i++)
         admin_routes[i] = (dk_route){admin_apis[i].method, admin_apis[i].pattern, api_run,
                                      admin_apis[i].name, admin_apis[i].max_body};

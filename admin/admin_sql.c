@@ -1,6 +1,6 @@
 /* admin_sql.c - the SQL helpers of admind: result sets as JSON (typed, times in ISO
  * 8601 UTC, ID numbers masked unless asked), single values, statements built piece by
- * piece, paged lists, time parsing, the audit log writer and file storage.
+ * piece, paged lists, time parsing, text limits, the audit log writer and file storage.
  * Blocking: database worker threads only. */
 #include <errno.h>
 #include <fcntl.h>
@@ -225,6 +225,21 @@ int admin_parse_date(const char *s)
     int y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
     if (y < 1900 || y > 2200 || m < 1 || m > 12 || d < 1 || d > days_in(y, m)) return DK_EINVAL;
     return 0;
+}
+
+size_t admin_chars(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return n;
+}
+
+int admin_text_max(dk_error *err, const char *label, const char *s, size_t max)
+{
+    size_t n = s ? admin_chars(s, strlen(s)) : 0;
+    if (n <= max) return 0;
+    return dk_error_set(err, DK_EINVAL, "%s不能超过 %zu 字（现有 %zu 字）", label, max, n);
 }
 
 int admin_parse_time(const char *s, char out[32])

@@ -24,6 +24,7 @@ static const struct {
     {DK_EIO, "backend_unavailable", 503},
     {DK_ETIMEOUT, "backend_timeout", 504},
     {DK_EINTERNAL, "internal", 500},
+    {DK_EPWCHANGE, "password_change_required", 403},
 };
 
 static int find(int code)

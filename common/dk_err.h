@@ -23,7 +23,8 @@ typedef enum dk_err {
     DK_EIO = -10,          /* a backend (Redis, MariaDB, file) failed: 503 */
     DK_ETIMEOUT = -11,     /* a backend did not answer in time: 504 */
     DK_EINTERNAL = -12,    /* a bug: 500 */
-    DK_ERR_COUNT_ = 13
+    DK_EPWCHANGE = -13,    /* a valid token that must change its initial password first: 403 */
+    DK_ERR_COUNT_ = 14
 } dk_err;
 
 typedef struct dk_error {

@@ -50,7 +50,7 @@ int exam_authenticate(dk_req *rq, dk_claims *c, int allow_must_change)
         return -1;
     }
     if (c->must_change && !allow_must_change) {
-        dk_http_failf(rq, DK_EFORBIDDEN, "首次登录请先修改初始密码");
+        dk_http_failf(rq, DK_EPWCHANGE, "首次登录请先修改初始密码");
         return -1;
     }
     return 0;

@@ -1,7 +1,7 @@
 /* test_admin_unit.c - admind's pure parts: ID numbers (check digit, 15 <-> 18 forms,
  * birth date and sex), the import CSV reader and the export writer, time input with
- * zones, and the workflow table (every status of DESIGN.md §1.1 reachable and every
- * non-final one with a way out). */
+ * zones, text limits in characters, and the workflow table (every status of DESIGN.md §1.1
+ * reachable and every non-final one with a way out). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -119,6 +119,25 @@ static int known(const char *s)
     return 0;
 }
 
+static void test_text_limits(void **state)
+{
+    (void)state;
+    /* characters, as VARCHAR(n) of utf8mb4 and the pages count them: 心 is 3 bytes, 𠀀 4 */
+    assert_int_equal(admin_chars("", 0), 0);
+    assert_int_equal(admin_chars("abc", 3), 3);
+    assert_int_equal(admin_chars("心血管内科", strlen("心血管内科")), 5);
+    assert_int_equal(admin_chars("a\U00020000b", 6), 3);
+    char buf[4 * 65 + 1] = "";
+    for (int i = 0; i < 64; i++)
+        strcat(buf, "心");
+    dk_error e = {0};
+    assert_int_equal(admin_text_max(&e, "从事专业", buf, 64), 0); /* 192 bytes, 64 characters */
+    assert_int_equal(admin_text_max(&e, "从事专业", NULL, 64), 0);
+    strcat(buf, "心");
+    assert_int_equal(admin_text_max(&e, "从事专业", buf, 64), DK_EINVAL);
+    assert_string_equal(e.msg, "从事专业不能超过 64 字（现有 65 字）");
+}
+
 static void test_workflow_table(void **state)
 {
     (void)state;
@@ -155,7 +174,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_id_numbers),     cmocka_unit_test(test_csv_read),
         cmocka_unit_test(test_csv_write),      cmocka_unit_test(test_times),
-        cmocka_unit_test(test_workflow_table),
+        cmocka_unit_test(test_workflow_table), cmocka_unit_test(test_text_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

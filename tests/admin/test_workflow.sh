@@ -12,7 +12,9 @@
 #   R  the authority 驳回s at 待参加考核
 #   F  test failed -> province 不予补考 -> 考核完成 不合格;  G  makeup failed -> 考核完成 不合格
 #   H  认定作弊 on a passed test -> 待确认补考 (exam_result, enrolment_test); 撤销认定 -> restored
-#   I  退出本周期 before its deadline, refused after;  J  取消参加 only before submitting,
+#   P  the physician's results list the papers the procedure requires (+ 免考), no others
+#   I  退出本周期 before its deadline, refused after; texts limited in characters, never cut
+#      (profile, 执业经历, self-assessment, reasons);  J  取消参加 only before submitting,
 #      after it the authority 驳回s;  K  windows: registration and review;  L  optimistic lock
 #   M  403 out of scope / wrong role;  N  409 wrong status;  O  audit log;  Q  missed test
 ADMIND=$1
@@ -26,6 +28,14 @@ start_admind
 start_examd
 jpeg "$TMP/photo.jpg"
 printf '%%PDF-1.4\n%% test attachment\n' >"$TMP/a.pdf"
+# results_tests TOKEN EID: 测评情况 of that enrolment in the physician's own results
+results_tests() {
+    api GET /physician/results "" "$1"
+    expect 200 "the physician's results"
+    j ".items[] | select(.enrolment_id == $2) | .tests"
+}
+# rep TEXT N: TEXT N times
+rep() { local s='' k; for ((k = 0; k < $2; k++)); do s+=$1; done; printf '%s' "$s"; }
 
 # ---- the world ------------------------------------------------------------------------------------
 step "regions, cycle, institutions, 考核机构 application and assignment"
@@ -131,6 +141,7 @@ expect 403 "another institution's certificate"
 api GET /physician/results "" "$A_PT"
 expect 200 "the physician's results"
 eq "$(j ".items[] | select(.enrolment_id == $A_EID) | [.result, .certificate] | map(tostring) | join(\",\")")" "合格,true" "results page"
+eq "$(results_tests "$A_PT" "$A_EID")" "人文医学:合格；业务水平:合格" "P 一般程序: both papers in the results"
 api GET /workflow "" "$A_PT"
 expect 200 "the workflow table"
 [ "$(j '[.transitions[] | select(.entity == "enrolment")] | length')" -ge 20 ] || fail "workflow table"
@@ -173,6 +184,7 @@ expect 200
 expect_status "$B_EID" 待参加考核
 eq "$(sql "SELECT GROUP_CONCAT(CONCAT(paper, required) ORDER BY paper) FROM enrolment_test WHERE enrolment_id = $B_EID")" \
     "公共知识1,业务水平0" "简易程序 sits 人文医学 only"
+eq "$(results_tests "$B_PT" "$B_EID")" "人文医学:未测评" "P 简易程序: no 业务水平 in the results"
 sit "$B_PT" 公共知识 fail
 expect_status "$B_EID" 待确认补考
 act "$B_EID" makeup_confirm "$CITY"
@@ -185,6 +197,7 @@ expect_status "$B_EID" 待参加补考
 sit "$B_PT" 公共知识 pass
 expect_status "$B_EID" 考核完成
 eq "$(sql "SELECT CONCAT(result, attempts) FROM enrolment_test WHERE enrolment_id = $B_EID AND paper = '公共知识'")" 合格2 "makeup recorded"
+eq "$(results_tests "$B_PT" "$B_EID")" "人文医学:合格" "P 简易程序 after the makeup"
 
 step "O  the audit log of B"
 api GET "/enrolments/$B_EID/log" "" "$H1"
@@ -240,6 +253,7 @@ eq "$(j '[.tests[].paper] | join(",")')" 公共知识 "examd offers 人文医学
 sit "$C_PT" 公共知识 pass
 expect_status "$C_EID" 考核完成
 eq "$(sql "SELECT result FROM enrolment WHERE id = $C_EID")" 合格 "result of C"
+eq "$(results_tests "$C_PT" "$C_EID")" "人文医学:合格；业务水平:免考" "P 一般程序 with 业务水平 exempted"
 
 # ---- D ----------------------------------------------------------------------------------------------
 step "D 简易程序 with 免考 of 人文医学: no test left"
@@ -262,6 +276,7 @@ act "$D_EID" assessor_pass "$H2"
 expect 200
 expect_status "$D_EID" 考核完成
 eq "$(sql "SELECT CONCAT(result, '/', result_reason) FROM enrolment WHERE id = $D_EID")" 合格/免考 "D result"
+eq "$(results_tests "$PT" "$D_EID")" "人文医学:免考" "P 简易程序 with 人文医学 exempted"
 
 # ---- E ----------------------------------------------------------------------------------------------
 step "E 职业道德 不合格 -> 考核完成 不合格"
@@ -270,6 +285,8 @@ E_EID=$EID
 submit "$E_EID" "$PT"
 act "$E_EID" inst_pass "$H1" '"work_result":"合格","ethics_result":"不合格","quantity_result":"合格"'
 expect_msg 400 "不合格理由" "不合格 without a reason"
+act "$E_EID" inst_pass "$H1" "\"work_result\":\"合格\",\"ethics_result\":\"不合格\",\"ethics_reason\":\"$(rep 红 1001)\",\"quantity_result\":\"合格\""
+expect_msg 400 "职业道德不合格理由不能超过 1000 字（现有 1001 字）" "a reason longer than its column is refused, not cut"
 act "$E_EID" inst_pass "$H1" '"work_result":"合格","ethics_result":"不合格","ethics_reason":"收受红包","quantity_result":"合格"'
 expect 200
 act "$E_EID" assessor_pass "$H2"
@@ -379,16 +396,37 @@ mkphys "$H1"
 api POST "/institution/physicians/$PID/confirm" "" "$H1"
 I_EID=$(j .id)
 PT=$(first_login physician "$PACCT")
+# limits are characters, as the columns and the page count them (心 is 3 bytes, 1 字)
+api PUT /physician/profile "{\"specialty\":\"$(rep 心 65)\"}" "$PT"
+expect_msg 400 "从事专业不能超过 64 字（现有 65 字）" "a 从事专业 of 65 characters"
+api PUT /physician/profile "{\"specialty\":\"$(rep 心 64)\",\"title\":\"主任医师\"}" "$PT"
+expect 200 "a 从事专业 of 64 characters (192 bytes)"
+eq "$(sql "SELECT CONCAT(CHAR_LENGTH(specialty), ' ', title) FROM physician WHERE id = $PID")" "64 主任医师" "stored whole"
+api PUT /physician/profile "{\"experience\":[{\"start_date\":\"2010-07-01\",\"institution_name\":\"$(rep 院 129)\"}]}" "$PT"
+expect_msg 400 "执业经历第 1 条的执业机构不能超过 128 字（现有 129 字）" "a 执业机构 of 129 characters"
+api PUT /physician/profile '{"experience":[{"start_date":"2010-07-01","end_date":"","department":""}]}' "$PT"
+expect_msg 400 "执业经历第 1 条缺少执业机构" "a row without its institution"
+api PUT /physician/profile "{\"experience\":[{\"start_date\":\"2010-07-01\",\"end_date\":\"\",\"institution_name\":\"$(rep 院 128)\"}]}" "$PT"
+expect 200 "a 执业机构 of 128 characters; an empty end date is 至今"
+eq "$(sql "SELECT CONCAT(CHAR_LENGTH(institution_name), ' ', end_date IS NULL) FROM physician_experience WHERE physician_id = $PID")" "128 1" "the row stored"
+api PUT /physician/profile '{"birth_date":"1980-13-01"}' "$PT"
+expect_msg 400 "出生日期应为日期" "errors name the field as the page does"
+api PUT /physician/registration "{\"sa_other_workload\":\"$(rep 量 1001)\"}" "$PT"
+expect_msg 400 "其他工作量不能超过 1000 字（现有 1001 字）" "其他工作量 of 1001 characters"
 api POST "/enrolments/$I_EID/actions/withdraw" '{}' "$PT"
 expect_msg 400 "理由" "withdraw needs a reason"
+api POST "/enrolments/$I_EID/actions/withdraw" "{\"reason\":\"$(rep 退 1001)\"}" "$PT"
+expect_msg 400 "理由不能超过 1000 字（现有 1001 字）" "a withdraw reason of 1001 characters is refused, not cut"
+expect_status "$I_EID" 待报名
 api PUT "/cycles/$CYCLE_ID" "{\"withdraw_deadline\":\"$(iso '-1 hour')\"}" "$PROV"
 expect 200 "deadline in the past"
 api POST "/enrolments/$I_EID/actions/withdraw" '{"reason":"本周期不需考核"}' "$PT"
 expect_msg 409 "截止" "withdraw after the deadline"
 api PUT "/cycles/$CYCLE_ID" "{\"withdraw_deadline\":\"$(iso '+20 days')\"}" "$PROV"
-api POST "/enrolments/$I_EID/actions/withdraw" '{"reason":"本周期不需考核"}' "$PT"
-expect 200 "withdraw"
+api POST "/enrolments/$I_EID/actions/withdraw" "{\"reason\":\"$(rep 退 1000)\"}" "$PT"
+expect 200 "withdraw with a reason of 1000 characters (3000 bytes)"
 expect_status "$I_EID" 退出本周期
+eq "$(sql "SELECT CHAR_LENGTH(withdraw_reason) FROM enrolment WHERE id = $I_EID")" 1000 "the reason stored whole"
 
 # ---- J ----------------------------------------------------------------------------------------------
 step "J 取消参加 before submitting only; after it the authority 驳回s"

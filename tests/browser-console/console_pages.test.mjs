@@ -38,6 +38,11 @@ L.main('browser_console_pages', async () => {
   };
   const dialog = (name) => page.getByRole('dialog', { name });
   const toast = (text) => page.locator('.toast', { hasText: text }).first().waitFor();
+  // Waits for the exemption's 状态 row to say text: the page reloads after a decision, and
+  // only this row's tag changes then (机构审核 and 考核机构复核 show 通过 tags of their own).
+  const exemptionStatus = (text) =>
+    page.locator('.exemption .desc-item', { has: page.locator('dt', { hasText: /^状态$/ }) })
+      .locator('.tag', { hasText: new RegExp(`^${text}$`) }).waitFor();
 
   // ---- login: two wrong passwords, then the captcha ------------------------------------------------
   await page.goto(base + '/');
@@ -241,7 +246,7 @@ L.main('browser_console_pages', async () => {
   await L.shot(page, 'exemption-review');
   await page.getByRole('button', { name: '免考通过' }).click();
   await dialog('免考通过').getByRole('button', { name: '确定' }).click();
-  await page.locator('.exemption .tag', { hasText: '待考核机构复核' }).waitFor();
+  await exemptionStatus('待考核机构复核');
 
   // ---- 简易程序审核 → 合格, 提交 ----------------------------------------------------------------------------
   await go('简易程序审核');
@@ -302,7 +307,7 @@ L.main('browser_console_pages', async () => {
   await page.locator('tr', { hasText: '郑六合' }).getByRole('button', { name: '审核' }).click();
   await page.getByRole('button', { name: '免考通过' }).click();
   await dialog('免考通过').getByRole('button', { name: '确定' }).click();
-  await page.locator('.exemption .tag', { hasText: '通过' }).waitFor();
+  await exemptionStatus('通过');
   await go('简易程序复核');
   await L.shot(page, 'assessor-simple-queue');
   await page.locator('tr', { hasText: '郑六合' }).getByRole('button', { name: '复核' }).click();

@@ -35,6 +35,8 @@ static void test_err_table(void **st)
     assert_int_equal(dk_err_http_status(-999), 500);
     assert_string_equal(dk_err_name(DK_ENOTFOUND), "not_found");
     /* a must-change token: still 403, but a code of its own that pages act on */
+    assert_int_equal(dk_err_http_status(DK_EPWCHANGE), 403);
+    assert_string_equal(dk_err_name(DK_EPWCHANGE), "password_change_required");
     dk_error e;
     assert_int_equal(dk_error_set(&e, DK_ETOOBIG, "n=%d", 5), DK_ETOOBIG);
     assert_string_equal(e.msg, "n=5");

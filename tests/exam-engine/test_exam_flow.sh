@@ -73,8 +73,12 @@ t0=$(jq -r .token <<<"$FX_BODY")
 
 fx_call A GET /api/v1/tests "" "$t0"
 fx_expect_error 403 "tests with a must-change token" "修改初始密码"
+fx_expect_eq "$(jq -r .error.code <<<"$FX_BODY")" password_change_required \
+    "the must-change 403 has its own code"
 fx_call A POST /api/v1/sessions '{"paper":"业务水平"}' "$t0"
 fx_expect_error 403 "start with a must-change token"
+fx_expect_eq "$(jq -r .error.code <<<"$FX_BODY")" password_change_required \
+    "the must-change 403 of POST /sessions"
 
 newpw='Flow#2026abc'
 for bad in 'Ab1!' 'abcdefgh1' 'abcdefghij' 'ABCDEFGH12' '12345678!!'; do

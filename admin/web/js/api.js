@@ -4,7 +4,8 @@
 // fetched, never linked), and the busy counter the page shows and tests wait on.
 //
 // Errors come back as ApiError {status, code, message}; a 401 ends the session and
-// goes back to the login page, saying why.
+// goes back to the login page, saying why; a 403 password_change_required (a token that
+// must still change its initial password) goes to the forced change.
 
 const KEY = 'dk.console';
 
@@ -46,6 +47,10 @@ document.body.dataset.busy = '0';
 let onExpired = () => {};
 export function setExpiredHandler(fn) {
   onExpired = fn;
+}
+let onMustChange = () => {};
+export function setMustChangeHandler(fn) {
+  onMustChange = fn;
 }
 
 // Query strings: undefined, null and '' are left out.
@@ -95,6 +100,7 @@ export async function call(method, path, opts = {}) {
       session.clear();
       onExpired(msg);
     }
+    if (r.status === 403 && err.code === 'password_change_required') onMustChange(msg);
     throw err;
   } finally {
     setTimeout(() => busy(-1), 0);

@@ -79,6 +79,13 @@ api.setExpiredHandler((msg) => {
   ctx.me = null;
   leave(msg || '登录已过期，请重新登录');
 });
+// A token that must still change its initial password (403 password_change_required):
+// start again, which reads /me and shows the forced change (once for a burst of replies).
+let restarting = null;
+api.setMustChangeHandler(() => {
+  ctx.me = null;
+  restarting = restarting || start().finally(() => (restarting = null));
+});
 
 // ---- login ------------------------------------------------------------------------------------------
 

@@ -16,14 +16,21 @@ const TOKEN_KEY = 'dk.token';
 const WHO_KEY = 'dk.physician';
 
 export class ApiError extends Error {
-  constructor(status, code, message, retryAfter) {
+  // detail: the server's error object as sent ({code, message} and any fields of its own,
+  // e.g. the photo route's {faces, flag}); {} when there was none
+  constructor(status, code, message, retryAfter, detail = {}) {
     super(message);
     this.status = status;
     this.code = code;
     this.retryAfter = retryAfter;
+    this.detail = detail;
   }
   get network() {
     return this.status === 0;
+  }
+  // the token is valid but must change its initial password first (either server)
+  get mustChange() {
+    return this.status === 403 && this.code === 'password_change_required';
   }
   // worth trying again later: the network, an overloaded or restarting server
   get transient() {
@@ -58,8 +65,9 @@ export function setAuthLostHandler(fn) {
   onAuthLost = fn;
 }
 
-// admind refuses a token that must change its initial password (403) everywhere but
-// /password: a page reloaded on a portal route with such a token is sent to the change.
+// Both servers refuse a token that must change its initial password (403
+// password_change_required) everywhere but /password: a page reloaded on a portal route
+// with such a token is sent to the change.
 let onMustChange = null;
 export function setMustChangeHandler(fn) {
   onMustChange = fn;
@@ -104,9 +112,10 @@ async function send(base, method, path, body, opts = {}) {
     err.code || 'http_' + res.status,
     err.message || fallbackMessage(res.status),
     isFinite(ra) && ra >= 0 ? ra : null,
+    err,
   );
   if (res.status === 401 && tok && onAuthLost && !/\/(login|password)$/.test(path)) onAuthLost(e);
-  if (res.status === 403 && opts.admin && tok && onMustChange && /修改初始密码/.test(e.message)) onMustChange(e);
+  if (e.mustChange && opts.admin && tok && onMustChange) onMustChange(e);
   throw e;
 }
 

@@ -189,7 +189,7 @@ async function landing() {
     r = await api.retrying(() => api.get('/api/v1/tests'), { onWait: wait, retryNetwork: true, maxAttempts: 6 });
   } catch (e) {
     if (e.status === 401) return;
-    if (e.status === 403) return showPassword();
+    if (e.mustChange) return showPassword();
     return showTests(e.message);
   }
   if (r.tests && r.tests.length) {
@@ -273,7 +273,7 @@ async function showTests(message, prefetched) {
   } catch (e) {
     list.removeAttribute('aria-busy');
     if (e.status === 401) return;
-    if (e.status === 403) return showPassword();
+    if (e.mustChange) return showPassword();
     setError(err, e.message);
     list.replaceChildren(el('li', {}, el('button', { class: 'btn', text: '重新加载', onclick: () => showTests() })));
     return;

@@ -152,9 +152,9 @@ export async function show(view, ctx) {
   }
 
   function requestForm(ex, paper) {
-    const type = field({ name: 'exemption_type', label: '免考条件', maxBytes: 64, required: true, list: TYPES, value: ex ? ex.exemption_type : '',
+    const type = field({ name: 'exemption_type', label: '免考条件', maxChars: 64, required: true, list: TYPES, value: ex ? ex.exemption_type : '',
       hint: '可从列表中选择，或按所在省份的规定填写。' });
-    const desc = field({ name: 'description', label: '情况说明', type: 'textarea', rows: 4, maxBytes: 2000, value: ex ? ex.description : '', wide: true,
+    const desc = field({ name: 'description', label: '情况说明', type: 'textarea', rows: 4, maxChars: 2000, value: ex ? ex.description : '', wide: true,
       hint: '简要说明符合免考条件的情况（时间、地点、文件名称等）。' });
     const err = el('p', { class: 'notice', 'data-kind': 'warn', role: 'alert', hidden: true });
     const btn = el('button', { type: 'submit', class: 'btn primary', text: ex ? '重新提交免考申请' : '提交免考申请' });

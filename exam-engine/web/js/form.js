@@ -1,15 +1,16 @@
 // form.js - the fields of the registration and exemption forms: a label, the control, a
 // hint and an error line tied to it (aria-describedby), and the limits admind enforces
-// checked before anything is sent. admind counts text in UTF-8 bytes (a Chinese character
-// is 3), so a field has maxlength = its byte limit (no more characters can fit) and a
-// byte check with a message in characters; numbers have their range; dates their format.
+// checked before anything is sent. Text limits are characters, counted as admind counts
+// them (code points: a Chinese character is one); a field over its limit says so at the
+// field and is not sent (no maxlength: a paste is never cut silently). Numbers have their
+// range; dates their format.
 
-import { byteLength, el } from './ui.js';
+import { charLength, el } from './ui.js';
 
 let seq = 0;
 
 // One field. spec: {name, label, type: text|email|tel|date|number|textarea|select|
-// radios, value, maxBytes, required (for submitting: marked *, checked by check()),
+// radios, value, maxChars, required (for submitting: marked *, checked by check()),
 // options: [[value, text]] (select, radios), list: [suggestions] (text), min, max,
 // placeholder, hint, rows, wide}. Returns the wrapper; wrapper.control is the input
 // (for radios the fieldset), wrapper.read() gives the value to send ('' -> null).
@@ -17,7 +18,7 @@ export function field(spec) {
   const id = `f-${spec.name}-${++seq}`;
   const hintId = id + '-hint';
   const errId = id + '-err';
-  const describedBy = [spec.hint || spec.maxBytes > 300 ? hintId : null, errId].filter(Boolean).join(' ');
+  const describedBy = [spec.hint || spec.maxChars > 300 ? hintId : null, errId].filter(Boolean).join(' ');
   let control;
   const value = spec.value === null || spec.value === undefined ? '' : spec.value;
   if (spec.type === 'radios') {
@@ -32,12 +33,11 @@ export function field(spec) {
       el('option', { value: '', text: spec.placeholder || '请选择' }),
       ...spec.options.map(([v, t]) => el('option', { value: String(v), text: t, selected: String(v) === String(value) })));
   } else if (spec.type === 'textarea') {
-    control = el('textarea', { id, name: spec.name, rows: spec.rows || 5, maxlength: spec.maxBytes, placeholder: spec.placeholder, 'aria-describedby': describedBy });
+    control = el('textarea', { id, name: spec.name, rows: spec.rows || 5, placeholder: spec.placeholder, 'aria-describedby': describedBy });
     control.value = value;
   } else {
     const attrs = { id, name: spec.name, type: spec.type || 'text', 'aria-describedby': describedBy, placeholder: spec.placeholder };
     if (spec.type === 'number') Object.assign(attrs, { min: spec.min ?? 0, max: spec.max, step: 1, inputmode: 'numeric' });
-    else if (spec.maxBytes) attrs.maxlength = spec.maxBytes;
     if (spec.type === 'tel') attrs.inputmode = 'tel';
     if (spec.autocomplete) attrs.autocomplete = spec.autocomplete;
     if (spec.list) attrs.list = id + '-list';
@@ -45,7 +45,7 @@ export function field(spec) {
     control.value = value;
   }
   if (spec.required && spec.type !== 'radios') control.setAttribute('aria-required', 'true');
-  const counter = spec.maxBytes > 300 ? el('span', { class: 'counter' }) : null;
+  const counter = spec.maxChars > 300 ? el('span', { class: 'counter' }) : null;
   const hint = spec.hint || counter ? el('p', { class: 'hint small muted', id: hintId }, spec.hint || '', counter) : null;
   const error = el('p', { class: 'field-error', id: errId, role: 'alert', hidden: true });
   const label = spec.type === 'radios' ? null
@@ -57,9 +57,9 @@ export function field(spec) {
 
   const showCount = () => {
     if (!counter) return;
-    const n = byteLength(control.value);
-    counter.textContent = `已输入约 ${Math.ceil(n / 3)} 字，最多约 ${Math.floor(spec.maxBytes / 3)} 字`;
-    counter.dataset.over = n > spec.maxBytes ? '1' : '0';
+    const n = charLength(control.value.trim());
+    counter.textContent = `已输入 ${n} 字，最多 ${spec.maxChars} 字`;
+    counter.dataset.over = n > spec.maxChars ? '1' : '0';
   };
   wrap.read = () => {
     if (spec.type === 'radios') {
@@ -75,8 +75,8 @@ export function field(spec) {
   wrap.problem = (needRequired = false) => {
     const v = wrap.read();
     if (v === null) return needRequired && spec.required ? `请${spec.type === 'radios' || spec.type === 'select' ? '选择' : '填写'}${spec.label}` : '';
-    if (spec.maxBytes && typeof v === 'string' && byteLength(v) > spec.maxBytes)
-      return `${spec.label}过长：最多 ${spec.maxBytes} 字节（约 ${Math.floor(spec.maxBytes / 3)} 个汉字）`;
+    if (spec.maxChars && typeof v === 'string' && charLength(v) > spec.maxChars)
+      return `${spec.label}过长：最多 ${spec.maxChars} 字，现有 ${charLength(v)} 字`;
     if (spec.type === 'number') {
       if (!Number.isInteger(v) || v < (spec.min ?? 0) || (spec.max !== undefined && v > spec.max))
         return `${spec.label}应为 ${spec.min ?? 0} 到 ${spec.max} 之间的整数`;

@@ -47,15 +47,16 @@ function missingForSubmit(me) {
   return m;
 }
 
-// A 422 of the photo route in plain words (admind says how many faces it found).
+// A refused photo in plain words, from what admind found (its 413/422 carry `faces` and
+// `flag`: no_face, multiple_faces or bad_image, as examd's camera check reports them).
 export function photoMessage(e) {
+  const { faces, flag } = e.detail || {};
   if (e.status === 413) return '照片文件太大：请上传不超过 4 MB 的 JPEG 照片。';
-  const m = /shows (\d+) faces/.exec(e.message || '');
-  if (m && Number(m[1]) === 0)
+  if (flag === 'no_face')
     return '照片中没有检测到人脸。请上传本人近期正面免冠照片：面部完整、清晰，光线充足，不要佩戴帽子、口罩或墨镜。';
-  if (m) return `照片中检测到 ${m[1]} 张人脸，照片中只能有您本人一人。请重新拍摄或选择只有本人的照片。`;
-  if (/too small/.test(e.message || '')) return '照片尺寸太小：请上传清晰的照片（宽和高都不小于 64 像素）。';
-  if (e.status === 422) return `照片无法使用：${e.message}`;
+  if (flag === 'multiple_faces')
+    return `照片中检测到 ${faces} 张人脸，照片中只能有您本人一人。请重新拍摄或选择只有本人的照片。`;
+  if (flag === 'bad_image') return '照片无法识别：请重新拍摄，或选择一张清晰的 JPEG 照片（不要截图，不要只改文件扩展名）。';
   return e.message;
 }
 
@@ -168,20 +169,20 @@ export async function show(view, ctx) {
     const fields = [
       f({ name: 'department_id', label: '科室', type: 'select', required: true, options: depts.map((d) => [d.id, d.name]),
         hint: depts.length ? '只能选择所在机构已启用的科室。' : '所在机构还没有可选的科室，请联系机构先创建科室。' }),
-      f({ name: 'specialty', label: '从事专业', maxBytes: 64, placeholder: '如：心血管内科' }),
-      f({ name: 'title', label: '职称', maxBytes: 32, list: TITLES }),
-      f({ name: 'post', label: '职务', maxBytes: 32 }),
-      f({ name: 'practice_scope', label: '执业范围', maxBytes: 64, placeholder: '如：内科专业' }),
+      f({ name: 'specialty', label: '从事专业', maxChars: 64, placeholder: '如：心血管内科' }),
+      f({ name: 'title', label: '职称', maxChars: 32, list: TITLES }),
+      f({ name: 'post', label: '职务', maxChars: 32 }),
+      f({ name: 'practice_scope', label: '执业范围', maxChars: 64, placeholder: '如：内科专业' }),
       f({ name: 'standardized_training', label: '住院医师规范化培训', type: 'radios', value: boolTo(p.standardized_training), options: [['1', '是'], ['0', '否']] }),
       f({ name: 'sex', label: '性别', type: 'select', options: [['男', '男'], ['女', '女']] }),
       f({ name: 'birth_date', label: '出生日期', type: 'date' }),
-      f({ name: 'ethnicity', label: '民族', maxBytes: 16, list: ETHNIC }),
+      f({ name: 'ethnicity', label: '民族', maxChars: 16, list: ETHNIC }),
       f({ name: 'education', label: '学历', type: 'select', options: EDUCATION.map((x) => [x, x]) }),
-      f({ name: 'mobile', label: '手机号码', type: 'tel', maxBytes: 20, autocomplete: 'tel' }),
-      f({ name: 'email', label: '电子邮箱', type: 'email', maxBytes: 128, autocomplete: 'email' }),
-      f({ name: 'qualification_cert_no', label: '医师资格证书编码', maxBytes: 32 }),
+      f({ name: 'mobile', label: '手机号码', type: 'tel', maxChars: 20, autocomplete: 'tel' }),
+      f({ name: 'email', label: '电子邮箱', type: 'email', maxChars: 128, autocomplete: 'email' }),
+      f({ name: 'qualification_cert_no', label: '医师资格证书编码', maxChars: 32 }),
       f({ name: 'qualification_date', label: '资格证书取得时间', type: 'date' }),
-      f({ name: 'practice_cert_no', label: '医师执业证书编码', maxBytes: 32 }),
+      f({ name: 'practice_cert_no', label: '医师执业证书编码', maxChars: 32 }),
       f({ name: 'practice_cert_date', label: '执业证书取得时间', type: 'date' }),
       f({ name: 'first_registration_date', label: '首次注册时间', type: 'date' }),
     ];
@@ -237,9 +238,9 @@ export async function show(view, ctx) {
       r.fields = [
         field({ name: 'start_date', label: '起始日期', type: 'date', value: x.start_date, required: true }),
         field({ name: 'end_date', label: '终止日期', type: 'date', value: x.end_date, hint: '仍在此执业的，留空（至今）' }),
-        field({ name: 'institution_name', label: '执业机构', maxBytes: 128, value: x.institution_name, required: true }),
-        field({ name: 'department', label: '科室', maxBytes: 64, value: x.department }),
-        field({ name: 'position', label: '职务', maxBytes: 64, value: x.position }),
+        field({ name: 'institution_name', label: '执业机构', maxChars: 128, value: x.institution_name, required: true }),
+        field({ name: 'department', label: '科室', maxChars: 64, value: x.department }),
+        field({ name: 'position', label: '职务', maxChars: 64, value: x.position }),
       ];
       r.no = el('h3', { class: 'exp-no' });
       r.node = el('div', { class: 'exp-row', role: 'group' },
@@ -301,18 +302,18 @@ export async function show(view, ctx) {
       field({ name: 'sa_patient_visits', label: '接诊病人数（人次）', type: 'number', max: 9999999, value: e.sa_patient_visits, required: true }),
       field({ name: 'sa_operations', label: '手术量（例，外科科室填写）', type: 'number', max: 9999999, value: e.sa_operations }),
       field({ name: 'sa_examinations', label: '检验/检查量（例，医技科室填写）', type: 'number', max: 99999999, value: e.sa_examinations }),
-      field({ name: 'sa_other_workload', label: '其他工作量', type: 'textarea', rows: 2, maxBytes: 1000, value: e.sa_other_workload, wide: true }),
+      field({ name: 'sa_other_workload', label: '其他工作量', type: 'textarea', rows: 2, maxChars: 1000, value: e.sa_other_workload, wide: true }),
     ];
     const simple = [
       field({ name: 'sa_simple_condition', label: '简易程序适用条件', type: 'select', required: true, value: e.sa_simple_condition,
         options: [...new Set([...SIMPLE_CONDITIONS, ...(e.sa_simple_condition ? [e.sa_simple_condition] : [])])].map((x) => [x, x]), wide: true }),
     ];
     const common = [
-      field({ name: 'sa_work_text', label: '工作成绩自评', type: 'textarea', rows: 6, maxBytes: 60000, value: e.sa_work_text, required: true, wide: true,
+      field({ name: 'sa_work_text', label: '工作成绩自评', type: 'textarea', rows: 6, maxChars: 60000, value: e.sa_work_text, required: true, wide: true,
         hint: '本考核周期内完成的医疗、预防、保健工作，业务水平提高和取得的成绩。' }),
-      field({ name: 'sa_ethics_text', label: '职业道德自评', type: 'textarea', rows: 5, maxBytes: 60000, value: e.sa_ethics_text, required: true, wide: true,
+      field({ name: 'sa_ethics_text', label: '职业道德自评', type: 'textarea', rows: 5, maxChars: 60000, value: e.sa_ethics_text, required: true, wide: true,
         hint: '遵守法律法规、医德医风、服务态度、廉洁行医等方面的情况。' }),
-      field({ name: 'sa_report_text', label: '个人述职报告', type: 'textarea', rows: 5, maxBytes: 60000, value: e.sa_report_text, wide: true }),
+      field({ name: 'sa_report_text', label: '个人述职报告', type: 'textarea', rows: 5, maxChars: 60000, value: e.sa_report_text, wide: true }),
       field({ name: 'sa_good_record', label: '良好执业行为记录', type: 'radios', value: boolTo(e.sa_good_record), options: [['1', '有'], ['0', '无']] }),
       field({ name: 'sa_bad_record', label: '不良执业行为记录', type: 'radios', value: boolTo(e.sa_bad_record), options: [['1', '有'], ['0', '无']] }),
     ];
@@ -555,7 +556,7 @@ export async function show(view, ctx) {
   // 退出本周期: only where the server offers it; the reason is required
   async function withdraw() {
     const e = state.me.enrolment;
-    const reason = field({ name: 'reason', label: '退出理由', type: 'textarea', rows: 3, maxBytes: 3000, required: true, wide: true,
+    const reason = field({ name: 'reason', label: '退出理由', type: 'textarea', rows: 3, maxChars: 1000, required: true, wide: true,
       hint: '例如：本周期不属于应参加定期考核的人员。' });
     const v = await dialog({
       title: '退出本周期',
@@ -566,8 +567,7 @@ export async function show(view, ctx) {
         reason,
       ],
       ok: () => {
-        if (check([reason], true).length) throw new Error(''); // said at the field
-        if ([...reason.read()].length > 1000) throw new Error('退出理由最多 1000 字');
+        if (check([reason], true).length) throw new Error(''); // said at the field (required, ≤ 1000 字)
         return reason.read();
       },
     });

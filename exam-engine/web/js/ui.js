@@ -104,9 +104,9 @@ export function fmtDateCn(t) {
 
 export const fmtWhen = (t) => (toMs(t) === null ? '' : fmtDateTime(toMs(t)));
 
-// The length the server counts: UTF-8 bytes (a Chinese character is 3).
-const utf8 = new TextEncoder();
-export const byteLength = (s) => utf8.encode(s || '').length;
+// The length the server counts: characters (code points, as admind and MariaDB's VARCHAR
+// count them; String.length would count 𠀀 twice).
+export const charLength = (s) => [...(s || '')].length;
 
 // A <dialog> built on the fly; resolves with what the buttons or the form give, null when
 // cancelled (Esc, 取消). body: nodes; ok(form) returns the value, or throws an Error whose
