@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dk_err.h"
 #include "dk_log.h"
@@ -36,7 +37,21 @@ struct dk_workq {
     dk_thread_init_fn init;
     dk_thread_fini_fn fini;
     void *udata;
+    /* pacing of refused work (dk_workq_retry_after), under lock */
+    unsigned long long done;      /* jobs finished since start */
+    unsigned long long mark_done; /* done at mark_ms */
+    long long mark_ms;
+    double rate;    /* jobs per second, smoothed */
+    double backlog; /* refused requests told to come back, not yet due */
+    long long backlog_ms;
 };
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void mailbox_post(dk_mailbox *mb, job *j)
 {
@@ -109,6 +124,7 @@ static void *worker_main(void *arg)
         }
         pthread_mutex_lock(&q->lock);
         q->running--;
+        q->done++;
     }
     pthread_mutex_unlock(&q->lock);
     if (q->fini) q->fini(ctx);
@@ -177,3 +193,28 @@ size_t dk_workq_depth(dk_workq *q)
 }
 
 size_t dk_workq_capacity(dk_workq *q) { return q->max_queue; }
+
+int dk_workq_retry_after(dk_workq *q, int max_s)
+{
+    pthread_mutex_lock(&q->lock);
+    long long now = mono_ms();
+    if (!q->mark_ms) q->mark_ms = q->backlog_ms = now;
+    if (now - q->mark_ms >= 1000) { /* the measured rate, smoothed over a few seconds */
+        double r = (double)(q->done - q->mark_done) * 1000.0 / (double)(now - q->mark_ms);
+        q->rate = q->rate > 0 ? 0.7 * q->rate + 0.3 * r : r;
+        q->mark_done = q->done;
+        q->mark_ms = now;
+    }
+    /* before a first measurement: one job per thread per 100 ms */
+    double rate = q->rate >= 1.0 ? q->rate : q->rate > 0 ? 1.0 : 10.0 * q->nthreads;
+    /* the refused who were told to come back drain at the rate the pool works; this one
+     * joins the end of them, as if the queue went on outside the server */
+    q->backlog -= rate * (double)(now - q->backlog_ms) / 1000.0;
+    if (q->backlog < 0) q->backlog = 0;
+    q->backlog += 1;
+    q->backlog_ms = now;
+    double wait = (q->backlog + (double)q->queued) / rate;
+    pthread_mutex_unlock(&q->lock);
+    int s = (int)wait + 1;
+    return s < 1 ? 1 : s > max_s ? max_s : s;
+}

@@ -56,7 +56,10 @@ int exam_authenticate(dk_req *rq, dk_claims *c, int allow_must_change)
     return 0;
 }
 
-static void busy(dk_req *rq) { exam_busy(rq, 2, "登录人数较多，正在排队，请稍候自动重试"); }
+static void busy(dk_req *rq, dk_workq *q)
+{
+    exam_busy_pool(rq, q, "登录人数较多，正在排队，请稍候自动重试");
+}
 
 /* ---- POST /api/v1/login ----------------------------------------------------------------- */
 
@@ -171,7 +174,8 @@ static void on_acct_checked(redisReply *r, const dk_error *e, void *arg)
     dk_req *rq = arg;
     login_job *j = rq->state;
     if (limited(rq, r, e)) return;
-    if (dk_workq_submit(j->srv->hash, rq->loop->mailbox, verify_work, verify_done, j)) busy(rq);
+    if (dk_workq_submit(j->srv->hash, rq->loop->mailbox, verify_work, verify_done, j))
+        busy(rq, j->srv->hash);
 }
 
 static void lookup_work(void *ctx, void *arg)
@@ -207,7 +211,8 @@ static void on_ip_checked(redisReply *r, const dk_error *e, void *arg)
     dk_req *rq = arg;
     login_job *j = rq->state;
     if (limited(rq, r, e)) return;
-    if (dk_workq_submit(j->srv->db, rq->loop->mailbox, lookup_work, lookup_done, j)) busy(rq);
+    if (dk_workq_submit(j->srv->db, rq->loop->mailbox, lookup_work, lookup_done, j))
+        busy(rq, j->srv->db);
 }
 
 void exam_login(dk_req *rq)
@@ -325,5 +330,6 @@ void exam_password(dk_req *rq)
     json_decref(body);
     rq->state = j;
     rq->state_free = pw_job_free;
-    if (dk_workq_submit(j->srv->hash, rq->loop->mailbox, pw_work, pw_done, j)) busy(rq);
+    if (dk_workq_submit(j->srv->hash, rq->loop->mailbox, pw_work, pw_done, j))
+        busy(rq, j->srv->hash);
 }

@@ -125,6 +125,6 @@ void exam_camera_check(dk_req *rq)
     rq->state = j;
     rq->state_free = free;
     if (dk_workq_submit(srv->face, rq->loop->mailbox, check_work, check_done, j)) {
-        exam_busy(rq, 2, "检测人数较多，请稍候自动重试");
+        exam_busy_pool(rq, srv->face, "检测人数较多，请稍候自动重试");
     }
 }

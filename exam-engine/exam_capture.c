@@ -176,7 +176,7 @@ static void on_checked(redisReply *r, const dk_error *e, void *arg)
         return;
     }
     if (dk_workq_submit(j->srv->db, rq->loop->mailbox, capture_work, capture_done, j)) {
-        exam_busy(rq, 3, "服务器繁忙，照片稍后重传");
+        exam_busy_pool(rq, j->srv->db, "服务器繁忙，照片稍后重传");
     }
 }
 

@@ -49,6 +49,10 @@ int exam_authenticate(dk_req *rq, dk_claims *c, int allow_must_change);
 
 /* Answers 503 with Retry-After: a bounded pool is full (the client waits and retries). */
 void exam_busy(dk_req *rq, int retry_after_s, const char *msg);
+/* 503 for a request the full pool q refused, with the pool's paced Retry-After
+ * (dk_workq_retry_after, at most EXAM_RETRY_MAX_S). */
+#define EXAM_RETRY_MAX_S 30
+void exam_busy_pool(dk_req *rq, dk_workq *q, const char *msg);
 /* On a database thread: its connection and the current bank index (qb_index_unref it).
  * Nonzero with err set when either is missing. */
 int exam_db_and_bank(void *ctx, exam_server *s, MYSQL **db, qb_index **idx, dk_error *err);

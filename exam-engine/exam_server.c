@@ -63,6 +63,11 @@ void exam_busy(dk_req *rq, int retry_after_s, const char *msg)
     dk_http_fail(rq, &e);
 }
 
+void exam_busy_pool(dk_req *rq, dk_workq *q, const char *msg)
+{
+    exam_busy(rq, dk_workq_retry_after(q, EXAM_RETRY_MAX_S), msg);
+}
+
 int exam_db_and_bank(void *ctx, exam_server *s, MYSQL **db, qb_index **idx, dk_error *err)
 {
     *idx = NULL;

@@ -260,7 +260,7 @@ void exam_session_start(dk_req *rq)
     rq->state = j;
     rq->state_free = start_job_free;
     if (dk_workq_submit(j->srv->db, rq->loop->mailbox, start_work, start_done, j)) {
-        exam_busy(rq, 2, "考生较多，正在排队，请稍候");
+        exam_busy_pool(rq, j->srv->db, "考生较多，正在排队，请稍候");
     }
 }
 
@@ -350,7 +350,7 @@ static void on_view(redisReply *r, const dk_error *e, void *arg)
     if (r->element[0]->integer != 1) {
         dbview_job *j = rq->state;
         if (dk_workq_submit(j->srv->db, rq->loop->mailbox, dbview_work, dbview_done, j))
-            exam_busy(rq, 2, "服务器繁忙，请稍后重试");
+            exam_busy_pool(rq, j->srv->db, "服务器繁忙，请稍后重试");
         return;
     }
     char brief[8] = "";

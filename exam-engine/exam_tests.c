@@ -65,6 +65,6 @@ void exam_tests(dk_req *rq)
     rq->state = j;
     rq->state_free = free;
     if (dk_workq_submit(j->srv->db, rq->loop->mailbox, tests_work, tests_done, j)) {
-        exam_busy(rq, 2, "考生较多，正在排队，请稍候");
+        exam_busy_pool(rq, j->srv->db, "考生较多，正在排队，请稍候");
     }
 }

@@ -207,6 +207,13 @@ static void test_workq(void **st)
     }
     assert_true(accepted >= 2 && accepted <= 3); /* 2 queued, maybe 1 already running */
     assert_int_equal(accepted + busy, 6);
+    /* the refused are paced: the more were refused, the later they are told to come back
+     * (no rate measured yet: 10 jobs/s for one thread), never beyond the cap */
+    int first = dk_workq_retry_after(q, 30), last = first;
+    for (int i = 0; i < 99; i++) last = dk_workq_retry_after(q, 30);
+    assert_int_equal(first, 1);
+    assert_true(last >= 5 && last <= 30); /* ~100 refused at 10/s */
+    assert_int_equal(dk_workq_retry_after(q, 3), 3);
     s.expect = accepted;
     /* a loop with nothing registered would return at once: keep it alive (a server's
      * listener does this) and bound the wait */
