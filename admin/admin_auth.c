@@ -17,7 +17,7 @@
 /* KEYS: account counter, address counter, captcha. ARGV: account limit, address limit,
  * captcha-after (account), captcha-after (address), captcha answer, window.
  * Returns {0,n} ok, {1,ttl} rate limited, {2,n} captcha needed, {3,n} captcha wrong. */
-static const char lua_login_check[] =
+static dk_script lua_login_check = DK_SCRIPT(
     "local a = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
     "local i = tonumber(redis.call('GET', KEYS[2]) or '0')\n"
     "if a >= tonumber(ARGV[1]) then return {1, redis.call('TTL', KEYS[1])} end\n"
@@ -33,15 +33,16 @@ static const char lua_login_check[] =
     "    return {3, a + 1}\n"
     "  end\n"
     "end\n"
-    "return {0, a}\n";
+    "return {0, a}\n");
 
-static const char lua_login_fail[] = "local n = 0\n"
-                                     "for k = 1, #KEYS do\n"
-                                     "  local v = redis.call('INCR', KEYS[k])\n"
-                                     "  if v == 1 then redis.call('EXPIRE', KEYS[k], ARGV[1]) end\n"
-                                     "  if k == 1 then n = v end\n"
-                                     "end\n"
-                                     "return n\n";
+static dk_script lua_login_fail =
+    DK_SCRIPT("local n = 0\n"
+              "for k = 1, #KEYS do\n"
+              "  local v = redis.call('INCR', KEYS[k])\n"
+              "  if v == 1 then redis.call('EXPIRE', KEYS[k], ARGV[1]) end\n"
+              "  if k == 1 then n = v end\n"
+              "end\n"
+              "return n\n");
 
 /* ---- roles and scope -------------------------------------------------------------------- */
 
@@ -359,8 +360,8 @@ static void login_done(void *arg)
     if (j->rc == DK_EAUTH) {
         char window[24];
         snprintf(window, sizeof window, "%lld", dk_config_int(j->srv->cfg, "login_window_s"));
-        const char *argv[] = {"EVAL", lua_login_fail, "2", j->k_acct, j->k_ip, window};
-        dk_aredis_cmdargv(rq->loop->redis, 0, on_fail_counted, rq, 6, argv, NULL);
+        const char *argv[] = {"2", j->k_acct, j->k_ip, window};
+        dk_aredis_evalsha(rq->loop->redis, 0, on_fail_counted, rq, &lua_login_fail, 4, argv, NULL);
         return;
     }
     if (j->rc) {
@@ -466,10 +467,9 @@ void admin_login(dk_req *rq)
     snprintf(a_cap, sizeof a_cap, "%d", ADMIN_CAPTCHA_AFTER);
     snprintf(i_cap, sizeof i_cap, "%lld", ip_max / 5 > 0 ? ip_max / 5 : 1);
     snprintf(window, sizeof window, "%lld", dk_config_int(srv->cfg, "login_window_s"));
-    const char *argv[] = {
-        "EVAL", lua_login_check, "3",   j->k_acct, j->k_ip,           j->k_captcha,
-        a_max,  i_max,           a_cap, i_cap,     j->captcha_answer, window};
-    dk_aredis_cmdargv(rq->loop->redis, 0, on_login_checked, rq, 12, argv, NULL);
+    const char *argv[] = {"3",   j->k_acct, j->k_ip,           j->k_captcha, a_max, i_max,
+                          a_cap, i_cap,     j->captcha_answer, window};
+    dk_aredis_evalsha(rq->loop->redis, 0, on_login_checked, rq, &lua_login_check, 10, argv, NULL);
 }
 
 /* ---- POST /api/v1/password ------------------------------------------------------------------- */

@@ -186,7 +186,7 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
     dk_http_add_gauge(s->http, "examd_capture_parked", "capture jobs parked after failing",
                       g_cap_parked, s);
     dk_http_add_gauge(s->http, "examd_redis_script_reloads",
-                      "Lua scripts sent again as EVAL after NOSCRIPT (Redis restarted or failed over)",
+                      "scripts sent again as EVAL after NOSCRIPT (Redis restarted, failed over)",
                       g_reloads, NULL);
     if (dk_config_bool(cfg, "proctor_inprocess")) {
         char name[96], host[64] = "host";
