@@ -4,6 +4,7 @@
 // The certificate is valid only with the issuing authority's seal (seeds [002][004]).
 
 import * as api from './api.js';
+import { certificateElement } from '../shared/certificate.js';
 import { loadError, tag } from './portal.js';
 import { $, el, fmtDate, fmtDateCn, fmtWhen } from './ui.js';
 
@@ -66,26 +67,7 @@ export async function certificate(view, ctx, eid) {
       photo.replaceChildren(el('img', { src: u, alt: `${p.name}的照片` }));
     }, () => {});
   }
-  const row = (k, v) => el('tr', {}, el('th', { scope: 'row', text: k }), el('td', { text: v || '—' }));
-  const cycle = c.cycle || {};
-  const cert = el('article', { class: 'certificate', 'aria-labelledby': 'cert-title' },
-    el('div', { class: 'cert-border' },
-      el('header', {}, el('h1', { id: 'cert-title', text: c.title || '医师定期考核合格证书' }), el('p', { class: 'cert-no', text: `证书编号：${c.cert_no}` })),
-      el('div', { class: 'cert-main' },
-        photo,
-        el('table', { class: 'cert-table' }, el('tbody', {},
-          row('姓　　名', p.name), row('性　　别', p.sex), row('证件号码', p.id_number), row('出生日期', fmtDateCn(p.birth_date)),
-          row('医师级别', p.practice_level), row('执业类别', p.practice_category), row('执业范围', p.practice_scope),
-          row('执业证书编码', p.practice_cert_no), row('执业机构', c.institution_name)))),
-      el('p', { class: 'cert-text' },
-        `该医师参加 ${cycle.name || ''}（${fmtDateCn(cycle.period_start)} 至 ${fmtDateCn(cycle.period_end)}），按照${c.procedure_type || ''}进行定期考核，考核结果为`,
-        el('strong', { text: c.result }), '，特发此证。'),
-      el('footer', { class: 'cert-foot' },
-        el('div', { class: 'seal', 'aria-hidden': 'true' }, el('span', { text: '（发证机关盖章）' })),
-        el('div', { class: 'issuer' },
-          el('p', {}, '发证机关：', el('strong', { text: c.issuer ? c.issuer.name : '' })),
-          el('p', { text: `发证日期：${fmtDateCn(c.issued_at)}` }))),
-      c.seal_note ? el('p', { class: 'seal-note', text: c.seal_note }) : null));
+  const cert = certificateElement(c, { photo, dateCn: fmtDateCn });
   body.replaceChildren(
     el('div', { class: 'row no-print cert-tools' },
       el('button', { type: 'button', class: 'btn primary', text: '打印证书', onclick: () => window.print() }),

@@ -5,6 +5,7 @@
 // The authority sees the same lists for its region with an institution filter.
 
 import * as api from '../api.js';
+import { certificateElement } from '../../shared/certificate.js';
 import { h, card, btn, link, tag, listView, fmtDate, paperName } from '../ui.js';
 
 const STATUSES = ['待报名', '待报名（被机构驳回）', '待医疗卫生机构审核', '待医疗卫生机构审核（被考核机构驳回）', '待考核机构复核', '待参加考核', '待确认补考', '待参加补考', '考核完成', '退出本周期'];
@@ -147,50 +148,7 @@ export async function certificate(ctx) {
       () => {},
     );
   }
-  const row = (k, v) => h('tr', null, h('th', null, k), h('td', null, v || '—'));
-  const cert = h(
-    'article',
-    { class: 'certificate', 'aria-label': '医师定期考核合格证书' },
-    h('div', { class: 'cert-border' },
-      h('header', null, h('h1', null, c.title), h('p', { class: 'cert-no' }, `证书编号：${c.cert_no}`)),
-      h(
-        'div',
-        { class: 'cert-main' },
-        photo,
-        h(
-          'table',
-          { class: 'cert-table' },
-          h(
-            'tbody',
-            null,
-            row('姓　　名', p.name),
-            row('性　　别', p.sex),
-            row('证件号码', p.id_number),
-            row('出生日期', cn(p.birth_date)),
-            row('医师级别', p.practice_level),
-            row('执业类别', p.practice_category),
-            row('执业范围', p.practice_scope),
-            row('执业证书编码', p.practice_cert_no),
-            row('执业机构', c.institution_name),
-          ),
-        ),
-      ),
-      h(
-        'p',
-        { class: 'cert-text' },
-        `该医师参加 ${c.cycle.name}（${cn(c.cycle.period_start)} 至 ${cn(c.cycle.period_end)}），按照${c.procedure_type || ''}进行定期考核，考核结果为`,
-        h('strong', null, c.result),
-        '，特发此证。',
-      ),
-      h(
-        'footer',
-        { class: 'cert-foot' },
-        h('div', { class: 'seal', 'aria-hidden': 'true' }, h('span', null, '（发证机关盖章）')),
-        h('div', { class: 'issuer' }, h('p', null, '发证机关：', h('strong', null, c.issuer.name)), h('p', null, `发证日期：${cn(c.issued_at)}`)),
-      ),
-      h('p', { class: 'seal-note' }, c.seal_note),
-    ),
-  );
+  const cert = h('div', { class: 'cert-scroll' }, certificateElement(c, { photo, dateCn: cn }));
   return h(
     'div',
     { class: 'cert-page' },
