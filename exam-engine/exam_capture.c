@@ -5,7 +5,8 @@
  * data_dir/captures/<sid>/<capture id>.jpg and its proctor_capture row; back on the
  * loop the job is XADDed to the capture stream for the proctor workers, and the next
  * capture is scheduled at a random time the server picks (proctor:due). The physician
- * is never blocked by proctoring: a long stream only shows as lag in /metrics. */
+ * is never blocked by proctoring: a long stream only shows as lag in /metrics. A capture
+ * stored but not queued (Redis down or slow) is queued later by the proctor's sweep. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -111,8 +112,9 @@ static void on_queued(redisReply *r, const dk_error *e, void *arg)
     dk_req *rq = arg;
     capture_job *j = rq->state;
     if (e->code || !r || r->type == REDIS_REPLY_ERROR) {
-        /* the stored photo and its row stay as an unscored record (scored_at NULL); the
-         * page sends the capture again */
+        /* the stored photo and its row stay (scored_at NULL): the proctor's sweep queues
+         * them again minutes later (proctor_requeue_unqueued), so the capture is still
+         * scored; the page sends a new capture meanwhile */
         DK_WARN("examd", "capture not queued capture_id=%lld err=%s", j->capture_id,
                 e->code ? e->msg : r ? r->str : "no reply");
         exam_busy(rq, 3, "照片暂未提交成功，稍后自动重传");

@@ -138,7 +138,8 @@ double proctor_cosine(const proctor_embedding *a, const proctor_embedding *b);
 #define PROCTOR_PARKED "proctor:parked"
 #define PROCTOR_SUSPECTS "proctor:suspects"
 #define PROCTOR_DUE "proctor:due"
-#define PROCTOR_ATTEMPTS "proctor:attempts" /* hash: "<entry id>:err" = last failure */
+#define PROCTOR_ATTEMPTS "proctor:attempts"  /* hash: "<entry id>:err" = last failure */
+#define PROCTOR_REQUEUED "proctor:requeued:" /* + capture id: queued again once (7 days) */
 
 typedef struct proctor_job {
     long long capture_id;   /* proctor_capture.id */
@@ -177,6 +178,19 @@ int proctor_queue_lag(redisContext *c, long long now_ms, proctor_lag *out, dk_er
 int proctor_check_missing(redisContext *c, MYSQL *db, long long now_ms, long long grace_ms,
                           int *flagged, dk_error *err);
 
+/* Captures stored but never queued (examd's XADD failed after the row and file were
+ * written: Redis down or slow) are queued again. A proctor_capture row is queued when it
+ * is unscored (scored_at and error NULL), still has its photo (photo_path set,
+ * photo_deleted_at NULL), was taken before now_ms - after_ms, and cannot be in the
+ * stream: taken more than after_ms before the oldest entry still there (entries are
+ * XDELed when acknowledged, so the oldest remaining one bounds what is still queued).
+ * Each is queued once (SET NX proctor:requeued:<capture id>, 7 days, in the same Lua
+ * script as the XADD, which re-checks the oldest entry). At most max_backlog - XLEN jobs
+ * per call, oldest first (the stream is topped up, never flooded). *queued = jobs added.
+ * A job queued twice all the same is scored once (the worker's guarded UPDATE). */
+int proctor_requeue_unqueued(redisContext *c, MYSQL *db, long long now_ms, long long after_ms,
+                             long long max_backlog, int *queued, dk_error *err);
+
 /* Computes the embedding of a registered photo (exactly one face) and stores it with
  * the model name in the physician row. */
 int proctor_register_photo(proctor_engine *e, MYSQL *db, long long physician_id,
@@ -188,12 +202,13 @@ typedef struct proctor_pool proctor_pool;
 
 typedef struct proctor_stats {
     long long scored, failed, parked, claimed, suspects;
+    long long requeued; /* unqueued captures queued again by proctor_requeue_unqueued */
 } proctor_stats;
 
 /* Starts proctor_workers threads, each with its own engine, Redis and MariaDB
  * connection, consuming PROCTOR_STREAM as consumers "<name>-<i>". name should be
- * unique per process (host:pid). Also runs proctor_check_missing periodically when
- * check_missing is non-zero. */
+ * unique per process (host:pid). Also runs proctor_check_missing (every second) and
+ * proctor_requeue_unqueued (every 10 s) when check_missing is non-zero. */
 int proctor_pool_start(proctor_pool **out, const dk_config *cfg, const char *name,
                        int check_missing, dk_error *err);
 /* Asks the workers to stop; each finishes the job in hand. Only sets an atomic flag:

@@ -1,9 +1,11 @@
 /* proctor_queue.c - the Redis side of proctoring: the capture stream (producer argv,
- * enqueue, consumer group, lag), missing-capture checks, registered photos.
+ * enqueue, consumer group, lag), missing-capture checks, captures stored but never
+ * queued (queued again), registered photos.
  *
  * Keys: proctor:captures (stream, group "proctor"; workers XDEL what they XACK, so its
  * length is the backlog), proctor:parked, proctor:suspects, proctor:due (zset examd
- * keeps), proctor:missing:{sid} (flag-once marker), sess:{sid} and sess:{sid}:cap.
+ * keeps), proctor:missing:{sid} (flag-once marker), proctor:requeued:<capture id>
+ * (queued-again-once marker), sess:{sid} and sess:{sid}:cap.
  * Several keys change together in Lua scripts: fine on one primary (Sentinel), not on
  * Redis Cluster. Sync connections only: call from worker or tool threads. */
 #include <inttypes.h>
@@ -186,6 +188,103 @@ int proctor_check_missing(redisContext *c, MYSQL *db, long long now_ms, long lon
         }
     }
     freeReplyObject(r);
+    return rc;
+}
+
+/* ---- captures stored but never queued ------------------------------------------------ */
+
+/* Queues one capture again unless it was already (marker) or may still be in the stream
+ * (taken less than ARGV[3] ms before its oldest entry, read here, atomically with the XADD).
+ * 1 = queued, 0 = queued before, 2 = may still be queued. */
+static dk_script requeue_lua = DK_SCRIPT(
+    "local o = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)\n"
+    "if o[1] then\n"
+    "  local ms = tonumber(string.match(o[1][1], '^(%d+)'))\n"
+    "  if tonumber(ARGV[1]) >= ms - tonumber(ARGV[2]) then return 2 end\n"
+    "end\n"
+    "if not redis.call('SET', KEYS[2], ARGV[3], 'NX', 'EX', ARGV[4]) then return 0 end\n"
+    "redis.call('XADD', KEYS[1], '*', 'capture_id', ARGV[5], 'session_id', ARGV[6],\n"
+    "  'physician_id', ARGV[7], 'path', ARGV[8], 'taken_at', ARGV[1])\n"
+    "return 1\n");
+
+#define REQUEUE_MARK_S "604800" /* a capture is queued again at most once a week */
+
+/* Unix ms of the oldest entry of the capture stream (*has = 0 if empty), and its length. */
+static int stream_head(redisContext *c, long long *oldest_ms, int *has, long long *len,
+                       dk_error *err)
+{
+    *has = 0;
+    redisReply *r = dk_redis_cmd(c, err, "XLEN %s", PROCTOR_STREAM);
+    if (!r) return err ? err->code : DK_EIO;
+    *len = reply_ll(r);
+    freeReplyObject(r);
+    if (!(r = dk_redis_cmd(c, err, "XRANGE %s - + COUNT 1", PROCTOR_STREAM)))
+        return err ? err->code : DK_EIO;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+        r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements >= 1 &&
+        r->element[0]->element[0]->type == REDIS_REPLY_STRING) {
+        *oldest_ms = strtoll(r->element[0]->element[0]->str, NULL, 10);
+        *has = 1;
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+int proctor_requeue_unqueued(redisContext *c, MYSQL *db, long long now_ms, long long after_ms,
+                             long long max_backlog, int *queued, dk_error *err)
+{
+    *queued = 0;
+    long long oldest = 0, len = 0;
+    int has = 0;
+    int rc = stream_head(c, &oldest, &has, &len, err);
+    if (rc) return rc;
+    long long room = max_backlog - len;
+    if (room <= 0) return 0; /* the workers are behind: what is queued goes first */
+    long long cutoff = now_ms - after_ms;
+    if (has && oldest - after_ms < cutoff) cutoff = oldest - after_ms;
+    MYSQL_RES *res = NULL;
+    dk_param p[] = {DK_PINT(cutoff), DK_PINT(room)};
+    rc = dk_mysql_exec(db,
+                       "SELECT id, session_id, physician_id, photo_path, "
+                       "CAST(UNIX_TIMESTAMP(taken_at) * 1000 AS SIGNED) FROM proctor_capture "
+                       "WHERE scored_at IS NULL AND error IS NULL AND taken_at < "
+                       "FROM_UNIXTIME(? / 1000) AND photo_path IS NOT NULL AND "
+                       "photo_deleted_at IS NULL ORDER BY taken_at LIMIT ?",
+                       p, 2, &res, NULL, err);
+    if (rc) return rc;
+    MYSQL_ROW row;
+    char after[32], now[32];
+    snprintf(after, sizeof after, "%lld", after_ms);
+    snprintf(now, sizeof now, "%lld", now_ms);
+    while (res && (row = mysql_fetch_row(res))) {
+        if (!row[0] || !row[1] || !row[2] || !row[3] || !row[4] || !*row[3] ||
+            !valid_sid(row[1], strlen(row[1])))
+            continue;
+        char key[64];
+        snprintf(key, sizeof key, "%s%s", PROCTOR_REQUEUED, row[0]);
+        const char *argv[] = {"2",    PROCTOR_STREAM, key,    row[4], after, now, REQUEUE_MARK_S,
+                              row[0], row[1],         row[2], row[3]};
+        redisReply *x =
+            dk_redis_evalsha(c, &requeue_lua, (int)(sizeof argv / sizeof argv[0]), argv, NULL, err);
+        if (!x) {
+            rc = err ? err->code : DK_EIO;
+            break;
+        }
+        long long v = x->type == REDIS_REPLY_INTEGER ? x->integer : -1;
+        if (x->type == REDIS_REPLY_ERROR) DK_WARN("proctor", "requeue script: %s", x->str);
+        freeReplyObject(x);
+        if (v == 2) break; /* ordered by taken_at: the rest are newer still */
+        if (v != 1) continue;
+        (*queued)++;
+        DK_INFO("proctor", "capture queued again capture=%s session=%.8s taken_at=%s", row[0],
+                row[1], row[4]);
+    }
+    if (res) mysql_free_result(res);
+    if (*queued)
+        DK_WARN("proctor",
+                "stored captures that were never queued, queued again count=%d "
+                "backlog_before=%lld",
+                *queued, len);
     return rc;
 }
 

@@ -5,10 +5,14 @@
  * One job: its attempt number is its delivery count; read the photo; score it against the
  * physician's registered embedding; write proctor_capture (+ proctor_suspect) in one transaction
  * guarded by "scored_at IS NULL"; then one Lua script that XACKs and - only if the XACK
- * took - writes the live session, the suspect entry, XDELs the job. So a job that two
- * workers end up holding (a slow worker, a reclaimed job) is recorded exactly once.
+ * took - writes the live session, XDELs the job, and pushes the suspect entry unless the
+ * capture's result was already in sess:{sid}:cap. So a job that two workers end up
+ * holding (a slow worker, a reclaimed job), or two jobs of one capture (queued again by
+ * proctor_requeue_unqueued), are recorded exactly once.
  * A job left pending by a dead worker is XAUTOCLAIMed after proctor_claim_idle_ms; one
  * that failed proctor_max_attempts times is parked in proctor:parked with its error.
+ * Worker 0 also runs the missing-capture check and the sweep that queues again the
+ * captures examd stored but could not queue (proctor_queue.c).
  * Stop: an atomic flag checked between jobs (XREADGROUP blocks at most 500 ms), so the
  * job in hand is always finished. Nothing here is shared between workers but the flag
  * and the counters. */
@@ -29,6 +33,14 @@
 #define CACHE_TTL_MS 300000.0 /* a re-registered photo is picked up within 5 minutes */
 #define BLOCK_MS 500
 #define MISSING_PERIOD_MS 1000
+/* captures stored but never queued (examd's XADD failed): looked for every 10 s, queued
+ * again once taken 5 minutes ago (far beyond a capture request's lifetime: 15 s HTTP,
+ * 5 s per MariaDB call, 2 s per Redis command) and older than the stream's oldest entry
+ * by as much; the stream is topped up to 200 jobs at most. Candidates for configuration
+ * keys (proctor_requeue_after_s, proctor_requeue_backlog). */
+#define REQUEUE_PERIOD_MS 10000
+#define REQUEUE_AFTER_MS 300000
+#define REQUEUE_BACKLOG 200
 
 typedef struct cache_entry {
     long long physician_id; /* 0 = free */
@@ -62,7 +74,7 @@ struct proctor_pool {
     int max_attempts;
     pthread_t *threads;
     worker *workers;
-    atomic_llong scored, failed, parked, claimed, suspects;
+    atomic_llong scored, failed, parked, claimed, suspects, requeued;
 };
 
 /* A job as read from the stream; strings owned here. */
@@ -216,7 +228,7 @@ static dk_script result_lua = DK_SCRIPT(
     "if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end\n"
     "redis.call('XDEL', KEYS[1], ARGV[2])\n"
     "redis.call('HDEL', KEYS[5], ARGV[2], ARGV[2] .. ':err')\n"
-    "redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])\n"
+    "local first = redis.call('HSET', KEYS[2], ARGV[3], ARGV[4]) == 1\n"
     "local ttl = redis.call('PTTL', KEYS[3])\n"
     "if redis.call('EXISTS', KEYS[3]) == 1 then\n"
     "  local last = tonumber(redis.call('HGET', KEYS[3], 'cap_last_at') or '0') or 0\n"
@@ -227,6 +239,7 @@ static dk_script result_lua = DK_SCRIPT(
     "end\n"
     "if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl)\n"
     "elseif ttl == -2 then redis.call('PEXPIRE', KEYS[2], 604800000) end\n"
+    "if not first then return 2 end\n"
     "if ARGV[8] ~= '' then\n"
     "  redis.call('XADD', KEYS[4], '*', 'session_id', ARGV[9], 'physician_id', ARGV[10],\n"
     "             'capture_id', ARGV[3], 'reason', ARGV[8], 'score', ARGV[11], 'at', ARGV[12])\n"
@@ -403,7 +416,9 @@ static int write_redis(worker *w, const job *j, const proctor_result *r, const c
     redisReply *x = eval(w, &result_lua, (int)(sizeof argv / sizeof argv[0]), argv, err);
     free(full);
     if (!x) return err->code ? err->code : DK_EIO;
-    *took = x->type == REDIS_REPLY_INTEGER && x->integer == 1;
+    /* 1: recorded; 2: acknowledged, but this capture's result was recorded before (a
+     * second job of one capture): no second suspect entry; 0: another worker had it */
+    *took = x->type == REDIS_REPLY_INTEGER ? (int)x->integer : 0;
     freeReplyObject(x);
     return 0;
 }
@@ -476,7 +491,7 @@ static void process(worker *w, const job *j)
         nap(p, 200);
         return;
     }
-    if (took) {
+    if (took == 1) {
         atomic_fetch_add(&p->scored, 1);
         if (reason) atomic_fetch_add(&p->suspects, 1);
     }
@@ -611,7 +626,7 @@ static void *worker_main(void *arg)
 {
     worker *w = arg;
     proctor_pool *p = w->pool;
-    double last_claim = -1e18, last_missing = -1e18;
+    double last_claim = -1e18, last_missing = -1e18, last_requeue = -1e18;
     long long claim_period = p->claim_idle_ms / 2;
     if (claim_period < 100) claim_period = 100;
     if (claim_period > 5000) claim_period = 5000;
@@ -634,6 +649,17 @@ static void *worker_main(void *arg)
                 DK_WARN("proctor", "missing-capture check: %s", err.msg);
             atomic_fetch_add(&p->suspects, flagged);
             last_missing = now;
+        }
+        if (p->check_missing && w->index == 0 && now - last_requeue >= REQUEUE_PERIOD_MS) {
+            int queued = 0;
+            dk_error err = {0};
+            if (proctor_requeue_unqueued(w->redis, w->db, wall_ms(), REQUEUE_AFTER_MS,
+                                         REQUEUE_BACKLOG, &queued, &err)) {
+                DK_WARN("proctor", "requeue sweep: %s", err.msg);
+                reconnect_db_on_io(w, err.code);
+            }
+            atomic_fetch_add(&p->requeued, queued);
+            last_requeue = now;
         }
         read_one(w);
     }
@@ -712,9 +738,11 @@ void proctor_pool_stop(proctor_pool *p)
         pthread_join(p->threads[i], NULL);
     for (int i = 0; i < p->n; i++)
         proctor_engine_free(p->workers[i].engine);
-    DK_INFO("proctor", "workers stopped scored=%lld failed=%lld parked=%lld claimed=%lld",
+    DK_INFO("proctor",
+            "workers stopped scored=%lld failed=%lld parked=%lld claimed=%lld requeued=%lld",
             (long long)atomic_load(&p->scored), (long long)atomic_load(&p->failed),
-            (long long)atomic_load(&p->parked), (long long)atomic_load(&p->claimed));
+            (long long)atomic_load(&p->parked), (long long)atomic_load(&p->claimed),
+            (long long)atomic_load(&p->requeued));
     free(p->workers);
     free(p->threads);
     free(p);
@@ -728,4 +756,5 @@ void proctor_pool_stats(const proctor_pool *p, proctor_stats *out)
     out->parked = atomic_load(&q->parked);
     out->claimed = atomic_load(&q->claimed);
     out->suspects = atomic_load(&q->suspects);
+    out->requeued = atomic_load(&q->requeued);
 }

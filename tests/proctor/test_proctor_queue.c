@@ -2,7 +2,8 @@
  * real models and photos: every capture scored exactly once (also when a worker dies
  * mid-job and another claims it, and when proctord is killed with SIGKILL), SIGTERM
  * finishes the job in hand, suspects for an impostor, no face, two faces and missing
- * captures, failing jobs parked after 3 attempts, registered photos need one face.
+ * captures, failing jobs parked after 3 attempts, registered photos need one face,
+ * captures stored but never queued queued again once (and scored once).
  *
  * Needs the stack (DK_REDIS_PORT, DK_MYSQL_PORT ... from the environment) and
  * shared/models + shared/data/faces; exits 77 naming what is missing. It adds its own
@@ -155,10 +156,11 @@ static const char *new_session(long long physician_id)
     return sid;
 }
 
-/* Stores a capture as examd does (file, row) and queues it. src: relative to faces_dir,
- * or NULL for a truncated JPEG, or "missing" for a path that does not exist. */
-static long long add_capture(const char *sid, long long physician_id, const char *src,
-                             long long taken_at)
+/* Stores a capture as examd does (file, row with photo_path when with_path) and queues it
+ * when queue. src: relative to faces_dir, or NULL for a truncated JPEG, or "missing" for a
+ * path that does not exist. */
+static long long store_capture(const char *sid, long long physician_id, const char *src,
+                               long long taken_at, int with_path, int queue)
 {
     size_t len = 0;
     unsigned char *b = NULL;
@@ -190,14 +192,41 @@ static long long add_capture(const char *sid, long long physician_id, const char
         fclose(f);
         free(b);
     }
+    if (with_path) {
+        dk_param u[] = {DK_PSTR(rel), DK_PINT((long long)id)};
+        sql("UPDATE proctor_capture SET photo_path = ? WHERE id = ?", u, 2, NULL, NULL);
+    }
     proctor_job job = {.capture_id = (long long)id,
                        .session_id = sid,
                        .physician_id = physician_id,
                        .path = rel,
                        .taken_at = taken_at};
     dk_error err = {0};
-    if (proctor_enqueue(rc, &job, &err)) fail_msg("enqueue: %s", err.msg);
+    if (queue && proctor_enqueue(rc, &job, &err)) fail_msg("enqueue: %s", err.msg);
     return (long long)id;
+}
+
+static long long add_capture(const char *sid, long long physician_id, const char *src,
+                             long long taken_at)
+{
+    return store_capture(sid, physician_id, src, taken_at, 0, 1);
+}
+
+/* Jobs in the capture stream for this capture (queued or in hand). */
+static int jobs_of(long long capture_id)
+{
+    char cap[32];
+    snprintf(cap, sizeof cap, "%lld", capture_id);
+    redisReply *r = cmd("XRANGE %s - +", PROCTOR_STREAM);
+    int n = 0;
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        redisReply *f = r->element[i]->element[1];
+        for (size_t k = 0; k + 1 < f->elements; k += 2)
+            if (!strcmp(f->element[k]->str, "capture_id") && !strcmp(f->element[k + 1]->str, cap))
+                n++;
+    }
+    freeReplyObject(r);
+    return n;
 }
 
 static long long results(const char *sid)
@@ -582,6 +611,97 @@ static void test_missing_captures(void **state)
     freeReplyObject(cmd("ZREM %s %s %s", PROCTOR_DUE, late, fine));
 }
 
+/* examd stored a capture (file + row) but its XADD failed: the sweep queues it again, once;
+ * a capture whose job is in the stream, one whose photo was deleted (retention) and one
+ * that was parked (error) are left alone; two jobs of one capture make one suspect. */
+static void test_requeue_unqueued(void **state)
+{
+    (void)state;
+    long long a = physicians[0];
+    const char *s = new_session(a);
+    long long now = wall_ms(), old = now - 400LL * 86400 * 1000, after = 300000;
+    long long lost = store_capture(s, a, "fr_rose_leslie/2.jpg", old, 1, 0);
+    long long queued = store_capture(s, a, "deepface_img01/5.jpg", now, 1, 1);
+    long long deleted = store_capture(s, a, "deepface_img01/6.jpg", old, 1, 0);
+    long long purged = store_capture(s, a, "deepface_img01/6.jpg", old, 1, 0);
+    long long parked = store_capture(s, a, "deepface_img01/6.jpg", old, 1, 0);
+    dk_param pd[] = {DK_PINT(deleted)}, pp[] = {DK_PINT(purged)}, pk[] = {DK_PINT(parked)};
+    sql("UPDATE proctor_capture SET photo_deleted_at = NOW(3) WHERE id = ?", pd, 1, NULL, NULL);
+    sql("UPDATE proctor_capture SET photo_path = NULL, photo_deleted_at = NOW(3) WHERE id = ?", pp,
+        1, NULL, NULL);
+    sql("UPDATE proctor_capture SET error = 'cannot open photo' WHERE id = ?", pk, 1, NULL, NULL);
+
+    /* an hour from now every row is old enough: the queued one is spared because the stream
+     * still holds its job (it was taken after the oldest entry minus the grace) */
+    long long backlog = cmd_int("XLEN %s", PROCTOR_STREAM);
+    int n = 0;
+    dk_error err = {0};
+    assert_int_equal(proctor_requeue_unqueued(rc, db, now + 3600000, after, backlog + 50, &n, &err),
+                     0);
+    print_message("requeue sweep queued %d job(s) (backlog %lld)\n", n, backlog);
+    assert_true(n >= 1);
+    assert_int_equal(jobs_of(lost), 1);
+    assert_int_equal(jobs_of(queued), 1);
+    assert_int_equal(jobs_of(deleted), 0);
+    assert_int_equal(jobs_of(purged), 0);
+    assert_int_equal(jobs_of(parked), 0);
+    /* a second sweep (another node, the next tick) queues nothing twice */
+    assert_int_equal(proctor_requeue_unqueued(rc, db, now + 3600000, after, backlog + 50, &n, &err),
+                     0);
+    assert_int_equal(jobs_of(lost), 1);
+    assert_int_equal(jobs_of(queued), 1);
+    /* no room: the workers are behind, nothing is added */
+    assert_int_equal(proctor_requeue_unqueued(rc, db, now + 3600000, after, 0, &n, &err), 0);
+    assert_int_equal(n, 0);
+
+    /* the XADD whose reply was lost did reach Redis: two jobs of one capture */
+    char rel[256];
+    snprintf(rel, sizeof rel, "captures/%s/%lld.jpg", s, lost);
+    proctor_job again = {
+        .capture_id = lost, .session_id = s, .physician_id = a, .path = rel, .taken_at = old};
+    if (proctor_enqueue(rc, &again, &err)) fail_msg("enqueue: %s", err.msg);
+    assert_int_equal(jobs_of(lost), 2);
+
+    proctor_pool *p = start_pool("qrequeue", 1, 5000);
+    int ok = wait_results(s, 2, 90000);
+    long long t0 = wall_ms();
+    while (ok && (jobs_of(lost) || jobs_of(queued)) && wall_ms() - t0 < 60000)
+        sleep_ms(100);
+    proctor_stats st;
+    proctor_pool_stats(p, &st);
+    proctor_pool_stop(p);
+    assert_true(ok);
+    assert_int_equal(jobs_of(lost), 0);
+    assert_int_equal(jobs_of(queued), 0);
+
+    dk_param pl[] = {DK_PINT(lost)}, ps[] = {DK_PSTR(s)};
+    assert_int_equal(sql_int("SELECT scored_at IS NOT NULL AND similarity < 40 FROM "
+                             "proctor_capture WHERE id = ?",
+                             pl, 1),
+                     1);
+    char *res = cap_result(s, lost);
+    assert_non_null(res);
+    assert_non_null(strstr(res, "\"flag\":\"low_similarity\""));
+    free(res);
+    /* scored twice, recorded once: one suspect entry in Redis, one occurrence in MariaDB */
+    assert_int_equal(suspects(s, "low_similarity", lost), 1);
+    assert_int_equal(suspects(s, NULL, 0), 1);
+    assert_int_equal(sql_int("SELECT occurrences FROM proctor_suspect WHERE session_id = ? AND "
+                             "reason = 'low_similarity'",
+                             ps, 1),
+                     1);
+    assert_int_equal(sql_int("SELECT COUNT(*) FROM proctor_capture WHERE session_id = ? AND "
+                             "scored_at IS NOT NULL",
+                             ps, 1),
+                     2);
+    /* scored now: a later sweep leaves it alone */
+    assert_int_equal(proctor_requeue_unqueued(rc, db, now + 3600000, after, backlog + 50, &n, &err),
+                     0);
+    assert_int_equal(jobs_of(lost), 0);
+    freeReplyObject(cmd("DEL %s%lld %s%lld %s%lld %s%lld", PROCTOR_REQUEUED, lost, PROCTOR_REQUEUED,
+                        deleted, PROCTOR_REQUEUED, purged, PROCTOR_REQUEUED, parked));
+}
+
 static void test_job_argv_and_lag(void **state)
 {
     (void)state;
@@ -682,6 +802,7 @@ int main(void)
         cmocka_unit_test(test_sigterm_finishes_job),
         cmocka_unit_test(test_parked_after_three_failures),
         cmocka_unit_test(test_missing_captures),
+        cmocka_unit_test(test_requeue_unqueued),
         cmocka_unit_test(test_job_argv_and_lag),
     };
     int failed = cmocka_run_group_tests_name("proctor_queue", tests, setup, teardown);
