@@ -96,6 +96,11 @@ static const config_key config_table[] = {
     {"proctor_stream_maxlen", T_INT, "100000", 0, "capture stream length shown as lag"},
     {"proctor_capture_interval_s", T_INT, "300", 0, "mean time between captures"},
     {"proctor_capture_grace_s", T_INT, "120", 0, "overdue beyond this = missing captures"},
+    {"proctor_requeue_after_s", T_INT, "300", 0,
+     "a capture stored but never queued is queued again after this (and once the stream's "
+     "oldest job is this much younger)"},
+    {"proctor_requeue_backlog", T_INT, "200", 0,
+     "the requeue sweep tops the capture stream up to this many jobs at most"},
     {"photo_retention_days", T_INT, "365", 0, "capture photos kept after final determinations"},
     /* storage */
     {"data_dir", T_STR, ".stack/data", 0, "where photos and attachments are stored"},

@@ -50,6 +50,15 @@ GAUGE(g_flushed, atomic_load(&s->flushed_answers))
 GAUGE(g_cap_backlog, atomic_load(&s->capture_backlog))
 GAUGE(g_cap_parked, atomic_load(&s->capture_parked))
 
+static double g_requeued(dk_http_server *h, void *arg)
+{
+    (void)h;
+    exam_server *s = arg;
+    proctor_stats st = {0};
+    if (s->proctor) proctor_pool_stats(s->proctor, &st);
+    return (double)st.requeued;
+}
+
 static double g_reloads(dk_http_server *h, void *arg)
 {
     (void)h, (void)arg;
@@ -188,6 +197,8 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
     dk_http_add_gauge(s->http, "examd_redis_script_reloads",
                       "scripts sent again as EVAL after NOSCRIPT (Redis restarted, failed over)",
                       g_reloads, NULL);
+    dk_http_add_gauge(s->http, "examd_capture_requeued",
+                      "stored captures queued again by this node's proctor sweep", g_requeued, s);
     if (dk_config_bool(cfg, "proctor_inprocess")) {
         char name[96], host[64] = "host";
         gethostname(host, sizeof host - 1);

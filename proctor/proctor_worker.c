@@ -34,13 +34,11 @@
 #define BLOCK_MS 500
 #define MISSING_PERIOD_MS 1000
 /* captures stored but never queued (examd's XADD failed): looked for every 10 s, queued
- * again once taken 5 minutes ago (far beyond a capture request's lifetime: 15 s HTTP,
- * 5 s per MariaDB call, 2 s per Redis command) and older than the stream's oldest entry
- * by as much; the stream is topped up to 200 jobs at most. Candidates for configuration
- * keys (proctor_requeue_after_s, proctor_requeue_backlog). */
+ * again once taken proctor_requeue_after_s ago (default 5 minutes: far beyond a capture
+ * request's lifetime: 15 s HTTP, 5 s per MariaDB call, 2 s per Redis command) and older
+ * than the stream's oldest entry by as much; the stream is topped up to
+ * proctor_requeue_backlog jobs at most. */
 #define REQUEUE_PERIOD_MS 10000
-#define REQUEUE_AFTER_MS 300000
-#define REQUEUE_BACKLOG 200
 
 typedef struct cache_entry {
     long long physician_id; /* 0 = free */
@@ -70,7 +68,7 @@ struct proctor_pool {
     const dk_config *cfg;
     proctor_options opt;
     const char *data_dir;
-    long long claim_idle_ms, grace_ms;
+    long long claim_idle_ms, grace_ms, requeue_after_ms, requeue_backlog;
     int max_attempts;
     pthread_t *threads;
     worker *workers;
@@ -653,8 +651,8 @@ static void *worker_main(void *arg)
         if (p->check_missing && w->index == 0 && now - last_requeue >= REQUEUE_PERIOD_MS) {
             int queued = 0;
             dk_error err = {0};
-            if (proctor_requeue_unqueued(w->redis, w->db, wall_ms(), REQUEUE_AFTER_MS,
-                                         REQUEUE_BACKLOG, &queued, &err)) {
+            if (proctor_requeue_unqueued(w->redis, w->db, wall_ms(), p->requeue_after_ms,
+                                         p->requeue_backlog, &queued, &err)) {
                 DK_WARN("proctor", "requeue sweep: %s", err.msg);
                 reconnect_db_on_io(w, err.code);
             }
@@ -692,6 +690,8 @@ int proctor_pool_start(proctor_pool **out, const dk_config *cfg, const char *nam
     p->max_attempts = (int)dk_config_int(cfg, "proctor_max_attempts");
     if (p->max_attempts < 1) p->max_attempts = 1;
     p->grace_ms = dk_config_int(cfg, "proctor_capture_grace_s") * 1000;
+    p->requeue_after_ms = dk_config_int(cfg, "proctor_requeue_after_s") * 1000;
+    p->requeue_backlog = dk_config_int(cfg, "proctor_requeue_backlog");
     p->workers = dk_calloc((size_t)p->n, sizeof *p->workers);
     p->threads = dk_calloc((size_t)p->n, sizeof *p->threads);
     proctor_set_cv_threads(1); /* one engine per thread; OpenCV's own threads oversubscribe */
