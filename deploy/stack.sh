@@ -106,6 +106,17 @@ my_pat="--datadir=$(ere_quote "$my_data")( |\$)"
 redis_pid() { local p; p=$(read_pidfile "$redis_pidf"); proc_is "$p" redis-server "$redis_pat" && echo "$p"; }
 mysql_pid() { local p; p=$(read_pidfile "$my_pidf"); proc_is "$p" mariadbd "$my_pat" && echo "$p"; }
 
+# A pid file naming a live process of our program that is not ours by its port or data
+# directory: most likely this stack was started with other DK_REDIS_PORT / DK_MYSQL_PORT.
+# Neither signalled nor forgotten (removing its pid file would leave it running unseen).
+refuse_foreign() { # PIDFILE PROGRAM WHAT
+    local p
+    p=$(read_pidfile "$1")
+    proc_is "$p" "$2" "." || return 0
+    die "$1 names a running $2 (pid $p) that is not on $3: was this stack started with other" \
+        "DK_REDIS_PORT / DK_MYSQL_PORT? Run stack.sh with those, or stop pid $p yourself"
+}
+
 redis_cli() { redis-cli -h 127.0.0.1 -p "$DK_REDIS_PORT" "$@"; }
 redis_ping() { [[ $(redis_cli ping 2>/dev/null) == PONG ]]; }
 # The Redis answering on our port is the process of our pid file.
@@ -149,6 +160,7 @@ redis_up() {
         log "redis already running (pid $pid, port $DK_REDIS_PORT)"
         return 0
     fi
+    refuse_foreign "$redis_pidf" redis-server "port $DK_REDIS_PORT"
     if [[ -e $redis_pidf ]]; then
         log "redis: removing stale pid file (pid '$(read_pidfile "$redis_pidf")' is not our redis-server)"
         rm -f "$redis_pidf"
@@ -212,6 +224,7 @@ mysql_up() {
         log "mariadb already running (pid $pid, port $DK_MYSQL_PORT)"
         return 0
     fi
+    refuse_foreign "$my_pidf" mariadbd "datadir $my_data"
     if [[ -e $my_pidf ]]; then
         log "mariadb: removing stale pid file (pid '$(read_pidfile "$my_pidf")' is not our mariadbd)"
         rm -f "$my_pidf"
@@ -344,6 +357,9 @@ cmd_up() {
 cmd_down() {
     [[ -d $DK_STACK_DIR ]] || { log "down: $DK_STACK_DIR does not exist; nothing runs"; return 0; }
     lock_stack
+    # stop nothing when either pid file names a daemon of another port / data directory
+    mysql_pid >/dev/null || refuse_foreign "$my_pidf" mariadbd "datadir $my_data"
+    redis_pid >/dev/null || refuse_foreign "$redis_pidf" redis-server "port $DK_REDIS_PORT"
     stop_daemon mariadb "$my_pidf" mysql_pid mariadbd "$my_pat"
     [[ -S $my_sock ]] && rm -f "$my_sock" "$my_sock.lock"
     stop_daemon redis "$redis_pidf" redis_pid redis-server "$redis_pat"

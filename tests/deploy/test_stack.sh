@@ -92,6 +92,15 @@ grep -q 'already running' "$base/up2" || fail "second up did not notice the runn
     fail "second up replaced the running daemons"
 ok "up twice is harmless (same pids, migrations up to date)"
 
+# down (or up) with other ports than the stack was started with: the pid file names our
+# live redis on another port; it is neither signalled nor forgotten
+other=$((ra + 7))
+if stack "$A" "$other" "$ma" down >"$base/down-other" 2>&1; then fail "down with another redis port succeeded"; fi
+grep -q "was this stack started with other" "$base/down-other" || { cat "$base/down-other" >&2; fail "down with another port: no clear message"; }
+alive "$rpid" || fail "down with another port stopped redis"
+[[ $(pidof_file "$A/redis/redis.pid") == "$rpid" ]] || fail "down with another port removed the pid file"
+ok "down with other ports than up's refuses, names the running redis, keeps its pid file"
+
 # ---- a second stack side by side, socket moved to /tmp ------------------------------
 sB up >"$base/upB" 2>&1 || { cat "$base/upB" >&2; fail "up of the second stack failed"; }
 grep -q 'too long for a unix socket' "$base/upB" || fail "the long directory was not noticed"
