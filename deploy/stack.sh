@@ -8,7 +8,9 @@
 # ports, so several stacks run side by side (the dev one on the defaults, a test one
 # with another DK_STACK_DIR and other ports). A daemon is "ours" when the pid in its
 # pid file is alive, is the right program and carries our port (redis) or datadir
-# (mariadbd); anything else in a pid file is stale and is removed, never signalled.
+# (mariadbd); a live redis-server / mariadbd with another port or datadir makes up and
+# down refuse (the stack was started with other DK_* ports); anything else in a pid file
+# is stale and is removed, never signalled.
 #
 # Environment (defaults in brackets):
 #   DK_STACK_DIR [$repo/.stack]  DK_REDIS_PORT [16379]  DK_MYSQL_PORT [13306]
