@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -58,6 +59,13 @@ static redisReply *check(redisContext *c, redisReply *r, dk_error *err)
     }
     if (r->type == REDIS_REPLY_ERROR) {
         dk_error_set(err, DK_EIO, "redis: %.*s", (int)r->len, r->str);
+        if (strstr(r->str, "READONLY")) {
+            /* a demoted primary: mark the connection failed, so that its owner reconnects
+             * (to the primary the Sentinels name now) as after a lost link */
+            c->err = REDIS_ERR_OTHER;
+            snprintf(c->errstr, sizeof c->errstr, "%s", "the server is a read-only replica");
+            dk_redis_primary_suspect();
+        }
         freeReplyObject(r);
         return NULL;
     }

@@ -310,9 +310,10 @@ static void test_script_async(void **st)
  *   NOSCRIPT_TWICE        NOSCRIPT to both (no third try)
  *   LATE                  nothing until a PING comes; then NOSCRIPT (for the EVALSHA,
  *                         long timed out) and +PONG: the late NOSCRIPT must not send EVAL
+ *   READONLY              every other command -> -READONLY (a demoted primary)
  * It records the commands it read ("VERB arg1 arg2 ..." with the script text as its
  * length) until the client disconnects. */
-enum fake_plan { NOSCRIPT_THEN_OK, NOSCRIPT_THEN_SILENT, NOSCRIPT_TWICE, LATE };
+enum fake_plan { NOSCRIPT_THEN_OK, NOSCRIPT_THEN_SILENT, NOSCRIPT_TWICE, LATE, READONLY };
 
 typedef struct {
     int lfd;
@@ -368,6 +369,8 @@ static void *fake_serve(void *arg)
             if (!strncmp(cmd, "PING", 4))
                 out = f->plan == LATE ? "-NOSCRIPT late\r\n+PONG\r\n" : "+PONG\r\n";
             else if (f->plan == LATE) out = "";
+            else if (f->plan == READONLY)
+                out = "-READONLY You can't write against a read only replica.\r\n";
             else if (evalsha) out = noscript;
             else if (eval && f->plan == NOSCRIPT_THEN_OK) out = ":7\r\n";
             else if (eval && f->plan == NOSCRIPT_TWICE) out = noscript;
@@ -405,6 +408,27 @@ static void fake_run(enum fake_plan plan, const char *timeout_ms, script_state *
     pthread_join(t, NULL);
     close(f->lfd);
     dk_config_free(c);
+}
+
+/* A sync client that meets -READONLY (its server was demoted by a failover) is marked
+ * failed, so that its owner reconnects to the primary, as after a lost link. */
+static void test_sync_readonly(void **st)
+{
+    (void)st;
+    fake_redis f = {.plan = READONLY};
+    pthread_t t;
+    dk_config *cfg = fake_start(&f, &t, "2000");
+    dk_error err = {0};
+    redisContext *c = dk_redis_connect(cfg, &err);
+    assert_non_null(c);
+    assert_int_equal(c->err, 0);
+    assert_null(dk_redis_cmd(c, &err, "SET %s %s", "k", "v"));
+    assert_non_null(strstr(err.msg, "READONLY"));
+    assert_int_not_equal(c->err, 0);
+    redisFree(c);
+    pthread_join(t, NULL);
+    close(f.lfd);
+    dk_config_free(cfg);
 }
 
 static void test_script_noscript_paths(void **st)
@@ -482,6 +506,7 @@ int main(void)
         cmocka_unit_test(test_script_sync),
         cmocka_unit_test(test_script_async),
         cmocka_unit_test(test_script_noscript_paths),
+        cmocka_unit_test(test_sync_readonly),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     dk_config_free(cfg);
