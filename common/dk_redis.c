@@ -10,10 +10,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "dk_sentinel.h"
-
 #include "dk_log.h"
 #include "dk_redis_internal.h"
+#include "dk_sentinel.h"
 
 static struct timeval ms_tv(long long ms)
 {
