@@ -15,6 +15,11 @@
 # DK_PROCTOR_MODEL_DIR [../shared/models if there], DK_BENCH_JPEG [a one-face photo of
 # ../shared/data/faces if there: camera checks and captures], and any other DK_* setting
 # of examd (DK_HASH_WORKERS, DK_DB_WORKERS, ...), passed through.
+# DK_BENCH_REPLICA [0; 1: a replica redis-server, `replicaof` the stack's Redis, on
+# DK_BENCH_REPLICA_PORT [DK_REDIS_PORT + 1] in $DK_STACK_DIR/redis-replica, started after
+# the stack and waited for until it is in sync; the primary then gets the replication
+# settings of deploy/multinode/redis/primary.conf. With DK_REDIS_WAIT_REPLICAS=1 examd
+# acknowledges an answer only once it is on the replica (WAIT).]
 # Only processes this script started are stopped, by their pid.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
@@ -49,6 +54,10 @@ out=$here/results/exam-$(date -u +%Y-%m-%dT%H%MZ).txt
 examd_log=$(mktemp /tmp/dkbench-examd.XXXXXX.log)
 examd_pid=
 stack_started=0
+replica=${DK_BENCH_REPLICA:-0}
+replica_port=${DK_BENCH_REPLICA_PORT:-$((DK_REDIS_PORT + 1))}
+replica_dir=$DK_STACK_DIR/redis-replica
+replica_pid=
 
 log() { printf 'run_exam_bench: %s\n' "$*" >&2; }
 
@@ -58,6 +67,11 @@ cleanup() {
         kill -TERM "$examd_pid" 2>/dev/null || true
         for _ in $(seq 100); do kill -0 "$examd_pid" 2>/dev/null || break; sleep 0.1; done
         if kill -0 "$examd_pid" 2>/dev/null; then kill -KILL "$examd_pid" 2>/dev/null || true; fi
+    fi
+    if [[ -n $replica_pid ]] && kill -0 "$replica_pid" 2>/dev/null; then
+        kill -TERM "$replica_pid" 2>/dev/null || true
+        for _ in $(seq 100); do kill -0 "$replica_pid" 2>/dev/null || break; sleep 0.1; done
+        if kill -0 "$replica_pid" 2>/dev/null; then kill -KILL "$replica_pid" 2>/dev/null || true; fi
     fi
     if ((stack_started)); then "$repo/deploy/stack.sh" down >/dev/null 2>&1 || true; fi
     rm -f "$examd_log"
@@ -79,6 +93,55 @@ examd_bin=${DK_BENCH_EXAMD:-$build/exam-engine/examd}
 log "private stack in $DK_STACK_DIR (redis $DK_REDIS_PORT, mariadb $DK_MYSQL_PORT)"
 stack_started=1
 "$repo/deploy/stack.sh" up >/dev/null
+
+# the replica (DK_BENCH_REPLICA=1): our own redis-server in the foreground of a background
+# job, so its pid is ours; in sync before any data is loaded
+replica_info() { redis-cli -h 127.0.0.1 -p "$replica_port" INFO replication 2>/dev/null | tr -d '\r'; }
+primary_info() { redis-cli -h 127.0.0.1 -p "$DK_REDIS_PORT" INFO replication 2>/dev/null | tr -d '\r'; }
+replica_in_sync() {
+    local r p
+    r=$(replica_info) && p=$(primary_info) || return 1
+    grep -q '^master_link_status:up$' <<<"$r" && grep -q '^master_sync_in_progress:0$' <<<"$r" &&
+        grep -q "^slave0:ip=127.0.0.1,port=$replica_port,state=online," <<<"$p"
+}
+if [[ $replica == 1 ]]; then
+    [[ $replica_port =~ ^[0-9]{1,5}$ ]] || { log "DK_BENCH_REPLICA_PORT=$replica_port is not a port"; exit 1; }
+    if redis-cli -h 127.0.0.1 -p "$replica_port" ping >/dev/null 2>&1; then
+        log "port $replica_port already answers (set DK_BENCH_REPLICA_PORT)"; exit 1
+    fi
+    mkdir -p "$replica_dir"
+    rm -f "$replica_dir"/*.rdb "$replica_dir"/appendonly* 2>/dev/null || true
+    rm -rf "$replica_dir/appendonlydir"
+    {
+        echo "# written by bench/run_exam_bench.sh (DK_BENCH_REPLICA=1)"
+        echo "include \"$repo/deploy/redis.conf\""
+        echo "bind 127.0.0.1"
+        echo "port $replica_port"
+        echo "daemonize no"
+        echo "dir \"$replica_dir\""
+        echo "logfile \"$replica_dir/redis.log\""
+        echo "replicaof 127.0.0.1 $DK_REDIS_PORT"
+        echo "replica-read-only yes"
+        echo "repl-timeout 30"
+    } >"$replica_dir/redis.conf"
+    log "replica redis on 127.0.0.1:$replica_port (replicaof 127.0.0.1:$DK_REDIS_PORT, $replica_dir)"
+    redis-server "$replica_dir/redis.conf" </dev/null >"$replica_dir/start.out" 2>&1 &
+    replica_pid=$!
+    # the primary's replication settings of deploy/multinode/redis/primary.conf
+    redis-cli -h 127.0.0.1 -p "$DK_REDIS_PORT" CONFIG SET repl-diskless-sync yes >/dev/null
+    redis-cli -h 127.0.0.1 -p "$DK_REDIS_PORT" CONFIG SET repl-backlog-size 268435456 >/dev/null
+    redis-cli -h 127.0.0.1 -p "$DK_REDIS_PORT" CONFIG SET repl-timeout 30 >/dev/null
+    synced=0
+    for _ in $(seq 300); do
+        kill -0 "$replica_pid" 2>/dev/null || { cat "$replica_dir/start.out" "$replica_dir/redis.log" >&2; exit 1; }
+        if replica_in_sync; then synced=1; break; fi
+        sleep 0.2
+    done
+    ((synced)) || { log "the replica is not in sync after 60 s"; tail -20 "$replica_dir/redis.log" >&2; exit 1; }
+    redis-cli -h 127.0.0.1 -p "$DK_REDIS_PORT" CONFIG SET min-replicas-to-write 1 >/dev/null
+    redis-cli -h 127.0.0.1 -p "$DK_REDIS_PORT" CONFIG SET min-replicas-max-lag 5 >/dev/null
+    log "replica in sync (pid $replica_pid)"
+fi
 
 log "demo data"
 if ! "$repo/deploy/demo/load.sh" >/dev/null 2>"$examd_log.load"; then
@@ -116,6 +179,12 @@ cmd=("$build/bench/dkbench" run --scenario all --physicians "$physicians" --conn
     echo "# command: bench/run_exam_bench.sh $*"
     echo "#   which ran: ${cmd[*]}"
     echo "# machine: nproc $(nproc), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r), $(free -m | awk '/^Mem:/ {print $2 " MiB RAM"}')"
+    if [[ $replica == 1 ]]; then
+        echo "# replica: redis-server pid $replica_pid on 127.0.0.1:$replica_port, replicaof 127.0.0.1:$DK_REDIS_PORT, in sync before the data was loaded;" \
+            "primary: repl-diskless-sync yes, repl-backlog-size 256mb, min-replicas-to-write 1, min-replicas-max-lag 5"
+    else
+        echo "# replica: none (DK_BENCH_REPLICA=1 for one)"
+    fi
     echo "# examd ($examd_bin): its effective configuration:"
     sed -n '/effective configuration/,/listening/p' "$examd_log" | grep -v -e token_secret -e mysql_password | sed 's/^/#   /'
     echo
@@ -145,15 +214,21 @@ read -r bytes1 cmds1 eval1 evalsha1 < <(redis_counters)
         grep -v '_bucket' | sed 's/^/#   /' || true
     echo "# Redis at the end (INFO commandstats for the scripts, bytes received):"
     redis-cli -h 127.0.0.1 -p "$DK_REDIS_PORT" INFO commandstats 2>/dev/null |
-        grep -E '^cmdstat_(eval|evalsha|hset|hmget|spop|xadd):' | tr -d '\r' | sed 's/^/#   /' || true
+        grep -E '^cmdstat_(eval|evalsha|hset|hmget|spop|xadd|wait):' | tr -d '\r' | sed 's/^/#   /' || true
     redis-cli -h 127.0.0.1 -p "$DK_REDIS_PORT" INFO stats 2>/dev/null |
         grep -E '^total_(net_input_bytes|commands_processed):' | tr -d '\r' | sed 's/^/#   /' || true
     echo "# Redis during the dkbench run alone (INFO, after minus before):"
     echo "#   net_input_bytes=$((bytes1 - bytes0)) commands=$((cmds1 - cmds0))" \
         "eval=$((eval1 - eval0)) evalsha=$((evalsha1 - evalsha0))"
+    if [[ $replica == 1 ]]; then
+        echo "# the replica at the end (primary's INFO replication, then the replica's):"
+        primary_info | grep -E '^(connected_slaves|slave0|master_repl_offset|min_slaves_good_slaves):' | sed 's/^/#   primary /' || true
+        replica_info | grep -E '^(master_link_status|master_repl_offset|master_last_io_seconds_ago|master_sync_in_progress):' | sed 's/^/#   replica /' || true
+        grep -E 'MASTER <-> REPLICA|Connection with master lost|timeout' "$replica_dir/redis.log" | tail -5 | sed 's/^/#   replica log: /' || true
+    fi
     echo "# examd warnings and errors during the run (count, level, message; ids elided):"
     grep -E ' (WARN|ERROR) ' "$examd_log" | cut -d' ' -f2- |
-        sed -E 's/(sid|capture_id|id|pid)=[^ ]+/\1=…/g' | sort | uniq -c | sort -rn | head -20 |
+        sed -E 's/(sid|capture_id|id|pid|no|session|overdue_ms)=[^ ]+/\1=…/g' | sort | uniq -c | sort -rn | head -20 |
         sed 's/^/#   /' || true
 } >>"$out"
 log "done: ${out#"$repo"/} (dkbench exit status $rc)"
