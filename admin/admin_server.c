@@ -525,6 +525,15 @@ admin_server *admin_start(const dk_config *cfg, dk_error *err)
     proctor_set_cv_threads(1);
     dk_serve_pools(cfg, &s->db, &s->hash);
     s->photo = dk_workq_new("photo", 1, 32, photo_thread_init, photo_thread_fini, s);
+    const dk_gauge gauges[] = {
+        {"admind_db_queue_depth", "database jobs waiting or running", dk_serve_queue_depth, s->db},
+        {"admind_hash_queue_depth", "password hashes waiting or running", dk_serve_queue_depth,
+         s->hash},
+        {"admind_photo_queue_depth", "registered photos waiting or running", dk_serve_queue_depth,
+         s->photo},
+        {"admind_photos_purged", "capture photos deleted after retention", g_purged, s},
+        {"admind_absentees", "enrolments moved because a test was missed", g_absentees, s},
+    };
     dk_http_opts o = {
         .name = "admind",
         .port_key = "admin_port",
@@ -534,6 +543,8 @@ admin_server *admin_start(const dk_config *cfg, dk_error *err)
         .loop_fini = loop_fini,
         .quiesce = quiesce,
         .udata = s,
+        .gauges = gauges,
+        .ngauges = sizeof gauges / sizeof gauges[0],
     };
     s->http = dk_http_start(cfg, &o, err);
     if (!s->http) {
@@ -543,16 +554,6 @@ admin_server *admin_start(const dk_config *cfg, dk_error *err)
         free(s);
         return NULL;
     }
-    dk_serve_queue_gauge(s->http, "admind_db_queue_depth", "database jobs waiting or running",
-                         s->db);
-    dk_serve_queue_gauge(s->http, "admind_hash_queue_depth", "password hashes waiting or running",
-                         s->hash);
-    dk_serve_queue_gauge(s->http, "admind_photo_queue_depth",
-                         "registered photos waiting or running", s->photo);
-    dk_http_add_gauge(s->http, "admind_photos_purged", "capture photos deleted after retention",
-                      g_purged, s);
-    dk_http_add_gauge(s->http, "admind_absentees", "enrolments moved because a test was missed",
-                      g_absentees, s);
     return s;
 }
 

@@ -32,12 +32,6 @@ typedef struct route_stats {
     dk_hist latency;
 } route_stats;
 
-typedef struct gauge {
-    const char *name, *help;
-    dk_gauge_fn fn;
-    void *arg;
-} gauge;
-
 struct dk_http_server {
     const dk_config *cfg;
     dk_http_opts opts;
@@ -51,7 +45,7 @@ struct dk_http_server {
     _Atomic long long inflight;
     _Atomic int started;
     route_stats routes[MAX_ROUTES + 1]; /* last: unmatched */
-    gauge gauges[MAX_GAUGES];
+    dk_gauge gauges[MAX_GAUGES];
     int ngauges;
 };
 
@@ -460,13 +454,15 @@ dk_http_server *dk_http_start(const dk_config *cfg, const dk_http_opts *o, dk_er
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, (void (*)(void))evthread_use_pthreads);
-    if (o->nroutes > MAX_ROUTES) {
-        dk_error_set(err, DK_EINTERNAL, "too many routes");
+    if (o->nroutes > MAX_ROUTES || o->ngauges > MAX_GAUGES) {
+        dk_error_set(err, DK_EINTERNAL, "too many routes or gauges");
         return NULL;
     }
     dk_http_server *s = dk_calloc(1, sizeof *s);
     s->cfg = cfg;
     s->opts = *o;
+    for (size_t i = 0; i < o->ngauges; i++) s->gauges[s->ngauges++] = o->gauges[i];
+    s->opts.gauges = NULL; /* the caller's array need not outlive the call */
     s->max_body = (size_t)dk_config_int(cfg, "http_max_body");
     s->max_headers = (size_t)dk_config_int(cfg, "http_max_headers");
     s->timeout_s = (int)dk_config_int(cfg, "http_timeout_s");
@@ -576,13 +572,6 @@ int dk_http_port(const dk_http_server *s) { return s->port; }
 const dk_config *dk_http_config(const dk_http_server *s) { return s->cfg; }
 void *dk_http_udata(const dk_http_server *s) { return s->opts.udata; }
 long long dk_http_inflight(const dk_http_server *s) { return atomic_load(&s->inflight); }
-
-void dk_http_add_gauge(dk_http_server *s, const char *name, const char *help, dk_gauge_fn fn,
-                       void *arg)
-{
-    if (s->ngauges >= MAX_GAUGES) abort();
-    s->gauges[s->ngauges++] = (gauge){name, help, fn, arg};
-}
 
 dk_hist *dk_http_route_hist(dk_http_server *s, const char *route_name)
 {

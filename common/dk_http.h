@@ -62,6 +62,13 @@ typedef struct dk_route {
 
 typedef double (*dk_gauge_fn)(dk_http_server *s, void *arg);
 
+/* A value shown in /metrics, read by fn(server, arg) on a loop thread when scraped. */
+typedef struct dk_gauge {
+    const char *name, *help;
+    dk_gauge_fn fn;
+    void *arg;
+} dk_gauge;
+
 typedef struct dk_http_opts {
     const char *name;           /* "examd" */
     const char *port_key;       /* config key of the port: "exam_port" */
@@ -73,6 +80,9 @@ typedef struct dk_http_opts {
      * wait (bounded) until background work that reports back to the loops is done. */
     void (*quiesce)(dk_http_server *s, void *udata);
     void *udata;
+    /* /metrics gauges, copied before any loop serves (so never read while being added) */
+    const dk_gauge *gauges;
+    size_t ngauges;
 } dk_http_opts;
 
 /* Binds, starts the loop threads and returns; each loop owns an evhttp, a dk_aredis
@@ -86,9 +96,6 @@ const dk_config *dk_http_config(const dk_http_server *s);
 void *dk_http_udata(const dk_http_server *s);
 long long dk_http_inflight(const dk_http_server *s);
 
-/* Registers a gauge shown in /metrics (call before serving). */
-void dk_http_add_gauge(dk_http_server *s, const char *name, const char *help, dk_gauge_fn fn,
-                       void *arg);
 /* Renders request counts, latency histograms per route, in-flight and the gauges. */
 void dk_http_metrics_render(dk_http_server *s, struct evbuffer *out);
 dk_hist *dk_http_route_hist(dk_http_server *s, const char *route_name);

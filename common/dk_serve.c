@@ -158,13 +158,8 @@ void dk_serve_pools(const dk_config *cfg, dk_workq **db, dk_workq **hash)
                          dk_dbconn_thread_fini, (void *)cfg);
 }
 
-static double queue_depth(dk_http_server *h, void *arg)
+double dk_serve_queue_depth(dk_http_server *h, void *q)
 {
     (void)h;
-    return (double)dk_workq_depth(arg);
-}
-
-void dk_serve_queue_gauge(dk_http_server *h, const char *name, const char *help, dk_workq *q)
-{
-    dk_http_add_gauge(h, name, help, queue_depth, q);
+    return (double)dk_workq_depth(q);
 }

@@ -23,8 +23,8 @@ int dk_serve_main(int argc, char **argv, const char *name, dk_serve_start_fn sta
 /* The pools both servers have: db (a MariaDB connection per thread; db_workers,
  * db_queue) and hash (argon2id; hash_workers, hash_queue). */
 void dk_serve_pools(const dk_config *cfg, dk_workq **db, dk_workq **hash);
-/* A /metrics gauge of a pool's depth (jobs waiting or running). */
-void dk_serve_queue_gauge(dk_http_server *h, const char *name, const char *help, dk_workq *q);
+/* A dk_gauge fn: the depth (jobs waiting or running) of the dk_workq given as arg. */
+double dk_serve_queue_depth(dk_http_server *h, void *q);
 
 /* GET /healthz: Redis (PING on the loop's client, with a deadline) and MariaDB (ping on
  * a thread of db) -> 200 when both answer, 503 naming what failed. */

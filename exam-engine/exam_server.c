@@ -159,6 +159,32 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
     s->face = dk_workq_new("face", (int)dk_config_int(cfg, "camera_check_workers"),
                            (size_t)dk_config_int(cfg, "camera_check_queue"), exam_face_thread_init,
                            exam_face_thread_fini, (void *)cfg);
+    if (dk_config_bool(cfg, "proctor_inprocess")) { /* before serving: g_requeued reads it */
+        char name[96], host[64] = "host";
+        gethostname(host, sizeof host - 1);
+        snprintf(name, sizeof name, "examd-%s-%d", host, (int)getpid());
+        dk_error perr = {0};
+        if (proctor_pool_start(&s->proctor, cfg, name, 1, &perr) != 0)
+            DK_ERROR("examd", "proctor workers not started err=\"%s\"", perr.msg);
+    }
+    const dk_gauge gauges[] = {
+        {"examd_db_queue_depth", "database jobs waiting or running", dk_serve_queue_depth, s->db},
+        {"examd_hash_queue_depth", "password hashes waiting or running", dk_serve_queue_depth,
+         s->hash},
+        {"examd_live_sessions", "sessions with a running clock (Redis)", g_live, s},
+        {"examd_sweeper_lag_seconds",
+         "how long the most overdue session has waited for its auto-submit", g_lag, s},
+        {"examd_sweeper_submitted", "sessions this node auto-submitted", g_swept, s},
+        {"examd_answers_flushed", "answers this node flushed to MariaDB", g_flushed, s},
+        {"examd_capture_backlog", "captures queued and not yet scored (the proctor's lag)",
+         g_cap_backlog, s},
+        {"examd_capture_parked", "capture jobs parked after failing", g_cap_parked, s},
+        {"examd_redis_script_reloads",
+         "scripts sent again as EVAL after NOSCRIPT (Redis restarted, failed over)", g_reloads,
+         NULL},
+        {"examd_capture_requeued", "stored captures queued again by this node's proctor sweep",
+         g_requeued, s},
+    };
     dk_http_opts o = {
         .name = "examd",
         .port_key = "exam_port",
@@ -168,44 +194,18 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
         .loop_fini = loop_fini,
         .quiesce = quiesce,
         .udata = s,
+        .gauges = gauges,
+        .ngauges = sizeof gauges / sizeof gauges[0],
     };
     s->http = dk_http_start(cfg, &o, err);
     if (!s->http) {
+        if (s->proctor) proctor_pool_stop(s->proctor);
         dk_workq_free(s->db);
         dk_workq_free(s->hash);
         dk_workq_free(s->face);
         qb_bank_free(s->bank);
         free(s);
         return NULL;
-    }
-    dk_serve_queue_gauge(s->http, "examd_db_queue_depth", "database jobs waiting or running",
-                         s->db);
-    dk_serve_queue_gauge(s->http, "examd_hash_queue_depth", "password hashes waiting or running",
-                         s->hash);
-    dk_http_add_gauge(s->http, "examd_live_sessions", "sessions with a running clock (Redis)",
-                      g_live, s);
-    dk_http_add_gauge(s->http, "examd_sweeper_lag_seconds",
-                      "how long the most overdue session has waited for its auto-submit", g_lag, s);
-    dk_http_add_gauge(s->http, "examd_sweeper_submitted", "sessions this node auto-submitted",
-                      g_swept, s);
-    dk_http_add_gauge(s->http, "examd_answers_flushed", "answers this node flushed to MariaDB",
-                      g_flushed, s);
-    dk_http_add_gauge(s->http, "examd_capture_backlog",
-                      "captures queued and not yet scored (the proctor's lag)", g_cap_backlog, s);
-    dk_http_add_gauge(s->http, "examd_capture_parked", "capture jobs parked after failing",
-                      g_cap_parked, s);
-    dk_http_add_gauge(s->http, "examd_redis_script_reloads",
-                      "scripts sent again as EVAL after NOSCRIPT (Redis restarted, failed over)",
-                      g_reloads, NULL);
-    dk_http_add_gauge(s->http, "examd_capture_requeued",
-                      "stored captures queued again by this node's proctor sweep", g_requeued, s);
-    if (dk_config_bool(cfg, "proctor_inprocess")) {
-        char name[96], host[64] = "host";
-        gethostname(host, sizeof host - 1);
-        snprintf(name, sizeof name, "examd-%s-%d", host, (int)getpid());
-        dk_error perr = {0};
-        if (proctor_pool_start(&s->proctor, cfg, name, 1, &perr) != 0)
-            DK_ERROR("examd", "proctor workers not started err=\"%s\"", perr.msg);
     }
     return s;
 }

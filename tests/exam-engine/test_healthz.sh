@@ -39,6 +39,9 @@ done
 grep -q '"redis":true' /tmp/dk-hz.$$ && grep -q '"mysql":true' /tmp/dk-hz.$$ || fail "healthz body: $(cat /tmp/dk-hz.$$)"
 curl -s "http://127.0.0.1:$port/metrics" | grep -q '^examd_requests_total{route="healthz",code="2xx"}' \
     || fail "metrics do not count the healthz requests"
+for g in examd_db_queue_depth examd_hash_queue_depth examd_live_sessions examd_capture_requeued; do
+    curl -s "http://127.0.0.1:$port/metrics" | grep -q "^$g " || fail "metrics lack the gauge $g"
+done
 code=$(curl -s -o /tmp/dk-hz.$$ -w '%{http_code}' "http://127.0.0.1:$port/no/such/route")
 [ "$code" = 404 ] && grep -q '"code":"not_found"' /tmp/dk-hz.$$ || fail "unknown route gave $code"
 
