@@ -11,12 +11,17 @@
 // Nothing is flushed or truncated: every row a test makes is its own (tests run in
 // parallel on one database).
 
-import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import {
+  check, fail, freePort, getOutDir, log, main, onCleanup, parseArgs, redisCmd, run, setOutDir, skip,
+  sql, sqlValue, stack, startServer, watchPage,
+} from '../browser/base.mjs';
+
+export { check, freePort, log, main, skip, sql, sqlValue, stack };
 
 export const here = path.dirname(fileURLToPath(import.meta.url));
 export const repo = path.resolve(here, '../..');
@@ -26,116 +31,6 @@ export const MODELS = path.join(SHARED, 'models');
 export const CHROMIUM = process.env.DK_CHROMIUM || '/usr/bin/chromium';
 export const PASSWORD = 'Test@2024pw';
 const PLAYWRIGHT = path.resolve(here, '../browser/node_modules/playwright-core/index.mjs');
-
-let testName = 'browser-console';
-const cleanups = [];
-const watched = [];
-let outDir = null;
-
-export function log(msg) {
-  console.log(`[${new Date().toISOString().slice(11, 23)}] ${testName}: ${msg}`);
-}
-
-async function cleanupAll() {
-  while (cleanups.length) {
-    try {
-      await cleanups.pop()();
-    } catch {
-      /* best effort */
-    }
-  }
-}
-
-export async function skip(msg) {
-  console.log(`SKIP ${testName}: ${msg}`);
-  await cleanupAll();
-  process.exit(77);
-}
-
-async function failNow(msg) {
-  console.log(`FAIL ${testName}: ${msg}`);
-  for (const [i, p] of watched.entries()) {
-    try {
-      if (!p.isClosed() && outDir) {
-        const f = path.join(outDir, `failure-${i + 1}.png`);
-        await p.screenshot({ path: f, fullPage: true });
-        console.log(`  the page at the failure: ${f} (${p.url()})`);
-      }
-    } catch {
-      /* the browser is gone */
-    }
-  }
-  for (const s of servers) {
-    console.log(`--- ${s.name} log (tail)`);
-    console.log(s.logs.join('').split('\n').slice(-25).join('\n'));
-  }
-  await cleanupAll();
-  process.exit(1);
-}
-
-export function check(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-function parseArgs() {
-  const a = {};
-  const argv = process.argv.slice(2);
-  for (let i = 0; i < argv.length; i++) {
-    const m = /^--([a-z0-9-]+)$/.exec(argv[i]);
-    if (m && i + 1 < argv.length) a[m[1]] = argv[++i];
-  }
-  return a;
-}
-
-function run(cmd, args, { input, env } = {}) {
-  return new Promise((resolve, reject) => {
-    const p = execFile(cmd, args, { env: { ...process.env, ...env }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${path.basename(cmd)} failed: ${(stderr || err.message).trim()}`));
-      else resolve(stdout);
-    });
-    if (input !== undefined) p.stdin.end(input);
-  });
-}
-
-// ---- the stack ------------------------------------------------------------------------------
-
-export const stack = {
-  redisPort: Number(process.env.DK_REDIS_PORT || 16379),
-  mysqlPort: Number(process.env.DK_MYSQL_PORT || 13306),
-  mysqlUser: process.env.DK_MYSQL_USER || 'dingkao',
-  mysqlPassword: process.env.DK_MYSQL_PASSWORD || 'dingkao-dev',
-  mysqlDb: process.env.DK_MYSQL_DB || 'dingkao',
-};
-
-export function sql(query) {
-  return run('mariadb', [
-    '--no-defaults', '--protocol=TCP', '-h', '127.0.0.1', '-P', String(stack.mysqlPort), '-u', stack.mysqlUser,
-    '-N', '-B', '--default-character-set=utf8mb4', stack.mysqlDb, '-e', "SET time_zone = '+00:00'; " + query,
-  ], { env: { MYSQL_PWD: stack.mysqlPassword } });
-}
-
-export async function sqlValue(query) {
-  return (await sql(query)).trim();
-}
-
-function redisCmd(port, line) {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    let buf = '';
-    const done = (v) => {
-      s.destroy();
-      resolve(v);
-    };
-    s.setTimeout(2000, () => done(null));
-    s.on('error', () => done(null));
-    s.on('connect', () => s.write(line + '\r\n'));
-    s.on('data', (d) => {
-      buf += d;
-      const m = /^(\+[^\r]*|\$-1|\$\d+\r\n[^\r]*|-[^\r]*)\r\n/.exec(buf);
-      if (m) done(m[1]);
-    });
-  });
-}
 
 // The answer of a captcha, read from Redis (the tests are the user who can read it).
 export async function captchaAnswer(id) {
@@ -151,7 +46,7 @@ export async function captchaAnswer(id) {
 // args, tmp, out}.
 export async function prerequisites({ needFaces = false, needModels = needFaces } = {}) {
   const args = parseArgs();
-  for (const k of ['admind', 'out']) if (!args[k]) await failNow(`missing argument --${k}`);
+  for (const k of ['admind', 'out']) if (!args[k]) await fail(`missing argument --${k}`);
   if (needFaces) {
     if (!existsSync(FACES)) await skip(`the face photos are absent: ${FACES} (the shared data folder next to the repository)`);
   }
@@ -164,7 +59,7 @@ export async function prerequisites({ needFaces = false, needModels = needFaces 
   try {
     pw = await import(pathToFileURL(PLAYWRIGHT).href);
   } catch (e) {
-    await failNow(`playwright-core is not installed in tests/browser/node_modules (deploy/setup.sh runs npm ci there): ${e.message}`);
+    await fail(`playwright-core is not installed in tests/browser/node_modules (deploy/setup.sh runs npm ci there): ${e.message}`);
   }
   if ((await redisCmd(stack.redisPort, 'PING')) !== '+PONG')
     await skip(`the test stack's Redis is not reachable on 127.0.0.1:${stack.redisPort} (deploy/stack.sh up; DK_REDIS_PORT)`);
@@ -177,86 +72,34 @@ export async function prerequisites({ needFaces = false, needModels = needFaces 
     "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'exemption_request' AND column_name = 'lock_version'",
   );
   if (migrated !== '1') await skip('the schema of the test stack lacks migration 002_admin.sql (deploy/migrate.sh)');
-  outDir = args.out;
+  const outDir = args.out;
+  setOutDir(outDir);
   mkdirSync(outDir, { recursive: true });
   for (const f of readdirSync(outDir)) if (/\.png$/.test(f)) rmSync(path.join(outDir, f));
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'dk-console-'));
-  cleanups.push(() => rmSync(tmp, { recursive: true, force: true }));
+  onCleanup(() => rmSync(tmp, { recursive: true, force: true }));
   return { pw, args, tmp, out: outDir };
 }
 
 // ---- servers ----------------------------------------------------------------------------------
 
-const servers = [];
+// both servers of a test share one signing key (a token of one works on the other); no face
+// models unless a test gives them
 const SECRET = Array.from({ length: 32 }, () => Math.floor(Math.random() * 256).toString(16).padStart(2, '0')).join('');
+const OURS = { DK_TOKEN_SECRET: SECRET, DK_PROCTOR_MODEL_DIR: '' };
 
 export const haveModels = () =>
   existsSync(path.join(MODELS, 'yunet_120x160.onnx')) && existsSync(path.join(MODELS, 'MobileFaceNet.onnx'));
-
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-async function startServer(name, bin, portKey, tmp, env, port = null) {
-  if (!port) port = await freePort();
-  const logs = [];
-  const child = spawn(bin, [], {
-    env: {
-      ...process.env,
-      [portKey]: String(port),
-      DK_TOKEN_SECRET: SECRET,
-      DK_DATA_DIR: path.join(tmp, 'data'),
-      DK_HTTP_LOOPS: '2',
-      DK_PROCTOR_INPROCESS: '0',
-      DK_PROCTOR_MODEL_DIR: '',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const srv = { name, base: `http://127.0.0.1:${port}`, port, logs };
-  servers.push(srv);
-  child.stdout.on('data', (d) => logs.push(String(d)));
-  child.stderr.on('data', (d) => logs.push(String(d)));
-  let exited = null;
-  const exit = new Promise((resolve) => child.on('exit', (code, sig) => resolve((exited = { code, sig }))));
-  srv.stop = async () => {
-    if (exited) return exited;
-    child.kill('SIGTERM');
-    const t = setTimeout(() => child.kill('SIGKILL'), 8000);
-    const r = await exit;
-    clearTimeout(t);
-    return r;
-  };
-  cleanups.push(srv.stop);
-  for (let i = 0; i < 200; i++) {
-    if (exited) throw new Error(`${name} exited at start (${JSON.stringify(exited)}):\n${logs.join('')}`);
-    try {
-      const r = await fetch(srv.base + '/healthz');
-      if (r.status === 200) return srv;
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${name} did not become healthy on ${srv.base}:\n${logs.join('').slice(-3000)}`);
-}
 
 // admind serving admin/web; env adds settings (e.g. DK_PROCTOR_MODEL_DIR for embeddings).
 // DK_LOGIN_MAX_FAILURES is raised so that other tests' failed logins from 127.0.0.1 (the
 // address counter is shared in Redis) rarely put a captcha in front of every login here.
 export function startAdmind(bin, tmp, env = {}) {
-  return startServer('admind', bin, 'DK_ADMIN_PORT', tmp, { DK_WEB_ROOT: path.join(repo, 'admin/web'), DK_LOGIN_MAX_FAILURES: '20', ...env });
+  return startServer('admind', bin, 'DK_ADMIN_PORT', tmp, { ...OURS, DK_WEB_ROOT: path.join(repo, 'admin/web'), DK_LOGIN_MAX_FAILURES: '20', ...env });
 }
 
 export function startExamd(bin, tmp, env = {}, port = null) {
-  return startServer('examd', bin, 'DK_EXAM_PORT', tmp, { DK_WEB_ROOT: path.join(repo, 'exam-engine/web'), ...env }, port);
+  return startServer('examd', bin, 'DK_EXAM_PORT', tmp, { ...OURS, DK_WEB_ROOT: path.join(repo, 'exam-engine/web'), ...env }, port);
 }
 
 // The physician's pages: examd serving exam-engine/web, and admind answering that page's
@@ -542,10 +385,10 @@ export async function launch(pw, tmp, contextOptions = {}) {
   } catch (e) {
     await skip(`Chromium (${CHROMIUM}) cannot be launched: ${e.message.split('\n')[0]}`);
   }
-  cleanups.push(() => context.close());
+  onCleanup(() => context.close());
   const errors = [];
   const watch = (page) => {
-    watched.push(page);
+    watchPage(page);
     page.on('console', (m) => {
       if (m.type() === 'error') errors.push({ kind: 'console', text: m.text(), url: (m.location() || {}).url || '' });
     });
@@ -583,7 +426,7 @@ export async function drawnFonts(context, page, selector) {
 let shotNo = 0;
 export async function shot(page, name, { full = true } = {}) {
   shotNo++;
-  const file = path.join(outDir, `${String(shotNo).padStart(2, '0')}-${name}.png`);
+  const file = path.join(getOutDir(), `${String(shotNo).padStart(2, '0')}-${name}.png`);
   if (full) await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: file, fullPage: full });
   log(`screenshot ${file}`);
@@ -641,19 +484,6 @@ export const loginRefusals = (e) => e.kind === 'console' && /\/api\/v1\/login$/.
 // Waits for the list page's data to settle (no request in flight, the table drawn).
 export async function settled(page) {
   await page.waitForFunction(() => document.body.dataset.busy === '0', null, { timeout: 20000 });
-}
-
-export async function main(name, body) {
-  testName = name;
-  const t0 = Date.now();
-  try {
-    await body();
-    await cleanupAll();
-    console.log(`PASS ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-    process.exit(0);
-  } catch (e) {
-    await failNow(e && e.stack ? e.stack : String(e));
-  }
 }
 
 // ---- sittings in examd ---------------------------------------------------------------------------------

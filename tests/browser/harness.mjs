@@ -7,122 +7,21 @@
 // Arguments (from CMake): --examd PATH --jpeg2y4m PATH --out DIR. The stack comes from
 // the environment as deploy/test.sh exports it: DK_REDIS_PORT, DK_MYSQL_PORT, DK_MYSQL_*.
 
-import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import {
+  check, cleanupAll, fail, log, main, onCleanup, parseArgs, redisCmd, run, setName, setOutDir, skip, sql,
+  stack, startServer, watchPage,
+} from './base.mjs';
+
+export { check, cleanupAll, fail, log, main, parseArgs, setName, skip, sql, stack };
+
 export const here = path.dirname(fileURLToPath(import.meta.url));
 export const repo = path.resolve(here, '../..');
 export const CHROMIUM = process.env.DK_CHROMIUM || '/usr/bin/chromium';
-
-let testName = 'browser';
-const cleanups = [];
-const watched = []; // pages screenshotted when the test fails
-let outDir = null;
-
-export function setName(n) {
-  testName = n;
-}
-
-export function log(msg) {
-  const t = new Date().toISOString().slice(11, 23);
-  console.log(`[${t}] ${testName}: ${msg}`);
-}
-
-export async function cleanupAll() {
-  while (cleanups.length) {
-    const fn = cleanups.pop();
-    try {
-      await fn();
-    } catch {
-      /* best effort */
-    }
-  }
-}
-
-export async function skip(msg) {
-  console.log(`SKIP ${testName}: ${msg}`);
-  await cleanupAll();
-  process.exit(77);
-}
-
-export async function fail(msg) {
-  console.log(`FAIL ${testName}: ${msg}`);
-  for (const [i, p] of watched.entries()) {
-    try {
-      if (!p.isClosed() && outDir) {
-        await p.screenshot({ path: path.join(outDir, `failure-${i + 1}.png`) });
-        console.log(`  the page at the failure: ${path.join(outDir, `failure-${i + 1}.png`)} (${p.url()})`);
-      }
-    } catch {
-      /* the browser is gone */
-    }
-  }
-  await cleanupAll();
-  process.exit(1);
-}
-
-export function check(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-export function parseArgs() {
-  const a = {};
-  const argv = process.argv.slice(2);
-  for (let i = 0; i < argv.length; i++) {
-    const m = /^--([a-z0-9-]+)$/.exec(argv[i]);
-    if (m && i + 1 < argv.length) a[m[1]] = argv[++i];
-  }
-  return a;
-}
-
-function run(cmd, args, { input, env } = {}) {
-  return new Promise((resolve, reject) => {
-    const p = execFile(cmd, args, { env: { ...process.env, ...env }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${path.basename(cmd)} failed: ${(stderr || err.message).trim()}`));
-      else resolve(stdout);
-    });
-    if (input !== undefined) p.stdin.end(input);
-  });
-}
-
-// ---- prerequisites ---------------------------------------------------------------------
-
-export const stack = {
-  redisPort: Number(process.env.DK_REDIS_PORT || 16379),
-  mysqlPort: Number(process.env.DK_MYSQL_PORT || 13306),
-  mysqlUser: process.env.DK_MYSQL_USER || 'dingkao',
-  mysqlPassword: process.env.DK_MYSQL_PASSWORD || 'dingkao-dev',
-  mysqlDb: process.env.DK_MYSQL_DB || 'dingkao',
-};
-
-function redisPing(port) {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    let buf = '';
-    const done = (ok) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(2000, () => done(false));
-    s.on('error', () => done(false));
-    s.on('connect', () => s.write('PING\r\n'));
-    s.on('data', (d) => {
-      buf += d;
-      if (buf.includes('\r\n')) done(buf.startsWith('+PONG'));
-    });
-  });
-}
-
-export function sql(query) {
-  return run('mariadb', [
-    '--protocol=TCP', '-h', '127.0.0.1', '-P', String(stack.mysqlPort), '-u', stack.mysqlUser,
-    `-p${stack.mysqlPassword}`, '-N', '-B', '--default-character-set=utf8mb4', stack.mysqlDb, '-e', query,
-  ]);
-}
 
 // Face photos, Chromium, playwright-core and the stack: exits 77 naming what is absent.
 export const MODELS = path.resolve(repo, '../shared/models');
@@ -139,7 +38,7 @@ export async function prerequisites(args) {
   } catch (e) {
     await fail(`playwright-core is not installed in tests/browser/node_modules (deploy/setup.sh runs npm ci there): ${e.message}`);
   }
-  if (!(await redisPing(stack.redisPort)))
+  if ((await redisCmd(stack.redisPort, 'PING')) !== '+PONG')
     await skip(`the test stack's Redis is not reachable on 127.0.0.1:${stack.redisPort} (start it: deploy/stack.sh up)`);
   try {
     await sql('SELECT 1');
@@ -147,10 +46,10 @@ export async function prerequisites(args) {
     await skip(`the test stack's MariaDB is not reachable on 127.0.0.1:${stack.mysqlPort}: ${e.message}`);
   }
   mkdirSync(args.out, { recursive: true });
-  outDir = args.out;
-  for (const f of readdirSync(outDir)) if (/^failure-\d+\.png$/.test(f)) rmSync(path.join(outDir, f)); // an earlier run's
+  setOutDir(args.out);
+  for (const f of readdirSync(args.out)) if (/^failure-\d+\.png$/.test(f)) rmSync(path.join(args.out, f)); // an earlier run's
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'dk-browser-'));
-  cleanups.push(() => rmSync(tmp, { recursive: true, force: true }));
+  onCleanup(() => rmSync(tmp, { recursive: true, force: true }));
   return { pw, faces, tmp };
 }
 
@@ -209,60 +108,11 @@ export async function newPhysician(examd, name) {
 
 // ---- examd ---------------------------------------------------------------------------
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-// Starts examd on a free port serving exam-engine/web, with the face models of
-// ../shared/models for the camera check when they are there; env adds settings.
-export async function startExamd(examd, tmp, env = {}) {
+// examd on a free port serving exam-engine/web, with the face models of ../shared/models
+// for the camera check when they are there; env adds settings. {base, port, logs, stop}.
+export function startExamd(examd, tmp, env = {}) {
   if (existsSync(path.join(MODELS, 'yunet_120x160.onnx'))) env = { DK_PROCTOR_MODEL_DIR: MODELS, ...env };
-  const port = await freePort();
-  const logs = [];
-  const child = spawn(examd, [], {
-    env: {
-      ...process.env,
-      DK_EXAM_PORT: String(port),
-      DK_WEB_ROOT: path.join(repo, 'exam-engine/web'),
-      DK_DATA_DIR: path.join(tmp, 'data'),
-      DK_PROCTOR_INPROCESS: '0',
-      DK_HTTP_LOOPS: '2',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout.on('data', (d) => logs.push(String(d)));
-  child.stderr.on('data', (d) => logs.push(String(d)));
-  let exited = null;
-  const exit = new Promise((resolve) => child.on('exit', (code, sig) => resolve((exited = { code, sig }))));
-  const stop = async () => {
-    if (exited) return exited;
-    child.kill('SIGTERM');
-    const t = setTimeout(() => child.kill('SIGKILL'), 8000);
-    const r = await exit;
-    clearTimeout(t);
-    return r;
-  };
-  cleanups.push(stop);
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 150; i++) {
-    if (exited) throw new Error(`examd exited at start (${JSON.stringify(exited)}):\n${logs.join('')}`);
-    try {
-      const r = await fetch(base + '/healthz');
-      if (r.status === 200) return { base, port, stop, logs };
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`examd did not become healthy on ${base}:\n${logs.join('').slice(-3000)}`);
+  return startServer('examd', examd, 'DK_EXAM_PORT', tmp, { DK_WEB_ROOT: path.join(repo, 'exam-engine/web'), ...env });
 }
 
 // ---- the browser -----------------------------------------------------------------------
@@ -295,7 +145,7 @@ export async function launch(pw, tmp, video, contextOptions = {}) {
   } catch (e) {
     await skip(`Chromium (${CHROMIUM}) cannot be launched: ${e.message.split('\n')[0]}`);
   }
-  cleanups.push(() => context.close());
+  onCleanup(() => context.close());
   return context;
 }
 
@@ -310,7 +160,7 @@ export function collectErrors(context) {
   };
   context.on('page', watch);
   for (const p of context.pages()) watch(p);
-  const track = (p) => watched.push(p);
+  const track = (p) => watchPage(p);
   context.on('page', track);
   for (const p of context.pages()) track(p);
   return errors;
@@ -328,18 +178,4 @@ export async function shot(page, out, name) {
   await page.screenshot({ path: file, fullPage: false });
   log(`screenshot ${file}`);
   return file;
-}
-
-// Runs body() and turns any exception into FAIL with the page's state.
-export async function main(name, body) {
-  setName(name);
-  const t0 = Date.now();
-  try {
-    await body();
-    await cleanupAll();
-    console.log(`PASS ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-    process.exit(0);
-  } catch (e) {
-    await fail(e && e.stack ? e.stack : String(e));
-  }
 }
