@@ -458,16 +458,20 @@ function statsView(d, byId, me, root, show) {
     { class: 'stats-path', 'aria-label': '统计范围' },
     chain.map((a, i) => [i > 0 && h('span', { class: 'sep' }, ' / '), i < chain.length - 1 ? link(i === 0 ? `${a.name}（全辖区）` : a.name, () => show(a.id)) : h('strong', { class: 'cur' }, i === 0 ? `${a.name}（全辖区）` : a.name)]),
   );
+  // the enrolment counts, the same for an area and an institution
+  const countColumns = [
+    { title: '确认参加', key: 'confirmed' },
+    { title: '已提交', key: 'submitted' },
+    { title: '已审核', key: 'reviewed' },
+    { title: '考核完成', key: 'completed' },
+    { title: '合格', key: 'passed' },
+    { title: '不合格', key: 'failed' },
+  ];
   const areaTable = table(
     [
       { title: '地区', key: 'name' },
       { title: '机构数', key: 'institutions' },
-      { title: '确认参加', key: 'confirmed' },
-      { title: '已提交', key: 'submitted' },
-      { title: '已审核', key: 'reviewed' },
-      { title: '考核完成', key: 'completed' },
-      { title: '合格', key: 'passed' },
-      { title: '不合格', key: 'failed' },
+      ...countColumns,
       { title: '报名完成率', render: (r) => `${pctOf(r.submitted, r.confirmed)}%` },
       { title: '最终完成率', render: (r) => `${pctOf(r.completed, r.confirmed)}%` },
       { title: '合格率', render: (r) => `${pctOf(r.passed, r.completed)}%` },
@@ -481,12 +485,7 @@ function statsView(d, byId, me, root, show) {
       { title: '机构账号', key: 'code' },
       { title: '医疗卫生机构', key: 'name' },
       { title: '地区', key: 'authority_name' },
-      { title: '确认参加', key: 'confirmed' },
-      { title: '已提交', key: 'submitted' },
-      { title: '已审核', key: 'reviewed' },
-      { title: '考核完成', key: 'completed' },
-      { title: '合格', key: 'passed' },
-      { title: '不合格', key: 'failed' },
+      ...countColumns,
       { title: '退出本周期', key: 'withdrawn' },
       { title: '报名完成率', render: (r) => `${r.rates.registration.percent}%` },
       { title: '审核完成率', render: (r) => `${r.rates.review.percent}%` },

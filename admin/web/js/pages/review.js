@@ -64,13 +64,7 @@ export async function queue(ctx, procedure) {
       { name: 'first_reg_from', label: '首次注册从', type: 'date' },
     ],
     columns: [
-      { title: '序号', render: (r, i) => i + 1, width: '56px' },
-      assessor ? { title: '医疗卫生机构', key: 'institution_name' } : { title: '科室', render: (r) => r.department_name || '—' },
-      { title: '姓名', key: 'name' },
-      { title: '证件号码', key: 'id_number' },
-      { title: '执业类别', key: 'practice_category' },
-      { title: '医师级别', key: 'practice_level' },
-      { title: '考核程序', key: 'procedure_type' },
+      ...whoColumns(assessor),
       { title: '提交时间', render: (r) => fmtTime(r.submitted_at) },
       { title: '免考申请', render: (r) => tag(r.exemption_status) || '无' },
       { title: '状态', render: (r) => tag(r.status) },
@@ -80,6 +74,19 @@ export async function queue(ctx, procedure) {
   });
   await list.load(1);
   return card(`${procedure}${assessor ? '复核' : '审核'}`, h('div', null, h('p', { class: 'muted' }, hintFor(procedure, assessor)), list.el));
+}
+
+// who the row is about: the institution (for a 考核机构) or the department, and the physician
+function whoColumns(assessor) {
+  return [
+    { title: '序号', render: (r, i) => i + 1, width: '56px' },
+    assessor ? { title: '医疗卫生机构', key: 'institution_name' } : { title: '科室', render: (r) => r.department_name || '—' },
+    { title: '姓名', key: 'name' },
+    { title: '证件号码', key: 'id_number' },
+    { title: '执业类别', key: 'practice_category' },
+    { title: '医师级别', key: 'practice_level' },
+    { title: '考核程序', key: 'procedure_type' },
+  ];
 }
 
 function isPending(status, assessor) {
@@ -102,13 +109,7 @@ export async function exemptions(ctx) {
       { name: 'status', label: '状态', type: 'select', options: ['待医疗卫生机构审核', '待考核机构复核', '通过', '驳回'], placeholderOption: assessor ? '待复核' : '待审核' },
     ],
     columns: [
-      { title: '序号', render: (r, i) => i + 1, width: '56px' },
-      assessor ? { title: '医疗卫生机构', key: 'institution_name' } : { title: '科室', render: (r) => r.department_name || '—' },
-      { title: '姓名', key: 'name' },
-      { title: '证件号码', key: 'id_number' },
-      { title: '执业类别', key: 'practice_category' },
-      { title: '医师级别', key: 'practice_level' },
-      { title: '考核程序', key: 'procedure_type' },
+      ...whoColumns(assessor),
       { title: '免考测评', render: (r) => paperName(r.paper) },
       { title: '免考条件', key: 'exemption_type' },
       { title: '附件', render: (r) => `${r.attachments} 个` },
