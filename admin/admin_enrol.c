@@ -546,7 +546,7 @@ int admin_certificate(admin_job *j, MYSQL *db)
         return dk_error_set(&j->err, DK_ECONFLICT,
                             "只有考核合格（考核完成）的医师可以打印合格证书");
     }
-    /* issued when the enrolment reached 考核完成 合格 (dk_enrol_issue_certificate; for
+    /* issued when the enrolment reached 考核完成 合格 (dom_enrol_issue_certificate; for
      * earlier ones deploy/schema/003_certificates.sql): reading it changes nothing */
     json_t *cert;
     if ((rc = admin_sql_row(db,

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "admin_internal.h"
-#include "dk_enrol.h"
+#include "dom_tests.h"
 
 /* ---- the table ------------------------------------------------------------------------ */
 
@@ -440,15 +440,15 @@ static const char sql_apply_snap[] =
 
 /* ---- the tests rule (the same as exam-engine/exam_db.c advance_enrolment) ------------------ */
 
-/* Where the test results put an enrolment now in status from (the rule is dk_enrol's). */
+/* Where the test results put an enrolment now in status from (the rule is dom_tests'). */
 static int tests_outcome(MYSQL *db, long long eid, const char *procedure, const char *from,
                          const char *makeup_decision, const char **to, const char **result,
                          dk_error *err)
 {
-    dk_paper_state st[2];
-    int rc = dk_paper_states(db, eid, procedure, st, err);
+    dom_paper_state st[2];
+    int rc = dom_paper_states(db, eid, procedure, st, err);
     if (rc) return rc;
-    dk_tests_outcome(st, from, makeup_decision, to, result);
+    dom_tests_outcome(st, from, makeup_decision, to, result);
     return 0;
 }
 
@@ -625,10 +625,10 @@ static int result_value(flow_ctx *c, const char *k, const char **out, int requir
 
 static int write_tests(flow_ctx *c, long long eid)
 {
-    dk_paper_state st[2];
-    int rc = dk_paper_states(c->db, eid, sstr(&c->s, "procedure_type"), st, c->err);
+    dom_paper_state st[2];
+    int rc = dom_paper_states(c->db, eid, sstr(&c->s, "procedure_type"), st, c->err);
     for (int i = 0; !rc && i < 2; i++) {
-        dk_param p[] = {DK_PINT(eid), DK_PSTR(dk_papers[i]), DK_PINT(st[i].required),
+        dk_param p[] = {DK_PINT(eid), DK_PSTR(dom_papers[i]), DK_PINT(st[i].required),
                         DK_PINT(st[i].exempted)};
         rc = dk_mysql_exec(c->db,
                            "INSERT INTO enrolment_test (enrolment_id, paper, required, exempted) "
@@ -742,7 +742,7 @@ static int enrol_effects(flow_ctx *c)
      * certificate is issued now, in this transaction, as examd does when a sitting passes */
     if (c->result && !strcmp(c->to, "考核完成") && !strcmp(c->result, "合格")) {
         int issued;
-        if ((rc = dk_enrol_issue_certificate(db, eid, &issued, c->err))) return rc;
+        if ((rc = dom_enrol_issue_certificate(db, eid, &issued, c->err))) return rc;
     }
 
     const char *r = c->reason;
@@ -1328,14 +1328,14 @@ int admin_flow_absentees(MYSQL *db, const char *path, int *moved, dk_error *err)
             dk_mysql_rollback(db);
             continue;
         }
-        dk_paper_state st[2];
-        if ((rc = dk_paper_states(db, ids[i], proc, st, err))) goto fail;
+        dom_paper_state st[2];
+        if ((rc = dom_paper_states(db, ids[i], proc, st, err))) goto fail;
         for (int k = 0; k < 2; k++) {
             if (!st[k].required || st[k].exempted) continue;
             int absent = makeup[i] ? !strcmp(st[k].result, "不合格") && st[k].attempts < 2
                                    : !st[k].result[0];
             if (!absent) continue;
-            dk_param t[] = {DK_PINT(ids[i]), DK_PSTR(dk_papers[k]), DK_PINT(st[k].required),
+            dk_param t[] = {DK_PINT(ids[i]), DK_PSTR(dom_papers[k]), DK_PINT(st[k].required),
                             DK_PINT(makeup[i] ? 2 : 1)};
             if ((rc = dk_mysql_exec(db,
                                     "INSERT INTO enrolment_test (enrolment_id, paper, required, "

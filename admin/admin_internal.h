@@ -18,6 +18,8 @@
 #include "dk_log.h"
 #include "dk_mysql.h"
 #include "dk_workq.h"
+#include "dom_audit.h"
+#include "dom_status.h"
 #include "proctor.h"
 
 #define ADMIN_INITIAL_PASSWORD "666666" /* seeds [002][004]: initial and reset password */

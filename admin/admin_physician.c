@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "admin_internal.h"
-#include "dk_enrol.h"
+#include "dom_tests.h"
 
 typedef struct phys_state {
     long long cycle, enrolment, version;
@@ -657,7 +657,7 @@ int admin_phys_exemption_attach(admin_job *j, MYSQL *db)
  * ---------------------------------------------------- */
 
 /* 测评情况 of one enrolment as the results list says it: the papers its procedure requires
- * (dk_paper_states: 一般程序 人文医学 + 业务水平, 简易程序 人文医学), each with its result or
+ * (dom_paper_states: 一般程序 人文医学 + 业务水平, 简易程序 人文医学), each with its result or
  * 未测评, and the exempted ones as 免考 ("人文医学:合格；业务水平:免考"). NULL before a
  * procedure is chosen. */
 static int results_tests(MYSQL *db, json_t *item, dk_error *err)
@@ -668,8 +668,8 @@ static int results_tests(MYSQL *db, json_t *item, dk_error *err)
         json_object_set_new(item, "tests", json_null());
         return 0;
     }
-    dk_paper_state st[2];
-    int rc = dk_paper_states(db, json_integer_value(eid), proc, st, err);
+    dom_paper_state st[2];
+    int rc = dom_paper_states(db, json_integer_value(eid), proc, st, err);
     if (rc) return rc;
     char buf[128] = "";
     size_t n = 0;
@@ -677,7 +677,7 @@ static int results_tests(MYSQL *db, json_t *item, dk_error *err)
         if (!st[i].required && !st[i].exempted) continue;
         const char *what = st[i].exempted ? "免考" : st[i].result[0] ? st[i].result : "未测评";
         n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s:%s", n ? "；" : "",
-                              i == 0 ? "人文医学" : dk_papers[i], what);
+                              i == 0 ? "人文医学" : dom_papers[i], what);
         if (n >= sizeof buf) n = sizeof buf - 1;
     }
     json_object_set_new(item, "tests", n ? json_string(buf) : json_null());

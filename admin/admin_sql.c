@@ -301,42 +301,24 @@ int admin_audit(MYSQL *db, admin_job *j, unsigned acting_role, const char *actio
                 const char *entity_type, long long entity_id, const char *entity_sid,
                 const char *from, const char *to, const char *reason, json_t *detail, dk_error *err)
 {
-    const char *type = "system";
-    long long actor = 0;
-    const char *role = "系统";
+    dom_audit_row r = {.action = action,
+                       .entity_type = entity_type,
+                       .entity_id = entity_id,
+                       .entity_sid = entity_sid,
+                       .from = from,
+                       .to = to,
+                       .reason = reason,
+                       .detail = detail};
     if (j) {
-        actor = j->actor.id;
-        role = admin_role_name(&j->actor, acting_role);
-        type = j->actor.kind == 'p'              ? "physician"
-               : j->actor.kind == 'a'            ? "authority"
-               : acting_role == ADMIN_R_ASSESSOR ? "assessor"
-                                                 : "institution";
+        r.actor_id = j->actor.id;
+        r.role = admin_role_name(&j->actor, acting_role);
+        r.actor_type = j->actor.kind == 'p'              ? DOM_ACTOR_PHYSICIAN
+                       : j->actor.kind == 'a'            ? DOM_ACTOR_AUTHORITY
+                       : acting_role == ADMIN_R_ASSESSOR ? DOM_ACTOR_ASSESSOR
+                                                         : DOM_ACTOR_INSTITUTION;
+        r.ip = j->ip;
     }
-    char eid[72];
-    if (entity_sid)
-        snprintf(eid, sizeof eid, "%s", entity_sid);
-    else
-        snprintf(eid, sizeof eid, "%lld", entity_id);
-    char *d = detail ? dk_json_dump(detail) : NULL;
-    dk_param p[] = {DK_PSTR(type),
-                    actor ? DK_PINT(actor) : DK_PNULL,
-                    DK_PSTR(role),
-                    DK_PSTR(action),
-                    DK_PSTR(entity_type),
-                    DK_PSTR(eid),
-                    from && *from ? DK_PSTR(from) : DK_PNULL,
-                    to && *to ? DK_PSTR(to) : DK_PNULL,
-                    reason && *reason ? DK_PSTR(reason) : DK_PNULL,
-                    d ? DK_PSTR(d) : DK_PNULL,
-                    j && j->ip[0] ? DK_PSTR(j->ip) : DK_PNULL};
-    int rc =
-        dk_mysql_exec(db,
-                      "INSERT INTO audit_log (actor_type, actor_id, role, action, entity_type, "
-                      "entity_id, from_status, to_status, reason, detail, ip) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, LEFT(?, 2000), ?, ?)",
-                      p, 11, NULL, NULL, err);
-    free(d);
-    return rc;
+    return dom_audit(db, &r, err);
 }
 
 /* ---- files

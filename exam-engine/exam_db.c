@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dk_enrol.h"
+#include "dom_audit.h"
+#include "dom_status.h"
+#include "dom_tests.h"
 #include "dk_json.h"
 #include "dk_log.h"
 
@@ -60,20 +62,17 @@ static int audit(MYSQL *db, const char *actor_type, long long actor_id, const ch
                  const char *entity_type, const char *entity_id, const char *from,
                  const char *to, const char *reason, const char *ip, dk_error *err)
 {
-    dk_param p[] = {DK_PSTR(actor_type),
-                    actor_id ? DK_PINT(actor_id) : DK_PNULL,
-                    DK_PSTR(action),
-                    DK_PSTR(entity_type),
-                    DK_PSTR(entity_id),
-                    from ? DK_PSTR(from) : DK_PNULL,
-                    to ? DK_PSTR(to) : DK_PNULL,
-                    reason ? DK_PSTR(reason) : DK_PNULL,
-                    ip && *ip ? DK_PSTR(ip) : DK_PNULL};
-    return dk_mysql_exec(db,
-                         "INSERT INTO audit_log (actor_type, actor_id, role, action, entity_type, "
-                         "entity_id, from_status, to_status, reason, ip) "
-                         "VALUES (?, ?, '医师', ?, ?, ?, ?, ?, ?, ?)",
-                         p, 9, NULL, NULL, err);
+    dom_audit_row r = {.actor_type = actor_type,
+                       .actor_id = actor_id,
+                       .role = "医师",
+                       .action = action,
+                       .entity_type = entity_type,
+                       .entity_sid = entity_id,
+                       .from = from,
+                       .to = to,
+                       .reason = reason,
+                       .ip = ip};
+    return dom_audit(db, &r, err);
 }
 
 int exam_db_set_password(MYSQL *db, long long pid, const char *hash, const char *ip, dk_error *err)
@@ -129,8 +128,8 @@ int exam_db_tests(MYSQL *db, long long pid, long long now_ms, exam_test *out, in
     }
     mysql_free_result(res);
     for (int i = 0; i < nc && *n < EXAM_MAX_TESTS; i++) {
-        dk_paper_state st[2];
-        if ((rc = dk_paper_states(db, c[i].enrol, c[i].procedure, st, err))) return rc;
+        dom_paper_state st[2];
+        if ((rc = dom_paper_states(db, c[i].enrol, c[i].procedure, st, err))) return rc;
         for (int k = 0; k < 2 && *n < EXAM_MAX_TESTS; k++) {
             if (!st[k].required || st[k].exempted || !strcmp(st[k].result, "合格")) continue;
             /* a makeup sits only what failed; a first sitting only what has no result */
@@ -140,7 +139,7 @@ int exam_db_tests(MYSQL *db, long long pid, long long now_ms, exam_test *out, in
             memset(t, 0, sizeof *t);
             t->enrolment_id = c[i].enrol;
             t->cycle_id = c[i].cycle;
-            copy(t->paper, sizeof t->paper, dk_papers[k]);
+            copy(t->paper, sizeof t->paper, dom_papers[k]);
             copy(t->category, sizeof t->category, c[i].category);
             t->attempt = c[i].makeup ? 2 : 1;
             t->window_start_ms = c[i].ws;
@@ -363,7 +362,7 @@ int exam_db_result(MYSQL *db, const char *sid, exam_result *out, dk_error *err)
 /* The enrolment's next status after a paper was scored (DESIGN §1.1): the first sitting
  * ends when every required paper has a result (all passed: 考核完成 合格, else
  * 待确认补考); the makeup ends when every failed paper was sat again. 考核完成 合格 issues the
- * pass certificate (dk_enrol_issue_certificate) in the same transaction. */
+ * pass certificate (dom_enrol_issue_certificate) in the same transaction. */
 static int advance_enrolment(MYSQL *db, const exam_db_session *s, int passed,
                              const char *sid, char *status_out, size_t outsz, dk_error *err)
 {
@@ -384,9 +383,9 @@ static int advance_enrolment(MYSQL *db, const exam_db_session *s, int passed,
     copy(procedure, sizeof procedure, row[1]);
     mysql_free_result(res);
 
-    dk_paper_state st[2];
-    if ((rc = dk_paper_states(db, s->enrolment_id, procedure, st, err))) return rc;
-    int k = dk_paper_index(s->paper);
+    dom_paper_state st[2];
+    if ((rc = dom_paper_states(db, s->enrolment_id, procedure, st, err))) return rc;
+    int k = dom_paper_index(s->paper);
     dk_param up[] = {DK_PINT(s->enrolment_id), DK_PSTR(s->paper), DK_PINT(st[k].required),
                      DK_PINT(st[k].exempted), DK_PSTR(passed ? "合格" : "不合格"), DK_PSTR(sid)};
     rc = dk_mysql_exec(db,
@@ -400,7 +399,7 @@ static int advance_enrolment(MYSQL *db, const exam_db_session *s, int passed,
     st[k].attempts++;
 
     const char *to, *result;
-    dk_tests_outcome(st, from, NULL, &to, &result);
+    dom_tests_outcome(st, from, NULL, &to, &result);
     const char *why = result && !strcmp(result, "不合格") ? "测评不合格" : NULL;
     copy(status_out, outsz, to);
     if (!strcmp(to, from)) return 0;
@@ -414,7 +413,7 @@ static int advance_enrolment(MYSQL *db, const exam_db_session *s, int passed,
     if (rc) return rc;
     int issued; /* 考核完成 合格: the pass certificate, in this transaction */
     if (result && !strcmp(result, "合格") &&
-        (rc = dk_enrol_issue_certificate(db, s->enrolment_id, &issued, err)))
+        (rc = dom_enrol_issue_certificate(db, s->enrolment_id, &issued, err)))
         return rc;
     char eid[24];
     snprintf(eid, sizeof eid, "%lld", s->enrolment_id);

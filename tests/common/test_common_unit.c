@@ -17,7 +17,7 @@
 
 #include "dk_auth.h"
 #include "dk_config.h"
-#include "dk_enrol.h"
+#include "dom_tests.h"
 #include "dk_json.h"
 #include "dk_log.h"
 #include "dk_metrics.h"
@@ -285,11 +285,11 @@ static void test_auth(void **st)
 static void outcome(const char *r0, int a0, const char *r1, int a1, int req1, const char *from,
                     const char *decision, const char *want_to, const char *want_result)
 {
-    dk_paper_state st[2] = {{.required = 1, .attempts = a0}, {.required = req1, .attempts = a1}};
+    dom_paper_state st[2] = {{.required = 1, .attempts = a0}, {.required = req1, .attempts = a1}};
     snprintf(st[0].result, sizeof st[0].result, "%s", r0);
     snprintf(st[1].result, sizeof st[1].result, "%s", r1);
     const char *to, *result;
-    dk_tests_outcome(st, from, decision, &to, &result);
+    dom_tests_outcome(st, from, decision, &to, &result);
     assert_string_equal(to, want_to);
     if (want_result) assert_string_equal(result, want_result);
     else assert_null(result);
@@ -340,13 +340,13 @@ static void test_tests_outcome(void **st)
     outcome("不合格", 2, "合格", 1, 1, "待参加补考", NULL, "考核完成", "不合格");
     outcome("不合格", 2, "不合格", 1, 1, "待参加补考", NULL, "待参加补考", NULL);
     /* exempted papers do not count */
-    dk_paper_state ex[2] = {{.required = 1, .exempted = 1}, {.required = 1, .attempts = 1}};
+    dom_paper_state ex[2] = {{.required = 1, .exempted = 1}, {.required = 1, .attempts = 1}};
     snprintf(ex[1].result, sizeof ex[1].result, "合格");
     const char *to, *result;
-    dk_tests_outcome(ex, "待参加考核", NULL, &to, &result);
+    dom_tests_outcome(ex, "待参加考核", NULL, &to, &result);
     assert_string_equal(to, "考核完成");
-    assert_int_equal(dk_paper_index("业务水平"), 1);
-    assert_int_equal(dk_paper_index("公共知识"), 0);
+    assert_int_equal(dom_paper_index("业务水平"), 1);
+    assert_int_equal(dom_paper_index("公共知识"), 0);
 }
 
 /* SHA-1: the examples of FIPS 180-2 appendix A, a million bytes, every tail length around

@@ -1,17 +1,20 @@
-/* dk_enrol.c - the tests of an enrolment: their state from MariaDB, the outcome, and the
+/* dom_tests.c - the tests of an enrolment: their state from MariaDB, the outcome, and the
  * pass certificate of an enrolment that ended 考核完成 合格. */
-#include "dk_enrol.h"
+#include "dom_tests.h"
+
+#include "dom_audit.h"
+#include "dom_status.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-const char *const dk_papers[2] = {"公共知识", "业务水平"};
+const char *const dom_papers[2] = {"公共知识", "业务水平"};
 
-int dk_paper_index(const char *paper) { return paper && !strcmp(paper, dk_papers[1]); }
+int dom_paper_index(const char *paper) { return paper && !strcmp(paper, dom_papers[1]); }
 
-int dk_paper_states(MYSQL *db, long long enrolment_id, const char *procedure,
-                    dk_paper_state st[2], dk_error *err)
+int dom_paper_states(MYSQL *db, long long enrolment_id, const char *procedure,
+                    dom_paper_state st[2], dk_error *err)
 {
     memset(st, 0, 2 * sizeof *st);
     st[0].required = procedure && *procedure; /* 人文医学 for both procedures */
@@ -25,7 +28,7 @@ int dk_paper_states(MYSQL *db, long long enrolment_id, const char *procedure,
     if (rc) return rc;
     MYSQL_ROW row;
     while ((row = mysql_fetch_row(res))) {
-        dk_paper_state *s = &st[dk_paper_index(row[0])];
+        dom_paper_state *s = &st[dom_paper_index(row[0])];
         s->required = atoi(row[1]);
         s->exempted = atoi(row[2]);
         snprintf(s->result, sizeof s->result, "%s", row[3]);
@@ -36,12 +39,12 @@ int dk_paper_states(MYSQL *db, long long enrolment_id, const char *procedure,
                        "SELECT paper FROM exemption_request WHERE enrolment_id = ? AND status = '通过'",
                        p, 1, &res, NULL, err);
     if (rc) return rc;
-    while ((row = mysql_fetch_row(res))) st[dk_paper_index(row[0])].exempted = 1;
+    while ((row = mysql_fetch_row(res))) st[dom_paper_index(row[0])].exempted = 1;
     mysql_free_result(res);
     return 0;
 }
 
-void dk_tests_outcome(const dk_paper_state st[2], const char *from, const char *makeup_decision,
+void dom_tests_outcome(const dom_paper_state st[2], const char *from, const char *makeup_decision,
                       const char **to, const char **result)
 {
     int makeup = !strcmp(from, "待参加补考");
@@ -69,7 +72,7 @@ void dk_tests_outcome(const dk_paper_state st[2], const char *from, const char *
         *to = "待确认补考";
 }
 
-int dk_enrol_issue_certificate(MYSQL *db, long long enrolment_id, int *issued, dk_error *err)
+int dom_enrol_issue_certificate(MYSQL *db, long long enrolment_id, int *issued, dk_error *err)
 {
     *issued = 0;
     MYSQL_RES *res;
@@ -100,12 +103,12 @@ int dk_enrol_issue_certificate(MYSQL *db, long long enrolment_id, int *issued, d
         !n)
         return rc;
     *issued = 1;
-    char eid[24];
-    snprintf(eid, sizeof eid, "%lld", enrolment_id);
-    dk_param a[] = {DK_PSTR(eid), DK_PSTR(no)};
-    return dk_mysql_exec(db,
-                         "INSERT INTO audit_log (actor_type, role, action, entity_type, entity_id, "
-                         "detail) VALUES ('system', '系统', 'issue_certificate', 'enrolment', ?, "
-                         "JSON_OBJECT('cert_no', ?))",
-                         a, 2, NULL, NULL, err);
+    json_t *detail = json_pack("{s:s}", "cert_no", no);
+    dom_audit_row r = {.action = "issue_certificate",
+                       .entity_type = "enrolment",
+                       .entity_id = enrolment_id,
+                       .detail = detail};
+    rc = dom_audit(db, &r, err);
+    json_decref(detail);
+    return rc;
 }
