@@ -236,8 +236,8 @@ int admin_enrolment_opinion(admin_job *j, MYSQL *db)
     if ((rc = enrol_load(j, db, eid, &s))) return rc;
     if (s.institution_id != j->actor.institution_id)
         return dk_error_set(&j->err, DK_EFORBIDDEN, "只有医师所在的医疗卫生机构可以录入其它意见");
-    if (strcmp(s.status, "待医疗卫生机构审核") &&
-        strcmp(s.status, "待医疗卫生机构审核（被考核机构驳回）"))
+    if (strcmp(s.status, DOM_ST_INST_REVIEW) &&
+        strcmp(s.status, DOM_ST_INST_REVIEW_AGAIN))
         return dk_error_set(&j->err, DK_ECONFLICT, "当前状态为「%s」，只有待机构审核时可以新增意见",
                             s.status);
     if (other) {
@@ -327,12 +327,12 @@ out:
 int admin_reviews(admin_job *j, MYSQL *db)
 {
     return enrol_queue(j, db, "e.institution_id = ?", j->actor.institution_id, NULL,
-                       "待医疗卫生机构审核", "待医疗卫生机构审核（被考核机构驳回）", 0);
+                       DOM_ST_INST_REVIEW, DOM_ST_INST_REVIEW_AGAIN, 0);
 }
 
 int admin_assessor_reviews(admin_job *j, MYSQL *db)
 {
-    return enrol_queue(j, db, "e.assessor_id = ?", j->actor.institution_id, NULL, "待考核机构复核",
+    return enrol_queue(j, db, "e.assessor_id = ?", j->actor.institution_id, NULL, DOM_ST_ASSESSOR_REVIEW,
                        NULL, 1);
 }
 
@@ -373,12 +373,12 @@ static int exemption_queue(admin_job *j, MYSQL *db, const char *scope_sql, const
 
 int admin_exemptions(admin_job *j, MYSQL *db)
 {
-    return exemption_queue(j, db, "e.institution_id = ?", "待医疗卫生机构审核");
+    return exemption_queue(j, db, "e.institution_id = ?", DOM_ST_INST_REVIEW);
 }
 
 int admin_assessor_exemptions(admin_job *j, MYSQL *db)
 {
-    return exemption_queue(j, db, "e.assessor_id = ?", "待考核机构复核");
+    return exemption_queue(j, db, "e.assessor_id = ?", DOM_ST_ASSESSOR_REVIEW);
 }
 
 int admin_workflow(admin_job *j, MYSQL *db)
@@ -541,7 +541,7 @@ int admin_certificate(admin_job *j, MYSQL *db)
         return rc;
     const char *st = json_string_value(json_object_get(row, "status"));
     const char *res = json_string_value(json_object_get(row, "result"));
-    if (!st || strcmp(st, "考核完成") || !res || strcmp(res, "合格")) {
+    if (!st || strcmp(st, DOM_ST_DONE) || !res || strcmp(res, DOM_RESULT_PASS)) {
         json_decref(row);
         return dk_error_set(&j->err, DK_ECONFLICT,
                             "只有考核合格（考核完成）的医师可以打印合格证书");
@@ -579,7 +579,7 @@ int admin_certificate(admin_job *j, MYSQL *db)
                         json_incref(json_object_get(row, "institution_name")));
     json_object_set_new(cert, "procedure_type",
                         json_incref(json_object_get(row, "procedure_type")));
-    json_object_set_new(cert, "result", json_string("合格"));
+    json_object_set_new(cert, "result", json_string(DOM_RESULT_PASS));
     json_object_set_new(cert, "completed_at", json_incref(json_object_get(row, "completed_at")));
     json_object_set_new(cert, "issuer",
                         json_pack("{s:O,s:O}", "name", json_object_get(cert, "issuer_name"), "code",

@@ -85,73 +85,73 @@ typedef struct flow_row {
 static const flow_row flow[] = {
     /* entity, action, from, roles, to, required, window, flags, label */
     /* -- enrolment: participation (参加 / 取消参加) -- */
-    {E_EN, "confirm", NOT_IN_CYCLE, RI, "待报名", "", W_CONFIRM, P_CYCLE_OPEN | P_PHYS_ACTIVE,
+    {E_EN, "confirm", NOT_IN_CYCLE, RI, DOM_ST_TO_REGISTER, "", W_CONFIRM, P_CYCLE_OPEN | P_PHYS_ACTIVE,
      "确认参加"},
-    {E_EN, "cancel", "待报名", RI, NOT_IN_CYCLE, "", W_NONE, P_NOT_SUBMITTED, "取消参加"},
+    {E_EN, "cancel", DOM_ST_TO_REGISTER, RI, NOT_IN_CYCLE, "", W_NONE, P_NOT_SUBMITTED, "取消参加"},
     /* -- the physician submits registration + procedure + self-assessment -- */
-    {E_EN, "submit", "待报名", RP, "待医疗卫生机构审核", SUBMIT_REQ, W_REGISTRATION,
+    {E_EN, "submit", DOM_ST_TO_REGISTER, RP, DOM_ST_INST_REVIEW, SUBMIT_REQ, W_REGISTRATION,
      P_CYCLE_OPEN | P_EXEMPT_MATCH, "提交报名"},
-    {E_EN, "submit", "待报名（被机构驳回）", RP, "待医疗卫生机构审核", SUBMIT_REQ, W_REGISTRATION,
+    {E_EN, "submit", DOM_ST_INST_REJECTED, RP, DOM_ST_INST_REVIEW, SUBMIT_REQ, W_REGISTRATION,
      P_CYCLE_OPEN | P_EXEMPT_MATCH, "重新提交报名"},
     /* -- the institution reviews: 驳回 to the physician, or 提交 to the 考核机构 -- */
-    {E_EN, "inst_reject", "待医疗卫生机构审核", RI, "待报名（被机构驳回）", "reason", W_INST_REVIEW,
+    {E_EN, "inst_reject", DOM_ST_INST_REVIEW, RI, DOM_ST_INST_REJECTED, "reason", W_INST_REVIEW,
      REVIEW, "机构驳回"},
-    {E_EN, "inst_reject", "待医疗卫生机构审核（被考核机构驳回）", RI, "待报名（被机构驳回）",
+    {E_EN, "inst_reject", DOM_ST_INST_REVIEW_AGAIN, RI, DOM_ST_INST_REJECTED,
      "reason", W_INST_REVIEW, REVIEW, "机构驳回至医师"},
-    {E_EN, "inst_pass", "待医疗卫生机构审核", RI, "待考核机构复核", INST_EVAL_REQ, W_INST_REVIEW,
+    {E_EN, "inst_pass", DOM_ST_INST_REVIEW, RI, DOM_ST_ASSESSOR_REVIEW, INST_EVAL_REQ, W_INST_REVIEW,
      REVIEW | P_NO_EXEMPT_INST | P_HAS_ASSESSOR, "机构审核通过（提交考核机构）"},
-    {E_EN, "inst_pass", "待医疗卫生机构审核（被考核机构驳回）", RI, "待考核机构复核", INST_EVAL_REQ,
+    {E_EN, "inst_pass", DOM_ST_INST_REVIEW_AGAIN, RI, DOM_ST_ASSESSOR_REVIEW, INST_EVAL_REQ,
      W_INST_REVIEW, REVIEW | P_NO_EXEMPT_INST | P_HAS_ASSESSOR, "机构重新评定（提交考核机构）"},
     /* -- the 考核机构 re-reviews -- */
-    {E_EN, "assessor_reject", "待考核机构复核", RS, "待医疗卫生机构审核（被考核机构驳回）",
+    {E_EN, "assessor_reject", DOM_ST_ASSESSOR_REVIEW, RS, DOM_ST_INST_REVIEW_AGAIN,
      "reason", W_ASSESSOR_REVIEW, REVIEW, "考核机构复核驳回"},
-    {E_EN, "assessor_pass", "待考核机构复核", RS, "考核完成", "", W_ASSESSOR_REVIEW,
+    {E_EN, "assessor_pass", DOM_ST_ASSESSOR_REVIEW, RS, DOM_ST_DONE, "", W_ASSESSOR_REVIEW,
      REVIEW | P_NO_EXEMPT_ASSR | B_EVAL_FAILED, "复核通过（评定不合格，考核完成）"},
-    {E_EN, "assessor_pass", "待考核机构复核", RS, "考核完成", "", W_ASSESSOR_REVIEW,
+    {E_EN, "assessor_pass", DOM_ST_ASSESSOR_REVIEW, RS, DOM_ST_DONE, "", W_ASSESSOR_REVIEW,
      REVIEW | P_NO_EXEMPT_ASSR | B_NO_TESTS, "复核通过（全部免考，考核完成）"},
-    {E_EN, "assessor_pass", "待考核机构复核", RS, "待参加考核", "", W_ASSESSOR_REVIEW,
+    {E_EN, "assessor_pass", DOM_ST_ASSESSOR_REVIEW, RS, DOM_ST_TO_TEST, "", W_ASSESSOR_REVIEW,
      REVIEW | P_NO_EXEMPT_ASSR, "复核通过"},
     /* -- the authority: 驳回 a registration the institutions passed (seeds [002][004]) -- */
-    {E_EN, "authority_reject", "待医疗卫生机构审核", RA, "待报名", "reason", W_NONE, P_VERSION,
+    {E_EN, "authority_reject", DOM_ST_INST_REVIEW, RA, DOM_ST_TO_REGISTER, "reason", W_NONE, P_VERSION,
      "卫生行政部门驳回"},
-    {E_EN, "authority_reject", "待医疗卫生机构审核（被考核机构驳回）", RA, "待报名", "reason",
+    {E_EN, "authority_reject", DOM_ST_INST_REVIEW_AGAIN, RA, DOM_ST_TO_REGISTER, "reason",
      W_NONE, P_VERSION, "卫生行政部门驳回"},
-    {E_EN, "authority_reject", "待考核机构复核", RA, "待报名", "reason", W_NONE, P_VERSION,
+    {E_EN, "authority_reject", DOM_ST_ASSESSOR_REVIEW, RA, DOM_ST_TO_REGISTER, "reason", W_NONE, P_VERSION,
      "卫生行政部门驳回"},
-    {E_EN, "authority_reject", "待参加考核", RA, "待报名", "reason", W_NONE,
+    {E_EN, "authority_reject", DOM_ST_TO_TEST, RA, DOM_ST_TO_REGISTER, "reason", W_NONE,
      P_VERSION | P_NO_SESSIONS, "卫生行政部门驳回"},
     /* -- makeups: the provincial authority decides (seed [004] 省级卫生行政) -- */
-    {E_EN, "makeup_confirm", "待确认补考", RV, "待参加补考", "", W_NONE, P_VERSION, "确认补考"},
-    {E_EN, "makeup_refuse", "待确认补考", RV, "考核完成", "reason", W_NONE, P_VERSION,
+    {E_EN, "makeup_confirm", DOM_ST_MAKEUP_CONFIRM, RV, DOM_ST_TO_MAKEUP, "", W_NONE, P_VERSION, "确认补考"},
+    {E_EN, "makeup_refuse", DOM_ST_MAKEUP_CONFIRM, RV, DOM_ST_DONE, "reason", W_NONE, P_VERSION,
      "不予补考（考核不合格）"},
     /* -- 退出本周期, before its deadline (seed [001]) -- */
-    {E_EN, "withdraw", "待报名", RP | RI, "退出本周期", "reason", W_WITHDRAW, 0, "退出本周期"},
-    {E_EN, "withdraw", "待报名（被机构驳回）", RP | RI, "退出本周期", "reason", W_WITHDRAW, 0,
-     "退出本周期"},
-    {E_EN, "withdraw", "待医疗卫生机构审核", RP | RI, "退出本周期", "reason", W_WITHDRAW, 0,
-     "退出本周期"},
-    {E_EN, "withdraw", "待医疗卫生机构审核（被考核机构驳回）", RP | RI, "退出本周期", "reason",
-     W_WITHDRAW, 0, "退出本周期"},
-    {E_EN, "withdraw", "待考核机构复核", RP | RI, "退出本周期", "reason", W_WITHDRAW, 0,
-     "退出本周期"},
+    {E_EN, "withdraw", DOM_ST_TO_REGISTER, RP | RI, DOM_ST_WITHDRAWN, "reason", W_WITHDRAW, 0, DOM_ST_WITHDRAWN},
+    {E_EN, "withdraw", DOM_ST_INST_REJECTED, RP | RI, DOM_ST_WITHDRAWN, "reason", W_WITHDRAW, 0,
+     DOM_ST_WITHDRAWN},
+    {E_EN, "withdraw", DOM_ST_INST_REVIEW, RP | RI, DOM_ST_WITHDRAWN, "reason", W_WITHDRAW, 0,
+     DOM_ST_WITHDRAWN},
+    {E_EN, "withdraw", DOM_ST_INST_REVIEW_AGAIN, RP | RI, DOM_ST_WITHDRAWN, "reason",
+     W_WITHDRAW, 0, DOM_ST_WITHDRAWN},
+    {E_EN, "withdraw", DOM_ST_ASSESSOR_REVIEW, RP | RI, DOM_ST_WITHDRAWN, "reason", W_WITHDRAW, 0,
+     DOM_ST_WITHDRAWN},
     /* -- tests: recomputed after 认定作弊 / 撤销认定 (province) and missed tests (system) -- */
-    {E_EN, "tests", "待参加考核", RV, BY_TESTS, "", W_NONE, P_INTERNAL, "测评结果变更"},
-    {E_EN, "tests", "待确认补考", RV, BY_TESTS, "", W_NONE, P_INTERNAL, "测评结果变更"},
-    {E_EN, "tests", "待参加补考", RV, BY_TESTS, "", W_NONE, P_INTERNAL, "测评结果变更"},
-    {E_EN, "tests", "考核完成", RV, BY_TESTS, "", W_NONE, P_INTERNAL, "测评结果变更"},
+    {E_EN, "tests", DOM_ST_TO_TEST, RV, BY_TESTS, "", W_NONE, P_INTERNAL, "测评结果变更"},
+    {E_EN, "tests", DOM_ST_MAKEUP_CONFIRM, RV, BY_TESTS, "", W_NONE, P_INTERNAL, "测评结果变更"},
+    {E_EN, "tests", DOM_ST_TO_MAKEUP, RV, BY_TESTS, "", W_NONE, P_INTERNAL, "测评结果变更"},
+    {E_EN, "tests", DOM_ST_DONE, RV, BY_TESTS, "", W_NONE, P_INTERNAL, "测评结果变更"},
 
     /* -- exemption requests 免考申请 (seeds [002][004]: institution, then 考核机构) -- */
-    {E_EX, "request", NOT_IN_CYCLE, RP, "待医疗卫生机构审核", "exemption_type", W_REGISTRATION,
+    {E_EX, "request", NOT_IN_CYCLE, RP, DOM_ST_INST_REVIEW, "exemption_type", W_REGISTRATION,
      P_CYCLE_OPEN | P_ENROL_EDITABLE | P_PROCEDURE, "申请免考"},
-    {E_EX, "request", "驳回", RP, "待医疗卫生机构审核", "exemption_type", W_REGISTRATION,
+    {E_EX, "request", "驳回", RP, DOM_ST_INST_REVIEW, "exemption_type", W_REGISTRATION,
      P_CYCLE_OPEN | P_ENROL_EDITABLE | P_PROCEDURE, "重新申请免考"},
-    {E_EX, "inst_pass", "待医疗卫生机构审核", RI, "待考核机构复核", "", W_INST_REVIEW, REVIEW,
+    {E_EX, "inst_pass", DOM_ST_INST_REVIEW, RI, DOM_ST_ASSESSOR_REVIEW, "", W_INST_REVIEW, REVIEW,
      "免考审核通过"},
-    {E_EX, "inst_reject", "待医疗卫生机构审核", RI, "驳回", "reason", W_INST_REVIEW, REVIEW,
+    {E_EX, "inst_reject", DOM_ST_INST_REVIEW, RI, "驳回", "reason", W_INST_REVIEW, REVIEW,
      "免考审核驳回"},
-    {E_EX, "assessor_pass", "待考核机构复核", RS, "通过", "", W_ASSESSOR_REVIEW, REVIEW,
+    {E_EX, "assessor_pass", DOM_ST_ASSESSOR_REVIEW, RS, "通过", "", W_ASSESSOR_REVIEW, REVIEW,
      "免考复核通过"},
-    {E_EX, "assessor_reject", "待考核机构复核", RS, "驳回", "reason", W_ASSESSOR_REVIEW, REVIEW,
+    {E_EX, "assessor_reject", DOM_ST_ASSESSOR_REVIEW, RS, "驳回", "reason", W_ASSESSOR_REVIEW, REVIEW,
      "免考复核驳回"},
 
     /* -- invigilation 监考: institutions mark, only the authority unmarks; the province
@@ -539,8 +539,8 @@ static int check_window(flow_ctx *c)
 
 static int exemption_paper(const char *procedure, const char **paper)
 {
-    *paper = !strcmp(procedure, "简易程序")   ? "公共知识"
-             : !strcmp(procedure, "一般程序") ? "业务水平"
+    *paper = !strcmp(procedure, DOM_PROC_SIMPLE)   ? DOM_PAPER_PUBLIC
+             : !strcmp(procedure, DOM_PROC_GENERAL) ? DOM_PAPER_PRACTICE
                                               : NULL;
     return *paper ? 0 : DK_EINVAL;
 }
@@ -571,11 +571,11 @@ static int check_preconditions(flow_ctx *c)
         if (ex && want && strcmp(ex, want) != 0)
             return dk_error_set(c->err, DK_ECONFLICT,
                                 "免考申请的测评（%s）与所选考核程序不符，请重新申请免考",
-                                !strcmp(ex, "公共知识") ? "人文医学" : ex);
+                                !strcmp(ex, DOM_PAPER_PUBLIC) ? "人文医学" : ex);
     }
     if (f & P_ENROL_EDITABLE) {
         const char *es = sstr(s, "enrol_status");
-        if (strcmp(es, "待报名") && strcmp(es, "待报名（被机构驳回）"))
+        if (strcmp(es, DOM_ST_TO_REGISTER) && strcmp(es, DOM_ST_INST_REJECTED))
             return dk_error_set(c->err, DK_ECONFLICT, "报名状态为「%s」，不能再申请免考", es);
     }
     if ((f & P_PROCEDURE) && !*sstr(s, "procedure_type"))
@@ -594,13 +594,13 @@ static int branch_holds(flow_ctx *c, const flow_row *r)
     if (r->flags & B_EVAL_FAILED) {
         const char *w = sget(&c->s, "inst_work_result"), *e = sget(&c->s, "inst_ethics_result"),
                    *q = sget(&c->s, "inst_quantity_result");
-        if (!((w && !strcmp(w, "不合格")) || (e && !strcmp(e, "不合格")) ||
-              (q && !strcmp(q, "不合格"))))
+        if (!((w && !strcmp(w, DOM_RESULT_FAIL)) || (e && !strcmp(e, DOM_RESULT_FAIL)) ||
+              (q && !strcmp(q, DOM_RESULT_FAIL))))
             return 0;
     }
     if (r->flags & B_NO_TESTS) {
         /* 简易程序 sits 人文医学 only: an approved exemption of it leaves no test */
-        if (strcmp(sstr(&c->s, "procedure_type"), "简易程序") || sint(&c->s, "ex_passed") == 0)
+        if (strcmp(sstr(&c->s, "procedure_type"), DOM_PROC_SIMPLE) || sint(&c->s, "ex_passed") == 0)
             return 0;
     }
     return 1;
@@ -618,7 +618,7 @@ static int result_value(flow_ctx *c, const char *k, const char **out, int requir
 {
     *out = opt_str(c->body, k);
     if (!*out) return required ? dk_error_set(c->err, DK_EINVAL, "缺少%s", label_of(k)) : 0;
-    if (strcmp(*out, "合格") && strcmp(*out, "不合格"))
+    if (strcmp(*out, DOM_RESULT_PASS) && strcmp(*out, DOM_RESULT_FAIL))
         return dk_error_set(c->err, DK_EINVAL, "%s应为「合格」或「不合格」", label_of(k));
     return 0;
 }
@@ -675,17 +675,17 @@ static int enrol_effects(flow_ctx *c)
     /* decision fields, validated before anything is written */
     const char *wr = NULL, *er = NULL, *qr = NULL, *wreason = NULL, *ereason = NULL;
     if (!strcmp(a, "inst_pass")) {
-        int general = !strcmp(sstr(&c->s, "procedure_type"), "一般程序");
+        int general = !strcmp(sstr(&c->s, "procedure_type"), DOM_PROC_GENERAL);
         if ((rc = result_value(c, "work_result", &wr, 1)) ||
             (rc = result_value(c, "ethics_result", &er, 1)) ||
             (rc = result_value(c, "quantity_result", &qr, general)))
             return rc;
         wreason = opt_str(c->body, "work_reason");
         ereason = opt_str(c->body, "ethics_reason");
-        if ((!strcmp(wr, "不合格") || (qr && !strcmp(qr, "不合格"))) && !wreason)
+        if ((!strcmp(wr, DOM_RESULT_FAIL) || (qr && !strcmp(qr, DOM_RESULT_FAIL))) && !wreason)
             return dk_error_set(c->err, DK_EINVAL,
                                 "工作成绩（或完成工作数量）不合格时请填写不合格理由");
-        if (!strcmp(er, "不合格") && !ereason)
+        if (!strcmp(er, DOM_RESULT_FAIL) && !ereason)
             return dk_error_set(c->err, DK_EINVAL, "职业道德不合格时请填写不合格理由");
     }
 
@@ -699,26 +699,26 @@ static int enrol_effects(flow_ctx *c)
             return rc;
         c->to = to;
         c->result = res;
-        if (res && !strcmp(res, "不合格")) {
+        if (res && !strcmp(res, DOM_RESULT_FAIL)) {
             c->result_reason = opt_str(c->body, "result_reason");
             if (!c->result_reason) c->result_reason = "测评不合格";
         }
-    } else if (!strcmp(c->row->to, "考核完成")) {
+    } else if (!strcmp(c->row->to, DOM_ST_DONE)) {
         if (c->row->flags & B_EVAL_FAILED) {
             char *why = c->why;
             const char *w = sget(&c->s, "inst_work_result"), *e = sget(&c->s, "inst_ethics_result"),
                        *q = sget(&c->s, "inst_quantity_result");
             snprintf(why, sizeof c->why, "%s%s%s",
-                     q && !strcmp(q, "不合格") ? "完成工作数量不合格 " : "",
-                     w && !strcmp(w, "不合格") ? "工作成绩不合格 " : "",
-                     e && !strcmp(e, "不合格") ? "职业道德不合格" : "");
-            c->result = "不合格";
+                     q && !strcmp(q, DOM_RESULT_FAIL) ? "完成工作数量不合格 " : "",
+                     w && !strcmp(w, DOM_RESULT_FAIL) ? "工作成绩不合格 " : "",
+                     e && !strcmp(e, DOM_RESULT_FAIL) ? "职业道德不合格" : "");
+            c->result = DOM_RESULT_FAIL;
             c->result_reason = why;
         } else if (c->row->flags & B_NO_TESTS) {
-            c->result = "合格";
+            c->result = DOM_RESULT_PASS;
             c->result_reason = "免考";
         } else {
-            c->result = "不合格";
+            c->result = DOM_RESULT_FAIL;
             c->result_reason = "不予补考";
         }
     }
@@ -740,7 +740,7 @@ static int enrol_effects(flow_ctx *c)
     if (!n) return dk_error_set(c->err, DK_ECONFLICT, "该记录已被他人处理，请刷新后重试");
     /* 考核完成 合格 (全部免考 at the re-review, or tests passed after 撤销认定): the pass
      * certificate is issued now, in this transaction, as examd does when a sitting passes */
-    if (c->result && !strcmp(c->to, "考核完成") && !strcmp(c->result, "合格")) {
+    if (c->result && !strcmp(c->to, DOM_ST_DONE) && !strcmp(c->result, DOM_RESULT_PASS)) {
         int issued;
         if ((rc = dom_enrol_issue_certificate(db, eid, &issued, c->err))) return rc;
     }
@@ -940,7 +940,7 @@ static int invig_effects(flow_ctx *c)
             return rc;
         /* the test's result, when this session is the one that decides it */
         if (!strcmp(sstr(&c->s, "last_session_id"), sid)) {
-            const char *res = confirm || !sint(&c->s, "passed") ? "不合格" : "合格";
+            const char *res = confirm || !sint(&c->s, "passed") ? DOM_RESULT_FAIL : DOM_RESULT_PASS;
             dk_param t[] = {DK_PSTR(res), DK_PINT(sint(&c->s, "enrolment_id")),
                             DK_PSTR(sstr(&c->s, "paper"))};
             if ((rc = dk_mysql_exec(db,
@@ -1294,7 +1294,7 @@ int admin_flow_absentees(MYSQL *db, const char *path, int *moved, dk_error *err)
     MYSQL_ROW row;
     while ((row = mysql_fetch_row(res)) && n < 500) {
         ids[n] = strtoll(row[0], NULL, 10);
-        makeup[n++] = !strcmp(row[1], "待参加补考");
+        makeup[n++] = !strcmp(row[1], DOM_ST_TO_MAKEUP);
     }
     mysql_free_result(res);
     for (int i = 0; i < n; i++) {
@@ -1314,7 +1314,7 @@ int admin_flow_absentees(MYSQL *db, const char *path, int *moved, dk_error *err)
         if (er)
             snprintf(proc, sizeof proc, "%s", er[0]), snprintf(status, sizeof status, "%s", er[1]);
         mysql_free_result(r1);
-        if (!er || strcmp(status, makeup[i] ? "待参加补考" : "待参加考核")) {
+        if (!er || strcmp(status, makeup[i] ? DOM_ST_TO_MAKEUP : DOM_ST_TO_TEST)) {
             dk_mysql_rollback(db);
             continue;
         }
@@ -1332,7 +1332,7 @@ int admin_flow_absentees(MYSQL *db, const char *path, int *moved, dk_error *err)
         if ((rc = dom_paper_states(db, ids[i], proc, st, err))) goto fail;
         for (int k = 0; k < 2; k++) {
             if (!st[k].required || st[k].exempted) continue;
-            int absent = makeup[i] ? !strcmp(st[k].result, "不合格") && st[k].attempts < 2
+            int absent = makeup[i] ? !strcmp(st[k].result, DOM_RESULT_FAIL) && st[k].attempts < 2
                                    : !st[k].result[0];
             if (!absent) continue;
             dk_param t[] = {DK_PINT(ids[i]), DK_PSTR(dom_papers[k]), DK_PINT(st[k].required),

@@ -385,9 +385,9 @@ static int phys_list_sql(admin_job *j, MYSQL *db, admin_sqlb *b, admin_filter_bu
     admin_sqlb_param(b, DK_PINT(*cycle));
     admin_sqlb_param(b, DK_PINT(j->actor.institution_id));
     const char *status = admin_q(j, "status");
-    if (status && strcmp(status, "在岗") && strcmp(status, "离岗"))
+    if (status && strcmp(status, DOM_PHYS_ACTIVE) && strcmp(status, DOM_PHYS_LEFT))
         return dk_error_set(&j->err, DK_EINVAL, "status 应为「在岗」或「离岗」");
-    admin_sqlb_param(b, DK_PSTR(status ? status : "在岗"));
+    admin_sqlb_param(b, DK_PSTR(status ? status : DOM_PHYS_ACTIVE));
     const char *tab = admin_q(j, "tab");
     if (tab && !strcmp(tab, "confirmed"))
         admin_sqlb_cat(b, " AND e.id IS NOT NULL");
@@ -632,7 +632,7 @@ static int phys_insert(admin_job *j, MYSQL *db, const phys_in *in, const char *s
                              u, 1, NULL, &j->err)))
         return rc;
     json_t *d = json_pack("{s:s,s:s}", "account", account, "source", source);
-    rc = admin_audit(db, j, ADMIN_R_INST, "create_physician", "physician", *id, NULL, NULL, "在岗",
+    rc = admin_audit(db, j, ADMIN_R_INST, "create_physician", "physician", *id, NULL, NULL, DOM_PHYS_ACTIVE,
                      NULL, d, &j->err);
     json_decref(d);
     return rc;
@@ -995,8 +995,8 @@ static int phys_release(admin_job *j, MYSQL *db, long long pid, const char *what
     long long eid;
     char st[64];
     int rc = current_enrolment(j, db, pid, &eid, st);
-    if (rc || !eid || !strcmp(st, "考核完成") || !strcmp(st, "退出本周期")) return rc;
-    if (strcmp(st, "待报名") != 0)
+    if (rc || !eid || !strcmp(st, DOM_ST_DONE) || !strcmp(st, DOM_ST_WITHDRAWN)) return rc;
+    if (strcmp(st, DOM_ST_TO_REGISTER) != 0)
         return dk_error_set(
             &j->err, DK_ECONFLICT,
             "该医师本周期考核正在进行（「%s」），不能%s；请先退出本周期或由卫生行政部门驳回", st,
@@ -1011,7 +1011,7 @@ static int phys_release(admin_job *j, MYSQL *db, long long pid, const char *what
                              &j->err)) ||
         (rc = admin_sql_exec(db, "DELETE FROM enrolment WHERE id = ?", p, 1, NULL, &j->err)))
         return rc;
-    return admin_audit(db, j, ADMIN_R_INST, "cancel", "enrolment", eid, NULL, "待报名", "未参加",
+    return admin_audit(db, j, ADMIN_R_INST, "cancel", "enrolment", eid, NULL, DOM_ST_TO_REGISTER, "未参加",
                        what, NULL, &j->err);
 }
 
@@ -1024,8 +1024,8 @@ int admin_phys_leave(admin_job *j, MYSQL *db)
     if ((rc = dk_json_str_opt(j->body, "reason", 255, &reason, &j->err)) ||
         (rc = dk_mysql_begin(db, &j->err)) || (rc = phys_owned(j, db, pid, 1, st)))
         return rc;
-    if (strcmp(st, "在岗")) return dk_error_set(&j->err, DK_ECONFLICT, "该医师已离岗");
-    if ((rc = phys_release(j, db, pid, "离岗"))) return rc;
+    if (strcmp(st, DOM_PHYS_ACTIVE)) return dk_error_set(&j->err, DK_ECONFLICT, "该医师已离岗");
+    if ((rc = phys_release(j, db, pid, DOM_PHYS_LEFT))) return rc;
     dk_param p[] = {DK_PINT(pid)};
     dk_param t[] = {DK_PINT(pid), DK_PINT(j->actor.institution_id),
                     reason ? DK_PSTR(reason) : DK_PNULL};
@@ -1036,11 +1036,11 @@ int admin_phys_leave(admin_job *j, MYSQL *db)
              "INSERT INTO physician_transfer (physician_id, kind, from_institution_id, "
              "reason) VALUES (?, '离岗', ?, ?)",
              t, 3, NULL, &j->err)) ||
-        (rc = admin_audit(db, j, ADMIN_R_INST, "leave", "physician", pid, NULL, "在岗", "离岗",
+        (rc = admin_audit(db, j, ADMIN_R_INST, "leave", "physician", pid, NULL, DOM_PHYS_ACTIVE, DOM_PHYS_LEFT,
                           reason, NULL, &j->err)) ||
         (rc = dk_mysql_commit(db, &j->err)))
         return rc;
-    j->out = json_pack("{s:I,s:s}", "id", (json_int_t)pid, "status", "离岗");
+    j->out = json_pack("{s:I,s:s}", "id", (json_int_t)pid, "status", DOM_PHYS_LEFT);
     return 0;
 }
 
@@ -1119,7 +1119,7 @@ int admin_phys_transfer_in(admin_job *j, MYSQL *db)
     }
     mysql_free_result(res);
     if (!row) return dk_error_set(&j->err, DK_ENOTFOUND, "没有找到该证件号码的医师");
-    if (strcmp(st, "离岗"))
+    if (strcmp(st, DOM_PHYS_LEFT))
         return dk_error_set(&j->err, DK_ECONFLICT, "该医师仍在原机构在岗，需原机构先办理离岗");
     if (dept) {
         long long ok = 0;
@@ -1145,14 +1145,14 @@ int admin_phys_transfer_in(admin_job *j, MYSQL *db)
              "INSERT INTO physician_transfer (physician_id, kind, from_institution_id, "
              "to_institution_id) VALUES (?, '调入', ?, ?)",
              t, 3, NULL, &j->err)) ||
-        (rc = admin_audit(db, j, ADMIN_R_INST, "transfer_in", "physician", pid, NULL, "离岗",
-                          "在岗", NULL, d, &j->err)) ||
+        (rc = admin_audit(db, j, ADMIN_R_INST, "transfer_in", "physician", pid, NULL, DOM_PHYS_LEFT,
+                          DOM_PHYS_ACTIVE, NULL, d, &j->err)) ||
         (rc = dk_mysql_commit(db, &j->err))) {
         json_decref(d);
         return rc;
     }
     json_decref(d);
-    j->out = json_pack("{s:I,s:s}", "id", (json_int_t)pid, "status", "在岗");
+    j->out = json_pack("{s:I,s:s}", "id", (json_int_t)pid, "status", DOM_PHYS_ACTIVE);
     return 0;
 }
 

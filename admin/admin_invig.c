@@ -94,7 +94,7 @@ int admin_invig_list(admin_job *j, MYSQL *db)
     const char *paper = admin_q(j, "paper");
     if (paper) {
         admin_sqlb_cat(&b, " AND s.paper = ?");
-        admin_sqlb_param(&b, DK_PSTR(!strcmp(paper, "人文医学") ? "公共知识" : paper));
+        admin_sqlb_param(&b, DK_PSTR(!strcmp(paper, "人文医学") ? DOM_PAPER_PUBLIC : paper));
     }
     admin_sqlb_cat(&b, ") x WHERE 1 = 1");
     char simbuf[32];

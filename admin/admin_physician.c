@@ -70,7 +70,7 @@ static int phys_editable(admin_job *j, const phys_state *st, int need_enrolment)
             return dk_error_set(&j->err, DK_ECONFLICT, "所在机构尚未确认您参加本周期考核");
         return 0;
     }
-    if (strcmp(st->status, "待报名") && strcmp(st->status, "待报名（被机构驳回）"))
+    if (strcmp(st->status, DOM_ST_TO_REGISTER) && strcmp(st->status, DOM_ST_INST_REJECTED))
         return dk_error_set(&j->err, DK_ECONFLICT, "报名已提交（当前状态「%s」），不能再修改",
                             st->status);
     if (!st->cycle_open) return dk_error_set(&j->err, DK_ECONFLICT, "考核周期未开放或已结束");
@@ -435,7 +435,7 @@ int admin_phys_registration(admin_job *j, MYSQL *db)
     int rc;
     if ((rc = dk_json_only_keys(j->body, keys, &j->err))) return rc;
     const char *proc = json_string_value(json_object_get(j->body, "procedure_type"));
-    if (proc && strcmp(proc, "简易程序") && strcmp(proc, "一般程序"))
+    if (proc && strcmp(proc, DOM_PROC_SIMPLE) && strcmp(proc, DOM_PROC_GENERAL))
         return dk_error_set(&j->err, DK_EINVAL, "procedure_type 应为「简易程序」或「一般程序」");
     if ((rc = dk_mysql_begin(db, &j->err))) return rc;
     phys_state st;

@@ -253,7 +253,7 @@ int admin_test_progress(admin_job *j, MYSQL *db)
     }
     if (paper) {
         admin_sqlb_cat(&b, " AND t.paper = ?");
-        admin_sqlb_param(&b, DK_PSTR(!strcmp(paper, "人文医学") ? "公共知识" : paper));
+        admin_sqlb_param(&b, DK_PSTR(!strcmp(paper, "人文医学") ? DOM_PAPER_PUBLIC : paper));
     }
     if (result) {
         admin_sqlb_cat(&b, " AND t.result = ?");
@@ -371,7 +371,7 @@ int admin_authority_home(admin_job *j, MYSQL *db)
     if ((rc = pending_applications(j, db, &apps))) goto fail;
 #undef REGION
     json_t *tasks = json_array();
-    json_array_append_new(tasks, task("makeup_confirm", "待确认补考", makeup,
+    json_array_append_new(tasks, task("makeup_confirm", DOM_ST_MAKEUP_CONFIRM, makeup,
                                       "/api/v1/authority/enrolments?status=待确认补考"));
     json_array_append_new(tasks, task("cheating_review", "疑似作弊待认定", suspect,
                                       "/api/v1/invigilation?mark_status=疑似"));

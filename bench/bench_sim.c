@@ -9,9 +9,10 @@
 #include <string.h>
 
 #include "bench_internal.h"
+#include "dom_status.h"
 #include "dk_log.h"
 
-#define PAPER "业务水平"
+#define PAPER DOM_PAPER_PRACTICE
 #define TICK_MS 20
 #define MAX_BACKOFFS 200 /* per request: beyond it the physician gives up (counted) */
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const dom_papers[2] = {"公共知识", "业务水平"};
+const char *const dom_papers[2] = {DOM_PAPER_PUBLIC, DOM_PAPER_PRACTICE};
 
 int dom_paper_index(const char *paper) { return paper && !strcmp(paper, dom_papers[1]); }
 
@@ -18,7 +18,7 @@ int dom_paper_states(MYSQL *db, long long enrolment_id, const char *procedure,
 {
     memset(st, 0, 2 * sizeof *st);
     st[0].required = procedure && *procedure; /* 人文医学 for both procedures */
-    st[1].required = procedure && !strcmp(procedure, "一般程序");
+    st[1].required = procedure && !strcmp(procedure, DOM_PROC_GENERAL);
     MYSQL_RES *res;
     dk_param p[] = {DK_PINT(enrolment_id)};
     int rc = dk_mysql_exec(db,
@@ -47,29 +47,29 @@ int dom_paper_states(MYSQL *db, long long enrolment_id, const char *procedure,
 void dom_tests_outcome(const dom_paper_state st[2], const char *from, const char *makeup_decision,
                       const char **to, const char **result)
 {
-    int makeup = !strcmp(from, "待参加补考");
+    int makeup = !strcmp(from, DOM_ST_TO_MAKEUP);
     for (int i = 0; i < 2; i++)
         if (st[i].attempts >= 2) makeup = 1;
     int pending = 0, failed = 0;
     for (int i = 0; i < 2; i++) {
         if (!st[i].required || st[i].exempted) continue;
         if (!st[i].result[0]) pending = 1;
-        else if (strcmp(st[i].result, "合格") != 0) {
+        else if (strcmp(st[i].result, DOM_RESULT_PASS) != 0) {
             failed = 1;
             if (makeup && st[i].attempts < 2) pending = 1; /* its makeup is still to come */
         }
     }
     *result = NULL;
     if (pending)
-        *to = !strcmp(from, "待参加考核") || !strcmp(from, "待参加补考") ? from
-              : makeup                                                   ? "待参加补考"
-                                                                         : "待参加考核";
+        *to = !strcmp(from, DOM_ST_TO_TEST) || !strcmp(from, DOM_ST_TO_MAKEUP) ? from
+              : makeup                                                   ? DOM_ST_TO_MAKEUP
+                                                                         : DOM_ST_TO_TEST;
     else if (!failed)
-        *to = "考核完成", *result = "合格";
+        *to = DOM_ST_DONE, *result = DOM_RESULT_PASS;
     else if (makeup || (makeup_decision && !strcmp(makeup_decision, "不予补考")))
-        *to = "考核完成", *result = "不合格";
+        *to = DOM_ST_DONE, *result = DOM_RESULT_FAIL;
     else
-        *to = "待确认补考";
+        *to = DOM_ST_MAKEUP_CONFIRM;
 }
 
 int dom_enrol_issue_certificate(MYSQL *db, long long enrolment_id, int *issued, dk_error *err)

@@ -119,7 +119,7 @@ int exam_db_tests(MYSQL *db, long long pid, long long now_ms, exam_test *out, in
         cand *x = &c[nc];
         x->enrol = ll(row[0]);
         x->cycle = ll(row[1]);
-        x->makeup = !strcmp(row[2], "待参加补考");
+        x->makeup = !strcmp(row[2], DOM_ST_TO_MAKEUP);
         copy(x->procedure, sizeof x->procedure, row[3]);
         copy(x->category, sizeof x->category, row[4]);
         x->ws = ll(row[x->makeup ? 7 : 5]);
@@ -131,9 +131,9 @@ int exam_db_tests(MYSQL *db, long long pid, long long now_ms, exam_test *out, in
         dom_paper_state st[2];
         if ((rc = dom_paper_states(db, c[i].enrol, c[i].procedure, st, err))) return rc;
         for (int k = 0; k < 2 && *n < EXAM_MAX_TESTS; k++) {
-            if (!st[k].required || st[k].exempted || !strcmp(st[k].result, "合格")) continue;
+            if (!st[k].required || st[k].exempted || !strcmp(st[k].result, DOM_RESULT_PASS)) continue;
             /* a makeup sits only what failed; a first sitting only what has no result */
-            if (c[i].makeup ? strcmp(st[k].result, "不合格") != 0 : st[k].result[0] != '\0')
+            if (c[i].makeup ? strcmp(st[k].result, DOM_RESULT_FAIL) != 0 : st[k].result[0] != '\0')
                 continue;
             exam_test *t = &out[(*n)++];
             memset(t, 0, sizeof *t);
@@ -239,7 +239,7 @@ int exam_db_start(MYSQL *db, const qb_index *idx, long long pid, const char *pap
     for (int i = 0; i < n; i++)
         if (!strcmp(tests[i].paper, paper)) t = &tests[i];
     if (!t) return dk_error_set(err, DK_EFORBIDDEN, "当前没有可参加的%s考试（不在测评时间内，或无需参加）",
-                                !strcmp(paper, "公共知识") ? "人文医学" : paper);
+                                !strcmp(paper, DOM_PAPER_PUBLIC) ? "人文医学" : paper);
     dk_param key[] = {DK_PINT(pid), DK_PINT(t->cycle_id), DK_PSTR(paper), DK_PINT(t->attempt)};
     const char *where = "s.physician_id = ? AND s.cycle_id = ? AND s.paper = ? AND s.attempt = ?";
     rc = fill_session(db, where, key, 4, s, err);
@@ -387,7 +387,7 @@ static int advance_enrolment(MYSQL *db, const exam_db_session *s, int passed,
     if ((rc = dom_paper_states(db, s->enrolment_id, procedure, st, err))) return rc;
     int k = dom_paper_index(s->paper);
     dk_param up[] = {DK_PINT(s->enrolment_id), DK_PSTR(s->paper), DK_PINT(st[k].required),
-                     DK_PINT(st[k].exempted), DK_PSTR(passed ? "合格" : "不合格"), DK_PSTR(sid)};
+                     DK_PINT(st[k].exempted), DK_PSTR(passed ? DOM_RESULT_PASS : DOM_RESULT_FAIL), DK_PSTR(sid)};
     rc = dk_mysql_exec(db,
                        "INSERT INTO enrolment_test (enrolment_id, paper, required, exempted, "
                        "result, attempts, last_session_id) VALUES (?, ?, ?, ?, ?, 1, ?) "
@@ -395,12 +395,12 @@ static int advance_enrolment(MYSQL *db, const exam_db_session *s, int passed,
                        "last_session_id = VALUES(last_session_id)",
                        up, 6, NULL, NULL, err);
     if (rc) return rc;
-    copy(st[k].result, sizeof st[k].result, passed ? "合格" : "不合格");
+    copy(st[k].result, sizeof st[k].result, passed ? DOM_RESULT_PASS : DOM_RESULT_FAIL);
     st[k].attempts++;
 
     const char *to, *result;
     dom_tests_outcome(st, from, NULL, &to, &result);
-    const char *why = result && !strcmp(result, "不合格") ? "测评不合格" : NULL;
+    const char *why = result && !strcmp(result, DOM_RESULT_FAIL) ? "测评不合格" : NULL;
     copy(status_out, outsz, to);
     if (!strcmp(to, from)) return 0;
     dk_param pu[] = {DK_PSTR(to), result ? DK_PSTR(result) : DK_PNULL,
@@ -412,7 +412,7 @@ static int advance_enrolment(MYSQL *db, const exam_db_session *s, int passed,
                        (dk_param[]){pu[0], pu[1], pu[2], pu[1], pu[3]}, 5, NULL, NULL, err);
     if (rc) return rc;
     int issued; /* 考核完成 合格: the pass certificate, in this transaction */
-    if (result && !strcmp(result, "合格") &&
+    if (result && !strcmp(result, DOM_RESULT_PASS) &&
         (rc = dom_enrol_issue_certificate(db, s->enrolment_id, &issued, err)))
         return rc;
     char eid[24];

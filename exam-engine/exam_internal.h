@@ -11,6 +11,7 @@
 #include "dk_log.h"
 #include "dk_mysql.h"
 #include "dk_workq.h"
+#include "dom_status.h"
 #include "exam.h"
 #include "proctor.h"
 #include "question_bank.h"

@@ -16,7 +16,7 @@
 
 #define CLAIM_STALE_MS "15000"
 
-static const char *papers_allowed[] = {"公共知识", "业务水平", NULL};
+static const char *papers_allowed[] = {DOM_PAPER_PUBLIC, DOM_PAPER_PRACTICE, NULL};
 
 /* ---- shared: the reply that shows a session ------------------------------------------ */
 

@@ -39,7 +39,7 @@ static void tests_done(void *arg)
         if (!dur) dur = (bp && bp->duration_min > 0 ? bp->duration_min : 60) * 60000LL;
         json_array_append_new(
             list, json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:I,s:i,s:s?,s:b}", "paper", t->paper,
-                            "name", !strcmp(t->paper, "公共知识") ? "人文医学" : "业务水平",
+                            "name", !strcmp(t->paper, DOM_PAPER_PUBLIC) ? "人文医学" : DOM_PAPER_PRACTICE,
                             "category", t->category, "attempt", t->attempt, "window_start",
                             (json_int_t)t->window_start_ms, "window_end",
                             (json_int_t)t->window_end_ms, "duration_ms", (json_int_t)dur,
