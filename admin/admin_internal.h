@@ -190,12 +190,6 @@ int admin_list(admin_job *j, MYSQL *db, const char *cols, admin_sqlb *from_where
 int admin_parse_time(const char *s, char out[32]);
 int admin_parse_date(const char *s);
 
-/* Text limits are characters, as the columns (VARCHAR(n) of utf8mb4) and the pages count
- * them, never bytes: admin_chars counts the code points of valid UTF-8 (jansson's strings
- * are), admin_text_max refuses more than max with DK_EINVAL "<label>不能超过 N 字（现有 M 字）". */
-size_t admin_chars(const char *s, size_t len);
-int admin_text_max(dk_error *err, const char *label, const char *s, size_t max);
-
 /* Writes one audit_log row for the actor of j (NULL: system). acting_role picks the
  * actor type for an institution acting as 考核机构. detail may be NULL (not stolen). */
 int admin_audit(MYSQL *db, admin_job *j, unsigned acting_role, const char *action,

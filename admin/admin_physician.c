@@ -249,7 +249,7 @@ static int set_fields(admin_job *j, admin_sqlb *b, int *nset, json_t *changed)
         if (profile_fields[i].type == T_ENUM && !enum_ok(profile_fields[i].values, s))
             return dk_error_set(&j->err, DK_EINVAL, "%s应为 %s 之一", k, profile_fields[i].values);
         if (profile_fields[i].type == T_TEXT &&
-            (rc = admin_text_max(&j->err, k, s, profile_fields[i].max)))
+            (rc = dk_text_max(&j->err, k, s, profile_fields[i].max)))
             return rc;
         admin_sqlb_param(b, DK_PSTR(s));
     }
@@ -269,7 +269,7 @@ static int exp_str(admin_job *j, json_t *row, size_t i, const char *key, const c
     }
     if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
         return dk_error_set(&j->err, DK_EINVAL, "执业经历第 %zu 条的%s应为文字", i + 1, label);
-    size_t n = admin_chars(json_string_value(v), json_string_length(v));
+    size_t n = dk_utf8_chars(json_string_value(v), json_string_length(v));
     if (n > max)
         return dk_error_set(&j->err, DK_EINVAL,
                             "执业经历第 %zu 条的%s不能超过 %zu 字（现有 %zu 字）", i + 1, label,
@@ -472,7 +472,7 @@ int admin_phys_registration(admin_job *j, MYSQL *db)
                 rc = dk_error_set(&j->err, DK_EINVAL, "%s应为文字", f[i].label);
                 goto out;
             }
-            if ((rc = admin_text_max(&j->err, f[i].label, json_string_value(v), f[i].max)))
+            if ((rc = dk_text_max(&j->err, f[i].label, json_string_value(v), f[i].max)))
                 goto out;
             admin_sqlb_param(&b, DK_PSTR(json_string_value(v)));
         }

@@ -227,21 +227,6 @@ int admin_parse_date(const char *s)
     return 0;
 }
 
-size_t admin_chars(const char *s, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++)
-        n += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return n;
-}
-
-int admin_text_max(dk_error *err, const char *label, const char *s, size_t max)
-{
-    size_t n = s ? admin_chars(s, strlen(s)) : 0;
-    if (n <= max) return 0;
-    return dk_error_set(err, DK_EINVAL, "%s不能超过 %zu 字（现有 %zu 字）", label, max, n);
-}
-
 int admin_parse_time(const char *s, char out[32])
 {
     if (!s || strlen(s) < 20 || strlen(s) > 35) return DK_EINVAL;

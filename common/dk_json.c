@@ -130,3 +130,18 @@ char *dk_json_dump(const json_t *v)
     }
     return s;
 }
+
+size_t dk_utf8_chars(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return n;
+}
+
+int dk_text_max(dk_error *err, const char *label, const char *s, size_t max)
+{
+    size_t n = s ? dk_utf8_chars(s, strlen(s)) : 0;
+    if (n <= max) return 0;
+    return dk_error_set(err, DK_EINVAL, "%s不能超过 %zu 字（现有 %zu 字）", label, max, n);
+}

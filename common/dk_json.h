@@ -29,4 +29,11 @@ int dk_json_int_opt(json_t *obj, const char *key, long long min, long long max, 
 /* Serialises compactly; the caller frees the result with free(). Aborts on OOM. */
 char *dk_json_dump(const json_t *v);
 
+/* Text limits are characters, as the columns (VARCHAR(n) of utf8mb4) and the pages count
+ * them, never bytes: dk_utf8_chars counts the code points of valid UTF-8 (jansson's strings
+ * are), dk_text_max refuses more than max with DK_EINVAL "<label>不能超过 N 字（现有 M 字）"
+ * (NULL s: 0 characters). */
+size_t dk_utf8_chars(const char *s, size_t len);
+int dk_text_max(dk_error *err, const char *label, const char *s, size_t max);
+
 #endif

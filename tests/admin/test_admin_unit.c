@@ -123,18 +123,18 @@ static void test_text_limits(void **state)
 {
     (void)state;
     /* characters, as VARCHAR(n) of utf8mb4 and the pages count them: 心 is 3 bytes, 𠀀 4 */
-    assert_int_equal(admin_chars("", 0), 0);
-    assert_int_equal(admin_chars("abc", 3), 3);
-    assert_int_equal(admin_chars("心血管内科", strlen("心血管内科")), 5);
-    assert_int_equal(admin_chars("a\U00020000b", 6), 3);
+    assert_int_equal(dk_utf8_chars("", 0), 0);
+    assert_int_equal(dk_utf8_chars("abc", 3), 3);
+    assert_int_equal(dk_utf8_chars("心血管内科", strlen("心血管内科")), 5);
+    assert_int_equal(dk_utf8_chars("a\U00020000b", 6), 3);
     char buf[4 * 65 + 1] = "";
     for (int i = 0; i < 64; i++)
         strcat(buf, "心");
     dk_error e = {0};
-    assert_int_equal(admin_text_max(&e, "从事专业", buf, 64), 0); /* 192 bytes, 64 characters */
-    assert_int_equal(admin_text_max(&e, "从事专业", NULL, 64), 0);
+    assert_int_equal(dk_text_max(&e, "从事专业", buf, 64), 0); /* 192 bytes, 64 characters */
+    assert_int_equal(dk_text_max(&e, "从事专业", NULL, 64), 0);
     strcat(buf, "心");
-    assert_int_equal(admin_text_max(&e, "从事专业", buf, 64), DK_EINVAL);
+    assert_int_equal(dk_text_max(&e, "从事专业", buf, 64), DK_EINVAL);
     assert_string_equal(e.msg, "从事专业不能超过 64 字（现有 65 字）");
 }
 

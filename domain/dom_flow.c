@@ -796,7 +796,7 @@ static int enrol_effects(flow_ctx *c)
     }
     if (!strcmp(a, "authority_reject")) {
         /* the physician reads it after a 9-character prefix, in the same VARCHAR(1000) */
-        if ((rc = admin_text_max(c->err, "理由", r, 1000 - 9))) return rc;
+        if ((rc = dk_text_max(c->err, "理由", r, 1000 - 9))) return rc;
         dk_param p[] = {DK_PSTR(r), DK_PINT(eid)};
         if ((rc = dk_mysql_exec(
                  db,
@@ -842,8 +842,8 @@ static int exempt_effects(flow_ctx *c)
     if (!strcmp(a, "request")) {
         const char *type = opt_str(c->body, "exemption_type"),
                    *desc = opt_str(c->body, "description");
-        if ((rc = admin_text_max(c->err, "免考条件", type, 64)) ||
-            (rc = admin_text_max(c->err, "情况说明", desc, 2000)))
+        if ((rc = dk_text_max(c->err, "免考条件", type, 64)) ||
+            (rc = dk_text_max(c->err, "情况说明", desc, 2000)))
             return rc;
         dk_param p[] = {DK_PINT(sint(&c->s, "enrolment_id")), DK_PSTR(sstr(&c->s, "paper")),
                         DK_PSTR(type), desc ? DK_PSTR(desc) : DK_PNULL};
@@ -1220,7 +1220,7 @@ static int flow_locked(admin_job *j, MYSQL *db, admin_entity e, const char *acti
     /* the texts of an action land in VARCHAR(n) columns: refuse a longer one rather than
      * cut it (the columns count characters, so does admin_text_max) */
     for (size_t i = 0; i < sizeof text_limits / sizeof text_limits[0]; i++)
-        if ((rc = admin_text_max(err, text_limits[i].label, opt_str(body, text_limits[i].field),
+        if ((rc = dk_text_max(err, text_limits[i].label, opt_str(body, text_limits[i].field),
                                  text_limits[i].max))) {
             snap_free(&c.s);
             return rc;
