@@ -435,7 +435,7 @@ int admin_auth_application_action(admin_job *j, MYSQL *db)
     if (!id) return dk_error_set(&j->err, DK_ENOTFOUND, "没有这条申请");
     if (!strcmp(j->params[1], "apply"))
         return dk_error_set(&j->err, DK_ENOTFOUND, "没有这个操作：apply");
-    return admin_flow_run(j, db, ADMIN_E_APPLICATION, j->params[1], id, NULL, j->body, &j->out);
+    return admin_flow_run(j, db, DOM_E_APPLICATION, j->params[1], id, NULL, j->body, &j->out);
 }
 
 int admin_assignment_list(admin_job *j, MYSQL *db)

@@ -155,14 +155,14 @@ int admin_enrolment_get(admin_job *j, MYSQL *db)
     json_array_foreach(ex, i, x)
     {
         json_object_set_new(x, "actions",
-                            admin_flow_actions(&j->actor, ADMIN_E_EXEMPTION,
+                            dom_flow_actions(&j->actor, DOM_E_EXEMPTION,
                                                json_string_value(json_object_get(x, "status"))));
     }
     j->out =
         json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "enrolment", e, "physician", ph,
                   "experience", exp, "conduct_records", conduct, "opinions", ops, "exemptions", ex,
                   "attachments", att, "tests", tests, "sessions", sess, "log", log, "actions",
-                  admin_flow_actions(&j->actor, ADMIN_E_ENROLMENT, s.status));
+                  dom_flow_actions(&j->actor, DOM_E_ENROLMENT, s.status));
     return 0;
 fail:
     json_decref(e);
@@ -199,7 +199,7 @@ int admin_enrolment_action(admin_job *j, MYSQL *db)
     if (!strcmp(action, "confirm"))
         return dk_error_set(&j->err, DK_ENOTFOUND,
                             "确认参加请使用 POST /api/v1/institution/physicians/{id}/confirm");
-    return admin_flow_run(j, db, ADMIN_E_ENROLMENT, action, eid, NULL, j->body, &j->out);
+    return admin_flow_run(j, db, DOM_E_ENROLMENT, action, eid, NULL, j->body, &j->out);
 }
 
 int admin_exemption_action(admin_job *j, MYSQL *db)
@@ -210,7 +210,7 @@ int admin_exemption_action(admin_job *j, MYSQL *db)
     if (!strcmp(action, "request"))
         return dk_error_set(&j->err, DK_ENOTFOUND,
                             "申请免考请使用 POST /api/v1/physician/exemption");
-    return admin_flow_run(j, db, ADMIN_E_EXEMPTION, action, xid, NULL, j->body, &j->out);
+    return admin_flow_run(j, db, DOM_E_EXEMPTION, action, xid, NULL, j->body, &j->out);
 }
 
 /* POST /api/v1/enrolments/{id}/opinions: 多执业机构其它意见, while the institution reviews. */
@@ -384,7 +384,7 @@ int admin_assessor_exemptions(admin_job *j, MYSQL *db)
 int admin_workflow(admin_job *j, MYSQL *db)
 {
     (void)db;
-    j->out = json_pack("{s:o}", "transitions", admin_flow_table_json());
+    j->out = json_pack("{s:o}", "transitions", dom_flow_table_json());
     return 0;
 }
 

@@ -891,7 +891,7 @@ int admin_phys_confirm(admin_job *j, MYSQL *db)
     long long pid = admin_param_id(j, 0);
     int rc = phys_owned(j, db, pid, 0, NULL);
     if (rc) return rc;
-    if ((rc = admin_flow_run(j, db, ADMIN_E_ENROLMENT, "confirm", pid, NULL, j->body, &j->out)))
+    if ((rc = admin_flow_run(j, db, DOM_E_ENROLMENT, "confirm", pid, NULL, j->body, &j->out)))
         return rc;
     j->status = 201;
     return 0;
@@ -913,7 +913,7 @@ int admin_phys_confirm_batch(admin_job *j, MYSQL *db)
         dk_error_clear(&j->err);
         int rc = pid ? phys_owned(j, db, pid, 0, NULL)
                      : dk_error_set(&j->err, DK_EINVAL, "医师 id 应为正整数");
-        if (!rc) rc = admin_flow_run(j, db, ADMIN_E_ENROLMENT, "confirm", pid, NULL, j->body, &out);
+        if (!rc) rc = admin_flow_run(j, db, DOM_E_ENROLMENT, "confirm", pid, NULL, j->body, &out);
         if (rc == DK_EIO || rc == DK_EINTERNAL || rc == DK_EBUSY) {
             json_decref(results);
             return rc;
@@ -966,7 +966,7 @@ int admin_phys_cancel(admin_job *j, MYSQL *db)
     int rc = phys_owned(j, db, pid, 0, NULL);
     if (rc || (rc = current_enrolment(j, db, pid, &eid, st))) return rc;
     if (!eid) return dk_error_set(&j->err, DK_ECONFLICT, "该医师未确认参加本周期考核");
-    return admin_flow_run(j, db, ADMIN_E_ENROLMENT, "cancel", eid, NULL, j->body, &j->out);
+    return admin_flow_run(j, db, DOM_E_ENROLMENT, "cancel", eid, NULL, j->body, &j->out);
 }
 
 int admin_phys_reset_password(admin_job *j, MYSQL *db)
@@ -1001,18 +1001,13 @@ static int phys_release(admin_job *j, MYSQL *db, long long pid, const char *what
             &j->err, DK_ECONFLICT,
             "该医师本周期考核正在进行（「%s」），不能%s；请先退出本周期或由卫生行政部门驳回", st,
             what);
-    long long submitted = 0;
-    dk_param p[] = {DK_PINT(eid)};
-    if ((rc = admin_sql_ll(db, "SELECT submitted_at IS NOT NULL FROM enrolment WHERE id = ?", p, 1,
-                           &submitted, &j->err)))
-        return rc;
-    if (submitted) return dk_error_set(&j->err, DK_ECONFLICT, "该医师已提交过报名，不能%s", what);
-    if ((rc = admin_sql_exec(db, "DELETE FROM exemption_request WHERE enrolment_id = ?", p, 1, NULL,
-                             &j->err)) ||
-        (rc = admin_sql_exec(db, "DELETE FROM enrolment WHERE id = ?", p, 1, NULL, &j->err)))
-        return rc;
-    return admin_audit(db, j, ADMIN_R_INST, "cancel", "enrolment", eid, NULL, DOM_ST_TO_REGISTER, "未参加",
-                       what, NULL, &j->err);
+    /* the domain's "release" row: 取消参加 under the locking rule, refused once submitted */
+    dom_flow_target t = {.entity = DOM_E_ENROLMENT, .action = "release", .key = eid};
+    json_t *body = json_pack("{s:s}", "reason", what);
+    snprintf(j->actor.ip, sizeof j->actor.ip, "%s", j->ip);
+    rc = dom_flow_run_locked(db, &j->actor, &t, body, 1, NULL, &j->err);
+    json_decref(body);
+    return rc;
 }
 
 int admin_phys_leave(admin_job *j, MYSQL *db)
@@ -1183,7 +1178,7 @@ int admin_application_create(admin_job *j, MYSQL *db)
     static const char *const keys[] = {"note", "cycle_id", NULL};
     int rc;
     if ((rc = dk_json_only_keys(j->body, keys, &j->err))) return rc;
-    if ((rc = admin_flow_run(j, db, ADMIN_E_APPLICATION, "apply", j->actor.institution_id, NULL,
+    if ((rc = admin_flow_run(j, db, DOM_E_APPLICATION, "apply", j->actor.institution_id, NULL,
                              j->body, &j->out)))
         return rc;
     j->status = 201;

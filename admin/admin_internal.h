@@ -19,6 +19,7 @@
 #include "dk_mysql.h"
 #include "dk_workq.h"
 #include "dom_audit.h"
+#include "dom_flow.h"
 #include "dom_status.h"
 #include "proctor.h"
 
@@ -31,28 +32,17 @@
 
 /* ---- roles ----------------------------------------------------------------------------- */
 
-#define ADMIN_R_PHYS 0x01     /* 医师 (token kind 'p', shared with examd) */
-#define ADMIN_R_INST 0x02     /* 医疗卫生机构 (kind 'i') */
-#define ADMIN_R_ASSESSOR 0x04 /* 考核机构: an institution with is_assessor = 1 */
-#define ADMIN_R_AUTH 0x08     /* 卫生行政部门, any level (kind 'a') */
-#define ADMIN_R_PROVINCE 0x10 /* 省级卫生行政部门 */
+#define ADMIN_R_PHYS DOM_R_PHYS         /* 医师 (token kind 'p', shared with examd) */
+#define ADMIN_R_INST DOM_R_INST         /* 医疗卫生机构 (kind 'i') */
+#define ADMIN_R_ASSESSOR DOM_R_ASSESSOR /* 考核机构: an institution with is_assessor = 1 */
+#define ADMIN_R_AUTH DOM_R_AUTH         /* 卫生行政部门, any level (kind 'a') */
+#define ADMIN_R_PROVINCE DOM_R_PROVINCE /* 省级卫生行政部门 */
 #define ADMIN_R_ORG (ADMIN_R_INST | ADMIN_R_ASSESSOR)
 #define ADMIN_R_STAFF (ADMIN_R_ORG | ADMIN_R_AUTH | ADMIN_R_PROVINCE)
 #define ADMIN_R_ANY (ADMIN_R_PHYS | ADMIN_R_STAFF)
 
-typedef struct admin_actor {
-    char kind;      /* 'p', 'i', 'a' */
-    long long id;   /* physician / institution / authority_account id */
-    unsigned roles; /* ADMIN_R_* */
-    char name[160];
-    char login[72];           /* account, institution code or user name */
-    long long institution_id; /* 'i': itself; 'p': its current institution */
-    long long authority_id;   /* 'a': its authority; 'i'/'p': the institution's authority */
-    char path[256];           /* authority path of authority_id ("/1/5/") */
-    char level[16];           /* 'a': province / city / county */
-    char authority_code[8];
-    int is_assessor, can_apply;
-} admin_actor;
+/* Who calls, in which roles and scope: the domain's actor (dom_flow.h). */
+typedef dom_actor admin_actor;
 
 /* ---- the server -------------------------------------------------------------------------- */
 
@@ -223,30 +213,18 @@ void admin_csv_free_fields(char **f, int n);
 /* Appends a field, quoted if needed, and a formula-injection guard ('=+-@' start). */
 void admin_csv_field(struct evbuffer *b, const char *s, int last);
 
-/* ---- admin_flow.c: the workflow table -------------------------------------------------------- */
+/* ---- admin_flow.c: admind's side of the workflow (the table is domain/dom_flow.c) ------- */
 
-typedef enum admin_entity {
-    ADMIN_E_ENROLMENT = 0, /* enrolment.status (DESIGN.md §1.1) */
-    ADMIN_E_EXEMPTION,     /* exemption_request.status */
-    ADMIN_E_INVIGILATION,  /* invigilation.mark_status */
-    ADMIN_E_APPLICATION,   /* assessor_application.status */
-} admin_entity;
+typedef dom_entity admin_entity;
 
-/* Runs one action through the table: locks the entity, checks role, scope, status,
- * window, version and required fields, picks the row, applies it, writes the audit
- * log, commits. key: the entity id (enrolment, exemption, application) or session
- * id (invigilation); for "confirm" the physician id (cycle in body.cycle_id or the
- * current one); for "request" (exemption) the enrolment id; for "apply" the
- * institution id. out: the entity's new state {status, version, ...}. */
+/* Runs one action through the domain's table (dom_flow_run) as the actor of j, after
+ * resolving the cycle of "confirm" and "apply" (admin_cycle_for). key: the entity id
+ * (enrolment, exemption, application) or session id skey (invigilation); for "confirm"
+ * the physician id (cycle in ?cycle_id= / body.cycle_id or the current one); for
+ * "request" (exemption) the enrolment id; for "apply" the institution id. out: the
+ * entity's new state {status, version, ...}. */
 int admin_flow_run(admin_job *j, MYSQL *db, admin_entity e, const char *action, long long key,
                    const char *skey, json_t *body, json_t **out);
-/* The table as JSON (GET /api/v1/workflow). */
-json_t *admin_flow_table_json(void);
-/* Actions the actor may take on an entity in status (for detail pages). */
-json_t *admin_flow_actions(const admin_actor *a, admin_entity e, const char *status);
-/* The periodic sweep of absentees (seed [001]: missing a test is failing it), over the
- * cycles of the authorities under path (NULL: every cycle). */
-int admin_flow_absentees(MYSQL *db, const char *path, int *moved, dk_error *err);
 
 /* The current cycle for an authority path: ?cycle_id= when given and visible, else
  * the open cycle of an ancestor-or-self authority. DK_ENOTFOUND when none. */

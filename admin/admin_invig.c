@@ -178,7 +178,7 @@ int admin_invig_get(admin_job *j, MYSQL *db)
                      (long long)json_integer_value(json_object_get(sess, "physician_id"))));
     j->out = json_pack("{s:o,s:o,s:o,s:o,s:o}", "session", sess, "captures", caps, "suspects", sus,
                        "determinations", dets, "actions",
-                       admin_flow_actions(&j->actor, ADMIN_E_INVIGILATION, mark ? mark : "无"));
+                       dom_flow_actions(&j->actor, DOM_E_INVIGILATION, mark ? mark : "无"));
     return 0;
 }
 
@@ -186,7 +186,7 @@ int admin_invig_action(admin_job *j, MYSQL *db)
 {
     const char *sid = j->params[0];
     if (!valid_sid(sid)) return dk_error_set(&j->err, DK_ENOTFOUND, "没有这场测评");
-    return admin_flow_run(j, db, ADMIN_E_INVIGILATION, j->params[1], 0, sid, j->body, &j->out);
+    return admin_flow_run(j, db, DOM_E_INVIGILATION, j->params[1], 0, sid, j->body, &j->out);
 }
 
 /* ---- photos: every view is in the audit log
@@ -343,7 +343,7 @@ int admin_maintenance(admin_job *j, MYSQL *db)
 {
     int purged = 0, moved = 0;
     int rc = admin_purge_photos(db, j->actor.path, &purged, &j->err);
-    if (!rc) rc = admin_flow_absentees(db, j->actor.path, &moved, &j->err);
+    if (!rc) rc = dom_flow_absentees(db, j->actor.path, &moved, &j->err);
     if (rc) return rc;
     atomic_fetch_add(&j->srv->photos_purged, purged);
     atomic_fetch_add(&j->srv->absentees, moved);

@@ -155,7 +155,7 @@ int admin_phys_me(admin_job *j, MYSQL *db)
                                  pe, 1, 0, &tests, &j->err)))
             goto fail;
         json_object_set_new(enrol, "actions",
-                            admin_flow_actions(&j->actor, ADMIN_E_ENROLMENT, st.status));
+                            dom_flow_actions(&j->actor, DOM_E_ENROLMENT, st.status));
         json_object_set_new(enrol, "editable", json_boolean(phys_editable(j, &st, 1) == 0));
         dk_error_clear(&j->err);
     }
@@ -625,7 +625,7 @@ int admin_phys_exemption(admin_job *j, MYSQL *db)
     if ((rc = phys_state_load(j, db, &st, 0))) return rc;
     if (!st.enrolment)
         return dk_error_set(&j->err, DK_ECONFLICT, "所在机构尚未确认您参加本周期考核");
-    if ((rc = admin_flow_run(j, db, ADMIN_E_EXEMPTION, "request", st.enrolment, NULL, j->body,
+    if ((rc = admin_flow_run(j, db, DOM_E_EXEMPTION, "request", st.enrolment, NULL, j->body,
                              &j->out)))
         return rc;
     j->status = 201;

@@ -416,7 +416,7 @@ static void maint_work(void *ctx, void *arg)
         return;
     }
     m->rc = admin_purge_photos(db, NULL, &m->purged, &m->err);
-    if (!m->rc) m->rc = admin_flow_absentees(db, NULL, &m->moved, &m->err);
+    if (!m->rc) m->rc = dom_flow_absentees(db, NULL, &m->moved, &m->err);
     if (m->rc) dk_mysql_rollback(db);
     if (m->rc == DK_EIO) dk_dbconn_drop(ctx);
 }

@@ -101,27 +101,13 @@ int admin_sql_row(MYSQL *db, const char *sql, const dk_param *p, size_t n, unsig
 int admin_sql_ll(MYSQL *db, const char *sql, const dk_param *p, size_t n, long long *out,
                  dk_error *err)
 {
-    MYSQL_RES *res;
-    int rc = dk_mysql_exec(db, sql, p, n, &res, NULL, err);
-    if (rc) return rc;
-    MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
-    int found = row != NULL;
-    if (row) *out = row[0] ? strtoll(row[0], NULL, 10) : 0;
-    if (res) mysql_free_result(res);
-    return found ? 0 : dk_error_set(err, DK_ENOTFOUND, "记录不存在");
+    return dk_mysql_ll(db, sql, p, n, out, err);
 }
 
 int admin_sql_str(MYSQL *db, const char *sql, const dk_param *p, size_t n, char *out, size_t outsz,
                   dk_error *err)
 {
-    MYSQL_RES *res;
-    int rc = dk_mysql_exec(db, sql, p, n, &res, NULL, err);
-    if (rc) return rc;
-    MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
-    int found = row != NULL;
-    if (row) snprintf(out, outsz, "%s", row[0] ? row[0] : "");
-    if (res) mysql_free_result(res);
-    return found ? 0 : dk_error_set(err, DK_ENOTFOUND, "记录不存在");
+    return dk_mysql_str(db, sql, p, n, out, outsz, err);
 }
 
 int admin_sql_exec(MYSQL *db, const char *sql, const dk_param *p, size_t n, uint64_t *affected,

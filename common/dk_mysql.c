@@ -166,3 +166,29 @@ void dk_dbconn_drop(dk_dbconn *c)
     dk_mysql_close(c->db);
     c->db = NULL;
 }
+
+int dk_mysql_ll(MYSQL *db, const char *sql, const dk_param *p, size_t n, long long *out,
+                dk_error *err)
+{
+    MYSQL_RES *res;
+    int rc = dk_mysql_exec(db, sql, p, n, &res, NULL, err);
+    if (rc) return rc;
+    MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+    int found = row != NULL;
+    if (row) *out = row[0] ? strtoll(row[0], NULL, 10) : 0;
+    if (res) mysql_free_result(res);
+    return found ? 0 : dk_error_set(err, DK_ENOTFOUND, "记录不存在");
+}
+
+int dk_mysql_str(MYSQL *db, const char *sql, const dk_param *p, size_t n, char *out,
+                 size_t outsz, dk_error *err)
+{
+    MYSQL_RES *res;
+    int rc = dk_mysql_exec(db, sql, p, n, &res, NULL, err);
+    if (rc) return rc;
+    MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+    int found = row != NULL;
+    if (row) snprintf(out, outsz, "%s", row[0] ? row[0] : "");
+    if (res) mysql_free_result(res);
+    return found ? 0 : dk_error_set(err, DK_ENOTFOUND, "记录不存在");
+}

@@ -39,6 +39,12 @@ int dk_mysql_exec(MYSQL *db, const char *sql, const dk_param *params, size_t npa
 int dk_mysql_begin(MYSQL *db, dk_error *err);
 int dk_mysql_commit(MYSQL *db, dk_error *err);
 void dk_mysql_rollback(MYSQL *db);
+/* The first column of the first row as an integer (NULL: 0) or a string (NULL: "");
+ * DK_ENOTFOUND ("记录不存在") when there is no row. */
+int dk_mysql_ll(MYSQL *db, const char *sql, const dk_param *p, size_t n, long long *out,
+                dk_error *err);
+int dk_mysql_str(MYSQL *db, const char *sql, const dk_param *p, size_t n, char *out,
+                 size_t outsz, dk_error *err);
 
 
 

@@ -40,11 +40,12 @@ int dom_audit(MYSQL *db, const dom_audit_row *r, dk_error *err)
                     r->reason && *r->reason ? DK_PSTR(r->reason) : DK_PNULL,
                     d ? DK_PSTR(d) : DK_PNULL,
                     r->ip && *r->ip ? DK_PSTR(r->ip) : DK_PNULL};
-    int rc = dk_mysql_exec(db,
-                           "INSERT INTO audit_log (actor_type, actor_id, role, action, entity_type, "
-                           "entity_id, from_status, to_status, reason, detail, ip) "
-                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, LEFT(?, 2000), ?, ?)",
-                           p, 11, NULL, NULL, err);
+    int rc =
+        dk_mysql_exec(db,
+                      "INSERT INTO audit_log (actor_type, actor_id, role, action, entity_type, "
+                      "entity_id, from_status, to_status, reason, detail, ip) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, LEFT(?, 2000), ?, ?)",
+                      p, 11, NULL, NULL, err);
     free(d);
     return rc;
 }

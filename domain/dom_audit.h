@@ -19,8 +19,8 @@
 typedef struct dom_audit_row {
     const char *actor_type; /* DOM_ACTOR_*; NULL: system */
     long long actor_id;     /* 0: none (system, or an unknown account) */
-    const char *role;       /* role name as the pages show it (医师, 系统, ...); NULL: from type */
-    const char *action;     /* login, login_failed, submit, test_scored, inst_pass, ... */
+    const char *role;   /* role name as the pages show it (医师, 系统, ...); NULL: from type */
+    const char *action; /* login, login_failed, submit, test_scored, inst_pass, ... */
     const char *entity_type;
     long long entity_id;    /* used when entity_sid is NULL */
     const char *entity_sid; /* a string id (exam session) */

@@ -1,20 +1,24 @@
-/* admin_flow.c - the workflow: ONE table of every status change admind makes (enrolment
- * DESIGN.md §1.1, exemption request, invigilation mark, assessor application), and the
- * one function every handler goes through to apply a row of it.
+/* dom_flow.c - the workflow: ONE table of every status change (enrolment DESIGN.md §1.1,
+ * exemption request, invigilation mark, assessor application), whoever makes it: admind's
+ * reviews and decisions, examd's scoring of a paper (test_scored), the institution's
+ * release of a physician who leaves (release), the absentee sweep. Each row carries its
+ * effect as a function.
  *
- * admin_flow_run locks the entity, then checks in this order: the role (403), the
+ * dom_flow_run_locked locks the entity, then checks in this order: the role (403), the
  * scope of the actor (403), the current status (409, saying which statuses allow the
  * action), the cycle and its time window (409), the optimistic lock version (409),
  * the required fields (400) and the row's preconditions (409); picks the first row
- * whose branch condition holds, applies it with lock_version bumped, writes the audit
- * log (actor, role, time, from, to, reason) and commits. The test results part of the
- * machine (待参加考核 -> 考核完成 / 待确认补考, 待参加补考 -> 考核完成) is examd's; the
- * rows marked "tests" recompute it after a cheating determination, its revocation or
- * a missed test with the same rules as exam-engine/exam_db.c advance_enrolment. */
+ * whose branch condition holds, applies its effect (the status written with
+ * lock_version bumped), writes the audit log (actor, role, time, from, to, reason).
+ * The role, scope, status and version part is dom_flow_decide, pure and unit-tested. */
+#include "dom_flow.h"
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin_internal.h"
+#include "dk_json.h"
+#include "dom_audit.h"
 #include "dom_tests.h"
 
 /* ---- the table ------------------------------------------------------------------------ */
@@ -49,21 +53,32 @@ enum {
 #define B_EVAL_FAILED 0x10000 /* an institution evaluation is 不合格 */
 #define B_NO_TESTS 0x20000    /* every test is exempted */
 
-#define E_EN ADMIN_E_ENROLMENT
-#define E_EX ADMIN_E_EXEMPTION
-#define E_IV ADMIN_E_INVIGILATION
-#define E_AP ADMIN_E_APPLICATION
-#define RP ADMIN_R_PHYS
-#define RI ADMIN_R_INST
-#define RS ADMIN_R_ASSESSOR
-#define RA ADMIN_R_AUTH
-#define RV ADMIN_R_PROVINCE
+#define P_QUIET_SAME 0x8000 /* no write and no audit row when the status stays */
+#define E_EN DOM_E_ENROLMENT
+#define E_EX DOM_E_EXEMPTION
+#define E_IV DOM_E_INVIGILATION
+#define E_AP DOM_E_APPLICATION
+#define RP DOM_R_PHYS
+#define RI DOM_R_INST
+#define RS DOM_R_ASSESSOR
+#define RA DOM_R_AUTH
+#define RV DOM_R_PROVINCE
 
 #define NOT_IN_CYCLE "" /* from/to: no enrolment (or no pending request) */
 #define BY_TESTS "*"    /* to: computed from the test results */
 
-typedef struct flow_row {
-    admin_entity entity;
+typedef struct flow_ctx flow_ctx;
+
+/* the effects, one per kind of row (below) */
+static int eff_confirm(flow_ctx *c), eff_cancel(flow_ctx *c), eff_submit(flow_ctx *c),
+    eff_inst_reject(flow_ctx *c), eff_inst_pass(flow_ctx *c), eff_assessor_review(flow_ctx *c),
+    eff_authority_reject(flow_ctx *c), eff_makeup(flow_ctx *c), eff_withdraw(flow_ctx *c),
+    eff_tests(flow_ctx *c), eff_test_scored(flow_ctx *c), eff_ex_request(flow_ctx *c),
+    eff_ex_decide(flow_ctx *c), eff_iv_mark(flow_ctx *c), eff_iv_unmark(flow_ctx *c),
+    eff_iv_decide(flow_ctx *c), eff_ap_apply(flow_ctx *c), eff_ap_decide(flow_ctx *c);
+
+struct dom_flow_row {
+    dom_entity entity;
     const char *action;
     const char *from;
     unsigned roles;
@@ -74,7 +89,9 @@ typedef struct flow_row {
     int window;
     unsigned flags;
     const char *label;
-} flow_row;
+    int (*effect)(flow_ctx *c); /* what the row does: writes the entity, sets c->to */
+};
+typedef struct dom_flow_row flow_row;
 
 #define SUBMIT_REQ                                                                                 \
     "@procedure_type,@department_id,@photo_path,@sa_work_text,@sa_ethics_text,"                    \
@@ -85,94 +102,111 @@ typedef struct flow_row {
 static const flow_row flow[] = {
     /* entity, action, from, roles, to, required, window, flags, label */
     /* -- enrolment: participation (参加 / 取消参加) -- */
-    {E_EN, "confirm", NOT_IN_CYCLE, RI, DOM_ST_TO_REGISTER, "", W_CONFIRM, P_CYCLE_OPEN | P_PHYS_ACTIVE,
-     "确认参加"},
-    {E_EN, "cancel", DOM_ST_TO_REGISTER, RI, NOT_IN_CYCLE, "", W_NONE, P_NOT_SUBMITTED, "取消参加"},
+    {E_EN, "confirm", NOT_IN_CYCLE, RI, DOM_ST_TO_REGISTER, "", W_CONFIRM,
+     P_CYCLE_OPEN | P_PHYS_ACTIVE, "确认参加", eff_confirm},
+    {E_EN, "cancel", DOM_ST_TO_REGISTER, RI, NOT_IN_CYCLE, "", W_NONE, P_NOT_SUBMITTED, "取消参加",
+     eff_cancel},
     /* -- the physician submits registration + procedure + self-assessment -- */
     {E_EN, "submit", DOM_ST_TO_REGISTER, RP, DOM_ST_INST_REVIEW, SUBMIT_REQ, W_REGISTRATION,
-     P_CYCLE_OPEN | P_EXEMPT_MATCH, "提交报名"},
+     P_CYCLE_OPEN | P_EXEMPT_MATCH, "提交报名", eff_submit},
     {E_EN, "submit", DOM_ST_INST_REJECTED, RP, DOM_ST_INST_REVIEW, SUBMIT_REQ, W_REGISTRATION,
-     P_CYCLE_OPEN | P_EXEMPT_MATCH, "重新提交报名"},
+     P_CYCLE_OPEN | P_EXEMPT_MATCH, "重新提交报名", eff_submit},
     /* -- the institution reviews: 驳回 to the physician, or 提交 to the 考核机构 -- */
     {E_EN, "inst_reject", DOM_ST_INST_REVIEW, RI, DOM_ST_INST_REJECTED, "reason", W_INST_REVIEW,
-     REVIEW, "机构驳回"},
-    {E_EN, "inst_reject", DOM_ST_INST_REVIEW_AGAIN, RI, DOM_ST_INST_REJECTED,
-     "reason", W_INST_REVIEW, REVIEW, "机构驳回至医师"},
-    {E_EN, "inst_pass", DOM_ST_INST_REVIEW, RI, DOM_ST_ASSESSOR_REVIEW, INST_EVAL_REQ, W_INST_REVIEW,
-     REVIEW | P_NO_EXEMPT_INST | P_HAS_ASSESSOR, "机构审核通过（提交考核机构）"},
+     REVIEW, "机构驳回", eff_inst_reject},
+    {E_EN, "inst_reject", DOM_ST_INST_REVIEW_AGAIN, RI, DOM_ST_INST_REJECTED, "reason",
+     W_INST_REVIEW, REVIEW, "机构驳回至医师", eff_inst_reject},
+    {E_EN, "inst_pass", DOM_ST_INST_REVIEW, RI, DOM_ST_ASSESSOR_REVIEW, INST_EVAL_REQ,
+     W_INST_REVIEW, REVIEW | P_NO_EXEMPT_INST | P_HAS_ASSESSOR, "机构审核通过（提交考核机构）",
+     eff_inst_pass},
     {E_EN, "inst_pass", DOM_ST_INST_REVIEW_AGAIN, RI, DOM_ST_ASSESSOR_REVIEW, INST_EVAL_REQ,
-     W_INST_REVIEW, REVIEW | P_NO_EXEMPT_INST | P_HAS_ASSESSOR, "机构重新评定（提交考核机构）"},
+     W_INST_REVIEW, REVIEW | P_NO_EXEMPT_INST | P_HAS_ASSESSOR, "机构重新评定（提交考核机构）",
+     eff_inst_pass},
     /* -- the 考核机构 re-reviews -- */
-    {E_EN, "assessor_reject", DOM_ST_ASSESSOR_REVIEW, RS, DOM_ST_INST_REVIEW_AGAIN,
-     "reason", W_ASSESSOR_REVIEW, REVIEW, "考核机构复核驳回"},
+    {E_EN, "assessor_reject", DOM_ST_ASSESSOR_REVIEW, RS, DOM_ST_INST_REVIEW_AGAIN, "reason",
+     W_ASSESSOR_REVIEW, REVIEW, "考核机构复核驳回", eff_assessor_review},
     {E_EN, "assessor_pass", DOM_ST_ASSESSOR_REVIEW, RS, DOM_ST_DONE, "", W_ASSESSOR_REVIEW,
-     REVIEW | P_NO_EXEMPT_ASSR | B_EVAL_FAILED, "复核通过（评定不合格，考核完成）"},
+     REVIEW | P_NO_EXEMPT_ASSR | B_EVAL_FAILED, "复核通过（评定不合格，考核完成）",
+     eff_assessor_review},
     {E_EN, "assessor_pass", DOM_ST_ASSESSOR_REVIEW, RS, DOM_ST_DONE, "", W_ASSESSOR_REVIEW,
-     REVIEW | P_NO_EXEMPT_ASSR | B_NO_TESTS, "复核通过（全部免考，考核完成）"},
+     REVIEW | P_NO_EXEMPT_ASSR | B_NO_TESTS, "复核通过（全部免考，考核完成）", eff_assessor_review},
     {E_EN, "assessor_pass", DOM_ST_ASSESSOR_REVIEW, RS, DOM_ST_TO_TEST, "", W_ASSESSOR_REVIEW,
-     REVIEW | P_NO_EXEMPT_ASSR, "复核通过"},
+     REVIEW | P_NO_EXEMPT_ASSR, "复核通过", eff_assessor_review},
     /* -- the authority: 驳回 a registration the institutions passed (seeds [002][004]) -- */
-    {E_EN, "authority_reject", DOM_ST_INST_REVIEW, RA, DOM_ST_TO_REGISTER, "reason", W_NONE, P_VERSION,
-     "卫生行政部门驳回"},
-    {E_EN, "authority_reject", DOM_ST_INST_REVIEW_AGAIN, RA, DOM_ST_TO_REGISTER, "reason",
-     W_NONE, P_VERSION, "卫生行政部门驳回"},
-    {E_EN, "authority_reject", DOM_ST_ASSESSOR_REVIEW, RA, DOM_ST_TO_REGISTER, "reason", W_NONE, P_VERSION,
-     "卫生行政部门驳回"},
+    {E_EN, "authority_reject", DOM_ST_INST_REVIEW, RA, DOM_ST_TO_REGISTER, "reason", W_NONE,
+     P_VERSION, "卫生行政部门驳回", eff_authority_reject},
+    {E_EN, "authority_reject", DOM_ST_INST_REVIEW_AGAIN, RA, DOM_ST_TO_REGISTER, "reason", W_NONE,
+     P_VERSION, "卫生行政部门驳回", eff_authority_reject},
+    {E_EN, "authority_reject", DOM_ST_ASSESSOR_REVIEW, RA, DOM_ST_TO_REGISTER, "reason", W_NONE,
+     P_VERSION, "卫生行政部门驳回", eff_authority_reject},
     {E_EN, "authority_reject", DOM_ST_TO_TEST, RA, DOM_ST_TO_REGISTER, "reason", W_NONE,
-     P_VERSION | P_NO_SESSIONS, "卫生行政部门驳回"},
+     P_VERSION | P_NO_SESSIONS, "卫生行政部门驳回", eff_authority_reject},
     /* -- makeups: the provincial authority decides (seed [004] 省级卫生行政) -- */
-    {E_EN, "makeup_confirm", DOM_ST_MAKEUP_CONFIRM, RV, DOM_ST_TO_MAKEUP, "", W_NONE, P_VERSION, "确认补考"},
+    {E_EN, "makeup_confirm", DOM_ST_MAKEUP_CONFIRM, RV, DOM_ST_TO_MAKEUP, "", W_NONE, P_VERSION,
+     "确认补考", eff_makeup},
     {E_EN, "makeup_refuse", DOM_ST_MAKEUP_CONFIRM, RV, DOM_ST_DONE, "reason", W_NONE, P_VERSION,
-     "不予补考（考核不合格）"},
+     "不予补考（考核不合格）", eff_makeup},
     /* -- 退出本周期, before its deadline (seed [001]) -- */
-    {E_EN, "withdraw", DOM_ST_TO_REGISTER, RP | RI, DOM_ST_WITHDRAWN, "reason", W_WITHDRAW, 0, DOM_ST_WITHDRAWN},
+    {E_EN, "withdraw", DOM_ST_TO_REGISTER, RP | RI, DOM_ST_WITHDRAWN, "reason", W_WITHDRAW, 0,
+     DOM_ST_WITHDRAWN, eff_withdraw},
     {E_EN, "withdraw", DOM_ST_INST_REJECTED, RP | RI, DOM_ST_WITHDRAWN, "reason", W_WITHDRAW, 0,
-     DOM_ST_WITHDRAWN},
+     DOM_ST_WITHDRAWN, eff_withdraw},
     {E_EN, "withdraw", DOM_ST_INST_REVIEW, RP | RI, DOM_ST_WITHDRAWN, "reason", W_WITHDRAW, 0,
-     DOM_ST_WITHDRAWN},
-    {E_EN, "withdraw", DOM_ST_INST_REVIEW_AGAIN, RP | RI, DOM_ST_WITHDRAWN, "reason",
-     W_WITHDRAW, 0, DOM_ST_WITHDRAWN},
+     DOM_ST_WITHDRAWN, eff_withdraw},
+    {E_EN, "withdraw", DOM_ST_INST_REVIEW_AGAIN, RP | RI, DOM_ST_WITHDRAWN, "reason", W_WITHDRAW, 0,
+     DOM_ST_WITHDRAWN, eff_withdraw},
     {E_EN, "withdraw", DOM_ST_ASSESSOR_REVIEW, RP | RI, DOM_ST_WITHDRAWN, "reason", W_WITHDRAW, 0,
-     DOM_ST_WITHDRAWN},
+     DOM_ST_WITHDRAWN, eff_withdraw},
     /* -- tests: recomputed after 认定作弊 / 撤销认定 (province) and missed tests (system) -- */
-    {E_EN, "tests", DOM_ST_TO_TEST, RV, BY_TESTS, "", W_NONE, P_INTERNAL, "测评结果变更"},
-    {E_EN, "tests", DOM_ST_MAKEUP_CONFIRM, RV, BY_TESTS, "", W_NONE, P_INTERNAL, "测评结果变更"},
-    {E_EN, "tests", DOM_ST_TO_MAKEUP, RV, BY_TESTS, "", W_NONE, P_INTERNAL, "测评结果变更"},
-    {E_EN, "tests", DOM_ST_DONE, RV, BY_TESTS, "", W_NONE, P_INTERNAL, "测评结果变更"},
+    {E_EN, "tests", DOM_ST_TO_TEST, RV, BY_TESTS, "", W_NONE, P_INTERNAL, "测评结果变更",
+     eff_tests},
+    {E_EN, "tests", DOM_ST_MAKEUP_CONFIRM, RV, BY_TESTS, "", W_NONE, P_INTERNAL, "测评结果变更",
+     eff_tests},
+    {E_EN, "tests", DOM_ST_TO_MAKEUP, RV, BY_TESTS, "", W_NONE, P_INTERNAL, "测评结果变更",
+     eff_tests},
+    {E_EN, "tests", DOM_ST_DONE, RV, BY_TESTS, "", W_NONE, P_INTERNAL, "测评结果变更", eff_tests},
+    /* -- examd: a paper was scored (dom_flow_test_scored; the system, in the submit) -- */
+    {E_EN, "test_scored", DOM_ST_TO_TEST, 0, BY_TESTS, "", W_NONE, P_INTERNAL | P_QUIET_SAME,
+     "测评交卷评分", eff_test_scored},
+    {E_EN, "test_scored", DOM_ST_TO_MAKEUP, 0, BY_TESTS, "", W_NONE, P_INTERNAL | P_QUIET_SAME,
+     "补考交卷评分", eff_test_scored},
+    /* -- the institution releases a physician who leaves or is deleted (离岗 / 删除) -- */
+    {E_EN, "release", DOM_ST_TO_REGISTER, RI, NOT_IN_CYCLE, "", W_NONE,
+     P_INTERNAL | P_NOT_SUBMITTED, "离岗或删除时取消参加", eff_cancel},
 
     /* -- exemption requests 免考申请 (seeds [002][004]: institution, then 考核机构) -- */
     {E_EX, "request", NOT_IN_CYCLE, RP, DOM_ST_INST_REVIEW, "exemption_type", W_REGISTRATION,
-     P_CYCLE_OPEN | P_ENROL_EDITABLE | P_PROCEDURE, "申请免考"},
+     P_CYCLE_OPEN | P_ENROL_EDITABLE | P_PROCEDURE, "申请免考", eff_ex_request},
     {E_EX, "request", "驳回", RP, DOM_ST_INST_REVIEW, "exemption_type", W_REGISTRATION,
-     P_CYCLE_OPEN | P_ENROL_EDITABLE | P_PROCEDURE, "重新申请免考"},
+     P_CYCLE_OPEN | P_ENROL_EDITABLE | P_PROCEDURE, "重新申请免考", eff_ex_request},
     {E_EX, "inst_pass", DOM_ST_INST_REVIEW, RI, DOM_ST_ASSESSOR_REVIEW, "", W_INST_REVIEW, REVIEW,
-     "免考审核通过"},
+     "免考审核通过", eff_ex_decide},
     {E_EX, "inst_reject", DOM_ST_INST_REVIEW, RI, "驳回", "reason", W_INST_REVIEW, REVIEW,
-     "免考审核驳回"},
+     "免考审核驳回", eff_ex_decide},
     {E_EX, "assessor_pass", DOM_ST_ASSESSOR_REVIEW, RS, "通过", "", W_ASSESSOR_REVIEW, REVIEW,
-     "免考复核通过"},
-    {E_EX, "assessor_reject", DOM_ST_ASSESSOR_REVIEW, RS, "驳回", "reason", W_ASSESSOR_REVIEW, REVIEW,
-     "免考复核驳回"},
+     "免考复核通过", eff_ex_decide},
+    {E_EX, "assessor_reject", DOM_ST_ASSESSOR_REVIEW, RS, "驳回", "reason", W_ASSESSOR_REVIEW,
+     REVIEW, "免考复核驳回", eff_ex_decide},
 
     /* -- invigilation 监考: institutions mark, only the authority unmarks; the province
      *    determines cheating and revokes it (seed [004]) -- */
-    {E_IV, "mark", "无", RI | RA, "疑似", "", W_NONE, 0, "标记疑似"},
-    {E_IV, "mark", "已撤销", RI | RA, "疑似", "", W_NONE, 0, "标记疑似"},
-    {E_IV, "unmark", "疑似", RA, "无", "reason", W_NONE, P_VERSION, "取消疑似标记"},
+    {E_IV, "mark", "无", RI | RA, "疑似", "", W_NONE, 0, "标记疑似", eff_iv_mark},
+    {E_IV, "mark", "已撤销", RI | RA, "疑似", "", W_NONE, 0, "标记疑似", eff_iv_mark},
+    {E_IV, "unmark", "疑似", RA, "无", "reason", W_NONE, P_VERSION, "取消疑似标记", eff_iv_unmark},
     {E_IV, "determine", "无", RV, "已认定", "reason", W_NONE, P_VERSION | P_SESSION_DONE,
-     "认定作弊"},
+     "认定作弊", eff_iv_decide},
     {E_IV, "determine", "疑似", RV, "已认定", "reason", W_NONE, P_VERSION | P_SESSION_DONE,
-     "认定作弊"},
+     "认定作弊", eff_iv_decide},
     {E_IV, "determine", "已撤销", RV, "已认定", "reason", W_NONE, P_VERSION | P_SESSION_DONE,
-     "认定作弊"},
+     "认定作弊", eff_iv_decide},
     {E_IV, "revoke", "已认定", RV, "已撤销", "reason", W_NONE, P_VERSION | P_SESSION_DONE,
-     "撤销认定"},
+     "撤销认定", eff_iv_decide},
 
     /* -- 申请考核机构 (seeds [002][004]): needs the 申请权限 -- */
     {E_AP, "apply", NOT_IN_CYCLE, RI, "待审核", "", W_ASSESSOR_APPLY,
-     P_CYCLE_OPEN | P_CAN_APPLY | P_NOT_ASSESSOR, "申请考核机构"},
-    {E_AP, "approve", "待审核", RA, "通过", "", W_NONE, 0, "批准考核机构申请"},
-    {E_AP, "reject", "待审核", RA, "驳回", "reason", W_NONE, 0, "驳回考核机构申请"},
+     P_CYCLE_OPEN | P_CAN_APPLY | P_NOT_ASSESSOR, "申请考核机构", eff_ap_apply},
+    {E_AP, "approve", "待审核", RA, "通过", "", W_NONE, 0, "批准考核机构申请", eff_ap_decide},
+    {E_AP, "reject", "待审核", RA, "驳回", "reason", W_NONE, 0, "驳回考核机构申请", eff_ap_decide},
 };
 
 #define NFLOW (sizeof flow / sizeof flow[0])
@@ -279,7 +313,7 @@ static json_t *row_json(const flow_row *r)
                      "label", r->label);
 }
 
-json_t *admin_flow_table_json(void)
+json_t *dom_flow_table_json(void)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < NFLOW; i++)
@@ -287,7 +321,7 @@ json_t *admin_flow_table_json(void)
     return a;
 }
 
-json_t *admin_flow_actions(const admin_actor *a, admin_entity e, const char *status)
+json_t *dom_flow_actions(const dom_actor *a, dom_entity e, const char *status)
 {
     json_t *out = json_array();
     const char *seen[16];
@@ -358,25 +392,26 @@ static int snap_load(MYSQL *db, const char *sql, const dk_param *p, size_t n, sn
 }
 
 #define BJ(col, as) "DATE_FORMAT(" col " + INTERVAL 8 HOUR, '%Y-%m-%d %H:%i') AS " as
-#define WINDOWS                                                                                                                                                                                                                                                \
-    "c.status AS cycle_status, "                                                                                                                                                                                                                               \
-    "(NOW(3) < c.registration_end) AS w_confirm, "                                                                                                                                                                                                             \
-    "(NOW(3) >= c.registration_start AND NOW(3) < c.registration_end) AS w_registration, "                                                                                                                                                                     \
-    "(NOW(3) >= c.inst_review_start AND NOW(3) < c.inst_review_end) AS w_inst_review, "                                                                                                                                                                        \
-    "(NOW(3) >= c.assessor_review_start AND NOW(3) < c.assessor_review_end) "                                                                                                                                                                                  \
-    "AS w_assessor_review, "                                                                                                                                                                                                                                   \
-    "(NOW(3) < IFNULL(c.withdraw_deadline, c.inst_review_end)) AS w_withdraw, "                                                                                                                                                                                \
-    "(NOW(3) >= c.assessor_apply_start AND NOW(3) < c.assessor_apply_end) AS "                                                                                                                                                                                 \
-    "w_assessor_apply, " BJ("c.registration_start", "t_registration_start") ", " BJ(                                                                                                                                                                           \
-        "c.registration_end",                                                                                                                                                                                                                                  \
-        "t_registration_end") ", " BJ("c.inst_review_start",                                                                                                                                                                                                   \
-                                      "t_inst_review_start") ", " BJ("c.inst_review_end",                                                                                                                                                                      \
-                                                                     "t_inst_review_end") ", " BJ("c.assessor_review_start",                                                                                                                                   \
-                                                                                                  "t_assessor_review_start") ", " BJ("c.assessor_review_end",                                                                                                  \
-                                                                                                                                     "t_assessor_review_end") ", " BJ("IFNULL(c.withdraw_deadline, c.inst_review_end)",                                        \
-                                                                                                                                                                      "t_withdraw_deadline") ", " BJ("c.assessor_apply_start",                                 \
-                                                                                                                                                                                                     "t_assessor_apply_start") ", " BJ("c.assessor_apply_end", \
-                                                                                                                                                                                                                                       "t_assessor_apply_end")
+/* clang-format off */
+#define WINDOWS                                                                                    \
+    "c.status AS cycle_status, "                                                                   \
+    "(NOW(3) < c.registration_end) AS w_confirm, "                                                 \
+    "(NOW(3) >= c.registration_start AND NOW(3) < c.registration_end) AS w_registration, "         \
+    "(NOW(3) >= c.inst_review_start AND NOW(3) < c.inst_review_end) AS w_inst_review, "            \
+    "(NOW(3) >= c.assessor_review_start AND NOW(3) < c.assessor_review_end) "                      \
+    "AS w_assessor_review, "                                                                       \
+    "(NOW(3) < IFNULL(c.withdraw_deadline, c.inst_review_end)) AS w_withdraw, "                    \
+    "(NOW(3) >= c.assessor_apply_start AND NOW(3) < c.assessor_apply_end) AS w_assessor_apply, "   \
+    BJ("c.registration_start", "t_registration_start") ", "                                        \
+    BJ("c.registration_end", "t_registration_end") ", "                                            \
+    BJ("c.inst_review_start", "t_inst_review_start") ", "                                          \
+    BJ("c.inst_review_end", "t_inst_review_end") ", "                                              \
+    BJ("c.assessor_review_start", "t_assessor_review_start") ", "                                  \
+    BJ("c.assessor_review_end", "t_assessor_review_end") ", "                                      \
+    BJ("IFNULL(c.withdraw_deadline, c.inst_review_end)", "t_withdraw_deadline") ", "               \
+    BJ("c.assessor_apply_start", "t_assessor_apply_start") ", "                                    \
+    BJ("c.assessor_apply_end", "t_assessor_apply_end")
+/* clang-format on */
 
 /* The enrolment of (physician, cycle), or what it would be ('' status) when absent. */
 static const char sql_enrol_snap[] =
@@ -454,11 +489,12 @@ static int tests_outcome(MYSQL *db, long long eid, const char *procedure, const 
 
 /* ---- running one action ---------------------------------------------------------------------- */
 
-typedef struct flow_ctx {
-    admin_job *j; /* NULL: the system */
+struct flow_ctx {
+    const dom_actor *a; /* NULL: the system */
+    const dom_flow_target *t;
     MYSQL *db;
     dk_error *err;
-    admin_entity e;
+    dom_entity e;
     const flow_row *row;
     unsigned acting;
     snap s;
@@ -470,9 +506,11 @@ typedef struct flow_ctx {
     char sid[40];
     char why[128];
     json_t *detail;
-} flow_ctx;
+};
 
-static unsigned acting_role(const admin_actor *a, unsigned rows_roles)
+/* The role an actor acts in for rows open to rows_roles: an institution that is also a
+ * 考核机构 acts as one only where the rows are the 考核机构's alone. */
+static unsigned acting_role(const dom_actor *a, unsigned rows_roles)
 {
     switch (a->kind) {
     case 'p': return RP;
@@ -481,14 +519,43 @@ static unsigned acting_role(const admin_actor *a, unsigned rows_roles)
     }
 }
 
-static int in_scope(const admin_actor *a, unsigned acting, const snap *s)
+static int in_scope(const dom_actor *a, unsigned acting, const snap *s)
 {
     switch (acting) {
     case RP: return sint(s, "physician_id") == a->id;
     case RI: return sint(s, "institution_id") == a->institution_id;
     case RS: return a->is_assessor && sint(s, "assessor_id") == a->institution_id;
-    default: return admin_path_covers(a->path, sstr(s, "inst_path"));
+    default: return dom_path_covers(a->path, sstr(s, "inst_path"));
     }
+}
+
+static const char *actor_type(const dom_actor *a, unsigned acting)
+{
+    if (!a) return DOM_ACTOR_SYSTEM;
+    return a->kind == 'p'   ? DOM_ACTOR_PHYSICIAN
+           : a->kind == 'a' ? DOM_ACTOR_AUTHORITY
+           : acting == RS   ? DOM_ACTOR_ASSESSOR
+                            : DOM_ACTOR_INSTITUTION;
+}
+
+const char *dom_role_name(const dom_actor *a, unsigned acting_role)
+{
+    if (!a) return "系统";
+    switch (a->kind) {
+    case 'p': return "医师";
+    case 'i': return acting_role == RS ? "考核机构" : "医疗卫生机构";
+    case 'a':
+        return !strcmp(a->level, "province") ? "省级卫生行政部门"
+               : !strcmp(a->level, "city")   ? "市级卫生行政部门"
+                                             : "县级卫生行政部门";
+    default: return "系统";
+    }
+}
+
+int dom_path_covers(const char *actor_path, const char *path)
+{
+    size_t n = strlen(actor_path);
+    return n > 1 && path && !strncmp(actor_path, path, n);
 }
 
 static int body_has(json_t *body, const char *f)
@@ -539,9 +606,9 @@ static int check_window(flow_ctx *c)
 
 static int exemption_paper(const char *procedure, const char **paper)
 {
-    *paper = !strcmp(procedure, DOM_PROC_SIMPLE)   ? DOM_PAPER_PUBLIC
+    *paper = !strcmp(procedure, DOM_PROC_SIMPLE)    ? DOM_PAPER_PUBLIC
              : !strcmp(procedure, DOM_PROC_GENERAL) ? DOM_PAPER_PRACTICE
-                                              : NULL;
+                                                    : NULL;
     return *paper ? 0 : DK_EINVAL;
 }
 
@@ -639,90 +706,12 @@ static int write_tests(flow_ctx *c, long long eid)
     return rc;
 }
 
-static int enrol_effects(flow_ctx *c)
+/* The one write of enrolment.status (and its result), under the locking rule: the row is
+ * locked (load_entity) and lock_version must still be the one read, which this bumps. A
+ * 考核完成 合格 issues the pass certificate in the same transaction. */
+static int enrol_set_status(flow_ctx *c)
 {
-    MYSQL *db = c->db;
-    const char *a = c->row->action;
     long long eid = sint(&c->s, "enrolment_id"), ver = sint(&c->s, "version");
-    long long assigned = sint(&c->s, "assigned_assessor");
-    int rc;
-    if (!strcmp(a, "confirm")) {
-        dk_param p[] = {DK_PINT(sint(&c->s, "cycle_id")), DK_PINT(sint(&c->s, "physician_id")),
-                        DK_PINT(sint(&c->s, "institution_id")),
-                        assigned ? DK_PINT(assigned) : DK_PNULL};
-        if ((rc = dk_mysql_exec(db,
-                                "INSERT INTO enrolment (cycle_id, physician_id, institution_id, "
-                                "assessor_id, status) VALUES (?, ?, ?, ?, '待报名')",
-                                p, 4, NULL, NULL, c->err)))
-            return rc;
-        c->id = (long long)mysql_insert_id(db);
-        return 0;
-    }
-    c->id = eid;
-    if (!strcmp(a, "cancel")) {
-        dk_param p[] = {DK_PINT(eid)};
-        if ((rc = dk_mysql_exec(db, "DELETE FROM exemption_request WHERE enrolment_id = ?", p, 1,
-                                NULL, NULL, c->err)))
-            return rc;
-        uint64_t n = 0;
-        dk_param q[] = {DK_PINT(eid), DK_PINT(ver)};
-        if ((rc = dk_mysql_exec(db, "DELETE FROM enrolment WHERE id = ? AND lock_version = ?", q, 2,
-                                NULL, &n, c->err)))
-            return rc;
-        return n ? 0 : dk_error_set(c->err, DK_ECONFLICT, "该记录已被他人处理，请刷新后重试");
-    }
-
-    /* decision fields, validated before anything is written */
-    const char *wr = NULL, *er = NULL, *qr = NULL, *wreason = NULL, *ereason = NULL;
-    if (!strcmp(a, "inst_pass")) {
-        int general = !strcmp(sstr(&c->s, "procedure_type"), DOM_PROC_GENERAL);
-        if ((rc = result_value(c, "work_result", &wr, 1)) ||
-            (rc = result_value(c, "ethics_result", &er, 1)) ||
-            (rc = result_value(c, "quantity_result", &qr, general)))
-            return rc;
-        wreason = opt_str(c->body, "work_reason");
-        ereason = opt_str(c->body, "ethics_reason");
-        if ((!strcmp(wr, DOM_RESULT_FAIL) || (qr && !strcmp(qr, DOM_RESULT_FAIL))) && !wreason)
-            return dk_error_set(c->err, DK_EINVAL,
-                                "工作成绩（或完成工作数量）不合格时请填写不合格理由");
-        if (!strcmp(er, DOM_RESULT_FAIL) && !ereason)
-            return dk_error_set(c->err, DK_EINVAL, "职业道德不合格时请填写不合格理由");
-    }
-
-    /* the outcome of this row */
-    c->result = NULL;
-    c->result_reason = NULL;
-    if (!strcmp(c->row->to, BY_TESTS)) {
-        const char *to, *res;
-        if ((rc = tests_outcome(db, eid, sstr(&c->s, "procedure_type"), sstr(&c->s, "status"),
-                                sget(&c->s, "makeup_decision"), &to, &res, c->err)))
-            return rc;
-        c->to = to;
-        c->result = res;
-        if (res && !strcmp(res, DOM_RESULT_FAIL)) {
-            c->result_reason = opt_str(c->body, "result_reason");
-            if (!c->result_reason) c->result_reason = "测评不合格";
-        }
-    } else if (!strcmp(c->row->to, DOM_ST_DONE)) {
-        if (c->row->flags & B_EVAL_FAILED) {
-            char *why = c->why;
-            const char *w = sget(&c->s, "inst_work_result"), *e = sget(&c->s, "inst_ethics_result"),
-                       *q = sget(&c->s, "inst_quantity_result");
-            snprintf(why, sizeof c->why, "%s%s%s",
-                     q && !strcmp(q, DOM_RESULT_FAIL) ? "完成工作数量不合格 " : "",
-                     w && !strcmp(w, DOM_RESULT_FAIL) ? "工作成绩不合格 " : "",
-                     e && !strcmp(e, DOM_RESULT_FAIL) ? "职业道德不合格" : "");
-            c->result = DOM_RESULT_FAIL;
-            c->result_reason = why;
-        } else if (c->row->flags & B_NO_TESTS) {
-            c->result = DOM_RESULT_PASS;
-            c->result_reason = "免考";
-        } else {
-            c->result = DOM_RESULT_FAIL;
-            c->result_reason = "不予补考";
-        }
-    }
-
     uint64_t n = 0;
     dk_param up[] = {DK_PSTR(c->to),
                      c->result ? DK_PSTR(c->result) : DK_PNULL,
@@ -730,116 +719,276 @@ static int enrol_effects(flow_ctx *c)
                      c->result ? DK_PINT(1) : DK_PNULL,
                      DK_PINT(eid),
                      DK_PINT(ver)};
-    if ((rc = dk_mysql_exec(
-             db,
-             "UPDATE enrolment SET status = ?, result = ?, result_reason = LEFT(?, 255), "
-             "completed_at = IF(? IS NULL, NULL, NOW(3)), "
-             "lock_version = lock_version + 1 WHERE id = ? AND lock_version = ?",
-             up, 6, NULL, &n, c->err)))
-        return rc;
+    int rc = dk_mysql_exec(c->db,
+                           "UPDATE enrolment SET status = ?, result = ?, result_reason = "
+                           "LEFT(?, 255), completed_at = IF(? IS NULL, NULL, NOW(3)), "
+                           "lock_version = lock_version + 1 WHERE id = ? AND lock_version = ?",
+                           up, 6, NULL, &n, c->err);
+    if (rc) return rc;
     if (!n) return dk_error_set(c->err, DK_ECONFLICT, "该记录已被他人处理，请刷新后重试");
-    /* 考核完成 合格 (全部免考 at the re-review, or tests passed after 撤销认定): the pass
-     * certificate is issued now, in this transaction, as examd does when a sitting passes */
     if (c->result && !strcmp(c->to, DOM_ST_DONE) && !strcmp(c->result, DOM_RESULT_PASS)) {
         int issued;
-        if ((rc = dom_enrol_issue_certificate(db, eid, &issued, c->err))) return rc;
+        return dom_enrol_issue_certificate(c->db, eid, &issued, c->err);
     }
-
-    const char *r = c->reason;
-    long long actor = c->j ? c->j->actor.id : 0;
-    if (!strcmp(a, "submit")) {
-        dk_param p[] = {assigned ? DK_PINT(assigned) : DK_PNULL, DK_PINT(eid)};
-        return dk_mysql_exec(db,
-                             "UPDATE enrolment SET submitted_at = NOW(3), "
-                             "assessor_id = COALESCE(assessor_id, ?) WHERE id = ?",
-                             p, 2, NULL, NULL, c->err);
-    }
-    if (!strcmp(a, "inst_reject")) {
-        dk_param p[] = {DK_PSTR(r), DK_PINT(eid)};
-        return dk_mysql_exec(db,
-                             "UPDATE enrolment SET inst_reject_reason = LEFT(?, 1000), "
-                             "inst_rejected_at = NOW(3) WHERE id = ?",
-                             p, 2, NULL, NULL, c->err);
-    }
-    if (!strcmp(a, "inst_pass")) {
-        const char *by = opt_str(c->body, "reviewer_name");
-        dk_param p[] = {qr ? DK_PSTR(qr) : DK_PNULL,
-                        DK_PSTR(wr),
-                        wreason ? DK_PSTR(wreason) : DK_PNULL,
-                        DK_PSTR(er),
-                        ereason ? DK_PSTR(ereason) : DK_PNULL,
-                        by ? DK_PSTR(by) : DK_PNULL,
-                        assigned ? DK_PINT(assigned) : DK_PNULL,
-                        DK_PINT(eid)};
-        json_object_set_new(c->detail, "evaluation",
-                            json_pack("{s:s?,s:s,s:s?,s:s,s:s?}", "quantity", qr, "work", wr,
-                                      "work_reason", wreason, "ethics", er, "ethics_reason",
-                                      ereason));
-        return dk_mysql_exec(db,
-                             "UPDATE enrolment SET inst_quantity_result = ?, inst_work_result = ?, "
-                             "inst_work_reason = LEFT(?, 1000), inst_ethics_result = ?, "
-                             "inst_ethics_reason = LEFT(?, 1000), inst_reviewed_by = LEFT(?, 64), "
-                             "inst_reviewed_at = NOW(3), assessor_result = NULL, "
-                             "assessor_reason = NULL, assessor_reviewed_at = NULL, "
-                             "assessor_id = COALESCE(assessor_id, ?) WHERE id = ?",
-                             p, 8, NULL, NULL, c->err);
-    }
-    if (!strcmp(a, "assessor_reject") || !strcmp(a, "assessor_pass")) {
-        int pass = !strcmp(a, "assessor_pass");
-        dk_param p[] = {DK_PSTR(pass ? "通过" : "驳回"), r ? DK_PSTR(r) : DK_PNULL, DK_PINT(eid)};
-        if ((rc = dk_mysql_exec(db,
-                                "UPDATE enrolment SET assessor_result = ?, assessor_reason = "
-                                "LEFT(?, 1000), assessor_reviewed_at = NOW(3) WHERE id = ?",
-                                p, 3, NULL, NULL, c->err)))
-            return rc;
-        return pass ? write_tests(c, eid) : 0;
-    }
-    if (!strcmp(a, "authority_reject")) {
-        /* the physician reads it after a 9-character prefix, in the same VARCHAR(1000) */
-        if ((rc = dk_text_max(c->err, "理由", r, 1000 - 9))) return rc;
-        dk_param p[] = {DK_PSTR(r), DK_PINT(eid)};
-        if ((rc = dk_mysql_exec(
-                 db,
-                 "UPDATE enrolment SET submitted_at = NULL, inst_quantity_result = NULL, "
-                 "inst_work_result = NULL, inst_work_reason = NULL, "
-                 "inst_ethics_result = NULL, inst_ethics_reason = NULL, "
-                 "inst_reviewed_at = NULL, assessor_result = NULL, "
-                 "assessor_reason = NULL, assessor_reviewed_at = NULL, "
-                 "inst_reject_reason = LEFT(CONCAT('卫生行政部门驳回：', ?), 1000), "
-                 "inst_rejected_at = NOW(3) WHERE id = ?",
-                 p, 2, NULL, NULL, c->err)))
-            return rc;
-        dk_param q[] = {DK_PINT(eid)};
-        return dk_mysql_exec(db, "DELETE FROM enrolment_test WHERE enrolment_id = ?", q, 1, NULL,
-                             NULL, c->err);
-    }
-    if (!strcmp(a, "makeup_confirm") || !strcmp(a, "makeup_refuse")) {
-        dk_param p[] = {DK_PSTR(!strcmp(a, "makeup_confirm") ? "允许补考" : "不予补考"),
-                        DK_PINT(actor), r ? DK_PSTR(r) : DK_PNULL, DK_PINT(eid)};
-        return dk_mysql_exec(
-            db,
-            "UPDATE enrolment SET makeup_decision = ?, makeup_decided_by = ?, "
-            "makeup_decided_at = NOW(3), makeup_reason = LEFT(?, 1000) WHERE id = ?",
-            p, 4, NULL, NULL, c->err);
-    }
-    if (!strcmp(a, "withdraw")) {
-        dk_param p[] = {DK_PSTR(r), DK_PINT(eid)};
-        return dk_mysql_exec(db,
-                             "UPDATE enrolment SET withdrawn_at = NOW(3), withdraw_reason = "
-                             "LEFT(?, 1000) WHERE id = ?",
-                             p, 2, NULL, NULL, c->err);
-    }
-    return 0; /* tests */
+    return 0;
 }
 
-static int exempt_effects(flow_ctx *c)
+/* 确认参加: a new enrolment in 待报名. */
+static int eff_confirm(flow_ctx *c)
+{
+    long long assigned = sint(&c->s, "assigned_assessor");
+    dk_param p[] = {DK_PINT(sint(&c->s, "cycle_id")), DK_PINT(sint(&c->s, "physician_id")),
+                    DK_PINT(sint(&c->s, "institution_id")),
+                    assigned ? DK_PINT(assigned) : DK_PNULL};
+    int rc = dk_mysql_exec(c->db,
+                           "INSERT INTO enrolment (cycle_id, physician_id, institution_id, "
+                           "assessor_id, status) VALUES (?, ?, ?, ?, '" DOM_ST_TO_REGISTER "')",
+                           p, 4, NULL, NULL, c->err);
+    if (!rc) c->id = (long long)mysql_insert_id(c->db);
+    return rc;
+}
+
+/* 取消参加, and the release of a physician who leaves: the enrolment goes. */
+static int eff_cancel(flow_ctx *c)
+{
+    long long eid = sint(&c->s, "enrolment_id");
+    c->id = eid;
+    dk_param p[] = {DK_PINT(eid)};
+    int rc = dk_mysql_exec(c->db, "DELETE FROM exemption_request WHERE enrolment_id = ?", p, 1,
+                           NULL, NULL, c->err);
+    if (rc) return rc;
+    uint64_t n = 0;
+    dk_param q[] = {DK_PINT(eid), DK_PINT(sint(&c->s, "version"))};
+    if ((rc = dk_mysql_exec(c->db, "DELETE FROM enrolment WHERE id = ? AND lock_version = ?", q, 2,
+                            NULL, &n, c->err)))
+        return rc;
+    return n ? 0 : dk_error_set(c->err, DK_ECONFLICT, "该记录已被他人处理，请刷新后重试");
+}
+
+static int eff_submit(flow_ctx *c)
+{
+    long long eid = sint(&c->s, "enrolment_id"), assigned = sint(&c->s, "assigned_assessor");
+    c->id = eid;
+    int rc = enrol_set_status(c);
+    if (rc) return rc;
+    dk_param p[] = {assigned ? DK_PINT(assigned) : DK_PNULL, DK_PINT(eid)};
+    return dk_mysql_exec(c->db,
+                         "UPDATE enrolment SET submitted_at = NOW(3), "
+                         "assessor_id = COALESCE(assessor_id, ?) WHERE id = ?",
+                         p, 2, NULL, NULL, c->err);
+}
+
+static int eff_inst_reject(flow_ctx *c)
+{
+    long long eid = sint(&c->s, "enrolment_id");
+    c->id = eid;
+    int rc = enrol_set_status(c);
+    if (rc) return rc;
+    dk_param p[] = {DK_PSTR(c->reason), DK_PINT(eid)};
+    return dk_mysql_exec(c->db,
+                         "UPDATE enrolment SET inst_reject_reason = LEFT(?, 1000), "
+                         "inst_rejected_at = NOW(3) WHERE id = ?",
+                         p, 2, NULL, NULL, c->err);
+}
+
+/* 机构审核通过: the institution's evaluation, validated before anything is written. */
+static int eff_inst_pass(flow_ctx *c)
+{
+    long long eid = sint(&c->s, "enrolment_id"), assigned = sint(&c->s, "assigned_assessor");
+    c->id = eid;
+    const char *wr, *er, *qr, *wreason, *ereason;
+    int general = !strcmp(sstr(&c->s, "procedure_type"), DOM_PROC_GENERAL);
+    int rc;
+    if ((rc = result_value(c, "work_result", &wr, 1)) ||
+        (rc = result_value(c, "ethics_result", &er, 1)) ||
+        (rc = result_value(c, "quantity_result", &qr, general)))
+        return rc;
+    wreason = opt_str(c->body, "work_reason");
+    ereason = opt_str(c->body, "ethics_reason");
+    if ((!strcmp(wr, DOM_RESULT_FAIL) || (qr && !strcmp(qr, DOM_RESULT_FAIL))) && !wreason)
+        return dk_error_set(c->err, DK_EINVAL,
+                            "工作成绩（或完成工作数量）不合格时请填写不合格理由");
+    if (!strcmp(er, DOM_RESULT_FAIL) && !ereason)
+        return dk_error_set(c->err, DK_EINVAL, "职业道德不合格时请填写不合格理由");
+    if ((rc = enrol_set_status(c))) return rc;
+    const char *by = opt_str(c->body, "reviewer_name");
+    dk_param p[] = {qr ? DK_PSTR(qr) : DK_PNULL,
+                    DK_PSTR(wr),
+                    wreason ? DK_PSTR(wreason) : DK_PNULL,
+                    DK_PSTR(er),
+                    ereason ? DK_PSTR(ereason) : DK_PNULL,
+                    by ? DK_PSTR(by) : DK_PNULL,
+                    assigned ? DK_PINT(assigned) : DK_PNULL,
+                    DK_PINT(eid)};
+    json_object_set_new(c->detail, "evaluation",
+                        json_pack("{s:s?,s:s,s:s?,s:s,s:s?}", "quantity", qr, "work", wr,
+                                  "work_reason", wreason, "ethics", er, "ethics_reason", ereason));
+    return dk_mysql_exec(c->db,
+                         "UPDATE enrolment SET inst_quantity_result = ?, inst_work_result = ?, "
+                         "inst_work_reason = LEFT(?, 1000), inst_ethics_result = ?, "
+                         "inst_ethics_reason = LEFT(?, 1000), inst_reviewed_by = LEFT(?, 64), "
+                         "inst_reviewed_at = NOW(3), assessor_result = NULL, "
+                         "assessor_reason = NULL, assessor_reviewed_at = NULL, "
+                         "assessor_id = COALESCE(assessor_id, ?) WHERE id = ?",
+                         p, 8, NULL, NULL, c->err);
+}
+
+/* 复核通过 / 复核驳回. A pass that ends the enrolment (an evaluation 不合格, or every test
+ * exempted) gives its result; a pass to 待参加考核 records which tests are due. */
+static int eff_assessor_review(flow_ctx *c)
+{
+    long long eid = sint(&c->s, "enrolment_id");
+    int pass = !strcmp(c->row->action, "assessor_pass");
+    c->id = eid;
+    if (!strcmp(c->to, DOM_ST_DONE)) {
+        if (c->row->flags & B_EVAL_FAILED) {
+            const char *w = sget(&c->s, "inst_work_result"), *e = sget(&c->s, "inst_ethics_result"),
+                       *q = sget(&c->s, "inst_quantity_result");
+            snprintf(c->why, sizeof c->why, "%s%s%s",
+                     q && !strcmp(q, DOM_RESULT_FAIL) ? "完成工作数量不合格 " : "",
+                     w && !strcmp(w, DOM_RESULT_FAIL) ? "工作成绩不合格 " : "",
+                     e && !strcmp(e, DOM_RESULT_FAIL) ? "职业道德不合格" : "");
+            c->result = DOM_RESULT_FAIL;
+            c->result_reason = c->why;
+        } else {
+            c->result = DOM_RESULT_PASS;
+            c->result_reason = "免考";
+        }
+    }
+    int rc = enrol_set_status(c);
+    if (rc) return rc;
+    dk_param p[] = {DK_PSTR(pass ? "通过" : "驳回"), c->reason ? DK_PSTR(c->reason) : DK_PNULL,
+                    DK_PINT(eid)};
+    if ((rc = dk_mysql_exec(c->db,
+                            "UPDATE enrolment SET assessor_result = ?, assessor_reason = "
+                            "LEFT(?, 1000), assessor_reviewed_at = NOW(3) WHERE id = ?",
+                            p, 3, NULL, NULL, c->err)))
+        return rc;
+    return pass ? write_tests(c, eid) : 0;
+}
+
+/* 卫生行政部门驳回: back to 待报名, every review undone. */
+static int eff_authority_reject(flow_ctx *c)
+{
+    long long eid = sint(&c->s, "enrolment_id");
+    c->id = eid;
+    /* the physician reads it after a 9-character prefix, in the same VARCHAR(1000) */
+    int rc = dk_text_max(c->err, "理由", c->reason, 1000 - 9);
+    if (rc || (rc = enrol_set_status(c))) return rc;
+    dk_param p[] = {DK_PSTR(c->reason), DK_PINT(eid)};
+    if ((rc =
+             dk_mysql_exec(c->db,
+                           "UPDATE enrolment SET submitted_at = NULL, inst_quantity_result = NULL, "
+                           "inst_work_result = NULL, inst_work_reason = NULL, "
+                           "inst_ethics_result = NULL, inst_ethics_reason = NULL, "
+                           "inst_reviewed_at = NULL, assessor_result = NULL, "
+                           "assessor_reason = NULL, assessor_reviewed_at = NULL, "
+                           "inst_reject_reason = LEFT(CONCAT('卫生行政部门驳回：', ?), 1000), "
+                           "inst_rejected_at = NOW(3) WHERE id = ?",
+                           p, 2, NULL, NULL, c->err)))
+        return rc;
+    dk_param q[] = {DK_PINT(eid)};
+    return dk_mysql_exec(c->db, "DELETE FROM enrolment_test WHERE enrolment_id = ?", q, 1, NULL,
+                         NULL, c->err);
+}
+
+/* 确认补考 / 不予补考 (the latter ends the enrolment 不合格). */
+static int eff_makeup(flow_ctx *c)
+{
+    long long eid = sint(&c->s, "enrolment_id");
+    int confirm = !strcmp(c->row->action, "makeup_confirm");
+    c->id = eid;
+    if (!confirm) {
+        c->result = DOM_RESULT_FAIL;
+        c->result_reason = "不予补考";
+    }
+    int rc = enrol_set_status(c);
+    if (rc) return rc;
+    dk_param p[] = {DK_PSTR(confirm ? "允许补考" : "不予补考"), DK_PINT(c->a ? c->a->id : 0),
+                    c->reason ? DK_PSTR(c->reason) : DK_PNULL, DK_PINT(eid)};
+    return dk_mysql_exec(c->db,
+                         "UPDATE enrolment SET makeup_decision = ?, makeup_decided_by = ?, "
+                         "makeup_decided_at = NOW(3), makeup_reason = LEFT(?, 1000) WHERE id = ?",
+                         p, 4, NULL, NULL, c->err);
+}
+
+static int eff_withdraw(flow_ctx *c)
+{
+    long long eid = sint(&c->s, "enrolment_id");
+    c->id = eid;
+    int rc = enrol_set_status(c);
+    if (rc) return rc;
+    dk_param p[] = {DK_PSTR(c->reason), DK_PINT(eid)};
+    return dk_mysql_exec(c->db,
+                         "UPDATE enrolment SET withdrawn_at = NOW(3), withdraw_reason = "
+                         "LEFT(?, 1000) WHERE id = ?",
+                         p, 2, NULL, NULL, c->err);
+}
+
+/* Where the recorded test results put the enrolment (dom_tests_outcome). */
+static int to_by_tests(flow_ctx *c, long long eid)
+{
+    const char *to, *res;
+    int rc = tests_outcome(c->db, eid, sstr(&c->s, "procedure_type"), sstr(&c->s, "status"),
+                           sget(&c->s, "makeup_decision"), &to, &res, c->err);
+    if (rc) return rc;
+    c->to = to;
+    c->result = res;
+    if (res && !strcmp(res, DOM_RESULT_FAIL)) {
+        c->result_reason = opt_str(c->body, "result_reason");
+        if (!c->result_reason) c->result_reason = "测评不合格";
+    }
+    return 0;
+}
+
+/* 测评结果变更: after 认定作弊 / 撤销认定 or a missed test. */
+static int eff_tests(flow_ctx *c)
+{
+    long long eid = sint(&c->s, "enrolment_id");
+    c->id = eid;
+    int rc = to_by_tests(c, eid);
+    return rc ? rc : enrol_set_status(c);
+}
+
+/* examd scored a paper: body {paper, passed, session_id}. The test's result is recorded
+ * (a second sitting is the makeup), then the enrolment moves if the results say so. */
+static int eff_test_scored(flow_ctx *c)
+{
+    long long eid = sint(&c->s, "enrolment_id");
+    c->id = eid;
+    const char *paper = opt_str(c->body, "paper"), *sid = opt_str(c->body, "session_id");
+    int passed = json_is_true(json_object_get(c->body, "passed"));
+    if (!paper || !sid) return dk_error_set(c->err, DK_EINTERNAL, "test_scored without paper");
+    dom_paper_state st[2];
+    int rc = dom_paper_states(c->db, eid, sstr(&c->s, "procedure_type"), st, c->err);
+    if (rc) return rc;
+    int k = dom_paper_index(paper);
+    dk_param up[] = {DK_PINT(eid),
+                     DK_PSTR(paper),
+                     DK_PINT(st[k].required),
+                     DK_PINT(st[k].exempted),
+                     DK_PSTR(passed ? DOM_RESULT_PASS : DOM_RESULT_FAIL),
+                     DK_PSTR(sid)};
+    if ((rc = dk_mysql_exec(c->db,
+                            "INSERT INTO enrolment_test (enrolment_id, paper, required, exempted, "
+                            "result, attempts, last_session_id) VALUES (?, ?, ?, ?, ?, 1, ?) "
+                            "ON DUPLICATE KEY UPDATE result = VALUES(result), attempts = "
+                            "attempts + 1, last_session_id = VALUES(last_session_id)",
+                            up, 6, NULL, NULL, c->err)))
+        return rc;
+    c->reason = paper;
+    if ((rc = to_by_tests(c, eid))) return rc;
+    if (!strcmp(c->to, sstr(&c->s, "status"))) return 0; /* P_QUIET_SAME */
+    return enrol_set_status(c);
+}
+
+/* 申请免考 (again after a 驳回): one request per paper, back to the institution. */
+static int eff_ex_request(flow_ctx *c)
 {
     MYSQL *db = c->db;
-    const char *a = c->row->action;
-    long long xid = sint(&c->s, "exemption_id"), ver = sint(&c->s, "version");
-    const char *r = c->reason;
+    long long xid = sint(&c->s, "exemption_id");
     int rc;
-    if (!strcmp(a, "request")) {
+    {
         const char *type = opt_str(c->body, "exemption_type"),
                    *desc = opt_str(c->body, "description");
         if ((rc = dk_text_max(c->err, "免考条件", type, 64)) ||
@@ -852,7 +1001,7 @@ static int exempt_effects(flow_ctx *c)
                  "INSERT INTO exemption_request (enrolment_id, paper, exemption_type, "
                  "reason) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
                  "exemption_type = VALUES(exemption_type), reason = VALUES(reason), "
-                 "status = '待医疗卫生机构审核', submitted_at = NOW(3), "
+                 "status = '" DOM_ST_INST_REVIEW "', submitted_at = NOW(3), "
                  "inst_result = NULL, inst_reason = NULL, inst_decided_at = NULL, "
                  "assessor_result = NULL, assessor_reason = NULL, "
                  "assessor_decided_at = NULL, lock_version = lock_version + 1",
@@ -862,6 +1011,16 @@ static int exempt_effects(flow_ctx *c)
         c->id = xid;
         return 0;
     }
+}
+
+/* The institution's or the 考核机构's decision on an exemption request; an approval
+ * drops the paper from the enrolment's tests. */
+static int eff_ex_decide(flow_ctx *c)
+{
+    MYSQL *db = c->db;
+    const char *a = c->row->action, *r = c->reason;
+    long long xid = sint(&c->s, "exemption_id"), ver = sint(&c->s, "version");
+    int rc;
     c->id = xid;
     uint64_t n = 0;
     int inst = !strncmp(a, "inst_", 5), pass = strstr(a, "_pass") != NULL;
@@ -885,38 +1044,59 @@ static int exempt_effects(flow_ctx *c)
     return 0;
 }
 
-static int flow_locked(admin_job *j, MYSQL *db, admin_entity e, const char *action, long long key,
-                       const char *skey, json_t *body, int internal, json_t **out, dk_error *err);
-
-static int invig_effects(flow_ctx *c)
+/* An invigilation row changed under the locking rule: 0 rows is someone else's change. */
+static int iv_changed(flow_ctx *c, int rc, uint64_t n)
 {
-    MYSQL *db = c->db;
-    const char *a = c->row->action;
+    if (rc) return rc;
+    return n ? 0 : dk_error_set(c->err, DK_ECONFLICT, "该记录已被他人处理，请刷新后重试");
+}
+
+/* 标记疑似 (an institution or an authority). */
+static int eff_iv_mark(flow_ctx *c)
+{
     const char *sid = sstr(&c->s, "session_id");
-    long long ver = sint(&c->s, "version");
-    admin_job *j = c->j;
-    int rc;
     uint64_t n = 0;
     snprintf(c->sid, sizeof c->sid, "%s", sid);
-    if (!strcmp(a, "mark")) {
-        long long inst = j && j->actor.kind == 'i' ? j->actor.institution_id : 0;
-        const char *note = opt_str(c->body, "note");
-        dk_param p[] = {inst ? DK_PINT(inst) : DK_PNULL, note ? DK_PSTR(note) : DK_PNULL,
-                        DK_PSTR(sid), DK_PINT(ver)};
-        rc = dk_mysql_exec(db,
+    long long inst = c->a && c->a->kind == 'i' ? c->a->institution_id : 0;
+    const char *note = opt_str(c->body, "note");
+    dk_param p[] = {inst ? DK_PINT(inst) : DK_PNULL, note ? DK_PSTR(note) : DK_PNULL, DK_PSTR(sid),
+                    DK_PINT(sint(&c->s, "version"))};
+    int rc = dk_mysql_exec(c->db,
                            "UPDATE invigilation SET mark_status = '疑似', marked_by = ?, "
                            "marked_at = NOW(3), mark_note = LEFT(?, 1000), lock_version = "
                            "lock_version + 1 WHERE session_id = ? AND lock_version = ?",
                            p, 4, NULL, &n, c->err);
-    } else if (!strcmp(a, "unmark")) {
-        dk_param p[] = {DK_PSTR(sid), DK_PINT(ver)};
-        rc = dk_mysql_exec(db,
+    return iv_changed(c, rc, n);
+}
+
+/* 取消疑似标记 (an authority). */
+static int eff_iv_unmark(flow_ctx *c)
+{
+    const char *sid = sstr(&c->s, "session_id");
+    uint64_t n = 0;
+    snprintf(c->sid, sizeof c->sid, "%s", sid);
+    dk_param p[] = {DK_PSTR(sid), DK_PINT(sint(&c->s, "version"))};
+    int rc = dk_mysql_exec(c->db,
                            "UPDATE invigilation SET mark_status = '无', lock_version = "
                            "lock_version + 1 WHERE session_id = ? AND lock_version = ?",
                            p, 2, NULL, &n, c->err);
-    } else {
-        int confirm = !strcmp(a, "determine");
-        dk_param p[] = {DK_PSTR(c->to), DK_PINT(j->actor.id), DK_PSTR(sid), DK_PINT(ver)};
+    return iv_changed(c, rc, n);
+}
+
+/* 认定作弊 / 撤销认定 (the province): the session's result, the test's, and the enrolment
+ * through its "tests" row. */
+static int eff_iv_decide(flow_ctx *c)
+{
+    MYSQL *db = c->db;
+    const char *sid = sstr(&c->s, "session_id");
+    long long ver = sint(&c->s, "version");
+    int rc;
+    uint64_t n = 0;
+    snprintf(c->sid, sizeof c->sid, "%s", sid);
+    if (!c->a) return dk_error_set(c->err, DK_EINTERNAL, "a determination needs an actor");
+    {
+        int confirm = !strcmp(c->row->action, "determine");
+        dk_param p[] = {DK_PSTR(c->to), DK_PINT(c->a->id), DK_PSTR(sid), DK_PINT(ver)};
         if ((rc = dk_mysql_exec(db,
                                 "UPDATE invigilation SET mark_status = ?, decided_by = ?, "
                                 "decided_at = NOW(3), lock_version = lock_version + 1 "
@@ -925,7 +1105,7 @@ static int invig_effects(flow_ctx *c)
             return rc;
         if (!n) return dk_error_set(c->err, DK_ECONFLICT, "该记录已被他人处理，请刷新后重试");
         dk_param d[] = {DK_PSTR(sid), DK_PSTR(confirm ? "认定作弊" : "撤销认定"),
-                        DK_PINT(j->actor.authority_id), DK_PINT(j->actor.id), DK_PSTR(c->reason)};
+                        DK_PINT(c->a->authority_id), DK_PINT(c->a->id), DK_PSTR(c->reason)};
         if ((rc = dk_mysql_exec(
                  db,
                  "INSERT INTO cheating_determination (session_id, decision, "
@@ -955,35 +1135,36 @@ static int invig_effects(flow_ctx *c)
         json_t *eb = json_pack("{s:s,s:s}", "reason", why, "result_reason",
                                confirm ? "认定作弊" : "测评不合格");
         json_t *eo = NULL;
-        rc = flow_locked(j, db, ADMIN_E_ENROLMENT, "tests", sint(&c->s, "enrolment_id"), NULL, eb,
-                         1, &eo, c->err);
+        dom_flow_target t = {
+            .entity = DOM_E_ENROLMENT, .action = "tests", .key = sint(&c->s, "enrolment_id")};
+        rc = dom_flow_run_locked(db, c->a, &t, eb, 1, &eo, c->err);
         json_decref(eb);
         if (!rc) json_object_set_new(c->detail, "enrolment", eo);
         return rc;
     }
-    if (rc) return rc;
-    return n ? 0 : dk_error_set(c->err, DK_ECONFLICT, "该记录已被他人处理，请刷新后重试");
 }
 
-static int app_effects(flow_ctx *c)
+/* 申请考核机构. */
+static int eff_ap_apply(flow_ctx *c)
+{
+    const char *note = opt_str(c->body, "note");
+    dk_param p[] = {DK_PINT(sint(&c->s, "institution_id")), DK_PINT(sint(&c->s, "cycle_id")),
+                    DK_PINT(sint(&c->s, "authority_id")), note ? DK_PSTR(note) : DK_PNULL};
+    int rc = dk_mysql_exec(c->db,
+                           "INSERT INTO assessor_application (institution_id, cycle_id, "
+                           "authority_id, note) VALUES (?, ?, ?, LEFT(?, 1000))",
+                           p, 4, NULL, NULL, c->err);
+    if (!rc) c->id = (long long)mysql_insert_id(c->db);
+    return rc;
+}
+
+/* 批准 / 驳回 an application; approval makes the institution a 考核机构. */
+static int eff_ap_decide(flow_ctx *c)
 {
     MYSQL *db = c->db;
-    const char *a = c->row->action;
     int rc;
-    if (!strcmp(a, "apply")) {
-        const char *note = opt_str(c->body, "note");
-        dk_param p[] = {DK_PINT(sint(&c->s, "institution_id")), DK_PINT(sint(&c->s, "cycle_id")),
-                        DK_PINT(sint(&c->s, "authority_id")), note ? DK_PSTR(note) : DK_PNULL};
-        if ((rc = dk_mysql_exec(db,
-                                "INSERT INTO assessor_application (institution_id, cycle_id, "
-                                "authority_id, note) VALUES (?, ?, ?, LEFT(?, 1000))",
-                                p, 4, NULL, NULL, c->err)))
-            return rc;
-        c->id = (long long)mysql_insert_id(db);
-        return 0;
-    }
     c->id = sint(&c->s, "application_id");
-    dk_param p[] = {DK_PSTR(c->to), DK_PINT(c->j->actor.id),
+    dk_param p[] = {DK_PSTR(c->to), DK_PINT(c->a ? c->a->id : 0),
                     c->reason ? DK_PSTR(c->reason) : DK_PNULL, DK_PINT(c->id)};
     if ((rc = dk_mysql_exec(db,
                             "UPDATE assessor_application SET status = ?, decided_by = ?, "
@@ -1001,6 +1182,7 @@ static int app_effects(flow_ctx *c)
 
 /* ---- locking and loading the entity ---------------------------------------------------------- */
 
+/* Locks the entity's row (and the enrolment it belongs to) and loads its snapshot. */
 static int load_entity(flow_ctx *c, const char *action, long long key, const char *skey)
 {
     MYSQL *db = c->db;
@@ -1008,20 +1190,17 @@ static int load_entity(flow_ctx *c, const char *action, long long key, const cha
     int rc;
     long long eid = 0, pid = 0, cycle = 0;
     switch (c->e) {
-    case ADMIN_E_ENROLMENT:
+    case DOM_E_ENROLMENT:
         if (!strcmp(action, "confirm")) {
             pid = key;
             dk_param p[] = {DK_PINT(pid)};
-            if ((rc = admin_sql_ll(db,
-                                   "SELECT id FROM physician WHERE id = ? AND deleted_at IS NULL "
-                                   "FOR UPDATE",
-                                   p, 1, &pid, err)))
+            if ((rc = dk_mysql_ll(db,
+                                  "SELECT id FROM physician WHERE id = ? AND deleted_at IS NULL "
+                                  "FOR UPDATE",
+                                  p, 1, &pid, err)))
                 return rc == DK_ENOTFOUND ? dk_error_set(err, DK_ENOTFOUND, "没有这位医师") : rc;
-            if (!c->j) return dk_error_set(err, DK_EINTERNAL, "confirm needs an actor");
-            if ((rc = admin_cycle_for(c->j, db, c->j->actor.path, &cycle))) {
-                *err = c->j->err;
-                return rc;
-            }
+            if (!(cycle = c->t->cycle_id))
+                return dk_error_set(err, DK_ENOTFOUND, "当前没有开放的考核周期");
         } else {
             dk_param p[] = {DK_PINT(key)};
             MYSQL_RES *res;
@@ -1039,17 +1218,17 @@ static int load_entity(flow_ctx *c, const char *action, long long key, const cha
             dk_param p[] = {DK_PINT(cycle), DK_PINT(pid)};
             return snap_load(db, sql_enrol_snap, p, 2, &c->s, "没有这条报名记录", err);
         }
-    case ADMIN_E_EXEMPTION: {
+    case DOM_E_EXEMPTION: {
         const char *paper = NULL;
         char pbuf[16] = "";
         if (!strcmp(action, "request")) {
             eid = key;
             char proc[16] = "";
             dk_param p[] = {DK_PINT(eid)};
-            if ((rc = admin_sql_str(db,
-                                    "SELECT IFNULL(procedure_type, '') FROM enrolment WHERE id = ? "
-                                    "FOR UPDATE",
-                                    p, 1, proc, sizeof proc, err)))
+            if ((rc = dk_mysql_str(db,
+                                   "SELECT IFNULL(procedure_type, '') FROM enrolment WHERE id = ? "
+                                   "FOR UPDATE",
+                                   p, 1, proc, sizeof proc, err)))
                 return rc == DK_ENOTFOUND ? dk_error_set(err, DK_ENOTFOUND, "没有这条报名记录")
                                           : rc;
             exemption_paper(proc, &paper);
@@ -1076,10 +1255,10 @@ static int load_entity(flow_ctx *c, const char *action, long long key, const cha
         dk_param p[] = {DK_PSTR(paper), DK_PSTR(paper), DK_PINT(eid)};
         return snap_load(db, sql_exempt_snap, p, 3, &c->s, "没有这条免考申请", err);
     }
-    case ADMIN_E_INVIGILATION: {
+    case DOM_E_INVIGILATION: {
         dk_param p[] = {DK_PSTR(skey)};
-        if ((rc = admin_sql_ll(db, "SELECT enrolment_id FROM exam_session WHERE id = ?", p, 1, &eid,
-                               err)))
+        if ((rc = dk_mysql_ll(db, "SELECT enrolment_id FROM exam_session WHERE id = ?", p, 1, &eid,
+                              err)))
             return rc == DK_ENOTFOUND ? dk_error_set(err, DK_ENOTFOUND, "没有这场测评") : rc;
         dk_param q[] = {DK_PINT(eid)};
         if ((rc = dk_mysql_exec(db, "SELECT id FROM enrolment WHERE id = ? FOR UPDATE", q, 1, NULL,
@@ -1093,17 +1272,14 @@ static int load_entity(flow_ctx *c, const char *action, long long key, const cha
             return rc;
         return snap_load(db, sql_invig_snap, p, 1, &c->s, "没有这场测评", err);
     }
-    case ADMIN_E_APPLICATION:
+    case DOM_E_APPLICATION:
         if (!strcmp(action, "apply")) {
             dk_param p[] = {DK_PINT(key)};
             if ((rc = dk_mysql_exec(db, "SELECT id FROM institution WHERE id = ? FOR UPDATE", p, 1,
                                     NULL, NULL, err)))
                 return rc;
-            if (!c->j) return dk_error_set(err, DK_EINTERNAL, "apply needs an actor");
-            if ((rc = admin_cycle_for(c->j, db, c->j->actor.path, &cycle))) {
-                *err = c->j->err;
-                return rc;
-            }
+            if (!(cycle = c->t->cycle_id))
+                return dk_error_set(err, DK_ENOTFOUND, "当前没有开放的考核周期");
             dk_param q[] = {DK_PINT(cycle), DK_PINT(key)};
             return snap_load(db, sql_apply_snap, q, 2, &c->s, "没有这个机构", err);
         } else {
@@ -1124,142 +1300,201 @@ static json_t *entity_state(flow_ctx *c)
 {
     json_t *o = json_pack("{s:s,s:s,s:s}", "entity", entity_names[c->e], "from",
                           sstr(&c->s, "status"), "status", c->to);
-    if (c->e == ADMIN_E_INVIGILATION)
+    if (c->e == DOM_E_INVIGILATION)
         json_object_set_new(o, "session_id", json_string(c->sid));
     else
         json_object_set_new(o, "id", json_integer(c->id));
-    if (c->e != ADMIN_E_APPLICATION && strcmp(c->to, NOT_IN_CYCLE) != 0)
+    if (c->e != DOM_E_APPLICATION && strcmp(c->to, NOT_IN_CYCLE) != 0) {
+        int fresh = !strcmp(c->row->action, "confirm") ||
+                    (!strcmp(c->row->action, "request") && !sint(&c->s, "exemption_id"));
+        int same = (c->row->flags & P_QUIET_SAME) && !strcmp(c->to, sstr(&c->s, "status"));
         json_object_set_new(o, "version",
-                            json_integer(!strcmp(c->row->action, "confirm") ||
-                                                 (!strcmp(c->row->action, "request") &&
-                                                  !sint(&c->s, "exemption_id"))
-                                             ? 0
-                                             : sint(&c->s, "version") + 1));
+                            json_integer(fresh ? 0 : sint(&c->s, "version") + (same ? 0 : 1)));
+    }
     if (c->result) json_object_set_new(o, "result", json_string(c->result));
     return o;
 }
 
-static int flow_locked(admin_job *j, MYSQL *db, admin_entity e, const char *action, long long key,
-                       const char *skey, json_t *body, int internal, json_t **out, dk_error *err)
+/* Does a row answer this (entity, action), for these roles (0: the system)? */
+static int row_matches(const flow_row *r, dom_entity e, const char *action, unsigned roles,
+                       int internal)
 {
-    /* the rows of this action and who may run them */
-    unsigned rows_roles = 0;
-    int any = 0;
+    return r->entity == e && !strcmp(r->action, action) && (internal || !(r->flags & P_INTERNAL)) &&
+           (!roles || (r->roles & roles));
+}
+
+/* The roles that may run an action; 0 and *any = 0 when there is no such action. */
+static unsigned action_roles(dom_entity e, const char *action, int internal, int *any)
+{
+    unsigned roles = 0;
+    *any = 0;
     for (size_t i = 0; i < NFLOW; i++)
-        if (flow[i].entity == e && !strcmp(flow[i].action, action) &&
-            (internal || !(flow[i].flags & P_INTERNAL))) {
-            any = 1;
-            rows_roles |= flow[i].roles;
+        if (row_matches(&flow[i], e, action, 0, internal)) {
+            *any = 1;
+            roles |= flow[i].roles;
         }
+    return roles;
+}
+
+static int check_role(dom_entity e, const char *action, unsigned roles, int internal, dk_error *err)
+{
+    int any;
+    unsigned rows_roles = action_roles(e, action, internal, &any);
     if (!any) return dk_error_set(err, DK_ENOTFOUND, "没有这个操作：%s", action);
     char rn[96];
-    if (j && !(rows_roles & j->actor.roles))
+    if (roles && !(rows_roles & roles))
         return dk_error_set(err, DK_EFORBIDDEN, "此操作只能由%s执行",
                             role_names(rows_roles, rn, sizeof rn));
-    flow_ctx c = {.j = j, .db = db, .err = err, .e = e, .body = body};
-    c.acting = j ? acting_role(&j->actor, rows_roles) : 0;
-    int rc = load_entity(&c, action, key, skey);
+    return 0;
+}
+
+int dom_flow_decide(const dom_flow_query *q, const flow_row **row, dk_error *err)
+{
+    *row = NULL;
+    int rc = check_role(q->entity, q->action, q->roles, q->internal, err);
     if (rc) return rc;
-    if (j && !in_scope(&j->actor, c.acting, &c.s)) {
-        snap_free(&c.s);
-        return dk_error_set(err, DK_EFORBIDDEN, "不在本账号的管辖范围内");
-    }
+    if (q->roles && !q->in_scope) return dk_error_set(err, DK_EFORBIDDEN, "不在本账号的管辖范围内");
     /* the status: which rows start here */
-    const char *status = sstr(&c.s, "status");
-    const flow_row *cand[8];
-    int ncand = 0;
     char allowed[256] = "";
-    for (size_t i = 0; i < NFLOW && ncand < 8; i++) {
+    for (size_t i = 0; i < NFLOW && !*row; i++) {
         const flow_row *r = &flow[i];
-        if (r->entity != e || strcmp(r->action, action) || (!internal && (r->flags & P_INTERNAL)) ||
-            (j && !(r->roles & j->actor.roles)))
-            continue;
-        if (!strcmp(r->from, status))
-            cand[ncand++] = r;
+        if (!row_matches(r, q->entity, q->action, q->roles, q->internal)) continue;
+        if (!strcmp(r->from, q->status))
+            *row = r;
         else if (!strstr(allowed, r->from[0] ? r->from : "未参加")) {
             size_t l = strlen(allowed);
             snprintf(allowed + l, sizeof allowed - l, "%s「%s」", l ? "、" : "",
                      r->from[0] ? r->from : "未参加");
         }
     }
-    if (!ncand) {
+    if (!*row) {
         const flow_row *any_row = NULL;
         for (size_t i = 0; i < NFLOW && !any_row; i++)
-            if (flow[i].entity == e && !strcmp(flow[i].action, action)) any_row = &flow[i];
-        rc = dk_error_set(err, DK_ECONFLICT, "当前状态为「%s」，不能执行「%s」（仅限状态：%s）",
-                          status[0] ? status : (e == ADMIN_E_ENROLMENT ? "未参加本周期" : "无"),
-                          any_row ? any_row->label : action, allowed);
-        snap_free(&c.s);
-        return rc;
+            if (row_matches(&flow[i], q->entity, q->action, 0, 1)) any_row = &flow[i];
+        return dk_error_set(err, DK_ECONFLICT, "当前状态为「%s」，不能执行「%s」（仅限状态：%s）",
+                            q->status[0] ? q->status
+                                         : (q->entity == DOM_E_ENROLMENT ? "未参加本周期" : "无"),
+                            any_row ? any_row->label : q->action, allowed);
     }
-    c.row = cand[0];
-    if (j && ((rc = check_window(&c)) == 0) && (c.row->flags & P_VERSION)) {
-        json_t *v = json_object_get(body, "version");
-        if (!json_is_integer(v))
+    if (q->roles && ((*row)->flags & P_VERSION)) {
+        if (q->client_version < 0)
             rc = dk_error_set(err, DK_EINVAL,
                               "缺少 version（请先读取记录，再带着它的 version 提交）");
-        else if (json_integer_value(v) != sint(&c.s, "version"))
+        else if (q->client_version != q->version)
             rc = dk_error_set(err, DK_ECONFLICT,
                               "该记录已被他人处理（版本 %lld，当前 %lld），请刷新后重试",
-                              (long long)json_integer_value(v), sint(&c.s, "version"));
+                              q->client_version, q->version);
+        if (rc) *row = NULL;
     }
-    if (!rc) rc = check_required(&c);
-    if (!rc && j) rc = check_preconditions(&c);
-    if (rc) {
-        snap_free(&c.s);
-        return rc;
-    }
+    return rc;
+}
+
+size_t dom_flow_nrows(void)
+{
+    return NFLOW;
+}
+
+const dom_flow_row *dom_flow_row_at(size_t i)
+{
+    return i < NFLOW ? &flow[i] : NULL;
+}
+
+void dom_flow_row_info(const dom_flow_row *r, dom_entity *e, const char **action, const char **from,
+                       unsigned *roles, int *internal, int *versioned)
+{
+    *e = r->entity;
+    *action = r->action;
+    *from = r->from;
+    *roles = r->roles;
+    *internal = (r->flags & P_INTERNAL) != 0;
+    *versioned = (r->flags & P_VERSION) != 0;
+}
+
+int dom_flow_run_locked(MYSQL *db, const dom_actor *a, const dom_flow_target *t, json_t *body,
+                        int internal, json_t **out, dk_error *err)
+{
+    dom_entity e = t->entity;
+    const char *action = t->action;
+    unsigned roles = a ? a->roles : 0;
+    /* who may run it, before any lock is taken */
+    int rc = check_role(e, action, roles, internal, err);
+    if (rc) return rc;
+    int any;
+    flow_ctx c = {.a = a, .t = t, .db = db, .err = err, .e = e, .body = body};
+    c.acting = a ? acting_role(a, action_roles(e, action, internal, &any)) : 0;
+    if ((rc = load_entity(&c, action, t->key, t->sid))) return rc;
+    const char *status = sstr(&c.s, "status");
+    json_t *v = json_object_get(body, "version");
+    dom_flow_query q = {.entity = e,
+                        .action = action,
+                        .roles = roles,
+                        .in_scope = a ? in_scope(a, c.acting, &c.s) : 1,
+                        .status = status,
+                        .client_version = json_is_integer(v) ? json_integer_value(v) : -1,
+                        .version = sint(&c.s, "version"),
+                        .internal = internal};
+    /* role, scope, status and version; then the time window, the fields and the rest */
+    if ((rc = dom_flow_decide(&q, &c.row, err))) goto done;
+    if (a && (rc = check_window(&c))) goto done;
+    if ((rc = check_required(&c))) goto done;
+    if (a && (rc = check_preconditions(&c))) goto done;
+    /* among the rows of this (action, from), the first whose branch condition holds */
+    const flow_row *first = c.row;
     c.row = NULL;
-    for (int i = 0; i < ncand && !c.row; i++)
-        if (branch_holds(&c, cand[i])) c.row = cand[i];
+    for (const flow_row *r = first; r < flow + NFLOW && !c.row; r++)
+        if (row_matches(r, e, action, roles, internal) && !strcmp(r->from, status) &&
+            branch_holds(&c, r))
+            c.row = r;
     if (!c.row) {
-        snap_free(&c.s);
-        return dk_error_set(err, DK_ECONFLICT, "当前情况下不能执行此操作");
+        rc = dk_error_set(err, DK_ECONFLICT, "当前情况下不能执行此操作");
+        goto done;
     }
     c.reason = opt_str(body, "reason");
     /* the texts of an action land in VARCHAR(n) columns: refuse a longer one rather than
-     * cut it (the columns count characters, so does admin_text_max) */
+     * cut it (the columns count characters, so does dk_text_max) */
     for (size_t i = 0; i < sizeof text_limits / sizeof text_limits[0]; i++)
         if ((rc = dk_text_max(err, text_limits[i].label, opt_str(body, text_limits[i].field),
-                                 text_limits[i].max))) {
-            snap_free(&c.s);
-            return rc;
-        }
+                              text_limits[i].max)))
+            goto done;
     c.to = c.row->to;
     c.detail = json_object();
-    switch (e) {
-    case ADMIN_E_ENROLMENT: rc = enrol_effects(&c); break;
-    case ADMIN_E_EXEMPTION: rc = exempt_effects(&c); break;
-    case ADMIN_E_INVIGILATION: rc = invig_effects(&c); break;
-    case ADMIN_E_APPLICATION: rc = app_effects(&c); break;
-    }
-    if (!rc) {
+    rc = c.row->effect(&c);
+    int quiet = (c.row->flags & P_QUIET_SAME) && !strcmp(c.to, status);
+    if (!rc && !quiet) {
         json_object_set_new(c.detail, "label", json_string(c.row->label));
         if (c.result) json_object_set_new(c.detail, "result", json_string(c.result));
         if (c.result_reason)
             json_object_set_new(c.detail, "result_reason", json_string(c.result_reason));
-        rc = admin_audit(db, j, c.acting, action, entity_names[e], c.id,
-                         e == ADMIN_E_INVIGILATION ? c.sid : NULL, status,
-                         c.to[0] ? c.to : "未参加", c.reason, c.detail, err);
+        dom_audit_row ar = {.actor_type = actor_type(a, c.acting),
+                            .actor_id = a ? a->id : 0,
+                            .role = dom_role_name(a, c.acting),
+                            .action = action,
+                            .entity_type = entity_names[e],
+                            .entity_id = c.id,
+                            .entity_sid = e == DOM_E_INVIGILATION ? c.sid : NULL,
+                            .from = status,
+                            .to = c.to[0] ? c.to : "未参加",
+                            .reason = c.reason,
+                            .detail = c.detail,
+                            .ip = a ? a->ip : NULL};
+        rc = dom_audit(db, &ar, err);
     }
     if (!rc && out) *out = entity_state(&c);
+done:
     json_decref(c.detail);
     snap_free(&c.s);
     return rc;
 }
 
-int admin_flow_run(admin_job *j, MYSQL *db, admin_entity e, const char *action, long long key,
-                   const char *skey, json_t *body, json_t **out)
+int dom_flow_run(MYSQL *db, const dom_actor *a, const dom_flow_target *t, json_t *body,
+                 json_t **out, dk_error *err)
 {
-    dk_error *err = j ? &j->err : NULL;
-    dk_error local = {0};
-    if (!err) err = &local;
     if (out) *out = NULL;
-    /* the job runner runs every admind connection in READ COMMITTED: each plain read after
+    /* the caller's connection runs in READ COMMITTED (dom_flow.h): each plain read after
      * the locks sees what is committed now */
     int rc = dk_mysql_begin(db, err);
     if (rc) return rc;
-    rc = flow_locked(j, db, e, action, key, skey, body, 0, out, err);
+    rc = dom_flow_run_locked(db, a, t, body, 0, out, err);
     if (!rc) rc = dk_mysql_commit(db, err);
     if (rc) {
         dk_mysql_rollback(db);
@@ -1271,12 +1506,26 @@ int admin_flow_run(admin_job *j, MYSQL *db, admin_entity e, const char *action, 
     return rc;
 }
 
+int dom_flow_test_scored(MYSQL *db, long long enrolment_id, const char *paper, int passed,
+                         const char *sid, char *status_out, size_t outsz, dk_error *err)
+{
+    dom_flow_target t = {.entity = DOM_E_ENROLMENT, .action = "test_scored", .key = enrolment_id};
+    json_t *body = json_pack("{s:s,s:b,s:s}", "paper", paper, "passed", passed, "session_id", sid);
+    json_t *out = NULL;
+    int rc = dom_flow_run_locked(db, NULL, &t, body, 1, &out, err);
+    json_decref(body);
+    if (!rc) snprintf(status_out, outsz, "%s", json_string_value(json_object_get(out, "status")));
+    json_decref(out);
+    return rc;
+}
+
 /* ---- the absentee sweep (seed [001]: "未参加…测评被判定为考核不合格") ------------------ */
 
 /* After the test window, a required test nobody sat is failed (attempt 1) and the
  * enrolment moves on (待确认补考); after the makeup window, a failed test not sat again
  * counts as the makeup failed (考核完成 不合格). Sessions still live are left to examd. */
-int admin_flow_absentees(MYSQL *db, const char *path, int *moved, dk_error *err)
+int dom_flow_absentees(MYSQL *db, const char *path, int *moved, dk_error *err)
+
 {
     *moved = 0;
     MYSQL_RES *res;
@@ -1319,10 +1568,10 @@ int admin_flow_absentees(MYSQL *db, const char *path, int *moved, dk_error *err)
             continue;
         }
         long long live = 0;
-        if ((rc = admin_sql_ll(db,
-                               "SELECT COUNT(*) FROM exam_session WHERE enrolment_id = ? AND "
-                               "status = 'live'",
-                               p, 1, &live, err)))
+        if ((rc = dk_mysql_ll(db,
+                              "SELECT COUNT(*) FROM exam_session WHERE enrolment_id = ? AND "
+                              "status = 'live'",
+                              p, 1, &live, err)))
             goto fail;
         if (live) {
             dk_mysql_rollback(db);
@@ -1347,7 +1596,8 @@ int admin_flow_absentees(MYSQL *db, const char *path, int *moved, dk_error *err)
         }
         const char *why = makeup[i] ? "未参加补考" : "未参加测评";
         json_t *body = json_pack("{s:s,s:s}", "reason", why, "result_reason", why);
-        rc = flow_locked(NULL, db, ADMIN_E_ENROLMENT, "tests", ids[i], NULL, body, 1, NULL, err);
+        dom_flow_target t = {.entity = DOM_E_ENROLMENT, .action = "tests", .key = ids[i]};
+        rc = dom_flow_run_locked(db, NULL, &t, body, 1, NULL, err);
         json_decref(body);
         if (rc) goto fail;
         if ((rc = dk_mysql_commit(db, err))) goto fail;

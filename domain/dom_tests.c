@@ -11,10 +11,13 @@
 
 const char *const dom_papers[2] = {DOM_PAPER_PUBLIC, DOM_PAPER_PRACTICE};
 
-int dom_paper_index(const char *paper) { return paper && !strcmp(paper, dom_papers[1]); }
+int dom_paper_index(const char *paper)
+{
+    return paper && !strcmp(paper, dom_papers[1]);
+}
 
 int dom_paper_states(MYSQL *db, long long enrolment_id, const char *procedure,
-                    dom_paper_state st[2], dk_error *err)
+                     dom_paper_state st[2], dk_error *err)
 {
     memset(st, 0, 2 * sizeof *st);
     st[0].required = procedure && *procedure; /* 人文医学 for both procedures */
@@ -35,17 +38,18 @@ int dom_paper_states(MYSQL *db, long long enrolment_id, const char *procedure,
         s->attempts = atoi(row[4]);
     }
     mysql_free_result(res);
-    rc = dk_mysql_exec(db,
-                       "SELECT paper FROM exemption_request WHERE enrolment_id = ? AND status = '通过'",
-                       p, 1, &res, NULL, err);
+    rc = dk_mysql_exec(
+        db, "SELECT paper FROM exemption_request WHERE enrolment_id = ? AND status = '通过'", p, 1,
+        &res, NULL, err);
     if (rc) return rc;
-    while ((row = mysql_fetch_row(res))) st[dom_paper_index(row[0])].exempted = 1;
+    while ((row = mysql_fetch_row(res)))
+        st[dom_paper_index(row[0])].exempted = 1;
     mysql_free_result(res);
     return 0;
 }
 
 void dom_tests_outcome(const dom_paper_state st[2], const char *from, const char *makeup_decision,
-                      const char **to, const char **result)
+                       const char **to, const char **result)
 {
     int makeup = !strcmp(from, DOM_ST_TO_MAKEUP);
     for (int i = 0; i < 2; i++)
@@ -53,7 +57,8 @@ void dom_tests_outcome(const dom_paper_state st[2], const char *from, const char
     int pending = 0, failed = 0;
     for (int i = 0; i < 2; i++) {
         if (!st[i].required || st[i].exempted) continue;
-        if (!st[i].result[0]) pending = 1;
+        if (!st[i].result[0])
+            pending = 1;
         else if (strcmp(st[i].result, DOM_RESULT_PASS) != 0) {
             failed = 1;
             if (makeup && st[i].attempts < 2) pending = 1; /* its makeup is still to come */
@@ -62,8 +67,8 @@ void dom_tests_outcome(const dom_paper_state st[2], const char *from, const char
     *result = NULL;
     if (pending)
         *to = !strcmp(from, DOM_ST_TO_TEST) || !strcmp(from, DOM_ST_TO_MAKEUP) ? from
-              : makeup                                                   ? DOM_ST_TO_MAKEUP
-                                                                         : DOM_ST_TO_TEST;
+              : makeup                                                         ? DOM_ST_TO_MAKEUP
+                                                                               : DOM_ST_TO_TEST;
     else if (!failed)
         *to = DOM_ST_DONE, *result = DOM_RESULT_PASS;
     else if (makeup || (makeup_decision && !strcmp(makeup_decision, "不予补考")))

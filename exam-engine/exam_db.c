@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "dom_audit.h"
+#include "dom_flow.h"
 #include "dom_status.h"
 #include "dom_tests.h"
 #include "dk_json.h"
@@ -359,67 +360,6 @@ int exam_db_result(MYSQL *db, const char *sid, exam_result *out, dk_error *err)
     return row ? 0 : dk_error_set(err, DK_EINTERNAL, "submitted session %s has no result", sid);
 }
 
-/* The enrolment's next status after a paper was scored (DESIGN §1.1): the first sitting
- * ends when every required paper has a result (all passed: 考核完成 合格, else
- * 待确认补考); the makeup ends when every failed paper was sat again. 考核完成 合格 issues the
- * pass certificate (dom_enrol_issue_certificate) in the same transaction. */
-static int advance_enrolment(MYSQL *db, const exam_db_session *s, int passed,
-                             const char *sid, char *status_out, size_t outsz, dk_error *err)
-{
-    MYSQL_RES *res;
-    dk_param pe[] = {DK_PINT(s->enrolment_id)};
-    int rc = dk_mysql_exec(db,
-                           "SELECT status, IFNULL(procedure_type, '') FROM enrolment WHERE id = ? "
-                           "FOR UPDATE",
-                           pe, 1, &res, NULL, err);
-    if (rc) return rc;
-    MYSQL_ROW row = mysql_fetch_row(res);
-    if (!row) {
-        mysql_free_result(res);
-        return dk_error_set(err, DK_EINTERNAL, "enrolment %lld vanished", s->enrolment_id);
-    }
-    char from[48], procedure[16];
-    copy(from, sizeof from, row[0]);
-    copy(procedure, sizeof procedure, row[1]);
-    mysql_free_result(res);
-
-    dom_paper_state st[2];
-    if ((rc = dom_paper_states(db, s->enrolment_id, procedure, st, err))) return rc;
-    int k = dom_paper_index(s->paper);
-    dk_param up[] = {DK_PINT(s->enrolment_id), DK_PSTR(s->paper), DK_PINT(st[k].required),
-                     DK_PINT(st[k].exempted), DK_PSTR(passed ? DOM_RESULT_PASS : DOM_RESULT_FAIL), DK_PSTR(sid)};
-    rc = dk_mysql_exec(db,
-                       "INSERT INTO enrolment_test (enrolment_id, paper, required, exempted, "
-                       "result, attempts, last_session_id) VALUES (?, ?, ?, ?, ?, 1, ?) "
-                       "ON DUPLICATE KEY UPDATE result = VALUES(result), attempts = attempts + 1, "
-                       "last_session_id = VALUES(last_session_id)",
-                       up, 6, NULL, NULL, err);
-    if (rc) return rc;
-    copy(st[k].result, sizeof st[k].result, passed ? DOM_RESULT_PASS : DOM_RESULT_FAIL);
-    st[k].attempts++;
-
-    const char *to, *result;
-    dom_tests_outcome(st, from, NULL, &to, &result);
-    const char *why = result && !strcmp(result, DOM_RESULT_FAIL) ? "测评不合格" : NULL;
-    copy(status_out, outsz, to);
-    if (!strcmp(to, from)) return 0;
-    dk_param pu[] = {DK_PSTR(to), result ? DK_PSTR(result) : DK_PNULL,
-                     why ? DK_PSTR(why) : DK_PNULL, DK_PINT(s->enrolment_id)};
-    rc = dk_mysql_exec(db,
-                       "UPDATE enrolment SET status = ?, result = ?, result_reason = ?, "
-                       "completed_at = IF(? IS NULL, NULL, NOW(3)), lock_version = lock_version + 1 "
-                       "WHERE id = ?",
-                       (dk_param[]){pu[0], pu[1], pu[2], pu[1], pu[3]}, 5, NULL, NULL, err);
-    if (rc) return rc;
-    int issued; /* 考核完成 合格: the pass certificate, in this transaction */
-    if (result && !strcmp(result, DOM_RESULT_PASS) &&
-        (rc = dom_enrol_issue_certificate(db, s->enrolment_id, &issued, err)))
-        return rc;
-    char eid[24];
-    snprintf(eid, sizeof eid, "%lld", s->enrolment_id);
-    return audit(db, "system", 0, "test_scored", "enrolment", eid, from, to, s->paper, NULL, err);
-}
-
 int exam_db_finalize(MYSQL *db, const qb_index *idx, const char *sid, const char *by, int n,
                      const int *nos, const char *const *vals, exam_result *out, dk_error *err)
 {
@@ -427,7 +367,12 @@ int exam_db_finalize(MYSQL *db, const qb_index *idx, const char *sid, const char
     exam_db_session *s = dk_calloc(1, sizeof *s);
     qb_paper *qp = NULL;
     int rc;
-    if ((rc = dk_mysql_begin(db, err))) goto done;
+    /* READ COMMITTED, as dom_flow wants: after its locks, every read sees what is
+     * committed now (two papers of one enrolment submitted at once see each other) */
+    if ((rc = dk_mysql_exec(db, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", NULL, 0, NULL,
+                            NULL, err)) ||
+        (rc = dk_mysql_begin(db, err)))
+        goto done;
     MYSQL_RES *res;
     dk_param p[] = {DK_PSTR(sid)};
     if ((rc = dk_mysql_exec(db, "SELECT status FROM exam_session WHERE id = ? FOR UPDATE", p, 1,
@@ -483,8 +428,9 @@ int exam_db_finalize(MYSQL *db, const qb_index *idx, const char *sid, const char
                             "submitted_by = ? WHERE id = ?",
                             ps, 2, NULL, NULL, err)))
         goto fail;
-    if ((rc = advance_enrolment(db, s, out->passed, sid, out->enrolment_status,
-                                sizeof out->enrolment_status, err)))
+    /* the enrolment moves as the domain's table says (test_scored) */
+    if ((rc = dom_flow_test_scored(db, s->enrolment_id, s->paper, out->passed, sid,
+                                   out->enrolment_status, sizeof out->enrolment_status, err)))
         goto fail;
     char reason[96];
     snprintf(reason, sizeof reason, "score=%d/%d passed=%d by=%s", out->score, out->total,

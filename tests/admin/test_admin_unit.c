@@ -141,7 +141,7 @@ static void test_text_limits(void **state)
 static void test_workflow_table(void **state)
 {
     (void)state;
-    json_t *t = admin_flow_table_json();
+    json_t *t = dom_flow_table_json();
     size_t i;
     json_t *r;
     int reach[16] = {0}, out[16] = {0};

@@ -23,6 +23,8 @@ export const ACTION_LABEL = {
   makeup_refuse: '不予补考',
   withdraw: '退出本周期',
   tests: '测评结果变更',
+  test_scored: '测评交卷评分',
+  release: '离岗或删除时取消参加',
   request: '申请免考',
   mark: '标记疑似',
   unmark: '取消疑似标记',
