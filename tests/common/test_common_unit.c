@@ -17,7 +17,6 @@
 
 #include "dk_auth.h"
 #include "dk_config.h"
-#include "dom_tests.h"
 #include "dk_json.h"
 #include "dk_log.h"
 #include "dk_metrics.h"
@@ -282,19 +281,6 @@ static void test_auth(void **st)
     unsetenv("DK_ARGON2_OPSLIMIT");
 }
 
-static void outcome(const char *r0, int a0, const char *r1, int a1, int req1, const char *from,
-                    const char *decision, const char *want_to, const char *want_result)
-{
-    dom_paper_state st[2] = {{.required = 1, .attempts = a0}, {.required = req1, .attempts = a1}};
-    snprintf(st[0].result, sizeof st[0].result, "%s", r0);
-    snprintf(st[1].result, sizeof st[1].result, "%s", r1);
-    const char *to, *result;
-    dom_tests_outcome(st, from, decision, &to, &result);
-    assert_string_equal(to, want_to);
-    if (want_result) assert_string_equal(result, want_result);
-    else assert_null(result);
-}
-
 static void test_sentinel_parse(void **st)
 {
     (void)st;
@@ -322,31 +308,6 @@ static void test_sentinel_parse(void **st)
     assert_int_equal(p.port, 6390);
     assert_int_equal(p.gen, 0);
     dk_config_free(cfg);
-}
-
-static void test_tests_outcome(void **st)
-{
-    (void)st;
-    /* general procedure, first sitting */
-    outcome("合格", 1, "", 0, 1, "待参加考核", NULL, "待参加考核", NULL); /* one still to sit */
-    outcome("合格", 1, "合格", 1, 1, "待参加考核", NULL, "考核完成", "合格");
-    outcome("不合格", 1, "", 0, 1, "待参加考核", NULL, "待参加考核", NULL);
-    outcome("不合格", 1, "合格", 1, 1, "待参加考核", NULL, "待确认补考", NULL);
-    outcome("不合格", 1, "合格", 1, 1, "待确认补考", "不予补考", "考核完成", "不合格");
-    /* simple procedure: 业务水平 not required */
-    outcome("合格", 1, "", 0, 0, "待参加考核", NULL, "考核完成", "合格");
-    /* makeup */
-    outcome("合格", 2, "合格", 1, 1, "待参加补考", NULL, "考核完成", "合格");
-    outcome("不合格", 2, "合格", 1, 1, "待参加补考", NULL, "考核完成", "不合格");
-    outcome("不合格", 2, "不合格", 1, 1, "待参加补考", NULL, "待参加补考", NULL);
-    /* exempted papers do not count */
-    dom_paper_state ex[2] = {{.required = 1, .exempted = 1}, {.required = 1, .attempts = 1}};
-    snprintf(ex[1].result, sizeof ex[1].result, "合格");
-    const char *to, *result;
-    dom_tests_outcome(ex, "待参加考核", NULL, &to, &result);
-    assert_string_equal(to, "考核完成");
-    assert_int_equal(dom_paper_index("业务水平"), 1);
-    assert_int_equal(dom_paper_index("公共知识"), 0);
 }
 
 /* SHA-1: the examples of FIPS 180-2 appendix A, a million bytes, every tail length around
@@ -421,7 +382,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_err_table),   cmocka_unit_test(test_config_defaults_file_env),
         cmocka_unit_test(test_json_limits), cmocka_unit_test(test_mask_id),
-        cmocka_unit_test(test_hist),        cmocka_unit_test(test_workq), cmocka_unit_test(test_auth), cmocka_unit_test(test_tests_outcome),
+        cmocka_unit_test(test_hist),        cmocka_unit_test(test_workq), cmocka_unit_test(test_auth),
         cmocka_unit_test(test_sentinel_parse),
         cmocka_unit_test(test_sha1),        cmocka_unit_test(test_script_sha1_once),
     };
