@@ -506,8 +506,9 @@ int admin_assignment_set(admin_job *j, MYSQL *db)
              p, 4, NULL, &j->err)) ||
         (rc = admin_sql_exec(db,
                              "UPDATE enrolment SET assessor_id = ? WHERE cycle_id = ? AND "
-                             "institution_id = ? AND status IN ('待报名', '待报名（被机构驳回）', "
-                             "'待医疗卫生机构审核', '待医疗卫生机构审核（被考核机构驳回）')",
+                             "institution_id = ? AND status IN ('" DOM_ST_TO_REGISTER
+                             "', '" DOM_ST_INST_REJECTED "', "
+                             "'" DOM_ST_INST_REVIEW "', '" DOM_ST_INST_REVIEW_AGAIN "')",
                              e, 3, NULL, &j->err)) ||
         (rc = admin_audit(db, j, 0, "assign_assessor", "institution", inst, NULL, NULL, NULL, NULL,
                           d, &j->err)) ||

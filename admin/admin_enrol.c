@@ -135,7 +135,8 @@ int admin_enrolment_get(admin_job *j, MYSQL *db)
                              "(SELECT id FROM exemption_request WHERE enrolment_id = ?)))",
                              p2, 2, 0, &att, &j->err)) ||
         (rc = admin_sql_rows(db,
-                             "SELECT paper, IF(paper = '公共知识', '人文医学', paper) AS name, "
+                             "SELECT paper, IF(paper = '" DOM_PAPER_PUBLIC
+                             "', '人文医学', paper) AS name, "
                              "required, exempted, result, attempts, last_session_id "
                              "FROM enrolment_test WHERE enrolment_id = ? ORDER BY paper",
                              pe, 1, 0, &tests, &j->err)) ||
@@ -156,7 +157,7 @@ int admin_enrolment_get(admin_job *j, MYSQL *db)
     {
         json_object_set_new(x, "actions",
                             dom_flow_actions(&j->actor, DOM_E_EXEMPTION,
-                                               json_string_value(json_object_get(x, "status"))));
+                                             json_string_value(json_object_get(x, "status"))));
     }
     j->out =
         json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "enrolment", e, "physician", ph,
@@ -236,8 +237,7 @@ int admin_enrolment_opinion(admin_job *j, MYSQL *db)
     if ((rc = enrol_load(j, db, eid, &s))) return rc;
     if (s.institution_id != j->actor.institution_id)
         return dk_error_set(&j->err, DK_EFORBIDDEN, "只有医师所在的医疗卫生机构可以录入其它意见");
-    if (strcmp(s.status, DOM_ST_INST_REVIEW) &&
-        strcmp(s.status, DOM_ST_INST_REVIEW_AGAIN))
+    if (strcmp(s.status, DOM_ST_INST_REVIEW) && strcmp(s.status, DOM_ST_INST_REVIEW_AGAIN))
         return dk_error_set(&j->err, DK_ECONFLICT, "当前状态为「%s」，只有待机构审核时可以新增意见",
                             s.status);
     if (other) {
@@ -332,8 +332,8 @@ int admin_reviews(admin_job *j, MYSQL *db)
 
 int admin_assessor_reviews(admin_job *j, MYSQL *db)
 {
-    return enrol_queue(j, db, "e.assessor_id = ?", j->actor.institution_id, NULL, DOM_ST_ASSESSOR_REVIEW,
-                       NULL, 1);
+    return enrol_queue(j, db, "e.assessor_id = ?", j->actor.institution_id, NULL,
+                       DOM_ST_ASSESSOR_REVIEW, NULL, 1);
 }
 
 int admin_authority_enrolments(admin_job *j, MYSQL *db)

@@ -632,8 +632,8 @@ static int phys_insert(admin_job *j, MYSQL *db, const phys_in *in, const char *s
                              u, 1, NULL, &j->err)))
         return rc;
     json_t *d = json_pack("{s:s,s:s}", "account", account, "source", source);
-    rc = admin_audit(db, j, ADMIN_R_INST, "create_physician", "physician", *id, NULL, NULL, DOM_PHYS_ACTIVE,
-                     NULL, d, &j->err);
+    rc = admin_audit(db, j, ADMIN_R_INST, "create_physician", "physician", *id, NULL, NULL,
+                     DOM_PHYS_ACTIVE, NULL, d, &j->err);
     json_decref(d);
     return rc;
 }
@@ -1024,15 +1024,15 @@ int admin_phys_leave(admin_job *j, MYSQL *db)
     dk_param p[] = {DK_PINT(pid)};
     dk_param t[] = {DK_PINT(pid), DK_PINT(j->actor.institution_id),
                     reason ? DK_PSTR(reason) : DK_PNULL};
-    if ((rc = admin_sql_exec(db, "UPDATE physician SET status = '离岗' WHERE id = ?", p, 1, NULL,
-                             &j->err)) ||
+    if ((rc = admin_sql_exec(db, "UPDATE physician SET status = '" DOM_PHYS_LEFT "' WHERE id = ?",
+                             p, 1, NULL, &j->err)) ||
         (rc = admin_sql_exec(
              db,
              "INSERT INTO physician_transfer (physician_id, kind, from_institution_id, "
-             "reason) VALUES (?, '离岗', ?, ?)",
+             "reason) VALUES (?, '" DOM_PHYS_LEFT "', ?, ?)",
              t, 3, NULL, &j->err)) ||
-        (rc = admin_audit(db, j, ADMIN_R_INST, "leave", "physician", pid, NULL, DOM_PHYS_ACTIVE, DOM_PHYS_LEFT,
-                          reason, NULL, &j->err)) ||
+        (rc = admin_audit(db, j, ADMIN_R_INST, "leave", "physician", pid, NULL, DOM_PHYS_ACTIVE,
+                          DOM_PHYS_LEFT, reason, NULL, &j->err)) ||
         (rc = dk_mysql_commit(db, &j->err)))
         return rc;
     j->out = json_pack("{s:I,s:s}", "id", (json_int_t)pid, "status", DOM_PHYS_LEFT);
@@ -1070,13 +1070,14 @@ int admin_phys_transfer_lookup(admin_job *j, MYSQL *db)
     admin_id_other_form(id, other);
     dk_param p[] = {DK_PSTR(id), DK_PSTR(other[0] ? other : id)};
     json_t *items;
-    int rc = admin_sql_rows(db,
-                            "SELECT p.id AS physician_id, p.name, p.sex, p.id_number, "
-                            "p.practice_category, p.practice_level, p.status, "
-                            "i.name AS institution_name, p.status = '离岗' AS can_transfer "
-                            "FROM physician p JOIN institution i ON i.id = p.institution_id "
-                            "WHERE p.id_number IN (?, ?) AND p.deleted_at IS NULL",
-                            p, 2, 0, &items, &j->err);
+    int rc =
+        admin_sql_rows(db,
+                       "SELECT p.id AS physician_id, p.name, p.sex, p.id_number, "
+                       "p.practice_category, p.practice_level, p.status, "
+                       "i.name AS institution_name, p.status = '" DOM_PHYS_LEFT "' AS can_transfer "
+                       "FROM physician p JOIN institution i ON i.id = p.institution_id "
+                       "WHERE p.id_number IN (?, ?) AND p.deleted_at IS NULL",
+                       p, 2, 0, &items, &j->err);
     if (!rc) j->out = json_pack("{s:o}", "items", items);
     return rc;
 }
@@ -1133,7 +1134,7 @@ int admin_phys_transfer_in(admin_job *j, MYSQL *db)
     json_t *d = json_pack("{s:I}", "from_institution_id", (json_int_t)from);
     if ((rc = admin_sql_exec(db,
                              "UPDATE physician SET institution_id = ?, department_id = ?, "
-                             "status = '在岗' WHERE id = ?",
+                             "status = '" DOM_PHYS_ACTIVE "' WHERE id = ?",
                              u, 3, NULL, &j->err)) ||
         (rc = admin_sql_exec(
              db,

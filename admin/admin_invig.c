@@ -60,7 +60,8 @@ int admin_invig_list(admin_job *j, MYSQL *db)
     admin_sqlb b;
     admin_sqlb_init(
         &b,
-        "FROM (SELECT s.id AS session_id, s.paper, IF(s.paper = '公共知识', '人文医学', s.paper) "
+        "FROM (SELECT s.id AS session_id, s.paper, IF(s.paper = '" DOM_PAPER_PUBLIC
+        "', '人文医学', s.paper) "
         "AS paper_name, s.attempt, s.status AS session_status, s.started_at, s.submitted_at, "
         "e.id AS enrolment_id, e.procedure_type, p.id AS physician_id, p.name, "
         "TIMESTAMPDIFF(YEAR, p.birth_date, CURDATE()) AS age, p.id_number, "
@@ -134,7 +135,8 @@ int admin_invig_get(admin_job *j, MYSQL *db)
     dk_param p[] = {DK_PSTR(sid)};
     if ((rc = admin_sql_row(
              db,
-             "SELECT s.id AS session_id, s.paper, IF(s.paper = '公共知识', '人文医学', s.paper) AS "
+             "SELECT s.id AS session_id, s.paper, IF(s.paper = '" DOM_PAPER_PUBLIC
+             "', '人文医学', s.paper) AS "
              "paper_name, s.attempt, s.status, s.started_at, s.deadline, s.submitted_at, "
              "s.submitted_by, e.id AS enrolment_id, e.procedure_type, e.status AS "
              "enrolment_status, "

@@ -149,7 +149,8 @@ int admin_phys_me(admin_job *j, MYSQL *db)
                  "WHERE enrolment_id = ?",
                  pe, 1, 0, &ex, &j->err)) ||
             (rc = admin_sql_rows(db,
-                                 "SELECT paper, IF(paper = '公共知识', '人文医学', paper) AS name, "
+                                 "SELECT paper, IF(paper = '" DOM_PAPER_PUBLIC
+                                 "', '人文医学', paper) AS name, "
                                  "required, exempted, result, attempts FROM enrolment_test "
                                  "WHERE enrolment_id = ? ORDER BY paper",
                                  pe, 1, 0, &tests, &j->err)))
@@ -472,8 +473,7 @@ int admin_phys_registration(admin_job *j, MYSQL *db)
                 rc = dk_error_set(&j->err, DK_EINVAL, "%s应为文字", f[i].label);
                 goto out;
             }
-            if ((rc = dk_text_max(&j->err, f[i].label, json_string_value(v), f[i].max)))
-                goto out;
+            if ((rc = dk_text_max(&j->err, f[i].label, json_string_value(v), f[i].max))) goto out;
             admin_sqlb_param(&b, DK_PSTR(json_string_value(v)));
         }
     }
@@ -642,7 +642,7 @@ int admin_phys_exemption_attach(admin_job *j, MYSQL *db)
     dk_param p[] = {DK_PINT(st.enrolment)};
     rc = admin_sql_ll(db,
                       "SELECT id FROM exemption_request WHERE enrolment_id = ? AND "
-                      "status = '待医疗卫生机构审核' LIMIT 1",
+                      "status = '" DOM_ST_INST_REVIEW "' LIMIT 1",
                       p, 1, &xid, &j->err);
     if (rc == DK_ENOTFOUND)
         return dk_error_set(&j->err, DK_ECONFLICT, "请先提交免考申请，再上传附件");
@@ -693,7 +693,8 @@ int admin_phys_results(admin_job *j, MYSQL *db)
         "SELECT e.id AS enrolment_id, c.code AS cycle_code, c.name AS cycle_name, c.period_start, "
         "c.period_end, e.status, e.procedure_type, e.result, e.result_reason, e.completed_at, "
         "(SELECT x.status FROM exemption_request x WHERE x.enrolment_id = e.id LIMIT 1) "
-        "AS exemption_status, (e.status = '考核完成' AND e.result = '合格' AND EXISTS (SELECT 1 "
+        "AS exemption_status, (e.status = '" DOM_ST_DONE "' AND e.result = '" DOM_RESULT_PASS
+        "' AND EXISTS (SELECT 1 "
         "FROM certificate x WHERE x.enrolment_id = e.id)) AS certificate "
         "FROM enrolment e JOIN cycle c ON c.id = e.cycle_id WHERE e.physician_id = ? "
         "ORDER BY c.period_start DESC",

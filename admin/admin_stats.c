@@ -11,18 +11,22 @@
 #include "admin_internal.h"
 
 /* statuses counted as submitted / reviewed by the institution */
-#define SUBMITTED_SQL "e.status NOT IN ('待报名', '待报名（被机构驳回）', '退出本周期')"
+#define SUBMITTED_SQL                                                                              \
+    "e.status NOT IN ('" DOM_ST_TO_REGISTER "', '" DOM_ST_INST_REJECTED "', '" DOM_ST_WITHDRAWN "')"
 #define REVIEWED_SQL                                                                               \
-    "e.status IN ('待考核机构复核', '待参加考核', '待确认补考', '待参加补考', '考核完成')"
+    "e.status IN ('" DOM_ST_ASSESSOR_REVIEW "', '" DOM_ST_TO_TEST "', '" DOM_ST_MAKEUP_CONFIRM     \
+    "', '" DOM_ST_TO_MAKEUP "', '" DOM_ST_DONE "')"
 
-#define COUNTS_COLS                                                                                    \
-    "CAST(IFNULL(SUM(e.status <> '退出本周期'), 0) AS SIGNED) AS confirmed, "                     \
-    "CAST(IFNULL(SUM(" SUBMITTED_SQL "), 0) AS SIGNED) AS submitted, "                                 \
-    "CAST(IFNULL(SUM(" REVIEWED_SQL "), 0) AS SIGNED) AS reviewed, "                                   \
-    "CAST(IFNULL(SUM(e.status = '考核完成'), 0) AS SIGNED) AS completed, "                         \
-    "CAST(IFNULL(SUM(e.status = '考核完成' AND e.result = '合格'), 0) AS SIGNED) AS passed, "    \
-    "CAST(IFNULL(SUM(e.status = '考核完成' AND e.result = '不合格'), 0) AS SIGNED) AS failed, " \
-    "CAST(IFNULL(SUM(e.status = '退出本周期'), 0) AS SIGNED) AS withdrawn"
+#define COUNTS_COLS                                                                                \
+    "CAST(IFNULL(SUM(e.status <> '" DOM_ST_WITHDRAWN "'), 0) AS SIGNED) AS confirmed, "            \
+    "CAST(IFNULL(SUM(" SUBMITTED_SQL "), 0) AS SIGNED) AS submitted, "                             \
+    "CAST(IFNULL(SUM(" REVIEWED_SQL "), 0) AS SIGNED) AS reviewed, "                               \
+    "CAST(IFNULL(SUM(e.status = '" DOM_ST_DONE "'), 0) AS SIGNED) AS completed, "                  \
+    "CAST(IFNULL(SUM(e.status = '" DOM_ST_DONE "' AND e.result = '" DOM_RESULT_PASS                \
+    "'), 0) AS SIGNED) AS passed, "                                                                \
+    "CAST(IFNULL(SUM(e.status = '" DOM_ST_DONE "' AND e.result = '" DOM_RESULT_FAIL                \
+    "'), 0) AS SIGNED) AS failed, "                                                                \
+    "CAST(IFNULL(SUM(e.status = '" DOM_ST_WITHDRAWN "'), 0) AS SIGNED) AS withdrawn"
 
 static json_t *rate(json_t *counts, const char *label, const char *num, const char *den)
 {
@@ -103,18 +107,20 @@ int admin_inst_home(admin_job *j, MYSQL *db)
     long long general = 0, simple = 0, exempt = 0, areview = 0, aexempt = 0;
     if ((rc = admin_sql_ll(db,
                            "SELECT COUNT(*) FROM enrolment e WHERE e.cycle_id = ? AND "
-                           "e.institution_id = ? AND e.procedure_type = '一般程序' AND e.status IN "
-                           "('待医疗卫生机构审核', '待医疗卫生机构审核（被考核机构驳回）')",
+                           "e.institution_id = ? AND e.procedure_type = '" DOM_PROC_GENERAL
+                           "' AND e.status IN "
+                           "('" DOM_ST_INST_REVIEW "', '" DOM_ST_INST_REVIEW_AGAIN "')",
                            p, 2, &general, &j->err)) ||
         (rc = admin_sql_ll(db,
                            "SELECT COUNT(*) FROM enrolment e WHERE e.cycle_id = ? AND "
-                           "e.institution_id = ? AND e.procedure_type = '简易程序' AND e.status IN "
-                           "('待医疗卫生机构审核', '待医疗卫生机构审核（被考核机构驳回）')",
+                           "e.institution_id = ? AND e.procedure_type = '" DOM_PROC_SIMPLE
+                           "' AND e.status IN "
+                           "('" DOM_ST_INST_REVIEW "', '" DOM_ST_INST_REVIEW_AGAIN "')",
                            p, 2, &simple, &j->err)) ||
         (rc = admin_sql_ll(db,
                            "SELECT COUNT(*) FROM exemption_request x JOIN enrolment e ON "
                            "e.id = x.enrolment_id WHERE e.cycle_id = ? AND e.institution_id = ? "
-                           "AND x.status = '待医疗卫生机构审核'",
+                           "AND x.status = '" DOM_ST_INST_REVIEW "'",
                            p, 2, &exempt, &j->err)))
         goto fail;
     json_t *tasks = json_array();
@@ -130,12 +136,12 @@ int admin_inst_home(admin_job *j, MYSQL *db)
     if (j->actor.is_assessor) {
         if ((rc = admin_sql_ll(db,
                                "SELECT COUNT(*) FROM enrolment e WHERE e.cycle_id = ? AND "
-                               "e.assessor_id = ? AND e.status = '待考核机构复核'",
+                               "e.assessor_id = ? AND e.status = '" DOM_ST_ASSESSOR_REVIEW "'",
                                p, 2, &areview, &j->err)) ||
             (rc = admin_sql_ll(db,
                                "SELECT COUNT(*) FROM exemption_request x JOIN enrolment e ON "
                                "e.id = x.enrolment_id WHERE e.cycle_id = ? AND e.assessor_id = ? "
-                               "AND x.status = '待考核机构复核'",
+                               "AND x.status = '" DOM_ST_ASSESSOR_REVIEW "'",
                                p, 2, &aexempt, &j->err))) {
             json_decref(tasks);
             goto fail;
@@ -269,7 +275,7 @@ int admin_test_progress(admin_job *j, MYSQL *db)
                     ADMIN_PHYS_COLS
                     ", e.id AS enrolment_id, e.procedure_type, e.status, "
                     "i.name AS institution_name, asr.name AS assessor_name, "
-                    "t.paper, IF(t.paper = '公共知识', '人文医学', t.paper) AS "
+                    "t.paper, IF(t.paper = '" DOM_PAPER_PUBLIC "', '人文医学', t.paper) AS "
                     "paper_name, t.result, t.attempts, t.exempted, "
                     "IF(t.exempted, '免考', IF(t.result IS NULL, '未完成', '已完成')) "
                     "AS test_status, r.score, r.total, r.cheating_confirmed",
@@ -304,7 +310,8 @@ int admin_history(admin_job *j, MYSQL *db)
                                     "e.result_reason, e.completed_at, i.name AS institution_name, "
                                     "IFNULL((SELECT x.status FROM exemption_request x WHERE "
                                     "x.enrolment_id = e.id LIMIT 1), '无') AS exemption_status, "
-                                    "(e.status = '考核完成' AND e.result = '合格' AND EXISTS "
+                                    "(e.status = '" DOM_ST_DONE "' AND e.result = '" DOM_RESULT_PASS
+                                    "' AND EXISTS "
                                     "(SELECT 1 FROM certificate x WHERE x.enrolment_id = e.id)) "
                                     "AS certificate",
                     &b, "c.period_start DESC, e.id", 0);
@@ -352,14 +359,16 @@ int admin_authority_home(admin_job *j, MYSQL *db)
                              p, 2, 0, &by_status, &j->err)))
         goto fail;
     long long makeup = 0, suspect = 0, inst_review = 0, assessor_review = 0;
-    if ((rc = admin_sql_ll(db, "SELECT COUNT(*)" REGION " AND e.status = '待确认补考'", p, 2,
-                           &makeup, &j->err)) ||
+    if ((rc = admin_sql_ll(db,
+                           "SELECT COUNT(*)" REGION " AND e.status = '" DOM_ST_MAKEUP_CONFIRM "'",
+                           p, 2, &makeup, &j->err)) ||
         (rc = admin_sql_ll(db,
-                           "SELECT COUNT(*)" REGION " AND e.status IN ('待医疗卫生机构审核', "
-                           "'待医疗卫生机构审核（被考核机构驳回）')",
+                           "SELECT COUNT(*)" REGION " AND e.status IN ('" DOM_ST_INST_REVIEW "', "
+                           "'" DOM_ST_INST_REVIEW_AGAIN "')",
                            p, 2, &inst_review, &j->err)) ||
-        (rc = admin_sql_ll(db, "SELECT COUNT(*)" REGION " AND e.status = '待考核机构复核'", p, 2,
-                           &assessor_review, &j->err)) ||
+        (rc = admin_sql_ll(db,
+                           "SELECT COUNT(*)" REGION " AND e.status = '" DOM_ST_ASSESSOR_REVIEW "'",
+                           p, 2, &assessor_review, &j->err)) ||
         (rc = admin_sql_ll(db,
                            "SELECT COUNT(*) FROM invigilation v JOIN exam_session s ON "
                            "s.id = v.session_id JOIN enrolment e ON e.id = s.enrolment_id "

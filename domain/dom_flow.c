@@ -421,11 +421,11 @@ static const char sql_enrol_snap[] =
     "IFNULL(e.procedure_type, '') AS procedure_type, e.submitted_at, e.sa_work_text, "
     "e.sa_ethics_text, e.sa_patient_visits, e.sa_simple_condition, e.inst_work_result, "
     "e.inst_ethics_result, e.inst_quantity_result, e.makeup_decision, p.department_id, "
-    "p.photo_path, p.status = '在岗' AND p.deleted_at IS NULL AS phys_active, "
+    "p.photo_path, p.status = '" DOM_PHYS_ACTIVE "' AND p.deleted_at IS NULL AS phys_active, "
     "(SELECT COUNT(*) FROM exemption_request x WHERE x.enrolment_id = e.id "
-    " AND x.status = '待医疗卫生机构审核') AS ex_inst, "
+    " AND x.status = '" DOM_ST_INST_REVIEW "') AS ex_inst, "
     "(SELECT COUNT(*) FROM exemption_request x WHERE x.enrolment_id = e.id "
-    " AND x.status = '待考核机构复核') AS ex_assessor, "
+    " AND x.status = '" DOM_ST_ASSESSOR_REVIEW "') AS ex_assessor, "
     "(SELECT x.paper FROM exemption_request x WHERE x.enrolment_id = e.id "
     " AND x.status <> '驳回' LIMIT 1) AS ex_paper, "
     "(SELECT COUNT(*) FROM exemption_request x WHERE x.enrolment_id = e.id "
@@ -1534,8 +1534,9 @@ int dom_flow_absentees(MYSQL *db, const char *path, int *moved, dk_error *err)
         db,
         "SELECT e.id, e.status FROM enrolment e JOIN cycle c ON c.id = e.cycle_id "
         "JOIN authority au ON au.id = c.authority_id WHERE au.path LIKE CONCAT(?, '%') AND "
-        "((e.status = '待参加考核' AND c.test_end < NOW(3)) OR "
-        "(e.status = '待参加补考' AND IFNULL(c.makeup_end, c.test_end) < NOW(3))) LIMIT 500",
+        "((e.status = '" DOM_ST_TO_TEST "' AND c.test_end < NOW(3)) OR "
+        "(e.status = '" DOM_ST_TO_MAKEUP
+        "' AND IFNULL(c.makeup_end, c.test_end) < NOW(3))) LIMIT 500",
         pp, 1, &res, NULL, err);
     if (rc) return rc;
     long long ids[500];
@@ -1586,12 +1587,13 @@ int dom_flow_absentees(MYSQL *db, const char *path, int *moved, dk_error *err)
             if (!absent) continue;
             dk_param t[] = {DK_PINT(ids[i]), DK_PSTR(dom_papers[k]), DK_PINT(st[k].required),
                             DK_PINT(makeup[i] ? 2 : 1)};
-            if ((rc = dk_mysql_exec(db,
-                                    "INSERT INTO enrolment_test (enrolment_id, paper, required, "
-                                    "exempted, result, attempts) VALUES (?, ?, ?, 0, '不合格', ?) "
-                                    "ON DUPLICATE KEY UPDATE result = '不合格', "
-                                    "attempts = VALUES(attempts)",
-                                    t, 4, NULL, NULL, err)))
+            if ((rc = dk_mysql_exec(
+                     db,
+                     "INSERT INTO enrolment_test (enrolment_id, paper, required, "
+                     "exempted, result, attempts) VALUES (?, ?, ?, 0, '" DOM_RESULT_FAIL "', ?) "
+                     "ON DUPLICATE KEY UPDATE result = '" DOM_RESULT_FAIL "', "
+                     "attempts = VALUES(attempts)",
+                     t, 4, NULL, NULL, err)))
                 goto fail;
         }
         const char *why = makeup[i] ? "未参加补考" : "未参加测评";

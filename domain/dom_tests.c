@@ -87,7 +87,8 @@ int dom_enrol_issue_certificate(MYSQL *db, long long enrolment_id, int *issued, 
                            "SELECT au.code, c.code, i.authority_id FROM enrolment e "
                            "JOIN cycle c ON c.id = e.cycle_id JOIN institution i ON "
                            "i.id = e.institution_id JOIN authority au ON au.id = i.authority_id "
-                           "WHERE e.id = ? AND e.status = '考核完成' AND e.result = '合格'",
+                           "WHERE e.id = ? AND e.status = '" DOM_ST_DONE
+                           "' AND e.result = '" DOM_RESULT_PASS "'",
                            p, 1, &res, NULL, err);
     if (rc) return rc;
     MYSQL_ROW row = mysql_fetch_row(res);

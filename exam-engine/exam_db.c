@@ -104,7 +104,7 @@ int exam_db_tests(MYSQL *db, long long pid, long long now_ms, exam_test *out, in
         MS("c.test_start") ", " MS("c.test_end") ", "
         MS("IFNULL(c.makeup_start, c.test_start)") ", " MS("IFNULL(c.makeup_end, c.test_end)")
         " FROM enrolment e JOIN cycle c ON c.id = e.cycle_id JOIN physician p ON p.id = e.physician_id"
-        " WHERE e.physician_id = ? AND e.status IN ('待参加考核', '待参加补考')"
+        " WHERE e.physician_id = ? AND e.status IN ('" DOM_ST_TO_TEST "', '" DOM_ST_TO_MAKEUP "')"
         " AND c.status <> 'closed' ORDER BY e.id",
         p, 1, &res, NULL, err);
     if (rc) return rc;
