@@ -1,4 +1,5 @@
-/* exam_auth.c - physician login, the forced password change, and token checks.
+/* exam_auth.c - physician login and the forced password change (the route runner in
+ * exam_server.c checks tokens).
  *
  * Password hashing (argon2id, tens of ms) runs on the bounded hash pool, the account
  * lookup on a database thread; when a pool's queue is full the client gets 503 with
@@ -31,30 +32,6 @@ static dk_script lua_rl_fail = DK_SCRIPT(
     "  if redis.call('INCR', KEYS[i]) == 1 then redis.call('EXPIRE', KEYS[i], ARGV[1]) end\n"
     "end\n"
     "return 1\n");
-
-int exam_authenticate(dk_req *rq, dk_claims *c, int allow_must_change)
-{
-    size_t len;
-    const char *tok = dk_bearer(dk_http_header(rq, "Authorization"), &len);
-    dk_error err = {0};
-    if (!tok) {
-        dk_http_failf(rq, DK_EAUTH, "请先登录");
-        return -1;
-    }
-    if (dk_token_check(&exam_of(rq)->auth, tok, len, dk_wall_ms() / 1000, c, &err)) {
-        dk_http_fail(rq, &err);
-        return -1;
-    }
-    if (c->kind != 'p') {
-        dk_http_failf(rq, DK_EFORBIDDEN, "此账号不是医师账号");
-        return -1;
-    }
-    if (c->must_change && !allow_must_change) {
-        dk_http_failf(rq, DK_EPWCHANGE, "首次登录请先修改初始密码");
-        return -1;
-    }
-    return 0;
-}
 
 static void busy(dk_req *rq, dk_workq *q)
 {
@@ -174,8 +151,8 @@ static void on_acct_checked(redisReply *r, const dk_error *e, void *arg)
     dk_req *rq = arg;
     login_job *j = rq->state;
     if (limited(rq, r, e)) return;
-    if (dk_workq_submit(j->srv->hash, rq->loop->mailbox, verify_work, verify_done, j))
-        busy(rq, j->srv->hash);
+    if (dk_workq_submit(exam_pool(rq), rq->loop->mailbox, verify_work, verify_done, j))
+        busy(rq, exam_pool(rq));
 }
 
 static void lookup_work(void *ctx, void *arg)
@@ -215,8 +192,9 @@ static void on_ip_checked(redisReply *r, const dk_error *e, void *arg)
         busy(rq, j->srv->db);
 }
 
-void exam_login(dk_req *rq)
+void exam_login(dk_req *rq, const dk_claims *who)
 {
+    (void)who; /* public */
     json_t *body;
     dk_error err = {0};
     const char *account, *password;
@@ -300,10 +278,8 @@ static void pw_done(void *arg)
                                  (json_int_t)c.expires * 1000, "must_change_password", 0));
 }
 
-void exam_password(dk_req *rq)
+void exam_password(dk_req *rq, const dk_claims *who)
 {
-    dk_claims c;
-    if (exam_authenticate(rq, &c, 1)) return;
     json_t *body;
     dk_error err = {0};
     const char *oldp, *newp;
@@ -324,12 +300,12 @@ void exam_password(dk_req *rq)
     pw_job *j = dk_calloc(1, sizeof *j);
     j->srv = exam_of(rq);
     j->rq = rq;
-    j->pid = c.id;
+    j->pid = who->id;
     snprintf(j->old_pw, sizeof j->old_pw, "%s", oldp);
     snprintf(j->new_pw, sizeof j->new_pw, "%s", newp);
     json_decref(body);
     rq->state = j;
     rq->state_free = pw_job_free;
-    if (dk_workq_submit(j->srv->hash, rq->loop->mailbox, pw_work, pw_done, j))
-        busy(rq, j->srv->hash);
+    if (dk_workq_submit(exam_pool(rq), rq->loop->mailbox, pw_work, pw_done, j))
+        busy(rq, exam_pool(rq));
 }

@@ -111,20 +111,18 @@ static void check_done(void *arg)
     dk_http_reply_json(j->rq, 200, v);
 }
 
-void exam_camera_check(dk_req *rq)
+void exam_camera_check(dk_req *rq, const dk_claims *who)
 {
-    dk_claims c;
-    if (exam_authenticate(rq, &c, 0)) return;
     exam_server *srv = exam_of(rq);
     int w = 0, h = 0;
     if (exam_check_jpeg(rq, &w, &h)) return;
     check_job *j = dk_calloc(1, sizeof *j);
     j->srv = srv;
     j->rq = rq;
-    j->pid = c.id;
+    j->pid = who->id;
     rq->state = j;
     rq->state_free = free;
-    if (dk_workq_submit(srv->face, rq->loop->mailbox, check_work, check_done, j)) {
-        exam_busy_pool(rq, srv->face, "检测人数较多，请稍候自动重试");
+    if (dk_workq_submit(exam_pool(rq), rq->loop->mailbox, check_work, check_done, j)) {
+        exam_busy_pool(rq, exam_pool(rq), "检测人数较多，请稍候自动重试");
     }
 }

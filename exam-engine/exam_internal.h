@@ -44,9 +44,26 @@ typedef struct exam_loop {
 
 static inline exam_server *exam_of(dk_req *rq) { return dk_http_udata(rq->loop->server); }
 
-/* Checks the bearer token; on failure replies (401/403) and returns nonzero. A token
- * that still must change its password passes only when allow_must_change. */
-int exam_authenticate(dk_req *rq, dk_claims *c, int allow_must_change);
+/* ---- the route table (exam_server.c): a row per endpoint, read by one runner ---- */
+
+#define EXAM_R_PHYS 0x01        /* 医师: token kind 'p' */
+#define EXAM_F_PUBLIC 0x01      /* no token */
+#define EXAM_F_MUST_CHANGE 0x02 /* allowed with a must-change-password token */
+
+/* Where a route's blocking work runs; its handler submits to exam_pool(rq). */
+typedef enum exam_pool_id {
+    EXAM_POOL_LOOP, /* none: Redis only, on the loop */
+    EXAM_POOL_DB,
+    EXAM_POOL_HASH,
+    EXAM_POOL_FACE,
+} exam_pool_id;
+
+/* A route's handler, on the loop. who: the caller the runner checked against the row's
+ * roles and flags (token valid, kind, password changed); NULL on a public route. */
+typedef void (*exam_handler)(dk_req *rq, const dk_claims *who);
+
+/* The pool of rq's route (NULL for EXAM_POOL_LOOP). */
+dk_workq *exam_pool(dk_req *rq);
 
 /* Answers 503 with Retry-After: a bounded pool is full (the client waits and retries). */
 void exam_busy(dk_req *rq, int retry_after_s, const char *msg);
@@ -61,15 +78,15 @@ int exam_db_and_bank(void *ctx, exam_server *s, MYSQL **db, qb_index **idx, dk_e
  * (413/422, Chinese message) and returns nonzero. */
 int exam_check_jpeg(dk_req *rq, int *width, int *height);
 
-void exam_login(dk_req *rq);
-void exam_password(dk_req *rq);
-void exam_tests(dk_req *rq);
-void exam_session_start(dk_req *rq);
-void exam_session_get(dk_req *rq);
-void exam_answer_put(dk_req *rq);
-void exam_submit(dk_req *rq);
-void exam_capture_post(dk_req *rq);
-void exam_camera_check(dk_req *rq);
+void exam_login(dk_req *rq, const dk_claims *who);
+void exam_password(dk_req *rq, const dk_claims *who);
+void exam_tests(dk_req *rq, const dk_claims *who);
+void exam_session_start(dk_req *rq, const dk_claims *who);
+void exam_session_get(dk_req *rq, const dk_claims *who);
+void exam_answer_put(dk_req *rq, const dk_claims *who);
+void exam_submit(dk_req *rq, const dk_claims *who);
+void exam_capture_post(dk_req *rq, const dk_claims *who);
+void exam_camera_check(dk_req *rq, const dk_claims *who);
 void *exam_face_thread_init(void *cfg);
 void exam_face_thread_fini(void *ctx);
 /* Tries to submit one expired session for its physician (exactly one node wins). */

@@ -1,5 +1,8 @@
 /* exam_server.c - examd's route table, its pools, the question bank it serves from, and
- * start/stop. Adding an endpoint is adding a row to exam_routes. */
+ * start/stop. Adding an endpoint is adding a row to exam_apis: who may call it (roles,
+ * flags), which pool runs its blocking work, its handler and its body limit. One runner
+ * checks the token against the row on the loop (HMAC, microseconds) before the handler
+ * runs, so no handler checks it itself. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,32 +12,120 @@
 #include "exam_internal.h"
 #include "proctor.h"
 
-static void exam_healthz(dk_req *rq) { dk_serve_healthz(rq, exam_of(rq)->db); }
+static void exam_healthz(dk_req *rq, const dk_claims *who)
+{
+    (void)who;
+    dk_serve_healthz(rq, exam_pool(rq));
+}
+
+static void exam_metrics(dk_req *rq, const dk_claims *who)
+{
+    (void)who;
+    dk_serve_metrics(rq);
+}
 
 /* What the exam page needs to know before login: where admind's API is (the physician's
  * registration, results and certificate) and the server's clock. */
-static void exam_site(dk_req *rq)
+static void exam_site(dk_req *rq, const dk_claims *who)
 {
+    (void)who;
     dk_http_reply_json(rq, 200,
                        json_pack("{s:s,s:I}", "admin_url",
                                  dk_config_str(exam_of(rq)->cfg, "admin_url"), "server_time",
                                  (json_int_t)dk_wall_ms()));
 }
 
-static const dk_route exam_routes[] = {
-    {"GET", "/healthz", exam_healthz, "healthz", 0},
-    {"GET", "/metrics", dk_serve_metrics, "metrics", 0},
-    {"GET", "/api/v1/site", exam_site, "site", 0},
-    {"POST", "/api/v1/login", exam_login, "login", 4096},
-    {"POST", "/api/v1/password", exam_password, "password", 4096},
-    {"GET", "/api/v1/tests", exam_tests, "tests", 0},
-    {"POST", "/api/v1/sessions", exam_session_start, "session_start", 1024},
-    {"GET", "/api/v1/sessions/{}", exam_session_get, "session_get", 0},
-    {"PUT", "/api/v1/sessions/{}/answers/{}", exam_answer_put, "answer", 1024},
-    {"POST", "/api/v1/sessions/{}/submit", exam_submit, "submit", 1024},
-    {"POST", "/api/v1/sessions/{}/captures", exam_capture_post, "capture", 4 << 20},
-    {"POST", "/api/v1/camera-check", exam_camera_check, "camera_check", 4 << 20},
+/* One row of the route table: who may call (roles, flags), where its blocking work runs
+ * (pool), its handler. The runner checks the caller before the handler runs. */
+typedef struct exam_api {
+    const char *method, *pattern;
+    exam_handler fn;
+    unsigned roles;    /* who may call (EXAM_R_*) */
+    unsigned flags;    /* EXAM_F_* */
+    exam_pool_id pool; /* exam_pool(rq) */
+    const char *name;  /* metrics label */
+    size_t max_body;   /* 0: http_max_body */
+} exam_api;
+
+#define R_P EXAM_R_PHYS
+#define F_PUB EXAM_F_PUBLIC
+#define F_MC EXAM_F_MUST_CHANGE
+#define P_LOOP EXAM_POOL_LOOP
+#define P_DB EXAM_POOL_DB
+#define P_HASH EXAM_POOL_HASH
+#define P_FACE EXAM_POOL_FACE
+
+static const exam_api exam_apis[] = {
+    /* method, pattern, handler, roles, flags, pool, name, max body */
+    {"GET", "/healthz", exam_healthz, 0, F_PUB, P_DB, "healthz", 0},
+    {"GET", "/metrics", exam_metrics, 0, F_PUB, P_LOOP, "metrics", 0},
+    {"GET", "/api/v1/site", exam_site, 0, F_PUB, P_LOOP, "site", 0},
+    /* the account lookup runs on the database pool, argon2id on this one */
+    {"POST", "/api/v1/login", exam_login, 0, F_PUB, P_HASH, "login", 4096},
+    {"POST", "/api/v1/password", exam_password, R_P, F_MC, P_HASH, "password", 4096},
+    {"GET", "/api/v1/tests", exam_tests, R_P, 0, P_DB, "tests", 0},
+    {"POST", "/api/v1/sessions", exam_session_start, R_P, 0, P_DB, "session_start", 1024},
+    /* Redis; the database only when the session is no longer live there */
+    {"GET", "/api/v1/sessions/{}", exam_session_get, R_P, 0, P_DB, "session_get", 0},
+    {"PUT", "/api/v1/sessions/{}/answers/{}", exam_answer_put, R_P, 0, P_LOOP, "answer", 1024},
+    {"POST", "/api/v1/sessions/{}/submit", exam_submit, R_P, 0, P_DB, "submit", 1024},
+    {"POST", "/api/v1/sessions/{}/captures", exam_capture_post, R_P, 0, P_DB, "capture", 4 << 20},
+    {"POST", "/api/v1/camera-check", exam_camera_check, R_P, 0, P_FACE, "camera_check", 4 << 20},
 };
+
+#define NAPIS (sizeof exam_apis / sizeof exam_apis[0])
+static dk_route exam_routes[NAPIS];
+
+dk_workq *exam_pool(dk_req *rq)
+{
+    exam_server *s = exam_of(rq);
+    switch (exam_apis[rq->route].pool) {
+    case EXAM_POOL_DB: return s->db;
+    case EXAM_POOL_HASH: return s->hash;
+    case EXAM_POOL_FACE: return s->face;
+    case EXAM_POOL_LOOP: break;
+    }
+    return NULL;
+}
+
+/* Checks the bearer token against the row; on failure replies (401/403) and returns
+ * nonzero. */
+static int check_caller(dk_req *rq, const exam_api *api, dk_claims *c)
+{
+    size_t len;
+    const char *tok = dk_bearer(dk_http_header(rq, "Authorization"), &len);
+    dk_error err = {0};
+    if (!tok) {
+        dk_http_failf(rq, DK_EAUTH, "请先登录");
+        return -1;
+    }
+    if (dk_token_check(&exam_of(rq)->auth, tok, len, dk_wall_ms() / 1000, c, &err)) {
+        dk_http_fail(rq, &err);
+        return -1;
+    }
+    if (!((c->kind == 'p' ? EXAM_R_PHYS : 0) & api->roles)) {
+        dk_http_failf(rq, DK_EFORBIDDEN, "此账号不是医师账号");
+        return -1;
+    }
+    if (c->must_change && !(api->flags & EXAM_F_MUST_CHANGE)) {
+        dk_http_failf(rq, DK_EPWCHANGE, "首次登录请先修改初始密码");
+        return -1;
+    }
+    return 0;
+}
+
+/* Every route's dk_handler: the row's caller check, then its handler. */
+static void api_run(dk_req *rq)
+{
+    const exam_api *api = &exam_apis[rq->route];
+    if (api->flags & EXAM_F_PUBLIC) {
+        api->fn(rq, NULL);
+        return;
+    }
+    dk_claims who;
+    if (check_caller(rq, api, &who)) return;
+    api->fn(rq, &who);
+}
 
 #define GAUGE(fn, expr)                                                                         \
     static double fn(dk_http_server *h, void *arg)                                              \
@@ -185,11 +276,14 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
         {"examd_capture_requeued", "stored captures queued again by this node's proctor sweep",
          g_requeued, s},
     };
+    for (size_t i = 0; i < NAPIS; i++)
+        exam_routes[i] = (dk_route){exam_apis[i].method, exam_apis[i].pattern, api_run,
+                                    exam_apis[i].name, exam_apis[i].max_body};
     dk_http_opts o = {
         .name = "examd",
         .port_key = "exam_port",
         .routes = exam_routes,
-        .nroutes = sizeof exam_routes / sizeof exam_routes[0],
+        .nroutes = NAPIS,
         .loop_init = loop_init,
         .loop_fini = loop_fini,
         .quiesce = quiesce,
