@@ -185,6 +185,7 @@ int bench_setup(const dk_config *cfg, int n, int first_seq, const char *photo)
     }
     dk_param pe[] = {DK_PINT(cycle), DK_PINT(inst), assessor > 0 ? DK_PINT(assessor) : DK_PNULL,
                      DK_PSTR(lo), DK_PSTR(hi)};
+    /* owners-check: fixture: the bench physicians' own enrolments, straight to the test */
     if (dk_mysql_exec(
             db,
             "INSERT INTO enrolment (cycle_id, physician_id, institution_id, assessor_id, "
@@ -327,13 +328,19 @@ int bench_reset(const dk_config *cfg, int first_seq, int n)
         if (dk_mysql_exec(db, temps[i], i == 1 ? pr : NULL, i == 1 ? 2 : 0, NULL, NULL, &err))
             goto fail;
     if (redis_forget(cfg, db, &err)) goto fail;
+    /* A reset forgets the bench's own sittings, their audit rows among them (the product
+     * never deletes audit rows; the bench physicians exist only for the bench). */
     static const char *const dels[] = {
+        /* owners-check: fixture */
         "DELETE FROM audit_log WHERE actor_type = 'physician' AND actor_id IN (SELECT id FROM "
         "bench_p)",
+        /* owners-check: fixture */
         "DELETE FROM audit_log WHERE entity_type = 'physician' AND entity_id IN "
         "(SELECT CAST(id AS CHAR) COLLATE utf8mb4_unicode_ci FROM bench_p)",
+        /* owners-check: fixture */
         "DELETE FROM audit_log WHERE entity_type = 'exam_session' AND entity_id IN "
         "(SELECT id FROM bench_s)",
+        /* owners-check: fixture */
         "DELETE FROM audit_log WHERE entity_type = 'enrolment' AND entity_id IN "
         "(SELECT CAST(id AS CHAR) COLLATE utf8mb4_unicode_ci FROM bench_e)",
         "DELETE FROM enrolment_test WHERE enrolment_id IN (SELECT id FROM bench_e)",
@@ -344,6 +351,7 @@ int bench_reset(const dk_config *cfg, int first_seq, int n)
         "DELETE FROM exam_result WHERE session_id IN (SELECT id FROM bench_s)",
         "DELETE FROM exam_answer WHERE session_id IN (SELECT id FROM bench_s)",
         "DELETE FROM exam_session WHERE id IN (SELECT id FROM bench_s)",
+        /* owners-check: fixture */
         "UPDATE enrolment SET status = '待参加考核', procedure_type = '一般程序', result = NULL, "
         "result_reason = NULL, completed_at = NULL WHERE id IN (SELECT id FROM bench_e)",
     };
