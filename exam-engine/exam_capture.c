@@ -31,12 +31,6 @@ typedef struct capture_job {
     dk_error err;
 } capture_job;
 
-static dk_script lua_capture_ok = DK_SCRIPT(
-    "local s = redis.call('HMGET', KEYS[1], 'pid', 'status', 'deadline')\n"
-    "if not s[1] or s[1] ~= ARGV[1] then return 'nosession' end\n"
-    "if s[2] ~= 'live' then return 'closed' end\n"
-    "return 'ok'\n");
-
 static int mkdirs(const char *path)
 {
     char tmp[512];
@@ -146,11 +140,10 @@ static void capture_done(void *arg)
                                                       (uint32_t)(interval > 0 ? interval : 1));
     char due[24];
     snprintf(due, sizeof due, "%lld", j->next_due_ms);
-    const char *zargv[] = {"ZADD", PROCTOR_DUE, due, j->sid};
+    const char *zargv[] = {"ZADD", DOM_KEY_DUE, due, j->sid};
     dk_aredis_cmdargv(rq->loop->redis, 0, on_scheduled, NULL, 4, zargv, NULL);
-    char k_sess[64];
-    snprintf(k_sess, sizeof k_sess, "sess:{%s}", j->sid);
-    const char *hargv[] = {"HSET", k_sess, "cap_next_due", due};
+    dom_key k_sess = dom_key_sess(j->sid);
+    const char *hargv[] = {"HSET", k_sess.s, DOM_F_CAP_NEXT_DUE, due};
     dk_aredis_cmdargv(rq->loop->redis, 0, on_scheduled, NULL, 4, hargv, NULL);
 
     proctor_job job = {.capture_id = j->capture_id, .session_id = j->sid,
@@ -187,7 +180,7 @@ void exam_capture_post(dk_req *rq)
     dk_claims c;
     if (exam_authenticate(rq, &c, 0)) return;
     const char *sid = rq->params[0];
-    if (strlen(sid) != 32 || strspn(sid, "0123456789abcdef") != 32) {
+    if (!dom_sid_valid(sid, strlen(sid))) {
         dk_http_failf(rq, DK_ENOTFOUND, "没有这场考试");
         return;
     }
@@ -204,9 +197,9 @@ void exam_capture_post(dk_req *rq)
     snprintf(j->sid, sizeof j->sid, "%s", sid);
     rq->state = j;
     rq->state_free = free;
-    char k_sess[64], pid[24];
-    snprintf(k_sess, sizeof k_sess, "sess:{%s}", sid);
+    dom_key k_sess = dom_key_sess(sid);
+    char pid[24];
     snprintf(pid, sizeof pid, "%lld", c.id);
-    const char *argv[] = {"1", k_sess, pid};
-    dk_aredis_evalsha(rq->loop->redis, 0, on_checked, rq, &lua_capture_ok, 3, argv, NULL);
+    const char *argv[] = {"1", k_sess.s, pid};
+    dk_aredis_evalsha(rq->loop->redis, 0, on_checked, rq, &dom_lua_capture_ok, 3, argv, NULL);
 }

@@ -1,5 +1,6 @@
-/* exam_internal.h - what the exam engine's files share: the server, its pools, the
- * Redis key names and the handlers of the route table. Not a public contract. */
+/* exam_internal.h - what the exam engine's files share: the server, its pools and the
+ * handlers of the route table (not a public contract). The Redis layout of a session is
+ * domain's (dom_session.h). */
 #ifndef EXAM_INTERNAL_H
 #define EXAM_INTERNAL_H
 
@@ -11,6 +12,7 @@
 #include "dk_log.h"
 #include "dk_mysql.h"
 #include "dk_workq.h"
+#include "dom_session.h"
 #include "dom_status.h"
 #include "exam.h"
 #include "proctor.h"
@@ -38,9 +40,6 @@ struct exam_server {
 typedef struct exam_loop {
     struct event *sweep, *flush, *reload, *orphans; /* loop 0 only */
 } exam_loop;
-
-#define EXAM_DEADLINES "exam:deadlines"
-#define EXAM_DIRTY "exam:dirty"
 
 static inline exam_server *exam_of(dk_req *rq) { return dk_http_udata(rq->loop->server); }
 

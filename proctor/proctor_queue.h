@@ -1,6 +1,7 @@
 /* proctor_queue.h - the capture queue in Redis (a stream with one consumer group), the
- * missing-capture check, captures stored but never queued, registered photos, and the
- * names of the queue's keys.
+ * missing-capture check, captures stored but never queued, registered photos. The live
+ * session's keys and scripts are domain's (dom_session.h); the proctor's own queue keys
+ * are named here.
  * Threads: the functions take a sync redisContext and a MYSQL handle that belong to the
  * calling thread; never an event loop, except proctor_job_argv (no I/O, no allocation). */
 #ifndef PROCTOR_QUEUE_H
@@ -23,7 +24,6 @@ extern "C" {
 #define PROCTOR_GROUP "proctor"
 #define PROCTOR_PARKED "proctor:parked"
 #define PROCTOR_SUSPECTS "proctor:suspects"
-#define PROCTOR_DUE "proctor:due"
 #define PROCTOR_ATTEMPTS "proctor:attempts"  /* hash: "<entry id>:err" = last failure */
 #define PROCTOR_REQUEUED "proctor:requeued:" /* + capture id: queued again once (7 days) */
 
@@ -58,9 +58,10 @@ typedef struct proctor_lag {
 /* For /metrics. */
 int proctor_queue_lag(redisContext *c, long long now_ms, proctor_lag *out, dk_error *err);
 
-/* Flags each session of proctor:due overdue by more than grace_ms, once per session
- * (SET NX proctor:missing:{sid}): suspect entry, proctor_suspect row (db may be NULL),
- * cap_missing in sess:{sid}. *flagged = sessions flagged by this call. */
+/* Flags each session of DOM_KEY_DUE overdue by more than grace_ms, once per session
+ * (dom_lua_missing): suspect entry, proctor_suspect row, DOM_F_CAP_MISSING in the session.
+ * The physician is the exam_session row's, else (db NULL, or no row) the session hash's
+ * DOM_F_PID. *flagged = sessions flagged by this call. */
 int proctor_check_missing(redisContext *c, MYSQL *db, long long now_ms, long long grace_ms,
                           int *flagged, dk_error *err);
 
