@@ -85,7 +85,7 @@ static void capture_work(void *ctx, void *arg)
                           p, 7, NULL, NULL, &j->err);
     if (j->rc) goto out;
     j->capture_id = (long long)mysql_insert_id(db);
-    const char *root = dk_config_str(j->srv->cfg, "data_dir");
+    const char *root = j->srv->data_dir;
     char dir[400];
     snprintf(dir, sizeof dir, "%s/captures/%s", root, j->sid);
     snprintf(j->path, sizeof j->path, "%s/%lld.jpg", dir, j->capture_id);
@@ -135,7 +135,7 @@ static void capture_done(void *arg)
         return;
     }
     /* the next capture: uniformly within [0.5, 1.5] x the configured interval */
-    long long interval = dk_config_int(j->srv->cfg, "proctor_capture_interval_s") * 1000;
+    long long interval = j->srv->capture_interval_ms;
     j->next_due_ms = dk_wall_ms() + interval / 2 + (long long)randombytes_uniform(
                                                       (uint32_t)(interval > 0 ? interval : 1));
     char due[24];

@@ -210,7 +210,7 @@ static void start_done(void *arg)
     const char **argv = dk_calloc(argc, sizeof *argv);
     /* the first capture (right after the camera check) is due within the grace */
     char first_due[24];
-    snprintf(first_due, sizeof first_due, "%lld", dk_config_int(j->srv->cfg, "proctor_capture_grace_s") * 1000);
+    snprintf(first_due, sizeof first_due, "%lld", j->srv->capture_grace_ms);
     argv[argc - 1] = first_due;
     char(*nos)[8] = dk_calloc((size_t)s->nanswers + 1, sizeof *nos);
     memcpy(argv, head, sizeof head);
@@ -435,7 +435,7 @@ static void on_answer(redisReply *r, const dk_error *e, void *arg)
         }
         /* acknowledged means on two machines: WAIT on the same connection covers this
          * write (redis_wait_replicas; deploy/multinode/README.md, "Redis") */
-        long long ms = dk_config_int(exam_of(rq)->cfg, "redis_wait_ms");
+        long long ms = exam_of(rq)->redis_wait_ms;
         dk_aredis_cmd(rq->loop->redis, (int)ms + 1000, on_replicated, rq, "WAIT %lld %lld",
                       a->replicas, ms);
         return;
@@ -485,7 +485,7 @@ void exam_answer_put(dk_req *rq)
     }
     answer_req *a = dk_calloc(1, sizeof *a);
     a->no = (int)no;
-    a->replicas = dk_config_int(exam_of(rq)->cfg, "redis_wait_replicas");
+    a->replicas = exam_of(rq)->redis_wait_replicas;
     rq->state = a;
     rq->state_free = free;
     int rc = canonical_choice(choice, a->choice, &err);
@@ -590,7 +590,7 @@ static void submit_done(void *arg)
     snprintf(score, sizeof score, "%d", j->res.score);
     snprintf(total, sizeof total, "%d", j->res.total);
     snprintf(passed, sizeof passed, "%d", j->res.passed);
-    snprintf(ttl, sizeof ttl, "%lld", dk_config_int(j->srv->cfg, "session_ttl_s"));
+    snprintf(ttl, sizeof ttl, "%lld", j->srv->session_ttl_s);
     const char *argv[] = {
         "5",   k_sess.s, k_ans.s, DOM_KEY_DEADLINES,       DOM_KEY_DIRTY, DOM_KEY_DUE, j->sid,
         score, total,    passed,  j->res.enrolment_status, ttl,           pass_mark};

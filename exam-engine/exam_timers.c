@@ -236,7 +236,7 @@ static void orphans_list(void *ctx, void *arg)
     MYSQL *db = dk_dbconn_get(ctx, &j->err);
     MYSQL_RES *res;
     /* well past what the Redis sweeper needs: ten of its periods, at least 5 s */
-    long long grace_ms = dk_config_int(j->srv->cfg, "sweeper_period_ms") * 10;
+    long long grace_ms = j->srv->sweeper_period_ms * 10;
     dk_param p[] = {DK_PINT(grace_ms < 5000 ? 5000 : grace_ms)};
     if (!db || dk_mysql_exec(db,
                              "SELECT id FROM exam_session WHERE status = 'live' AND deadline < "
