@@ -199,12 +199,23 @@ static void start_done(void *arg)
     snprintf(attempt, sizeof attempt, "%d", s->attempt);
     snprintf(started, sizeof started, "%lld", s->started_ms);
     snprintf(deadline, sizeof deadline, "%lld", s->deadline_ms);
-    const char *head[] = {
-        "4",           k_sess.s,         k_ans.s,  DOM_KEY_DEADLINES, DOM_KEY_DUE, DOM_F_SID,
-        s->id,         DOM_F_PID,        pid,      DOM_F_ENROL,       enrol,       DOM_F_CYCLE,
-        cycle,         DOM_F_PAPER,      s->paper, DOM_F_CATEGORY,    s->category, DOM_F_ATTEMPT,
-        attempt,       DOM_F_STARTED_AT, started,  DOM_F_DEADLINE,    deadline,    DOM_F_STATUS,
-        DOM_SESS_LIVE, DOM_F_SHAPE,      j->shape, DOM_F_QP,          s->qp,       "|"};
+    /* KEYS, then the session fields: a name and its value per line */
+    /* clang-format off */
+    const char *head[] = {"4", k_sess.s, k_ans.s, DOM_KEY_DEADLINES, DOM_KEY_DUE,
+                          DOM_F_SID, s->id,
+                          DOM_F_PID, pid,
+                          DOM_F_ENROL, enrol,
+                          DOM_F_CYCLE, cycle,
+                          DOM_F_PAPER, s->paper,
+                          DOM_F_CATEGORY, s->category,
+                          DOM_F_ATTEMPT, attempt,
+                          DOM_F_STARTED_AT, started,
+                          DOM_F_DEADLINE, deadline,
+                          DOM_F_STATUS, DOM_SESS_LIVE,
+                          DOM_F_SHAPE, j->shape,
+                          DOM_F_QP, s->qp,
+                          "|"};
+    /* clang-format on */
     size_t nh = sizeof head / sizeof head[0];
     size_t argc = nh + 2 * (size_t)s->nanswers + 1;
     const char **argv = dk_calloc(argc, sizeof *argv);
