@@ -10,11 +10,7 @@
 #include <unistd.h>
 
 #include "admin_internal.h"
-
-static int valid_sid(const char *s)
-{
-    return s && strlen(s) == 32 && strspn(s, "0123456789abcdef") == 32;
-}
+#include "dom_session.h"
 
 /* The session's scope: its institution, or an authority above it. */
 static int session_scope(admin_job *j, MYSQL *db, const char *sid, long long *enrolment)
@@ -128,7 +124,8 @@ out:
 int admin_invig_get(admin_job *j, MYSQL *db)
 {
     const char *sid = j->params[0];
-    if (!valid_sid(sid)) return dk_error_set(&j->err, DK_ENOTFOUND, "没有这场测评");
+    if (!sid || !dom_sid_valid(sid, strlen(sid)))
+        return dk_error_set(&j->err, DK_ENOTFOUND, "没有这场测评");
     int rc = session_scope(j, db, sid, NULL);
     if (rc) return rc;
     json_t *sess = NULL, *caps = NULL, *sus = NULL, *dets = NULL;
@@ -187,7 +184,8 @@ int admin_invig_get(admin_job *j, MYSQL *db)
 int admin_invig_action(admin_job *j, MYSQL *db)
 {
     const char *sid = j->params[0];
-    if (!valid_sid(sid)) return dk_error_set(&j->err, DK_ENOTFOUND, "没有这场测评");
+    if (!sid || !dom_sid_valid(sid, strlen(sid)))
+        return dk_error_set(&j->err, DK_ENOTFOUND, "没有这场测评");
     return admin_flow_run(j, db, DOM_E_INVIGILATION, j->params[1], 0, sid, j->body, &j->out);
 }
 

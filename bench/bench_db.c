@@ -14,6 +14,7 @@
 #include "dk_log.h"
 #include "dk_mysql.h"
 #include "dk_redis.h"
+#include "dom_session.h"
 #include "proctor.h"
 
 #define BATCH 500
@@ -264,7 +265,7 @@ static void forget_photos(const dk_config *cfg, const char *sid)
     rmdir(dir);
 }
 
-/* examd's keys of the bench sessions (exam_internal.h, proctor.h), their stored photos,
+/* examd's keys of the bench sessions (dom_session.h), their stored photos,
  * and the login counters of this address and of the bench physicians. */
 static int redis_forget(const dk_config *cfg, MYSQL *db, dk_error *err)
 {
@@ -280,13 +281,14 @@ static int redis_forget(const dk_config *cfg, MYSQL *db, dk_error *err)
     MYSQL_ROW row;
     long pending = 0;
     while ((row = mysql_fetch_row(res))) {
-        redisAppendCommand(r,
-                           "DEL sess:{%s} sess:{%s}:ans sess:{%s}:cap live:%s:%s:%s:%s rl:phys:%s",
-                           row[0], row[0], row[0], row[1], row[2], row[3], row[4], row[1]);
+        if (!dom_sid_valid(row[0], strlen(row[0]))) continue;
+        redisAppendCommand(r, "DEL %s %s %s %s rl:phys:%s", dom_key_sess(row[0]).s,
+                           dom_key_ans(row[0]).s, dom_key_cap(row[0]).s, dom_key_missing(row[0]).s,
+                           row[1]);
         forget_photos(cfg, row[0]);
-        redisAppendCommand(r, "ZREM exam:deadlines %s", row[0]);
-        redisAppendCommand(r, "SREM exam:dirty %s", row[0]);
-        redisAppendCommand(r, "ZREM proctor:due %s", row[0]);
+        redisAppendCommand(r, "ZREM %s %s", DOM_KEY_DEADLINES, row[0]);
+        redisAppendCommand(r, "SREM %s %s", DOM_KEY_DIRTY, row[0]);
+        redisAppendCommand(r, "ZREM %s %s", DOM_KEY_DUE, row[0]);
         pending += 4;
     }
     redisAppendCommand(r, "DEL rl:ip:127.0.0.1");

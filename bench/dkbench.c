@@ -32,6 +32,7 @@
 #include "bench_internal.h"
 #include "dk_log.h"
 #include "dk_redis.h"
+#include "dom_session.h"
 
 bench_run *bench_g;
 
@@ -296,7 +297,7 @@ out:
 
 /* examd's state in Redis, read for the progress lines only (the main thread's own
  * connection): sessions with a running clock, and sessions whose answers changed since
- * their last flush to MariaDB (exam:dirty). NULL when Redis cannot be reached. */
+ * their last flush to MariaDB (DOM_KEY_DIRTY). NULL when Redis cannot be reached. */
 static redisContext *g_redis;
 
 static long long redis_count(const char *cmd)
@@ -317,7 +318,8 @@ static void progress(int ph, double el, bench_live *prev, double dt)
 {
     bench_live s;
     live_sum(&s);
-    long long live = redis_count("ZCARD exam:deadlines"), dirty = redis_count("SCARD exam:dirty");
+    long long live = redis_count("ZCARD " DOM_KEY_DEADLINES),
+              dirty = redis_count("SCARD " DOM_KEY_DIRTY);
     double backlog = examd_gauge(bench_g->o.port, "examd_capture_backlog");
     double d = dt > 0 ? dt : 1;
     printf("[%6.1fs] %-10s %6.0f req/s, ok %6.0f/s, answers %6.0f/s, err %llu, backoff %llu, "

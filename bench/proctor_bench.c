@@ -26,6 +26,7 @@
 #include "dk_log.h"
 #include "dk_mysql.h"
 #include "dk_redis.h"
+#include "dom_session.h"
 #include "proctor.h"
 
 typedef struct blob {
@@ -376,7 +377,7 @@ static double through_queue(const set *cams, const blob *registered, int n, doub
     long long done = 0, scored = 0;
     dk_param psid[] = {DK_PSTR(sid)};
     while (now_ms() - t0 < 300000) {
-        redisReply *r = redisCommand(rc, "HLEN sess:{%s}:cap", sid);
+        redisReply *r = redisCommand(rc, "HLEN %s", dom_key_cap(sid).s);
         done = r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
         if (r) freeReplyObject(r);
         if (done >= n) {
@@ -405,7 +406,7 @@ out:
         exec_sql(db, "DELETE FROM exam_session WHERE id = ?", pd, 1, NULL);
         dk_param pq[] = {DK_PINT((long long)pid)};
         exec_sql(db, "DELETE FROM physician WHERE id = ?", pq, 1, NULL);
-        redisReply *r = redisCommand(rc, "DEL sess:{%s}:cap sess:{%s}", sid, sid);
+        redisReply *r = redisCommand(rc, "DEL %s %s", dom_key_cap(sid).s, dom_key_sess(sid).s);
         if (r) freeReplyObject(r);
     }
     if (rc) redisFree(rc);

@@ -31,12 +31,6 @@ typedef struct capture_job {
     dk_error err;
 } capture_job;
 
-static dk_script lua_capture_ok = DK_SCRIPT(
-    "local s = redis.call('HMGET', KEYS[1], 'pid', 'status', 'deadline')\n"
-    "if not s[1] or s[1] ~= ARGV[1] then return 'nosession' end\n"
-    "if s[2] ~= 'live' then return 'closed' end\n"
-    "return 'ok'\n");
-
 static int mkdirs(const char *path)
 {
     char tmp[512];
@@ -91,7 +85,7 @@ static void capture_work(void *ctx, void *arg)
                           p, 7, NULL, NULL, &j->err);
     if (j->rc) goto out;
     j->capture_id = (long long)mysql_insert_id(db);
-    const char *root = dk_config_str(j->srv->cfg, "data_dir");
+    const char *root = j->srv->data_dir;
     char dir[400];
     snprintf(dir, sizeof dir, "%s/captures/%s", root, j->sid);
     snprintf(j->path, sizeof j->path, "%s/%lld.jpg", dir, j->capture_id);
@@ -141,16 +135,15 @@ static void capture_done(void *arg)
         return;
     }
     /* the next capture: uniformly within [0.5, 1.5] x the configured interval */
-    long long interval = dk_config_int(j->srv->cfg, "proctor_capture_interval_s") * 1000;
+    long long interval = j->srv->capture_interval_ms;
     j->next_due_ms = dk_wall_ms() + interval / 2 + (long long)randombytes_uniform(
                                                       (uint32_t)(interval > 0 ? interval : 1));
     char due[24];
     snprintf(due, sizeof due, "%lld", j->next_due_ms);
-    const char *zargv[] = {"ZADD", PROCTOR_DUE, due, j->sid};
+    const char *zargv[] = {"ZADD", DOM_KEY_DUE, due, j->sid};
     dk_aredis_cmdargv(rq->loop->redis, 0, on_scheduled, NULL, 4, zargv, NULL);
-    char k_sess[64];
-    snprintf(k_sess, sizeof k_sess, "sess:{%s}", j->sid);
-    const char *hargv[] = {"HSET", k_sess, "cap_next_due", due};
+    dom_key k_sess = dom_key_sess(j->sid);
+    const char *hargv[] = {"HSET", k_sess.s, DOM_F_CAP_NEXT_DUE, due};
     dk_aredis_cmdargv(rq->loop->redis, 0, on_scheduled, NULL, 4, hargv, NULL);
 
     proctor_job job = {.capture_id = j->capture_id, .session_id = j->sid,
@@ -185,7 +178,7 @@ static void on_checked(redisReply *r, const dk_error *e, void *arg)
 void exam_capture_post(dk_req *rq, const dk_claims *who)
 {
     const char *sid = rq->params[0];
-    if (strlen(sid) != 32 || strspn(sid, "0123456789abcdef") != 32) {
+    if (!dom_sid_valid(sid, strlen(sid))) {
         dk_http_failf(rq, DK_ENOTFOUND, "没有这场考试");
         return;
     }
@@ -202,9 +195,9 @@ void exam_capture_post(dk_req *rq, const dk_claims *who)
     snprintf(j->sid, sizeof j->sid, "%s", sid);
     rq->state = j;
     rq->state_free = free;
-    char k_sess[64], pid[24];
-    snprintf(k_sess, sizeof k_sess, "sess:{%s}", sid);
+    dom_key k_sess = dom_key_sess(sid);
+    char pid[24];
     snprintf(pid, sizeof pid, "%lld", who->id);
-    const char *argv[] = {"1", k_sess, pid};
-    dk_aredis_evalsha(rq->loop->redis, 0, on_checked, rq, &lua_capture_ok, 3, argv, NULL);
+    const char *argv[] = {"1", k_sess.s, pid};
+    dk_aredis_evalsha(rq->loop->redis, 0, on_checked, rq, &dom_lua_capture_ok, 3, argv, NULL);
 }

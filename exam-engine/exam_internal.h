@@ -1,5 +1,6 @@
 /* exam_internal.h - what the exam engine's files share: the server, its pools, the
- * Redis key names and the handlers of the route table. Not a public contract. */
+ * configuration it reads once and the handlers of the route table (not a public
+ * contract). The Redis layout of a session is domain's (dom_session.h). */
 #ifndef EXAM_INTERNAL_H
 #define EXAM_INTERNAL_H
 
@@ -11,6 +12,7 @@
 #include "dk_log.h"
 #include "dk_mysql.h"
 #include "dk_workq.h"
+#include "dom_session.h"
 #include "dom_status.h"
 #include "exam.h"
 #include "proctor.h"
@@ -26,6 +28,17 @@ struct exam_server {
     qb_bank *bank;
     struct proctor_pool *proctor; /* in-process capture workers, or NULL */
     long long duration_ms; /* from configuration when set there, else 0 = the blueprint's */
+    /* configuration the handlers need, read once in exam_start: no lookup by name per
+     * request */
+    long long redis_wait_replicas; /* an answer is acknowledged once on this many replicas */
+    long long redis_wait_ms;       /* ... waiting at most this long (WAIT) */
+    long long session_ttl_s;       /* a submitted session stays in Redis this long */
+    long long capture_grace_ms;    /* the first capture is due within this of the start */
+    long long capture_interval_ms; /* the next one within [0.5, 1.5] x this */
+    long long sweeper_period_ms;
+    const char *data_dir;  /* borrowed from cfg: captures/<sid>/<id>.jpg below it */
+    proctor_options photo; /* upload limits of exam_check_jpeg (strings borrowed from cfg) */
+    dk_error photo_err;    /* code != 0: the proctor_* keys are invalid, uploads refused */
     _Atomic long long live_sessions;
     _Atomic long long sweeper_lag_ms;
     _Atomic long long sweeps_inflight;
@@ -38,9 +51,6 @@ struct exam_server {
 typedef struct exam_loop {
     struct event *sweep, *flush, *reload, *orphans; /* loop 0 only */
 } exam_loop;
-
-#define EXAM_DEADLINES "exam:deadlines"
-#define EXAM_DIRTY "exam:dirty"
 
 static inline exam_server *exam_of(dk_req *rq) { return dk_http_udata(rq->loop->server); }
 

@@ -179,10 +179,10 @@ int exam_db_and_bank(void *ctx, exam_server *s, MYSQL **db, qb_index **idx, dk_e
 
 int exam_check_jpeg(dk_req *rq, int *width, int *height)
 {
-    proctor_options o;
-    dk_error err = {0};
-    if (proctor_options_from_config(&o, exam_of(rq)->cfg, &err) == 0 &&
-        proctor_jpeg_check(rq->body, rq->body_len, &o, width, height, &err) == 0)
+    const exam_server *s = exam_of(rq);
+    dk_error err = s->photo_err;
+    if (!err.code &&
+        proctor_jpeg_check(rq->body, rq->body_len, &s->photo, width, height, &err) == 0)
         return 0;
     dk_error shown = {.code = err.code == DK_EINVAL ? DK_EUNPROCESSABLE : err.code};
     snprintf(shown.msg, sizeof shown.msg, "照片无法使用（%.200s），请重新拍照", err.msg);
@@ -245,6 +245,15 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
      * each blueprint's own duration (60 minutes in the seeds) */
     if (strcmp(dk_config_source(cfg, "exam_duration_s"), "default") != 0)
         s->duration_ms = dk_config_int(cfg, "exam_duration_s") * 1000;
+    s->redis_wait_replicas = dk_config_int(cfg, "redis_wait_replicas");
+    s->redis_wait_ms = dk_config_int(cfg, "redis_wait_ms");
+    s->session_ttl_s = dk_config_int(cfg, "session_ttl_s");
+    s->capture_grace_ms = dk_config_int(cfg, "proctor_capture_grace_s") * 1000;
+    s->capture_interval_ms = dk_config_int(cfg, "proctor_capture_interval_s") * 1000;
+    s->sweeper_period_ms = dk_config_int(cfg, "sweeper_period_ms");
+    s->data_dir = dk_config_str(cfg, "data_dir");
+    if (proctor_options_from_config(&s->photo, cfg, &s->photo_err))
+        DK_ERROR("examd", "captures will be refused err=\"%s\"", s->photo_err.msg);
     load_bank(s);
     dk_serve_pools(cfg, &s->db, &s->hash);
     s->face = dk_workq_new("face", (int)dk_config_int(cfg, "camera_check_workers"),

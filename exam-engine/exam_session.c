@@ -1,10 +1,10 @@
 /* exam_session.c - start/resume, view, answer and submit of a test session.
  *
- * Live state is in Redis (exam_scripts.h); MariaDB holds the durable copy: the session
- * row is written at start (its unique key decides races between nodes), answers are
- * flushed in batches, and submit is one transaction. A session missing from Redis is
- * rebuilt from MariaDB on the next start. Handlers run on an event loop; MariaDB work
- * goes to the database pool and comes back through the loop's mailbox. */
+ * Live state is in Redis (domain/dom_session.h: keys, fields, scripts); MariaDB holds the durable
+ * copy: the session row is written at start (its unique key decides races between nodes), answers
+ * are flushed in batches, and submit is one transaction. A session missing from Redis is rebuilt
+ * from MariaDB on the next start. Handlers run on an event loop; MariaDB work goes to the database
+ * pool and comes back through the loop's mailbox. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +12,6 @@
 #include "dk_log.h"
 #include "exam_db.h"
 #include "exam_internal.h"
-#include "exam_scripts.h"
 
 #define CLAIM_STALE_MS "15000"
 
@@ -41,8 +40,8 @@ static void reply_view(dk_req *rq, redisReply *r, int with_paper, int status)
     exam_server *srv = exam_of(rq);
     long long now = r->element[1]->integer;
     redisReply *f = r->element[2], *a = r->element[3];
-    const char *st = field(f, "status");
-    long long deadline = strtoll(fieldd(f, "deadline", "0"), NULL, 10);
+    const char *st = field(f, DOM_F_STATUS);
+    long long deadline = strtoll(fieldd(f, DOM_F_DEADLINE, "0"), NULL, 10);
     json_t *answers = json_object();
     for (size_t i = 0; a && i + 1 < a->elements; i += 2) {
         const char *v = a->element[i + 1]->str;
@@ -50,25 +49,24 @@ static void reply_view(dk_req *rq, redisReply *r, int with_paper, int status)
         size_t n = at ? (size_t)(at - v) : strlen(v);
         if (n) json_object_set_new(answers, a->element[i]->str, json_stringn(v, n));
     }
-    int live = st && !strcmp(st, "live");
+    int live = st && !strcmp(st, DOM_SESS_LIVE);
     long long remaining = live && deadline > now ? deadline - now : 0;
-    json_t *v = json_pack("{s:s?,s:s?,s:s?,s:i,s:s?,s:I,s:I,s:I,s:I,s:I,s:o}", "session_id",
-                          field(f, "sid"), "paper", field(f, "paper"), "category",
-                          field(f, "category"), "attempt",
-                          atoi(fieldd(f, "attempt", "1")), "status", st,
-                          "started_at",
-                          (json_int_t)strtoll(fieldd(f, "started_at", "0"), NULL, 10),
-                          "deadline", (json_int_t)deadline, "server_time", (json_int_t)now,
-                          "remaining_ms", (json_int_t)remaining, "answered",
-                          (json_int_t)json_object_size(answers), "answers", answers);
-    if (st && !strcmp(st, "submitted") && field(f, "score"))
+    json_t *v = json_pack(
+        "{s:s?,s:s?,s:s?,s:i,s:s?,s:I,s:I,s:I,s:I,s:I,s:o}", "session_id", field(f, DOM_F_SID),
+        "paper", field(f, DOM_F_PAPER), "category", field(f, DOM_F_CATEGORY), "attempt",
+        atoi(fieldd(f, DOM_F_ATTEMPT, "1")), "status", st, "started_at",
+        (json_int_t)strtoll(fieldd(f, DOM_F_STARTED_AT, "0"), NULL, 10), "deadline",
+        (json_int_t)deadline, "server_time", (json_int_t)now, "remaining_ms", (json_int_t)remaining,
+        "answered", (json_int_t)json_object_size(answers), "answers", answers);
+    if (st && !strcmp(st, DOM_SESS_SUBMITTED) && field(f, DOM_F_SCORE))
         json_object_set_new(v, "result",
-                            json_pack("{s:i,s:i,s:i,s:b,s:s?}", "score", atoi(field(f, "score")),
-                                      "total", atoi(fieldd(f, "total", "0")), "pass_mark",
-                                      atoi(fieldd(f, "pass_mark", "60")), "passed",
-                                      atoi(fieldd(f, "passed", "0")), "enrolment_status",
-                                      field(f, "enrolment_status")));
-    const char *qp = field(f, "qp");
+                            json_pack("{s:i,s:i,s:i,s:b,s:s?}", "score",
+                                      atoi(field(f, DOM_F_SCORE)), "total",
+                                      atoi(fieldd(f, DOM_F_TOTAL, "0")), "pass_mark",
+                                      atoi(fieldd(f, DOM_F_PASS_MARK, "60")), "passed",
+                                      atoi(fieldd(f, DOM_F_PASSED, "0")), "enrolment_status",
+                                      field(f, DOM_F_ENROLMENT_STATUS)));
+    const char *qp = field(f, DOM_F_QP);
     if (!with_paper || !qp) {
         dk_http_reply_json(rq, status, v);
         return;
@@ -193,9 +191,7 @@ static void start_done(void *arg)
     }
     /* write the session into Redis unless it is there already (then Redis's newer
      * state wins), with any answers MariaDB has from earlier flushes */
-    char k_sess[64], k_ans[64];
-    snprintf(k_sess, sizeof k_sess, "sess:{%s}", s->id);
-    snprintf(k_ans, sizeof k_ans, "sess:{%s}:ans", s->id);
+    dom_key k_sess = dom_key_sess(s->id), k_ans = dom_key_ans(s->id);
     char pid[24], enrol[24], cycle[24], attempt[8], started[24], deadline[24];
     snprintf(pid, sizeof pid, "%lld", s->pid);
     snprintf(enrol, sizeof enrol, "%lld", s->enrolment_id);
@@ -203,18 +199,29 @@ static void start_done(void *arg)
     snprintf(attempt, sizeof attempt, "%d", s->attempt);
     snprintf(started, sizeof started, "%lld", s->started_ms);
     snprintf(deadline, sizeof deadline, "%lld", s->deadline_ms);
-    const char *head[] = {"4", k_sess, k_ans, EXAM_DEADLINES, PROCTOR_DUE,
-                          "sid", s->id, "pid", pid, "enrol", enrol, "cycle", cycle, "paper",
-                          s->paper, "category", s->category, "attempt", attempt, "started_at",
-                          started, "deadline", deadline, "status", "live", "shape", j->shape,
-                          "qp", s->qp, "|"};
+    /* KEYS, then the session fields: a name and its value per line */
+    /* clang-format off */
+    const char *head[] = {"4", k_sess.s, k_ans.s, DOM_KEY_DEADLINES, DOM_KEY_DUE,
+                          DOM_F_SID, s->id,
+                          DOM_F_PID, pid,
+                          DOM_F_ENROL, enrol,
+                          DOM_F_CYCLE, cycle,
+                          DOM_F_PAPER, s->paper,
+                          DOM_F_CATEGORY, s->category,
+                          DOM_F_ATTEMPT, attempt,
+                          DOM_F_STARTED_AT, started,
+                          DOM_F_DEADLINE, deadline,
+                          DOM_F_STATUS, DOM_SESS_LIVE,
+                          DOM_F_SHAPE, j->shape,
+                          DOM_F_QP, s->qp,
+                          "|"};
+    /* clang-format on */
     size_t nh = sizeof head / sizeof head[0];
     size_t argc = nh + 2 * (size_t)s->nanswers + 1;
     const char **argv = dk_calloc(argc, sizeof *argv);
     /* the first capture (right after the camera check) is due within the grace */
     char first_due[24];
-    snprintf(first_due, sizeof first_due, "%lld",
-             dk_config_int(j->srv->cfg, "proctor_capture_grace_s") * 1000);
+    snprintf(first_due, sizeof first_due, "%lld", j->srv->capture_grace_ms);
     argv[argc - 1] = first_due;
     char(*nos)[8] = dk_calloc((size_t)s->nanswers + 1, sizeof *nos);
     memcpy(argv, head, sizeof head);
@@ -223,8 +230,7 @@ static void start_done(void *arg)
         argv[nh + 2 * (size_t)i] = nos[i];
         argv[nh + 2 * (size_t)i + 1] = s->answer[i];
     }
-    dk_aredis_evalsha(rq->loop->redis, 0, on_restored, rq, &exam_lua_restore, (int)argc, argv,
-                      NULL);
+    dk_aredis_evalsha(rq->loop->redis, 0, on_restored, rq, &dom_lua_restore, (int)argc, argv, NULL);
     free(argv);
     free(nos);
 }
@@ -263,15 +269,6 @@ void exam_session_start(dk_req *rq, const dk_claims *who)
 }
 
 /* ---- GET /api/v1/sessions/{id} --------------------------------------------------------- */
-
-static int valid_sid(const char *sid)
-{
-    size_t n = strlen(sid);
-    if (n != 32) return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!isxdigit((unsigned char)sid[i]) || isupper((unsigned char)sid[i])) return 0;
-    return 1;
-}
 
 /* Redis no longer has the session (expired after submit, submitted from MariaDB after
  * a loss, or lost): show what MariaDB has, without the questions. */
@@ -328,7 +325,7 @@ static void dbview_done(void *arg)
     long long remaining = !s->submitted && s->deadline_ms > now ? s->deadline_ms - now : 0;
     json_t *v = json_pack("{s:s,s:s,s:s,s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:o}", "session_id", s->id,
                           "paper", s->paper, "category", s->category, "attempt", s->attempt,
-                          "status", s->submitted ? "submitted" : "live", "started_at",
+                          "status", s->submitted ? DOM_SESS_SUBMITTED : DOM_SESS_LIVE, "started_at",
                           (json_int_t)s->started_ms, "deadline", (json_int_t)s->deadline_ms,
                           "server_time", (json_int_t)now, "remaining_ms", (json_int_t)remaining,
                           "answered", (json_int_t)json_object_size(answers), "answers", answers);
@@ -359,7 +356,7 @@ static void on_view(redisReply *r, const dk_error *e, void *arg)
 void exam_session_get(dk_req *rq, const dk_claims *who)
 {
     const char *sid = rq->params[0];
-    if (!valid_sid(sid)) {
+    if (!dom_sid_valid(sid, strlen(sid))) {
         dk_http_failf(rq, DK_ENOTFOUND, "没有这场考试");
         return;
     }
@@ -372,12 +369,11 @@ void exam_session_get(dk_req *rq, const dk_claims *who)
         rq->state = j;
         rq->state_free = dbview_free;
     }
-    char k_sess[64], k_ans[64], pid[24];
-    snprintf(k_sess, sizeof k_sess, "sess:{%s}", sid);
-    snprintf(k_ans, sizeof k_ans, "sess:{%s}:ans", sid);
+    dom_key k_sess = dom_key_sess(sid), k_ans = dom_key_ans(sid);
+    char pid[24];
     snprintf(pid, sizeof pid, "%lld", who->id);
-    const char *argv[] = {"2", k_sess, k_ans, pid};
-    dk_aredis_evalsha(rq->loop->redis, 0, on_view, rq, &exam_lua_view, 4, argv, NULL);
+    const char *argv[] = {"2", k_sess.s, k_ans.s, pid};
+    dk_aredis_evalsha(rq->loop->redis, 0, on_view, rq, &dom_lua_view, 4, argv, NULL);
 }
 
 /* ---- PUT /api/v1/sessions/{id}/answers/{no} --------------------------------------------- */
@@ -446,7 +442,7 @@ static void on_answer(redisReply *r, const dk_error *e, void *arg)
         }
         /* acknowledged means on two machines: WAIT on the same connection covers this
          * write (redis_wait_replicas; deploy/multinode/README.md, "Redis") */
-        long long ms = dk_config_int(exam_of(rq)->cfg, "redis_wait_ms");
+        long long ms = exam_of(rq)->redis_wait_ms;
         dk_aredis_cmd(rq->loop->redis, (int)ms + 1000, on_replicated, rq, "WAIT %lld %lld",
                       a->replicas, ms);
         return;
@@ -469,7 +465,7 @@ void exam_answer_put(dk_req *rq, const dk_claims *who)
     const char *sid = rq->params[0];
     char *end;
     long no = strtol(rq->params[1], &end, 10);
-    if (!valid_sid(sid)) {
+    if (!dom_sid_valid(sid, strlen(sid))) {
         dk_http_failf(rq, DK_ENOTFOUND, "没有这场考试");
         return;
     }
@@ -494,7 +490,7 @@ void exam_answer_put(dk_req *rq, const dk_claims *who)
     }
     answer_req *a = dk_calloc(1, sizeof *a);
     a->no = (int)no;
-    a->replicas = dk_config_int(exam_of(rq)->cfg, "redis_wait_replicas");
+    a->replicas = exam_of(rq)->redis_wait_replicas;
     rq->state = a;
     rq->state_free = free;
     int rc = canonical_choice(choice, a->choice, &err);
@@ -503,16 +499,15 @@ void exam_answer_put(dk_req *rq, const dk_claims *who)
         dk_http_fail(rq, &err);
         return;
     }
-    char k_sess[64], k_ans[64], pid[24], nos[8];
-    snprintf(k_sess, sizeof k_sess, "sess:{%s}", sid);
-    snprintf(k_ans, sizeof k_ans, "sess:{%s}:ans", sid);
+    dom_key k_sess = dom_key_sess(sid), k_ans = dom_key_ans(sid);
+    char pid[24], nos[8];
     snprintf(pid, sizeof pid, "%lld", who->id);
     snprintf(nos, sizeof nos, "%ld", no);
     char arrival[24];
     snprintf(arrival, sizeof arrival, "%lld",
              dk_wall_ms() - (dk_now_us() - rq->start_us) / 1000);
-    const char *argv[] = {"3", k_sess, k_ans, EXAM_DIRTY, pid, nos, a->choice, sid, arrival};
-    dk_aredis_evalsha(rq->loop->redis, 0, on_answer, rq, &exam_lua_answer, 9, argv, NULL);
+    const char *argv[] = {"3", k_sess.s, k_ans.s, DOM_KEY_DIRTY, pid, nos, a->choice, sid, arrival};
+    dk_aredis_evalsha(rq->loop->redis, 0, on_answer, rq, &dom_lua_answer, 9, argv, NULL);
 }
 
 /* ---- submit: shared by POST .../submit and the sweeper ------------------------------------ */
@@ -563,9 +558,9 @@ static void on_finished(redisReply *r, const dk_error *e, void *arg)
         dk_req *rq = j->rq;
         dk_http_reply_json(rq, 200,
                            json_pack("{s:s,s:s,s:{s:i,s:i,s:i,s:b,s:s}}", "session_id", j->sid,
-                                     "status", "submitted", "result", "score", j->res.score,
-                                     "total", j->res.total, "pass_mark", j->res.pass_mark,
-                                     "passed", j->res.passed, "enrolment_status",
+                                     "status", DOM_SESS_SUBMITTED, "result", "score", j->res.score,
+                                     "total", j->res.total, "pass_mark", j->res.pass_mark, "passed",
+                                     j->res.passed, "enrolment_status",
                                      j->res.enrolment_status)); /* frees j via rq */
     } else {
         atomic_fetch_sub(&j->srv->sweeps_inflight, 1);
@@ -587,26 +582,25 @@ static void on_unclaimed(redisReply *r, const dk_error *e, void *arg)
 static void submit_done(void *arg)
 {
     submit_job *j = arg;
-    char k_sess[64], k_ans[64];
-    snprintf(k_sess, sizeof k_sess, "sess:{%s}", j->sid);
-    snprintf(k_ans, sizeof k_ans, "sess:{%s}:ans", j->sid);
+    dom_key k_sess = dom_key_sess(j->sid), k_ans = dom_key_ans(j->sid);
     if (j->rc) {
         DK_WARN("examd", "submit failed sid=%.8s by=%s err=%s", j->sid, j->by, j->err.msg);
-        const char *argv[] = {"1", k_sess, j->by};
-        dk_aredis_evalsha(j->loop->redis, 0, on_unclaimed, j, &exam_lua_unclaim, 3, argv, NULL);
+        const char *argv[] = {"1", k_sess.s, j->by};
+        dk_aredis_evalsha(j->loop->redis, 0, on_unclaimed, j, &dom_lua_unclaim, 3, argv, NULL);
         return;
     }
-    if (!strcmp(j->by, "sweeper") && !j->res.already)
+    if (!strcmp(j->by, DOM_BY_SWEEPER) && !j->res.already)
         atomic_fetch_add(&j->srv->submitted_by_sweeper, 1);
     char score[16], total[16], passed[4], ttl[24], pass_mark[16];
     snprintf(pass_mark, sizeof pass_mark, "%d", j->res.pass_mark);
     snprintf(score, sizeof score, "%d", j->res.score);
     snprintf(total, sizeof total, "%d", j->res.total);
     snprintf(passed, sizeof passed, "%d", j->res.passed);
-    snprintf(ttl, sizeof ttl, "%lld", dk_config_int(j->srv->cfg, "session_ttl_s"));
-    const char *argv[] = {"5",   k_sess, k_ans,  EXAM_DEADLINES, EXAM_DIRTY, PROCTOR_DUE, j->sid,
-                          score, total,  passed, j->res.enrolment_status, ttl,   pass_mark};
-    dk_aredis_evalsha(j->loop->redis, 0, on_finished, j, &exam_lua_finish, 13, argv, NULL);
+    snprintf(ttl, sizeof ttl, "%lld", j->srv->session_ttl_s);
+    const char *argv[] = {
+        "5",   k_sess.s, k_ans.s, DOM_KEY_DEADLINES,       DOM_KEY_DIRTY, DOM_KEY_DUE, j->sid,
+        score, total,    passed,  j->res.enrolment_status, ttl,           pass_mark};
+    dk_aredis_evalsha(j->loop->redis, 0, on_finished, j, &dom_lua_finish, 13, argv, NULL);
 }
 
 /* Takes the claim reply {1, now, qp, answers} into a job and sends it to MariaDB. */
@@ -635,11 +629,9 @@ static void on_claim(redisReply *r, const dk_error *e, void *arg)
         if (submit_from_claim(j, r)) {
             dk_error_set(&j->err, DK_EBUSY, "交卷人数较多，请稍后重试");
             j->err.retry_after = 2;
-            char k_sess[64];
-            snprintf(k_sess, sizeof k_sess, "sess:{%s}", j->sid);
-            const char *argv[] = {"1", k_sess, "physician"};
-            dk_aredis_evalsha(rq->loop->redis, 0, on_unclaimed, j, &exam_lua_unclaim, 3, argv,
-                              NULL);
+            dom_key k_sess = dom_key_sess(j->sid);
+            const char *argv[] = {"1", k_sess.s, DOM_BY_PHYSICIAN};
+            dk_aredis_evalsha(rq->loop->redis, 0, on_unclaimed, j, &dom_lua_unclaim, 3, argv, NULL);
         }
         return;
     }
@@ -659,7 +651,7 @@ static void on_claim(redisReply *r, const dk_error *e, void *arg)
 void exam_submit(dk_req *rq, const dk_claims *who)
 {
     const char *sid = rq->params[0];
-    if (!valid_sid(sid)) {
+    if (!dom_sid_valid(sid, strlen(sid))) {
         dk_http_failf(rq, DK_ENOTFOUND, "没有这场考试");
         return;
     }
@@ -679,16 +671,15 @@ void exam_submit(dk_req *rq, const dk_claims *who)
     j->loop = rq->loop;
     j->rq = rq;
     snprintf(j->sid, sizeof j->sid, "%s", sid);
-    snprintf(j->by, sizeof j->by, "physician");
+    snprintf(j->by, sizeof j->by, "%s", DOM_BY_PHYSICIAN);
     j->who = *who;
     rq->state = j;
     rq->state_free = submit_job_free;
-    char k_sess[64], k_ans[64], pid[24];
-    snprintf(k_sess, sizeof k_sess, "sess:{%s}", sid);
-    snprintf(k_ans, sizeof k_ans, "sess:{%s}:ans", sid);
+    dom_key k_sess = dom_key_sess(sid), k_ans = dom_key_ans(sid);
+    char pid[24];
     snprintf(pid, sizeof pid, "%lld", who->id);
-    const char *argv[] = {"2", k_sess, k_ans, pid, "physician", CLAIM_STALE_MS};
-    dk_aredis_evalsha(rq->loop->redis, 0, on_claim, rq, &exam_lua_claim, 6, argv, NULL);
+    const char *argv[] = {"2", k_sess.s, k_ans.s, pid, DOM_BY_PHYSICIAN, CLAIM_STALE_MS};
+    dk_aredis_evalsha(rq->loop->redis, 0, on_claim, rq, &dom_lua_claim, 6, argv, NULL);
 }
 
 /* ---- the sweeper's side ------------------------------------------------------------------ */
@@ -701,10 +692,9 @@ static void on_sweep_claim(redisReply *r, const dk_error *e, void *arg)
         return;
     if (!e->code && r && r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
         r->element[0]->integer == 1) { /* claimed but the pool is full: give it back */
-        char k_sess[64];
-        snprintf(k_sess, sizeof k_sess, "sess:{%s}", j->sid);
-        const char *argv[] = {"1", k_sess, "sweeper"};
-        dk_aredis_evalsha(j->loop->redis, 0, on_unclaimed, j, &exam_lua_unclaim, 3, argv, NULL);
+        dom_key k_sess = dom_key_sess(j->sid);
+        const char *argv[] = {"1", k_sess.s, DOM_BY_SWEEPER};
+        dk_aredis_evalsha(j->loop->redis, 0, on_unclaimed, j, &dom_lua_unclaim, 3, argv, NULL);
         return;
     }
     atomic_fetch_sub(&j->srv->sweeps_inflight, 1);
@@ -714,16 +704,14 @@ static void on_sweep_claim(redisReply *r, const dk_error *e, void *arg)
 void exam_sweep_one(dk_loop *loop, const char *sid)
 {
     exam_server *srv = dk_http_udata(loop->server);
-    if (!valid_sid(sid)) return;
+    if (!dom_sid_valid(sid, strlen(sid))) return;
     submit_job *j = dk_calloc(1, sizeof *j);
     j->srv = srv;
     j->loop = loop;
     snprintf(j->sid, sizeof j->sid, "%s", sid);
-    snprintf(j->by, sizeof j->by, "sweeper");
+    snprintf(j->by, sizeof j->by, "%s", DOM_BY_SWEEPER);
     atomic_fetch_add(&srv->sweeps_inflight, 1);
-    char k_sess[64], k_ans[64];
-    snprintf(k_sess, sizeof k_sess, "sess:{%s}", sid);
-    snprintf(k_ans, sizeof k_ans, "sess:{%s}:ans", sid);
-    const char *argv[] = {"2", k_sess, k_ans, "", "sweeper", "30000"};
-    dk_aredis_evalsha(loop->redis, 0, on_sweep_claim, j, &exam_lua_claim, 6, argv, NULL);
+    dom_key k_sess = dom_key_sess(sid), k_ans = dom_key_ans(sid);
+    const char *argv[] = {"2", k_sess.s, k_ans.s, "", DOM_BY_SWEEPER, "30000"};
+    dk_aredis_evalsha(loop->redis, 0, on_sweep_claim, j, &dom_lua_claim, 6, argv, NULL);
 }

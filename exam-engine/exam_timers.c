@@ -58,13 +58,13 @@ static void sweep_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd, (void)what;
     dk_loop *loop = arg;
     exam_server *s = srv_of(loop);
-    dk_aredis_cmd(loop->redis, 0, on_oldest, s, "ZRANGE %s 0 0 WITHSCORES", EXAM_DEADLINES);
-    dk_aredis_cmd(loop->redis, 0, on_card, s, "ZCARD %s", EXAM_DEADLINES);
-    dk_aredis_cmd(loop->redis, 0, on_xlen, &s->capture_backlog, "XLEN proctor:captures");
-    dk_aredis_cmd(loop->redis, 0, on_xlen, &s->capture_parked, "XLEN proctor:parked");
+    dk_aredis_cmd(loop->redis, 0, on_oldest, s, "ZRANGE %s 0 0 WITHSCORES", DOM_KEY_DEADLINES);
+    dk_aredis_cmd(loop->redis, 0, on_card, s, "ZCARD %s", DOM_KEY_DEADLINES);
+    dk_aredis_cmd(loop->redis, 0, on_xlen, &s->capture_backlog, "XLEN %s", PROCTOR_STREAM);
+    dk_aredis_cmd(loop->redis, 0, on_xlen, &s->capture_parked, "XLEN %s", PROCTOR_PARKED);
     if (atomic_load(&s->sweeps_inflight) > MAX_SWEEPS_INFLIGHT) return;
     dk_aredis_cmd(loop->redis, 0, on_due, loop, "ZRANGEBYSCORE %s -inf %lld LIMIT 0 %d",
-                  EXAM_DEADLINES, dk_wall_ms(), SWEEP_BATCH);
+                  DOM_KEY_DEADLINES, dk_wall_ms(), SWEEP_BATCH);
 }
 
 /* ---- flush ---------------------------------------------------------------------------- */
@@ -109,7 +109,7 @@ static void flush_done(void *arg)
     flush_job *j = arg;
     if (j->rc) { /* try again at the next tick */
         DK_WARN("examd", "answer flush failed sid=%.8s err=%s", j->sid, j->err.msg);
-        dk_aredis_cmd(j->loop->redis, 0, on_readded, j, "SADD %s %s", EXAM_DIRTY, j->sid);
+        dk_aredis_cmd(j->loop->redis, 0, on_readded, j, "SADD %s %s", DOM_KEY_DIRTY, j->sid);
         return;
     }
     atomic_fetch_add(&j->srv->flushed_answers, j->n);
@@ -120,7 +120,7 @@ static void on_answers(redisReply *r, const dk_error *e, void *arg)
 {
     flush_job *j = arg;
     if (e->code || !r || r->type != REDIS_REPLY_ARRAY) {
-        dk_aredis_cmd(j->loop->redis, 0, on_readded, j, "SADD %s %s", EXAM_DIRTY, j->sid);
+        dk_aredis_cmd(j->loop->redis, 0, on_readded, j, "SADD %s %s", DOM_KEY_DIRTY, j->sid);
         return;
     }
     size_t pairs = r->elements / 2;
@@ -137,7 +137,7 @@ static void on_answers(redisReply *r, const dk_error *e, void *arg)
         return;
     }
     if (dk_workq_submit(j->srv->db, j->loop->mailbox, flush_work, flush_done, j))
-        dk_aredis_cmd(j->loop->redis, 0, on_readded, j, "SADD %s %s", EXAM_DIRTY, j->sid);
+        dk_aredis_cmd(j->loop->redis, 0, on_readded, j, "SADD %s %s", DOM_KEY_DIRTY, j->sid);
 }
 
 static void on_popped(redisReply *r, const dk_error *e, void *arg)
@@ -145,12 +145,14 @@ static void on_popped(redisReply *r, const dk_error *e, void *arg)
     dk_loop *loop = arg;
     if (e->code || !r || r->type != REDIS_REPLY_ARRAY) return;
     for (size_t i = 0; i < r->elements; i++) {
-        if (r->element[i]->type != REDIS_REPLY_STRING || r->element[i]->len != 32) continue;
+        if (r->element[i]->type != REDIS_REPLY_STRING ||
+            !dom_sid_valid(r->element[i]->str, r->element[i]->len))
+            continue;
         flush_job *j = dk_calloc(1, sizeof *j);
         j->srv = srv_of(loop);
         j->loop = loop;
-        memcpy(j->sid, r->element[i]->str, 32);
-        dk_aredis_cmd(loop->redis, 0, on_answers, j, "HGETALL sess:{%s}:ans", j->sid);
+        memcpy(j->sid, r->element[i]->str, DOM_SID_LEN);
+        dk_aredis_cmd(loop->redis, 0, on_answers, j, "HGETALL %s", dom_key_ans(j->sid).s);
     }
 }
 
@@ -159,7 +161,7 @@ static void flush_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd, (void)what;
     dk_loop *loop = arg;
     if (dk_workq_depth(srv_of(loop)->db) > dk_workq_capacity(srv_of(loop)->db) / 2) return;
-    dk_aredis_cmd(loop->redis, 0, on_popped, loop, "SPOP %s %d", EXAM_DIRTY, FLUSH_BATCH);
+    dk_aredis_cmd(loop->redis, 0, on_popped, loop, "SPOP %s %d", DOM_KEY_DIRTY, FLUSH_BATCH);
 }
 
 /* ---- the question bank: reload when an import bumped qb_bank_version ---------------------- */
@@ -234,7 +236,7 @@ static void orphans_list(void *ctx, void *arg)
     MYSQL *db = dk_dbconn_get(ctx, &j->err);
     MYSQL_RES *res;
     /* well past what the Redis sweeper needs: ten of its periods, at least 5 s */
-    long long grace_ms = dk_config_int(j->srv->cfg, "sweeper_period_ms") * 10;
+    long long grace_ms = j->srv->sweeper_period_ms * 10;
     dk_param p[] = {DK_PINT(grace_ms < 5000 ? 5000 : grace_ms)};
     if (!db || dk_mysql_exec(db,
                              "SELECT id FROM exam_session WHERE status = 'live' AND deadline < "
@@ -290,8 +292,8 @@ static void orphans_listed(void *arg)
         one->loop = list->loop;
         one->n = 1;
         memcpy(one->sid[0], list->sid[i], 33);
-        dk_aredis_cmd(list->loop->redis, 0, on_orphan_exists, one, "EXISTS sess:{%s}",
-                      one->sid[0]);
+        dk_aredis_cmd(list->loop->redis, 0, on_orphan_exists, one, "EXISTS %s",
+                      dom_key_sess(one->sid[0]).s);
     }
     free(list);
 }

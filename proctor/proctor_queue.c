@@ -3,9 +3,9 @@
  * queued (queued again), registered photos.
  *
  * Keys: proctor:captures (stream, group "proctor"; workers XDEL what they XACK, so its
- * length is the backlog), proctor:parked, proctor:suspects, proctor:due (zset examd
- * keeps), proctor:missing:{sid} (flag-once marker), proctor:requeued:<capture id>
- * (queued-again-once marker), sess:{sid} and sess:{sid}:cap.
+ * length is the backlog), proctor:parked, proctor:suspects, proctor:requeued:<capture id>
+ * (queued-again-once marker); and, through dom_session.h, the due set examd keeps, the
+ * flag-once marker of a session and the session hash.
  * Several keys change together in Lua scripts: fine on one primary (Sentinel), not on
  * Redis Cluster. Sync connections only: call from worker or tool threads. */
 #include <inttypes.h>
@@ -16,6 +16,7 @@
 #include "dk_log.h"
 #include "dk_mysql.h"
 #include "dk_redis.h"
+#include "dom_session.h"
 #include "proctor_internal.h"
 
 size_t proctor_job_argv(const proctor_job *job, const char **argv, size_t *argvlen, char bufs[][32])
@@ -95,29 +96,6 @@ int proctor_queue_lag(redisContext *c, long long now_ms, proctor_lag *out, dk_er
     return 0;
 }
 
-/* Atomically: still overdue? flag once (SET NX), drop from the due set, note it in the
- * live session and push the suspect. Returns 1 when this call flagged the session. */
-static dk_script missing_lua = DK_SCRIPT(
-    "local s = redis.call('ZSCORE', KEYS[1], ARGV[1])\n"
-    "if not s or tonumber(s) > tonumber(ARGV[2]) then return 0 end\n"
-    "redis.call('ZREM', KEYS[1], ARGV[1])\n"
-    "if not redis.call('SET', KEYS[2], ARGV[3], 'NX', 'EX', ARGV[4]) then return 0 end\n"
-    "redis.call('HSET', KEYS[3], 'cap_missing', ARGV[3])\n"
-    "redis.call('XADD', KEYS[4], '*', 'session_id', ARGV[1], 'physician_id', ARGV[5],\n"
-    "  'capture_id', '', 'reason', 'missing_captures', 'score', '1', 'at', ARGV[3],\n"
-    "  'overdue_ms', ARGV[6])\n"
-    "return 1\n");
-
-static int valid_sid(const char *s, size_t n)
-{
-    if (n == 0 || n > 64) return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
-              (s[i] >= 'A' && s[i] <= 'Z') || s[i] == '-' || s[i] == '_'))
-            return 0;
-    return 1;
-}
-
 static long long session_physician(redisContext *c, MYSQL *db, const char *sid)
 {
     long long pid = 0;
@@ -134,7 +112,8 @@ static long long session_physician(redisContext *c, MYSQL *db, const char *sid)
         if (res) mysql_free_result(res);
     }
     if (!pid) {
-        redisReply *r = redisCommand(c, "HGET sess:{%s} physician_id", sid);
+        /* examd's session hash names the physician DOM_F_PID */
+        redisReply *r = redisCommand(c, "HGET %s %s", dom_key_sess(sid).s, DOM_F_PID);
         if (r && r->type == REDIS_REPLY_STRING) pid = strtoll(r->str, NULL, 10);
         if (r) freeReplyObject(r);
     }
@@ -147,26 +126,25 @@ int proctor_check_missing(redisContext *c, MYSQL *db, long long now_ms, long lon
     *flagged = 0;
     long long cutoff = now_ms - grace_ms;
     redisReply *r = dk_redis_cmd(c, err, "ZRANGEBYSCORE %s -inf %lld WITHSCORES LIMIT 0 200",
-                                 PROCTOR_DUE, cutoff);
+                                 DOM_KEY_DUE, cutoff);
     if (!r) return err ? err->code : DK_EIO;
     int rc = 0;
     for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
         const redisReply *m = r->element[i];
-        if (m->type != REDIS_REPLY_STRING || !valid_sid(m->str, m->len)) continue;
+        if (m->type != REDIS_REPLY_STRING || !dom_sid_valid(m->str, m->len)) continue;
         const char *sid = m->str;
         long long due = strtoll(r->element[i + 1]->str, NULL, 10);
         long long pid = session_physician(c, db, sid);
-        char key[96], sess[96], cut[32], now[32], pidbuf[32], overdue[32];
-        snprintf(key, sizeof key, "proctor:missing:{%s}", sid);
-        snprintf(sess, sizeof sess, "sess:{%s}", sid);
+        dom_key key = dom_key_missing(sid), sess = dom_key_sess(sid);
+        char cut[32], now[32], pidbuf[32], overdue[32];
         snprintf(cut, sizeof cut, "%lld", cutoff);
         snprintf(now, sizeof now, "%lld", now_ms);
         snprintf(pidbuf, sizeof pidbuf, "%lld", pid);
         snprintf(overdue, sizeof overdue, "%lld", now_ms - due);
-        const char *argv[] = {"4", PROCTOR_DUE, key,      sess,   PROCTOR_SUSPECTS, sid,
+        const char *argv[] = {"4", DOM_KEY_DUE, key.s,    sess.s, PROCTOR_SUSPECTS, sid,
                               cut, now,         "604800", pidbuf, overdue};
-        redisReply *x =
-            dk_redis_evalsha(c, &missing_lua, (int)(sizeof argv / sizeof argv[0]), argv, NULL, err);
+        redisReply *x = dk_redis_evalsha(c, &dom_lua_missing, (int)(sizeof argv / sizeof argv[0]),
+                                         argv, NULL, err);
         if (!x) {
             rc = err ? err->code : DK_EIO;
             break;
@@ -258,7 +236,7 @@ int proctor_requeue_unqueued(redisContext *c, MYSQL *db, long long now_ms, long 
     snprintf(now, sizeof now, "%lld", now_ms);
     while (res && (row = mysql_fetch_row(res))) {
         if (!row[0] || !row[1] || !row[2] || !row[3] || !row[4] || !*row[3] ||
-            !valid_sid(row[1], strlen(row[1])))
+            !dom_sid_valid(row[1], strlen(row[1])))
             continue;
         char key[64];
         snprintf(key, sizeof key, "%s%s", PROCTOR_REQUEUED, row[0]);

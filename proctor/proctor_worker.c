@@ -6,13 +6,12 @@
  * physician's registered embedding; write proctor_capture (+ proctor_suspect) in one transaction
  * guarded by "scored_at IS NULL"; then one Lua script that XACKs and - only if the XACK
  * took - writes the live session, XDELs the job, and pushes the suspect entry unless the
- * capture's result was already in sess:{sid}:cap. So a job that two workers end up
- * holding (a slow worker, a reclaimed job), or two jobs of one capture (queued again by
- * proctor_requeue_unqueued), are recorded exactly once.
- * A job left pending by a dead worker is XAUTOCLAIMed after proctor_claim_idle_ms; one
- * that failed proctor_max_attempts times is parked in proctor:parked with its error.
- * Worker 0 also runs the missing-capture check and the sweep that queues again the
- * captures examd stored but could not queue (proctor_queue.c).
+ * capture's result was already in the session's capture results (dom_lua_capture_result). So a job
+ * that two workers end up holding (a slow worker, a reclaimed job), or two jobs of one capture
+ * (queued again by proctor_requeue_unqueued), are recorded exactly once. A job left pending by a
+ * dead worker is XAUTOCLAIMed after proctor_claim_idle_ms; one that failed proctor_max_attempts
+ * times is parked in proctor:parked with its error. Worker 0 also runs the missing-capture check
+ * and the sweep that queues again the captures examd stored but could not queue (proctor_queue.c).
  * Stop: an atomic flag checked between jobs (XREADGROUP blocks at most 500 ms), so the
  * job in hand is always finished. Nothing here is shared between workers but the flag
  * and the counters. */
@@ -27,6 +26,7 @@
 #include "dk_log.h"
 #include "dk_mysql.h"
 #include "dk_redis.h"
+#include "dom_session.h"
 #include "proctor_internal.h"
 
 #define CACHE_SIZE 256
@@ -220,29 +220,7 @@ static int reference(worker *w, long long physician_id, const cache_entry **out,
     return 0;
 }
 
-/* ---- Redis scripts ------------------------------------------------------------------ */
-
-static dk_script result_lua = DK_SCRIPT(
-    "if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end\n"
-    "redis.call('XDEL', KEYS[1], ARGV[2])\n"
-    "redis.call('HDEL', KEYS[5], ARGV[2], ARGV[2] .. ':err')\n"
-    "local first = redis.call('HSET', KEYS[2], ARGV[3], ARGV[4]) == 1\n"
-    "local ttl = redis.call('PTTL', KEYS[3])\n"
-    "if redis.call('EXISTS', KEYS[3]) == 1 then\n"
-    "  local last = tonumber(redis.call('HGET', KEYS[3], 'cap_last_at') or '0') or 0\n"
-    "  if tonumber(ARGV[5]) >= last then\n"
-    "    redis.call('HSET', KEYS[3], 'cap_last_at', ARGV[5], 'cap_last_similarity', ARGV[6],\n"
-    "               'cap_last_flag', ARGV[7])\n"
-    "  end\n"
-    "end\n"
-    "if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl)\n"
-    "elseif ttl == -2 then redis.call('PEXPIRE', KEYS[2], 604800000) end\n"
-    "if not first then return 2 end\n"
-    "if ARGV[8] ~= '' then\n"
-    "  redis.call('XADD', KEYS[4], '*', 'session_id', ARGV[9], 'physician_id', ARGV[10],\n"
-    "             'capture_id', ARGV[3], 'reason', ARGV[8], 'score', ARGV[11], 'at', ARGV[12])\n"
-    "end\n"
-    "return 1\n");
+/* ---- Redis scripts (the one that records a result is dom_lua_capture_result) -------- */
 
 static dk_script park_lua = DK_SCRIPT(
     "if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end\n"
@@ -384,9 +362,8 @@ static int write_redis(worker *w, const job *j, const proctor_result *r, const c
     char *full = dk_malloc(strlen(js) + 96);
     sprintf(full, "{\"capture_id\":%lld,\"taken_at\":%lld,%s", j->capture_id, j->taken_at, js + 1);
     free(js);
-    char capkey[112], sesskey[96], cap[32], at[32], sim[32], phys[32], now[32];
-    snprintf(capkey, sizeof capkey, "sess:{%s}:cap", j->session_id);
-    snprintf(sesskey, sizeof sesskey, "sess:{%s}", j->session_id);
+    dom_key capkey = dom_key_cap(j->session_id), sesskey = dom_key_sess(j->session_id);
+    char cap[32], at[32], sim[32], phys[32], now[32];
     snprintf(cap, sizeof cap, "%lld", j->capture_id);
     snprintf(at, sizeof at, "%lld", j->taken_at);
     fmt_double(sim, sizeof sim, r->has_cosine, r->similarity, "%.1f");
@@ -395,8 +372,8 @@ static int write_redis(worker *w, const job *j, const proctor_result *r, const c
     const char *flag = proctor_flag_name(r->flag);
     const char *argv[] = {"5",
                           PROCTOR_STREAM,
-                          capkey,
-                          sesskey,
+                          capkey.s,
+                          sesskey.s,
                           PROCTOR_SUSPECTS,
                           PROCTOR_ATTEMPTS,
                           PROCTOR_GROUP,
@@ -411,7 +388,8 @@ static int write_redis(worker *w, const job *j, const proctor_result *r, const c
                           phys,
                           sim,
                           now};
-    redisReply *x = eval(w, &result_lua, (int)(sizeof argv / sizeof argv[0]), argv, err);
+    redisReply *x =
+        eval(w, &dom_lua_capture_result, (int)(sizeof argv / sizeof argv[0]), argv, err);
     free(full);
     if (!x) return err->code ? err->code : DK_EIO;
     /* 1: recorded; 2: acknowledged, but this capture's result was recorded before (a
@@ -524,11 +502,8 @@ static void parse_entry(const redisReply *e, job *j)
         else if (!strcmp(k->str, "taken_at"))
             j->taken_at = strtoll(v->str, NULL, 10);
     }
-    j->complete = have == 15 && j->capture_id > 0 && j->physician_id > 0 && j->session_id[0];
-    for (const char *s = j->session_id; *s; s++)
-        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-              *s == '-' || *s == '_'))
-            j->complete = 0;
+    j->complete = have == 15 && j->capture_id > 0 && j->physician_id > 0 &&
+                  dom_sid_valid(j->session_id, strlen(j->session_id));
 }
 
 /* ---- the loop ----------------------------------------------------------------------- */

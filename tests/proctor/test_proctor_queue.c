@@ -30,6 +30,7 @@
 #include "dk_log.h"
 #include "dk_mysql.h"
 #include "dk_redis.h"
+#include "dom_session.h"
 #include "proctor.h"
 
 static const char *faces_dir, *proctord_bin;
@@ -134,13 +135,31 @@ static long long new_physician(const char *photo_rel)
     return (long long)id;
 }
 
-static const char *new_session(long long physician_id)
+static char *new_sid(void)
 {
     char *sid = sessions[nsessions++];
     static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < 32; i++)
+    for (int i = 0; i < DOM_SID_LEN; i++)
         sid[i] = hex[rand() % 16];
-    sid[32] = '\0';
+    sid[DOM_SID_LEN] = '\0';
+    return sid;
+}
+
+/* The live session hash as examd writes it (dom_lua_restore), with the fields proctoring
+ * reads: the physician is DOM_F_PID. */
+static void write_live_session(const char *sid, long long physician_id)
+{
+    char pid[32];
+    snprintf(pid, sizeof pid, "%lld", physician_id);
+    dom_key k = dom_key_sess(sid);
+    freeReplyObject(cmd("HSET %s %s %s %s %s %s %s", k.s, DOM_F_SID, sid, DOM_F_PID, pid,
+                        DOM_F_STATUS, DOM_SESS_LIVE));
+    freeReplyObject(cmd("EXPIRE %s 3600", k.s));
+}
+
+static const char *new_session(long long physician_id)
+{
+    char *sid = new_sid();
     /* the cycle numbers this run's sessions too: two sessions of one physician started in the
      * same millisecond must not collide on uq_exam_session_attempt */
     long long cycle = (wall_ms() % 10000000) * 64 + nsessions;
@@ -149,10 +168,7 @@ static const char *new_session(long long physician_id)
         "bank_version, paper_json, started_at, deadline) VALUES (?, ?, 999999, ?, '公共知识', 1, "
         "1, '[]', NOW(3), NOW(3) + INTERVAL 1 HOUR)",
         p, 3, NULL, NULL);
-    char pid[32];
-    snprintf(pid, sizeof pid, "%lld", physician_id);
-    freeReplyObject(cmd("HSET sess:{%s} physician_id %s", sid, pid));
-    freeReplyObject(cmd("EXPIRE sess:{%s} 3600", sid));
+    write_live_session(sid, physician_id);
     return sid;
 }
 
@@ -231,7 +247,7 @@ static int jobs_of(long long capture_id)
 
 static long long results(const char *sid)
 {
-    return cmd_int("HLEN sess:{%s}:cap", sid);
+    return cmd_int("HLEN %s", dom_key_cap(sid).s);
 }
 
 static int wait_results(const char *sid, long long want, int timeout_ms)
@@ -267,11 +283,29 @@ static int suspects(const char *sid, const char *reason, long long capture_id)
     return n;
 }
 
+/* physician_id of the first suspect stream entry of a session, -1 if none. */
+static long long suspect_physician(const char *sid)
+{
+    redisReply *r = cmd("XRANGE %s - +", PROCTOR_SUSPECTS);
+    long long pid = -1;
+    for (size_t i = 0; pid < 0 && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        redisReply *f = r->element[i]->element[1];
+        const char *s = NULL, *p = NULL;
+        for (size_t k = 0; k + 1 < f->elements; k += 2) {
+            if (!strcmp(f->element[k]->str, "session_id")) s = f->element[k + 1]->str;
+            if (!strcmp(f->element[k]->str, "physician_id")) p = f->element[k + 1]->str;
+        }
+        if (s && p && !strcmp(s, sid)) pid = strtoll(p, NULL, 10);
+    }
+    freeReplyObject(r);
+    return pid;
+}
+
 static char *cap_result(const char *sid, long long capture_id)
 {
     char cap[32];
     snprintf(cap, sizeof cap, "%lld", capture_id);
-    redisReply *r = cmd("HGET sess:{%s}:cap %s", sid, cap);
+    redisReply *r = cmd("HGET %s %s", dom_key_cap(sid).s, cap);
     char *s = r->type == REDIS_REPLY_STRING ? dk_strdup(r->str) : NULL;
     freeReplyObject(r);
     return s;
@@ -429,7 +463,7 @@ static void test_scores_and_suspects(void **state)
     assert_int_equal(sql_int("SELECT LENGTH(face_embedding) FROM physician WHERE id = ?", pphys, 1),
                      512);
     /* the live session shows the latest capture */
-    redisReply *r = cmd("HGET sess:{%s} cap_last_at", s1);
+    redisReply *r = cmd("HGET %s %s", dom_key_sess(s1).s, DOM_F_CAP_LAST_AT);
     assert_int_equal(r->type, REDIS_REPLY_STRING);
     assert_int_equal(strtoll(r->str, NULL, 10), t + 4);
     freeReplyObject(r);
@@ -588,8 +622,8 @@ static void test_missing_captures(void **state)
     long long a = physicians[0];
     const char *late = new_session(a), *fine = new_session(a);
     long long now = wall_ms(), grace = 120000;
-    freeReplyObject(cmd("ZADD %s %lld %s", PROCTOR_DUE, now - grace - 5000, late));
-    freeReplyObject(cmd("ZADD %s %lld %s", PROCTOR_DUE, now - grace + 60000, fine));
+    freeReplyObject(cmd("ZADD %s %lld %s", DOM_KEY_DUE, now - grace - 5000, late));
+    freeReplyObject(cmd("ZADD %s %lld %s", DOM_KEY_DUE, now - grace + 60000, fine));
     int flagged = 0;
     dk_error err = {0};
     assert_int_equal(proctor_check_missing(rc, db, now, grace, &flagged, &err), 0);
@@ -597,7 +631,7 @@ static void test_missing_captures(void **state)
     assert_int_equal(suspects(late, "missing_captures", 0), 1);
     assert_int_equal(suspects(fine, NULL, 0), 0);
     /* once: examd still lists it as overdue, a second check flags nothing new */
-    freeReplyObject(cmd("ZADD %s %lld %s", PROCTOR_DUE, now - grace - 4000, late));
+    freeReplyObject(cmd("ZADD %s %lld %s", DOM_KEY_DUE, now - grace - 4000, late));
     assert_int_equal(proctor_check_missing(rc, db, now + 1000, grace, &flagged, &err), 0);
     assert_int_equal(suspects(late, "missing_captures", 0), 1);
     dk_param pl[] = {DK_PSTR(late)};
@@ -605,10 +639,39 @@ static void test_missing_captures(void **state)
                              "reason = 'missing_captures'",
                              pl, 1),
                      1);
-    redisReply *r = cmd("HGET sess:{%s} cap_missing", late);
+    redisReply *r = cmd("HGET %s %s", dom_key_sess(late).s, DOM_F_CAP_MISSING);
     assert_int_equal(r->type, REDIS_REPLY_STRING);
     freeReplyObject(r);
-    freeReplyObject(cmd("ZREM %s %s %s", PROCTOR_DUE, late, fine));
+    freeReplyObject(cmd("ZREM %s %s %s", DOM_KEY_DUE, late, fine));
+}
+
+/* The missing-capture check names the session's physician: from its exam_session row,
+ * else (MariaDB unreachable, or no row) from the live session hash as examd writes it
+ * (DOM_F_PID). It used to read a field examd never writes, so that fallback named
+ * physician 0: a suspect entry without its physician and no proctor_suspect row. */
+static void test_missing_physician_from_session(void **state)
+{
+    (void)state;
+    long long a = physicians[0];
+    const char *no_row = new_sid(), *no_db = new_session(a);
+    write_live_session(no_row, a); /* in Redis only: its MariaDB row is not there */
+    long long now = wall_ms(), grace = 120000;
+    int flagged = 0;
+    dk_error err = {0};
+    freeReplyObject(cmd("ZADD %s %lld %s", DOM_KEY_DUE, now - grace - 5000, no_row));
+    assert_int_equal(proctor_check_missing(rc, db, now, grace, &flagged, &err), 0);
+    assert_int_equal(suspects(no_row, "missing_captures", 0), 1);
+    assert_int_equal(suspect_physician(no_row), a);
+    dk_param pr[] = {DK_PSTR(no_row)};
+    assert_int_equal(sql_int("SELECT physician_id FROM proctor_suspect WHERE session_id = ? AND "
+                             "reason = 'missing_captures'",
+                             pr, 1),
+                     a);
+    /* no MariaDB connection at all: the session hash alone names the physician */
+    freeReplyObject(cmd("ZADD %s %lld %s", DOM_KEY_DUE, now - grace - 5000, no_db));
+    assert_int_equal(proctor_check_missing(rc, NULL, now, grace, &flagged, &err), 0);
+    assert_int_equal(suspects(no_db, "missing_captures", 0), 1);
+    assert_int_equal(suspect_physician(no_db), a);
 }
 
 /* examd stored a capture (file + row) but its XADD failed: the sweep queues it again, once;
@@ -745,8 +808,8 @@ static int teardown(void **state)
         sql("DELETE FROM proctor_suspect WHERE session_id = ?", p, 1, NULL, NULL);
         sql("DELETE FROM proctor_capture WHERE session_id = ?", p, 1, NULL, NULL);
         sql("DELETE FROM exam_session WHERE id = ?", p, 1, NULL, NULL);
-        freeReplyObject(cmd("DEL sess:{%s} sess:{%s}:cap proctor:missing:{%s}", sessions[i],
-                            sessions[i], sessions[i]));
+        freeReplyObject(cmd("DEL %s %s %s", dom_key_sess(sessions[i]).s, dom_key_cap(sessions[i]).s,
+                            dom_key_missing(sessions[i]).s));
     }
     for (int i = 0; i < nphysicians; i++) {
         dk_param p[] = {DK_PINT(physicians[i])};
@@ -802,6 +865,7 @@ int main(void)
         cmocka_unit_test(test_sigterm_finishes_job),
         cmocka_unit_test(test_parked_after_three_failures),
         cmocka_unit_test(test_missing_captures),
+        cmocka_unit_test(test_missing_physician_from_session),
         cmocka_unit_test(test_requeue_unqueued),
         cmocka_unit_test(test_job_argv_and_lag),
     };

@@ -1,13 +1,15 @@
-/* exam_scripts.c - the Lua text of exam_scripts.h. Kept small: each script reads the
- * session once, checks ownership and state, and writes. Each is a dk_script: its SHA-1
- * is computed on first use and that is what examd sends (EVALSHA). */
-#include "exam_scripts.h"
+/* dom_session_lua.c - the Lua text of the scripts in dom_session.h, whose comments give
+ * each one's KEYS/ARGV contract. Kept small: each script reads the session once, checks
+ * ownership and state, and writes. The field names and status values spelled here are
+ * those of dom_session.h (DOM_F_*, DOM_SESS_*). Each is a dk_script: its SHA-1 is computed
+ * on first use and that is what the servers send (EVALSHA). */
+#include "dom_session.h"
 
 #define NOW_MS                                                                                   \
     "local t = redis.call('TIME')\n"                                                             \
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
 
-dk_script exam_lua_answer = DK_SCRIPT(
+dk_script dom_lua_answer = DK_SCRIPT(
     "local s = redis.call('HMGET', KEYS[1], 'pid', 'status', 'deadline', 'shape')\n"
     NOW_MS
     "if not s[1] or s[1] ~= ARGV[1] then return {0, 'nosession', now} end\n"
@@ -38,9 +40,9 @@ dk_script exam_lua_answer = DK_SCRIPT(
     "if ARGV[1] ~= '' and h['pid'] ~= ARGV[1] then return {0, 'nosession', now} end\n"           \
     "return {1, now, s, redis.call('HGETALL', KEYS[2])}\n"
 
-dk_script exam_lua_view = DK_SCRIPT(NOW_MS VIEW_BODY);
+dk_script dom_lua_view = DK_SCRIPT(NOW_MS VIEW_BODY);
 
-dk_script exam_lua_restore = DK_SCRIPT(
+dk_script dom_lua_restore = DK_SCRIPT(
     NOW_MS
     "local i = 1\n"
     "if redis.call('EXISTS', KEYS[1]) == 0 then\n"
@@ -61,7 +63,7 @@ dk_script exam_lua_restore = DK_SCRIPT(
     "ARGV[1] = ''\n"
     VIEW_BODY);
 
-dk_script exam_lua_claim = DK_SCRIPT(
+dk_script dom_lua_claim = DK_SCRIPT(
     "local s = redis.call('HMGET', KEYS[1], 'pid', 'status', 'deadline', 'claim_at', 'qp')\n"
     NOW_MS
     "if not s[1] then return {0, 'nosession'} end\n"
@@ -72,7 +74,7 @@ dk_script exam_lua_claim = DK_SCRIPT(
     "redis.call('HSET', KEYS[1], 'status', 'submitting', 'claim_at', now, 'claim_by', ARGV[2])\n"
     "return {1, now, s[5], redis.call('HGETALL', KEYS[2])}\n");
 
-dk_script exam_lua_finish = DK_SCRIPT(
+dk_script dom_lua_finish = DK_SCRIPT(
     "redis.call('HSET', KEYS[1], 'status', 'submitted', 'score', ARGV[2], 'total', ARGV[3],\n"
     "  'passed', ARGV[4], 'enrolment_status', ARGV[5], 'pass_mark', ARGV[7])\n"
     "redis.call('ZREM', KEYS[3], ARGV[1])\n"
@@ -82,8 +84,47 @@ dk_script exam_lua_finish = DK_SCRIPT(
     "redis.call('EXPIRE', KEYS[2], ARGV[6])\n"
     "return 1\n");
 
-dk_script exam_lua_unclaim = DK_SCRIPT(
+dk_script dom_lua_unclaim = DK_SCRIPT(
     "if redis.call('HGET', KEYS[1], 'status') == 'submitting' then\n"
     "  redis.call('HSET', KEYS[1], 'status', 'live')\n"
     "end\n"
+    "return 1\n");
+
+dk_script dom_lua_capture_ok = DK_SCRIPT(
+    "local s = redis.call('HMGET', KEYS[1], 'pid', 'status')\n"
+    "if not s[1] or s[1] ~= ARGV[1] then return 'nosession' end\n"
+    "if s[2] ~= 'live' then return 'closed' end\n"
+    "return 'ok'\n");
+
+dk_script dom_lua_capture_result = DK_SCRIPT(
+    "if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end\n"
+    "redis.call('XDEL', KEYS[1], ARGV[2])\n"
+    "redis.call('HDEL', KEYS[5], ARGV[2], ARGV[2] .. ':err')\n"
+    "local first = redis.call('HSET', KEYS[2], ARGV[3], ARGV[4]) == 1\n"
+    "local ttl = redis.call('PTTL', KEYS[3])\n"
+    "if redis.call('EXISTS', KEYS[3]) == 1 then\n"
+    "  local last = tonumber(redis.call('HGET', KEYS[3], 'cap_last_at') or '0') or 0\n"
+    "  if tonumber(ARGV[5]) >= last then\n"
+    "    redis.call('HSET', KEYS[3], 'cap_last_at', ARGV[5], 'cap_last_similarity', ARGV[6],\n"
+    "               'cap_last_flag', ARGV[7])\n"
+    "  end\n"
+    "end\n"
+    "if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl)\n"
+    "elseif ttl == -2 then redis.call('PEXPIRE', KEYS[2], 604800000) end\n"
+    "if not first then return 2 end\n"
+    "if ARGV[8] ~= '' then\n"
+    "  redis.call('XADD', KEYS[4], '*', 'session_id', ARGV[9], 'physician_id', ARGV[10],\n"
+    "             'capture_id', ARGV[3], 'reason', ARGV[8], 'score', ARGV[11], 'at', ARGV[12])\n"
+    "end\n"
+    "return 1\n");
+
+dk_script dom_lua_missing = DK_SCRIPT(
+    "local s = redis.call('ZSCORE', KEYS[1], ARGV[1])\n"
+    "if not s or tonumber(s) > tonumber(ARGV[2]) then return 0 end\n"
+    "redis.call('ZREM', KEYS[1], ARGV[1])\n"
+    "if not redis.call('SET', KEYS[2], ARGV[3], 'NX', 'EX', ARGV[4]) then return 0 end\n"
+    "redis.call('HSET', KEYS[3], 'cap_missing', ARGV[3])\n"
+    "redis.call('XADD', KEYS[4], '*', 'session_id', ARGV[1], 'physician_id', ARGV[5],\n"
+    "  'capture_id', '', 'reason', 'missing_captures', 'score', '1', 'at', ARGV[3],\n"
+    "  'overdue_ms', ARGV[6])\n"
     "return 1\n");

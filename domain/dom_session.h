@@ -1,0 +1,148 @@
+/* dom_session.h - the layout of a live exam session in Redis, in one place: the keys (built
+ * here and nowhere else), the fields of the session hash, the session-id rule, and the
+ * Lua scripts that change a session, each with its KEYS/ARGV contract. examd writes a
+ * session, the proctor adds capture results to it; both go through this header.
+ *
+ * Keys of one session share the hash tag {sid} (sess:{sid}, sess:{sid}:ans,
+ * sess:{sid}:cap) so they sit in one slot of a Redis Cluster. The sets that list sessions
+ * (DOM_KEY_DEADLINES, DOM_KEY_DIRTY, DOM_KEY_DUE) have sids as members. Time inside the
+ * scripts is Redis's TIME: every node agrees on one clock. Answers are stored as
+ * "CHOICE@ms" ("" = cleared). Run the scripts with dk_aredis_evalsha or dk_redis_evalsha:
+ * they travel as their SHA-1, the text only when Redis lacks it (NOSCRIPT).
+ * No I/O and no allocation here; everything is safe from any thread. */
+#ifndef DOM_SESSION_H
+#define DOM_SESSION_H
+
+#include <stddef.h>
+
+#include "dk_redis.h"
+
+/* ---- the session id ------------------------------------------------------------------ */
+
+/* A session id is 32 lower-case hex characters (16 random bytes, sodium_bin2hex), also
+ * the primary key of exam_session. */
+#define DOM_SID_LEN 32
+
+/* 1 when s[0..n) is a session id: exactly DOM_SID_LEN characters of [0-9a-f]. Anything
+ * else (upper case, other lengths, other characters) is refused before it reaches a key
+ * or a query. s need not be NUL-terminated. */
+int dom_sid_valid(const char *s, size_t n);
+
+/* ---- keys ------------------------------------------------------------------------------ */
+
+#define DOM_KEY_MAX 64 /* room for any key below built from a valid sid */
+
+/* A key built for one session, by value: dom_key_sess(sid).s */
+typedef struct dom_key {
+    char s[DOM_KEY_MAX];
+} dom_key;
+
+/* The key builders take a valid sid (dom_sid_valid). */
+dom_key dom_key_sess(const char *sid);    /* sess:{sid}: hash of DOM_F_* fields */
+dom_key dom_key_ans(const char *sid);     /* sess:{sid}:ans: question no -> "CHOICE@ms" */
+dom_key dom_key_cap(const char *sid);     /* sess:{sid}:cap: capture id -> result JSON */
+dom_key dom_key_missing(const char *sid); /* proctor:missing:{sid}: flagged-once marker */
+
+/* Keys that list sessions (members: sids). */
+#define DOM_KEY_DEADLINES "exam:deadlines" /* zset, score = deadline (unix ms): the sweeper's */
+#define DOM_KEY_DIRTY "exam:dirty"         /* set: answers not yet flushed to MariaDB */
+#define DOM_KEY_DUE "proctor:due"          /* zset, score = when the next capture is due */
+
+/* ---- the session hash (sess:{sid}) ------------------------------------------------------ */
+
+/* Written by examd when the session starts or is rebuilt from MariaDB (dom_lua_restore). */
+#define DOM_F_SID "sid"
+#define DOM_F_PID "pid" /* the physician's id */
+#define DOM_F_ENROL "enrol"
+#define DOM_F_CYCLE "cycle"
+#define DOM_F_PAPER "paper"
+#define DOM_F_CATEGORY "category"
+#define DOM_F_ATTEMPT "attempt"
+#define DOM_F_STARTED_AT "started_at" /* unix ms */
+#define DOM_F_DEADLINE "deadline"     /* unix ms */
+#define DOM_F_STATUS "status"         /* DOM_SESS_* */
+#define DOM_F_SHAPE "shape" /* per question 'S'|'M' and the last valid letter ("SDMEMD...") */
+#define DOM_F_QP "qp"       /* the encoded paper (qb_paper_decode) */
+/* Written by the submit (dom_lua_claim, dom_lua_finish). */
+#define DOM_F_CLAIM_AT "claim_at"
+#define DOM_F_CLAIM_BY "claim_by" /* DOM_BY_* */
+#define DOM_F_SCORE "score"
+#define DOM_F_TOTAL "total"
+#define DOM_F_PASSED "passed" /* "1" | "0" */
+#define DOM_F_ENROLMENT_STATUS "enrolment_status"
+#define DOM_F_PASS_MARK "pass_mark"
+/* Proctoring: examd schedules the next capture, the proctor records results. */
+#define DOM_F_CAP_NEXT_DUE "cap_next_due" /* unix ms */
+#define DOM_F_CAP_LAST_AT "cap_last_at"   /* taken_at of the newest scored capture */
+#define DOM_F_CAP_LAST_SIMILARITY "cap_last_similarity"
+#define DOM_F_CAP_LAST_FLAG "cap_last_flag"
+#define DOM_F_CAP_MISSING "cap_missing" /* unix ms when captures were found missing */
+
+/* DOM_F_STATUS values: live -> submitting (claimed) -> submitted; a failed claim goes
+ * back to live (dom_lua_unclaim). */
+#define DOM_SESS_LIVE "live"
+#define DOM_SESS_SUBMITTING "submitting"
+#define DOM_SESS_SUBMITTED "submitted"
+
+/* Who submits (ARGV "by" of dom_lua_claim/dom_lua_unclaim, exam_session.submitted_by). */
+#define DOM_BY_PHYSICIAN "physician"
+#define DOM_BY_SWEEPER "sweeper"
+
+/* ---- the scripts ---------------------------------------------------------------------- */
+/* Each comment: KEYS, ARGV, the reply. "sess", "ans", "cap" are dom_key_sess/ans/cap of
+ * the session; the other keys are the constants named. */
+
+/* Saves one answer. KEYS: sess, ans, DOM_KEY_DIRTY. ARGV: pid, no, choice, sid, arrival
+ * (the node's unix ms when the request arrived).
+ * -> {1, "ok", now} | {0, reason, now}; reasons: nosession, closed, badno, badchoice,
+ * stale (the request waited over 20 s in a node that froze: the client retries, so an
+ * old choice never lands over a newer one) */
+extern dk_script dom_lua_answer;
+
+/* Reads a session. KEYS: sess, ans. ARGV: pid ("" = any, for the sweeper).
+ * -> {1, now, {session fields...}, {answer pairs...}} | {0, "nosession"} */
+extern dk_script dom_lua_view;
+
+/* Writes a session started or rebuilt from MariaDB. KEYS: sess, ans, DOM_KEY_DEADLINES,
+ * DOM_KEY_DUE. ARGV: the session fields as pairs, "|", answer pairs, then the ms until the
+ * first capture is due. Writes only what is missing (a rebuild never overwrites newer
+ * state); a live session is listed in both zsets. -> same as dom_lua_view. */
+extern dk_script dom_lua_restore;
+
+/* Claims a session for submitting. KEYS: sess, ans. ARGV: pid ("" = the sweeper), by
+ * (DOM_BY_*), stale_ms (a claim older than this may be taken over).
+ * -> {1, now, qp, {answer pairs}} | {0, reason}; reasons: nosession, submitted, busy,
+ * notdue (the sweeper before the deadline) */
+extern dk_script dom_lua_claim;
+
+/* Records the result of a submitted session and lets its keys expire. KEYS: sess, ans,
+ * DOM_KEY_DEADLINES, DOM_KEY_DIRTY, DOM_KEY_DUE. ARGV: sid, score, total, passed,
+ * enrolment_status, ttl_s, pass_mark. -> 1 */
+extern dk_script dom_lua_finish;
+
+/* Gives a failed claim back so it can be claimed again. KEYS: sess. ARGV: by. -> 1 */
+extern dk_script dom_lua_unclaim;
+
+/* May this physician send a capture? KEYS: sess. ARGV: pid.
+ * -> "ok" | "nosession" (not there, or another physician's) | "closed" (not live) */
+extern dk_script dom_lua_capture_ok;
+
+/* Records one scored capture, exactly once. KEYS: the capture stream, cap, sess, the
+ * suspect stream, the attempts hash. ARGV: group, entry id, capture id, result JSON,
+ * taken_at, similarity ("" = none), flag ("" = none), suspect reason ("" = none), sid,
+ * physician id, score, now (unix ms).
+ * XACKs the entry; only if that took: XDELs it, drops its attempt notes, stores the result
+ * in cap (which expires with sess, 7 days when sess is gone), sets the DOM_F_CAP_LAST_*
+ * fields when this capture is the newest, and pushes the suspect entry when the result
+ * was not there before. -> 1 recorded | 2 acknowledged, recorded before (a second job of
+ * one capture) | 0 another worker had the entry */
+extern dk_script dom_lua_capture_result;
+
+/* Flags a session whose captures are missing, once. KEYS: DOM_KEY_DUE, missing, sess, the
+ * suspect stream. ARGV: sid, cutoff (unix ms: still due before it?), now, marker ttl_s,
+ * physician id, overdue_ms. Drops the session from DOM_KEY_DUE, sets the marker (SET NX),
+ * DOM_F_CAP_MISSING and pushes a missing_captures suspect entry.
+ * -> 1 flagged by this call | 0 not overdue or flagged before */
+extern dk_script dom_lua_missing;
+
+#endif
