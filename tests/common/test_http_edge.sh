@@ -111,7 +111,7 @@ for name in examd admind; do
         echo "$name: headers: $(cat "$tmp/sl-h"); body: $(cat "$tmp/sl-b"); $(($(date +%s) - t0)) s"
         for f in sl-h sl-b; do
             read -r closed open last < <(sed 's/[a-z]*=//g' "$tmp/$f")
-            [ "$open" = 0 ] || fail "$name: $f: $open of 100 slow connections still open after 40 s"
+            [ "$open" = 0 ] || fail "$name: $f: $open of 50 slow connections still open after 40 s"
             awk -v l="$last" 'BEGIN { exit !(l <= 30) }' ||
                 fail "$name: $f: the last slow connection closed after $last s (deadline 5 s + 5 s, slack 20 s)"
         done
