@@ -63,7 +63,7 @@ static const config_key config_table[] = {
     {"http_max_connections", T_INT, "1000", 0,
      "open connections per node; beyond it a new connection gets 503 and is closed (lowered "
      "to fit the open-files limit)"},
-    {"metrics_allow", T_STR, "127.0.0.1,::1", 0,
+    {"metrics_allow", T_STR, "127.0.0.0/8,::1", 0,
      "client addresses (IPs or CIDRs, comma-separated) that may read /metrics; others get 403"},
     {"web_root", T_STR, "", 0, "folder of static pages ('' = none)"},
     {"http_trusted_proxies", T_STR, "", 0, "load balancers (IPs, comma-separated) whose X-Real-IP is believed"},

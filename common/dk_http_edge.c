@@ -121,7 +121,7 @@ static void refuse(dk_conn *c, int route, int code, const char *msg, const char 
     if (origin && dk_http_cors_allowed(s, origin, originlen))
         snprintf(cors, sizeof cors, "Access-Control-Allow-Origin: %.*s\r\nVary: Origin\r\n",
                  (int)originlen, origin);
-    size_t blen = strlen(body), cap = blen + 600;
+    size_t blen = strlen(body), cap = blen + strlen(cors) + 512; /* 512: the fixed lines */
     c->reply = dk_malloc(cap);
     int n = snprintf(c->reply, cap,
                      "HTTP/1.1 %d %s\r\nContent-Type: application/json; charset=utf-8\r\n"
@@ -143,6 +143,10 @@ static void refuse_now(dk_conn *c)
     dk_http_server *s = c->edge->loop->server;
     dk_http_count(s, c->route, c->full ? 503 : 413, c->start_us);
     struct bufferevent *bev = c->bev;
+    if (!c->reply_len) {
+        evhttp_connection_free(c->evcon); /* conn_closed frees c */
+        return;
+    }
     bufferevent_disable(bev, EV_READ);
     bufferevent_setcb(bev, NULL, refused_sent, refused_error, c);
     struct timeval tv = {5, 0};

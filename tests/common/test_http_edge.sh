@@ -163,7 +163,7 @@ for name in examd admind; do
             [ "$(hdr X-Content-Type-Options)" = nosniff ] || fail "$name: GET $path: no nosniff"
             [ "$(hdr X-Frame-Options)" = DENY ] || fail "$name: GET $path: X-Frame-Options '$(hdr X-Frame-Options)'"
         done
-        # (f) /metrics: 127.0.0.1 is allowed by default
+        # (f) /metrics: loopback (127.0.0.0/8) is allowed by default
         code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/metrics")
         [ "$code" = 200 ] || fail "$name: /metrics from 127.0.0.1 by default: $code"
         stop $name
