@@ -3,7 +3,9 @@
  *
  * Each loop thread has its own event_base, evhttp, Redis client and mailbox, and its
  * own SO_REUSEPORT socket, so the kernel spreads connections over the loops. The only
- * state shared between loops is atomics (metrics) and the immutable config. */
+ * state shared between loops is atomics (metrics) and the immutable config. What happens
+ * to a connection before its request is complete (limits, deadlines, the connection
+ * cap) is dk_http_edge.c's. */
 #include "dk_http.h"
 
 #include <arpa/inet.h>
@@ -16,38 +18,18 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "dk_http_internal.h"
 #include "dk_json.h"
 #include "dk_log.h"
 
-#define MAX_GAUGES 32
-#define MAX_ROUTES 96
-
-typedef struct route_stats {
-    _Atomic unsigned long long by_class[6]; /* 1xx..5xx by status/100 */
-    dk_hist latency;
-} route_stats;
-
-struct dk_http_server {
-    const dk_config *cfg;
-    dk_http_opts opts;
-    int port;
-    int nloops;
-    dk_loop *loops;
-    pthread_t *threads;
-    struct evhttp_bound_socket **bound;
-    size_t max_body, max_headers;
-    int timeout_s;
-    _Atomic long long inflight;
-    _Atomic int started;
-    route_stats routes[MAX_ROUTES + 1]; /* last: unmatched */
-    dk_gauge gauges[MAX_GAUGES];
-    int ngauges;
-};
+#define MAX_GAUGES DK_HTTP_MAX_GAUGES
+#define MAX_ROUTES DK_HTTP_MAX_ROUTES
 
 long long dk_now_us(void)
 {
@@ -81,17 +63,18 @@ static int match(const char *pattern, const char *path, size_t pathlen, dk_req *
                 s++;
             }
             if (s == st || s - st > 64 || n >= DK_HTTP_MAX_PARAMS) goto nomatch;
-            rq->params[n++] = dk_strndup(st, (size_t)(s - st));
+            if (rq) rq->params[n] = dk_strndup(st, (size_t)(s - st));
+            n++;
             p += 2;
         } else if (*p++ != *s++) {
             goto nomatch;
         }
     }
     if (*p || s != end) goto nomatch;
-    rq->nparams = n;
+    if (rq) rq->nparams = n;
     return 1;
 nomatch:
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; rq && i < n; i++) {
         free(rq->params[i]);
         rq->params[i] = NULL;
     }
@@ -112,6 +95,21 @@ static const char *method_name(enum evhttp_cmd_type t)
     }
 }
 
+int dk_http_route_of(dk_http_server *s, const char *method, const char *path, size_t pathlen)
+{
+    for (size_t i = 0; i < s->opts.nroutes; i++)
+        if (!strcmp(s->opts.routes[i].method, method) &&
+            match(s->opts.routes[i].pattern, path, pathlen, NULL))
+            return (int)i;
+    return -1;
+}
+
+size_t dk_http_route_max_body(const dk_http_server *s, int route)
+{
+    return route >= 0 && s->opts.routes[route].max_body ? s->opts.routes[route].max_body
+                                                        : s->max_body;
+}
+
 /* ---- the request context ------------------------------------------------------------ */
 
 static void req_free(dk_req *rq)
@@ -122,19 +120,24 @@ static void req_free(dk_req *rq)
     free(rq);
 }
 
-static void finish(dk_req *rq, int status)
+void dk_http_count(dk_http_server *s, int route, int status, long long start_us)
 {
-    dk_http_server *s = rq->loop->server;
-    route_stats *st = &s->routes[rq->route >= 0 ? rq->route : MAX_ROUTES];
+    route_stats *st = &s->routes[route >= 0 ? route : MAX_ROUTES];
     int cls = status / 100;
     if (cls < 1 || cls > 5) cls = 5;
     atomic_fetch_add_explicit(&st->by_class[cls], 1, memory_order_relaxed);
-    dk_hist_observe(&st->latency, dk_now_us() - rq->start_us);
+    dk_hist_observe(&st->latency, dk_now_us() - start_us);
+}
+
+static void finish(dk_req *rq, int status)
+{
+    dk_http_server *s = rq->loop->server;
+    dk_http_count(s, rq->route, status, rq->start_us);
     atomic_fetch_sub(&s->inflight, 1);
     req_free(rq);
 }
 
-static const char *reason(int status)
+const char *dk_http_reason(int status)
 {
     switch (status) {
     case 200: return "OK";
@@ -160,8 +163,11 @@ void dk_http_reply_evbuf(dk_req *rq, int status, const char *content_type, struc
     struct evkeyvalq *h = evhttp_request_get_output_headers(rq->req);
     if (content_type) evhttp_add_header(h, "Content-Type", content_type);
     evhttp_add_header(h, "Cache-Control", "no-store");
+    /* every reply, API or page: not sniffed, not framed, no Referer from it */
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-    evhttp_send_reply(rq->req, status, reason(status), b);
+    evhttp_add_header(h, "X-Frame-Options", "DENY");
+    evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+    evhttp_send_reply(rq->req, status, dk_http_reason(status), b);
     finish(rq, status);
 }
 
@@ -193,11 +199,21 @@ void dk_http_fail(dk_req *rq, const dk_error *e)
         snprintf(ra, sizeof ra, "%d", e && e->retry_after > 0 ? e->retry_after : 1);
         evhttp_add_header(evhttp_request_get_output_headers(rq->req), "Retry-After", ra);
     }
+    char *body = dk_http_error_json(code, e && e->msg[0] ? e->msg : NULL);
+    dk_http_reply(rq, status, "application/json; charset=utf-8", body, strlen(body));
+    free(body);
+}
+
+char *dk_http_error_json(int code, const char *msg)
+{
     json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", dk_err_name(code), "message",
-                             e && e->msg[0] ? e->msg : dk_err_name(code));
-    if (!body) body = json_pack("{s:{s:s,s:s}}", "error", "code", dk_err_name(code), "message",
+                             msg && *msg ? msg : dk_err_name(code));
+    if (!body)
+        body = json_pack("{s:{s:s,s:s}}", "error", "code", dk_err_name(code), "message",
                                 "invalid message encoding");
-    dk_http_reply_json(rq, status, body);
+    char *s = dk_json_dump(body);
+    json_decref(body);
+    return s;
 }
 
 void dk_http_failf(dk_req *rq, int code, const char *fmt, ...)
@@ -269,6 +285,11 @@ void dk_http_serve_static(dk_req *rq, const char *root)
     const char *dot = strrchr(full, '.');
     for (size_t i = 0; dot && i < sizeof mime_table / sizeof mime_table[0]; i++)
         if (!strcmp(dot, mime_table[i].ext)) type = mime_table[i].type;
+    /* the pages are ES modules and stylesheets from this origin, no inline script or
+     * style; the exam page also calls admind (admin_url) and shows camera frames and
+     * photos as blob: and data: images */
+    evhttp_add_header(evhttp_request_get_output_headers(rq->req), "Content-Security-Policy",
+                      rq->loop->server->csp);
     struct evbuffer *b = evbuffer_new();
     evbuffer_add_file(b, fd, 0, st.st_size); /* takes the fd */
     dk_http_reply_evbuf(rq, 200, type, b);
@@ -306,6 +327,15 @@ static void real_peer(dk_http_server *s, dk_req *rq)
 /* CORS: a page from one of http_cors_origins (the exam page on examd's origin calling
  * admind's physician API) may read the replies. Tokens go in the Authorization header,
  * never in cookies, so credentials are not allowed. Returns whether the origin is allowed. */
+int dk_http_cors_allowed(const dk_http_server *s, const char *origin, size_t len)
+{
+    char o[201];
+    if (len > 200) return 0;
+    memcpy(o, origin, len);
+    o[len] = '\0';
+    return listed(dk_config_str(s->cfg, "http_cors_origins"), o);
+}
+
 static int cors_headers(dk_http_server *s, dk_req *rq)
 {
     const char *list = dk_config_str(s->cfg, "http_cors_origins");
@@ -313,7 +343,7 @@ static int cors_headers(dk_http_server *s, dk_req *rq)
     struct evkeyvalq *h = evhttp_request_get_output_headers(rq->req);
     evhttp_add_header(h, "Vary", "Origin");
     const char *origin = dk_http_header(rq, "Origin");
-    if (!origin || strlen(origin) > 200 || !listed(list, origin)) return 0;
+    if (!origin || !dk_http_cors_allowed(s, origin, strlen(origin))) return 0;
     evhttp_add_header(h, "Access-Control-Allow-Origin", origin);
     evhttp_add_header(h, "Access-Control-Expose-Headers", "Retry-After, Content-Disposition");
     return 1;
@@ -352,6 +382,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
 {
     dk_loop *loop = arg;
     dk_http_server *s = loop->server;
+    dk_edge_dispatched(loop, req);
     dk_req *rq = dk_calloc(1, sizeof *rq);
     rq->req = req;
     rq->loop = loop;
@@ -419,6 +450,96 @@ static void dispatch(struct evhttp_request *req, void *arg)
     dk_http_failf(rq, DK_ENOTFOUND, "没有这个接口");
 }
 
+/* ---- settings read once at start --------------------------------------------------- */
+
+/* metrics_allow: "IP" or "IP/BITS" entries, comma-separated. */
+static int parse_nets(dk_http_server *s, const char *list, dk_error *err)
+{
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, ", ");
+        if (len) {
+            char item[64];
+            if (len >= sizeof item || s->nmetrics_allow == DK_HTTP_MAX_NETS)
+                return dk_error_set(err, DK_EINVAL, "metrics_allow: too long");
+            memcpy(item, p, len);
+            item[len] = '\0';
+            dk_net *n = &s->metrics_allow[s->nmetrics_allow];
+            char *slash = strchr(item, '/'), *end = NULL;
+            if (slash) *slash = '\0';
+            n->family = strchr(item, ':') ? AF_INET6 : AF_INET;
+            int max = n->family == AF_INET ? 32 : 128;
+            n->bits = slash ? (int)strtol(slash + 1, &end, 10) : max;
+            if (inet_pton(n->family, item, n->addr) != 1 || n->bits < 0 || n->bits > max ||
+                (slash && (end == slash + 1 || *end)))
+                return dk_error_set(err, DK_EINVAL, "metrics_allow: not an IP or CIDR: '%.*s'",
+                                    (int)len, p);
+            s->nmetrics_allow++;
+        }
+        p += len;
+        p += strspn(p, ", ");
+    }
+    return 0;
+}
+
+int dk_http_metrics_allowed(const dk_req *rq)
+{
+    const dk_http_server *s = rq->loop->server;
+    unsigned char a[16];
+    int family = strchr(rq->peer, ':') ? AF_INET6 : AF_INET;
+    if (inet_pton(family, rq->peer, a) != 1) return 0;
+    for (int i = 0; i < s->nmetrics_allow; i++) {
+        const dk_net *n = &s->metrics_allow[i];
+        if (n->family != family) continue;
+        int full = n->bits / 8, rest = n->bits % 8;
+        if (memcmp(a, n->addr, (size_t)full) != 0) continue;
+        if (rest && ((a[full] ^ n->addr[full]) & (0xff << (8 - rest)) & 0xff)) continue;
+        return 1;
+    }
+    return 0;
+}
+
+/* The web root's Content-Security-Policy: everything from this origin only, plus
+ * connect-src to admind's origin (admin_url) that the exam page calls. */
+static void make_csp(dk_http_server *s)
+{
+    const char *url = dk_config_str(s->cfg, "admin_url");
+    char origin[200] = "";
+    const char *host = strstr(url, "://");
+    if (host) {
+        size_t len = (size_t)(host + 3 - url) + strcspn(host + 3, "/?#");
+        if (len < sizeof origin &&
+            strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                        "0123456789.-:/[]") >= len)
+            snprintf(origin, sizeof origin, " %.*s", (int)len, url);
+        else
+            DK_WARN(s->opts.name, "admin_url is not an origin the CSP can name url=\"%s\"", url);
+    }
+    snprintf(s->csp, sizeof s->csp,
+             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+             "media-src 'self' blob:; connect-src 'self'%s; font-src 'self'; object-src 'none'; "
+             "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+             origin);
+}
+
+/* http_max_connections, lowered to what the open-files limit leaves room for. */
+static long long max_connections(const dk_http_server *s)
+{
+    long long cap = dk_config_int(s->cfg, "http_max_connections");
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        long long room = (long long)rl.rlim_cur - 128; /* Redis, MariaDB, files, pipes */
+        if (room < 16) room = 16;
+        if (cap > room) {
+            DK_WARN(s->opts.name,
+                    "http_max_connections lowered to fit the open-files limit "
+                    "configured=%lld nofile=%lld used=%lld",
+                    cap, (long long)rl.rlim_cur, room);
+            cap = room;
+        }
+    }
+    return cap > 0 ? cap : 1;
+}
+
 /* ---- loops ------------------------------------------------------------------------- */
 
 static int listen_socket(const char *host, int port, dk_error *err)
@@ -466,6 +587,14 @@ dk_http_server *dk_http_start(const dk_config *cfg, const dk_http_opts *o, dk_er
     s->max_body = (size_t)dk_config_int(cfg, "http_max_body");
     s->max_headers = (size_t)dk_config_int(cfg, "http_max_headers");
     s->timeout_s = (int)dk_config_int(cfg, "http_timeout_s");
+    s->header_timeout_s = (int)dk_config_int(cfg, "http_header_timeout_s");
+    s->body_timeout_s = (int)dk_config_int(cfg, "http_body_timeout_s");
+    s->max_conns = max_connections(s);
+    make_csp(s);
+    if (parse_nets(s, dk_config_str(cfg, "metrics_allow"), err)) {
+        free(s);
+        return NULL;
+    }
     s->nloops = (int)dk_config_int(cfg, "http_loops");
     if (s->nloops <= 0) s->nloops = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (s->nloops <= 0) s->nloops = 1;
@@ -474,10 +603,12 @@ dk_http_server *dk_http_start(const dk_config *cfg, const dk_http_opts *o, dk_er
     size_t biggest = s->max_body;
     for (size_t i = 0; i < o->nroutes; i++)
         if (o->routes[i].max_body > biggest) biggest = o->routes[i].max_body;
+    s->biggest_body = biggest;
 
     s->loops = dk_calloc((size_t)s->nloops, sizeof *s->loops);
     s->threads = dk_calloc((size_t)s->nloops, sizeof *s->threads);
     s->bound = dk_calloc((size_t)s->nloops, sizeof *s->bound);
+    s->edges = dk_calloc((size_t)s->nloops, sizeof *s->edges);
     for (int i = 0; i < s->nloops; i++) {
         int fd = listen_socket(host, s->port, err);
         if (fd < 0) goto fail;
@@ -492,16 +623,17 @@ dk_http_server *dk_http_start(const dk_config *cfg, const dk_http_opts *o, dk_er
         l->server = s;
         l->base = event_base_new();
         l->http = evhttp_new(l->base);
-        /* evhttp answers bodies over its own cap with an HTML page: keep it well above
-         * every route's limit so that dispatch() answers those with a JSON 413 (what is
-         * larger still is for the load balancer's client_max_body_size) */
-        evhttp_set_max_body_size(l->http, (ev_ssize_t)(biggest * 4));
+        /* the edge sets each request's cap to its route's limit once its headers are in
+         * (and answers a Content-Length above it with the JSON 413); this is the cap of
+         * a request whose target it cannot read */
+        evhttp_set_max_body_size(l->http, (ev_ssize_t)biggest);
         evhttp_set_max_headers_size(l->http, (ev_ssize_t)s->max_headers);
         evhttp_set_timeout(l->http, s->timeout_s);
         evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                                 EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
                                                 EVHTTP_REQ_OPTIONS);
         evhttp_set_gencb(l->http, dispatch, l);
+        s->edges[i] = dk_edge_new(l);
         s->bound[i] = evhttp_accept_socket_with_handle(l->http, fd);
         if (!s->bound[i]) {
             close(fd);
@@ -525,8 +657,10 @@ fail:
         if (l->redis) dk_aredis_free(l->redis);
         if (l->mailbox) dk_mailbox_free(l->mailbox);
         if (l->http) evhttp_free(l->http);
+        dk_edge_free(s->edges[i]);
         if (l->base) event_base_free(l->base);
     }
+    free(s->edges);
     free(s->loops);
     free(s->threads);
     free(s->bound);
@@ -560,8 +694,10 @@ void dk_http_stop(dk_http_server *s, int grace_ms)
         dk_mailbox_free(l->mailbox); /* late completions run while Redis is still there */
         dk_aredis_free(l->redis);    /* answers what is pending with DK_EIO */
         evhttp_free(l->http);
+        dk_edge_free(s->edges[i]); /* after evhttp_free: what it never adopted */
         event_base_free(l->base);
     }
+    free(s->edges);
     free(s->loops);
     free(s->threads);
     free(s->bound);
@@ -604,8 +740,22 @@ void dk_http_metrics_render(dk_http_server *s, struct evbuffer *out)
         snprintf(name, sizeof name, "%s_request_seconds", n);
         dk_hist_render(out, name, labels, &st->latency);
     }
-    evbuffer_add_printf(out, "# TYPE %s_requests_in_flight gauge\n%s_requests_in_flight %lld\n",
-                        n, n, (long long)atomic_load(&s->inflight));
+    evbuffer_add_printf(out, "# TYPE %s_requests_in_flight gauge\n%s_requests_in_flight %lld\n", n,
+                        n, (long long)atomic_load(&s->inflight));
+    evbuffer_add_printf(
+        out,
+        "# HELP %s_connections_open open client connections (http_max_connections)\n"
+        "# TYPE %s_connections_open gauge\n%s_connections_open %lld\n"
+        "# HELP %s_connections_refused_total connections beyond the cap, answered 503\n"
+        "# TYPE %s_connections_refused_total counter\n%s_connections_refused_total %llu\n"
+        "# HELP %s_request_timeouts_total requests closed at a whole-request deadline\n"
+        "# TYPE %s_request_timeouts_total counter\n"
+        "%s_request_timeouts_total{phase=\"headers\"} %llu\n"
+        "%s_request_timeouts_total{phase=\"body\"} %llu\n",
+        n, n, n, (long long)atomic_load(&s->conns_open), n, n, n,
+        (unsigned long long)atomic_load(&s->conns_refused), n, n, n,
+        (unsigned long long)atomic_load(&s->timeouts_headers), n,
+        (unsigned long long)atomic_load(&s->timeouts_body));
     for (int i = 0; i < s->ngauges; i++)
         evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %g\n", s->gauges[i].name,
                             s->gauges[i].help, s->gauges[i].name, s->gauges[i].name,

@@ -1,9 +1,11 @@
 /* dk_serve.c - the shared main() of the server programs, and their health and metrics
  * handlers. The health check answers once both probes have answered; each probe answers
- * exactly once (dk_aredis's deadline; MariaDB's timeouts on the database thread). */
+ * exactly once (dk_aredis's deadline; MariaDB's timeouts on the database thread). Its
+ * body says only which backend is up: the reason goes to the log, once per change. */
 #include "dk_serve.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,14 +91,26 @@ typedef struct health {
     char redis_err[256], mysql_err[256];
 } health;
 
+/* Logs a backend's failure when it starts failing (not at every probe: a load balancer
+ * asks every few seconds), and its recovery. */
+static void health_log(const char *name, _Atomic int *was_down, int ok, const char *err)
+{
+    if (atomic_exchange(was_down, !ok) == !ok) return;
+    if (ok)
+        DK_INFO("healthz", "%s reachable again", name);
+    else
+        DK_WARN("healthz", "%s unreachable err=\"%s\"", name, err);
+}
+
 static void health_done(health *h)
 {
+    static _Atomic int redis_down, mysql_down;
     if (--h->pending) return;
-    json_t *v = json_pack("{s:s,s:b,s:b,s:I}", "status",
-                          h->redis_ok && h->mysql_ok ? "ok" : "degraded", "redis", h->redis_ok,
-                          "mysql", h->mysql_ok, "time_ms", (json_int_t)dk_wall_ms());
-    if (!h->redis_ok) json_object_set_new(v, "redis_error", json_string(h->redis_err));
-    if (!h->mysql_ok) json_object_set_new(v, "mysql_error", json_string(h->mysql_err));
+    health_log("redis", &redis_down, h->redis_ok, h->redis_err);
+    health_log("mysql", &mysql_down, h->mysql_ok, h->mysql_err);
+    json_t *v =
+        json_pack("{s:s,s:b,s:b,s:I}", "status", h->redis_ok && h->mysql_ok ? "ok" : "degraded",
+                  "redis", h->redis_ok, "mysql", h->mysql_ok, "time_ms", (json_int_t)dk_wall_ms());
     dk_http_reply_json(h->rq, h->redis_ok && h->mysql_ok ? 200 : 503, v); /* frees h */
 }
 
@@ -142,6 +156,10 @@ void dk_serve_healthz(dk_req *rq, dk_workq *db)
 
 void dk_serve_metrics(dk_req *rq)
 {
+    if (!dk_http_metrics_allowed(rq)) {
+        dk_http_failf(rq, DK_EFORBIDDEN, "该地址不能读取 /metrics（metrics_allow）");
+        return;
+    }
     struct evbuffer *b = evbuffer_new();
     dk_http_metrics_render(rq->loop->server, b);
     dk_http_reply_evbuf(rq, 200, "text/plain; version=0.0.4", b);

@@ -109,6 +109,8 @@ void dk_http_fail(dk_req *rq, const dk_error *e);
 void dk_http_failf(dk_req *rq, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 const char *dk_http_header(dk_req *rq, const char *name);
+/* Whether the client (rq->peer) is in metrics_allow (IPs and CIDRs). */
+int dk_http_metrics_allowed(const dk_req *rq);
 /* A query-string parameter copied into out (URL-decoded); 0 or DK_ENOTFOUND. */
 int dk_http_query(dk_req *rq, const char *key, char *out, size_t outsz);
 /* Parses the body as JSON (bounded by the route's max_body). */

@@ -27,9 +27,11 @@ void dk_serve_pools(const dk_config *cfg, dk_workq **db, dk_workq **hash);
 double dk_serve_queue_depth(dk_http_server *h, void *q);
 
 /* GET /healthz: Redis (PING on the loop's client, with a deadline) and MariaDB (ping on
- * a thread of db) -> 200 when both answer, 503 naming what failed. */
+ * a thread of db) -> 200 when both answer, 503 when one does not; the body has a flag
+ * per backend and no error text (that is logged, once per change). */
 void dk_serve_healthz(dk_req *rq, dk_workq *db);
-/* GET /metrics: Prometheus text of the server's counters, histograms and gauges. */
+/* GET /metrics: Prometheus text of the server's counters, histograms and gauges, for
+ * the addresses of metrics_allow only (others get 403). */
 void dk_serve_metrics(dk_req *rq);
 
 #endif
