@@ -14,6 +14,7 @@
 #include "dk_log.h"
 #include "dk_mysql.h"
 #include "dk_redis.h"
+#include "dom_account.h"
 #include "proctor.h"
 
 #define BATCH 500
@@ -280,7 +281,7 @@ static int redis_forget(const dk_config *cfg, MYSQL *db, dk_error *err)
     long pending = 0;
     while ((row = mysql_fetch_row(res))) {
         redisAppendCommand(r,
-                           "DEL sess:{%s} sess:{%s}:ans sess:{%s}:cap live:%s:%s:%s:%s rl:phys:%s",
+                           "DEL sess:{%s} sess:{%s}:ans sess:{%s}:cap live:%s:%s:%s:%s " DOM_LOGIN_KEY_ACCT "p:%s",
                            row[0], row[0], row[0], row[1], row[2], row[3], row[4], row[1]);
         forget_photos(cfg, row[0]);
         redisAppendCommand(r, "ZREM exam:deadlines %s", row[0]);
@@ -288,7 +289,7 @@ static int redis_forget(const dk_config *cfg, MYSQL *db, dk_error *err)
         redisAppendCommand(r, "ZREM proctor:due %s", row[0]);
         pending += 4;
     }
-    redisAppendCommand(r, "DEL rl:ip:127.0.0.1");
+    redisAppendCommand(r, "DEL " DOM_LOGIN_KEY_IP "127.0.0.1");
     pending++;
     mysql_free_result(res);
     for (long i = 0; i < pending; i++) {
