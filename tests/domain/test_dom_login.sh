@@ -78,14 +78,16 @@ for v in "$A1" "$I1"; do
 done
 
 step "2. attempts are counted before the password is checked: 10 at once, 5 judged"
+par=()
 for i in $(seq 10); do
     src=$s1
     [ $((i % 2)) = 0 ] && src=$s2
     command curl -s --interface "$src" -o /dev/null -w '%{http_code}\n' -X POST \
         "http://127.0.0.1:$EXAM_PORT/api/v1/login" -H 'Content-Type: application/json' \
         --data-binary "{\"account\":\"$A2\",\"password\":\"Parallel-$i\"}" >"$TMP/par.$i" &
+    par+=($!)
 done
-wait
+wait "${par[@]}" # not the servers
 eq "$(cat "$TMP"/par.* | sort | uniq -c | awk '{printf "%s:%s ", $2, $1}')" "401:5 429:5 " \
     "replies to 10 parallel wrong passwords"
 
