@@ -22,6 +22,8 @@
 #include "dk_log.h"
 #include "dom_audit.h"
 
+#define RETRY_MAX_S 30 /* the longest Retry-After of a full pool, as examd's other routes */
+
 /* ---- the kinds, as a table ------------------------------------------------------------------ */
 
 /* Every SELECT gives: id, password_hash, must_change_password, name, login, category,
@@ -327,7 +329,8 @@ static void fail_backend(login_job *j, const dk_error *e)
 
 static void fail_busy(login_job *j, dk_workq *q)
 {
-    fail(j, DK_EBUSY, dk_workq_retry_after(q, 30), "%s", "登录人数较多，正在排队，请稍候自动重试");
+    fail(j, DK_EBUSY, dk_workq_retry_after(q, RETRY_MAX_S), "%s",
+         "登录人数较多，正在排队，请稍候自动重试");
 }
 
 static void limiter(login_job *j, const char *op, dk_aredis_cb cb)
@@ -513,8 +516,8 @@ static void on_taken(redisReply *r, const dk_error *e, void *arg)
         if (dk_workq_submit(env->hash, rq->loop->mailbox, verify_work, verify_done, j)) {
             /* the attempt was never judged: take it back, then answer 503 */
             res->rc = DK_EBUSY;
-            res->err =
-                (dk_error){.code = DK_EBUSY, .retry_after = dk_workq_retry_after(env->hash, 30)};
+            res->err = (dk_error){.code = DK_EBUSY,
+                                  .retry_after = dk_workq_retry_after(env->hash, RETRY_MAX_S)};
             snprintf(res->err.msg, sizeof res->err.msg, "登录人数较多，正在排队，请稍候自动重试");
             limiter(j, "undo", on_settled);
         }
