@@ -1,68 +1,30 @@
-/* admin_auth.c - accounts: login of institutions (by code), authority accounts (by
- * user name) and physicians (account or ID number), the captcha, the forced password
- * change, the actor behind a token, and scopes.
+/* admin_auth.c - admind's HTTP glue of the accounts: POST /login (institutions by code,
+ * authority accounts by user name, physicians by account or ID number), the captcha, the
+ * password change, the actor behind a token, and scopes.
  *
- * Login rate limits and captchas live in Redis: failed logins are counted per account
- * (hashed key) and per address within login_window_s. From ADMIN_CAPTCHA_AFTER
- * failures of the account (or a fifth of login_max_failures_ip of the address) a captcha
- * is required; at login_max_failures of the account (login_max_failures_ip of the address) the next
- * attempts get 429 + Retry-After. The check and the captcha answer are one Lua script.
- * Password hashing runs on the bounded hash pool; 503 + Retry-After beyond it. */
+ * The rules (lookups, the limiter and its keys, the same time for unknown accounts, the
+ * status rule, the audit of every login, the password policy) are domain/dom_account's,
+ * shared with examd. admind adds one step of its own, driven by the same counters: from
+ * ADMIN_CAPTCHA_AFTER failures of the account (or a fifth of login_max_failures_ip of the
+ * address) a login needs the answer of a captcha (GET /captcha). */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "admin_internal.h"
-
-/* KEYS: account counter, address counter, captcha. ARGV: account limit, address limit,
- * captcha-after (account), captcha-after (address), captcha answer, window.
- * Returns {0,n} ok, {1,ttl} rate limited, {2,n} captcha needed, {3,n} captcha wrong. */
-static dk_script lua_login_check = DK_SCRIPT(
-    "local a = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
-    "local i = tonumber(redis.call('GET', KEYS[2]) or '0')\n"
-    "if a >= tonumber(ARGV[1]) then return {1, redis.call('TTL', KEYS[1])} end\n"
-    "if i >= tonumber(ARGV[2]) then return {1, redis.call('TTL', KEYS[2])} end\n"
-    "if a >= tonumber(ARGV[3]) or i >= tonumber(ARGV[4]) then\n"
-    "  if ARGV[5] == '' then return {2, a} end\n"
-    "  local want = redis.call('GET', KEYS[3])\n"
-    "  redis.call('DEL', KEYS[3])\n"
-    "  if (not want) or want ~= ARGV[5] then\n"
-    "    for k = 1, 2 do\n"
-    "      if redis.call('INCR', KEYS[k]) == 1 then redis.call('EXPIRE', KEYS[k], ARGV[6]) end\n"
-    "    end\n"
-    "    return {3, a + 1}\n"
-    "  end\n"
-    "end\n"
-    "return {0, a}\n");
-
-static dk_script lua_login_fail =
-    DK_SCRIPT("local n = 0\n"
-              "for k = 1, #KEYS do\n"
-              "  local v = redis.call('INCR', KEYS[k])\n"
-              "  if v == 1 then redis.call('EXPIRE', KEYS[k], ARGV[1]) end\n"
-              "  if k == 1 then n = v end\n"
-              "end\n"
-              "return n\n");
+#include "dom_account.h"
 
 /* ---- roles and scope -------------------------------------------------------------------- */
 
+/* The role names and the region rule are the domain's (dom_flow.h). */
 const char *admin_role_name(const admin_actor *a, unsigned acting_role)
 {
-    switch (a->kind) {
-    case 'p': return "医师";
-    case 'i': return acting_role == ADMIN_R_ASSESSOR ? "考核机构" : "医疗卫生机构";
-    case 'a':
-        return !strcmp(a->level, "province") ? "省级卫生行政部门"
-               : !strcmp(a->level, "city")   ? "市级卫生行政部门"
-                                             : "县级卫生行政部门";
-    default: return "系统";
-    }
+    return dom_role_name(a, acting_role);
 }
 
 int admin_path_covers(const char *actor_path, const char *path)
 {
-    size_t n = strlen(actor_path);
-    return n > 1 && path && !strncmp(actor_path, path, n);
+    return dom_path_covers(actor_path, path);
 }
 
 int admin_load_actor(admin_job *j, MYSQL *db)
@@ -73,20 +35,21 @@ int admin_load_actor(admin_job *j, MYSQL *db)
     a->id = j->claims.id;
     const char *sql = NULL;
     switch (a->kind) {
-    case 'p':
+    case DOM_KIND_PHYSICIAN: /* the status rule of login holds for every later request too */
         sql =
             "SELECT p.name, p.account, p.institution_id, i.authority_id, au.path, au.code, '', 0, "
-            "0, p.deleted_at IS NULL "
-            "FROM physician p JOIN institution i ON i.id = p.institution_id "
-            "JOIN authority au ON au.id = i.authority_id WHERE p.id = ?";
+            "0, " DOM_PHYS_USABLE_SQL(
+                "p") " "
+                     "FROM physician p JOIN institution i ON i.id = p.institution_id "
+                     "JOIN authority au ON au.id = i.authority_id WHERE p.id = ?";
         break;
-    case 'i':
+    case DOM_KIND_INSTITUTION:
         sql =
             "SELECT i.name, i.code, i.id, i.authority_id, au.path, au.code, '', i.is_assessor, "
             "i.can_apply, i.enabled FROM institution i JOIN authority au ON au.id = i.authority_id "
             "WHERE i.id = ?";
         break;
-    case 'a':
+    case DOM_KIND_AUTHORITY:
         sql = "SELECT acc.display_name, acc.username, 0, acc.authority_id, au.path, au.code, "
               "au.admin_level, 0, 0, acc.enabled FROM authority_account acc "
               "JOIN authority au ON au.id = acc.authority_id WHERE acc.id = ?";
@@ -112,9 +75,10 @@ int admin_load_actor(admin_job *j, MYSQL *db)
     a->is_assessor = atoi(row[7]);
     a->can_apply = atoi(row[8]);
     mysql_free_result(res);
-    if (a->kind == 'p') a->roles = ADMIN_R_PHYS;
-    if (a->kind == 'i') a->roles = ADMIN_R_INST | (a->is_assessor ? ADMIN_R_ASSESSOR : 0);
-    if (a->kind == 'a')
+    if (a->kind == DOM_KIND_PHYSICIAN) a->roles = ADMIN_R_PHYS;
+    if (a->kind == DOM_KIND_INSTITUTION)
+        a->roles = ADMIN_R_INST | (a->is_assessor ? ADMIN_R_ASSESSOR : 0);
+    if (a->kind == DOM_KIND_AUTHORITY)
         a->roles = ADMIN_R_AUTH | (!strcmp(a->level, "province") ? ADMIN_R_PROVINCE : 0);
     return 0;
 }
@@ -217,195 +181,46 @@ void admin_captcha(dk_req *rq)
     rq->state_free = free;
     captcha_make(c);
     char key[64];
-    snprintf(key, sizeof key, "captcha:%s", c->id);
+    dom_login_captcha_key(key, c->id);
     const char *argv[] = {"SET", key, c->answer, "EX", "300"};
     dk_aredis_cmdargv(rq->loop->redis, 0, on_captcha_stored, rq, 5, argv, NULL);
 }
 
 /* ---- POST /api/v1/login ---------------------------------------------------------------------- */
 
-typedef struct login_job {
-    admin_server *srv;
-    dk_req *rq;
-    char type; /* 'i', 'a', 'p' */
-    char account[72];
-    char password[DK_PASSWORD_MAX + 1];
-    size_t pwlen;
-    char captcha_id[40], captcha_answer[16];
-    char k_acct[64], k_ip[80], k_captcha[64];
-    long long id;
-    int must_change, rc, captcha_next;
-    char name[160];
-    dk_error err;
-} login_job;
-
-static void login_job_free(void *p)
+/* Errors carry captcha_required, so that the page shows the captcha before the next try. */
+static void login_done(dk_req *rq, const dom_login_result *r)
 {
-    login_job *j = p;
-    sodium_memzero(j, sizeof *j);
-    free(j);
-}
-
-static void reply_login_error(dk_req *rq, int code, const char *msg, int captcha, int retry)
-{
-    int status = dk_err_http_status(code);
-    if (retry > 0) {
-        char ra[16];
-        snprintf(ra, sizeof ra, "%d", retry);
-        evhttp_add_header(evhttp_request_get_output_headers(rq->req), "Retry-After", ra);
-    }
-    dk_http_reply_json(rq, status,
-                       json_pack("{s:{s:s,s:s,s:b}}", "error", "code", dk_err_name(code), "message",
-                                 msg, "captcha_required", captcha));
-}
-
-static void login_work(void *ctx, void *arg)
-{
-    login_job *j = arg;
-    MYSQL *db = dk_dbconn_get(ctx, &j->err);
-    if (!db) {
-        j->rc = j->err.code;
+    if (r->rc) {
+        int status = dk_err_http_status(r->rc);
+        if (status >= 500) {
+            dk_http_fail(rq, &r->err);
+            return;
+        }
+        if (r->err.retry_after > 0) {
+            char ra[16];
+            snprintf(ra, sizeof ra, "%d", r->err.retry_after);
+            evhttp_add_header(evhttp_request_get_output_headers(rq->req), "Retry-After", ra);
+        }
+        dk_http_reply_json(rq, status,
+                           json_pack("{s:{s:s,s:s,s:b}}", "error", "code", dk_err_name(r->rc),
+                                     "message", r->err.msg, "captcha_required",
+                                     r->captcha_required));
         return;
     }
-    const char *sql =
-        j->type == 'i'   ? "SELECT id, password_hash, must_change_password, name, enabled "
-                           "FROM institution WHERE code = ? AND ? <> ''"
-        : j->type == 'a' ? "SELECT id, password_hash, must_change_password, display_name, enabled "
-                           "FROM authority_account WHERE username = ? AND ? <> ''"
-                         : "SELECT id, password_hash, must_change_password, name, "
-                           "status = '在岗' FROM physician WHERE (account = ? OR id_number = ?) "
-                           "AND deleted_at IS NULL LIMIT 1";
-    const char *table = j->type == 'i'   ? "institution"
-                        : j->type == 'a' ? "authority_account"
-                                         : "physician";
-    MYSQL_RES *res;
-    dk_param p[] = {DK_PSTR(j->account), DK_PSTR(j->account)};
-    j->rc = dk_mysql_exec(db, sql, p, 2, &res, NULL, &j->err);
-    if (j->rc) goto out;
-    MYSQL_ROW row = mysql_fetch_row(res);
-    char hash[256] = "";
-    int enabled = 0;
-    if (row) {
-        j->id = strtoll(row[0], NULL, 10);
-        snprintf(hash, sizeof hash, "%s", row[1]);
-        j->must_change = atoi(row[2]);
-        snprintf(j->name, sizeof j->name, "%s", row[3]);
-        enabled = atoi(row[4]);
-    }
-    mysql_free_result(res);
-    /* an unknown account costs the same time as a wrong password */
-    int ok = dk_password_verify(row ? hash : j->srv->initial_hash, j->password, j->pwlen) == 0;
-    sodium_memzero(hash, sizeof hash);
-    char sql2[200];
-    dk_param q[] = {DK_PINT(j->id)};
-    if (!row || !ok) {
-        if (row) {
-            snprintf(sql2, sizeof sql2,
-                     "UPDATE %s SET failed_logins = LEAST(failed_logins + 1, 65535), "
-                     "last_failed_at = NOW(3) WHERE id = ?",
-                     table);
-            dk_mysql_exec(db, sql2, q, 1, NULL, NULL, NULL);
-        }
-        j->rc = dk_error_set(&j->err, DK_EAUTH, "账号或密码错误");
-        goto out;
-    }
-    if (!enabled) {
-        j->rc = dk_error_set(&j->err, DK_EFORBIDDEN, "账号已停用，请联系上级部门");
-        goto out;
-    }
-    snprintf(sql2, sizeof sql2,
-             "UPDATE %s SET failed_logins = 0, last_login_at = NOW(3) WHERE id = ?", table);
-    j->rc = dk_mysql_exec(db, sql2, q, 1, NULL, NULL, &j->err);
-    if (j->rc) goto out;
-    admin_job aj = {0};
-    aj.actor.kind = j->type;
-    aj.actor.id = j->id;
-    snprintf(aj.ip, sizeof aj.ip, "%s", j->rq->peer);
-    j->rc = admin_audit(db, &aj, 0, "login", table, j->id, NULL, NULL, NULL, NULL, NULL, &j->err);
-out:
-    if (j->rc == DK_EIO) dk_dbconn_drop(ctx);
-}
-
-static void on_fail_counted(redisReply *r, const dk_error *e, void *arg)
-{
-    dk_req *rq = arg;
-    login_job *j = rq->state;
-    long long n = !e->code && r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
-    reply_login_error(rq, DK_EAUTH, j->err.msg, n >= ADMIN_CAPTCHA_AFTER || j->captcha_next, 0);
-}
-
-static void on_success_cleared(redisReply *r, const dk_error *e, void *arg)
-{
-    (void)r, (void)e;
-    dk_req *rq = arg;
-    login_job *j = rq->state;
-    dk_claims c = {.kind = j->type,
-                   .id = j->id,
-                   .expires = dk_wall_ms() / 1000 + j->srv->auth.ttl_s,
-                   .must_change = j->must_change};
+    admin_server *srv = admin_of(rq);
+    dk_claims c = {.kind = r->acct.kind,
+                   .id = r->acct.id,
+                   .expires = dk_wall_ms() / 1000 + srv->auth.ttl_s,
+                   .must_change = r->acct.must_change};
     char tok[DK_TOKEN_MAX];
-    dk_token_make(&j->srv->auth, &c, tok);
-    const char *type = j->type == 'i' ? "institution" : j->type == 'a' ? "authority" : "physician";
+    dk_token_make(&srv->auth, &c, tok);
     dk_http_reply_json(rq, 200,
                        json_pack("{s:s,s:I,s:b,s:{s:s,s:I,s:s,s:s}}", "token", tok, "expires_at",
                                  (json_int_t)c.expires * 1000, "must_change_password",
-                                 j->must_change, "account", "type", type, "id", (json_int_t)j->id,
-                                 "name", j->name, "login", j->account));
-}
-
-static void login_done(void *arg)
-{
-    login_job *j = arg;
-    dk_req *rq = j->rq;
-    if (j->rc == DK_EAUTH) {
-        char window[24];
-        snprintf(window, sizeof window, "%lld", dk_config_int(j->srv->cfg, "login_window_s"));
-        const char *argv[] = {"2", j->k_acct, j->k_ip, window};
-        dk_aredis_evalsha(rq->loop->redis, 0, on_fail_counted, rq, &lua_login_fail, 4, argv, NULL);
-        return;
-    }
-    if (j->rc) {
-        dk_http_fail(rq, &j->err);
-        return;
-    }
-    const char *argv[] = {"DEL", j->k_acct};
-    dk_aredis_cmdargv(rq->loop->redis, 0, on_success_cleared, rq, 2, argv, NULL);
-}
-
-static void on_login_checked(redisReply *r, const dk_error *e, void *arg)
-{
-    dk_req *rq = arg;
-    login_job *j = rq->state;
-    if (e->code) { /* without Redis no counter can be kept: refuse rather than go unlimited */
-        dk_http_fail(rq, e);
-        return;
-    }
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-        r->element[0]->type != REDIS_REPLY_INTEGER) {
-        dk_http_failf(rq, DK_EIO, "登录服务暂时不可用");
-        return;
-    }
-    long long verdict = r->element[0]->integer, n = r->element[1]->integer;
-    if (verdict == 1) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "登录失败次数过多，请 %lld 分钟后再试", (n + 59) / 60);
-        reply_login_error(rq, DK_ERATELIMIT, msg, 1, n > 0 ? (int)n : 1);
-        return;
-    }
-    if (verdict == 2) {
-        reply_login_error(rq, DK_EINVAL, "请输入验证码", 1, 0);
-        return;
-    }
-    if (verdict == 3) {
-        reply_login_error(rq, DK_EINVAL, "验证码错误或已过期，请重新输入", 1, 0);
-        return;
-    }
-    j->captcha_next = n >= ADMIN_CAPTCHA_AFTER;
-    if (dk_workq_submit(j->srv->hash, rq->loop->mailbox, login_work, login_done, j)) {
-        dk_error busy = {.code = DK_EBUSY, .retry_after = 2};
-        snprintf(busy.msg, sizeof busy.msg, "登录人数较多，请稍候重试");
-        dk_http_fail(rq, &busy);
-    }
+                                 r->acct.must_change, "account", "type", dom_kind_name(c.kind),
+                                 "id", (json_int_t)r->acct.id, "name", r->acct.name, "login",
+                                 r->typed));
 }
 
 void admin_login(dk_req *rq)
@@ -425,51 +240,19 @@ void admin_login(dk_req *rq)
         dk_http_fail(rq, &err);
         return;
     }
-    char t = !strcmp(type, "institution") ? 'i'
-             : !strcmp(type, "authority") ? 'a'
-             : !strcmp(type, "physician") ? 'p'
-                                          : 0;
-    if (!t) {
+    char kind = dom_kind_of(type);
+    if (!kind) {
         json_decref(body);
         dk_http_failf(rq, DK_EINVAL, "type 应为 institution、authority 或 physician");
         return;
     }
-    admin_server *srv = admin_of(rq);
-    login_job *j = dk_calloc(1, sizeof *j);
-    j->srv = srv;
-    j->rq = rq;
-    j->type = t;
-    snprintf(j->account, sizeof j->account, "%s", account);
-    j->pwlen = strlen(password);
-    memcpy(j->password, password, j->pwlen);
-    snprintf(j->captcha_id, sizeof j->captcha_id, "%s", cid ? cid : "");
-    snprintf(j->captcha_answer, sizeof j->captcha_answer, "%s", cans ? cans : "");
+    dom_login_req req = {.kind = kind,
+                         .account = account,
+                         .password = password,
+                         .captcha_id = cid,
+                         .captcha_answer = cans};
+    dom_login_start(rq, &admin_of(rq)->login, &req, login_done);
     json_decref(body);
-    rq->state = j;
-    rq->state_free = login_job_free;
-    /* keys are hashes: no account names or ID numbers in Redis */
-    unsigned char h[12];
-    char hex[25], both[80];
-    snprintf(both, sizeof both, "%c:%s", t, j->account);
-    crypto_generichash(h, sizeof h, (const unsigned char *)both, strlen(both), NULL, 0);
-    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-    snprintf(j->k_acct, sizeof j->k_acct, "rl:adm:acct:%s", hex);
-    snprintf(j->k_ip, sizeof j->k_ip, "rl:adm:ip:%s", rq->peer);
-    snprintf(j->k_captcha, sizeof j->k_captcha, "captcha:%s",
-             j->captcha_id[0] && strspn(j->captcha_id, "0123456789abcdef") == strlen(j->captcha_id)
-                 ? j->captcha_id
-                 : "none");
-    long long max = dk_config_int(srv->cfg, "login_max_failures");
-    long long ip_max = dk_config_int(srv->cfg, "login_max_failures_ip");
-    char a_max[24], i_max[24], a_cap[24], i_cap[24], window[24];
-    snprintf(a_max, sizeof a_max, "%lld", max);
-    snprintf(i_max, sizeof i_max, "%lld", ip_max);
-    snprintf(a_cap, sizeof a_cap, "%d", ADMIN_CAPTCHA_AFTER);
-    snprintf(i_cap, sizeof i_cap, "%lld", ip_max / 5 > 0 ? ip_max / 5 : 1);
-    snprintf(window, sizeof window, "%lld", dk_config_int(srv->cfg, "login_window_s"));
-    const char *argv[] = {"3",   j->k_acct, j->k_ip,           j->k_captcha, a_max, i_max,
-                          a_cap, i_cap,     j->captcha_answer, window};
-    dk_aredis_evalsha(rq->loop->redis, 0, on_login_checked, rq, &lua_login_check, 10, argv, NULL);
 }
 
 /* ---- POST /api/v1/password ------------------------------------------------------------------- */
@@ -482,30 +265,8 @@ int admin_password(admin_job *j, MYSQL *db)
     if ((rc = dk_json_only_keys(j->body, keys, &j->err)) ||
         (rc = dk_json_str(j->body, "old_password", DK_PASSWORD_MAX, &oldp, &j->err)) ||
         (rc = dk_json_str(j->body, "new_password", DK_PASSWORD_MAX + 1, &newp, &j->err)) ||
-        (rc = dk_password_policy(newp, strlen(newp), &j->err)))
-        return rc;
-    if (!strcmp(oldp, newp)) return dk_error_set(&j->err, DK_EINVAL, "新密码不能与原密码相同");
-    if (!strcmp(newp, ADMIN_INITIAL_PASSWORD))
-        return dk_error_set(&j->err, DK_EINVAL, "新密码不能是初始密码");
-    const char *table = j->actor.kind == 'i'   ? "institution"
-                        : j->actor.kind == 'a' ? "authority_account"
-                                               : "physician";
-    char sql[200], hash[256];
-    snprintf(sql, sizeof sql, "SELECT password_hash FROM %s WHERE id = ?", table);
-    dk_param p[] = {DK_PINT(j->actor.id)};
-    if ((rc = admin_sql_str(db, sql, p, 1, hash, sizeof hash, &j->err))) return rc;
-    if (dk_password_verify(hash, oldp, strlen(oldp)) != 0)
-        return dk_error_set(&j->err, DK_EAUTH, "原密码不正确");
-    if ((rc = dk_password_hash(&j->srv->auth, newp, strlen(newp), hash, &j->err))) return rc;
-    snprintf(sql, sizeof sql,
-             "UPDATE %s SET password_hash = ?, must_change_password = 0, "
-             "password_changed_at = NOW(3) WHERE id = ?",
-             table);
-    dk_param u[] = {DK_PSTR(hash), DK_PINT(j->actor.id)};
-    rc = admin_sql_exec(db, sql, u, 2, NULL, &j->err);
-    sodium_memzero(hash, sizeof hash);
-    if (rc || (rc = admin_audit(db, j, 0, "change_password", table, j->actor.id, NULL, NULL, NULL,
-                                NULL, NULL, &j->err)))
+        (rc = dom_password_change(db, &j->srv->auth, j->actor.kind, j->actor.id, oldp, newp,
+                                  admin_role_name(&j->actor, 0), j->ip, &j->err)))
         return rc;
     dk_claims c = {.kind = j->actor.kind,
                    .id = j->actor.id,
@@ -534,7 +295,7 @@ int admin_me(admin_job *j, MYSQL *db)
                  {ADMIN_R_PROVINCE, "province"}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (a->roles & names[i].bit) json_array_append_new(roles, json_string(names[i].name));
-    const char *type = a->kind == 'i' ? "institution" : a->kind == 'a' ? "authority" : "physician";
+    const char *type = dom_kind_name(a->kind);
     json_t *auth = NULL;
     dk_param p[] = {DK_PINT(a->authority_id)};
     int rc = admin_sql_row(db,
@@ -561,10 +322,10 @@ int admin_me(admin_job *j, MYSQL *db)
                        (json_int_t)a->id, "name", a->name, "login", a->login, "roles", roles,
                        "role_name", admin_role_name(a, 0), "must_change_password",
                        j->claims.must_change, "authority", auth, "cycle", cycle);
-    if (a->kind == 'i') {
+    if (a->kind == DOM_KIND_INSTITUTION) {
         json_object_set_new(j->out, "is_assessor", json_boolean(a->is_assessor));
         json_object_set_new(j->out, "can_apply", json_boolean(a->can_apply));
     }
-    if (a->kind == 'a') json_object_set_new(j->out, "level", json_string(a->level));
+    if (a->kind == DOM_KIND_AUTHORITY) json_object_set_new(j->out, "level", json_string(a->level));
     return 0;
 }

@@ -18,12 +18,13 @@
 #include "dk_log.h"
 #include "dk_mysql.h"
 #include "dk_workq.h"
+#include "dom_account.h"
 #include "dom_audit.h"
 #include "dom_flow.h"
 #include "dom_status.h"
 #include "proctor.h"
 
-#define ADMIN_INITIAL_PASSWORD "666666" /* seeds [002][004]: initial and reset password */
+#define ADMIN_INITIAL_PASSWORD DOM_INITIAL_PASSWORD /* seeds [002][004]: initial and reset */
 #define ADMIN_CAPTCHA_AFTER 2           /* failed logins (account or address) before a captcha */
 #define ADMIN_PHOTO_MAX (4 << 20)       /* registered photo */
 #define ADMIN_ATTACH_MAX (10 << 20)     /* one attachment */
@@ -53,7 +54,8 @@ typedef struct admin_server {
     dk_workq *hash;  /* argon2id threads, bounded: 503 beyond (each with a dk_dbconn) */
     dk_workq *photo; /* registered photos: one proctor_engine + dk_dbconn per thread */
     dk_auth auth;
-    char initial_hash[DK_HASH_MAX]; /* argon2id of 666666, made once at start */
+    dom_login_env login;            /* the login check's limits and pools (dom_account.h) */
+    char initial_hash[DK_HASH_MAX]; /* argon2id of 666666 for resets, made once at start */
     proctor_options popts;
     struct event *maint; /* loop 0: retention purge and absentee sweep */
     _Atomic long long maint_inflight;

@@ -349,10 +349,11 @@ static void api_run(dk_req *rq)
             dk_http_failf(rq, DK_EPWCHANGE, "首次登录请先修改初始密码");
             return;
         }
-        unsigned kind_roles = j->claims.kind == 'p'   ? ADMIN_R_PHYS
-                              : j->claims.kind == 'i' ? ADMIN_R_ORG
-                              : j->claims.kind == 'a' ? (ADMIN_R_AUTH | ADMIN_R_PROVINCE)
-                                                      : 0;
+        unsigned kind_roles = j->claims.kind == DOM_KIND_PHYSICIAN     ? ADMIN_R_PHYS
+                              : j->claims.kind == DOM_KIND_INSTITUTION ? ADMIN_R_ORG
+                              : j->claims.kind == DOM_KIND_AUTHORITY
+                                  ? (ADMIN_R_AUTH | ADMIN_R_PROVINCE)
+                                  : 0;
         if (!(kind_roles & api->roles)) {
             dk_http_failf(rq, DK_EFORBIDDEN, "当前账号无权使用此功能");
             return;
@@ -524,6 +525,12 @@ admin_server *admin_start(const dk_config *cfg, dk_error *err)
                                      admin_apis[i].name, admin_apis[i].max_body};
     proctor_set_cv_threads(1);
     dk_serve_pools(cfg, &s->db, &s->hash);
+    if (dom_login_env_init(&s->login, cfg, &s->auth, s->db, s->hash, ADMIN_CAPTCHA_AFTER, err)) {
+        dk_workq_free(s->db);
+        dk_workq_free(s->hash);
+        free(s);
+        return NULL;
+    }
     s->photo = dk_workq_new("photo", 1, 32, photo_thread_init, photo_thread_fini, s);
     const dk_gauge gauges[] = {
         {"admind_db_queue_depth", "database jobs waiting or running", dk_serve_queue_depth, s->db},

@@ -15,6 +15,7 @@
 #include "dk_mysql.h"
 #include "dk_redis.h"
 #include "dom_session.h"
+#include "dom_account.h"
 #include "proctor.h"
 
 #define BATCH 500
@@ -282,7 +283,7 @@ static int redis_forget(const dk_config *cfg, MYSQL *db, dk_error *err)
     long pending = 0;
     while ((row = mysql_fetch_row(res))) {
         if (!dom_sid_valid(row[0], strlen(row[0]))) continue;
-        redisAppendCommand(r, "DEL %s %s %s %s rl:phys:%s", dom_key_sess(row[0]).s,
+        redisAppendCommand(r, "DEL %s %s %s %s " DOM_LOGIN_KEY_ACCT "p:%s", dom_key_sess(row[0]).s,
                            dom_key_ans(row[0]).s, dom_key_cap(row[0]).s, dom_key_missing(row[0]).s,
                            row[1]);
         forget_photos(cfg, row[0]);
@@ -291,7 +292,7 @@ static int redis_forget(const dk_config *cfg, MYSQL *db, dk_error *err)
         redisAppendCommand(r, "ZREM %s %s", DOM_KEY_DUE, row[0]);
         pending += 4;
     }
-    redisAppendCommand(r, "DEL rl:ip:127.0.0.1");
+    redisAppendCommand(r, "DEL " DOM_LOGIN_KEY_IP "127.0.0.1");
     pending++;
     mysql_free_result(res);
     for (long i = 0; i < pending; i++) {

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "dk_json.h"
+#include "dom_account.h"
 #include "dom_audit.h"
 #include "dom_tests.h"
 
@@ -513,8 +514,8 @@ struct flow_ctx {
 static unsigned acting_role(const dom_actor *a, unsigned rows_roles)
 {
     switch (a->kind) {
-    case 'p': return RP;
-    case 'a': return (rows_roles & RA) ? RA : RV;
+    case DOM_KIND_PHYSICIAN: return RP;
+    case DOM_KIND_AUTHORITY: return (rows_roles & RA) ? RA : RV;
     default: return (rows_roles & a->roles & RS) && !(rows_roles & RI) ? RS : RI;
     }
 }
@@ -532,19 +533,19 @@ static int in_scope(const dom_actor *a, unsigned acting, const snap *s)
 static const char *actor_type(const dom_actor *a, unsigned acting)
 {
     if (!a) return DOM_ACTOR_SYSTEM;
-    return a->kind == 'p'   ? DOM_ACTOR_PHYSICIAN
-           : a->kind == 'a' ? DOM_ACTOR_AUTHORITY
-           : acting == RS   ? DOM_ACTOR_ASSESSOR
-                            : DOM_ACTOR_INSTITUTION;
+    return a->kind == DOM_KIND_PHYSICIAN   ? DOM_ACTOR_PHYSICIAN
+           : a->kind == DOM_KIND_AUTHORITY ? DOM_ACTOR_AUTHORITY
+           : acting == RS                  ? DOM_ACTOR_ASSESSOR
+                                           : DOM_ACTOR_INSTITUTION;
 }
 
 const char *dom_role_name(const dom_actor *a, unsigned acting_role)
 {
     if (!a) return "系统";
     switch (a->kind) {
-    case 'p': return "医师";
-    case 'i': return acting_role == RS ? "考核机构" : "医疗卫生机构";
-    case 'a':
+    case DOM_KIND_PHYSICIAN: return "医师";
+    case DOM_KIND_INSTITUTION: return acting_role == RS ? "考核机构" : "医疗卫生机构";
+    case DOM_KIND_AUTHORITY:
         return !strcmp(a->level, "province") ? "省级卫生行政部门"
                : !strcmp(a->level, "city")   ? "市级卫生行政部门"
                                              : "县级卫生行政部门";
@@ -1057,7 +1058,7 @@ static int eff_iv_mark(flow_ctx *c)
     const char *sid = sstr(&c->s, "session_id");
     uint64_t n = 0;
     snprintf(c->sid, sizeof c->sid, "%s", sid);
-    long long inst = c->a && c->a->kind == 'i' ? c->a->institution_id : 0;
+    long long inst = c->a && c->a->kind == DOM_KIND_INSTITUTION ? c->a->institution_id : 0;
     const char *note = opt_str(c->body, "note");
     dk_param p[] = {inst ? DK_PINT(inst) : DK_PNULL, note ? DK_PSTR(note) : DK_PNULL, DK_PSTR(sid),
                     DK_PINT(sint(&c->s, "version"))};

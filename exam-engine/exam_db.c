@@ -1,4 +1,4 @@
-/* exam_db.c - the exam engine's MariaDB statements: login rows, eligibility, session
+/* exam_db.c - the exam engine's MariaDB statements: eligibility, session
  * start/rebuild, answer flushes and the one submit transaction with the enrolment's
  * next status. Blocking: database worker threads only. Times cross this boundary as
  * unix milliseconds; every connection runs in UTC (dk_mysql_connect). */
@@ -22,43 +22,6 @@ static long long ll(const char *s) { return s ? strtoll(s, NULL, 10) : 0; }
 
 static void copy(char *dst, size_t sz, const char *src) { snprintf(dst, sz, "%s", src ? src : ""); }
 
-int exam_db_login(MYSQL *db, const char *account, size_t len, exam_login_row *out, dk_error *err)
-{
-    MYSQL_RES *res;
-    dk_param p[] = {DK_PSTRN(account, len), DK_PSTRN(account, len)};
-    int rc = dk_mysql_exec(db,
-                           "SELECT id, password_hash, must_change_password, name, practice_category "
-                           "FROM physician WHERE (account = ? OR id_number = ?) "
-                           "AND deleted_at IS NULL LIMIT 1",
-                           p, 2, &res, NULL, err);
-    if (rc) return rc;
-    MYSQL_ROW row = mysql_fetch_row(res);
-    if (!row) {
-        mysql_free_result(res);
-        return dk_error_set(err, DK_EAUTH, "账号或密码错误");
-    }
-    out->id = ll(row[0]);
-    copy(out->hash, sizeof out->hash, row[1]);
-    out->must_change = atoi(row[2]);
-    copy(out->name, sizeof out->name, row[3]);
-    copy(out->category, sizeof out->category, row[4]);
-    mysql_free_result(res);
-    return 0;
-}
-
-int exam_db_password_hash(MYSQL *db, long long pid, char *hash, size_t hashsz, dk_error *err)
-{
-    MYSQL_RES *res;
-    dk_param p[] = {DK_PINT(pid)};
-    int rc = dk_mysql_exec(db, "SELECT password_hash FROM physician WHERE id = ?", p, 1, &res,
-                           NULL, err);
-    if (rc) return rc;
-    MYSQL_ROW row = mysql_fetch_row(res);
-    if (row) copy(hash, hashsz, row[0]);
-    mysql_free_result(res);
-    return row ? 0 : dk_error_set(err, DK_EAUTH, "账号不存在");
-}
-
 static int audit(MYSQL *db, const char *actor_type, long long actor_id, const char *action,
                  const char *entity_type, const char *entity_id, const char *from,
                  const char *to, const char *reason, const char *ip, dk_error *err)
@@ -74,20 +37,6 @@ static int audit(MYSQL *db, const char *actor_type, long long actor_id, const ch
                        .reason = reason,
                        .ip = ip};
     return dom_audit(db, &r, err);
-}
-
-int exam_db_set_password(MYSQL *db, long long pid, const char *hash, const char *ip, dk_error *err)
-{
-    dk_param p[] = {DK_PSTR(hash), DK_PINT(pid)};
-    int rc = dk_mysql_exec(db,
-                           "UPDATE physician SET password_hash = ?, must_change_password = 0, "
-                           "password_changed_at = NOW(3) WHERE id = ?",
-                           p, 2, NULL, NULL, err);
-    if (rc) return rc;
-    char id[24];
-    snprintf(id, sizeof id, "%lld", pid);
-    return audit(db, "physician", pid, "change_password", "physician", id, NULL, NULL, NULL, ip,
-                 err);
 }
 
 /* ---- eligibility -------------------------------------------------------------------- */

@@ -10,14 +10,6 @@
 
 #define EXAM_MAX_TESTS 4
 
-typedef struct exam_login_row {
-    long long id;
-    int must_change;
-    char hash[256];
-    char name[96];
-    char category[16];
-} exam_login_row;
-
 /* One test the physician may sit now. */
 typedef struct exam_test {
     long long enrolment_id, cycle_id;
@@ -42,10 +34,6 @@ typedef struct exam_db_session {
     int answer_no[QB_MAX_PAPER];
     char answer[QB_MAX_PAPER][QB_CHOICE_MAX + 16]; /* "CHOICE@ms" as Redis keeps it */
 } exam_db_session;
-
-int exam_db_login(MYSQL *db, const char *account, size_t len, exam_login_row *out, dk_error *err);
-int exam_db_password_hash(MYSQL *db, long long pid, char *hash, size_t hashsz, dk_error *err);
-int exam_db_set_password(MYSQL *db, long long pid, const char *hash, const char *ip, dk_error *err);
 
 /* Tests the physician may sit at now_ms (status 待参加考核/待参加补考, inside the window,
  * required, not exempted, not passed). */

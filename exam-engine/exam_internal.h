@@ -12,6 +12,7 @@
 #include "dk_log.h"
 #include "dk_mysql.h"
 #include "dk_workq.h"
+#include "dom_account.h"
 #include "dom_session.h"
 #include "dom_status.h"
 #include "exam.h"
@@ -25,6 +26,7 @@ struct exam_server {
     dk_workq *hash; /* password hashing threads, bounded: 503 beyond (each with a dk_dbconn) */
     dk_workq *face; /* camera checks: face-engine threads (exam_camera.c), bounded */
     dk_auth auth;
+    dom_login_env login; /* the login check's limits and pools (domain/dom_account.h) */
     qb_bank *bank;
     struct proctor_pool *proctor; /* in-process capture workers, or NULL */
     long long duration_ms; /* from configuration when set there, else 0 = the blueprint's */

@@ -256,6 +256,13 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
         DK_ERROR("examd", "captures will be refused err=\"%s\"", s->photo_err.msg);
     load_bank(s);
     dk_serve_pools(cfg, &s->db, &s->hash);
+    if (dom_login_env_init(&s->login, cfg, &s->auth, s->db, s->hash, 0, err)) {
+        dk_workq_free(s->db);
+        dk_workq_free(s->hash);
+        qb_bank_free(s->bank);
+        free(s);
+        return NULL;
+    }
     s->face = dk_workq_new("face", (int)dk_config_int(cfg, "camera_check_workers"),
                            (size_t)dk_config_int(cfg, "camera_check_queue"), exam_face_thread_init,
                            exam_face_thread_fini, (void *)cfg);
