@@ -779,17 +779,22 @@ static int eff_submit(flow_ctx *c)
                          p, 2, NULL, NULL, c->err);
 }
 
-static int eff_inst_reject(flow_ctx *c)
+/* The status, then the row's reason and the time of it (sql: the UPDATE of the two columns,
+ * parameters reason and enrolment id). */
+static int status_with_reason(flow_ctx *c, const char *sql)
 {
     long long eid = sint(&c->s, "enrolment_id");
     c->id = eid;
     int rc = enrol_set_status(c);
     if (rc) return rc;
     dk_param p[] = {DK_PSTR(c->reason), DK_PINT(eid)};
-    return dk_mysql_exec(c->db,
-                         "UPDATE enrolment SET inst_reject_reason = LEFT(?, 1000), "
-                         "inst_rejected_at = NOW(3) WHERE id = ?",
-                         p, 2, NULL, NULL, c->err);
+    return dk_mysql_exec(c->db, sql, p, 2, NULL, NULL, c->err);
+}
+
+static int eff_inst_reject(flow_ctx *c)
+{
+    return status_with_reason(c, "UPDATE enrolment SET inst_reject_reason = LEFT(?, 1000), "
+                                 "inst_rejected_at = NOW(3) WHERE id = ?");
 }
 
 /* 机构审核通过: the institution's evaluation, validated before anything is written. */
@@ -915,15 +920,8 @@ static int eff_makeup(flow_ctx *c)
 
 static int eff_withdraw(flow_ctx *c)
 {
-    long long eid = sint(&c->s, "enrolment_id");
-    c->id = eid;
-    int rc = enrol_set_status(c);
-    if (rc) return rc;
-    dk_param p[] = {DK_PSTR(c->reason), DK_PINT(eid)};
-    return dk_mysql_exec(c->db,
-                         "UPDATE enrolment SET withdrawn_at = NOW(3), withdraw_reason = "
-                         "LEFT(?, 1000) WHERE id = ?",
-                         p, 2, NULL, NULL, c->err);
+    return status_with_reason(c, "UPDATE enrolment SET withdrawn_at = NOW(3), withdraw_reason = "
+                                 "LEFT(?, 1000) WHERE id = ?");
 }
 
 /* Where the recorded test results put the enrolment (dom_tests_outcome). */
