@@ -210,7 +210,8 @@ const char *admin_id_sex(const char *id);
  * malformed record. Fields are malloc'd into out (admin_csv_free_fields). */
 int admin_csv_record(const char *buf, size_t len, size_t *pos, char **out, int max);
 void admin_csv_free_fields(char **f, int n);
-/* Appends a field, quoted if needed, and a formula-injection guard ('=+-@' start). */
+/* Appends a field, quoted if needed, and a formula-injection guard (a ' before a start
+ * of = + - @, TAB, CR or the full-width ＝＋－＠). */
 void admin_csv_field(struct evbuffer *b, const char *s, int last);
 
 /* ---- admin_flow.c: admind's side of the workflow (the table is domain/dom_flow.c) ------- */
