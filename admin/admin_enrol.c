@@ -20,7 +20,7 @@ typedef struct enrol_scope {
 static unsigned id_view_role(const admin_job *j, const enrol_scope *s)
 {
     return j->actor.kind == 'i' && s->institution_id != j->actor.institution_id ? ADMIN_R_ASSESSOR
-                                                                               : 0;
+                                                                                : 0;
 }
 
 /* Loads an enrolment and checks the actor may see it: its physician, its institution,
@@ -422,7 +422,8 @@ static int attachment_room(admin_job *j, MYSQL *db, const char *owner_type, long
                            p, 2, &res, NULL, &j->err);
     if (rc) return rc;
     MYSQL_ROW row = mysql_fetch_row(res);
-    long long count = row ? strtoll(row[0], NULL, 10) : 0, bytes = row ? strtoll(row[1], NULL, 10) : 0;
+    long long count = row ? strtoll(row[0], NULL, 10) : 0,
+              bytes = row ? strtoll(row[1], NULL, 10) : 0;
     mysql_free_result(res);
     const admin_server *s = j->srv;
     if (count >= s->attach_max_count)
@@ -499,10 +500,10 @@ static int attachment_store_room(admin_job *j, MYSQL *db, const char *owner_type
         DK_PSTR(relfile),    DK_PSTR(hex),        DK_PINT(j->raw_len), DK_PSTR(file_types[t].mime),
         DK_PSTR(by),         DK_PINT(j->actor.id)};
     rc = admin_sql_exec(db,
-                            "INSERT INTO attachment (owner_type, owner_id, kind, file_name, path, "
-                            "sha256, bytes, mime, uploaded_by_type, uploaded_by_id) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            p, 10, NULL, &j->err);
+                        "INSERT INTO attachment (owner_type, owner_id, kind, file_name, path, "
+                        "sha256, bytes, mime, uploaded_by_type, uploaded_by_id) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        p, 10, NULL, &j->err);
     if (rc) return rc;
     *id = (long long)mysql_insert_id(db);
     json_t *d = json_pack("{s:s,s:s,s:I}", "kind", kind, "file_name", name, "bytes",
@@ -577,8 +578,8 @@ int admin_attachment_get(admin_job *j, MYSQL *db)
     snprintf(j->filename, sizeof j->filename, "attachment-%lld%s", id, strrchr(path, '.'));
     /* every download is in the audit log, as photo views are */
     json_t *d = json_pack("{s:s,s:I}", "owner_type", type, "owner_id", (json_int_t)owner);
-    rc = admin_audit(db, j, acting, "attachment_download", "attachment",
-                     id, NULL, NULL, NULL, NULL, d, &j->err);
+    rc = admin_audit(db, j, acting, "attachment_download", "attachment", id, NULL, NULL, NULL, NULL,
+                     d, &j->err);
     json_decref(d);
     if (rc) {
         free(j->bytes);

@@ -1074,8 +1074,8 @@ void admin_province_of(const char *path, char out[64])
 }
 
 /* The audit row of one ID-number lookup (found: how many physicians it showed). */
-static int audit_lookup(admin_job *j, MYSQL *db, const char *action, const char *id,
-                        long long pid, long long found)
+static int audit_lookup(admin_job *j, MYSQL *db, const char *action, const char *id, long long pid,
+                        long long found)
 {
     char masked[32];
     dk_mask_id(id, masked, sizeof masked);
@@ -1107,10 +1107,9 @@ int admin_phys_transfer_lookup(admin_job *j, MYSQL *db)
                        "AND au.path LIKE CONCAT(?, '%')",
                        p, 3, 0, &items, &j->err);
     if (rc) return rc;
-    long long pid = json_array_size(items) == 1
-                        ? (long long)json_integer_value(
-                              json_object_get(json_array_get(items, 0), "physician_id"))
-                        : 0;
+    long long pid = json_array_size(items) == 1 ? (long long)json_integer_value(json_object_get(
+                                                      json_array_get(items, 0), "physician_id"))
+                                                : 0;
     j->out = json_pack("{s:o}", "items", items);
     return audit_lookup(j, db, "id_lookup", id, pid, (long long)json_array_size(items));
 }
@@ -1174,8 +1173,8 @@ int admin_phys_transfer_in(admin_job *j, MYSQL *db)
     dk_param t[] = {DK_PINT(pid), DK_PINT(from), DK_PINT(j->actor.institution_id)};
     char masked[32];
     dk_mask_id(id, masked, sizeof masked);
-    json_t *d = json_pack("{s:I,s:s}", "from_institution_id", (json_int_t)from, "id_number",
-                          masked);
+    json_t *d =
+        json_pack("{s:I,s:s}", "from_institution_id", (json_int_t)from, "id_number", masked);
     /* the new institution's physician sets a password of their own at the next login */
     if ((rc = admin_sql_exec(db,
                              "UPDATE physician SET institution_id = ?, department_id = ?, "

@@ -67,7 +67,7 @@ typedef struct admin_server {
     dk_auth auth;
     char initial_hash[DK_HASH_MAX]; /* argon2id of 666666, made once at start */
     proctor_options popts;
-    dom_limit limits[ADMIN_LIMIT_COUNT_]; /* by admin_limit_id, from configuration */
+    dom_limit limits[ADMIN_LIMIT_COUNT_];         /* by admin_limit_id, from configuration */
     long long attach_max_count, attach_max_bytes; /* per attachment owner */
     struct event *maint; /* loop 0: retention purge and absentee sweep */
     _Atomic long long maint_inflight;

@@ -297,10 +297,10 @@ int admin_registered_photo(admin_job *j, MYSQL *db)
  * photo_path is cleared only once its file is gone. A file that cannot be deleted keeps
  * its path and is tried again by the next purge (purge_files). */
 
-#define PURGE_CYCLE_RETENTION                                                                    \
-    "NOW(3) > GREATEST(IFNULL(c.test_end, c.period_end), IFNULL(c.makeup_end, "                 \
-    "IFNULL(c.test_end, c.period_end))) + INTERVAL c.photo_retention_days DAY AND NOT EXISTS "  \
-    "(SELECT 1 FROM invigilation v JOIN exam_session s2 ON s2.id = v.session_id WHERE "        \
+#define PURGE_CYCLE_RETENTION                                                                      \
+    "NOW(3) > GREATEST(IFNULL(c.test_end, c.period_end), IFNULL(c.makeup_end, "                    \
+    "IFNULL(c.test_end, c.period_end))) + INTERVAL c.photo_retention_days DAY AND NOT EXISTS "     \
+    "(SELECT 1 FROM invigilation v JOIN exam_session s2 ON s2.id = v.session_id WHERE "            \
     "s2.cycle_id = c.id AND v.mark_status = '疑似')"
 
 /* Marks the photos of one cycle as purged and audits the count, in one transaction. */
@@ -358,8 +358,10 @@ static int purge_files(MYSQL *db, const char *path, dk_error *err)
             if (unlink(row[1]) == 0 || errno == ENOENT)
                 gone[ngone++] = after;
             else
-                DK_WARN("admind", "cannot delete capture photo, retried next purge capture_id=%s "
-                        "errno=%d", row[0], errno);
+                DK_WARN("admind",
+                        "cannot delete capture photo, retried next purge capture_id=%s "
+                        "errno=%d",
+                        row[0], errno);
         }
         mysql_free_result(res);
         for (int i = 0; i < ngone; i++) {
@@ -390,9 +392,11 @@ int admin_purge_photos(MYSQL *db, const char *path, int *deleted, dk_error *err)
     size_t n = (size_t)mysql_num_rows(res), k = 0;
     long long *cycles = dk_calloc(n ? n : 1, sizeof *cycles);
     MYSQL_ROW row;
-    while ((row = mysql_fetch_row(res)) && k < n) cycles[k++] = strtoll(row[0], NULL, 10);
+    while ((row = mysql_fetch_row(res)) && k < n)
+        cycles[k++] = strtoll(row[0], NULL, 10);
     mysql_free_result(res);
-    for (size_t i = 0; i < k && !rc; i++) rc = purge_cycle(db, cycles[i], deleted, err);
+    for (size_t i = 0; i < k && !rc; i++)
+        rc = purge_cycle(db, cycles[i], deleted, err);
     free(cycles);
     /* the files of what is committed, even when a later cycle failed */
     dk_error ferr = {0};

@@ -38,7 +38,7 @@ struct exam_server {
     long long capture_interval_ms; /* the next one within [0.5, 1.5] x this */
     long long capture_early_slack_ms; /* taken from this long before the due time */
     long long capture_max_per_session;
-    dom_limit camera_limit;        /* camera checks per physician (dom_limit.h) */
+    dom_limit camera_limit; /* camera checks per physician (dom_limit.h) */
     long long sweeper_period_ms;
     const char *data_dir;  /* borrowed from cfg: captures/<sid>/<id>.jpg below it */
     proctor_options photo; /* upload limits of exam_check_jpeg (strings borrowed from cfg) */

@@ -91,7 +91,8 @@ static void test_csv_write(void **state)
     n = evbuffer_get_length(b);
     s = calloc(1, n + 1);
     evbuffer_remove(b, s, n);
-    assert_string_equal(s, "\"'\t=1+1\",\"'\r=1\",\"'＝1+1\",\"'＋1\",\"'－1\",\"'＠A1\",张＝三\r\n");
+    assert_string_equal(s,
+                        "\"'\t=1+1\",\"'\r=1\",\"'＝1+1\",\"'＋1\",\"'－1\",\"'＠A1\",张＝三\r\n");
     free(s);
     evbuffer_free(b);
 }
