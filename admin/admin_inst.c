@@ -874,7 +874,8 @@ int admin_phys_detail(admin_job *j, MYSQL *db)
         (rc = admin_sql_rows(db,
                              "SELECT created_at, actor_type, role, action, from_status, to_status, "
                              "reason FROM audit_log WHERE entity_type = 'physician' AND "
-                             "entity_id = ? ORDER BY id",
+                             "entity_id = ? AND action NOT IN ('view_id_number', 'id_lookup') "
+                             "ORDER BY id",
                              (dk_param[]){DK_PSTR(pidbuf)}, 1, 0, &log, &j->err))) {
         json_decref(ph);
         json_decref(enrols);
