@@ -269,7 +269,13 @@ main('browser_exam_page', async () => {
   check(captures >= 2, `${captures} captures stored (one at the start, more at the server's times after the reload expected)`);
   log(`score ${score} (${verdict}), ${rows.length} answers in exam_answer, ${captures} captures`);
 
-  const bad = unexpectedErrors(errors);
+  // provoked by the short capture interval: the capture after the reload is early (429, the
+  // page then waits for next_capture_at), and one in flight at the submit meets a closed
+  // session (409)
+  const bad = unexpectedErrors(
+    errors,
+    (e) => e.kind === 'console' && /\/captures$/.test(e.url || '') && /status of (429|409)/.test(e.text),
+  );
   check(!bad.length, 'console errors:\n' + bad.map((e) => `  ${e.kind}: ${e.text} ${e.url || ''}`).join('\n'));
   await context.close();
   const ex = await srv.stop();
