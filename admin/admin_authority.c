@@ -466,8 +466,12 @@ int admin_assignment_set(admin_job *j, MYSQL *db)
     int rc;
     if ((rc = dk_json_only_keys(j->body, keys, &j->err)) ||
         (rc = dk_json_int(j->body, "institution_id", 1, 1LL << 53, &inst, &j->err)) ||
-        (rc = dk_json_int(j->body, "assessor_id", 1, 1LL << 53, &assessor, &j->err)) ||
-        (rc = dk_mysql_begin(db, &j->err)) || (rc = inst_in_region(j, db, inst, 1)) ||
+        (rc = dk_json_int(j->body, "assessor_id", 1, 1LL << 53, &assessor, &j->err)))
+        return rc;
+    /* an institution reviewed by itself would pass its own physicians (issue 12) */
+    if (assessor == inst)
+        return dk_error_set(&j->err, DK_ECONFLICT, "医疗卫生机构不能被指定为自身的考核机构");
+    if ((rc = dk_mysql_begin(db, &j->err)) || (rc = inst_in_region(j, db, inst, 1)) ||
         (rc = admin_cycle_for(j, db, j->actor.path, &cycle)))
         return rc;
     /* the 考核机构 must be one, and in the same province */

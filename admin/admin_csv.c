@@ -98,10 +98,23 @@ void admin_csv_free_fields(char **f, int n)
     }
 }
 
+/* 1 when a spreadsheet could read s as a formula: it starts with = + - @, a TAB or CR
+ * (some spreadsheets skip them and read what follows), or the full-width ＝＋－＠ (which
+ * some spreadsheets take as the ASCII ones). */
+static int csv_formula_start(const char *s)
+{
+    static const char *const wide[] = {"\xEF\xBC\x9D", "\xEF\xBC\x8B", "\xEF\xBC\x8D",
+                                       "\xEF\xBC\xA0"}; /* ＝＋－＠ in UTF-8 */
+    if (s[0] && strchr("=+-@\t\r", s[0])) return 1;
+    for (size_t i = 0; i < sizeof wide / sizeof wide[0]; i++)
+        if (!strncmp(s, wide[i], 3)) return 1;
+    return 0;
+}
+
 void admin_csv_field(struct evbuffer *b, const char *s, int last)
 {
     if (!s) s = "";
-    int guard = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
+    int guard = csv_formula_start(s);
     if (guard || strpbrk(s, ",\"\r\n")) {
         evbuffer_add(b, "\"", 1);
         if (guard) evbuffer_add(b, "'", 1);

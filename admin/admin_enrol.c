@@ -15,6 +15,14 @@ typedef struct enrol_scope {
     char status[64], path[256];
 } enrol_scope;
 
+/* The role a view of the enrolment's physician is audited in: an institution that is not
+ * the physician's sees it as the enrolment's 考核机构. */
+static unsigned id_view_role(const admin_job *j, const enrol_scope *s)
+{
+    return j->actor.kind == 'i' && s->institution_id != j->actor.institution_id ? ADMIN_R_ASSESSOR
+                                                                                : 0;
+}
+
 /* Loads an enrolment and checks the actor may see it: its physician, its institution,
  * its 考核机构, or an authority above the institution. */
 static int enrol_load(admin_job *j, MYSQL *db, long long eid, enrol_scope *s)
@@ -164,7 +172,7 @@ int admin_enrolment_get(admin_job *j, MYSQL *db)
                   "experience", exp, "conduct_records", conduct, "opinions", ops, "exemptions", ex,
                   "attachments", att, "tests", tests, "sessions", sess, "log", log, "actions",
                   dom_flow_actions(&j->actor, DOM_E_ENROLMENT, s.status));
-    return 0;
+    return admin_audit_id_view(db, j, id_view_role(j, &s), s.physician_id, &j->err);
 fail:
     json_decref(e);
     json_decref(ph);
@@ -401,8 +409,61 @@ static const struct {
     {{0x89, 'P', 'N', 'G'}, 4, "image/png", ".png"},
 };
 
+/* The owner's attachments so far, against attachment_max_count (409) and
+ * attachment_max_total_bytes (413) with this upload of n bytes. */
+static int attachment_room(admin_job *j, MYSQL *db, const char *owner_type, long long owner_id,
+                           size_t n)
+{
+    MYSQL_RES *res;
+    dk_param p[] = {DK_PSTR(owner_type), DK_PINT(owner_id)};
+    int rc = dk_mysql_exec(db,
+                           "SELECT COUNT(*), IFNULL(SUM(bytes), 0) FROM attachment WHERE "
+                           "owner_type = ? AND owner_id = ? AND deleted_at IS NULL",
+                           p, 2, &res, NULL, &j->err);
+    if (rc) return rc;
+    MYSQL_ROW row = mysql_fetch_row(res);
+    long long count = row ? strtoll(row[0], NULL, 10) : 0,
+              bytes = row ? strtoll(row[1], NULL, 10) : 0;
+    mysql_free_result(res);
+    const admin_server *s = j->srv;
+    if (count >= s->attach_max_count)
+        return dk_error_set(&j->err, DK_ECONFLICT, "附件数量已达上限（%lld 个），不能再上传",
+                            s->attach_max_count);
+    if (bytes + (long long)n > s->attach_max_bytes)
+        return dk_error_set(&j->err, DK_ETOOBIG,
+                            "附件总大小超过上限（%lld KB），已用 %lld KB，本文件 %zu KB",
+                            s->attach_max_bytes / 1024, bytes / 1024, n / 1024);
+    return 0;
+}
+
+static int attachment_store_room(admin_job *j, MYSQL *db, const char *owner_type,
+                                 long long owner_id, long long *id);
+
+/* Two uploads to one owner at once must not both fit in the room left: the check and
+ * the insert run under a MariaDB named lock per owner ("dk_attach:<type>:<id>"). */
 int admin_attachment_store(admin_job *j, MYSQL *db, const char *owner_type, long long owner_id,
                            long long *id)
+{
+    char lock[96];
+    snprintf(lock, sizeof lock, "dk_attach:%s:%lld", owner_type, owner_id);
+    long long got = 0;
+    dk_param l[] = {DK_PSTR(lock)};
+    int rc = admin_sql_ll(db, "SELECT GET_LOCK(?, 10)", l, 1, &got, &j->err);
+    if (rc) return rc;
+    if (got != 1) {
+        dk_error busy = {.code = DK_EBUSY, .retry_after = 2};
+        snprintf(busy.msg, sizeof busy.msg, "附件正在上传，请稍后重试");
+        j->err = busy;
+        return DK_EBUSY;
+    }
+    rc = attachment_store_room(j, db, owner_type, owner_id, id);
+    dk_error ignore = {0};
+    dk_mysql_exec(db, "DO RELEASE_LOCK(?)", l, 1, NULL, NULL, &ignore);
+    return rc;
+}
+
+static int attachment_store_room(admin_job *j, MYSQL *db, const char *owner_type,
+                                 long long owner_id, long long *id)
 {
     const char *name = admin_q(j, "file_name"), *kind = admin_q(j, "kind");
     if (!name || strlen(name) > 255)
@@ -415,6 +476,8 @@ int admin_attachment_store(admin_job *j, MYSQL *db, const char *owner_type, long
         if (j->raw_len >= file_types[i].n && !memcmp(j->raw, file_types[i].magic, file_types[i].n))
             t = (int)i;
     if (t < 0) return dk_error_set(&j->err, DK_EUNPROCESSABLE, "附件只支持 PDF、JPG、PNG 文件");
+    int rc = attachment_room(j, db, owner_type, owner_id, j->raw_len);
+    if (rc) return rc;
     unsigned char digest[32];
     char hex[65], rel[256], dir[512], full[600];
     crypto_hash_sha256(digest, j->raw, j->raw_len);
@@ -436,11 +499,11 @@ int admin_attachment_store(admin_job *j, MYSQL *db, const char *owner_type, long
         DK_PSTR(owner_type), DK_PINT(owner_id),   DK_PSTR(kind),       DK_PSTR(name),
         DK_PSTR(relfile),    DK_PSTR(hex),        DK_PINT(j->raw_len), DK_PSTR(file_types[t].mime),
         DK_PSTR(by),         DK_PINT(j->actor.id)};
-    int rc = admin_sql_exec(db,
-                            "INSERT INTO attachment (owner_type, owner_id, kind, file_name, path, "
-                            "sha256, bytes, mime, uploaded_by_type, uploaded_by_id) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            p, 10, NULL, &j->err);
+    rc = admin_sql_exec(db,
+                        "INSERT INTO attachment (owner_type, owner_id, kind, file_name, path, "
+                        "sha256, bytes, mime, uploaded_by_type, uploaded_by_id) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        p, 10, NULL, &j->err);
     if (rc) return rc;
     *id = (long long)mysql_insert_id(db);
     json_t *d = json_pack("{s:s,s:s,s:I}", "kind", kind, "file_name", name, "bytes",
@@ -464,6 +527,7 @@ int admin_attachment_get(admin_job *j, MYSQL *db)
     MYSQL_ROW row = mysql_fetch_row(res);
     char type[32] = "", path[512] = "", mime[64] = "";
     long long owner = 0;
+    unsigned acting = 0; /* the role the download is audited in */
     if (row) {
         snprintf(type, sizeof type, "%s", row[0]);
         owner = strtoll(row[1], NULL, 10);
@@ -499,6 +563,8 @@ int admin_attachment_get(admin_job *j, MYSQL *db)
         }
         enrol_scope s;
         if ((rc = enrol_load(j, db, eid, &s))) return rc;
+        if (j->actor.kind == 'i' && s.institution_id != j->actor.institution_id)
+            acting = ADMIN_R_ASSESSOR; /* its 复核 of another institution's physician */
     }
     char full[800];
     snprintf(full, sizeof full, "%s/%s", dk_config_str(j->srv->cfg, "data_dir"), path);
@@ -510,7 +576,16 @@ int admin_attachment_get(admin_job *j, MYSQL *db)
                : !strcmp(mime, "image/png")     ? "image/png"
                                                 : "image/jpeg";
     snprintf(j->filename, sizeof j->filename, "attachment-%lld%s", id, strrchr(path, '.'));
-    return 0;
+    /* every download is in the audit log, as photo views are */
+    json_t *d = json_pack("{s:s,s:I}", "owner_type", type, "owner_id", (json_int_t)owner);
+    rc = admin_audit(db, j, acting, "attachment_download", "attachment", id, NULL, NULL, NULL, NULL,
+                     d, &j->err);
+    json_decref(d);
+    if (rc) {
+        free(j->bytes);
+        j->bytes = NULL;
+    }
+    return rc;
 }
 
 /* ---- GET /api/v1/enrolments/{id}/certificate: 定期考核合格证书, as issued when the enrolment
@@ -590,5 +665,5 @@ int admin_certificate(admin_job *j, MYSQL *db)
     json_object_set_new(cert, "enrolment_id", json_integer(eid));
     json_decref(row);
     j->out = cert;
-    return 0;
+    return admin_audit_id_view(db, j, id_view_role(j, &s), s.physician_id, &j->err);
 }

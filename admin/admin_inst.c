@@ -874,7 +874,8 @@ int admin_phys_detail(admin_job *j, MYSQL *db)
         (rc = admin_sql_rows(db,
                              "SELECT created_at, actor_type, role, action, from_status, to_status, "
                              "reason FROM audit_log WHERE entity_type = 'physician' AND "
-                             "entity_id = ? ORDER BY id",
+                             "entity_id = ? AND action NOT IN ('view_id_number', 'id_lookup') "
+                             "ORDER BY id",
                              (dk_param[]){DK_PSTR(pidbuf)}, 1, 0, &log, &j->err))) {
         json_decref(ph);
         json_decref(enrols);
@@ -883,7 +884,7 @@ int admin_phys_detail(admin_job *j, MYSQL *db)
     }
     j->out = json_pack("{s:o,s:o,s:o,s:o}", "physician", ph, "enrolments", enrols, "transfers",
                        transfers, "log", log);
-    return 0;
+    return admin_audit_id_view(db, j, 0, pid, &j->err);
 }
 
 int admin_phys_confirm(admin_job *j, MYSQL *db)
@@ -1059,16 +1060,42 @@ int admin_phys_delete(admin_job *j, MYSQL *db)
 }
 
 /* ---- 调入: by ID number, 15 or 18 digits
- * ---------------------------------------------------------------- */
+ * ----------------------------------------------------------------
+ * Only within the institution's own province (a physician elsewhere is not found), at most
+ * id_lookup_max per institution per window (admin_server.c counts both routes), and every
+ * lookup and transfer is in the audit log with the number masked. */
+
+void admin_province_of(const char *path, char out[64])
+{
+    const char *slash = path && path[0] == '/' ? strchr(path + 1, '/') : NULL;
+    if (slash && slash - path + 1 < 64)
+        snprintf(out, 64, "%.*s", (int)(slash - path + 1), path);
+    else
+        snprintf(out, 64, "%s", "/-/"); /* no province: matches no authority */
+}
+
+/* The audit row of one ID-number lookup (found: how many physicians it showed). */
+static int audit_lookup(admin_job *j, MYSQL *db, const char *action, const char *id, long long pid,
+                        long long found)
+{
+    char masked[32];
+    dk_mask_id(id, masked, sizeof masked);
+    json_t *d = json_pack("{s:s,s:I}", "id_number", masked, "found", (json_int_t)found);
+    int rc = admin_audit(db, j, ADMIN_R_INST, action, "physician", pid, NULL, NULL, NULL, NULL, d,
+                         &j->err);
+    json_decref(d);
+    return rc;
+}
 
 int admin_phys_transfer_lookup(admin_job *j, MYSQL *db)
 {
     const char *id = admin_q(j, "id_number");
     if (!id || strlen(id) < 15 || strlen(id) > 18)
         return dk_error_set(&j->err, DK_EINVAL, "请输入 15 位或 18 位证件号码");
-    char other[20];
+    char other[20], province[64];
     admin_id_other_form(id, other);
-    dk_param p[] = {DK_PSTR(id), DK_PSTR(other[0] ? other : id)};
+    admin_province_of(j->actor.path, province);
+    dk_param p[] = {DK_PSTR(id), DK_PSTR(other[0] ? other : id), DK_PSTR(province)};
     json_t *items;
     int rc =
         admin_sql_rows(db,
@@ -1076,10 +1103,16 @@ int admin_phys_transfer_lookup(admin_job *j, MYSQL *db)
                        "p.practice_category, p.practice_level, p.status, "
                        "i.name AS institution_name, p.status = '" DOM_PHYS_LEFT "' AS can_transfer "
                        "FROM physician p JOIN institution i ON i.id = p.institution_id "
-                       "WHERE p.id_number IN (?, ?) AND p.deleted_at IS NULL",
-                       p, 2, 0, &items, &j->err);
-    if (!rc) j->out = json_pack("{s:o}", "items", items);
-    return rc;
+                       "JOIN authority au ON au.id = i.authority_id "
+                       "WHERE p.id_number IN (?, ?) AND p.deleted_at IS NULL "
+                       "AND au.path LIKE CONCAT(?, '%')",
+                       p, 3, 0, &items, &j->err);
+    if (rc) return rc;
+    long long pid = json_array_size(items) == 1 ? (long long)json_integer_value(json_object_get(
+                                                      json_array_get(items, 0), "physician_id"))
+                                                : 0;
+    j->out = json_pack("{s:o}", "items", items);
+    return audit_lookup(j, db, "id_lookup", id, pid, (long long)json_array_size(items));
 }
 
 int admin_phys_transfer_in(admin_job *j, MYSQL *db)
@@ -1094,16 +1127,19 @@ int admin_phys_transfer_in(admin_job *j, MYSQL *db)
         return rc;
     if (strlen(id) != 15 && strlen(id) != 18)
         return dk_error_set(&j->err, DK_EINVAL, "请输入 15 位或 18 位证件号码");
-    char other[20];
+    char other[20], province[64];
     admin_id_other_form(id, other);
+    admin_province_of(j->actor.path, province);
     if ((rc = dk_mysql_begin(db, &j->err))) return rc;
     MYSQL_RES *res;
-    dk_param p[] = {DK_PSTR(id), DK_PSTR(other[0] ? other : id)};
+    dk_param p[] = {DK_PSTR(id), DK_PSTR(other[0] ? other : id), DK_PSTR(province)};
     if ((rc = dk_mysql_exec(
              db,
-             "SELECT id, institution_id, status FROM physician WHERE id_number IN (?, ?) "
-             "AND deleted_at IS NULL FOR UPDATE",
-             p, 2, &res, NULL, &j->err)))
+             "SELECT p.id, p.institution_id, p.status FROM physician p JOIN institution i ON "
+             "i.id = p.institution_id JOIN authority au ON au.id = i.authority_id "
+             "WHERE p.id_number IN (?, ?) AND p.deleted_at IS NULL "
+             "AND au.path LIKE CONCAT(?, '%') FOR UPDATE",
+             p, 3, &res, NULL, &j->err)))
         return rc;
     MYSQL_ROW row = mysql_fetch_row(res);
     long long pid = 0, from = 0;
@@ -1114,7 +1150,12 @@ int admin_phys_transfer_in(admin_job *j, MYSQL *db)
         snprintf(st, sizeof st, "%s", row[2]);
     }
     mysql_free_result(res);
-    if (!row) return dk_error_set(&j->err, DK_ENOTFOUND, "没有找到该证件号码的医师");
+    if (!row) {
+        /* the failed attempt is audited too (its own statement, after the rollback) */
+        dk_mysql_rollback(db);
+        if ((rc = audit_lookup(j, db, "transfer_in_refused", id, 0, 0))) return rc;
+        return dk_error_set(&j->err, DK_ENOTFOUND, "本省没有找到该证件号码的医师");
+    }
     if (strcmp(st, DOM_PHYS_LEFT))
         return dk_error_set(&j->err, DK_ECONFLICT, "该医师仍在原机构在岗，需原机构先办理离岗");
     if (dept) {
@@ -1131,10 +1172,15 @@ int admin_phys_transfer_in(admin_job *j, MYSQL *db)
     dk_param u[] = {DK_PINT(j->actor.institution_id), dept ? DK_PINT(dept) : DK_PNULL,
                     DK_PINT(pid)};
     dk_param t[] = {DK_PINT(pid), DK_PINT(from), DK_PINT(j->actor.institution_id)};
-    json_t *d = json_pack("{s:I}", "from_institution_id", (json_int_t)from);
+    char masked[32];
+    dk_mask_id(id, masked, sizeof masked);
+    json_t *d =
+        json_pack("{s:I,s:s}", "from_institution_id", (json_int_t)from, "id_number", masked);
+    /* the new institution's physician sets a password of their own at the next login */
     if ((rc = admin_sql_exec(db,
                              "UPDATE physician SET institution_id = ?, department_id = ?, "
-                             "status = '" DOM_PHYS_ACTIVE "' WHERE id = ?",
+                             "status = '" DOM_PHYS_ACTIVE "', must_change_password = 1 "
+                             "WHERE id = ?",
                              u, 3, NULL, &j->err)) ||
         (rc = admin_sql_exec(
              db,

@@ -21,6 +21,7 @@
 #include "dom_account.h"
 #include "dom_audit.h"
 #include "dom_flow.h"
+#include "dom_limit.h"
 #include "dom_status.h"
 #include "proctor.h"
 
@@ -47,6 +48,17 @@ typedef dom_actor admin_actor;
 
 /* ---- the server -------------------------------------------------------------------------- */
 
+/* Rate limits of routes, counted per caller (the token's account id: the physician, the
+ * institution) in Redis before the job is queued (dom_limit.h); the values come from
+ * configuration (admin_start); which route counts against which is admin_server.c's
+ * admin_route_limits. */
+typedef enum admin_limit_id {
+    ADMIN_LIMIT_NONE,
+    ADMIN_LIMIT_PHOTO,     /* registered-photo uploads per physician */
+    ADMIN_LIMIT_ID_LOOKUP, /* ID-number lookups and 调入 per institution */
+    ADMIN_LIMIT_COUNT_
+} admin_limit_id;
+
 typedef struct admin_server {
     const dk_config *cfg;
     dk_http_server *http;
@@ -57,6 +69,8 @@ typedef struct admin_server {
     dom_login_env login;            /* the login check's limits and pools (dom_account.h) */
     char initial_hash[DK_HASH_MAX]; /* argon2id of 666666 for resets, made once at start */
     proctor_options popts;
+    dom_limit limits[ADMIN_LIMIT_COUNT_];         /* by admin_limit_id, from configuration */
+    long long attach_max_count, attach_max_bytes; /* per attachment owner */
     struct event *maint; /* loop 0: retention purge and absentee sweep */
     _Atomic long long maint_inflight;
     _Atomic long long photos_purged, absentees;
@@ -139,7 +153,7 @@ int admin_path_covers(const char *actor_path, const char *path);
 
 /* ---- admin_sql.c -------------------------------------------------------------------------- */
 
-#define ADMIN_SQL_FULL_ID 0x01 /* do not mask id_number columns */
+#define ADMIN_SQL_FULL_ID 0x01 /* do not mask id_number columns: audit it (admin_audit_id_view) */
 
 /* Every row as an object keyed by column name. Integers, decimals, TINYINT(1) and
  * comparisons (x IS NULL) as
@@ -189,6 +203,11 @@ int admin_audit(MYSQL *db, admin_job *j, unsigned acting_role, const char *actio
                 const char *from, const char *to, const char *reason, json_t *detail,
                 dk_error *err);
 
+/* Every answer that shows a full ID number (ADMIN_SQL_FULL_ID) writes one of these:
+ * action view_id_number on the physician, the route's name in the detail. */
+int admin_audit_id_view(MYSQL *db, admin_job *j, unsigned acting_role, long long pid,
+                        dk_error *err);
+
 /* Files under data_dir: mkdir -p, write + fsync, read whole (malloc'd). */
 int admin_mkdirs(const char *path);
 int admin_write_file(const char *path, const unsigned char *b, size_t n);
@@ -212,7 +231,8 @@ const char *admin_id_sex(const char *id);
  * malformed record. Fields are malloc'd into out (admin_csv_free_fields). */
 int admin_csv_record(const char *buf, size_t len, size_t *pos, char **out, int max);
 void admin_csv_free_fields(char **f, int n);
-/* Appends a field, quoted if needed, and a formula-injection guard ('=+-@' start). */
+/* Appends a field, quoted if needed, and a formula-injection guard (a ' before a start
+ * of = + - @, TAB, CR or the full-width ＝＋－＠). */
 void admin_csv_field(struct evbuffer *b, const char *s, int last);
 
 /* ---- admin_flow.c: admind's side of the workflow (the table is domain/dom_flow.c) ------- */
@@ -244,6 +264,10 @@ typedef struct admin_filter_bufs {
     char like[200];
     char id2[20];
 } admin_filter_bufs;
+/* The province part of an authority path ("/1/5/" -> "/1/"): what an ID-number lookup may
+ * reach. A path without one gives a prefix that matches no authority. */
+void admin_province_of(const char *path, char out[64]);
+
 /* Appends the list filters of the seeds (科室 department_id, 姓名 name, 证件号码
  * id_number in its 15- and 18-digit forms, 年龄 age_min/age_max, 首次注册时间
  * first_reg_from/first_reg_to) as " AND ..." on p (physician). */

@@ -4,6 +4,7 @@
  * the audit log (PIPL: photos are shown only to accounts in scope); mark / unmark /
  * determine / revoke through the workflow table; and the retention purge of capture
  * photos once a cycle's determinations are final. Database worker threads only. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,7 +152,8 @@ int admin_invig_get(admin_job *j, MYSQL *db)
              p, 1, ADMIN_SQL_FULL_ID, NULL, &sess, &j->err)) ||
         (rc = admin_sql_rows(db,
                              "SELECT id, purpose, taken_at, similarity, faces, flag, error, "
-                             "photo_path IS NOT NULL AS has_photo, photo_deleted_at, scored_at "
+                             "photo_path IS NOT NULL AND photo_deleted_at IS NULL AS has_photo, "
+                             "photo_deleted_at, scored_at "
                              "FROM proctor_capture WHERE session_id = ? ORDER BY taken_at",
                              p, 1, 0, &caps, &j->err)) ||
         (rc = admin_sql_rows(db,
@@ -171,14 +173,13 @@ int admin_invig_get(admin_job *j, MYSQL *db)
         return rc;
     }
     const char *mark = json_string_value(json_object_get(sess, "mark_status"));
-    json_object_set_new(
-        sess, "registered_photo_url",
-        json_sprintf("/api/v1/physicians/%lld/photo",
-                     (long long)json_integer_value(json_object_get(sess, "physician_id"))));
+    long long pid = (long long)json_integer_value(json_object_get(sess, "physician_id"));
+    json_object_set_new(sess, "registered_photo_url",
+                        json_sprintf("/api/v1/physicians/%lld/photo", pid));
     j->out = json_pack("{s:o,s:o,s:o,s:o,s:o}", "session", sess, "captures", caps, "suspects", sus,
                        "determinations", dets, "actions",
                        dom_flow_actions(&j->actor, DOM_E_INVIGILATION, mark ? mark : "无"));
-    return 0;
+    return admin_audit_id_view(db, j, 0, pid, &j->err);
 }
 
 int admin_invig_action(admin_job *j, MYSQL *db)
@@ -288,55 +289,121 @@ int admin_registered_photo(admin_job *j, MYSQL *db)
 
 /* Capture photos of a cycle are deleted photo_retention_days (the cycle's setting) after
  * its last test window ends, once no session of the cycle still waits for a decision
- * (mark 疑似). The rows stay, with photo_deleted_at. */
-int admin_purge_photos(MYSQL *db, const char *path, int *deleted, dk_error *err)
+ * (mark 疑似). The rows stay, with photo_deleted_at.
+ *
+ * In two steps, so that the record and the disk never disagree for good: per cycle, one
+ * transaction marks its rows (photo_deleted_at) and writes the cycle's audit row with the
+ * count it purged; after the commits the files of marked rows are deleted, and a row's
+ * photo_path is cleared only once its file is gone. A file that cannot be deleted keeps
+ * its path and is tried again by the next purge (purge_files). */
+
+#define PURGE_CYCLE_RETENTION                                                                      \
+    "NOW(3) > GREATEST(IFNULL(c.test_end, c.period_end), IFNULL(c.makeup_end, "                    \
+    "IFNULL(c.test_end, c.period_end))) + INTERVAL c.photo_retention_days DAY AND NOT EXISTS "     \
+    "(SELECT 1 FROM invigilation v JOIN exam_session s2 ON s2.id = v.session_id WHERE "            \
+    "s2.cycle_id = c.id AND v.mark_status = '疑似')"
+
+/* Marks the photos of one cycle as purged and audits the count, in one transaction. */
+static int purge_cycle(MYSQL *db, long long cycle, int *marked, dk_error *err)
 {
-    *deleted = 0;
-    dk_param pp[] = {DK_PSTR(path ? path : "/")};
-    for (int batch = 0; batch < 20; batch++) {
+    uint64_t n = 0;
+    dk_param p[] = {DK_PINT(cycle)};
+    int rc = dk_mysql_begin(db, err);
+    if (!rc)
+        rc = dk_mysql_exec(db,
+                           "UPDATE proctor_capture pc JOIN exam_session s ON s.id = pc.session_id "
+                           "JOIN cycle c ON c.id = s.cycle_id SET pc.photo_deleted_at = NOW(3) "
+                           "WHERE c.id = ? AND pc.photo_path IS NOT NULL AND "
+                           "pc.photo_deleted_at IS NULL AND " PURGE_CYCLE_RETENTION,
+                           p, 1, NULL, &n, err);
+    if (!rc && n) {
+        json_t *d = json_pack("{s:I}", "deleted", (json_int_t)n);
+        rc = admin_audit(db, NULL, 0, "photo_purge", "cycle", cycle, NULL, NULL, NULL,
+                         "保存期限届满", d, err);
+        json_decref(d);
+    }
+    if (!rc) rc = dk_mysql_commit(db, err);
+    if (rc) {
+        dk_mysql_rollback(db);
+        return rc;
+    }
+    *marked += (int)n;
+    return 0;
+}
+
+/* Deletes the files of purged rows that still name one (this run's and any an earlier run
+ * could not delete), clearing photo_path once a file is gone. */
+static int purge_files(MYSQL *db, const char *path, dk_error *err)
+{
+    long long after = 0;
+    for (int batch = 0; batch < 100; batch++) {
         MYSQL_RES *res;
+        dk_param pp[] = {DK_PSTR(path), DK_PINT(after)};
         int rc = dk_mysql_exec(
             db,
-            "SELECT pc.id, pc.photo_path, s.cycle_id FROM proctor_capture pc "
-            "JOIN exam_session s ON s.id = pc.session_id JOIN cycle c ON c.id = s.cycle_id "
-            "JOIN authority au ON au.id = c.authority_id WHERE au.path LIKE CONCAT(?, '%') AND "
-            "pc.photo_path IS NOT NULL AND NOW(3) > GREATEST(IFNULL(c.test_end, c.period_end), "
-            "IFNULL(c.makeup_end, IFNULL(c.test_end, c.period_end))) + INTERVAL "
-            "c.photo_retention_days DAY AND NOT EXISTS (SELECT 1 FROM invigilation v JOIN "
-            "exam_session s2 ON s2.id = v.session_id WHERE s2.cycle_id = c.id AND "
-            "v.mark_status = '疑似') ORDER BY pc.id LIMIT 500",
-            pp, 1, &res, NULL, err);
+            "SELECT pc.id, pc.photo_path FROM proctor_capture pc JOIN exam_session s ON "
+            "s.id = pc.session_id JOIN cycle c ON c.id = s.cycle_id JOIN authority au ON "
+            "au.id = c.authority_id WHERE au.path LIKE CONCAT(?, '%') AND "
+            "pc.photo_deleted_at IS NOT NULL AND pc.photo_path IS NOT NULL AND pc.id > ? "
+            "ORDER BY pc.id LIMIT 500",
+            pp, 2, &res, NULL, err);
         if (rc) return rc;
         int n = 0;
-        long long ids[500], cycle = 0;
+        long long gone[500];
+        int ngone = 0;
         MYSQL_ROW row;
-        while ((row = mysql_fetch_row(res)) && n < 500) {
-            ids[n++] = strtoll(row[0], NULL, 10);
-            if (row[1] && unlink(row[1]) != 0 && access(row[1], F_OK) == 0)
-                DK_WARN("admind", "cannot delete capture photo capture_id=%s", row[0]);
-            cycle = strtoll(row[2], NULL, 10);
+        while ((row = mysql_fetch_row(res))) {
+            n++;
+            after = strtoll(row[0], NULL, 10);
+            if (unlink(row[1]) == 0 || errno == ENOENT)
+                gone[ngone++] = after;
+            else
+                DK_WARN("admind",
+                        "cannot delete capture photo, retried next purge capture_id=%s "
+                        "errno=%d",
+                        row[0], errno);
         }
         mysql_free_result(res);
-        for (int i = 0; i < n; i++) {
-            dk_param p[] = {DK_PINT(ids[i])};
-            if ((rc = dk_mysql_exec(db,
-                                    "UPDATE proctor_capture SET photo_path = NULL, "
-                                    "photo_deleted_at = NOW(3) WHERE id = ?",
+        for (int i = 0; i < ngone; i++) {
+            dk_param p[] = {DK_PINT(gone[i])};
+            if ((rc = dk_mysql_exec(db, "UPDATE proctor_capture SET photo_path = NULL WHERE id = ?",
                                     p, 1, NULL, NULL, err)))
                 return rc;
         }
-        *deleted += n;
-        if (n) {
-            json_t *d = json_pack("{s:i,s:I}", "deleted", n, "last_cycle", (json_int_t)cycle);
-            rc = admin_audit(db, NULL, 0, "photo_purge", "cycle", cycle, NULL, NULL, NULL,
-                             "保存期限届满", d, err);
-            json_decref(d);
-            if (rc) return rc;
-        }
         if (n < 500) break;
     }
-    if (*deleted) DK_INFO("admind", "capture photos deleted after retention count=%d", *deleted);
     return 0;
+}
+
+int admin_purge_photos(MYSQL *db, const char *path, int *deleted, dk_error *err)
+{
+    *deleted = 0;
+    if (!path) path = "/";
+    MYSQL_RES *res;
+    dk_param pp[] = {DK_PSTR(path)};
+    int rc = dk_mysql_exec(
+        db,
+        "SELECT c.id FROM cycle c JOIN authority au ON au.id = c.authority_id WHERE "
+        "au.path LIKE CONCAT(?, '%') AND " PURGE_CYCLE_RETENTION " AND EXISTS (SELECT 1 FROM "
+        "exam_session s JOIN proctor_capture pc ON pc.session_id = s.id WHERE s.cycle_id = c.id "
+        "AND pc.photo_path IS NOT NULL AND pc.photo_deleted_at IS NULL) ORDER BY c.id LIMIT 1000",
+        pp, 1, &res, NULL, err);
+    if (rc) return rc;
+    size_t n = (size_t)mysql_num_rows(res), k = 0;
+    long long *cycles = dk_calloc(n ? n : 1, sizeof *cycles);
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res)) && k < n)
+        cycles[k++] = strtoll(row[0], NULL, 10);
+    mysql_free_result(res);
+    for (size_t i = 0; i < k && !rc; i++)
+        rc = purge_cycle(db, cycles[i], deleted, err);
+    free(cycles);
+    /* the files of what is committed, even when a later cycle failed */
+    dk_error ferr = {0};
+    int frc = purge_files(db, path, rc ? &ferr : err);
+    if (rc) return rc;
+    if (*deleted) DK_INFO("admind", "capture photos deleted after retention count=%d", *deleted);
+    return frc;
 }
 
 int admin_maintenance(admin_job *j, MYSQL *db)

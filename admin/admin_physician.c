@@ -163,7 +163,7 @@ int admin_phys_me(admin_job *j, MYSQL *db)
     j->out = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "physician", me, "institution", inst,
                        "departments", depts, "experience", exp, "cycle", cycle, "enrolment", enrol,
                        "exemptions", ex ? ex : json_array(), "tests", tests ? tests : json_array());
-    return 0;
+    return admin_audit_id_view(db, j, 0, j->actor.id, &j->err);
 fail:
     json_decref(me);
     json_decref(inst);

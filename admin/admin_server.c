@@ -5,7 +5,9 @@
  * pool runs it, and its work function. The runner checks the token on the loop (HMAC,
  * microseconds), then on a database thread loads the actor (account still enabled,
  * roles, authority path) and refuses a role the row does not list, before the work
- * function runs. Nothing here blocks a loop. */
+ * function runs. A route named in admin_route_limits is counted per caller in Redis on the
+ * loop before its job is queued, so a refused call costs no thread.
+ * Nothing here blocks a loop. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -159,6 +161,18 @@ static const admin_api admin_apis[] = {
 #define NAPIS (sizeof admin_apis / sizeof admin_apis[0])
 static dk_route admin_routes[NAPIS];
 
+/* Routes counted per caller (by the route's name), beside the table so that its rows stay
+ * as they are: the physician's photo uploads, the institution's ID-number lookups. */
+static const struct {
+    const char *route;
+    admin_limit_id limit;
+} admin_route_limits[] = {
+    {"phys_photo_put", ADMIN_LIMIT_PHOTO},
+    {"transfer_lookup", ADMIN_LIMIT_ID_LOOKUP},
+    {"transfer_in", ADMIN_LIMIT_ID_LOOKUP},
+};
+static admin_limit_id route_limit[NAPIS]; /* by route index, filled in admin_start */
+
 /* ---- the job runner ------------------------------------------------------------------------ */
 
 const char *admin_q(admin_job *j, const char *key)
@@ -311,6 +325,26 @@ static void job_done(void *arg)
     dk_http_reply_json(rq, j->status ? j->status : 200, out);
 }
 
+/* Queues the job on its pool once its route's limit (if any) let it through. */
+static void job_queue(int rc, const dk_error *err, void *arg)
+{
+    admin_job *j = arg;
+    dk_req *rq = j->rq;
+    admin_server *srv = j->srv;
+    if (rc) {
+        dk_http_fail(rq, err);
+        return;
+    }
+    dk_workq *pool = j->api->flags & ADMIN_F_HASH    ? srv->hash
+                     : j->api->flags & ADMIN_F_PHOTO ? srv->photo
+                                                     : srv->db;
+    if (dk_workq_submit(pool, rq->loop->mailbox, job_work, job_done, j)) {
+        dk_error busy = {.code = DK_EBUSY, .retry_after = 2};
+        snprintf(busy.msg, sizeof busy.msg, "服务器繁忙，请稍后重试");
+        dk_http_fail(rq, &busy);
+    }
+}
+
 static void api_run(dk_req *rq)
 {
     admin_server *srv = admin_of(rq);
@@ -373,14 +407,13 @@ static void api_run(dk_req *rq)
         }
     }
     if (!j->body) j->body = json_object();
-    dk_workq *pool = api->flags & ADMIN_F_HASH    ? srv->hash
-                     : api->flags & ADMIN_F_PHOTO ? srv->photo
-                                                  : srv->db;
-    if (dk_workq_submit(pool, rq->loop->mailbox, job_work, job_done, j)) {
-        dk_error busy = {.code = DK_EBUSY, .retry_after = 2};
-        snprintf(busy.msg, sizeof busy.msg, "服务器繁忙，请稍后重试");
-        dk_http_fail(rq, &busy);
+    if (route_limit[rq->route] != ADMIN_LIMIT_NONE) {
+        dom_limit_hit(rq->loop->redis, &srv->limits[route_limit[rq->route]], j->claims.id,
+                      job_queue, j);
+        return;
     }
+    dk_error none = {0};
+    job_queue(0, &none, j);
 }
 
 /* ---- health and metrics ---------------------------------------------------------------------- */
@@ -520,9 +553,19 @@ admin_server *admin_start(const dk_config *cfg, dk_error *err)
     /* popts judge registered photos only: as large as the route takes (4 MiB), not
      * proctor_max_bytes, which is meant for the captures of a test (2 MiB) */
     s->popts.max_bytes = ADMIN_PHOTO_MAX;
-    for (size_t i = 0; i < NAPIS; i++)
+    dom_limit_load(&s->limits[ADMIN_LIMIT_PHOTO], cfg, "photo_upload", "photo_upload_max",
+                   "photo_upload_window_s", "上传照片次数过多，请约 %d 分钟后再试");
+    dom_limit_load(&s->limits[ADMIN_LIMIT_ID_LOOKUP], cfg, "id_lookup", "id_lookup_max",
+                   "id_lookup_window_s", "证件号码查询（调入）次数过多，请约 %d 分钟后再试");
+    s->attach_max_count = dk_config_int(cfg, "attachment_max_count");
+    s->attach_max_bytes = dk_config_int(cfg, "attachment_max_total_bytes");
+    for (size_t i = 0; i < NAPIS; i++) {
         admin_routes[i] = (dk_route){admin_apis[i].method, admin_apis[i].pattern, api_run,
                                      admin_apis[i].name, admin_apis[i].max_body};
+        for (size_t k = 0; k < sizeof admin_route_limits / sizeof admin_route_limits[0]; k++)
+            if (!strcmp(admin_route_limits[k].route, admin_apis[i].name))
+                route_limit[i] = admin_route_limits[k].limit;
+    }
     proctor_set_cv_threads(1);
     dk_serve_pools(cfg, &s->db, &s->hash);
     if (dom_login_env_init(&s->login, cfg, &s->auth, s->db, s->hash, ADMIN_CAPTCHA_AFTER, err)) {

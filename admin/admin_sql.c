@@ -292,6 +292,15 @@ int admin_audit(MYSQL *db, admin_job *j, unsigned acting_role, const char *actio
     return dom_audit(db, &r, err);
 }
 
+int admin_audit_id_view(MYSQL *db, admin_job *j, unsigned acting_role, long long pid, dk_error *err)
+{
+    json_t *d = json_pack("{s:s}", "route", j->api ? j->api->name : "");
+    int rc = admin_audit(db, j, acting_role, "view_id_number", "physician", pid, NULL, NULL, NULL,
+                         NULL, d, err);
+    json_decref(d);
+    return rc;
+}
+
 /* ---- files
  * ---------------------------------------------------------------------------------------- */
 

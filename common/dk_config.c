@@ -91,6 +91,14 @@ static const config_key config_table[] = {
     {"proctor_inprocess", T_BOOL, "1", 0, "run proctor workers as threads inside examd"},
     {"camera_check_workers", T_INT, "1", 0, "threads answering the camera check before a test"},
     {"camera_check_queue", T_INT, "32", 0, "camera checks that may wait before 503"},
+    {"camera_check_max", T_INT, "30", 0,
+     "camera checks per physician per camera_check_window_s (then 429); 0 = no limit"},
+    {"camera_check_window_s", T_INT, "3600", 0, "window of the camera-check counter"},
+    {"capture_early_slack_s", T_INT, "30", 0,
+     "a capture is taken from this long before the server's next due time (earlier: 429 "
+     "with the due time)"},
+    {"capture_max_per_session", T_INT, "100", 0,
+     "captures one session may store (then 409); 0 = no limit"},
     /* proctor */
     {"proctor_model_dir", T_STR, "", 0, "folder of the face models ('' = degraded mode)"},
     {"proctor_detector", T_STR, "yunet_120x160.onnx", 0, "YuNet detector file"},
@@ -115,6 +123,18 @@ static const config_key config_table[] = {
     {"photo_retention_days", T_INT, "365", 0, "capture photos kept after final determinations"},
     /* storage */
     {"data_dir", T_STR, ".stack/data", 0, "where photos and attachments are stored"},
+    /* admind: limits per physician and per institution */
+    {"photo_upload_max", T_INT, "20", 0,
+     "registered-photo uploads per physician per photo_upload_window_s (then 429); 0 = no limit"},
+    {"photo_upload_window_s", T_INT, "3600", 0, "window of the photo-upload counter"},
+    {"id_lookup_max", T_INT, "60", 0,
+     "ID-number lookups and transfers-in (调入) per institution per id_lookup_window_s "
+     "(then 429); 0 = no limit"},
+    {"id_lookup_window_s", T_INT, "3600", 0, "window of the ID-lookup counter"},
+    {"attachment_max_count", T_INT, "20", 0,
+     "attachments one owner (an exemption request, an application) may have (then 409)"},
+    {"attachment_max_total_bytes", T_INT, "52428800", 0,
+     "total bytes of one owner's attachments (then 413)"},
 };
 
 #define NKEYS (sizeof config_table / sizeof config_table[0])

@@ -73,6 +73,7 @@ dom_key dom_key_missing(const char *sid); /* proctor:missing:{sid}: flagged-once
 #define DOM_F_PASS_MARK "pass_mark"
 /* Proctoring: examd schedules the next capture, the proctor records results. */
 #define DOM_F_CAP_NEXT_DUE "cap_next_due" /* unix ms */
+#define DOM_F_CAP_COUNT "cap_count"       /* captures accepted (dom_lua_capture_ok) */
 #define DOM_F_CAP_LAST_AT "cap_last_at"   /* taken_at of the newest scored capture */
 #define DOM_F_CAP_LAST_SIMILARITY "cap_last_similarity"
 #define DOM_F_CAP_LAST_FLAG "cap_last_flag"
@@ -123,8 +124,12 @@ extern dk_script dom_lua_finish;
 /* Gives a failed claim back so it can be claimed again. KEYS: sess. ARGV: by. -> 1 */
 extern dk_script dom_lua_unclaim;
 
-/* May this physician send a capture? KEYS: sess. ARGV: pid.
- * -> "ok" | "nosession" (not there, or another physician's) | "closed" (not live) */
+/* May this physician send a capture now? KEYS: sess. ARGV: pid, slack_ms, max (0 = no
+ * maximum). A capture is early while now < DOM_F_CAP_NEXT_DUE - slack_ms; a session that
+ * has had max captures accepted takes no more. An accepted one is counted
+ * (DOM_F_CAP_COUNT) before it is stored, so parallel uploads cannot pass the maximum.
+ * -> {verdict, next due (unix ms, 0 = none yet), now}; verdicts: ok, nosession (not
+ * there, or another physician's), closed (not live), early, toomany */
 extern dk_script dom_lua_capture_ok;
 
 /* Records one scored capture, exactly once. KEYS: the capture stream, cap, sess, the

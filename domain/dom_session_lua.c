@@ -91,10 +91,17 @@ dk_script dom_lua_unclaim = DK_SCRIPT(
     "return 1\n");
 
 dk_script dom_lua_capture_ok = DK_SCRIPT(
-    "local s = redis.call('HMGET', KEYS[1], 'pid', 'status')\n"
-    "if not s[1] or s[1] ~= ARGV[1] then return 'nosession' end\n"
-    "if s[2] ~= 'live' then return 'closed' end\n"
-    "return 'ok'\n");
+    "local s = redis.call('HMGET', KEYS[1], 'pid', 'status', 'cap_next_due', 'cap_count')\n"
+    NOW_MS
+    "if not s[1] or s[1] ~= ARGV[1] then return {'nosession', 0, now} end\n"
+    "if s[2] ~= 'live' then return {'closed', 0, now} end\n"
+    "local due = tonumber(s[3] or '0') or 0\n"
+    "if due > 0 and now < due - tonumber(ARGV[2]) then return {'early', due, now} end\n"
+    "local n = tonumber(s[4] or '0') or 0\n"
+    "local max = tonumber(ARGV[3])\n"
+    "if max > 0 and n >= max then return {'toomany', due, now} end\n"
+    "redis.call('HSET', KEYS[1], 'cap_count', n + 1)\n"
+    "return {'ok', due, now}\n");
 
 dk_script dom_lua_capture_result = DK_SCRIPT(
     "if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end\n"

@@ -2,7 +2,10 @@
  * starts. Unlike captures during the test (queued for the proctor workers), this one
  * answers at once: the page may start only when it shows exactly one face. It runs on a
  * small bounded pool of face-engine threads (each with its own proctor_engine and
- * MariaDB connection); a full pool answers 503 + Retry-After. Nothing is stored. */
+ * MariaDB connection); a full pool answers 503 + Retry-After. Nothing is stored. A
+ * physician gets camera_check_max checks per camera_check_window_s (dom_limit: 429 beyond),
+ * so that one cannot keep the pool full, and the answer is pass or fail with the face count,
+ * never the similarity. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,10 +108,23 @@ static void check_done(void *arg)
         ok = r->faces == 1;
         msg = ok ? "人脸检测通过" : "未检测到人脸：请正对摄像头，保证光线充足、面部无遮挡";
     }
+    /* pass or fail and why, never the similarity: a stand-in could tune a photo against it */
     json_t *v = json_pack("{s:b,s:i,s:s?,s:s,s:b}", "ok", ok, "faces", r->faces, "flag",
                           proctor_flag_name(r->flag), "message", msg, "degraded", r->degraded);
-    if (r->has_cosine) json_object_set_new(v, "similarity", json_real(r->similarity));
     dk_http_reply_json(j->rq, 200, v);
+}
+
+static void on_limit(int rc, const dk_error *err, void *arg)
+{
+    dk_req *rq = arg;
+    check_job *j = rq->state;
+    if (rc) {
+        dk_http_fail(rq, err);
+        return;
+    }
+    if (dk_workq_submit(exam_pool(rq), rq->loop->mailbox, check_work, check_done, j)) {
+        exam_busy_pool(rq, exam_pool(rq), "检测人数较多，请稍候自动重试");
+    }
 }
 
 void exam_camera_check(dk_req *rq, const dk_claims *who)
@@ -122,7 +138,5 @@ void exam_camera_check(dk_req *rq, const dk_claims *who)
     j->pid = who->id;
     rq->state = j;
     rq->state_free = free;
-    if (dk_workq_submit(exam_pool(rq), rq->loop->mailbox, check_work, check_done, j)) {
-        exam_busy_pool(rq, exam_pool(rq), "检测人数较多，请稍候自动重试");
-    }
+    dom_limit_hit(rq->loop->redis, &srv->camera_limit, who->id, on_limit, rq);
 }

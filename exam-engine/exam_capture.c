@@ -4,7 +4,10 @@
  * session is the caller's and live; a database thread stores the photo once under
  * data_dir/captures/<sid>/<capture id>.jpg and its proctor_capture row; back on the
  * loop the job is XADDed to the capture stream for the proctor workers, and the next
- * capture is scheduled at a random time the server picks (proctor:due). The physician
+ * capture is scheduled at a random time the server picks (proctor:due). A capture earlier
+ * than that time minus capture_early_slack_s is refused (429 naming the time), and a session
+ * takes at most capture_max_per_session (409): one physician cannot fill the disk, the
+ * capture rows or the proctor's stream. The physician
  * is never blocked by proctoring: a long stream only shows as lag in /metrics. A capture
  * stored but not queued (Redis down or slow) is queued later by the proctor's sweep. */
 #include <errno.h>
@@ -155,6 +158,21 @@ static void capture_done(void *arg)
     dk_aredis_cmdargv(rq->loop->redis, 0, on_queued, rq, (int)argc, argv, argvlen);
 }
 
+/* 429 for a capture before its time: Retry-After and the due time itself (in the error
+ * object, next_capture_at), so the page schedules the capture the server expects. */
+static void reply_early(dk_req *rq, long long due_ms, long long now_ms, long long slack_ms)
+{
+    long long wait_s = (due_ms - slack_ms - now_ms + 999) / 1000;
+    char ra[24];
+    snprintf(ra, sizeof ra, "%lld", wait_s > 0 ? wait_s : 1);
+    evhttp_add_header(evhttp_request_get_output_headers(rq->req), "Retry-After", ra);
+    dk_http_reply_json(rq, 429,
+                       json_pack("{s:{s:s,s:s,s:I,s:I}}", "error", "code",
+                                 dk_err_name(DK_ERATELIMIT), "message",
+                                 "还未到拍照时间，页面将按服务器时间自动拍照", "next_capture_at",
+                                 (json_int_t)due_ms, "server_time", (json_int_t)now_ms));
+}
+
 static void on_checked(redisReply *r, const dk_error *e, void *arg)
 {
     dk_req *rq = arg;
@@ -163,11 +181,28 @@ static void on_checked(redisReply *r, const dk_error *e, void *arg)
         dk_http_fail(rq, e);
         return;
     }
-    if (!r || r->type != REDIS_REPLY_STRING || strcmp(r->str, "ok") != 0) {
-        if (r && r->str && !strcmp(r->str, "closed"))
-            dk_http_failf(rq, DK_ECONFLICT, "考试已结束，不再需要拍照");
-        else
-            dk_http_failf(rq, DK_ENOTFOUND, "没有这场考试");
+    /* {verdict, next due, now} (dom_lua_capture_ok) */
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+        r->element[0]->type != REDIS_REPLY_STRING) {
+        dk_http_failf(rq, DK_EIO, "服务器繁忙，照片稍后重传");
+        return;
+    }
+    const char *verdict = r->element[0]->str;
+    if (!strcmp(verdict, "closed")) {
+        dk_http_failf(rq, DK_ECONFLICT, "考试已结束，不再需要拍照");
+        return;
+    }
+    if (!strcmp(verdict, "early")) {
+        reply_early(rq, r->element[1]->integer, r->element[2]->integer,
+                    j->srv->capture_early_slack_ms);
+        return;
+    }
+    if (!strcmp(verdict, "toomany")) {
+        dk_http_failf(rq, DK_ECONFLICT, "本场考试的监考照片数量已达上限，不再拍照");
+        return;
+    }
+    if (strcmp(verdict, "ok") != 0) {
+        dk_http_failf(rq, DK_ENOTFOUND, "没有这场考试");
         return;
     }
     if (dk_workq_submit(exam_pool(rq), rq->loop->mailbox, capture_work, capture_done, j)) {
@@ -196,8 +231,10 @@ void exam_capture_post(dk_req *rq, const dk_claims *who)
     rq->state = j;
     rq->state_free = free;
     dom_key k_sess = dom_key_sess(sid);
-    char pid[24];
+    char pid[24], slack[24], max[24];
     snprintf(pid, sizeof pid, "%lld", who->id);
-    const char *argv[] = {"1", k_sess.s, pid};
-    dk_aredis_evalsha(rq->loop->redis, 0, on_checked, rq, &dom_lua_capture_ok, 3, argv, NULL);
+    snprintf(slack, sizeof slack, "%lld", srv->capture_early_slack_ms);
+    snprintf(max, sizeof max, "%lld", srv->capture_max_per_session);
+    const char *argv[] = {"1", k_sess.s, pid, slack, max};
+    dk_aredis_evalsha(rq->loop->redis, 0, on_checked, rq, &dom_lua_capture_ok, 5, argv, NULL);
 }

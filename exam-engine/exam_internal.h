@@ -13,6 +13,7 @@
 #include "dk_mysql.h"
 #include "dk_workq.h"
 #include "dom_account.h"
+#include "dom_limit.h"
 #include "dom_session.h"
 #include "dom_status.h"
 #include "exam.h"
@@ -37,6 +38,9 @@ struct exam_server {
     long long session_ttl_s;       /* a submitted session stays in Redis this long */
     long long capture_grace_ms;    /* the first capture is due within this of the start */
     long long capture_interval_ms; /* the next one within [0.5, 1.5] x this */
+    long long capture_early_slack_ms; /* taken from this long before the due time */
+    long long capture_max_per_session;
+    dom_limit camera_limit; /* camera checks per physician (dom_limit.h) */
     long long sweeper_period_ms;
     const char *data_dir;  /* borrowed from cfg: captures/<sid>/<id>.jpg below it */
     proctor_options photo; /* upload limits of exam_check_jpeg (strings borrowed from cfg) */

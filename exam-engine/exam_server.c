@@ -250,6 +250,10 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
     s->session_ttl_s = dk_config_int(cfg, "session_ttl_s");
     s->capture_grace_ms = dk_config_int(cfg, "proctor_capture_grace_s") * 1000;
     s->capture_interval_ms = dk_config_int(cfg, "proctor_capture_interval_s") * 1000;
+    s->capture_early_slack_ms = dk_config_int(cfg, "capture_early_slack_s") * 1000;
+    s->capture_max_per_session = dk_config_int(cfg, "capture_max_per_session");
+    dom_limit_load(&s->camera_limit, cfg, "camera_check", "camera_check_max",
+                   "camera_check_window_s", "人脸检测次数过多，请约 %d 分钟后再试");
     s->sweeper_period_ms = dk_config_int(cfg, "sweeper_period_ms");
     s->data_dir = dk_config_str(cfg, "data_dir");
     if (proctor_options_from_config(&s->photo, cfg, &s->photo_err))

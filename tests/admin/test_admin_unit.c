@@ -79,6 +79,21 @@ static void test_csv_write(void **state)
     evbuffer_remove(b, s, n);
     assert_string_equal(s, "plain,\"a,\"\"b\"\"\",\"'=SUM(A1)\",\r\n");
     free(s);
+    /* a leading TAB or CR, and the full-width ＝＋－＠ that spreadsheets also read as a
+     * formula start, are guarded too; the same characters inside a field are not */
+    admin_csv_field(b, "\t=1+1", 0);
+    admin_csv_field(b, "\r=1", 0);
+    admin_csv_field(b, "＝1+1", 0);
+    admin_csv_field(b, "＋1", 0);
+    admin_csv_field(b, "－1", 0);
+    admin_csv_field(b, "＠A1", 0);
+    admin_csv_field(b, "张＝三", 1);
+    n = evbuffer_get_length(b);
+    s = calloc(1, n + 1);
+    evbuffer_remove(b, s, n);
+    assert_string_equal(s,
+                        "\"'\t=1+1\",\"'\r=1\",\"'＝1+1\",\"'＋1\",\"'－1\",\"'＠A1\",张＝三\r\n");
+    free(s);
     evbuffer_free(b);
 }
 

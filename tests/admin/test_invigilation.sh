@@ -75,6 +75,7 @@ fake_session "$E2" "$P2" "$CYCLE_ID" 75
 S2=$SID
 capture "$S2" "$P2" 80
 capture "$S2" "$P2" 92
+C4=$CAP C4FILE=$CAPFILE
 
 step "the list: similarity below 40%, masked ID numbers, view state"
 api GET "/invigilation?max_similarity=40" "" "$H1"
@@ -159,14 +160,33 @@ eq "$(j .photos_deleted)" 0 "nothing deleted while a decision is pending"
 [ -f "$C1FILE" ] || fail "a photo was deleted too early"
 api POST "/invigilation/$S1/actions/unmark" "{\"version\":$V,\"reason\":\"复查为本人\"}" "$CITY"
 expect 200 "the city unmarks"
+# S2 moves to a second cycle (a copy of the first, as ended), so that one purge spans two
+# cycles; one of S2's photo files cannot be deleted (a directory stands in its place)
+CYCLE2=$(sql "CREATE TEMPORARY TABLE c2 SELECT * FROM cycle WHERE id = $CYCLE_ID;
+              UPDATE c2 SET id = 0, code = CONCAT(code, 'b'), name = CONCAT(name, ' b');
+              INSERT INTO cycle SELECT * FROM c2; SELECT LAST_INSERT_ID();")
+sql "UPDATE exam_session SET cycle_id = $CYCLE2 WHERE id = '$S2'"
+rm -f "$C4FILE" && mkdir -p "$C4FILE/stuck" || fail "cannot block the photo file of $C4"
 api POST /authority/maintenance '{}' "$PROV"
 expect 200
 eq "$(j .photos_deleted)" 4 "photos deleted"
 [ -f "$C1FILE" ] && fail "the photo file is still there"
-eq "$(sql "SELECT COUNT(*) FROM proctor_capture WHERE session_id IN ('$S1', '$S2') AND photo_path IS NULL AND photo_deleted_at IS NOT NULL")" 4 "rows kept, photos gone"
+eq "$(sql "SELECT COUNT(*) FROM proctor_capture WHERE session_id IN ('$S1', '$S2') AND photo_path IS NULL AND photo_deleted_at IS NOT NULL")" 3 "rows kept, photos gone"
+eq "$(sql "SELECT CONCAT(photo_path IS NOT NULL, photo_deleted_at IS NOT NULL) FROM proctor_capture WHERE id = $C4")" 11 \
+    "a file that could not be deleted is purged and still remembered"
 api GET "/captures/$C1/photo" "" "$H1"
 expect_msg 404 "保存期限" "a deleted photo"
-eq "$(sql "SELECT COUNT(*) FROM audit_log WHERE action = 'photo_purge' AND entity_type = 'cycle' AND entity_id = '$CYCLE_ID'")" 1 "purge audited"
+api GET "/captures/$C4/photo" "" "$H1"
+expect_msg 404 "保存期限" "a purged photo whose file is still there"
+# one audit row per cycle, each with the count it purged
+eq "$(sql "SELECT GROUP_CONCAT(CONCAT(entity_id, ':', JSON_VALUE(detail, '$.deleted')) ORDER BY entity_id + 0) FROM audit_log WHERE action = 'photo_purge' AND entity_type = 'cycle' AND entity_id IN ('$CYCLE_ID', '$CYCLE2')")" \
+    "$CYCLE_ID:2,$CYCLE2:2" "purge audited per cycle with its count"
+rm -rf "$C4FILE" && jpeg "$C4FILE"
+api POST /authority/maintenance '{}' "$PROV"
+expect 200
+[ -e "$C4FILE" ] && fail "the file that failed to delete is not deleted on the next run"
+eq "$(sql "SELECT COUNT(*) FROM proctor_capture WHERE session_id IN ('$S1', '$S2') AND photo_path IS NULL AND photo_deleted_at IS NOT NULL")" 4 "every photo gone after the retry"
+eq "$(sql "SELECT COUNT(*) FROM audit_log WHERE action = 'photo_purge' AND entity_type = 'cycle' AND entity_id IN ('$CYCLE_ID', '$CYCLE2')")" 2 "the retry purges nothing new"
 
 step "SIGTERM"
 stop_admind

@@ -5,8 +5,10 @@
 # {faces, flag}, as examd's camera check says it) and the previous photo is kept; a photo
 # of 3 MB (under the route's 4 MB, over the 2 MB of a capture) is taken; a replaced photo's
 # file is deleted. Skipped (77) when the models or the test photos of ../shared are
-# absent; degraded mode (no models) is covered by the other admin tests.
-ADMIND=$1
+# absent; degraded mode (no models) is covered by the other admin tests. Then examd's
+# camera check against that registered photo answers pass or fail with the face count,
+# never the similarity (a stand-in could tune a photo against it).
+ADMIND=$1 EXAMD=$2
 . "$(dirname "$0")/lib.sh"
 SHARED=${DK_SHARED_DIR:-$(cd "$(dirname "$0")/../../.." && pwd -P)/shared}
 FACES=$SHARED/data/faces
@@ -83,6 +85,22 @@ expect 200
 [ -f "$FIRST" ] && fail "the replaced photo's file is still there"
 eq "$(sql "SELECT COUNT(*) FROM audit_log WHERE entity_type = 'physician' AND entity_id = '$PID' AND action = 'upload_photo'")" 3 "uploads audited"
 
+step "examd's camera check: pass or fail against the registered photo, never the score"
+start_examd
+camera_check() { # FILE TOKEN
+    code=$(curl -s -o "$TMP/body" -w '%{http_code}' -X POST "http://127.0.0.1:$EXAM_PORT/api/v1/camera-check" \
+        -H "Authorization: Bearer $2" -H 'Content-Type: image/jpeg' --data-binary "@$1")
+}
+camera_check "$FACES/deepface_img01/1.jpg" "$PT"
+expect 200 "camera check of the registered person"
+eq "$(j '[.ok, .faces, .degraded] | map(tostring) | join(",")')" "true,1,false" "the same person passes"
+j 'has("similarity")' | grep -q false || fail "the camera check shows the similarity: $(cat "$TMP/body")"
+camera_check "$FACES/deepface_img03/1.jpg" "$PT"
+expect 200 "camera check of another person"
+eq "$(j '[.ok, .flag] | map(tostring) | join(",")')" "false,low_similarity" "another person fails"
+j 'has("similarity")' | grep -q false || fail "a failed camera check shows the similarity: $(cat "$TMP/body")"
+stop_examd
+
 step "SIGTERM"
 stop_admind
-echo "PASS: registered photos with face embeddings"
+echo "PASS: registered photos with face embeddings, examd's coarse camera check"

@@ -34,7 +34,9 @@ L.main('browser_console_invigilation', async () => {
   if (!args.examd || !existsSync(args.examd)) await L.skip(`examd is not built (${args.examd})`);
   const models = { DK_PROCTOR_MODEL_DIR: L.MODELS };
   const admind = await L.startAdmind(args.admind, tmp, models);
-  const examd = await L.startExamd(args.examd, tmp, { ...models, DK_PROCTOR_INPROCESS: '1' });
+  // two captures back to back (a genuine one, an impostor's): the early-capture rule
+  // (capture_early_slack_s, tests/exam-engine/test_exam_limits.sh) is stretched to let them in
+  const examd = await L.startExamd(args.examd, tmp, { ...models, DK_PROCTOR_INPROCESS: '1', DK_CAPTURE_EARLY_SLACK_S: '3600' });
   const base = admind.base;
   const w = await L.makeWorld(base, { admind: args.admind });
   const { own, other } = identities();

@@ -129,7 +129,9 @@ export class Camera {
 // "message","degraded"}): {ok: true}, {ok: false, message}, or null when it cannot
 // decide and the page's own check stands: a server without the check (404, asked once
 // per page load), one whose face engine is in degraded mode (it only counts faces with
-// cascades and flags nothing), or one that stays busy. 503 waits with onWait.
+// cascades and flags nothing), or one that stays busy or has had enough checks from this
+// physician for a while (429 beyond a minute). 503 waits with onWait. The answer never
+// carries a similarity: pass or fail and why.
 let serverCheck = 'unknown';
 const FLAG_MESSAGES = {
   no_face: '未检测到人脸。请正对摄像头，让面部完整出现在画面中央，并保证光线充足。',
@@ -157,7 +159,8 @@ export async function serverVerdict(blob, onWait) {
   return { ok: false, message: FLAG_MESSAGES[r.flag] || r.message || FLAG_MESSAGES.no_face };
 }
 
-// Sends captures at the times the server picks. status(kind, text) reports
+// Sends captures at the times the server picks (a capture sent early, e.g. right after a
+// reload, gets 429 with next_capture_at and waits for it). status(kind, text) reports
 // 'ok' / 'lost' / 'retry'. Stops for good on stop() or when the session is closed.
 export class CaptureLoop {
   constructor(camera, sessionId, status) {
@@ -253,6 +256,12 @@ export class CaptureLoop {
     } catch (e) {
       if (e.status === 409 || e.status === 404) {
         this.stop();
+      } else if (e.status === 429 && e.detail && e.detail.next_capture_at) {
+        // too early for the server (a reload, a retry after a stored capture): it names
+        // its time, and the capture goes then
+        this.dueAt = e.detail.next_capture_at;
+        this.status('ok', '摄像头正常');
+        this.schedule(clock.until(e.detail.next_capture_at));
       } else if (e.status === 401 || e.status === 403) {
         this.schedule(30000);
       } else {

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# exam_limits (issue 12, finding 7): what one physician may cost examd.
+#   - captures of a session: none earlier than the server's next due time minus
+#     capture_early_slack_s (429 with Retry-After and the due time, next_capture_at, so
+#     the page waits for it), at most capture_max_per_session per session (then 409);
+#     refused captures store nothing (no row, no file)
+#   - the camera check: at most camera_check_max per physician per camera_check_window_s
+#     (429 with Retry-After); another physician is not affected; the answer is pass or
+#     fail with the face count, never a similarity
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/fixture.sh"
+fx_init exam_limits "$1"
+fx_examd_start A DK_PROCTOR_CAPTURE_INTERVAL_S=600 DK_CAPTURE_EARLY_SLACK_S=30 \
+    DK_CAPTURE_MAX_PER_SESSION=3 DK_CAMERA_CHECK_MAX=3 DK_CAMERA_CHECK_WINDOW_S=600
+
+# a valid 32x32 flat grey baseline JPEG: the smallest photo the proctor accepts
+base64 -d >"$FX_TMP/grey.jpg" <<'B64'
+/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB
+AQEBAQEBAQEBAQEBAQEBAQH/wAALCAAgACABAREA/8QAFAABAAAAAAAAAAAAAAAAAAAAAP/EABQQAQAAAAAAAAAAAAAAAAAA
+AAD/2gAIAQEAAD8AAAAAAP/Z
+B64
+jpeg_post() { # PATH TOKEN: the grey JPEG as the body
+    FX_HDRS="$FX_TMP/headers"
+    FX_CODE=$(curl -s --max-time 30 --interface "$FX_SRC" -X POST -o "$FX_TMP/body" -D "$FX_HDRS" \
+        -w '%{http_code}' -H "Authorization: Bearer $2" -H 'Content-Type: image/jpeg' \
+        --data-binary "@$FX_TMP/grey.jpg" "${FX_URL[A]}$1")
+    FX_BODY=$(cat "$FX_TMP/body")
+}
+rows() { fx_sql "SELECT COUNT(*) FROM proctor_capture WHERE session_id = '$1'"; }
+
+fx_sitting A
+sid=$FX_SID tok=$FX_TOKEN
+
+# ---- captures: the first one is taken, the next only near the server's time -------------------
+jpeg_post "/api/v1/sessions/$sid/captures" "$tok"
+fx_expect_code 202 "the first capture"
+due=$(jq -r .next_capture_at <<<"$FX_BODY")
+now=$(fx_now_ms)
+[ "$due" -gt $((now + 200000)) ] 2>/dev/null ||
+    fx_fail_msg "next_capture_at $due is not minutes ahead (interval 600 s: 300-900 s)"
+jpeg_post "/api/v1/sessions/$sid/captures" "$tok"
+fx_expect_error 429 "a capture long before the due time"
+ra=$(fx_header Retry-After)
+[ -n "$ra" ] && [ "$ra" -ge 200 ] 2>/dev/null ||
+    fx_fail_msg "Retry-After '$ra' does not send the page to the due time (~$(((due - now) / 1000 - 30)) s)"
+fx_expect_eq "$(jq -r .error.next_capture_at <<<"$FX_BODY")" "$due" "the refusal names the due time"
+fx_expect_eq "$(rows "$sid")" 1 "a refused capture stores nothing"
+
+# within the slack before the due time: taken
+fx_redis hset "sess:{$sid}" cap_next_due $(($(fx_now_ms) + 20000)) >/dev/null
+jpeg_post "/api/v1/sessions/$sid/captures" "$tok"
+fx_expect_code 202 "a capture 20 s before its due time (slack 30 s)"
+fx_redis hset "sess:{$sid}" cap_next_due $(($(fx_now_ms) - 1000)) >/dev/null
+jpeg_post "/api/v1/sessions/$sid/captures" "$tok"
+fx_expect_code 202 "a capture after its due time"
+# the fourth of a session (max 3): refused for good, even when due
+fx_redis hset "sess:{$sid}" cap_next_due $(($(fx_now_ms) - 1000)) >/dev/null
+jpeg_post "/api/v1/sessions/$sid/captures" "$tok"
+fx_expect_error 409 "the fourth capture of a session (capture_max_per_session=3)" "上限"
+fx_expect_eq "$(rows "$sid")" 3 "three captures stored"
+
+# ---- the camera check: per physician, and the answer is coarse -----------------------------------
+read -r p2 acct2 < <(fx_new_physician 0)
+t2=$(fx_login A "$acct2")
+for i in 1 2 3; do
+    jpeg_post /api/v1/camera-check "$tok"
+    fx_expect_code 200 "camera check $i"
+    jq -e 'has("similarity") | not' <<<"$FX_BODY" >/dev/null ||
+        fx_fail_msg "camera check $i shows a similarity: $FX_BODY"
+    jq -e '(.ok | type) == "boolean" and (.faces | type) == "number"' <<<"$FX_BODY" >/dev/null ||
+        fx_fail_msg "camera check $i lacks ok/faces: $FX_BODY"
+done
+jpeg_post /api/v1/camera-check "$tok"
+fx_expect_error 429 "the fourth camera check within the window (camera_check_max=3)" "次数"
+ra=$(fx_header Retry-After)
+[ -n "$ra" ] && [ "$ra" -ge 1 ] && [ "$ra" -le 600 ] 2>/dev/null ||
+    fx_fail_msg "Retry-After '$ra' of the camera check limit"
+jpeg_post /api/v1/camera-check "$t2"
+fx_expect_code 200 "another physician's camera check is not limited by the first one's"
+fx_redis del "limit:camera_check:$FX_P" "limit:camera_check:$p2" >/dev/null
+
+fx_examd_stop A
+# the fixture deletes the physicians' sessions; their captures go first
+fx_sql "DELETE FROM proctor_capture WHERE session_id = '$sid'"
+fx_finish
