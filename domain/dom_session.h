@@ -107,7 +107,9 @@ extern dk_script dom_lua_view;
 /* Writes a session started or rebuilt from MariaDB. KEYS: sess, ans, DOM_KEY_DEADLINES,
  * DOM_KEY_DUE. ARGV: the session fields as pairs, "|", answer pairs, then the ms until the
  * first capture is due. Writes only what is missing (a rebuild never overwrites newer
- * state); a live session is listed in both zsets. -> same as dom_lua_view. */
+ * state); a live session is listed in both zsets. A resume of a live session clears
+ * DOM_F_CAP_NEXT_DUE: the capture the page sends right after it is never early.
+ * -> same as dom_lua_view. */
 extern dk_script dom_lua_restore;
 
 /* Claims a session for submitting. KEYS: sess, ans. ARGV: pid ("" = the sweeper), by

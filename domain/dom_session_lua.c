@@ -57,6 +57,11 @@ dk_script dom_lua_restore = DK_SCRIPT(
     "  end\n"
     "else\n"
     "  while ARGV[i] ~= '|' do i = i + 2 end\n"
+    /* a resume (a reload, another device) is when a stand-in would take over: the
+     * capture the page sends right after it is due now, not early */
+    "  if redis.call('HGET', KEYS[1], 'status') == 'live' then\n"
+    "    redis.call('HDEL', KEYS[1], 'cap_next_due')\n"
+    "  end\n"
     "end\n"
     "i = i + 1\n"
     "while i < #ARGV - 1 do redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i + 1]); i = i + 2 end\n"
