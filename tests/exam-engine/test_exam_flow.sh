@@ -102,8 +102,8 @@ fx_expect_eq "$(fx_sql "SELECT CONCAT(must_change_password, ' ', password_change
     "0 1 1" "physician row after the change"
 fx_expect_eq "$(fx_sql "SELECT COUNT(*) FROM audit_log WHERE action = 'change_password'
                         AND entity_type = 'physician' AND entity_id = '$p1'")" 1 "change_password audit row"
-fx_call A POST /api/v1/login "$(json --arg a "$acct1" '{account:$a,password:"666666"}')"
-fx_expect_error 401 "the initial password after the change"
+fx_call A POST /api/v1/login "$(json --arg a "$acct1" --arg i "$idn1" --arg n "$name1" '{account:$a,password:"666666",id_number:$i,name:$n}')"
+fx_expect_error 401 "the initial password (and the identity step) after the change"
 t1=$(fx_login A "$acct1" "$newpw")
 fx_call A GET /api/v1/tests "" "$t0"
 fx_expect_error 403 "the old must-change token stays limited"
