@@ -160,7 +160,7 @@ fx_cleanup() {
             fx_delete_physicians $(cat "$FX_TMP/physicians")
         fi
     fi
-    [ "$FX_SRC" != 127.0.0.1 ] && fx_redis del "rl:login:ip:$FX_SRC" >/dev/null 2>&1
+    [ "$FX_SRC" != 127.0.0.1 ] && fx_redis del "rl:login:ips:$FX_SRC" >/dev/null 2>&1
     [ -n "$FX_TMP" ] && rm -rf "$FX_TMP"
     exit "$rc"
 }
