@@ -172,7 +172,7 @@ export const activationCodes = new Map();
 // and name on file, an institution's activation code.
 export async function proof(type, account) {
   if (type !== 'physician') return { activation_code: activationCodes.get(account) || 'none' };
-  const [idn, name] = (await sqlValue(`SELECT CONCAT_WS('\t', id_number, name) FROM physician WHERE (account = '${account}' OR id_number = '${account}') AND deleted_at IS NULL`)).split('\t');
+  const [idn, name] = (await sqlValue(`SELECT id_number, name FROM physician WHERE (account = '${account}' OR id_number = '${account}') AND deleted_at IS NULL`)).split('\t');
   return { id_number: idn, name };
 }
 

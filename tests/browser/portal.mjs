@@ -23,7 +23,7 @@ export async function login(page, base, account, password, newPassword = null) {
   await page.getByLabel('密码').fill(password);
   if (password === '666666') {
     // the identity step of a first login: the ID number and name on file
-    const [idn, name] = (await sqlValue(`SELECT CONCAT_WS('\t', id_number, name) FROM physician WHERE account = '${account}' OR id_number = '${account}'`)).split('\t');
+    const [idn, name] = (await sqlValue(`SELECT id_number, name FROM physician WHERE account = '${account}' OR id_number = '${account}'`)).split('\t');
     await page.getByLabel('证件号码').fill(idn);
     await page.getByLabel('姓名').fill(name);
   }
