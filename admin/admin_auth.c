@@ -203,9 +203,9 @@ static void login_done(dk_req *rq, const dom_login_result *r)
             evhttp_add_header(evhttp_request_get_output_headers(rq->req), "Retry-After", ra);
         }
         dk_http_reply_json(rq, status,
-                           json_pack("{s:{s:s,s:s,s:b}}", "error", "code", dk_err_name(r->rc),
-                                     "message", r->err.msg, "captcha_required",
-                                     r->captcha_required));
+                           json_pack("{s:{s:s,s:s,s:b,s:b}}", "error", "code", dk_err_name(r->rc),
+                                     "message", r->err.msg, "captcha_required", r->captcha_required,
+                                     "activation_required", r->activation_required));
         return;
     }
     admin_server *srv = admin_of(rq);
@@ -216,11 +216,11 @@ static void login_done(dk_req *rq, const dom_login_result *r)
     char tok[DK_TOKEN_MAX];
     dk_token_make(&srv->auth, &c, tok);
     dk_http_reply_json(rq, 200,
-                       json_pack("{s:s,s:I,s:b,s:{s:s,s:I,s:s,s:s}}", "token", tok, "expires_at",
-                                 (json_int_t)c.expires * 1000, "must_change_password",
-                                 r->acct.must_change, "account", "type", dom_kind_name(c.kind),
-                                 "id", (json_int_t)r->acct.id, "name", r->acct.name, "login",
-                                 r->typed));
+                       json_pack("{s:s,s:I,s:b,s:s,s:{s:s,s:I,s:s,s:s}}", "token", tok,
+                                 "expires_at", (json_int_t)c.expires * 1000, "must_change_password",
+                                 r->acct.must_change, "device_token", r->device_token, "account",
+                                 "type", dom_kind_name(c.kind), "id", (json_int_t)r->acct.id,
+                                 "name", r->acct.name, "login", r->typed));
 }
 
 void admin_login(dk_req *rq)
@@ -228,14 +228,20 @@ void admin_login(dk_req *rq)
     json_t *body;
     dk_error err = {0};
     const char *type, *account, *password, *cid = NULL, *cans = NULL;
-    static const char *const keys[] = {"type",       "account",        "password",
-                                       "captcha_id", "captcha_answer", NULL};
+    const char *idn = NULL, *name = NULL, *code = NULL, *dev = NULL;
+    static const char *const keys[] = {"type",           "account",   "password", "captcha_id",
+                                       "captcha_answer", "id_number", "name",     "activation_code",
+                                       "device_token",   NULL};
     if (dk_http_body_json(rq, &body, &err) || dk_json_only_keys(body, keys, &err) ||
         dk_json_str(body, "type", 16, &type, &err) ||
         dk_json_str(body, "account", 64, &account, &err) ||
         dk_json_str(body, "password", DK_PASSWORD_MAX, &password, &err) ||
         dk_json_str_opt(body, "captcha_id", 32, &cid, &err) ||
-        dk_json_str_opt(body, "captcha_answer", 8, &cans, &err)) {
+        dk_json_str_opt(body, "captcha_answer", 8, &cans, &err) ||
+        dk_json_str_opt(body, "id_number", 32, &idn, &err) ||
+        dk_json_str_opt(body, "name", 64, &name, &err) ||
+        dk_json_str_opt(body, "activation_code", 32, &code, &err) ||
+        dk_json_str_opt(body, "device_token", DOM_DEVICE_TOKEN_MAX - 1, &dev, &err)) {
         json_decref(body);
         dk_http_fail(rq, &err);
         return;
@@ -250,7 +256,11 @@ void admin_login(dk_req *rq)
                          .account = account,
                          .password = password,
                          .captcha_id = cid,
-                         .captcha_answer = cans};
+                         .captcha_answer = cans,
+                         .id_number = idn,
+                         .name = name,
+                         .activation_code = code,
+                         .device_token = dev};
     dom_login_start(rq, &admin_of(rq)->login, &req, login_done);
     json_decref(body);
 }

@@ -242,6 +242,11 @@ int admin_auth_inst_list(admin_job *j, MYSQL *db)
                         "WHERE au.path LIKE CONCAT(?, '%')");
     admin_sqlb_param(&b, DK_PSTR(j->actor.path));
     const char *name = admin_q(j, "name"), *code = admin_q(j, "code");
+    const char *act = admin_q(j, "activated"); /* 0: still on the initial password */
+    if (act && strcmp(act, "0") && strcmp(act, "1")) {
+        admin_sqlb_free(&b);
+        return dk_error_set(&j->err, DK_EINVAL, "activated 应为 0 或 1");
+    }
     char like[200];
     if (name) { /* a name typed with % or _ means those characters, not wildcards */
         size_t o = 0;
@@ -259,6 +264,9 @@ int admin_auth_inst_list(admin_job *j, MYSQL *db)
         admin_sqlb_cat(&b, " AND i.code = ?");
         admin_sqlb_param(&b, DK_PSTR(code));
     }
+    if (act)
+        admin_sqlb_cat(&b, !strcmp(act, "0") ? " AND i.must_change_password = 1"
+                                             : " AND i.must_change_password = 0");
     const char *assessor = admin_q(j, "is_assessor");
     if (assessor) {
         admin_sqlb_cat(&b, " AND i.is_assessor = ?");
@@ -268,7 +276,7 @@ int admin_auth_inst_list(admin_job *j, MYSQL *db)
                         "i.id, i.code, i.name, i.authority_id, au.name AS authority_name, "
                         "i.inst_type, i.inst_level, i.contact_name, i.contact_phone, i.can_apply, "
                         "i.is_assessor, i.enabled, i.must_change_password, i.last_login_at, "
-                        "i.info_completed_at",
+                        "i.info_completed_at, i.must_change_password = 0 AS activated",
                         &b, "i.code", 0);
     admin_sqlb_free(&b);
     return rc;
@@ -336,6 +344,9 @@ int admin_auth_inst_create(admin_job *j, MYSQL *db)
     if (max >= 99999) return dk_error_set(&j->err, DK_ECONFLICT, "该地区的机构编号已用完");
     char code[48]; /* 12 characters; room for what the compiler cannot rule out */
     snprintf(code, sizeof code, "%sH%05lld", acode, max + 1);
+    /* the first login needs this code too: shown once, here, to the authority */
+    char act_code[DOM_ACTIVATION_MAX], act_hash[DK_HASH_MAX];
+    if ((rc = dom_activation_new(&j->srv->auth, act_code, act_hash, &j->err))) return rc;
     dk_param p[] = {DK_PSTR(code),
                     DK_PSTR(name),
                     DK_PINT(auth),
@@ -344,13 +355,14 @@ int admin_auth_inst_create(admin_job *j, MYSQL *db)
                     own ? DK_PSTR(own) : DK_PNULL,
                     cn ? DK_PSTR(cn) : DK_PNULL,
                     cp ? DK_PSTR(cp) : DK_PNULL,
-                    DK_PSTR(j->srv->initial_hash)};
+                    DK_PSTR(j->srv->initial_hash),
+                    DK_PSTR(act_hash)};
     if ((rc = admin_sql_exec(
              db,
              "INSERT INTO institution (code, name, authority_id, inst_type, inst_level, "
              "ownership, contact_name, contact_phone, password_hash, "
-             "must_change_password) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
-             p, 9, NULL, &j->err)))
+             "must_change_password, activation_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
+             p, 10, NULL, &j->err)))
         return rc;
     long long id = (long long)mysql_insert_id(db);
     json_t *d = json_pack("{s:s,s:s}", "code", code, "name", name);
@@ -359,8 +371,8 @@ int admin_auth_inst_create(admin_job *j, MYSQL *db)
     json_decref(d);
     if (rc || (rc = dk_mysql_commit(db, &j->err))) return rc;
     j->status = 201;
-    j->out = json_pack("{s:I,s:s,s:s,s:s}", "id", (json_int_t)id, "code", code, "name", name,
-                       "initial_password", ADMIN_INITIAL_PASSWORD);
+    j->out = json_pack("{s:I,s:s,s:s,s:s,s:s}", "id", (json_int_t)id, "code", code, "name", name,
+                       "initial_password", ADMIN_INITIAL_PASSWORD, "activation_code", act_code);
     return 0;
 }
 
@@ -369,17 +381,24 @@ int admin_auth_inst_reset(admin_job *j, MYSQL *db)
     long long id = admin_param_id(j, 0);
     int rc = inst_in_region(j, db, id, 0);
     if (rc) return rc;
-    dk_param p[] = {DK_PSTR(j->srv->initial_hash), DK_PINT(id)};
-    if ((rc = admin_sql_exec(db,
-                             "UPDATE institution SET password_hash = ?, must_change_password = 1, "
-                             "failed_logins = 0, locked_until = NULL, password_changed_at = NOW(3) "
-                             "WHERE id = ?",
-                             p, 2, NULL, &j->err)) ||
+    char act_code[DOM_ACTIVATION_MAX], act_hash[DK_HASH_MAX], code[32] = "";
+    if ((rc = dom_activation_new(&j->srv->auth, act_code, act_hash, &j->err))) return rc;
+    dk_param p[] = {DK_PSTR(j->srv->initial_hash), DK_PSTR(act_hash), DK_PINT(id)};
+    dk_param q[] = {DK_PINT(id)};
+    if ((rc =
+             admin_sql_exec(db,
+                            "UPDATE institution SET password_hash = ?, must_change_password = 1, "
+                            "failed_logins = 0, locked_until = NULL, password_changed_at = NOW(3), "
+                            "activation_hash = ? WHERE id = ?",
+                            p, 3, NULL, &j->err)) ||
+        (rc = admin_sql_str(db, "SELECT code FROM institution WHERE id = ?", q, 1, code,
+                            sizeof code, &j->err)) ||
         (rc = admin_audit(db, j, 0, "reset_password", "institution", id, NULL, NULL, NULL, NULL,
                           NULL, &j->err)))
         return rc;
-    j->out = json_pack("{s:I,s:s,s:b}", "id", (json_int_t)id, "initial_password",
-                       ADMIN_INITIAL_PASSWORD, "must_change_password", 1);
+    j->out =
+        json_pack("{s:I,s:s,s:s,s:s,s:b}", "id", (json_int_t)id, "code", code, "initial_password",
+                  ADMIN_INITIAL_PASSWORD, "activation_code", act_code, "must_change_password", 1);
     return 0;
 }
 

@@ -395,12 +395,20 @@ static int phys_list_sql(admin_job *j, MYSQL *db, admin_sqlb *b, admin_filter_bu
         admin_sqlb_cat(b, " AND e.id IS NULL");
     else if (tab && strcmp(tab, "all"))
         return dk_error_set(&j->err, DK_EINVAL, "tab 应为 unconfirmed、confirmed 或 all");
+    /* activated=0: accounts still on the initial password (created, reset, transferred in) */
+    const char *act = admin_q(j, "activated");
+    if (act && strcmp(act, "0") && strcmp(act, "1"))
+        return dk_error_set(&j->err, DK_EINVAL, "activated 应为 0 或 1");
+    if (act)
+        admin_sqlb_cat(b, !strcmp(act, "0") ? " AND p.must_change_password = 1"
+                                            : " AND p.must_change_password = 0");
     return admin_phys_filters(j, b, fb);
 }
 
 #define PHYS_LIST_COLS                                                                             \
     ADMIN_PHYS_COLS ", p.account, p.practice_scope, p.status AS physician_status, p.source, "      \
-                    "e.id AS enrolment_id, e.status AS enrolment_status, e.procedure_type"
+                    "e.id AS enrolment_id, e.status AS enrolment_status, e.procedure_type, "       \
+                    "p.must_change_password = 0 AS activated"
 
 int admin_phys_list(admin_job *j, MYSQL *db)
 {
@@ -1169,19 +1177,21 @@ int admin_phys_transfer_in(admin_job *j, MYSQL *db)
             return rc;
         if (!ok) return dk_error_set(&j->err, DK_EINVAL, "请选择本机构已启用的科室");
     }
+    /* a transferred physician activates again (the initial password and the identity step of
+     * the first login): the new institution does not inherit a password it never saw set */
     dk_param u[] = {DK_PINT(j->actor.institution_id), dept ? DK_PINT(dept) : DK_PNULL,
-                    DK_PINT(pid)};
+                    DK_PSTR(j->srv->initial_hash), DK_PINT(pid)};
     dk_param t[] = {DK_PINT(pid), DK_PINT(from), DK_PINT(j->actor.institution_id)};
     char masked[32];
     dk_mask_id(id, masked, sizeof masked);
     json_t *d =
         json_pack("{s:I,s:s}", "from_institution_id", (json_int_t)from, "id_number", masked);
-    /* the new institution's physician sets a password of their own at the next login */
     if ((rc = admin_sql_exec(db,
                              "UPDATE physician SET institution_id = ?, department_id = ?, "
-                             "status = '" DOM_PHYS_ACTIVE "', must_change_password = 1 "
-                             "WHERE id = ?",
-                             u, 3, NULL, &j->err)) ||
+                             "status = '" DOM_PHYS_ACTIVE "', password_hash = ?, "
+                             "must_change_password = 1, failed_logins = 0, "
+                             "password_changed_at = NOW(3) WHERE id = ?",
+                             u, 4, NULL, &j->err)) ||
         (rc = admin_sql_exec(
              db,
              "INSERT INTO physician_transfer (physician_id, kind, from_institution_id, "
@@ -1194,7 +1204,8 @@ int admin_phys_transfer_in(admin_job *j, MYSQL *db)
         return rc;
     }
     json_decref(d);
-    j->out = json_pack("{s:I,s:s}", "id", (json_int_t)pid, "status", DOM_PHYS_ACTIVE);
+    j->out = json_pack("{s:I,s:s,s:s,s:b}", "id", (json_int_t)pid, "status", DOM_PHYS_ACTIVE,
+                       "initial_password", ADMIN_INITIAL_PASSWORD, "must_change_password", 1);
     return 0;
 }
 

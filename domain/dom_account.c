@@ -27,7 +27,8 @@
 /* ---- the kinds, as a table ------------------------------------------------------------------ */
 
 /* Every SELECT gives: id, password_hash, must_change_password, name, login, category,
- * usable. find_sql takes what was typed twice. */
+ * usable, id_number, activation_hash, the age of the password in seconds (since the
+ * reset or, never changed, the creation). find_sql takes what was typed twice. */
 typedef struct kind_row {
     char kind;
     const char *name, *table, *actor;
@@ -35,14 +36,18 @@ typedef struct kind_row {
     const char *disabled_msg;
 } kind_row;
 
+#define AGE_SQL(p)                                                                                 \
+    "TIMESTAMPDIFF(SECOND, COALESCE(" p "password_changed_at, " p "created_at), NOW(3))"
 #define PHYS_COLS                                                                                  \
     "SELECT p.id, p.password_hash, p.must_change_password, p.name, p.account, "                    \
-    "p.practice_category, " DOM_PHYS_USABLE_SQL("p") " FROM physician p "
+    "p.practice_category, " DOM_PHYS_USABLE_SQL("p") ", p.id_number, '', " AGE_SQL(                \
+        "p.") " FROM physician p "
 #define INST_COLS                                                                                  \
-    "SELECT id, password_hash, must_change_password, name, code, '', enabled FROM institution "
+    "SELECT id, password_hash, must_change_password, name, code, '', enabled, '', "                \
+    "activation_hash, " AGE_SQL("") " FROM institution "
 #define AUTH_COLS                                                                                  \
-    "SELECT id, password_hash, must_change_password, display_name, username, '', enabled "         \
-    "FROM authority_account "
+    "SELECT id, password_hash, must_change_password, display_name, username, '', enabled, '', "    \
+    "activation_hash, " AGE_SQL("") " FROM authority_account "
 
 static const kind_row kinds[] = {
     {DOM_KIND_PHYSICIAN, "physician", "physician", "physician",
@@ -115,6 +120,9 @@ static int account_row(MYSQL *db, const kind_row *k, const char *sql, const dk_p
     copy(out->login, sizeof out->login, row[4]);
     copy(out->category, sizeof out->category, row[5]);
     out->usable = row[6] && atoi(row[6]);
+    copy(out->id_number, sizeof out->id_number, row[7]);
+    copy(out->act_hash, sizeof out->act_hash, row[8]);
+    out->initial_age_s = row[9] ? strtoll(row[9], NULL, 10) : 0;
     mysql_free_result(res);
     return 0;
 }
@@ -139,6 +147,38 @@ int dom_account_get(MYSQL *db, char kind, long long id, dom_account *out, dk_err
 void dom_account_wipe(dom_account *a)
 {
     sodium_memzero(a->hash, sizeof a->hash);
+    sodium_memzero(a->act_hash, sizeof a->act_hash);
+}
+
+/* ---- activation codes ------------------------------------------------------------------------ */
+
+/* No 0/O, 1/I: read aloud or copied from paper. 32 symbols, 10 of them: 50 bits. */
+static const char act_alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+/* What was typed, without dashes and spaces, in capitals; 0 when it does not fit. */
+static size_t act_normalize(const char *in, char *out, size_t outsz)
+{
+    size_t o = 0;
+    for (const char *c = in ? in : ""; *c; c++) {
+        if (*c == '-' || *c == ' ') continue;
+        if (o + 1 >= outsz) return 0;
+        out[o++] = (*c >= 'a' && *c <= 'z') ? (char)(*c - 'a' + 'A') : *c;
+    }
+    out[o] = '\0';
+    return o;
+}
+
+int dom_activation_new(const dk_auth *auth, char code[DOM_ACTIVATION_MAX], char hash[DK_HASH_MAX],
+                       dk_error *err)
+{
+    char plain[11];
+    for (int i = 0; i < 10; i++)
+        plain[i] = act_alphabet[randombytes_uniform(sizeof act_alphabet - 1)];
+    plain[10] = '\0';
+    snprintf(code, DOM_ACTIVATION_MAX, "%.5s-%.5s", plain, plain + 5);
+    int rc = dk_password_hash(auth, plain, 10, hash, err);
+    sodium_memzero(plain, sizeof plain);
+    return rc;
 }
 
 /* ---- password change ------------------------------------------------------------------------ */
@@ -178,8 +218,8 @@ int dom_password_change(MYSQL *db, const dk_auth *auth, char kind, long long id,
     char sql[160];
     snprintf(sql, sizeof sql,
              "UPDATE %s SET password_hash = ?, must_change_password = 0, "
-             "password_changed_at = NOW(3) WHERE id = ?",
-             k->table);
+             "password_changed_at = NOW(3)%s WHERE id = ?",
+             k->table, kind == DOM_KIND_PHYSICIAN ? "" : ", activation_hash = NULL");
     dk_param p[] = {DK_PSTR(hash), DK_PINT(id)};
     if ((rc = dk_mysql_exec(db, sql, p, 2, NULL, NULL, err))) goto out;
     dom_audit_row r = {.actor_type = k->actor,
@@ -196,49 +236,65 @@ out:
     return rc;
 }
 
-/* ---- the limiter ------------------------------------------------------------------------------
- */
+/* ---- the limiter ---------------------------------------------------------------------------- */
 
-/* KEYS: [1] the account's counter, [2] the address's counter, [3] a captcha's answer.
- * ARGV[1] the operation:
- *   take: ARGV [2] account limit, [3] address limit, [4] captcha after (account; 0 none),
- *         [5] captcha after (address; 0 none), [6] the captcha answer given ("" none),
- *         [7] the window (s). Returns {verdict, n, m}: 0 counted (n, m: the account's and
- *         the address's attempts with this one), 1 limited (n: seconds to wait), 2 a
- *         captcha is needed and none was given (not counted), 3 the captcha is wrong
- *         (counted). A captcha answer is deleted when read: one try per captcha.
- *   ok:   a success: the account's counter is deleted, the address's attempt taken back.
- *   undo: an attempt that was never judged: taken back from both. */
+/* KEYS: [1] the budget's counter (the account's, or one device token's), [2] the address's
+ * set of accounts with attempts not yet followed by a success, [3] a captcha's answer,
+ * [4] the address's set of accounts tried with the initial password.
+ * ARGV[1] the operation, ARGV[2] the member that stands for the account in the sets:
+ *   take: ARGV [3] account limit, [4] address limit (accounts), [5] captcha after
+ *         (account; 0 none), [6] captcha after (address; 0 none), [7] the captcha answer
+ *         given ("" none), [8] the window (s), [9] "1" when the initial password was
+ *         typed, [10] initial-password accounts per address. Returns {verdict, n, m, added}:
+ *         0 counted (n: the budget's attempts with this one, m: the address's accounts),
+ *         1 limited (n: seconds to wait), 2 a captcha is needed and none was given (not
+ *         counted), 3 the captcha is wrong (counted); added: 1 this attempt put the account
+ *         into [2], +2 into [4]. A captcha answer is deleted when read: one try per captcha.
+ *   ok:   a success: the budget is deleted, the account leaves both address sets.
+ *   undo: an attempt that was never judged: ARGV[3] its added, taken back from all. */
 static dk_script lua_login = DK_SCRIPT(
-    "local function back(k)\n"
-    "  if tonumber(redis.call('GET', k) or '0') > 0 then redis.call('DECR', k) end\n"
-    "end\n"
+    "local m = ARGV[2]\n"
     "if ARGV[1] == 'ok' then\n"
     "  redis.call('DEL', KEYS[1])\n"
-    "  back(KEYS[2])\n"
-    "  return {0, 0, 0}\n"
+    "  redis.call('SREM', KEYS[2], m)\n"
+    "  redis.call('SREM', KEYS[4], m)\n"
+    "  return {0, 0, 0, 0}\n"
     "end\n"
     "if ARGV[1] == 'undo' then\n"
-    "  back(KEYS[1])\n"
-    "  back(KEYS[2])\n"
-    "  return {0, 0, 0}\n"
+    "  if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end\n"
+    "  local f = tonumber(ARGV[3])\n"
+    "  if f % 2 == 1 then redis.call('SREM', KEYS[2], m) end\n"
+    "  if f >= 2 then redis.call('SREM', KEYS[4], m) end\n"
+    "  return {0, 0, 0, 0}\n"
     "end\n"
     "local a = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
-    "local i = tonumber(redis.call('GET', KEYS[2]) or '0')\n"
-    "if a >= tonumber(ARGV[2]) then return {1, redis.call('TTL', KEYS[1]), a} end\n"
-    "if i >= tonumber(ARGV[3]) then return {1, redis.call('TTL', KEYS[2]), i} end\n"
+    "local known = redis.call('SISMEMBER', KEYS[2], m) == 1\n"
+    "local i = redis.call('SCARD', KEYS[2])\n"
+    "if a >= tonumber(ARGV[3]) then return {1, redis.call('TTL', KEYS[1]), a, 0} end\n"
+    "if (not known) and i >= tonumber(ARGV[4]) then\n"
+    "  return {1, redis.call('TTL', KEYS[2]), i, 0}\n"
+    "end\n"
+    "local init = ARGV[9] == '1'\n"
+    "if init and redis.call('SISMEMBER', KEYS[4], m) == 0 and\n"
+    "   redis.call('SCARD', KEYS[4]) >= tonumber(ARGV[10]) then\n"
+    "  return {1, redis.call('TTL', KEYS[4]), 0, 0}\n"
+    "end\n"
     "local verdict = 0\n"
-    "local ca, ci = tonumber(ARGV[4]), tonumber(ARGV[5])\n"
+    "local ca, ci = tonumber(ARGV[5]), tonumber(ARGV[6])\n"
     "if (ca > 0 and a >= ca) or (ci > 0 and i >= ci) then\n"
-    "  if ARGV[6] == '' then return {2, a, i} end\n"
+    "  if ARGV[7] == '' then return {2, a, i, 0} end\n"
     "  local want = redis.call('GET', KEYS[3])\n"
     "  redis.call('DEL', KEYS[3])\n"
-    "  if (not want) or want ~= ARGV[6] then verdict = 3 end\n"
+    "  if (not want) or want ~= ARGV[7] then verdict = 3 end\n"
     "end\n"
-    "for k = 1, 2 do\n"
-    "  if redis.call('INCR', KEYS[k]) == 1 then redis.call('EXPIRE', KEYS[k], ARGV[7]) end\n"
+    "if redis.call('INCR', KEYS[1]) == 1 then redis.call('EXPIRE', KEYS[1], ARGV[8]) end\n"
+    "local added = redis.call('SADD', KEYS[2], m)\n"
+    "redis.call('EXPIRE', KEYS[2], ARGV[8])\n"
+    "if init then\n"
+    "  added = added + 2 * redis.call('SADD', KEYS[4], m)\n"
+    "  redis.call('EXPIRE', KEYS[4], ARGV[8])\n"
     "end\n"
-    "return {verdict, a + 1, i + 1}\n");
+    "return {verdict, a + 1, known and i or i + 1, added}\n");
 
 void dom_login_captcha_key(char out[64], const char *id)
 {
@@ -257,12 +313,19 @@ int dom_login_env_init(dom_login_env *e, const dk_config *cfg, const dk_auth *au
     e->max_acct = dk_config_int(cfg, "login_max_failures");
     e->max_ip = dk_config_int(cfg, "login_max_failures_ip");
     e->window_s = dk_config_int(cfg, "login_window_s");
+    e->initial_ttl_s = dk_config_int(cfg, "login_initial_ttl_s");
+    e->initial_max_ip = dk_config_int(cfg, "login_initial_max_accounts_ip");
+    e->device_ttl_s = dk_config_int(cfg, "login_device_ttl_s");
     e->captcha_acct = captcha_after;
     e->captcha_ip = captcha_after ? (e->max_ip / 5 > 0 ? e->max_ip / 5 : 1) : 0;
-    /* both servers share token_secret, so they hash unknown names alike */
+    /* both servers share token_secret, so they hash unknown names and sign device tokens
+     * alike */
     static const char ctx[] = "dingkao login: unknown account names";
     crypto_generichash(e->name_key, sizeof e->name_key, (const unsigned char *)ctx, sizeof ctx - 1,
                        auth->key, sizeof auth->key);
+    static const char dctx[] = "dingkao login: device tokens";
+    crypto_generichash(e->device_key, sizeof e->device_key, (const unsigned char *)dctx,
+                       sizeof dctx - 1, auth->key, sizeof auth->key);
     unsigned char rnd[24];
     char pw[sizeof rnd * 2 + 1];
     randombytes_buf(rnd, sizeof rnd);
@@ -270,6 +333,44 @@ int dom_login_env_init(dom_login_env *e, const dk_config *cfg, const dk_auth *au
     int rc = dk_password_hash(auth, pw, strlen(pw), e->dummy_hash, err);
     sodium_memzero(pw, sizeof pw);
     return rc;
+}
+
+/* ---- device tokens: "d1.<kind><id>.<expires>.<nonce>.<mac>" ------------------------------ */
+
+static void device_mac(const dom_login_env *e, const char *msg, size_t len, char hex[33])
+{
+    unsigned char mac[16];
+    crypto_generichash(mac, sizeof mac, (const unsigned char *)msg, len, e->device_key,
+                       sizeof e->device_key);
+    sodium_bin2hex(hex, 33, mac, sizeof mac);
+}
+
+static void device_make(const dom_login_env *e, char kind, long long id, const char *nonce,
+                        char out[DOM_DEVICE_TOKEN_MAX])
+{
+    char msg[80], mac[33];
+    int n = snprintf(msg, sizeof msg, "d1.%c%lld.%lld.%s", kind, id,
+                     dk_wall_ms() / 1000 + e->device_ttl_s, nonce);
+    device_mac(e, msg, (size_t)n, mac);
+    snprintf(out, DOM_DEVICE_TOKEN_MAX, "%s.%s", msg, mac);
+}
+
+/* 1 when tok is ours, unexpired and bound to kind and id; its nonce into nonce. */
+static int device_check(const dom_login_env *e, const char *tok, char kind, long long id,
+                        char nonce[17])
+{
+    const char *dot = tok ? strrchr(tok, '.') : NULL;
+    if (!dot || strlen(dot + 1) != 32) return 0;
+    char mac[33];
+    device_mac(e, tok, (size_t)(dot - tok), mac);
+    if (sodium_memcmp(mac, dot + 1, 32) != 0) return 0;
+    char k;
+    long long tid, exp;
+    char nc[17];
+    if (sscanf(tok, "d1.%c%lld.%lld.%16[0-9a-f].", &k, &tid, &exp, nc) != 4) return 0;
+    if (k != kind || tid != id || exp < dk_wall_ms() / 1000 || strlen(nc) != 16) return 0;
+    memcpy(nonce, nc, 17);
+    return 1;
 }
 
 /* ---- the login's steps ---------------------------------------------------------------------- */
@@ -281,11 +382,16 @@ typedef struct login_job {
     const kind_row *k;
     char password[DK_PASSWORD_MAX + 1];
     size_t pwlen;
+    int initial; /* the initial password was typed: the identity step applies */
+    int proof;   /* a proof was given (ID number and name, or an activation code) */
+    int device;  /* a valid device token of this account came with the attempt */
+    char id_number[40], name[72], act_code[40], device_token[DOM_DEVICE_TOKEN_MAX];
+    char nonce[17];
     char captcha_answer[16];
-    char k_acct[96], k_ip[80], k_captcha[64];
+    char member[96], k_acct[128], k_ip[96], k_captcha[64], k_init[96];
     int found;
-    long long n_acct, n_ip; /* attempts counted with this one */
-    const char *refusal;    /* audit reason of a refusal before the password check */
+    long long n_acct, n_ip, added; /* attempts counted with this one; see the script */
+    const char *refusal;           /* audit reason of a refusal before the password check */
     char ip[48];
     dom_login_result res;
 } login_job;
@@ -336,15 +442,24 @@ static void fail_busy(login_job *j, dk_workq *q)
 static void limiter(login_job *j, const char *op, dk_aredis_cb cb)
 {
     const dom_login_env *e = j->env;
-    char a_max[24], i_max[24], a_cap[24], i_cap[24], window[24];
+    char a_max[24], i_max[24], a_cap[24], i_cap[24], window[24], init_max[24], added[8];
     snprintf(a_max, sizeof a_max, "%lld", e->max_acct);
     snprintf(i_max, sizeof i_max, "%lld", e->max_ip);
     snprintf(a_cap, sizeof a_cap, "%lld", e->captcha_acct);
     snprintf(i_cap, sizeof i_cap, "%lld", e->captcha_ip);
     snprintf(window, sizeof window, "%lld", e->window_s);
-    const char *argv[] = {"3",   j->k_acct, j->k_ip, j->k_captcha,      op,    a_max,
-                          i_max, a_cap,     i_cap,   j->captcha_answer, window};
-    int argc = !strcmp(op, "take") ? 11 : 5;
+    snprintf(init_max, sizeof init_max, "%lld", e->initial_max_ip);
+    snprintf(added, sizeof added, "%lld", j->added);
+    int take = !strcmp(op, "take");
+    const char *argv[] = {"4",       j->k_acct,
+                          j->k_ip,   j->k_captcha,
+                          j->k_init, op,
+                          j->member, take ? a_max : added,
+                          i_max,     a_cap,
+                          i_cap,     j->captcha_answer,
+                          window,    j->initial ? "1" : "0",
+                          init_max};
+    int argc = take ? 15 : !strcmp(op, "undo") ? 8 : 7;
     dk_aredis_evalsha(j->rq->loop->redis, 0, cb, j->rq, &lua_login, argc, argv, NULL);
 }
 
@@ -372,6 +487,8 @@ static int audit(login_job *j, MYSQL *db, int ok, const char *reason, dk_error *
     char masked[80];
     mask(j->res.typed, masked, sizeof masked);
     json_t *detail = json_pack("{s:s}", "login", masked);
+    if (j->initial) json_object_set_new(detail, "initial_password", json_true());
+    if (j->device) json_object_set_new(detail, "device_token", json_true());
     dom_audit_row r = {.actor_type = j->k->actor,
                        .actor_id = j->found ? j->res.acct.id : 0,
                        .action = ok ? "login" : "login_failed",
@@ -425,6 +542,14 @@ static void verify_done(void *arg)
 {
     login_job *j = arg;
     if (!j->res.rc) {
+        /* a device token for the next login from this browser; one that came along keeps
+         * its nonce (and so its budget) and gets a new expiry */
+        if (!j->device) {
+            unsigned char rnd[8];
+            randombytes_buf(rnd, sizeof rnd);
+            sodium_bin2hex(j->nonce, sizeof j->nonce, rnd, sizeof rnd);
+        }
+        device_make(j->env, j->k->kind, j->res.acct.id, j->nonce, j->res.device_token);
         limiter(j, "ok", on_settled);
         return;
     }
@@ -443,7 +568,37 @@ static void verify_done(void *arg)
     limiter(j, "undo", on_settled);
 }
 
-/* ---- (3) on a hash thread: the password, the status rule, the durable counter, the audit */
+/* ---- (3) on a hash thread: the password, the identity step, the status rule, the durable
+ * counter, the audit */
+
+/* Equal strings, in a time that depends only on their lengths. */
+static int same(const char *a, const char *b)
+{
+    size_t n = strlen(a);
+    return n == strlen(b) && sodium_memcmp(a, b, n) == 0;
+}
+
+/* The identity step of a login with the initial password (the password itself is checked
+ * by the caller). The same work whether the account exists or not: a physician's proof is
+ * compared with what is on file (nothing on file: never equal), an institution's or an
+ * authority account's code is verified against its hash or the dummy hash. */
+static int proof_ok(login_job *j)
+{
+    const dom_account *a = &j->res.acct;
+    if (j->k->kind == DOM_KIND_PHYSICIAN) {
+        char idn[40];
+        size_t n = act_normalize(j->id_number, idn, sizeof idn); /* a typed x is an X */
+        int id_ok = n > 0 && same(idn, a->id_number);
+        int name_ok = same(j->name, a->name);
+        return j->found && id_ok && name_ok;
+    }
+    char code[40];
+    size_t n = act_normalize(j->act_code, code, sizeof code);
+    const char *h = j->found && a->act_hash[0] ? a->act_hash : j->env->dummy_hash;
+    int ok = dk_password_verify(h, code, n) == 0;
+    sodium_memzero(code, sizeof code);
+    return ok && j->found && a->act_hash[0];
+}
 
 static void verify_work(void *ctx, void *arg)
 {
@@ -455,12 +610,20 @@ static void verify_work(void *ctx, void *arg)
         return;
     }
     /* an unknown account costs what a wrong password costs */
-    int ok = dk_password_verify(j->found ? res->acct.hash : j->env->dummy_hash, j->password,
-                                j->pwlen) == 0 &&
-             j->found;
+    int pw_ok = dk_password_verify(j->found ? res->acct.hash : j->env->dummy_hash, j->password,
+                                   j->pwlen) == 0 &&
+                j->found;
     sodium_memzero(j->password, sizeof j->password);
+    int id_ok = 1, expired = 0;
+    if (j->initial) {
+        id_ok = proof_ok(j) && res->acct.must_change;
+        expired = j->env->initial_ttl_s > 0 && res->acct.initial_age_s > j->env->initial_ttl_s;
+    }
+    int ok = pw_ok && id_ok;
     const char *reason = !j->found           ? "unknown_account"
-                         : !ok               ? "wrong_password"
+                         : !pw_ok            ? "wrong_password"
+                         : !id_ok            ? "identity_wrong"
+                         : expired           ? "initial_expired"
                          : !res->acct.usable ? "disabled"
                                              : NULL;
     int rc = 0;
@@ -468,9 +631,9 @@ static void verify_work(void *ctx, void *arg)
     dk_param q[] = {DK_PINT(res->acct.id)};
     if (j->found) {
         snprintf(sql, sizeof sql,
-                 ok ? "UPDATE %s SET failed_logins = 0, last_login_at = NOW(3) WHERE id = ?"
-                    : "UPDATE %s SET failed_logins = LEAST(failed_logins + 1, 65535), "
-                      "last_failed_at = NOW(3) WHERE id = ?",
+                 !reason ? "UPDATE %s SET failed_logins = 0, last_login_at = NOW(3) WHERE id = ?"
+                         : "UPDATE %s SET failed_logins = LEAST(failed_logins + 1, 65535), "
+                           "last_failed_at = NOW(3) WHERE id = ?",
                  j->k->table);
         rc = dk_mysql_exec(db, sql, q, 1, NULL, NULL, &res->err);
     }
@@ -480,8 +643,18 @@ static void verify_work(void *ctx, void *arg)
         if (rc == DK_EIO) dk_dbconn_drop(ctx);
         return;
     }
-    if (!ok)
+    if (!ok && j->initial) /* one message, whichever part was wrong */
+        res->rc = dk_error_set(&res->err, DK_EAUTH, "%s",
+                               j->k->kind == DOM_KIND_PHYSICIAN
+                                   ? "账号、初始密码或身份信息（证件号码、姓名）不正确"
+                                   : "账号、初始密码或激活码不正确");
+    else if (!ok)
         res->rc = dk_error_set(&res->err, DK_EAUTH, "账号或密码错误");
+    else if (expired)
+        res->rc = dk_error_set(&res->err, DK_EFORBIDDEN, "%s",
+                               j->k->kind == DOM_KIND_PHYSICIAN
+                                   ? "初始密码已过期，请联系所在医疗卫生机构重置密码"
+                                   : "初始密码已过期，请联系上级部门重置密码");
     else if (!res->acct.usable)
         res->rc = dk_error_set(&res->err, DK_EFORBIDDEN, "%s", j->k->disabled_msg);
 }
@@ -496,9 +669,10 @@ static void on_taken(redisReply *r, const dk_error *e, void *arg)
         fail_backend(j, e);
         return;
     }
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
-        r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER ||
-        r->element[2]->type != REDIS_REPLY_INTEGER) {
+    int shape = r && r->type == REDIS_REPLY_ARRAY && r->elements == 4;
+    for (size_t i = 0; shape && i < 4; i++)
+        shape = r->element[i]->type == REDIS_REPLY_INTEGER;
+    if (!shape) {
         dk_error bad = {.code = DK_EIO};
         snprintf(bad.msg, sizeof bad.msg, "unexpected limiter reply: %s",
                  r && r->type == REDIS_REPLY_ERROR ? r->str : "?");
@@ -513,6 +687,7 @@ static void on_taken(redisReply *r, const dk_error *e, void *arg)
     case 0:
         j->n_acct = n;
         j->n_ip = r->element[2]->integer;
+        j->added = r->element[3]->integer;
         if (dk_workq_submit(env->hash, rq->loop->mailbox, verify_work, verify_done, j)) {
             /* the attempt was never judged: take it back, then answer 503 */
             res->rc = DK_EBUSY;
@@ -572,7 +747,7 @@ static void lookup_done(void *arg)
         return;
     }
     if (j->found) {
-        snprintf(j->k_acct, sizeof j->k_acct, DOM_LOGIN_KEY_ACCT "%c:%lld", j->k->kind,
+        snprintf(j->member, sizeof j->member, DOM_LOGIN_KEY_ACCT "%c:%lld", j->k->kind,
                  j->res.acct.id);
     } else { /* keyed, so that the key does not give the name away */
         unsigned char h[16];
@@ -581,7 +756,30 @@ static void lookup_done(void *arg)
         crypto_generichash(h, sizeof h, (const unsigned char *)both, strlen(both), j->env->name_key,
                            sizeof j->env->name_key);
         sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-        snprintf(j->k_acct, sizeof j->k_acct, DOM_LOGIN_KEY_ACCT "u:%s", hex);
+        snprintf(j->member, sizeof j->member, DOM_LOGIN_KEY_ACCT "u:%s", hex);
+    }
+    /* A valid device token of this account: the attempt spends that device's budget, not
+     * the account's and not the address's, so an attack on either leaves the owner in. */
+    j->device = j->found && j->device_token[0] &&
+                device_check(j->env, j->device_token, j->k->kind, j->res.acct.id, j->nonce);
+    if (j->device) {
+        snprintf(j->k_acct, sizeof j->k_acct, "%s" DOM_LOGIN_KEY_DEVICE "%s", j->member, j->nonce);
+        snprintf(j->k_ip, sizeof j->k_ip, DOM_LOGIN_KEY_IP "dev:%s", j->nonce);
+    } else {
+        snprintf(j->k_acct, sizeof j->k_acct, "%s", j->member);
+        snprintf(j->k_ip, sizeof j->k_ip, DOM_LOGIN_KEY_IP "%s", j->ip);
+    }
+    snprintf(j->k_init, sizeof j->k_init, DOM_LOGIN_KEY_INITIAL "%s", j->ip);
+    /* The initial password without a proof: ask for the identity step. This depends on
+     * what was typed only, never on the account, and nothing is checked or counted. */
+    if (j->initial && !j->proof) {
+        j->res.rc = dk_error_set(&j->res.err, DK_EINVAL, "%s",
+                                 j->k->kind == DOM_KIND_PHYSICIAN
+                                     ? "首次登录（或密码重置后）请验证身份：填写证件号码和姓名"
+                                     : "首次登录（或密码重置后）请填写上级部门提供的激活码");
+        j->res.activation_required = 1;
+        refuse(j, "activation_required");
+        return;
     }
     limiter(j, "take", on_taken);
 }
@@ -605,13 +803,26 @@ void dom_login_start(dk_req *rq, const dom_login_env *env, const dom_login_req *
         fail(j, DK_EINVAL, 0, "%s", "账号或密码过长");
         return;
     }
+#define FITS(f, dst) (!(f) || strlen(f) < sizeof(dst))
+    if (!FITS(req->id_number, j->id_number) || !FITS(req->name, j->name) ||
+        !FITS(req->activation_code, j->act_code) || !FITS(req->device_token, j->device_token)) {
+        fail(j, DK_EINVAL, 0, "%s", "身份信息、激活码或设备凭证过长");
+        return;
+    }
+#undef FITS
     copy(j->res.typed, sizeof j->res.typed, req->account);
     memcpy(j->password, req->password, pwlen);
     j->pwlen = pwlen;
+    j->initial = pwlen == strlen(DOM_INITIAL_PASSWORD) &&
+                 sodium_memcmp(req->password, DOM_INITIAL_PASSWORD, pwlen) == 0;
+    copy(j->id_number, sizeof j->id_number, req->id_number);
+    copy(j->name, sizeof j->name, req->name);
+    copy(j->act_code, sizeof j->act_code, req->activation_code);
+    copy(j->device_token, sizeof j->device_token, req->device_token);
+    j->proof = req->kind == DOM_KIND_PHYSICIAN ? j->id_number[0] && j->name[0] : !!j->act_code[0];
     copy(j->captcha_answer, sizeof j->captcha_answer, req->captcha_answer);
     dom_login_captcha_key(j->k_captcha, req->captcha_id);
     copy(j->ip, sizeof j->ip, rq->peer);
-    snprintf(j->k_ip, sizeof j->k_ip, DOM_LOGIN_KEY_IP "%s", rq->peer);
     if (dk_workq_submit(env->db, rq->loop->mailbox, lookup_work, lookup_done, j))
         fail_busy(j, env->db);
 }

@@ -26,7 +26,30 @@
  *   captcha_required, captcha_wrong), the typed name masked; an unknown account has
  *   actor_id 0. Only infrastructure failures (Redis, MariaDB down: 503) go unaudited.
  * - Captcha (admind only, optional per server): asked from captcha_after failures of the
- *   account (or a fifth of the address limit), checked by the same script. */
+ *   account (or a fifth of the address limit), checked by the same script.
+ *
+ * Takeover and lockout (issue 12):
+ * - First login: a login whose password is the initial one (666666: created, reset or
+ *   transferred in, must_change_password = 1) must also prove identity: a physician the
+ *   ID number and name on file, an institution or authority account the one-time
+ *   activation code (dom_activation_new) shown once to whoever created or reset it. The
+ *   step is asked (400, activation_required) from what was typed alone, before any
+ *   lookup result is used and without counting; a wrong proof, a wrong password and an
+ *   unknown account get one message and the same work (the code is verified against the
+ *   dummy hash when there is none). The password change clears the code.
+ * - Expiry: an initial password older than login_initial_ttl_s is refused (403, after
+ *   the right proof only) and needs a reset.
+ * - Initial-password sweeps: an address may try the initial password on at most
+ *   login_initial_max_accounts_ip accounts per window (a success takes its account back).
+ * - The address limit counts DISTINCT accounts with attempts not yet followed by a
+ *   success (a set per address): an exam room behind one NAT where each physician
+ *   mistypes and then succeeds never fills it; a sweep over many accounts does.
+ * - Device tokens: every success returns a device token (signed with token_secret,
+ *   bound to the account, login_device_ttl_s). An attempt that carries a valid one spends
+ *   that device's own budget (login_max_failures per window) instead of the account's
+ *   and the address's: an attacker who used up the account's budget does not lock the
+ *   owner out. Without the token an attacker gets login_max_failures guesses per account
+ *   per login_window_s (5 per 15 minutes, 20 an hour by default). */
 #ifndef DOM_ACCOUNT_H
 #define DOM_ACCOUNT_H
 
@@ -66,7 +89,10 @@ typedef struct dom_account {
     char name[160];    /* physician or institution name, authority display name */
     char login[72];    /* account, code or user name (the physician's account) */
     char category[16]; /* physician: practice_category; else "" */
-    char hash[256];    /* the argon2id string; wiped by dom_account_wipe */
+    char id_number[36];      /* physician: the ID number on file; else "" */
+    char hash[256];          /* the argon2id string; wiped by dom_account_wipe */
+    char act_hash[256];      /* institution, authority: argon2id of the activation code or "" */
+    long long initial_age_s; /* seconds since the last reset (or the creation) */
 } dom_account;
 
 /* By what a person types: physician account or ID number (deleted ones are not found),
@@ -76,6 +102,15 @@ int dom_account_find(MYSQL *db, char kind, const char *login, size_t len, dom_ac
 /* By id (deleted physicians too: usable says whether it may act). DK_ENOTFOUND if none. */
 int dom_account_get(MYSQL *db, char kind, long long id, dom_account *out, dk_error *err);
 void dom_account_wipe(dom_account *a);
+
+/* ---- activation codes (blocking: argon2id, tens of ms) ---------------------------------- */
+
+#define DOM_ACTIVATION_MAX 16
+/* A new one-time activation code ("XXXXX-XXXXX", 50 bits, no 0/O/1/I) and its argon2id
+ * hash to store in activation_hash; shown once, to whoever created or reset the account.
+ * Typed codes are compared without dashes or spaces, in capitals. */
+int dom_activation_new(const dk_auth *auth, char code[DOM_ACTIVATION_MAX], char hash[DK_HASH_MAX],
+                       dk_error *err);
 
 /* ---- password change (blocking: hash threads) ------------------------------------------- */
 
@@ -90,14 +125,22 @@ int dom_password_change(MYSQL *db, const dk_auth *auth, char kind, long long id,
 
 /* ---- the login check (asynchronous, on a server's loop) --------------------------------- */
 
+#define DOM_DEVICE_TOKEN_MAX 128
+
 /* Redis keys of the login check (the ones a test or an operator may need to read):
  *   DOM_LOGIN_KEY_ACCT "<kind>:<id>"   attempts of a known account in the window
  *   DOM_LOGIN_KEY_ACCT "u:<hex>"       attempts of an unknown name (keyed BLAKE2b)
  *   DOM_LOGIN_KEY_IP   "<address>"     attempts from a client address
  *   DOM_LOGIN_KEY_CAPTCHA "<id>"       a captcha's answer (5 minutes, used once) */
 #define DOM_LOGIN_KEY_ACCT "rl:login:acct:"
-#define DOM_LOGIN_KEY_IP "rl:login:ip:"
+#define DOM_LOGIN_KEY_IP "rl:login:ips:"
 #define DOM_LOGIN_KEY_CAPTCHA "captcha:"
+/*   DOM_LOGIN_KEY_IP "dev:<nonce>"     accounts tried with one device token (a set)
+ *   DOM_LOGIN_KEY_ACCT "<kind>:<id>" DOM_LOGIN_KEY_DEVICE "<nonce>"  one device's budget
+ *   DOM_LOGIN_KEY_INITIAL "<address>"  accounts tried with the initial password (a set)
+ * DOM_LOGIN_KEY_IP "<address>" is a set of accounts (members: the account keys above). */
+#define DOM_LOGIN_KEY_DEVICE ":dev:"
+#define DOM_LOGIN_KEY_INITIAL "rl:login:init:"
 
 /* What a server fixes at start: limits and pools. Read-only afterwards (any thread). */
 typedef struct dom_login_env {
@@ -105,12 +148,15 @@ typedef struct dom_login_env {
     dk_workq *db;   /* the account lookup (dk_dbconn threads) */
     dk_workq *hash; /* argon2id + the audit row (dk_dbconn threads) */
     long long max_acct, max_ip, window_s;
+    long long initial_ttl_s, initial_max_ip, device_ttl_s;
     long long captcha_acct, captcha_ip; /* 0: this server asks no captcha */
     char dummy_hash[DK_HASH_MAX];       /* argon2id of a random password, made once */
     unsigned char name_key[32];         /* keys the hash of unknown names */
+    unsigned char device_key[32];       /* signs device tokens */
 } dom_login_env;
 
-/* Reads login_max_failures, login_max_failures_ip, login_window_s; makes the dummy hash
+/* Reads login_max_failures, login_max_failures_ip, login_window_s, login_initial_ttl_s,
+ * login_initial_max_accounts_ip, login_device_ttl_s; makes the dummy hash
  * (tens of ms: call before serving). captcha_after: account failures before a captcha
  * (0: none). */
 int dom_login_env_init(dom_login_env *e, const dk_config *cfg, const dk_auth *auth, dk_workq *db,
@@ -121,6 +167,8 @@ typedef struct dom_login_result {
                            * DK_EINVAL (captcha), DK_EBUSY, DK_EIO, ... */
     dk_error err;         /* the user-facing message (Chinese) and Retry-After */
     int captcha_required; /* the next attempt needs a captcha (servers that ask for one) */
+    int activation_required;                 /* the initial password needs the identity step */
+    char device_token[DOM_DEVICE_TOKEN_MAX]; /* rc 0: for this browser's next logins */
     dom_account acct;     /* rc 0: the account (hash wiped) */
     char typed[72];       /* the name as typed */
 } dom_login_result;
@@ -134,6 +182,9 @@ typedef struct dom_login_req {
     const char *password;   /* at most DK_PASSWORD_MAX bytes */
     const char *captcha_id; /* NULL or "" when none */
     const char *captcha_answer;
+    const char *id_number, *name; /* physician, with the initial password: NULL or "" */
+    const char *activation_code;  /* institution, authority, with the initial password */
+    const char *device_token;     /* from an earlier success in this browser, or NULL */
 } dom_login_req;
 
 /* Takes rq over (rq->state) until done runs; copies what it needs from req. */

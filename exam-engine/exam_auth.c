@@ -17,10 +17,18 @@ static void busy(dk_req *rq, dk_workq *q)
 
 /* ---- POST /api/v1/login ----------------------------------------------------------------- */
 
+/* A refusal that asks for the identity step says so (activation_required), so that the
+ * page shows the ID number and name fields before the next try. */
 static void login_done(dk_req *rq, const dom_login_result *r)
 {
-    if (r->rc) {
+    if (r->rc && !r->activation_required) {
         dk_http_fail(rq, &r->err);
+        return;
+    }
+    if (r->rc) {
+        dk_http_reply_json(rq, dk_err_http_status(r->rc),
+                           json_pack("{s:{s:s,s:s,s:b}}", "error", "code", dk_err_name(r->rc),
+                                     "message", r->err.msg, "activation_required", 1));
         return;
     }
     exam_server *s = exam_of(rq);
@@ -31,10 +39,11 @@ static void login_done(dk_req *rq, const dom_login_result *r)
     char tok[DK_TOKEN_MAX];
     dk_token_make(&s->auth, &c, tok);
     dk_http_reply_json(rq, 200,
-                       json_pack("{s:s,s:I,s:b,s:{s:I,s:s,s:s}}", "token", tok, "expires_at",
+                       json_pack("{s:s,s:I,s:b,s:s,s:{s:I,s:s,s:s}}", "token", tok, "expires_at",
                                  (json_int_t)c.expires * 1000, "must_change_password",
-                                 r->acct.must_change, "physician", "id", (json_int_t)r->acct.id,
-                                 "name", r->acct.name, "category", r->acct.category));
+                                 r->acct.must_change, "device_token", r->device_token, "physician",
+                                 "id", (json_int_t)r->acct.id, "name", r->acct.name, "category",
+                                 r->acct.category));
 }
 
 void exam_login(dk_req *rq, const dk_claims *who)
@@ -42,16 +51,25 @@ void exam_login(dk_req *rq, const dk_claims *who)
     (void)who;
     json_t *body;
     dk_error err = {0};
-    const char *account, *password;
-    static const char *const keys[] = {"account", "password", NULL};
+    const char *account, *password, *idn = NULL, *name = NULL, *dev = NULL;
+    static const char *const keys[] = {"account", "password",     "id_number",
+                                       "name",    "device_token", NULL};
     if (dk_http_body_json(rq, &body, &err) || dk_json_only_keys(body, keys, &err) ||
         dk_json_str(body, "account", 64, &account, &err) ||
-        dk_json_str(body, "password", DK_PASSWORD_MAX, &password, &err)) {
+        dk_json_str(body, "password", DK_PASSWORD_MAX, &password, &err) ||
+        dk_json_str_opt(body, "id_number", 32, &idn, &err) ||
+        dk_json_str_opt(body, "name", 64, &name, &err) ||
+        dk_json_str_opt(body, "device_token", DOM_DEVICE_TOKEN_MAX - 1, &dev, &err)) {
         json_decref(body);
         dk_http_fail(rq, &err);
         return;
     }
-    dom_login_req req = {.kind = DOM_KIND_PHYSICIAN, .account = account, .password = password};
+    dom_login_req req = {.kind = DOM_KIND_PHYSICIAN,
+                         .account = account,
+                         .password = password,
+                         .id_number = idn,
+                         .name = name,
+                         .device_token = dev};
     dom_login_start(rq, &exam_of(rq)->login, &req, login_done);
     json_decref(body);
 }

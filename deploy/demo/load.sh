@@ -14,7 +14,16 @@ pw=$(echo 666666 | "$build/exam-engine/examd" --hash-password)
 { echo "SET @pw = '$pw';"; cat "$here/people.sql"; } | mariadb "${mysql_args[@]}"
 # work waiting for each role of the console (re-review, makeup, exemption)
 { echo "SET @pw = '$pw';"; cat "$here/admin.sql"; } | mariadb "${mysql_args[@]}"
-echo "demo: people loaded (every demo account's initial password is 666666)"
+# The first login with 666666 proves identity (domain/dom_account.h): physicians with their
+# ID number and name (people.sql, listed in README.md), institutions and authority accounts
+# with an activation code, for the demo one code for all: DEMO-2024. The initial passwords'
+# validity (login_initial_ttl_s) starts again at every load.
+act=$(echo DEMO2024 | "$build/exam-engine/examd" --hash-password)
+mariadb "${mysql_args[@]}" -e "
+  UPDATE institution SET activation_hash = '$act', password_changed_at = NOW(3) WHERE must_change_password = 1;
+  UPDATE authority_account SET activation_hash = '$act', password_changed_at = NOW(3) WHERE must_change_password = 1;
+  UPDATE physician SET password_changed_at = NOW(3) WHERE must_change_password = 1;"
+echo "demo: people loaded (initial password 666666; activation code DEMO-2024; physicians: ID number and name)"
 
 # the synthetic bank is deterministic (seed 1): importing it again skips what is there
 bank=$(mktemp --suffix=.jsonl)

@@ -112,6 +112,16 @@ api() {
     [ -n "$t" ] && args+=(-H "Authorization: Bearer $t")
     [ -n "$d" ] && args+=(-H 'Content-Type: application/json' --data-binary "$d")
     code=$(curl "${args[@]}")
+    keep_activation_code
+}
+# An answer that shows an institution's one-time activation code (creation, reset): kept in
+# $TMP/act/<code>, as the authority would write it down, for first_login.
+keep_activation_code() {
+    grep -q '"activation_code"' "$TMP/body" 2>/dev/null || return 0
+    local c a
+    c=$(jq -r '.code // empty' "$TMP/body") a=$(jq -r '.activation_code // empty' "$TMP/body")
+    [ -n "$c" ] && [ -n "$a" ] && mkdir -p "$TMP/act" && echo "$a" >"$TMP/act/$c"
+    return 0
 }
 # upload METHOD PATH FILE CONTENT_TYPE [TOKEN]
 upload() {
@@ -134,23 +144,36 @@ expect_msg() { # expect CODE substring-of-message [what]
 }
 eq() { [ "$1" = "$2" ] || fail "${3:-value}: '$1', expected '$2'"; }
 
-# login TYPE ACCOUNT PASSWORD -> prints the token (solves the captcha through Redis when asked)
+# login TYPE ACCOUNT PASSWORD [EXTRA_JSON_FIELDS] -> prints the token (solves the captcha
+# through Redis when asked)
 login() {
-    local body="{\"type\":\"$1\",\"account\":\"$2\",\"password\":\"$3\"}"
+    local body="{\"type\":\"$1\",\"account\":\"$2\",\"password\":\"$3\"${4:+,$4}}"
     api POST /login "$body" ""
     if [ "$code" = 400 ] && [ "$(j .error.captcha_required)" = true ]; then
         api GET /captcha "" ""
         local cid; cid=$(j .captcha_id)
         local ans; ans=$(redis-cli -p "$DK_REDIS_PORT" GET "captcha:$cid")
-        api POST /login "{\"type\":\"$1\",\"account\":\"$2\",\"password\":\"$3\",\"captcha_id\":\"$cid\",\"captcha_answer\":\"$ans\"}" ""
+        api POST /login "{\"type\":\"$1\",\"account\":\"$2\",\"password\":\"$3\",\"captcha_id\":\"$cid\",\"captcha_answer\":\"$ans\"${4:+,$4}}" ""
     fi
     [ "$code" = 200 ] || fail "login $1 $2: HTTP $code $(cat "$TMP/body")"
     j .token
 }
 
-# first_login TYPE ACCOUNT -> logs in with 666666, changes the password to $PASSWORD, prints the token
+# proof TYPE ACCOUNT -> the identity step of a first login as JSON fields: a physician's ID
+# number and name on file, an institution's activation code as its creation or reset showed it
+proof() {
+    if [ "$1" = physician ]; then
+        sql "SELECT id_number, name FROM physician WHERE (account = '$2' OR id_number = '$2')
+             AND deleted_at IS NULL" | jq -Rr 'split("\t") | "\"id_number\":\(.[0] | tojson),\"name\":\(.[1] | tojson)"'
+    else
+        jq -Rr '"\"activation_code\":\(tojson)"' "$TMP/act/$2" 2>/dev/null || echo '"activation_code":"none"'
+    fi
+}
+
+# first_login TYPE ACCOUNT -> logs in with 666666 and the proof of identity, changes the
+# password to $PASSWORD, prints the token
 first_login() {
-    local t; t=$(login "$1" "$2" 666666)
+    local t; t=$(login "$1" "$2" 666666 "$(proof "$1" "$2")")
     api POST /password "{\"old_password\":\"666666\",\"new_password\":\"$PASSWORD\"}" "$t"
     expect 200 "password change of $2"
     j .token

@@ -32,8 +32,11 @@ INST_ID=$(j .id)
 [[ $CODE =~ ^${A_COUNTY}H[0-9]{5}$ ]] || fail "institution code $CODE is not county code + H + 5 digits"
 eq "$(j .initial_password)" 666666 "initial password"
 
-step "first login forces a password change"
+step "first login (666666 and the activation code) forces a password change"
 api POST /login "{\"type\":\"institution\",\"account\":\"$CODE\",\"password\":\"666666\"}" ""
+expect 400 "666666 without the activation code"
+eq "$(j .error.activation_required)" true "the activation step is asked for"
+api POST /login "{\"type\":\"institution\",\"account\":\"$CODE\",\"password\":\"666666\",$(proof institution "$CODE")}" ""
 expect 200 "institution first login"
 eq "$(j .must_change_password)" true "must_change_password"
 T0=$(j .token)
@@ -118,7 +121,7 @@ api POST /institution/physicians "{\"name\":\"测试医师\",\"id_number\":\"$ID
 expect 201 "add physician"
 ACCT=$(j .account)
 eq "$ACCT" "${CODE2}00001" "physician account = institution code + 00001"
-P0=$(login physician "$IDN" 666666)
+P0=$(login physician "$IDN" 666666 "$(proof physician "$IDN")")
 api GET /physician/me "" "$P0"
 expect_msg 403 "修改初始密码" "physician before the change"
 eq "$(j .error.code)" password_change_required "the physician's must-change 403"

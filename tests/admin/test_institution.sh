@@ -156,8 +156,8 @@ api POST "/institution/physicians/$P1/reset-password" "" "$H3"
 expect 403 "another institution resets"
 api POST "/institution/physicians/$P1/reset-password" "" "$H1"
 expect 200
-api POST /login "{\"type\":\"physician\",\"account\":\"$ACCT\",\"password\":\"666666\"}" ""
-expect 200 "login with the initial password again"
+api POST /login "{\"type\":\"physician\",\"account\":\"$ACCT\",\"password\":\"666666\",$(proof physician "$ACCT")}" ""
+expect 200 "login with the initial password (and the identity step) again"
 eq "$(j .must_change_password)" true "forced change after the reset"
 
 step "离岗, then 调入 by another institution (with the 15-digit number); 删除"

@@ -426,7 +426,9 @@ L.main('browser_console_pages', async () => {
   await dialog('机构账号已开设').getByRole('button', { name: '确定' }).click();
   await page.locator('tbody tr', { hasText: '测试县妇幼保健院' }).getByRole('button', { name: '重置密码' }).click();
   await dialog('重置密码').getByRole('button', { name: '确定' }).click();
-  await toast('密码已重置为 666666');
+  // a reset shows a new one-time activation code, once
+  await dialog('密码已重置').locator('.activation-code').waitFor();
+  await dialog('密码已重置').getByRole('button', { name: '确定' }).click();
   await page.locator('tr', { hasText: H.code }).getByRole('button', { name: '开通申请权限' }).click();
   await toast('已开通申请考核机构权限');
   await page.locator('tr', { hasText: H.code }).locator('.tag', { hasText: '已开通' }).waitFor();

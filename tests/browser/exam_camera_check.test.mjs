@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import {
-  check, collectErrors, launch, log, main, makeVideo, MODELS, newPhysician, parseArgs, photosOf, prerequisites,
+  check, collectErrors, launch, log, main, makeVideo, MODELS, fillFirstLogin, newPhysician, parseArgs, photosOf, prerequisites,
   shot, skip, startExamd, unexpectedErrors,
 } from './harness.mjs';
 
@@ -36,8 +36,11 @@ main('browser_exam_camera_check', async () => {
     const page = ctx.pages()[0] || (await ctx.newPage());
     page.setDefaultTimeout(15000);
     await page.goto(srv.base + '/');
-    await page.getByLabel('账号').fill(doc.account);
-    await page.getByLabel('密码').fill(password);
+    if (password === '666666') await fillFirstLogin(page, doc);
+    else {
+      await page.getByLabel('账号').fill(doc.account);
+      await page.getByLabel('密码').fill(password);
+    }
     await page.getByRole('button', { name: '登录' }).click();
     if (password === '666666') {
       await page.getByLabel('新密码', { exact: true }).fill(NEW_PASSWORD);

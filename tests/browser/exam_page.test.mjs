@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import {
-  check, collectErrors, launch, log, main, makeVideo, MODELS, newPhysician, parseArgs, photosOf, prerequisites,
+  check, collectErrors, launch, log, main, makeVideo, MODELS, fillFirstLogin, newPhysician, parseArgs, photosOf, prerequisites,
   shot, sql, startExamd, unexpectedErrors,
 } from './harness.mjs';
 
@@ -57,8 +57,7 @@ main('browser_exam_page', async () => {
   // ---- login and the forced password change ----
   await page.goto(srv.base + '/');
   await page.getByRole('heading', { name: '考生登录' }).waitFor();
-  await page.getByLabel('账号').fill(doc.account);
-  await page.getByLabel('密码').fill('666666');
+  await fillFirstLogin(page, doc);
   await shot(page, out, '01-login');
   await page.getByRole('button', { name: '登录' }).click();
 

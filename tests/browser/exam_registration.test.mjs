@@ -56,6 +56,9 @@ L.main('browser_exam_registration', async () => {
   await page.goto(examd.base + '/');
   await page.getByLabel('账号').fill(doc.account);
   await page.getByLabel('密码').fill('666666');
+  const [idn, pname] = (await L.sqlValue(`SELECT id_number, name FROM physician WHERE id = ${doc.id}`)).split('\t');
+  await page.getByLabel('证件号码').fill(idn);
+  await page.getByLabel('姓名').fill(pname);
   await page.getByRole('button', { name: '登录' }).click();
   const change = page.getByRole('heading', { name: '修改初始密码' });
   await change.waitFor();

@@ -73,7 +73,8 @@ export async function makeVideo(jpeg2y4m, out, photos, opts = {}) {
 let hashCache = null;
 
 // A new physician (临床, 一般程序, 待参加考核 in the demo cycle) with the initial
-// password 666666 and must_change_password set. Returns {id, account}.
+// password 666666 and must_change_password set. Returns {id, account, idNumber, name}: the
+// first login with 666666 needs the ID number and name (the identity step).
 export async function newPhysician(examd, name) {
   if (!hashCache) hashCache = (await run(examd, ['--hash-password'], { input: '666666\n' })).trim();
   const ids = await sql(
@@ -98,12 +99,20 @@ export async function newPhysician(examd, name) {
           `VALUES (${cycle}, @pid, ${inst}, '待参加考核', '一般程序', NOW(3));` +
           'SELECT @pid;',
       );
-      return { id: Number(out.trim()), account };
+      return { id: Number(out.trim()), account, idNumber, name };
     } catch (e) {
       if (!/Duplicate/.test(e.message)) throw e;
     }
   }
   throw new Error('could not find a free physician account');
+}
+
+// The login page with the initial password: account, 666666 and the identity step.
+export async function fillFirstLogin(page, doc) {
+  await page.getByLabel('账号').fill(doc.account);
+  await page.getByLabel('密码').fill('666666');
+  await page.getByLabel('证件号码').fill(doc.idNumber);
+  await page.getByLabel('姓名').fill(doc.name);
 }
 
 // ---- examd ---------------------------------------------------------------------------

@@ -198,7 +198,7 @@ fx_expect_error 429 "X-Real-IP from a client that is no trusted proxy is ignored
 login_from "$s4" "$acct2" "$FX_PASSWORD"
 fx_expect_code 200 "the same account from another address"
 FX_SRC=$own_src
-for s in "$s1" "$s2" "$s3" "$s4"; do fx_redis del "rl:login:ip:$s" >/dev/null; done
+for s in "$s1" "$s2" "$s3" "$s4"; do fx_redis del "rl:login:ips:$s" >/dev/null; done
 
 # ---- still alive and well ---------------------------------------------------------------------------------
 fx_call A GET /healthz

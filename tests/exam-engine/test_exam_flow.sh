@@ -60,13 +60,16 @@ answer_paper() { # SID TOKEN QUESTIONS RIGHT_EXPR [BLANK_OTHERS]
 read -r p1 acct1 < <(fx_new_physician 1 666666)
 [ -n "${p1:-}" ] || fx_fatal "could not create a physician"
 idn1=$(fx_sql "SELECT id_number FROM physician WHERE id = $p1")
+name1=$(fx_sql "SELECT name FROM physician WHERE id = $p1")
 
 fx_call A POST /api/v1/login "$(json --arg a "$acct1" '{account:$a,password:"666667"}')"
 fx_expect_error 401 "login with a wrong password"
-fx_call A POST /api/v1/login "$(json --arg a "$idn1" '{account:$a,password:"666666"}')"
-fx_expect_code 200 "login with the ID number"
 fx_call A POST /api/v1/login "$(json --arg a "$acct1" '{account:$a,password:"666666"}')"
-fx_expect_code 200 "login with the account and 666666"
+fx_expect_error 400 "666666 without the identity step"
+fx_call A POST /api/v1/login "$(json --arg a "$idn1" --arg n "$name1" '{account:$a,password:"666666",id_number:$a,name:$n}')"
+fx_expect_code 200 "login with the ID number"
+fx_call A POST /api/v1/login "$(json --arg a "$acct1" --arg i "$idn1" --arg n "$name1" '{account:$a,password:"666666",id_number:$i,name:$n}')"
+fx_expect_code 200 "login with the account, 666666, the ID number and the name"
 fx_expect_eq "$(jq -r '"\(.must_change_password) \(.physician.id) \(.physician.category)"' <<<"$FX_BODY")" \
     "true $p1 临床" "login reply (must_change_password, id, category)"
 t0=$(jq -r .token <<<"$FX_BODY")
@@ -99,8 +102,8 @@ fx_expect_eq "$(fx_sql "SELECT CONCAT(must_change_password, ' ', password_change
     "0 1 1" "physician row after the change"
 fx_expect_eq "$(fx_sql "SELECT COUNT(*) FROM audit_log WHERE action = 'change_password'
                         AND entity_type = 'physician' AND entity_id = '$p1'")" 1 "change_password audit row"
-fx_call A POST /api/v1/login "$(json --arg a "$acct1" '{account:$a,password:"666666"}')"
-fx_expect_error 401 "the initial password after the change"
+fx_call A POST /api/v1/login "$(json --arg a "$acct1" --arg i "$idn1" --arg n "$name1" '{account:$a,password:"666666",id_number:$i,name:$n}')"
+fx_expect_error 401 "the initial password (and the identity step) after the change"
 t1=$(fx_login A "$acct1" "$newpw")
 fx_call A GET /api/v1/tests "" "$t0"
 fx_expect_error 403 "the old must-change token stays limited"

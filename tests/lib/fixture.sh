@@ -160,7 +160,7 @@ fx_cleanup() {
             fx_delete_physicians $(cat "$FX_TMP/physicians")
         fi
     fi
-    [ "$FX_SRC" != 127.0.0.1 ] && fx_redis del "rl:login:ip:$FX_SRC" >/dev/null 2>&1
+    [ "$FX_SRC" != 127.0.0.1 ] && fx_redis del "rl:login:ips:$FX_SRC" >/dev/null 2>&1
     [ -n "$FX_TMP" ] && rm -rf "$FX_TMP"
     exit "$rc"
 }
@@ -339,8 +339,15 @@ fx_call() { # NAME METHOD PATH [BODY|@FILE] [TOKEN]
     FX_BODY=$(cat "$FX_TMP/body" 2>/dev/null)
 }
 
-fx_login() { # NAME ACCOUNT [PW] -> token
-    fx_call "$1" POST /api/v1/login "$(jq -cn --arg a "$2" --arg p "${3:-$FX_PASSWORD}" '{account:$a,password:$p}')"
+fx_login() { # NAME ACCOUNT [PW] -> token (666666: with the identity step, ID number and name)
+    local body
+    body=$(jq -cn --arg a "$2" --arg p "${3:-$FX_PASSWORD}" '{account:$a,password:$p}')
+    if [ "${3:-}" = 666666 ]; then
+        body=$("${FX_MYSQL[@]}" -N -B -e "SELECT id_number, name FROM physician WHERE account = '$2'
+                                        OR id_number = '$2'" |
+            jq -cR --argjson b "$body" 'split("\t") | $b + {id_number: .[0], name: .[1]}')
+    fi
+    fx_call "$1" POST /api/v1/login "$body"
     [ "$FX_CODE" = 200 ] || fx_fatal "login of $2 on $1: HTTP $FX_CODE $FX_BODY"
     jq -r .token <<<"$FX_BODY"
 }

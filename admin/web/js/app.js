@@ -100,6 +100,16 @@ function showLogin(notice) {
   const capInput = h('input', { id: 'l-captcha', inputmode: 'numeric', maxlength: 4, autocomplete: 'off', placeholder: '计算结果' });
   const capImg = h('img', { class: 'captcha-img', alt: '验证码（点击更换）', title: '看不清？点击更换', onclick: () => loadCaptcha() });
   const capRow = h('div', { class: 'login-row captcha-row', hidden: true }, h('label', { for: 'l-captcha' }, '验证码'), h('div', { class: 'captcha-box' }, capInput, capImg));
+  // the initial password 666666 needs the one-time activation code the authority was shown
+  // when it opened or reset the account (domain/dom_account.h)
+  const actInput = h(
+      'input',
+      {id : 'l-activation', autocomplete : 'off', maxlength : 16, placeholder : '如 ABCDE-FGHJK'});
+  const actRow = h('div', {class : 'login-row activation-row', hidden : true}, h('label', { for: 'l-activation'
+                   }, '激活码'), actInput);
+  password.addEventListener('input', () => {
+      if (password.value === '666666') actRow.hidden = false;
+  });
   const types = h(
     'div',
     { class: 'login-types', role: 'radiogroup', 'aria-label': '账号类型' },
@@ -122,16 +132,28 @@ function showLogin(notice) {
   }
   const submit = h('button', { type: 'submit', class: 'btn primary block' }, '登录');
   const f = h(
-    'form',
-    { class: 'login-form', novalidate: true },
-    h('h2', null, '用户登录'),
-    types,
-    h('div', { class: 'login-row' }, h('label', { for: 'l-account' }, '账号'), account),
-    h('div', { class: 'login-row' }, h('label', { for: 'l-password' }, '密码'), password),
-    capRow,
-    err,
-    submit,
-    h('p', { class: 'login-help' }, '机构账号由隶属卫生行政部门开设，初始密码为 666666，首次登录需修改密码。忘记密码请联系隶属卫生行政部门重置。'),
+      'form',
+      {class : 'login-form', novalidate : true},
+      h('h2', null, '用户登录'),
+      types,
+      h('div', {class : 'login-row'},
+        h('label',
+          { for: 'l-account'
+          },
+          '账号'),
+        account),
+      h('div', {class : 'login-row'},
+        h('label',
+          { for: 'l-password'
+          },
+          '密码'),
+        password),
+      actRow,
+      capRow,
+      err,
+      submit,
+      h('p', {class : 'login-help'},
+        '机构账号由隶属卫生行政部门开设，初始密码为 666666；首次登录（或重置密码后）须填写开设或重置时给出的激活码并修改密码。忘记密码请联系隶属卫生行政部门重置。'),
   );
   f.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -149,15 +171,38 @@ function showLogin(notice) {
       return;
     }
     const body = { type, account: account.value.trim(), password: password.value };
+    if (password.value === '666666') {
+        actRow.hidden = false;
+        if (!actInput.value.trim()) {
+            err.textContent = '首次登录（或重置密码后）请填写上级部门提供的激活码';
+            err.hidden = false;
+            actInput.focus();
+            return;
+        }
+        body.activation_code = actInput.value.trim();
+    }
+    const devKey = `dk.device.${type}.${body.account.toUpperCase()}`;
+    try {
+        const dev = localStorage.getItem(devKey);
+        if (dev) body.device_token = dev;
+    } catch {
+        /* no storage: the ordinary budget */
+    }
     if (!capRow.hidden && captcha) Object.assign(body, { captcha_id: captcha, captcha_answer: capInput.value.trim() });
     submit.disabled = true;
     try {
       const r = await api.post('/login', body, { auth: false });
+      try {
+          if (r.device_token) localStorage.setItem(devKey, r.device_token);
+      } catch {
+          /* as above */
+      }
       api.session.set({ token: r.token, type: r.account.type, expires_at: r.expires_at, mode: null, firstLogin: r.must_change_password });
       await start();
     } catch (x) {
       err.textContent = x.message;
       err.hidden = false;
+      if (x.body && x.body.error && x.body.error.activation_required) actRow.hidden = false;
       if (x.body && x.body.error && x.body.error.captcha_required) await loadCaptcha();
       else if (!capRow.hidden) await loadCaptcha();
       password.select();

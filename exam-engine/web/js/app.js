@@ -142,6 +142,30 @@ function activeSession() {
 
 // ---- login ----------------------------------------------------------------------------
 
+// Device tokens (domain/dom_account.h): each success hands this browser a token bound to
+// the account; sent with the next logins, it keeps the owner in while someone else is
+// guessing the account's password. Kept per typed account, in localStorage.
+const DEVICE_KEY = 'dk.device';
+function deviceTokens()
+{
+    try {
+        return JSON.parse(localStorage.getItem(DEVICE_KEY) || '{}') || {};
+    } catch {
+        return {};
+    }
+}
+function saveDeviceToken(acct, tok)
+{
+    if (!tok) return;
+    const all = deviceTokens();
+    all[acct.toUpperCase()] = tok;
+    try {
+        localStorage.setItem(DEVICE_KEY, JSON.stringify(all));
+    } catch {
+        /* private mode: no device token, the ordinary budget */
+    }
+}
+
 function showLogin(message) {
   const v = show('t-login', '登录');
   const form = $(v, 'form');
@@ -149,23 +173,49 @@ function showLogin(message) {
   const info = $(v, '.form-info');
   setError(info, message);
   const account = $(v, '#login-account');
+  const identity = $(v, '.login-identity');
+  const idn = $(v, '#login-idn');
+  const name = $(v, '#login-name');
+  const pwIn = $(v, '#login-password');
+  // the initial password needs the identity step: show it as soon as it is typed
+  pwIn.addEventListener('input', () => {
+      if (pwIn.value === '666666') identity.hidden = false;
+  });
   account.focus();
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const acct = account.value.trim();
-    const pw = $(v, '#login-password').value;
+    const pw = pwIn.value;
     if (!acct || !pw) return setError(err, '请输入账号和密码。');
+    const body = {account : acct, password : pw};
+    if (!identity.hidden && (idn.value.trim() || name.value.trim())) {
+        if (!idn.value.trim() || !name.value.trim()) return setError(err, '请填写证件号码和姓名。');
+        Object.assign(body, {id_number : idn.value.trim(), name : name.value.trim()});
+    } else if (pw === '666666') {
+        identity.hidden = false;
+        idn.focus();
+        return setError(err, '首次登录（或密码重置后）请填写证件号码和姓名，以验证身份。');
+    }
+    const dev = deviceTokens()[acct.toUpperCase()];
+    if (dev) body.device_token = dev;
     setError(err, '');
     setError(info, '');
     const btn = $(v, 'button[type=submit]');
     btn.disabled = true;
     btn.textContent = '正在登录……';
     try {
-      const r = await api.retrying(() => api.post('/api/v1/login', { account: acct, password: pw }), { onWait: wait });
-      api.signIn(r.token, r.physician);
-      if (r.must_change_password) showPassword(pw);
-      else afterLogin();
+        const r = await api.retrying(() => api.post('/api/v1/login', body), {onWait : wait});
+        saveDeviceToken(acct, r.device_token);
+        api.signIn(r.token, r.physician);
+        if (r.must_change_password)
+            showPassword(pw);
+        else
+            afterLogin();
     } catch (e) {
+        if (e.detail && e.detail.activation_required) {
+            identity.hidden = false;
+            idn.focus();
+        }
       setError(err, e.message);
       btn.disabled = false;
       btn.textContent = '登录';

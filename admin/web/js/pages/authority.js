@@ -150,57 +150,116 @@ async function authorities() {
 
 const LEVEL = { province: '省级', city: '市级', county: '县级' };
 
+// The one-time activation code is shown here only (the server keeps its hash): the
+// institution needs it with 666666 for its first login.
+async function activationModal(title, inst, made)
+{
+    await modal({
+        title,
+        cancelText : null,
+        body : h(
+            'div',
+            null,
+            desc(
+                [
+                    [ '机构名称', inst.name ], [ '机构账号', h('strong', null, inst.code) ],
+                    [ '初始密码', made.initial_password ],
+                    [ '激活码', h('strong', {class : 'activation-code'}, made.activation_code) ]
+                ],
+                1),
+            h('p', {class : 'muted small'},
+              '激活码仅显示这一次，请抄送给该机构：首次登录须同时填写初始密码和激活码。初始密码有有效期，过期需重新重置。'),
+            ),
+    });
+}
+
 export async function institutions(ctx) {
   const auths = await authorities();
   const lv = listView({
-    filters: [
-      { name: 'name', label: '机构名称' },
-      { name: 'code', label: '机构账号' },
-      { name: 'is_assessor', label: '考核机构', type: 'select', options: [['1', '是'], ['0', '否']], placeholderOption: '全部' },
-    ],
-    columns: [
-      { title: '机构账号', key: 'code' },
-      { title: '机构名称', key: 'name' },
-      { title: '隶属部门', key: 'authority_name' },
-      { title: '类别', render: (r) => r.inst_type || '—' },
-      { title: '级别', render: (r) => r.inst_level || '—' },
-      { title: '联系人', render: (r) => [r.contact_name, r.contact_phone].filter(Boolean).join(' ') || '—' },
-      { title: '信息', render: (r) => (r.info_completed_at ? tag('已完善', 'green') : tag('待完善', 'orange')) },
-      { title: '申请权限', render: (r) => (r.can_apply ? tag('已开通', 'cyan') : tag('未开通', 'plain')) },
-      { title: '考核机构', render: (r) => (r.is_assessor ? tag('是', 'green') : '否') },
-      { title: '账号状态', render: (r) => (!r.enabled ? tag('已停用', 'grey') : r.must_change_password ? tag('初始密码', 'orange') : tag('正常', 'green')) },
-      { title: '最近登录', render: (r) => fmtTime(r.last_login_at) },
-      {
-        title: '操作',
-        render: (r) =>
-          h(
-            'div',
-            { class: 'ops' },
-            link('重置密码', async () => {
-              if (!(await confirmBox('重置密码', `将「${r.name}」（${r.code}）的密码重置为 666666？机构下次登录时需修改密码。`))) return;
-              try {
-                await api.post(`/authority/institutions/${r.id}/reset-password`);
-                toast('密码已重置为 666666');
-                lv.reload();
-              } catch (e) {
-                showError(e);
-              }
-            }),
-            !r.is_assessor &&
-              link(r.can_apply ? '关闭申请权限' : '开通申请权限', async () => {
-                try {
-                  await api.post(`/authority/institutions/${r.id}/apply-right`, { can_apply: !r.can_apply });
-                  toast(r.can_apply ? '已关闭申请考核机构权限' : '已开通申请考核机构权限');
-                  lv.reload();
-                } catch (e) {
-                  showError(e);
-                }
-              }),
-          ),
-      },
-    ],
-    fetch: (p) => api.get('/authority/institutions' + api.qs(p)),
-    toolbar: [btn('新增机构账号', () => newInstitution(lv, auths, ctx), 'primary')],
+      filters : [
+          {name : 'name', label : '机构名称'},
+          {name : 'code', label : '机构账号'},
+          {
+              name : 'is_assessor',
+              label : '考核机构',
+              type : 'select',
+              options : [ [ '1', '是' ], [ '0', '否' ] ],
+              placeholderOption : '全部'
+          },
+          {
+              name : 'activated',
+              label : '激活状态',
+              type : 'select',
+              options : [ [ '0', '未激活（初始密码）' ], [ '1', '已激活' ] ],
+              placeholderOption : '全部'
+          },
+      ],
+      columns : [
+          {title : '机构账号', key : 'code'},
+          {title : '机构名称', key : 'name'},
+          {title : '隶属部门', key : 'authority_name'},
+          {title : '类别', render : (r) => r.inst_type || '—'},
+          {title : '级别', render : (r) => r.inst_level || '—'},
+          {
+              title : '联系人',
+              render : (r) => [r.contact_name, r.contact_phone].filter(Boolean).join(' ') || '—'
+          },
+          {
+              title : '信息',
+              render : (r) =>
+                  (r.info_completed_at ? tag('已完善', 'green') : tag('待完善', 'orange'))
+          },
+          {
+              title : '申请权限',
+              render : (r) => (r.can_apply ? tag('已开通', 'cyan') : tag('未开通', 'plain'))
+          },
+          {title : '考核机构', render : (r) => (r.is_assessor ? tag('是', 'green') : '否')},
+          {
+              title : '账号状态',
+              render : (r) => (!r.enabled               ? tag('已停用', 'grey')
+                               : r.must_change_password ? tag('未激活', 'orange')
+                                                        : tag('正常', 'green'))
+          },
+          {title : '最近登录', render : (r) => fmtTime(r.last_login_at)},
+          {
+              title : '操作',
+              render : (r) => h(
+                  'div',
+                  {class : 'ops'},
+                  link('重置密码',
+                       async () => {
+                           if (!(await confirmBox(
+                                   '重置密码',
+                                   `将「${r.name}」（${
+                                       r.code}）的密码重置为 666666？机构下次登录时需修改密码。`)))
+                               return;
+                           try {
+                               const made =
+                                   await api.post(`/authority/institutions/${r.id}/reset-password`);
+                               await activationModal('密码已重置', r, made);
+                               lv.reload();
+                           } catch (e) {
+                               showError(e);
+                           }
+                       }),
+                  !r.is_assessor && link(r.can_apply ? '关闭申请权限' : '开通申请权限',
+                                         async () => {
+                                             try {
+                                                 await api.post(
+                                                     `/authority/institutions/${r.id}/apply-right`,
+                                                     {can_apply : !r.can_apply});
+                                                 toast(r.can_apply ? '已关闭申请考核机构权限'
+                                                                   : '已开通申请考核机构权限');
+                                                 lv.reload();
+                                             } catch (e) {
+                                                 showError(e);
+                                             }
+                                         }),
+                  ),
+          },
+      ],
+      fetch : (p) => api.get('/authority/institutions' + api.qs(p)),
+      toolbar : [ btn('新增机构账号', () => newInstitution(lv, auths, ctx), 'primary') ],
   });
   await lv.load(1);
   return card('机构账号', lv.el);
@@ -230,7 +289,7 @@ async function newInstitution(lv, auths, ctx) {
     },
   });
   if (!ok) return;
-  await modal({ title: '机构账号已开设', cancelText: null, body: desc([['机构名称', made.name], ['机构账号', h('strong', null, made.code)], ['初始密码', made.initial_password]], 1) });
+  await activationModal('机构账号已开设', made, made);
   lv.reload();
 }
 

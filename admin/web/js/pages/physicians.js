@@ -83,24 +83,55 @@ export async function page(ctx) {
   };
 
   const list = listView({
-    filters: [
-      { name: 'department_id', label: '科室', type: 'select', options: deptOpts, placeholderOption: '全部科室' },
-      { name: 'name', label: '姓名', placeholder: '姓名（可模糊）' },
-      { name: 'id_number', label: '证件号码', placeholder: '15 位或 18 位' },
-      { name: 'age', label: '年龄', type: 'range', names: ['age_min', 'age_max'], inputType: 'number', labels: ['年龄从', '年龄至'], attrs: { min: 0, max: 150 } },
-      { name: 'first_reg', label: '首次注册时间', type: 'range', names: ['first_reg_from', 'first_reg_to'], inputType: 'date', labels: ['首次注册时间从', '首次注册时间至'], span: 2 },
-    ],
-    columns: columns(),
-    fetch,
-    select: tab === 'unconfirmed' ? (r) => r.physician_id : undefined,
-    toolbar: (l) => [
-      tab === 'unconfirmed' && btn('批量参加', () => batchConfirm(l), 'primary'),
-      btn('导出', () => exportCsv(l)),
-      tab !== 'left' && btn('新增医师', () => addPhysician(l, depts)),
-      tab !== 'left' && btn('批量导入医师', () => importDialog(l)),
-      btn('调入医师', () => transferIn(l, depts)),
-      h('span', { class: 'muted small tool-note' }, tab === 'unconfirmed' ? '勾选本页医师后点击「批量参加」，将其纳入本周期考核名单' : ''),
-    ],
+      filters : [
+          {
+              name : 'department_id',
+              label : '科室',
+              type : 'select',
+              options : deptOpts,
+              placeholderOption : '全部科室'
+          },
+          {name : 'name', label : '姓名', placeholder : '姓名（可模糊）'},
+          {name : 'id_number', label : '证件号码', placeholder : '15 位或 18 位'},
+          {
+              name : 'age',
+              label : '年龄',
+              type : 'range',
+              names : [ 'age_min', 'age_max' ],
+              inputType : 'number',
+              labels : [ '年龄从', '年龄至' ],
+              attrs : {min : 0, max : 150}
+          },
+          {
+              name : 'first_reg',
+              label : '首次注册时间',
+              type : 'range',
+              names : [ 'first_reg_from', 'first_reg_to' ],
+              inputType : 'date',
+              labels : [ '首次注册时间从', '首次注册时间至' ],
+              span : 2
+          },
+          {
+              name : 'activated',
+              label : '账号激活',
+              type : 'select',
+              options : [ [ '0', '未激活（初始密码）' ], [ '1', '已激活' ] ],
+              placeholderOption : '全部'
+          },
+      ],
+      columns : columns(),
+      fetch,
+      select : tab === 'unconfirmed' ? (r) => r.physician_id : undefined,
+      toolbar :
+          (l) => [tab === 'unconfirmed' && btn('批量参加', () => batchConfirm(l), 'primary'),
+                  btn('导出', () => exportCsv(l)),
+                  tab !== 'left' && btn('新增医师', () => addPhysician(l, depts)),
+                  tab !== 'left' && btn('批量导入医师', () => importDialog(l)),
+                  btn('调入医师', () => transferIn(l, depts)),
+                  h('span', {class : 'muted small tool-note'},
+                    tab === 'unconfirmed' ? '勾选本页医师后点击「批量参加」，将其纳入本周期考核名单'
+                                          : ''),
+  ],
   });
 
   const tabBar = h(
@@ -211,9 +242,20 @@ async function addPhysician(list, depts) {
   });
   if (!ok) return;
   await modal({
-    title: '医师已新增',
-    cancelText: null,
-    body: desc([['登录账号', h('strong', null, created.account)], ['初始密码', created.initial_password]], 2),
+      title : '医师已新增',
+      cancelText : null,
+      body : h(
+          'div',
+          null,
+          desc(
+              [
+                  [ '登录账号', h('strong', null, created.account) ],
+                  [ '初始密码', created.initial_password ]
+              ],
+              2),
+          h('p', {class : 'muted small'},
+            '医师首次登录时须填写本人证件号码和姓名（与登记一致）以验证身份，并修改初始密码。'),
+          ),
   });
   list.reload();
 }
