@@ -7,6 +7,7 @@
  * shared with examd. admind adds one step of its own, driven by the same counters: from
  * ADMIN_CAPTCHA_AFTER failures of the account (or a fifth of login_max_failures_ip of the
  * address) a login needs the answer of a captcha (GET /captcha). */
+#include <math.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,7 +118,7 @@ int admin_cycle_for(admin_job *j, MYSQL *db, const char *path, long long *cycle_
 
 typedef struct captcha_state {
     char id[33], answer[8];
-    char svg[2048];
+    char svg[8192];
 } captcha_state;
 
 static void on_captcha_stored(redisReply *r, const dk_error *e, void *arg)
@@ -141,7 +142,74 @@ static void on_captcha_stored(redisReply *r, const dk_error *e, void *arg)
     dk_http_reply_json(rq, 200, v);
 }
 
-/* An arithmetic question drawn as SVG glyphs, each shifted and rotated a little. */
+/* The glyphs of the captcha as strokes on a 10 x 16 grid, never as text: a question
+ * written as <text> was read back by a regex. Each glyph is drawn as paths whose points are
+ * scaled, rotated and jittered at random, over random curves, so the picture carries no
+ * character and no two pictures of one question share their path data. */
+typedef struct glyph {
+    char ch;
+    const char *strokes; /* "x,y x,y ...|x,y ..." */
+} glyph;
+
+static const glyph glyphs[] = {
+    {'0', "2,0 8,0 10,3 10,13 8,16 2,16 0,13 0,3 2,0"},
+    {'1', "2,3 6,0 6,16|2,16 10,16"},
+    {'2', "0,3 3,0 8,0 10,3 10,6 0,16 10,16"},
+    {'3', "0,1 9,0 10,4 5,7 10,10 10,14 8,16 0,15"},
+    {'4', "8,16 8,0 0,11 10,11"},
+    {'5', "10,0 1,0 0,7 7,6 10,9 10,13 7,16 0,15"},
+    {'6', "9,0 3,2 0,8 0,13 3,16 8,16 10,13 10,10 7,7 3,7 0,10"},
+    {'7', "0,0 10,0 4,16"},
+    {'8', "5,7 1,5 1,2 4,0 7,0 9,2 9,5 5,7 0,10 0,14 3,16 7,16 10,14 10,10 5,7"},
+    {'9', "10,6 7,9 3,9 0,6 0,3 3,0 7,0 10,3 10,9 7,16 1,16"},
+    {'+', "5,3 5,13|0,8 10,8"},
+    {'-', "0,8 10,8"},
+    {'=', "0,5 10,5|0,11 10,11"},
+    {'?', "0,3 3,0 7,0 10,3 10,6 5,9 5,12|5,15 5,16"},
+};
+
+static double jitter(double amp)
+{
+    return ((double)randombytes_uniform(2001) / 1000.0 - 1.0) * amp;
+}
+
+/* Appends the glyph of ch centred at (cx, cy) as one <path>. */
+static size_t captcha_glyph(char *out, size_t cap, char ch, double cx, double cy)
+{
+    const glyph *g = NULL;
+    for (size_t i = 0; i < sizeof glyphs / sizeof glyphs[0]; i++)
+        if (glyphs[i].ch == ch) g = &glyphs[i];
+    if (!g) return 0;
+    double scale = 1.3 + jitter(0.2), ang = jitter(0.3), ca = cos(ang), sa = sin(ang);
+    size_t n = (size_t)snprintf(out, cap,
+                                "<path fill=\"none\" stroke=\"#333\" stroke-width=\"%.1f\" "
+                                "stroke-linecap=\"round\" d=\"",
+                                2.0 + jitter(0.4));
+    int first = 1;
+    for (const char *p = g->strokes; *p && n < cap;) {
+        if (*p == '|') {
+            first = 1;
+            p++;
+            continue;
+        }
+        char *end;
+        double x = strtod(p, &end);
+        if (*end != ',') break;
+        double y = strtod(end + 1, &end);
+        x = (x - 5) * scale + jitter(0.8);
+        y = (y - 8) * scale + jitter(0.8);
+        n += (size_t)snprintf(out + n, cap - n, "%s%.1f %.1f ", first ? "M" : "L",
+                              cx + x * ca - y * sa, cy + x * sa + y * ca);
+        first = 0;
+        p = end;
+        while (*p == ' ')
+            p++;
+    }
+    if (n < cap) n += (size_t)snprintf(out + n, cap - n, "\"/>");
+    return n < cap ? n : cap;
+}
+
+/* An arithmetic question (a + b or a - b, one digit each) drawn as stroked paths. */
 static void captcha_make(captcha_state *c)
 {
     unsigned char rnd[16];
@@ -157,21 +225,22 @@ static void captcha_make(captcha_state *c)
     snprintf(c->answer, sizeof c->answer, "%d", plus ? a + b : a - b);
     char text[32];
     snprintf(text, sizeof text, "%d%c%d=?", a, plus ? '+' : '-', b);
-    int n = snprintf(c->svg, sizeof c->svg,
-                     "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"120\" height=\"40\">"
-                     "<rect width=\"120\" height=\"40\" fill=\"#f3f3f3\"/>");
-    for (int i = 0; i < 3; i++)
-        n += snprintf(c->svg + n, sizeof c->svg - (size_t)n,
-                      "<line x1=\"%u\" y1=\"%u\" x2=\"%u\" y2=\"%u\" stroke=\"#bbb\"/>",
-                      randombytes_uniform(120), randombytes_uniform(40), randombytes_uniform(120),
-                      randombytes_uniform(40));
-    for (size_t i = 0; text[i]; i++)
-        n += snprintf(c->svg + n, sizeof c->svg - (size_t)n,
-                      "<text x=\"%zu\" y=\"%u\" font-size=\"22\" font-family=\"monospace\" "
-                      "transform=\"rotate(%d %zu 20)\" fill=\"#333\">%c</text>",
-                      10 + i * 20, 25 + randombytes_uniform(8), (int)randombytes_uniform(31) - 15,
-                      10 + i * 20, text[i]);
-    snprintf(c->svg + n, sizeof c->svg - (size_t)n, "</svg>");
+    size_t cap = sizeof c->svg,
+           n = (size_t)snprintf(c->svg, cap,
+                                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"120\" "
+                                "height=\"40\"><rect width=\"120\" height=\"40\" "
+                                "fill=\"#f3f3f3\"/>");
+    for (int i = 0; i < 4 && n < cap; i++) /* curves across the glyphs */
+        n += (size_t)snprintf(c->svg + n, cap - n,
+                              "<path fill=\"none\" stroke=\"#999\" stroke-width=\"1.2\" "
+                              "d=\"M%u %u Q%u %u %u %u\"/>",
+                              randombytes_uniform(30), randombytes_uniform(40),
+                              randombytes_uniform(120), randombytes_uniform(40),
+                              90 + randombytes_uniform(30), randombytes_uniform(40));
+    for (size_t i = 0; text[i] && n < cap; i++)
+        n += captcha_glyph(c->svg + n, cap - n, text[i], 12 + (double)i * 22 + jitter(2),
+                           20 + jitter(3));
+    if (n < cap) snprintf(c->svg + n, cap - n, "</svg>");
 }
 
 void admin_captcha(dk_req *rq)
