@@ -368,7 +368,7 @@ int admin_auth_inst_reset(admin_job *j, MYSQL *db)
 {
     long long id = admin_param_id(j, 0);
     int rc = inst_in_region(j, db, id, 0);
-    if (rc) return rc;
+    if (rc || (rc = dk_mysql_begin(db, &j->err))) return rc;
     dk_param p[] = {DK_PSTR(j->srv->initial_hash), DK_PINT(id)};
     if ((rc = admin_sql_exec(db,
                              "UPDATE institution SET password_hash = ?, must_change_password = 1, "
@@ -376,7 +376,9 @@ int admin_auth_inst_reset(admin_job *j, MYSQL *db)
                              "WHERE id = ?",
                              p, 2, NULL, &j->err)) ||
         (rc = admin_audit(db, j, 0, "reset_password", "institution", id, NULL, NULL, NULL, NULL,
-                          NULL, &j->err)))
+                          NULL, &j->err)) ||
+        (rc = dom_token_revoke(db, &j->srv->tokens, DOM_KIND_INSTITUTION, id, NULL, &j->err)) ||
+        (rc = dk_mysql_commit(db, &j->err)))
         return rc;
     j->out = json_pack("{s:I,s:s,s:b}", "id", (json_int_t)id, "initial_password",
                        ADMIN_INITIAL_PASSWORD, "must_change_password", 1);
