@@ -250,11 +250,11 @@ function showForcedChange(me) {
 }
 
 // 退出登录: the server ends every token of this account, on admind and examd alike (POST
-// /logout); the page leaves whether or not the server could be reached.
-async function logout() {
-    await api.post('/logout').catch(() => {});
-    ctx.me = null;
-    leave('您已安全退出');
+// /logout, sent with keepalive so that it outlives the page); the page leaves at once.
+function logout() {
+  api.post('/logout', {}, { keepalive: true }).catch(() => {});
+  ctx.me = null;
+  leave('您已安全退出');
 }
 
 // ---- the frame ------------------------------------------------------------------------------------------------
@@ -299,13 +299,12 @@ function menu(mode, current) {
 function header(me, mode) {
   const who = me.type === 'authority' ? me.role_name : ROLE_LABEL[mode];
   const right = h(
-      'div',
-      {class : 'head-right'},
-      h('span', {class : 'who'}, h('strong', null, me.name), `（${who}）`),
-      me.type === 'institution' && me.is_assessor &&
-          btn('切换', () => switchRole(), 'head-link switch'),
-      btn('修改密码', () => passwordDialog(), 'head-link'),
-      btn('退出登录', logout, 'head-link'),
+    'div',
+    { class: 'head-right' },
+    h('span', { class: 'who' }, h('strong', null, me.name), `（${who}）`),
+    me.type === 'institution' && me.is_assessor && btn('切换', () => switchRole(), 'head-link switch'),
+    btn('修改密码', () => passwordDialog(), 'head-link'),
+    btn('退出登录', logout, 'head-link'),
   );
   const region = me.authority ? me.authority.name : '';
   return h(
