@@ -280,6 +280,7 @@ static void login_done(dk_req *rq, const dom_login_result *r)
     admin_server *srv = admin_of(rq);
     dk_claims c = {.kind = r->acct.kind,
                    .id = r->acct.id,
+                   .issued_ms = dk_wall_ms(),
                    .expires = dk_wall_ms() / 1000 + srv->auth.ttl_s,
                    .must_change = r->acct.must_change};
     char tok[DK_TOKEN_MAX];
@@ -341,14 +342,20 @@ int admin_password(admin_job *j, MYSQL *db)
     const char *oldp, *newp;
     static const char *const keys[] = {"old_password", "new_password", NULL};
     int rc;
+    long long va = 0;
     if ((rc = dk_json_only_keys(j->body, keys, &j->err)) ||
         (rc = dk_json_str(j->body, "old_password", DK_PASSWORD_MAX, &oldp, &j->err)) ||
         (rc = dk_json_str(j->body, "new_password", DK_PASSWORD_MAX + 1, &newp, &j->err)) ||
+        (rc = dk_mysql_begin(db, &j->err)) ||
         (rc = dom_password_change(db, &j->srv->auth, j->actor.kind, j->actor.id, oldp, newp,
-                                  admin_role_name(&j->actor, 0), j->ip, &j->err)))
+                                  admin_role_name(&j->actor, 0), j->ip, &j->err)) ||
+        /* every earlier token ends with the change; the new one is issued at that time */
+        (rc = dom_token_revoke(db, &j->srv->tokens, j->actor.kind, j->actor.id, &va, &j->err)) ||
+        (rc = dk_mysql_commit(db, &j->err)))
         return rc;
     dk_claims c = {.kind = j->actor.kind,
                    .id = j->actor.id,
+                   .issued_ms = va,
                    .expires = dk_wall_ms() / 1000 + j->srv->auth.ttl_s};
     char tok[DK_TOKEN_MAX];
     dk_token_make(&j->srv->auth, &c, tok);
@@ -407,4 +414,14 @@ int admin_me(admin_job *j, MYSQL *db)
     }
     if (a->kind == DOM_KIND_AUTHORITY) json_object_set_new(j->out, "level", json_string(a->level));
     return 0;
+}
+
+/* ---- POST /api/v1/logout: every token of the account ends, on every node --------------------- */
+
+int admin_logout(admin_job *j, MYSQL *db)
+{
+    int rc = dom_token_logout(db, &j->srv->tokens, j->actor.kind, j->actor.id,
+                              admin_role_name(&j->actor, 0), j->ip, &j->err);
+    if (!rc) j->out = json_pack("{s:b}", "logged_out", 1);
+    return rc;
 }

@@ -382,7 +382,9 @@ int admin_auth_inst_reset(admin_job *j, MYSQL *db)
     int rc = inst_in_region(j, db, id, 0);
     if (rc) return rc;
     char act_code[DOM_ACTIVATION_MAX], act_hash[DK_HASH_MAX], code[32] = "";
-    if ((rc = dom_activation_new(&j->srv->auth, act_code, act_hash, &j->err))) return rc;
+    if ((rc = dom_activation_new(&j->srv->auth, act_code, act_hash, &j->err)) ||
+        (rc = dk_mysql_begin(db, &j->err)))
+        return rc;
     dk_param p[] = {DK_PSTR(j->srv->initial_hash), DK_PSTR(act_hash), DK_PINT(id)};
     dk_param q[] = {DK_PINT(id)};
     if ((rc =
@@ -394,7 +396,9 @@ int admin_auth_inst_reset(admin_job *j, MYSQL *db)
         (rc = admin_sql_str(db, "SELECT code FROM institution WHERE id = ?", q, 1, code,
                             sizeof code, &j->err)) ||
         (rc = admin_audit(db, j, 0, "reset_password", "institution", id, NULL, NULL, NULL, NULL,
-                          NULL, &j->err)))
+                          NULL, &j->err)) ||
+        (rc = dom_token_revoke(db, &j->srv->tokens, DOM_KIND_INSTITUTION, id, NULL, &j->err)) ||
+        (rc = dk_mysql_commit(db, &j->err)))
         return rc;
     j->out =
         json_pack("{s:I,s:s,s:s,s:s,s:b}", "id", (json_int_t)id, "code", code, "initial_password",

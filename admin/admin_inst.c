@@ -982,7 +982,7 @@ int admin_phys_reset_password(admin_job *j, MYSQL *db)
 {
     long long pid = admin_param_id(j, 0);
     int rc = phys_owned(j, db, pid, 0, NULL);
-    if (rc) return rc;
+    if (rc || (rc = dk_mysql_begin(db, &j->err))) return rc;
     dk_param p[] = {DK_PSTR(j->srv->initial_hash), DK_PINT(pid)};
     if ((rc = admin_sql_exec(db,
                              "UPDATE physician SET password_hash = ?, must_change_password = 1, "
@@ -990,7 +990,9 @@ int admin_phys_reset_password(admin_job *j, MYSQL *db)
                              "WHERE id = ?",
                              p, 2, NULL, &j->err)) ||
         (rc = admin_audit(db, j, ADMIN_R_INST, "reset_password", "physician", pid, NULL, NULL, NULL,
-                          NULL, NULL, &j->err)))
+                          NULL, NULL, &j->err)) ||
+        (rc = dom_token_revoke(db, &j->srv->tokens, DOM_KIND_PHYSICIAN, pid, NULL, &j->err)) ||
+        (rc = dk_mysql_commit(db, &j->err)))
         return rc;
     j->out = json_pack("{s:I,s:s,s:b}", "id", (json_int_t)pid, "initial_password",
                        ADMIN_INITIAL_PASSWORD, "must_change_password", 1);
@@ -1042,6 +1044,7 @@ int admin_phys_leave(admin_job *j, MYSQL *db)
              t, 3, NULL, &j->err)) ||
         (rc = admin_audit(db, j, ADMIN_R_INST, "leave", "physician", pid, NULL, DOM_PHYS_ACTIVE,
                           DOM_PHYS_LEFT, reason, NULL, &j->err)) ||
+        (rc = dom_token_revoke(db, &j->srv->tokens, DOM_KIND_PHYSICIAN, pid, NULL, &j->err)) ||
         (rc = dk_mysql_commit(db, &j->err)))
         return rc;
     j->out = json_pack("{s:I,s:s}", "id", (json_int_t)pid, "status", DOM_PHYS_LEFT);
@@ -1061,6 +1064,7 @@ int admin_phys_delete(admin_job *j, MYSQL *db)
                              NULL, &j->err)) ||
         (rc = admin_audit(db, j, ADMIN_R_INST, "delete_physician", "physician", pid, NULL, st,
                           "已删除", admin_q(j, "reason"), NULL, &j->err)) ||
+        (rc = dom_token_revoke(db, &j->srv->tokens, DOM_KIND_PHYSICIAN, pid, NULL, &j->err)) ||
         (rc = dk_mysql_commit(db, &j->err)))
         return rc;
     j->out = json_pack("{s:I,s:b}", "id", (json_int_t)pid, "deleted", 1);
@@ -1199,6 +1203,7 @@ int admin_phys_transfer_in(admin_job *j, MYSQL *db)
              t, 3, NULL, &j->err)) ||
         (rc = admin_audit(db, j, ADMIN_R_INST, "transfer_in", "physician", pid, NULL, DOM_PHYS_LEFT,
                           DOM_PHYS_ACTIVE, NULL, d, &j->err)) ||
+        (rc = dom_token_revoke(db, &j->srv->tokens, DOM_KIND_PHYSICIAN, pid, NULL, &j->err)) ||
         (rc = dk_mysql_commit(db, &j->err))) {
         json_decref(d);
         return rc;

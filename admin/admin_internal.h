@@ -23,6 +23,7 @@
 #include "dom_flow.h"
 #include "dom_limit.h"
 #include "dom_status.h"
+#include "dom_token.h"
 #include "proctor.h"
 
 #define ADMIN_INITIAL_PASSWORD DOM_INITIAL_PASSWORD /* seeds [002][004]: initial and reset */
@@ -67,6 +68,8 @@ typedef struct admin_server {
     dk_workq *photo; /* registered photos: one proctor_engine + dk_dbconn per thread */
     dk_auth auth;
     dom_login_env login;            /* the login check's limits and pools (dom_account.h) */
+    dom_token_env tokens;           /* token revocation (dom_token.h); each loop's table of
+                                     * revocations is its loop->app (dom_token_cache) */
     char initial_hash[DK_HASH_MAX]; /* argon2id of 666666 for resets, made once at start */
     proctor_options popts;
     dom_limit limits[ADMIN_LIMIT_COUNT_];         /* by admin_limit_id, from configuration */
@@ -144,6 +147,7 @@ long long admin_param_id(admin_job *j, int i); /* {} segment i as a positive id,
 void admin_login(dk_req *rq);
 void admin_captcha(dk_req *rq);
 int admin_password(admin_job *j, MYSQL *db);
+int admin_logout(admin_job *j, MYSQL *db);
 int admin_me(admin_job *j, MYSQL *db);
 /* Loads j->actor from j->claims (account still there and enabled). */
 int admin_load_actor(admin_job *j, MYSQL *db);

@@ -3,11 +3,11 @@
  *
  * Adding an endpoint is adding a row to admin_apis: who may call it (roles), which
  * pool runs it, and its work function. The runner checks the token on the loop (HMAC,
- * microseconds), then on a database thread loads the actor (account still enabled,
- * roles, authority path) and refuses a role the row does not list, before the work
- * function runs. A route named in admin_route_limits is counted per caller in Redis on the
- * loop before its job is queued, so a refused call costs no thread.
- * Nothing here blocks a loop. */
+ * microseconds, then the loop's table of revocations: domain/dom_token.h), then on a
+ * database thread loads the actor (account still enabled, roles, authority path) and
+ * refuses a role the row does not list, before the work function runs. A route named in
+ * admin_route_limits is counted per caller in Redis on the loop before its job is queued,
+ * so a refused call costs no thread. Nothing here blocks a loop. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -39,6 +39,7 @@ static const admin_api admin_apis[] = {
     {"GET", "/api/v1/captcha", admin_captcha, NULL, 0, F_PUB, "captcha", 0},
     {"POST", "/api/v1/login", admin_login, NULL, 0, F_PUB, "login", 4096},
     {"POST", "/api/v1/password", NULL, admin_password, R_ALL, F_MC | F_HASH, "password", 4096},
+    {"POST", "/api/v1/logout", NULL, admin_logout, R_ALL, F_MC, "logout", 0},
     {"GET", "/api/v1/me", NULL, admin_me, R_ALL, F_MC, "me", 0},
     {"GET", "/api/v1/workflow", NULL, admin_workflow, R_ALL, 0, "workflow", 0},
     {"GET", "/api/v1/subjects", NULL, admin_subjects, R_ALL, 0, "subjects", 0},
@@ -375,7 +376,8 @@ static void api_run(dk_req *rq)
             dk_http_failf(rq, DK_EAUTH, "请先登录");
             return;
         }
-        if (dk_token_check(&srv->auth, tok, len, dk_wall_ms() / 1000, &j->claims, &err)) {
+        if (dk_token_check(&srv->auth, tok, len, dk_wall_ms() / 1000, &j->claims, &err) ||
+            dom_token_cache_check(rq->loop->app, &j->claims, &err)) {
             dk_http_fail(rq, &err);
             return;
         }
@@ -483,6 +485,7 @@ static void on_maint(evutil_socket_t fd, short what, void *arg)
 static void loop_init(dk_loop *loop, void *udata)
 {
     admin_server *s = udata;
+    loop->app = dom_token_cache_new(&s->tokens, loop->base, loop->redis);
     if (loop->index != 0) return;
     s->maint = event_new(loop->base, -1, EV_PERSIST, on_maint, loop);
     struct timeval tv = {ADMIN_MAINT_PERIOD_S, 0};
@@ -492,6 +495,8 @@ static void loop_init(dk_loop *loop, void *udata)
 static void loop_fini(dk_loop *loop, void *udata)
 {
     admin_server *s = udata;
+    dom_token_cache_free(loop->app);
+    loop->app = NULL;
     if (loop->index != 0 || !s->maint) return;
     event_free(s->maint);
     s->maint = NULL;
@@ -568,7 +573,8 @@ admin_server *admin_start(const dk_config *cfg, dk_error *err)
     }
     proctor_set_cv_threads(1);
     dk_serve_pools(cfg, &s->db, &s->hash);
-    if (dom_login_env_init(&s->login, cfg, &s->auth, s->db, s->hash, ADMIN_CAPTCHA_AFTER, err)) {
+    if (dom_login_env_init(&s->login, cfg, &s->auth, s->db, s->hash, ADMIN_CAPTCHA_AFTER, err) ||
+        dom_token_env_init(&s->tokens, cfg, &s->auth, err)) {
         dk_workq_free(s->db);
         dk_workq_free(s->hash);
         free(s);

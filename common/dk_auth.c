@@ -39,8 +39,8 @@ static void mac_of(const dk_auth *a, const char *msg, size_t len, char out[48])
 
 void dk_token_make(const dk_auth *a, const dk_claims *c, char out[DK_TOKEN_MAX])
 {
-    int n = snprintf(out, DK_TOKEN_MAX, "v1.%c.%lld.%lld.%c.", c->kind, c->id, c->expires,
-                     c->must_change ? 'c' : 'n');
+    int n = snprintf(out, DK_TOKEN_MAX, "v2.%c.%lld.%lld.%lld.%c.", c->kind, c->id, c->issued_ms,
+                     c->expires, c->must_change ? 'c' : 'n');
     char mac[48];
     mac_of(a, out, (size_t)n - 1, mac);
     snprintf(out + n, DK_TOKEN_MAX - (size_t)n, "%s", mac);
@@ -65,7 +65,8 @@ int dk_token_check(const dk_auth *a, const char *tok, size_t len, long long now_
     char flag = 0;
     int used = 0;
     *dot = '\0';
-    if (sscanf(buf, "v1.%c.%lld.%lld.%c%n", &c.kind, &c.id, &c.expires, &flag, &used) != 4 ||
+    if (sscanf(buf, "v2.%c.%lld.%lld.%lld.%c%n", &c.kind, &c.id, &c.issued_ms, &c.expires, &flag,
+               &used) != 5 ||
         (size_t)used != strlen(buf))
         return dk_error_set(err, DK_EAUTH, "登录凭证无效，请重新登录");
     if (c.expires <= now_s) return dk_error_set(err, DK_EAUTH, "登录已过期，请重新登录");

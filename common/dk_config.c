@@ -75,6 +75,10 @@ static const config_key config_table[] = {
     /* auth */
     {"token_secret", T_STR, "", 1, "hex key (64 hex chars) signing tokens; '' = random per start"},
     {"token_ttl_s", T_INT, "43200", 0, "token lifetime (a whole test day)"},
+    {"token_revocation_refresh_ms", T_INT, "1000", 0,
+     "how often each event loop fetches new token revocations from Redis"},
+    {"token_revocation_stale_s", T_INT, "10", 0,
+     "a loop whose revocations are older than this refuses tokens (503) until it refreshes"},
     {"hash_workers", T_INT, "2", 0, "password-hashing threads"},
     {"hash_queue", T_INT, "64", 0, "password hashes that may wait before 503"},
     {"argon2_opslimit", T_INT, "2", 0, "argon2id passes (libsodium opslimit)"},

@@ -1,4 +1,4 @@
-/* exam_auth.c - examd's HTTP glue of the accounts: POST /login and POST /password (the
+/* exam_auth.c - examd's HTTP glue of the accounts: POST /login, /password and /logout (the
  * route runner in exam_server.c checks the token of every other route). The rules
  * (lookup, limits, timing, status, audit, password policy) are domain/dom_account's;
  * this file parses, hands over and replies. Login and the password change go to the
@@ -34,6 +34,7 @@ static void login_done(dk_req *rq, const dom_login_result *r)
     exam_server *s = exam_of(rq);
     dk_claims c = {.kind = DOM_KIND_PHYSICIAN,
                    .id = r->acct.id,
+                   .issued_ms = dk_wall_ms(),
                    .expires = dk_wall_ms() / 1000 + s->auth.ttl_s,
                    .must_change = r->acct.must_change};
     char tok[DK_TOKEN_MAX];
@@ -80,6 +81,7 @@ typedef struct pw_job {
     exam_server *srv;
     dk_req *rq;
     long long pid;
+    long long valid_after_ms; /* the revocation of the older tokens; the new one's issue time */
     char old_pw[DK_PASSWORD_MAX + 1], new_pw[DK_PASSWORD_MAX + 1];
     int rc;
     dk_error err;
@@ -100,8 +102,14 @@ static void pw_work(void *ctx, void *arg)
         j->rc = j->err.code;
         return;
     }
-    j->rc = dom_password_change(db, &j->srv->auth, DOM_KIND_PHYSICIAN, j->pid, j->old_pw, j->new_pw,
-                                NULL, j->rq->peer, &j->err);
+    /* the change and the revocation of every earlier token commit together */
+    if (!(j->rc = dk_mysql_begin(db, &j->err)) &&
+        !(j->rc = dom_password_change(db, &j->srv->auth, DOM_KIND_PHYSICIAN, j->pid, j->old_pw,
+                                      j->new_pw, NULL, j->rq->peer, &j->err)) &&
+        !(j->rc = dom_token_revoke(db, &j->srv->tokens, DOM_KIND_PHYSICIAN, j->pid,
+                                   &j->valid_after_ms, &j->err)))
+        j->rc = dk_mysql_commit(db, &j->err);
+    if (j->rc) dk_mysql_rollback(db);
     if (j->rc == DK_EIO) dk_dbconn_drop(ctx);
 }
 
@@ -114,6 +122,7 @@ static void pw_done(void *arg)
     }
     dk_claims c = {.kind = DOM_KIND_PHYSICIAN,
                    .id = j->pid,
+                   .issued_ms = j->valid_after_ms,
                    .expires = dk_wall_ms() / 1000 + j->srv->auth.ttl_s};
     char tok[DK_TOKEN_MAX];
     dk_token_make(&j->srv->auth, &c, tok);
@@ -147,4 +156,49 @@ void exam_password(dk_req *rq, const dk_claims *who)
     rq->state_free = pw_job_free;
     if (dk_workq_submit(exam_pool(rq), rq->loop->mailbox, pw_work, pw_done, j))
         busy(rq, exam_pool(rq));
+}
+
+/* ---- POST /api/v1/logout: every token of the physician ends, on every node ------------------- */
+
+typedef struct logout_job {
+    exam_server *srv;
+    dk_req *rq;
+    long long pid;
+    int rc;
+    dk_error err;
+} logout_job;
+
+static void logout_work(void *ctx, void *arg)
+{
+    logout_job *j = arg;
+    MYSQL *db = dk_dbconn_get(ctx, &j->err);
+    if (!db) {
+        j->rc = j->err.code;
+        return;
+    }
+    j->rc = dom_token_logout(db, &j->srv->tokens, DOM_KIND_PHYSICIAN, j->pid, NULL, j->rq->peer,
+                             &j->err);
+    if (j->rc == DK_EIO) dk_dbconn_drop(ctx);
+}
+
+static void logout_done(void *arg)
+{
+    logout_job *j = arg;
+    if (j->rc) {
+        dk_http_fail(j->rq, &j->err);
+        return;
+    }
+    dk_http_reply_json(j->rq, 200, json_pack("{s:b}", "logged_out", 1));
+}
+
+void exam_logout(dk_req *rq, const dk_claims *who)
+{
+    logout_job *j = dk_calloc(1, sizeof *j);
+    j->srv = exam_of(rq);
+    j->rq = rq;
+    j->pid = who->id;
+    rq->state = j;
+    rq->state_free = free;
+    if (dk_workq_submit(exam_pool(rq), rq->loop->mailbox, logout_work, logout_done, j))
+        exam_busy_pool(rq, exam_pool(rq), "服务器繁忙，请稍后重试");
 }

@@ -16,6 +16,7 @@
 #include "dom_limit.h"
 #include "dom_session.h"
 #include "dom_status.h"
+#include "dom_token.h"
 #include "exam.h"
 #include "proctor.h"
 #include "question_bank.h"
@@ -28,6 +29,7 @@ struct exam_server {
     dk_workq *face; /* camera checks: face-engine threads (exam_camera.c), bounded */
     dk_auth auth;
     dom_login_env login; /* the login check's limits and pools (domain/dom_account.h) */
+    dom_token_env tokens; /* token revocation (domain/dom_token.h) */
     qb_bank *bank;
     struct proctor_pool *proctor; /* in-process capture workers, or NULL */
     long long duration_ms; /* from configuration when set there, else 0 = the blueprint's */
@@ -56,6 +58,7 @@ struct exam_server {
 /* Per event loop. */
 typedef struct exam_loop {
     struct event *sweep, *flush, *reload, *orphans; /* loop 0 only */
+    dom_token_cache *tokens; /* this loop's revocations, read by the route runner */
 } exam_loop;
 
 static inline exam_server *exam_of(dk_req *rq) { return dk_http_udata(rq->loop->server); }
@@ -96,6 +99,7 @@ int exam_check_jpeg(dk_req *rq, int *width, int *height);
 
 void exam_login(dk_req *rq, const dk_claims *who);
 void exam_password(dk_req *rq, const dk_claims *who);
+void exam_logout(dk_req *rq, const dk_claims *who);
 void exam_tests(dk_req *rq, const dk_claims *who);
 void exam_session_start(dk_req *rq, const dk_claims *who);
 void exam_session_get(dk_req *rq, const dk_claims *who);

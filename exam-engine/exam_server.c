@@ -1,8 +1,9 @@
 /* exam_server.c - examd's route table, its pools, the question bank it serves from, and
  * start/stop. Adding an endpoint is adding a row to exam_apis: who may call it (roles,
  * flags), which pool runs its blocking work, its handler and its body limit. One runner
- * checks the token against the row on the loop (HMAC, microseconds) before the handler
- * runs, so no handler checks it itself. */
+ * checks the token against the row on the loop (HMAC, microseconds, then the loop's table
+ * of revocations: domain/dom_token.h) before the handler runs, so no handler checks it
+ * itself. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -63,6 +64,7 @@ static const exam_api exam_apis[] = {
     /* the account lookup runs on the database pool, argon2id on this one */
     {"POST", "/api/v1/login", exam_login, 0, F_PUB, P_HASH, "login", 4096},
     {"POST", "/api/v1/password", exam_password, R_P, F_MC, P_HASH, "password", 4096},
+    {"POST", "/api/v1/logout", exam_logout, R_P, F_MC, P_DB, "logout", 1024},
     {"GET", "/api/v1/tests", exam_tests, R_P, 0, P_DB, "tests", 0},
     {"POST", "/api/v1/sessions", exam_session_start, R_P, 0, P_DB, "session_start", 1024},
     /* Redis; the database only when the session is no longer live there */
@@ -99,7 +101,8 @@ static int check_caller(dk_req *rq, const exam_api *api, dk_claims *c)
         dk_http_failf(rq, DK_EAUTH, "请先登录");
         return -1;
     }
-    if (dk_token_check(&exam_of(rq)->auth, tok, len, dk_wall_ms() / 1000, c, &err)) {
+    if (dk_token_check(&exam_of(rq)->auth, tok, len, dk_wall_ms() / 1000, c, &err) ||
+        dom_token_cache_check(((exam_loop *)rq->loop->app)->tokens, c, &err)) {
         dk_http_fail(rq, &err);
         return -1;
     }
@@ -260,7 +263,8 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
         DK_ERROR("examd", "captures will be refused err=\"%s\"", s->photo_err.msg);
     load_bank(s);
     dk_serve_pools(cfg, &s->db, &s->hash);
-    if (dom_login_env_init(&s->login, cfg, &s->auth, s->db, s->hash, 0, err)) {
+    if (dom_login_env_init(&s->login, cfg, &s->auth, s->db, s->hash, 0, err) ||
+        dom_token_env_init(&s->tokens, cfg, &s->auth, err)) {
         dk_workq_free(s->db);
         dk_workq_free(s->hash);
         qb_bank_free(s->bank);

@@ -322,6 +322,7 @@ void exam_timers_start(dk_loop *loop)
 {
     exam_loop *el = dk_calloc(1, sizeof *el);
     loop->app = el;
+    el->tokens = dom_token_cache_new(&srv_of(loop)->tokens, loop->base, loop->redis);
     if (loop->index != 0) return;
     const dk_config *cfg = srv_of(loop)->cfg;
     el->sweep = every(loop, dk_config_int(cfg, "sweeper_period_ms"), sweep_tick);
@@ -338,6 +339,7 @@ void exam_timers_stop(dk_loop *loop)
     if (el->flush) event_free(el->flush);
     if (el->reload) event_free(el->reload);
     if (el->orphans) event_free(el->orphans);
+    dom_token_cache_free(el->tokens);
     free(el);
     loop->app = NULL;
 }

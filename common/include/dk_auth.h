@@ -1,9 +1,11 @@
 /* dk_auth.h - signed bearer tokens, the password rules, and argon2id hashing.
  *
- * A token is "v1.<kind>.<id>.<expiry>.<flags>.<mac>" where mac is HMAC-SHA-256
+ * A token is "v2.<kind>.<id>.<issued>.<expiry>.<flags>.<mac>" where mac is HMAC-SHA-256
  * (libsodium) over the rest, base64url. It carries the subject (kind 'p' physician,
- * 'i' institution, 'a' authority), its id, the expiry (unix seconds) and whether the
- * password must be changed first. Hashing costs tens of milliseconds: call
+ * 'i' institution, 'a' authority), its id, when it was issued (unix milliseconds: an
+ * account's revocation refuses every token issued before it, domain/dom_token.h), the
+ * expiry (unix seconds) and whether the password must be changed first. v1 tokens (no
+ * issue time) are refused. Hashing costs tens of milliseconds: call
  * dk_password_hash / dk_password_verify on worker threads only. */
 #ifndef DK_AUTH_H
 #define DK_AUTH_H
@@ -19,6 +21,7 @@
 typedef struct dk_claims {
     char kind;          /* 'p', 'i', 'a' */
     long long id;
+    long long issued_ms; /* unix milliseconds */
     long long expires;  /* unix seconds */
     int must_change;    /* only POST /password is allowed with such a token */
 } dk_claims;

@@ -239,13 +239,19 @@ static void test_auth(void **st)
     assert_int_equal(dk_config_load(&cfg, NULL, &err), 0);
     dk_auth a;
     assert_int_equal(dk_auth_init(&a, cfg, &err), 0);
-    dk_claims c = {.kind = 'p', .id = 1234, .expires = 2000, .must_change = 1}, got;
+    dk_claims c = {.kind = 'p',
+                   .id = 1234,
+                   .issued_ms = 1765000000123LL,
+                   .expires = 2000,
+                   .must_change = 1},
+              got;
     char tok[DK_TOKEN_MAX];
     dk_token_make(&a, &c, tok);
     assert_int_equal(dk_token_check(&a, tok, strlen(tok), 1999, &got, &err), 0);
     assert_int_equal(got.id, 1234);
     assert_int_equal(got.kind, 'p');
     assert_int_equal(got.must_change, 1);
+    assert_true(got.issued_ms == 1765000000123LL);
     /* expired */
     assert_int_equal(dk_token_check(&a, tok, strlen(tok), 2000, &got, &err), DK_EAUTH);
     /* forged: another id with the old mac, and a flipped mac character */

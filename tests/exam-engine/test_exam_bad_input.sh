@@ -121,7 +121,7 @@ fx_expect_error 413 "a 5 MB body (over every route's limit)"
 
 # ---- tokens ---------------------------------------------------------------------------------------------
 mac() { printf '%s' "$1" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$2" -binary | base64 -w0 | tr '+/' '-_' | tr -d '='; }
-token() { local m="v1.$1.$2.$3.$4"; printf '%s.%s' "$m" "$(mac "$m" "${5:-$FX_SECRET}")"; } # KIND ID EXP FLAG [KEY]
+token() { local m="v2.$1.$2.$(($(date +%s) * 1000)).$3.$4"; printf '%s.%s' "$m" "$(mac "$m" "${5:-$FX_SECRET}")"; } # KIND ID EXP FLAG [KEY]
 now=$(date +%s)
 fx_call A GET /api/v1/tests "" "$(token p "$p1" $((now + 600)) n)"
 fx_expect_code 200 "a token made here with the node's key works (so the forged ones below are well-formed)"
@@ -129,9 +129,11 @@ declare -A bad_tokens=(
     [garbage]="garbage"
     [expired]="$(token p "$p1" $((now - 5)) n)"
     [other_key]="$(token p "$p1" $((now + 600)) n "$(openssl rand -hex 32)")"
-    [id_edited]="$(sed "s/^v1\.p\.$p1\./v1.p.$p2./" <<<"$t1")"
+    [id_edited]="$(sed "s/^v2\.p\.$p1\./v2.p.$p2./" <<<"$t1")"
     [flag_edited]="$(sed 's/\.c\./.n./' <<<"$t3")"
-    [expiry_edited]="$(awk -F. -v OFS=. '{$4 = $4 + 86400; print}' <<<"$t1")"
+    [expiry_edited]="$(awk -F. -v OFS=. '{$5 = $5 + 86400; print}' <<<"$t1")"
+    [issued_edited]="$(awk -F. -v OFS=. '{$4 = $4 + 1000; print}' <<<"$t1")"
+    [v1]="$(m="v1.p.$p1.$((now + 600)).n"; printf '%s.%s' "$m" "$(mac "$m" "$FX_SECRET")")"
     [mac_cut]="${t1%?}"
     [long]="$t1$(printf '%*s' 300 '' | tr ' ' x)"
 )

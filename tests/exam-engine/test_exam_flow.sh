@@ -106,7 +106,7 @@ fx_call A POST /api/v1/login "$(json --arg a "$acct1" --arg i "$idn1" --arg n "$
 fx_expect_error 401 "the initial password (and the identity step) after the change"
 t1=$(fx_login A "$acct1" "$newpw")
 fx_call A GET /api/v1/tests "" "$t0"
-fx_expect_error 403 "the old must-change token stays limited"
+fx_expect_error 401 "the old must-change token ends with the change (dom_token)"
 
 # ---- 2. the tests list ----------------------------------------------------------------------
 fx_call A GET /api/v1/tests "" "$t1"

@@ -61,7 +61,8 @@ export function qs(params = {}) {
   return s ? '?' + s : '';
 }
 
-// call(method, path, {body, raw, ctype, as: 'json'|'blob', auth}) -> JSON (or a Blob)
+// call(method, path, {body, raw, ctype, as: 'json'|'blob', auth, keepalive}) -> JSON (or a Blob);
+// keepalive: the request outlives the page (a logout sent while leaving)
 export async function call(method, path, opts = {}) {
   const headers = {};
   const s = session.get();
@@ -78,7 +79,7 @@ export async function call(method, path, opts = {}) {
   try {
     let r;
     try {
-      r = await fetch('/api/v1' + path, { method, headers, body });
+      r = await fetch('/api/v1' + path, { method, headers, body, keepalive: !!opts.keepalive });
     } catch {
       throw new ApiError(0, 'NETWORK', '网络连接失败，请检查网络后重试');
     }

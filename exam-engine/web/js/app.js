@@ -576,7 +576,10 @@ function showResult(result, s) {
 
 // ---- start -------------------------------------------------------------------------------
 
-function logout() {
+// 退出登录: the server ends every token of this physician, on examd and admind alike
+// (POST /logout); the page forgets its own whether or not the server could be reached.
+async function logout() {
+  if (api.token()) await api.exam.post('/api/v1/logout', {}).catch(() => {});
   api.signOut();
   sessionStorage.removeItem(ACTIVE_KEY);
   history.replaceState(null, '', location.pathname + location.search);
