@@ -25,10 +25,13 @@ start_examd
 PW2='Other#2024pw'
 PW3='Third#2024pw'
 
-# elogin ACCOUNT PASSWORD [PORT] -> prints examd's token
+# elogin ACCOUNT PASSWORD [PORT] -> prints examd's token (with the initial password, the
+# identity step of a first login too)
 elogin() {
+    local extra=""
+    [ "$2" = 666666 ] && extra=",$(proof physician "$1")"
     code=$(curl -s -o "$TMP/body" -w '%{http_code}' -X POST "http://127.0.0.1:${3:-$EXAM_PORT}/api/v1/login" \
-        -H 'Content-Type: application/json' --data-binary "{\"account\":\"$1\",\"password\":\"$2\"}")
+        -H 'Content-Type: application/json' --data-binary "{\"account\":\"$1\",\"password\":\"$2\"$extra}")
     [ "$code" = 200 ] || fail "examd login $1: HTTP $code $(cat "$TMP/body")"
     j .token
 }
@@ -101,7 +104,7 @@ T5=$(elogin "$PA" "$PW2")
 api POST "/institution/physicians/$P/reset-password" '{}' "$H"
 expect 200 "reset"
 for t in "$T4" "$T5"; do gone "$t" "reset by the institution"; done
-T6=$(login physician "$PA" 666666)
+T6=$(login physician "$PA" 666666 "$(proof physician "$PA")")
 eq "$(acode "$T6")" 200 "the must-change token of the login after the reset"
 api POST /password "{\"old_password\":\"666666\",\"new_password\":\"$PW3\"}" "$T6"
 expect 200 "password set again"
@@ -154,7 +157,11 @@ expect 200 "transfer in"
 after=$(va physician "$P")
 [ -n "$after" ] && [ "$after" -gt "${before:-0}" ] ||
     fail "transfer in: valid-after '$before' -> '$after' (expected it to move)"
-T14=$(elogin "$PA" "$PW3")
+# the transfer in sends the physician through activation again (666666 + identity)
+T14=$(elogin "$PA" 666666)
+api POST /password "{\"old_password\":\"666666\",\"new_password\":\"$PW3\"}" "$T14"
+expect 200 "password set again after the transfer"
+T14=$(j .token)
 works "$T14" "a token after the transfer in"
 
 step "a node started after the revocations refuses them at once"
