@@ -239,7 +239,7 @@ out:
 /* ---- the limiter ---------------------------------------------------------------------------- */
 
 /* KEYS: [1] the budget's counter (the account's, or one device token's), [2] the address's
- * set of accounts with attempts not yet followed by a success, [3] a captcha's answer,
+ * set of accounts with failures not yet followed by a success, [3] a captcha's answer,
  * [4] the address's set of accounts tried with the initial password.
  * ARGV[1] the operation, ARGV[2] the member that stands for the account in the sets:
  *   take: ARGV [3] account limit, [4] address limit (accounts), [5] captcha after
@@ -250,6 +250,9 @@ out:
  *         1 limited (n: seconds to wait), 2 a captcha is needed and none was given (not
  *         counted), 3 the captcha is wrong (counted); added: 1 this attempt put the account
  *         into [2], +2 into [4]. A captcha answer is deleted when read: one try per captcha.
+ *   fail: a judged failure: the account joins the address's set [2] (ARGV[3] the window).
+ *         Only failures enter it, never attempts in flight: a room behind one address
+ *         logging in at 09:00 has hundreds in flight at once and must not fill it.
  *   ok:   a success: the budget is deleted, the account leaves both address sets.
  *   undo: an attempt that was never judged: ARGV[3] its added, taken back from all. */
 static dk_script lua_login = DK_SCRIPT(
@@ -258,6 +261,11 @@ static dk_script lua_login = DK_SCRIPT(
     "  redis.call('DEL', KEYS[1])\n"
     "  redis.call('SREM', KEYS[2], m)\n"
     "  redis.call('SREM', KEYS[4], m)\n"
+    "  return {0, 0, 0, 0}\n"
+    "end\n"
+    "if ARGV[1] == 'fail' then\n"
+    "  redis.call('SADD', KEYS[2], m)\n"
+    "  redis.call('EXPIRE', KEYS[2], ARGV[3])\n"
     "  return {0, 0, 0, 0}\n"
     "end\n"
     "if ARGV[1] == 'undo' then\n"
@@ -288,8 +296,7 @@ static dk_script lua_login = DK_SCRIPT(
     "  if (not want) or want ~= ARGV[7] then verdict = 3 end\n"
     "end\n"
     "if redis.call('INCR', KEYS[1]) == 1 then redis.call('EXPIRE', KEYS[1], ARGV[8]) end\n"
-    "local added = redis.call('SADD', KEYS[2], m)\n"
-    "redis.call('EXPIRE', KEYS[2], ARGV[8])\n"
+    "local added = 0\n"
     "if init then\n"
     "  added = added + 2 * redis.call('SADD', KEYS[4], m)\n"
     "  redis.call('EXPIRE', KEYS[4], ARGV[8])\n"
@@ -454,7 +461,7 @@ static void limiter(login_job *j, const char *op, dk_aredis_cb cb)
     const char *argv[] = {"4",       j->k_acct,
                           j->k_ip,   j->k_captcha,
                           j->k_init, op,
-                          j->member, take ? a_max : added,
+                          j->member, take ? a_max : !strcmp(op, "fail") ? window : added,
                           i_max,     a_cap,
                           i_cap,     j->captcha_answer,
                           window,    j->initial ? "1" : "0",
@@ -557,7 +564,7 @@ static void verify_done(void *arg)
         const dom_login_env *e = j->env;
         j->res.captcha_required = (e->captcha_acct && j->n_acct >= e->captcha_acct) ||
                                   (e->captcha_ip && j->n_ip >= e->captcha_ip);
-        finish(j);
+        limiter(j, "fail", on_settled);
         return;
     }
     /* not judged: take the attempt back */

@@ -105,7 +105,12 @@ fx_expect_eq "$(fx_sql "SELECT COUNT(*) FROM audit_log WHERE action = 'change_pa
 fx_call A POST /api/v1/login "$(json --arg a "$acct1" --arg i "$idn1" --arg n "$name1" '{account:$a,password:"666666",id_number:$i,name:$n}')"
 fx_expect_error 401 "the initial password (and the identity step) after the change"
 t1=$(fx_login A "$acct1" "$newpw")
-fx_call A GET /api/v1/tests "" "$t0"
+# revocations reach every loop within token_revocation_refresh_ms (1 s): wait up to 5 s
+for _ in $(seq 50); do
+    fx_call A GET /api/v1/tests "" "$t0"
+    [ "$FX_CODE" = 401 ] && break
+    sleep 0.1
+done
 fx_expect_error 401 "the old must-change token ends with the change (dom_token)"
 
 # ---- 2. the tests list ----------------------------------------------------------------------
