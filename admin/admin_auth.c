@@ -17,17 +17,6 @@
 
 /* ---- roles and scope -------------------------------------------------------------------- */
 
-/* The role names and the region rule are the domain's (dom_flow.h). */
-const char *admin_role_name(const admin_actor *a, unsigned acting_role)
-{
-    return dom_role_name(a, acting_role);
-}
-
-int admin_path_covers(const char *actor_path, const char *path)
-{
-    return dom_path_covers(actor_path, path);
-}
-
 int admin_load_actor(admin_job *j, MYSQL *db)
 {
     admin_actor *a = &j->actor;
@@ -348,7 +337,7 @@ int admin_password(admin_job *j, MYSQL *db)
         (rc = dk_json_str(j->body, "new_password", DK_PASSWORD_MAX + 1, &newp, &j->err)) ||
         (rc = dk_mysql_begin(db, &j->err)) ||
         (rc = dom_password_change(db, &j->srv->auth, j->actor.kind, j->actor.id, oldp, newp,
-                                  admin_role_name(&j->actor, 0), j->ip, &j->err)) ||
+                                  dom_role_name(&j->actor, 0), j->ip, &j->err)) ||
         /* every earlier token ends with the change; the new one is issued at that time */
         (rc = dom_token_revoke(db, &j->srv->tokens, j->actor.kind, j->actor.id, &va, &j->err)) ||
         (rc = dk_mysql_commit(db, &j->err)))
@@ -406,7 +395,7 @@ int admin_me(admin_job *j, MYSQL *db)
     dk_error_clear(&j->err);
     j->out = json_pack("{s:s,s:I,s:s,s:s,s:o,s:s,s:b,s:o,s:o}", "type", type, "id",
                        (json_int_t)a->id, "name", a->name, "login", a->login, "roles", roles,
-                       "role_name", admin_role_name(a, 0), "must_change_password",
+                       "role_name", dom_role_name(a, 0), "must_change_password",
                        j->claims.must_change, "authority", auth, "cycle", cycle);
     if (a->kind == DOM_KIND_INSTITUTION) {
         json_object_set_new(j->out, "is_assessor", json_boolean(a->is_assessor));
@@ -421,7 +410,7 @@ int admin_me(admin_job *j, MYSQL *db)
 int admin_logout(admin_job *j, MYSQL *db)
 {
     int rc = dom_token_logout(db, &j->srv->tokens, j->actor.kind, j->actor.id,
-                              admin_role_name(&j->actor, 0), j->ip, &j->err);
+                              dom_role_name(&j->actor, 0), j->ip, &j->err);
     if (!rc) j->out = json_pack("{s:b}", "logged_out", 1);
     return rc;
 }

@@ -295,7 +295,7 @@ static int inst_in_region(admin_job *j, MYSQL *db, long long id, int lock)
                            p, 1, path, sizeof path, &j->err);
     if (rc == DK_ENOTFOUND) return dk_error_set(&j->err, DK_ENOTFOUND, "没有这个机构");
     if (rc) return rc;
-    if (!admin_path_covers(j->actor.path, path))
+    if (!dom_path_covers(j->actor.path, path))
         return dk_error_set(&j->err, DK_EFORBIDDEN, "该机构不在本部门辖区内");
     return 0;
 }
@@ -329,7 +329,7 @@ int admin_auth_inst_create(admin_job *j, MYSQL *db)
         snprintf(acode, sizeof acode, "%s", row[0]), snprintf(apath, sizeof apath, "%s", row[1]);
     mysql_free_result(res);
     if (!row) return dk_error_set(&j->err, DK_EINVAL, "没有这个卫生行政部门");
-    if (!admin_path_covers(j->actor.path, apath))
+    if (!dom_path_covers(j->actor.path, apath))
         return dk_error_set(&j->err, DK_EFORBIDDEN, "只能为本部门及下级部门辖区内的机构开设账号");
     /* 行政区划代码 + H + the next 5-digit sequence of that code */
     long long max = 0;
@@ -517,7 +517,7 @@ int admin_assignment_set(admin_job *j, MYSQL *db)
     if (!row) return dk_error_set(&j->err, DK_EINVAL, "没有这个考核机构");
     if (!is_assessor)
         return dk_error_set(&j->err, DK_ECONFLICT, "该机构不是考核机构（申请尚未批准）");
-    if (!admin_path_covers(province, apath))
+    if (!dom_path_covers(province, apath))
         return dk_error_set(&j->err, DK_EFORBIDDEN, "考核机构不在本省");
     dk_param p[] = {DK_PINT(cycle), DK_PINT(inst), DK_PINT(assessor), DK_PINT(j->actor.id)};
     dk_param e[] = {DK_PINT(assessor), DK_PINT(cycle), DK_PINT(inst)};

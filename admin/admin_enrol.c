@@ -55,7 +55,7 @@ static int enrol_load(admin_job *j, MYSQL *db, long long eid, enrol_scope *s)
     int ok = (a->kind == 'p' && s->physician_id == a->id) ||
              (a->kind == 'i' && s->institution_id == a->institution_id) ||
              (a->kind == 'i' && a->is_assessor && s->assessor_id == a->institution_id) ||
-             (a->kind == 'a' && admin_path_covers(a->path, s->path));
+             (a->kind == 'a' && dom_path_covers(a->path, s->path));
     return ok ? 0 : dk_error_set(&j->err, DK_EFORBIDDEN, "不在本账号的管辖范围内");
 }
 
@@ -551,7 +551,7 @@ int admin_attachment_get(admin_job *j, MYSQL *db)
         if (r) inst = strtoll(r[0], NULL, 10), snprintf(ipath, sizeof ipath, "%s", r[1]);
         mysql_free_result(r2);
         int ok = (j->actor.kind == 'i' && j->actor.institution_id == inst) ||
-                 (j->actor.kind == 'a' && admin_path_covers(j->actor.path, ipath));
+                 (j->actor.kind == 'a' && dom_path_covers(j->actor.path, ipath));
         if (!ok) return dk_error_set(&j->err, DK_EFORBIDDEN, "不在本账号的管辖范围内");
     } else {
         long long eid = owner;

@@ -151,9 +151,7 @@ int admin_logout(admin_job *j, MYSQL *db);
 int admin_me(admin_job *j, MYSQL *db);
 /* Loads j->actor from j->claims (account still there and enabled). */
 int admin_load_actor(admin_job *j, MYSQL *db);
-const char *admin_role_name(const admin_actor *a, unsigned acting_role);
-/* 1 if an authority path (the actor's) covers the other path. */
-int admin_path_covers(const char *actor_path, const char *path);
+/* Role names and the region rule: dom_role_name, dom_path_covers (dom_flow.h). */
 
 /* ---- admin_sql.c -------------------------------------------------------------------------- */
 

@@ -30,7 +30,7 @@ static int session_scope(admin_job *j, MYSQL *db, const char *sid, long long *en
     if (row) {
         if (enrolment) *enrolment = strtoll(row[0], NULL, 10);
         ok = (j->actor.kind == 'i' && strtoll(row[1], NULL, 10) == j->actor.institution_id) ||
-             (j->actor.kind == 'a' && admin_path_covers(j->actor.path, row[2]));
+             (j->actor.kind == 'a' && dom_path_covers(j->actor.path, row[2]));
     }
     mysql_free_result(res);
     if (!row) return dk_error_set(&j->err, DK_ENOTFOUND, "没有这场测评");
@@ -264,7 +264,7 @@ int admin_registered_photo(admin_job *j, MYSQL *db)
     if (row) {
         own = j->actor.kind == 'i' && strtoll(row[0], NULL, 10) == j->actor.institution_id;
         assessor = j->actor.kind == 'i' && j->actor.is_assessor && atoi(row[3]) == 1;
-        region = j->actor.kind == 'a' && admin_path_covers(j->actor.path, row[1]);
+        region = j->actor.kind == 'a' && dom_path_covers(j->actor.path, row[1]);
         snprintf(path, sizeof path, "%s", row[2]);
     }
     mysql_free_result(res);

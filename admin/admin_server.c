@@ -263,7 +263,7 @@ static void job_work(void *ctx, void *arg)
         j->rc = admin_load_actor(j, db);
         if (!j->rc && !(j->actor.roles & j->api->roles))
             j->rc = dk_error_set(&j->err, DK_EFORBIDDEN, "当前账号（%s）无权使用此功能",
-                                 admin_role_name(&j->actor, 0));
+                                 dom_role_name(&j->actor, 0));
     }
     if (!j->rc) j->rc = read_committed(db, &j->err);
     /* a deadlock or lock wait lost to another transaction: roll back and run it again */

@@ -282,7 +282,7 @@ int admin_audit(MYSQL *db, admin_job *j, unsigned acting_role, const char *actio
                        .detail = detail};
     if (j) {
         r.actor_id = j->actor.id;
-        r.role = admin_role_name(&j->actor, acting_role);
+        r.role = dom_role_name(&j->actor, acting_role);
         r.actor_type = j->actor.kind == 'p'              ? DOM_ACTOR_PHYSICIAN
                        : j->actor.kind == 'a'            ? DOM_ACTOR_AUTHORITY
                        : acting_role == ADMIN_R_ASSESSOR ? DOM_ACTOR_ASSESSOR
