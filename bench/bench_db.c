@@ -266,8 +266,43 @@ static void forget_photos(const dk_config *cfg, const char *sid)
     rmdir(dir);
 }
 
-/* examd's keys of the bench sessions (dom_session.h), their stored photos,
- * and the login counters of this address and of the bench physicians. */
+static int sid_cmp(const void *a, const void *b) { return strcmp(a, b); }
+
+/* The capture jobs of the bench sessions still in the proctor's stream (a run's captures
+ * outrun one scoring thread; left there, they would keep the next run's proctor busy on
+ * sessions that no longer exist): acknowledged and deleted, in chunks of 500. */
+static void forget_stream(redisContext *r, char (*sids)[DOM_SID_LEN + 1], size_t n)
+{
+    qsort(sids, n, sizeof *sids, sid_cmp);
+    char from[48] = "-";
+    size_t removed = 0;
+    for (;;) {
+        redisReply *rep = redisCommand(r, "XRANGE %s %s + COUNT 500", PROCTOR_STREAM, from);
+        if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements == 0) {
+            if (rep) freeReplyObject(rep);
+            break;
+        }
+        for (size_t i = 0; i < rep->elements; i++) {
+            redisReply *e = rep->element[i], *f = e->element[1];
+            snprintf(from, sizeof from, "(%s", e->element[0]->str);
+            for (size_t k = 0; k + 1 < f->elements; k += 2) {
+                if (strcmp(f->element[k]->str, "session_id") != 0) continue;
+                if (!bsearch(f->element[k + 1]->str, sids, n, sizeof *sids, sid_cmp)) break;
+                freeReplyObject(redisCommand(r, "XACK %s %s %s", PROCTOR_STREAM, PROCTOR_GROUP,
+                                             e->element[0]->str));
+                freeReplyObject(redisCommand(r, "XDEL %s %s", PROCTOR_STREAM, e->element[0]->str));
+                removed++;
+                break;
+            }
+        }
+        freeReplyObject(rep);
+    }
+    if (removed) printf("dkbench reset: %zu capture jobs of bench sessions removed from %s\n",
+                        removed, PROCTOR_STREAM);
+}
+
+/* examd's keys of the bench sessions (dom_session.h), their stored photos, their capture
+ * jobs, and the login counters of this address and of the bench physicians. */
 static int redis_forget(const dk_config *cfg, MYSQL *db, dk_error *err)
 {
     MYSQL_RES *res;
@@ -281,8 +316,11 @@ static int redis_forget(const dk_config *cfg, MYSQL *db, dk_error *err)
     }
     MYSQL_ROW row;
     long pending = 0;
+    size_t nsids = 0;
+    char(*sids)[DOM_SID_LEN + 1] = dk_calloc(mysql_num_rows(res) + 1, sizeof *sids);
     while ((row = mysql_fetch_row(res))) {
         if (!dom_sid_valid(row[0], strlen(row[0]))) continue;
+        memcpy(sids[nsids++], row[0], DOM_SID_LEN);
         redisAppendCommand(r, "DEL %s %s %s %s " DOM_LOGIN_KEY_ACCT "p:%s", dom_key_sess(row[0]).s,
                            dom_key_ans(row[0]).s, dom_key_cap(row[0]).s, dom_key_missing(row[0]).s,
                            row[1]);
@@ -299,11 +337,14 @@ static int redis_forget(const dk_config *cfg, MYSQL *db, dk_error *err)
         redisReply *rep = NULL;
         if (redisGetReply(r, (void **)&rep) != REDIS_OK) {
             dk_error_set(err, DK_EIO, "redis: %s", r->errstr);
+            free(sids);
             redisFree(r);
             return err->code;
         }
         freeReplyObject(rep);
     }
+    forget_stream(r, sids, nsids);
+    free(sids);
     redisFree(r);
     return 0;
 }

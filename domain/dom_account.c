@@ -397,6 +397,8 @@ typedef struct login_job {
     char captcha_answer[16];
     char member[96], k_acct[128], k_ip[96], k_captcha[64], k_init[96];
     int found;
+    int ok, expired;               /* the hash thread's verdict (password, identity, expiry) */
+    const char *reason;            /* its audit reason (NULL: a success) */
     long long n_acct, n_ip, added; /* attempts counted with this one; see the script */
     const char *refusal;           /* audit reason of a refusal before the password check */
     char ip[48];
@@ -575,8 +577,8 @@ static void verify_done(void *arg)
     limiter(j, "undo", on_settled);
 }
 
-/* ---- (3) on a hash thread: the password, the identity step, the status rule, the durable
- * counter, the audit */
+/* ---- (3) on a hash thread: the password, the identity step, the expiry, the status rule
+ * (CPU only: the hash pool is what bounds logins per second at 09:00) */
 
 /* Equal strings, in a time that depends only on their lengths. */
 static int same(const char *a, const char *b)
@@ -609,6 +611,32 @@ static int proof_ok(login_job *j)
 
 static void verify_work(void *ctx, void *arg)
 {
+    (void)ctx; /* argon2id only: this thread never waits on MariaDB */
+    login_job *j = arg;
+    dom_login_result *res = &j->res;
+    /* an unknown account costs what a wrong password costs */
+    int pw_ok = dk_password_verify(j->found ? res->acct.hash : j->env->dummy_hash, j->password,
+                                   j->pwlen) == 0 &&
+                j->found;
+    sodium_memzero(j->password, sizeof j->password);
+    int id_ok = 1;
+    if (j->initial) {
+        id_ok = proof_ok(j) && res->acct.must_change;
+        j->expired = j->env->initial_ttl_s > 0 && res->acct.initial_age_s > j->env->initial_ttl_s;
+    }
+    j->ok = pw_ok && id_ok;
+    j->reason = !j->found           ? "unknown_account"
+                : !pw_ok            ? "wrong_password"
+                : !id_ok            ? "identity_wrong"
+                : j->expired        ? "initial_expired"
+                : !res->acct.usable ? "disabled"
+                                    : NULL;
+}
+
+/* ---- (3b) on a database thread: the durable counter and the audit row, one transaction */
+
+static void record_work(void *ctx, void *arg)
+{
     login_job *j = arg;
     dom_login_result *res = &j->res;
     MYSQL *db = dk_dbconn_get(ctx, &res->err);
@@ -616,54 +644,52 @@ static void verify_work(void *ctx, void *arg)
         res->rc = res->err.code ? res->err.code : DK_EIO;
         return;
     }
-    /* an unknown account costs what a wrong password costs */
-    int pw_ok = dk_password_verify(j->found ? res->acct.hash : j->env->dummy_hash, j->password,
-                                   j->pwlen) == 0 &&
-                j->found;
-    sodium_memzero(j->password, sizeof j->password);
-    int id_ok = 1, expired = 0;
-    if (j->initial) {
-        id_ok = proof_ok(j) && res->acct.must_change;
-        expired = j->env->initial_ttl_s > 0 && res->acct.initial_age_s > j->env->initial_ttl_s;
-    }
-    int ok = pw_ok && id_ok;
-    const char *reason = !j->found           ? "unknown_account"
-                         : !pw_ok            ? "wrong_password"
-                         : !id_ok            ? "identity_wrong"
-                         : expired           ? "initial_expired"
-                         : !res->acct.usable ? "disabled"
-                                             : NULL;
-    int rc = 0;
-    char sql[200];
-    dk_param q[] = {DK_PINT(res->acct.id)};
-    if (j->found) {
+    int rc = dk_mysql_begin(db, &res->err);
+    if (!rc && j->found) {
+        char sql[200];
+        dk_param q[] = {DK_PINT(res->acct.id)};
         snprintf(sql, sizeof sql,
-                 !reason ? "UPDATE %s SET failed_logins = 0, last_login_at = NOW(3) WHERE id = ?"
-                         : "UPDATE %s SET failed_logins = LEAST(failed_logins + 1, 65535), "
-                           "last_failed_at = NOW(3) WHERE id = ?",
+                 !j->reason ? "UPDATE %s SET failed_logins = 0, last_login_at = NOW(3) WHERE id = ?"
+                            : "UPDATE %s SET failed_logins = LEAST(failed_logins + 1, 65535), "
+                              "last_failed_at = NOW(3) WHERE id = ?",
                  j->k->table);
         rc = dk_mysql_exec(db, sql, q, 1, NULL, NULL, &res->err);
     }
-    if (!rc) rc = audit(j, db, !reason, reason, &res->err);
+    if (!rc) rc = audit(j, db, !j->reason, j->reason, &res->err);
+    if (!rc) rc = dk_mysql_commit(db, &res->err);
     if (rc) {
+        dk_mysql_rollback(db);
         res->rc = rc;
         if (rc == DK_EIO) dk_dbconn_drop(ctx);
         return;
     }
-    if (!ok && j->initial) /* one message, whichever part was wrong */
+    if (!j->ok && j->initial) /* one message, whichever part was wrong */
         res->rc = dk_error_set(&res->err, DK_EAUTH, "%s",
                                j->k->kind == DOM_KIND_PHYSICIAN
                                    ? "账号、初始密码或身份信息（证件号码、姓名）不正确"
                                    : "账号、初始密码或激活码不正确");
-    else if (!ok)
+    else if (!j->ok)
         res->rc = dk_error_set(&res->err, DK_EAUTH, "账号或密码错误");
-    else if (expired)
+    else if (j->expired)
         res->rc = dk_error_set(&res->err, DK_EFORBIDDEN, "%s",
                                j->k->kind == DOM_KIND_PHYSICIAN
                                    ? "初始密码已过期，请联系所在医疗卫生机构重置密码"
                                    : "初始密码已过期，请联系上级部门重置密码");
     else if (!res->acct.usable)
         res->rc = dk_error_set(&res->err, DK_EFORBIDDEN, "%s", j->k->disabled_msg);
+}
+
+/* Back on the loop after the hash: the record goes to the database pool. A full pool
+ * leaves the attempt unjudged (taken back, 503), as a full hash pool does. */
+static void verified(void *arg)
+{
+    login_job *j = arg;
+    if (!dk_workq_submit(j->env->db, j->rq->loop->mailbox, record_work, verify_done, j)) return;
+    j->res.rc = DK_EBUSY;
+    j->res.err = (dk_error){.code = DK_EBUSY,
+                            .retry_after = dk_workq_retry_after(j->env->db, RETRY_MAX_S)};
+    snprintf(j->res.err.msg, sizeof j->res.err.msg, "登录人数较多，正在排队，请稍候自动重试");
+    limiter(j, "undo", on_settled);
 }
 
 /* ---- (2) on the loop: the limiter's verdict */
@@ -695,7 +721,7 @@ static void on_taken(redisReply *r, const dk_error *e, void *arg)
         j->n_acct = n;
         j->n_ip = r->element[2]->integer;
         j->added = r->element[3]->integer;
-        if (dk_workq_submit(env->hash, rq->loop->mailbox, verify_work, verify_done, j)) {
+        if (dk_workq_submit(env->hash, rq->loop->mailbox, verify_work, verified, j)) {
             /* the attempt was never judged: take it back, then answer 503 */
             res->rc = DK_EBUSY;
             res->err = (dk_error){.code = DK_EBUSY,

@@ -25,6 +25,9 @@
  *   "login_failed" (reason: wrong_password, unknown_account, disabled, rate_limited,
  *   captcha_required, captcha_wrong), the typed name masked; an unknown account has
  *   actor_id 0. Only infrastructure failures (Redis, MariaDB down: 503) go unaudited.
+ *   The row and the account's failure counter are one transaction on a database thread,
+ *   after the hash: a hash thread does argon2id only (two commits on it cut the logins
+ *   per second of the 09:00 start by a third).
  * - Captcha (admind only, optional per server): asked from captcha_after failures of the
  *   account (or a fifth of the address limit), checked by the same script.
  *
@@ -145,8 +148,8 @@ int dom_password_change(MYSQL *db, const dk_auth *auth, char kind, long long id,
 /* What a server fixes at start: limits and pools. Read-only afterwards (any thread). */
 typedef struct dom_login_env {
     const dk_auth *auth;
-    dk_workq *db;   /* the account lookup (dk_dbconn threads) */
-    dk_workq *hash; /* argon2id + the audit row (dk_dbconn threads) */
+    dk_workq *db;   /* the account lookup, then the counter and audit row (dk_dbconn threads) */
+    dk_workq *hash; /* argon2id only: no database round trip holds a hash thread */
     long long max_acct, max_ip, window_s;
     long long initial_ttl_s, initial_max_ip, device_ttl_s;
     long long captcha_acct, captcha_ip; /* 0: this server asks no captcha */

@@ -439,6 +439,14 @@ static const char sql_enrol_snap[] =
     "JOIN institution i ON i.id = IFNULL(e.institution_id, p.institution_id) "
     "JOIN authority au ON au.id = i.authority_id WHERE p.id = ?";
 
+/* What examd's scoring (test_scored, on every submit) reads of the enrolment it locked:
+ * the rest of the snapshot above (windows, exemptions, assignments) is for people's
+ * actions, and its optimisation alone cost the 09:00 submits tens of milliseconds. */
+static const char sql_enrol_scored_snap[] =
+    "SELECT status, lock_version AS version, id AS enrolment_id, cycle_id, physician_id, "
+    "institution_id, IFNULL(procedure_type, '') AS procedure_type, makeup_decision "
+    "FROM enrolment WHERE id = ?";
+
 static const char sql_exempt_snap[] =
     "SELECT IFNULL(x.status, '') AS status, IFNULL(x.lock_version, 0) AS version, "
     "IFNULL(x.id, 0) AS exemption_id, e.id AS enrolment_id, e.status AS enrol_status, "
@@ -1212,6 +1220,10 @@ static int load_entity(flow_ctx *c, const char *action, long long key, const cha
             if (row) pid = strtoll(row[0], NULL, 10), cycle = strtoll(row[1], NULL, 10);
             mysql_free_result(res);
             if (!row) return dk_error_set(err, DK_ENOTFOUND, "没有这条报名记录");
+        }
+        if (!strcmp(action, "test_scored")) {
+            dk_param p[] = {DK_PINT(key)};
+            return snap_load(db, sql_enrol_scored_snap, p, 1, &c->s, "没有这条报名记录", err);
         }
         {
             dk_param p[] = {DK_PINT(cycle), DK_PINT(pid)};
