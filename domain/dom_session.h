@@ -41,11 +41,16 @@ typedef struct dom_key {
 dom_key dom_key_sess(const char *sid);    /* sess:{sid}: hash of DOM_F_* fields */
 dom_key dom_key_ans(const char *sid);     /* sess:{sid}:ans: question no -> "CHOICE@ms" */
 dom_key dom_key_cap(const char *sid);     /* sess:{sid}:cap: capture id -> result JSON */
+/* Answers saved and not yet in MariaDB: sess:{sid}:pend (saved since the last flush took
+ * them) and sess:{sid}:flushing (taken by a flush, kept until MariaDB has them), both
+ * question no -> "CHOICE@ms" as in ans. A flush writes only these, never the whole paper. */
+dom_key dom_key_pend(const char *sid);
+dom_key dom_key_flushing(const char *sid);
 dom_key dom_key_missing(const char *sid); /* proctor:missing:{sid}: flagged-once marker */
 
 /* Keys that list sessions (members: sids). */
 #define DOM_KEY_DEADLINES "exam:deadlines" /* zset, score = deadline (unix ms): the sweeper's */
-#define DOM_KEY_DIRTY "exam:dirty"         /* set: answers not yet flushed to MariaDB */
+#define DOM_KEY_DIRTY "exam:dirty"         /* set: sessions with a non-empty pend or flushing */
 #define DOM_KEY_DUE "proctor:due"          /* zset, score = when the next capture is due */
 
 /* ---- the session hash (sess:{sid}) ------------------------------------------------------ */
@@ -93,8 +98,9 @@ dom_key dom_key_missing(const char *sid); /* proctor:missing:{sid}: flagged-once
 /* Each comment: KEYS, ARGV, the reply. "sess", "ans", "cap" are dom_key_sess/ans/cap of
  * the session; the other keys are the constants named. */
 
-/* Saves one answer. KEYS: sess, ans, DOM_KEY_DIRTY. ARGV: pid, no, choice, sid, arrival
- * (the node's unix ms when the request arrived).
+/* Saves one answer (in ans, and in pend for the next flush). KEYS: sess, ans,
+ * DOM_KEY_DIRTY, pend. ARGV: pid, no, choice, sid, arrival (the node's unix ms when the
+ * request arrived).
  * -> {1, "ok", now} | {0, reason, now}; reasons: nosession, closed, badno, badchoice,
  * stale (the request waited over 20 s in a node that froze: the client retries, so an
  * old choice never lands over a newer one) */
@@ -119,9 +125,20 @@ extern dk_script dom_lua_restore;
 extern dk_script dom_lua_claim;
 
 /* Records the result of a submitted session and lets its keys expire. KEYS: sess, ans,
- * DOM_KEY_DEADLINES, DOM_KEY_DIRTY, DOM_KEY_DUE. ARGV: sid, score, total, passed,
- * enrolment_status, ttl_s, pass_mark. -> 1 */
+ * DOM_KEY_DEADLINES, DOM_KEY_DIRTY, DOM_KEY_DUE, pend, flushing (the submit wrote every
+ * answer: both go). ARGV: sid, score, total, passed, enrolment_status, ttl_s, pass_mark.
+ * -> 1 */
 extern dk_script dom_lua_finish;
+
+/* The flush's take: what pend holds is merged into flushing (a newer value of a question
+ * replaces an older one there) and pend is emptied. KEYS: pend, flushing.
+ * -> flushing's pairs {no, "CHOICE@ms", ...} (empty: nothing to write) */
+extern dk_script dom_lua_flush_take;
+
+/* After MariaDB has a flush: each pair is dropped from flushing if it still holds that
+ * value (an answer taken by a later flush meanwhile stays). KEYS: flushing. ARGV: pairs
+ * no, "CHOICE@ms" as written. -> the pairs left in flushing */
+extern dk_script dom_lua_flush_settle;
 
 /* Gives a failed claim back so it can be claimed again. KEYS: sess. ARGV: by. -> 1 */
 extern dk_script dom_lua_unclaim;

@@ -28,7 +28,9 @@ dk_script dom_lua_answer = DK_SCRIPT(
     "    if ch < 'A' or ch > last then return {0, 'badchoice', now} end\n"
     "  end\n"
     "end\n"
-    "redis.call('HSET', KEYS[2], ARGV[2], c .. '@' .. now)\n"
+    "local v = c .. '@' .. now\n"
+    "redis.call('HSET', KEYS[2], ARGV[2], v)\n"
+    "redis.call('HSET', KEYS[4], ARGV[2], v)\n"
     "redis.call('SADD', KEYS[3], ARGV[4])\n"
     "return {1, 'ok', now}\n");
 
@@ -87,7 +89,24 @@ dk_script dom_lua_finish = DK_SCRIPT(
     "redis.call('ZREM', KEYS[5], ARGV[1])\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[6])\n"
     "redis.call('EXPIRE', KEYS[2], ARGV[6])\n"
+    "redis.call('DEL', KEYS[6], KEYS[7])\n"
     "return 1\n");
+
+dk_script dom_lua_flush_take = DK_SCRIPT(
+    "local p = redis.call('HGETALL', KEYS[1])\n"
+    "if #p > 0 then\n"
+    "  redis.call('HSET', KEYS[2], unpack(p))\n"
+    "  redis.call('DEL', KEYS[1])\n"
+    "end\n"
+    "return redis.call('HGETALL', KEYS[2])\n");
+
+dk_script dom_lua_flush_settle = DK_SCRIPT(
+    "for i = 1, #ARGV - 1, 2 do\n"
+    "  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then\n"
+    "    redis.call('HDEL', KEYS[1], ARGV[i])\n"
+    "  end\n"
+    "end\n"
+    "return redis.call('HLEN', KEYS[1])\n");
 
 dk_script dom_lua_unclaim = DK_SCRIPT(
     "if redis.call('HGET', KEYS[1], 'status') == 'submitting' then\n"

@@ -253,11 +253,12 @@ static void split_answer(const char *v, char choice[QB_CHOICE_MAX], long long *m
     *ms = at ? ll(at + 1) : 0;
 }
 
-int exam_db_flush_answers(MYSQL *db, const char *sid, int n, const int *nos,
-                          const char *const *vals, dk_error *err)
+#define FLUSH_ROWS_PER_INSERT 500
+
+/* One multi-row upsert of rows[0..n); the newest saved_at wins whatever the order of
+ * flushes. */
+static int upsert(MYSQL *db, const exam_flush_row *rows, int n, dk_error *err)
 {
-    if (n <= 0) return 0;
-    /* one multi-row upsert; the newest saved_at wins whatever the order of flushes */
     size_t cap = 256 + (size_t)n * 64;
     char *sql = dk_malloc(cap);
     size_t o = (size_t)snprintf(sql, cap, "INSERT INTO exam_answer (session_id, question_no, "
@@ -266,11 +267,11 @@ int exam_db_flush_answers(MYSQL *db, const char *sid, int n, const int *nos,
     char(*choices)[QB_CHOICE_MAX] = dk_calloc((size_t)n, sizeof *choices);
     for (int i = 0; i < n; i++) {
         long long ms;
-        split_answer(vals[i], choices[i], &ms);
+        split_answer(rows[i].val, choices[i], &ms);
         o += (size_t)snprintf(sql + o, cap - o, "%s(?, ?, NULLIF(?, ''), FROM_UNIXTIME(? / 1000))",
                               i ? "," : "");
-        p[i * 4] = DK_PSTR(sid);
-        p[i * 4 + 1] = DK_PINT(nos[i]);
+        p[i * 4] = DK_PSTR(rows[i].sid);
+        p[i * 4 + 1] = DK_PINT(rows[i].no);
         p[i * 4 + 2] = DK_PSTR(choices[i]);
         p[i * 4 + 3] = DK_PINT(ms);
     }
@@ -281,6 +282,29 @@ int exam_db_flush_answers(MYSQL *db, const char *sid, int n, const int *nos,
     free(sql);
     free(p);
     free(choices);
+    return rc;
+}
+
+int exam_db_flush_answers(MYSQL *db, const char *sid, int n, const int *nos,
+                          const char *const *vals, dk_error *err)
+{
+    if (n <= 0) return 0;
+    exam_flush_row *rows = dk_calloc((size_t)n, sizeof *rows);
+    for (int i = 0; i < n; i++) rows[i] = (exam_flush_row){sid, nos[i], vals[i]};
+    int rc = upsert(db, rows, n, err);
+    free(rows);
+    return rc;
+}
+
+int exam_db_flush_rows(MYSQL *db, const exam_flush_row *rows, int n, dk_error *err)
+{
+    if (n <= 0) return 0;
+    int rc = dk_mysql_begin(db, err);
+    for (int i = 0; !rc && i < n; i += FLUSH_ROWS_PER_INSERT)
+        rc = upsert(db, rows + i, n - i < FLUSH_ROWS_PER_INSERT ? n - i : FLUSH_ROWS_PER_INSERT,
+                    err);
+    if (!rc) rc = dk_mysql_commit(db, err);
+    if (rc) dk_mysql_rollback(db);
     return rc;
 }
 

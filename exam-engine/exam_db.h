@@ -55,6 +55,17 @@ void exam_db_session_clear(exam_db_session *s);
 int exam_db_flush_answers(MYSQL *db, const char *sid, int n, const int *nos,
                           const char *const *vals, dk_error *err);
 
+/* One answer of some session, for exam_db_flush_rows. */
+typedef struct exam_flush_row {
+    const char *sid;
+    int no;
+    const char *val; /* "CHOICE@ms" */
+} exam_flush_row;
+
+/* Writes answers of several sessions in one transaction (multi-row upserts of at most a
+ * few hundred rows each), with the same newest-wins rule. */
+int exam_db_flush_rows(MYSQL *db, const exam_flush_row *rows, int n, dk_error *err);
+
 typedef struct exam_result {
     int score, total, pass_mark, passed;
     char enrolment_status[48];

@@ -1,8 +1,9 @@
 /* exam_timers.c - the periodic work of one examd node, on its loop 0:
  *  - the sweeper submits sessions whose deadline passed (any node may; the claim script
  *    lets exactly one win), and keeps the sweeper-lag and live-session gauges;
- *  - the flush writes changed answers to MariaDB in batches (exam:dirty), so a lost
- *    Redis loses nothing older than the last flush;
+ *  - the flush writes the answers saved since the last flush to MariaDB, many sessions per
+ *    transaction (exam:dirty, sess:{sid}:pend), so a lost Redis loses nothing older than
+ *    the last flush;
  *  - the bank check reloads the question bank when an import changed its version, and
  *    swaps it in atomically (draws in flight keep the index they started with).
  * Each tick issues async commands and returns; nothing here blocks the loop. */
@@ -67,24 +68,46 @@ static void sweep_tick(evutil_socket_t fd, short what, void *arg)
                   DOM_KEY_DEADLINES, dk_wall_ms(), SWEEP_BATCH);
 }
 
-/* ---- flush ---------------------------------------------------------------------------- */
+/* ---- flush ----------------------------------------------------------------------------
+ * Each tick pops up to FLUSH_BATCH dirty sessions and takes what each saved since the
+ * last flush (dom_lua_flush_take: pend into flushing). The taken answers of many sessions
+ * go to the database pool together, as jobs of up to FLUSH_JOB_SESSIONS sessions, each job
+ * one transaction; afterwards each session's flushing is settled (dom_lua_flush_settle).
+ * A flush writes the answers that changed, not the whole paper, and a few jobs per tick,
+ * not one per session: resumes and submits no longer queue behind thousands of flushes.
+ * A failed job puts its sessions back into exam:dirty (their flushing keeps the answers,
+ * the next take returns them again). */
+
+#define FLUSH_JOB_SESSIONS 128
 
 typedef struct flush_job {
     exam_server *srv;
     dk_loop *loop;
-    char sid[33];
-    int n;
-    int *nos;
-    char **vals;
+    int nsess;
+    char sid[FLUSH_JOB_SESSIONS][DOM_SID_LEN + 1];
+    int first[FLUSH_JOB_SESSIONS + 1]; /* session i's rows: [first[i], first[i + 1]) */
+    int nrows, cap;
+    exam_flush_row *rows; /* vals owned (dk_strndup) */
     int rc;
     dk_error err;
 } flush_job;
 
+/* One tick's takes, until every reply is in. */
+typedef struct flush_round {
+    dk_loop *loop;
+    int waiting;
+    flush_job *cur;
+} flush_round;
+
+typedef struct flush_take {
+    flush_round *round;
+    char sid[DOM_SID_LEN + 1];
+} flush_take;
+
 static void flush_job_free(flush_job *j)
 {
-    for (int i = 0; i < j->n; i++) free(j->vals[i]);
-    free(j->vals);
-    free(j->nos);
+    for (int i = 0; i < j->nrows; i++) free((char *)j->rows[i].val);
+    free(j->rows);
     free(j);
 }
 
@@ -92,67 +115,135 @@ static void flush_work(void *ctx, void *arg)
 {
     flush_job *j = arg;
     MYSQL *db = dk_dbconn_get(ctx, &j->err);
-    j->rc = db ? exam_db_flush_answers(db, j->sid, j->n, j->nos, (const char *const *)j->vals,
-                                       &j->err)
-               : j->err.code;
+    j->rc = db ? exam_db_flush_rows(db, j->rows, j->nrows, &j->err) : j->err.code;
     if (j->rc == DK_EIO) dk_dbconn_drop(ctx);
 }
 
-static void on_readded(redisReply *r, const dk_error *e, void *arg)
+static void on_flush_redis(redisReply *r, const dk_error *e, void *arg)
 {
-    (void)r, (void)e;
-    flush_job_free(arg);
+    (void)r, (void)arg;
+    if (e->code) DK_WARN("examd", "answer flush: redis err=\"%s\"", e->msg);
+}
+
+/* MariaDB has them: drop what is still the same from each session's flushing. */
+static void settle(flush_job *j)
+{
+    for (int i = 0; i < j->nsess; i++) {
+        int n = j->first[i + 1] - j->first[i];
+        dom_key k = dom_key_flushing(j->sid[i]);
+        const char **argv = dk_calloc(2 + 2 * (size_t)n, sizeof *argv);
+        char(*nos)[8] = dk_calloc((size_t)n + 1, sizeof *nos);
+        argv[0] = "1";
+        argv[1] = k.s;
+        for (int r = 0; r < n; r++) {
+            const exam_flush_row *row = &j->rows[j->first[i] + r];
+            snprintf(nos[r], sizeof nos[r], "%d", row->no);
+            argv[2 + 2 * r] = nos[r];
+            argv[3 + 2 * r] = row->val;
+        }
+        dk_aredis_evalsha(j->loop->redis, 0, on_flush_redis, NULL, &dom_lua_flush_settle,
+                          2 + 2 * n, argv, NULL);
+        free(argv);
+        free(nos);
+    }
+}
+
+static void readd(flush_job *j)
+{
+    for (int i = 0; i < j->nsess; i++)
+        dk_aredis_cmd(j->loop->redis, 0, on_flush_redis, NULL, "SADD %s %s", DOM_KEY_DIRTY,
+                      j->sid[i]);
 }
 
 static void flush_done(void *arg)
 {
     flush_job *j = arg;
-    if (j->rc) { /* try again at the next tick */
-        DK_WARN("examd", "answer flush failed sid=%.8s err=%s", j->sid, j->err.msg);
-        dk_aredis_cmd(j->loop->redis, 0, on_readded, j, "SADD %s %s", DOM_KEY_DIRTY, j->sid);
-        return;
+    if (j->rc) { /* again at the next tick */
+        DK_WARN("examd", "answer flush failed sessions=%d rows=%d err=%s", j->nsess, j->nrows,
+                j->err.msg);
+        readd(j);
+    } else {
+        atomic_fetch_add(&j->srv->flushed_answers, j->nrows);
+        settle(j);
     }
-    atomic_fetch_add(&j->srv->flushed_answers, j->n);
     flush_job_free(j);
 }
 
-static void on_answers(redisReply *r, const dk_error *e, void *arg)
+static void submit_job(flush_round *rd)
 {
-    flush_job *j = arg;
-    if (e->code || !r || r->type != REDIS_REPLY_ARRAY) {
-        dk_aredis_cmd(j->loop->redis, 0, on_readded, j, "SADD %s %s", DOM_KEY_DIRTY, j->sid);
-        return;
-    }
-    size_t pairs = r->elements / 2;
-    j->nos = dk_calloc(pairs + 1, sizeof *j->nos);
-    j->vals = dk_calloc(pairs + 1, sizeof *j->vals);
-    for (size_t i = 0; i < pairs; i++) {
-        int no = atoi(r->element[2 * i]->str);
-        if (no < 1 || no > QB_MAX_PAPER) continue;
-        j->nos[j->n] = no;
-        j->vals[j->n++] = dk_strndup(r->element[2 * i + 1]->str, r->element[2 * i + 1]->len);
-    }
-    if (!j->n) { /* submitted and expired meanwhile, or cleared: nothing to write */
+    flush_job *j = rd->cur;
+    rd->cur = NULL;
+    if (!j) return;
+    if (!j->nrows) {
         flush_job_free(j);
         return;
     }
-    if (dk_workq_submit(j->srv->db, j->loop->mailbox, flush_work, flush_done, j))
-        dk_aredis_cmd(j->loop->redis, 0, on_readded, j, "SADD %s %s", DOM_KEY_DIRTY, j->sid);
+    if (dk_workq_submit(j->srv->db, j->loop->mailbox, flush_work, flush_done, j)) {
+        readd(j);
+        flush_job_free(j);
+    }
+}
+
+static void on_taken(redisReply *r, const dk_error *e, void *arg)
+{
+    flush_take *t = arg;
+    flush_round *rd = t->round;
+    if (e->code || !r || r->type != REDIS_REPLY_ARRAY) {
+        dk_aredis_cmd(rd->loop->redis, 0, on_flush_redis, NULL, "SADD %s %s", DOM_KEY_DIRTY,
+                      t->sid);
+    } else if (r->elements >= 2) {
+        if (!rd->cur) {
+            rd->cur = dk_calloc(1, sizeof *rd->cur);
+            rd->cur->srv = srv_of(rd->loop);
+            rd->cur->loop = rd->loop;
+        }
+        flush_job *j = rd->cur;
+        size_t pairs = r->elements / 2;
+        if (j->nrows + (int)pairs > j->cap) {
+            j->cap = (j->nrows + (int)pairs) * 2;
+            j->rows = dk_realloc(j->rows, (size_t)j->cap * sizeof *j->rows);
+        }
+        memcpy(j->sid[j->nsess], t->sid, sizeof j->sid[0]);
+        j->first[j->nsess] = j->nrows;
+        for (size_t i = 0; i < pairs; i++) {
+            int no = atoi(r->element[2 * i]->str);
+            if (no < 1 || no > QB_MAX_PAPER) continue;
+            j->rows[j->nrows++] = (exam_flush_row){
+                j->sid[j->nsess], no,
+                dk_strndup(r->element[2 * i + 1]->str, r->element[2 * i + 1]->len)};
+        }
+        j->first[++j->nsess] = j->nrows;
+        if (j->nsess == FLUSH_JOB_SESSIONS) submit_job(rd);
+    }
+    free(t);
+    if (--rd->waiting == 0) {
+        submit_job(rd);
+        free(rd);
+    }
 }
 
 static void on_popped(redisReply *r, const dk_error *e, void *arg)
 {
     dk_loop *loop = arg;
-    if (e->code || !r || r->type != REDIS_REPLY_ARRAY) return;
+    if (e->code || !r || r->type != REDIS_REPLY_ARRAY || r->elements == 0) return;
+    flush_round *rd = dk_calloc(1, sizeof *rd);
+    rd->loop = loop;
+    rd->waiting = 1; /* this function's own, so that no reply can finish the round early */
     for (size_t i = 0; i < r->elements; i++) {
         if (r->element[i]->type != REDIS_REPLY_STRING ||
             !dom_sid_valid(r->element[i]->str, r->element[i]->len))
             continue;
-        flush_job *j = dk_calloc(1, sizeof *j);
-        j->srv = srv_of(loop);
-        j->loop = loop;
-        memcpy(j->sid, r->element[i]->str, DOM_SID_LEN);
-        dk_aredis_cmd(loop->redis, 0, on_answers, j, "HGETALL %s", dom_key_ans(j->sid).s);
+        flush_take *t = dk_calloc(1, sizeof *t);
+        t->round = rd;
+        memcpy(t->sid, r->element[i]->str, DOM_SID_LEN);
+        dom_key pend = dom_key_pend(t->sid), flushing = dom_key_flushing(t->sid);
+        const char *argv[] = {"2", pend.s, flushing.s};
+        rd->waiting++;
+        dk_aredis_evalsha(loop->redis, 0, on_taken, t, &dom_lua_flush_take, 3, argv, NULL);
+    }
+    if (--rd->waiting == 0) {
+        submit_job(rd);
+        free(rd);
     }
 }
 

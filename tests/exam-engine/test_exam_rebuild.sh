@@ -6,7 +6,9 @@
 # else: other tests share this Redis). POST /sessions again: the same session id, the
 # same clock, the same paper, the flushed answers back (the cleared one stays cleared),
 # the session back on the deadline list; answering and submitting go on and the
-# score counts the rebuilt answers.
+# score counts the rebuilt answers. Between the two: the flush writes only the answers
+# saved since the last one (a row the test removed from MariaDB is not written again until
+# it is saved again), and pend/flushing empty out once MariaDB has them.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/fixture.sh"
 fx_init exam_rebuild "$1"
@@ -39,6 +41,37 @@ done
 fx_expect_eq "$flushed" "$(cat "$FX_TMP/expect.db")" "exam_answer has the answers after the flush"
 # (not checked: examd_answers_flushed of this node; exam:dirty is shared, so any node of
 # a parallel test may be the one that flushed them)
+
+# The flush writes what changed since the last one, nothing more, and lets go of it once
+# MariaDB has it: the session's pend and flushing hashes empty out.
+for _ in $(seq 100); do
+    [ "$(fx_redis hlen "sess:{$sid}:pend")$(fx_redis hlen "sess:{$sid}:flushing")" = 00 ] && break
+    sleep 0.1
+done
+fx_expect_eq "$(fx_redis hlen "sess:{$sid}:pend") $(fx_redis hlen "sess:{$sid}:flushing")" "0 0" \
+    "after the flush nothing is pending (pend and flushing empty)"
+t3=$(fx_sql "SELECT UNIX_TIMESTAMP(saved_at) * 1000 FROM exam_answer WHERE session_id = '$sid' AND question_no = 3")
+fx_sql "DELETE FROM exam_answer WHERE session_id = '$sid' AND question_no = 16" >/dev/null
+{ awk '$1 == 3 {print $1, $4}' "$FX_TMP/keys"; awk '$1 == 3 {print $1, $3}' "$FX_TMP/keys"; } >"$FX_TMP/q3"
+fx_put_answers A "$sid" "$tok" "$FX_TMP/q3" || fx_fatal "question 3 was not acknowledged"
+t3b=
+for _ in $(seq 100); do
+    t3b=$(fx_sql "SELECT UNIX_TIMESTAMP(saved_at) * 1000 > $t3 FROM exam_answer WHERE session_id = '$sid' AND question_no = 3")
+    [ "$t3b" = 1 ] && break
+    sleep 0.1
+done
+fx_expect_eq "$t3b" 1 "question 3, changed twice, was flushed again"
+fx_expect_eq "$(fx_sql "SELECT COUNT(*) FROM exam_answer WHERE session_id = '$sid' AND question_no = 16")" 0 \
+    "the flush wrote only what changed (question 16, removed from MariaDB by the test, was not written again)"
+echo "16 " >"$FX_TMP/q16"
+fx_put_answers A "$sid" "$tok" "$FX_TMP/q16" || fx_fatal "question 16 was not acknowledged"
+for _ in $(seq 100); do
+    flushed=$(fx_sql "SELECT question_no, IFNULL(choice, 'NULL') FROM exam_answer WHERE session_id = '$sid'
+                      ORDER BY question_no" | tr '\t' ' ')
+    [ "$flushed" = "$(cat "$FX_TMP/expect.db")" ] && break
+    sleep 0.1
+done
+fx_expect_eq "$flushed" "$(cat "$FX_TMP/expect.db")" "exam_answer has every answer again after question 16 was saved again"
 
 # Redis loses the session
 cycle=$(fx_sql "SELECT cycle_id FROM exam_session WHERE id = '$sid'")
