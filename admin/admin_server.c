@@ -340,6 +340,8 @@ static void job_queue(int rc, const dk_error *err, void *arg)
                      : j->api->flags & ADMIN_F_PHOTO ? srv->photo
                                                      : srv->db;
     if (dk_workq_submit(pool, rq->loop->mailbox, job_work, job_done, j)) {
+        if (route_limit[rq->route] != ADMIN_LIMIT_NONE) /* we were busy: not the caller's */
+            dom_limit_refund(rq->loop->redis, &srv->limits[route_limit[rq->route]], j->claims.id);
         dk_error busy = {.code = DK_EBUSY, .retry_after = 2};
         snprintf(busy.msg, sizeof busy.msg, "服务器繁忙，请稍后重试");
         dk_http_fail(rq, &busy);

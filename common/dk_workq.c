@@ -41,10 +41,18 @@ struct dk_workq {
     unsigned long long done;      /* jobs finished since start */
     unsigned long long mark_done; /* done at mark_ms */
     long long mark_ms;
-    double rate;    /* jobs per second, smoothed */
+    double rate;    /* jobs per second finished, smoothed */
+    double svc_ms;  /* wall time of one job in a worker, smoothed (0: none finished yet) */
     double backlog; /* refused requests told to come back, not yet due */
     long long backlog_ms;
 };
+
+static long long mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static long long mono_ms(void)
 {
@@ -116,7 +124,9 @@ static void *worker_main(void *arg)
         q->queued--;
         q->running++;
         pthread_mutex_unlock(&q->lock);
+        long long t0 = mono_us();
         j->work(ctx, j->arg);
+        double took_ms = (double)(mono_us() - t0) / 1000.0;
         if (j->mb) mailbox_post(j->mb, j);
         else {
             if (j->done) j->done(j->arg);
@@ -125,6 +135,7 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&q->lock);
         q->running--;
         q->done++;
+        q->svc_ms = q->svc_ms > 0 ? 0.9 * q->svc_ms + 0.1 * took_ms : took_ms;
     }
     pthread_mutex_unlock(&q->lock);
     if (q->fini) q->fini(ctx);
@@ -205,8 +216,16 @@ int dk_workq_retry_after(dk_workq *q, int max_s)
         q->mark_done = q->done;
         q->mark_ms = now;
     }
-    /* before a first measurement: one job per thread per 100 ms */
-    double rate = q->rate >= 1.0 ? q->rate : q->rate > 0 ? 1.0 : 10.0 * q->nthreads;
+    /* What the pool can do, not only what it did: its threads over the time one job takes.
+     * The finished rate alone paces a pool that clients leave idle ever more slowly (they
+     * wait, so fewer jobs finish, so the next wait is longer): at the 09:00 start the hash
+     * threads were busy a fifth of the time while thousands waited. Before a first
+     * measurement: one job per thread per 100 ms. */
+    double svc = q->svc_ms > 0.05 ? q->svc_ms : 0.05;
+    double capacity = q->svc_ms > 0 ? (double)q->nthreads * 1000.0 / svc : 0;
+    double done_rate = q->rate >= 1.0 ? q->rate : q->rate > 0 ? 1.0 : 0;
+    double rate = capacity > done_rate ? capacity : done_rate;
+    if (rate <= 0) rate = 10.0 * q->nthreads;
     /* the refused who were told to come back drain at the rate the pool works; this one
      * joins the end of them, as if the queue went on outside the server */
     q->backlog -= rate * (double)(now - q->backlog_ms) / 1000.0;

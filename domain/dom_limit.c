@@ -77,3 +77,25 @@ void dom_limit_hit(dk_aredis *r, const dom_limit *l, long long id, dom_limit_cb 
     const char *argv[] = {"1", key, max, win};
     dk_aredis_evalsha(r, 0, on_hit, h, &lua_limit_hit, 4, argv, NULL);
 }
+
+/* KEYS: the counter. -> 1 */
+static dk_script lua_limit_refund =
+    DK_SCRIPT("local n = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
+              "if n and n > 0 then redis.call('DECR', KEYS[1]) end\n"
+              "return 1\n");
+
+static void on_refund(redisReply *r, const dk_error *e, void *arg)
+{
+    (void)r;
+    if (e->code)
+        DK_WARN("limit", "refund of limit=%s not counted err=\"%s\"", (const char *)arg, e->msg);
+}
+
+void dom_limit_refund(dk_aredis *r, const dom_limit *l, long long id)
+{
+    if (l->max <= 0) return;
+    char key[96];
+    dom_limit_key(l, id, key, sizeof key);
+    const char *argv[] = {"1", key};
+    dk_aredis_evalsha(r, 0, on_refund, (void *)l->name, &lua_limit_refund, 2, argv, NULL);
+}

@@ -123,6 +123,7 @@ static void on_limit(int rc, const dk_error *err, void *arg)
         return;
     }
     if (dk_workq_submit(exam_pool(rq), rq->loop->mailbox, check_work, check_done, j)) {
+        dom_limit_refund(rq->loop->redis, &j->srv->camera_limit, j->pid); /* we were busy */
         exam_busy_pool(rq, exam_pool(rq), "检测人数较多，请稍候自动重试");
     }
 }

@@ -29,8 +29,9 @@ int dk_workq_submit(dk_workq *q, dk_mailbox *mb, dk_work_fn work, dk_done_fn don
 size_t dk_workq_depth(dk_workq *q); /* jobs waiting + running */
 size_t dk_workq_capacity(dk_workq *q);
 /* What Retry-After to give a request this full pool refused: the refused ones told to come
- * back so far, still not due, plus the queue, over the rate the pool finishes jobs at
- * (measured), in seconds, 1..max_s. Clients that honour it come back spread over the time
+ * back so far, still not due, plus the queue, over the rate the pool can finish jobs at
+ * (its threads over the measured time per job, or the measured finishing rate if higher),
+ * in seconds, 1..max_s. Clients that honour it come back spread over the time
  * the pool needs for them instead of all within a fixed few seconds. */
 int dk_workq_retry_after(dk_workq *q, int max_s);
 

@@ -174,7 +174,14 @@ typedef struct {
 static void slow_work(void *ctx, void *arg)
 {
     (void)ctx;
-    usleep(20000);
+    usleep(200000); /* long enough that the pacing below holds whether or not one finished */
+    __atomic_add_fetch(&((wq_state *)arg)->worked, 1, __ATOMIC_SEQ_CST);
+}
+
+static void quick_work(void *ctx, void *arg)
+{
+    (void)ctx;
+    usleep(10000);
     __atomic_add_fetch(&((wq_state *)arg)->worked, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -223,6 +230,33 @@ static void test_workq(void **st)
     event_free(guard);
     assert_int_equal(s.done, accepted);
     assert_int_equal(s.worked, accepted);
+    dk_workq_free(q);
+    dk_mailbox_free(mb);
+    event_base_free(base);
+}
+
+/* The pacing follows what the pool can do (threads over the time a job takes), not only
+ * what it finished lately: a pool that waiting clients left idle must not tell the next
+ * ones to wait longer still. Two threads, 10 ms jobs: ~200 jobs/s, so 100 refused are
+ * told to come back within about a second (the finished rate alone, none measured yet,
+ * gave 20/s and 6 s). */
+static void test_workq_capacity(void **st)
+{
+    (void)st;
+    struct event_base *base = event_base_new();
+    dk_mailbox *mb = dk_mailbox_new(base);
+    dk_workq *q = dk_workq_new("c", 2, 4, NULL, NULL, NULL);
+    wq_state s = {.base = base, .expect = 4};
+    for (int i = 0; i < 4; i++) assert_int_equal(dk_workq_submit(q, mb, quick_work, on_done, &s), 0);
+    struct event *guard = evtimer_new(base, guard_cb, base);
+    struct timeval ten = {10, 0};
+    evtimer_add(guard, &ten);
+    event_base_dispatch(base);
+    event_free(guard);
+    assert_int_equal(s.done, 4);
+    int last = 0;
+    for (int i = 0; i < 100; i++) last = dk_workq_retry_after(q, 30);
+    assert_true(last >= 1 && last <= 3);
     dk_workq_free(q);
     dk_mailbox_free(mb);
     event_base_free(base);
@@ -388,7 +422,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_err_table),   cmocka_unit_test(test_config_defaults_file_env),
         cmocka_unit_test(test_json_limits), cmocka_unit_test(test_mask_id),
-        cmocka_unit_test(test_hist),        cmocka_unit_test(test_workq), cmocka_unit_test(test_auth),
+        cmocka_unit_test(test_hist),        cmocka_unit_test(test_workq), cmocka_unit_test(test_workq_capacity),
+        cmocka_unit_test(test_auth),
         cmocka_unit_test(test_sentinel_parse),
         cmocka_unit_test(test_sha1),        cmocka_unit_test(test_script_sha1_once),
     };

@@ -6,7 +6,8 @@
 #     refused captures store nothing (no row, no file)
 #   - the camera check: at most camera_check_max per physician per camera_check_window_s
 #     (429 with Retry-After); another physician is not affected; the answer is pass or
-#     fail with the face count, never a similarity
+#     fail with the face count, never a similarity; a check refused because the node's
+#     own pool is full (503) does not count against the physician
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/fixture.sh"
 fx_init exam_limits "$1"
@@ -78,6 +79,32 @@ ra=$(fx_header Retry-After)
 jpeg_post /api/v1/camera-check "$t2"
 fx_expect_code 200 "another physician's camera check is not limited by the first one's"
 fx_redis del "limit:camera_check:$FX_P" "limit:camera_check:$p2" >/dev/null
+
+# A check the server refuses because its own pool is full (503) is given back: a busy
+# node does not use up the physician's budget. Node B: one face thread, a queue of one,
+# 40 checks at once; the counter must equal the checks that were not refused with 503.
+fx_examd_start B DK_CAMERA_CHECK_QUEUE=1 DK_CAMERA_CHECK_WORKERS=1 DK_CAMERA_CHECK_MAX=100 \
+    DK_CAMERA_CHECK_WINDOW_S=600
+: >"$FX_TMP/cfg40"
+for i in $(seq 40); do
+    [ "$i" -gt 1 ] && echo next >>"$FX_TMP/cfg40"
+    printf 'url = "%s/api/v1/camera-check"\nrequest = "POST"\nheader = "Authorization: Bearer %s"\nheader = "Content-Type: image/jpeg"\ndata-binary = "@%s"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\ninterface = "%s"\nmax-time = 30\nsilent\n' \
+        "${FX_URL[B]}" "$t2" "$FX_TMP/grey.jpg" "$FX_SRC" >>"$FX_TMP/cfg40"
+done
+curl --parallel --parallel-max 40 -K "$FX_TMP/cfg40" >"$FX_TMP/codes40"
+n503=$(grep -c '^503$' "$FX_TMP/codes40")
+n200=$(grep -c '^200$' "$FX_TMP/codes40")
+fx_expect_eq "$((n503 + n200))" 40 "40 parallel camera checks answered 200 or 503"
+[ "$n503" -gt 0 ] || fx_fail_msg "no 503 among 40 parallel checks with a queue of one: the refund was not exercised"
+counted=""
+for _ in $(seq 50); do # the refunds are sent after the 503s: let them land
+    counted=$(fx_redis get "limit:camera_check:$p2")
+    [ "${counted:-0}" = "$n200" ] && break
+    sleep 0.1
+done
+fx_expect_eq "${counted:-0}" "$n200" "the camera-check counter holds the $n200 checks done, not the $n503 the busy pool refused"
+fx_redis del "limit:camera_check:$p2" >/dev/null
+fx_examd_stop B
 
 fx_examd_stop A
 # the fixture deletes the physicians' sessions; their captures go first
