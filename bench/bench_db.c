@@ -321,10 +321,9 @@ static int redis_forget(const dk_config *cfg, MYSQL *db, dk_error *err)
     while ((row = mysql_fetch_row(res))) {
         if (!dom_sid_valid(row[0], strlen(row[0]))) continue;
         memcpy(sids[nsids++], row[0], DOM_SID_LEN);
-        redisAppendCommand(r, "DEL %s %s %s %s %s %s " DOM_LOGIN_KEY_ACCT "p:%s",
-                           dom_key_sess(row[0]).s, dom_key_ans(row[0]).s, dom_key_cap(row[0]).s,
-                           dom_key_missing(row[0]).s, dom_key_pend(row[0]).s,
-                           dom_key_flushing(row[0]).s, row[1]);
+        redisAppendCommand(r, "DEL %s %s %s %s " DOM_LOGIN_KEY_ACCT "p:%s", dom_key_sess(row[0]).s,
+                           dom_key_ans(row[0]).s, dom_key_cap(row[0]).s, dom_key_missing(row[0]).s,
+                           row[1]);
         forget_photos(cfg, row[0]);
         redisAppendCommand(r, "ZREM %s %s", DOM_KEY_DEADLINES, row[0]);
         redisAppendCommand(r, "SREM %s %s", DOM_KEY_DIRTY, row[0]);

@@ -43,6 +43,7 @@ struct dk_workq {
     long long mark_ms;
     double rate;    /* jobs per second finished, smoothed */
     double svc_ms;  /* wall time of one job in a worker, smoothed (0: none finished yet) */
+    long long last_done_ms; /* when a job last finished (mono) */
     double backlog; /* refused requests told to come back, not yet due */
     long long backlog_ms;
 };
@@ -136,6 +137,7 @@ static void *worker_main(void *arg)
         q->running--;
         q->done++;
         q->svc_ms = q->svc_ms > 0 ? 0.9 * q->svc_ms + 0.1 * took_ms : took_ms;
+        q->last_done_ms = mono_ms();
     }
     pthread_mutex_unlock(&q->lock);
     if (q->fini) q->fini(ctx);
@@ -223,6 +225,10 @@ int dk_workq_retry_after(dk_workq *q, int max_s)
      * measurement: one job per thread per 100 ms. */
     double svc = q->svc_ms > 0.05 ? q->svc_ms : 0.05;
     double capacity = q->svc_ms > 0 ? (double)q->nthreads * 1000.0 / svc : 0;
+    /* every thread busy and nothing finished for much longer than a job takes: the jobs
+     * hang (a lock wait, a dead database), the measured time per job says nothing now */
+    if ((int)q->running >= q->nthreads && now - q->last_done_ms > 1000 + (long long)(10 * svc))
+        capacity = 0;
     double done_rate = q->rate >= 1.0 ? q->rate : q->rate > 0 ? 1.0 : 0;
     double rate = capacity > done_rate ? capacity : done_rate;
     if (rate <= 0) rate = 10.0 * q->nthreads;

@@ -31,14 +31,6 @@ dom_key dom_key_cap(const char *sid)
 {
     return key("sess:{%s}:cap", sid);
 }
-dom_key dom_key_pend(const char *sid)
-{
-    return key("sess:{%s}:pend", sid);
-}
-dom_key dom_key_flushing(const char *sid)
-{
-    return key("sess:{%s}:flushing", sid);
-}
 dom_key dom_key_missing(const char *sid)
 {
     return key("proctor:missing:{%s}", sid);

@@ -41,16 +41,11 @@ typedef struct dom_key {
 dom_key dom_key_sess(const char *sid);    /* sess:{sid}: hash of DOM_F_* fields */
 dom_key dom_key_ans(const char *sid);     /* sess:{sid}:ans: question no -> "CHOICE@ms" */
 dom_key dom_key_cap(const char *sid);     /* sess:{sid}:cap: capture id -> result JSON */
-/* Answers saved and not yet in MariaDB: sess:{sid}:pend (saved since the last flush took
- * them) and sess:{sid}:flushing (taken by a flush, kept until MariaDB has them), both
- * question no -> "CHOICE@ms" as in ans. A flush writes only these, never the whole paper. */
-dom_key dom_key_pend(const char *sid);
-dom_key dom_key_flushing(const char *sid);
 dom_key dom_key_missing(const char *sid); /* proctor:missing:{sid}: flagged-once marker */
 
 /* Keys that list sessions (members: sids). */
 #define DOM_KEY_DEADLINES "exam:deadlines" /* zset, score = deadline (unix ms): the sweeper's */
-#define DOM_KEY_DIRTY "exam:dirty"         /* set: sessions with a non-empty pend or flushing */
+#define DOM_KEY_DIRTY "exam:dirty"         /* set: answers not yet flushed to MariaDB */
 #define DOM_KEY_DUE "proctor:due"          /* zset, score = when the next capture is due */
 
 /* ---- the session hash (sess:{sid}) ------------------------------------------------------ */
@@ -83,6 +78,10 @@ dom_key dom_key_missing(const char *sid); /* proctor:missing:{sid}: flagged-once
 #define DOM_F_CAP_LAST_SIMILARITY "cap_last_similarity"
 #define DOM_F_CAP_LAST_FLAG "cap_last_flag"
 #define DOM_F_CAP_MISSING "cap_missing" /* unix ms when captures were found missing */
+/* The flush's watermark (unix ms, Redis's clock, as the answers' "@ms"): MariaDB has every
+ * answer saved before it (the time of the last take that was written). Absent (a new or rebuilt session, or one an older examd kept): 0,
+ * and the next flush writes the whole paper. */
+#define DOM_F_FLUSHED_MS "flushed_ms"
 
 /* DOM_F_STATUS values: live -> submitting (claimed) -> submitted; a failed claim goes
  * back to live (dom_lua_unclaim). */
@@ -98,9 +97,8 @@ dom_key dom_key_missing(const char *sid); /* proctor:missing:{sid}: flagged-once
 /* Each comment: KEYS, ARGV, the reply. "sess", "ans", "cap" are dom_key_sess/ans/cap of
  * the session; the other keys are the constants named. */
 
-/* Saves one answer (in ans, and in pend for the next flush). KEYS: sess, ans,
- * DOM_KEY_DIRTY, pend. ARGV: pid, no, choice, sid, arrival (the node's unix ms when the
- * request arrived).
+/* Saves one answer. KEYS: sess, ans, DOM_KEY_DIRTY. ARGV: pid, no, choice, sid, arrival
+ * (the node's unix ms when the request arrived).
  * -> {1, "ok", now} | {0, reason, now}; reasons: nosession, closed, badno, badchoice,
  * stale (the request waited over 20 s in a node that froze: the client retries, so an
  * old choice never lands over a newer one) */
@@ -125,19 +123,20 @@ extern dk_script dom_lua_restore;
 extern dk_script dom_lua_claim;
 
 /* Records the result of a submitted session and lets its keys expire. KEYS: sess, ans,
- * DOM_KEY_DEADLINES, DOM_KEY_DIRTY, DOM_KEY_DUE, pend, flushing (the submit wrote every
- * answer: both go). ARGV: sid, score, total, passed, enrolment_status, ttl_s, pass_mark.
- * -> 1 */
+ * DOM_KEY_DEADLINES, DOM_KEY_DIRTY, DOM_KEY_DUE. ARGV: sid, score, total, passed,
+ * enrolment_status, ttl_s, pass_mark. -> 1 */
 extern dk_script dom_lua_finish;
 
-/* The flush's take: what pend holds is merged into flushing (a newer value of a question
- * replaces an older one there) and pend is emptied. KEYS: pend, flushing.
- * -> flushing's pairs {no, "CHOICE@ms", ...} (empty: nothing to write) */
+/* The flush's take: the answers saved at or after the session's DOM_F_FLUSHED_MS (all of
+ * them when it has none), and Redis's time of the take. Nothing is written.
+ * KEYS: sess, ans. -> {now, {no, "CHOICE@ms", ...}} (no pairs: nothing to write) */
 extern dk_script dom_lua_flush_take;
 
-/* After MariaDB has a flush: each pair is dropped from flushing if it still holds that
- * value (an answer taken by a later flush meanwhile stays). KEYS: flushing. ARGV: pairs
- * no, "CHOICE@ms" as written. -> the pairs left in flushing */
+/* After MariaDB has a take: the watermark moves up to the take's time (never down; nothing
+ * when the session is gone). Every answer saved after the take has a Redis time at or
+ * after it (one clock), so the next take returns it; a take whose write failed leaves the
+ * watermark, and the next take returns its answers again.
+ * KEYS: sess. ARGV: the take's now. -> 1 | 0 (no session) */
 extern dk_script dom_lua_flush_settle;
 
 /* Gives a failed claim back so it can be claimed again. KEYS: sess. ARGV: by. -> 1 */

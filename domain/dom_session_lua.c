@@ -28,10 +28,7 @@ dk_script dom_lua_answer = DK_SCRIPT(
     "    if ch < 'A' or ch > last then return {0, 'badchoice', now} end\n"
     "  end\n"
     "end\n"
-    "local v = c .. '@' .. now\n"
-    "redis.call('HSET', KEYS[2], ARGV[2], v)\n"
-    "redis.call('HSET', KEYS[4], ARGV[2], v)\n"
-    "redis.call('SADD', KEYS[3], ARGV[4])\n"
+    "redis.call('HSET', KEYS[2], ARGV[2], c .. '@' .. now)\n"    "redis.call('SADD', KEYS[3], ARGV[4])\n"
     "return {1, 'ok', now}\n");
 
 #define VIEW_BODY                                                                                \
@@ -89,24 +86,25 @@ dk_script dom_lua_finish = DK_SCRIPT(
     "redis.call('ZREM', KEYS[5], ARGV[1])\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[6])\n"
     "redis.call('EXPIRE', KEYS[2], ARGV[6])\n"
-    "redis.call('DEL', KEYS[6], KEYS[7])\n"
     "return 1\n");
 
 dk_script dom_lua_flush_take = DK_SCRIPT(
-    "local p = redis.call('HGETALL', KEYS[1])\n"
-    "if #p > 0 then\n"
-    "  redis.call('HSET', KEYS[2], unpack(p))\n"
-    "  redis.call('DEL', KEYS[1])\n"
+    NOW_MS
+    "local w = tonumber(redis.call('HGET', KEYS[1], 'flushed_ms') or '0') or 0\n"
+    "local a = redis.call('HGETALL', KEYS[2])\n"
+    "if w == 0 then return {now, a} end\n"
+    "local out = {}\n"
+    "for i = 1, #a, 2 do\n"
+    "  local ms = tonumber(string.match(a[i + 1], '@(%d+)$') or '0') or 0\n"
+    "  if ms >= w then out[#out + 1] = a[i]; out[#out + 1] = a[i + 1] end\n"
     "end\n"
-    "return redis.call('HGETALL', KEYS[2])\n");
+    "return {now, out}\n");
 
 dk_script dom_lua_flush_settle = DK_SCRIPT(
-    "for i = 1, #ARGV - 1, 2 do\n"
-    "  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then\n"
-    "    redis.call('HDEL', KEYS[1], ARGV[i])\n"
-    "  end\n"
-    "end\n"
-    "return redis.call('HLEN', KEYS[1])\n");
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    "local w = tonumber(redis.call('HGET', KEYS[1], 'flushed_ms') or '0') or 0\n"
+    "if tonumber(ARGV[1]) > w then redis.call('HSET', KEYS[1], 'flushed_ms', ARGV[1]) end\n"
+    "return 1\n");
 
 dk_script dom_lua_unclaim = DK_SCRIPT(
     "if redis.call('HGET', KEYS[1], 'status') == 'submitting' then\n"

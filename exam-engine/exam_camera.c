@@ -94,6 +94,8 @@ static void check_done(void *arg)
     check_job *j = arg;
     proctor_result *r = &j->res;
     if (j->rc && r->flag != PROCTOR_FLAG_BAD_IMAGE) {
+        if (j->rc == DK_EBUSY) /* the node had no face engine: not the physician's check */
+            dom_limit_refund(j->rq->loop->redis, &j->srv->camera_limit, j->pid);
         dk_http_fail(j->rq, &j->err);
         return;
     }

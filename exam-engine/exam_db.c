@@ -296,15 +296,28 @@ int exam_db_flush_answers(MYSQL *db, const char *sid, int n, const int *nos,
     return rc;
 }
 
+static int row_cmp(const void *a, const void *b)
+{
+    const exam_flush_row *x = a, *y = b;
+    int c = strcmp(x->sid, y->sid);
+    return c ? c : (x->no > y->no) - (x->no < y->no);
+}
+
 int exam_db_flush_rows(MYSQL *db, const exam_flush_row *rows, int n, dk_error *err)
 {
     if (n <= 0) return 0;
+    /* in key order: two flushes that share sessions (two nodes, or a retry beside a slow
+     * one) take their row locks in the same order and cannot deadlock */
+    exam_flush_row *sorted = dk_malloc((size_t)n * sizeof *sorted);
+    memcpy(sorted, rows, (size_t)n * sizeof *sorted);
+    qsort(sorted, (size_t)n, sizeof *sorted, row_cmp);
     int rc = dk_mysql_begin(db, err);
     for (int i = 0; !rc && i < n; i += FLUSH_ROWS_PER_INSERT)
-        rc = upsert(db, rows + i, n - i < FLUSH_ROWS_PER_INSERT ? n - i : FLUSH_ROWS_PER_INSERT,
+        rc = upsert(db, sorted + i, n - i < FLUSH_ROWS_PER_INSERT ? n - i : FLUSH_ROWS_PER_INSERT,
                     err);
     if (!rc) rc = dk_mysql_commit(db, err);
     if (rc) dk_mysql_rollback(db);
+    free(sorted);
     return rc;
 }
 

@@ -499,16 +499,15 @@ void exam_answer_put(dk_req *rq, const dk_claims *who)
         dk_http_fail(rq, &err);
         return;
     }
-    dom_key k_sess = dom_key_sess(sid), k_ans = dom_key_ans(sid), k_pend = dom_key_pend(sid);
+    dom_key k_sess = dom_key_sess(sid), k_ans = dom_key_ans(sid);
     char pid[24], nos[8];
     snprintf(pid, sizeof pid, "%lld", who->id);
     snprintf(nos, sizeof nos, "%ld", no);
     char arrival[24];
     snprintf(arrival, sizeof arrival, "%lld",
              dk_wall_ms() - (dk_now_us() - rq->start_us) / 1000);
-    const char *argv[] = {"4", k_sess.s, k_ans.s,  DOM_KEY_DIRTY, k_pend.s,
-                          pid, nos,      a->choice, sid,          arrival};
-    dk_aredis_evalsha(rq->loop->redis, 0, on_answer, rq, &dom_lua_answer, 10, argv, NULL);
+    const char *argv[] = {"3", k_sess.s, k_ans.s, DOM_KEY_DIRTY, pid, nos, a->choice, sid, arrival};
+    dk_aredis_evalsha(rq->loop->redis, 0, on_answer, rq, &dom_lua_answer, 9, argv, NULL);
 }
 
 /* ---- submit: shared by POST .../submit and the sweeper ------------------------------------ */
@@ -598,12 +597,10 @@ static void submit_done(void *arg)
     snprintf(total, sizeof total, "%d", j->res.total);
     snprintf(passed, sizeof passed, "%d", j->res.passed);
     snprintf(ttl, sizeof ttl, "%lld", j->srv->session_ttl_s);
-    dom_key k_pend = dom_key_pend(j->sid), k_flushing = dom_key_flushing(j->sid);
-    const char *argv[] = {"7",         k_sess.s,   k_ans.s, DOM_KEY_DEADLINES,
-                          DOM_KEY_DIRTY, DOM_KEY_DUE, k_pend.s, k_flushing.s,
-                          j->sid,      score,      total,   passed,
-                          j->res.enrolment_status, ttl, pass_mark};
-    dk_aredis_evalsha(j->loop->redis, 0, on_finished, j, &dom_lua_finish, 15, argv, NULL);
+    const char *argv[] = {
+        "5",   k_sess.s, k_ans.s, DOM_KEY_DEADLINES,       DOM_KEY_DIRTY, DOM_KEY_DUE, j->sid,
+        score, total,    passed,  j->res.enrolment_status, ttl,           pass_mark};
+    dk_aredis_evalsha(j->loop->redis, 0, on_finished, j, &dom_lua_finish, 13, argv, NULL);
 }
 
 /* Takes the claim reply {1, now, qp, answers} into a job and sends it to MariaDB. */

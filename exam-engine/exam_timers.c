@@ -2,8 +2,8 @@
  *  - the sweeper submits sessions whose deadline passed (any node may; the claim script
  *    lets exactly one win), and keeps the sweeper-lag and live-session gauges;
  *  - the flush writes the answers saved since the last flush to MariaDB, many sessions per
- *    transaction (exam:dirty, sess:{sid}:pend), so a lost Redis loses nothing older than
- *    the last flush;
+ *    transaction (exam:dirty, each session's flushed_ms), so a lost Redis loses nothing
+ *    older than the last flush;
  *  - the bank check reloads the question bank when an import changed its version, and
  *    swaps it in atomically (draws in flight keep the index they started with).
  * Each tick issues async commands and returns; nothing here blocks the loop. */
@@ -69,14 +69,15 @@ static void sweep_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 /* ---- flush ----------------------------------------------------------------------------
- * Each tick pops up to FLUSH_BATCH dirty sessions and takes what each saved since the
- * last flush (dom_lua_flush_take: pend into flushing). The taken answers of many sessions
- * go to the database pool together, as jobs of up to FLUSH_JOB_SESSIONS sessions, each job
- * one transaction; afterwards each session's flushing is settled (dom_lua_flush_settle).
- * A flush writes the answers that changed, not the whole paper, and a few jobs per tick,
- * not one per session: resumes and submits no longer queue behind thousands of flushes.
- * A failed job puts its sessions back into exam:dirty (their flushing keeps the answers,
- * the next take returns them again). */
+ * Each tick pops up to FLUSH_BATCH dirty sessions and takes each one's answers saved at or
+ * after its watermark (dom_lua_flush_take: the answers' "@ms" against DOM_F_FLUSHED_MS,
+ * the whole paper the first time). The taken answers of many sessions go to the database
+ * pool together, as jobs of up to FLUSH_JOB_SESSIONS sessions, each job one transaction;
+ * afterwards each session's watermark moves up (dom_lua_flush_settle). A flush writes what
+ * changed, not the whole paper, and a few jobs per tick, not one per session: resumes and
+ * submits no longer queue behind thousands of flushes, and an answer save costs Redis
+ * nothing more than before. A failed job puts its sessions back into exam:dirty; their
+ * watermarks did not move, so the next take returns the same answers. */
 
 #define FLUSH_JOB_SESSIONS 128
 
@@ -86,6 +87,7 @@ typedef struct flush_job {
     int nsess;
     char sid[FLUSH_JOB_SESSIONS][DOM_SID_LEN + 1];
     int first[FLUSH_JOB_SESSIONS + 1]; /* session i's rows: [first[i], first[i + 1]) */
+    long long took[FLUSH_JOB_SESSIONS]; /* Redis's time of session i's take */
     int nrows, cap;
     exam_flush_row *rows; /* vals owned (dk_strndup) */
     int rc;
@@ -125,26 +127,16 @@ static void on_flush_redis(redisReply *r, const dk_error *e, void *arg)
     if (e->code) DK_WARN("examd", "answer flush: redis err=\"%s\"", e->msg);
 }
 
-/* MariaDB has them: drop what is still the same from each session's flushing. */
+/* MariaDB has them: each session's watermark moves up to the time of its take. */
 static void settle(flush_job *j)
 {
     for (int i = 0; i < j->nsess; i++) {
-        int n = j->first[i + 1] - j->first[i];
-        dom_key k = dom_key_flushing(j->sid[i]);
-        const char **argv = dk_calloc(2 + 2 * (size_t)n, sizeof *argv);
-        char(*nos)[8] = dk_calloc((size_t)n + 1, sizeof *nos);
-        argv[0] = "1";
-        argv[1] = k.s;
-        for (int r = 0; r < n; r++) {
-            const exam_flush_row *row = &j->rows[j->first[i] + r];
-            snprintf(nos[r], sizeof nos[r], "%d", row->no);
-            argv[2 + 2 * r] = nos[r];
-            argv[3 + 2 * r] = row->val;
-        }
-        dk_aredis_evalsha(j->loop->redis, 0, on_flush_redis, NULL, &dom_lua_flush_settle,
-                          2 + 2 * n, argv, NULL);
-        free(argv);
-        free(nos);
+        dom_key k = dom_key_sess(j->sid[i]);
+        char ms[24];
+        snprintf(ms, sizeof ms, "%lld", j->took[i]);
+        const char *argv[] = {"1", k.s, ms};
+        dk_aredis_evalsha(j->loop->redis, 0, on_flush_redis, NULL, &dom_lua_flush_settle, 3, argv,
+                          NULL);
     }
 }
 
@@ -188,10 +180,16 @@ static void on_taken(redisReply *r, const dk_error *e, void *arg)
 {
     flush_take *t = arg;
     flush_round *rd = t->round;
-    if (e->code || !r || r->type != REDIS_REPLY_ARRAY) {
+    /* {now, {pairs}} */
+    int shape = !e->code && r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+                r->element[0]->type == REDIS_REPLY_INTEGER &&
+                r->element[1]->type == REDIS_REPLY_ARRAY;
+    if (!shape) {
         dk_aredis_cmd(rd->loop->redis, 0, on_flush_redis, NULL, "SADD %s %s", DOM_KEY_DIRTY,
                       t->sid);
-    } else if (r->elements >= 2) {
+    } else if (r->element[1]->elements >= 2) {
+        long long now = r->element[0]->integer;
+        r = r->element[1];
         if (!rd->cur) {
             rd->cur = dk_calloc(1, sizeof *rd->cur);
             rd->cur->srv = srv_of(rd->loop);
@@ -204,6 +202,7 @@ static void on_taken(redisReply *r, const dk_error *e, void *arg)
             j->rows = dk_realloc(j->rows, (size_t)j->cap * sizeof *j->rows);
         }
         memcpy(j->sid[j->nsess], t->sid, sizeof j->sid[0]);
+        j->took[j->nsess] = now;
         j->first[j->nsess] = j->nrows;
         for (size_t i = 0; i < pairs; i++) {
             int no = atoi(r->element[2 * i]->str);
@@ -236,8 +235,8 @@ static void on_popped(redisReply *r, const dk_error *e, void *arg)
         flush_take *t = dk_calloc(1, sizeof *t);
         t->round = rd;
         memcpy(t->sid, r->element[i]->str, DOM_SID_LEN);
-        dom_key pend = dom_key_pend(t->sid), flushing = dom_key_flushing(t->sid);
-        const char *argv[] = {"2", pend.s, flushing.s};
+        dom_key sess = dom_key_sess(t->sid), ans = dom_key_ans(t->sid);
+        const char *argv[] = {"2", sess.s, ans.s};
         rd->waiting++;
         dk_aredis_evalsha(loop->redis, 0, on_taken, t, &dom_lua_flush_take, 3, argv, NULL);
     }

@@ -8,7 +8,7 @@
 # the session back on the deadline list; answering and submitting go on and the
 # score counts the rebuilt answers. Between the two: the flush writes only the answers
 # saved since the last one (a row the test removed from MariaDB is not written again until
-# it is saved again), and pend/flushing empty out once MariaDB has them.
+# it is saved again), the watermark follows, and a session without one is written whole.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/fixture.sh"
 fx_init exam_rebuild "$1"
@@ -42,14 +42,21 @@ fx_expect_eq "$flushed" "$(cat "$FX_TMP/expect.db")" "exam_answer has the answer
 # (not checked: examd_answers_flushed of this node; exam:dirty is shared, so any node of
 # a parallel test may be the one that flushed them)
 
-# The flush writes what changed since the last one, nothing more, and lets go of it once
-# MariaDB has it: the session's pend and flushing hashes empty out.
+# The flush writes what changed since the last one, nothing more: after it, the session's
+# watermark (flushed_ms, the time of the last written take) is past every answer so far.
+# Question 1 is saved once more (same choice) so that the watermark is strictly past 16's.
+awk '$1 == 1 {print $1, $3}' "$FX_TMP/keys" >"$FX_TMP/q1"
+sleep 0.01
+fx_put_answers A "$sid" "$tok" "$FX_TMP/q1" || fx_fatal "question 1 was not acknowledged"
+newest=$(fx_redis hvals "sess:{$sid}:ans" | sed 's/.*@//' | sort -n | tail -1)
+wm=0
 for _ in $(seq 100); do
-    [ "$(fx_redis hlen "sess:{$sid}:pend")$(fx_redis hlen "sess:{$sid}:flushing")" = 00 ] && break
+    wm=$(fx_redis hget "sess:{$sid}" flushed_ms)
+    [ "${wm:-0}" -ge "$newest" ] 2>/dev/null && break
     sleep 0.1
 done
-fx_expect_eq "$(fx_redis hlen "sess:{$sid}:pend") $(fx_redis hlen "sess:{$sid}:flushing")" "0 0" \
-    "after the flush nothing is pending (pend and flushing empty)"
+fx_check "after the flush the watermark ($wm) is at or past the newest answer ($newest)" \
+    [ "${wm:-0}" -ge "$newest" ]
 t3=$(fx_sql "SELECT UNIX_TIMESTAMP(saved_at) * 1000 FROM exam_answer WHERE session_id = '$sid' AND question_no = 3")
 fx_sql "DELETE FROM exam_answer WHERE session_id = '$sid' AND question_no = 16" >/dev/null
 { awk '$1 == 3 {print $1, $4}' "$FX_TMP/keys"; awk '$1 == 3 {print $1, $3}' "$FX_TMP/keys"; } >"$FX_TMP/q3"
@@ -72,6 +79,19 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 fx_expect_eq "$flushed" "$(cat "$FX_TMP/expect.db")" "exam_answer has every answer again after question 16 was saved again"
+
+# A session without a watermark (rebuilt, or kept by an older examd that had none): the
+# next flush writes the whole paper, question 16 (removed again from MariaDB) included.
+fx_sql "DELETE FROM exam_answer WHERE session_id = '$sid' AND question_no = 16" >/dev/null
+fx_redis hdel "sess:{$sid}" flushed_ms >/dev/null
+fx_redis sadd exam:dirty "$sid" >/dev/null
+for _ in $(seq 100); do
+    flushed=$(fx_sql "SELECT question_no, IFNULL(choice, 'NULL') FROM exam_answer WHERE session_id = '$sid'
+                      ORDER BY question_no" | tr '\t' ' ')
+    [ "$flushed" = "$(cat "$FX_TMP/expect.db")" ] && break
+    sleep 0.1
+done
+fx_expect_eq "$flushed" "$(cat "$FX_TMP/expect.db")" "without a watermark the flush writes the whole paper"
 
 # Redis loses the session
 cycle=$(fx_sql "SELECT cycle_id FROM exam_session WHERE id = '$sid'")

@@ -171,7 +171,7 @@ fx_delete_physicians() {
     ids=$(IFS=,; echo "$*")
     [ -n "$ids" ] || return 0
     for sid in $(fx_sql "SELECT id FROM exam_session WHERE physician_id IN ($ids)"); do
-        fx_redis del "sess:{$sid}" "sess:{$sid}:ans" "sess:{$sid}:pend" "sess:{$sid}:flushing" >/dev/null
+        fx_redis del "sess:{$sid}" "sess:{$sid}:ans" >/dev/null
         fx_redis zrem exam:deadlines "$sid" >/dev/null
         fx_redis srem exam:dirty "$sid" >/dev/null
         fx_redis zrem proctor:due "$sid" >/dev/null
