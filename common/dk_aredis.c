@@ -337,10 +337,22 @@ typedef struct script_call {
 /* "$<n>\r\n<bytes>\r\n"; out has room for n + BULK_OVERHEAD bytes */
 static size_t put_bulk(char *out, const char *b, size_t n)
 {
-    size_t h = (size_t)sprintf(out, "$%zu\r\n", n);
+    out[0] = '$';
+    size_t h = 1 + dk_fmt_ll(out + 1, (long long)n);
+    memcpy(out + h, "\r\n", 2);
+    h += 2;
     memcpy(out + h, b, n);
     memcpy(out + h + n, "\r\n", 2);
     return h + n + 2;
+}
+
+/* "*<n>\r\n", the count of a command's arguments */
+static size_t put_count(char *out, int n)
+{
+    out[0] = '*';
+    size_t h = 1 + dk_fmt_ll(out + 1, n);
+    memcpy(out + h, "\r\n", 2);
+    return h + 2;
 }
 
 static void on_script_reply(redisReply *reply, const dk_error *e, void *arg);
@@ -365,7 +377,7 @@ static int send_as_eval(script_call *sc)
 {
     size_t tlen = strlen(sc->s->text), rest = sc->len - sc->tail;
     char *cmd = dk_malloc(16 + 2 * BULK_OVERHEAD + 4 + tlen + rest + 1);
-    size_t n = (size_t)sprintf(cmd, "*%d\r\n", sc->nargs);
+    size_t n = put_count(cmd, sc->nargs);
     n += put_bulk(cmd + n, "EVAL", 4);
     n += put_bulk(cmd + n, sc->s->text, tlen);
     memcpy(cmd + n, sc->cmd + sc->tail, rest);
@@ -415,7 +427,7 @@ void dk_aredis_evalsha(dk_aredis *r, int timeout_ms, dk_aredis_cb cb, void *arg,
     *sc = (script_call){.r = r, .s = s, .cb = cb, .arg = arg, .nargs = argc + 2,
                         .deadline_ms = now_ms() + (timeout_ms > 0 ? timeout_ms : r->timeout_ms),
                         .cmd = dk_malloc(size)};
-    size_t n = (size_t)sprintf(sc->cmd, "*%d\r\n", sc->nargs);
+    size_t n = put_count(sc->cmd, sc->nargs);
     n += put_bulk(sc->cmd + n, "EVALSHA", 7);
     n += put_bulk(sc->cmd + n, dk_script_sha1(s), DK_SHA1_HEX_LEN - 1);
     sc->tail = n;

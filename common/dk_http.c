@@ -158,6 +158,27 @@ const char *dk_http_reason(int status)
     }
 }
 
+/* The Date header (RFC 7231 IMF-fixdate), formatted once a second per thread; English
+ * names from tables, whatever the locale. */
+static const char *http_date(void)
+{
+    static _Thread_local char buf[32];
+    static _Thread_local time_t shown = -1;
+    time_t now = time(NULL);
+    if (now != shown) {
+        static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+        static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7],
+                 tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                 tm.tm_sec);
+        shown = now;
+    }
+    return buf;
+}
+
 void dk_http_reply_evbuf(dk_req *rq, int status, const char *content_type, struct evbuffer *b)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(rq->req);
@@ -167,6 +188,7 @@ void dk_http_reply_evbuf(dk_req *rq, int status, const char *content_type, struc
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
     evhttp_add_header(h, "X-Frame-Options", "DENY");
     evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+    evhttp_add_header(h, "Date", http_date()); /* else evhttp formats one per reply */
     evhttp_send_reply(rq->req, status, dk_http_reason(status), b);
     finish(rq, status);
 }
@@ -316,7 +338,7 @@ static int listed(const char *list, const char *item)
  * header of anyone else is ignored, so a client cannot choose its own address. */
 static void real_peer(dk_http_server *s, dk_req *rq)
 {
-    const char *trusted = dk_config_str(s->cfg, "http_trusted_proxies");
+    const char *trusted = s->trusted_proxies;
     if (!*trusted || !rq->peer[0] || !listed(trusted, rq->peer)) return;
     const char *real = dk_http_header(rq, "X-Real-IP");
     unsigned char buf[16];
@@ -395,7 +417,9 @@ static void dispatch(struct evhttp_request *req, void *arg)
         char *addr = NULL;
         ev_uint16_t port = 0;
         evhttp_connection_get_peer(con, &addr, &port);
-        snprintf(rq->peer, sizeof rq->peer, "%s", addr ? addr : "");
+        size_t n = addr ? strnlen(addr, sizeof rq->peer - 1) : 0;
+        memcpy(rq->peer, addr ? addr : "", n);
+        rq->peer[n] = '\0';
     }
     real_peer(s, rq);
 
@@ -591,6 +615,7 @@ dk_http_server *dk_http_start(const dk_config *cfg, const dk_http_opts *o, dk_er
     s->body_timeout_s = (int)dk_config_int(cfg, "http_body_timeout_s");
     s->max_conns = max_connections(s);
     make_csp(s);
+    s->trusted_proxies = dk_config_str(cfg, "http_trusted_proxies");
     if (parse_nets(s, dk_config_str(cfg, "metrics_allow"), err)) {
         free(s);
         return NULL;

@@ -42,6 +42,7 @@ struct dk_http_server {
     dk_net metrics_allow[DK_HTTP_MAX_NETS];
     int nmetrics_allow;
     char csp[512]; /* Content-Security-Policy of the web root's files */
+    const char *trusted_proxies; /* http_trusted_proxies (the configuration's string) */
     _Atomic long long inflight;
     _Atomic int started;
     /* the edge's counters */

@@ -96,3 +96,18 @@ char *dk_strndup(const char *s, size_t n)
     p[n] = '\0';
     return p;
 }
+
+size_t dk_fmt_ll(char *out, long long v)
+{
+    char tmp[20];
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    size_t n = 0, len = 0;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) out[len++] = '-';
+    while (n) out[len++] = tmp[--n];
+    out[len] = '\0';
+    return len;
+}

@@ -3,6 +3,7 @@
 #include "dom_session.h"
 
 #include <stdio.h>
+#include <string.h>
 
 int dom_sid_valid(const char *s, size_t n)
 {
@@ -12,26 +13,32 @@ int dom_sid_valid(const char *s, size_t n)
     return 1;
 }
 
-static dom_key key(const char *fmt, const char *sid)
+/* pre + sid (at most DOM_SID_LEN characters) + suf; memcpy, not snprintf: the answer
+ * save builds two keys per request */
+static dom_key key(const char *pre, const char *sid, const char *suf)
 {
     dom_key k;
-    snprintf(k.s, sizeof k.s, fmt, sid);
+    size_t a = strlen(pre), b = strnlen(sid, DOM_SID_LEN), c = strlen(suf);
+    _Static_assert(sizeof "proctor:missing:{}" + DOM_SID_LEN <= DOM_KEY_MAX, "DOM_KEY_MAX");
+    memcpy(k.s, pre, a);
+    memcpy(k.s + a, sid, b);
+    memcpy(k.s + a + b, suf, c + 1);
     return k;
 }
 
 dom_key dom_key_sess(const char *sid)
 {
-    return key("sess:{%s}", sid);
+    return key("sess:{", sid, "}");
 }
 dom_key dom_key_ans(const char *sid)
 {
-    return key("sess:{%s}:ans", sid);
+    return key("sess:{", sid, "}:ans");
 }
 dom_key dom_key_cap(const char *sid)
 {
-    return key("sess:{%s}:cap", sid);
+    return key("sess:{", sid, "}:cap");
 }
 dom_key dom_key_missing(const char *sid)
 {
-    return key("proctor:missing:{%s}", sid);
+    return key("proctor:missing:{", sid, "}");
 }

@@ -94,10 +94,16 @@ typedef struct flush_job {
     dk_error err;
 } flush_job;
 
+/* At most this many takes of a round in flight: the loop's Redis connection carries the
+ * answer saves too, and a thousand Lua takes queued ahead of them made the saves wait. */
+#define FLUSH_TAKE_WINDOW 32
+
 /* One tick's takes, until every reply is in. */
 typedef struct flush_round {
     dk_loop *loop;
-    int waiting;
+    int nsids, next, inflight; /* sids[next..] not yet asked for */
+    int asking;                /* inside take_more: a reply answered inline waits for it */
+    char (*sids)[DOM_SID_LEN + 1];
     flush_job *cur;
 } flush_round;
 
@@ -176,6 +182,8 @@ static void submit_job(flush_round *rd)
     }
 }
 
+static void take_more(flush_round *rd);
+
 static void on_taken(redisReply *r, const dk_error *e, void *arg)
 {
     flush_take *t = arg;
@@ -215,8 +223,29 @@ static void on_taken(redisReply *r, const dk_error *e, void *arg)
         if (j->nsess == FLUSH_JOB_SESSIONS) submit_job(rd);
     }
     free(t);
-    if (--rd->waiting == 0) {
+    rd->inflight--;
+    take_more(rd);
+}
+
+/* Asks for the next takes of the round, up to FLUSH_TAKE_WINDOW in flight; the last reply
+ * submits the last job and ends the round. */
+static void take_more(flush_round *rd)
+{
+    if (rd->asking) return;
+    rd->asking = 1;
+    while (rd->inflight < FLUSH_TAKE_WINDOW && rd->next < rd->nsids) {
+        flush_take *t = dk_calloc(1, sizeof *t);
+        t->round = rd;
+        memcpy(t->sid, rd->sids[rd->next++], sizeof t->sid);
+        dom_key sess = dom_key_sess(t->sid), ans = dom_key_ans(t->sid);
+        const char *argv[] = {"2", sess.s, ans.s};
+        rd->inflight++;
+        dk_aredis_evalsha(rd->loop->redis, 0, on_taken, t, &dom_lua_flush_take, 3, argv, NULL);
+    }
+    rd->asking = 0;
+    if (rd->inflight == 0 && rd->next == rd->nsids) {
         submit_job(rd);
+        free(rd->sids);
         free(rd);
     }
 }
@@ -227,23 +256,12 @@ static void on_popped(redisReply *r, const dk_error *e, void *arg)
     if (e->code || !r || r->type != REDIS_REPLY_ARRAY || r->elements == 0) return;
     flush_round *rd = dk_calloc(1, sizeof *rd);
     rd->loop = loop;
-    rd->waiting = 1; /* this function's own, so that no reply can finish the round early */
-    for (size_t i = 0; i < r->elements; i++) {
-        if (r->element[i]->type != REDIS_REPLY_STRING ||
-            !dom_sid_valid(r->element[i]->str, r->element[i]->len))
-            continue;
-        flush_take *t = dk_calloc(1, sizeof *t);
-        t->round = rd;
-        memcpy(t->sid, r->element[i]->str, DOM_SID_LEN);
-        dom_key sess = dom_key_sess(t->sid), ans = dom_key_ans(t->sid);
-        const char *argv[] = {"2", sess.s, ans.s};
-        rd->waiting++;
-        dk_aredis_evalsha(loop->redis, 0, on_taken, t, &dom_lua_flush_take, 3, argv, NULL);
-    }
-    if (--rd->waiting == 0) {
-        submit_job(rd);
-        free(rd);
-    }
+    rd->sids = dk_calloc(r->elements, sizeof *rd->sids);
+    for (size_t i = 0; i < r->elements; i++)
+        if (r->element[i]->type == REDIS_REPLY_STRING &&
+            dom_sid_valid(r->element[i]->str, r->element[i]->len))
+            memcpy(rd->sids[rd->nsids++], r->element[i]->str, DOM_SID_LEN);
+    take_more(rd);
 }
 
 static void flush_tick(evutil_socket_t fd, short what, void *arg)

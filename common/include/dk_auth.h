@@ -28,6 +28,9 @@ typedef struct dk_claims {
 
 typedef struct dk_auth {
     unsigned char key[32];
+    /* libsodium's HMAC-SHA-256 state once the key is in (dk_auth_init): a token check
+     * copies it and hashes the token, two SHA-256 blocks instead of four */
+    _Alignas(16) unsigned char mac_key_state[256];
     long long ttl_s;
     unsigned long long opslimit;
     size_t memlimit;
@@ -36,6 +39,8 @@ typedef struct dk_auth {
 /* Key from token_secret (64 hex characters), or random when it is empty (then tokens
  * do not survive a restart nor cross nodes: the server warns). */
 int dk_auth_init(dk_auth *a, const dk_config *cfg, dk_error *err);
+/* After a->key was changed by hand (tests): recomputes what dk_auth_init derives from it. */
+void dk_auth_rekey(dk_auth *a);
 void dk_token_make(const dk_auth *a, const dk_claims *c, char out[DK_TOKEN_MAX]);
 /* DK_EAUTH for a malformed, forged or expired token. */
 int dk_token_check(const dk_auth *a, const char *tok, size_t len, long long now_s, dk_claims *out,

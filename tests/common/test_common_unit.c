@@ -4,8 +4,10 @@
  * names of Lua scripts). */
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -262,6 +264,19 @@ static void test_workq_capacity(void **st)
     event_base_free(base);
 }
 
+static void test_fmt_ll(void **state)
+{
+    (void)state;
+    static const long long v[] = {0, 7, -7, 10, 1765000000123LL, LLONG_MAX, LLONG_MIN};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char got[24], want[24];
+        size_t n = dk_fmt_ll(got, v[i]);
+        snprintf(want, sizeof want, "%lld", v[i]);
+        assert_string_equal(got, want);
+        assert_int_equal(n, strlen(want));
+    }
+}
+
 static void test_auth(void **st)
 {
     (void)st;
@@ -298,8 +313,35 @@ static void test_auth(void **st)
     assert_int_equal(dk_token_check(&a, forged, strlen(forged), 1000, &got, &err), DK_EAUTH);
     assert_int_equal(dk_token_check(&a, "v1.p.1", 6, 1000, &got, &err), DK_EAUTH);
     /* another key does not accept it */
+    /* signed by the key but not the v2 layout: refused by the parser, not only the MAC */
+    static const char *const odd[] = {"v2.p.12x.1.9999.n", "v2.p..1.9999.n", "v2.p.1.1.9999.",
+                                      "v2.p.1.1.9999.nn", "v2.pp.1.1.9999.n", "v3.p.1.1.9999.n",
+                                      "v2.p.1.1.99999999999999999999.n", "v2.p.-1.1.9999.n"};
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+        unsigned char mac[crypto_auth_hmacsha256_BYTES];
+        crypto_auth_hmacsha256(mac, (const unsigned char *)odd[i], strlen(odd[i]), a.key);
+        char t[DK_TOKEN_MAX];
+        size_t l = (size_t)snprintf(t, sizeof t, "%s.", odd[i]);
+        sodium_bin2base64(t + l, sizeof t - l, mac, sizeof mac,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+        assert_int_equal(dk_token_check(&a, t, strlen(t), 1000, &got, &err), DK_EAUTH);
+    }
+    /* and the same way, a well-formed one is accepted: the MAC above is computed right */
+    {
+        const char *ok = "v2.p.77.1.9999.n";
+        unsigned char mac[crypto_auth_hmacsha256_BYTES];
+        crypto_auth_hmacsha256(mac, (const unsigned char *)ok, strlen(ok), a.key);
+        char t[DK_TOKEN_MAX];
+        size_t l = (size_t)snprintf(t, sizeof t, "%s.", ok);
+        sodium_bin2base64(t + l, sizeof t - l, mac, sizeof mac,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+        assert_int_equal(dk_token_check(&a, t, strlen(t), 1000, &got, &err), 0);
+        assert_int_equal(got.id, 77);
+        assert_int_equal(got.must_change, 0);
+    }
     dk_auth b = a;
     b.key[0] ^= 1;
+    dk_auth_rekey(&b);
     assert_int_equal(dk_token_check(&b, tok, strlen(tok), 1000, &got, &err), DK_EAUTH);
     size_t n;
     assert_non_null(dk_bearer("Bearer abc", &n));
@@ -423,7 +465,7 @@ int main(void)
         cmocka_unit_test(test_err_table),   cmocka_unit_test(test_config_defaults_file_env),
         cmocka_unit_test(test_json_limits), cmocka_unit_test(test_mask_id),
         cmocka_unit_test(test_hist),        cmocka_unit_test(test_workq), cmocka_unit_test(test_workq_capacity),
-        cmocka_unit_test(test_auth),
+        cmocka_unit_test(test_auth), cmocka_unit_test(test_fmt_ll),
         cmocka_unit_test(test_sentinel_parse),
         cmocka_unit_test(test_sha1),        cmocka_unit_test(test_script_sha1_once),
     };
