@@ -52,6 +52,7 @@ struct exam_server {
     _Atomic long long sweeps_inflight;
     _Atomic long long submitted_by_sweeper;
     _Atomic long long flushed_answers;
+    _Atomic long long answer_waits, answer_waited; /* WAITs sent, answers they acknowledged */
     _Atomic long long capture_backlog, capture_parked;
 };
 
@@ -59,7 +60,18 @@ struct exam_server {
 typedef struct exam_loop {
     struct event *sweep, *flush, *reload, *orphans; /* loop 0 only */
     dom_token_cache *tokens; /* this loop's revocations, read by the route runner */
+    /* With redis_wait_replicas > 0: a second connection carries the answer writes and
+     * their WAIT, so a WAIT blocks nothing else of the loop; one WAIT in flight at a time
+     * acknowledges every answer written before it (group commit, exam_session.c). */
+    dk_aredis *answers;  /* NULL: answers go on loop->redis, unreplicated */
+    dk_req **acks;       /* written on `answers`, waiting for the next WAIT */
+    int nacks, acks_cap;
+    int wait_out;        /* a WAIT is in flight */
+    int stopping;        /* exam_timers_stop: no new WAIT */
 } exam_loop;
+
+/* Answers still waiting for a WAIT when the loop stops: refused (exam_session.c). */
+void exam_acks_fail_all(dk_loop *loop);
 
 static inline exam_server *exam_of(dk_req *rq) { return dk_http_udata(rq->loop->server); }
 

@@ -141,6 +141,8 @@ GAUGE(g_live, atomic_load(&s->live_sessions))
 GAUGE(g_lag, atomic_load(&s->sweeper_lag_ms) / 1000.0)
 GAUGE(g_swept, atomic_load(&s->submitted_by_sweeper))
 GAUGE(g_flushed, atomic_load(&s->flushed_answers))
+GAUGE(g_waits, atomic_load(&s->answer_waits))
+GAUGE(g_waited, atomic_load(&s->answer_waited))
 GAUGE(g_cap_backlog, atomic_load(&s->capture_backlog))
 GAUGE(g_cap_parked, atomic_load(&s->capture_parked))
 
@@ -291,6 +293,8 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
          "how long the most overdue session has waited for its auto-submit", g_lag, s},
         {"examd_sweeper_submitted", "sessions this node auto-submitted", g_swept, s},
         {"examd_answers_flushed", "answers this node flushed to MariaDB", g_flushed, s},
+        {"examd_answer_waits", "WAITs sent for answers (redis_wait_replicas > 0)", g_waits, s},
+        {"examd_answers_replicated", "answers acknowledged on replicas by those WAITs", g_waited, s},
         {"examd_capture_backlog", "captures queued and not yet scored (the proctor's lag)",
          g_cap_backlog, s},
         {"examd_capture_parked", "capture jobs parked after failing", g_cap_parked, s},

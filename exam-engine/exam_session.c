@@ -426,20 +426,94 @@ static void answer_saved(dk_req *rq)
     dk_http_reply(rq, 200, "application/json; charset=utf-8", b, n);
 }
 
-/* WAIT's reply: how many replicas have every write of this connection so far. */
-static void on_replicated(redisReply *r, const dk_error *e, void *arg)
+/* ---- acknowledgement on replicas: group commit ----------------------------------------
+ * An answer written on the loop's answer connection waits in exam_loop.acks. One WAIT at a
+ * time is out on that connection; its reply (how many replicas have every write the
+ * connection made before it) acknowledges or refuses the whole batch, then the answers
+ * that came in meanwhile go with the next WAIT. The WAIT's timeout is what is left of the
+ * oldest answer's redis_wait_ms, so an answer is refused within about redis_wait_ms of its
+ * arrival even behind a WAIT that timed out. */
+
+typedef struct ack_batch {
+    dk_loop *loop;
+    int n;
+    dk_req *rq[];
+} ack_batch;
+
+static void refuse_unreplicated(dk_req *rq)
 {
-    dk_req *rq = arg;
-    answer_req *a = rq->state;
-    if (!e->code && r && r->type == REDIS_REPLY_INTEGER && r->integer >= a->replicas) {
-        answer_saved(rq);
-        return;
-    }
     /* in the primary, not yet on a replica: not acknowledged, the page sends it again
      * (the same choice saved twice is one answer) */
-    DK_WARN("examd", "answer not replicated no=%d replicas=%lld err=%s", a->no,
-            r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1LL, e->code ? e->msg : "-");
     exam_busy(rq, 1, "答案暂未保存到备份服务器，请稍候，系统将自动重试");
+}
+
+static void send_wait(dk_loop *loop);
+
+static void on_waited(redisReply *r, const dk_error *e, void *arg)
+{
+    ack_batch *b = arg;
+    exam_loop *el = b->loop->app;
+    exam_server *srv = dk_http_udata(b->loop->server);
+    long long got = !e->code && r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    int ok = got >= srv->redis_wait_replicas;
+    if (!ok)
+        DK_WARN("examd", "answers not replicated count=%d replicas=%lld err=%s", b->n, got,
+                e->code ? e->msg : "-");
+    else
+        atomic_fetch_add(&srv->answer_waited, b->n);
+    for (int i = 0; i < b->n; i++) {
+        if (ok)
+            answer_saved(b->rq[i]);
+        else
+            refuse_unreplicated(b->rq[i]);
+    }
+    el->wait_out = 0;
+    dk_loop *loop = b->loop;
+    free(b);
+    if (el->nacks && !el->stopping) send_wait(loop);
+}
+
+static void send_wait(dk_loop *loop)
+{
+    exam_loop *el = loop->app;
+    exam_server *srv = dk_http_udata(loop->server);
+    ack_batch *b = dk_malloc(sizeof *b + (size_t)el->nacks * sizeof b->rq[0]);
+    b->loop = loop;
+    b->n = el->nacks;
+    memcpy(b->rq, el->acks, (size_t)el->nacks * sizeof b->rq[0]);
+    el->nacks = 0;
+    long long oldest = b->rq[0]->start_us;
+    for (int i = 1; i < b->n; i++)
+        if (b->rq[i]->start_us < oldest) oldest = b->rq[i]->start_us;
+    long long left = srv->redis_wait_ms - (dk_now_us() - oldest) / 1000;
+    if (left < 1) left = 1; /* WAIT n 0 would block for ever */
+    el->wait_out = 1;
+    atomic_fetch_add(&srv->answer_waits, 1);
+    dk_aredis_cmd(el->answers, (int)left + 1000, on_waited, b, "WAIT %lld %lld",
+                  srv->redis_wait_replicas, left);
+}
+
+/* A written answer joins the next WAIT. */
+static void await_replicas(dk_req *rq)
+{
+    exam_loop *el = rq->loop->app;
+    if (el->stopping) {
+        refuse_unreplicated(rq);
+        return;
+    }
+    if (el->nacks == el->acks_cap) {
+        el->acks_cap = el->acks_cap ? el->acks_cap * 2 : 64;
+        el->acks = dk_realloc(el->acks, (size_t)el->acks_cap * sizeof *el->acks);
+    }
+    el->acks[el->nacks++] = rq;
+    if (!el->wait_out) send_wait(rq->loop);
+}
+
+void exam_acks_fail_all(dk_loop *loop)
+{
+    exam_loop *el = loop->app;
+    for (int i = 0; i < el->nacks; i++) refuse_unreplicated(el->acks[i]);
+    el->nacks = 0;
 }
 
 static void on_answer(redisReply *r, const dk_error *e, void *arg)
@@ -453,11 +527,9 @@ static void on_answer(redisReply *r, const dk_error *e, void *arg)
             answer_saved(rq);
             return;
         }
-        /* acknowledged means on two machines: WAIT on the same connection covers this
-         * write (redis_wait_replicas; deploy/multinode/README.md, "Redis") */
-        long long ms = exam_of(rq)->redis_wait_ms;
-        dk_aredis_cmd(rq->loop->redis, (int)ms + 1000, on_replicated, rq, "WAIT %lld %lld",
-                      a->replicas, ms);
+        /* acknowledged means on two machines: a WAIT on the connection that wrote it
+         * (redis_wait_replicas; deploy/multinode/README.md, "Redis") */
+        await_replicas(rq);
         return;
     }
     const char *why = r->element[1]->str;
@@ -518,7 +590,9 @@ void exam_answer_put(dk_req *rq, const dk_claims *who)
     dk_fmt_ll(nos, no);
     dk_fmt_ll(arrival, dk_wall_ms() - (dk_now_us() - rq->start_us) / 1000);
     const char *argv[] = {"3", k_sess.s, k_ans.s, DOM_KEY_DIRTY, pid, nos, a->choice, sid, arrival};
-    dk_aredis_evalsha(rq->loop->redis, 0, on_answer, rq, &dom_lua_answer, 9, argv, NULL);
+    exam_loop *el = rq->loop->app;
+    dk_aredis_evalsha(el->answers ? el->answers : rq->loop->redis, 0, on_answer, rq,
+                      &dom_lua_answer, 9, argv, NULL);
 }
 
 /* ---- submit: shared by POST .../submit and the sweeper ------------------------------------ */

@@ -431,8 +431,9 @@ void exam_timers_start(dk_loop *loop)
     exam_loop *el = dk_calloc(1, sizeof *el);
     loop->app = el;
     el->tokens = dom_token_cache_new(&srv_of(loop)->tokens, loop->base, loop->redis);
-    if (loop->index != 0) return;
     const dk_config *cfg = srv_of(loop)->cfg;
+    if (srv_of(loop)->redis_wait_replicas > 0) el->answers = dk_aredis_new(loop->base, cfg);
+    if (loop->index != 0) return;
     el->sweep = every(loop, dk_config_int(cfg, "sweeper_period_ms"), sweep_tick);
     el->flush = every(loop, dk_config_int(cfg, "flush_period_ms"), flush_tick);
     el->reload = every(loop, dk_config_int(cfg, "bank_reload_period_ms"), reload_tick);
@@ -447,6 +448,10 @@ void exam_timers_stop(dk_loop *loop)
     if (el->flush) event_free(el->flush);
     if (el->reload) event_free(el->reload);
     if (el->orphans) event_free(el->orphans);
+    el->stopping = 1;
+    if (el->answers) dk_aredis_free(el->answers); /* a WAIT out answers its batch (DK_EIO) */
+    exam_acks_fail_all(loop);
+    free(el->acks);
     dom_token_cache_free(el->tokens);
     free(el);
     loop->app = NULL;
