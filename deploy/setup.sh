@@ -46,6 +46,8 @@ DK_PACKAGES=(
     # the multi-node layout and its failover test (deploy/multinode, tests/multinode)
     nginx
     haproxy
+    # a node's clock off by minutes (tests/exam-engine/test_exam_clock.sh)
+    faketime
     # browser tests (tests/browser) and the exam page's Chinese fonts
     chromium
     chromium-l10n

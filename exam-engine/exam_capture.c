@@ -47,24 +47,62 @@ static int mkdirs(const char *path)
     return mkdir(tmp, 0750) != 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* Writes the whole of b to a new file at path and fsyncs it; on any failure the file is
+ * removed (nothing half-written stays) and errno says why. */
 static int write_file(const char *path, const unsigned char *b, size_t n)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     if (fd < 0) return -1;
     size_t off = 0;
+    int rc = 0;
     while (off < n) {
         ssize_t w = write(fd, b + off, n - off);
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0) {
-            close(fd);
-            return -1;
+            if (w == 0) errno = ENOSPC;
+            rc = -1;
+            break;
         }
         off += (size_t)w;
     }
-    int rc = fsync(fd); /* the photo is evidence: on disk before the job exists */
-    return close(fd) != 0 || rc != 0 ? -1 : 0;
+    if (!rc && fsync(fd) != 0) rc = -1; /* the photo is evidence: on disk before the job exists */
+    int saved = errno;
+    if (close(fd) != 0 && !rc) {
+        rc = -1;
+        saved = errno;
+    }
+    if (rc) {
+        unlink(path);
+        errno = saved;
+    }
+    return rc;
 }
 
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+/* The photo could not be stored: a full or failing disk is the server's, not the
+ * physician's, and not the database connection's (no DK_EIO, which would drop it). */
+static int storage_failed(capture_job *j, const char *what, const char *path)
+{
+    int e = errno;
+    DK_ERROR("examd", "cannot store capture: %s path=%s errno=%d (%s)", what, path, e, strerror(e));
+    j->err.retry_after = 30;
+    return dk_error_set(&j->err, DK_EBUSY,
+                        e == ENOSPC || e == EDQUOT ? "服务器存储空间不足，照片未保存，请稍后重试"
+                                                   : "照片保存失败，请稍后重试");
+}
+
+/* The photo and its row, both or neither: the photo goes to a temporary name first (a
+ * full disk fails there, before any row), then the row is inserted, the file renamed to
+ * <capture id>.jpg and the row given its path in one transaction; a failure after the
+ * file was written rolls the row back and removes the file. */
 static void capture_work(void *ctx, void *arg)
 {
     capture_job *j = arg;
@@ -78,29 +116,46 @@ static void capture_work(void *ctx, void *arg)
     char hex[65];
     crypto_hash_sha256(digest, rq->body, rq->body_len);
     sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    char dir[400], tmp[512];
+    snprintf(dir, sizeof dir, "%s/captures/%s", j->srv->data_dir, j->sid);
+    snprintf(tmp, sizeof tmp, "%s/.%lld-%08x.part", dir, j->taken_ms, randombytes_random());
+    if (mkdirs(dir) != 0) {
+        j->rc = storage_failed(j, "mkdir", dir);
+        return;
+    }
+    if (write_file(tmp, rq->body, rq->body_len) != 0) {
+        j->rc = storage_failed(j, "write", tmp);
+        return;
+    }
     dk_param p[] = {DK_PSTR(j->sid),          DK_PINT(j->pid),    DK_PINT(j->taken_ms),
                     DK_PSTR(hex),             DK_PINT(rq->body_len), DK_PINT(j->width),
                     DK_PINT(j->height)};
-    j->rc = dk_mysql_exec(db,
-                          "INSERT INTO proctor_capture (session_id, physician_id, taken_at, "
-                          "photo_sha256, bytes, width, height) VALUES (?, ?, "
-                          "FROM_UNIXTIME(? / 1000), ?, ?, ?, ?)",
-                          p, 7, NULL, NULL, &j->err);
-    if (j->rc) goto out;
-    j->capture_id = (long long)mysql_insert_id(db);
-    const char *root = j->srv->data_dir;
-    char dir[400];
-    snprintf(dir, sizeof dir, "%s/captures/%s", root, j->sid);
-    snprintf(j->path, sizeof j->path, "%s/%lld.jpg", dir, j->capture_id);
-    if (mkdirs(dir) != 0 || write_file(j->path, rq->body, rq->body_len) != 0) {
-        j->rc = dk_error_set(&j->err, DK_EIO, "照片保存失败，请稍后重试");
-        DK_ERROR("examd", "cannot store capture dir=%s errno=%d", dir, errno);
-        goto out;
+    int renamed = 0;
+    j->rc = dk_mysql_begin(db, &j->err);
+    if (!j->rc)
+        j->rc = dk_mysql_exec(db,
+                              "INSERT INTO proctor_capture (session_id, physician_id, taken_at, "
+                              "photo_sha256, bytes, width, height) VALUES (?, ?, "
+                              "FROM_UNIXTIME(? / 1000), ?, ?, ?, ?)",
+                              p, 7, NULL, NULL, &j->err);
+    if (!j->rc) {
+        j->capture_id = (long long)mysql_insert_id(db);
+        snprintf(j->path, sizeof j->path, "%s/%lld.jpg", dir, j->capture_id);
+        if (rename(tmp, j->path) != 0 || fsync_dir(dir) != 0)
+            j->rc = storage_failed(j, "rename", j->path);
+        else
+            renamed = 1;
     }
-    dk_param u[] = {DK_PSTR(j->path), DK_PINT(j->capture_id)};
-    j->rc = dk_mysql_exec(db, "UPDATE proctor_capture SET photo_path = ? WHERE id = ?", u, 2,
-                          NULL, NULL, &j->err);
-out:
+    if (!j->rc) {
+        dk_param u[] = {DK_PSTR(j->path), DK_PINT(j->capture_id)};
+        j->rc = dk_mysql_exec(db, "UPDATE proctor_capture SET photo_path = ? WHERE id = ?", u, 2,
+                              NULL, NULL, &j->err);
+    }
+    if (!j->rc) j->rc = dk_mysql_commit(db, &j->err);
+    if (j->rc) {
+        dk_mysql_rollback(db);
+        unlink(renamed ? j->path : tmp);
+    }
     if (j->rc == DK_EIO) dk_dbconn_drop(ctx);
 }
 
@@ -120,7 +175,7 @@ static void on_queued(redisReply *r, const dk_error *e, void *arg)
     dk_http_reply_json(rq, 202,
                        json_pack("{s:I,s:b,s:I,s:I}", "capture_id", (json_int_t)j->capture_id,
                                  "queued", 1, "next_capture_at", (json_int_t)j->next_due_ms,
-                                 "server_time", (json_int_t)dk_wall_ms()));
+                                 "server_time", (json_int_t)exam_now_ms(j->srv)));
 }
 
 static void on_scheduled(redisReply *r, const dk_error *e, void *arg)
@@ -139,7 +194,7 @@ static void capture_done(void *arg)
     }
     /* the next capture: uniformly within [0.5, 1.5] x the configured interval */
     long long interval = j->srv->capture_interval_ms;
-    j->next_due_ms = dk_wall_ms() + interval / 2 + (long long)randombytes_uniform(
+    j->next_due_ms = exam_now_ms(j->srv) + interval / 2 + (long long)randombytes_uniform(
                                                       (uint32_t)(interval > 0 ? interval : 1));
     char due[24];
     snprintf(due, sizeof due, "%lld", j->next_due_ms);
@@ -224,7 +279,7 @@ void exam_capture_post(dk_req *rq, const dk_claims *who)
     j->srv = srv;
     j->rq = rq;
     j->pid = who->id;
-    j->taken_ms = dk_wall_ms();
+    j->taken_ms = exam_now_ms(srv);
     j->width = w;
     j->height = h;
     snprintf(j->sid, sizeof j->sid, "%s", sid);

@@ -54,6 +54,10 @@ struct exam_server {
     _Atomic long long flushed_answers;
     _Atomic long long answer_waits, answer_waited; /* WAITs sent, answers they acknowledged */
     _Atomic long long capture_backlog, capture_parked;
+    /* Redis's clock (TIME) minus this node's wall clock, measured at start and every sweep
+     * tick: session times (start, deadline, capture due times, server_time) are Redis's,
+     * so a node whose clock is minutes off neither shortens nor lengthens a paper */
+    _Atomic long long clock_offset_ms;
 };
 
 /* Per event loop. */
@@ -74,6 +78,16 @@ typedef struct exam_loop {
 void exam_acks_fail_all(dk_loop *loop);
 
 static inline exam_server *exam_of(dk_req *rq) { return dk_http_udata(rq->loop->server); }
+
+/* Now on Redis's clock (exam_server.clock_offset_ms). */
+static inline long long exam_now_ms(exam_server *s)
+{
+    return dk_wall_ms() + atomic_load(&s->clock_offset_ms);
+}
+/* From a TIME reply and the local wall-clock times around the call: the offset. */
+long long exam_clock_offset(long long redis_s, long long redis_us, long long before_ms,
+                            long long after_ms);
+void exam_clock_note(exam_server *s, long long offset_ms);
 
 /* ---- the route table (exam_server.c): a row per endpoint, read by one runner ---- */
 

@@ -33,7 +33,7 @@ static void exam_site(dk_req *rq, const dk_claims *who)
     dk_http_reply_json(rq, 200,
                        json_pack("{s:s,s:I}", "admin_url",
                                  dk_config_str(exam_of(rq)->cfg, "admin_url"), "server_time",
-                                 (json_int_t)dk_wall_ms()));
+                                 (json_int_t)exam_now_ms(exam_of(rq))));
 }
 
 /* One row of the route table: who may call (roles, flags), where its blocking work runs
@@ -142,6 +142,7 @@ GAUGE(g_lag, atomic_load(&s->sweeper_lag_ms) / 1000.0)
 GAUGE(g_swept, atomic_load(&s->submitted_by_sweeper))
 GAUGE(g_flushed, atomic_load(&s->flushed_answers))
 GAUGE(g_waits, atomic_load(&s->answer_waits))
+GAUGE(g_clock, atomic_load(&s->clock_offset_ms))
 GAUGE(g_waited, atomic_load(&s->answer_waited))
 GAUGE(g_cap_backlog, atomic_load(&s->capture_backlog))
 GAUGE(g_cap_parked, atomic_load(&s->capture_parked))
@@ -193,6 +194,40 @@ int exam_check_jpeg(dk_req *rq, int *width, int *height)
     snprintf(shown.msg, sizeof shown.msg, "照片无法使用（%.200s），请重新拍照", err.msg);
     dk_http_fail(rq, &shown);
     return -1;
+}
+
+long long exam_clock_offset(long long redis_s, long long redis_us, long long before_ms,
+                            long long after_ms)
+{
+    return redis_s * 1000 + redis_us / 1000 - (before_ms + after_ms) / 2;
+}
+
+/* Keeps the offset; says so in the log when this node's clock is off by a second or more
+ * (again only when that changes by another second). */
+void exam_clock_note(exam_server *s, long long offset_ms)
+{
+    long long old = atomic_exchange(&s->clock_offset_ms, offset_ms);
+    long long d = offset_ms - old;
+    if ((offset_ms >= 1000 || offset_ms <= -1000) && (d >= 1000 || d <= -1000 || old == 0))
+        DK_WARN("examd", "this node's clock is %lld ms %s Redis's: session times follow Redis",
+                offset_ms > 0 ? offset_ms : -offset_ms, offset_ms > 0 ? "behind" : "ahead of");
+}
+
+/* At start, before serving: Redis's clock against ours (0 if Redis is not there yet; the
+ * sweeper measures it again every tick). */
+static void sync_clock(exam_server *s)
+{
+    dk_error err = {0};
+    redisContext *c = dk_redis_connect(s->cfg, &err);
+    if (!c) return;
+    long long before = dk_wall_ms();
+    redisReply *r = dk_redis_cmd(c, &err, "TIME");
+    long long after = dk_wall_ms();
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2)
+        exam_clock_note(s, exam_clock_offset(strtoll(r->element[0]->str, NULL, 10),
+                                             strtoll(r->element[1]->str, NULL, 10), before, after));
+    if (r) freeReplyObject(r);
+    redisFree(c);
 }
 
 static void loop_init(dk_loop *loop, void *udata)
@@ -264,6 +299,7 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
     if (proctor_options_from_config(&s->photo, cfg, &s->photo_err))
         DK_ERROR("examd", "captures will be refused err=\"%s\"", s->photo_err.msg);
     load_bank(s);
+    sync_clock(s);
     dk_serve_pools(cfg, &s->db, &s->hash);
     if (dom_login_env_init(&s->login, cfg, &s->auth, s->db, s->hash, 0, err) ||
         dom_token_env_init(&s->tokens, cfg, &s->auth, err)) {
@@ -293,6 +329,8 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
          "how long the most overdue session has waited for its auto-submit", g_lag, s},
         {"examd_sweeper_submitted", "sessions this node auto-submitted", g_swept, s},
         {"examd_answers_flushed", "answers this node flushed to MariaDB", g_flushed, s},
+        {"examd_clock_offset_ms", "Redis's clock minus this node's (session times are Redis's)",
+         g_clock, s},
         {"examd_answer_waits", "WAITs sent for answers (redis_wait_replicas > 0)", g_waits, s},
         {"examd_answers_replicated", "answers acknowledged on replicas by those WAITs", g_waited, s},
         {"examd_capture_backlog", "captures queued and not yet scored (the proctor's lag)",

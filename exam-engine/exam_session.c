@@ -258,7 +258,7 @@ void exam_session_start(dk_req *rq, const dk_claims *who)
     j->srv = exam_of(rq);
     j->rq = rq;
     j->pid = who->id;
-    j->now_ms = dk_wall_ms();
+    j->now_ms = exam_now_ms(j->srv);
     snprintf(j->paper, sizeof j->paper, "%s", paper);
     json_decref(body);
     rq->state = j;
@@ -313,7 +313,7 @@ static void dbview_done(void *arg)
         return;
     }
     exam_db_session *s = &j->s;
-    long long now = dk_wall_ms();
+    long long now = exam_now_ms(j->srv);
     json_t *answers = json_object();
     for (int i = 0; i < s->nanswers; i++) {
         const char *v = s->answer[i], *at = strchr(v, '@');
@@ -588,7 +588,7 @@ void exam_answer_put(dk_req *rq, const dk_claims *who)
     char pid[24], nos[24], arrival[24];
     dk_fmt_ll(pid, who->id);
     dk_fmt_ll(nos, no);
-    dk_fmt_ll(arrival, dk_wall_ms() - (dk_now_us() - rq->start_us) / 1000);
+    dk_fmt_ll(arrival, exam_now_ms(exam_of(rq)) - (dk_now_us() - rq->start_us) / 1000);
     const char *argv[] = {"3", k_sess.s, k_ans.s, DOM_KEY_DIRTY, pid, nos, a->choice, sid, arrival};
     exam_loop *el = rq->loop->app;
     dk_aredis_evalsha(el->answers ? el->answers : rq->loop->redis, 0, on_answer, rq,

@@ -50,7 +50,7 @@ static void tests_done(void *arg)
     qb_index_unref(idx);
     dk_http_reply_json(j->rq, 200,
                        json_pack("{s:o,s:I}", "tests", list, "server_time",
-                                 (json_int_t)dk_wall_ms()));
+                                 (json_int_t)exam_now_ms(j->srv)));
 }
 
 void exam_tests(dk_req *rq, const dk_claims *who)
@@ -59,7 +59,7 @@ void exam_tests(dk_req *rq, const dk_claims *who)
     j->srv = exam_of(rq);
     j->rq = rq;
     j->pid = who->id;
-    j->now_ms = dk_wall_ms();
+    j->now_ms = exam_now_ms(j->srv);
     rq->state = j;
     rq->state_free = free;
     if (dk_workq_submit(exam_pool(rq), rq->loop->mailbox, tests_work, tests_done, j)) {

@@ -37,7 +37,7 @@ static void on_oldest(redisReply *r, const dk_error *e, void *arg)
     long long lag = 0;
     if (r->elements == 2) {
         long long due = strtoll(r->element[1]->str, NULL, 10);
-        lag = dk_wall_ms() - due;
+        lag = exam_now_ms(s) - due;
         if (lag < 0) lag = 0;
     }
     atomic_store(&s->sweeper_lag_ms, lag);
@@ -54,18 +54,39 @@ static void on_xlen(redisReply *r, const dk_error *e, void *arg)
     if (!e->code && r && r->type == REDIS_REPLY_INTEGER) atomic_store((_Atomic long long *)arg, r->integer);
 }
 
+typedef struct clock_probe {
+    exam_server *s;
+    long long before_ms;
+} clock_probe;
+
+static void on_time(redisReply *r, const dk_error *e, void *arg)
+{
+    clock_probe *p = arg;
+    long long after = dk_wall_ms();
+    /* a reply that took long says little about the offset: kept only within 50 ms */
+    if (!e->code && r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        after - p->before_ms <= 50)
+        exam_clock_note(p->s, exam_clock_offset(strtoll(r->element[0]->str, NULL, 10),
+                                                strtoll(r->element[1]->str, NULL, 10),
+                                                p->before_ms, after));
+    free(p);
+}
+
 static void sweep_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     dk_loop *loop = arg;
     exam_server *s = srv_of(loop);
+    clock_probe *p = dk_malloc(sizeof *p);
+    *p = (clock_probe){s, dk_wall_ms()};
+    dk_aredis_cmd(loop->redis, 0, on_time, p, "TIME");
     dk_aredis_cmd(loop->redis, 0, on_oldest, s, "ZRANGE %s 0 0 WITHSCORES", DOM_KEY_DEADLINES);
     dk_aredis_cmd(loop->redis, 0, on_card, s, "ZCARD %s", DOM_KEY_DEADLINES);
     dk_aredis_cmd(loop->redis, 0, on_xlen, &s->capture_backlog, "XLEN %s", PROCTOR_STREAM);
     dk_aredis_cmd(loop->redis, 0, on_xlen, &s->capture_parked, "XLEN %s", PROCTOR_PARKED);
     if (atomic_load(&s->sweeps_inflight) > MAX_SWEEPS_INFLIGHT) return;
     dk_aredis_cmd(loop->redis, 0, on_due, loop, "ZRANGEBYSCORE %s -inf %lld LIMIT 0 %d",
-                  DOM_KEY_DEADLINES, dk_wall_ms(), SWEEP_BATCH);
+                  DOM_KEY_DEADLINES, exam_now_ms(s), SWEEP_BATCH);
 }
 
 /* ---- flush ----------------------------------------------------------------------------
