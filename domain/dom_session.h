@@ -149,6 +149,10 @@ extern dk_script dom_lua_unclaim;
  * -> {verdict, next due (unix ms, 0 = none yet), now}; verdicts: ok, nosession (not
  * there, or another physician's), closed (not live), early, toomany */
 extern dk_script dom_lua_capture_ok;
+/* Gives back what dom_lua_capture_ok counted, for a capture the server failed to store
+ * (its disk, its database): the physician's budget is not spent on the server's faults.
+ * KEYS: sess. -> 1 | 0 (nothing counted, or no session) */
+extern dk_script dom_lua_capture_refund;
 
 /* Records one scored capture, exactly once. KEYS: the capture stream, cap, sess, the
  * suspect stream, the attempts hash. ARGV: group, entry id, capture id, result JSON,

@@ -125,6 +125,11 @@ dk_script dom_lua_capture_ok = DK_SCRIPT(
     "redis.call('HSET', KEYS[1], 'cap_count', n + 1)\n"
     "return {'ok', due, now}\n");
 
+dk_script dom_lua_capture_refund = DK_SCRIPT(
+    "local n = tonumber(redis.call('HGET', KEYS[1], 'cap_count') or '0') or 0\n"
+    "if n > 0 then redis.call('HSET', KEYS[1], 'cap_count', n - 1) end\n"
+    "return n > 0 and 1 or 0\n");
+
 dk_script dom_lua_capture_result = DK_SCRIPT(
     "if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end\n"
     "redis.call('XDEL', KEYS[1], ARGV[2])\n"

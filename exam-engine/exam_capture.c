@@ -184,11 +184,20 @@ static void on_scheduled(redisReply *r, const dk_error *e, void *arg)
     (void)arg; /* the schedule is best effort: the next capture resets it */
 }
 
+/* Nothing was stored: the capture does not count against capture_max_per_session. */
+static void refund(dk_loop *loop, const char *sid)
+{
+    dom_key k = dom_key_sess(sid);
+    const char *argv[] = {"1", k.s};
+    dk_aredis_evalsha(loop->redis, 0, on_scheduled, NULL, &dom_lua_capture_refund, 2, argv, NULL);
+}
+
 static void capture_done(void *arg)
 {
     capture_job *j = arg;
     dk_req *rq = j->rq;
     if (j->rc) {
+        refund(rq->loop, j->sid);
         dk_http_fail(rq, &j->err);
         return;
     }
@@ -261,6 +270,7 @@ static void on_checked(redisReply *r, const dk_error *e, void *arg)
         return;
     }
     if (dk_workq_submit(exam_pool(rq), rq->loop->mailbox, capture_work, capture_done, j)) {
+        refund(rq->loop, j->sid);
         exam_busy_pool(rq, exam_pool(rq), "服务器繁忙，照片稍后重传");
     }
 }

@@ -16,6 +16,9 @@ for l in /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 /usr/lib/*/faketi
 done
 [ -n "$lib" ] || fx_skip "libfaketime is not installed (deploy/setup.sh installs faketime)"
 
+# a sanitizer's runtime must come first in the preload list
+san=$(ldd "$FX_EXAMD" 2>/dev/null | awk '/lib[at]san/ {print $3; exit}')
+lib="${san:+$san }$lib"
 # DONT_FAKE_MONOTONIC: only the wall clock is off, as with a badly set node
 fx_examd_start S LD_PRELOAD="$lib" FAKETIME=-300 DONT_FAKE_MONOTONIC=1 FAKETIME_NO_CACHE=1 \
     DK_EXAM_DURATION_S=8 DK_PROCTOR_INPROCESS=0

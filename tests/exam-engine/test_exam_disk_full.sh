@@ -4,7 +4,7 @@
 # Retry-After and a clear message, nothing of it stays (no proctor_capture row, no file,
 # no temporary file), examd keeps serving (an answer save, /healthz); once there is
 # room again the next capture is stored whole: one row, one <capture id>.jpg, the same
-# bytes. Skipped (77) where tmpfs cannot be mounted (not root, no CAP_SYS_ADMIN).
+# bytes. The refused one is not counted against capture_max_per_session. Skipped (77) where tmpfs cannot be mounted (not root, no CAP_SYS_ADMIN).
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/fixture.sh"
 fx_init exam_disk_full "$1"
@@ -52,6 +52,8 @@ ra=$(fx_header Retry-After)
 fx_check "the refusal has a Retry-After ('$ra')" [ -n "$ra" ] && [ "$ra" -ge 1 ] 2>/dev/null
 fx_expect_eq "$(rows "$sid")" 0 "a refused capture leaves no proctor_capture row"
 fx_expect_eq "$(files)" 0 "a refused capture leaves no file, not even a temporary one"
+fx_expect_eq "$(fx_redis hget "sess:{$sid}" cap_count)" 0 \
+    "a capture the server failed to store does not count against capture_max_per_session"
 grep -q "cannot store capture: write" "${FX_LOG[A]}" || fx_fail_msg "examd did not log why the capture was not stored"
 
 # examd goes on serving
@@ -70,6 +72,7 @@ fx_expect_eq "$(fx_sql "SELECT photo_path FROM proctor_capture WHERE id = $id")"
     "the row names the stored file"
 fx_check "the stored file has the bytes sent" cmp -s "$FX_TMP/grey.jpg" "$D/captures/$sid/$id.jpg"
 fx_expect_eq "$(files)" 1 "one file, no temporary one left"
+fx_expect_eq "$(fx_redis hget "sess:{$sid}" cap_count)" 1 "the stored capture counts once"
 
 fx_examd_stop A
 fx_finish
