@@ -21,19 +21,8 @@ trap df_cleanup EXIT
 
 fx_examd_start A DK_DATA_DIR="$D" DK_PROCTOR_INPROCESS=0
 
-# a valid 32x32 flat grey baseline JPEG (as in test_exam_limits.sh)
-base64 -d >"$FX_TMP/grey.jpg" <<'B64'
-/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB
-AQEBAQEBAQEBAQEBAQEBAQH/wAALCAAgACABAREA/8QAFAABAAAAAAAAAAAAAAAAAAAAAP/EABQQAQAAAAAAAAAAAAAAAAAA
-AAD/2gAIAQEAAD8AAAAAAP/Z
-B64
-capture() { # SID TOKEN
-    FX_HDRS="$FX_TMP/headers"
-    FX_CODE=$(curl -s --max-time 30 --interface "$FX_SRC" -X POST -o "$FX_TMP/body" -D "$FX_HDRS" \
-        -w '%{http_code}' -H "Authorization: Bearer $2" -H 'Content-Type: image/jpeg' \
-        --data-binary "@$FX_TMP/grey.jpg" "${FX_URL[A]}/api/v1/sessions/$1/captures")
-    FX_BODY=$(cat "$FX_TMP/body")
-}
+fx_grey_jpeg "$FX_TMP/grey.jpg"
+capture() { fx_post_jpeg A "/api/v1/sessions/$1/captures" "$2" "$FX_TMP/grey.jpg"; } # SID TOKEN
 rows() { fx_sql "SELECT COUNT(*) FROM proctor_capture WHERE session_id = '$1'"; }
 files() { find "$D/captures" -type f 2>/dev/null | wc -l; }
 

@@ -14,19 +14,8 @@ fx_init exam_limits "$1"
 fx_examd_start A DK_PROCTOR_CAPTURE_INTERVAL_S=600 DK_CAPTURE_EARLY_SLACK_S=30 \
     DK_CAPTURE_MAX_PER_SESSION=3 DK_CAMERA_CHECK_MAX=3 DK_CAMERA_CHECK_WINDOW_S=600
 
-# a valid 32x32 flat grey baseline JPEG: the smallest photo the proctor accepts
-base64 -d >"$FX_TMP/grey.jpg" <<'B64'
-/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB
-AQEBAQEBAQEBAQEBAQEBAQH/wAALCAAgACABAREA/8QAFAABAAAAAAAAAAAAAAAAAAAAAP/EABQQAQAAAAAAAAAAAAAAAAAA
-AAD/2gAIAQEAAD8AAAAAAP/Z
-B64
-jpeg_post() { # PATH TOKEN: the grey JPEG as the body
-    FX_HDRS="$FX_TMP/headers"
-    FX_CODE=$(curl -s --max-time 30 --interface "$FX_SRC" -X POST -o "$FX_TMP/body" -D "$FX_HDRS" \
-        -w '%{http_code}' -H "Authorization: Bearer $2" -H 'Content-Type: image/jpeg' \
-        --data-binary "@$FX_TMP/grey.jpg" "${FX_URL[A]}$1")
-    FX_BODY=$(cat "$FX_TMP/body")
-}
+fx_grey_jpeg "$FX_TMP/grey.jpg"
+jpeg_post() { fx_post_jpeg A "$1" "$2" "$FX_TMP/grey.jpg"; } # PATH TOKEN
 rows() { fx_sql "SELECT COUNT(*) FROM proctor_capture WHERE session_id = '$1'"; }
 
 fx_sitting A

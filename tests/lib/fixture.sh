@@ -419,6 +419,22 @@ fx_put_answers() {
     [ $bad = 0 ]
 }
 
+fx_grey_jpeg() { # FILE: a valid 32x32 flat grey baseline JPEG, the smallest photo the proctor accepts
+    base64 -d >"$1" <<'B64'
+/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB
+AQEBAQEBAQEBAQEBAQEBAQH/wAALCAAgACABAREA/8QAFAABAAAAAAAAAAAAAAAAAAAAAP/EABQQAQAAAAAAAAAAAAAAAAAA
+AAD/2gAIAQEAAD8AAAAAAP/Z
+B64
+}
+
+fx_post_jpeg() { # NODE PATH TOKEN FILE: POST the file as image/jpeg; sets FX_CODE, FX_BODY, FX_HDRS
+    FX_HDRS="$FX_TMP/headers"
+    FX_CODE=$(curl -s --max-time 30 --interface "$FX_SRC" -X POST -o "$FX_TMP/body" -D "$FX_HDRS" \
+        -w '%{http_code}' -H "Authorization: Bearer $3" -H 'Content-Type: image/jpeg' \
+        --data-binary "@$4" "${FX_URL[$1]}$2")
+    FX_BODY=$(cat "$FX_TMP/body" 2>/dev/null)
+}
+
 fx_blueprint() { # PAPER -> "QUESTION_COUNT PASS_MARK DURATION_MS" of the 临床 blueprint
     fx_sql "SELECT question_count, pass_mark, duration_min * 60000 FROM qb_blueprint
             WHERE category = '临床' AND paper = '$1'" | tr '\t' ' '

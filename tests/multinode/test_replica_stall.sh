@@ -22,9 +22,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 fx_init multinode_redis_replica_stall "${1:-}"
 command -v redis-server >/dev/null || fx_skip "redis-server is not installed"
 
-RS=$FX_TMP/redis
-mkdir -p "$RS/p1" "$RS/p2"
-declare -A RPID=()
+. "$here/redis_nodes.sh"
 rs_cleanup() {
     local rc=$? p
     for p in "${RPID[@]}"; do kill -CONT "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
@@ -33,29 +31,8 @@ rs_cleanup() {
 }
 trap rs_cleanup EXIT
 
-free_port() {
-    local p
-    for _ in $(seq 50); do
-        p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-    done
-    fx_fatal "no free port"
-}
 P1=$(free_port)
 P2=$(free_port)
-rcli() { redis-cli -p "$1" --raw "${@:2}" 2>/dev/null; }
-start_redis() { # NAME PORT [ARGS...]
-    local name=$1 port=$2
-    shift 2
-    redis-server --port "$port" --bind 127.0.0.1 --dir "$RS/$name" --save "" \
-        --logfile "$RS/$name/log" "$@" &
-    RPID[$name]=$!
-    for _ in $(seq 100); do
-        [ "$(rcli "$port" ping)" = PONG ] && return 0
-        sleep 0.1
-    done
-    fx_fatal "redis $name did not start on port $port"
-}
 start_redis p1 "$P1"
 start_redis p2 "$P2" --replicaof 127.0.0.1 "$P1"
 for _ in $(seq 300); do
