@@ -84,10 +84,10 @@ static inline long long exam_now_ms(exam_server *s)
 {
     return dk_wall_ms() + atomic_load(&s->clock_offset_ms);
 }
-/* From a TIME reply and the local wall-clock times around the call: the offset. */
-long long exam_clock_offset(long long redis_s, long long redis_us, long long before_ms,
-                            long long after_ms);
-void exam_clock_note(exam_server *s, long long offset_ms);
+/* Keeps Redis's clock against ours from a TIME reply and this node's wall-clock times
+ * (dk_wall_ms) just before and after the call; ignores anything but a TIME reply. */
+void exam_clock_from_time(exam_server *s, const redisReply *r, long long before_ms,
+                          long long after_ms);
 
 /* ---- the route table (exam_server.c): a row per endpoint, read by one runner ---- */
 

@@ -196,21 +196,21 @@ int exam_check_jpeg(dk_req *rq, int *width, int *height)
     return -1;
 }
 
-long long exam_clock_offset(long long redis_s, long long redis_us, long long before_ms,
-                            long long after_ms)
+/* Logs when this node's clock is off by a second or more (again only when that changes
+ * by another second). */
+void exam_clock_from_time(exam_server *s, const redisReply *r, long long before_ms,
+                          long long after_ms)
 {
-    return redis_s * 1000 + redis_us / 1000 - (before_ms + after_ms) / 2;
-}
-
-/* Keeps the offset; says so in the log when this node's clock is off by a second or more
- * (again only when that changes by another second). */
-void exam_clock_note(exam_server *s, long long offset_ms)
-{
-    long long old = atomic_exchange(&s->clock_offset_ms, offset_ms);
-    long long d = offset_ms - old;
-    if ((offset_ms >= 1000 || offset_ms <= -1000) && (d >= 1000 || d <= -1000 || old == 0))
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING)
+        return;
+    long long offset = strtoll(r->element[0]->str, NULL, 10) * 1000 +
+                       strtoll(r->element[1]->str, NULL, 10) / 1000 - (before_ms + after_ms) / 2;
+    long long old = atomic_exchange(&s->clock_offset_ms, offset);
+    long long d = offset - old;
+    if ((offset >= 1000 || offset <= -1000) && (d >= 1000 || d <= -1000 || old == 0))
         DK_WARN("examd", "this node's clock is %lld ms %s Redis's: session times follow Redis",
-                offset_ms > 0 ? offset_ms : -offset_ms, offset_ms > 0 ? "behind" : "ahead of");
+                offset > 0 ? offset : -offset, offset > 0 ? "behind" : "ahead of");
 }
 
 /* At start, before serving: Redis's clock against ours (0 if Redis is not there yet; the
@@ -223,9 +223,7 @@ static void sync_clock(exam_server *s)
     long long before = dk_wall_ms();
     redisReply *r = dk_redis_cmd(c, &err, "TIME");
     long long after = dk_wall_ms();
-    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2)
-        exam_clock_note(s, exam_clock_offset(strtoll(r->element[0]->str, NULL, 10),
-                                             strtoll(r->element[1]->str, NULL, 10), before, after));
+    exam_clock_from_time(s, r, before, after);
     if (r) freeReplyObject(r);
     redisFree(c);
 }

@@ -64,11 +64,7 @@ static void on_time(redisReply *r, const dk_error *e, void *arg)
     clock_probe *p = arg;
     long long after = dk_wall_ms();
     /* a reply that took long says little about the offset: kept only within 50 ms */
-    if (!e->code && r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-        after - p->before_ms <= 50)
-        exam_clock_note(p->s, exam_clock_offset(strtoll(r->element[0]->str, NULL, 10),
-                                                strtoll(r->element[1]->str, NULL, 10),
-                                                p->before_ms, after));
+    if (!e->code && after - p->before_ms <= 50) exam_clock_from_time(p->s, r, p->before_ms, after);
     free(p);
 }
 

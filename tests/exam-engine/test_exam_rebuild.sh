@@ -85,8 +85,9 @@ fx_expect_eq "$flushed" "$(cat "$FX_TMP/expect.db")" "exam_answer has every answ
 fx_sql "DELETE FROM exam_answer WHERE session_id = '$sid' AND question_no = 16" >/dev/null
 fx_redis hdel "sess:{$sid}" flushed_ms >/dev/null
 # ... popped among 200 sessions that have nothing to write (no such session): more takes
-# than a round keeps in flight (FLUSH_TAKE_WINDOW, 32), so the round goes on past its
-# first window and ends
+# than a round keeps in flight (FLUSH_TAKE_WINDOW, 32). SPOP's order is random, so in
+# 169 of 201 runs the real session is past the first window, and its paper is written
+# only if the round goes on (a round stuck at its first window fails the check below)
 others=$(for i in $(seq 200); do printf 'ffff%028x ' "$i"; done)
 # shellcheck disable=SC2086
 fx_redis sadd exam:dirty $others "$sid" >/dev/null
@@ -97,14 +98,6 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 fx_expect_eq "$flushed" "$(cat "$FX_TMP/expect.db")" "without a watermark the flush writes the whole paper"
-left=1
-for _ in $(seq 100); do
-    # shellcheck disable=SC2086
-    left=$(fx_redis smismember exam:dirty $others | grep -c '^1$')
-    [ "$left" = 0 ] && break
-    sleep 0.1
-done
-fx_expect_eq "$left" 0 "all 200 sessions without answers were taken from exam:dirty"
 
 # Redis loses the session
 cycle=$(fx_sql "SELECT cycle_id FROM exam_session WHERE id = '$sid'")
