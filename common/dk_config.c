@@ -94,6 +94,9 @@ static const config_key config_table[] = {
      "lifetime of a device token (a browser's proof of an earlier success)"},
     /* exam */
     {"exam_duration_s", T_INT, "3600", 0, "test duration when no blueprint says otherwise"},
+    {"exam_waiting_room_min", T_INT, "60", 0,
+     "minutes before a window opens that physicians may enter the waiting room (paper drawn, "
+     "hidden until the opening); 0 = no waiting room"},
     {"sweeper_period_ms", T_INT, "1000", 0, "how often expired sessions are submitted"},
     {"flush_period_ms", T_INT, "5000", 0, "how often live answers are flushed to MariaDB"},
     {"bank_reload_period_ms", T_INT, "30000", 0, "how often examd checks for a new bank version"},

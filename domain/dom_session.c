@@ -42,3 +42,10 @@ dom_key dom_key_missing(const char *sid)
 {
     return key("proctor:missing:{", sid, "}");
 }
+
+dom_key dom_key_wait(long long cycle, long long opens_ms)
+{
+    dom_key k;
+    snprintf(k.s, sizeof k.s, "wait:%lld:%lld", cycle, opens_ms);
+    return k;
+}

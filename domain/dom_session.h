@@ -42,6 +42,9 @@ dom_key dom_key_sess(const char *sid);    /* sess:{sid}: hash of DOM_F_* fields 
 dom_key dom_key_ans(const char *sid);     /* sess:{sid}:ans: question no -> "CHOICE@ms" */
 dom_key dom_key_cap(const char *sid);     /* sess:{sid}:cap: capture id -> result JSON */
 dom_key dom_key_missing(const char *sid); /* proctor:missing:{sid}: flagged-once marker */
+/* wait:{cycle}:{opens_ms}: zset of the physicians in the waiting room of one opening,
+ * score = arrival (Redis ms), member = "pid:paper" */
+dom_key dom_key_wait(long long cycle, long long opens_ms);
 
 /* Keys that list sessions (members: sids). */
 #define DOM_KEY_DEADLINES "exam:deadlines" /* zset, score = deadline (unix ms): the sweeper's */
@@ -99,8 +102,8 @@ dom_key dom_key_missing(const char *sid); /* proctor:missing:{sid}: flagged-once
 
 /* Saves one answer. KEYS: sess, ans, DOM_KEY_DIRTY. ARGV: pid, no, choice, sid, arrival
  * (the node's unix ms when the request arrived).
- * -> {1, "ok", now} | {0, reason, now}; reasons: nosession, closed, badno, badchoice,
- * stale (the request waited over 20 s in a node that froze: the client retries, so an
+ * -> {1, "ok", now} | {0, reason, now}; reasons: nosession, closed, notopen (drawn in
+ * the waiting room, before DOM_F_STARTED_AT), badno, badchoice, stale (the request waited over 20 s in a node that froze: the client retries, so an
  * old choice never lands over a newer one) */
 extern dk_script dom_lua_answer;
 
@@ -110,7 +113,8 @@ extern dk_script dom_lua_view;
 
 /* Writes a session started or rebuilt from MariaDB. KEYS: sess, ans, DOM_KEY_DEADLINES,
  * DOM_KEY_DUE. ARGV: the session fields as pairs, "|", answer pairs, then the ms until the
- * first capture is due. Writes only what is missing (a rebuild never overwrites newer
+ * first capture is due (counted from DOM_F_STARTED_AT when that is later than now: a
+ * paper drawn in the waiting room). Writes only what is missing (a rebuild never overwrites newer
  * state); a live session is listed in both zsets. A resume of a live session clears
  * DOM_F_CAP_NEXT_DUE: the capture the page sends right after it is never early.
  * -> same as dom_lua_view. */
@@ -119,7 +123,7 @@ extern dk_script dom_lua_restore;
 /* Claims a session for submitting. KEYS: sess, ans. ARGV: pid ("" = the sweeper), by
  * (DOM_BY_*), stale_ms (a claim older than this may be taken over).
  * -> {1, now, qp, {answer pairs}} | {0, reason}; reasons: nosession, submitted, busy,
- * notdue (the sweeper before the deadline) */
+ * notdue (the sweeper before the deadline), notopen (a physician before DOM_F_STARTED_AT) */
 extern dk_script dom_lua_claim;
 
 /* Records the result of a submitted session and lets its keys expire. KEYS: sess, ans,
@@ -147,8 +151,14 @@ extern dk_script dom_lua_unclaim;
  * has had max captures accepted takes no more. An accepted one is counted
  * (DOM_F_CAP_COUNT) before it is stored, so parallel uploads cannot pass the maximum.
  * -> {verdict, next due (unix ms, 0 = none yet), now}; verdicts: ok, nosession (not
- * there, or another physician's), closed (not live), early, toomany */
+ * there, or another physician's), closed (not live), notopen (before DOM_F_STARTED_AT),
+ * early, toomany */
 extern dk_script dom_lua_capture_ok;
+
+/* A physician in the waiting room keeps their place: the first arrival is kept (NX).
+ * KEYS: dom_key_wait. ARGV: member ("pid:paper"), expiry (unix ms: the window's end).
+ * -> {place (1 = first), how many wait} */
+extern dk_script dom_lua_wait_join;
 /* Gives back what dom_lua_capture_ok counted, for a capture the server failed to store
  * (its disk, its database): the physician's budget is not spent on the server's faults.
  * KEYS: sess. -> 1 | 0 (nothing counted, or no session) */

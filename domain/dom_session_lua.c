@@ -10,10 +10,11 @@
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
 
 dk_script dom_lua_answer = DK_SCRIPT(
-    "local s = redis.call('HMGET', KEYS[1], 'pid', 'status', 'deadline', 'shape')\n"
+    "local s = redis.call('HMGET', KEYS[1], 'pid', 'status', 'deadline', 'shape', 'started_at')\n"
     NOW_MS
     "if not s[1] or s[1] ~= ARGV[1] then return {0, 'nosession', now} end\n"
     "if s[2] ~= 'live' or now >= tonumber(s[3]) then return {0, 'closed', now} end\n"
+    "if now < tonumber(s[5] or '0') then return {0, 'notopen', now} end\n"
     "if now - tonumber(ARGV[5]) > 20000 then return {0, 'stale', now} end\n"
     "local no = tonumber(ARGV[2])\n"
     "local shape = s[4]\n"
@@ -52,7 +53,9 @@ dk_script dom_lua_restore = DK_SCRIPT(
     "  if st == 'live' then\n"
     "    local sid = redis.call('HGET', KEYS[1], 'sid')\n"
     "    redis.call('ZADD', KEYS[3], redis.call('HGET', KEYS[1], 'deadline'), sid)\n"
-    "    redis.call('ZADD', KEYS[4], 'NX', now + tonumber(ARGV[#ARGV]), sid)\n"
+    /* drawn ahead in the waiting room: the first capture is due after the opening */
+    "    local from = math.max(now, tonumber(redis.call('HGET', KEYS[1], 'started_at') or '0'))\n"
+    "    redis.call('ZADD', KEYS[4], 'NX', from + tonumber(ARGV[#ARGV]), sid)\n"
     "  end\n"
     "else\n"
     "  while ARGV[i] ~= '|' do i = i + 2 end\n"
@@ -68,11 +71,12 @@ dk_script dom_lua_restore = DK_SCRIPT(
     VIEW_BODY);
 
 dk_script dom_lua_claim = DK_SCRIPT(
-    "local s = redis.call('HMGET', KEYS[1], 'pid', 'status', 'deadline', 'claim_at', 'qp')\n"
+    "local s = redis.call('HMGET', KEYS[1], 'pid', 'status', 'deadline', 'claim_at', 'qp', 'started_at')\n"
     NOW_MS
     "if not s[1] then return {0, 'nosession'} end\n"
     "if ARGV[1] ~= '' and s[1] ~= ARGV[1] then return {0, 'nosession'} end\n"
     "if s[2] == 'submitted' then return {0, 'submitted'} end\n"
+    "if s[2] == 'live' and now < tonumber(s[6] or '0') then return {0, 'notopen'} end\n"
     "if s[2] == 'submitting' and now - tonumber(s[4]) < tonumber(ARGV[3]) then return {0, 'busy'} end\n"
     "if ARGV[2] == 'sweeper' and s[2] == 'live' and now < tonumber(s[3]) then return {0, 'notdue'} end\n"
     "redis.call('HSET', KEYS[1], 'status', 'submitting', 'claim_at', now, 'claim_by', ARGV[2])\n"
@@ -113,10 +117,11 @@ dk_script dom_lua_unclaim = DK_SCRIPT(
     "return 1\n");
 
 dk_script dom_lua_capture_ok = DK_SCRIPT(
-    "local s = redis.call('HMGET', KEYS[1], 'pid', 'status', 'cap_next_due', 'cap_count')\n"
+    "local s = redis.call('HMGET', KEYS[1], 'pid', 'status', 'cap_next_due', 'cap_count', 'started_at')\n"
     NOW_MS
     "if not s[1] or s[1] ~= ARGV[1] then return {'nosession', 0, now} end\n"
     "if s[2] ~= 'live' then return {'closed', 0, now} end\n"
+    "if now < tonumber(s[5] or '0') then return {'notopen', 0, now} end\n"
     "local due = tonumber(s[3] or '0') or 0\n"
     "if due > 0 and now < due - tonumber(ARGV[2]) then return {'early', due, now} end\n"
     "local n = tonumber(s[4] or '0') or 0\n"
@@ -124,6 +129,12 @@ dk_script dom_lua_capture_ok = DK_SCRIPT(
     "if max > 0 and n >= max then return {'toomany', due, now} end\n"
     "redis.call('HSET', KEYS[1], 'cap_count', n + 1)\n"
     "return {'ok', due, now}\n");
+
+dk_script dom_lua_wait_join = DK_SCRIPT(
+    NOW_MS
+    "redis.call('ZADD', KEYS[1], 'NX', now, ARGV[1])\n"
+    "redis.call('PEXPIREAT', KEYS[1], ARGV[2])\n"
+    "return {redis.call('ZRANK', KEYS[1], ARGV[1]) + 1, redis.call('ZCARD', KEYS[1])}\n");
 
 dk_script dom_lua_capture_refund = DK_SCRIPT(
     "local n = tonumber(redis.call('HGET', KEYS[1], 'cap_count') or '0') or 0\n"

@@ -256,6 +256,10 @@ static void on_checked(redisReply *r, const dk_error *e, void *arg)
         dk_http_failf(rq, DK_ECONFLICT, "考试已结束，不再需要拍照");
         return;
     }
+    if (!strcmp(verdict, "notopen")) {
+        dk_http_failf(rq, DK_ECONFLICT, "考试尚未开始，开考后再拍照");
+        return;
+    }
     if (!strcmp(verdict, "early")) {
         reply_early(rq, r->element[1]->integer, r->element[2]->integer,
                     j->srv->capture_early_slack_ms);

@@ -41,8 +41,8 @@ static int audit(MYSQL *db, const char *actor_type, long long actor_id, const ch
 
 /* ---- eligibility -------------------------------------------------------------------- */
 
-int exam_db_tests(MYSQL *db, long long pid, long long now_ms, exam_test *out, int *n,
-                  dk_error *err)
+int exam_db_tests(MYSQL *db, long long pid, long long now_ms, long long lead_ms,
+                  exam_test *out, int *n, dk_error *err)
 {
     *n = 0;
     MYSQL_RES *res;
@@ -74,7 +74,7 @@ int exam_db_tests(MYSQL *db, long long pid, long long now_ms, exam_test *out, in
         copy(x->category, sizeof x->category, row[4]);
         x->ws = ll(row[x->makeup ? 7 : 5]);
         x->we = ll(row[x->makeup ? 8 : 6]);
-        if (row[5] && now_ms >= x->ws && now_ms < x->we) nc++;
+        if (row[5] && now_ms >= x->ws - lead_ms && now_ms < x->we) nc++;
     }
     mysql_free_result(res);
     for (int i = 0; i < nc && *n < EXAM_MAX_TESTS; i++) {
@@ -180,11 +180,12 @@ int exam_db_load_session(MYSQL *db, const char *sid, exam_db_session *s, dk_erro
 }
 
 int exam_db_start(MYSQL *db, const qb_index *idx, long long pid, const char *paper,
-                  long long now_ms, long long duration_ms, exam_db_session *s, dk_error *err)
+                  long long now_ms, long long lead_ms, long long duration_ms,
+                  exam_db_session *s, dk_error *err)
 {
     exam_test tests[EXAM_MAX_TESTS];
     int n, rc;
-    if ((rc = exam_db_tests(db, pid, now_ms, tests, &n, err))) return rc;
+    if ((rc = exam_db_tests(db, pid, now_ms, lead_ms, tests, &n, err))) return rc;
     exam_test *t = NULL;
     for (int i = 0; i < n; i++)
         if (!strcmp(tests[i].paper, paper)) t = &tests[i];
@@ -212,7 +213,9 @@ int exam_db_start(MYSQL *db, const qb_index *idx, long long pid, const char *pap
         const qb_blueprint *bp = qb_blueprint_find(idx, t->category, paper);
         duration_ms = (bp && bp->duration_min > 0 ? bp->duration_min : 60) * 60000LL;
     }
-    long long deadline = now_ms + duration_ms;
+    /* in the waiting room: the time starts at the opening, for everyone who waited */
+    long long started = now_ms < t->window_start_ms ? t->window_start_ms : now_ms;
+    long long deadline = started + duration_ms;
     if (deadline > t->window_end_ms) deadline = t->window_end_ms;
     json_t *pj = json_pack("{s:s}", "enc", enc);
     char *pjs = json_dumps(pj, JSON_COMPACT);
@@ -227,7 +230,7 @@ int exam_db_start(MYSQL *db, const qb_index *idx, long long pid, const char *pap
                       DK_PINT((long long)seed),
                       DK_PINT((long long)qb_index_version(idx)),
                       DK_PSTR(pjs),
-                      DK_PINT(now_ms),
+                      DK_PINT(started),
                       DK_PINT(deadline)};
     rc = dk_mysql_exec(db,
                        "INSERT IGNORE INTO exam_session (id, physician_id, enrolment_id, cycle_id, "

@@ -35,17 +35,22 @@ typedef struct exam_db_session {
     char answer[QB_MAX_PAPER][QB_CHOICE_MAX + 16]; /* "CHOICE@ms" as Redis keeps it */
 } exam_db_session;
 
-/* Tests the physician may sit at now_ms (status 待参加考核/待参加补考, inside the window,
- * required, not exempted, not passed). */
-int exam_db_tests(MYSQL *db, long long pid, long long now_ms, exam_test *out, int *n,
-                  dk_error *err);
+/* Tests the physician may sit at now_ms (status 待参加考核/待参加补考, inside the window
+ * or at most lead_ms before it opens (the waiting room), required, not exempted, not
+ * passed). */
+int exam_db_tests(MYSQL *db, long long pid, long long now_ms, long long lead_ms,
+                  exam_test *out, int *n, dk_error *err);
 
 /* Finds or creates the session of (physician, paper) for the current eligible attempt.
  * A new one is drawn from idx with a random seed; two racing starts (any node) end
  * with the same row thanks to the unique key. duration_ms: from configuration, or 0
- * for the blueprint's. Fills s (with its flushed answers). DK_EFORBIDDEN: nothing to sit now. */
+ * for the blueprint's. Fills s (with its flushed answers). DK_EFORBIDDEN: nothing to sit now.
+ * Before the window opens (at most lead_ms before, the waiting room) the paper is drawn
+ * ahead and the session starts at the opening: started_at = the window's start, so its
+ * time runs from the release, not from the arrival. */
 int exam_db_start(MYSQL *db, const qb_index *idx, long long pid, const char *paper,
-                  long long now_ms, long long duration_ms, exam_db_session *s, dk_error *err);
+                  long long now_ms, long long lead_ms, long long duration_ms,
+                  exam_db_session *s, dk_error *err);
 /* The session by id (owner checked by the caller), with its flushed answers. */
 int exam_db_load_session(MYSQL *db, const char *sid, exam_db_session *s, dk_error *err);
 void exam_db_session_clear(exam_db_session *s);

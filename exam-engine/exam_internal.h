@@ -35,6 +35,7 @@ struct exam_server {
     long long duration_ms; /* from configuration when set there, else 0 = the blueprint's */
     /* configuration the handlers need, read once in exam_start: no lookup by name per
      * request */
+    long long waiting_ms;          /* the waiting room opens this long before a window */
     long long redis_wait_replicas; /* an answer is acknowledged once on this many replicas */
     long long redis_wait_ms;       /* ... waiting at most this long (WAIT) */
     long long session_ttl_s;       /* a submitted session stays in Redis this long */

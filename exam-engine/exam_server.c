@@ -283,6 +283,9 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
      * each blueprint's own duration (60 minutes in the seeds) */
     if (strcmp(dk_config_source(cfg, "exam_duration_s"), "default") != 0)
         s->duration_ms = dk_config_int(cfg, "exam_duration_s") * 1000;
+    /* the waiting room: at most a day ahead (a longer lead is a typo) */
+    s->waiting_ms = dk_config_int(cfg, "exam_waiting_room_min");
+    s->waiting_ms = (s->waiting_ms < 0 ? 0 : s->waiting_ms > 1440 ? 1440 : s->waiting_ms) * 60000;
     s->redis_wait_replicas = dk_config_int(cfg, "redis_wait_replicas");
     s->redis_wait_ms = dk_config_int(cfg, "redis_wait_ms");
     s->session_ttl_s = dk_config_int(cfg, "session_ttl_s");

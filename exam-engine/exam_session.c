@@ -33,8 +33,48 @@ static const char *fieldd(redisReply *pairs, const char *name, const char *dflt)
     return v ? v : dflt;
 }
 
+/* ---- the waiting room: a paper drawn before its window opens ---------------------------
+ * Its session is live with DOM_F_STARTED_AT at the opening; until then the view has no
+ * questions, says "waiting" with the opening and the physician's place in the waiting
+ * room (dom_lua_wait_join), and the scripts refuse answers, captures and a submit. */
+
+typedef struct wait_view {
+    dk_req *rq;
+    json_t *v;
+    int status;
+} wait_view;
+
+static void on_joined(redisReply *r, const dk_error *e, void *arg)
+{
+    wait_view *w = arg;
+    if (!e->code && r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[0]->type == REDIS_REPLY_INTEGER) {
+        json_object_set_new(w->v, "place", json_integer(r->element[0]->integer));
+        json_object_set_new(w->v, "waiting_count", json_integer(r->element[1]->integer));
+    } /* else: the page shows the countdown without a place */
+    dk_http_reply_json(w->rq, w->status, w->v);
+    free(w);
+}
+
+static void reply_waiting(dk_req *rq, json_t *v, redisReply *f, long long started,
+                          long long deadline, int status)
+{
+    json_object_set_new(v, "waiting", json_true());
+    json_object_set_new(v, "opens_at", json_integer(started));
+    json_object_set_new(v, "remaining_ms", json_integer(deadline - started));
+    wait_view *w = dk_calloc(1, sizeof *w);
+    *w = (wait_view){rq, v, status};
+    dom_key k = dom_key_wait(strtoll(fieldd(f, DOM_F_CYCLE, "0"), NULL, 10), started);
+    char member[48], expire[24];
+    snprintf(member, sizeof member, "%s:%s", fieldd(f, DOM_F_PID, "0"), fieldd(f, DOM_F_PAPER, ""));
+    dk_fmt_ll(expire, deadline);
+    const char *argv[] = {"1", k.s, member, expire};
+    dk_aredis_evalsha(rq->loop->redis, 0, on_joined, w, &dom_lua_wait_join, 4, argv, NULL);
+}
+
 /* Replies with the session shown by a view-shaped script reply {1, now, fields, answers}.
- * with_paper: include the questions (start, reload); otherwise only times and answers. */
+ * with_paper: include the questions (start, reload); otherwise only times and answers.
+ * Before the opening (the waiting room): never the questions. */
 static void reply_view(dk_req *rq, redisReply *r, int with_paper, int status)
 {
     exam_server *srv = exam_of(rq);
@@ -42,6 +82,7 @@ static void reply_view(dk_req *rq, redisReply *r, int with_paper, int status)
     redisReply *f = r->element[2], *a = r->element[3];
     const char *st = field(f, DOM_F_STATUS);
     long long deadline = strtoll(fieldd(f, DOM_F_DEADLINE, "0"), NULL, 10);
+    long long started = strtoll(fieldd(f, DOM_F_STARTED_AT, "0"), NULL, 10);
     json_t *answers = json_object();
     for (size_t i = 0; a && i + 1 < a->elements; i += 2) {
         const char *v = a->element[i + 1]->str;
@@ -55,7 +96,7 @@ static void reply_view(dk_req *rq, redisReply *r, int with_paper, int status)
         "{s:s?,s:s?,s:s?,s:i,s:s?,s:I,s:I,s:I,s:I,s:I,s:o}", "session_id", field(f, DOM_F_SID),
         "paper", field(f, DOM_F_PAPER), "category", field(f, DOM_F_CATEGORY), "attempt",
         atoi(fieldd(f, DOM_F_ATTEMPT, "1")), "status", st, "started_at",
-        (json_int_t)strtoll(fieldd(f, DOM_F_STARTED_AT, "0"), NULL, 10), "deadline",
+        (json_int_t)started, "deadline",
         (json_int_t)deadline, "server_time", (json_int_t)now, "remaining_ms", (json_int_t)remaining,
         "answered", (json_int_t)json_object_size(answers), "answers", answers);
     if (st && !strcmp(st, DOM_SESS_SUBMITTED) && field(f, DOM_F_SCORE))
@@ -66,6 +107,10 @@ static void reply_view(dk_req *rq, redisReply *r, int with_paper, int status)
                                       atoi(fieldd(f, DOM_F_PASS_MARK, "60")), "passed",
                                       atoi(fieldd(f, DOM_F_PASSED, "0")), "enrolment_status",
                                       field(f, DOM_F_ENROLMENT_STATUS)));
+    if (live && now < started) {
+        reply_waiting(rq, v, f, started, deadline, status);
+        return;
+    }
     const char *qp = field(f, DOM_F_QP);
     if (!with_paper || !qp) {
         dk_http_reply_json(rq, status, v);
@@ -157,8 +202,8 @@ static void start_work(void *ctx, void *arg)
     MYSQL *db;
     qb_index *idx;
     if ((j->rc = exam_db_and_bank(ctx, j->srv, &db, &idx, &j->err))) goto out;
-    j->rc = exam_db_start(db, idx, j->pid, j->paper, j->now_ms, j->srv->duration_ms, &j->s,
-                          &j->err);
+    j->rc = exam_db_start(db, idx, j->pid, j->paper, j->now_ms, j->srv->waiting_ms,
+                          j->srv->duration_ms, &j->s, &j->err);
     if (!j->rc) j->rc = paper_shape(idx, j->s.qp, j->shape, &j->err);
 out:
     if (j->rc == DK_EIO) dk_dbconn_drop(ctx);
@@ -535,6 +580,8 @@ static void on_answer(redisReply *r, const dk_error *e, void *arg)
     const char *why = r->element[1]->str;
     if (!strcmp(why, "closed"))
         dk_http_failf(rq, DK_ECONFLICT, "考试已结束（时间已到或已交卷），答案不能再保存或修改");
+    else if (!strcmp(why, "notopen"))
+        dk_http_failf(rq, DK_ECONFLICT, "考试尚未开始，请在候考室等待开考");
     else if (!strcmp(why, "badno"))
         dk_http_failf(rq, DK_ENOTFOUND, "试卷中没有第 %d 题", a->no);
     else if (!strcmp(why, "stale")) {
@@ -730,6 +777,7 @@ static void on_claim(redisReply *r, const dk_error *e, void *arg)
         return;
     }
     if (!strcmp(why, "busy")) dk_http_failf(rq, DK_ECONFLICT, "正在交卷，请稍候");
+    else if (!strcmp(why, "notopen")) dk_http_failf(rq, DK_ECONFLICT, "考试尚未开始，不能交卷");
     else dk_http_failf(rq, DK_ENOTFOUND, "没有这场考试");
 }
 

@@ -19,7 +19,7 @@ static void tests_work(void *ctx, void *arg)
 {
     tests_job *j = arg;
     MYSQL *db = dk_dbconn_get(ctx, &j->err);
-    j->rc = db ? exam_db_tests(db, j->pid, j->now_ms, j->t, &j->n, &j->err) : j->err.code;
+    j->rc = db ? exam_db_tests(db, j->pid, j->now_ms, j->srv->waiting_ms, j->t, &j->n, &j->err) : j->err.code;
     if (j->rc == DK_EIO) dk_dbconn_drop(ctx);
 }
 
@@ -38,14 +38,14 @@ static void tests_done(void *arg)
         const qb_blueprint *bp = idx ? qb_blueprint_find(idx, t->category, t->paper) : NULL;
         if (!dur) dur = (bp && bp->duration_min > 0 ? bp->duration_min : 60) * 60000LL;
         json_array_append_new(
-            list, json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:I,s:i,s:s?,s:b}", "paper", t->paper,
+            list, json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:I,s:i,s:s?,s:b,s:b}", "paper", t->paper,
                             "name", !strcmp(t->paper, DOM_PAPER_PUBLIC) ? "人文医学" : DOM_PAPER_PRACTICE,
                             "category", t->category, "attempt", t->attempt, "window_start",
                             (json_int_t)t->window_start_ms, "window_end",
                             (json_int_t)t->window_end_ms, "duration_ms", (json_int_t)dur,
                             "question_count", bp ? bp->question_count : 100, "live_session",
                             t->live_session[0] ? t->live_session : NULL, "submitted",
-                            t->submitted));
+                            t->submitted, "waiting", j->now_ms < t->window_start_ms));
     }
     qb_index_unref(idx);
     dk_http_reply_json(j->rq, 200,
