@@ -10,6 +10,7 @@
 // (继续考试). Answers waiting for the network are in localStorage (outbox.js).
 
 import * as api from './api.js';
+import * as clock from './clock.js';
 import { Camera, cameraErrorMessage, serverVerdict } from './camera.js';
 import { forgetSession, runExam } from './exam.js';
 import * as exemption from './exemption.js';
@@ -349,6 +350,9 @@ async function showTests(message, prefetched) {
       } else if (live) {
         status = '考试进行中';
         action = el('button', { class: 'btn primary', text: '继续考试', onclick: () => resume({ sid: t.live_session, paper: t.paper }) });
+      } else if (t.waiting) {
+        status = '候考中';
+        action = el('button', { class: 'btn primary', text: '进入候考室', onclick: () => showCameraCheck(t) });
       } else if (!open) {
         status = now < t.window_start ? '未到考试时间' : '考试时间已过';
         action = el('button', { class: 'btn', disabled: true, text: '开始考试' });
@@ -390,6 +394,8 @@ function showCameraCheck(test) {
   const agree = $(v, '.agree input');
   const shot = $(v, '.snapshot');
   const camera = new Camera(video);
+  const startText = test.waiting ? '进入候考室' : '开始考试';
+  startBtn.textContent = startText;
   let passed = false;
   let handedOver = false;
   let shotUrl = null;
@@ -467,7 +473,7 @@ function showCameraCheck(test) {
   async function start() {
     if (!passed || !agree.checked) return;
     startBtn.disabled = true;
-    startBtn.textContent = '正在进入考试……';
+    startBtn.textContent = test.waiting ? '正在进入候考室……' : '正在进入考试……';
     say('busy', '正在生成试卷……');
     try {
       const s = await api.retrying(() => api.post('/api/v1/sessions', { paper: test.paper }), {
@@ -477,11 +483,12 @@ function showCameraCheck(test) {
       });
       if (s.status !== 'live') return showResult(s.result, s);
       handedOver = true;
+      if (s.waiting) return enterWaiting(s, camera);
       enterExam(s, camera);
     } catch (e) {
       if (e.status === 401) return;
       say('bad', `没有能够开始考试：${e.message}`);
-      startBtn.textContent = '开始考试';
+      startBtn.textContent = startText;
       refreshStart();
     }
   }
@@ -499,6 +506,79 @@ function showCameraCheck(test) {
 }
 
 // ---- the test and its result ---------------------------------------------------------
+
+// The waiting room: the paper is drawn and hidden until opens_at. The countdown runs on
+// the server's clock (clock.js); the place is the physician's in arrival order. At the
+// opening the page asks for the paper once, spread over the first seconds (jitter) so
+// that thousands of pages do not arrive in the same millisecond, and re-syncs each
+// minute meanwhile. Nothing here retries in a loop: a 503 waits its Retry-After.
+function enterWaiting(s, camera) {
+  sessionStorage.setItem(ACTIVE_KEY, JSON.stringify({ sid: s.session_id, paper: s.paper }));
+  const v = show('t-waiting', '候考室');
+  $(v, '.exam-label').textContent = `${PAPER_NAMES[s.paper] || s.paper}（${s.category}）`;
+  const cd = $(v, '.countdown');
+  const place = $(v, '.place');
+  const msg = $(v, '.wait-msg');
+  let opensAt = s.opens_at;
+  let handedOn = false; // the camera went on to the exam
+  let timers = [];
+  let ticker = null;
+  let gone = false;
+  const later = (fn, ms) => timers.push(setTimeout(fn, Math.max(0, ms)));
+  const render = (r) => {
+    opensAt = r.opens_at;
+    $(v, '.opens-at').textContent = `开考时间：${fmtDateTime(r.opens_at)}（北京时间）`;
+    place.textContent =
+      r.place > 0 ? `您是第 ${r.place} 位进入候考室的考生（当前候考 ${r.waiting_count} 人）` : '';
+  };
+  const tick = () => {
+    const left = Math.max(0, Math.ceil(clock.until(opensAt) / 1000));
+    const h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), sec = left % 60;
+    cd.textContent = `${h ? `${h}:` : ''}${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}`;
+  };
+  const poll = async (atOpening) => {
+    if (gone) return;
+    let r;
+    try {
+      r = await api.retrying(() => api.get(`/api/v1/sessions/${s.session_id}`), { onWait: wait, retryNetwork: true });
+    } catch (e) {
+      if (e.status === 401 || gone) return;
+      msg.textContent = `与服务器的连接出现问题：${e.message}。系统会自动重试。`;
+      return later(() => poll(atOpening), 5000 + Math.random() * 5000);
+    }
+    if (gone) return;
+    if (r.status !== 'live') {
+      sessionStorage.removeItem(ACTIVE_KEY);
+      return showResult(r.result, r);
+    }
+    if (!r.waiting) {
+      gone = true;
+      handedOn = true;
+      return enterExam(r, camera);
+    }
+    render(r);
+    msg.textContent = '';
+    arm();
+  };
+  // the next poll: at the opening (plus up to 3 s of jitter), or in a minute to re-sync
+  const arm = () => {
+    timers.forEach(clearTimeout);
+    timers = [];
+    const toOpen = clock.until(opensAt);
+    if (toOpen <= 65000) later(() => poll(true), toOpen + Math.random() * 3000);
+    else later(() => poll(false), 55000 + Math.random() * 10000);
+  };
+  render(s);
+  tick();
+  ticker = setInterval(tick, 250);
+  arm();
+  cleanup = () => {
+    gone = true;
+    clearInterval(ticker);
+    timers.forEach(clearTimeout);
+    if (!handedOn) camera.close();
+  };
+}
 
 function enterExam(s, camera) {
   sessionStorage.setItem(ACTIVE_KEY, JSON.stringify({ sid: s.session_id, paper: s.paper }));
@@ -549,6 +629,7 @@ async function resume(a) {
     return showResult(s.result, s);
   }
   // the capture loop opens the camera, reports it and keeps trying
+  if (s.waiting) return enterWaiting(s, new Camera(document.createElement('video')));
   enterExam(s, new Camera(document.createElement('video')));
 }
 
