@@ -90,6 +90,9 @@ static const config_key config_table[] = {
      "how long an initial or reset password (666666) stays usable (then a reset is needed)"},
     {"login_initial_max_accounts_ip", T_INT, "5", 0,
      "accounts one address may try the initial password on per window (failures)"},
+    {"login_queue", T_STR, "login", 0,
+     "name of the fair login queue in Redis (queue:NAME:*); every node of a deployment shares "
+     "it: [a-z0-9_] only, at most 32"},
     {"login_device_ttl_s", T_INT, "15552000", 0,
      "lifetime of a device token (a browser's proof of an earlier success)"},
     /* exam */

@@ -207,10 +207,9 @@ size_t dk_workq_depth(dk_workq *q)
 
 size_t dk_workq_capacity(dk_workq *q) { return q->max_queue; }
 
-int dk_workq_retry_after(dk_workq *q, int max_s)
+/* The rate (jobs/s) the pool can finish at; under q->lock. */
+static double pool_rate(dk_workq *q, long long now)
 {
-    pthread_mutex_lock(&q->lock);
-    long long now = mono_ms();
     if (!q->mark_ms) q->mark_ms = q->backlog_ms = now;
     if (now - q->mark_ms >= 1000) { /* the measured rate, smoothed over a few seconds */
         double r = (double)(q->done - q->mark_done) * 1000.0 / (double)(now - q->mark_ms);
@@ -232,6 +231,22 @@ int dk_workq_retry_after(dk_workq *q, int max_s)
     double done_rate = q->rate >= 1.0 ? q->rate : q->rate > 0 ? 1.0 : 0;
     double rate = capacity > done_rate ? capacity : done_rate;
     if (rate <= 0) rate = 10.0 * q->nthreads;
+    return rate;
+}
+
+double dk_workq_rate(dk_workq *q)
+{
+    pthread_mutex_lock(&q->lock);
+    double r = pool_rate(q, mono_ms());
+    pthread_mutex_unlock(&q->lock);
+    return r;
+}
+
+int dk_workq_retry_after(dk_workq *q, int max_s)
+{
+    pthread_mutex_lock(&q->lock);
+    long long now = mono_ms();
+    double rate = pool_rate(q, now);
     /* the refused who were told to come back drain at the rate the pool works; this one
      * joins the end of them, as if the queue went on outside the server */
     q->backlog -= rate * (double)(now - q->backlog_ms) / 1000.0;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dom_account.h"
+#include "dom_queue.h"
 #include "exam_internal.h"
 
 static void busy(dk_req *rq, dk_workq *q)
@@ -47,32 +48,97 @@ static void login_done(dk_req *rq, const dom_login_result *r)
                                  r->acct.category));
 }
 
-void exam_login(dk_req *rq, const dk_claims *who)
+/* The body of a login, checked; *body is the caller's to release. */
+static int login_body(dk_req *rq, json_t **body, dom_login_req *req, const char **ticket,
+                      dk_error *err)
 {
-    (void)who;
-    json_t *body;
+    static const char *const keys[] = {"account", "password",     "id_number",   "name",
+                                       "device_token", "queue_ticket", NULL};
+    *req = (dom_login_req){.kind = DOM_KIND_PHYSICIAN};
+    *ticket = NULL;
+    if (dk_http_body_json(rq, body, err) || dk_json_only_keys(*body, keys, err) ||
+        dk_json_str(*body, "account", 64, &req->account, err) ||
+        dk_json_str(*body, "password", DK_PASSWORD_MAX, &req->password, err) ||
+        dk_json_str_opt(*body, "id_number", 32, &req->id_number, err) ||
+        dk_json_str_opt(*body, "name", 64, &req->name, err) ||
+        dk_json_str_opt(*body, "device_token", DOM_DEVICE_TOKEN_MAX - 1, &req->device_token, err) ||
+        dk_json_str_opt(*body, "queue_ticket", DOM_QUEUE_TICKET_LEN, ticket, err))
+        return err->code;
+    if (*ticket && **ticket && !dom_queue_ticket_valid(*ticket, strlen(*ticket)))
+        *ticket = NULL; /* not one of ours: a first arrival */
+    return 0;
+}
+
+static void login_finished(dk_req *rq, const dom_login_result *r)
+{
+    atomic_fetch_sub(&exam_of(rq)->logins_admitted, 1);
+    login_done(rq, r);
+}
+
+/* Admitted by the queue: the login proper. */
+static void login_go(dk_req *rq)
+{
+    json_t *body = NULL;
     dk_error err = {0};
-    const char *account, *password, *idn = NULL, *name = NULL, *dev = NULL;
-    static const char *const keys[] = {"account", "password",     "id_number",
-                                       "name",    "device_token", NULL};
-    if (dk_http_body_json(rq, &body, &err) || dk_json_only_keys(body, keys, &err) ||
-        dk_json_str(body, "account", 64, &account, &err) ||
-        dk_json_str(body, "password", DK_PASSWORD_MAX, &password, &err) ||
-        dk_json_str_opt(body, "id_number", 32, &idn, &err) ||
-        dk_json_str_opt(body, "name", 64, &name, &err) ||
-        dk_json_str_opt(body, "device_token", DOM_DEVICE_TOKEN_MAX - 1, &dev, &err)) {
+    dom_login_req req;
+    const char *ticket;
+    if (login_body(rq, &body, &req, &ticket, &err)) { /* checked before: cannot fail now */
         json_decref(body);
         dk_http_fail(rq, &err);
         return;
     }
-    dom_login_req req = {.kind = DOM_KIND_PHYSICIAN,
-                         .account = account,
-                         .password = password,
-                         .id_number = idn,
-                         .name = name,
-                         .device_token = dev};
-    dom_login_start(rq, &exam_of(rq)->login, &req, login_done);
+    atomic_fetch_add(&exam_of(rq)->logins_admitted, 1);
+    dom_login_start(rq, &exam_of(rq)->login, &req, login_finished);
     json_decref(body);
+}
+
+/* The queue's answer: in, or the place and when to come back (503 + Retry-After, the
+ * ticket and how many are ahead; the page shows "排队中，前面还有 N 人"). */
+static void on_queue(const dom_queue_verdict *v, void *arg)
+{
+    dk_req *rq = arg;
+    exam_server *s = exam_of(rq);
+    if (v->admitted) {
+        if (v->ticket[0]) atomic_fetch_add(&s->queue_admitted, 1);
+        login_go(rq);
+        return;
+    }
+    /* back when about the ones ahead have gone through this node's hash threads, within
+     * [1, 15] s: well inside the ticket's stale time, so a holder who waits keeps the place */
+    double rate = dk_workq_rate(s->hash);
+    long long ra = (long long)((double)v->ahead / (rate > 1 ? rate : 1)) + 1;
+    ra = ra < 1 ? 1 : ra > EXAM_QUEUE_POLL_MAX_S ? EXAM_QUEUE_POLL_MAX_S : ra;
+    atomic_fetch_add(&s->queue_refused, 1);
+    char ras[16], msg[96];
+    snprintf(ras, sizeof ras, "%lld", ra);
+    snprintf(msg, sizeof msg, "排队中，前面还有 %lld 人", v->ahead);
+    evhttp_add_header(evhttp_request_get_output_headers(rq->req), "Retry-After", ras);
+    dk_http_reply_json(rq, 503,
+                       json_pack("{s:{s:s,s:s,s:s,s:I,s:I}}", "error", "code", dk_err_name(DK_EBUSY),
+                                 "message", msg, "queue_ticket", v->ticket, "ahead",
+                                 (json_int_t)v->ahead, "retry_after", (json_int_t)ra));
+}
+
+void exam_login(dk_req *rq, const dk_claims *who)
+{
+    (void)who;
+    json_t *body = NULL;
+    dk_error err = {0};
+    dom_login_req req;
+    const char *ticket;
+    if (login_body(rq, &body, &req, &ticket, &err)) {
+        json_decref(body);
+        dk_http_fail(rq, &err);
+        return;
+    }
+    char t[DOM_QUEUE_TICKET_LEN + 1] = "";
+    if (ticket) snprintf(t, sizeof t, "%s", ticket);
+    json_decref(body);
+    /* the fair queue (domain/dom_queue.h): room = the logins this node may have in
+     * flight (its hash queue) less those it has */
+    exam_server *s = exam_of(rq);
+    long long room = (long long)dk_workq_capacity(s->hash) - atomic_load(&s->logins_admitted);
+    dom_queue_admit(rq->loop->redis, s->login_queue, t, room, EXAM_QUEUE_STALE_MS, on_queue, rq);
 }
 
 /* ---- POST /api/v1/password ----------------------------------------------------------------- */

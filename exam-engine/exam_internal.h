@@ -36,6 +36,7 @@ struct exam_server {
     /* configuration the handlers need, read once in exam_start: no lookup by name per
      * request */
     long long waiting_ms;          /* the waiting room opens this long before a window */
+    const char *login_queue;       /* the fair login queue's name (borrowed from cfg) */
     long long redis_wait_replicas; /* an answer is acknowledged once on this many replicas */
     long long redis_wait_ms;       /* ... waiting at most this long (WAIT) */
     long long session_ttl_s;       /* a submitted session stays in Redis this long */
@@ -55,11 +56,19 @@ struct exam_server {
     _Atomic long long flushed_answers;
     _Atomic long long answer_waits, answer_waited; /* WAITs sent, answers they acknowledged */
     _Atomic long long capture_backlog, capture_parked;
+    /* the login queue (exam_auth.c, domain/dom_queue.h): logins let in and not yet
+     * answered; queued ones let in, and refusals with a place */
+    _Atomic long long logins_admitted, queue_admitted, queue_refused;
     /* Redis's clock (TIME) minus this node's wall clock, measured at start and every sweep
      * tick: session times (start, deadline, capture due times, server_time) are Redis's,
      * so a node whose clock is minutes off neither shortens nor lengthens a paper */
     _Atomic long long clock_offset_ms;
 };
+
+/* The login queue: a ticket not seen for this long is dropped; a holder is told to come
+ * back within EXAM_QUEUE_POLL_MAX_S. */
+#define EXAM_QUEUE_STALE_MS 45000
+#define EXAM_QUEUE_POLL_MAX_S 15
 
 /* Per event loop. */
 typedef struct exam_loop {

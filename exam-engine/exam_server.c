@@ -146,6 +146,9 @@ GAUGE(g_clock, atomic_load(&s->clock_offset_ms))
 GAUGE(g_waited, atomic_load(&s->answer_waited))
 GAUGE(g_cap_backlog, atomic_load(&s->capture_backlog))
 GAUGE(g_cap_parked, atomic_load(&s->capture_parked))
+GAUGE(g_logins_in, atomic_load(&s->logins_admitted))
+GAUGE(g_queue_in, atomic_load(&s->queue_admitted))
+GAUGE(g_queue_wait, atomic_load(&s->queue_refused))
 
 static double g_requeued(dk_http_server *h, void *arg)
 {
@@ -279,6 +282,17 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
         free(s);
         return NULL;
     }
+    s->login_queue = dk_config_str(cfg, "login_queue");
+    size_t lq = strlen(s->login_queue);
+    int lq_ok = lq > 0 && lq <= 32;
+    for (size_t i = 0; lq_ok && i < lq; i++)
+        lq_ok = (s->login_queue[i] >= 'a' && s->login_queue[i] <= 'z') ||
+                (s->login_queue[i] >= '0' && s->login_queue[i] <= '9') || s->login_queue[i] == '_';
+    if (!lq_ok) {
+        dk_error_set(err, DK_EINVAL, "login_queue must be 1-32 characters of [a-z0-9_]");
+        free(s);
+        return NULL;
+    }
     /* the configured duration applies when set in the file or environment; otherwise
      * each blueprint's own duration (60 minutes in the seeds) */
     if (strcmp(dk_config_source(cfg, "exam_duration_s"), "default") != 0)
@@ -337,6 +351,12 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
         {"examd_capture_backlog", "captures queued and not yet scored (the proctor's lag)",
          g_cap_backlog, s},
         {"examd_capture_parked", "capture jobs parked after failing", g_cap_parked, s},
+        {"examd_logins_in_flight", "logins let in by the queue and not yet answered", g_logins_in,
+         s},
+        {"examd_login_queue_admitted", "logins let in from the queue with a ticket", g_queue_in,
+         s},
+        {"examd_login_queue_told_to_wait", "login requests told their place and to come back",
+         g_queue_wait, s},
         {"examd_redis_script_reloads",
          "scripts sent again as EVAL after NOSCRIPT (Redis restarted, failed over)", g_reloads,
          NULL},

@@ -34,6 +34,8 @@ size_t dk_workq_capacity(dk_workq *q);
  * in seconds, 1..max_s. Clients that honour it come back spread over the time
  * the pool needs for them instead of all within a fixed few seconds. */
 int dk_workq_retry_after(dk_workq *q, int max_s);
+/* The rate, in jobs per second, at which the pool can finish jobs (as above). */
+double dk_workq_rate(dk_workq *q);
 
 /* One per event loop. Requires evthread_use_pthreads() before the base was made. */
 dk_mailbox *dk_mailbox_new(struct event_base *base);

@@ -1,0 +1,82 @@
+/* dom_queue.c - the fair queue of dom_queue.h: one script, its keys, the reply. */
+#include "dom_queue.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dk_log.h"
+
+int dom_queue_ticket_valid(const char *s, size_t n)
+{
+    if (!s || n != DOM_QUEUE_TICKET_LEN) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return 0;
+    return 1;
+}
+
+dk_script dom_lua_queue_admit = DK_SCRIPT(
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    /* holders gone quiet leave the queue (a few per call: the cost stays flat) */
+    "local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[3]), 'LIMIT', 0, 64)\n"
+    "for _, id in ipairs(gone) do redis.call('ZREM', KEYS[1], id); redis.call('ZREM', KEYS[2], id) end\n"
+    "local room = tonumber(ARGV[2])\n"
+    "local id = ARGV[1]\n"
+    "local seq = false\n"
+    "if id ~= '' then seq = redis.call('ZSCORE', KEYS[1], id) end\n"
+    "if not seq then\n"
+    "  if room > 0 and redis.call('ZCARD', KEYS[1]) == 0 then return {1, 0, ''} end\n"
+    "  id = ARGV[4]\n"
+    "  seq = redis.call('INCR', KEYS[3])\n"
+    "  redis.call('ZADD', KEYS[1], seq, id)\n"
+    "end\n"
+    "redis.call('ZADD', KEYS[2], now, id)\n"
+    "local ahead = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. seq)\n"
+    "if ahead < room then\n"
+    "  redis.call('ZREM', KEYS[1], id)\n"
+    "  redis.call('ZREM', KEYS[2], id)\n"
+    "  return {1, ahead, id}\n"
+    "end\n"
+    "return {0, ahead, id}\n");
+
+typedef struct admit_call {
+    dom_queue_cb cb;
+    void *arg;
+} admit_call;
+
+static void on_admit(redisReply *r, const dk_error *e, void *arg)
+{
+    admit_call *c = arg;
+    dom_queue_verdict v = {.admitted = 1};
+    if (!e->code && r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+        r->element[0]->type == REDIS_REPLY_INTEGER && r->element[1]->type == REDIS_REPLY_INTEGER &&
+        r->element[2]->type == REDIS_REPLY_STRING) {
+        v.ok = 1;
+        v.admitted = r->element[0]->integer == 1;
+        v.ahead = r->element[1]->integer;
+        snprintf(v.ticket, sizeof v.ticket, "%s", r->element[2]->str);
+    }
+    c->cb(&v, c->arg);
+    free(c);
+}
+
+void dom_queue_admit(dk_aredis *r, const char *name, const char *ticket, long long room,
+                     long long stale_ms, dom_queue_cb cb, void *arg)
+{
+    char live[64], seen[64], seq[64], rooms[24], stale[24], fresh[DOM_QUEUE_TICKET_LEN + 1];
+    snprintf(live, sizeof live, "queue:%s:live", name);
+    snprintf(seen, sizeof seen, "queue:%s:seen", name);
+    snprintf(seq, sizeof seq, "queue:%s:seq", name);
+    snprintf(rooms, sizeof rooms, "%lld", room < 0 ? 0 : room);
+    snprintf(stale, sizeof stale, "%lld", stale_ms);
+    unsigned char rnd[DOM_QUEUE_TICKET_LEN / 2];
+    randombytes_buf(rnd, sizeof rnd);
+    sodium_bin2hex(fresh, sizeof fresh, rnd, sizeof rnd);
+    admit_call *c = dk_calloc(1, sizeof *c);
+    c->cb = cb;
+    c->arg = arg;
+    const char *argv[] = {"3", live, seen, seq, ticket ? ticket : "", rooms, stale, fresh};
+    dk_aredis_evalsha(r, 0, on_admit, c, &dom_lua_queue_admit, 8, argv, NULL);
+}

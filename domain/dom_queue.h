@@ -1,0 +1,43 @@
+/* dom_queue.h - a fair queue in front of a costly step (the login's argon2id), shared by
+ * every node through Redis: first come, first served, with each one's place.
+ *
+ * While nobody waits and the node has room, a request goes straight in. Otherwise it gets
+ * a ticket (32 random hex characters, unguessable: a place cannot be taken by guessing
+ * another's) at the back of the queue, and is told how many are ahead and when to come
+ * back; it comes back with its ticket and goes in once fewer are ahead of it than the
+ * node it reached has room for. A ticket not seen for stale_ms is dropped (its holder
+ * left), so nobody waits behind the gone. The place is kept whichever node the holder's
+ * next request reaches. Redis keys: DOM_KEY_QUEUE_* below (one queue per name). */
+#ifndef DOM_QUEUE_H
+#define DOM_QUEUE_H
+
+#include <stddef.h>
+
+#include "dk_redis.h"
+
+#define DOM_QUEUE_TICKET_LEN 32
+
+/* 1 when s[0..n) is a ticket: DOM_QUEUE_TICKET_LEN characters of [0-9a-f]. */
+int dom_queue_ticket_valid(const char *s, size_t n);
+
+typedef struct dom_queue_verdict {
+    int admitted;                          /* go in now */
+    long long ahead;                       /* how many wait before this one */
+    char ticket[DOM_QUEUE_TICKET_LEN + 1]; /* "" when admitted without queueing */
+    int ok;                                /* 0: Redis failed (the caller lets it in) */
+} dom_queue_verdict;
+
+typedef void (*dom_queue_cb)(const dom_queue_verdict *v, void *arg);
+
+/* Asks the queue `name` ("login") whether this request may go in. ticket: the one the
+ * client was given, or NULL/"" for a first arrival. room: how many more this node can take
+ * now (0: none). Calls cb exactly once, on the loop of r. */
+void dom_queue_admit(dk_aredis *r, const char *name, const char *ticket, long long room,
+                     long long stale_ms, dom_queue_cb cb, void *arg);
+
+/* The script: KEYS: live (zset ticket -> number), seen (zset ticket -> last seen, Redis
+ * ms), seq (counter). ARGV: ticket or "", room, stale_ms, a fresh ticket for a new arrival.
+ * -> {1|0 admitted, ahead, ticket ("" = went straight in)} */
+extern dk_script dom_lua_queue_admit;
+
+#endif

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# exam_login_queue: the fair login queue (domain/dom_queue.h) on two nodes sharing a queue
+# of this test's own (login_queue), each with room for 2 logins in flight (hash_queue=2).
+# With 5 holders already waiting (tickets written into Redis as other nodes would), a
+# new arrival is not let in: 503, Retry-After, "排队中，前面还有 5 人" and a ticket. Its place
+# is kept when it comes back, on either node; an arrival after it is behind it; a forged
+# ticket (well-formed, not issued) or a malformed one only joins at the back. As the ones
+# ahead go through, the count falls, and it is let in once fewer than the node's room are
+# ahead: then the login is judged as any other (a wrong password is still 401). Holders
+# that went quiet are dropped, so nobody waits behind them. With nobody waiting, a login
+# goes straight in with no ticket.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/fixture.sh"
+fx_init exam_login_queue "$1"
+q="t$(fx_digits 8)"
+live="queue:$q:live" seen="queue:$q:seen" seqk="queue:$q:seq"
+lq_cleanup() {
+    local rc=$?
+    fx_redis del "$live" "$seen" "$seqk" >/dev/null 2>&1
+    (exit "$rc")
+    fx_cleanup
+}
+trap lq_cleanup EXIT
+
+fx_examd_start A DK_LOGIN_QUEUE="$q" DK_HASH_QUEUE=2
+fx_examd_start B DK_LOGIN_QUEUE="$q" DK_HASH_QUEUE=2
+read -r p acct < <(fx_new_physician 0)
+read -r p2 acct2 < <(fx_new_physician 0)
+[ -n "${p:-}" ] && [ -n "${p2:-}" ] || fx_fatal "could not create the physicians"
+
+login_body() { # ACCOUNT [TICKET] [PASSWORD]
+    jq -cn --arg a "$1" --arg t "${2:-}" --arg p "${3:-$FX_PASSWORD}" \
+        '{account:$a,password:$p} + (if $t == "" then {} else {queue_ticket:$t} end)'
+}
+now_ms() { fx_redis time | { read -r s; read -r us; echo $((s * 1000 + us / 1000)); }; }
+
+# nobody waits: straight in, no ticket
+fx_call A POST /api/v1/login "$(login_body "$acct")"
+fx_expect_code 200 "a login with nobody waiting"
+fx_expect_eq "$(fx_redis zcard "$live")" 0 "no ticket is issued when nobody waits"
+
+# five holders wait already
+fx_redis set "$seqk" 5 >/dev/null
+t=$(now_ms)
+for i in 1 2 3 4 5; do
+    fx_redis zadd "$live" "$i" "$(printf 'a%031d' "$i")" >/dev/null
+    fx_redis zadd "$seen" "$t" "$(printf 'a%031d' "$i")" >/dev/null
+done
+
+fx_call A POST /api/v1/login "$(login_body "$acct")"
+fx_expect_error 503 "a new arrival behind five" "排队中，前面还有 5 人"
+ticket=$(jq -r .error.queue_ticket <<<"$FX_BODY")
+fx_check "the ticket is 32 hex characters" grep -Eq '^[0-9a-f]{32}$' <<<"$ticket"
+ra=$(fx_header Retry-After)
+fx_check "Retry-After is 1..15 s (got '$ra')" test "${ra:-0}" -ge 1 -a "${ra:-99}" -le 15
+fx_expect_eq "$(jq .error.ahead <<<"$FX_BODY")" 5 "the reply counts the five ahead"
+
+fx_call B POST /api/v1/login "$(login_body "$acct" "$ticket")"
+fx_expect_error 503 "the same ticket on the other node" "前面还有 5 人"
+fx_expect_eq "$(jq -r .error.queue_ticket <<<"$FX_BODY")" "$ticket" "the place is kept on B"
+
+fx_call B POST /api/v1/login "$(login_body "$acct2")"
+fx_expect_error 503 "a later arrival" "前面还有 6 人"
+ticket2=$(jq -r .error.queue_ticket <<<"$FX_BODY")
+fx_call A POST /api/v1/login "$(login_body "$acct2" "$(printf 'f%031d' 0)")"
+fx_expect_error 503 "a forged ticket" "前面还有 7 人"
+fx_call A POST /api/v1/login "$(login_body "$acct2" '../../etc')"
+fx_expect_error 503 "a malformed ticket" "前面还有 8 人"
+
+# three of the five go through: two ahead, room for two: still waiting
+fx_redis zrem "$live" "$(printf 'a%031d' 1)" "$(printf 'a%031d' 2)" "$(printf 'a%031d' 3)" >/dev/null
+fx_call A POST /api/v1/login "$(login_body "$acct" "$ticket")"
+fx_expect_error 503 "two ahead with room for two" "前面还有 2 人"
+# the fourth goes through: in, and the password is still judged
+fx_redis zrem "$live" "$(printf 'a%031d' 4)" >/dev/null
+fx_call B POST /api/v1/login "$(login_body "$acct" "$ticket" 'Wrong#Passw0rd')"
+fx_expect_code 401 "let in from the queue, a wrong password is refused"
+fx_check "the ticket left the queue when it was let in" \
+    test -z "$(fx_redis zscore "$live" "$ticket")"
+fx_call A POST /api/v1/login "$(login_body "$acct")"
+fx_expect_error 503 "a used ticket gives no place: a new arrival waits behind the others" "排队中"
+
+# the fifth holder and the ones behind went quiet: dropped; the second physician's place
+# is now first, and the login goes in
+t=$(now_ms)
+for id in $(fx_redis zrange "$live" 0 -1); do
+    [ "$id" = "$ticket2" ] || fx_redis zadd "$seen" $((t - 120000)) "$id" >/dev/null
+done
+fx_call A POST /api/v1/login "$(login_body "$acct2" "$ticket2")"
+fx_expect_code 200 "once the quiet holders are dropped, the one who kept coming back goes in"
+fx_expect_eq "$(fx_redis zcard "$live")" 0 "the queue is empty"
+fx_check "the node counts a refusal with a place" test "$(fx_metric A examd_login_queue_told_to_wait)" -ge 1
+fx_check "the node counts a queued login let in" test "$(fx_metric A examd_login_queue_admitted)" -ge 1
+fx_expect_eq "$(fx_metric B examd_logins_in_flight)" 0 "no login is left counted in flight"
+fx_finish
