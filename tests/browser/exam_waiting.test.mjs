@@ -7,12 +7,16 @@
 // the waiting room with the same place. At the opening the questions appear by
 // themselves within 10 s, the timer holds the whole duration counted from the opening
 // (not from the arrival), and an answer is saved. No console errors.
+// Before all that, the login meets the fair login queue (examd's login_queue of the test's
+// own) with two holders ahead: the page shows "排队中，前面还有 2 人" and logs in by itself
+// once they have gone through.
 
 import {
   check, collectErrors, launch, log, main, makeVideo, fillFirstLogin, newPhysician, parseArgs, photosOf, prerequisites, shot,
   sql, startExamd, unexpectedErrors,
 } from './harness.mjs';
-import { onCleanup } from './base.mjs';
+import { onCleanup, redisCmd } from './base.mjs';
+import { stack } from './harness.mjs';
 
 const NEW_PASSWORD = 'Houkao#2026';
 const OPENS_IN_S = 45;
@@ -40,7 +44,15 @@ main('browser_exam_waiting', async () => {
   const opensAt = Number(
     (await sql(`SELECT CAST(ROUND(UNIX_TIMESTAMP(test_start) * 1000) AS SIGNED) FROM cycle WHERE id = ${cycle}`)).trim(),
   );
-  const srv = await startExamd(args.examd, tmp, { DK_EXAM_DURATION_S: String(DURATION_S), DK_EXAM_WAITING_ROOM_MIN: '30' });
+  const queue = `bq${Math.floor(Math.random() * 1e8)}`;
+  const holders = ['1', '2'].map((n) => n.padStart(32, 'a'));
+  onCleanup(() => redisCmd(stack.redisPort, `DEL queue:${queue}:live queue:${queue}:seen queue:${queue}:seq`));
+  const srv = await startExamd(args.examd, tmp, {
+    DK_EXAM_DURATION_S: String(DURATION_S),
+    DK_EXAM_WAITING_ROOM_MIN: '30',
+    DK_LOGIN_QUEUE: queue,
+    DK_HASH_QUEUE: '2', // room for 2 logins in flight: 2 holders ahead keep the page waiting
+  });
 
   const ctx = await launch(pw, tmp, video, { viewport: { width: 1280, height: 800 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
   await ctx.addInitScript(() => {
@@ -51,9 +63,17 @@ main('browser_exam_waiting', async () => {
   const page = ctx.pages()[0] || (await ctx.newPage());
   page.setDefaultTimeout(15000);
 
+  // ---- the login queue: two holders ahead ----
+  const now = Date.now();
+  await redisCmd(stack.redisPort, `SET queue:${queue}:seq 2`);
+  await redisCmd(stack.redisPort, `ZADD queue:${queue}:live 1 ${holders[0]} 2 ${holders[1]}`);
+  await redisCmd(stack.redisPort, `ZADD queue:${queue}:seen ${now} ${holders[0]} ${now} ${holders[1]}`);
   await page.goto(srv.base + '/');
   await fillFirstLogin(page, doc);
   await page.getByRole('button', { name: '登录' }).click();
+  await page.locator('#waiting:not([hidden])', { hasText: '前面还有 2 人' }).waitFor();
+  await shot(page, out, '00-login-queue');
+  await redisCmd(stack.redisPort, `ZREM queue:${queue}:live ${holders[0]} ${holders[1]}`);
   await page.getByLabel('新密码', { exact: true }).fill(NEW_PASSWORD);
   await page.getByLabel('确认新密码').fill(NEW_PASSWORD);
   await page.getByRole('button', { name: '确认修改' }).click();
@@ -106,7 +126,8 @@ main('browser_exam_waiting', async () => {
   );
   check(started === opensAt, `started_at is ${started}, the opening ${opensAt}`);
 
-  const bad = unexpectedErrors(errors);
+  // the queue's 503s on /login are the protocol (Chromium logs every non-2xx)
+  const bad = unexpectedErrors(errors, (e) => e.kind === 'console' && /\/api\/v1\/login$/.test(e.url || '') && /status of 503/.test(e.text));
   check(!bad.length, 'console errors:\n' + bad.map((e) => `  ${e.kind}: ${e.text} ${e.url || ''}`).join('\n'));
   await ctx.close();
   await srv.stop();

@@ -123,6 +123,8 @@ function wait(info) {
   const render = () => {
     text.textContent = info.network
       ? `网络连接不稳定，${left} 秒后自动重试……`
+      : info.ahead != null
+      ? `排队中，前面还有 ${info.ahead} 人。轮到您时将自动登录，请不要关闭或刷新页面（${left} 秒后更新）。`
       : `当前${document.body.dataset.view === 'portal' ? '访问' : '参加测评'}的人数较多，系统正在为您排队，${left} 秒后自动重试（第 ${info.attempt} 次）。请不要关闭或刷新页面。`;
   };
   render();
@@ -205,7 +207,7 @@ function showLogin(message) {
     btn.disabled = true;
     btn.textContent = '正在登录……';
     try {
-        const r = await api.retrying(() => api.post('/api/v1/login', body), {onWait : wait});
+        const r = await queuedLogin(body);
         saveDeviceToken(acct, r.device_token);
         api.signIn(r.token, r.physician);
         if (r.must_change_password)
@@ -222,6 +224,38 @@ function showLogin(message) {
       btn.textContent = '登录';
     }
   });
+}
+
+// The login through examd's fair queue (domain/dom_queue.h): when others wait, the server
+// answers 503 with a ticket, the place ("前面还有 N 人") and Retry-After; the page comes back
+// with the ticket at that time (plus a little jitter, never earlier) and keeps its place
+// whichever node answers. Other 503 and short 429 answers wait as api.retrying does.
+async function queuedLogin(body) {
+  let ticket = '';
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const r = await api.post('/api/v1/login', ticket ? { ...body, queue_ticket: ticket } : body);
+      if (attempt) wait(null);
+      return r;
+    } catch (e) {
+      const queued = e.status === 503 && e.detail && typeof e.detail.queue_ticket === 'string' && e.detail.queue_ticket;
+      const busy = e.status === 503 || (e.status === 429 && e.retryAfter != null && e.retryAfter <= 60);
+      if (!busy || attempt >= 1000) {
+        if (attempt) wait(null);
+        throw e;
+      }
+      let ms;
+      if (queued) {
+        ticket = e.detail.queue_ticket;
+        ms = Math.max(1, e.retryAfter || 1) * 1000 * (1 + 0.25 * Math.random());
+        wait({ seconds: Math.ceil(ms / 1000), attempt: attempt + 1, ahead: Number(e.detail.ahead) || 0 });
+      } else {
+        ms = api.backoff(e, attempt);
+        wait({ seconds: Math.ceil(ms / 1000), attempt: attempt + 1, message: e.message });
+      }
+      await api.sleep(ms);
+    }
+  }
 }
 
 async function afterLogin() {
