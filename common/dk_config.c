@@ -117,7 +117,9 @@ static const config_key config_table[] = {
     {"capture_max_per_session", T_INT, "100", 0,
      "captures one session may store (then 409); 0 = no limit"},
     /* proctor */
-    {"proctor_model_dir", T_STR, "", 0, "folder of the face models ('' = degraded mode)"},
+    {"proctor_model_dir", T_STR, "", 0,
+     "folder of the face models ('' = the models shipped in proctor/models; 'none' = "
+     "degraded mode: faces counted, nothing flagged)"},
     {"proctor_detector", T_STR, "yunet_120x160.onnx", 0, "YuNet detector file"},
     {"proctor_recognizer", T_STR, "MobileFaceNet.onnx", 0, "recogniser file"},
     {"proctor_recognizer_kind", T_STR, "mobilefacenet", 0, "mobilefacenet or sface"},

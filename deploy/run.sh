@@ -5,6 +5,7 @@
 #   deploy/run.sh          start (or restart the servers of) everything
 #   deploy/run.sh stop     stop the servers and the stack
 #   deploy/run.sh status   what is running
+#   deploy/run.sh config FILE   write the configuration a first run makes, and nothing else
 # Settings: .stack/dingkao.conf (made on first run with a random token secret) and
 # DK_<KEY> variables; logs in .stack/logs/.
 set -euo pipefail
@@ -31,7 +32,25 @@ stop_servers() {
     done
 }
 
+# The configuration of a first run. The face models are the ones shipped in proctor/models
+# (proctor_model_dir left empty): nothing here reads ../shared, which an operator does not have.
+write_conf() { # FILE
+    local secret; secret=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+    cat > "$1" <<CONF
+# made by deploy/run.sh on $(date -u +%F); every key is listed in common/dk_config.c
+token_secret = $secret
+redis_port = ${DK_REDIS_PORT:-16379}
+mysql_port = ${DK_MYSQL_PORT:-13306}
+data_dir = $DK_STACK_DIR/data
+# face models: empty = the ones shipped in proctor/models (checked by sha256 before loading)
+proctor_model_dir =
+CONF
+    chmod 600 "$1"
+}
+
 case "${1:-start}" in
+config) [ -n "${2:-}" ] || { echo "usage: deploy/run.sh config FILE" >&2; exit 2; }
+    write_conf "$2"; exit 0 ;;
 stop) stop_servers; "$here/stack.sh" down; exit 0 ;;
 status)
     for s in "${servers[@]}"; do
@@ -41,7 +60,7 @@ status)
     done
     exec "$here/stack.sh" status ;;
 start) ;;
-*) echo "usage: deploy/run.sh [start|stop|status]" >&2; exit 2 ;;
+*) echo "usage: deploy/run.sh [start|stop|status|config FILE]" >&2; exit 2 ;;
 esac
 
 echo "== setup (Debian packages)"
@@ -53,18 +72,7 @@ echo "== stack"
 "$here/stack.sh" up
 mkdir -p "$run" "$logs" "$DK_STACK_DIR/data"
 conf="$DK_STACK_DIR/dingkao.conf"
-if [ ! -f "$conf" ]; then
-    secret=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
-    cat > "$conf" <<CONF
-# made by deploy/run.sh on $(date -u +%F); every key is listed in common/dk_config.c
-token_secret = $secret
-redis_port = ${DK_REDIS_PORT:-16379}
-mysql_port = ${DK_MYSQL_PORT:-13306}
-data_dir = $DK_STACK_DIR/data
-proctor_model_dir = $( [ -d "$repo/../shared/models" ] && cd "$repo/../shared/models" && pwd -P )
-CONF
-    chmod 600 "$conf"
-fi
+[ -f "$conf" ] || write_conf "$conf"
 export DK_CONFIG="$conf"
 echo "== demo data"
 DK_BUILD_DIR="$repo/build" "$here/demo/load.sh"

@@ -5,7 +5,7 @@
  *       "flag":null}; exit 0 if every capture was scored, 1 if one was a bad image,
  *       2 on usage, configuration or registered-photo errors.
  *   facesim [--config FILE] --eval PAIRS.tsv
- *       scores every pair (paths relative to the file; header line; columns path_a,
+ *       scores every pair (absolute paths, or relative to the file; header line; columns path_a,
  *       path_b, same[, cosine]) and prints AUC, FAR and FRR at proctor_threshold as one
  *       JSON object (with max_ref_diff when a reference cosine column is present);
  *       exit 0 if every image embedded, 1 otherwise.
@@ -107,8 +107,11 @@ typedef struct pair {
     double ref;
 } pair;
 
+/* The index of a pairs-file path among those seen; an absolute path is taken as it is, a
+ * relative one against the pairs file's folder (dir, "" or ending in '/'). */
 static int image_index(char ***paths, int *n, const char *dir, const char *rel)
 {
+    if (rel[0] == '/') dir = "";
     size_t need = strlen(dir) + strlen(rel) + 2;
     char *full = dk_malloc(need);
     snprintf(full, need, "%s%s", dir, rel);

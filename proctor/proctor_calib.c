@@ -186,7 +186,7 @@ double proctor_cosine(const proctor_embedding *a, const proctor_embedding *b)
 void proctor_options_default(proctor_options *o)
 {
     memset(o, 0, sizeof *o);
-    o->model_dir = "";
+    o->model_dir = proctor_shipped_model_dir();
     o->detector = "yunet_120x160.onnx";
     o->recognizer = "MobileFaceNet.onnx";
     o->kind = PROCTOR_KIND_MOBILEFACENET;
@@ -200,7 +200,9 @@ void proctor_options_default(proctor_options *o)
 int proctor_options_from_config(proctor_options *o, const dk_config *cfg, dk_error *err)
 {
     proctor_options_default(o);
-    o->model_dir = dk_config_str(cfg, "proctor_model_dir");
+    /* "" = the shipped models; "none" = degraded on purpose (faceless test photos) */
+    const char *dir = dk_config_str(cfg, "proctor_model_dir");
+    o->model_dir = !dir[0] ? proctor_shipped_model_dir() : !strcmp(dir, "none") ? "" : dir;
     o->detector = dk_config_str(cfg, "proctor_detector");
     o->recognizer = dk_config_str(cfg, "proctor_recognizer");
     const char *kind = dk_config_str(cfg, "proctor_recognizer_kind");

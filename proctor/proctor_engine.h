@@ -27,7 +27,9 @@ typedef enum proctor_kind {
 } proctor_kind;
 
 typedef struct proctor_options {
-    const char *model_dir;  /* "" or NULL: degraded mode (cascades, no similarity) */
+    const char *model_dir;  /* folder of the models; "" or NULL: degraded mode (cascades,
+                             * no similarity). The configuration maps proctor_model_dir ""
+                             * to the shipped proctor/models and "none" to "". */
     const char *detector;   /* file name inside model_dir (YuNet 2022mar) */
     const char *recognizer; /* file name inside model_dir */
     proctor_kind kind;
@@ -37,7 +39,7 @@ typedef struct proctor_options {
     long long max_pixels; /* refuse larger images before decoding */
 } proctor_options;
 
-/* Defaults of the configuration table, model_dir "" (degraded). */
+/* Defaults of the configuration table: model_dir = the shipped proctor/models. */
 void proctor_options_default(proctor_options *o);
 /* Reads the proctor_* keys. Strings are borrowed from cfg (keep cfg alive).
  * DK_EINVAL for an unknown proctor_recognizer_kind. */
@@ -79,7 +81,9 @@ typedef struct proctor_result {
 
 /* Loads the detector and recogniser (one instance per engine). Missing model files are
  * not an error: the engine starts in degraded mode after a loud warning. A model file
- * that exists but does not load is an error. */
+ * whose sha256 is not the expected one (proctor/models/SHA256SUMS) is refused before it is
+ * loaded (DK_EINVAL naming the file and both hashes), and one that does not load is an
+ * error (DK_EINTERNAL). */
 int proctor_engine_new(proctor_engine **out, const proctor_options *o, dk_error *err);
 void proctor_engine_free(proctor_engine *e);
 int proctor_engine_degraded(const proctor_engine *e);

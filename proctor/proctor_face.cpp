@@ -6,8 +6,9 @@
  * INTER_AREA when shrinking) -> landmarks back to the decoded image -> least-squares
  * similarity transform (Umeyama, closed form; not RANSAC) onto the ArcFace 112x112
  * template -> warpAffine -> RGB, (x-127.5)/127.5 -> MobileFaceNet -> L2 normalise.
- * SFace goes through cv::FaceRecognizerSF instead. Without model files, Haar/LBP
- * cascades count faces and nothing is flagged (degraded mode).
+ * SFace goes through cv::FaceRecognizerSF instead. Model files are checked by sha256
+ * before loading (proctor_models.c). Without model files, Haar/LBP cascades count faces
+ * and nothing is flagged (degraded mode).
  * An engine belongs to one thread at a time. Every C++ exception stops at this border. */
 #include <algorithm>
 #include <cmath>
@@ -114,6 +115,10 @@ int load(proctor_engine *e, dk_error *err)
     std::string rec = join(e->model_dir.c_str(), e->recognizer.c_str());
     bool have = !e->model_dir.empty() && file_exists(det) && file_exists(rec);
     if (have) {
+        /* refuse a damaged file or another model before OpenCV parses it */
+        int rc = proctor_model_verify(det.c_str(), PROCTOR_ROLE_DETECTOR, e->kind, err);
+        if (!rc) rc = proctor_model_verify(rec.c_str(), PROCTOR_ROLE_RECOGNIZER, e->kind, err);
+        if (rc) return rc;
         e->det = cv::FaceDetectorYN::create(det, "", cv::Size(DET_W, DET_H), DET_SCORE, DET_NMS,
                                             DET_TOPK);
         if (e->det.empty())
@@ -128,8 +133,9 @@ int load(proctor_engine *e, dk_error *err)
                 return dk_error_set(err, DK_EINTERNAL, "cannot load recogniser %s", rec.c_str());
         }
         e->degraded = false;
-        DK_INFO("proctor", "face models loaded detector=%s recognizer=%s kind=%s", det.c_str(),
-                rec.c_str(), e->kind == PROCTOR_KIND_SFACE ? "sface" : "mobilefacenet");
+        DK_INFO("proctor", "face models loaded detector=%s recognizer=%s kind=%s sha256=verified",
+                det.c_str(), rec.c_str(),
+                e->kind == PROCTOR_KIND_SFACE ? "sface" : "mobilefacenet");
         return 0;
     }
     for (const char *p : CASCADE_PATHS)
@@ -151,6 +157,9 @@ int load(proctor_engine *e, dk_error *err)
             "DEGRADED MODE: cascade %s only counts faces; no similarity is "
             "computed and NO capture is flagged; every result says degraded",
             e->cascade_path.c_str());
+    DK_WARN("proctor",
+            "DEGRADED MODE: leave proctor_model_dir empty to use the models shipped in %s",
+            proctor_shipped_model_dir());
     DK_WARN("proctor", "################################################################");
     return 0;
 }

@@ -29,6 +29,35 @@ void proctor_image_free(proctor_image *img);
 
 double proctor_now_ms(void); /* CLOCK_MONOTONIC */
 
+/* ---- model files (proctor_models.c) ------------------------------------------------- */
+
+typedef enum proctor_model_role {
+    PROCTOR_ROLE_DETECTOR,
+    PROCTOR_ROLE_RECOGNIZER
+} proctor_model_role;
+
+/* A model the engine accepts: its file name as shipped or published, sha256 (lowercase hex),
+ * size, a one-line description (source, licence), and whether proctor/models ships it. */
+typedef struct proctor_model_info {
+    proctor_model_role role;
+    int kind; /* proctor_kind of a recogniser; -1 for the detector */
+    const char *file;
+    const char *sha256;
+    long long bytes;
+    const char *what;
+    int shipped;
+} proctor_model_info;
+
+const proctor_model_info *proctor_known_models(size_t *n);
+/* proctor/models of the source tree the binaries were built from (absolute). */
+const char *proctor_shipped_model_dir(void);
+/* sha256 of a file as 64 lowercase hex digits + NUL. DK_EIO when it cannot be read. */
+int proctor_sha256_file(const char *path, char hex[65], dk_error *err);
+/* 0 when the file's sha256 is the known one for this role (and kind); DK_EINVAL naming the
+ * file and both hashes when not; DK_EIO when it cannot be read. */
+int proctor_model_verify(const char *path, proctor_model_role role, proctor_kind kind,
+                         dk_error *err);
+
 typedef struct json_t json_t;
 char *proctor_json_dump(const json_t *v); /* free(); reals at 7 significant digits */
 

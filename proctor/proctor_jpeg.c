@@ -4,7 +4,9 @@
  * decoded: not a JPEG, over the byte limit, over the width/height/pixel limits, too
  * small. Large photos are decoded at a TurboJPEG scaling factor (long side <= 1280).
  * A truncated or corrupt file is an error with TurboJPEG's reason, never a grey-filled
- * picture: libjpeg warnings count as errors here. Thread-safe (a handle per call). */
+ * picture: libjpeg warnings count as errors here. CMYK and YCCK JPEGs (scanners, print
+ * software) are decoded to CMYK and converted to BGR here, without colour management.
+ * Every refusal says its real cause. Thread-safe (a handle per call). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,9 +31,66 @@ static const char *what_is_it(const unsigned char *b, size_t len)
     return "not an image we know";
 }
 
+/* TurboJPEG's error as a reason that names the cause: a libjpeg warning (with
+ * TJFLAG_STOPONWARNING) is damaged data; "Unsupported ..." is a valid JPEG of a kind
+ * libjpeg-turbo cannot decode (lossless, 12-bit, an unknown colour transform); the scan
+ * limit is our own refusal. */
+static int tj_fail(tjhandle h, int header, dk_error *err)
+{
+    const char *msg = tjGetErrorStr2(h);
+    if (tjGetErrorCode(h) == TJERR_WARNING)
+        return dk_error_set(err, DK_EUNPROCESSABLE, "corrupt or truncated JPEG: %s", msg);
+    if (strstr(msg, "scans"))
+        return dk_error_set(err, DK_EUNPROCESSABLE, "refused: %s (a limit against decoding bombs)",
+                            msg);
+    if (strstr(msg, "Unsupported") || strstr(msg, "not supported"))
+        return dk_error_set(err, DK_EUNPROCESSABLE, "unsupported kind of JPEG: %s", msg);
+    return dk_error_set(err, DK_EUNPROCESSABLE, "%s: %s",
+                        header ? "bad JPEG header" : "corrupt or truncated JPEG", msg);
+}
+
+/* 1 when an APP14 "Adobe" segment comes before the first SOS. Photoshop (and libjpeg,
+ * which writes this marker for CMYK/YCCK) store CMYK inverted: 255 = no ink. A CMYK JPEG
+ * without it is taken to be plain (0 = no ink), as browsers do. Bounded by len. */
+static int has_adobe_marker(const unsigned char *b, size_t len)
+{
+    size_t i = 2;
+    while (i + 4 <= len && b[i] == 0xFF) {
+        unsigned char m = b[i + 1];
+        if (m == 0xFF) { /* fill byte */
+            i++;
+            continue;
+        }
+        if (m == 0xDA || m == 0xD9) break; /* SOS, EOI */
+        size_t seg = (size_t)b[i + 2] << 8 | b[i + 3];
+        if (seg < 2) break;
+        if (m == 0xEE && seg >= 12 && i + 4 + 5 <= len && !memcmp(b + i + 4, "Adobe", 5)) return 1;
+        i += 2 + seg;
+    }
+    return 0;
+}
+
+/* CMYK (4 bytes a pixel, as stored in the JPEG) to BGR in place of out: R = (1-C)(1-K) in
+ * plain CMYK; with Adobe's inverted values that is R = C'K'/255. */
+static void cmyk_to_bgr(const unsigned char *cmyk, unsigned char *bgr, size_t pixels, int inverted)
+{
+    for (size_t i = 0; i < pixels; i++, cmyk += 4, bgr += 3) {
+        unsigned c = cmyk[0], m = cmyk[1], y = cmyk[2], k = cmyk[3];
+        if (!inverted) {
+            c = 255 - c;
+            m = 255 - m;
+            y = 255 - y;
+            k = 255 - k;
+        }
+        bgr[0] = (unsigned char)((y * k + 127) / 255);
+        bgr[1] = (unsigned char)((m * k + 127) / 255);
+        bgr[2] = (unsigned char)((c * k + 127) / 255);
+    }
+}
+
 /* The header part shared by proctor_jpeg_check and proctor_jpeg_decode. */
 static int check_header(tjhandle h, const unsigned char *jpeg, size_t len, const proctor_options *o,
-                        int *w, int *hh, dk_error *err)
+                        int *w, int *hh, int *colorspace, dk_error *err)
 {
     if (!jpeg || len == 0) return dk_error_set(err, DK_EUNPROCESSABLE, "empty image");
     if (len > o->max_bytes)
@@ -43,7 +102,8 @@ static int check_header(tjhandle h, const unsigned char *jpeg, size_t len, const
         return dk_error_set(err, DK_ETOOBIG, "image of %zu bytes is too large", len);
     int subsamp = 0, cs = 0;
     if (tjDecompressHeader3(h, jpeg, (unsigned long)len, w, hh, &subsamp, &cs) != 0)
-        return dk_error_set(err, DK_EUNPROCESSABLE, "bad JPEG header: %s", tjGetErrorStr2(h));
+        return tj_fail(h, 1, err);
+    *colorspace = cs;
     if (*w <= 0 || *hh <= 0)
         return dk_error_set(err, DK_EUNPROCESSABLE, "bad JPEG dimensions %dx%d", *w, *hh);
     if (*w > o->max_width || *hh > o->max_height || (long long)*w * *hh > o->max_pixels)
@@ -60,8 +120,8 @@ int proctor_jpeg_check(const unsigned char *jpeg, size_t len, const proctor_opti
 {
     tjhandle h = tjInitDecompress();
     if (!h) return dk_error_set(err, DK_EINTERNAL, "tjInitDecompress: %s", tjGetErrorStr2(NULL));
-    int w = 0, hh = 0;
-    int rc = check_header(h, jpeg, len, o, &w, &hh, err);
+    int w = 0, hh = 0, cs = 0;
+    int rc = check_header(h, jpeg, len, o, &w, &hh, &cs, err);
     tjDestroy(h);
     if (!rc) {
         if (width) *width = w;
@@ -97,18 +157,28 @@ int proctor_jpeg_decode(const unsigned char *jpeg, size_t len, const proctor_opt
     memset(out, 0, sizeof *out);
     tjhandle h = tjInitDecompress();
     if (!h) return dk_error_set(err, DK_EINTERNAL, "tjInitDecompress: %s", tjGetErrorStr2(NULL));
-    int w = 0, hh = 0, rc;
-    if ((rc = check_header(h, jpeg, len, o, &w, &hh, err))) goto fail;
+    int w = 0, hh = 0, cs = 0, rc;
+    unsigned char *cmyk = NULL;
+    if ((rc = check_header(h, jpeg, len, o, &w, &hh, &cs, err))) goto fail;
     tjscalingfactor sf = pick_scale(w, hh);
     int sw = TJSCALED(w, sf), sh = TJSCALED(hh, sf);
-    out->bgr = dk_malloc((size_t)sw * (size_t)sh * 3);
+    size_t pixels = (size_t)sw * (size_t)sh;
+    out->bgr = dk_malloc(pixels * 3);
+    /* libjpeg converts CMYK/YCCK only to CMYK: decode to that, convert below */
+    int four = cs == TJCS_CMYK || cs == TJCS_YCCK;
+    if (four) cmyk = dk_malloc(pixels * 4);
     /* STOPONWARNING: a truncated or corrupt file is refused, not decoded with grey fill.
      * LIMITSCANS: a progressive JPEG with thousands of scans is refused (CPU bomb). */
-    if (tjDecompress2(h, jpeg, (unsigned long)len, out->bgr, sw, sw * 3, sh, TJPF_BGR,
+    if (tjDecompress2(h, jpeg, (unsigned long)len, four ? cmyk : out->bgr, sw, sw * (four ? 4 : 3),
+                      sh, four ? TJPF_CMYK : TJPF_BGR,
                       TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS) != 0) {
-        rc = dk_error_set(err, DK_EUNPROCESSABLE, "corrupt or truncated JPEG: %s",
-                          tjGetErrorStr2(h));
+        rc = tj_fail(h, 0, err);
         goto fail;
+    }
+    if (four) {
+        cmyk_to_bgr(cmyk, out->bgr, pixels, has_adobe_marker(jpeg, len));
+        free(cmyk);
+        cmyk = NULL;
     }
     out->w = sw;
     out->h = sh;
@@ -117,6 +187,7 @@ int proctor_jpeg_decode(const unsigned char *jpeg, size_t len, const proctor_opt
     tjDestroy(h);
     return 0;
 fail:
+    free(cmyk);
     proctor_image_free(out);
     tjDestroy(h);
     return rc;

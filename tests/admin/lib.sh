@@ -59,8 +59,9 @@ free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0)
 # ---- servers ------------------------------------------------------------------------------
 SECRET=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
 export DK_TOKEN_SECRET=$SECRET DK_DATA_DIR=$TMP/data DK_PROCTOR_INPROCESS=0 DK_HTTP_LOOPS=2
-# the grey test photos have no face: run the face engine degraded, as the test stack does
-unset DK_PROCTOR_MODEL_DIR
+# the grey test photos have no face: run the face engine degraded on purpose ('none'; empty
+# would load the models shipped in proctor/models)
+export DK_PROCTOR_MODEL_DIR=none
 export DK_LOGIN_MAX_FAILURES=${DK_LOGIN_MAX_FAILURES:-5}
 mkdir -p "$TMP/data"
 

@@ -1,23 +1,22 @@
 #!/usr/bin/env bash
-# The registered photo with the face models of ../shared/models: a photo with exactly one
+# The registered photo with the face models shipped in proctor/models: a photo with exactly one
 # face is stored with its embedding (proctor_embed on admind's photo thread); a photo with
 # no face or several faces is refused (422 with a Chinese message and what was found,
 # {faces, flag}, as examd's camera check says it) and the previous photo is kept; a photo
 # of 3 MB (under the route's 4 MB, over the 2 MB of a capture) is taken; a replaced photo's
-# file is deleted. Skipped (77) when the models or the test photos of ../shared are
-# absent; degraded mode (no models) is covered by the other admin tests. Then examd's
+# file is deleted. Skipped (77) when the test photos of ../shared are absent; degraded
+# mode (no models) is covered by the other admin tests. Then examd's
 # camera check against that registered photo answers pass or fail with the face count,
 # never the similarity (a stand-in could tune a photo against it).
 ADMIND=$1 EXAMD=$2
 . "$(dirname "$0")/lib.sh"
 SHARED=${DK_SHARED_DIR:-$(cd "$(dirname "$0")/../../.." && pwd -P)/shared}
 FACES=$SHARED/data/faces
-for f in "$SHARED/models/yunet_120x160.onnx" "$SHARED/models/MobileFaceNet.onnx" \
-         "$FACES/deepface_img01/1.jpg" "$FACES/deepface_img01/2.jpg" "$FACES/_multi_face/6.jpg"; do
-    [ -f "$f" ] || { echo "SKIP: $f is absent (face models / test photos of ../shared)"; exit 77; }
+for f in "$FACES/deepface_img01/1.jpg" "$FACES/deepface_img01/2.jpg" "$FACES/_multi_face/6.jpg"; do
+    [ -f "$f" ] || { echo "SKIP: $f is absent (test photos of ../shared)"; exit 77; }
 done
 need
-export DK_PROCTOR_MODEL_DIR=$SHARED/models
+export DK_PROCTOR_MODEL_DIR= # the shipped models
 start_admind
 for _ in $(seq 100); do grep -q "face engine for registered photos" "$TMP/admind.log" && break; sleep 0.1; done
 grep -q "registered photos model=MobileFaceNet.onnx degraded=0" "$TMP/admind.log" ||

@@ -5,7 +5,7 @@
 // 撤销认定 restores the pass and a second 认定作弊 fails it again.
 //
 // The registered photo goes through admind's physician photo route (face embedding made
-// with ../shared/models); the captures are POSTed to examd (DK_PROCTOR_INPROCESS=1 scores
+// with the shipped proctor/models); the captures are POSTed to examd (DK_PROCTOR_INPROCESS=1 scores
 // them) as the exam page would: one more photo of the physician, one of someone else.
 // The invigilation and the determination are done in the console.
 

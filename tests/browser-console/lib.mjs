@@ -27,7 +27,8 @@ export const here = path.dirname(fileURLToPath(import.meta.url));
 export const repo = path.resolve(here, '../..');
 export const SHARED = path.resolve(repo, '../shared');
 export const FACES = path.join(SHARED, 'data/faces');
-export const MODELS = path.join(SHARED, 'models');
+// the face models shipped with the product (proctor/models)
+export const MODELS = path.join(repo, 'proctor/models');
 export const CHROMIUM = process.env.DK_CHROMIUM || '/usr/bin/chromium';
 export const PASSWORD = 'Test@2024pw';
 const PLAYWRIGHT = path.resolve(here, '../browser/node_modules/playwright-core/index.mjs');
@@ -86,7 +87,7 @@ export async function prerequisites({ needFaces = false, needModels = needFaces 
 // both servers of a test share one signing key (a token of one works on the other); no face
 // models unless a test gives them
 const SECRET = Array.from({ length: 32 }, () => Math.floor(Math.random() * 256).toString(16).padStart(2, '0')).join('');
-const OURS = { DK_TOKEN_SECRET: SECRET, DK_PROCTOR_MODEL_DIR: '' };
+const OURS = { DK_TOKEN_SECRET: SECRET, DK_PROCTOR_MODEL_DIR: 'none' };
 
 export const haveModels = () =>
   existsSync(path.join(MODELS, 'yunet_120x160.onnx')) && existsSync(path.join(MODELS, 'MobileFaceNet.onnx'));

@@ -3,7 +3,7 @@
 // 人脸), a group photo (多张人脸), a face in the dark (画面太暗, the page's own check), and
 // then the physician's face (检测通过, 开始考试 enabled). Each picture is a fake webcam of
 // its own browser. The face verdicts come from examd's camera check with the models of
-// ../shared/models (exit 77 naming the folder when they are absent).
+// proctor/models (exit 77 naming the folder when they are absent).
 
 import { existsSync } from 'node:fs';
 import path from 'node:path';

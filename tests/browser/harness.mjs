@@ -24,7 +24,8 @@ export const repo = path.resolve(here, '../..');
 export const CHROMIUM = process.env.DK_CHROMIUM || '/usr/bin/chromium';
 
 // Face photos, Chromium, playwright-core and the stack: exits 77 naming what is absent.
-export const MODELS = path.resolve(repo, '../shared/models');
+// the face models shipped with the product
+export const MODELS = path.resolve(repo, 'proctor/models');
 
 export async function prerequisites(args) {
   const faces = path.resolve(repo, '../shared/data/faces');
@@ -117,7 +118,7 @@ export async function fillFirstLogin(page, doc) {
 
 // ---- examd ---------------------------------------------------------------------------
 
-// examd on a free port serving exam-engine/web, with the face models of ../shared/models
+// examd on a free port serving exam-engine/web, with the face models of proctor/models
 // for the camera check when they are there; env adds settings. {base, port, logs, stop}.
 export function startExamd(examd, tmp, env = {}) {
   if (existsSync(path.join(MODELS, 'yunet_120x160.onnx'))) env = { DK_PROCTOR_MODEL_DIR: MODELS, ...env };

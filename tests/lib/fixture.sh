@@ -273,9 +273,12 @@ fx_examd_start() { # NAME [VAR=VALUE...]
     local log="$FX_TMP/examd-$name.log"
     # defaults: ephemeral port, two loops, the test's signing key, and sweepers that stay
     # out of the way (so that they never take another test's sessions: the tests about
-    # the sweepers set DK_SWEEPER_PERIOD_MS / DK_ORPHAN_SWEEP_PERIOD_MS)
+    # the sweepers set DK_SWEEPER_PERIOD_MS / DK_ORPHAN_SWEEP_PERIOD_MS), and the face
+    # engine degraded on purpose (the grey test captures have no face; empty would load the
+    # models shipped in proctor/models)
     env DK_EXAM_PORT=0 DK_HTTP_LOOPS=2 DK_TOKEN_SECRET="$FX_SECRET" DK_SWEEPER_PERIOD_MS=600000 \
-        DK_ORPHAN_SWEEP_PERIOD_MS=600000 DK_LOG_LEVEL=info "$@" "$FX_EXAMD" >>"$log" 2>&1 &
+        DK_ORPHAN_SWEEP_PERIOD_MS=600000 DK_LOG_LEVEL=info DK_PROCTOR_MODEL_DIR=none "$@" \
+        "$FX_EXAMD" >>"$log" 2>&1 &
     local pid=$!
     FX_PID[$name]=$pid
     FX_LOG[$name]=$log
