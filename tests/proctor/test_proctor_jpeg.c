@@ -486,7 +486,7 @@ static unsigned char *slurp(const char *path, size_t *len)
 /* The face of a JPEG, re-encoded as CMYK and as YCCK, embeds as the same person. */
 static void check_face_cmyk(proctor_engine *e, const char *path)
 {
-    size_t len;
+    size_t len = 0;
     unsigned char *jpeg = slurp(path, &len);
     if (!jpeg) fail_msg("cannot read %s", path);
     tjhandle t = tjInitDecompress();
