@@ -26,6 +26,12 @@ static void range(int first_seq, char lo[24], char hi[24])
     snprintf(hi, 24, "%s%05d", BENCH_INST, 99999);
 }
 
+/* The demo cycle the bench physicians sit in, and the waiting room's (bench_opening). */
+#define CYCLE_01 "(SELECT c.id FROM cycle c JOIN authority a ON a.id = c.authority_id " \
+                 "WHERE a.code = '140000' AND c.code = '01')"
+#define CYCLE_BW "(SELECT c.id FROM cycle c JOIN authority a ON a.id = c.authority_id " \
+                 "WHERE a.code = '140000' AND c.code = 'BW')"
+
 static int one_ll(MYSQL *db, const char *sql, const dk_param *p, size_t np, long long *out,
                   dk_error *err)
 {
@@ -397,7 +403,9 @@ int bench_reset(const dk_config *cfg, int first_seq, int n)
         "DELETE FROM exam_session WHERE id IN (SELECT id FROM bench_s)",
         /* owners-check: fixture */
         "UPDATE enrolment SET status = '待参加考核', procedure_type = '一般程序', result = NULL, "
-        "result_reason = NULL, completed_at = NULL WHERE id IN (SELECT id FROM bench_e)",
+        "result_reason = NULL, completed_at = NULL WHERE id IN (SELECT id FROM bench_e)",        /* back from the waiting room's cycle (bench_opening) */
+        "UPDATE enrolment SET cycle_id = " CYCLE_01 " WHERE id IN (SELECT id FROM bench_e) "
+        "AND cycle_id <=> " CYCLE_BW,
     };
     if (dk_mysql_begin(db, &err)) goto fail;
     uint64_t sessions = 0;
@@ -416,6 +424,39 @@ int bench_reset(const dk_config *cfg, int first_seq, int n)
     return 0;
 fail:
     fprintf(stderr, "dkbench reset: %s\n", err.msg);
+    dk_mysql_close(db);
+    return 1;
+}
+
+/* ---- the waiting room ------------------------------------------------------------------------ */
+
+int bench_opening(const dk_config *cfg, int first_seq, long long opening_ms)
+{
+    dk_error err = {0};
+    char lo[24], hi[24];
+    range(first_seq, lo, hi);
+    MYSQL *db = dk_mysql_connect(cfg, &err);
+    if (!db) goto fail;
+    dk_param po[] = {DK_PINT(opening_ms), DK_PINT(opening_ms)};
+    dk_param pr[] = {DK_PSTR(lo), DK_PSTR(hi)};
+    if (dk_mysql_exec(db,
+                      "INSERT INTO cycle (authority_id, code, name, length_years, period_start, "
+                      "period_end, test_start, test_end, status) SELECT authority_id, 'BW', "
+                      "'压测候考周期', length_years, period_start, period_end, "
+                      "FROM_UNIXTIME(? / 1000), FROM_UNIXTIME(? / 1000) + INTERVAL 4 HOUR, 'open' "
+                      "FROM cycle WHERE id = " CYCLE_01 " ON DUPLICATE KEY UPDATE "
+                      "test_start = VALUES(test_start), test_end = VALUES(test_end), status = 'open'",
+                      po, 2, NULL, NULL, &err) ||
+        dk_mysql_exec(db,
+                      "UPDATE enrolment e JOIN physician p ON p.id = e.physician_id "
+                      "SET e.cycle_id = " CYCLE_BW " WHERE p.account BETWEEN ? AND ? "
+                      "AND e.cycle_id = " CYCLE_01,
+                      pr, 2, NULL, NULL, &err))
+        goto fail;
+    dk_mysql_close(db);
+    return 0;
+fail:
+    fprintf(stderr, "dkbench: the waiting room's cycle: %s\n", err.msg);
     dk_mysql_close(db);
     return 1;
 }

@@ -66,6 +66,7 @@ typedef struct bench_stats {       /* one phase, one thread (merged at the end) 
     uint64_t stale_retries; /* request resent once on a new connection: the server had
                                closed the idle keep-alive one as we wrote (no byte back) */
     uint64_t backoffs;      /* 429/503 with Retry-After that the client waited out */
+    uint64_t queued;        /* of those, login queue places (503 with a ticket) */
     uint64_t backoff_wait_ms;
 } bench_stats;
 
@@ -136,7 +137,9 @@ typedef struct bench_phys {
     int state, tries, next_q, resume_at, resumed;
     int timer_action, due_set, cur_q, pending_change, steps_new_q, backoffs, slot;
     int have_paper, submitted, failed, in_phase;
+    int waiting; /* in the waiting room: the paper is drawn, released at the opening */
     int64_t t_arrive_us, t_paper_us;
+    char queue_ticket[40]; /* the login queue's ticket, "" none */
     uint32_t rng;
     struct event *timer;
     bench_req req;
@@ -150,6 +153,8 @@ typedef struct bench_opts {
     int physicians, connections, threads, port, bare_port, bare_loops;
     int pace_ms, change_pct, sat_s, bare_s, rounds, start_window_s, timeout_ms, progress_s;
     int steady_max_s, setup_logins, max_tries, reset, first_seq;
+    int opening_in_s; /* start: the window opens this long after the phase (the waiting
+                       * room); 0 = open already (cold arrivals) */
     const char *scenario, *json_out, *capture_jpeg, *photo;
 } bench_opts;
 
@@ -179,6 +184,9 @@ struct bench_thread {
     int cap_inflight;
     char fake_token[128];
     bench_hist start_to_paper;          /* synchronized start: arrival -> paper, per physician */
+    bench_hist open_to_paper;           /* waiting room: the opening -> paper, per physician */
+    uint64_t waited;                    /* physicians who were in the waiting room */
+    uint64_t open_in10;                 /* papers within 10 s of the opening */
     int64_t start_t0_us, last_paper_us; /* synchronized start: window opened, last paper */
     uint32_t rng;
 };
@@ -193,11 +201,13 @@ typedef struct bench_run {
     size_t jpeg_len;
     _Atomic int phase, group, phase_seq, threads_done, quit;
     int64_t phase_t0_us;
+    int64_t opening_wall_ms; /* the waiting room's opening (unix ms), 0 = none */
 } bench_run;
 
 extern bench_run *bench_g;
 
 int64_t bench_now_us(void);
+long long bench_wall_ms(void); /* unix ms (the waiting room's opening is a wall time) */
 uint32_t bench_rand(uint32_t *s);
 /* Uniform in [0, 1). */
 double bench_unif(uint32_t *s);
@@ -211,6 +221,9 @@ void *bench_thread_main(void *arg);
 /* photo: a JPEG registered (path + embedding) for every bench physician, or NULL. */
 int bench_setup(const dk_config *cfg, int n, int first_seq, const char *photo);
 int bench_reset(const dk_config *cfg, int first_seq, int n);
+/* The waiting room: the bench physicians' enrolments move to the bench cycle 'BW' whose
+ * window opens at opening_ms (unix ms); bench_reset moves them back to '01'. */
+int bench_opening(const dk_config *cfg, int first_seq, long long opening_ms);
 /* Bench physicians enrolled in cycle '01' with accounts from first_seq to last_seq; -1 on error. */
 long long bench_accounts(const dk_config *cfg, int first_seq, int last_seq);
 typedef struct bench_loss {

@@ -26,14 +26,16 @@ enum {
     S_ANSWER,
     S_RESUME,
     S_SUBMIT,
+    S_RELEASE, /* the waiting room: the paper asked for at the opening */
     S_DONE,
     S_FAILED
 };
-enum { TA_NONE, TA_RESEND, TA_STEP, TA_ARRIVE };
+enum { TA_NONE, TA_RESEND, TA_STEP, TA_ARRIVE, TA_RELEASE };
 
 static void step(bench_phys *p);
 static void cap_after(bench_phys *p, double ms);
 static void on_resp(bench_req *r);
+static void got_paper(bench_phys *p, json_t *j);
 static void on_bare(bench_req *r);
 
 /* ---- small helpers ------------------------------------------------------------------------- */
@@ -100,14 +102,34 @@ static void prep(bench_phys *p, int state, const char *token, int fresh)
     p->req.body_len = 0;
 }
 
+static void login_body(bench_phys *p)
+{
+    if (p->queue_ticket[0])
+        p->req.body_len = (size_t)snprintf(
+            p->req.body, sizeof p->req.body,
+            "{\"account\":\"%s\",\"password\":\"%s\",\"queue_ticket\":\"%s\"}", p->account,
+            BENCH_PASSWORD, p->queue_ticket);
+    else
+        p->req.body_len = (size_t)snprintf(p->req.body, sizeof p->req.body,
+                                           "{\"account\":\"%s\",\"password\":\"%s\"}",
+                                           p->account, BENCH_PASSWORD);
+}
+
 static void send_login(bench_phys *p)
 {
     prep(p, S_LOGIN, NULL, 0);
     snprintf(p->req.path, sizeof p->req.path, "/api/v1/login");
-    p->req.body_len =
-        (size_t)snprintf(p->req.body, sizeof p->req.body,
-                         "{\"account\":\"%s\",\"password\":\"%s\"}", p->account, BENCH_PASSWORD);
+    login_body(p);
     issue(p, "POST", R_LOGIN);
+}
+
+/* The waiting room's release: the session (new examd) or, for an examd without a waiting
+ * room, the list of tests again at the opening. */
+static void send_release(bench_phys *p)
+{
+    prep(p, S_RELEASE, p->token, 0);
+    snprintf(p->req.path, sizeof p->req.path, "/api/v1/sessions/%s", p->sid);
+    issue(p, "GET", R_RESUME);
 }
 
 static void send_tests(bench_phys *p)
@@ -194,7 +216,19 @@ static int backoff(bench_phys *p, bench_req *r)
 {
     if (r->terr || (r->status != 429 && r->status != 503) || r->retry_after < 0) return 0;
     if (++p->backoffs > MAX_BACKOFFS) return 0;
-    double ms = (r->retry_after > 0 ? r->retry_after : 1) * 1000.0 * (1.0 + bench_unif(&p->rng));
+    double jitter = 1.0;
+    if (p->state == S_LOGIN && r->status == 503) { /* the login queue: keep the place */
+        json_t *j = r->resp ? json_loadb(r->resp, r->resp_len, 0, NULL) : NULL;
+        const char *t = json_string_value(json_object_get(json_object_get(j, "error"), "queue_ticket"));
+        if (t && strlen(t) < sizeof p->queue_ticket) {
+            snprintf(p->queue_ticket, sizeof p->queue_ticket, "%s", t);
+            login_body(p);
+            jitter = 0.25; /* as the page: back at Retry-After, a little spread */
+            p->t->stats[p->t->phase].queued++;
+        }
+        json_decref(j);
+    }
+    double ms = (r->retry_after > 0 ? r->retry_after : 1) * 1000.0 * (1.0 + jitter * bench_unif(&p->rng));
     bench_stats *st = &p->t->stats[p->t->phase];
     st->backoffs++;
     st->backoff_wait_ms += (uint64_t)ms;
@@ -233,6 +267,7 @@ static void on_login(bench_phys *p, bench_req *r)
         int must = json_is_true(json_object_get(j, "must_change_password"));
         if (tok && strlen(tok) < sizeof p->token && !must) {
             snprintf(p->token, sizeof p->token, "%s", tok);
+            p->queue_ticket[0] = '\0';
             json_decref(j);
             atomic_fetch_add_explicit(&p->t->live.logged_in, 1, memory_order_relaxed);
             release_login_slot(p);
@@ -282,6 +317,14 @@ static void on_tests(bench_phys *p, bench_req *r)
     json_t *j = parse_json(r);
     int found = offers_paper(json_object_get(j, "tests"));
     json_decref(j);
+    if (!found && bench_g->opening_wall_ms && bench_wall_ms() < bench_g->opening_wall_ms) {
+        /* no waiting room (an older examd): the page shows 未到考试时间 and the physician
+         * comes back at the opening, spread as the page spreads its release */
+        p->tries = 0;
+        after_ms(p, (double)(bench_g->opening_wall_ms - bench_wall_ms()) +
+                        3000.0 * bench_unif(&p->rng), TA_RELEASE);
+        return;
+    }
     if (!found) {
         phys_fail(p, "业务水平 is not offered (run dkbench reset / setup)");
         return;
@@ -381,6 +424,31 @@ static void on_start(bench_phys *p, bench_req *r)
         return;
     }
     json_t *j = parse_json(r);
+    if (json_is_true(json_object_get(j, "waiting"))) { /* drawn, shown at the opening */
+        const char *sid = json_string_value(json_object_get(j, "session_id"));
+        long long opens = (long long)json_integer_value(json_object_get(j, "opens_at"));
+        long long srv_now = (long long)json_integer_value(json_object_get(j, "server_time"));
+        if (!sid || strlen(sid) != 32 || !opens) {
+            json_decref(j);
+            phys_fail(p, "unusable waiting-room reply");
+            return;
+        }
+        snprintf(p->sid, sizeof p->sid, "%s", sid);
+        json_decref(j);
+        if (!p->waiting) t->waited++;
+        p->waiting = 1;
+        p->tries = 0;
+        /* as the page: at the opening by the server's clock, plus 0-3 s of jitter */
+        after_ms(p, (double)(opens - srv_now) + 3000.0 * bench_unif(&p->rng), TA_RELEASE);
+        return;
+    }
+    got_paper(p, j);
+}
+
+/* A start or release reply with the paper: the physician sits from now. */
+static void got_paper(bench_phys *p, json_t *j)
+{
+    bench_thread *t = p->t;
     int rc = take_session(p, j, 0);
     json_decref(j);
     if (rc < 0) {
@@ -388,6 +456,11 @@ static void on_start(bench_phys *p, bench_req *r)
         return;
     }
     int64_t now = bench_now_us();
+    if (bench_g->opening_wall_ms) {
+        long long late = bench_wall_ms() - bench_g->opening_wall_ms;
+        bench_hist_add(&t->open_to_paper, (uint64_t)(late > 0 ? late * 1000 : 0));
+        if (late <= 10000) t->open_in10++;
+    }
     p->have_paper = 1;
     p->t_paper_us = now;
     p->state = S_READY;
@@ -403,6 +476,28 @@ static void on_start(bench_phys *p, bench_req *r)
         cap_after(p, bench_unif(&p->rng) * 2000.0);
     }
     phys_done(p);
+}
+
+static void on_release(bench_phys *p, bench_req *r)
+{
+    if (r->status == 401) {
+        if (++p->tries < bench_g->o.max_tries)
+            send_login(p);
+        else
+            phys_fail(p, "release: 401");
+        return;
+    }
+    if (!is_ok(r)) {
+        retry_or_fail(p, "release failed");
+        return;
+    }
+    json_t *j = parse_json(r);
+    if (json_is_true(json_object_get(j, "waiting"))) { /* our clock ran ahead of Redis's */
+        json_decref(j);
+        after_ms(p, 250.0, TA_RELEASE);
+        return;
+    }
+    got_paper(p, j);
 }
 
 static void on_resume(bench_phys *p, bench_req *r)
@@ -489,6 +584,7 @@ static void on_resp(bench_req *r)
     case S_RESUME: on_resume(p, r); break;
     case S_ANSWER: on_answer(p, r); break;
     case S_SUBMIT: on_submit(p, r); break;
+    case S_RELEASE: on_release(p, r); break;
     default: break;
     }
 }
@@ -633,6 +729,12 @@ static void phys_timer(evutil_socket_t fd, short what, void *arg)
         bench_send(p->t->exam, &p->req);
         break;
     case TA_STEP: step(p); break;
+    case TA_RELEASE:
+        if (p->sid[0])
+            send_release(p);
+        else
+            send_tests(p);
+        break;
     case TA_ARRIVE:
         p->t_arrive_us = p->req.due_us;
         p->tries = 0;

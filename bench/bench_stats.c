@@ -66,6 +66,13 @@ uint64_t bench_hist_pct(const bench_hist *h, double q)
     return h->max_us;
 }
 
+long long bench_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int64_t bench_now_us(void)
 {
     struct timespec ts;

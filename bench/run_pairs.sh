@@ -9,7 +9,9 @@
 #
 # NEW is this checkout's release examd (build-bench/, built first unless DK_BENCH_BUILD=0).
 # SCENARIO: saturation (answer saves / bare ratio), start (last paper, arrival -> paper
-# p50, 429/503 retries), steady (answer p99 from due time and on the wire, resume p50,
+# p50, 429/503 retries), waiting (start with the window opening DK_BENCH_OPENING_S [240]
+# after the phase begins, arrivals before it: opening -> paper max and p99, papers within
+# 10 s of the opening), steady (answer p99 from due time and on the wire, resume p50,
 # submit p50). Every run's full output stays in bench/results/ as run_exam_bench.sh writes
 # it; the table goes to stdout and to bench/results/pairs-<scenario>-<UTC time>.txt.
 # Environment: as run_exam_bench.sh (DK_BENCH_PHYSICIANS, ...).
@@ -20,7 +22,11 @@ repo=$(dirname "$here")
 old=$1 scenario=$2 n=${3:-3}
 shift 2; [[ $# -gt 0 ]] && shift
 [[ -x $old ]] || { echo "run_pairs: $old is not an executable" >&2; exit 2; }
-case $scenario in saturation | start | steady) ;; *) echo "run_pairs: scenario saturation, start or steady" >&2; exit 2 ;; esac
+case $scenario in saturation | start | steady | waiting) ;; *) echo "run_pairs: scenario saturation, start, waiting or steady" >&2; exit 2 ;; esac
+run_scenario=$scenario extra=()
+if [[ $scenario == waiting ]]; then
+    run_scenario=start extra=(--opening-in-s "${DK_BENCH_OPENING_S:-240}")
+fi
 new=${DK_BENCH_BUILD_DIR:-$repo/build-bench}/exam-engine/examd
 if [[ ${DK_BENCH_BUILD:-1} != 0 ]]; then
     cmake -S "$repo" -B "${DK_BENCH_BUILD_DIR:-$repo/build-bench}" -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -32,7 +38,7 @@ for i in $(seq "$n"); do
     for which in new old; do
         bin=$new; [[ $which == old ]] && bin=$old
         echo "run_pairs: run $i of $n, $which ($bin)" >&2
-        line=$(DK_BENCH_BUILD=0 DK_BENCH_EXAMD=$bin "$here/run_exam_bench.sh" --scenario "$scenario" "$@" |
+        line=$(DK_BENCH_BUILD=0 DK_BENCH_EXAMD=$bin "$here/run_exam_bench.sh" --scenario "$run_scenario" "${extra[@]}" "$@" |
             sed -n 's/^DKBENCH_JSON //p' | tail -1)
         [[ -n $line ]] || { echo "run_pairs: run $i ($which) printed no DKBENCH_JSON" >&2; exit 1; }
         jq -c --arg which "$which" --argjson run "$i" '{which: $which, run: $run, j: .}' <<<"$line" >>"$jsons"
@@ -45,6 +51,9 @@ saturation) cols='["ratio", "answers/s", "bare/s"]'
 start) cols='["last paper s", "arrival->paper p50 s", "login p50 ms", "retries"]'
     pick='[.j.targets.start.last_paper_s, .j.targets.start.arrival_to_paper.p50_ms / 1000,
            .j.phases.start.routes.login.latency.p50_ms, .j.targets.start.retried_429_503]' ;;
+waiting) cols='["opening->paper max s", "p99 s", "within 10 s", "got paper"]'
+    pick='[.j.targets.waiting.opening_to_paper.max_ms / 1000, .j.targets.waiting.opening_to_paper.p99_ms / 1000,
+           .j.targets.waiting.within_10s, .j.targets.waiting.got_paper]' ;;
 steady) cols='["answer p99 ms", "on the wire p99 ms", "resume p50 ms", "submit p50 ms"]'
     pick='[.j.targets.steady.answer_p99_ms, .j.targets.steady.answer_service_p99_ms,
            .j.phases.steady.routes.resume.latency.p50_ms, .j.phases.steady.routes.submit.latency.p50_ms]' ;;
