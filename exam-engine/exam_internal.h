@@ -27,6 +27,7 @@ struct exam_server {
     dk_workq *db;   /* MariaDB threads (dk_dbconn contexts) */
     dk_workq *hash; /* password hashing threads, bounded: 503 beyond (each with a dk_dbconn) */
     dk_workq *face; /* camera checks: face-engine threads (exam_camera.c), bounded */
+    dk_workq *capture; /* storing captures (exam_capture.c): own threads and connections */
     dk_auth auth;
     dom_login_env login; /* the login check's limits and pools (domain/dom_account.h) */
     dom_token_env tokens; /* token revocation (domain/dom_token.h) */
@@ -111,6 +112,7 @@ typedef enum exam_pool_id {
     EXAM_POOL_DB,
     EXAM_POOL_HASH,
     EXAM_POOL_FACE,
+    EXAM_POOL_CAPTURE, /* storing captures: threads with database connections of their own */
 } exam_pool_id;
 
 /* A route's handler, on the loop. who: the caller the runner checked against the row's

@@ -55,6 +55,7 @@ typedef struct exam_api {
 #define P_DB EXAM_POOL_DB
 #define P_HASH EXAM_POOL_HASH
 #define P_FACE EXAM_POOL_FACE
+#define P_CAPTURE EXAM_POOL_CAPTURE
 
 static const exam_api exam_apis[] = {
     /* method, pattern, handler, roles, flags, pool, name, max body */
@@ -71,7 +72,7 @@ static const exam_api exam_apis[] = {
     {"GET", "/api/v1/sessions/{}", exam_session_get, R_P, 0, P_DB, "session_get", 0},
     {"PUT", "/api/v1/sessions/{}/answers/{}", exam_answer_put, R_P, 0, P_LOOP, "answer", 1024},
     {"POST", "/api/v1/sessions/{}/submit", exam_submit, R_P, 0, P_DB, "submit", 1024},
-    {"POST", "/api/v1/sessions/{}/captures", exam_capture_post, R_P, 0, P_DB, "capture", 4 << 20},
+    {"POST", "/api/v1/sessions/{}/captures", exam_capture_post, R_P, 0, P_CAPTURE, "capture", 4 << 20},
     {"POST", "/api/v1/camera-check", exam_camera_check, R_P, 0, P_FACE, "camera_check", 4 << 20},
 };
 
@@ -85,6 +86,7 @@ dk_workq *exam_pool(dk_req *rq)
     case EXAM_POOL_DB: return s->db;
     case EXAM_POOL_HASH: return s->hash;
     case EXAM_POOL_FACE: return s->face;
+    case EXAM_POOL_CAPTURE: return s->capture;
     case EXAM_POOL_LOOP: break;
     }
     return NULL;
@@ -249,6 +251,7 @@ static void quiesce(dk_http_server *h, void *udata)
     exam_server *s = udata;
     for (int i = 0; i < 500; i++) { /* at most 5 s */
         if (!dk_workq_depth(s->db) && !dk_workq_depth(s->hash) && !dk_workq_depth(s->face) &&
+            !dk_workq_depth(s->capture) &&
             !atomic_load(&s->sweeps_inflight))
             return;
         usleep(10000);
@@ -327,6 +330,12 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
     s->face = dk_workq_new("face", (int)dk_config_int(cfg, "camera_check_workers"),
                            (size_t)dk_config_int(cfg, "camera_check_queue"), exam_face_thread_init,
                            exam_face_thread_fini, (void *)cfg);
+    /* captures have threads and connections of their own: each costs a file, a commit
+     * and a rename with fsyncs, and 5,000 physicians' captures on the database threads
+     * queued resumes and submits behind them */
+    s->capture = dk_workq_new("capture", (int)dk_config_int(cfg, "capture_workers"),
+                              (size_t)dk_config_int(cfg, "capture_queue"), dk_dbconn_thread_init,
+                              dk_dbconn_thread_fini, (void *)cfg);
     if (dk_config_bool(cfg, "proctor_inprocess")) { /* before serving: g_requeued reads it */
         char name[96], host[64] = "host";
         gethostname(host, sizeof host - 1);
@@ -339,6 +348,8 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
         {"examd_db_queue_depth", "database jobs waiting or running", dk_serve_queue_depth, s->db},
         {"examd_hash_queue_depth", "password hashes waiting or running", dk_serve_queue_depth,
          s->hash},
+        {"examd_capture_queue_depth", "captures being stored or waiting to be",
+         dk_serve_queue_depth, s->capture},
         {"examd_live_sessions", "sessions with a running clock (Redis)", g_live, s},
         {"examd_sweeper_lag_seconds",
          "how long the most overdue session has waited for its auto-submit", g_lag, s},
@@ -384,6 +395,7 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
         dk_workq_free(s->db);
         dk_workq_free(s->hash);
         dk_workq_free(s->face);
+        dk_workq_free(s->capture);
         qb_bank_free(s->bank);
         free(s);
         return NULL;
@@ -401,6 +413,7 @@ void exam_stop(exam_server *s)
     dk_workq_free(s->db);
     dk_workq_free(s->hash);
     dk_workq_free(s->face);
+    dk_workq_free(s->capture);
     qb_bank_free(s->bank);
     free(s);
 }
