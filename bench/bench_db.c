@@ -403,7 +403,13 @@ int bench_reset(const dk_config *cfg, int first_seq, int n)
         "DELETE FROM exam_session WHERE id IN (SELECT id FROM bench_s)",
         /* owners-check: fixture */
         "UPDATE enrolment SET status = '待参加考核', procedure_type = '一般程序', result = NULL, "
-        "result_reason = NULL, completed_at = NULL WHERE id IN (SELECT id FROM bench_e)",        /* back from the waiting room's cycle (bench_opening) */
+        "result_reason = NULL, completed_at = NULL WHERE id IN (SELECT id FROM bench_e)",        /* back from the waiting room's cycle (bench_opening); a setup since then may have
+         * enrolled the physician in '01' again: that one stays, the other goes */
+        "DROP TEMPORARY TABLE IF EXISTS bench_dup",
+        "CREATE TEMPORARY TABLE bench_dup (PRIMARY KEY (id)) SELECT e.id FROM enrolment e "
+        "JOIN enrolment x ON x.physician_id = e.physician_id AND x.cycle_id = " CYCLE_01
+        " WHERE e.cycle_id <=> " CYCLE_BW " AND e.id IN (SELECT id FROM bench_e)",
+        "DELETE FROM enrolment WHERE id IN (SELECT id FROM bench_dup)",
         "UPDATE enrolment SET cycle_id = " CYCLE_01 " WHERE id IN (SELECT id FROM bench_e) "
         "AND cycle_id <=> " CYCLE_BW,
     };
