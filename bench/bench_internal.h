@@ -87,7 +87,7 @@ struct bench_req {
     const char *method;
     char path[128];
     const char *token; /* Bearer token or NULL; must live until the callback */
-    char body[96];
+    char body[160]; /* the longest: a login with its queue ticket */
     size_t body_len;
     const void *blob; /* instead of body: an image/jpeg body, not copied, lives on */
     size_t blob_len;

@@ -165,7 +165,7 @@ rm -f "$examd_log.load"
 log "examd on 127.0.0.1:$DK_EXAM_PORT"
 "$examd_bin" >"$examd_log" 2>&1 &
 examd_pid=$!
-for _ in $(seq 100); do
+for _ in $(seq 600); do # 60 s: DK_BENCH_EXAMD may start several nodes
     curl -fsS "http://127.0.0.1:$DK_EXAM_PORT/healthz" >/dev/null 2>&1 && break
     kill -0 "$examd_pid" 2>/dev/null || { cat "$examd_log" >&2; exit 1; }
     sleep 0.1

@@ -132,6 +132,9 @@ static const config_key config_table[] = {
     {"proctor_max_height", T_INT, "4096", 0, "largest capture height"},
     {"proctor_max_pixels", T_INT, "16777216", 0, "largest capture pixel count"},
     {"proctor_workers", T_INT, "2", 0, "scoring threads (in examd or proctord)"},
+    {"proctor_nice", T_INT, "10", 0,
+     "nice value of the scoring threads (0-19): in examd they yield the cores to the event "
+     "loops"},
     {"proctor_claim_idle_ms", T_INT, "30000", 0, "a pending job idle this long is claimed"},
     {"proctor_max_attempts", T_INT, "3", 0, "a job failing this often is parked"},
     {"proctor_stream_maxlen", T_INT, "100000", 0, "capture stream length shown as lag"},

@@ -21,7 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dk_log.h"
 #include "dk_mysql.h"
@@ -65,6 +68,7 @@ struct proctor_pool {
     atomic_int stop;
     int n;
     int check_missing;
+    int nice; /* proctor_nice: the workers' threads run at this nice value */
     const dk_config *cfg;
     proctor_options opt;
     const char *data_dir;
@@ -599,6 +603,12 @@ static void *worker_main(void *arg)
 {
     worker *w = arg;
     proctor_pool *p = w->pool;
+    /* Scoring is background work: inside examd its threads must not take the cores from
+     * the event loops (answer saves, the waiting room's release). Linux keeps a nice
+     * value per thread. */
+    if (p->nice > 0 && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), p->nice) != 0)
+        DK_WARN("proctor", "worker %d: setpriority(%d) failed: %s", w->index, p->nice,
+                strerror(errno));
     double last_claim = -1e18, last_missing = -1e18, last_requeue = -1e18;
     long long claim_period = p->claim_idle_ms / 2;
     if (claim_period < 100) claim_period = 100;
@@ -655,6 +665,8 @@ int proctor_pool_start(proctor_pool **out, const dk_config *cfg, const char *nam
         return rc;
     }
     p->cfg = cfg;
+    long long nice = dk_config_int(cfg, "proctor_nice");
+    p->nice = nice < 0 ? 0 : nice > 19 ? 19 : (int)nice;
     p->n = (int)dk_config_int(cfg, "proctor_workers");
     if (p->n < 1) p->n = 1;
     if (p->n > 64) p->n = 64;
