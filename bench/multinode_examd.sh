@@ -78,6 +78,9 @@ on_term() {
 trap on_term TERM INT
 
 mn start >&2
+# run_exam_bench.sh records examd's effective configuration from this output: node 1's
+echo "(node 1 of $nodes behind HAProxy; every node has the same settings but its port)"
+sed -n '/effective configuration/,/listening/p' "$DK_STACK_DIR/multinode/logs/node1.log"
 while ((!stopping)); do
     sample
     sleep 2 &
