@@ -8,6 +8,7 @@
 #include <errmsg.h>
 #include <mysqld_error.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,8 @@
  * list moves back to an earlier one at most this often. */
 #define NODE_DOWN_MS 3000
 #define MAX_NODES 8
+/* A connection idle this long is pinged before its next job. */
+#define IDLE_PING_MS 2000
 #define ER_WSREP_NOT_READY 1047 /* ER_UNKNOWN_COM_ERROR: "WSREP has not yet prepared node" */
 
 static int map_errno(unsigned int e)
@@ -320,24 +323,43 @@ void dk_dbconn_thread_fini(void *conn)
     mysql_thread_end();
 }
 
+/* Bumped by every connection dropped after an error: the other connections of the process
+ * check theirs (a ping) before their next job, instead of failing it on a dead node. */
+static atomic_uint lost_gen;
+
 MYSQL *dk_dbconn_get(dk_dbconn *c, dk_error *err)
 {
-    if (c->db && c->node > 0 && now_ms() - c->checked_ms >= NODE_DOWN_MS) {
-        c->checked_ms = now_ms();
-        if (earlier_node_back(c->cfg, c->node)) { /* between jobs: no transaction is open */
+    long long now = now_ms();
+    unsigned gen = atomic_load(&lost_gen);
+    /* between jobs, so no transaction is open: a link another connection saw fail, or
+     * one idle long enough for its node to have gone, is pinged (no reconnect: a
+     * failed ping drops it and we connect to the first live node) */
+    if (c->db && (gen != c->seen_gen || now - c->used_ms >= IDLE_PING_MS) && mysql_ping(c->db)) {
+        DK_INFO("mysql", "dropping a dead connection to node %d: %s", c->node + 1,
+                mysql_error(c->db));
+        dk_mysql_close(c->db);
+        c->db = NULL;
+    }
+    c->seen_gen = gen;
+    if (c->db && c->node > 0 && now - c->checked_ms >= NODE_DOWN_MS) {
+        c->checked_ms = now;
+        if (earlier_node_back(c->cfg, c->node)) {
             DK_INFO("mysql", "leaving node %d of mysql_hosts for an earlier one", c->node + 1);
-            dk_dbconn_drop(c);
+            dk_mysql_close(c->db);
+            c->db = NULL;
         }
     }
     if (!c->db) {
         c->db = connect_first_live(c->cfg, &c->node, err);
         c->checked_ms = now_ms();
     }
+    c->used_ms = now_ms();
     return c->db;
 }
 
 void dk_dbconn_drop(dk_dbconn *c)
 {
+    if (c->db) atomic_fetch_add(&lost_gen, 1);
     dk_mysql_close(c->db);
     c->db = NULL;
 }

@@ -59,16 +59,20 @@ typedef struct dk_dbconn {
     MYSQL *db;
     int node;            /* index in mysql_hosts of the node db is connected to */
     long long checked_ms; /* when a move back to an earlier node was last considered */
+    long long used_ms;    /* when a job last took it */
+    unsigned seen_gen;    /* connections lost in the process, when last checked */
 } dk_dbconn;
 
 /* dk_workq init/fini for pools of database threads; udata is the dk_config. */
 void *dk_dbconn_thread_init(void *cfg);
 void dk_dbconn_thread_fini(void *conn);
 /* The connection, connecting if needed; NULL with err set if MariaDB is unreachable.
- * A connection to a later node of mysql_hosts is dropped here (between jobs) once an
- * earlier node may be back, so the writers of the process come back together. */
+ * Before a job: a link idle for 2 s, or any link once another of the process was lost,
+ * is pinged and replaced if dead; a link to a later node of mysql_hosts is replaced once
+ * an earlier node may be back, so the writers of the process come back together. */
 MYSQL *dk_dbconn_get(dk_dbconn *c, dk_error *err);
-/* After a DK_EIO from a statement: drop the link so the next job reconnects. */
+/* After a DK_EIO from a statement: drop the link so the next job reconnects (and the
+ * other connections of the process check theirs). */
 void dk_dbconn_drop(dk_dbconn *c);
 
 /* Could the same transaction succeed if run again, on this or another node? Lost or
