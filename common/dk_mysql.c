@@ -133,19 +133,31 @@ found:
     pthread_mutex_unlock(&marks_mu);
 }
 
-/* A Galera node answers before it may be used (joining, donor, or in a minority after a
- * partition): wsrep_ready must be ON. A server without wsrep has no such row: ready. */
-static int node_ready(MYSQL *db, dk_error *err)
+/* The Value column of a one-row SHOW; "" when there is no row. */
+static int show_value(MYSQL *db, const char *sql, char *out, size_t outsz, dk_error *err)
 {
-    if (mysql_query(db, "SHOW GLOBAL STATUS LIKE 'wsrep_ready'")) return fail(db, err, "connect");
+    out[0] = '\0';
+    if (mysql_query(db, sql)) return fail(db, err, "connect");
     MYSQL_RES *r = mysql_store_result(db);
     MYSQL_ROW row = r ? mysql_fetch_row(r) : NULL;
-    int ok = !row || (row[1] && !strcmp(row[1], "ON"));
-    if (!ok)
-        dk_error_set(err, DK_EIO, "mysql connect: %u node not ready (wsrep_ready=%s)",
-                     ER_WSREP_NOT_READY, row[1] ? row[1] : "NULL");
+    if (row && row[1]) snprintf(out, outsz, "%s", row[1]);
     if (r) mysql_free_result(r);
-    return ok ? 0 : DK_EIO;
+    return 0;
+}
+
+/* A Galera node answers before it may be used (joining, donor, or in a minority after a
+ * partition): wsrep_ready must be ON. A server without wsrep on is ready. SHOW only:
+ * a node that is not ready refuses other statements. */
+static int node_ready(MYSQL *db, dk_error *err)
+{
+    char on[16], ready[16];
+    int rc = show_value(db, "SHOW GLOBAL VARIABLES LIKE 'wsrep_on'", on, sizeof on, err);
+    if (rc || strcmp(on, "ON") != 0) return rc;
+    if ((rc = show_value(db, "SHOW GLOBAL STATUS LIKE 'wsrep_ready'", ready, sizeof ready, err)))
+        return rc;
+    if (!strcmp(ready, "ON")) return 0;
+    return dk_error_set(err, DK_EIO, "mysql connect: %u node not ready (wsrep_ready=%s)",
+                        ER_WSREP_NOT_READY, ready[0] ? ready : "absent");
 }
 
 static MYSQL *connect_node(const dk_config *cfg, const node *nd, int check_ready, dk_error *err)
