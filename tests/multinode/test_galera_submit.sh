@@ -11,6 +11,10 @@
 # shows the same result. Meanwhile every examd connection is on node 2 (none on node 3:
 # one node takes the writes). A second physician sits and submits on the two nodes left.
 # Node 1 rejoins; examd's connections move back to it, and a third submit lands there.
+# Then nodes 2 and 3 are killed: node 1 alone has no majority (wsrep_ready OFF, 1047), a
+# submit gets 503 (after examd's retries) and examd's log says why; node 1 bootstrapped
+# as a cluster of its own (pc.bootstrap), the client's retry of that submit gets its
+# result, recorded once.
 #
 #   test_galera_submit.sh EXAMD   (exit 77 when Galera, rsync or the tools are missing)
 set -u
@@ -131,6 +135,35 @@ echo "examd's connections after node 1 rejoined: node 1 $on1"
 [ "$on1" -ge 1 ] || fx_fail_msg "examd did not move back to node 1"
 fx_expect_eq "$(db_sql 1 "SELECT COUNT(*) FROM exam_result WHERE session_id IN ('$sid', '$sid2', '$sid3')")" 3 \
     "node 1 has the three results"
+
+# ==== two nodes lost: node 1 alone is not ready (1047); the cluster back, the submit goes ==
+
+fx_sitting A
+sid4=$FX_SID tok4=$FX_TOKEN
+fx_keys "$sid4" >"$FX_TMP/keys.$sid4"
+answer_40 A "$sid4" "$tok4"
+db_kill9 2
+db_kill9 3
+for _ in $(seq 100); do [ "$(db_status 1 wsrep_ready)" = OFF ] && break; sleep 0.1; done
+fx_expect_eq "$(db_status 1 wsrep_ready)" OFF "node 1 alone (no majority): wsrep_ready"
+t0=$(fx_now_ms)
+fx_call A POST "/api/v1/sessions/$sid4/submit" "" "$tok4"
+echo "submit with no node ready: HTTP $FX_CODE after $(($(fx_now_ms) - t0)) ms"
+fx_expect_error 503 "a submit while no node is ready"
+grep -q 'node not ready (wsrep_ready=OFF)' "${FX_LOG[A]}" ||
+    fx_fail_msg "examd's log does not say node 1 is not ready"
+# what an operator does when the others are lost for good: node 1 becomes the cluster
+db_stack 1 sql -e "SET GLOBAL wsrep_provider_options = 'pc.bootstrap=YES'" ||
+    fx_fatal "could not bootstrap node 1 again"
+for _ in $(seq 300); do [ "$(db_status 1 wsrep_ready)" = ON ] && break; sleep 0.1; done
+fx_expect_eq "$(db_status 1 wsrep_ready)" ON "node 1 bootstrapped alone: wsrep_ready"
+sleep 3.5 # node 1's down mark runs out
+fx_call A POST "/api/v1/sessions/$sid4/submit" "" "$tok4"
+fx_expect_code 200 "the client's retry of the submit once two nodes are back"
+fx_expect_eq "$(jq -r .result.score <<<"$FX_BODY")" "$want" "its score"
+db_fx_on 1
+fx_expect_eq "$(fx_sql "SELECT COUNT(*) FROM exam_result WHERE session_id = '$sid4'")" 1 \
+    "one exam_result for the submit refused, then retried"
 
 fx_examd_stop A
 echo "total $((SECONDS - t_start)) s"
