@@ -186,6 +186,13 @@ db_down() {
     for ((i = 1; i <= DB_NODES; i++)); do
         db_stack "$i" down >/dev/null 2>&1
     done
+    # what has no pid file yet (a node still joining, an rsync of a state transfer)
+    local pid
+    if [ -n "$DB_DIR" ]; then
+        for pid in $(grep -lF -- "$DB_DIR/" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do
+            [ "$pid" != $$ ] && kill -9 "$pid" 2>/dev/null
+        done
+    fi
     if [ "$rc" != 0 ] && [ "$rc" != 77 ] && [ -n "$DB_DIR" ]; then
         for ((i = 1; i <= DB_NODES; i++)); do
             echo "---- last lines of MariaDB node $i"
