@@ -40,6 +40,9 @@ static const config_key config_table[] = {
     /* MariaDB */
     {"mysql_host", T_STR, "127.0.0.1", 0, "MariaDB IP address"},
     {"mysql_port", T_INT, "13306", 0, "MariaDB port"},
+    {"mysql_hosts", T_STR, "", 0,
+     "MariaDB nodes in order (ip:port, comma-separated, e.g. a Galera cluster): every connection "
+     "goes to the first live one; '' = mysql_host:mysql_port"},
     {"mysql_user", T_STR, "dingkao", 0, "MariaDB user"},
     {"mysql_password", T_STR, "dingkao-dev", 1, "MariaDB password"},
     {"mysql_db", T_STR, "dingkao", 0, "MariaDB database"},

@@ -46,6 +46,9 @@ DK_PACKAGES=(
     # the multi-node layout and its failover test (deploy/multinode, tests/multinode)
     nginx
     haproxy
+    # MariaDB with Galera: three nodes on loopback, rsync state transfers (tests/multinode)
+    galera-4
+    rsync
     # a node's clock off by minutes (tests/exam-engine/test_exam_clock.sh)
     faketime
     # browser tests (tests/browser) and the exam page's Chinese fonts

@@ -439,3 +439,25 @@ done:
     free(s);
     return rc;
 }
+
+typedef struct submit_args {
+    const qb_index *idx;
+    const char *sid, *by;
+    int n;
+    const int *nos;
+    const char *const *vals;
+    exam_result *out;
+} submit_args;
+
+static int submit_once(MYSQL *db, void *arg, dk_error *err)
+{
+    submit_args *a = arg;
+    return exam_db_finalize(db, a->idx, a->sid, a->by, a->n, a->nos, a->vals, a->out, err);
+}
+
+int exam_db_submit(dk_dbconn *c, const qb_index *idx, const char *sid, const char *by, int n,
+                   const int *nos, const char *const *vals, exam_result *out, dk_error *err)
+{
+    submit_args a = {idx, sid, by, n, nos, vals, out};
+    return dk_dbconn_run(c, submit_once, &a, err);
+}

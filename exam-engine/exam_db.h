@@ -85,5 +85,11 @@ int exam_db_result(MYSQL *db, const char *sid, exam_result *out, dk_error *err);
  * a second call for the same session returns the stored result with already = 1. */
 int exam_db_finalize(MYSQL *db, const qb_index *idx, const char *sid, const char *by, int n,
                      const int *nos, const char *const *vals, exam_result *out, dk_error *err);
+/* exam_db_finalize on the database thread's connection, run again on the first live node
+ * after a lost connection, a Galera node that is not ready or a certification conflict
+ * (dk_dbconn_run). Safe because finalize is exactly once: when the lost COMMIT did land,
+ * the retry finds the session submitted and returns its stored result (already = 1). */
+int exam_db_submit(dk_dbconn *c, const qb_index *idx, const char *sid, const char *by, int n,
+                   const int *nos, const char *const *vals, exam_result *out, dk_error *err);
 
 #endif

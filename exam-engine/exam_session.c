@@ -674,8 +674,8 @@ static void submit_work(void *ctx, void *arg)
     MYSQL *db;
     qb_index *idx;
     if (!(j->rc = exam_db_and_bank(ctx, j->srv, &db, &idx, &j->err)))
-        j->rc = exam_db_finalize(db, idx, j->sid, j->by, j->n, j->nos,
-                                 (const char *const *)j->vals, &j->res, &j->err);
+        j->rc = exam_db_submit(ctx, idx, j->sid, j->by, j->n, j->nos,
+                               (const char *const *)j->vals, &j->res, &j->err);
     if (j->rc == DK_EIO) dk_dbconn_drop(ctx);
     qb_index_unref(idx);
 }

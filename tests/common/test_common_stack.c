@@ -1,11 +1,11 @@
 /* test_common_stack.c - the stack helpers against the real Redis and MariaDB of the
  * test stack (DK_REDIS_PORT, DK_MYSQL_PORT...): sync and async Redis, parameterised
- * MariaDB statements, error mapping, the async client's deadline against a server
- * that never answers, and scripts by SHA-1: Redis's own SHA-1, SCRIPT FLUSH (which
- * only empties the script cache: every client of this repository falls back to EVAL,
- * so parallel tests do not notice), and a scripted fake server for the NOSCRIPT paths
- * that real Redis cannot be made to take on demand. Exits 77 when the stack is not
- * reachable. */
+ * MariaDB statements, error mapping, the first live node of mysql_hosts, the async
+ * client's deadline against a server that never answers, and scripts by SHA-1: Redis's
+ * own SHA-1, SCRIPT FLUSH (which only empties the script cache: every client of this
+ * repository falls back to EVAL, so parallel tests do not notice), and a scripted fake
+ * server for the NOSCRIPT paths that real Redis cannot be made to take on demand. Exits
+ * 77 when the stack is not reachable. */
 #include <arpa/inet.h>
 #include <event2/event.h>
 #include <netinet/in.h>
@@ -87,6 +87,70 @@ static void test_mysql(void **st)
     assert_int_equal(dk_mysql_exec(db, "INSERT INTO t_dup VALUES (1)", NULL, 0, NULL, NULL, &err),
                      DK_ECONFLICT);
     dk_mysql_close(db);
+}
+
+/* mysql_hosts: the first live node of the list. Port 1 of loopback refuses connections, so
+ * a list that starts with it ends on the stack's MariaDB; a link dropped after an error
+ * is replaced by the next job; which errors are worth another try. */
+static void test_mysql_hosts(void **st)
+{
+    (void)st;
+    dk_error err = {0};
+    char list[96];
+    snprintf(list, sizeof list, "127.0.0.1:1, %s:%lld", dk_config_str(cfg, "mysql_host"),
+             dk_config_int(cfg, "mysql_port"));
+    setenv("DK_MYSQL_HOSTS", list, 1);
+    dk_config *c = NULL;
+    assert_int_equal(dk_config_load(&c, NULL, &err), 0);
+    unsetenv("DK_MYSQL_HOSTS");
+
+    dk_dbconn *conn = dk_dbconn_thread_init(c);
+    MYSQL *db = dk_dbconn_get(conn, &err);
+    assert_non_null(db);
+    assert_int_equal(conn->node, 1); /* the second of the list */
+    long long one = 0;
+    assert_int_equal(dk_mysql_ll(db, "SELECT 1", NULL, 0, &one, &err), 0);
+    assert_int_equal(one, 1);
+    /* the link dies under a statement (killed from the server side): DK_EIO, retryable;
+     * dropped, the next get connects again */
+    long long id = 0;
+    assert_int_equal(dk_mysql_ll(db, "SELECT CONNECTION_ID()", NULL, 0, &id, &err), 0);
+    dk_error e2 = {0};
+    MYSQL *killer = dk_mysql_connect(c, &e2);
+    assert_non_null(killer);
+    dk_param p[] = {DK_PINT(id)};
+    assert_int_equal(dk_mysql_exec(killer, "KILL ?", p, 1, NULL, NULL, &e2), 0);
+    dk_mysql_close(killer);
+    int rc = dk_mysql_ll(db, "SELECT 2", NULL, 0, &one, &err);
+    assert_int_equal(rc, DK_EIO);
+    assert_true(dk_mysql_retryable(&err));
+    dk_dbconn_drop(conn);
+    dk_error_clear(&err);
+    assert_non_null(db = dk_dbconn_get(conn, &err));
+    assert_int_equal(dk_mysql_ll(db, "SELECT 3", NULL, 0, &one, &err), 0);
+    assert_int_equal(one, 3);
+    /* a duplicate key or a syntax error is not worth another try; a deadlock (also a
+     * Galera certification conflict) and a node not ready are */
+    assert_int_equal(dk_mysql_exec(db, "SELEC 1", NULL, 0, NULL, NULL, &err), DK_EIO);
+    assert_false(dk_mysql_retryable(&err));
+    dk_error_set(&err, DK_ECONFLICT, "mysql query: 1062 Duplicate entry '1' for key 'PRIMARY'");
+    assert_false(dk_mysql_retryable(&err));
+    dk_error_set(&err, DK_ECONFLICT, "mysql commit: 1213 Deadlock found when trying to get lock");
+    assert_true(dk_mysql_retryable(&err));
+    dk_error_set(&err, DK_EIO, "mysql query: 1047 WSREP has not yet prepared node");
+    assert_true(dk_mysql_retryable(&err));
+    dk_error_set(&err, DK_EIO, "题库尚未加载，请稍后再试");
+    assert_false(dk_mysql_retryable(&err));
+    dk_dbconn_thread_fini(conn);
+    dk_config_free(c);
+
+    /* a list that is not ip:port,... is refused, not guessed at */
+    setenv("DK_MYSQL_HOSTS", "127.0.0.1", 1);
+    assert_int_equal(dk_config_load(&c, NULL, &err), 0);
+    unsetenv("DK_MYSQL_HOSTS");
+    assert_null(dk_mysql_connect(c, &err));
+    assert_int_equal(err.code, DK_EINVAL);
+    dk_config_free(c);
 }
 
 /* ---- async ------------------------------------------------------------------------ */
@@ -501,6 +565,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_redis_sync),
         cmocka_unit_test(test_mysql),
+        cmocka_unit_test(test_mysql_hosts),
         cmocka_unit_test(test_aredis_ping),
         cmocka_unit_test(test_aredis_deadline),
         cmocka_unit_test(test_script_sync),
