@@ -221,7 +221,18 @@ void dk_http_fail(dk_req *rq, const dk_error *e)
         snprintf(ra, sizeof ra, "%d", e && e->retry_after > 0 ? e->retry_after : 1);
         evhttp_add_header(evhttp_request_get_output_headers(rq->req), "Retry-After", ra);
     }
-    char *body = dk_http_error_json(code, e && e->msg[0] ? e->msg : NULL);
+    const char *shown = e && e->msg[0] ? e->msg : NULL;
+    /* A server-side failure whose message was written for the log (English: a driver's
+     * "mysql query: 2013 Lost connection ...") is not shown: the page gets a plain
+     * Chinese sentence, the log (above) keeps the detail. User-facing messages are
+     * Chinese, so any non-ASCII byte marks one written for the page. */
+    if (status >= 500 && shown) {
+        int plain = 1;
+        for (const unsigned char *c = (const unsigned char *)shown; *c && plain; c++)
+            plain = *c < 0x80;
+        if (plain) shown = code == DK_EBUSY ? "服务器繁忙，请稍后重试" : "服务器暂时无法处理，请稍后重试";
+    }
+    char *body = dk_http_error_json(code, shown);
     dk_http_reply(rq, status, "application/json; charset=utf-8", body, strlen(body));
     free(body);
 }

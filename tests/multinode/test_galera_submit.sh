@@ -149,7 +149,9 @@ fx_expect_eq "$(db_status 1 wsrep_ready)" OFF "node 1 alone (no majority): wsrep
 t0=$(fx_now_ms)
 fx_call A POST "/api/v1/sessions/$sid4/submit" "" "$tok4"
 echo "submit with no node ready: HTTP $FX_CODE after $(($(fx_now_ms) - t0)) ms"
-fx_expect_error 503 "a submit while no node is ready"
+fx_expect_error 503 "a submit while no node is ready" "服务器"
+fx_check "the page is not shown the driver's English error (log only)" \
+    bash -c '! grep -qiE "mysql|wsrep|lost connection" <<<"$1"' _ "$FX_BODY"
 grep -q 'node not ready (wsrep_ready=OFF)' "${FX_LOG[A]}" ||
     fx_fail_msg "examd's log does not say node 1 is not ready"
 # what an operator does when the others are lost for good: node 1 becomes the cluster
