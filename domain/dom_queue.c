@@ -19,27 +19,32 @@ int dom_queue_ticket_valid(const char *s, size_t n)
 dk_script dom_lua_queue_admit = DK_SCRIPT(
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-    /* holders gone quiet leave the queue (a few per call: the cost stays flat) */
-    "local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[3]), 'LIMIT', 0, 64)\n"
+    /* KEYS[2] scores each ticket with the time by which its holder must be back: the
+     * ones who left drop out soon after the time they were given (a few per call) */
+    "local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 64)\n"
     "for _, id in ipairs(gone) do redis.call('ZREM', KEYS[1], id); redis.call('ZREM', KEYS[2], id) end\n"
     "local room = tonumber(ARGV[2])\n"
     "local id = ARGV[1]\n"
     "local seq = false\n"
     "if id ~= '' then seq = redis.call('ZSCORE', KEYS[1], id) end\n"
     "if not seq then\n"
-    "  if room > 0 and redis.call('ZCARD', KEYS[1]) == 0 then return {1, 0, ''} end\n"
-    "  id = ARGV[4]\n"
+    "  if room > 0 and redis.call('ZCARD', KEYS[1]) == 0 then return {1, 0, '', 0} end\n"
+    "  id = ARGV[3]\n"
     "  seq = redis.call('INCR', KEYS[3])\n"
     "  redis.call('ZADD', KEYS[1], seq, id)\n"
     "end\n"
-    "redis.call('ZADD', KEYS[2], now, id)\n"
     "local ahead = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. seq)\n"
     "if ahead < room then\n"
     "  redis.call('ZREM', KEYS[1], id)\n"
     "  redis.call('ZREM', KEYS[2], id)\n"
-    "  return {1, ahead, id}\n"
+    "  return {1, ahead, id, 0}\n"
     "end\n"
-    "return {0, ahead, id}\n");
+    /* back when about the ones ahead have gone through at this node's rate, 1..max s;
+     * the place is kept for twice that plus the grace */
+    "local ra = math.floor(ahead / math.max(tonumber(ARGV[4]), 1)) + 1\n"
+    "ra = math.max(1, math.min(ra, tonumber(ARGV[5])))\n"
+    "redis.call('ZADD', KEYS[2], now + (2 * ra) * 1000 + tonumber(ARGV[6]), id)\n"
+    "return {0, ahead, id, ra}\n");
 
 typedef struct admit_call {
     dom_queue_cb cb;
@@ -50,33 +55,38 @@ static void on_admit(redisReply *r, const dk_error *e, void *arg)
 {
     admit_call *c = arg;
     dom_queue_verdict v = {.admitted = 1};
-    if (!e->code && r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+    if (!e->code && r && r->type == REDIS_REPLY_ARRAY && r->elements == 4 &&
         r->element[0]->type == REDIS_REPLY_INTEGER && r->element[1]->type == REDIS_REPLY_INTEGER &&
-        r->element[2]->type == REDIS_REPLY_STRING) {
+        r->element[2]->type == REDIS_REPLY_STRING && r->element[3]->type == REDIS_REPLY_INTEGER) {
         v.ok = 1;
         v.admitted = r->element[0]->integer == 1;
         v.ahead = r->element[1]->integer;
         snprintf(v.ticket, sizeof v.ticket, "%s", r->element[2]->str);
+        v.retry_after_s = r->element[3]->integer;
     }
     c->cb(&v, c->arg);
     free(c);
 }
 
 void dom_queue_admit(dk_aredis *r, const char *name, const char *ticket, long long room,
-                     long long stale_ms, dom_queue_cb cb, void *arg)
+                     double rate, int max_wait_s, long long grace_ms, dom_queue_cb cb, void *arg)
 {
-    char live[64], seen[64], seq[64], rooms[24], stale[24], fresh[DOM_QUEUE_TICKET_LEN + 1];
+    char live[64], seen[64], seq[64], rooms[24], rates[32], maxs[16], graces[24];
+    char fresh[DOM_QUEUE_TICKET_LEN + 1];
     snprintf(live, sizeof live, "queue:%s:live", name);
     snprintf(seen, sizeof seen, "queue:%s:seen", name);
     snprintf(seq, sizeof seq, "queue:%s:seq", name);
     snprintf(rooms, sizeof rooms, "%lld", room < 0 ? 0 : room);
-    snprintf(stale, sizeof stale, "%lld", stale_ms);
+    snprintf(rates, sizeof rates, "%.3f", rate > 0 ? rate : 1.0);
+    snprintf(maxs, sizeof maxs, "%d", max_wait_s < 1 ? 1 : max_wait_s);
+    snprintf(graces, sizeof graces, "%lld", grace_ms < 0 ? 0 : grace_ms);
     unsigned char rnd[DOM_QUEUE_TICKET_LEN / 2];
     randombytes_buf(rnd, sizeof rnd);
     sodium_bin2hex(fresh, sizeof fresh, rnd, sizeof rnd);
     admit_call *c = dk_calloc(1, sizeof *c);
     c->cb = cb;
     c->arg = arg;
-    const char *argv[] = {"3", live, seen, seq, ticket ? ticket : "", rooms, stale, fresh};
-    dk_aredis_evalsha(r, 0, on_admit, c, &dom_lua_queue_admit, 8, argv, NULL);
+    const char *argv[] = {"3", live, seen, seq, ticket ? ticket : "", rooms, fresh, rates, maxs,
+                          graces};
+    dk_aredis_evalsha(r, 0, on_admit, c, &dom_lua_queue_admit, 10, argv, NULL);
 }

@@ -4,10 +4,13 @@
  * While nobody waits and the node has room, a request goes straight in. Otherwise it gets
  * a ticket (32 random hex characters, unguessable: a place cannot be taken by guessing
  * another's) at the back of the queue, and is told how many are ahead and when to come
- * back; it comes back with its ticket and goes in once fewer are ahead of it than the
- * node it reached has room for. A ticket not seen for stale_ms is dropped (its holder
- * left), so nobody waits behind the gone. The place is kept whichever node the holder's
- * next request reaches. Redis keys: DOM_KEY_QUEUE_* below (one queue per name). */
+ * back (about the time the ones ahead need at the node's rate, 1..max_wait_s); it comes
+ * back with its ticket and goes in once fewer are ahead of it than the node it reached
+ * has room for. A holder not back within twice that time plus grace_ms has left: the
+ * ticket is dropped, so the gone hold the others back only that long. The place is kept
+ * whichever node the holder's next request reaches. Redis keys: queue:NAME:live (zset
+ * ticket -> number), queue:NAME:seen (zset ticket -> when its holder must be back),
+ * queue:NAME:seq (counter). */
 #ifndef DOM_QUEUE_H
 #define DOM_QUEUE_H
 
@@ -25,19 +28,22 @@ typedef struct dom_queue_verdict {
     long long ahead;                       /* how many wait before this one */
     char ticket[DOM_QUEUE_TICKET_LEN + 1]; /* "" when admitted without queueing */
     int ok;                                /* 0: Redis failed (the caller lets it in) */
+    long long retry_after_s;               /* waiting: when to come back */
 } dom_queue_verdict;
 
 typedef void (*dom_queue_cb)(const dom_queue_verdict *v, void *arg);
 
 /* Asks the queue `name` ("login") whether this request may go in. ticket: the one the
  * client was given, or NULL/"" for a first arrival. room: how many more this node can take
- * now (0: none). Calls cb exactly once, on the loop of r. */
+ * now (0: none); rate: how many it lets through a second. Calls cb exactly once, on the
+ * loop of r. */
 void dom_queue_admit(dk_aredis *r, const char *name, const char *ticket, long long room,
-                     long long stale_ms, dom_queue_cb cb, void *arg);
+                     double rate, int max_wait_s, long long grace_ms, dom_queue_cb cb,
+                     void *arg);
 
-/* The script: KEYS: live (zset ticket -> number), seen (zset ticket -> last seen, Redis
- * ms), seq (counter). ARGV: ticket or "", room, stale_ms, a fresh ticket for a new arrival.
- * -> {1|0 admitted, ahead, ticket ("" = went straight in)} */
+/* The script: KEYS: live, seen, seq. ARGV: ticket or "", room, a fresh ticket for a new
+ * arrival, rate, max_wait_s, grace_ms.
+ * -> {1|0 admitted, ahead, ticket ("" = went straight in), retry_after_s (0 when in)} */
 extern dk_script dom_lua_queue_admit;
 
 #endif

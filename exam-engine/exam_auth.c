@@ -75,7 +75,7 @@ static void login_finished(dk_req *rq, const dom_login_result *r)
     login_done(rq, r);
 }
 
-/* Admitted by the queue: the login proper. */
+/* Admitted by the queue (its slot in logins_admitted already taken): the login proper. */
 static void login_go(dk_req *rq)
 {
     json_t *body = NULL;
@@ -83,11 +83,11 @@ static void login_go(dk_req *rq)
     dom_login_req req;
     const char *ticket;
     if (login_body(rq, &body, &req, &ticket, &err)) { /* checked before: cannot fail now */
+        atomic_fetch_sub(&exam_of(rq)->logins_admitted, 1);
         json_decref(body);
         dk_http_fail(rq, &err);
         return;
     }
-    atomic_fetch_add(&exam_of(rq)->logins_admitted, 1);
     dom_login_start(rq, &exam_of(rq)->login, &req, login_finished);
     json_decref(body);
 }
@@ -103,15 +103,15 @@ static void on_queue(const dom_queue_verdict *v, void *arg)
         login_go(rq);
         return;
     }
-    /* back when about the ones ahead have gone through this node's hash threads, within
-     * [1, 15] s: well inside the ticket's stale time, so a holder who waits keeps the place */
-    double rate = dk_workq_rate(s->hash);
-    long long ra = (long long)((double)v->ahead / (rate > 1 ? rate : 1)) + 1;
-    ra = ra < 1 ? 1 : ra > EXAM_QUEUE_POLL_MAX_S ? EXAM_QUEUE_POLL_MAX_S : ra;
+    atomic_fetch_sub(&s->logins_admitted, 1); /* the slot held while asking */
+    long long ra = v->retry_after_s > 0 ? v->retry_after_s : 1;
     atomic_fetch_add(&s->queue_refused, 1);
-    char ras[16], msg[96];
+    char ras[24], msg[96];
     snprintf(ras, sizeof ras, "%lld", ra);
-    snprintf(msg, sizeof msg, "排队中，前面还有 %lld 人", v->ahead);
+    if (v->ahead > 0)
+        snprintf(msg, sizeof msg, "排队中，前面还有 %lld 人", v->ahead);
+    else
+        snprintf(msg, sizeof msg, "排队中，马上就轮到您");
     evhttp_add_header(evhttp_request_get_output_headers(rq->req), "Retry-After", ras);
     dk_http_reply_json(rq, 503,
                        json_pack("{s:{s:s,s:s,s:s,s:I,s:I}}", "error", "code", dk_err_name(DK_EBUSY),
@@ -137,8 +137,12 @@ void exam_login(dk_req *rq, const dk_claims *who)
     /* the fair queue (domain/dom_queue.h): room = the logins this node may have in
      * flight (its hash queue) less those it has */
     exam_server *s = exam_of(rq);
-    long long room = (long long)dk_workq_capacity(s->hash) - atomic_load(&s->logins_admitted);
-    dom_queue_admit(rq->loop->redis, s->login_queue, t, room, EXAM_QUEUE_STALE_MS, on_queue, rq);
+    /* a slot is held while the queue is asked, so that a burst of arrivals read in one
+     * pass of the loop cannot all see the same room; given back when told to wait */
+    long long held = atomic_fetch_add(&s->logins_admitted, 1);
+    long long room = (long long)dk_workq_capacity(s->hash) - held;
+    dom_queue_admit(rq->loop->redis, s->login_queue, t, room, dk_workq_rate(s->hash),
+                    EXAM_QUEUE_POLL_MAX_S, EXAM_QUEUE_GRACE_MS, on_queue, rq);
 }
 
 /* ---- POST /api/v1/password ----------------------------------------------------------------- */

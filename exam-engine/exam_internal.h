@@ -66,10 +66,11 @@ struct exam_server {
     _Atomic long long clock_offset_ms;
 };
 
-/* The login queue: a ticket not seen for this long is dropped; a holder is told to come
- * back within EXAM_QUEUE_POLL_MAX_S. */
-#define EXAM_QUEUE_STALE_MS 45000
+/* The login queue: a holder is told to come back within EXAM_QUEUE_POLL_MAX_S, and keeps
+ * the place for twice the time given plus EXAM_QUEUE_GRACE_MS (the page's jitter, the
+ * network). */
 #define EXAM_QUEUE_POLL_MAX_S 15
+#define EXAM_QUEUE_GRACE_MS 5000
 
 /* Per event loop. */
 typedef struct exam_loop {

@@ -374,6 +374,11 @@ static void dbview_done(void *arg)
                           (json_int_t)s->started_ms, "deadline", (json_int_t)s->deadline_ms,
                           "server_time", (json_int_t)now, "remaining_ms", (json_int_t)remaining,
                           "answered", (json_int_t)json_object_size(answers), "answers", answers);
+    if (!s->submitted && now < s->started_ms) { /* drawn in the waiting room: as reply_view */
+        json_object_set_new(v, "waiting", json_true());
+        json_object_set_new(v, "opens_at", json_integer(s->started_ms));
+        json_object_set_new(v, "remaining_ms", json_integer(s->deadline_ms - s->started_ms));
+    }
     if (s->submitted)
         json_object_set_new(v, "result",
                             json_pack("{s:i,s:i,s:i,s:b,s:s}", "score", j->res.score, "total",

@@ -64,10 +64,10 @@ main('browser_exam_waiting', async () => {
   page.setDefaultTimeout(15000);
 
   // ---- the login queue: two holders ahead ----
-  const now = Date.now();
+  const back = Date.now() + 120000; // the holders are due back within 2 minutes
   await redisCmd(stack.redisPort, `SET queue:${queue}:seq 2`);
   await redisCmd(stack.redisPort, `ZADD queue:${queue}:live 1 ${holders[0]} 2 ${holders[1]}`);
-  await redisCmd(stack.redisPort, `ZADD queue:${queue}:seen ${now} ${holders[0]} ${now} ${holders[1]}`);
+  await redisCmd(stack.redisPort, `ZADD queue:${queue}:seen ${back} ${holders[0]} ${back} ${holders[1]}`);
   await page.goto(srv.base + '/');
   await fillFirstLogin(page, doc);
   await page.getByRole('button', { name: '登录' }).click();

@@ -6,9 +6,12 @@
 # is kept when it comes back, on either node; an arrival after it is behind it; a forged
 # ticket (well-formed, not issued) or a malformed one only joins at the back. As the ones
 # ahead go through, the count falls, and it is let in once fewer than the node's room are
-# ahead: then the login is judged as any other (a wrong password is still 401). Holders
-# that went quiet are dropped, so nobody waits behind them. With nobody waiting, a login
-# goes straight in with no ticket.
+# ahead: then the login is judged as any other (a wrong password is still 401); its used
+# ticket gives no second place. Holders not back by the time they were given are dropped,
+# so nobody waits behind them; one who is told to wait gets that time (Retry-After) and
+# its place is kept for twice that plus 5 s. With nobody waiting, a login goes straight
+# in with no ticket; a burst of simultaneous first arrivals is let in only up to the
+# node's room, the rest get places.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/fixture.sh"
 fx_init exam_login_queue "$1"
@@ -39,12 +42,12 @@ fx_call A POST /api/v1/login "$(login_body "$acct")"
 fx_expect_code 200 "a login with nobody waiting"
 fx_expect_eq "$(fx_redis zcard "$live")" 0 "no ticket is issued when nobody waits"
 
-# five holders wait already
+# five holders wait already (each due back within a minute)
 fx_redis set "$seqk" 5 >/dev/null
 t=$(now_ms)
 for i in 1 2 3 4 5; do
     fx_redis zadd "$live" "$i" "$(printf 'a%031d' "$i")" >/dev/null
-    fx_redis zadd "$seen" "$t" "$(printf 'a%031d' "$i")" >/dev/null
+    fx_redis zadd "$seen" $((t + 60000)) "$(printf 'a%031d' "$i")" >/dev/null
 done
 
 fx_call A POST /api/v1/login "$(login_body "$acct")"
@@ -54,6 +57,10 @@ fx_check "the ticket is 32 hex characters" grep -Eq '^[0-9a-f]{32}$' <<<"$ticket
 ra=$(fx_header Retry-After)
 fx_check "Retry-After is 1..15 s (got '$ra')" test "${ra:-0}" -ge 1 -a "${ra:-99}" -le 15
 fx_expect_eq "$(jq .error.ahead <<<"$FX_BODY")" 5 "the reply counts the five ahead"
+due=$(fx_redis zscore "$seen" "$ticket")
+t=$(now_ms)
+fx_check "the place is kept for twice Retry-After plus 5 s (due $((due - t)) ms from now, Retry-After $ra s)" \
+    test "$((due - t))" -le $((2 * ra * 1000 + 5000)) -a "$((due - t))" -ge $((2 * ra * 1000 + 4000))
 
 fx_call B POST /api/v1/login "$(login_body "$acct" "$ticket")"
 fx_expect_error 503 "the same ticket on the other node" "前面还有 5 人"
@@ -77,19 +84,41 @@ fx_call B POST /api/v1/login "$(login_body "$acct" "$ticket" 'Wrong#Passw0rd')"
 fx_expect_code 401 "let in from the queue, a wrong password is refused"
 fx_check "the ticket left the queue when it was let in" \
     test -z "$(fx_redis zscore "$live" "$ticket")"
-fx_call A POST /api/v1/login "$(login_body "$acct")"
-fx_expect_error 503 "a used ticket gives no place: a new arrival waits behind the others" "排队中"
+fx_call A POST /api/v1/login "$(login_body "$acct" "$ticket")"
+fx_expect_error 503 "a used ticket gives no place: it waits behind the others as a new arrival" "排队中"
+fx_check "the used ticket was not taken again" test "$(jq -r .error.queue_ticket <<<"$FX_BODY")" != "$ticket"
 
-# the fifth holder and the ones behind went quiet: dropped; the second physician's place
-# is now first, and the login goes in
+# the fifth holder and the ones behind are not back by their time: dropped; the second
+# physician's place is now first, and the login goes in
 t=$(now_ms)
 for id in $(fx_redis zrange "$live" 0 -1); do
-    [ "$id" = "$ticket2" ] || fx_redis zadd "$seen" $((t - 120000)) "$id" >/dev/null
+    [ "$id" = "$ticket2" ] || fx_redis zadd "$seen" $((t - 1)) "$id" >/dev/null
 done
 fx_call A POST /api/v1/login "$(login_body "$acct2" "$ticket2")"
 fx_expect_code 200 "once the quiet holders are dropped, the one who kept coming back goes in"
 fx_expect_eq "$(fx_redis zcard "$live")" 0 "the queue is empty"
 fx_check "the node counts a refusal with a place" test "$(fx_metric A examd_login_queue_told_to_wait)" -ge 1
 fx_check "the node counts a queued login let in" test "$(fx_metric A examd_login_queue_admitted)" -ge 1
-fx_expect_eq "$(fx_metric B examd_logins_in_flight)" 0 "no login is left counted in flight"
+
+# a burst: 12 first arrivals at once on a node with room for 2 (their argon2id keeps the
+# first ones in flight): never more than the room let in at once, the others get places
+fx_expect_eq "$(fx_redis zcard "$live")" 0 "the queue is empty before the burst"
+burst=()
+for i in $(seq 12); do
+    curl -s --max-time 30 --interface "$FX_SRC" -o "$FX_TMP/burst.$i" -w '%{http_code}\n' \
+        -H 'Content-Type: application/json' --data-binary "$(login_body "$acct")" \
+        "${FX_URL[A]}/api/v1/login" >"$FX_TMP/burst.$i.code" &
+    burst+=($!)
+done
+wait "${burst[@]}" # not a bare wait: the examd nodes are our children too
+codes=$(cat "$FX_TMP"/burst.*.code | sort | uniq -c | tr -s ' ' | tr '\n' ';')
+in=$(cat "$FX_TMP"/burst.*.code | grep -c '^200$')
+queued=$(grep -l '"queue_ticket":"[0-9a-f]\{32\}"' "$FX_TMP"/burst.[0-9]* | wc -l)
+echo "burst of 12: $codes"
+fx_check "the burst: at least one let in ($codes)" test "$in" -ge 1
+fx_check "the burst: the others got places, none a bare 503 ($codes; $queued with a ticket)" \
+    test $((in + queued)) -eq 12
+for n in A B; do
+    fx_expect_eq "$(fx_metric "$n" examd_logins_in_flight)" 0 "no login is left counted in flight on $n"
+done
 fx_finish

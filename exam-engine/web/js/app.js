@@ -230,28 +230,40 @@ function showLogin(message) {
 // answers 503 with a ticket, the place ("前面还有 N 人") and Retry-After; the page comes back
 // with the ticket at that time (plus a little jitter, never earlier) and keeps its place
 // whichever node answers. Other 503 and short 429 answers wait as api.retrying does.
+const QUEUE_KEY = 'dk.queue'; // {account, ticket}: a reload keeps the place
+
 async function queuedLogin(body) {
   let ticket = '';
+  try {
+    const q = JSON.parse(sessionStorage.getItem(QUEUE_KEY) || 'null');
+    if (q && q.account === body.account && typeof q.ticket === 'string') ticket = q.ticket;
+  } catch {
+    ticket = '';
+  }
   for (let attempt = 0; ; attempt++) {
     try {
       const r = await api.post('/api/v1/login', ticket ? { ...body, queue_ticket: ticket } : body);
+      sessionStorage.removeItem(QUEUE_KEY);
       if (attempt) wait(null);
       return r;
     } catch (e) {
       const queued = e.status === 503 && e.detail && typeof e.detail.queue_ticket === 'string' && e.detail.queue_ticket;
       const busy = e.status === 503 || (e.status === 429 && e.retryAfter != null && e.retryAfter <= 60);
-      if (!busy || attempt >= 1000) {
+      if (!(busy || e.network) || attempt >= 1000) {
+        if (!busy && !e.network) sessionStorage.removeItem(QUEUE_KEY);
         if (attempt) wait(null);
         throw e;
       }
       let ms;
       if (queued) {
         ticket = e.detail.queue_ticket;
+        sessionStorage.setItem(QUEUE_KEY, JSON.stringify({ account: body.account, ticket }));
         ms = Math.max(1, e.retryAfter || 1) * 1000 * (1 + 0.25 * Math.random());
         wait({ seconds: Math.ceil(ms / 1000), attempt: attempt + 1, ahead: Number(e.detail.ahead) || 0 });
       } else {
-        ms = api.backoff(e, attempt);
-        wait({ seconds: Math.ceil(ms / 1000), attempt: attempt + 1, message: e.message });
+        // another 503 or 429, or the network: the place (if any) is kept meanwhile
+        ms = e.network ? Math.min(ticket ? 8000 : 30000, api.backoff(e, attempt)) : api.backoff(e, attempt);
+        wait({ seconds: Math.ceil(ms / 1000), attempt: attempt + 1, message: e.message, network: e.network });
       }
       await api.sleep(ms);
     }
@@ -381,6 +393,9 @@ async function showTests(message, prefetched) {
       if (t.submitted) {
         status = '已交卷';
         action = el('button', { class: 'btn', disabled: true, text: '已交卷' });
+      } else if (live && t.waiting) {
+        status = '候考中';
+        action = el('button', { class: 'btn primary', text: '进入候考室', onclick: () => resume({ sid: t.live_session, paper: t.paper }) });
       } else if (live) {
         status = '考试进行中';
         action = el('button', { class: 'btn primary', text: '继续考试', onclick: () => resume({ sid: t.live_session, paper: t.paper }) });
@@ -585,7 +600,18 @@ function enterWaiting(s, camera) {
       sessionStorage.removeItem(ACTIVE_KEY);
       return showResult(r.result, r);
     }
-    if (!r.waiting) {
+    if (!r.waiting && !r.paper_detail) {
+      // the live store lost the session (the database answered): starting again rebuilds it
+      try {
+        r = await api.retrying(() => api.post('/api/v1/sessions', { paper: s.paper }), { onWait: wait, retryNetwork: true, maxAttempts: 30 });
+      } catch (e) {
+        if (e.status === 401 || gone) return;
+        msg.textContent = `与服务器的连接出现问题：${e.message}。系统会自动重试。`;
+        return later(() => poll(atOpening), 5000 + Math.random() * 5000);
+      }
+      if (gone) return;
+    }
+    if (!r.waiting && r.paper_detail) {
       gone = true;
       handedOn = true;
       return enterExam(r, camera);
@@ -661,6 +687,16 @@ async function resume(a) {
     sessionStorage.removeItem(ACTIVE_KEY);
     forgetSession(s.session_id);
     return showResult(s.result, s);
+  }
+  if (!s.waiting && !s.paper_detail) {
+    // the database's view (the live store lost the session): starting again rebuilds it
+    try {
+      s = await api.retrying(() => api.post('/api/v1/sessions', { paper: a.paper }), { onWait: wait, retryNetwork: true, maxAttempts: 30 });
+    } catch (e) {
+      if (e.status === 401) return;
+      sessionStorage.removeItem(ACTIVE_KEY);
+      return showTests(`没有能够恢复考试：${e.message}`);
+    }
   }
   // the capture loop opens the camera, reports it and keeps trying
   if (s.waiting) return enterWaiting(s, new Camera(document.createElement('video')));
