@@ -473,7 +473,10 @@ static void got_paper(bench_phys *p, json_t *j)
      * saturation group has no camera (it prices answer saves alone) */
     if (bench_g->jpeg && p->group == 0) {
         p->cap_on = 1;
-        cap_after(p, bench_unif(&p->rng) * 2000.0);
+        /* as the page: a release from the waiting room spreads the first photo over a
+         * minute (everyone starts at once); any other start sends it at once */
+        cap_after(p, p->waiting ? 3000.0 + bench_unif(&p->rng) * 57000.0
+                                : bench_unif(&p->rng) * 2000.0);
     }
     phys_done(p);
 }

@@ -614,7 +614,8 @@ function enterWaiting(s, camera) {
     if (!r.waiting && r.paper_detail) {
       gone = true;
       handedOn = true;
-      return enterExam(r, camera);
+      // released with everyone else: the first photo within the first minute, not at once
+      return enterExam(r, camera, { firstCaptureWithinMs: 57000 });
     }
     render(r);
     msg.textContent = '';
@@ -640,13 +641,14 @@ function enterWaiting(s, camera) {
   };
 }
 
-function enterExam(s, camera) {
+function enterExam(s, camera, { firstCaptureWithinMs = 0 } = {}) {
   sessionStorage.setItem(ACTIVE_KEY, JSON.stringify({ sid: s.session_id, paper: s.paper }));
   if (cleanup) cleanup();
   cleanup = null;
   const v = show('t-exam-host', '在线测评');
   const stop = runExam(v, s, {
     camera,
+    firstCaptureWithinMs,
     wait,
     onDone: (result, r) => {
       sessionStorage.removeItem(ACTIVE_KEY);

@@ -191,10 +191,12 @@ export class CaptureLoop {
     };
   }
 
-  // first capture right away (start or resume), then as the server says
-  start() {
+  // first capture right away (start or resume), or within firstWithinMs (a release from
+  // the waiting room: thousands start at once, their first photos spread over a minute),
+  // then as the server says
+  start(firstWithinMs = 0) {
     if (this.camera.live()) {
-      this.schedule(0);
+      this.schedule(firstWithinMs > 0 ? 3000 + Math.random() * firstWithinMs : 0);
     } else {
       this.status('opening', '正在打开摄像头……');
       this.reopen();

@@ -55,8 +55,9 @@ export function forgetSession(sid) {
 /**
  * Shows a live session in root. s: the session reply of POST /sessions or GET
  * /sessions/{id} (with paper_detail). opts: camera (a Camera, may be closed), onDone(result,
- * s) when the paper is submitted, wait(info) for the waiting message. Returns a clean-up
- * function.
+ * s) when the paper is submitted, wait(info) for the waiting message, firstCaptureWithinMs
+ * (the first photo at a random time within it instead of at once: a waiting room's release).
+ * Returns a clean-up function.
  */
 export function runExam(root, s, opts) {
   const sid = s.session_id;
@@ -737,7 +738,7 @@ export function runExam(root, s, opts) {
   if (opts.camera) {
     opts.camera.attach(ui.selfview);
     capture = new CaptureLoop(opts.camera, sid, cameraStatus);
-    capture.start();
+    capture.start(opts.firstCaptureWithinMs || 0);
   }
   pump();
   ui.qno.focus();
