@@ -428,6 +428,8 @@ static void on_start(bench_phys *p, bench_req *r)
         const char *sid = json_string_value(json_object_get(j, "session_id"));
         long long opens = (long long)json_integer_value(json_object_get(j, "opens_at"));
         long long srv_now = (long long)json_integer_value(json_object_get(j, "server_time"));
+        json_t *sp = json_object_get(j, "release_spread_ms");
+        double spread = json_is_integer(sp) ? (double)json_integer_value(sp) : 3000.0;
         if (!sid || strlen(sid) != 32 || !opens) {
             json_decref(j);
             phys_fail(p, "unusable waiting-room reply");
@@ -438,8 +440,8 @@ static void on_start(bench_phys *p, bench_req *r)
         if (!p->waiting) t->waited++;
         p->waiting = 1;
         p->tries = 0;
-        /* as the page: at the opening by the server's clock, plus 0-3 s of jitter */
-        after_ms(p, (double)(opens - srv_now) + 3000.0 * bench_unif(&p->rng), TA_RELEASE);
+        /* as the page: at the opening by the server's clock, spread as the server says */
+        after_ms(p, (double)(opens - srv_now) + spread * bench_unif(&p->rng), TA_RELEASE);
         return;
     }
     got_paper(p, j);

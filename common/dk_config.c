@@ -100,6 +100,9 @@ static const config_key config_table[] = {
      "lifetime of a device token (a browser's proof of an earlier success)"},
     /* exam */
     {"exam_duration_s", T_INT, "3600", 0, "test duration when no blueprint says otherwise"},
+    {"exam_release_spread_ms", T_INT, "3000", 0,
+     "the waiting room's pages ask for their papers spread over this long after the opening "
+     "(see bench/README.md, capacity: about 1 ms of CPU per paper)"},
     {"exam_waiting_room_min", T_INT, "60", 0,
      "minutes before a window opens that physicians may enter the waiting room (paper drawn, "
      "hidden until the opening); 0 = no waiting room"},

@@ -37,6 +37,7 @@ struct exam_server {
     /* configuration the handlers need, read once in exam_start: no lookup by name per
      * request */
     long long waiting_ms;          /* the waiting room opens this long before a window */
+    long long release_spread_ms;   /* the pages fetch their papers spread over this */
     const char *login_queue;       /* the fair login queue's name (borrowed from cfg) */
     long long redis_wait_replicas; /* an answer is acknowledged once on this many replicas */
     long long redis_wait_ms;       /* ... waiting at most this long (WAIT) */

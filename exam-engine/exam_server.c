@@ -303,6 +303,9 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
     /* the waiting room: at most a day ahead (a longer lead is a typo) */
     s->waiting_ms = dk_config_int(cfg, "exam_waiting_room_min");
     s->waiting_ms = (s->waiting_ms < 0 ? 0 : s->waiting_ms > 1440 ? 1440 : s->waiting_ms) * 60000;
+    s->release_spread_ms = dk_config_int(cfg, "exam_release_spread_ms");
+    if (s->release_spread_ms < 0) s->release_spread_ms = 0;
+    if (s->release_spread_ms > 600000) s->release_spread_ms = 600000;
     s->redis_wait_replicas = dk_config_int(cfg, "redis_wait_replicas");
     s->redis_wait_ms = dk_config_int(cfg, "redis_wait_ms");
     s->session_ttl_s = dk_config_int(cfg, "session_ttl_s");

@@ -61,6 +61,7 @@ static void reply_waiting(dk_req *rq, json_t *v, redisReply *f, long long starte
 {
     json_object_set_new(v, "waiting", json_true());
     json_object_set_new(v, "opens_at", json_integer(started));
+    json_object_set_new(v, "release_spread_ms", json_integer(exam_of(rq)->release_spread_ms));
     json_object_set_new(v, "remaining_ms", json_integer(deadline - started));
     wait_view *w = dk_calloc(1, sizeof *w);
     *w = (wait_view){rq, v, status};
@@ -377,6 +378,7 @@ static void dbview_done(void *arg)
     if (!s->submitted && now < s->started_ms) { /* drawn in the waiting room: as reply_view */
         json_object_set_new(v, "waiting", json_true());
         json_object_set_new(v, "opens_at", json_integer(s->started_ms));
+        json_object_set_new(v, "release_spread_ms", json_integer(j->srv->release_spread_ms));
         json_object_set_new(v, "remaining_ms", json_integer(s->deadline_ms - s->started_ms));
     }
     if (s->submitted)

@@ -72,6 +72,7 @@ fx_expect_eq "$(jq -c '[.waiting, .opens_at == .started_at, .started_at, .place,
 read -r _ _ dur_ms < <(fx_blueprint 业务水平)
 fx_expect_eq "$(jq '.deadline - .started_at' <<<"$FX_BODY")" "$dur_ms" "the clock is the full duration from the opening"
 fx_expect_eq "$(jq '.remaining_ms' <<<"$FX_BODY")" "$dur_ms" "nothing of the time is used while waiting"
+fx_expect_eq "$(jq '.release_spread_ms' <<<"$FX_BODY")" 3000 "the page is told how to spread its release"
 fx_check "the server's time is before the opening" jq -e ".server_time < $opens" <<<"$FX_BODY" >/dev/null
 
 fx_call A POST /api/v1/sessions '{"paper":"业务水平"}' "$tokq"

@@ -558,9 +558,9 @@ function showCameraCheck(test) {
 
 // The waiting room: the paper is drawn and hidden until opens_at. The countdown runs on
 // the server's clock (clock.js); the place is the physician's in arrival order. At the
-// opening the page asks for the paper once, spread over the first seconds (jitter) so
-// that thousands of pages do not arrive in the same millisecond, and re-syncs each
-// minute meanwhile. Nothing here retries in a loop: a 503 waits its Retry-After.
+// opening the page asks for the paper once, at a random time within release_spread_ms
+// (the server's setting) so that thousands of pages do not arrive in the same
+// millisecond, and re-syncs each minute meanwhile. Nothing here retries in a loop: a 503 waits its Retry-After.
 function enterWaiting(s, camera) {
   sessionStorage.setItem(ACTIVE_KEY, JSON.stringify({ sid: s.session_id, paper: s.paper }));
   const v = show('t-waiting', '候考室');
@@ -569,6 +569,8 @@ function enterWaiting(s, camera) {
   const place = $(v, '.place');
   const msg = $(v, '.wait-msg');
   let opensAt = s.opens_at;
+  // the server says over how long the pages of one opening fetch their papers
+  let spread = Number.isFinite(s.release_spread_ms) ? s.release_spread_ms : 3000;
   let handedOn = false; // the camera went on to the exam
   let timers = [];
   let ticker = null;
@@ -576,6 +578,7 @@ function enterWaiting(s, camera) {
   const later = (fn, ms) => timers.push(setTimeout(fn, Math.max(0, ms)));
   const render = (r) => {
     opensAt = r.opens_at;
+    if (Number.isFinite(r.release_spread_ms)) spread = r.release_spread_ms;
     $(v, '.opens-at').textContent = `开考时间：${fmtDateTime(r.opens_at)}（北京时间）`;
     place.textContent =
       r.place > 0 ? `您是第 ${r.place} 位进入候考室的考生（当前候考 ${r.waiting_count} 人）` : '';
@@ -626,7 +629,7 @@ function enterWaiting(s, camera) {
     timers.forEach(clearTimeout);
     timers = [];
     const toOpen = clock.until(opensAt);
-    if (toOpen <= 65000) later(() => poll(true), toOpen + Math.random() * 3000);
+    if (toOpen <= 65000) later(() => poll(true), toOpen + Math.random() * spread);
     else later(() => poll(false), 55000 + Math.random() * 10000);
   };
   render(s);
