@@ -409,6 +409,7 @@ int bench_reset(const dk_config *cfg, int first_seq, int n)
         "CREATE TEMPORARY TABLE bench_dup (PRIMARY KEY (id)) SELECT e.id FROM enrolment e "
         "JOIN enrolment x ON x.physician_id = e.physician_id AND x.cycle_id = " CYCLE_01
         " WHERE e.cycle_id <=> " CYCLE_BW " AND e.id IN (SELECT id FROM bench_e)",
+        /* owners-check: fixture */
         "DELETE FROM enrolment WHERE id IN (SELECT id FROM bench_dup)",
         "UPDATE enrolment SET cycle_id = " CYCLE_01 " WHERE id IN (SELECT id FROM bench_e) "
         "AND cycle_id <=> " CYCLE_BW,
