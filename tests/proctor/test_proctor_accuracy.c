@@ -18,6 +18,7 @@
 
 #include "dk_log.h"
 #include "proctor.h"
+#include "test_slurp.h"
 
 #define MAX_IMAGES 256
 
@@ -33,19 +34,6 @@ static const char *faces_dir, *model_dir;
 static image images[MAX_IMAGES];
 static int nimages;
 static proctor_engine *engine;
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = dk_malloc((size_t)n + 1);
-    *len = fread(b, 1, (size_t)n, f);
-    fclose(f);
-    return b;
-}
 
 static int cmp_str(const void *a, const void *b)
 {

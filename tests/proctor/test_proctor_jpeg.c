@@ -24,6 +24,7 @@
 #include <jpeglib.h>
 
 #include "proctor_internal.h"
+#include "test_slurp.h"
 
 static proctor_options opts;
 static proctor_engine *engine;
@@ -467,20 +468,6 @@ static void test_unsupported_named(void **state)
     proctor_jpeg_decode(b.p, b.n, &opts, &img, &err);
     assert_null(strstr(err.msg, "corrupt"));
     free(b.p);
-}
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)n + 1);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
 }
 
 /* The face of a JPEG, re-encoded as CMYK and as YCCK, embeds as the same person. */

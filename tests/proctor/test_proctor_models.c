@@ -16,27 +16,14 @@
 #include <cmocka.h>
 
 #include "proctor_internal.h"
+#include "test_slurp.h"
 
 static const char *data_dir; /* tests/proctor/data */
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)n + 1);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
 
 static void copy_file(const char *from, const char *to)
 {
     size_t n;
-    unsigned char *b = slurp(from, &n);
+    unsigned char *b = slurp_or_fail(from, &n);
     FILE *f = fopen(to, "wb");
     assert_non_null(f);
     assert_int_equal(fwrite(b, 1, n, f), n);
@@ -115,7 +102,7 @@ static void test_default_is_shipped_and_scores(void **state)
     char p[4096];
     path_in(p, sizeof p, data_dir, "astronaut.jpg");
     size_t len;
-    unsigned char *jpeg = slurp(p, &len);
+    unsigned char *jpeg = slurp_or_fail(p, &len);
     proctor_embedding ref;
     proctor_result r;
     assert_int_equal(proctor_embed(e, jpeg, len, &ref, &r, &err), 0);

@@ -32,6 +32,7 @@
 #include "dk_redis.h"
 #include "dom_session.h"
 #include "proctor.h"
+#include "test_slurp.h"
 
 static const char *faces_dir, *proctord_bin;
 static char data_dir[256];
@@ -103,19 +104,6 @@ static long long cmd_int(const char *fmt, const char *a)
     return v;
 }
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) fail_msg("cannot read %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = dk_malloc((size_t)n + 1);
-    *len = fread(b, 1, (size_t)n, f);
-    fclose(f);
-    return b;
-}
-
 static long long new_physician(const char *photo_rel)
 {
     char idn[24], acct[40];
@@ -183,11 +171,11 @@ static long long store_capture(const char *sid, long long physician_id, const ch
     if (src && strcmp(src, "missing")) {
         char path[512];
         snprintf(path, sizeof path, "%s/%s", faces_dir, src);
-        b = slurp(path, &len);
+        b = slurp_or_fail(path, &len);
     } else if (!src) {
         char path[512];
         snprintf(path, sizeof path, "%s/fr_obama/5.jpg", faces_dir);
-        b = slurp(path, &len);
+        b = slurp_or_fail(path, &len);
         len /= 2; /* truncated */
     }
     dk_param p[] = {DK_PSTR(sid), DK_PINT(physician_id), DK_PINT(taken_at / 1000),
@@ -385,14 +373,14 @@ static void test_register_photo(void **state)
     const char *bad[] = {"_multi_face/1.jpg", "_no_face/2.jpg"};
     for (int i = 0; i < 2; i++) {
         snprintf(path, sizeof path, "%s/%s", faces_dir, bad[i]);
-        unsigned char *b = slurp(path, &len);
+        unsigned char *b = slurp_or_fail(path, &len);
         assert_int_equal(proctor_register_photo(e, db, pid, b, len, &err), DK_EUNPROCESSABLE);
         free(b);
     }
     dk_param p[] = {DK_PINT(pid)};
     assert_int_equal(sql_int("SELECT face_embedding IS NULL FROM physician WHERE id = ?", p, 1), 1);
     snprintf(path, sizeof path, "%s/deepface_img01/1.jpg", faces_dir);
-    unsigned char *b = slurp(path, &len);
+    unsigned char *b = slurp_or_fail(path, &len);
     assert_int_equal(proctor_register_photo(e, db, pid, b, len, &err), 0);
     assert_int_equal(proctor_register_photo(e, db, 1LL << 60, b, len, &err), DK_ENOTFOUND);
     free(b);
