@@ -171,6 +171,8 @@ for _ in $(seq 600); do # 60 s: DK_BENCH_EXAMD may start several nodes
     sleep 0.1
 done
 
+# a stand-in for examd (DK_BENCH_EXAMD) may print the configuration after it answers
+for _ in $(seq 100); do grep -q 'listening' "$examd_log" 2>/dev/null && break; sleep 0.1; done
 cmd=("$build/bench/dkbench" run --scenario all --physicians "$physicians" --connections "$connections"
      "${jpeg_opt[@]}" "$@")
 {
@@ -186,7 +188,7 @@ cmd=("$build/bench/dkbench" run --scenario all --physicians "$physicians" --conn
         echo "# replica: none (DK_BENCH_REPLICA=1 for one)"
     fi
     echo "# examd ($examd_bin): its effective configuration:"
-    sed -n '/effective configuration/,/listening/p' "$examd_log" | grep -v -e token_secret -e mysql_password | sed 's/^/#   /'
+    { sed -n '/effective configuration/,/listening/p' "$examd_log" | grep -v -e token_secret -e mysql_password | sed 's/^/#   /'; } || true
     echo
 } >"$out"
 # what Redis received during the run alone (the stack may have served earlier runs):
