@@ -39,9 +39,19 @@ dk_script dom_lua_queue_admit = DK_SCRIPT(
     "  redis.call('ZREM', KEYS[2], id)\n"
     "  return {1, ahead, id, 0}\n"
     "end\n"
-    /* back when about the ones ahead have gone through at this node's rate, 1..max s;
+    /* back when about the ones ahead have gone through at the rate of every node that
+     * asked in the last 10 s (each reports its own: KEYS[4], node -> "rate@ms"), 1..max s;
      * the place is kept for twice that plus the grace */
-    "local ra = math.floor(ahead / math.max(tonumber(ARGV[4]), 1)) + 1\n"
+    "redis.call('HSET', KEYS[4], ARGV[7], ARGV[4] .. '@' .. now)\n"
+    "redis.call('PEXPIRE', KEYS[4], 60000)\n"
+    "local rates = redis.call('HGETALL', KEYS[4])\n"
+    "local total = 0\n"
+    "for i = 1, #rates, 2 do\n"
+    "  local r, at = string.match(rates[i + 1], '^([%d.]+)@(%d+)$')\n"
+    "  if r and now - tonumber(at) <= 10000 then total = total + tonumber(r)\n"
+    "  else redis.call('HDEL', KEYS[4], rates[i]) end\n"
+    "end\n"
+    "local ra = math.floor(ahead / math.max(total, 1)) + 1\n"
     "ra = math.max(1, math.min(ra, tonumber(ARGV[5])))\n"
     "redis.call('ZADD', KEYS[2], now + (2 * ra) * 1000 + tonumber(ARGV[6]), id)\n"
     "return {0, ahead, id, ra}\n");
@@ -68,14 +78,16 @@ static void on_admit(redisReply *r, const dk_error *e, void *arg)
     free(c);
 }
 
-void dom_queue_admit(dk_aredis *r, const char *name, const char *ticket, long long room,
-                     double rate, int max_wait_s, long long grace_ms, dom_queue_cb cb, void *arg)
+void dom_queue_admit(dk_aredis *r, const char *name, const char *node, const char *ticket,
+                     long long room, double rate, int max_wait_s, long long grace_ms,
+                     dom_queue_cb cb, void *arg)
 {
-    char live[64], seen[64], seq[64], rooms[24], rates[32], maxs[16], graces[24];
+    char live[64], seen[64], seq[64], rk[64], rooms[24], rates[32], maxs[16], graces[24];
     char fresh[DOM_QUEUE_TICKET_LEN + 1];
     snprintf(live, sizeof live, "queue:%s:live", name);
     snprintf(seen, sizeof seen, "queue:%s:seen", name);
     snprintf(seq, sizeof seq, "queue:%s:seq", name);
+    snprintf(rk, sizeof rk, "queue:%s:rates", name);
     snprintf(rooms, sizeof rooms, "%lld", room < 0 ? 0 : room);
     snprintf(rates, sizeof rates, "%.3f", rate > 0 ? rate : 1.0);
     snprintf(maxs, sizeof maxs, "%d", max_wait_s < 1 ? 1 : max_wait_s);
@@ -86,7 +98,7 @@ void dom_queue_admit(dk_aredis *r, const char *name, const char *ticket, long lo
     admit_call *c = dk_calloc(1, sizeof *c);
     c->cb = cb;
     c->arg = arg;
-    const char *argv[] = {"3", live, seen, seq, ticket ? ticket : "", rooms, fresh, rates, maxs,
-                          graces};
-    dk_aredis_evalsha(r, 0, on_admit, c, &dom_lua_queue_admit, 10, argv, NULL);
+    const char *argv[] = {"4",   live, seen,  seq,  rk,    ticket ? ticket : "", rooms, fresh,
+                          rates, maxs, graces, node};
+    dk_aredis_evalsha(r, 0, on_admit, c, &dom_lua_queue_admit, 12, argv, NULL);
 }

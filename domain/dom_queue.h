@@ -33,16 +33,17 @@ typedef struct dom_queue_verdict {
 
 typedef void (*dom_queue_cb)(const dom_queue_verdict *v, void *arg);
 
-/* Asks the queue `name` ("login") whether this request may go in. ticket: the one the
- * client was given, or NULL/"" for a first arrival. room: how many more this node can take
- * now (0: none); rate: how many it lets through a second. Calls cb exactly once, on the
- * loop of r. */
-void dom_queue_admit(dk_aredis *r, const char *name, const char *ticket, long long room,
-                     double rate, int max_wait_s, long long grace_ms, dom_queue_cb cb,
-                     void *arg);
+/* Asks the queue `name` ("login") whether this request may go in. node: this process's
+ * name (its rate is counted once). ticket: the one the client was given, or NULL/"" for a
+ * first arrival. room: how many more this node can take now (0: none); rate: how many it
+ * lets through a second (the wait told is the ones ahead over the sum of the rates of the
+ * nodes that asked in the last 10 s). Calls cb exactly once, on the loop of r. */
+void dom_queue_admit(dk_aredis *r, const char *name, const char *node, const char *ticket,
+                     long long room, double rate, int max_wait_s, long long grace_ms,
+                     dom_queue_cb cb, void *arg);
 
-/* The script: KEYS: live, seen, seq. ARGV: ticket or "", room, a fresh ticket for a new
- * arrival, rate, max_wait_s, grace_ms.
+/* The script: KEYS: live, seen, seq, rates (hash node -> "rate@ms"). ARGV: ticket or "",
+ * room, a fresh ticket for a new arrival, rate, max_wait_s, grace_ms, node.
  * -> {1|0 admitted, ahead, ticket ("" = went straight in), retry_after_s (0 when in)} */
 extern dk_script dom_lua_queue_admit;
 

@@ -141,7 +141,7 @@ void exam_login(dk_req *rq, const dk_claims *who)
      * pass of the loop cannot all see the same room; given back when told to wait */
     long long held = atomic_fetch_add(&s->logins_admitted, 1);
     long long room = (long long)dk_workq_capacity(s->hash) - held;
-    dom_queue_admit(rq->loop->redis, s->login_queue, t, room, dk_workq_rate(s->hash),
+    dom_queue_admit(rq->loop->redis, s->login_queue, s->node_name, t, room, dk_workq_rate(s->hash),
                     EXAM_QUEUE_POLL_MAX_S, EXAM_QUEUE_GRACE_MS, on_queue, rq);
 }
 

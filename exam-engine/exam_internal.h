@@ -39,6 +39,7 @@ struct exam_server {
     long long waiting_ms;          /* the waiting room opens this long before a window */
     long long release_spread_ms;   /* the pages fetch their papers spread over this */
     const char *login_queue;       /* the fair login queue's name (borrowed from cfg) */
+    char node_name[96];            /* host-pid: this node in the login queue's rates */
     long long redis_wait_replicas; /* an answer is acknowledged once on this many replicas */
     long long redis_wait_ms;       /* ... waiting at most this long (WAIT) */
     long long session_ttl_s;       /* a submitted session stays in Redis this long */

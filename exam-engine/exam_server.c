@@ -285,6 +285,11 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
         free(s);
         return NULL;
     }
+    {
+        char host[64] = "host";
+        gethostname(host, sizeof host - 1);
+        snprintf(s->node_name, sizeof s->node_name, "%s-%d", host, (int)getpid());
+    }
     s->login_queue = dk_config_str(cfg, "login_queue");
     size_t lq = strlen(s->login_queue);
     int lq_ok = lq > 0 && lq <= 32;

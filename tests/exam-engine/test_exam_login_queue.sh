@@ -16,10 +16,10 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/fixture.sh"
 fx_init exam_login_queue "$1"
 q="t$(fx_digits 8)"
-live="queue:$q:live" seen="queue:$q:seen" seqk="queue:$q:seq"
+live="queue:$q:live" seen="queue:$q:seen" seqk="queue:$q:seq" ratesk="queue:$q:rates"
 lq_cleanup() {
     local rc=$?
-    fx_redis del "$live" "$seen" "$seqk" >/dev/null 2>&1
+    fx_redis del "$live" "$seen" "$seqk" "$ratesk" >/dev/null 2>&1
     (exit "$rc")
     fx_cleanup
 }
@@ -68,6 +68,7 @@ fx_expect_eq "$(jq -r .error.queue_ticket <<<"$FX_BODY")" "$ticket" "the place i
 
 fx_call B POST /api/v1/login "$(login_body "$acct2")"
 fx_expect_error 503 "a later arrival" "前面还有 6 人"
+fx_expect_eq "$(fx_redis hlen "$ratesk")" 2 "both nodes' rates count in the wait told (with K nodes, not K times too long)"
 ticket2=$(jq -r .error.queue_ticket <<<"$FX_BODY")
 fx_call A POST /api/v1/login "$(login_body "$acct2" "$(printf 'f%031d' 0)")"
 fx_expect_error 503 "a forged ticket" "前面还有 7 人"
