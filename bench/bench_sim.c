@@ -245,6 +245,27 @@ static void retry_or_fail(bench_phys *p, const char *what)
         phys_fail(p, what);
 }
 
+/* A step's reply that is not a success: 401 (the token no longer valid, examd restarted?)
+ * logs in again, anything else is tried again; both up to max_tries. 1 when handled. */
+static int step_failed(bench_phys *p, bench_req *r, const char *what)
+{
+    if (r->status == 401) {
+        if (++p->tries < bench_g->o.max_tries) {
+            send_login(p);
+        } else {
+            char why[64];
+            snprintf(why, sizeof why, "%s: 401", what);
+            phys_fail(p, why);
+        }
+        return 1;
+    }
+    if (is_ok(r)) return 0;
+    char why[64];
+    snprintf(why, sizeof why, "%s failed", what);
+    retry_or_fail(p, why);
+    return 1;
+}
+
 static void release_login_slot(bench_phys *p)
 {
     bench_thread *t = p->t;
@@ -303,17 +324,7 @@ static int offers_paper(json_t *tests)
 
 static void on_tests(bench_phys *p, bench_req *r)
 {
-    if (r->status == 401) { /* token no longer valid (examd restarted?): log in again */
-        if (++p->tries < bench_g->o.max_tries)
-            send_login(p);
-        else
-            phys_fail(p, "tests: 401");
-        return;
-    }
-    if (!is_ok(r)) {
-        retry_or_fail(p, "tests failed");
-        return;
-    }
+    if (step_failed(p, r, "tests")) return;
     json_t *j = parse_json(r);
     int found = offers_paper(json_object_get(j, "tests"));
     json_decref(j);
@@ -339,17 +350,7 @@ static void on_tests(bench_phys *p, bench_req *r)
 
 static void on_camera(bench_phys *p, bench_req *r)
 {
-    if (r->status == 401) {
-        if (++p->tries < bench_g->o.max_tries)
-            send_login(p);
-        else
-            phys_fail(p, "camera check: 401");
-        return;
-    }
-    if (!is_ok(r)) {
-        retry_or_fail(p, "camera check failed");
-        return;
-    }
+    if (step_failed(p, r, "camera check")) return;
     json_t *j = parse_json(r);
     /* the page starts only on ok; the bench photo shows one face, so not ok is counted
      * and the start goes ahead (the server does not require the check) */
@@ -412,17 +413,7 @@ static int take_session(bench_phys *p, json_t *j, int resume)
 static void on_start(bench_phys *p, bench_req *r)
 {
     bench_thread *t = p->t;
-    if (r->status == 401) {
-        if (++p->tries < bench_g->o.max_tries)
-            send_login(p);
-        else
-            phys_fail(p, "start: 401");
-        return;
-    }
-    if (!is_ok(r)) {
-        retry_or_fail(p, "start failed");
-        return;
-    }
+    if (step_failed(p, r, "start")) return;
     json_t *j = parse_json(r);
     if (json_is_true(json_object_get(j, "waiting"))) { /* drawn, shown at the opening */
         const char *sid = json_string_value(json_object_get(j, "session_id"));
@@ -485,17 +476,7 @@ static void got_paper(bench_phys *p, json_t *j)
 
 static void on_release(bench_phys *p, bench_req *r)
 {
-    if (r->status == 401) {
-        if (++p->tries < bench_g->o.max_tries)
-            send_login(p);
-        else
-            phys_fail(p, "release: 401");
-        return;
-    }
-    if (!is_ok(r)) {
-        retry_or_fail(p, "release failed");
-        return;
-    }
+    if (step_failed(p, r, "release")) return;
     json_t *j = parse_json(r);
     if (json_is_true(json_object_get(j, "waiting"))) { /* our clock ran ahead of Redis's */
         json_decref(j);
