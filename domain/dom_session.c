@@ -43,6 +43,13 @@ dom_key dom_key_missing(const char *sid)
     return key("proctor:missing:{", sid, "}");
 }
 
+dom_key dom_key_live(long long pid)
+{
+    dom_key k;
+    snprintf(k.s, sizeof k.s, "live:%lld", pid);
+    return k;
+}
+
 dom_key dom_key_wait(long long cycle, long long opens_ms)
 {
     dom_key k;

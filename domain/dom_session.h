@@ -45,6 +45,9 @@ dom_key dom_key_missing(const char *sid); /* proctor:missing:{sid}: flagged-once
 /* wait:{cycle}:{opens_ms}: zset of the physicians in the waiting room of one opening,
  * score = arrival (Redis ms), member = "pid:paper" */
 dom_key dom_key_wait(long long cycle, long long opens_ms);
+/* live:{pid}: hash paper -> sid of the physician's latest session of that paper, written
+ * with the session (dom_lua_restore); lets a resume be answered from Redis alone */
+dom_key dom_key_live(long long pid);
 
 /* Keys that list sessions (members: sids). */
 #define DOM_KEY_DEADLINES "exam:deadlines" /* zset, score = deadline (unix ms): the sweeper's */
@@ -112,7 +115,8 @@ extern dk_script dom_lua_answer;
 extern dk_script dom_lua_view;
 
 /* Writes a session started or rebuilt from MariaDB. KEYS: sess, ans, DOM_KEY_DEADLINES,
- * DOM_KEY_DUE. ARGV: the session fields as pairs, "|", answer pairs, then the ms until the
+ * DOM_KEY_DUE, dom_key_live of the session's physician (paper -> sid, kept until a day
+ * after the latest deadline). ARGV: the session fields as pairs, "|", answer pairs, then the ms until the
  * first capture is due (counted from DOM_F_STARTED_AT when that is later than now: a
  * paper drawn in the waiting room). Writes only what is missing (a rebuild never overwrites newer
  * state); a live session is listed in both zsets. A resume of a live session clears
@@ -120,9 +124,17 @@ extern dk_script dom_lua_view;
  * -> same as dom_lua_view. */
 extern dk_script dom_lua_restore;
 
+/* A resume answered from Redis: the physician's live session of a paper, as dom_lua_restore
+ * shows it when the session exists (clears DOM_F_CAP_NEXT_DUE). KEYS: sess, ans. ARGV: pid,
+ * paper. -> same as dom_lua_view | {0, reason, now}; reasons: nosession (none, another
+ * physician's or another paper's), or the session's status when it is not live (the
+ * caller then asks MariaDB: a submitted paper, a next attempt) */
+extern dk_script dom_lua_resume;
+
 /* Claims a session for submitting. KEYS: sess, ans. ARGV: pid ("" = the sweeper), by
  * (DOM_BY_*), stale_ms (a claim older than this may be taken over).
- * -> {1, now, qp, {answer pairs}} | {0, reason}; reasons: nosession, submitted, busy,
+ * -> {1, now, qp, {answer pairs}}: only the answers saved at or after DOM_F_FLUSHED_MS
+ * (the older ones are committed in MariaDB: the flush moves the mark after its COMMIT) | {0, reason}; reasons: nosession, submitted, busy,
  * notdue (the sweeper before the deadline), notopen (a physician before DOM_F_STARTED_AT) */
 extern dk_script dom_lua_claim;
 

@@ -32,6 +32,20 @@ dk_script dom_lua_answer = DK_SCRIPT(
     "redis.call('HSET', KEYS[2], ARGV[2], c .. '@' .. now)\n"    "redis.call('SADD', KEYS[3], ARGV[4])\n"
     "return {1, 'ok', now}\n");
 
+/* local a = the answer pairs of KEYS[2] saved at or after the session's (KEYS[1])
+ * flushed_ms: what the flush has not committed to MariaDB yet (all when never flushed) */
+#define UNFLUSHED_ANSWERS                                                                        \
+    "local w = tonumber(redis.call('HGET', KEYS[1], 'flushed_ms') or '0') or 0\n"               \
+    "local a = redis.call('HGETALL', KEYS[2])\n"                                                \
+    "if w > 0 then\n"                                                                           \
+    "  local out = {}\n"                                                                        \
+    "  for i = 1, #a, 2 do\n"                                                                   \
+    "    local ms = tonumber(string.match(a[i + 1], '@(%d+)$') or '0') or 0\n"                  \
+    "    if ms >= w then out[#out + 1] = a[i]; out[#out + 1] = a[i + 1] end\n"                  \
+    "  end\n"                                                                                   \
+    "  a = out\n"                                                                               \
+    "end\n"
+
 #define VIEW_BODY                                                                                \
     "local s = redis.call('HGETALL', KEYS[1])\n"                                                 \
     "if #s == 0 then return {0, 'nosession', now} end\n"                                         \
@@ -57,6 +71,7 @@ dk_script dom_lua_restore = DK_SCRIPT(
     "    local from = math.max(now, tonumber(redis.call('HGET', KEYS[1], 'started_at') or '0'))\n"
     "    redis.call('ZADD', KEYS[4], 'NX', from + tonumber(ARGV[#ARGV]), sid)\n"
     "  end\n"
+
     "else\n"
     "  while ARGV[i] ~= '|' do i = i + 2 end\n"
     /* a resume (a reload, another device) is when a stand-in would take over: the
@@ -65,9 +80,25 @@ dk_script dom_lua_restore = DK_SCRIPT(
     "    redis.call('HDEL', KEYS[1], 'cap_next_due')\n"
     "  end\n"
     "end\n"
+    /* the physician's index for a resume from Redis: kept a day past the latest deadline */
+    "local x = redis.call('HMGET', KEYS[1], 'status', 'paper', 'sid', 'deadline')\n"
+    "if x[1] == 'live' and x[2] and x[3] then\n"
+    "  redis.call('HSET', KEYS[5], x[2], x[3])\n"
+    "  local keep = (tonumber(x[4] or '0') or 0) + 86400000\n"
+    "  if redis.call('PTTL', KEYS[5]) < 0 then redis.call('PEXPIREAT', KEYS[5], keep)\n"
+    "  else redis.call('PEXPIREAT', KEYS[5], keep, 'GT') end\n"
+    "end\n"
     "i = i + 1\n"
     "while i < #ARGV - 1 do redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i + 1]); i = i + 2 end\n"
     "ARGV[1] = ''\n"
+    VIEW_BODY);
+
+dk_script dom_lua_resume = DK_SCRIPT(
+    NOW_MS
+    "local s = redis.call('HMGET', KEYS[1], 'pid', 'paper', 'status')\n"
+    "if not s[1] or s[1] ~= ARGV[1] or s[2] ~= ARGV[2] then return {0, 'nosession', now} end\n"
+    "if s[3] ~= 'live' then return {0, s[3], now} end\n"
+    "redis.call('HDEL', KEYS[1], 'cap_next_due')\n"
     VIEW_BODY);
 
 dk_script dom_lua_claim = DK_SCRIPT(
@@ -80,7 +111,8 @@ dk_script dom_lua_claim = DK_SCRIPT(
     "if s[2] == 'submitting' and now - tonumber(s[4]) < tonumber(ARGV[3]) then return {0, 'busy'} end\n"
     "if ARGV[2] == 'sweeper' and s[2] == 'live' and now < tonumber(s[3]) then return {0, 'notdue'} end\n"
     "redis.call('HSET', KEYS[1], 'status', 'submitting', 'claim_at', now, 'claim_by', ARGV[2])\n"
-    "return {1, now, s[5], redis.call('HGETALL', KEYS[2])}\n");
+    UNFLUSHED_ANSWERS
+    "return {1, now, s[5], a}\n");
 
 dk_script dom_lua_finish = DK_SCRIPT(
     "redis.call('HSET', KEYS[1], 'status', 'submitted', 'score', ARGV[2], 'total', ARGV[3],\n"
@@ -94,15 +126,8 @@ dk_script dom_lua_finish = DK_SCRIPT(
 
 dk_script dom_lua_flush_take = DK_SCRIPT(
     NOW_MS
-    "local w = tonumber(redis.call('HGET', KEYS[1], 'flushed_ms') or '0') or 0\n"
-    "local a = redis.call('HGETALL', KEYS[2])\n"
-    "if w == 0 then return {now, a} end\n"
-    "local out = {}\n"
-    "for i = 1, #a, 2 do\n"
-    "  local ms = tonumber(string.match(a[i + 1], '@(%d+)$') or '0') or 0\n"
-    "  if ms >= w then out[#out + 1] = a[i]; out[#out + 1] = a[i + 1] end\n"
-    "end\n"
-    "return {now, out}\n");
+    UNFLUSHED_ANSWERS
+    "return {now, a}\n");
 
 dk_script dom_lua_flush_settle = DK_SCRIPT(
     "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"

@@ -56,6 +56,7 @@ struct exam_server {
     _Atomic long long sweeper_lag_ms;
     _Atomic long long sweeps_inflight;
     _Atomic long long submitted_by_sweeper;
+    _Atomic long long resumes_from_redis; /* POST /sessions of a live session, no MariaDB */
     _Atomic long long flushed_answers;
     _Atomic long long answer_waits, answer_waited; /* WAITs sent, answers they acknowledged */
     _Atomic long long capture_backlog, capture_parked;

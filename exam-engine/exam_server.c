@@ -142,6 +142,7 @@ static void api_run(dk_req *rq)
 GAUGE(g_live, atomic_load(&s->live_sessions))
 GAUGE(g_lag, atomic_load(&s->sweeper_lag_ms) / 1000.0)
 GAUGE(g_swept, atomic_load(&s->submitted_by_sweeper))
+GAUGE(g_resumed, atomic_load(&s->resumes_from_redis))
 GAUGE(g_flushed, atomic_load(&s->flushed_answers))
 GAUGE(g_waits, atomic_load(&s->answer_waits))
 GAUGE(g_clock, atomic_load(&s->clock_offset_ms))
@@ -363,6 +364,7 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
         {"examd_sweeper_lag_seconds",
          "how long the most overdue session has waited for its auto-submit", g_lag, s},
         {"examd_sweeper_submitted", "sessions this node auto-submitted", g_swept, s},
+        {"examd_resumes_from_redis", "resumes of a live session answered from Redis alone", g_resumed, s},
         {"examd_answers_flushed", "answers this node flushed to MariaDB", g_flushed, s},
         {"examd_clock_offset_ms", "Redis's clock minus this node's (session times are Redis's)",
          g_clock, s},

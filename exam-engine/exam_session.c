@@ -237,7 +237,7 @@ static void start_done(void *arg)
     }
     /* write the session into Redis unless it is there already (then Redis's newer
      * state wins), with any answers MariaDB has from earlier flushes */
-    dom_key k_sess = dom_key_sess(s->id), k_ans = dom_key_ans(s->id);
+    dom_key k_sess = dom_key_sess(s->id), k_ans = dom_key_ans(s->id), k_live = dom_key_live(s->pid);
     char pid[24], enrol[24], cycle[24], attempt[8], started[24], deadline[24];
     snprintf(pid, sizeof pid, "%lld", s->pid);
     snprintf(enrol, sizeof enrol, "%lld", s->enrolment_id);
@@ -247,7 +247,7 @@ static void start_done(void *arg)
     snprintf(deadline, sizeof deadline, "%lld", s->deadline_ms);
     /* KEYS, then the session fields: a name and its value per line */
     /* clang-format off */
-    const char *head[] = {"4", k_sess.s, k_ans.s, DOM_KEY_DEADLINES, DOM_KEY_DUE,
+    const char *head[] = {"5", k_sess.s, k_ans.s, DOM_KEY_DEADLINES, DOM_KEY_DUE, k_live.s,
                           DOM_F_SID, s->id,
                           DOM_F_PID, pid,
                           DOM_F_ENROL, enrol,
@@ -281,6 +281,42 @@ static void start_done(void *arg)
     free(nos);
 }
 
+/* MariaDB's part of a start: the window, the paper (drawn if none), then dom_lua_restore. */
+static void start_from_db(dk_req *rq)
+{
+    start_job *j = rq->state;
+    j->now_ms = exam_now_ms(j->srv);
+    if (dk_workq_submit(exam_pool(rq), rq->loop->mailbox, start_work, start_done, j))
+        exam_busy_pool(rq, exam_pool(rq), "考生较多，正在排队，请稍候");
+}
+
+static void on_resumed(redisReply *r, const dk_error *e, void *arg)
+{
+    dk_req *rq = arg;
+    if (!e->code && r && r->type == REDIS_REPLY_ARRAY && r->elements == 4 &&
+        r->element[0]->type == REDIS_REPLY_INTEGER && r->element[0]->integer == 1) {
+        atomic_fetch_add(&exam_of(rq)->resumes_from_redis, 1);
+        reply_view(rq, r, 1, 200);
+        return;
+    }
+    start_from_db(rq); /* not live in Redis (submitted, lost) or Redis failed */
+}
+
+static void on_live_sid(redisReply *r, const dk_error *e, void *arg)
+{
+    dk_req *rq = arg;
+    start_job *j = rq->state;
+    if (e->code || !r || r->type != REDIS_REPLY_STRING || !dom_sid_valid(r->str, r->len)) {
+        start_from_db(rq);
+        return;
+    }
+    dom_key k_sess = dom_key_sess(r->str), k_ans = dom_key_ans(r->str);
+    char pid[24];
+    dk_fmt_ll(pid, j->pid);
+    const char *argv[] = {"2", k_sess.s, k_ans.s, pid, j->paper};
+    dk_aredis_evalsha(rq->loop->redis, 0, on_resumed, rq, &dom_lua_resume, 5, argv, NULL);
+}
+
 void exam_session_start(dk_req *rq, const dk_claims *who)
 {
     json_t *body;
@@ -304,14 +340,14 @@ void exam_session_start(dk_req *rq, const dk_claims *who)
     j->srv = exam_of(rq);
     j->rq = rq;
     j->pid = who->id;
-    j->now_ms = exam_now_ms(j->srv);
     snprintf(j->paper, sizeof j->paper, "%s", paper);
     json_decref(body);
     rq->state = j;
     rq->state_free = start_job_free;
-    if (dk_workq_submit(exam_pool(rq), rq->loop->mailbox, start_work, start_done, j)) {
-        exam_busy_pool(rq, exam_pool(rq), "考生较多，正在排队，请稍候");
-    }
+    /* a resume of a live session is answered from Redis; a first start, a submitted
+     * paper or a session Redis lost goes to MariaDB */
+    dom_key k_live = dom_key_live(who->id);
+    dk_aredis_cmd(rq->loop->redis, 0, on_live_sid, rq, "HGET %s %s", k_live.s, j->paper);
 }
 
 /* ---- GET /api/v1/sessions/{id} --------------------------------------------------------- */
