@@ -28,6 +28,7 @@ struct exam_server {
     dk_workq *hash; /* password hashing threads, bounded: 503 beyond (each with a dk_dbconn) */
     dk_workq *face; /* camera checks: face-engine threads (exam_camera.c), bounded */
     dk_workq *capture; /* storing captures (exam_capture.c): own threads and connections */
+    dk_workq *flush;   /* the answer flush (exam_timers.c): own threads and connections */
     dk_auth auth;
     dom_login_env login; /* the login check's limits and pools (domain/dom_account.h) */
     dom_token_env tokens; /* token revocation (domain/dom_token.h) */

@@ -246,13 +246,22 @@ static void loop_fini(dk_loop *loop, void *udata)
     exam_timers_stop(loop);
 }
 
+static void free_pools(exam_server *s)
+{
+    dk_workq_free(s->db);
+    dk_workq_free(s->hash);
+    dk_workq_free(s->face);
+    dk_workq_free(s->capture);
+    dk_workq_free(s->flush);
+}
+
 static void quiesce(dk_http_server *h, void *udata)
 {
     (void)h;
     exam_server *s = udata;
     for (int i = 0; i < 500; i++) { /* at most 5 s */
         if (!dk_workq_depth(s->db) && !dk_workq_depth(s->hash) && !dk_workq_depth(s->face) &&
-            !dk_workq_depth(s->capture) &&
+            !dk_workq_depth(s->capture) && !dk_workq_depth(s->flush) &&
             !atomic_load(&s->sweeps_inflight))
             return;
         usleep(10000);
@@ -345,6 +354,11 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
     s->capture = dk_workq_new("capture", (int)dk_config_int(cfg, "capture_workers"),
                               (size_t)dk_config_int(cfg, "capture_queue"), dk_dbconn_thread_init,
                               dk_dbconn_thread_fini, (void *)cfg);
+    /* the flush too: its transactions of 128 sessions held database threads that resumes
+     * and submits were queued behind */
+    s->flush = dk_workq_new("flush", (int)dk_config_int(cfg, "flush_workers"),
+                            (size_t)dk_config_int(cfg, "flush_queue"), dk_dbconn_thread_init,
+                            dk_dbconn_thread_fini, (void *)cfg);
     if (dk_config_bool(cfg, "proctor_inprocess")) { /* before serving: g_requeued reads it */
         char name[96], host[64] = "host";
         gethostname(host, sizeof host - 1);
@@ -357,6 +371,8 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
         {"examd_db_queue_depth", "database jobs waiting or running", dk_serve_queue_depth, s->db},
         {"examd_hash_queue_depth", "password hashes waiting or running", dk_serve_queue_depth,
          s->hash},
+        {"examd_flush_queue_depth", "answer flush jobs waiting or running", dk_serve_queue_depth,
+         s->flush},
         {"examd_capture_queue_depth", "captures being stored or waiting to be",
          dk_serve_queue_depth, s->capture},
         {"examd_live_sessions",
@@ -403,10 +419,7 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
     s->http = dk_http_start(cfg, &o, err);
     if (!s->http) {
         if (s->proctor) proctor_pool_stop(s->proctor);
-        dk_workq_free(s->db);
-        dk_workq_free(s->hash);
-        dk_workq_free(s->face);
-        dk_workq_free(s->capture);
+        free_pools(s);
         qb_bank_free(s->bank);
         free(s);
         return NULL;
@@ -421,10 +434,7 @@ void exam_stop(exam_server *s)
     if (!s) return;
     dk_http_stop(s->http, 5000);
     if (s->proctor) proctor_pool_stop(s->proctor); /* each worker finishes its job in hand */
-    dk_workq_free(s->db);
-    dk_workq_free(s->hash);
-    dk_workq_free(s->face);
-    dk_workq_free(s->capture);
+    free_pools(s);
     qb_bank_free(s->bank);
     free(s);
 }

@@ -193,7 +193,7 @@ static void submit_job(flush_round *rd)
         flush_job_free(j);
         return;
     }
-    if (dk_workq_submit(j->srv->db, j->loop->mailbox, flush_work, flush_done, j)) {
+    if (dk_workq_submit(j->srv->flush, j->loop->mailbox, flush_work, flush_done, j)) {
         readd(j);
         flush_job_free(j);
     }
