@@ -96,6 +96,9 @@ static const config_key config_table[] = {
     {"login_queue", T_STR, "login", 0,
      "name of the fair login queue in Redis (queue:NAME:*); every node of a deployment shares "
      "it: [a-z0-9_] only, at most 32"},
+    {"login_queue_max_per_addr", T_INT, "1000", 0,
+     "places in the login queue one client address may hold at once (0: no cap); a hospital "
+     "behind one NAT sends many physicians from one address: keep it above the largest"},
     {"login_device_ttl_s", T_INT, "15552000", 0,
      "lifetime of a device token (a browser's proof of an earlier success)"},
     /* exam */

@@ -10,7 +10,9 @@
  * ticket is dropped, so the gone hold the others back only that long. The place is kept
  * whichever node the holder's next request reaches. Redis keys: queue:NAME:live (zset
  * ticket -> number), queue:NAME:seen (zset ticket -> when its holder must be back),
- * queue:NAME:seq (counter). */
+ * queue:NAME:seq (counter), queue:NAME:rates (hash node -> its rate), queue:NAME:owner
+ * (hash ticket -> the address it was given to), queue:NAME:addrs (hash address -> places
+ * held). */
 #ifndef DOM_QUEUE_H
 #define DOM_QUEUE_H
 
@@ -29,22 +31,37 @@ typedef struct dom_queue_verdict {
     char ticket[DOM_QUEUE_TICKET_LEN + 1]; /* "" when admitted without queueing */
     int ok;                                /* 0: Redis failed (the caller lets it in) */
     long long retry_after_s;               /* waiting: when to come back */
+    int addr_full;                         /* refused a place: the address holds too many */
 } dom_queue_verdict;
 
 typedef void (*dom_queue_cb)(const dom_queue_verdict *v, void *arg);
 
-/* Asks the queue `name` ("login") whether this request may go in. node: this process's
- * name (its rate is counted once). ticket: the one the client was given, or NULL/"" for a
- * first arrival. room: how many more this node can take now (0: none); rate: how many it
- * lets through a second (the wait told is the ones ahead over the sum of the rates of the
- * nodes that asked in the last 10 s). Calls cb exactly once, on the loop of r. */
-void dom_queue_admit(dk_aredis *r, const char *name, const char *node, const char *ticket,
-                     long long room, double rate, int max_wait_s, long long grace_ms,
-                     dom_queue_cb cb, void *arg);
+/* One request's question to the queue. */
+typedef struct dom_queue_ask {
+    const char *name;   /* the queue ("login") */
+    const char *node;   /* this process's name (its rate is counted once) */
+    const char *ticket; /* the one the client was given, or NULL/"" for a first arrival */
+    const char *addr;   /* the client's address (dk_req.peer) */
+    long long room;     /* how many more this node can take now (0: none) */
+    double rate;        /* how many it lets through a second; the wait told is the ones
+                         * ahead over the sum of the rates of the nodes that asked in the
+                         * last 10 s */
+    int max_wait_s;     /* the longest wait told (1..) */
+    long long grace_ms; /* a place is kept for twice the wait told plus this */
+    int max_per_addr;   /* places one address may hold at once (0: no cap): one client
+                         * cannot fill the queue with tickets and push everyone back */
+} dom_queue_ask;
 
-/* The script: KEYS: live, seen, seq, rates (hash node -> "rate@ms"). ARGV: ticket or "",
- * room, a fresh ticket for a new arrival, rate, max_wait_s, grace_ms, node.
- * -> {1|0 admitted, ahead, ticket ("" = went straight in), retry_after_s (0 when in)} */
+/* Asks the queue whether this request may go in. Calls cb exactly once, on the loop of r.
+ * A first arrival from an address that holds max_per_addr places already gets no place:
+ * admitted = 0, ticket "", addr_full = 1. */
+void dom_queue_admit(dk_aredis *r, const dom_queue_ask *q, dom_queue_cb cb, void *arg);
+
+/* The script: KEYS: live, seen, seq, rates (hash node -> "rate@ms"), owner (hash ticket ->
+ * address), addrs (hash address -> places held). ARGV: ticket or "", room, a fresh ticket
+ * for a new arrival, rate, max_wait_s, grace_ms, node, address, max_per_addr.
+ * -> {1 admitted | 0 told to wait | 2 the address holds too many places, ahead, ticket
+ * ("" = went straight in, or none given), retry_after_s (0 when in)} */
 extern dk_script dom_lua_queue_admit;
 
 #endif

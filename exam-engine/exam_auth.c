@@ -105,6 +105,14 @@ static void on_queue(const dom_queue_verdict *v, void *arg)
     }
     atomic_fetch_sub(&s->logins_admitted, 1); /* the slot held while asking */
     long long ra = v->retry_after_s > 0 ? v->retry_after_s : 1;
+    if (v->addr_full) { /* no place: this address holds login_queue_max_per_addr of them */
+        atomic_fetch_add(&s->queue_addr_refused, 1);
+        dk_error e = {0};
+        dk_error_set(&e, DK_ERATELIMIT, "您所在网络排队登录的人数过多，请 %lld 秒后再试", ra);
+        e.retry_after = (int)ra;
+        dk_http_fail(rq, &e);
+        return;
+    }
     atomic_fetch_add(&s->queue_refused, 1);
     char ras[24], msg[96];
     snprintf(ras, sizeof ras, "%lld", ra);
@@ -141,8 +149,16 @@ void exam_login(dk_req *rq, const dk_claims *who)
      * pass of the loop cannot all see the same room; given back when told to wait */
     long long held = atomic_fetch_add(&s->logins_admitted, 1);
     long long room = (long long)dk_workq_capacity(s->hash) - held;
-    dom_queue_admit(rq->loop->redis, s->login_queue, s->node_name, t, room, dk_workq_rate(s->hash),
-                    EXAM_QUEUE_POLL_MAX_S, EXAM_QUEUE_GRACE_MS, on_queue, rq);
+    const dom_queue_ask q = {.name = s->login_queue,
+                             .node = s->node_name,
+                             .ticket = t,
+                             .addr = rq->peer,
+                             .room = room,
+                             .rate = dk_workq_rate(s->hash),
+                             .max_wait_s = EXAM_QUEUE_POLL_MAX_S,
+                             .grace_ms = EXAM_QUEUE_GRACE_MS,
+                             .max_per_addr = s->login_queue_max_per_addr};
+    dom_queue_admit(rq->loop->redis, &q, on_queue, rq);
 }
 
 /* ---- POST /api/v1/password ----------------------------------------------------------------- */

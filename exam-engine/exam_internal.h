@@ -64,6 +64,8 @@ struct exam_server {
     /* the login queue (exam_auth.c, domain/dom_queue.h): logins let in and not yet
      * answered; queued ones let in, and refusals with a place */
     _Atomic long long logins_admitted, queue_admitted, queue_refused;
+    _Atomic long long queue_addr_refused; /* first arrivals refused a place: address full */
+    int login_queue_max_per_addr;
     /* Redis's clock (TIME) minus this node's wall clock, measured at start and every sweep
      * tick: session times (start, deadline, capture due times, server_time) are Redis's,
      * so a node whose clock is minutes off neither shortens nor lengthens a paper */

@@ -152,6 +152,7 @@ GAUGE(g_cap_parked, atomic_load(&s->capture_parked))
 GAUGE(g_logins_in, atomic_load(&s->logins_admitted))
 GAUGE(g_queue_in, atomic_load(&s->queue_admitted))
 GAUGE(g_queue_wait, atomic_load(&s->queue_refused))
+GAUGE(g_queue_addr, atomic_load(&s->queue_addr_refused))
 
 static double g_requeued(dk_http_server *h, void *arg)
 {
@@ -301,6 +302,7 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
         snprintf(s->node_name, sizeof s->node_name, "%s-%d", host, (int)getpid());
     }
     s->login_queue = dk_config_str(cfg, "login_queue");
+    s->login_queue_max_per_addr = (int)dk_config_int(cfg, "login_queue_max_per_addr");
     size_t lq = strlen(s->login_queue);
     int lq_ok = lq > 0 && lq <= 32;
     for (size_t i = 0; lq_ok && i < lq; i++)
@@ -395,6 +397,9 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
          s},
         {"examd_login_queue_told_to_wait", "login requests told their place and to come back",
          g_queue_wait, s},
+        {"examd_login_queue_addr_refused",
+         "first arrivals refused a place: their address held login_queue_max_per_addr", g_queue_addr,
+         s},
         {"examd_redis_script_reloads",
          "scripts sent again as EVAL after NOSCRIPT (Redis restarted, failed over)", g_reloads,
          NULL},
