@@ -12,6 +12,7 @@
 # binary, e.g. an older commit's, for a before/after on the same load],
 # DK_BENCH_STACK_DIR [/tmp/dk-bench-stack], DK_REDIS_PORT [17395],
 # DK_MYSQL_PORT [14395], DK_EXAM_PORT [18395], DK_HTTP_LOOPS [0 = one per core],
+# DK_LOGIN_QUEUE_MAX_PER_ADDR [0: every simulated physician comes from 127.0.0.1],
 # DK_PROCTOR_MODEL_DIR [../shared/models if there], DK_BENCH_JPEG [a one-face photo of
 # ../shared/data/faces if there: camera checks and captures], and any other DK_* setting
 # of examd (DK_HASH_WORKERS, DK_DB_WORKERS, ...), passed through.
@@ -31,6 +32,7 @@ export DK_REDIS_PORT=${DK_REDIS_PORT:-17395}
 export DK_MYSQL_PORT=${DK_MYSQL_PORT:-14395}
 export DK_EXAM_PORT=${DK_EXAM_PORT:-18395}
 export DK_HTTP_LOOPS=${DK_HTTP_LOOPS:-0}
+export DK_LOGIN_QUEUE_MAX_PER_ADDR=${DK_LOGIN_QUEUE_MAX_PER_ADDR:-0}
 export DK_BUILD_DIR=$build
 export DK_DATA_DIR=${DK_DATA_DIR:-$DK_STACK_DIR/data} # capture photos stay in the private stack
 shared=$(cd "$repo/.." && pwd -P)/shared
