@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "admin_internal.h"
+#include "dk_clock.h"
 #include "dom_account.h"
 
 /* ---- roles and scope -------------------------------------------------------------------- */
@@ -269,8 +270,8 @@ static void login_done(dk_req *rq, const dom_login_result *r)
     admin_server *srv = admin_of(rq);
     dk_claims c = {.kind = r->acct.kind,
                    .id = r->acct.id,
-                   .issued_ms = dk_wall_ms(),
-                   .expires = dk_wall_ms() / 1000 + srv->auth.ttl_s,
+                   .issued_ms = dk_clock_ms(),
+                   .expires = dk_clock_ms() / 1000 + srv->auth.ttl_s,
                    .must_change = r->acct.must_change};
     char tok[DK_TOKEN_MAX];
     dk_token_make(&srv->auth, &c, tok);
@@ -345,7 +346,7 @@ int admin_password(admin_job *j, MYSQL *db)
     dk_claims c = {.kind = j->actor.kind,
                    .id = j->actor.id,
                    .issued_ms = va,
-                   .expires = dk_wall_ms() / 1000 + j->srv->auth.ttl_s};
+                   .expires = dk_clock_ms() / 1000 + j->srv->auth.ttl_s};
     char tok[DK_TOKEN_MAX];
     dk_token_make(&j->srv->auth, &c, tok);
     j->out = json_pack("{s:s,s:I,s:b}", "token", tok, "expires_at", (json_int_t)c.expires * 1000,

@@ -75,6 +75,7 @@ typedef struct admin_server {
     dom_limit limits[ADMIN_LIMIT_COUNT_];         /* by admin_limit_id, from configuration */
     long long attach_max_count, attach_max_bytes; /* per attachment owner */
     struct event *maint; /* loop 0: retention purge and absentee sweep */
+    struct event *clock; /* loop 0: Redis's clock against ours (dk_clock.h), every 10 s */
     _Atomic long long maint_inflight;
     _Atomic long long photos_purged, absentees;
 } admin_server;

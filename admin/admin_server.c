@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "admin_internal.h"
+#include "dk_clock.h"
 #include "dk_serve.h"
 
 static void admin_healthz(dk_req *rq);
@@ -378,7 +379,7 @@ static void api_run(dk_req *rq)
             dk_http_failf(rq, DK_EAUTH, "请先登录");
             return;
         }
-        if (dk_token_check(&srv->auth, tok, len, dk_wall_ms() / 1000, &j->claims, &err) ||
+        if (dk_token_check(&srv->auth, tok, len, dk_clock_ms() / 1000, &j->claims, &err) ||
             dom_token_cache_check(rq->loop->app, &j->claims, &err)) {
             dk_http_fail(rq, &err);
             return;
@@ -484,6 +485,15 @@ static void on_maint(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* Token times are read from the deployment's clock (dk_clock.h): measured again every
+ * 10 s, as examd does at each sweep tick. */
+static void on_clock(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    dk_loop *loop = arg;
+    dk_clock_probe(loop->redis, NULL, NULL);
+}
+
 static void loop_init(dk_loop *loop, void *udata)
 {
     admin_server *s = udata;
@@ -492,6 +502,9 @@ static void loop_init(dk_loop *loop, void *udata)
     s->maint = event_new(loop->base, -1, EV_PERSIST, on_maint, loop);
     struct timeval tv = {ADMIN_MAINT_PERIOD_S, 0};
     event_add(s->maint, &tv);
+    s->clock = event_new(loop->base, -1, EV_PERSIST, on_clock, loop);
+    struct timeval ct = {10, 0};
+    event_add(s->clock, &ct);
 }
 
 static void loop_fini(dk_loop *loop, void *udata)
@@ -502,6 +515,8 @@ static void loop_fini(dk_loop *loop, void *udata)
     if (loop->index != 0 || !s->maint) return;
     event_free(s->maint);
     s->maint = NULL;
+    event_free(s->clock);
+    s->clock = NULL;
 }
 
 static void quiesce(dk_http_server *h, void *udata)
@@ -574,6 +589,7 @@ admin_server *admin_start(const dk_config *cfg, dk_error *err)
                 route_limit[i] = admin_route_limits[k].limit;
     }
     proctor_set_cv_threads(1);
+    dk_clock_sync(cfg); /* before any token is made or checked */
     dk_serve_pools(cfg, &s->db, &s->hash);
     if (dom_login_env_init(&s->login, cfg, &s->auth, s->db, s->hash, ADMIN_CAPTCHA_AFTER, err) ||
         dom_token_env_init(&s->tokens, cfg, &s->auth, err)) {

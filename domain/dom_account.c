@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dk_clock.h"
 #include "dk_json.h"
 #include "dk_log.h"
 #include "dom_audit.h"
@@ -357,7 +358,7 @@ static void device_make(const dom_login_env *e, char kind, long long id, const c
 {
     char msg[80], mac[33];
     int n = snprintf(msg, sizeof msg, "d1.%c%lld.%lld.%s", kind, id,
-                     dk_wall_ms() / 1000 + e->device_ttl_s, nonce);
+                     dk_clock_ms() / 1000 + e->device_ttl_s, nonce);
     device_mac(e, msg, (size_t)n, mac);
     snprintf(out, DOM_DEVICE_TOKEN_MAX, "%s.%s", msg, mac);
 }
@@ -375,7 +376,7 @@ static int device_check(const dom_login_env *e, const char *tok, char kind, long
     long long tid, exp;
     char nc[17];
     if (sscanf(tok, "d1.%c%lld.%lld.%16[0-9a-f].", &k, &tid, &exp, nc) != 4) return 0;
-    if (k != kind || tid != id || exp < dk_wall_ms() / 1000 || strlen(nc) != 16) return 0;
+    if (k != kind || tid != id || exp < dk_clock_ms() / 1000 || strlen(nc) != 16) return 0;
     memcpy(nonce, nc, 17);
     return 1;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dk_clock.h"
 #include "dk_http.h"
 #include "dk_log.h"
 #include "dom_account.h"
@@ -30,7 +31,7 @@ int dom_token_env_init(dom_token_env *e, const dk_config *cfg, const dk_auth *au
 void dom_token_make(const dom_token_env *e, char kind, long long id, int must_change,
                     long long issued_ms, char out[DK_TOKEN_MAX], long long *expires_s)
 {
-    long long now = dk_wall_ms();
+    long long now = dk_clock_ms();
     dk_claims c = {.kind = kind,
                    .id = id,
                    .issued_ms = issued_ms ? issued_ms : now,
@@ -81,7 +82,7 @@ int dom_token_revoke(MYSQL *db, const dom_token_env *e, char kind, long long id,
     snprintf(sql, sizeof sql,
              "UPDATE %s SET tokens_valid_after = GREATEST(tokens_valid_after, ?) WHERE id = ?",
              table);
-    dk_param p[] = {DK_PINT(dk_wall_ms()), DK_PINT(id)};
+    dk_param p[] = {DK_PINT(dk_clock_ms()), DK_PINT(id)};
     int rc = dk_mysql_exec(db, sql, p, 2, NULL, NULL, err);
     if (rc) return rc;
     long long va = 0;
@@ -158,7 +159,7 @@ static void rehash(dom_token_cache *c, size_t cap)
 {
     slot *old = c->slots;
     size_t oldcap = c->cap;
-    long long cutoff = dk_wall_ms() - c->env->ttl_ms;
+    long long cutoff = dk_clock_ms() - c->env->ttl_ms;
     c->slots = dk_calloc(cap, sizeof *c->slots);
     c->cap = cap;
     c->count = 0;

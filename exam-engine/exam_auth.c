@@ -35,8 +35,8 @@ static void login_done(dk_req *rq, const dom_login_result *r)
     exam_server *s = exam_of(rq);
     dk_claims c = {.kind = DOM_KIND_PHYSICIAN,
                    .id = r->acct.id,
-                   .issued_ms = dk_wall_ms(),
-                   .expires = dk_wall_ms() / 1000 + s->auth.ttl_s,
+                   .issued_ms = dk_clock_ms(),
+                   .expires = dk_clock_ms() / 1000 + s->auth.ttl_s,
                    .must_change = r->acct.must_change};
     char tok[DK_TOKEN_MAX];
     dk_token_make(&s->auth, &c, tok);
@@ -209,7 +209,7 @@ static void pw_done(void *arg)
     dk_claims c = {.kind = DOM_KIND_PHYSICIAN,
                    .id = j->pid,
                    .issued_ms = j->valid_after_ms,
-                   .expires = dk_wall_ms() / 1000 + j->srv->auth.ttl_s};
+                   .expires = dk_clock_ms() / 1000 + j->srv->auth.ttl_s};
     char tok[DK_TOKEN_MAX];
     dk_token_make(&j->srv->auth, &c, tok);
     dk_http_reply_json(j->rq, 200,

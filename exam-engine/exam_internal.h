@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 
 #include "dk_auth.h"
+#include "dk_clock.h"
 #include "dk_http.h"
 #include "dk_json.h"
 #include "dk_log.h"
@@ -66,10 +67,12 @@ struct exam_server {
     _Atomic long long logins_admitted, queue_admitted, queue_refused;
     _Atomic long long queue_addr_refused; /* first arrivals refused a place: address full */
     int login_queue_max_per_addr;
-    /* Redis's clock (TIME) minus this node's wall clock, measured at start and every sweep
-     * tick: session times (start, deadline, capture due times, server_time) are Redis's,
-     * so a node whose clock is minutes off neither shortens nor lengthens a paper */
-    _Atomic long long clock_offset_ms;
+    /* the clock offset last logged: Redis's clock (TIME) minus this node's is measured at
+     * start and every sweep tick (dk_clock.h); session times (start, deadline, capture due
+     * times, server_time) and token times are Redis's, so a node whose clock is minutes
+     * off neither shortens nor lengthens a paper, nor issues a token that outlives a
+     * revocation */
+    _Atomic long long clock_logged_ms;
 };
 
 /* The login queue: a holder is told to come back within EXAM_QUEUE_POLL_MAX_S, and keeps
@@ -97,15 +100,15 @@ void exam_acks_fail_all(dk_loop *loop);
 
 static inline exam_server *exam_of(dk_req *rq) { return dk_http_udata(rq->loop->server); }
 
-/* Now on Redis's clock (exam_server.clock_offset_ms). */
+/* Now on Redis's clock (dk_clock.h). */
 static inline long long exam_now_ms(exam_server *s)
 {
-    return dk_wall_ms() + atomic_load(&s->clock_offset_ms);
+    (void)s;
+    return dk_clock_ms();
 }
-/* Keeps Redis's clock against ours from a TIME reply and this node's wall-clock times
- * (dk_wall_ms) just before and after the call; ignores anything but a TIME reply. */
-void exam_clock_from_time(exam_server *s, const redisReply *r, long long before_ms,
-                          long long after_ms);
+/* Logs the offset dk_clock measured when this node is a second or more off (again only
+ * when that changes by another second). */
+void exam_clock_note(exam_server *s, long long offset_ms);
 
 /* ---- the route table (exam_server.c): a row per endpoint, read by one runner ---- */
 

@@ -103,7 +103,7 @@ static int check_caller(dk_req *rq, const exam_api *api, dk_claims *c)
         dk_http_failf(rq, DK_EAUTH, "请先登录");
         return -1;
     }
-    if (dk_token_check(&exam_of(rq)->auth, tok, len, dk_wall_ms() / 1000, c, &err) ||
+    if (dk_token_check(&exam_of(rq)->auth, tok, len, dk_clock_ms() / 1000, c, &err) ||
         dom_token_cache_check(((exam_loop *)rq->loop->app)->tokens, c, &err)) {
         dk_http_fail(rq, &err);
         return -1;
@@ -145,7 +145,7 @@ GAUGE(g_swept, atomic_load(&s->submitted_by_sweeper))
 GAUGE(g_resumed, atomic_load(&s->resumes_from_redis))
 GAUGE(g_flushed, atomic_load(&s->flushed_answers))
 GAUGE(g_waits, atomic_load(&s->answer_waits))
-GAUGE(g_clock, atomic_load(&s->clock_offset_ms))
+GAUGE(g_clock, ((void)s, dk_clock_offset_ms()))
 GAUGE(g_waited, atomic_load(&s->answer_waited))
 GAUGE(g_cap_backlog, atomic_load(&s->capture_backlog))
 GAUGE(g_cap_parked, atomic_load(&s->capture_parked))
@@ -205,34 +205,23 @@ int exam_check_jpeg(dk_req *rq, int *width, int *height)
 
 /* Logs when this node's clock is off by a second or more (again only when that changes
  * by another second). */
-void exam_clock_from_time(exam_server *s, const redisReply *r, long long before_ms,
-                          long long after_ms)
+void exam_clock_note(exam_server *s, long long offset)
 {
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-        r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING)
-        return;
-    long long offset = strtoll(r->element[0]->str, NULL, 10) * 1000 +
-                       strtoll(r->element[1]->str, NULL, 10) / 1000 - (before_ms + after_ms) / 2;
-    long long old = atomic_exchange(&s->clock_offset_ms, offset);
+    long long old = atomic_exchange(&s->clock_logged_ms, offset);
     long long d = offset - old;
     if ((offset >= 1000 || offset <= -1000) && (d >= 1000 || d <= -1000 || old == 0))
         DK_WARN("examd", "this node's clock is %lld ms %s Redis's: session times follow Redis",
                 offset > 0 ? offset : -offset, offset > 0 ? "behind" : "ahead of");
+    else
+        atomic_store(&s->clock_logged_ms, old); /* log again only on a change of a second */
 }
 
 /* At start, before serving: Redis's clock against ours (0 if Redis is not there yet; the
  * sweeper measures it again every tick). */
 static void sync_clock(exam_server *s)
 {
-    dk_error err = {0};
-    redisContext *c = dk_redis_connect(s->cfg, &err);
-    if (!c) return;
-    long long before = dk_wall_ms();
-    redisReply *r = dk_redis_cmd(c, &err, "TIME");
-    long long after = dk_wall_ms();
-    exam_clock_from_time(s, r, before, after);
-    if (r) freeReplyObject(r);
-    redisFree(c);
+    dk_clock_sync(s->cfg);
+    exam_clock_note(s, dk_clock_offset_ms());
 }
 
 static void loop_init(dk_loop *loop, void *udata)

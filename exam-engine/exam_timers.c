@@ -54,18 +54,9 @@ static void on_xlen(redisReply *r, const dk_error *e, void *arg)
     if (!e->code && r && r->type == REDIS_REPLY_INTEGER) atomic_store((_Atomic long long *)arg, r->integer);
 }
 
-typedef struct clock_probe {
-    exam_server *s;
-    long long before_ms;
-} clock_probe;
-
-static void on_time(redisReply *r, const dk_error *e, void *arg)
+static void on_clock(int ok, long long offset_ms, void *arg)
 {
-    clock_probe *p = arg;
-    long long after = dk_wall_ms();
-    /* a reply that took long says little about the offset: kept only within 50 ms */
-    if (!e->code && after - p->before_ms <= 50) exam_clock_from_time(p->s, r, p->before_ms, after);
-    free(p);
+    if (ok) exam_clock_note(arg, offset_ms);
 }
 
 static void sweep_tick(evutil_socket_t fd, short what, void *arg)
@@ -73,9 +64,7 @@ static void sweep_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd, (void)what;
     dk_loop *loop = arg;
     exam_server *s = srv_of(loop);
-    clock_probe *p = dk_malloc(sizeof *p);
-    *p = (clock_probe){s, dk_wall_ms()};
-    dk_aredis_cmd(loop->redis, 0, on_time, p, "TIME");
+    dk_clock_probe(loop->redis, on_clock, s);
     dk_aredis_cmd(loop->redis, 0, on_oldest, s, "ZRANGE %s 0 0 WITHSCORES", DOM_KEY_DEADLINES);
     dk_aredis_cmd(loop->redis, 0, on_card, s, "ZCARD %s", DOM_KEY_DEADLINES);
     dk_aredis_cmd(loop->redis, 0, on_xlen, &s->capture_backlog, "XLEN %s", PROCTOR_STREAM);

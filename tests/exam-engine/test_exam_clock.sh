@@ -6,7 +6,8 @@
 # started there has its full duration from Redis's now (started_at within 3 s of it, not
 # 5 minutes off), server_time is Redis's, answers are acknowledged (a node behind does
 # not take them for stale), and after the deadline by Redis's clock every answer is
-# refused. Skipped (77) without faketime.
+# refused. Tokens too: one issued on the node ahead is refused on both nodes after a
+# password change on the node behind. Skipped (77) without faketime.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/fixture.sh"
 fx_init exam_clock "$1"
@@ -62,6 +63,27 @@ for n in S F; do
     no=$(awk 'NR == 4 {print $1}' "$FX_TMP/keys.$n") c=$(awk 'NR == 4 {print $3}' "$FX_TMP/keys.$n")
     fx_call "$n" PUT "/api/v1/sessions/${SID[$n]}/answers/$no" "{\"choice\":\"$c\"}" "${TOK[$n]}"
     fx_expect_error 409 "node $n: an answer after the deadline by Redis's clock" "考试已结束"
+done
+# tokens are issued and revoked on Redis's clock too: a token issued on the node 5 minutes
+# ahead is refused on both nodes once the password is changed on the node 5 minutes
+# behind (issued on its own clock it was 10 minutes newer than the revocation, and
+# outlived it)
+read -r _ acct < <(fx_new_physician 0)
+tF=$(fx_login F "$acct")
+iss=$(cut -d. -f4 <<<"$tF")
+fx_check "node F issues a token at Redis's time (issued $iss, Redis $(redis_ms))" near "$iss" "$(redis_ms)"
+fx_call F GET /api/v1/tests "" "$tF"
+fx_expect_code 200 "the token works before the change"
+tS=$(fx_login S "$acct")
+fx_call S POST /api/v1/password "{\"old_password\":\"$FX_PASSWORD\",\"new_password\":\"Cl0ck#Skew9\"}" "$tS"
+fx_expect_code 200 "the password changed on node S"
+for n in S F; do
+    for _ in $(seq 50); do # the nodes' revocation tables refresh every token_revocation_refresh_ms
+        fx_call "$n" GET /api/v1/tests "" "$tF"
+        [ "$FX_CODE" = 401 ] && break
+        sleep 0.1
+    done
+    fx_expect_code 401 "node $n: the token from the node ahead is refused after the change"
 done
 fx_examd_stop S
 fx_examd_stop F
