@@ -96,6 +96,10 @@ static const config_key config_table[] = {
     {"login_queue", T_STR, "login", 0,
      "name of the fair login queue in Redis (queue:NAME:*); every node of a deployment shares "
      "it: [a-z0-9_] only, at most 32"},
+    {"departure_max_per_session", T_INT, "200", 0,
+     "departures from the exam page (切屏) recorded per session, at most 200 (then 409)"},
+    {"concurrent_device_window_s", T_INT, "60", 0,
+     "two devices answering one session within this time flag it (concurrent_devices)"},
     {"login_queue_max_per_addr", T_INT, "1000", 0,
      "places in the login queue one client address may hold at once (0: no cap); a hospital "
      "behind one NAT sends many physicians from one address: keep it above the largest"},

@@ -43,6 +43,15 @@ dom_key dom_key_missing(const char *sid)
     return key("proctor:missing:{", sid, "}");
 }
 
+dom_key dom_key_dep(const char *sid)
+{
+    return key("sess:{", sid, "}:dep");
+}
+dom_key dom_key_dev(const char *sid)
+{
+    return key("sess:{", sid, "}:dev");
+}
+
 dom_key dom_key_live(long long pid)
 {
     dom_key k;

@@ -42,6 +42,8 @@ dom_key dom_key_sess(const char *sid);    /* sess:{sid}: hash of DOM_F_* fields 
 dom_key dom_key_ans(const char *sid);     /* sess:{sid}:ans: question no -> "CHOICE@ms" */
 dom_key dom_key_cap(const char *sid);     /* sess:{sid}:cap: capture id -> result JSON */
 dom_key dom_key_missing(const char *sid); /* proctor:missing:{sid}: flagged-once marker */
+dom_key dom_key_dep(const char *sid);     /* sess:{sid}:dep: event id -> "kind|start_ms|dur_ms" */
+dom_key dom_key_dev(const char *sid);     /* sess:{sid}:dev: device id -> "first|last|addr|ua" */
 /* wait:{cycle}:{opens_ms}: zset of the physicians in the waiting room of one opening,
  * score = arrival (Redis ms), member = "pid:paper" */
 dom_key dom_key_wait(long long cycle, long long opens_ms);
@@ -53,6 +55,7 @@ dom_key dom_key_live(long long pid);
 #define DOM_KEY_DEADLINES "exam:deadlines" /* zset, score = deadline (unix ms): the sweeper's */
 #define DOM_KEY_DIRTY "exam:dirty"         /* set: answers not yet flushed to MariaDB */
 #define DOM_KEY_DUE "proctor:due"          /* zset, score = when the next capture is due */
+#define DOM_KEY_IDIRTY "exam:idirty" /* set: integrity signals not yet written to MariaDB */
 
 /* ---- the session hash (sess:{sid}) ------------------------------------------------------ */
 
@@ -88,6 +91,16 @@ dom_key dom_key_live(long long pid);
  * answer saved before it (the time of the last take that was written). Absent (a new or rebuilt session, or one an older examd kept): 0,
  * and the next flush writes the whole paper. */
 #define DOM_F_FLUSHED_MS "flushed_ms"
+/* Integrity signals (issue 18). The cycle's rules, written with the session: */
+#define DOM_F_DEP_WARN "dep_warn"     /* warn at this departure ("" or absent: never) */
+#define DOM_F_DEP_SUBMIT "dep_submit" /* submit at this departure ("" or absent: never) */
+#define DOM_F_FULLSCREEN "fs_req"     /* "1": the page asks for fullscreen */
+/* and what happened (dom_lua_departure, dom_lua_answer): */
+#define DOM_F_DEP_N "dep_n"   /* departures recorded */
+#define DOM_F_DEP_MS "dep_ms" /* their total duration */
+#define DOM_F_DEV "dev"       /* the device that answered last */
+#define DOM_F_DEV_AT "dev_at" /* when (Redis ms) */
+#define DOM_F_CONC "conc"     /* when two devices answered within the window (set once) */
 
 /* DOM_F_STATUS values: live -> submitting (claimed) -> submitted; a failed claim goes
  * back to live (dom_lua_unclaim). */
@@ -98,13 +111,17 @@ dom_key dom_key_live(long long pid);
 /* Who submits (ARGV "by" of dom_lua_claim/dom_lua_unclaim, exam_session.submitted_by). */
 #define DOM_BY_PHYSICIAN "physician"
 #define DOM_BY_SWEEPER "sweeper"
+#define DOM_BY_DEPARTURES "departures" /* the cycle's departure_submit_at was reached */
 
 /* ---- the scripts ---------------------------------------------------------------------- */
 /* Each comment: KEYS, ARGV, the reply. "sess", "ans", "cap" are dom_key_sess/ans/cap of
  * the session; the other keys are the constants named. */
 
-/* Saves one answer. KEYS: sess, ans, DOM_KEY_DIRTY. ARGV: pid, no, choice, sid, arrival
- * (the node's unix ms when the request arrived).
+/* Saves one answer. KEYS: sess, ans, DOM_KEY_DIRTY, DOM_KEY_IDIRTY. ARGV: pid, no, choice,
+ * sid, arrival (the node's unix ms when the request arrived), device ("" when the page
+ * sent none), window_ms: an answer from another device than the last one within this
+ * time sets DOM_F_CONC once (and lists the session in DOM_KEY_IDIRTY); after a longer
+ * quiet it is a resume on a new device, not flagged.
  * -> {1, "ok", now} | {0, reason, now}; reasons: nosession, closed, notopen (drawn in
  * the waiting room, before DOM_F_STARTED_AT), badno, badchoice, stale (the request waited over 20 s in a node that froze: the client retries, so an
  * old choice never lands over a newer one) */
@@ -131,15 +148,31 @@ extern dk_script dom_lua_restore;
  * caller then asks MariaDB: a submitted paper, a next attempt) */
 extern dk_script dom_lua_resume;
 
-/* Claims a session for submitting. KEYS: sess, ans. ARGV: pid ("" = the sweeper), by
+/* The integrity signals of a session as MariaDB stores them. KEYS: sess, dep, dev.
+ * -> {{dep_n, dep_ms, conc}, {departure pairs}, {device pairs}} (strings; "" when unset) */
+extern dk_script dom_lua_integrity;
+
+/* Records a device that opened the session (a start or a resume), at most max of them.
+ * KEYS: sess, dev. ARGV: device id, address, user agent (no '|' in the address), max.
+ * -> 1 | 0 (max devices already) */
+extern dk_script dom_lua_device;
+
+/* Records one departure from the page, once per event id. KEYS: sess, dep, DOM_KEY_IDIRTY.
+ * ARGV: pid, event id, kind, start ms, duration ms, max events per session, sid.
+ * -> {1, dep_n, dep_ms, warn_at, submit_at, action ("submit": live and dep_n reached
+ * submit_at), status} | {0, reason, now}; reasons: nosession, notopen, toomany. A late
+ * event (after the submit) is still recorded. */
+extern dk_script dom_lua_departure;
+
+/* Claims a session for submitting. KEYS: sess, ans, dep, dev. ARGV: pid ("" = the sweeper), by
  * (DOM_BY_*), stale_ms (a claim older than this may be taken over).
- * -> {1, now, qp, {answer pairs}}: only the answers saved at or after DOM_F_FLUSHED_MS
+ * -> {1, now, qp, {answer pairs}, then dom_lua_integrity's three}: only the answers saved at or after DOM_F_FLUSHED_MS
  * (the older ones are committed in MariaDB: the flush moves the mark after its COMMIT) | {0, reason}; reasons: nosession, submitted, busy,
  * notdue (the sweeper before the deadline), notopen (a physician before DOM_F_STARTED_AT) */
 extern dk_script dom_lua_claim;
 
 /* Records the result of a submitted session and lets its keys expire. KEYS: sess, ans,
- * DOM_KEY_DEADLINES, DOM_KEY_DIRTY, DOM_KEY_DUE. ARGV: sid, score, total, passed,
+ * DOM_KEY_DEADLINES, DOM_KEY_DIRTY, DOM_KEY_DUE, dep, dev. ARGV: sid, score, total, passed,
  * enrolment_status, ttl_s, pass_mark. -> 1 */
 extern dk_script dom_lua_finish;
 

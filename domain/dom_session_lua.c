@@ -10,7 +10,7 @@
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
 
 dk_script dom_lua_answer = DK_SCRIPT(
-    "local s = redis.call('HMGET', KEYS[1], 'pid', 'status', 'deadline', 'shape', 'started_at')\n"
+    "local s = redis.call('HMGET', KEYS[1], 'pid', 'status', 'deadline', 'shape', 'started_at', 'dev', 'dev_at')\n"
     NOW_MS
     "if not s[1] or s[1] ~= ARGV[1] then return {0, 'nosession', now} end\n"
     "if s[2] ~= 'live' or now >= tonumber(s[3]) then return {0, 'closed', now} end\n"
@@ -29,7 +29,14 @@ dk_script dom_lua_answer = DK_SCRIPT(
     "    if ch < 'A' or ch > last then return {0, 'badchoice', now} end\n"
     "  end\n"
     "end\n"
-    "redis.call('HSET', KEYS[2], ARGV[2], c .. '@' .. now)\n"    "redis.call('SADD', KEYS[3], ARGV[4])\n"
+    "redis.call('HSET', KEYS[2], ARGV[2], c .. '@' .. now)\n"
+    /* two devices answering within the window: flagged once; a later one is a resume */
+    "if ARGV[6] ~= '' then\n"
+    "  if s[6] and s[6] ~= ARGV[6] and now - (tonumber(s[7] or '0') or 0) < tonumber(ARGV[7]) then\n"
+    "    if redis.call('HSETNX', KEYS[1], 'conc', now) == 1 then redis.call('SADD', KEYS[4], ARGV[4]) end\n"
+    "  end\n"
+    "  redis.call('HSET', KEYS[1], 'dev', ARGV[6], 'dev_at', now)\n"
+    "end\n"    "redis.call('SADD', KEYS[3], ARGV[4])\n"
     "return {1, 'ok', now}\n");
 
 /* local a = the answer pairs of KEYS[2] saved at or after the session's (KEYS[1])
@@ -101,6 +108,45 @@ dk_script dom_lua_resume = DK_SCRIPT(
     "redis.call('HDEL', KEYS[1], 'cap_next_due')\n"
     VIEW_BODY);
 
+dk_script dom_lua_integrity = DK_SCRIPT(
+    "local c = redis.call('HMGET', KEYS[1], 'dep_n', 'dep_ms', 'conc')\n"
+    "return {{c[1] or '', c[2] or '', c[3] or ''}, redis.call('HGETALL', KEYS[2]),\n"
+    "  redis.call('HGETALL', KEYS[3])}\n");
+
+dk_script dom_lua_device = DK_SCRIPT(
+    NOW_MS
+    "local old = redis.call('HGET', KEYS[2], ARGV[1])\n"
+    "if not old and redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[4]) then return 0 end\n"
+    "local first = old and string.match(old, '^(%d+)|') or tostring(now)\n"
+    "redis.call('HSET', KEYS[2], ARGV[1], first .. '|' .. now .. '|' .. ARGV[2] .. '|' .. ARGV[3])\n"
+    "local ttl = redis.call('PTTL', KEYS[1])\n"
+    "local dl = tonumber(redis.call('HGET', KEYS[1], 'deadline') or '0') or 0\n"
+    "if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl)\n"
+    "else redis.call('PEXPIREAT', KEYS[2], math.max(dl, now) + 86400000) end\n"
+    "return 1\n");
+
+dk_script dom_lua_departure = DK_SCRIPT(
+    NOW_MS
+    "local s = redis.call('HMGET', KEYS[1], 'pid', 'status', 'dep_warn', 'dep_submit', 'deadline', 'started_at')\n"
+    "if not s[1] or s[1] ~= ARGV[1] then return {0, 'nosession', now} end\n"
+    "if now < tonumber(s[6] or '0') then return {0, 'notopen', now} end\n"
+    "if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 0 then\n"
+    "  if redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[6]) then return {0, 'toomany', now} end\n"
+    "  redis.call('HSET', KEYS[2], ARGV[2], ARGV[3] .. '|' .. ARGV[4] .. '|' .. ARGV[5])\n"
+    "  local ttl = redis.call('PTTL', KEYS[1])\n"
+    "  if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl)\n"
+    "  else redis.call('PEXPIREAT', KEYS[2], (tonumber(s[5] or '0') or now) + 86400000) end\n"
+    "  redis.call('HINCRBY', KEYS[1], 'dep_n', 1)\n"
+    "  redis.call('HINCRBY', KEYS[1], 'dep_ms', tonumber(ARGV[5]))\n"
+    "  redis.call('SADD', KEYS[3], ARGV[7])\n"
+    "end\n"
+    "local n = tonumber(redis.call('HGET', KEYS[1], 'dep_n') or '0')\n"
+    "local m = tonumber(s[4] or '') or 0\n"
+    "local act = ''\n"
+    "if s[2] == 'live' and m > 0 and n >= m then act = 'submit' end\n"
+    "return {1, n, tonumber(redis.call('HGET', KEYS[1], 'dep_ms') or '0'), s[3] or '', s[4] or '',\n"
+    "  act, s[2]}\n");
+
 dk_script dom_lua_claim = DK_SCRIPT(
     "local s = redis.call('HMGET', KEYS[1], 'pid', 'status', 'deadline', 'claim_at', 'qp', 'started_at')\n"
     NOW_MS
@@ -112,7 +158,9 @@ dk_script dom_lua_claim = DK_SCRIPT(
     "if ARGV[2] == 'sweeper' and s[2] == 'live' and now < tonumber(s[3]) then return {0, 'notdue'} end\n"
     "redis.call('HSET', KEYS[1], 'status', 'submitting', 'claim_at', now, 'claim_by', ARGV[2])\n"
     UNFLUSHED_ANSWERS
-    "return {1, now, s[5], a}\n");
+    "local c = redis.call('HMGET', KEYS[1], 'dep_n', 'dep_ms', 'conc')\n"
+    "return {1, now, s[5], a, {c[1] or '', c[2] or '', c[3] or ''}, redis.call('HGETALL', KEYS[3]),\n"
+    "  redis.call('HGETALL', KEYS[4])}\n");
 
 dk_script dom_lua_finish = DK_SCRIPT(
     "redis.call('HSET', KEYS[1], 'status', 'submitted', 'score', ARGV[2], 'total', ARGV[3],\n"
@@ -122,6 +170,8 @@ dk_script dom_lua_finish = DK_SCRIPT(
     "redis.call('ZREM', KEYS[5], ARGV[1])\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[6])\n"
     "redis.call('EXPIRE', KEYS[2], ARGV[6])\n"
+    "redis.call('EXPIRE', KEYS[6], ARGV[6])\n"
+    "redis.call('EXPIRE', KEYS[7], ARGV[6])\n"
     "return 1\n");
 
 dk_script dom_lua_flush_take = DK_SCRIPT(

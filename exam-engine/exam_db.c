@@ -146,8 +146,10 @@ static int fill_session(MYSQL *db, const char *where, const dk_param *p, size_t 
     snprintf(sql, sizeof sql,
              "SELECT s.id, s.physician_id, s.enrolment_id, s.cycle_id, s.paper, s.attempt, "
              MS("s.started_at") ", " MS("s.deadline") ", JSON_UNQUOTE(JSON_EXTRACT(s.paper_json, '$.enc')), "
-             "s.status, p.practice_category FROM exam_session s JOIN physician p ON p.id = s.physician_id "
-             "WHERE %s",
+             "s.status, p.practice_category, c.departure_warn_at, c.departure_submit_at, "
+             "c.require_fullscreen, s.departures, s.departure_ms "
+             "FROM exam_session s JOIN physician p ON p.id = s.physician_id "
+             "JOIN cycle c ON c.id = s.cycle_id WHERE %s",
              where);
     MYSQL_RES *res;
     int rc = dk_mysql_exec(db, sql, p, np, &res, NULL, err);
@@ -169,6 +171,11 @@ static int fill_session(MYSQL *db, const char *where, const dk_param *p, size_t 
     s->qp = dk_strdup(row[8] ? row[8] : "");
     s->submitted = !strcmp(row[9], "submitted");
     copy(s->category, sizeof s->category, row[10]);
+    copy(s->dep_warn, sizeof s->dep_warn, row[11]);
+    copy(s->dep_submit, sizeof s->dep_submit, row[12]);
+    s->fullscreen = row[13] && atoi(row[13]);
+    s->departures = ll(row[14]);
+    s->departure_ms = ll(row[15]);
     mysql_free_result(res);
     return load_answers(db, s, err);
 }
@@ -350,7 +357,8 @@ int exam_db_result(MYSQL *db, const char *sid, exam_result *out, dk_error *err)
 }
 
 int exam_db_finalize(MYSQL *db, const qb_index *idx, const char *sid, const char *by, int n,
-                     const int *nos, const char *const *vals, exam_result *out, dk_error *err)
+                     const int *nos, const char *const *vals, const exam_integrity *ig,
+                     exam_result *out, dk_error *err)
 {
     memset(out, 0, sizeof *out);
     exam_db_session *s = dk_calloc(1, sizeof *s);
@@ -382,6 +390,7 @@ int exam_db_finalize(MYSQL *db, const qb_index *idx, const char *sid, const char
     if ((rc = exam_db_load_session(db, sid, s, err))) goto fail;
     if ((rc = qb_paper_decode(idx, s->qp, strlen(s->qp), &qp, err))) goto fail;
     if ((rc = exam_db_flush_answers(db, sid, n, nos, vals, err))) goto fail;
+    if (ig && (rc = exam_db_integrity(db, sid, ig, err))) goto fail;
     if ((rc = load_answers(db, s, err))) goto fail; /* everything MariaDB now has */
 
     int count = qb_paper_count(qp);
@@ -446,18 +455,76 @@ typedef struct submit_args {
     int n;
     const int *nos;
     const char *const *vals;
+    const exam_integrity *ig;
     exam_result *out;
 } submit_args;
 
 static int submit_once(MYSQL *db, void *arg, dk_error *err)
 {
     submit_args *a = arg;
-    return exam_db_finalize(db, a->idx, a->sid, a->by, a->n, a->nos, a->vals, a->out, err);
+    return exam_db_finalize(db, a->idx, a->sid, a->by, a->n, a->nos, a->vals, a->ig, a->out, err);
 }
 
 int exam_db_submit(dk_dbconn *c, const qb_index *idx, const char *sid, const char *by, int n,
-                   const int *nos, const char *const *vals, exam_result *out, dk_error *err)
+                   const int *nos, const char *const *vals, const exam_integrity *ig,
+                   exam_result *out, dk_error *err)
 {
-    submit_args a = {idx, sid, by, n, nos, vals, out};
+    submit_args a = {idx, sid, by, n, nos, vals, ig, out};
     return dk_dbconn_run(c, submit_once, &a, err);
+}
+
+/* ---- integrity signals ---------------------------------------------------------------- */
+
+int exam_db_integrity(MYSQL *db, const char *sid, const exam_integrity *ig, dk_error *err)
+{
+    int rc = 0;
+    size_t cap = 256 + (size_t)(ig->ndep > ig->ndev ? ig->ndep : ig->ndev) * 64;
+    char *sql = dk_malloc(cap);
+    dk_param *p = dk_calloc((size_t)(ig->ndep * 5 + ig->ndev * 6 + 4), sizeof *p);
+    if (ig->ndep > 0) {
+        size_t o = (size_t)snprintf(sql, cap, "INSERT IGNORE INTO exam_departure (session_id, "
+                                              "event_id, kind, started_at, duration_ms) VALUES ");
+        for (int i = 0; i < ig->ndep; i++) {
+            const exam_departure *d = &ig->dep[i];
+            o += (size_t)snprintf(sql + o, cap - o, "%s(?, ?, ?, FROM_UNIXTIME(? / 1000), ?)",
+                                  i ? "," : "");
+            p[i * 5] = DK_PSTR(sid);
+            p[i * 5 + 1] = DK_PSTR(d->id);
+            p[i * 5 + 2] = DK_PSTR(d->kind);
+            p[i * 5 + 3] = DK_PINT(d->start_ms);
+            p[i * 5 + 4] = DK_PINT(d->dur_ms);
+        }
+        rc = dk_mysql_exec(db, sql, p, (size_t)ig->ndep * 5, NULL, NULL, err);
+    }
+    if (!rc && ig->ndev > 0) {
+        size_t o = (size_t)snprintf(sql, cap, "INSERT INTO exam_device (session_id, device_id, "
+                                              "user_agent, address, first_seen, last_seen) VALUES ");
+        for (int i = 0; i < ig->ndev; i++) {
+            const exam_device *d = &ig->dev[i];
+            o += (size_t)snprintf(sql + o, cap - o,
+                                  "%s(?, ?, ?, ?, FROM_UNIXTIME(? / 1000), FROM_UNIXTIME(? / 1000))",
+                                  i ? "," : "");
+            p[i * 6] = DK_PSTR(sid);
+            p[i * 6 + 1] = DK_PSTR(d->id);
+            p[i * 6 + 2] = DK_PSTR(d->ua);
+            p[i * 6 + 3] = DK_PSTR(d->addr);
+            p[i * 6 + 4] = DK_PINT(d->first_ms);
+            p[i * 6 + 5] = DK_PINT(d->last_ms);
+        }
+        snprintf(sql + o, cap - o, " ON DUPLICATE KEY UPDATE last_seen = GREATEST(last_seen, "
+                                   "VALUES(last_seen))");
+        rc = dk_mysql_exec(db, sql, p, (size_t)ig->ndev * 6, NULL, NULL, err);
+    }
+    if (!rc) {
+        dk_param u[] = {DK_PINT(ig->departures), DK_PINT(ig->departure_ms), DK_PINT(ig->concurrent),
+                        DK_PSTR(sid)};
+        rc = dk_mysql_exec(db,
+                           "UPDATE exam_session SET departures = GREATEST(departures, ?), "
+                           "departure_ms = GREATEST(departure_ms, ?), concurrent_devices = "
+                           "GREATEST(concurrent_devices, ?) WHERE id = ?",
+                           u, 4, NULL, NULL, err);
+    }
+    free(sql);
+    free(p);
+    return rc;
 }

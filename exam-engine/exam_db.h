@@ -21,6 +21,32 @@ typedef struct exam_test {
     int submitted;         /* that attempt's session is already submitted */
 } exam_test;
 
+/* Integrity signals of one session (issue 18) as Redis keeps them, for MariaDB. */
+#define EXAM_DEP_MAX 200 /* departures kept per session (departure_max_per_session <= this) */
+#define EXAM_DEV_MAX 8   /* devices kept per session */
+typedef struct exam_departure {
+    char id[65];
+    char kind[12]; /* hidden | blur | fullscreen */
+    long long start_ms, dur_ms;
+} exam_departure;
+typedef struct exam_device {
+    char id[65];
+    char addr[48];
+    char ua[256];
+    long long first_ms, last_ms;
+} exam_device;
+typedef struct exam_integrity {
+    long long departures, departure_ms;
+    int concurrent;
+    int ndep, ndev;
+    exam_departure dep[EXAM_DEP_MAX];
+    exam_device dev[EXAM_DEV_MAX];
+} exam_integrity;
+
+/* Writes them: the departures and devices (new ones inserted, known ones kept), and the
+ * session's counts (never lowered). In the caller's transaction, if any. */
+int exam_db_integrity(MYSQL *db, const char *sid, const exam_integrity *ig, dk_error *err);
+
 /* A session as MariaDB knows it (for starting, resuming and rebuilding Redis). */
 typedef struct exam_db_session {
     char id[33];
@@ -28,6 +54,9 @@ typedef struct exam_db_session {
     char paper[16], category[16];
     int attempt;
     long long started_ms, deadline_ms;
+    char dep_warn[8], dep_submit[8]; /* the cycle's departure rules ("" = none) */
+    int fullscreen;                  /* the cycle asks for fullscreen */
+    long long departures, departure_ms;
     char *qp; /* encoded qb_paper, malloc'd */
     int submitted;
     int nanswers;
@@ -84,12 +113,14 @@ int exam_db_result(MYSQL *db, const char *sid, exam_result *out, dk_error *err);
  * the session's status, the enrolment's next status and the audit log. Exactly once:
  * a second call for the same session returns the stored result with already = 1. */
 int exam_db_finalize(MYSQL *db, const qb_index *idx, const char *sid, const char *by, int n,
-                     const int *nos, const char *const *vals, exam_result *out, dk_error *err);
+                     const int *nos, const char *const *vals, const exam_integrity *ig,
+                     exam_result *out, dk_error *err);
 /* exam_db_finalize on the database thread's connection, run again on the first live node
  * after a lost connection, a Galera node that is not ready or a certification conflict
  * (dk_dbconn_run). Safe because finalize is exactly once: when the lost COMMIT did land,
  * the retry finds the session submitted and returns its stored result (already = 1). */
 int exam_db_submit(dk_dbconn *c, const qb_index *idx, const char *sid, const char *by, int n,
-                   const int *nos, const char *const *vals, exam_result *out, dk_error *err);
+                   const int *nos, const char *const *vals, const exam_integrity *ig,
+                   exam_result *out, dk_error *err);
 
 #endif

@@ -18,6 +18,7 @@
 #include "dom_session.h"
 #include "dom_status.h"
 #include "dom_token.h"
+#include "exam_db.h"
 #include "exam.h"
 #include "proctor.h"
 #include "question_bank.h"
@@ -67,6 +68,8 @@ struct exam_server {
     _Atomic long long logins_admitted, queue_admitted, queue_refused;
     _Atomic long long queue_addr_refused; /* first arrivals refused a place: address full */
     int login_queue_max_per_addr;
+    int departure_max;                /* departures kept per session (departure_max_per_session) */
+    long long concurrent_window_ms;   /* concurrent_device_window_s */
     /* the clock offset last logged: Redis's clock (TIME) minus this node's is measured at
      * start and every sweep tick (dk_clock.h); session times (start, deadline, capture due
      * times, server_time) and token times are Redis's, so a node whose clock is minutes
@@ -158,7 +161,30 @@ void exam_camera_check(dk_req *rq, const dk_claims *who);
 void *exam_face_thread_init(void *cfg);
 void exam_face_thread_fini(void *ctx);
 /* Tries to submit one expired session for its physician (exactly one node wins). */
-void exam_sweep_one(dk_loop *loop, const char *sid);
+void exam_auto_submit(dk_loop *loop, const char *sid, const char *by, long long pid);
+/* The sweeper's: the deadline passed. */
+#define exam_sweep_one(loop, sid) exam_auto_submit(loop, sid, DOM_BY_SWEEPER, 0)
+
+/* The value of a field in a HGETALL-shaped reply (name, value, ...), or NULL. */
+const char *exam_field(const redisReply *pairs, const char *name);
+
+/* ---- integrity signals (exam_integrity.c, issue 18) ---- */
+
+/* The page's device id (header X-DK-Device: 8..64 of [A-Za-z0-9_-]), or "" when absent or
+ * malformed. */
+#define EXAM_DEVICE_ID_MAX 64
+void exam_device_id(dk_req *rq, char out[EXAM_DEVICE_ID_MAX + 1]);
+/* Records the device that opened session sid (start or resume; fire and forget). */
+void exam_record_device(dk_req *rq, const char *sid);
+/* PUT /api/v1/sessions/{id}/departures/{event}: one departure from the page. */
+void exam_departure_put(dk_req *rq, const dk_claims *who);
+/* The rules and counts of a session's fields (a view's reply), for the page. */
+json_t *exam_integrity_json(redisReply *fields);
+/* Fills ig from dom_lua_integrity's three replies (counts, departure pairs, device pairs). */
+void exam_integrity_from_reply(exam_integrity *ig, const redisReply *counts,
+                               const redisReply *deps, const redisReply *devs);
+/* Loop 0, each flush tick: writes the sessions listed in DOM_KEY_IDIRTY to MariaDB. */
+void exam_integrity_flush(dk_loop *loop);
 
 /* Timers of loop 0: the deadline sweeper, the answer flush and the gauges. */
 void exam_timers_start(dk_loop *loop);

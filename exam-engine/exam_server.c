@@ -71,6 +71,8 @@ static const exam_api exam_apis[] = {
     /* Redis; the database only when the session is no longer live there */
     {"GET", "/api/v1/sessions/{}", exam_session_get, R_P, 0, P_DB, "session_get", 0},
     {"PUT", "/api/v1/sessions/{}/answers/{}", exam_answer_put, R_P, 0, P_LOOP, "answer", 1024},
+    /* a departure from the page (切屏): Redis only, like an answer */
+    {"PUT", "/api/v1/sessions/{}/departures/{}", exam_departure_put, R_P, 0, P_LOOP, "departure", 512},
     {"POST", "/api/v1/sessions/{}/submit", exam_submit, R_P, 0, P_DB, "submit", 1024},
     {"POST", "/api/v1/sessions/{}/captures", exam_capture_post, R_P, 0, P_CAPTURE, "capture", 4 << 20},
     {"POST", "/api/v1/camera-check", exam_camera_check, R_P, 0, P_FACE, "camera_check", 4 << 20},
@@ -292,6 +294,9 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
     }
     s->login_queue = dk_config_str(cfg, "login_queue");
     s->login_queue_max_per_addr = (int)dk_config_int(cfg, "login_queue_max_per_addr");
+    s->departure_max = (int)dk_config_int(cfg, "departure_max_per_session");
+    if (s->departure_max < 1 || s->departure_max > EXAM_DEP_MAX) s->departure_max = EXAM_DEP_MAX;
+    s->concurrent_window_ms = dk_config_int(cfg, "concurrent_device_window_s") * 1000;
     size_t lq = strlen(s->login_queue);
     int lq_ok = lq > 0 && lq <= 32;
     for (size_t i = 0; lq_ok && i < lq; i++)

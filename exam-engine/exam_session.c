@@ -19,17 +19,18 @@ static const char *papers_allowed[] = {DOM_PAPER_PUBLIC, DOM_PAPER_PRACTICE, NUL
 
 /* ---- shared: the reply that shows a session ------------------------------------------ */
 
-static const char *field(redisReply *pairs, const char *name)
+const char *exam_field(const redisReply *pairs, const char *name)
 {
     if (!pairs || pairs->type != REDIS_REPLY_ARRAY) return NULL;
     for (size_t i = 0; i + 1 < pairs->elements; i += 2)
-        if (!strcmp(pairs->element[i]->str, name)) return pairs->element[i + 1]->str;
+        if (pairs->element[i]->type == REDIS_REPLY_STRING && !strcmp(pairs->element[i]->str, name))
+            return pairs->element[i + 1]->str;
     return NULL;
 }
 
 static const char *fieldd(redisReply *pairs, const char *name, const char *dflt)
 {
-    const char *v = field(pairs, name);
+    const char *v = exam_field(pairs, name);
     return v ? v : dflt;
 }
 
@@ -81,7 +82,7 @@ static void reply_view(dk_req *rq, redisReply *r, int with_paper, int status)
     exam_server *srv = exam_of(rq);
     long long now = r->element[1]->integer;
     redisReply *f = r->element[2], *a = r->element[3];
-    const char *st = field(f, DOM_F_STATUS);
+    const char *st = exam_field(f, DOM_F_STATUS);
     long long deadline = strtoll(fieldd(f, DOM_F_DEADLINE, "0"), NULL, 10);
     long long started = strtoll(fieldd(f, DOM_F_STARTED_AT, "0"), NULL, 10);
     json_t *answers = json_object();
@@ -94,25 +95,26 @@ static void reply_view(dk_req *rq, redisReply *r, int with_paper, int status)
     int live = st && !strcmp(st, DOM_SESS_LIVE);
     long long remaining = live && deadline > now ? deadline - now : 0;
     json_t *v = json_pack(
-        "{s:s?,s:s?,s:s?,s:i,s:s?,s:I,s:I,s:I,s:I,s:I,s:o}", "session_id", field(f, DOM_F_SID),
-        "paper", field(f, DOM_F_PAPER), "category", field(f, DOM_F_CATEGORY), "attempt",
+        "{s:s?,s:s?,s:s?,s:i,s:s?,s:I,s:I,s:I,s:I,s:I,s:o}", "session_id", exam_field(f, DOM_F_SID),
+        "paper", exam_field(f, DOM_F_PAPER), "category", exam_field(f, DOM_F_CATEGORY), "attempt",
         atoi(fieldd(f, DOM_F_ATTEMPT, "1")), "status", st, "started_at",
         (json_int_t)started, "deadline",
         (json_int_t)deadline, "server_time", (json_int_t)now, "remaining_ms", (json_int_t)remaining,
         "answered", (json_int_t)json_object_size(answers), "answers", answers);
-    if (st && !strcmp(st, DOM_SESS_SUBMITTED) && field(f, DOM_F_SCORE))
+    if (st && !strcmp(st, DOM_SESS_SUBMITTED) && exam_field(f, DOM_F_SCORE))
         json_object_set_new(v, "result",
                             json_pack("{s:i,s:i,s:i,s:b,s:s?}", "score",
-                                      atoi(field(f, DOM_F_SCORE)), "total",
+                                      atoi(exam_field(f, DOM_F_SCORE)), "total",
                                       atoi(fieldd(f, DOM_F_TOTAL, "0")), "pass_mark",
                                       atoi(fieldd(f, DOM_F_PASS_MARK, "60")), "passed",
                                       atoi(fieldd(f, DOM_F_PASSED, "0")), "enrolment_status",
-                                      field(f, DOM_F_ENROLMENT_STATUS)));
+                                      exam_field(f, DOM_F_ENROLMENT_STATUS)));
+    json_object_set_new(v, "integrity", exam_integrity_json(f));
     if (live && now < started) {
         reply_waiting(rq, v, f, started, deadline, status);
         return;
     }
-    const char *qp = field(f, DOM_F_QP);
+    const char *qp = exam_field(f, DOM_F_QP);
     if (!with_paper || !qp) {
         dk_http_reply_json(rq, status, v);
         return;
@@ -219,6 +221,7 @@ static void on_restored(redisReply *r, const dk_error *e, void *arg)
         dk_http_failf(rq, DK_EINTERNAL, "恢复考试状态失败");
         return;
     }
+    exam_record_device(rq, exam_field(r->element[2], DOM_F_SID));
     reply_view(rq, r, 1, 200);
 }
 
@@ -238,7 +241,10 @@ static void start_done(void *arg)
     /* write the session into Redis unless it is there already (then Redis's newer
      * state wins), with any answers MariaDB has from earlier flushes */
     dom_key k_sess = dom_key_sess(s->id), k_ans = dom_key_ans(s->id), k_live = dom_key_live(s->pid);
-    char pid[24], enrol[24], cycle[24], attempt[8], started[24], deadline[24];
+    char pid[24], enrol[24], cycle[24], attempt[8], started[24], deadline[24], dep_n[24],
+        dep_ms[24];
+    dk_fmt_ll(dep_n, s->departures);
+    dk_fmt_ll(dep_ms, s->departure_ms);
     snprintf(pid, sizeof pid, "%lld", s->pid);
     snprintf(enrol, sizeof enrol, "%lld", s->enrolment_id);
     snprintf(cycle, sizeof cycle, "%lld", s->cycle_id);
@@ -260,6 +266,11 @@ static void start_done(void *arg)
                           DOM_F_STATUS, DOM_SESS_LIVE,
                           DOM_F_SHAPE, j->shape,
                           DOM_F_QP, s->qp,
+                          DOM_F_DEP_WARN, s->dep_warn,
+                          DOM_F_DEP_SUBMIT, s->dep_submit,
+                          DOM_F_FULLSCREEN, s->fullscreen ? "1" : "0",
+                          DOM_F_DEP_N, dep_n,
+                          DOM_F_DEP_MS, dep_ms,
                           "|"};
     /* clang-format on */
     size_t nh = sizeof head / sizeof head[0];
@@ -296,6 +307,7 @@ static void on_resumed(redisReply *r, const dk_error *e, void *arg)
     if (!e->code && r && r->type == REDIS_REPLY_ARRAY && r->elements == 4 &&
         r->element[0]->type == REDIS_REPLY_INTEGER && r->element[0]->integer == 1) {
         atomic_fetch_add(&exam_of(rq)->resumes_from_redis, 1);
+        exam_record_device(rq, exam_field(r->element[2], DOM_F_SID));
         reply_view(rq, r, 1, 200);
         return;
     }
@@ -679,10 +691,14 @@ void exam_answer_put(dk_req *rq, const dk_claims *who)
     dk_fmt_ll(pid, who->id);
     dk_fmt_ll(nos, no);
     dk_fmt_ll(arrival, exam_now_ms(exam_of(rq)) - (dk_now_us() - rq->start_us) / 1000);
-    const char *argv[] = {"3", k_sess.s, k_ans.s, DOM_KEY_DIRTY, pid, nos, a->choice, sid, arrival};
+    char dev[EXAM_DEVICE_ID_MAX + 1], window[24];
+    exam_device_id(rq, dev);
+    dk_fmt_ll(window, exam_of(rq)->concurrent_window_ms);
+    const char *argv[] = {"4",       k_sess.s, k_ans.s, DOM_KEY_DIRTY, DOM_KEY_IDIRTY, pid, nos,
+                          a->choice, sid,      arrival, dev,           window};
     exam_loop *el = rq->loop->app;
     dk_aredis_evalsha(el->answers ? el->answers : rq->loop->redis, 0, on_answer, rq,
-                      &dom_lua_answer, 9, argv, NULL);
+                      &dom_lua_answer, 12, argv, NULL);
 }
 
 /* ---- submit: shared by POST .../submit and the sweeper ------------------------------------ */
@@ -697,6 +713,7 @@ typedef struct submit_job {
     int n;
     int *nos;
     char **vals;
+    exam_integrity *ig; /* the session's integrity signals, written with the paper */
     int rc;
     dk_error err;
     exam_result res;
@@ -708,6 +725,7 @@ static void submit_job_free(void *p)
     for (int i = 0; i < j->n; i++) free(j->vals[i]);
     free(j->vals);
     free(j->nos);
+    free(j->ig);
     free(j);
 }
 
@@ -718,7 +736,7 @@ static void submit_work(void *ctx, void *arg)
     qb_index *idx;
     if (!(j->rc = exam_db_and_bank(ctx, j->srv, &db, &idx, &j->err)))
         j->rc = exam_db_submit(ctx, idx, j->sid, j->by, j->n, j->nos,
-                               (const char *const *)j->vals, &j->res, &j->err);
+                               (const char *const *)j->vals, j->ig, &j->res, &j->err);
     if (j->rc == DK_EIO) dk_dbconn_drop(ctx);
     qb_index_unref(idx);
 }
@@ -772,15 +790,21 @@ static void submit_done(void *arg)
     snprintf(total, sizeof total, "%d", j->res.total);
     snprintf(passed, sizeof passed, "%d", j->res.passed);
     snprintf(ttl, sizeof ttl, "%lld", j->srv->session_ttl_s);
-    const char *argv[] = {
-        "5",   k_sess.s, k_ans.s, DOM_KEY_DEADLINES,       DOM_KEY_DIRTY, DOM_KEY_DUE, j->sid,
-        score, total,    passed,  j->res.enrolment_status, ttl,           pass_mark};
-    dk_aredis_evalsha(j->loop->redis, 0, on_finished, j, &dom_lua_finish, 13, argv, NULL);
+    dom_key k_dep = dom_key_dep(j->sid), k_dev = dom_key_dev(j->sid);
+    const char *argv[] = {"7",   k_sess.s, k_ans.s,  DOM_KEY_DEADLINES, DOM_KEY_DIRTY,
+                          DOM_KEY_DUE, k_dep.s, k_dev.s, j->sid, score, total, passed,
+                          j->res.enrolment_status, ttl, pass_mark};
+    dk_aredis_evalsha(j->loop->redis, 0, on_finished, j, &dom_lua_finish, 15, argv, NULL);
 }
 
-/* Takes the claim reply {1, now, qp, answers} into a job and sends it to MariaDB. */
+/* Takes the claim reply {1, now, qp, answers, counts, departures, devices} into a job and
+ * sends it to MariaDB. */
 static int submit_from_claim(submit_job *j, redisReply *r)
 {
+    if (r->elements >= 7) {
+        j->ig = dk_calloc(1, sizeof *j->ig);
+        exam_integrity_from_reply(j->ig, r->element[4], r->element[5], r->element[6]);
+    }
     redisReply *a = r->elements > 3 ? r->element[3] : NULL;
     size_t pairs = a && a->type == REDIS_REPLY_ARRAY ? a->elements / 2 : 0;
     j->nos = dk_calloc(pairs + 1, sizeof *j->nos);
@@ -851,11 +875,13 @@ void exam_submit(dk_req *rq, const dk_claims *who)
     j->who = *who;
     rq->state = j;
     rq->state_free = submit_job_free;
-    dom_key k_sess = dom_key_sess(sid), k_ans = dom_key_ans(sid);
+    dom_key k_sess = dom_key_sess(sid), k_ans = dom_key_ans(sid), k_dep = dom_key_dep(sid),
+            k_dev = dom_key_dev(sid);
     char pid[24];
     snprintf(pid, sizeof pid, "%lld", who->id);
-    const char *argv[] = {"2", k_sess.s, k_ans.s, pid, DOM_BY_PHYSICIAN, CLAIM_STALE_MS};
-    dk_aredis_evalsha(rq->loop->redis, 0, on_claim, rq, &dom_lua_claim, 6, argv, NULL);
+    const char *argv[] = {"4", k_sess.s, k_ans.s, k_dep.s, k_dev.s, pid, DOM_BY_PHYSICIAN,
+                          CLAIM_STALE_MS};
+    dk_aredis_evalsha(rq->loop->redis, 0, on_claim, rq, &dom_lua_claim, 8, argv, NULL);
 }
 
 /* ---- the sweeper's side ------------------------------------------------------------------ */
@@ -877,7 +903,7 @@ static void on_sweep_claim(redisReply *r, const dk_error *e, void *arg)
     submit_job_free(j);
 }
 
-void exam_sweep_one(dk_loop *loop, const char *sid)
+void exam_auto_submit(dk_loop *loop, const char *sid, const char *by, long long pid)
 {
     exam_server *srv = dk_http_udata(loop->server);
     if (!dom_sid_valid(sid, strlen(sid))) return;
@@ -885,9 +911,12 @@ void exam_sweep_one(dk_loop *loop, const char *sid)
     j->srv = srv;
     j->loop = loop;
     snprintf(j->sid, sizeof j->sid, "%s", sid);
-    snprintf(j->by, sizeof j->by, "%s", DOM_BY_SWEEPER);
+    snprintf(j->by, sizeof j->by, "%s", by);
     atomic_fetch_add(&srv->sweeps_inflight, 1);
-    dom_key k_sess = dom_key_sess(sid), k_ans = dom_key_ans(sid);
-    const char *argv[] = {"2", k_sess.s, k_ans.s, "", DOM_BY_SWEEPER, "30000"};
-    dk_aredis_evalsha(loop->redis, 0, on_sweep_claim, j, &dom_lua_claim, 6, argv, NULL);
+    dom_key k_sess = dom_key_sess(sid), k_ans = dom_key_ans(sid), k_dep = dom_key_dep(sid),
+            k_dev = dom_key_dev(sid);
+    char pids[24] = "";
+    if (pid > 0) dk_fmt_ll(pids, pid);
+    const char *argv[] = {"4", k_sess.s, k_ans.s, k_dep.s, k_dev.s, pids, by, "30000"};
+    dk_aredis_evalsha(loop->redis, 0, on_sweep_claim, j, &dom_lua_claim, 8, argv, NULL);
 }

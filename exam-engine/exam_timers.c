@@ -274,8 +274,10 @@ static void flush_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     dk_loop *loop = arg;
-    if (dk_workq_depth(srv_of(loop)->db) > dk_workq_capacity(srv_of(loop)->db) / 2) return;
+    dk_workq *q = srv_of(loop)->flush; /* the last round still queued: this one waits */
+    if (dk_workq_depth(q) > dk_workq_capacity(q) / 2) return;
     dk_aredis_cmd(loop->redis, 0, on_popped, loop, "SPOP %s %d", DOM_KEY_DIRTY, FLUSH_BATCH);
+    exam_integrity_flush(loop);
 }
 
 /* ---- the question bank: reload when an import bumped qb_bank_version ---------------------- */
@@ -371,7 +373,8 @@ static void orphan_submit(void *ctx, void *arg)
     MYSQL *db;
     qb_index *idx;
     if (!(j->rc = exam_db_and_bank(ctx, j->srv, &db, &idx, &j->err)))
-        j->rc = exam_db_finalize(db, idx, j->sid[0], "sweeper", 0, NULL, NULL, &j->res, &j->err);
+        j->rc = exam_db_finalize(db, idx, j->sid[0], "sweeper", 0, NULL, NULL, NULL, &j->res,
+                                 &j->err);
     if (j->rc == DK_EIO) dk_dbconn_drop(ctx);
     qb_index_unref(idx);
 }
