@@ -52,6 +52,7 @@ int exam_db_tests(MYSQL *db, long long pid, long long now_ms, long long lead_ms,
         "SELECT e.id, e.cycle_id, e.status, IFNULL(e.procedure_type, ''), p.practice_category, "
         MS("c.test_start") ", " MS("c.test_end") ", "
         MS("IFNULL(c.makeup_start, c.test_start)") ", " MS("IFNULL(c.makeup_end, c.test_end)")
+        ", IFNULL(c.departure_warn_at, 0), IFNULL(c.departure_submit_at, 0), c.require_fullscreen"
         " FROM enrolment e JOIN cycle c ON c.id = e.cycle_id JOIN physician p ON p.id = e.physician_id"
         " WHERE e.physician_id = ? AND e.status IN ('" DOM_ST_TO_TEST "', '" DOM_ST_TO_MAKEUP "')"
         " AND c.status <> 'closed' ORDER BY e.id",
@@ -60,7 +61,7 @@ int exam_db_tests(MYSQL *db, long long pid, long long now_ms, long long lead_ms,
     MYSQL_ROW row;
     typedef struct {
         long long enrol, cycle, ws, we;
-        int makeup;
+        int makeup, warn_at, submit_at, fullscreen;
         char procedure[16], category[16];
     } cand;
     cand c[4];
@@ -74,6 +75,9 @@ int exam_db_tests(MYSQL *db, long long pid, long long now_ms, long long lead_ms,
         copy(x->category, sizeof x->category, row[4]);
         x->ws = ll(row[x->makeup ? 7 : 5]);
         x->we = ll(row[x->makeup ? 8 : 6]);
+        x->warn_at = atoi(row[9]);
+        x->submit_at = atoi(row[10]);
+        x->fullscreen = atoi(row[11]);
         if (row[5] && now_ms >= x->ws - lead_ms && now_ms < x->we) nc++;
     }
     mysql_free_result(res);
@@ -94,6 +98,9 @@ int exam_db_tests(MYSQL *db, long long pid, long long now_ms, long long lead_ms,
             t->attempt = c[i].makeup ? 2 : 1;
             t->window_start_ms = c[i].ws;
             t->window_end_ms = c[i].we;
+            t->warn_at = c[i].warn_at;
+            t->submit_at = c[i].submit_at;
+            t->fullscreen = c[i].fullscreen;
             MYSQL_RES *r2;
             dk_param q[] = {DK_PINT(pid), DK_PINT(t->cycle_id), DK_PSTR(t->paper),
                             DK_PINT(t->attempt)};

@@ -19,6 +19,7 @@ typedef struct exam_test {
     long long window_start_ms, window_end_ms;
     char live_session[33]; /* a session already started for it, or "" */
     int submitted;         /* that attempt's session is already submitted */
+    int warn_at, submit_at, fullscreen; /* the cycle's departure rules (0: none) */
 } exam_test;
 
 /* Integrity signals of one session (issue 18) as Redis keeps them, for MariaDB. */

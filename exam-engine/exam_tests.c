@@ -46,6 +46,12 @@ static void tests_done(void *arg)
                             "question_count", bp ? bp->question_count : 100, "live_session",
                             t->live_session[0] ? t->live_session : NULL, "submitted",
                             t->submitted, "waiting", j->now_ms < t->window_start_ms));
+        json_t *rules = json_pack("{s:o,s:o,s:b}", "warn_at",
+                                  t->warn_at > 0 ? json_integer(t->warn_at) : json_null(),
+                                  "submit_at",
+                                  t->submit_at > 0 ? json_integer(t->submit_at) : json_null(),
+                                  "require_fullscreen", t->fullscreen);
+        json_object_set_new(json_array_get(list, json_array_size(list) - 1), "integrity", rules);
     }
     qb_index_unref(idx);
     dk_http_reply_json(j->rq, 200,

@@ -76,8 +76,31 @@ export function setMustChangeHandler(fn) {
 // One request to base + path. body: an object (sent as JSON) or a Blob (sent as is, with
 // its type). opts.as = 'blob' answers a Blob (photos, files) instead of JSON; opts.admin
 // marks admind's requests.
+// This browser's random id (kept in localStorage), sent with every request: two devices
+// answering one paper at once are flagged for the invigilators (issue 18).
+let deviceId = null;
+export function device() {
+  if (deviceId) return deviceId;
+  try {
+    deviceId = localStorage.getItem('dk.device');
+  } catch {
+    deviceId = null;
+  }
+  if (!deviceId || !/^[A-Za-z0-9_-]{8,64}$/.test(deviceId)) {
+    const b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    deviceId = 'd' + Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+    try {
+      localStorage.setItem('dk.device', deviceId);
+    } catch {
+      /* kept for this page only */
+    }
+  }
+  return deviceId;
+}
+
 async function send(base, method, path, body, opts = {}) {
-  const headers = {};
+  const headers = { 'X-DK-Device': device() };
   const tok = token();
   if (tok) headers.Authorization = 'Bearer ' + tok;
   let payload;

@@ -13,6 +13,7 @@ import * as api from './api.js';
 import * as clock from './clock.js';
 import { Camera, cameraErrorMessage, serverVerdict } from './camera.js';
 import { forgetSession, runExam } from './exam.js';
+import { ruleText } from './integrity.js';
 import * as exemption from './exemption.js';
 import * as portal from './portal.js';
 import * as registration from './registration.js';
@@ -435,6 +436,7 @@ function showCameraCheck(test) {
   $(v, '.exam-label').textContent = `${PAPER_NAMES[test.paper] || test.name}（${test.category}）`;
   $(v, '.exam-facts').textContent = `共 ${test.question_count} 题 · 考试时长 ${fmtMinutes(test.duration_ms)}`;
   $(v, '.rule-duration').textContent = fmtMinutes(test.duration_ms);
+  $(v, '.rule-departures').textContent = ruleText(test.integrity);
   const video = $(v, 'video');
   const msg = $(v, '.cam-msg');
   const checkBtn = $(v, '.check-btn');

@@ -12,6 +12,7 @@
 import * as api from './api.js';
 import * as clock from './clock.js';
 import { CaptureLoop } from './camera.js';
+import { Departures, ruleText } from './integrity.js';
 import { Outbox } from './outbox.js';
 import { $, $$, el, fmtCountdown, fmtTime, fromTemplate, listNos, PAPER_NAMES, TYPE_NAMES } from './ui.js';
 
@@ -528,6 +529,8 @@ export function runExam(root, s, opts) {
     for (const t of timers) clearInterval(t);
     clearTimeout(retryTimer);
     if (capture) capture.stop();
+    departures.stop(); // what waits in its outbox is still sent
+    fsGate(true);
     for (const i of $$(view, '.opts input')) i.disabled = true;
     for (const b of [ui.flagBtn, ui.clearBtn, ui.submitBtn]) b.disabled = true;
     notice('net', null);
@@ -721,6 +724,50 @@ export function runExam(root, s, opts) {
   on(document, 'visibilitychange', () => {
     if (document.visibilityState === 'visible') sync();
   });
+
+  // ---- leaving the page (切屏), fullscreen, copying (integrity.js) ---------------------------
+
+  const rules = s.integrity || {};
+  const rule = ruleText(rules);
+  if (rule) notice('rule', '考试纪律：' + rule, 'info');
+  let fsDlg = null;
+  // the cycle asks for fullscreen: the questions stay covered until the page is in it
+  function fsGate(inside) {
+    if (inside || closed || !rules.require_fullscreen) {
+      if (fsDlg && fsDlg.open) fsDlg.close();
+      return;
+    }
+    if (!fsDlg) {
+      const btn = el('button', { type: 'button', class: 'btn primary fs-enter' }, '进入全屏继续作答');
+      fsDlg = el('dialog', { class: 'fs-dialog', 'aria-labelledby': 'fs-title' },
+        el('h2', { id: 'fs-title' }, '本场考试要求全屏作答'),
+        el('p', {}, '请进入全屏后继续作答。退出全屏会记为一次离开考试页面。'),
+        btn);
+      on(btn, 'click', () => document.documentElement.requestFullscreen().catch(() => {}));
+      on(fsDlg, 'cancel', (ev) => ev.preventDefault());
+      view.append(fsDlg);
+    }
+    if (!fsDlg.open) fsDlg.showModal();
+  }
+  const departures = new Departures(sid, rules, {
+    count(n) {
+      if (!rules.warn_at || n < rules.warn_at) return;
+      const tail = rules.submit_at ? `，累计 ${rules.submit_at} 次将自动交卷` : '';
+      notice('dep', `您已离开考试页面 ${n} 次${tail}。离开记录会提供给监考人员核查，请专心作答。`, 'warn');
+    },
+    autoSubmit() {
+      if (closed) return;
+      stopAll();
+      showEnd('已自动交卷', `您离开考试页面已达 ${rules.submit_at} 次，按本场考试规定，试卷已自动提交。正在获取成绩……`);
+      pollSubmitted();
+    },
+    fullscreen: fsGate,
+  });
+  listeners.push(() => departures.stop());
+  fsGate(!!document.fullscreenElement);
+  // no copying the questions out (a deterrent only: the README says why)
+  const qcard = $(view, '.qcard');
+  for (const type of ['copy', 'cut', 'paste', 'contextmenu', 'dragstart']) on(qcard, type, (ev) => ev.preventDefault());
 
   // the sticky top (bar and notices) changes height: the sheet and scrolling follow it
   const top = $(view, '.exam-top');
