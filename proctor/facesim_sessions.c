@@ -1,0 +1,504 @@
+/* facesim_sessions.c - facesim --eval-sessions: simulated sessions built from a folder of
+ * face photos by identity (shared/data/faces), scored with the real engine and decided by
+ * the session rule (proctor_session.h). It measures how often the rule flags
+ *   genuine         12 captures of the registered person (other photos of that person),
+ *   standin_whole   12 captures of someone else,
+ *   standin_half    6 of the registered person, then 6 of someone else,
+ * and prints the rates, counts and the rule's parameters as one JSON object, with the same
+ * figures for a few candidate rules (the fit, proctor/README.md "Session decisions").
+ *
+ * Webcam frames are not studio photos: each capture is, with a fixed probability, a
+ * degraded copy of its photo (blurred, dark and noisy, small, heavily compressed), made
+ * here with TurboJPEG and plain C, then scored through the same JPEG decoder, detector and
+ * recogniser as a real capture. Every (photo, degradation) is embedded once and cached.
+ * The rule is applied after each capture, as the worker does, and a session counts as
+ * flagged if any prefix of it was. Single-threaded; a fixed seed makes the run repeatable. */
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <turbojpeg.h>
+
+#include "dk_json.h"
+#include "dk_log.h"
+#include "facesim.h"
+#include "proctor_internal.h"
+#include "proctor_session.h"
+
+#define CAPS 12        /* captures per session (the sessions) */
+#define GAP_MIN_S 150  /* time between captures: uniform in [GAP_MIN_S, GAP_MAX_S] */
+#define GAP_MAX_S 450  /* (mean 300 s = proctor_capture_interval_s) */
+#define CLEAN_PCT 70   /* % of captures that are the photo as it is */
+
+/* Degradations of a capture: the photo itself, or one of these, equally likely. */
+typedef enum variant { V_CLEAN, V_BLUR, V_BLUR_STRONG, V_DARK, V_SMALL, V_JPEG_LOW, NVARIANTS } variant;
+static const char *const variant_names[NVARIANTS] = {
+    "clean",
+    "blur (box blur x3, radius 4% of the face width)",
+    "strong blur (radius 8% of the face width)",
+    "dark (gamma 2.2, x0.5, noise +-16)",
+    "small (face 28 px wide)",
+    "JPEG quality 8"};
+
+typedef struct photo {
+    char *path;
+    int identity;
+    int faces[NVARIANTS];
+    int ok[NVARIANTS]; /* embedded (exactly one face) */
+    proctor_embedding emb[NVARIANTS];
+} photo;
+
+typedef struct identity {
+    char *name;
+    int first, n; /* photos[first .. first+n) */
+} identity;
+
+/* splitmix64: small, good enough, the same on every machine */
+static unsigned long long rng_next(unsigned long long *s)
+{
+    unsigned long long z = (*s += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static int rng_below(unsigned long long *s, int n)
+{
+    return (int)(rng_next(s) % (unsigned long long)n);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted entries of a folder (no dot files); NULL-terminated, caller frees. */
+static char **list_dir(const char *dir, int *n)
+{
+    DIR *d = opendir(dir);
+    *n = 0;
+    if (!d) return NULL;
+    char **v = NULL;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        v = dk_realloc(v, sizeof *v * (size_t)(*n + 2));
+        v[(*n)++] = dk_strdup(de->d_name);
+    }
+    closedir(d);
+    if (*n) qsort(v, (size_t)*n, sizeof *v, cmp_str);
+    return v;
+}
+
+/* ---- degradations (RGB, in place or into a new buffer) ---------------------------- */
+
+static void box_blur(unsigned char *px, int w, int h, int r)
+{
+    if (r < 1) return;
+    unsigned char *tmp = dk_malloc((size_t)w * h * 3);
+    for (int pass = 0; pass < 3; pass++) {
+        for (int y = 0; y < h; y++) /* horizontal */
+            for (int c = 0; c < 3; c++) {
+                long sum = 0;
+                int cnt = 0;
+                for (int x = -r; x <= r; x++)
+                    if (x >= 0 && x < w) sum += px[((size_t)y * w + x) * 3 + c], cnt++;
+                for (int x = 0; x < w; x++) {
+                    tmp[((size_t)y * w + x) * 3 + c] = (unsigned char)(sum / cnt);
+                    int out = x - r, in = x + r + 1;
+                    if (out >= 0) sum -= px[((size_t)y * w + out) * 3 + c], cnt--;
+                    if (in < w) sum += px[((size_t)y * w + in) * 3 + c], cnt++;
+                }
+            }
+        for (int x = 0; x < w; x++) /* vertical */
+            for (int c = 0; c < 3; c++) {
+                long sum = 0;
+                int cnt = 0;
+                for (int y = -r; y <= r; y++)
+                    if (y >= 0 && y < h) sum += tmp[((size_t)y * w + x) * 3 + c], cnt++;
+                for (int y = 0; y < h; y++) {
+                    px[((size_t)y * w + x) * 3 + c] = (unsigned char)(sum / cnt);
+                    int out = y - r, in = y + r + 1;
+                    if (out >= 0) sum -= tmp[((size_t)out * w + x) * 3 + c], cnt--;
+                    if (in < h) sum += tmp[((size_t)in * w + x) * 3 + c], cnt++;
+                }
+            }
+    }
+    free(tmp);
+}
+
+static void darken(unsigned char *px, size_t n, unsigned long long seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        double v = pow(px[i] / 255.0, 2.2) * 0.5 * 255.0 + (double)rng_below(&seed, 33) - 16;
+        px[i] = (unsigned char)(v < 0 ? 0 : v > 255 ? 255 : v);
+    }
+}
+
+/* Box-average downscale by an integer-free factor f < 1; returns the new buffer. */
+static unsigned char *shrink(const unsigned char *px, int w, int h, double f, int *ow, int *oh)
+{
+    int nw = (int)(w * f), nh = (int)(h * f);
+    if (nw < 40) nw = 40;
+    if (nh < 40) nh = 40;
+    unsigned char *o = dk_malloc((size_t)nw * nh * 3);
+    for (int y = 0; y < nh; y++)
+        for (int x = 0; x < nw; x++) {
+            int x0 = x * w / nw, x1 = (x + 1) * w / nw, y0 = y * h / nh, y1 = (y + 1) * h / nh;
+            if (x1 <= x0) x1 = x0 + 1;
+            if (y1 <= y0) y1 = y0 + 1;
+            for (int c = 0; c < 3; c++) {
+                long sum = 0;
+                for (int yy = y0; yy < y1; yy++)
+                    for (int xx = x0; xx < x1; xx++)
+                        sum += px[((size_t)yy * w + xx) * 3 + c];
+                o[((size_t)y * nw + x) * 3 + c] = (unsigned char)(sum / ((x1 - x0) * (y1 - y0)));
+            }
+        }
+    *ow = nw;
+    *oh = nh;
+    return o;
+}
+
+/* A degraded JPEG of jpeg (caller frees with tjFree); face_w: the face's width in pixels. */
+static int degrade(const unsigned char *jpeg, size_t len, variant v, double face_w,
+                   unsigned long long seed, unsigned char **out, unsigned long *outlen,
+                   dk_error *err)
+{
+    tjhandle d = tjInitDecompress(), c = tjInitCompress();
+    unsigned char *px = NULL;
+    int w, h, sub, cs, rc = 0;
+    if (!d || !c) {
+        rc = dk_error_set(err, DK_EINTERNAL, "TurboJPEG init failed");
+        goto out;
+    }
+    if (tjDecompressHeader3(d, jpeg, (unsigned long)len, &w, &h, &sub, &cs) ||
+        !(px = dk_malloc((size_t)w * h * 3)) ||
+        tjDecompress2(d, jpeg, (unsigned long)len, px, w, 0, h, TJPF_RGB, 0)) {
+        rc = dk_error_set(err, DK_EUNPROCESSABLE, "decode: %s", tjGetErrorStr2(d));
+        goto out;
+    }
+    int quality = 90;
+    switch (v) {
+    case V_BLUR: box_blur(px, w, h, (int)lround(face_w * 0.04)); break;
+    case V_BLUR_STRONG: box_blur(px, w, h, (int)lround(face_w * 0.08)); break;
+    case V_DARK: darken(px, (size_t)w * h * 3, seed); break;
+    case V_SMALL:
+        if (face_w > 28) {
+            int nw, nh;
+            unsigned char *s = shrink(px, w, h, 28.0 / face_w, &nw, &nh);
+            free(px);
+            px = s;
+            w = nw;
+            h = nh;
+        }
+        break;
+    case V_JPEG_LOW: quality = 8; break;
+    default: break;
+    }
+    if (tjCompress2(c, px, w, 0, h, TJPF_RGB, out, outlen, TJSAMP_420, quality, 0))
+        rc = dk_error_set(err, DK_EINTERNAL, "encode: %s", tjGetErrorStr2(c));
+out:
+    free(px);
+    if (d) tjDestroy(d);
+    if (c) tjDestroy(c);
+    return rc;
+}
+
+/* Embeds every variant of one photo (variant 0 must show exactly one face). */
+static int embed_variants(proctor_engine *e, const proctor_options *o, photo *ph, dk_error *err)
+{
+    unsigned char *buf;
+    size_t len;
+    int rc = facesim_read_file(ph->path, o->max_bytes, &buf, &len, err);
+    if (rc) return rc;
+    proctor_result res;
+    rc = proctor_embed(e, buf, len, &ph->emb[V_CLEAN], &res, err);
+    ph->faces[V_CLEAN] = res.faces;
+    if (rc) goto out;
+    ph->ok[V_CLEAN] = 1;
+    double face_w = res.box[2];
+    for (int v = 1; v < NVARIANTS; v++) {
+        unsigned char *dj = NULL;
+        unsigned long dl = 0;
+        if ((rc = degrade(buf, len, (variant)v, face_w, 0x5eed + (unsigned long long)v, &dj, &dl,
+                          err)))
+            goto out;
+        dk_error e2 = {0};
+        int r2 = proctor_embed(e, dj, dl, &ph->emb[v], &res, &e2);
+        tjFree(dj);
+        ph->faces[v] = res.faces;
+        ph->ok[v] = r2 == 0;
+        if (r2 && r2 != DK_EUNPROCESSABLE) {
+            rc = dk_error_set(err, r2, "variant %d: %s", v, e2.msg);
+            goto out;
+        }
+    }
+out:
+    free(buf);
+    return rc;
+}
+
+/* ---- sessions ---------------------------------------------------------------------- */
+
+enum { K_GENUINE, K_WHOLE, K_HALF, NKINDS };
+static const char *const kind_names[NKINDS] = {"genuine", "standin_whole", "standin_half"};
+
+/* One simulated capture as the rule sees it. */
+typedef struct sim_capture {
+    int has_similarity, faces;
+    double similarity;
+    long long taken_ms;
+    int impostor;
+} sim_capture;
+
+typedef struct candidate {
+    const char *name;
+    proctor_session_params p;
+    int flagged[NKINDS];
+    int before_standin; /* standin_half sessions flagged before the stand-in came */
+    long long by_reason[NKINDS][PROCTOR_SESSION_NREASONS];
+} candidate;
+
+static void decide_session(candidate *c, int kind, const sim_capture *s)
+{
+    proctor_session_capture caps[CAPS];
+    int flagged = 0, reasons = 0;
+    for (int k = 0; k < CAPS; k++) {
+        caps[k] = (proctor_session_capture){.id = k + 1,
+                                            .taken_ms = s[k].taken_ms,
+                                            .has_similarity = s[k].has_similarity,
+                                            .similarity = s[k].similarity,
+                                            .faces = s[k].faces,
+                                            .flag = NULL};
+        proctor_session_decision d;
+        if (proctor_session_decide(&c->p, caps, (size_t)k + 1, &d)) { /* after each capture */
+            if (!flagged && kind == K_HALF && k < CAPS / 2) c->before_standin++;
+            flagged = 1;
+            for (int f = 0; f < d.nflags; f++)
+                reasons |= 1 << d.flags[f].reason;
+        }
+    }
+    c->flagged[kind] += flagged;
+    for (int r = 0; r < PROCTOR_SESSION_NREASONS; r++)
+        if (reasons & (1 << r)) c->by_reason[kind][r]++;
+}
+
+static json_t *params_json(const proctor_session_params *p)
+{
+    return json_pack("{s:f,s:i,s:f,s:i,s:f,s:i,s:I,s:i}", "low", p->low, "low_run", p->run_len,
+                     "low_share", p->share, "low_share_min", p->share_min, "median", p->median,
+                     "median_min", p->median_min, "no_face_s", (json_int_t)(p->no_face_ms / 1000),
+                     "multiple_faces", p->multi_min);
+}
+
+static double rate(int k, int n)
+{
+    return n ? round(1e6 * k / n) / 1e6 : 0;
+}
+
+static int meets(const candidate *c, int n)
+{
+    return c->flagged[K_GENUINE] * 100 < n && c->flagged[K_WHOLE] * 100 >= 99 * n &&
+           c->flagged[K_HALF] * 100 >= 95 * n;
+}
+
+int facesim_eval_sessions(proctor_engine *e, const proctor_options *o,
+                          const proctor_session_params *rule, const char *dir, int nsessions,
+                          unsigned long long seed)
+{
+    if (proctor_engine_degraded(e)) {
+        fprintf(stderr, "facesim: --eval-sessions needs the face models (degraded mode)\n");
+        return 2;
+    }
+    int nent = 0, nphotos = 0, nids = 0, failed = 0, status = 0;
+    char **ent = list_dir(dir, &nent);
+    if (!ent) {
+        fprintf(stderr, "facesim: %s: cannot read the folder\n", dir);
+        return 2;
+    }
+    photo *photos = NULL;
+    identity *ids = NULL;
+    for (int i = 0; i < nent; i++) { /* identity folders: not starting with '_' */
+        char sub[4096];
+        snprintf(sub, sizeof sub, "%s/%s", dir, ent[i]);
+        int nf = 0;
+        char **files = ent[i][0] == '_' ? NULL : list_dir(sub, &nf);
+        int first = nphotos;
+        for (int k = 0; k < nf; k++) {
+            size_t l = strlen(files[k]);
+            if (l > 4 && !strcasecmp(files[k] + l - 4, ".jpg")) {
+                photos = dk_realloc(photos, sizeof *photos * (size_t)(nphotos + 1));
+                photo *ph = &photos[nphotos++];
+                memset(ph, 0, sizeof *ph);
+                size_t need = strlen(sub) + l + 2;
+                ph->path = dk_malloc(need);
+                snprintf(ph->path, need, "%s/%s", sub, files[k]);
+                ph->identity = nids;
+            }
+            free(files[k]);
+        }
+        free(files);
+        if (nphotos - first >= 2) { /* a registered photo and at least one other */
+            ids = dk_realloc(ids, sizeof *ids * (size_t)(nids + 1));
+            ids[nids++] = (identity){dk_strdup(ent[i]), first, nphotos - first};
+        } else {
+            for (int k = first; k < nphotos; k++)
+                free(photos[k].path);
+            nphotos = first;
+        }
+        free(ent[i]);
+    }
+    free(ent);
+    if (nids < 2) {
+        fprintf(stderr, "facesim: %s: need two identity folders with two photos or more\n", dir);
+        status = 2;
+        goto out;
+    }
+    /* embed every photo in every variant, once */
+    long long frames[NVARIANTS] = {0}, no_embed[NVARIANTS] = {0};
+    for (int i = 0; i < nphotos; i++) {
+        dk_error err = {0};
+        if (embed_variants(e, o, &photos[i], &err)) {
+            fprintf(stderr, "facesim: %s: %s\n", photos[i].path, err.msg);
+            failed++;
+        }
+        for (int v = 0; v < NVARIANTS; v++)
+            no_embed[v] += !photos[i].ok[v];
+    }
+    if (failed) {
+        status = 1;
+        goto out;
+    }
+    /* the rule as configured, then the candidates of the fit */
+    candidate cands[] = {
+        {.name = "configured"},
+        {.name = "per_frame (today: any low frame)"},
+        {.name = "run2"},
+        {.name = "run3"},
+        {.name = "share25_min2"},
+        {.name = "median40_min4"},
+        {.name = "run2_or_share30_min3"},
+    };
+    size_t ncand = sizeof cands / sizeof cands[0];
+    cands[0].p = *rule;
+    for (size_t c = 1; c < ncand; c++) {
+        proctor_session_params *p = &cands[c].p;
+        memset(p, 0, sizeof *p);
+        p->low = rule->low;
+        p->share_min = p->median_min = 1;
+    }
+    cands[1].p.run_len = 1;
+    cands[2].p.run_len = 2;
+    cands[3].p.run_len = 3;
+    cands[4].p.share = 25, cands[4].p.share_min = 2;
+    cands[5].p.median = 40, cands[5].p.median_min = 4;
+    cands[6].p.run_len = 2, cands[6].p.share = 30, cands[6].p.share_min = 3;
+    long long cap_low[2] = {0}, cap_scored[2] = {0}, cap_noface[2] = {0}, cap_total[2] = {0};
+    unsigned long long rs = seed;
+    for (int kind = 0; kind < NKINDS; kind++)
+        for (int s = 0; s < nsessions; s++) {
+            const identity *reg = &ids[rng_below(&rs, nids)];
+            int regphoto = reg->first + rng_below(&rs, reg->n);
+            const identity *other = reg;
+            while (other == reg)
+                other = &ids[rng_below(&rs, nids)];
+            sim_capture sc[CAPS];
+            long long t = 0;
+            for (int k = 0; k < CAPS; k++) {
+                int imp = kind == K_WHOLE || (kind == K_HALF && k >= CAPS / 2);
+                int ph;
+                if (imp) {
+                    ph = other->first + rng_below(&rs, other->n);
+                } else { /* another photo of the registered person */
+                    ph = reg->first + rng_below(&rs, reg->n - 1);
+                    if (ph >= regphoto) ph++;
+                }
+                int v = rng_below(&rs, 100) < CLEAN_PCT ? V_CLEAN
+                                                        : 1 + rng_below(&rs, NVARIANTS - 1);
+                frames[v]++;
+                const photo *p = &photos[ph];
+                sc[k] = (sim_capture){.faces = p->faces[v], .taken_ms = t * 1000, .impostor = imp};
+                if (p->ok[v]) {
+                    sc[k].has_similarity = 1;
+                    sc[k].similarity = proctor_similarity(
+                        o->kind, proctor_cosine(&photos[regphoto].emb[V_CLEAN], &p->emb[v]));
+                }
+                cap_total[imp]++;
+                cap_scored[imp] += sc[k].has_similarity;
+                cap_low[imp] += sc[k].has_similarity && sc[k].similarity < rule->low;
+                cap_noface[imp] += sc[k].faces == 0;
+                t += GAP_MIN_S + rng_below(&rs, GAP_MAX_S - GAP_MIN_S + 1);
+            }
+            for (size_t c = 0; c < ncand; c++)
+                decide_session(&cands[c], kind, sc);
+        }
+
+    json_t *out = json_object();
+    json_object_set_new(out, "faces_dir", json_string(dir));
+    json_object_set_new(out, "identities", json_integer(nids));
+    json_object_set_new(out, "photos", json_integer(nphotos));
+    json_object_set_new(out, "sessions_per_kind", json_integer(nsessions));
+    json_object_set_new(out, "captures_per_session", json_integer(CAPS));
+    json_object_set_new(out, "seed", json_integer((json_int_t)seed));
+    json_object_set_new(out, "model", json_string(proctor_engine_model(e)));
+    json_object_set_new(out, "rule", params_json(rule));
+    for (int kind = 0; kind < NKINDS; kind++) {
+        json_t *br = json_object();
+        for (int r = 0; r < PROCTOR_SESSION_NREASONS; r++)
+            if (cands[0].by_reason[kind][r])
+                json_object_set_new(br, proctor_session_reason_name((proctor_session_reason)r),
+                                    json_integer(cands[0].by_reason[kind][r]));
+        json_t *k = json_pack("{s:i,s:i,s:f,s:o}", "sessions", nsessions, "flagged",
+                              cands[0].flagged[kind], "rate",
+                              rate(cands[0].flagged[kind], nsessions), "by_reason", br);
+        if (kind == K_HALF)
+            json_object_set_new(k, "flagged_before_standin",
+                                json_integer(cands[0].before_standin));
+        json_object_set_new(out, kind_names[kind], k);
+    }
+    json_object_set_new(out, "targets",
+                        json_pack("{s:f,s:f,s:f}", "genuine_below", 0.01, "standin_whole_min",
+                                  0.99, "standin_half_min", 0.95));
+    json_object_set_new(out, "met", json_boolean(meets(&cands[0], nsessions)));
+    json_t *fr = json_object();
+    for (int imp = 0; imp < 2; imp++)
+        json_object_set_new(
+            fr, imp ? "impostor" : "genuine",
+            json_pack("{s:I,s:I,s:I,s:f}", "captures", (json_int_t)cap_total[imp], "scored",
+                      (json_int_t)cap_scored[imp], "no_face", (json_int_t)cap_noface[imp],
+                      "low_rate",
+                      cap_scored[imp] ? round(1e6 * cap_low[imp] / cap_scored[imp]) / 1e6 : 0.0));
+    json_object_set_new(out, "frames", fr);
+    json_t *va = json_array();
+    for (int v = 0; v < NVARIANTS; v++)
+        json_array_append_new(va, json_pack("{s:s,s:I,s:I}", "variant", variant_names[v],
+                                            "captures", (json_int_t)frames[v],
+                                            "photos_without_one_face", (json_int_t)no_embed[v]));
+    json_object_set_new(out, "variants", va);
+    json_object_set_new(out, "clean_share", json_real(CLEAN_PCT / 100.0));
+    json_t *ca = json_array();
+    for (size_t c = 1; c < ncand; c++)
+        json_array_append_new(
+            ca, json_pack("{s:s,s:o,s:f,s:f,s:f,s:b}", "name", cands[c].name, "rule",
+                          params_json(&cands[c].p), "genuine",
+                          rate(cands[c].flagged[K_GENUINE], nsessions), "standin_whole",
+                          rate(cands[c].flagged[K_WHOLE], nsessions), "standin_half",
+                          rate(cands[c].flagged[K_HALF], nsessions), "met",
+                          meets(&cands[c], nsessions)));
+    json_object_set_new(out, "candidates", ca);
+    char *js = proctor_json_dump(out);
+    puts(js);
+    free(js);
+    json_decref(out);
+out:
+    for (int i = 0; i < nphotos; i++)
+        free(photos[i].path);
+    free(photos);
+    for (int i = 0; i < nids; i++)
+        free(ids[i].name);
+    free(ids);
+    return status;
+}
