@@ -9,7 +9,7 @@
  *       path_b, same[, cosine]) and prints AUC, FAR and FRR at proctor_threshold as one
  *       JSON object (with max_ref_diff when a reference cosine column is present);
  *       exit 0 if every image embedded, 1 otherwise.
- *   facesim [--config FILE] --eval-sessions FACES_DIR [--sessions N] [--seed S]
+ *   facesim [--config FILE] --eval-sessions FACES_DIR [--sessions N] [--clean PCT] [--seed S]
  *       simulated sessions from the identity folders of FACES_DIR decided by the session
  *       rule (proctor_session_* keys): flag rates per kind as JSON (facesim_sessions.c).
  * Configuration through dk_config: DK_PROCTOR_MODEL_DIR etc. Single-threaded. */
@@ -248,7 +248,7 @@ static void usage(void)
     fprintf(stderr, "usage: facesim [--config FILE] REGISTERED.jpg CAPTURE.jpg [...]\n"
                     "       facesim [--config FILE] --eval PAIRS.tsv\n"
                     "       facesim [--config FILE] --eval-sessions FACES_DIR [--sessions N] "
-                    "[--seed S]\n"
+                    "[--clean PCT] [--seed S]\n"
                     "models: proctor_model_dir (DK_PROCTOR_MODEL_DIR), proctor_detector, "
                     "proctor_recognizer, proctor_recognizer_kind\n");
 }
@@ -256,7 +256,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     const char *config = NULL, *eval = NULL, *sessions_dir = NULL;
-    long nsessions = 2000;
+    long nsessions = 2000, clean_pct = 70;
     unsigned long long seed = 14;
     int i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
@@ -269,6 +269,12 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--sessions") && i + 1 < argc) {
             nsessions = strtol(argv[++i], NULL, 10);
             if (nsessions < 1 || nsessions > 1000000) {
+                usage();
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--clean") && i + 1 < argc) {
+            clean_pct = strtol(argv[++i], NULL, 10);
+            if (clean_pct < 0 || clean_pct > 100) {
                 usage();
                 return 2;
             }
@@ -306,7 +312,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "facesim: %s\n", err.msg);
             goto out;
         }
-        status = facesim_eval_sessions(e, &o, &rule, sessions_dir, (int)nsessions, seed);
+        status = facesim_eval_sessions(e, &o, &rule, sessions_dir, (int)nsessions,
+                                       (int)clean_pct, seed);
     } else {
         status = eval ? eval_pairs(e, &o, eval) : score_files(e, &o, argc - i, argv + i);
     }

@@ -30,7 +30,6 @@
 #define CAPS 12        /* captures per session (the sessions) */
 #define GAP_MIN_S 150  /* time between captures: uniform in [GAP_MIN_S, GAP_MAX_S] */
 #define GAP_MAX_S 450  /* (mean 300 s = proctor_capture_interval_s) */
-#define CLEAN_PCT 70   /* % of captures that are the photo as it is */
 
 /* Degradations of a capture: the photo itself, or one of these, equally likely. */
 typedef enum variant { V_CLEAN, V_BLUR, V_BLUR_STRONG, V_DARK, V_SMALL, V_JPEG_LOW, NVARIANTS } variant;
@@ -294,6 +293,43 @@ static json_t *params_json(const proctor_session_params *p)
                      "multiple_faces", p->multi_min);
 }
 
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Similarities of every pair (registered = a clean photo, capture = a photo of the same
+ * person (genuine) or another (impostor) in one variant): count, share below low, and
+ * percentiles. The figures behind the rule's fit. */
+static json_t *pair_stats(const photo *photos, int nphotos, const proctor_options *o, int v,
+                          int same, double low)
+{
+    double *sims = dk_malloc(sizeof *sims * (size_t)nphotos * (size_t)nphotos + 1);
+    size_t n = 0, noemb = 0, below = 0;
+    for (int a = 0; a < nphotos; a++)
+        for (int b = 0; b < nphotos; b++) {
+            if (a == b || (photos[a].identity == photos[b].identity) != same) continue;
+            if (!photos[b].ok[v]) {
+                noemb++;
+                continue;
+            }
+            sims[n] = proctor_similarity(o->kind,
+                                         proctor_cosine(&photos[a].emb[V_CLEAN], &photos[b].emb[v]));
+            below += sims[n] < low;
+            n++;
+        }
+    qsort(sims, n, sizeof *sims, cmp_dbl);
+#define PCT(q) (n ? round(10 * sims[(size_t)((q) * (double)(n - 1) + 0.5)]) / 10 : 0.0)
+    json_t *j = json_pack("{s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:f}", "pairs", (json_int_t)n,
+                          "no_single_face", (json_int_t)noemb, "below_low",
+                          n ? round(1e4 * (double)below / (double)n) / 1e4 : 0.0, "p01", PCT(0.01),
+                          "p05", PCT(0.05), "p50", PCT(0.5), "p95", PCT(0.95), "p99", PCT(0.99));
+#undef PCT
+    free(sims);
+    return j;
+}
+
 static double rate(int k, int n)
 {
     return n ? round(1e6 * k / n) / 1e6 : 0;
@@ -307,7 +343,7 @@ static int meets(const candidate *c, int n)
 
 int facesim_eval_sessions(proctor_engine *e, const proctor_options *o,
                           const proctor_session_params *rule, const char *dir, int nsessions,
-                          unsigned long long seed)
+                          int clean_pct, unsigned long long seed)
 {
     if (proctor_engine_degraded(e)) {
         fprintf(stderr, "facesim: --eval-sessions needs the face models (degraded mode)\n");
@@ -373,29 +409,45 @@ int facesim_eval_sessions(proctor_engine *e, const proctor_options *o,
         goto out;
     }
     /* the rule as configured, then the candidates of the fit */
-    candidate cands[] = {
-        {.name = "configured"},
-        {.name = "per_frame (today: any low frame)"},
-        {.name = "run2"},
-        {.name = "run3"},
-        {.name = "share25_min2"},
-        {.name = "median40_min4"},
-        {.name = "run2_or_share30_min3"},
+    /* {run_len, share, share_min, median, median_min, no_face_s} at the configured low */
+    static const struct {
+        const char *name;
+        int run;
+        double share;
+        int share_min;
+        double median;
+        int median_min;
+        int no_face_s;
+    } rules[] = {
+        {"per_frame (before: any low frame)", 1, 0, 1, 0, 1, 0},
+        {"run2", 2, 0, 1, 0, 1, 0},
+        {"run3", 3, 0, 1, 0, 1, 0},
+        {"run4", 4, 0, 1, 0, 1, 0},
+        {"share25_min2", 0, 25, 2, 0, 1, 0},
+        {"share50_min4", 0, 50, 4, 0, 1, 0},
+        {"median40_min4", 0, 0, 1, 40, 4, 0},
+        {"share50_min6", 0, 50, 6, 0, 1, 0},
+        {"run3_or_share50_min6", 3, 50, 6, 0, 1, 0},
+        {"run4_or_share50_min4", 4, 50, 4, 0, 1, 0},
+        {"run4_or_share50_min6", 4, 50, 6, 0, 1, 0},
+        {"run4_or_share50_min6 + no_face_300s", 4, 50, 6, 0, 1, 300},
+        {"run4_or_share50_min6 + no_face_600s", 4, 50, 6, 0, 1, 600},
     };
-    size_t ncand = sizeof cands / sizeof cands[0];
+    size_t ncand = 1 + sizeof rules / sizeof rules[0];
+    candidate *cands = dk_calloc(ncand, sizeof *cands);
+    cands[0].name = "configured";
     cands[0].p = *rule;
     for (size_t c = 1; c < ncand; c++) {
         proctor_session_params *p = &cands[c].p;
-        memset(p, 0, sizeof *p);
+        cands[c].name = rules[c - 1].name;
         p->low = rule->low;
-        p->share_min = p->median_min = 1;
+        p->run_len = rules[c - 1].run;
+        p->share = rules[c - 1].share;
+        p->share_min = rules[c - 1].share_min;
+        p->median = rules[c - 1].median;
+        p->median_min = rules[c - 1].median_min;
+        p->no_face_ms = rules[c - 1].no_face_s * 1000LL;
     }
-    cands[1].p.run_len = 1;
-    cands[2].p.run_len = 2;
-    cands[3].p.run_len = 3;
-    cands[4].p.share = 25, cands[4].p.share_min = 2;
-    cands[5].p.median = 40, cands[5].p.median_min = 4;
-    cands[6].p.run_len = 2, cands[6].p.share = 30, cands[6].p.share_min = 3;
     long long cap_low[2] = {0}, cap_scored[2] = {0}, cap_noface[2] = {0}, cap_total[2] = {0};
     unsigned long long rs = seed;
     for (int kind = 0; kind < NKINDS; kind++)
@@ -416,7 +468,7 @@ int facesim_eval_sessions(proctor_engine *e, const proctor_options *o,
                     ph = reg->first + rng_below(&rs, reg->n - 1);
                     if (ph >= regphoto) ph++;
                 }
-                int v = rng_below(&rs, 100) < CLEAN_PCT ? V_CLEAN
+                int v = rng_below(&rs, 100) < clean_pct ? V_CLEAN
                                                         : 1 + rng_below(&rs, NVARIANTS - 1);
                 frames[v]++;
                 const photo *p = &photos[ph];
@@ -474,11 +526,14 @@ int facesim_eval_sessions(proctor_engine *e, const proctor_options *o,
     json_object_set_new(out, "frames", fr);
     json_t *va = json_array();
     for (int v = 0; v < NVARIANTS; v++)
-        json_array_append_new(va, json_pack("{s:s,s:I,s:I}", "variant", variant_names[v],
-                                            "captures", (json_int_t)frames[v],
-                                            "photos_without_one_face", (json_int_t)no_embed[v]));
+        json_array_append_new(
+            va, json_pack("{s:s,s:I,s:I,s:o,s:o}", "variant", variant_names[v], "captures",
+                          (json_int_t)frames[v], "photos_without_one_face",
+                          (json_int_t)no_embed[v], "genuine_pairs",
+                          pair_stats(photos, nphotos, o, v, 1, rule->low), "impostor_pairs",
+                          pair_stats(photos, nphotos, o, v, 0, rule->low)));
     json_object_set_new(out, "variants", va);
-    json_object_set_new(out, "clean_share", json_real(CLEAN_PCT / 100.0));
+    json_object_set_new(out, "clean_share", json_real(clean_pct / 100.0));
     json_t *ca = json_array();
     for (size_t c = 1; c < ncand; c++)
         json_array_append_new(
@@ -489,6 +544,7 @@ int facesim_eval_sessions(proctor_engine *e, const proctor_options *o,
                           rate(cands[c].flagged[K_HALF], nsessions), "met",
                           meets(&cands[c], nsessions)));
     json_object_set_new(out, "candidates", ca);
+    free(cands);
     char *js = proctor_json_dump(out);
     puts(js);
     free(js);

@@ -19,12 +19,12 @@ void proctor_session_params_default(proctor_session_params *p)
 {
     memset(p, 0, sizeof *p);
     p->low = 40;
-    p->run_len = 2;
-    p->share = 30;
-    p->share_min = 3;
+    p->run_len = 4;
+    p->share = 50;
+    p->share_min = 6;
     p->median = 0;
     p->median_min = 4;
-    p->no_face_ms = 300000;
+    p->no_face_ms = 600000;
     p->multi_min = 1;
 }
 
