@@ -183,15 +183,17 @@ static dk_script flagged_lua = DK_SCRIPT(
 
 #define SESSION_CAPS_MAX 1000 /* rows read per session (examd stores 100 by default) */
 
-/* The session's scored captures, in the order taken; strings live in *res. */
+/* The session's captures, in the order taken (those not scored yet marked pending);
+ * strings live in *res. */
 static int session_captures(MYSQL *db, const char *sid, MYSQL_RES **res,
                             proctor_session_capture **caps, size_t *n, dk_error *err)
 {
     dk_param q[] = {DK_PSTR(sid)};
     int rc = dk_mysql_exec(db,
                            "SELECT id, CAST(UNIX_TIMESTAMP(taken_at) * 1000 AS SIGNED), "
-                           "similarity, faces, flag FROM proctor_capture WHERE session_id = ? "
-                           "AND scored_at IS NOT NULL ORDER BY taken_at, id LIMIT 1000",
+                           "similarity, faces, flag, scored_at IS NULL AND error IS NULL "
+                           "FROM proctor_capture WHERE session_id = ? "
+                           "ORDER BY taken_at, id LIMIT 1000",
                            q, 1, res, NULL, err);
     *caps = NULL;
     *n = 0;
@@ -206,6 +208,7 @@ static int session_captures(MYSQL *db, const char *sid, MYSQL_RES **res,
         c->similarity = row[2] ? strtod(row[2], NULL) : 0;
         c->faces = row[3] ? atoi(row[3]) : -1;
         c->flag = row[4];
+        c->pending = row[5] && row[5][0] == '1'; /* parked ones (error) are never scored */
     }
     return 0;
 }

@@ -68,7 +68,7 @@ int proctor_check_missing(redisContext *c, MYSQL *db, long long now_ms, long lon
                           int *flagged, dk_error *err);
 
 /* Session decisions (proctor_session.h), run by the worker after each scored capture:
- * reads the session's scored proctor_capture rows, decides, and for each flag upserts the
+ * reads the session's proctor_capture rows (unscored ones as pending), decides, and for each flag upserts the
  * proctor_suspect row (session, reason) with the frames behind it (frames = their capture
  * ids, capture_id = the worst, score, occurrences = the frame count), then pushes the
  * suspect entry once per session and reason (SET NX PROCTOR_FLAGGED<sid>:<reason> and XADD

@@ -112,6 +112,12 @@ int proctor_session_decide(const proctor_session_params *p, const proctor_sessio
             d->skipped++;
             continue;
         }
+        if (c->pending) {
+            d->pending++;
+            run = 0;
+            nf_first = -1;
+            continue;
+        }
         if (c->faces == 0) {
             d->no_face++;
             if (nf_first < 0) nf_first = c->taken_ms, nf_first_i = i;
@@ -157,8 +163,8 @@ int proctor_session_decide(const proctor_session_params *p, const proctor_sessio
                 add_frame(f, caps, i);
         f->score = lowest(f, caps);
     }
-    if (p->share > 0 && d->low >= p->share_min && d->scored > 0 &&
-        100.0 * d->low / d->scored >= p->share) {
+    if (p->share > 0 && d->low >= p->share_min &&
+        100.0 * d->low / (d->scored + d->pending) >= p->share) {
         proctor_session_flag *f = new_flag(d, PROCTOR_SESSION_LOW_SHARE);
         for (size_t i = 0; i < n; i++)
             if (!skipped(&caps[i]) && caps[i].has_similarity && caps[i].similarity < p->low)

@@ -9,11 +9,16 @@
  *     skipped entirely (neither low nor genuine evidence, do not break a run);
  *   - a frame with a similarity (exactly one face, a reference): "low" when
  *     similarity < low, otherwise genuine evidence;
- *   - faces == 0: part of a no-face stretch; faces >= 2: a multiple-faces frame.
+ *   - faces == 0: part of a no-face stretch; faces >= 2: a multiple-faces frame;
+ *   - pending (taken, not scored yet: another worker has it): unknown. It breaks runs and
+ *     no-face stretches and counts in the share's denominator, so that captures scored out
+ *     of order never show a run or share the complete session does not have (the last
+ *     capture's decision sees them all).
  * Rules (each one a reason; a session may carry several):
  *   low_similarity_run    run_len consecutive low frames (counted over frames with a
  *                         similarity; frames without one neither extend nor break a run)
- *   low_similarity_share  at least share_min low frames and low / scored >= share %
+ *   low_similarity_share  at least share_min low frames and low / (scored + pending)
+ *                         >= share %
  *   low_similarity_median at least median_min frames with a similarity and their median
  *                         < median (0 = rule off)
  *   no_face_time          no face from a no-face frame to the last no-face frame before a
@@ -44,6 +49,7 @@ typedef struct proctor_session_capture {
     double similarity; /* calibrated %, when has_similarity */
     int faces;         /* -1: unknown (not scored / bad image) */
     const char *flag;
+    int pending; /* not scored yet (see above) */
 } proctor_session_capture;
 
 typedef struct proctor_session_params {
@@ -81,7 +87,7 @@ typedef struct proctor_session_decision {
     int nflags; /* 0: not flagged */
     proctor_session_flag flags[PROCTOR_SESSION_NREASONS];
     /* what the rules looked at */
-    int scored, low, no_face, multi, skipped;
+    int scored, low, no_face, multi, skipped, pending;
     double median; /* of the frames with a similarity; 0 when none */
     int longest_run;
     long long longest_no_face_ms;

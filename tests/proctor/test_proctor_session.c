@@ -18,7 +18,8 @@
 
 /* A session from a string, one character per capture, 5 minutes apart:
  *   G genuine (85 %), L low (20 %: someone else, or a blurred frame), N no face,
- *   M two faces, R "retake" (quality gating), B bad image. Ids are 100 + position. */
+ *   M two faces, R "retake" (quality gating), B bad image, P pending (not scored yet).
+ * Ids are 100 + position. */
 static size_t build(const char *s, proctor_session_capture *caps)
 {
     size_t n = strlen(s);
@@ -35,6 +36,7 @@ static size_t build(const char *s, proctor_session_capture *caps)
         case 'M': c->faces = 2, c->flag = "multiple_faces"; break;
         case 'R': c->has_similarity = 1, c->similarity = 12, c->flag = "retake"; break;
         case 'B': c->faces = -1, c->flag = "bad_image"; break;
+        case 'P': c->faces = -1, c->pending = 1; break;
         default: fail_msg("bad session letter %c", s[i]);
         }
     }
@@ -172,6 +174,29 @@ static void test_retake_and_bad_are_skipped(void **state)
     assert_int_equal(decide_online(&p, "GBBBBBBBBBBG", &d), 0);
 }
 
+/* Workers score a session's captures out of order: a capture not scored yet must not let
+ * the lows around it look consecutive, nor the lows look like a larger share. */
+static void test_pending_frames(void **state)
+{
+    (void)state;
+    proctor_session_params p;
+    proctor_session_params_default(&p);
+    proctor_session_decision d;
+    /* the middle one may be genuine: no run of 4 yet */
+    assert_int_equal(decide_online(&p, "GGLLPLLGGGGG", &d), 0);
+    assert_int_equal(d.longest_run, 2);
+    assert_int_equal(d.pending, 1);
+    /* scored low: now it is one */
+    assert_true(decide_online(&p, "GGLLLLLGGGGG", &d) & (1 << PROCTOR_SESSION_LOW_RUN));
+    /* 6 lows scored, 6 pending: 50 % at most so far, flagged only at 50 % */
+    p.share = 60;
+    assert_int_equal(decide_online(&p, "LPLPLPLPLPLP", &d), 0);
+    assert_true(decide_online(&p, "LGLGLLLGLGLL", &d) & (1 << PROCTOR_SESSION_LOW_SHARE));
+    /* a pending frame ends a no-face stretch */
+    proctor_session_params_default(&p);
+    assert_int_equal(decide_online(&p, "GNNPNNGGGGGG", &d), 0);
+}
+
 static void test_multiple_faces_and_median(void **state)
 {
     (void)state;
@@ -238,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_standin),
         cmocka_unit_test(test_no_face_time),
         cmocka_unit_test(test_retake_and_bad_are_skipped),
+        cmocka_unit_test(test_pending_frames),
         cmocka_unit_test(test_multiple_faces_and_median),
         cmocka_unit_test(test_config),
     };
