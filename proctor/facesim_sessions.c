@@ -27,12 +27,20 @@
 #include "proctor_internal.h"
 #include "proctor_session.h"
 
-#define CAPS 12        /* captures per session (the sessions) */
-#define GAP_MIN_S 150  /* time between captures: uniform in [GAP_MIN_S, GAP_MAX_S] */
-#define GAP_MAX_S 450  /* (mean 300 s = proctor_capture_interval_s) */
+#define CAPS 12       /* captures per session (the sessions) */
+#define GAP_MIN_S 150 /* time between captures: uniform in [GAP_MIN_S, GAP_MAX_S] */
+#define GAP_MAX_S 450 /* (mean 300 s = proctor_capture_interval_s) */
 
 /* Degradations of a capture: the photo itself, or one of these, equally likely. */
-typedef enum variant { V_CLEAN, V_BLUR, V_BLUR_STRONG, V_DARK, V_SMALL, V_JPEG_LOW, NVARIANTS } variant;
+typedef enum variant {
+    V_CLEAN,
+    V_BLUR,
+    V_BLUR_STRONG,
+    V_DARK,
+    V_SMALL,
+    V_JPEG_LOW,
+    NVARIANTS
+} variant;
 static const char *const variant_names[NVARIANTS] = {
     "clean",
     "blur (box blur x3, radius 4% of the face width)",
@@ -93,37 +101,33 @@ static char **list_dir(const char *dir, int *n)
 
 /* ---- degradations (RGB, in place or into a new buffer) ---------------------------- */
 
+/* One box pass of radius r along a line of n samples step bytes apart (src -> dst). */
+static void box_line(const unsigned char *src, unsigned char *dst, int n, size_t step, int r)
+{
+    long sum = 0;
+    int cnt = 0;
+    for (int i = 0; i <= r && i < n; i++)
+        sum += src[(size_t)i * step], cnt++;
+    for (int i = 0; i < n; i++) {
+        dst[(size_t)i * step] = (unsigned char)(sum / cnt);
+        int out = i - r, in = i + r + 1;
+        if (out >= 0) sum -= src[(size_t)out * step], cnt--;
+        if (in < n) sum += src[(size_t)in * step], cnt++;
+    }
+}
+
+/* Three box passes each way (close to a Gaussian of sigma ~ r), RGB in place. */
 static void box_blur(unsigned char *px, int w, int h, int r)
 {
     if (r < 1) return;
     unsigned char *tmp = dk_malloc((size_t)w * h * 3);
     for (int pass = 0; pass < 3; pass++) {
-        for (int y = 0; y < h; y++) /* horizontal */
-            for (int c = 0; c < 3; c++) {
-                long sum = 0;
-                int cnt = 0;
-                for (int x = -r; x <= r; x++)
-                    if (x >= 0 && x < w) sum += px[((size_t)y * w + x) * 3 + c], cnt++;
-                for (int x = 0; x < w; x++) {
-                    tmp[((size_t)y * w + x) * 3 + c] = (unsigned char)(sum / cnt);
-                    int out = x - r, in = x + r + 1;
-                    if (out >= 0) sum -= px[((size_t)y * w + out) * 3 + c], cnt--;
-                    if (in < w) sum += px[((size_t)y * w + in) * 3 + c], cnt++;
-                }
-            }
-        for (int x = 0; x < w; x++) /* vertical */
-            for (int c = 0; c < 3; c++) {
-                long sum = 0;
-                int cnt = 0;
-                for (int y = -r; y <= r; y++)
-                    if (y >= 0 && y < h) sum += tmp[((size_t)y * w + x) * 3 + c], cnt++;
-                for (int y = 0; y < h; y++) {
-                    px[((size_t)y * w + x) * 3 + c] = (unsigned char)(sum / cnt);
-                    int out = y - r, in = y + r + 1;
-                    if (out >= 0) sum -= tmp[((size_t)out * w + x) * 3 + c], cnt--;
-                    if (in < h) sum += tmp[((size_t)in * w + x) * 3 + c], cnt++;
-                }
-            }
+        for (int y = 0; y < h; y++)
+            for (int c = 0; c < 3; c++)
+                box_line(px + (size_t)y * w * 3 + c, tmp + (size_t)y * w * 3 + c, w, 3, r);
+        for (int x = 0; x < w; x++)
+            for (int c = 0; c < 3; c++)
+                box_line(tmp + (size_t)x * 3 + c, px + (size_t)x * 3 + c, h, (size_t)w * 3, r);
     }
     free(tmp);
 }
@@ -314,8 +318,8 @@ static json_t *pair_stats(const photo *photos, int nphotos, const proctor_option
                 noemb++;
                 continue;
             }
-            sims[n] = proctor_similarity(o->kind,
-                                         proctor_cosine(&photos[a].emb[V_CLEAN], &photos[b].emb[v]));
+            sims[n] = proctor_similarity(
+                o->kind, proctor_cosine(&photos[a].emb[V_CLEAN], &photos[b].emb[v]));
             below += sims[n] < low;
             n++;
         }
@@ -468,8 +472,8 @@ int facesim_eval_sessions(proctor_engine *e, const proctor_options *o,
                     ph = reg->first + rng_below(&rs, reg->n - 1);
                     if (ph >= regphoto) ph++;
                 }
-                int v = rng_below(&rs, 100) < clean_pct ? V_CLEAN
-                                                        : 1 + rng_below(&rs, NVARIANTS - 1);
+                int v =
+                    rng_below(&rs, 100) < clean_pct ? V_CLEAN : 1 + rng_below(&rs, NVARIANTS - 1);
                 frames[v]++;
                 const photo *p = &photos[ph];
                 sc[k] = (sim_capture){.faces = p->faces[v], .taken_ms = t * 1000, .impostor = imp};
@@ -503,17 +507,16 @@ int facesim_eval_sessions(proctor_engine *e, const proctor_options *o,
             if (cands[0].by_reason[kind][r])
                 json_object_set_new(br, proctor_session_reason_name((proctor_session_reason)r),
                                     json_integer(cands[0].by_reason[kind][r]));
-        json_t *k = json_pack("{s:i,s:i,s:f,s:o}", "sessions", nsessions, "flagged",
-                              cands[0].flagged[kind], "rate",
-                              rate(cands[0].flagged[kind], nsessions), "by_reason", br);
+        json_t *k =
+            json_pack("{s:i,s:i,s:f,s:o}", "sessions", nsessions, "flagged", cands[0].flagged[kind],
+                      "rate", rate(cands[0].flagged[kind], nsessions), "by_reason", br);
         if (kind == K_HALF)
-            json_object_set_new(k, "flagged_before_standin",
-                                json_integer(cands[0].before_standin));
+            json_object_set_new(k, "flagged_before_standin", json_integer(cands[0].before_standin));
         json_object_set_new(out, kind_names[kind], k);
     }
     json_object_set_new(out, "targets",
-                        json_pack("{s:f,s:f,s:f}", "genuine_below", 0.01, "standin_whole_min",
-                                  0.99, "standin_half_min", 0.95));
+                        json_pack("{s:f,s:f,s:f}", "genuine_below", 0.01, "standin_whole_min", 0.99,
+                                  "standin_half_min", 0.95));
     json_object_set_new(out, "met", json_boolean(meets(&cands[0], nsessions)));
     json_t *fr = json_object();
     for (int imp = 0; imp < 2; imp++)
@@ -528,21 +531,20 @@ int facesim_eval_sessions(proctor_engine *e, const proctor_options *o,
     for (int v = 0; v < NVARIANTS; v++)
         json_array_append_new(
             va, json_pack("{s:s,s:I,s:I,s:o,s:o}", "variant", variant_names[v], "captures",
-                          (json_int_t)frames[v], "photos_without_one_face",
-                          (json_int_t)no_embed[v], "genuine_pairs",
-                          pair_stats(photos, nphotos, o, v, 1, rule->low), "impostor_pairs",
-                          pair_stats(photos, nphotos, o, v, 0, rule->low)));
+                          (json_int_t)frames[v], "photos_without_one_face", (json_int_t)no_embed[v],
+                          "genuine_pairs", pair_stats(photos, nphotos, o, v, 1, rule->low),
+                          "impostor_pairs", pair_stats(photos, nphotos, o, v, 0, rule->low)));
     json_object_set_new(out, "variants", va);
     json_object_set_new(out, "clean_share", json_real(clean_pct / 100.0));
     json_t *ca = json_array();
     for (size_t c = 1; c < ncand; c++)
-        json_array_append_new(
-            ca, json_pack("{s:s,s:o,s:f,s:f,s:f,s:b}", "name", cands[c].name, "rule",
-                          params_json(&cands[c].p), "genuine",
-                          rate(cands[c].flagged[K_GENUINE], nsessions), "standin_whole",
-                          rate(cands[c].flagged[K_WHOLE], nsessions), "standin_half",
-                          rate(cands[c].flagged[K_HALF], nsessions), "met",
-                          meets(&cands[c], nsessions)));
+        json_array_append_new(ca,
+                              json_pack("{s:s,s:o,s:f,s:f,s:f,s:b}", "name", cands[c].name, "rule",
+                                        params_json(&cands[c].p), "genuine",
+                                        rate(cands[c].flagged[K_GENUINE], nsessions),
+                                        "standin_whole", rate(cands[c].flagged[K_WHOLE], nsessions),
+                                        "standin_half", rate(cands[c].flagged[K_HALF], nsessions),
+                                        "met", meets(&cands[c], nsessions)));
     json_object_set_new(out, "candidates", ca);
     free(cands);
     char *js = proctor_json_dump(out);

@@ -53,14 +53,14 @@ typedef struct proctor_session_capture {
 } proctor_session_capture;
 
 typedef struct proctor_session_params {
-    double low;        /* similarity % below which a frame is low (proctor_threshold) */
-    int run_len;       /* low_similarity_run; 0 = off */
-    double share;      /* low_similarity_share: % of frames with a similarity; 0 = off */
-    int share_min;     /* ... and at least this many low frames */
-    double median;     /* low_similarity_median: % ; 0 = off */
-    int median_min;    /* ... over at least this many frames with a similarity */
+    double low;           /* similarity % below which a frame is low (proctor_threshold) */
+    int run_len;          /* low_similarity_run; 0 = off */
+    double share;         /* low_similarity_share: % of frames with a similarity; 0 = off */
+    int share_min;        /* ... and at least this many low frames */
+    double median;        /* low_similarity_median: % ; 0 = off */
+    int median_min;       /* ... over at least this many frames with a similarity */
     long long no_face_ms; /* no_face_time; 0 = off */
-    int multi_min;     /* multiple_faces; 0 = off */
+    int multi_min;        /* multiple_faces; 0 = off */
 } proctor_session_params;
 
 typedef enum proctor_session_reason {
@@ -76,10 +76,10 @@ typedef enum proctor_session_reason {
 
 typedef struct proctor_session_flag {
     proctor_session_reason reason;
-    double score;  /* low_*: the lowest similarity behind it (median: the median);
-                    * no_face_time: seconds without a face; multiple_faces: frame count */
-    int nframes;   /* frames behind the flag */
-    int index[PROCTOR_SESSION_MAX_FRAMES];   /* their positions in the input */
+    double score; /* low_*: the lowest similarity behind it (median: the median);
+                   * no_face_time: seconds without a face; multiple_faces: frame count */
+    int nframes;  /* frames behind the flag */
+    int index[PROCTOR_SESSION_MAX_FRAMES];    /* their positions in the input */
     long long id[PROCTOR_SESSION_MAX_FRAMES]; /* their capture ids */
 } proctor_session_flag;
 

@@ -59,8 +59,7 @@ static int decide_online(const proctor_session_params *p, const char *s,
     return reasons;
 }
 
-static const proctor_session_flag *find(const proctor_session_decision *d,
-                                        proctor_session_reason r)
+static const proctor_session_flag *find(const proctor_session_decision *d, proctor_session_reason r)
 {
     for (int i = 0; i < d->nflags; i++)
         if (d->flags[i].reason == r) return &d->flags[i];
