@@ -98,7 +98,7 @@ int proctor_session_decide(const proctor_session_params *p, const proctor_sessio
                            size_t n, proctor_session_decision *d)
 {
     memset(d, 0, sizeof *d);
-    double sims[PROCTOR_SESSION_MAX_FRAMES * 2];
+    double sims[PROCTOR_SESSION_MAX_FRAMES * 2]; /* the median looks at the first 256 */
     int nsims = 0;
     /* longest run of lows: start index of the best and of the current run (over frames with
      * a similarity); longest stretch without a face: first and last no-face frame */

@@ -3,10 +3,10 @@
  * proctor:captures in consumer group "proctor".
  *
  * One job: its attempt number is its delivery count; read the photo; score it against the
- * physician's registered embedding; write proctor_capture (+ proctor_suspect) in one transaction
- * guarded by "scored_at IS NULL"; then one Lua script that XACKs and - only if the XACK
- * took - writes the live session, XDELs the job, and pushes the suspect entry unless the
- * capture's result was already in the session's capture results (dom_lua_capture_result). So a job
+ * physician's registered embedding; write proctor_capture guarded by "scored_at IS NULL";
+ * decide the session from its captures so far (proctor_session_update: suspect rows and entries,
+ * once per session and reason, idempotent); then one Lua script that XACKs and - only if the
+ * XACK took - writes the live session and XDELs the job (dom_lua_capture_result). So a job
  * that two workers end up holding (a slow worker, a reclaimed job), or two jobs of one capture
  * (queued again by proctor_requeue_unqueued), are recorded exactly once. A job left pending by a
  * dead worker is XAUTOCLAIMed after proctor_claim_idle_ms; one that failed proctor_max_attempts
