@@ -69,6 +69,8 @@ int admin_invig_list(admin_job *j, MYSQL *db)
         "AS min_similarity, (SELECT COUNT(*) FROM proctor_capture pc WHERE "
         "pc.session_id = s.id) AS captures, (SELECT GROUP_CONCAT(ps.reason) FROM "
         "proctor_suspect ps WHERE ps.session_id = s.id) AS suspect_reasons, "
+        "(SELECT GROUP_CONCAT(CONCAT(ps.reason, ':', IFNULL(JSON_LENGTH(ps.frames), 0)) "
+        "ORDER BY ps.id) FROM proctor_suspect ps WHERE ps.session_id = s.id) AS suspect_frames, "
         "r.score, r.passed, r.cheating_confirmed, c.similarity_threshold "
         "FROM exam_session s JOIN enrolment e ON e.id = s.enrolment_id "
         "JOIN physician p ON p.id = s.physician_id JOIN cycle c ON c.id = s.cycle_id "
@@ -119,6 +121,23 @@ out:
     return rc;
 }
 
+/* proctor_suspect.frames (the capture ids behind a session decision, JSON text in MariaDB)
+ * as an array; [] for rows without (missing captures, rows from before session decisions). */
+static void frames_as_arrays(json_t *suspects)
+{
+    size_t i;
+    json_t *row;
+    json_array_foreach(suspects, i, row) {
+        const char *txt = json_string_value(json_object_get(row, "frames"));
+        json_t *a = txt ? json_loads(txt, 0, NULL) : NULL;
+        if (!json_is_array(a)) {
+            json_decref(a);
+            a = json_array();
+        }
+        json_object_set_new(row, "frames", a);
+    }
+}
+
 /* ---- GET /api/v1/invigilation/{sid}
  * -------------------------------------------------------------------- */
 
@@ -157,8 +176,8 @@ int admin_invig_get(admin_job *j, MYSQL *db)
                              "FROM proctor_capture WHERE session_id = ? ORDER BY taken_at",
                              p, 1, 0, &caps, &j->err)) ||
         (rc = admin_sql_rows(db,
-                             "SELECT reason, score, occurrences, status, created_at, capture_id "
-                             "FROM proctor_suspect WHERE session_id = ? ORDER BY id",
+                             "SELECT reason, score, occurrences, status, created_at, capture_id, "
+                             "frames FROM proctor_suspect WHERE session_id = ? ORDER BY id",
                              p, 1, 0, &sus, &j->err)) ||
         (rc =
              admin_sql_rows(db,
@@ -172,6 +191,7 @@ int admin_invig_get(admin_job *j, MYSQL *db)
         json_decref(sus);
         return rc;
     }
+    frames_as_arrays(sus);
     const char *mark = json_string_value(json_object_get(sess, "mark_status"));
     long long pid = (long long)json_integer_value(json_object_get(sess, "physician_id"));
     json_object_set_new(sess, "registered_photo_url",

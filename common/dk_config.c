@@ -156,6 +156,21 @@ static const config_key config_table[] = {
     {"proctor_stream_maxlen", T_INT, "100000", 0, "capture stream length shown as lag"},
     {"proctor_capture_interval_s", T_INT, "300", 0, "mean time between captures"},
     {"proctor_capture_grace_s", T_INT, "120", 0, "overdue beyond this = missing captures"},
+    /* session decisions (proctor/proctor_session.h; fitted with facesim --eval-sessions,
+     * proctor/README.md): a session is flagged from all of its captures together */
+    {"proctor_session_low_run", T_INT, "4", 0,
+     "flag a session after this many consecutive captures below proctor_threshold (0 = off)"},
+    {"proctor_session_low_share", T_DOUBLE, "50", 0,
+     "flag a session when this % of its captures with a similarity are below "
+     "proctor_threshold (0 = off) ..."},
+    {"proctor_session_low_share_min", T_INT, "6", 0, "... and at least this many are"},
+    {"proctor_session_median", T_DOUBLE, "0", 0,
+     "flag a session whose median similarity is below this % (0 = off) ..."},
+    {"proctor_session_median_min", T_INT, "4", 0, "... once it has this many similarities"},
+    {"proctor_session_no_face_s", T_INT, "600", 0,
+     "flag a session whose captures show no face for at least this long (0 = off)"},
+    {"proctor_session_multiple_faces", T_INT, "1", 0,
+     "flag a session with this many captures showing two or more faces (0 = off)"},
     {"proctor_requeue_after_s", T_INT, "300", 0,
      "a capture stored but never queued is queued again after this (and once the stream's "
      "oldest job is this much younger)"},

@@ -9,6 +9,9 @@
  *       path_b, same[, cosine]) and prints AUC, FAR and FRR at proctor_threshold as one
  *       JSON object (with max_ref_diff when a reference cosine column is present);
  *       exit 0 if every image embedded, 1 otherwise.
+ *   facesim [--config FILE] --eval-sessions FACES_DIR [--sessions N] [--clean PCT] [--seed S]
+ *       simulated sessions from the identity folders of FACES_DIR decided by the session
+ *       rule (proctor_session_* keys): flag rates per kind as JSON (facesim_sessions.c).
  * Configuration through dk_config: DK_PROCTOR_MODEL_DIR etc. Single-threaded. */
 #include <errno.h>
 #include <math.h>
@@ -18,11 +21,11 @@
 
 #include "dk_json.h"
 #include "dk_log.h"
+#include "facesim.h"
 #include "proctor_internal.h"
 
-/* Reads at most limit+1 bytes so an oversized file still reaches the byte-limit check. */
-static int read_file(const char *path, size_t limit, unsigned char **buf, size_t *len,
-                     dk_error *err)
+int facesim_read_file(const char *path, size_t limit, unsigned char **buf, size_t *len,
+                      dk_error *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f) return dk_error_set(err, DK_ENOTFOUND, "cannot open: %s", strerror(errno));
@@ -56,7 +59,7 @@ static int embed_path(proctor_engine *e, const proctor_options *o, const char *p
 {
     unsigned char *buf;
     size_t len;
-    int rc = read_file(path, o->max_bytes, &buf, &len, err);
+    int rc = facesim_read_file(path, o->max_bytes, &buf, &len, err);
     if (rc) return rc;
     rc = proctor_embed(e, buf, len, emb, res, err);
     free(buf);
@@ -81,7 +84,7 @@ static int score_files(proctor_engine *e, const proctor_options *o, int argc, ch
         unsigned char *buf = NULL;
         size_t len = 0;
         dk_error_clear(&err);
-        int rc = read_file(argv[i], o->max_bytes, &buf, &len, &err);
+        int rc = facesim_read_file(argv[i], o->max_bytes, &buf, &len, &err);
         if (rc) {
             memset(&r, 0, sizeof r);
             r.flag = PROCTOR_FLAG_BAD_IMAGE;
@@ -244,19 +247,39 @@ static void usage(void)
 {
     fprintf(stderr, "usage: facesim [--config FILE] REGISTERED.jpg CAPTURE.jpg [...]\n"
                     "       facesim [--config FILE] --eval PAIRS.tsv\n"
+                    "       facesim [--config FILE] --eval-sessions FACES_DIR [--sessions N] "
+                    "[--clean PCT] [--seed S]\n"
                     "models: proctor_model_dir (DK_PROCTOR_MODEL_DIR), proctor_detector, "
                     "proctor_recognizer, proctor_recognizer_kind\n");
 }
 
 int main(int argc, char **argv)
 {
-    const char *config = NULL, *eval = NULL;
+    const char *config = NULL, *eval = NULL, *sessions_dir = NULL;
+    long nsessions = 2000, clean_pct = 70;
+    unsigned long long seed = 14;
     int i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
         if (!strcmp(argv[i], "--config") && i + 1 < argc) {
             config = argv[++i];
         } else if (!strcmp(argv[i], "--eval") && i + 1 < argc) {
             eval = argv[++i];
+        } else if (!strcmp(argv[i], "--eval-sessions") && i + 1 < argc) {
+            sessions_dir = argv[++i];
+        } else if (!strcmp(argv[i], "--sessions") && i + 1 < argc) {
+            nsessions = strtol(argv[++i], NULL, 10);
+            if (nsessions < 1 || nsessions > 1000000) {
+                usage();
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--clean") && i + 1 < argc) {
+            clean_pct = strtol(argv[++i], NULL, 10);
+            if (clean_pct < 0 || clean_pct > 100) {
+                usage();
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
+            seed = strtoull(argv[++i], NULL, 10);
         } else if (!strcmp(argv[i], "--help")) {
             usage();
             return 0;
@@ -265,7 +288,11 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if ((!eval && argc - i < 2) || (eval && argc - i != 0)) {
+    if (eval && sessions_dir) {
+        usage();
+        return 2;
+    }
+    if ((!eval && !sessions_dir && argc - i < 2) || ((eval || sessions_dir) && argc - i != 0)) {
         usage();
         return 2;
     }
@@ -279,7 +306,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "facesim: %s\n", err.msg);
         goto out;
     }
-    status = eval ? eval_pairs(e, &o, eval) : score_files(e, &o, argc - i, argv + i);
+    if (sessions_dir) {
+        proctor_session_params rule;
+        if (proctor_session_params_from_config(&rule, cfg, &err)) {
+            fprintf(stderr, "facesim: %s\n", err.msg);
+            goto out;
+        }
+        status = facesim_eval_sessions(e, &o, &rule, sessions_dir, (int)nsessions,
+                                       (int)clean_pct, seed);
+    } else {
+        status = eval ? eval_pairs(e, &o, eval) : score_files(e, &o, argc - i, argv + i);
+    }
 out:
     proctor_engine_free(e);
     dk_config_free(cfg);

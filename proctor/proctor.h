@@ -5,6 +5,7 @@
  *   proctor_calib.h   cosine -> similarity %, flag names, result JSON, stored embeddings
  *   proctor_queue.h   the capture stream, missing captures, requeue, registered photos
  *   proctor_worker.h  the worker pool that consumes the stream
+ *   proctor_session.h session decisions from all of a session's captures
  * Include the one you need; this header includes them all. */
 #ifndef PROCTOR_H
 #define PROCTOR_H
@@ -12,6 +13,7 @@
 #include "proctor_calib.h"
 #include "proctor_engine.h"
 #include "proctor_queue.h"
+#include "proctor_session.h"
 #include "proctor_worker.h"
 
 #endif

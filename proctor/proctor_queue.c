@@ -1,10 +1,11 @@
 /* proctor_queue.c - the Redis side of proctoring: the capture stream (producer argv,
  * enqueue, consumer group, lag), missing-capture checks, captures stored but never
- * queued (queued again), registered photos.
+ * queued (queued again), session decisions written down, registered photos.
  *
  * Keys: proctor:captures (stream, group "proctor"; workers XDEL what they XACK, so its
  * length is the backlog), proctor:parked, proctor:suspects, proctor:requeued:<capture id>
- * (queued-again-once marker); and, through dom_session.h, the due set examd keeps, the
+ * (queued-again-once marker), proctor:flagged:<sid>:<reason> (suspect-entry-once marker of
+ * a session decision); and, through dom_session.h, the due set examd keeps, the
  * flag-once marker of a session and the session hash.
  * Several keys change together in Lua scripts: fine on one primary (Sentinel), not on
  * Redis Cluster. Sync connections only: call from worker or tool threads. */
@@ -166,6 +167,120 @@ int proctor_check_missing(redisContext *c, MYSQL *db, long long now_ms, long lon
         }
     }
     freeReplyObject(r);
+    return rc;
+}
+
+/* ---- session decisions ---------------------------------------------------------------- */
+
+/* KEYS: marker, suspects stream. ARGV: ttl, sid, physician, capture, reason, score, at,
+ * frames. 1 = pushed, 0 = pushed before. */
+static dk_script flagged_lua = DK_SCRIPT(
+    "if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end\n"
+    "redis.call('XADD', KEYS[2], '*', 'session_id', ARGV[2], 'physician_id', ARGV[3],\n"
+    "  'capture_id', ARGV[4], 'reason', ARGV[5], 'score', ARGV[6], 'at', ARGV[7],\n"
+    "  'frames', ARGV[8])\n"
+    "return 1\n");
+
+#define SESSION_CAPS_MAX 1000 /* rows read per session (examd stores 100 by default) */
+
+/* The session's captures, in the order taken (those not scored yet marked pending);
+ * strings live in *res. */
+static int session_captures(MYSQL *db, const char *sid, MYSQL_RES **res,
+                            proctor_session_capture **caps, size_t *n, dk_error *err)
+{
+    dk_param q[] = {DK_PSTR(sid)};
+    int rc = dk_mysql_exec(db,
+                           "SELECT id, CAST(UNIX_TIMESTAMP(taken_at) * 1000 AS SIGNED), "
+                           "similarity, faces, flag, scored_at IS NULL AND error IS NULL "
+                           "FROM proctor_capture WHERE session_id = ? "
+                           "ORDER BY taken_at, id LIMIT 1000",
+                           q, 1, res, NULL, err);
+    *caps = NULL;
+    *n = 0;
+    if (rc || !*res) return rc;
+    *caps = dk_calloc(mysql_num_rows(*res) + 1, sizeof **caps);
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(*res)) && *n < SESSION_CAPS_MAX) {
+        proctor_session_capture *c = &(*caps)[(*n)++];
+        c->id = strtoll(row[0], NULL, 10);
+        c->taken_ms = row[1] ? strtoll(row[1], NULL, 10) : 0;
+        c->has_similarity = row[2] != NULL;
+        c->similarity = row[2] ? strtod(row[2], NULL) : 0;
+        c->faces = row[3] ? atoi(row[3]) : -1;
+        c->flag = row[4];
+        c->pending = row[5] && row[5][0] == '1'; /* parked ones (error) are never scored */
+    }
+    return 0;
+}
+
+/* One flag: the suspect row (upsert), then its entry once. */
+static int write_flag(redisContext *c, MYSQL *db, const char *sid, long long physician_id,
+                      const proctor_session_flag *f, const proctor_session_capture *caps,
+                      long long now_ms, int *pushed, dk_error *err)
+{
+    const char *reason = proctor_session_reason_name(f->reason);
+    char frames[PROCTOR_SESSION_MAX_FRAMES * 21 + 3], score[32], worst[32], pid[32], at[32];
+    size_t off = 0;
+    int w = 0; /* the frame shown first: the lowest similarity, else the first */
+    frames[off++] = '[';
+    for (int k = 0; k < f->nframes; k++) {
+        off += (size_t)snprintf(frames + off, sizeof frames - off, "%s%lld", k ? "," : "",
+                                f->id[k]);
+        if (caps[f->index[k]].has_similarity &&
+            (!caps[f->index[w]].has_similarity ||
+             caps[f->index[k]].similarity < caps[f->index[w]].similarity))
+            w = k;
+    }
+    snprintf(frames + off, sizeof frames - off, "]");
+    snprintf(score, sizeof score, "%.3f", f->score);
+    snprintf(worst, sizeof worst, "%lld", f->nframes ? f->id[w] : 0);
+    dk_param p[] = {DK_PSTR(sid),     DK_PINT(physician_id),
+                    f->nframes ? DK_PINT(f->id[w]) : DK_PNULL,
+                    DK_PSTR(frames),  DK_PSTR(reason),
+                    DK_PSTR(score),   DK_PINT(f->nframes)};
+    int rc = dk_mysql_exec(db,
+                           "INSERT INTO proctor_suspect (session_id, physician_id, capture_id, "
+                           "frames, reason, score, occurrences) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                           "ON DUPLICATE KEY UPDATE capture_id = VALUES(capture_id), "
+                           "frames = VALUES(frames), score = VALUES(score), "
+                           "occurrences = VALUES(occurrences)",
+                           p, sizeof p / sizeof p[0], NULL, NULL, err);
+    if (rc) return rc;
+    char marker[160];
+    snprintf(marker, sizeof marker, "%s%s:%s", PROCTOR_FLAGGED, sid, reason);
+    snprintf(pid, sizeof pid, "%lld", physician_id);
+    snprintf(at, sizeof at, "%lld", now_ms);
+    const char *argv[] = {"2", marker, PROCTOR_SUSPECTS, "604800", sid, pid, worst, reason,
+                          score, at, frames};
+    redisReply *x =
+        dk_redis_evalsha(c, &flagged_lua, (int)(sizeof argv / sizeof argv[0]), argv, NULL, err);
+    if (!x) return err->code ? err->code : DK_EIO;
+    if (x->type == REDIS_REPLY_INTEGER && x->integer == 1) {
+        (*pushed)++;
+        DK_WARN("proctor", "session flagged session=%.8s reason=%s frames=%d score=%s", sid,
+                reason, f->nframes, score);
+    }
+    freeReplyObject(x);
+    return 0;
+}
+
+int proctor_session_update(redisContext *c, MYSQL *db, const proctor_session_params *p,
+                           const char *sid, long long physician_id, long long now_ms, int *pushed,
+                           dk_error *err)
+{
+    *pushed = 0;
+    MYSQL_RES *res = NULL;
+    proctor_session_capture *caps = NULL;
+    size_t n = 0;
+    int rc = session_captures(db, sid, &res, &caps, &n, err);
+    if (!rc) {
+        proctor_session_decision d;
+        proctor_session_decide(p, caps, n, &d);
+        for (int i = 0; i < d.nflags && !rc; i++)
+            rc = write_flag(c, db, sid, physician_id, &d.flags[i], caps, now_ms, pushed, err);
+    }
+    free(caps);
+    if (res) mysql_free_result(res);
     return rc;
 }
 

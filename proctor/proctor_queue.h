@@ -13,6 +13,7 @@
 
 #include "dk_err.h"
 #include "proctor_engine.h"
+#include "proctor_session.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -26,6 +27,7 @@ extern "C" {
 #define PROCTOR_SUSPECTS "proctor:suspects"
 #define PROCTOR_ATTEMPTS "proctor:attempts"  /* hash: "<entry id>:err" = last failure */
 #define PROCTOR_REQUEUED "proctor:requeued:" /* + capture id: queued again once (7 days) */
+#define PROCTOR_FLAGGED "proctor:flagged:"   /* + sid:reason: suspect entry pushed once (7 days) */
 
 typedef struct proctor_job {
     long long capture_id;   /* proctor_capture.id */
@@ -64,6 +66,18 @@ int proctor_queue_lag(redisContext *c, long long now_ms, proctor_lag *out, dk_er
  * DOM_F_PID. *flagged = sessions flagged by this call. */
 int proctor_check_missing(redisContext *c, MYSQL *db, long long now_ms, long long grace_ms,
                           int *flagged, dk_error *err);
+
+/* Session decisions (proctor_session.h), run by the worker after each scored capture:
+ * reads the session's proctor_capture rows (unscored ones as pending), decides, and for each flag upserts the
+ * proctor_suspect row (session, reason) with the frames behind it (frames = their capture
+ * ids, capture_id = the worst, score, occurrences = the frame count), then pushes the
+ * suspect entry once per session and reason (SET NX PROCTOR_FLAGGED<sid>:<reason> and XADD
+ * in one script). Idempotent: run again (a retried job, a second job of one capture) it
+ * writes the same rows and pushes nothing twice. A flag stays once raised: later captures
+ * may extend its frames, never remove the row. *pushed = entries pushed by this call. */
+int proctor_session_update(redisContext *c, MYSQL *db, const proctor_session_params *p,
+                           const char *sid, long long physician_id, long long now_ms, int *pushed,
+                           dk_error *err);
 
 /* Captures stored but never queued (examd's XADD failed after the row and file were
  * written: Redis down or slow) are queued again. A proctor_capture row is queued when it

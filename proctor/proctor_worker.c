@@ -3,10 +3,10 @@
  * proctor:captures in consumer group "proctor".
  *
  * One job: its attempt number is its delivery count; read the photo; score it against the
- * physician's registered embedding; write proctor_capture (+ proctor_suspect) in one transaction
- * guarded by "scored_at IS NULL"; then one Lua script that XACKs and - only if the XACK
- * took - writes the live session, XDELs the job, and pushes the suspect entry unless the
- * capture's result was already in the session's capture results (dom_lua_capture_result). So a job
+ * physician's registered embedding; write proctor_capture guarded by "scored_at IS NULL";
+ * decide the session from its captures so far (proctor_session_update: suspect rows and entries,
+ * once per session and reason, idempotent); then one Lua script that XACKs and - only if the
+ * XACK took - writes the live session and XDELs the job (dom_lua_capture_result). So a job
  * that two workers end up holding (a slow worker, a reclaimed job), or two jobs of one capture
  * (queued again by proctor_requeue_unqueued), are recorded exactly once. A job left pending by a
  * dead worker is XAUTOCLAIMed after proctor_claim_idle_ms; one that failed proctor_max_attempts
@@ -71,6 +71,7 @@ struct proctor_pool {
     int nice; /* proctor_nice: the workers' threads run at this nice value */
     const dk_config *cfg;
     proctor_options opt;
+    proctor_session_params session; /* the session rule (proctor_session_* keys) */
     const char *data_dir;
     long long claim_idle_ms, grace_ms, requeue_after_ms, requeue_backlog;
     int max_attempts;
@@ -289,16 +290,6 @@ static int park(worker *w, const job *j, long long attempts, const char *why)
 
 /* ---- one job ------------------------------------------------------------------------ */
 
-static const char *suspect_reason(const proctor_result *r)
-{
-    switch (r->flag) {
-    case PROCTOR_FLAG_LOW_SIMILARITY:
-    case PROCTOR_FLAG_NO_FACE:
-    case PROCTOR_FLAG_MULTIPLE_FACES: return proctor_flag_name(r->flag);
-    default: return NULL;
-    }
-}
-
 static void fmt_double(char *buf, size_t n, int has, double v, const char *fmt)
 {
     if (has)
@@ -307,8 +298,7 @@ static void fmt_double(char *buf, size_t n, int has, double v, const char *fmt)
         buf[0] = '\0';
 }
 
-static int write_db(worker *w, const job *j, const proctor_result *r, const char *reason,
-                    dk_error *err)
+static int write_db(worker *w, const job *j, const proctor_result *r, dk_error *err)
 {
     char det[32], box[96], cosv[32], sim[32];
     int has_face = r->faces > 0 && r->flag != PROCTOR_FLAG_BAD_IMAGE;
@@ -332,34 +322,16 @@ static int write_db(worker *w, const job *j, const proctor_result *r, const char
         "cosine = ?, similarity = ?, flag = ?, error = ?, scored_at = NOW(3) "
         "WHERE id = ? AND scored_at IS NULL";
     uint64_t affected = 0;
-    if (!reason) /* one statement, autocommit: the common case costs one round trip */
-        return dk_mysql_exec(w->db, update, p, sizeof p / sizeof p[0], NULL, &affected, err);
-    int rc = dk_mysql_begin(w->db, err);
-    if (rc) return rc;
-    rc = dk_mysql_exec(w->db, update, p, sizeof p / sizeof p[0], NULL, &affected, err);
-    if (!rc && affected == 1 && reason) {
-        dk_param s[] = {DK_PSTR(j->session_id), DK_PINT(j->physician_id), DK_PINT(j->capture_id),
-                        DK_PSTR(reason), sim[0] ? DK_PSTR(sim) : DK_PNULL};
-        rc = dk_mysql_exec(w->db,
-                           "INSERT INTO proctor_suspect (session_id, physician_id, capture_id, "
-                           "reason, score) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
-                           "capture_id = IF(VALUES(score) < score, VALUES(capture_id), "
-                           "capture_id), score = LEAST(COALESCE(score, VALUES(score)), "
-                           "COALESCE(VALUES(score), score)), occurrences = occurrences + 1",
-                           s, 5, NULL, NULL, err);
-    }
-    if (rc) {
-        dk_mysql_rollback(w->db);
-        return rc;
-    }
-    if ((rc = dk_mysql_commit(w->db, err))) return rc;
-    if (affected == 0)
+    /* one statement, autocommit: one round trip; suspects are session decisions, written
+     * after it by proctor_session_update */
+    int rc = dk_mysql_exec(w->db, update, p, sizeof p / sizeof p[0], NULL, &affected, err);
+    if (!rc && affected == 0)
         DK_DEBUG("proctor", "capture already scored or not in MariaDB capture=%lld", j->capture_id);
-    return 0;
+    return rc;
 }
 
-static int write_redis(worker *w, const job *j, const proctor_result *r, const char *reason,
-                       int *took, dk_error *err)
+static int write_redis(worker *w, const job *j, const proctor_result *r, int *took,
+                       dk_error *err)
 {
     char *js = proctor_result_json(r, NULL);
     /* add the capture's identity to the live result */
@@ -387,7 +359,7 @@ static int write_redis(worker *w, const job *j, const proctor_result *r, const c
                           at,
                           sim,
                           flag ? flag : "",
-                          reason ? reason : "",
+                          "", /* no per-frame suspect entry: session decisions push theirs */
                           j->session_id,
                           phys,
                           sim,
@@ -452,10 +424,15 @@ static void process(worker *w, const job *j)
     proctor_result res;
     double t0 = proctor_now_ms();
     int rc = score_job(w, j, &res, &err);
-    const char *reason = rc ? NULL : suspect_reason(&res);
-    if (!rc) rc = write_db(w, j, &res, reason, &err);
-    int took = 0;
-    if (!rc) rc = write_redis(w, j, &res, reason, &took, &err);
+    if (!rc) rc = write_db(w, j, &res, &err);
+    /* Suspects are decided over the session's captures so far (proctor_session.h), before
+     * the job is acknowledged: a failure retries the job, and the update is idempotent.
+     * Degraded mode flags nothing (its face counts come from cascades). */
+    int pushed = 0, took = 0;
+    if (!rc && !proctor_engine_degraded(w->engine))
+        rc = proctor_session_update(w->redis, w->db, &p->session, j->session_id, j->physician_id,
+                                    wall_ms(), &pushed, &err);
+    if (!rc) rc = write_redis(w, j, &res, &took, &err);
     if (rc) {
         atomic_fetch_add(&p->failed, 1);
         reconnect_db_on_io(w, rc);
@@ -471,10 +448,8 @@ static void process(worker *w, const job *j)
         nap(p, 200);
         return;
     }
-    if (took == 1) {
-        atomic_fetch_add(&p->scored, 1);
-        if (reason) atomic_fetch_add(&p->suspects, 1);
-    }
+    if (took == 1) atomic_fetch_add(&p->scored, 1);
+    atomic_fetch_add(&p->suspects, pushed);
     DK_DEBUG("proctor", "scored entry=%s capture=%lld faces=%d flag=%s ms=%.1f recorded=%d", j->id,
              j->capture_id, res.faces,
              proctor_flag_name(res.flag) ? proctor_flag_name(res.flag) : "-", proctor_now_ms() - t0,
@@ -661,6 +636,10 @@ int proctor_pool_start(proctor_pool **out, const dk_config *cfg, const char *nam
     proctor_pool *p = dk_calloc(1, sizeof *p);
     int rc = proctor_options_from_config(&p->opt, cfg, err);
     if (rc) {
+        free(p);
+        return rc;
+    }
+    if ((rc = proctor_session_params_from_config(&p->session, cfg, err))) {
         free(p);
         return rc;
     }

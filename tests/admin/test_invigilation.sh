@@ -7,6 +7,7 @@
 #   - a capture photo is served only in scope, and every view is in the audit log
 #   - the registered photo beside it, also audited; the 考核机构 that re-reviews the
 #     physician's enrolment sees it too (its 复核 page), no other 考核机构 or institution
+#   - the system warnings (the proctor's session decisions) with the frames behind them
 #   - an institution marks 疑似, only the authority unmarks
 #   - photos are deleted after the cycle's retention, and not while a 疑似 mark waits
 ADMIND=$1
@@ -103,6 +104,22 @@ api GET "/invigilation/$S1" "" "$PROV"
 eq "$(j '[.actions[].action] | sort | join(",")')" "determine,mark" "the province may determine or mark"
 api GET "/invigilation/$S1" "" "$H2"
 expect 403 "another institution"
+
+step "system warnings: each session decision with the frames behind it"
+# as the proctor's session rule writes them (proctor/proctor_queue.c, proctor_session_update)
+sql "INSERT INTO proctor_suspect (session_id, physician_id, capture_id, frames, reason, score, occurrences)
+     VALUES ('$S1', $P1, $C1, '[$C1]', 'low_similarity_run', 25.0, 1),
+            ('$S1', $P1, NULL, NULL, 'missing_captures', 1, 1)" || fail "cannot write the suspects"
+api GET "/invigilation?suspect=1" "" "$H1"
+expect 200
+eq "$(j '[.items[].session_id] | join(",")')" "$S1" "sessions with a warning"
+eq "$(j '.items[0].suspect_frames')" "low_similarity_run:1,missing_captures:0" "warnings with their frame counts"
+api GET "/invigilation/$S1" "" "$H1"
+expect 200
+eq "$(j '[.suspects[].reason] | join(",")')" "low_similarity_run,missing_captures" "warnings of the session"
+eq "$(j '.suspects[0].frames | tostring')" "[$C1]" "the frames behind the decision"
+eq "$(j '.suspects[1].frames | tostring')" "[]" "missing captures: no frame"
+eq "$(j "[.captures[] | select(.id == $C1)] | length")" 1 "the frame is among the captures shown"
 
 step "photos only in scope, every view audited"
 N0=$(sql "SELECT COUNT(*) FROM audit_log WHERE action = 'photo_view' AND entity_type = 'proctor_capture' AND entity_id = '$C1'")

@@ -172,7 +172,7 @@ need="exam_session:id,physician_id,enrolment_id,cycle_id,paper,attempt,seed,bank
 exam_answer:session_id,question_no,choice,saved_at
 exam_result:session_id,score,total,pass_mark,passed,cheating_confirmed,final_passed,created_at
 proctor_capture:id,session_id,physician_id,taken_at,photo_path,photo_sha256,bytes,width,height,faces,det_score,box,cosine,similarity,flag,error,scored_at
-proctor_suspect:id,session_id,physician_id,capture_id,reason,score,created_at,status
+proctor_suspect:id,session_id,physician_id,capture_id,frames,reason,score,created_at,status
 schema_migrations:version,name,checksum,applied_at"
 while IFS=: read -r table cols; do
     have=$(sqlc -e "SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE()

@@ -1,8 +1,10 @@
 /* test_proctor_queue.c - the capture queue against a real Redis and MariaDB, with the
  * real models and photos: every capture scored exactly once (also when a worker dies
  * mid-job and another claims it, and when proctord is killed with SIGKILL), SIGTERM
- * finishes the job in hand, suspects for an impostor, no face, two faces and missing
- * captures, failing jobs parked after 3 attempts, registered photos need one face,
+ * finishes the job in hand, suspects decided per session (one impostor or no-face frame is
+ * not a suspect, a stand-in half way is, with the frames behind it; no face for 10 minutes;
+ * two faces; missing captures), failing jobs parked after 3 attempts, registered photos
+ * need one face,
  * captures stored but never queued queued again once (and scored once).
  *
  * Needs the stack (DK_REDIS_PORT, DK_MYSQL_PORT ... from the environment) and
@@ -271,6 +273,18 @@ static int suspects(const char *sid, const char *reason, long long capture_id)
     return n;
 }
 
+/* The k-th capture id in the frames of the session's proctor_suspect row for reason, -1 if
+ * there is none. */
+static long long frames_of(const char *sid, const char *reason, int k)
+{
+    char path[32];
+    snprintf(path, sizeof path, "$[%d]", k);
+    dk_param p[] = {DK_PSTR(path), DK_PSTR(sid), DK_PSTR(reason)};
+    return sql_int("SELECT IFNULL(JSON_VALUE(frames, ?), -1) FROM proctor_suspect WHERE "
+                   "session_id = ? AND reason = ?",
+                   p, 3);
+}
+
 /* physician_id of the first suspect stream entry of a session, -1 if none. */
 static long long suspect_physician(const char *sid)
 {
@@ -426,10 +440,9 @@ static void test_scores_and_suspects(void **state)
     assert_null(strstr(o, "\"cosine\":null"));
     free(g), free(i), free(n), free(m), free(x), free(o);
 
-    assert_int_equal(suspects(s1, "low_similarity", impostor), 1);
-    assert_int_equal(suspects(s1, "no_face", noface), 1);
+    /* one low frame and one without a face are not a suspect session; two faces are */
     assert_int_equal(suspects(s1, "multiple_faces", multi), 1);
-    assert_int_equal(suspects(s1, NULL, 0), 3);
+    assert_int_equal(suspects(s1, NULL, 0), 1);
     assert_int_equal(suspects(s2, NULL, 0), 0);
 
     dk_param ps1[] = {DK_PSTR(s1)};
@@ -438,7 +451,8 @@ static void test_scores_and_suspects(void **state)
                              ps1, 1),
                      5);
     assert_int_equal(sql_int("SELECT COUNT(*) FROM proctor_suspect WHERE session_id = ?", ps1, 1),
-                     3);
+                     1);
+    assert_int_equal(frames_of(s1, "multiple_faces", 0), multi);
     dk_param pc[] = {DK_PINT(impostor)};
     assert_true(sql_int("SELECT similarity < 40 FROM proctor_capture WHERE id = ?", pc, 1) == 1);
     dk_param pg[] = {DK_PINT(genuine)};
@@ -455,6 +469,57 @@ static void test_scores_and_suspects(void **state)
     assert_int_equal(r->type, REDIS_REPLY_STRING);
     assert_int_equal(strtoll(r->str, NULL, 10), t + 4);
     freeReplyObject(r);
+}
+
+/* Session decisions through the workers: a stand-in half way (3 genuine captures, then 4 of
+ * someone else) makes one low_similarity_run suspect whose frames are the stand-in's; no
+ * face for 10 minutes (three captures 5 minutes apart) makes a no_face_time suspect; both
+ * once, in Redis and in MariaDB, however the two workers ordered the captures. */
+static void test_session_decisions(void **state)
+{
+    (void)state;
+    long long a = physicians[0]; /* deepface_img01 */
+    const char *half = new_session(a), *away = new_session(a);
+    long long t = wall_ms() - 3600000, caps[7], nf[3];
+    const char *photos[] = {"deepface_img01/2.jpg", "deepface_img01/3.jpg",
+                            "deepface_img01/4.jpg", "fr_biden/1.jpg",
+                            "fr_biden/2.jpg",       "fr_obama/1.jpg",
+                            "fr_obama/2.jpg"};
+    for (int i = 0; i < 7; i++)
+        caps[i] = add_capture(half, a, photos[i], t + i * 300000LL);
+    add_capture(away, a, "deepface_img01/2.jpg", t);
+    for (int i = 0; i < 3; i++)
+        nf[i] = add_capture(away, a, "_no_face/1.jpg", t + (i + 1) * 300000LL);
+    add_capture(away, a, "deepface_img01/3.jpg", t + 4 * 300000LL);
+    proctor_pool *p = start_pool("qsession", 2, 5000);
+    int ok = wait_results(half, 7, 120000) && wait_results(away, 5, 60000);
+    sleep_ms(300);
+    proctor_pool_stop(p);
+    assert_true(ok);
+    assert_int_equal(suspects(half, "low_similarity_run", 0), 1);
+    assert_int_equal(suspects(half, NULL, 0), 1);
+    dk_param ph[] = {DK_PSTR(half)}, pa[] = {DK_PSTR(away)};
+    assert_int_equal(sql_int("SELECT COUNT(*) FROM proctor_suspect WHERE session_id = ?", ph, 1),
+                     1);
+    assert_int_equal(sql_int("SELECT JSON_LENGTH(frames) FROM proctor_suspect WHERE "
+                             "session_id = ?",
+                             ph, 1),
+                     4);
+    for (int k = 0; k < 4; k++)
+        assert_int_equal(frames_of(half, "low_similarity_run", k), caps[3 + k]);
+    /* the frame shown first is one of them, the lowest */
+    assert_int_equal(sql_int("SELECT JSON_CONTAINS(frames, CAST(capture_id AS CHAR)) FROM "
+                             "proctor_suspect WHERE session_id = ?",
+                             ph, 1),
+                     1);
+    assert_int_equal(suspects(away, "no_face_time", 0), 1);
+    assert_int_equal(suspects(away, NULL, 0), 1);
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(frames_of(away, "no_face_time", k), nf[k]);
+    assert_int_equal(sql_int("SELECT score FROM proctor_suspect WHERE session_id = ? AND "
+                             "reason = 'no_face_time'",
+                             pa, 1),
+                     600);
 }
 
 static void test_dead_consumer_claimed(void **state)
@@ -477,7 +542,11 @@ static void test_dead_consumer_claimed(void **state)
     assert_true(ok);
     assert_true(st.claimed >= 1);
     assert_int_equal(pending_for("dead-worker"), 0);
-    assert_int_equal(suspects(s, "low_similarity", c), 1);
+    char *res = cap_result(s, c);
+    assert_non_null(res);
+    assert_non_null(strstr(res, "\"flag\":\"low_similarity\""));
+    free(res);
+    assert_int_equal(suspects(s, NULL, 0), 0); /* one low frame: not a suspect session */
     freeReplyObject(cmd("XGROUP DELCONSUMER %s %s dead-worker", PROCTOR_STREAM, PROCTOR_GROUP));
 }
 
@@ -514,15 +583,18 @@ static void test_kill_proctord_mid_job(void **state)
     assert_true(ok);
     assert_true(st.claimed >= 1);
     assert_int_equal(pending_for(consumer), 0);
-    /* exactly once: one suspect per impostor capture in Redis and in MariaDB */
-    assert_int_equal(suspects(s, "low_similarity", 0), impostors);
-    for (int i = 1; i < n; i += 2)
-        assert_int_equal(suspects(s, "low_similarity", caps[i]), 1);
+    /* a stand-in every other capture: half the frames low, never 4 in a row (also while
+     * the captures were scored out of order); exactly once in Redis and in MariaDB, with
+     * every impostor frame behind it */
+    assert_int_equal(suspects(s, "low_similarity_share", 0), 1);
+    assert_int_equal(suspects(s, NULL, 0), 1);
     dk_param ps[] = {DK_PSTR(s)};
     assert_int_equal(sql_int("SELECT occurrences FROM proctor_suspect WHERE session_id = ? AND "
-                             "reason = 'low_similarity'",
+                             "reason = 'low_similarity_share'",
                              ps, 1),
                      impostors);
+    for (int i = 1; i < n; i += 2)
+        assert_int_equal(frames_of(s, "low_similarity_share", i / 2), caps[i]);
     assert_int_equal(sql_int("SELECT COUNT(*) FROM proctor_capture WHERE session_id = ? AND "
                              "scored_at IS NOT NULL",
                              ps, 1),
@@ -671,7 +743,7 @@ static void test_requeue_unqueued(void **state)
     long long a = physicians[0];
     const char *s = new_session(a);
     long long now = wall_ms(), old = now - 400LL * 86400 * 1000, after = 300000;
-    long long lost = store_capture(s, a, "fr_rose_leslie/2.jpg", old, 1, 0);
+    long long lost = store_capture(s, a, "_multi_face/2.jpg", old, 1, 0);
     long long queued = store_capture(s, a, "deepface_img01/5.jpg", now, 1, 1);
     long long deleted = store_capture(s, a, "deepface_img01/6.jpg", old, 1, 0);
     long long purged = store_capture(s, a, "deepface_img01/6.jpg", old, 1, 0);
@@ -726,21 +798,22 @@ static void test_requeue_unqueued(void **state)
     assert_int_equal(jobs_of(queued), 0);
 
     dk_param pl[] = {DK_PINT(lost)}, ps[] = {DK_PSTR(s)};
-    assert_int_equal(sql_int("SELECT scored_at IS NOT NULL AND similarity < 40 FROM "
+    assert_int_equal(sql_int("SELECT scored_at IS NOT NULL AND faces >= 2 FROM "
                              "proctor_capture WHERE id = ?",
                              pl, 1),
                      1);
     char *res = cap_result(s, lost);
     assert_non_null(res);
-    assert_non_null(strstr(res, "\"flag\":\"low_similarity\""));
+    assert_non_null(strstr(res, "\"flag\":\"multiple_faces\""));
     free(res);
-    /* scored twice, recorded once: one suspect entry in Redis, one occurrence in MariaDB */
-    assert_int_equal(suspects(s, "low_similarity", lost), 1);
+    /* scored twice, recorded once: one suspect entry in Redis, one frame in MariaDB */
+    assert_int_equal(suspects(s, "multiple_faces", lost), 1);
     assert_int_equal(suspects(s, NULL, 0), 1);
     assert_int_equal(sql_int("SELECT occurrences FROM proctor_suspect WHERE session_id = ? AND "
-                             "reason = 'low_similarity'",
+                             "reason = 'multiple_faces'",
                              ps, 1),
                      1);
+    assert_int_equal(frames_of(s, "multiple_faces", 0), lost);
     assert_int_equal(sql_int("SELECT COUNT(*) FROM proctor_capture WHERE session_id = ? AND "
                              "scored_at IS NOT NULL",
                              ps, 1),
@@ -798,6 +871,9 @@ static int teardown(void **state)
         sql("DELETE FROM exam_session WHERE id = ?", p, 1, NULL, NULL);
         freeReplyObject(cmd("DEL %s %s %s", dom_key_sess(sessions[i]).s, dom_key_cap(sessions[i]).s,
                             dom_key_missing(sessions[i]).s));
+        for (int r = 0; r < PROCTOR_SESSION_NREASONS; r++)
+            freeReplyObject(cmd("DEL %s%s:%s", PROCTOR_FLAGGED, sessions[i],
+                                proctor_session_reason_name((proctor_session_reason)r)));
     }
     for (int i = 0; i < nphysicians; i++) {
         dk_param p[] = {DK_PINT(physicians[i])};
@@ -848,6 +924,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_register_photo),
         cmocka_unit_test(test_scores_and_suspects),
+        cmocka_unit_test(test_session_decisions),
         cmocka_unit_test(test_dead_consumer_claimed),
         cmocka_unit_test(test_kill_proctord_mid_job),
         cmocka_unit_test(test_sigterm_finishes_job),

@@ -10,8 +10,39 @@ import * as api from '../api.js';
 import { h, card, btn, link, toast, askReason, tag, listView, desc, table, fmtTime, paperName, showError, empty } from '../ui.js';
 import { regionInstitutions } from './progress.js';
 
-const FLAG = { low_similarity: '相似度低', no_face: '未检测到人脸', multiple_faces: '多人', missing_captures: '抓拍缺失' };
+// capture flags (one frame) and the proctor's session decisions (proctor/proctor_session.h):
+// a sitting is flagged from all of its captures, each flag with the frames behind it
+const FLAG = {
+  low_similarity: '相似度低',
+  no_face: '未检测到人脸',
+  multiple_faces: '多人',
+  missing_captures: '抓拍缺失',
+  low_similarity_run: '连续多张相似度低',
+  low_similarity_share: '相似度低的照片过半',
+  low_similarity_median: '相似度中位数低',
+  no_face_time: '长时间未检测到人脸',
+  retake: '需重拍',
+};
 const flags = (s) => (s ? [...new Set(String(s).split(','))].map((f) => FLAG[f] || f).join('、') : '');
+// "low_similarity_run:4,no_face_time:3" (the list's suspect_frames): each warning with its frame count
+const flagFrames = (s) =>
+  String(s)
+    .split(',')
+    .map((x) => {
+      const [f, n] = x.split(':');
+      return Number(n) > 0 ? `${FLAG[f] || f}（${n} 张）` : FLAG[f] || f;
+    })
+    .join('、');
+// what a session decision's score means
+function suspectScore(r) {
+  if (r.score === null) return '—';
+  const n = Number(r.score);
+  if (r.reason === 'missing_captures') return `${n} 次`;
+  if (r.reason === 'no_face_time') return `${Math.round(n / 60)} 分钟`;
+  if (r.reason === 'multiple_faces') return `${n} 张`;
+  if (r.reason === 'low_similarity_median') return `中位数 ${n.toFixed(1)}%`;
+  return `最低 ${n.toFixed(1)}%`;
+}
 
 function threshold(ctx) {
   return ctx.me.cycle ? Number(ctx.me.cycle.similarity_threshold) : 40;
@@ -90,7 +121,7 @@ export async function list(ctx) {
       { title: '测评时间', render: (r) => fmtTime(r.started_at) },
       { title: '最低相似度', render: (r) => simText(r.min_similarity, Number(r.similarity_threshold) || th) },
       { title: '抓拍', render: (r) => `${r.captures} 张` },
-      { title: '系统预警', render: (r) => (r.suspect_reasons ? h('span', { class: 'warnflag' }, flags(r.suspect_reasons)) : '') },
+      { title: '系统预警', render: (r) => (r.suspect_frames ? h('span', { class: 'warnflag' }, flagFrames(r.suspect_frames)) : '') },
       { title: '测评结果', render: (r) => (r.passed === null ? tag(r.session_status === 'live' ? '测评中' : '未交卷', 'grey') : r.cheating_confirmed ? tag('不合格') : tag(r.passed ? '合格' : '不合格')) },
       { title: '标记状态', render: (r) => tag(r.mark_status) },
       { title: '查看状态', render: (r) => (r.viewed ? tag('已查看', 'plain') : tag('未查看', 'orange')) },
@@ -142,6 +173,10 @@ export async function detail(ctx) {
     const th = Number(s.similarity_threshold) || 40;
     let onlyLow = d.captures.some((c) => c.similarity !== null && Number(c.similarity) < th) && d.captures.length > 12;
     const grid = h('div', { class: 'captures' });
+    // the frames behind each system warning: capture id -> the warnings it supports
+    const behind = new Map();
+    for (const x of d.suspects) for (const id of x.frames || []) behind.set(id, [...(behind.get(id) || []), FLAG[x.reason] || x.reason]);
+    const capTime = new Map(d.captures.map((c) => [c.id, c.taken_at]));
     const drawGrid = () => {
       const caps = onlyLow ? d.captures.filter((c) => c.similarity !== null && Number(c.similarity) < th) : d.captures;
       grid.replaceChildren(
@@ -149,7 +184,7 @@ export async function detail(ctx) {
           ? caps.map((c) =>
               h(
                 'figure',
-                { class: 'capture' + (c.similarity !== null && Number(c.similarity) < th ? ' low' : '') + (c.flag ? ' flagged' : '') },
+                { class: 'capture' + (c.similarity !== null && Number(c.similarity) < th ? ' low' : '') + (c.flag ? ' flagged' : '') + (behind.has(c.id) ? ' evidence' : ''), 'data-capture': c.id },
                 c.has_photo ? photo(`/captures/${c.id}/photo`, `抓拍照片 ${fmtTime(c.taken_at, true)}`, 'cap-img') : h('div', { class: 'cap-img empty' }, c.photo_deleted_at ? '已按保存期限删除' : '无照片'),
                 h(
                   'figcaption',
@@ -159,6 +194,7 @@ export async function detail(ctx) {
                   c.flag && h('div', { class: 'warnflag small' }, FLAG[c.flag] || c.flag),
                   c.faces !== null && c.faces !== 1 && h('div', { class: 'warnflag small' }, `检测到 ${c.faces} 张人脸`),
                   c.error && h('div', { class: 'muted small' }, c.error),
+                  behind.has(c.id) && h('div', { class: 'warnflag small evidence-of' }, `预警依据：${behind.get(c.id).join('、')}`),
                 ),
               ),
             )
@@ -223,8 +259,17 @@ export async function detail(ctx) {
           table(
             [
               { title: '预警', render: (r) => FLAG[r.reason] || r.reason },
-              { title: '分值', render: (r) => (r.reason === 'missing_captures' ? `${r.score} 次` : r.score === null ? '—' : `${Number(r.score).toFixed(1)}%`) },
-              { title: '次数', key: 'occurrences' },
+              { title: '分值', render: suspectScore },
+              {
+                title: '依据照片',
+                cls: 'wrap',
+                render: (r) =>
+                  r.frames && r.frames.length
+                    ? `${r.frames.length} 张：` + r.frames.map((id) => (capTime.has(id) ? fmtTime(capTime.get(id), true) : `#${id}`)).join('、')
+                    : r.reason === 'missing_captures'
+                      ? '—'
+                      : `${r.occurrences} 次`,
+              },
               { title: '时间', render: (r) => fmtTime(r.created_at, true) },
             ],
             d.suspects,
