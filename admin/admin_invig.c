@@ -71,6 +71,7 @@ int admin_invig_list(admin_job *j, MYSQL *db)
         "proctor_suspect ps WHERE ps.session_id = s.id) AS suspect_reasons, "
         "(SELECT GROUP_CONCAT(CONCAT(ps.reason, ':', IFNULL(JSON_LENGTH(ps.frames), 0)) "
         "ORDER BY ps.id) FROM proctor_suspect ps WHERE ps.session_id = s.id) AS suspect_frames, "
+        "s.departures, s.departure_ms, s.concurrent_devices, "
         "r.score, r.passed, r.cheating_confirmed, c.similarity_threshold "
         "FROM exam_session s JOIN enrolment e ON e.id = s.enrolment_id "
         "JOIN physician p ON p.id = s.physician_id JOIN cycle c ON c.id = s.cycle_id "
@@ -112,8 +113,22 @@ int admin_invig_list(admin_job *j, MYSQL *db)
         admin_sqlb_cat(&b, " AND x.viewed = ?");
         admin_sqlb_param(&b, DK_PINT(viewed));
     }
-    if (admin_q(j, "suspect") && !strcmp(admin_q(j, "suspect"), "1"))
+    /* 系统预警: any, the face flags, or one of the page's signals (issue 18) */
+    const char *sus = admin_q(j, "suspect");
+    if (sus && !strcmp(sus, "1"))
         admin_sqlb_cat(&b, " AND x.suspect_reasons IS NOT NULL");
+    else if (sus && !strcmp(sus, "face"))
+        admin_sqlb_cat(&b, " AND x.suspect_reasons REGEXP 'low_similarity|no_face|multiple_faces|"
+                           "missing_captures'");
+    else if (sus && !strcmp(sus, "departures"))
+        admin_sqlb_cat(&b, " AND FIND_IN_SET('departures', x.suspect_reasons)");
+    else if (sus && !strcmp(sus, "concurrent_devices"))
+        admin_sqlb_cat(&b, " AND FIND_IN_SET('concurrent_devices', x.suspect_reasons)");
+    else if (sus) {
+        rc = dk_error_set(&j->err, DK_EINVAL,
+                          "suspect 应为 1、face、departures 或 concurrent_devices");
+        goto out;
+    }
     rc =
         admin_list(j, db, "x.*", &b, "x.min_similarity IS NULL, x.min_similarity, x.session_id", 0);
 out:
@@ -148,7 +163,7 @@ int admin_invig_get(admin_job *j, MYSQL *db)
         return dk_error_set(&j->err, DK_ENOTFOUND, "没有这场测评");
     int rc = session_scope(j, db, sid, NULL);
     if (rc) return rc;
-    json_t *sess = NULL, *caps = NULL, *sus = NULL, *dets = NULL;
+    json_t *sess = NULL, *caps = NULL, *sus = NULL, *dets = NULL, *deps = NULL, *devs = NULL;
     dk_param p[] = {DK_PSTR(sid)};
     if ((rc = admin_sql_row(
              db,
@@ -163,6 +178,7 @@ int admin_invig_get(admin_job *j, MYSQL *db)
              "r.score, r.total, r.passed, r.cheating_confirmed, r.final_passed, "
              "IFNULL(v.mark_status, '无') AS mark_status, IFNULL(v.lock_version, 0) AS version, "
              "v.marked_at, v.mark_note, v.decided_at, v.first_viewed_at, v.view_count, "
+             "s.departures, s.departure_ms, s.concurrent_devices, "
              "c.similarity_threshold FROM exam_session s JOIN enrolment e ON e.id = s.enrolment_id "
              "JOIN physician p ON p.id = s.physician_id JOIN institution i ON i.id = "
              "e.institution_id "
@@ -185,10 +201,25 @@ int admin_invig_get(admin_job *j, MYSQL *db)
                             "decided_by, au.name AS authority FROM cheating_determination d "
                             "JOIN authority_account acc ON acc.id = d.decided_by JOIN authority au "
                             "ON au.id = d.authority_id WHERE d.session_id = ? ORDER BY d.id",
-                            p, 1, 0, &dets, &j->err))) {
+                            p, 1, 0, &dets, &j->err)) ||
+        /* the page's signals (issue 18): each departure, and the devices with their
+         * addresses masked */
+        (rc = admin_sql_rows(db,
+                             "SELECT event_id, kind, started_at, duration_ms FROM exam_departure "
+                             "WHERE session_id = ? ORDER BY started_at LIMIT 500",
+                             p, 1, 0, &deps, &j->err)) ||
+        (rc = admin_sql_rows(db,
+                             "SELECT device_id, user_agent, IF(address LIKE '%:%', "
+                             "CONCAT(SUBSTRING_INDEX(address, ':', 2), ':*'), "
+                             "CONCAT(SUBSTRING_INDEX(address, '.', 2), '.*.*')) AS address, "
+                             "first_seen, last_seen FROM exam_device WHERE session_id = ? "
+                             "ORDER BY first_seen LIMIT 20",
+                             p, 1, 0, &devs, &j->err))) {
         json_decref(sess);
         json_decref(caps);
         json_decref(sus);
+        json_decref(dets);
+        json_decref(deps);
         return rc;
     }
     frames_as_arrays(sus);
@@ -196,8 +227,9 @@ int admin_invig_get(admin_job *j, MYSQL *db)
     long long pid = (long long)json_integer_value(json_object_get(sess, "physician_id"));
     json_object_set_new(sess, "registered_photo_url",
                         json_sprintf("/api/v1/physicians/%lld/photo", pid));
-    j->out = json_pack("{s:o,s:o,s:o,s:o,s:o}", "session", sess, "captures", caps, "suspects", sus,
-                       "determinations", dets, "actions",
+    j->out = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "session", sess, "captures", caps,
+                       "suspects", sus, "determinations", dets, "departures", deps, "devices",
+                       devs, "actions",
                        dom_flow_actions(&j->actor, DOM_E_INVIGILATION, mark ? mark : "无"));
     return admin_audit_id_view(db, j, 0, pid, &j->err);
 }

@@ -482,6 +482,9 @@ int exam_db_submit(dk_dbconn *c, const qb_index *idx, const char *sid, const cha
 
 /* ---- integrity signals ---------------------------------------------------------------- */
 
+/* Departures that make a session a suspect when its cycle sets no rule. */
+#define EXAM_DEPARTURE_SUSPECT_AT "3"
+
 int exam_db_integrity(MYSQL *db, const char *sid, const exam_integrity *ig, dk_error *err)
 {
     int rc = 0;
@@ -531,6 +534,25 @@ int exam_db_integrity(MYSQL *db, const char *sid, const exam_integrity *ig, dk_e
                            "GREATEST(concurrent_devices, ?) WHERE id = ?",
                            u, 4, NULL, NULL, err);
     }
+    /* 监考管理's 系统预警: departures once they reach the cycle's warning (its automatic
+     * submit, or EXAM_DEPARTURE_SUSPECT_AT without a rule), and two devices at once */
+    dk_param q[] = {DK_PSTR(sid)};
+    if (!rc && ig->departures > 0)
+        rc = dk_mysql_exec(db,
+                           "INSERT INTO proctor_suspect (session_id, physician_id, reason, score) "
+                           "SELECT s.id, s.physician_id, 'departures', s.departures FROM "
+                           "exam_session s JOIN cycle c ON c.id = s.cycle_id WHERE s.id = ? AND "
+                           "s.departures >= COALESCE(c.departure_warn_at, c.departure_submit_at, "
+                           EXAM_DEPARTURE_SUSPECT_AT ") ON DUPLICATE KEY UPDATE score = "
+                           "VALUES(score), occurrences = VALUES(score)",
+                           q, 1, NULL, NULL, err);
+    if (!rc && ig->concurrent)
+        rc = dk_mysql_exec(db,
+                           "INSERT INTO proctor_suspect (session_id, physician_id, reason, score) "
+                           "SELECT s.id, s.physician_id, 'concurrent_devices', (SELECT COUNT(*) "
+                           "FROM exam_device d WHERE d.session_id = s.id) FROM exam_session s "
+                           "WHERE s.id = ? ON DUPLICATE KEY UPDATE score = VALUES(score)",
+                           q, 1, NULL, NULL, err);
     free(sql);
     free(p);
     return rc;

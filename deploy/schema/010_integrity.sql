@@ -47,3 +47,8 @@ CREATE TABLE IF NOT EXISTS exam_device (
         ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
   COMMENT='the browsers that opened a session (start or resume)';
+
+-- 监考管理's 系统预警: the page's signals next to the proctor's (007's reasons kept)
+ALTER TABLE proctor_suspect MODIFY reason ENUM('low_similarity','no_face','multiple_faces',
+    'missing_captures','low_similarity_run','low_similarity_share','low_similarity_median',
+    'no_face_time','departures','concurrent_devices') NOT NULL;

@@ -121,6 +121,34 @@ eq "$(j '.suspects[0].frames | tostring')" "[$C1]" "the frames behind the decisi
 eq "$(j '.suspects[1].frames | tostring')" "[]" "missing captures: no frame"
 eq "$(j "[.captures[] | select(.id == $C1)] | length")" 1 "the frame is among the captures shown"
 
+step "the exam page's signals (issue 18): departures and devices, next to the face flags"
+# as examd writes them (exam-engine/exam_db.c, exam_db_integrity)
+sql "UPDATE exam_session SET departures = 4, departure_ms = 95000, concurrent_devices = 1 WHERE id = '$S2';
+     INSERT INTO exam_departure (session_id, event_id, kind, started_at, duration_ms) VALUES
+       ('$S2', 'ev-a0000001', 'hidden', NOW(3) - INTERVAL 30 MINUTE, 60000),
+       ('$S2', 'ev-a0000002', 'fullscreen', NOW(3) - INTERVAL 20 MINUTE, 35000);
+     INSERT INTO exam_device (session_id, device_id, user_agent, address, first_seen, last_seen) VALUES
+       ('$S2', 'dev-aaaaaaaa', 'Mozilla/5.0 A', '10.20.30.40', NOW(3) - INTERVAL 40 MINUTE, NOW(3)),
+       ('$S2', 'dev-bbbbbbbb', 'Mozilla/5.0 B', '172.16.5.6', NOW(3) - INTERVAL 10 MINUTE, NOW(3));
+     INSERT INTO proctor_suspect (session_id, physician_id, reason, score) VALUES
+       ('$S2', $P2, 'departures', 4), ('$S2', $P2, 'concurrent_devices', 2)" ||
+    fail "cannot write the page's signals"
+api GET "/invigilation?suspect=departures" "" "$PROV"
+expect 200
+eq "$(j '[.items[].session_id] | join(",")')" "$S2" "filter: 切屏"
+eq "$(j '.items[0] | [.departures, .departure_ms, .concurrent_devices] | tostring')" "[4,95000,true]" "the list has the counts"
+api GET "/invigilation?suspect=concurrent_devices" "" "$PROV"
+eq "$(j '[.items[].session_id] | join(",")')" "$S2" "filter: 多设备同时作答"
+api GET "/invigilation?suspect=face" "" "$PROV"
+eq "$(j '[.items[].session_id] | join(",")')" "$S1" "filter: the face flags only"
+api GET "/invigilation?suspect=bogus" "" "$PROV"
+expect 400 "an unknown warning filter"
+api GET "/invigilation/$S2" "" "$PROV"
+expect 200
+eq "$(j '[.departures[] | .kind] | join(",")')" "hidden,fullscreen" "the departures, in order"
+eq "$(j '[.devices[] | .address] | join(",")')" "10.20.*.*,172.16.*.*" "the devices' addresses, masked"
+eq "$(j '[.suspects[] | .reason] | sort | join(",")')" "concurrent_devices,departures" "the page's warnings"
+
 step "photos only in scope, every view audited"
 N0=$(sql "SELECT COUNT(*) FROM audit_log WHERE action = 'photo_view' AND entity_type = 'proctor_capture' AND entity_id = '$C1'")
 code=$(curl -s -o "$TMP/got.jpg" -w '%{http_code}' "http://127.0.0.1:$ADMIN_PORT/api/v1/captures/$C1/photo" -H "Authorization: Bearer $H1")

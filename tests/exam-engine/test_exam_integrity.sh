@@ -92,6 +92,8 @@ fx_expect_eq "$(fx_sql "SELECT COUNT(*), SUM(duration_ms) FROM exam_departure WH
     "6 5100" "and every departure"
 fx_expect_eq "$(fx_sql "SELECT kind FROM exam_departure WHERE session_id = '$sid' ORDER BY started_at LIMIT 1")" \
     hidden "the late one in its place"
+fx_expect_eq "$(fx_sql "SELECT score FROM proctor_suspect WHERE session_id = '$sid' AND reason = 'departures'")" \
+    6 "a suspect for the invigilators (past the cycle's warning), with the count"
 
 # ---- bad input -------------------------------------------------------------------------------
 fx_sitting A
@@ -142,6 +144,8 @@ fx_expect_eq "$(fx_sql "SELECT concurrent_devices FROM exam_session WHERE id = '
     "two devices within the window: concurrent_devices"
 fx_expect_eq "$(fx_sql "SELECT COUNT(*) FROM exam_device WHERE session_id = '$s3' AND user_agent LIKE 'curl/%' AND address <> ''")" \
     2 "both devices kept, with user agent and address"
+fx_expect_eq "$(fx_sql "SELECT score FROM proctor_suspect WHERE session_id = '$s3' AND reason = 'concurrent_devices'")" \
+    2 "a suspect for the invigilators, with the number of devices"
 
 read -r s4 k4 a4 < <(two_devices B)
 answer A "$s4" "$k4" "dev-one-$a4" 1 "$FX_TMP/keys.$s4"
@@ -154,4 +158,5 @@ fx_expect_eq "$(fx_sql "SELECT concurrent_devices FROM exam_session WHERE id = '
     "a resume on a new device after a quiet: not flagged"
 fx_expect_eq "$(fx_sql "SELECT COUNT(*) FROM exam_device WHERE session_id = '$s4'")" 2 \
     "its two devices are kept all the same"
+fx_expect_eq "$(fx_sql "SELECT COUNT(*) FROM proctor_suspect WHERE session_id = '$s4'")" 0 "and no suspect"
 fx_finish

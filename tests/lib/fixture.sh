@@ -171,12 +171,14 @@ fx_delete_physicians() {
     ids=$(IFS=,; echo "$*")
     [ -n "$ids" ] || return 0
     for sid in $(fx_sql "SELECT id FROM exam_session WHERE physician_id IN ($ids)"); do
-        fx_redis del "sess:{$sid}" "sess:{$sid}:ans" >/dev/null
+        fx_redis del "sess:{$sid}" "sess:{$sid}:ans" "sess:{$sid}:dep" "sess:{$sid}:dev" >/dev/null
         fx_redis zrem exam:deadlines "$sid" >/dev/null
         fx_redis srem exam:dirty "$sid" >/dev/null
+        fx_redis srem exam:idirty "$sid" >/dev/null
         fx_redis zrem proctor:due "$sid" >/dev/null
     done
     for pid in "$@"; do
+        fx_redis del "live:$pid" >/dev/null # the physician's resume index (dom_key_live)
         fx_redis --scan --pattern "live:$pid:*" | while read -r k; do fx_redis del "$k" >/dev/null; done
     done
     fx_sql "
@@ -192,6 +194,8 @@ fx_delete_physicians() {
         DELETE FROM exam_result WHERE session_id IN
             (SELECT id FROM exam_session WHERE FIND_IN_SET(physician_id, @ids));
         DELETE FROM exam_answer WHERE session_id IN
+            (SELECT id FROM exam_session WHERE FIND_IN_SET(physician_id, @ids));
+        DELETE FROM proctor_suspect WHERE session_id IN
             (SELECT id FROM exam_session WHERE FIND_IN_SET(physician_id, @ids));
         DELETE FROM exam_session WHERE FIND_IN_SET(physician_id, @ids);
         DELETE FROM enrolment WHERE FIND_IN_SET(physician_id, @ids);

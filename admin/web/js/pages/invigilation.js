@@ -22,7 +22,17 @@ const FLAG = {
   low_similarity_median: '相似度中位数低',
   no_face_time: '长时间未检测到人脸',
   retake: '需重拍',
+  // the exam page's signals (issue 18)
+  departures: '切屏（离开考试页面）',
+  concurrent_devices: '多设备同时作答',
 };
+const DEPARTURE_KIND = { hidden: '切换窗口/标签页', blur: '窗口失去焦点', fullscreen: '退出全屏' };
+const fmtDur = (ms) => {
+  const s = Math.round(Number(ms) / 1000);
+  return s < 60 ? `${s} 秒` : `${Math.floor(s / 60)} 分 ${s % 60} 秒`;
+};
+// the list's count of departures, whether or not they reached the warning
+const departuresText = (r) => (Number(r.departures) > 0 ? `切屏 ${r.departures} 次（共 ${fmtDur(r.departure_ms)}）` : '');
 const flags = (s) => (s ? [...new Set(String(s).split(','))].map((f) => FLAG[f] || f).join('、') : '');
 // "low_similarity_run:4,no_face_time:3" (the list's suspect_frames): each warning with its frame count
 const flagFrames = (s) =>
@@ -41,6 +51,8 @@ function suspectScore(r) {
   if (r.reason === 'no_face_time') return `${Math.round(n / 60)} 分钟`;
   if (r.reason === 'multiple_faces') return `${n} 张`;
   if (r.reason === 'low_similarity_median') return `中位数 ${n.toFixed(1)}%`;
+  if (r.reason === 'departures') return `${n} 次`;
+  if (r.reason === 'concurrent_devices') return `${n} 台设备`;
   return `最低 ${n.toFixed(1)}%`;
 }
 
@@ -103,7 +115,13 @@ export async function list(ctx) {
       { name: 'max_similarity', label: '相似度', type: 'select', options: [[String(th), `低于 ${th}%（建议优先查看）`], ['60', '低于 60%'], ['80', '低于 80%']], placeholderOption: '全部' },
       { name: 'mark_status', label: '标记状态', type: 'select', options: ['无', '疑似', '已认定', '已撤销'], placeholderOption: '全部' },
       { name: 'viewed', label: '查看状态', type: 'select', options: [['1', '已查看'], ['0', '未查看']], placeholderOption: '全部' },
-      { name: 'suspect', label: '系统预警', type: 'select', options: [['1', '仅看有预警的']], placeholderOption: '全部' },
+      {
+        name: 'suspect',
+        label: '系统预警',
+        type: 'select',
+        options: [['1', '仅看有预警的'], ['face', '人脸预警'], ['departures', '切屏'], ['concurrent_devices', '多设备同时作答']],
+        placeholderOption: '全部',
+      },
       { name: 'paper', label: '试卷名称', type: 'select', options: [['公共知识', '人文医学'], ['业务水平', '业务水平']], placeholderOption: '全部' },
       { name: 'name', label: '姓名' },
       { name: 'id_number', label: '证件号码' },
@@ -121,7 +139,14 @@ export async function list(ctx) {
       { title: '测评时间', render: (r) => fmtTime(r.started_at) },
       { title: '最低相似度', render: (r) => simText(r.min_similarity, Number(r.similarity_threshold) || th) },
       { title: '抓拍', render: (r) => `${r.captures} 张` },
-      { title: '系统预警', render: (r) => (r.suspect_frames ? h('span', { class: 'warnflag' }, flagFrames(r.suspect_frames)) : '') },
+      {
+        title: '系统预警',
+        render: (r) =>
+          h('span', null,
+            r.suspect_frames ? h('span', { class: 'warnflag' }, flagFrames(r.suspect_frames)) : null,
+            departuresText(r) ? h('div', { class: 'muted small departures' }, departuresText(r)) : null,
+            r.concurrent_devices && !String(r.suspect_frames || '').includes('concurrent_devices') ? h('div', { class: 'warnflag small' }, FLAG.concurrent_devices) : null),
+      },
       { title: '测评结果', render: (r) => (r.passed === null ? tag(r.session_status === 'live' ? '测评中' : '未交卷', 'grey') : r.cheating_confirmed ? tag('不合格') : tag(r.passed ? '合格' : '不合格')) },
       { title: '标记状态', render: (r) => tag(r.mark_status) },
       { title: '查看状态', render: (r) => (r.viewed ? tag('已查看', 'plain') : tag('未查看', 'orange')) },
@@ -240,6 +265,33 @@ export async function detail(ctx) {
           ),
         )
       : null;
+    // the exam page's signals: each departure, and the devices (addresses masked by the server)
+    const pageCard = card(
+      '离开考试页面（切屏）与作答设备',
+      h(
+        'div',
+        { class: 'page-signals' },
+        table(
+          [
+            { title: '开始时间', render: (r) => fmtTime(r.started_at, true) },
+            { title: '方式', render: (r) => DEPARTURE_KIND[r.kind] || r.kind },
+            { title: '时长', render: (r) => fmtDur(r.duration_ms) },
+          ],
+          d.departures || [],
+          { empty: '没有离开考试页面的记录', caption: `离开考试页面 ${s.departures || 0} 次，共 ${fmtDur(s.departure_ms || 0)}` },
+        ).el,
+        table(
+          [
+            { title: '浏览器', key: 'user_agent', cls: 'wrap' },
+            { title: '网络地址', key: 'address' },
+            { title: '首次打开', render: (r) => fmtTime(r.first_seen, true) },
+            { title: '最后打开', render: (r) => fmtTime(r.last_seen, true) },
+          ],
+          d.devices || [],
+          { empty: '无', caption: s.concurrent_devices ? '作答设备（曾在两台设备上同时作答）' : '作答设备' },
+        ).el,
+      ),
+    );
     wrap.replaceChildren(
       card(
         `监考照片 — ${s.name}`,
@@ -264,11 +316,14 @@ export async function detail(ctx) {
                 title: '依据照片',
                 cls: 'wrap',
                 render: (r) =>
-                  r.frames && r.frames.length
-                    ? `${r.frames.length} 张：` + r.frames.map((id) => (capTime.has(id) ? fmtTime(capTime.get(id), true) : `#${id}`)).join('、')
-                    : r.reason === 'missing_captures'
-                      ? '—'
-                      : `${r.occurrences} 次`,
+                  r.reason === 'departures' || r.reason === 'concurrent_devices'
+                    ? h('button', { type: 'button', class: 'btn link see-departures', onclick: () => pageCard.scrollIntoView({ behavior: 'smooth' }) },
+                        r.reason === 'departures' ? `查看 ${d.departures.length} 次离开记录` : `查看 ${d.devices.length} 台作答设备`)
+                    : r.frames && r.frames.length
+                      ? `${r.frames.length} 张：` + r.frames.map((id) => (capTime.has(id) ? fmtTime(capTime.get(id), true) : `#${id}`)).join('、')
+                      : r.reason === 'missing_captures'
+                        ? '—'
+                        : `${r.occurrences} 次`,
               },
               { title: '时间', render: (r) => fmtTime(r.created_at, true) },
             ],
@@ -287,6 +342,7 @@ export async function detail(ctx) {
           ).el,
         ),
       ),
+      pageCard,
     );
   };
   await load();
