@@ -42,6 +42,7 @@ enum bench_route {
     R_ANSWER,
     R_CAPTURE,
     R_SUBMIT,
+    R_DEPARTURE, /* leaving the exam page (切屏), issue 18 */
     R_BARE,
     R_NROUTES
 };
@@ -135,6 +136,7 @@ typedef struct bench_phys {
     uint8_t indet[BENCH_MAXQ + 1];            /* an answer's fate is unknown (timeout, 5xx) */
     int group; /* 0: start and steady; 1: saturation (one per connection, no camera) */
     int state, tries, next_q, resume_at, resumed;
+    int dep_at[2], deps_sent; /* steady: the questions after which it leaves the page (0: never) */
     int timer_action, due_set, cur_q, pending_change, steps_new_q, backoffs, slot;
     int have_paper, submitted, failed, in_phase;
     int waiting; /* in the waiting room: the paper is drawn, released at the opening */
@@ -152,6 +154,7 @@ typedef struct bench_phys {
 typedef struct bench_opts {
     int physicians, connections, threads, port, bare_port, bare_loops;
     int pace_ms, change_pct, sat_s, bare_s, rounds, start_window_s, timeout_ms, progress_s;
+    int departure_pct; /* steady: % of physicians who leave the page twice (切屏) */
     int steady_max_s, setup_logins, max_tries, reset, first_seq;
     int opening_in_s; /* start: the window opens this long after the phase (the waiting
                        * room); 0 = open already (cold arrivals) */
@@ -180,6 +183,7 @@ struct bench_thread {
     uint64_t window_ok[P_NPHASES]; /* 2xx answers/bare replies inside the timed window */
     int64_t window_us[P_NPHASES];  /* summed over the rounds of a phase */
     uint64_t changes, resume_ok, resume_failed, resume_sid_mismatch, resume_answer_mismatch;
+    uint64_t departures_ok, departures_failed;
     uint64_t camera_ok, camera_not_ok, captures_ok;
     int cap_inflight;
     char fake_token[128];

@@ -25,6 +25,7 @@ enum {
     S_READY,
     S_ANSWER,
     S_RESUME,
+    S_DEPARTURE,
     S_SUBMIT,
     S_RELEASE, /* the waiting room: the paper asked for at the opening */
     S_DONE,
@@ -147,6 +148,20 @@ static void send_camera(bench_phys *p)
     p->req.blob = bench_g->jpeg;
     p->req.blob_len = bench_g->jpeg_len;
     issue(p, "POST", R_CAMERA);
+}
+
+/* Leaving the exam page (切屏): one departure of 2-30 s, reported as the page does. */
+static void send_departure(bench_phys *p)
+{
+    prep(p, S_DEPARTURE, p->token, 0);
+    snprintf(p->req.path, sizeof p->req.path, "/api/v1/sessions/%s/departures/bench-%d-%d-%u", p->sid,
+             p->idx, p->deps_sent, bench_rand(&p->rng) % 100000u);
+    int dur = 2000 + (int)(bench_rand(&p->rng) % 28000u);
+    p->req.body_len = (size_t)snprintf(
+        p->req.body, sizeof p->req.body,
+        "{\"kind\":\"hidden\",\"started_at\":%lld,\"duration_ms\":%d}",
+        bench_wall_ms() - dur, dur);
+    issue(p, "PUT", R_DEPARTURE);
 }
 
 static void send_start(bench_phys *p, int resume)
@@ -486,6 +501,14 @@ static void on_release(bench_phys *p, bench_req *r)
     got_paper(p, j);
 }
 
+static void on_departure(bench_phys *p, bench_req *r)
+{
+    if (is_ok(r)) p->t->departures_ok++;
+    else p->t->departures_failed++; /* not retried: a page would, from its outbox */
+    p->tries = 0;
+    after_ms(p, bench_g->o.pace_ms * (0.5 + bench_unif(&p->rng)), TA_STEP);
+}
+
 static void on_resume(bench_phys *p, bench_req *r)
 {
     bench_thread *t = p->t;
@@ -568,6 +591,7 @@ static void on_resp(bench_req *r)
     case S_CAMERA: on_camera(p, r); break;
     case S_START: on_start(p, r); break;
     case S_RESUME: on_resume(p, r); break;
+    case S_DEPARTURE: on_departure(p, r); break;
     case S_ANSWER: on_answer(p, r); break;
     case S_SUBMIT: on_submit(p, r); break;
     case S_RELEASE: on_release(p, r); break;
@@ -690,6 +714,11 @@ static void step(bench_phys *p)
     if (!p->resumed && p->next_q > p->resume_at) {
         p->tries = 0;
         send_start(p, 1);
+        return;
+    }
+    if (p->deps_sent < 2 && p->dep_at[p->deps_sent] && p->next_q > p->dep_at[p->deps_sent]) {
+        p->deps_sent++;
+        send_departure(p);
         return;
     }
     if (p->next_q <= p->nq) {
@@ -834,6 +863,12 @@ static void begin_phase(bench_thread *t)
             p->resumed = 0;
             p->resume_at = p->nq / 2;
             p->pending_change = 0;
+            p->deps_sent = 0;
+            p->dep_at[0] = p->dep_at[1] = 0;
+            if ((int)(bench_unif(&p->rng) * 100.0) < o->departure_pct) { /* twice a paper */
+                p->dep_at[0] = 1 + (int)(bench_rand(&p->rng) % (uint32_t)(p->nq / 2));
+                p->dep_at[1] = p->nq / 2 + 1 + (int)(bench_rand(&p->rng) % (uint32_t)(p->nq / 2));
+            }
             after_ms(p, bench_unif(&p->rng) * o->pace_ms, TA_STEP);
         }
         break;

@@ -10,7 +10,8 @@
 
 const char *const bench_route_names[R_NROUTES] = {"login",         "tests",  "camera_check",
                                                   "session_start", "resume", "answer",
-                                                  "capture",       "submit", "bare"};
+                                                  "capture",       "submit", "departure",
+                                                  "bare"};
 const char *const bench_phase_names[P_NPHASES] = {"setup",      "start",  "bare",
                                                   "saturation", "steady", "finish"};
 const char *const bench_terr_names[T_NTERR] = {"none", "connect", "timeout", "reset",

@@ -84,6 +84,8 @@ static const opt run_opts[] = {
      "steady: mean think time between answers, uniform 0.5x..1.5x (3000)"},
     {"--change-pct", &O.change_pct, NULL, 0,
      "steady: %% of answers followed by a change of an earlier one (10)"},
+    {"--departure-pct", &O.departure_pct, NULL, 0,
+     "steady: %% of physicians who leave the exam page twice per paper (切屏; 0)"},
     {"--rounds", &O.rounds, NULL, 0,
      "saturation: rounds of bare, saturation (then a last bare) (4)"},
     {"--sat-seconds", &O.sat_s, NULL, 0, "saturation: seconds of one saturation round (10)"},
@@ -794,7 +796,7 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
         failed_g[p->group] += p->failed;
     }
     uint64_t have_paper = have_paper_g[0];
-    uint64_t changes = 0, rs_ok = 0, rs_fail = 0, rs_sid = 0, rs_ans = 0;
+    uint64_t changes = 0, rs_ok = 0, rs_fail = 0, rs_sid = 0, rs_ans = 0, dep_ok = 0, dep_fail = 0;
     uint64_t cam_ok = 0, cam_not_ok = 0, captures = 0;
     bench_hist s2p = {0}, o2p = {0};
     uint64_t waited = 0;
@@ -806,6 +808,8 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
         rs_fail += th->resume_failed;
         rs_sid += th->resume_sid_mismatch;
         rs_ans += th->resume_answer_mismatch;
+        dep_ok += th->departures_ok;
+        dep_fail += th->departures_failed;
         cam_ok += th->camera_ok;
         cam_not_ok += th->camera_not_ok;
         captures += th->captures_ok;
@@ -926,6 +930,10 @@ static int cmd_run(const dk_config *cfg, int argc, char **argv)
                "session, %llu answers differed from the acknowledged ones\n",
                (unsigned long long)rs_ok, (unsigned long long)rs_fail, (unsigned long long)rs_sid,
                (unsigned long long)rs_ans);
+        if (O.departure_pct > 0)
+            printf("  departures from the page (%d%% of physicians, twice each): %llu recorded, "
+                   "%llu refused\n",
+                   O.departure_pct, (unsigned long long)dep_ok, (unsigned long long)dep_fail);
         json_object_set_new(
             targets, "steady",
             json_pack("{s:I,s:i,s:f,s:f,s:I,s:I,s:I,s:I,s:I,s:I,s:b}", "physicians",
