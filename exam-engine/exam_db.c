@@ -272,29 +272,41 @@ static void split_answer(const char *v, char choice[QB_CHOICE_MAX], long long *m
 
 #define FLUSH_ROWS_PER_INSERT 500
 
+/* A multi-row INSERT's text: head, then n times tuple (its placeholders) joined by commas,
+ * then tail. malloc'd. */
+static char *multirow(const char *head, const char *tuple, int n, const char *tail)
+{
+    size_t tl = strlen(tuple), cap = strlen(head) + (size_t)n * (tl + 1) + strlen(tail) + 1;
+    char *sql = dk_malloc(cap), *o = sql;
+    o += snprintf(o, cap, "%s", head);
+    for (int i = 0; i < n; i++) {
+        if (i) *o++ = ',';
+        memcpy(o, tuple, tl);
+        o += tl;
+    }
+    snprintf(o, cap - (size_t)(o - sql), "%s", tail);
+    return sql;
+}
+
 /* One multi-row upsert of rows[0..n); the newest saved_at wins whatever the order of
  * flushes. */
 static int upsert(MYSQL *db, const exam_flush_row *rows, int n, dk_error *err)
 {
-    size_t cap = 256 + (size_t)n * 64;
-    char *sql = dk_malloc(cap);
-    size_t o = (size_t)snprintf(sql, cap, "INSERT INTO exam_answer (session_id, question_no, "
-                                          "choice, saved_at) VALUES ");
+    char *sql = multirow("INSERT INTO exam_answer (session_id, question_no, choice, saved_at) "
+                         "VALUES ",
+                         "(?, ?, NULLIF(?, ''), FROM_UNIXTIME(? / 1000))", n,
+                         " ON DUPLICATE KEY UPDATE choice = IF(VALUES(saved_at) >= saved_at, "
+                         "VALUES(choice), choice), saved_at = GREATEST(saved_at, VALUES(saved_at))");
     dk_param *p = dk_calloc((size_t)n * 4, sizeof *p);
     char(*choices)[QB_CHOICE_MAX] = dk_calloc((size_t)n, sizeof *choices);
     for (int i = 0; i < n; i++) {
         long long ms;
         split_answer(rows[i].val, choices[i], &ms);
-        o += (size_t)snprintf(sql + o, cap - o, "%s(?, ?, NULLIF(?, ''), FROM_UNIXTIME(? / 1000))",
-                              i ? "," : "");
         p[i * 4] = DK_PSTR(rows[i].sid);
         p[i * 4 + 1] = DK_PINT(rows[i].no);
         p[i * 4 + 2] = DK_PSTR(choices[i]);
         p[i * 4 + 3] = DK_PINT(ms);
     }
-    snprintf(sql + o, cap - o,
-             " ON DUPLICATE KEY UPDATE choice = IF(VALUES(saved_at) >= saved_at, VALUES(choice), "
-             "choice), saved_at = GREATEST(saved_at, VALUES(saved_at))");
     int rc = dk_mysql_exec(db, sql, p, (size_t)n * 4, NULL, NULL, err);
     free(sql);
     free(p);
@@ -488,42 +500,35 @@ int exam_db_submit(dk_dbconn *c, const qb_index *idx, const char *sid, const cha
 int exam_db_integrity(MYSQL *db, const char *sid, const exam_integrity *ig, dk_error *err)
 {
     int rc = 0;
-    size_t cap = 256 + (size_t)(ig->ndep > ig->ndev ? ig->ndep : ig->ndev) * 64;
-    char *sql = dk_malloc(cap);
-    dk_param *p = dk_calloc((size_t)(ig->ndep * 5 + ig->ndev * 6 + 4), sizeof *p);
+    dk_param *p = dk_calloc((size_t)(ig->ndep * 5 + ig->ndev * 6 + 1), sizeof *p);
     if (ig->ndep > 0) {
-        size_t o = (size_t)snprintf(sql, cap, "INSERT IGNORE INTO exam_departure (session_id, "
-                                              "event_id, kind, started_at, duration_ms) VALUES ");
+        char *sql = multirow("INSERT IGNORE INTO exam_departure (session_id, event_id, kind, "
+                             "started_at, duration_ms) VALUES ",
+                             "(?, ?, ?, FROM_UNIXTIME(? / 1000), ?)", ig->ndep, "");
         for (int i = 0; i < ig->ndep; i++) {
             const exam_departure *d = &ig->dep[i];
-            o += (size_t)snprintf(sql + o, cap - o, "%s(?, ?, ?, FROM_UNIXTIME(? / 1000), ?)",
-                                  i ? "," : "");
-            p[i * 5] = DK_PSTR(sid);
-            p[i * 5 + 1] = DK_PSTR(d->id);
-            p[i * 5 + 2] = DK_PSTR(d->kind);
-            p[i * 5 + 3] = DK_PINT(d->start_ms);
-            p[i * 5 + 4] = DK_PINT(d->dur_ms);
+            dk_param *q = p + i * 5;
+            q[0] = DK_PSTR(sid), q[1] = DK_PSTR(d->id), q[2] = DK_PSTR(d->kind);
+            q[3] = DK_PINT(d->start_ms), q[4] = DK_PINT(d->dur_ms);
         }
         rc = dk_mysql_exec(db, sql, p, (size_t)ig->ndep * 5, NULL, NULL, err);
+        free(sql);
     }
     if (!rc && ig->ndev > 0) {
-        size_t o = (size_t)snprintf(sql, cap, "INSERT INTO exam_device (session_id, device_id, "
-                                              "user_agent, address, first_seen, last_seen) VALUES ");
+        char *sql = multirow("INSERT INTO exam_device (session_id, device_id, user_agent, address, "
+                             "first_seen, last_seen) VALUES ",
+                             "(?, ?, ?, ?, FROM_UNIXTIME(? / 1000), FROM_UNIXTIME(? / 1000))",
+                             ig->ndev,
+                             " ON DUPLICATE KEY UPDATE last_seen = GREATEST(last_seen, "
+                             "VALUES(last_seen))");
         for (int i = 0; i < ig->ndev; i++) {
             const exam_device *d = &ig->dev[i];
-            o += (size_t)snprintf(sql + o, cap - o,
-                                  "%s(?, ?, ?, ?, FROM_UNIXTIME(? / 1000), FROM_UNIXTIME(? / 1000))",
-                                  i ? "," : "");
-            p[i * 6] = DK_PSTR(sid);
-            p[i * 6 + 1] = DK_PSTR(d->id);
-            p[i * 6 + 2] = DK_PSTR(d->ua);
-            p[i * 6 + 3] = DK_PSTR(d->addr);
-            p[i * 6 + 4] = DK_PINT(d->first_ms);
-            p[i * 6 + 5] = DK_PINT(d->last_ms);
+            dk_param *q = p + i * 6;
+            q[0] = DK_PSTR(sid), q[1] = DK_PSTR(d->id), q[2] = DK_PSTR(d->ua);
+            q[3] = DK_PSTR(d->addr), q[4] = DK_PINT(d->first_ms), q[5] = DK_PINT(d->last_ms);
         }
-        snprintf(sql + o, cap - o, " ON DUPLICATE KEY UPDATE last_seen = GREATEST(last_seen, "
-                                   "VALUES(last_seen))");
         rc = dk_mysql_exec(db, sql, p, (size_t)ig->ndev * 6, NULL, NULL, err);
+        free(sql);
     }
     if (!rc) {
         dk_param u[] = {DK_PINT(ig->departures), DK_PINT(ig->departure_ms), DK_PINT(ig->concurrent),
@@ -553,7 +558,6 @@ int exam_db_integrity(MYSQL *db, const char *sid, const exam_integrity *ig, dk_e
                            "FROM exam_device d WHERE d.session_id = s.id) FROM exam_session s "
                            "WHERE s.id = ? ON DUPLICATE KEY UPDATE score = VALUES(score)",
                            q, 1, NULL, NULL, err);
-    free(sql);
     free(p);
     return rc;
 }
