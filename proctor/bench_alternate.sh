@@ -67,6 +67,11 @@ while [ "$i" -le "$runs" ]; do
     qr=$(awk -v a="${q:-0}" -v b="${p:-0}" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }')
     printf '%-4s %-22s %9s %9s %10s %7s %7s\n' "$i" "$load" "${p:--}" "${q:--}" "${f:--}" "$ratio" "$qr" |
         tee -a "$out/rows"
+    # per-stage medians (proctorbench, 1 thread) and means (facepipe, 1 thread) of the run
+    sed -n 's/^ *webcam 640x480 q80 *stages (median ms, 1 thread): /proctor   /p' "$out/p$i" |
+        sed "s/^/$i /" >>"$out/stages"
+    awk -F'\t' -v i="$i" '$1 == "stage" && $2 == "webcam" { sub(/_ms$/, "", $3); s = s "  " $3 " " $4 }
+        END { print i " reference (mean ms)" s }' "$out/f$i" >>"$out/stages"
     [ -n "$p" ] || { echo "proctorbench printed no webcam figure:" >&2; cat "$out/p$i" >&2; }
     [ -n "$f" ] || { echo "facepipe printed no w2_cv1 figure:" >&2; cat "$out/f$i" >&2; }
     i=$((i + 1))
@@ -83,3 +88,5 @@ stat() {
 }
 echo "median [range]: proctor $(stat "$out/c3")  queue $(stat "$out/c4")  reference $(stat "$out/c5")"
 echo "                proctor/reference $(stat "$out/c6")  queue/proctor $(stat "$out/c7")"
+echo "stages, 1 thread (run, pipeline, ms):"
+cat "$out/stages"
