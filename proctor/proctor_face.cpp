@@ -104,6 +104,9 @@ struct proctor_engine {
     cv::Ptr<cv::FaceRecognizerSF> sface;
     cv::CascadeClassifier cascade;
     std::string cascade_path;
+    /* per-capture work buffers, kept between captures (an engine is one thread's) */
+    cv::Size det_size;                   /* the detector's input size, set when it changes */
+    cv::Mat small, faces, crop, blob;
 };
 
 namespace
@@ -131,6 +134,9 @@ int load(proctor_engine *e, dk_error *err)
             e->net = cv::dnn::readNetFromONNX(rec);
             if (e->net.empty())
                 return dk_error_set(err, DK_EINTERNAL, "cannot load recogniser %s", rec.c_str());
+            /* said, not left to the build: the plain CPU code, as the reference pipeline */
+            e->net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+            e->net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
         }
         e->degraded = false;
         DK_INFO("proctor", "face models loaded detector=%s recognizer=%s kind=%s sha256=verified",
@@ -166,15 +172,13 @@ int load(proctor_engine *e, dk_error *err)
 
 /* Fit inside 320x240 as the reference did: s = min(320/w, 240/h), sizes rounded half to
  * even (Python's round), INTER_AREA when shrinking, INTER_LINEAR when enlarging. */
-cv::Mat fit_for_detection(const cv::Mat &img, double *scale)
+void fit_for_detection(const cv::Mat &img, cv::Mat &small, double *scale)
 {
     double s = std::min((double)DET_W / img.cols, (double)DET_H / img.rows);
     int w = std::max(1, (int)std::nearbyint(img.cols * s));
     int h = std::max(1, (int)std::nearbyint(img.rows * s));
-    cv::Mat small;
     cv::resize(img, small, cv::Size(w, h), 0, 0, s < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
     *scale = s;
-    return small;
 }
 
 } // namespace
@@ -189,10 +193,13 @@ struct det_out {
 static det_out detect(proctor_engine *e, const cv::Mat &img)
 {
     det_out d;
-    cv::Mat small = fit_for_detection(img, &d.s);
-    e->det->setInputSize(small.size());
-    cv::Mat faces;
-    e->det->detect(small, faces);
+    fit_for_detection(img, e->small, &d.s);
+    if (e->small.size() != e->det_size) { /* 4.6: the input must be the image's size */
+        e->det->setInputSize(e->small.size());
+        e->det_size = e->small.size();
+    }
+    cv::Mat &faces = e->faces;
+    e->det->detect(e->small, faces);
     for (int i = 0; i < faces.rows; i++) {
         std::vector<float> row(15);
         for (int k = 0; k < 15; k++)
@@ -240,12 +247,12 @@ static void embed_face(proctor_engine *e, const cv::Mat &img, const std::vector<
             lm[i][0] = (double)row[4 + 2 * i] / s;
             lm[i][1] = (double)row[5 + 2 * i] / s;
         }
-        cv::Mat m = similarity_lsq(lm, ARCFACE_112), crop;
-        cv::warpAffine(img, crop, m, cv::Size(112, 112), cv::INTER_LINEAR, cv::BORDER_CONSTANT,
+        cv::Mat m = similarity_lsq(lm, ARCFACE_112);
+        cv::warpAffine(img, e->crop, m, cv::Size(112, 112), cv::INTER_LINEAR, cv::BORDER_CONSTANT,
                        cv::Scalar(0, 0, 0));
-        cv::Mat blob = cv::dnn::blobFromImage(crop, 1.0 / 127.5, cv::Size(112, 112),
-                                              cv::Scalar(127.5, 127.5, 127.5), true, false);
-        e->net.setInput(blob);
+        cv::dnn::blobFromImage(e->crop, e->blob, 1.0 / 127.5, cv::Size(112, 112),
+                               cv::Scalar(127.5, 127.5, 127.5), true, false);
+        e->net.setInput(e->blob);
         feat = e->net.forward();
     }
     feat = feat.reshape(1, 1);
