@@ -295,6 +295,7 @@ static const char *suspect_reason(const proctor_result *r)
     case PROCTOR_FLAG_LOW_SIMILARITY:
     case PROCTOR_FLAG_NO_FACE:
     case PROCTOR_FLAG_MULTIPLE_FACES: return proctor_flag_name(r->flag);
+    case PROCTOR_FLAG_RETAKE: return NULL; /* the quality gate: never a suspect by itself */
     default: return NULL;
     }
 }
@@ -305,6 +306,38 @@ static void fmt_double(char *buf, size_t n, int has, double v, const char *fmt)
         snprintf(buf, n, fmt, v);
     else
         buf[0] = '\0';
+}
+
+/* A retake (the quality gate refused the frame): the live session learns the reason and
+ * the capture it was for, and its next capture falls due now, so the page's new capture
+ * is not refused as early (DOM_F_CAP_RETAKE, read by GET .../captures/{id} in examd). The
+ * missing-capture deadline (proctor:due) stays: a page that never asks keeps its old one.
+ * Only a live session, and only the newest retake.
+ * KEYS: sess. ARGV: reason, capture id. -> 1 | 0 */
+static dk_script retake_lua = DK_SCRIPT(
+    "if redis.call('HGET', KEYS[1], 'status') ~= 'live' then return 0 end\n"
+    "local last = tonumber(redis.call('HGET', KEYS[1], 'cap_retake_id') or '0') or 0\n"
+    "if tonumber(ARGV[2]) < last then return 0 end\n"
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local due = tonumber(redis.call('HGET', KEYS[1], 'cap_next_due') or '0') or 0\n"
+    "if due > now then redis.call('HSET', KEYS[1], 'cap_next_due', now) end\n"
+    "redis.call('HSET', KEYS[1], 'cap_retake', ARGV[1], 'cap_retake_id', ARGV[2])\n"
+    "return 1\n");
+
+static void record_retake(worker *w, const job *j, const proctor_result *r)
+{
+    dom_key sess = dom_key_sess(j->session_id);
+    char cap[32];
+    snprintf(cap, sizeof cap, "%lld", j->capture_id);
+    const char *argv[] = {"1", sess.s, r->retake, cap};
+    dk_error err = {0};
+    redisReply *x = eval(w, &retake_lua, 4, argv, &err);
+    if (!x) /* the page learns nothing and keeps its schedule: the next capture is as due */
+        DK_WARN("proctor", "retake not recorded in the session capture=%lld err=%s",
+                j->capture_id, err.msg);
+    else
+        freeReplyObject(x);
 }
 
 static int write_db(worker *w, const job *j, const proctor_result *r, const char *reason,
@@ -324,12 +357,14 @@ static int write_db(worker *w, const job *j, const proctor_result *r, const char
         bad ? DK_PNULL : DK_PINT(r->faces),         det[0] ? DK_PSTR(det) : DK_PNULL,
         has_face ? DK_PSTR(box) : DK_PNULL,         cosv[0] ? DK_PSTR(cosv) : DK_PNULL,
         sim[0] ? DK_PSTR(sim) : DK_PNULL,           flag ? DK_PSTR(flag) : DK_PNULL,
-        bad ? DK_PSTRN(r->reason, rlen) : DK_PNULL, DK_PINT(j->capture_id),
+        bad ? DK_PSTRN(r->reason, rlen) : DK_PNULL,
+        r->retake[0] ? DK_PSTR(r->retake) : DK_PNULL,
+        DK_PINT(j->capture_id),
     };
     static const char update[] =
         "UPDATE proctor_capture SET width = COALESCE(?, width), height = COALESCE(?, height), "
         "faces = ?, det_score = ?, box = ?, "
-        "cosine = ?, similarity = ?, flag = ?, error = ?, scored_at = NOW(3) "
+        "cosine = ?, similarity = ?, flag = ?, error = ?, retake = ?, scored_at = NOW(3) "
         "WHERE id = ? AND scored_at IS NULL";
     uint64_t affected = 0;
     if (!reason) /* one statement, autocommit: the common case costs one round trip */
@@ -471,6 +506,7 @@ static void process(worker *w, const job *j)
         nap(p, 200);
         return;
     }
+    if (took == 1 && res.flag == PROCTOR_FLAG_RETAKE) record_retake(w, j, &res);
     if (took == 1) {
         atomic_fetch_add(&p->scored, 1);
         if (reason) atomic_fetch_add(&p->suspects, 1);
