@@ -120,6 +120,8 @@ static const config_key config_table[] = {
     {"camera_check_max", T_INT, "30", 0,
      "camera checks per physician per camera_check_window_s (then 429); 0 = no limit"},
     {"camera_check_window_s", T_INT, "3600", 0, "window of the camera-check counter"},
+    {"camera_liveness", T_BOOL, "1", 0,
+     "the camera check's liveness challenge decides (0: its verdict is only logged)"},
     {"capture_early_slack_s", T_INT, "30", 0,
      "a capture is taken from this long before the server's next due time (earlier: 429 "
      "with the due time)"},

@@ -45,6 +45,12 @@ typedef struct check_job {
     int rc;
     dk_error err;
     proctor_result res;
+    /* the liveness challenge (POST /api/v1/camera-check/liveness): its frames in the body */
+    int liveness, nframes;
+    const unsigned char *frame[PROCTOR_LIVENESS_FRAMES];
+    size_t frame_len[PROCTOR_LIVENESS_FRAMES];
+    proctor_result fres[PROCTOR_LIVENESS_FRAMES];
+    const char *verdict; /* proctor_liveness_verdict */
 } check_job;
 
 /* The registered embedding of the physician, if any (0 = none, no error). */
@@ -85,8 +91,43 @@ static void check_work(void *ctx, void *arg)
     if (load_reference(f, j->pid, ref, &have, &ignore) != 0) have = 0;
     const proctor_embedding *use = have && !strcmp(ref->model, proctor_engine_model(f->engine))
                                        ? ref : NULL;
-    j->rc = proctor_score(f->engine, j->rq->body, j->rq->body_len, use, &j->res, &j->err);
+    if (!j->liveness) {
+        j->rc = proctor_score(f->engine, j->rq->body, j->rq->body_len, use, &j->res, &j->err);
+        free(ref);
+        return;
+    }
+    /* the front frame is the camera check itself (gate and identity); the turned ones
+     * only need one face each, and their yaw */
+    j->rc = proctor_score(f->engine, j->frame[0], j->frame_len[0], use, &j->res, &j->err);
+    j->fres[0] = j->res;
+    for (int i = 1; !j->rc && i < PROCTOR_LIVENESS_FRAMES; i++) {
+        j->rc = proctor_score(f->engine, j->frame[i], j->frame_len[i], NULL, &j->fres[i], &j->err);
+        if (j->rc && j->fres[i].flag == PROCTOR_FLAG_BAD_IMAGE) j->res = j->fres[i];
+    }
+    j->verdict = j->rc ? "" : proctor_liveness_verdict(j->fres, PROCTOR_LIVENESS_MIN_TURN);
     free(ref);
+}
+
+/* What the page shows for a retake (proctor_result.retake). */
+static const char *retake_message(const char *why)
+{
+    if (!strcmp(why, PROCTOR_RETAKE_TOO_SMALL))
+        return "人脸太小：请靠近摄像头，让面部完整地占据画面中央";
+    if (!strcmp(why, PROCTOR_RETAKE_BLURRED))
+        return "画面模糊：请保持头部不动，擦拭镜头后重新拍照";
+    if (!strcmp(why, PROCTOR_RETAKE_TOO_DARK)) return "画面太暗：请打开照明或面向光源，让面部清晰可见";
+    if (!strcmp(why, PROCTOR_RETAKE_TOO_BRIGHT))
+        return "画面过亮：请避免强光直射镜头或背对窗户，然后重新拍照";
+    if (!strcmp(why, PROCTOR_RETAKE_TURNED)) return "请正对摄像头（头部不要偏向一侧），然后重新拍照";
+    return "照片质量不足，请重新拍照";
+}
+
+static const char *liveness_message(const char *why)
+{
+    if (!strcmp(why, "not_left")) return "活体检测未通过：没有检测到向左转头，请按提示缓慢转头后重试";
+    if (!strcmp(why, "not_right")) return "活体检测未通过：没有检测到向右转头，请按提示缓慢转头后重试";
+    if (!strcmp(why, "multiple_faces")) return "活体检测未通过：画面中出现多张人脸";
+    return "活体检测未通过：转头时画面中没有检测到人脸，请保持面部在画面内";
 }
 
 static void check_done(void *arg)
@@ -106,13 +147,32 @@ static void check_done(void *arg)
     case PROCTOR_FLAG_NO_FACE: msg = "未检测到人脸：请正对摄像头，保证光线充足、面部无遮挡"; break;
     case PROCTOR_FLAG_MULTIPLE_FACES: msg = "检测到多张人脸：考试时画面中只能有考生本人"; break;
     case PROCTOR_FLAG_LOW_SIMILARITY: msg = "与报名照片相似度过低，请本人正对摄像头后重试"; break;
+    case PROCTOR_FLAG_RETAKE: msg = retake_message(r->retake); break;
     default:
         ok = r->faces == 1;
         msg = ok ? "人脸检测通过" : "未检测到人脸：请正对摄像头，保证光线充足、面部无遮挡";
     }
-    /* pass or fail and why, never the similarity: a stand-in could tune a photo against it */
+    /* the challenge, when the front frame passed; degraded mode has no landmarks: it
+     * cannot judge and says so (the page's own check stands, as for the face check) */
+    const char *live = NULL;
+    if (j->liveness && ok && !r->degraded) {
+        live = j->verdict ? j->verdict : "";
+        DK_INFO("examd", "liveness challenge physician=%lld verdict=%s yaw=%.1f/%.1f/%.1f%s",
+                j->pid, live[0] ? live : "passed", j->fres[0].yaw, j->fres[1].yaw,
+                j->fres[2].yaw, j->srv->camera_liveness ? "" : " (camera_liveness=0: not applied)");
+        if (live[0] && !j->srv->camera_liveness) {
+            live = "off";
+        } else if (live[0]) {
+            ok = 0;
+            msg = liveness_message(live);
+        }
+    }
+    /* pass or fail and why, never the similarity: a stand-in could tune a photo against it
+     * (nor the yaw: only which turn was missing) */
     json_t *v = json_pack("{s:b,s:i,s:s?,s:s,s:b}", "ok", ok, "faces", r->faces, "flag",
                           proctor_flag_name(r->flag), "message", msg, "degraded", r->degraded);
+    if (r->retake[0]) json_object_set_new(v, "retake", json_string(r->retake));
+    if (live) json_object_set_new(v, "liveness", json_string(live[0] ? live : "passed"));
     dk_http_reply_json(j->rq, 200, v);
 }
 
@@ -130,16 +190,72 @@ static void on_limit(int rc, const dk_error *err, void *arg)
     }
 }
 
-void exam_camera_check(dk_req *rq, const dk_claims *who)
+static check_job *new_job(dk_req *rq, const dk_claims *who)
 {
     exam_server *srv = exam_of(rq);
-    int w = 0, h = 0;
-    if (exam_check_jpeg(rq, &w, &h)) return;
     check_job *j = dk_calloc(1, sizeof *j);
     j->srv = srv;
     j->rq = rq;
     j->pid = who->id;
     rq->state = j;
     rq->state_free = free;
-    dom_limit_hit(rq->loop->redis, &srv->camera_limit, who->id, on_limit, rq);
+    return j;
+}
+
+void exam_camera_check(dk_req *rq, const dk_claims *who)
+{
+    int w = 0, h = 0;
+    if (exam_check_jpeg(rq, &w, &h)) return;
+    new_job(rq, who);
+    dom_limit_hit(rq->loop->redis, &exam_of(rq)->camera_limit, who->id, on_limit, rq);
+}
+
+/* POST /api/v1/camera-check/liveness: the camera check with its liveness challenge. The
+ * body (application/octet-stream) is PROCTOR_LIVENESS_FRAMES JPEGs, each preceded by its
+ * length as 4 bytes big-endian: the frame facing the camera, then the head turned left,
+ * then right (the physician's left and right, the page's prompts). Each frame passes the
+ * same header check as a capture (size, dimensions, pixels) before anything is decoded;
+ * a body that is not exactly that is 422. One check of camera_check_max, like the
+ * single-frame check; the reply is the same object plus "liveness" ("passed" or why not:
+ * not_left, not_right, no_face, multiple_faces) when the front frame passed. */
+void exam_camera_liveness(dk_req *rq, const dk_claims *who)
+{
+    const unsigned char *b = rq->body;
+    size_t left = rq->body_len;
+    const unsigned char *frame[PROCTOR_LIVENESS_FRAMES];
+    size_t len[PROCTOR_LIVENESS_FRAMES];
+    const exam_server *srv = exam_of(rq);
+    for (int i = 0; i < PROCTOR_LIVENESS_FRAMES; i++) {
+        if (left < 4) goto bad;
+        size_t n = (size_t)b[0] << 24 | (size_t)b[1] << 16 | (size_t)b[2] << 8 | b[3];
+        b += 4;
+        left -= 4;
+        if (n == 0 || n > left) goto bad;
+        dk_error err = srv->photo_err;
+        int w, h;
+        if (err.code || proctor_jpeg_check(b, n, &srv->photo, &w, &h, &err) != 0) {
+            dk_error shown = {.code = err.code == DK_EINVAL ? DK_EUNPROCESSABLE : err.code};
+            snprintf(shown.msg, sizeof shown.msg, "第 %d 张照片无法使用（%.200s），请重新检测",
+                     i + 1, err.msg);
+            dk_http_fail(rq, &shown);
+            return;
+        }
+        frame[i] = b;
+        len[i] = n;
+        b += n;
+        left -= n;
+    }
+    if (left != 0) goto bad;
+    check_job *j = new_job(rq, who);
+    j->liveness = 1;
+    j->nframes = PROCTOR_LIVENESS_FRAMES;
+    for (int i = 0; i < PROCTOR_LIVENESS_FRAMES; i++) {
+        j->frame[i] = frame[i];
+        j->frame_len[i] = len[i];
+    }
+    dom_limit_hit(rq->loop->redis, &exam_of(rq)->camera_limit, who->id, on_limit, rq);
+    return;
+bad:
+    dk_http_failf(rq, DK_EUNPROCESSABLE, "活体检测数据不完整（需要 %d 张照片），请重新检测",
+                  PROCTOR_LIVENESS_FRAMES);
 }

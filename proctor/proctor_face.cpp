@@ -269,8 +269,8 @@ static void embed_face(proctor_engine *e, const cv::Mat &img, const std::vector<
 /* The quality measures of the one face (proctor_quality_limits): its landmarks in JPEG
  * pixels (back = decoded -> JPEG), the box's shorter side in decoded pixels, the yaw, and
  * on the aligned 112x112 crop (the embedding's own alignment) the mean grey level and the
- * variance of the Laplacian, both over the face area [24, 88) x [28, 104) of the template,
- * which holds no black border unless the face touches the image's edge. */
+ * variance of the Laplacian, both over the face area [24, 88) x [28, 104) of the template
+ * (the crop's border repeats the image's edge pixels). */
 static void measure_quality(const cv::Mat &img, const std::vector<float> &row, double s,
                             double back, proctor_result *res)
 {
@@ -284,8 +284,11 @@ static void measure_quality(const cv::Mat &img, const std::vector<float> &row, d
     res->face_px = std::min(row[2], row[3]) / s;
     res->yaw = proctor_yaw_from_landmarks(res->landmarks);
     cv::Mat crop, grey, lap;
+    /* edge pixels repeated, not the embedding's black border: a face cut by the frame's
+     * edge (a webcam's top row through the forehead) would otherwise bring a sharp
+     * artificial edge into the measure and pass a blurred face */
     cv::warpAffine(img, crop, similarity_lsq(lm, ARCFACE_112), cv::Size(112, 112),
-                   cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar(0, 0, 0));
+                   cv::INTER_LINEAR, cv::BORDER_REPLICATE);
     cv::cvtColor(crop, grey, cv::COLOR_BGR2GRAY);
     cv::Mat face = grey(cv::Rect(24, 28, 64, 76));
     cv::Laplacian(face, lap, CV_64F);
