@@ -113,19 +113,22 @@ static const char *retake_message(const char *why)
 {
     if (!strcmp(why, PROCTOR_RETAKE_TOO_SMALL))
         return "人脸太小：请靠近摄像头，让面部完整地占据画面中央";
-    if (!strcmp(why, PROCTOR_RETAKE_BLURRED))
-        return "画面模糊：请保持头部不动，擦拭镜头后重新拍照";
-    if (!strcmp(why, PROCTOR_RETAKE_TOO_DARK)) return "画面太暗：请打开照明或面向光源，让面部清晰可见";
+    if (!strcmp(why, PROCTOR_RETAKE_BLURRED)) return "画面模糊：请保持头部不动，擦拭镜头后重新拍照";
+    if (!strcmp(why, PROCTOR_RETAKE_TOO_DARK))
+        return "画面太暗：请打开照明或面向光源，让面部清晰可见";
     if (!strcmp(why, PROCTOR_RETAKE_TOO_BRIGHT))
         return "画面过亮：请避免强光直射镜头或背对窗户，然后重新拍照";
-    if (!strcmp(why, PROCTOR_RETAKE_TURNED)) return "请正对摄像头（头部不要偏向一侧），然后重新拍照";
+    if (!strcmp(why, PROCTOR_RETAKE_TURNED))
+        return "请正对摄像头（头部不要偏向一侧），然后重新拍照";
     return "照片质量不足，请重新拍照";
 }
 
 static const char *liveness_message(const char *why)
 {
-    if (!strcmp(why, "not_left")) return "活体检测未通过：没有检测到向左转头，请按提示缓慢转头后重试";
-    if (!strcmp(why, "not_right")) return "活体检测未通过：没有检测到向右转头，请按提示缓慢转头后重试";
+    if (!strcmp(why, "not_left"))
+        return "活体检测未通过：没有检测到向左转头，请按提示缓慢转头后重试";
+    if (!strcmp(why, "not_right"))
+        return "活体检测未通过：没有检测到向右转头，请按提示缓慢转头后重试";
     if (!strcmp(why, "multiple_faces")) return "活体检测未通过：画面中出现多张人脸";
     return "活体检测未通过：转头时画面中没有检测到人脸，请保持面部在画面内";
 }
@@ -158,8 +161,8 @@ static void check_done(void *arg)
     if (j->liveness && ok && !r->degraded) {
         live = j->verdict ? j->verdict : "";
         DK_INFO("examd", "liveness challenge physician=%lld verdict=%s yaw=%.1f/%.1f/%.1f%s",
-                j->pid, live[0] ? live : "passed", j->fres[0].yaw, j->fres[1].yaw,
-                j->fres[2].yaw, j->srv->camera_liveness ? "" : " (camera_liveness=0: not applied)");
+                j->pid, live[0] ? live : "passed", j->fres[0].yaw, j->fres[1].yaw, j->fres[2].yaw,
+                j->srv->camera_liveness ? "" : " (camera_liveness=0: not applied)");
         if (live[0] && !j->srv->camera_liveness) {
             live = "off";
         } else if (live[0]) {

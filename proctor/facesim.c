@@ -107,6 +107,15 @@ static int score_files(proctor_engine *e, const proctor_options *o, int argc, ch
     return status;
 }
 
+/* One JSON line on stdout; takes out's reference. */
+static void print_json(json_t *out)
+{
+    char *s = proctor_json_dump(out);
+    puts(s);
+    free(s);
+    json_decref(out);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -180,10 +189,7 @@ static int quality_files(proctor_engine *e, const proctor_options *o, int argc, 
                                   "min_sharpness", o->quality.min_sharpness, "min_brightness",
                                   o->quality.min_brightness, "max_brightness",
                                   o->quality.max_brightness, "max_yaw", o->quality.max_yaw));
-    char *s = proctor_json_dump(out);
-    puts(s);
-    free(s);
-    json_decref(out);
+    print_json(out);
     for (int k = 0; k < NM; k++)
         free(v[k]);
     return status;
@@ -311,10 +317,7 @@ static int eval_pairs(proctor_engine *e, const proctor_options *o, const char *f
         if (has_ref)
             json_object_set_new(out, "max_ref_diff", json_real(round(max_diff * 1e6) / 1e6));
         json_object_set_new(out, "model", json_string(proctor_engine_model(e)));
-        char *s = proctor_json_dump(out);
-        puts(s);
-        free(s);
-        json_decref(out);
+        print_json(out);
     }
     for (int i = 0; i < npaths; i++)
         free(paths[i]);

@@ -39,7 +39,7 @@ typedef struct proctor_quality_limits {
     double min_sharpness;  /* variance of the Laplacian on the aligned 112x112 crop */
     double min_brightness; /* mean grey level (0..255) of the aligned crop's face area */
     double max_brightness;
-    double max_yaw;        /* |yaw| in degrees, proctor_yaw_from_landmarks */
+    double max_yaw; /* |yaw| in degrees, proctor_yaw_from_landmarks */
 } proctor_quality_limits;
 
 typedef struct proctor_options {

@@ -287,8 +287,8 @@ static void measure_quality(const cv::Mat &img, const std::vector<float> &row, d
     /* edge pixels repeated, not the embedding's black border: a face cut by the frame's
      * edge (a webcam's top row through the forehead) would otherwise bring a sharp
      * artificial edge into the measure and pass a blurred face */
-    cv::warpAffine(img, crop, similarity_lsq(lm, ARCFACE_112), cv::Size(112, 112),
-                   cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+    cv::warpAffine(img, crop, similarity_lsq(lm, ARCFACE_112), cv::Size(112, 112), cv::INTER_LINEAR,
+                   cv::BORDER_REPLICATE);
     cv::cvtColor(crop, grey, cv::COLOR_BGR2GRAY);
     cv::Mat face = grey(cv::Rect(24, 28, 64, 76));
     cv::Laplacian(face, lap, CV_64F);
@@ -303,9 +303,8 @@ static void measure_quality(const cv::Mat &img, const std::vector<float> &row, d
  * one (and want_emb). With gate, a single face is measured first (measure_quality) and a
  * face the quality gate refuses is not embedded (res->retake says why). Fills res;
  * returns 0 or a dk_err. */
-static int run(proctor_engine *e, const unsigned char *jpeg, size_t len, bool want_emb,
-               bool gate, proctor_embedding *emb, bool *embedded, proctor_result *res,
-               dk_error *err)
+static int run(proctor_engine *e, const unsigned char *jpeg, size_t len, bool want_emb, bool gate,
+               proctor_embedding *emb, bool *embedded, proctor_result *res, dk_error *err)
 {
     *embedded = false;
     double t0 = proctor_now_ms();

@@ -163,8 +163,10 @@ int main(int argc, char **argv)
         argv++, argc--;
     }
     if (argc < 7 || gain <= 0 || gain > 4 || blur_sigma < 0 || blur_sigma > 50) {
-        fprintf(stderr, "usage: jpeg2y4m [-c] [-g GAIN] [-b SIGMA] OUT.y4m WIDTH HEIGHT FPS FRAMES_PER_PHOTO "
-                        "PHOTO.jpg...\n");
+        fprintf(
+            stderr,
+            "usage: jpeg2y4m [-c] [-g GAIN] [-b SIGMA] OUT.y4m WIDTH HEIGHT FPS FRAMES_PER_PHOTO "
+            "PHOTO.jpg...\n");
         return 2;
     }
     int W = atoi(argv[2]), H = atoi(argv[3]), fps = atoi(argv[4]), per = atoi(argv[5]);

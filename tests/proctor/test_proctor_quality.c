@@ -231,7 +231,8 @@ static img tilted(const img *s, double deg)
             double X = u * f / (f * cos(t) - u * sin(t));
             double Y = v * (f + X * sin(t)) / f;
             for (int c = 0; c < 3; c++)
-                d.p[((size_t)y * d.w + x) * 3 + c] = (unsigned char)lround(sample(s, X + cx, Y + cy, c));
+                d.p[((size_t)y * d.w + x) * 3 + c] =
+                    (unsigned char)lround(sample(s, X + cx, Y + cy, c));
         }
     return d;
 }
@@ -277,9 +278,9 @@ static void print_dist(const char *what, double *v, int n)
 
 typedef struct variant {
     const char *name;
-    const char *expect; /* the retake reason */
+    const char *expect;                               /* the retake reason */
     int n, retake, expected, noface, with_similarity; /* with_similarity: among retakes */
-    int nm; /* measures kept (copies with one face) */
+    int nm;                                           /* measures kept (copies with one face) */
     double measure[MAX_PHOTOS];
 } variant;
 
@@ -289,8 +290,30 @@ static void count(variant *v, const proctor_result *r, double measure)
     if (r->faces == 0) v->noface++;
     if (r->flag == PROCTOR_FLAG_RETAKE) v->retake++;
     if (r->flag == PROCTOR_FLAG_RETAKE && !strcmp(r->retake, v->expect)) v->expected++;
-    if (r->flag == PROCTOR_FLAG_RETAKE && (r->has_cosine || r->similarity != 0)) v->with_similarity++;
+    if (r->flag == PROCTOR_FLAG_RETAKE && (r->has_cosine || r->similarity != 0))
+        v->with_similarity++;
     if (r->has_quality) v->measure[v->nm++] = measure;
+}
+
+static img copy_of(const img *m)
+{
+    img c = img_new(m->w, m->h);
+    memcpy(c.p, m->p, (size_t)m->w * m->h * 3);
+    return c;
+}
+
+typedef enum { M_FACE, M_SHARP, M_BRIGHT, M_ABSYAW } measure_kind;
+
+/* Scores a degraded copy against ref, counts it in v with the measure of its kind, frees it. */
+static void try_copy(variant *v, img c, const proctor_embedding *ref, measure_kind k)
+{
+    proctor_result r = score(&c, ref);
+    count(v, &r,
+          k == M_FACE     ? r.face_px
+          : k == M_SHARP  ? r.sharpness
+          : k == M_BRIGHT ? r.brightness
+                          : fabs(r.yaw));
+    free(c.p);
 }
 
 /* ---- the tests -------------------------------------------------------------------------- */
@@ -334,36 +357,15 @@ static void test_gate_on_real_photos(void **state)
         free(moved.p);
         nb++;
 
-        img b = img_new(m.w, m.h);
-        memcpy(b.p, m.p, (size_t)m.w * m.h * 3);
+        img b = copy_of(&m), d = copy_of(&m), o = copy_of(&m);
         blur(&b, r.face_px / 25);
-        proctor_result rb = score(&b, &ref);
-        count(&blurred, &rb, rb.sharpness);
-        free(b.p);
-
-        img d = img_new(m.w, m.h);
-        memcpy(d.p, m.p, (size_t)m.w * m.h * 3);
+        try_copy(&blurred, b, &ref, M_SHARP);
         tone(&d, 0.12, 0);
-        proctor_result rd = score(&d, &ref);
-        count(&dark, &rd, rd.brightness);
-        free(d.p);
-
-        img o = img_new(m.w, m.h);
-        memcpy(o.p, m.p, (size_t)m.w * m.h * 3);
+        try_copy(&dark, d, &ref, M_BRIGHT);
         tone(&o, 0.35, 185);
-        proctor_result ro = score(&o, &ref);
-        count(&bright, &ro, ro.brightness);
-        free(o.p);
-
-        img f = far_away(&m, 28.0 / r.face_px);
-        proctor_result rf = score(&f, &ref);
-        count(&small, &rf, rf.face_px);
-        free(f.p);
-
-        img t = turned3d(&m, r.landmarks, r.yaw >= 0 ? 50 : -50);
-        proctor_result rt = score(&t, &ref);
-        count(&turn, &rt, fabs(rt.yaw));
-        free(t.p);
+        try_copy(&bright, o, &ref, M_BRIGHT);
+        try_copy(&small, far_away(&m, 28.0 / r.face_px), &ref, M_FACE);
+        try_copy(&turn, turned3d(&m, r.landmarks, r.yaw >= 0 ? 50 : -50), &ref, M_ABSYAW);
         free(m.p);
     }
     printf("limits: min_face_px %.0f, min_sharpness %.0f, brightness %.0f..%.0f, max |yaw| %.0f\n",
@@ -513,7 +515,8 @@ int main(void)
     faces_dir = getenv("PROCTOR_FACES_DIR");
     struct stat st;
     if (!faces_dir || stat(faces_dir, &st) != 0) {
-        printf("SKIP: no shared photos at %s\n", faces_dir ? faces_dir : "(PROCTOR_FACES_DIR unset)");
+        printf("SKIP: no shared photos at %s\n",
+               faces_dir ? faces_dir : "(PROCTOR_FACES_DIR unset)");
         return 77;
     }
     DIR *d = opendir(faces_dir);

@@ -315,6 +315,7 @@ export class CaptureLoop {
     for (const wait of [3000, 3000, 6000]) {
       await api.sleep(wait);
       if (this.stopped) return;
+      if (!navigator.onLine) continue; // no request the browser knows will fail
       let r;
       try {
         r = await api.get('/api/v1/sessions/' + this.sid + '/captures/' + id);

@@ -10,7 +10,7 @@ import * as api from '../api.js';
 import { h, card, btn, link, toast, askReason, tag, listView, desc, table, fmtTime, paperName, showError, empty } from '../ui.js';
 import { regionInstitutions } from './progress.js';
 
-const FLAG = { low_similarity: '相似度低', no_face: '未检测到人脸', multiple_faces: '多人', missing_captures: '抓拍缺失' };
+const FLAG = { low_similarity: '相似度低', no_face: '未检测到人脸', multiple_faces: '多人', missing_captures: '抓拍缺失', retake: '需重拍（照片质量）' };
 const flags = (s) => (s ? [...new Set(String(s).split(','))].map((f) => FLAG[f] || f).join('、') : '');
 
 function threshold(ctx) {
