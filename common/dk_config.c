@@ -148,6 +148,8 @@ static const config_key config_table[] = {
     {"proctor_stream_maxlen", T_INT, "100000", 0, "capture stream length shown as lag"},
     {"proctor_capture_interval_s", T_INT, "300", 0, "mean time between captures"},
     {"proctor_capture_grace_s", T_INT, "120", 0, "overdue beyond this = missing captures"},
+    {"proctor_challenge_rate", T_DOUBLE, "0.1", 0,
+     "share of judged captures after which the page is asked for a liveness challenge"},
     {"proctor_requeue_after_s", T_INT, "300", 0,
      "a capture stored but never queued is queued again after this (and once the stream's "
      "oldest job is this much younger)"},

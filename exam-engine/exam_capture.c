@@ -314,18 +314,22 @@ void exam_capture_post(dk_req *rq, const dk_claims *who)
  * otherwise) means the quality gate refused the frame: the page shows why and sends a new
  * capture now (the worker brought DOM_F_CAP_NEXT_DUE forward). Never a similarity. Redis
  * only (the session's hash and its capture results), on the loop.
+ * "challenge": true = the proctor asks for a liveness challenge (DOM_F_CAP_CHALLENGE): the
+ * page prompts the turns and sends the frames to POST .../liveness (exam_camera.c).
  * KEYS: sess, cap. ARGV: pid, capture id.
- * -> {"nosession"} | {status, scored (0/1), retake ("" = none), next due, now} */
+ * -> {"nosession"} | {status, scored (0/1), retake ("" = none), next due, now, ask (0/1)} */
 static dk_script capture_state_lua = DK_SCRIPT(
     "local s = redis.call('HMGET', KEYS[1], 'pid', 'status', 'cap_retake', 'cap_retake_id',\n"
-    "                     'cap_next_due')\n"
+    "                     'cap_next_due', 'cap_challenge')\n"
     "if not s[1] or s[1] ~= ARGV[1] then return {'nosession'} end\n"
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local scored = redis.call('HEXISTS', KEYS[2], ARGV[2])\n"
     "local retake = ''\n"
     "if s[4] == ARGV[2] then retake = s[3] or '' end\n"
-    "return {s[2] or '', scored, retake, tonumber(s[5] or '0') or 0, now}\n");
+    "local ask = 0\n"
+    "if s[6] and s[6] ~= '' then ask = 1 end\n"
+    "return {s[2] or '', scored, retake, tonumber(s[5] or '0') or 0, now, ask}\n");
 
 static void on_state(redisReply *r, const dk_error *e, void *arg)
 {
@@ -339,7 +343,7 @@ static void on_state(redisReply *r, const dk_error *e, void *arg)
         dk_http_failf(rq, DK_EIO, "服务器繁忙，请稍后重试");
         return;
     }
-    if (r->elements != 5) {
+    if (r->elements != 6) {
         dk_http_failf(rq, DK_ENOTFOUND, "没有这场考试");
         return;
     }
@@ -350,6 +354,7 @@ static void on_state(redisReply *r, const dk_error *e, void *arg)
                           (json_int_t)r->element[3]->integer, "server_time",
                           (json_int_t)r->element[4]->integer);
     json_object_set_new(v, "retake", retake[0] && live ? json_string(retake) : json_null());
+    json_object_set_new(v, "challenge", json_boolean(live && r->element[5]->integer == 1));
     dk_http_reply_json(rq, 200, v);
 }
 

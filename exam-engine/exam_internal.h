@@ -151,6 +151,7 @@ void exam_capture_post(dk_req *rq, const dk_claims *who);
 void exam_capture_get(dk_req *rq, const dk_claims *who);
 void exam_camera_check(dk_req *rq, const dk_claims *who);
 void exam_camera_liveness(dk_req *rq, const dk_claims *who);
+void exam_session_liveness(dk_req *rq, const dk_claims *who);
 void *exam_face_thread_init(void *cfg);
 void exam_face_thread_fini(void *ctx);
 /* Tries to submit one expired session for its physician (exactly one node wins). */

@@ -78,6 +78,8 @@ static const exam_api exam_apis[] = {
     /* three frames (exam_camera.c): 3 x 4 bytes + the frames, each within the JPEG limits */
     {"POST", "/api/v1/camera-check/liveness", exam_camera_liveness, R_P, 0, P_FACE, "liveness",
      4 << 20},
+    {"POST", "/api/v1/sessions/{}/liveness", exam_session_liveness, R_P, 0, P_FACE,
+     "session_liveness", 4 << 20},
 };
 
 #define NAPIS (sizeof exam_apis / sizeof exam_apis[0])

@@ -17,6 +17,7 @@
  * and the counters. */
 #include <errno.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,7 @@ struct proctor_pool {
     const char *data_dir;
     long long claim_idle_ms, grace_ms, requeue_after_ms, requeue_backlog;
     int max_attempts;
+    uint32_t challenge_permille; /* proctor_challenge_rate x 1000 */
     pthread_t *threads;
     worker *workers;
     atomic_llong scored, failed, parked, claimed, suspects, requeued;
@@ -334,8 +336,37 @@ static void record_retake(worker *w, const job *j, const proctor_result *r)
     dk_error err = {0};
     redisReply *x = eval(w, &retake_lua, 4, argv, &err);
     if (!x) /* the page learns nothing and keeps its schedule: the next capture is as due */
-        DK_WARN("proctor", "retake not recorded in the session capture=%lld err=%s",
-                j->capture_id, err.msg);
+        DK_WARN("proctor", "retake not recorded in the session capture=%lld err=%s", j->capture_id,
+                err.msg);
+    else
+        freeReplyObject(x);
+}
+
+/* A liveness challenge at a random moment (issue 14 item 3): after a capture that showed
+ * one face and was judged, with probability proctor_challenge_rate, the live session is
+ * asked for one (DOM_F_CAP_CHALLENGE = this capture's id) unless one is pending. The page
+ * learns it from GET .../captures/{id} and answers on POST .../liveness (examd).
+ * KEYS: sess. ARGV: capture id. -> 1 asked | 0 */
+static dk_script challenge_lua = DK_SCRIPT(
+    "if redis.call('HGET', KEYS[1], 'status') ~= 'live' then return 0 end\n"
+    "if (redis.call('HGET', KEYS[1], 'cap_challenge') or '') ~= '' then return 0 end\n"
+    "redis.call('HSET', KEYS[1], 'cap_challenge', ARGV[1])\n"
+    "return 1\n");
+
+static void maybe_challenge(worker *w, const job *j, const proctor_result *r)
+{
+    uint32_t per = w->pool->challenge_permille;
+    if (r->flag != PROCTOR_FLAG_NONE || r->faces != 1 || r->degraded || per == 0 ||
+        randombytes_uniform(1000) >= per)
+        return;
+    dom_key sess = dom_key_sess(j->session_id);
+    char cap[32];
+    snprintf(cap, sizeof cap, "%lld", j->capture_id);
+    const char *argv[] = {"1", sess.s, cap};
+    dk_error err = {0};
+    redisReply *x = eval(w, &challenge_lua, 3, argv, &err);
+    if (!x)
+        DK_WARN("proctor", "challenge not asked capture=%lld err=%s", j->capture_id, err.msg);
     else
         freeReplyObject(x);
 }
@@ -507,6 +538,7 @@ static void process(worker *w, const job *j)
         return;
     }
     if (took == 1 && res.flag == PROCTOR_FLAG_RETAKE) record_retake(w, j, &res);
+    if (took == 1) maybe_challenge(w, j, &res);
     if (took == 1) {
         atomic_fetch_add(&p->scored, 1);
         if (reason) atomic_fetch_add(&p->suspects, 1);
@@ -715,6 +747,9 @@ int proctor_pool_start(proctor_pool **out, const dk_config *cfg, const char *nam
     p->grace_ms = dk_config_int(cfg, "proctor_capture_grace_s") * 1000;
     p->requeue_after_ms = dk_config_int(cfg, "proctor_requeue_after_s") * 1000;
     p->requeue_backlog = dk_config_int(cfg, "proctor_requeue_backlog");
+    double rate = dk_config_double(cfg, "proctor_challenge_rate");
+    p->challenge_permille = rate <= 0 ? 0 : rate >= 1 ? 1000 : (uint32_t)(rate * 1000 + 0.5);
+    if (sodium_init() < 0) DK_WARN("proctor", "sodium_init failed: challenges use its defaults");
     p->workers = dk_calloc((size_t)p->n, sizeof *p->workers);
     p->threads = dk_calloc((size_t)p->n, sizeof *p->threads);
     proctor_set_cv_threads(1); /* one engine per thread; OpenCV's own threads oversubscribe */

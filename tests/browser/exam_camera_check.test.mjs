@@ -9,11 +9,15 @@
 // the first capture reaches the server out of focus (its body swapped for a blurred copy
 // of the same photo): the in-process proctor's gate asks for a retake, the page shows the
 // reason (照片需要重拍：画面模糊) and sends a new capture at once; MariaDB holds the first
-// as flag 'retake', reason 'blurred', and no suspect entry. Each picture is a fake webcam
+// as flag 'retake', reason 'blurred', and no suspect entry. That node's proctor asks for a
+// liveness challenge after the new capture (a random moment, made certain here): the page
+// prompts the turns over the questions, the still photo fails (活体检测未通过), and the
+// session records not_left. Each picture is a fake webcam
 // of its own browser. The face verdicts come from examd's camera check with the models of
 // proctor/models (exit 77 naming the folder when they are absent).
 
 import { existsSync, readFileSync } from 'node:fs';
+import { redisCmd, stack } from './base.mjs';
 import path from 'node:path';
 import {
   check, collectErrors, launch, log, main, makeVideo, MODELS, fillFirstLogin, newPhysician, parseArgs, photosOf, prerequisites,
@@ -31,7 +35,12 @@ main('browser_exam_camera_check', async () => {
   const doc = await newPhysician(args.examd, '孙立');
   // liveness decides on the first node; the second only logs it and scores captures
   const srv = await startExamd(args.examd, tmp, { DK_CAMERA_LIVENESS: '1' });
-  const srvOff = await startExamd(args.examd, tmp, { DK_CAMERA_LIVENESS: '0', DK_PROCTOR_INPROCESS: '1' });
+  // ... and asks for a challenge after every judged capture (proctor_challenge_rate = 1)
+  const srvOff = await startExamd(args.examd, tmp, {
+    DK_CAMERA_LIVENESS: '0',
+    DK_PROCTOR_INPROCESS: '1',
+    DK_PROCTOR_CHALLENGE_RATE: '1',
+  });
   const face = photosOf(faces, 'deepface_img08', 1);
   const cases = [
     { name: 'no-face', photos: [path.join(faces, '_no_face/1.jpg')], opts: { contain: true }, expect: '未检测到人脸' },
@@ -133,4 +142,16 @@ async function retakeDuringTest(page, doc, photo, out) {
   const suspects = (await sql(`SELECT COUNT(*) FROM proctor_suspect WHERE physician_id = ${doc.id}`)).trim();
   check(suspects === '0', `a retake is no suspect entry (${suspects} found)`);
   await page.unroute(/\/api\/v1\/sessions\/[0-9a-f]+\/captures$/);
+
+  // the challenge at a "random" moment (rate 1: after the first judged capture)
+  const prompt = page.locator('.notice[data-key="challenge"]', { hasText: '请缓慢向左转头' });
+  await prompt.waitFor({ timeout: 45000 });
+  await shot(page, out, '08-challenge-during-test');
+  const done = page.locator('.notice[data-key="challenge"]', { hasText: '活体检测未通过' });
+  await done.waitFor({ timeout: 30000 });
+  log(`challenge during the test: ${await done.textContent()}`);
+  const sid = (await sql(`SELECT session_id FROM proctor_capture WHERE physician_id = ${doc.id} LIMIT 1`)).trim();
+  const result = String(await redisCmd(stack.redisPort, `HGET sess:{${sid}} cap_challenge_result`)).split('\n').pop();
+  log(`the session's challenge result: ${result}`);
+  check(String(result).includes('not_left@'), `a still photo fails the challenge during the test: "${result}"`);
 }

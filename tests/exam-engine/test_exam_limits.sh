@@ -11,7 +11,8 @@
 #   - the liveness challenge (issue 14): its body is exactly three length-prefixed JPEGs,
 #     each within the capture's limits, or 422 before anything is decoded or counted
 #   - GET .../captures/{id}: the proctor's word on one capture, the physician's own only;
-#     a retake the worker recorded in the session is shown with its reason
+#     a retake the worker recorded in the session is shown with its reason, and a challenge
+#     it asked for; POST .../liveness answers that challenge once, its outcome in the session
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/fixture.sh"
 fx_init exam_limits "$1"
@@ -123,6 +124,28 @@ fx_call A GET "/api/v1/sessions/$sid/captures/$cid" "" "$t2"
 fx_expect_error 404 "another physician's capture"
 fx_call A GET "/api/v1/sessions/$sid/captures/1x" "" "$tok"
 fx_expect_error 404 "a capture id that is not a number"
+
+# ---- a challenge during the test: only when the proctor asked, once per ask -----------------
+lv() { fx_post_jpeg A "/api/v1/sessions/$sid/liveness" "$1" "$FX_TMP/three"; }
+lv "$tok"
+fx_expect_error 409 "a challenge nobody asked for" "没有待完成"
+fx_redis hset "sess:{$sid}" cap_challenge "$cid" >/dev/null # what the worker writes
+fx_call A GET "/api/v1/sessions/$sid/captures/$cid" "" "$tok"
+fx_expect_eq "$(jq -r .challenge <<<"$FX_BODY")" true "the page learns that a challenge is asked"
+lv "$t2"
+fx_expect_error 404 "another physician answers the challenge"
+fx_post_jpeg A "/api/v1/sessions/$sid/liveness" "$tok" "$FX_TMP/two"
+fx_expect_error 422 "a challenge answer of two frames" "需要 3 张照片"
+lv "$tok"
+fx_expect_code 200 "the challenge answered with three frames"
+jq -e '.ok == false and (has("similarity") | not)' <<<"$FX_BODY" >/dev/null ||
+    fx_fail_msg "three faceless frames during the test: $FX_BODY"
+res=$(fx_redis hget "sess:{$sid}" cap_challenge_result)
+# no_face with the face models; degraded when this node runs without them (it cannot judge)
+case "$res" in no_face@* | degraded@*) ;; *) fx_fail_msg "the session records the challenge's outcome: '$res'" ;; esac
+fx_expect_eq "$(fx_redis hget "sess:{$sid}" cap_challenge)" "" "the ask is taken by its answer"
+lv "$tok"
+fx_expect_error 409 "a second answer to one ask" "没有待完成"
 
 # A check the server refuses because its own pool is full (503) is given back: a busy
 # node does not use up the physician's budget. Node B: one face thread, a queue of one,

@@ -162,8 +162,8 @@ static const char *new_session(long long physician_id)
 }
 
 /* Stores a capture as examd does (file, row with photo_path when with_path) and queues it
- * when queue. src: relative to faces_dir, absolute (a photo the test made), or NULL for a truncated JPEG, or "missing" for a
- * path that does not exist. */
+ * when queue. src: relative to faces_dir, absolute (a photo the test made), or NULL for a truncated
+ * JPEG, or "missing" for a path that does not exist. */
 static long long store_capture(const char *sid, long long physician_id, const char *src,
                                long long taken_at, int with_path, int queue)
 {

@@ -11,7 +11,7 @@
 
 import * as api from './api.js';
 import * as clock from './clock.js';
-import { Camera, cameraErrorMessage, serverVerdict } from './camera.js';
+import { Camera, CHALLENGE_PROMPTS, CHALLENGE_TURN_MS, cameraErrorMessage, serverVerdict } from './camera.js';
 import { forgetSession, runExam } from './exam.js';
 import * as exemption from './exemption.js';
 import * as portal from './portal.js';
@@ -430,8 +430,6 @@ async function showTests(message, prefetched) {
 
 // ---- the camera check -------------------------------------------------------------------
 
-const CHALLENGE_TURN_MS = 1400; // time to turn the head at each prompt
-
 function showCameraCheck(test) {
   const v = show('t-camera', '考前人脸检测');
   $(v, '.exam-label').textContent = `${PAPER_NAMES[test.paper] || test.name}（${test.category}）`;
@@ -504,7 +502,7 @@ function showCameraCheck(test) {
       // the liveness challenge (issue 14): head turned left, then right, about 3 s in all;
       // the server compares the turns with the front frame (a still photo turns neither way)
       const frames = [blob];
-      for (const [side, text] of [['left', '活体检测：请缓慢向左转头 ←'], ['right', '活体检测：请缓慢向右转头 →']]) {
+      for (const [side, text] of CHALLENGE_PROMPTS) {
         v.dataset.challenge = side;
         say('busy', text);
         await api.sleep(CHALLENGE_TURN_MS);

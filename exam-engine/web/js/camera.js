@@ -148,6 +148,15 @@ const FLAG_MESSAGES = {
   multiple_faces: '画面中检测到多张人脸。考试期间画面中只能有考生本人，请其他人离开画面。',
   too_dark: '画面太暗。请打开照明或面向光源，让面部清晰可见。',
 };
+// The liveness challenge (issue 14): after a frame facing the camera, the page asks to
+// turn the head left, then right, and takes a frame CHALLENGE_TURN_MS after each prompt
+// (about 3 s in all); the server compares the turns with the front frame.
+export const CHALLENGE_TURN_MS = 1400;
+export const CHALLENGE_PROMPTS = [
+  ['left', '活体检测：请缓慢向左转头 ←'],
+  ['right', '活体检测：请缓慢向右转头 →'],
+];
+
 // The liveness challenge's frames (facing, head turned left, right) as one body: each JPEG
 // preceded by its length, 4 bytes big-endian (exam_camera.c).
 export async function challengeBody(blobs) {
@@ -308,6 +317,30 @@ export class CaptureLoop {
     }
   }
 
+  // A liveness challenge the proctor asked for at a random moment: the camera check's
+  // turns, prompted over the questions; the frames go to POST .../liveness, which records
+  // the outcome for the invigilators. status('challenge', text) while it runs,
+  // status('challenge-done', text) at the end.
+  async challenge() {
+    if (this.challenging || this.stopped || !this.camera.live()) return;
+    this.challenging = true;
+    try {
+      const frames = [await this.camera.jpeg()];
+      for (const [, text] of CHALLENGE_PROMPTS) {
+        this.status('challenge', text);
+        await api.sleep(CHALLENGE_TURN_MS);
+        frames.push(await this.camera.jpeg());
+      }
+      this.status('challenge', '请回正，正在核验……');
+      const r = await api.post('/api/v1/sessions/' + this.sid + '/liveness', await challengeBody(frames));
+      this.status('challenge-done', r.ok ? '活体检测已完成，请继续作答。' : r.message || '活体检测未通过。');
+    } catch (e) {
+      this.status('challenge-done', e.status === 409 ? null : '活体检测没有完成，请继续作答。');
+    } finally {
+      this.challenging = false;
+    }
+  }
+
   // The proctor scores a capture within seconds of its upload (its queue's lag): ask at
   // 3, 6 and 12 s until it has. A retake brings the next capture forward (the server did
   // too: it will not be early). Errors are ignored: the schedule stands.
@@ -322,6 +355,7 @@ export class CaptureLoop {
       } catch (e) {
         return;
       }
+      if (r.challenge && r.live) this.challenge();
       if (!r.scored) continue;
       if (r.retake && r.live) {
         this.status('retake', '照片需要重拍：' + (RETAKE_MESSAGES[r.retake] || '照片质量不足。') + '系统将自动重新拍照。');
