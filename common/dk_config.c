@@ -130,6 +130,8 @@ static const config_key config_table[] = {
     {"camera_check_max", T_INT, "30", 0,
      "camera checks per physician per camera_check_window_s (then 429); 0 = no limit"},
     {"camera_check_window_s", T_INT, "3600", 0, "window of the camera-check counter"},
+    {"camera_liveness", T_BOOL, "1", 0,
+     "the camera check's liveness challenge decides (0: its verdict is only logged)"},
     {"capture_early_slack_s", T_INT, "30", 0,
      "a capture is taken from this long before the server's next due time (earlier: 429 "
      "with the due time)"},
@@ -171,6 +173,8 @@ static const config_key config_table[] = {
      "flag a session whose captures show no face for at least this long (0 = off)"},
     {"proctor_session_multiple_faces", T_INT, "1", 0,
      "flag a session with this many captures showing two or more faces (0 = off)"},
+    {"proctor_challenge_rate", T_DOUBLE, "0.1", 0,
+     "share of judged captures after which the page is asked for a liveness challenge"},
     {"proctor_requeue_after_s", T_INT, "300", 0,
      "a capture stored but never queued is queued again after this (and once the stream's "
      "oldest job is this much younger)"},

@@ -87,6 +87,17 @@ dom_key dom_key_live(long long pid);
 #define DOM_F_CAP_LAST_SIMILARITY "cap_last_similarity"
 #define DOM_F_CAP_LAST_FLAG "cap_last_flag"
 #define DOM_F_CAP_MISSING "cap_missing" /* unix ms when captures were found missing */
+/* The proctor's quality gate asked for a new capture (proctor_worker.c): the reason
+ * (PROCTOR_RETAKE_*) and the retaken capture's id; DOM_F_CAP_NEXT_DUE is brought forward
+ * to then, so the page's new capture is not early. */
+#define DOM_F_CAP_RETAKE "cap_retake"
+#define DOM_F_CAP_RETAKE_ID "cap_retake_id"
+/* A liveness challenge asked at a random moment (proctor_worker.c): the id of the capture
+ * after which it was asked, "" or absent when none is pending; its outcome (examd,
+ * POST .../liveness): "<verdict>@<unix ms>", verdict "passed", "not_left", "not_right",
+ * "no_face", "multiple_faces", or the front frame's flag. */
+#define DOM_F_CAP_CHALLENGE "cap_challenge"
+#define DOM_F_CAP_CHALLENGE_RESULT "cap_challenge_result"
 /* The flush's watermark (unix ms, Redis's clock, as the answers' "@ms"): MariaDB has every
  * answer saved before it (the time of the last take that was written). Absent (a new or rebuilt session, or one an older examd kept): 0,
  * and the next flush writes the whole paper. */

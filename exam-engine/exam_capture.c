@@ -307,3 +307,68 @@ void exam_capture_post(dk_req *rq, const dk_claims *who)
     const char *argv[] = {"1", k_sess.s, pid, slack, max};
     dk_aredis_evalsha(rq->loop->redis, 0, on_checked, rq, &dom_lua_capture_ok, 5, argv, NULL);
 }
+
+/* ---- GET /api/v1/sessions/{sid}/captures/{id}: the proctor's word on one capture -------
+ * The page asks a few seconds after a capture was accepted: {"capture_id", "scored",
+ * "retake", "next_capture_at", "server_time"}. retake (a PROCTOR_RETAKE_* code, null
+ * otherwise) means the quality gate refused the frame: the page shows why and sends a new
+ * capture now (the worker brought DOM_F_CAP_NEXT_DUE forward). Never a similarity. Redis
+ * only (the session's hash and its capture results), on the loop.
+ * "challenge": true = the proctor asks for a liveness challenge (DOM_F_CAP_CHALLENGE): the
+ * page prompts the turns and sends the frames to POST .../liveness (exam_camera.c).
+ * KEYS: sess, cap. ARGV: pid, capture id.
+ * -> {"nosession"} | {status, scored (0/1), retake ("" = none), next due, now, ask (0/1)} */
+static dk_script capture_state_lua = DK_SCRIPT(
+    "local s = redis.call('HMGET', KEYS[1], 'pid', 'status', 'cap_retake', 'cap_retake_id',\n"
+    "                     'cap_next_due', 'cap_challenge')\n"
+    "if not s[1] or s[1] ~= ARGV[1] then return {'nosession'} end\n"
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local scored = redis.call('HEXISTS', KEYS[2], ARGV[2])\n"
+    "local retake = ''\n"
+    "if s[4] == ARGV[2] then retake = s[3] or '' end\n"
+    "local ask = 0\n"
+    "if s[6] and s[6] ~= '' then ask = 1 end\n"
+    "return {s[2] or '', scored, retake, tonumber(s[5] or '0') or 0, now, ask}\n");
+
+static void on_state(redisReply *r, const dk_error *e, void *arg)
+{
+    dk_req *rq = arg;
+    if (e->code) {
+        dk_http_fail(rq, e);
+        return;
+    }
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+        r->element[0]->type != REDIS_REPLY_STRING) {
+        dk_http_failf(rq, DK_EIO, "服务器繁忙，请稍后重试");
+        return;
+    }
+    if (r->elements != 6) {
+        dk_http_failf(rq, DK_ENOTFOUND, "没有这场考试");
+        return;
+    }
+    const char *retake = r->element[2]->type == REDIS_REPLY_STRING ? r->element[2]->str : "";
+    int live = !strcmp(r->element[0]->str, DOM_SESS_LIVE);
+    json_t *v = json_pack("{s:s,s:b,s:b,s:I,s:I}", "capture_id", rq->params[1], "scored",
+                          r->element[1]->integer == 1, "live", live, "next_capture_at",
+                          (json_int_t)r->element[3]->integer, "server_time",
+                          (json_int_t)r->element[4]->integer);
+    json_object_set_new(v, "retake", retake[0] && live ? json_string(retake) : json_null());
+    json_object_set_new(v, "challenge", json_boolean(live && r->element[5]->integer == 1));
+    dk_http_reply_json(rq, 200, v);
+}
+
+void exam_capture_get(dk_req *rq, const dk_claims *who)
+{
+    const char *sid = rq->params[0], *cid = rq->params[1];
+    size_t n = strlen(cid);
+    if (!dom_sid_valid(sid, strlen(sid)) || n == 0 || n > 19 || strspn(cid, "0123456789") != n) {
+        dk_http_failf(rq, DK_ENOTFOUND, "没有这张照片");
+        return;
+    }
+    dom_key k_sess = dom_key_sess(sid), k_cap = dom_key_cap(sid);
+    char pid[24];
+    snprintf(pid, sizeof pid, "%lld", who->id);
+    const char *argv[] = {"2", k_sess.s, k_cap.s, pid, cid};
+    dk_aredis_evalsha(rq->loop->redis, 0, on_state, rq, &capture_state_lua, 5, argv, NULL);
+}

@@ -51,6 +51,7 @@ struct exam_server {
     long long capture_early_slack_ms; /* taken from this long before the due time */
     long long capture_max_per_session;
     dom_limit camera_limit; /* camera checks per physician (dom_limit.h) */
+    int camera_liveness;    /* 0: the liveness challenge's verdict is logged, not applied */
     long long sweeper_period_ms;
     const char *data_dir;  /* borrowed from cfg: captures/<sid>/<id>.jpg below it */
     proctor_options photo; /* upload limits of exam_check_jpeg (strings borrowed from cfg) */
@@ -157,7 +158,10 @@ void exam_session_get(dk_req *rq, const dk_claims *who);
 void exam_answer_put(dk_req *rq, const dk_claims *who);
 void exam_submit(dk_req *rq, const dk_claims *who);
 void exam_capture_post(dk_req *rq, const dk_claims *who);
+void exam_capture_get(dk_req *rq, const dk_claims *who);
 void exam_camera_check(dk_req *rq, const dk_claims *who);
+void exam_camera_liveness(dk_req *rq, const dk_claims *who);
+void exam_session_liveness(dk_req *rq, const dk_claims *who);
 void *exam_face_thread_init(void *cfg);
 void exam_face_thread_fini(void *ctx);
 /* Tries to submit one expired session for its physician (exactly one node wins). */

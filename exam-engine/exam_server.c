@@ -75,7 +75,13 @@ static const exam_api exam_apis[] = {
     {"PUT", "/api/v1/sessions/{}/departures/{}", exam_departure_put, R_P, 0, P_LOOP, "departure", 512},
     {"POST", "/api/v1/sessions/{}/submit", exam_submit, R_P, 0, P_DB, "submit", 1024},
     {"POST", "/api/v1/sessions/{}/captures", exam_capture_post, R_P, 0, P_CAPTURE, "capture", 4 << 20},
+    {"GET", "/api/v1/sessions/{}/captures/{}", exam_capture_get, R_P, 0, P_LOOP, "capture_get", 0},
     {"POST", "/api/v1/camera-check", exam_camera_check, R_P, 0, P_FACE, "camera_check", 4 << 20},
+    /* three frames (exam_camera.c): 3 x 4 bytes + the frames, each within the JPEG limits */
+    {"POST", "/api/v1/camera-check/liveness", exam_camera_liveness, R_P, 0, P_FACE, "liveness",
+     4 << 20},
+    {"POST", "/api/v1/sessions/{}/liveness", exam_session_liveness, R_P, 0, P_FACE,
+     "session_liveness", 4 << 20},
 };
 
 #define NAPIS (sizeof exam_apis / sizeof exam_apis[0])
@@ -326,6 +332,7 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
     s->capture_max_per_session = dk_config_int(cfg, "capture_max_per_session");
     dom_limit_load(&s->camera_limit, cfg, "camera_check", "camera_check_max",
                    "camera_check_window_s", "人脸检测次数过多，请约 %d 分钟后再试");
+    s->camera_liveness = dk_config_bool(cfg, "camera_liveness");
     s->sweeper_period_ms = dk_config_int(cfg, "sweeper_period_ms");
     s->data_dir = dk_config_str(cfg, "data_dir");
     if (proctor_options_from_config(&s->photo, cfg, &s->photo_err))

@@ -12,6 +12,11 @@
  *   facesim [--config FILE] --eval-sessions FACES_DIR [--sessions N] [--clean PCT] [--seed S]
  *       simulated sessions from the identity folders of FACES_DIR decided by the session
  *       rule (proctor_session_* keys): flag rates per kind as JSON (facesim_sessions.c).
+ *   facesim [--config FILE] --quality PHOTO.jpg [...]
+ *       the quality gate's measures (face size, sharpness, brightness, yaw) of each photo
+ *       showing one face, one JSON line each, then their distributions (min, 1st, 5th,
+ *       50th, 95th, 99th percentile, max) and how many photos the gate would ask to
+ *       retake, as one JSON line: what the thresholds are fitted on (proctor/README.md).
  * Configuration through dk_config: DK_PROCTOR_MODEL_DIR etc. Single-threaded. */
 #include <errno.h>
 #include <math.h>
@@ -102,6 +107,94 @@ static int score_files(proctor_engine *e, const proctor_options *o, int argc, ch
         puts(js);
         free(js);
     }
+    return status;
+}
+
+/* One JSON line on stdout; takes out's reference. */
+static void print_json(json_t *out)
+{
+    char *s = proctor_json_dump(out);
+    puts(s);
+    free(s);
+    json_decref(out);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of sorted v[0..n). */
+static double pct(const double *v, int n, double p)
+{
+    int k = (int)ceil(p / 100.0 * n) - 1;
+    return v[k < 0 ? 0 : k >= n ? n - 1 : k];
+}
+
+static int quality_files(proctor_engine *e, const proctor_options *o, int argc, char **argv)
+{
+    if (proctor_engine_degraded(e)) {
+        fprintf(stderr, "facesim: --quality needs the face models (degraded mode)\n");
+        return 2;
+    }
+    enum { FACE, SHARP, BRIGHT, YAW, ABSYAW, NM };
+    static const char *const names[NM] = {"face_px", "sharpness", "brightness", "yaw", "abs_yaw"};
+    double *v[NM];
+    for (int k = 0; k < NM; k++)
+        v[k] = dk_calloc((size_t)argc + 1, sizeof(double));
+    int n = 0, skipped = 0, retake = 0, status = 0;
+    for (int i = 0; i < argc; i++) {
+        proctor_result r;
+        unsigned char *buf = NULL;
+        size_t len = 0;
+        dk_error err = {0};
+        int rc = facesim_read_file(argv[i], o->max_bytes, &buf, &len, &err);
+        if (!rc) {
+            rc = proctor_score(e, buf, len, NULL, &r, &err);
+            free(buf);
+        }
+        if (rc) {
+            fprintf(stderr, "facesim: %s: %s\n", argv[i], err.msg);
+            status = 1;
+            continue;
+        }
+        char *js = proctor_result_json(&r, argv[i]);
+        puts(js);
+        free(js);
+        if (!r.has_quality || isnan(r.yaw)) {
+            skipped++;
+            continue;
+        }
+        retake += r.retake[0] != '\0';
+        v[FACE][n] = r.face_px;
+        v[SHARP][n] = r.sharpness;
+        v[BRIGHT][n] = r.brightness;
+        v[YAW][n] = r.yaw;
+        v[ABSYAW][n] = fabs(r.yaw);
+        n++;
+    }
+    json_t *out = json_object();
+    json_object_set_new(out, "photos", json_integer(n));
+    json_object_set_new(out, "skipped", json_integer(skipped));
+    json_object_set_new(out, "retake", json_integer(retake));
+    static const double ps[] = {0, 1, 5, 50, 95, 99, 100};
+    static const char *const pn[] = {"min", "p1", "p5", "p50", "p95", "p99", "max"};
+    for (int k = 0; k < NM && n > 0; k++) {
+        qsort(v[k], (size_t)n, sizeof(double), cmp_double);
+        json_t *d = json_object();
+        for (size_t j = 0; j < sizeof ps / sizeof ps[0]; j++)
+            json_object_set_new(d, pn[j], json_real(round(pct(v[k], n, ps[j]) * 10) / 10));
+        json_object_set_new(out, names[k], d);
+    }
+    json_object_set_new(out, "limits",
+                        json_pack("{s:f,s:f,s:f,s:f,s:f}", "min_face_px", o->quality.min_face_px,
+                                  "min_sharpness", o->quality.min_sharpness, "min_brightness",
+                                  o->quality.min_brightness, "max_brightness",
+                                  o->quality.max_brightness, "max_yaw", o->quality.max_yaw));
+    print_json(out);
+    for (int k = 0; k < NM; k++)
+        free(v[k]);
     return status;
 }
 
@@ -227,10 +320,7 @@ static int eval_pairs(proctor_engine *e, const proctor_options *o, const char *f
         if (has_ref)
             json_object_set_new(out, "max_ref_diff", json_real(round(max_diff * 1e6) / 1e6));
         json_object_set_new(out, "model", json_string(proctor_engine_model(e)));
-        char *s = proctor_json_dump(out);
-        puts(s);
-        free(s);
-        json_decref(out);
+        print_json(out);
     }
     for (int i = 0; i < npaths; i++)
         free(paths[i]);
@@ -249,6 +339,7 @@ static void usage(void)
                     "       facesim [--config FILE] --eval PAIRS.tsv\n"
                     "       facesim [--config FILE] --eval-sessions FACES_DIR [--sessions N] "
                     "[--clean PCT] [--seed S]\n"
+                    "       facesim [--config FILE] --quality PHOTO.jpg [...]\n"
                     "models: proctor_model_dir (DK_PROCTOR_MODEL_DIR), proctor_detector, "
                     "proctor_recognizer, proctor_recognizer_kind\n");
 }
@@ -258,6 +349,7 @@ int main(int argc, char **argv)
     const char *config = NULL, *eval = NULL, *sessions_dir = NULL;
     long nsessions = 2000, clean_pct = 70;
     unsigned long long seed = 14;
+    int quality = 0;
     int i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
         if (!strcmp(argv[i], "--config") && i + 1 < argc) {
@@ -280,6 +372,8 @@ int main(int argc, char **argv)
             }
         } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
             seed = strtoull(argv[++i], NULL, 10);
+        } else if (!strcmp(argv[i], "--quality")) {
+            quality = 1;
         } else if (!strcmp(argv[i], "--help")) {
             usage();
             return 0;
@@ -288,11 +382,12 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (eval && sessions_dir) {
+    if ((eval != NULL) + (sessions_dir != NULL) + quality > 1) {
         usage();
         return 2;
     }
-    if ((!eval && !sessions_dir && argc - i < 2) || ((eval || sessions_dir) && argc - i != 0)) {
+    if ((!eval && !sessions_dir && argc - i < (quality ? 1 : 2)) ||
+        ((eval || sessions_dir) && argc - i != 0)) {
         usage();
         return 2;
     }
@@ -315,7 +410,9 @@ int main(int argc, char **argv)
         status = facesim_eval_sessions(e, &o, &rule, sessions_dir, (int)nsessions,
                                        (int)clean_pct, seed);
     } else {
-        status = eval ? eval_pairs(e, &o, eval) : score_files(e, &o, argc - i, argv + i);
+        status = eval      ? eval_pairs(e, &o, eval)
+                 : quality ? quality_files(e, &o, argc - i, argv + i)
+                           : score_files(e, &o, argc - i, argv + i);
     }
 out:
     proctor_engine_free(e);

@@ -82,6 +82,7 @@ static const char *const flag_names[] = {
     [PROCTOR_FLAG_NO_FACE] = "no_face",
     [PROCTOR_FLAG_MULTIPLE_FACES] = "multiple_faces",
     [PROCTOR_FLAG_BAD_IMAGE] = "bad_image",
+    [PROCTOR_FLAG_RETAKE] = "retake",
 };
 
 const char *proctor_flag_name(proctor_flag f)
@@ -118,6 +119,13 @@ char *proctor_result_json(const proctor_result *r, const char *file)
                         r->has_cosine ? round_real(r->similarity, 0.1) : json_null());
     const char *flag = proctor_flag_name(r->flag);
     json_object_set_new(o, "flag", flag ? json_string(flag) : json_null());
+    if (r->retake[0]) json_object_set_new(o, "retake", json_string(r->retake));
+    if (r->has_quality)
+        json_object_set_new(o, "quality",
+                            json_pack("{s:o,s:o,s:o,s:o}", "face_px", round_real(r->face_px, 0.1),
+                                      "sharpness", round_real(r->sharpness, 0.1), "brightness",
+                                      round_real(r->brightness, 0.1), "yaw",
+                                      isnan(r->yaw) ? json_null() : round_real(r->yaw, 0.1)));
     if (r->reason[0]) json_object_set_new(o, "reason", json_string(r->reason));
     if (r->degraded) json_object_set_new(o, "degraded", json_true());
     char *s = proctor_json_dump(o);
@@ -195,6 +203,12 @@ void proctor_options_default(proctor_options *o)
     o->max_width = 4096;
     o->max_height = 4096;
     o->max_pixels = 16777216;
+    /* fitted on shared/data/faces: proctor/README.md, "Quality gate" */
+    o->quality.min_face_px = PROCTOR_Q_MIN_FACE_PX;
+    o->quality.min_sharpness = PROCTOR_Q_MIN_SHARPNESS;
+    o->quality.min_brightness = PROCTOR_Q_MIN_BRIGHTNESS;
+    o->quality.max_brightness = PROCTOR_Q_MAX_BRIGHTNESS;
+    o->quality.max_yaw = PROCTOR_Q_MAX_YAW;
 }
 
 int proctor_options_from_config(proctor_options *o, const dk_config *cfg, dk_error *err)

@@ -26,6 +26,22 @@ typedef enum proctor_kind {
     PROCTOR_KIND_SFACE = 1          /* cv::FaceRecognizerSF (OpenCV Zoo SFace) */
 } proctor_kind;
 
+/* The quality gate (issue 14 item 2): a capture showing one face that fails one of these
+ * is not scored but answered "retake" with the reason (proctor_result.retake). Fitted on
+ * shared/data/faces (proctor/README.md, "Quality gate"; facesim --quality). */
+#define PROCTOR_Q_MIN_FACE_PX 40.0
+#define PROCTOR_Q_MIN_SHARPNESS 50.0
+#define PROCTOR_Q_MIN_BRIGHTNESS 40.0
+#define PROCTOR_Q_MAX_BRIGHTNESS 220.0
+#define PROCTOR_Q_MAX_YAW 30.0
+typedef struct proctor_quality_limits {
+    double min_face_px;    /* shorter side of the face box in decoded pixels */
+    double min_sharpness;  /* variance of the Laplacian on the aligned 112x112 crop */
+    double min_brightness; /* mean grey level (0..255) of the aligned crop's face area */
+    double max_brightness;
+    double max_yaw; /* |yaw| in degrees, proctor_yaw_from_landmarks */
+} proctor_quality_limits;
+
 typedef struct proctor_options {
     const char *model_dir;  /* folder of the models; "" or NULL: degraded mode (cascades,
                              * no similarity). The configuration maps proctor_model_dir ""
@@ -37,6 +53,7 @@ typedef struct proctor_options {
     size_t max_bytes; /* refuse larger JPEGs before reading the header */
     int max_width, max_height;
     long long max_pixels; /* refuse larger images before decoding */
+    proctor_quality_limits quality;
 } proctor_options;
 
 /* Defaults of the configuration table: model_dir = the shipped proctor/models. */
@@ -62,8 +79,18 @@ typedef enum proctor_flag {
     PROCTOR_FLAG_LOW_SIMILARITY,
     PROCTOR_FLAG_NO_FACE,
     PROCTOR_FLAG_MULTIPLE_FACES,
-    PROCTOR_FLAG_BAD_IMAGE
+    PROCTOR_FLAG_BAD_IMAGE,
+    PROCTOR_FLAG_RETAKE /* one face, but too small, blurred, dark, bright or turned: the
+                         * page asks for a new capture; never a suspect by itself and never
+                         * low_similarity (proctor_result.retake says why) */
 } proctor_flag;
+
+/* Retake reason codes (proctor_result.retake). */
+#define PROCTOR_RETAKE_TOO_SMALL "too_small"
+#define PROCTOR_RETAKE_BLURRED "blurred"
+#define PROCTOR_RETAKE_TOO_DARK "too_dark"
+#define PROCTOR_RETAKE_TOO_BRIGHT "too_bright"
+#define PROCTOR_RETAKE_TURNED "turned"
 
 typedef struct proctor_result {
     int width, height; /* of the JPEG as sent */
@@ -74,6 +101,13 @@ typedef struct proctor_result {
     double cosine;     /* of L2-normalised embeddings */
     double similarity; /* calibrated %, see proctor_similarity() */
     proctor_flag flag;
+    /* the main face's 5 landmarks (eye, eye, nose tip, mouth corner, mouth corner as YuNet
+     * gives them: x, y pairs in the JPEG's pixel coordinates) and its quality measures;
+     * has_quality = 0 when there is not exactly one face or in degraded mode */
+    int has_quality;
+    float landmarks[10];
+    double face_px, sharpness, brightness, yaw; /* see proctor_quality_limits */
+    char retake[24];                            /* PROCTOR_RETAKE_* or "" */
     int degraded;                          /* 1: cascades only, nothing is flagged */
     char reason[256];                      /* why the image is bad, or a note; "" otherwise */
     double ms_decode, ms_detect, ms_embed; /* stage times of this call */
@@ -103,6 +137,12 @@ int proctor_score(proctor_engine *e, const unsigned char *jpeg, size_t len,
  * one face is found; DK_EBUSY in degraded mode (no recogniser). res may be NULL. */
 int proctor_embed(proctor_engine *e, const unsigned char *jpeg, size_t len, proctor_embedding *emb,
                   proctor_result *res, dk_error *err);
+
+/* The verdict of the quality gate on a result with has_quality: "" (passes) or a
+ * PROCTOR_RETAKE_* code, checked in this order: too_small, too_dark, too_bright, blurred,
+ * turned (check_yaw = 0 leaves the turn out: the liveness frames are turned on purpose). */
+const char *proctor_quality_verdict(const proctor_quality_limits *q, const proctor_result *r,
+                                    int check_yaw);
 
 /* Header-only check (no decoding, microseconds): SOI, size, dimension and pixel limits.
  * For examd to answer 413/422 on upload. */

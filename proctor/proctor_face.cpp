@@ -27,6 +27,7 @@
 extern "C" {
 #include "dk_log.h"
 #include "proctor_internal.h"
+#include "proctor_pose.h"
 }
 
 namespace
@@ -272,9 +273,44 @@ static void embed_face(proctor_engine *e, const cv::Mat &img, const std::vector<
         emb->v[i] = (float)(v[i] / norm);
 }
 
+/* The quality measures of the one face (proctor_quality_limits): its landmarks in JPEG
+ * pixels (back = decoded -> JPEG), the box's shorter side in decoded pixels, the yaw, and
+ * on the aligned 112x112 crop (the embedding's own alignment) the mean grey level and the
+ * variance of the Laplacian, both over the face area [24, 88) x [28, 104) of the template
+ * (the crop's border repeats the image's edge pixels). */
+static void measure_quality(const cv::Mat &img, const std::vector<float> &row, double s,
+                            double back, proctor_result *res)
+{
+    double lm[5][2];
+    for (int i = 0; i < 5; i++) {
+        lm[i][0] = (double)row[4 + 2 * i] / s;
+        lm[i][1] = (double)row[5 + 2 * i] / s;
+        res->landmarks[2 * i] = (float)(lm[i][0] * back);
+        res->landmarks[2 * i + 1] = (float)(lm[i][1] * back);
+    }
+    res->face_px = std::min(row[2], row[3]) / s;
+    res->yaw = proctor_yaw_from_landmarks(res->landmarks);
+    cv::Mat crop, grey, lap;
+    /* edge pixels repeated, not the embedding's black border: a face cut by the frame's
+     * edge (a webcam's top row through the forehead) would otherwise bring a sharp
+     * artificial edge into the measure and pass a blurred face */
+    cv::warpAffine(img, crop, similarity_lsq(lm, ARCFACE_112), cv::Size(112, 112), cv::INTER_LINEAR,
+                   cv::BORDER_REPLICATE);
+    cv::cvtColor(crop, grey, cv::COLOR_BGR2GRAY);
+    cv::Mat face = grey(cv::Rect(24, 28, 64, 76));
+    cv::Laplacian(face, lap, CV_64F);
+    cv::Scalar mean, sd;
+    cv::meanStdDev(lap, mean, sd);
+    res->sharpness = sd[0] * sd[0];
+    res->brightness = cv::mean(face)[0];
+    res->has_quality = 1;
+}
+
 /* One pass over an image: decode, detect, embed the main face when there is exactly
- * one (and want_emb). Fills res; returns 0 or a dk_err. */
-static int run(proctor_engine *e, const unsigned char *jpeg, size_t len, bool want_emb,
+ * one (and want_emb). With gate, a single face is measured first (measure_quality) and a
+ * face the quality gate refuses is not embedded (res->retake says why). Fills res;
+ * returns 0 or a dk_err. */
+static int run(proctor_engine *e, const unsigned char *jpeg, size_t len, bool want_emb, bool gate,
                proctor_embedding *emb, bool *embedded, proctor_result *res, dk_error *err)
 {
     *embedded = false;
@@ -318,7 +354,12 @@ static int run(proctor_engine *e, const unsigned char *jpeg, size_t len, bool wa
                 for (int k = 0; k < 4; k++)
                     res->box[k] = (float)(f[k] / d.s * back);
             }
-            if (want_emb && d.rows.size() == 1) {
+            if (gate && d.rows.size() == 1) {
+                measure_quality(m, d.rows[0], d.s, back, res);
+                snprintf(res->retake, sizeof res->retake, "%s",
+                         proctor_quality_verdict(&e->opt.quality, res, 1));
+            }
+            if (want_emb && d.rows.size() == 1 && !res->retake[0]) {
                 double t2 = proctor_now_ms();
                 embed_face(e, m, d.rows[0], d.s, emb);
                 res->ms_embed = proctor_now_ms() - t2;
@@ -401,7 +442,7 @@ int proctor_score(proctor_engine *e, const unsigned char *jpeg, size_t len,
                             ref->model, e->recognizer.c_str());
     proctor_embedding emb;
     bool embedded;
-    int rc = run(e, jpeg, len, ref != nullptr, &emb, &embedded, res, err);
+    int rc = run(e, jpeg, len, ref != nullptr, true, &emb, &embedded, res, err);
     if (rc) return rc;
     if (res->degraded) {
         snprintf(res->reason, sizeof res->reason,
@@ -412,6 +453,8 @@ int proctor_score(proctor_engine *e, const unsigned char *jpeg, size_t len,
         res->flag = PROCTOR_FLAG_NO_FACE;
     } else if (res->faces > 1) {
         res->flag = PROCTOR_FLAG_MULTIPLE_FACES;
+    } else if (res->retake[0]) {
+        res->flag = PROCTOR_FLAG_RETAKE; /* not embedded: never low_similarity */
     } else if (embedded) {
         res->has_cosine = 1;
         res->cosine = proctor_cosine(&emb, ref);
@@ -429,7 +472,7 @@ int proctor_embed(proctor_engine *e, const unsigned char *jpeg, size_t len, proc
     memset(res, 0, sizeof *res);
     if (e->degraded) return dk_error_set(err, DK_EBUSY, "degraded mode: no face recogniser loaded");
     bool embedded;
-    int rc = run(e, jpeg, len, true, emb, &embedded, res, err);
+    int rc = run(e, jpeg, len, true, false, emb, &embedded, res, err);
     if (rc) return rc;
     if (res->faces != 1) {
         res->flag = res->faces == 0 ? PROCTOR_FLAG_NO_FACE : PROCTOR_FLAG_MULTIPLE_FACES;

@@ -8,6 +8,11 @@
 #     (429 with Retry-After); another physician is not affected; the answer is pass or
 #     fail with the face count, never a similarity; a check refused because the node's
 #     own pool is full (503) does not count against the physician
+#   - the liveness challenge (issue 14): its body is exactly three length-prefixed JPEGs,
+#     each within the capture's limits, or 422 before anything is decoded or counted
+#   - GET .../captures/{id}: the proctor's word on one capture, the physician's own only;
+#     a retake the worker recorded in the session is shown with its reason, and a challenge
+#     it asked for; POST .../liveness answers that challenge once, its outcome in the session
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/fixture.sh"
 fx_init exam_limits "$1"
@@ -24,6 +29,7 @@ sid=$FX_SID tok=$FX_TOKEN
 # ---- captures: the first one is taken, the next only near the server's time -------------------
 jpeg_post "/api/v1/sessions/$sid/captures" "$tok"
 fx_expect_code 202 "the first capture"
+cid=$(jq -r .capture_id <<<"$FX_BODY")
 due=$(jq -r .next_capture_at <<<"$FX_BODY")
 now=$(fx_now_ms)
 [ "$due" -gt $((now + 200000)) ] 2>/dev/null ||
@@ -68,6 +74,78 @@ ra=$(fx_header Retry-After)
 jpeg_post /api/v1/camera-check "$t2"
 fx_expect_code 200 "another physician's camera check is not limited by the first one's"
 fx_redis del "limit:camera_check:$FX_P" "limit:camera_check:$p2" >/dev/null
+
+# ---- the liveness challenge's body: three JPEGs, each after its length (4 bytes, big-endian) ----
+be32() { local n=$1; printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $((n >> 24 & 255)) $((n >> 16 & 255)) $((n >> 8 & 255)) $((n & 255)))"; }
+frames() { # OUT FILE...: the files as one challenge body
+    local out=$1
+    shift
+    : >"$out"
+    for f in "$@"; do
+        be32 "$(stat -c %s "$f")" >>"$out"
+        cat "$f" >>"$out"
+    done
+}
+printf 'not a jpeg' >"$FX_TMP/text.jpg"
+g=$FX_TMP/grey.jpg
+frames "$FX_TMP/three" "$g" "$g" "$g"
+jpeg_lv() { fx_post_jpeg A /api/v1/camera-check/liveness "$tok" "$1"; }
+jpeg_lv "$FX_TMP/three"
+fx_expect_code 200 "a challenge of three grey frames is answered"
+jq -e '.ok == false and .faces == 0 and (has("similarity") | not) and (has("liveness") | not)' \
+    <<<"$FX_BODY" >/dev/null || fx_fail_msg "three faceless frames: $FX_BODY"
+frames "$FX_TMP/two" "$g" "$g"
+cp "$FX_TMP/three" "$FX_TMP/extra" && printf 'x' >>"$FX_TMP/extra"
+frames "$FX_TMP/badframe" "$g" "$FX_TMP/text.jpg" "$g"
+{ be32 5000; cat "$g"; } >"$FX_TMP/short"
+: >"$FX_TMP/empty"
+for b in two extra short empty; do
+    jpeg_lv "$FX_TMP/$b"
+    fx_expect_error 422 "a challenge body '$b' is refused" "需要 3 张照片"
+done
+jpeg_lv "$FX_TMP/badframe"
+fx_expect_error 422 "a challenge whose second frame is not a JPEG" "第 2 张"
+fx_expect_eq "$(fx_redis get "limit:camera_check:$FX_P")" 1 \
+    "refused challenge bodies do not count against camera_check_max"
+fx_redis del "limit:camera_check:$FX_P" >/dev/null
+
+# ---- the proctor's word on one capture ----------------------------------------------------------
+fx_call A GET "/api/v1/sessions/$sid/captures/$cid" "" "$tok"
+fx_expect_code 200 "the state of the first capture"
+jq -e '(.scored | type) == "boolean" and .retake == null and .live == true' <<<"$FX_BODY" \
+    >/dev/null || fx_fail_msg "capture state: $FX_BODY"
+# what the worker writes for a retake (proctor_worker.c record_retake)
+fx_redis hset "sess:{$sid}" cap_retake blurred cap_retake_id "$cid" >/dev/null
+fx_call A GET "/api/v1/sessions/$sid/captures/$cid" "" "$tok"
+fx_expect_eq "$(jq -r .retake <<<"$FX_BODY")" blurred "the retake reason reaches the page"
+fx_call A GET "/api/v1/sessions/$sid/captures/$((cid + 1))" "" "$tok"
+fx_expect_eq "$(jq -r .retake <<<"$FX_BODY")" null "a retake is only the retaken capture's"
+fx_call A GET "/api/v1/sessions/$sid/captures/$cid" "" "$t2"
+fx_expect_error 404 "another physician's capture"
+fx_call A GET "/api/v1/sessions/$sid/captures/1x" "" "$tok"
+fx_expect_error 404 "a capture id that is not a number"
+
+# ---- a challenge during the test: only when the proctor asked, once per ask -----------------
+lv() { fx_post_jpeg A "/api/v1/sessions/$sid/liveness" "$1" "$FX_TMP/three"; }
+lv "$tok"
+fx_expect_error 409 "a challenge nobody asked for" "没有待完成"
+fx_redis hset "sess:{$sid}" cap_challenge "$cid" >/dev/null # what the worker writes
+fx_call A GET "/api/v1/sessions/$sid/captures/$cid" "" "$tok"
+fx_expect_eq "$(jq -r .challenge <<<"$FX_BODY")" true "the page learns that a challenge is asked"
+lv "$t2"
+fx_expect_error 404 "another physician answers the challenge"
+fx_post_jpeg A "/api/v1/sessions/$sid/liveness" "$tok" "$FX_TMP/two"
+fx_expect_error 422 "a challenge answer of two frames" "需要 3 张照片"
+lv "$tok"
+fx_expect_code 200 "the challenge answered with three frames"
+jq -e '.ok == false and (has("similarity") | not)' <<<"$FX_BODY" >/dev/null ||
+    fx_fail_msg "three faceless frames during the test: $FX_BODY"
+res=$(fx_redis hget "sess:{$sid}" cap_challenge_result)
+# no_face with the face models; degraded when this node runs without them (it cannot judge)
+case "$res" in no_face@* | degraded@*) ;; *) fx_fail_msg "the session records the challenge's outcome: '$res'" ;; esac
+fx_expect_eq "$(fx_redis hget "sess:{$sid}" cap_challenge)" "" "the ask is taken by its answer"
+lv "$tok"
+fx_expect_error 409 "a second answer to one ask" "没有待完成"
 
 # A check the server refuses because its own pool is full (503) is given back: a busy
 # node does not use up the physician's budget. Node B: one face thread, a queue of one,

@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <turbojpeg.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -163,8 +164,8 @@ static const char *new_session(long long physician_id)
 }
 
 /* Stores a capture as examd does (file, row with photo_path when with_path) and queues it
- * when queue. src: relative to faces_dir, or NULL for a truncated JPEG, or "missing" for a
- * path that does not exist. */
+ * when queue. src: relative to faces_dir, absolute (a photo the test made), or NULL for a truncated
+ * JPEG, or "missing" for a path that does not exist. */
 static long long store_capture(const char *sid, long long physician_id, const char *src,
                                long long taken_at, int with_path, int queue)
 {
@@ -172,7 +173,8 @@ static long long store_capture(const char *sid, long long physician_id, const ch
     unsigned char *b = NULL;
     if (src && strcmp(src, "missing")) {
         char path[512];
-        snprintf(path, sizeof path, "%s/%s", faces_dir, src);
+        snprintf(path, sizeof path, "%s%s%s", src[0] == '/' ? "" : faces_dir,
+                 src[0] == '/' ? "" : "/", src); /* absolute: a file the test made */
         b = slurp_or_fail(path, &len);
     } else if (!src) {
         char path[512];
@@ -520,6 +522,95 @@ static void test_session_decisions(void **state)
                              "reason = 'no_face_time'",
                              pa, 1),
                      600);
+}
+
+/* A photo of faces_dir darkened to 12 % (a dark room), as a JPEG file in the test's data
+ * folder (a temporary folder, removed at the end); its absolute path in out. */
+static void dark_copy(const char *rel, char *out, size_t n)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", faces_dir, rel);
+    size_t len;
+    unsigned char *b = slurp_or_fail(path, &len);
+    tjhandle t = tjInitDecompress();
+    int w, h, sub, cs;
+    assert_int_equal(tjDecompressHeader3(t, b, (unsigned long)len, &w, &h, &sub, &cs), 0);
+    unsigned char *px = malloc((size_t)w * h * 3);
+    assert_int_equal(tjDecompress2(t, b, (unsigned long)len, px, w, 0, h, TJPF_BGR, 0), 0);
+    tjDestroy(t);
+    free(b);
+    for (size_t i = 0; i < (size_t)w * h * 3; i++)
+        px[i] = (unsigned char)(px[i] * 0.12);
+    t = tjInitCompress();
+    unsigned char *jpeg = NULL;
+    unsigned long jl = 0;
+    assert_int_equal(tjCompress2(t, px, w, 0, h, TJPF_BGR, &jpeg, &jl, TJSAMP_420, 85, 0), 0);
+    tjDestroy(t);
+    free(px);
+    snprintf(out, n, "%s/dark-%lld.jpg", data_dir, wall_ms());
+    FILE *f = fopen(out, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(jpeg, 1, jl, f), jl);
+    fclose(f);
+    tjFree(jpeg);
+}
+
+/* Issue 14 item 2: another person's face in a dark room is a retake, not low_similarity:
+ * stored with flag retake and its reason, no similarity, no suspect entry; the live session
+ * learns the reason and its next capture falls due now (the missing-capture deadline in
+ * proctor:due stays). */
+static void test_retake_not_suspect(void **state)
+{
+    (void)state;
+    long long a = physicians[0]; /* registered: fr_biden would be low_similarity */
+    const char *sid = new_session(a);
+    long long later = wall_ms() + 600000;
+    char due[32];
+    snprintf(due, sizeof due, "%lld", later);
+    freeReplyObject(cmd("HSET %s %s %s", dom_key_sess(sid).s, DOM_F_CAP_NEXT_DUE, due));
+    freeReplyObject(cmd("ZADD %s %s %s", DOM_KEY_DUE, due, sid));
+    char dark[600];
+    dark_copy("fr_biden/1.jpg", dark, sizeof dark);
+    long long id = add_capture(sid, a, dark, wall_ms());
+    proctor_pool *p = start_pool("qretake", 1, 5000);
+    int ok = wait_results(sid, 1, 60000);
+    for (int i = 0; ok && i < 100; i++) { /* the session fields follow the result */
+        redisReply *r = cmd("HGET %s %s", dom_key_sess(sid).s, DOM_F_CAP_RETAKE);
+        int there = r->type == REDIS_REPLY_STRING;
+        freeReplyObject(r);
+        if (there) break;
+        sleep_ms(50);
+    }
+    proctor_pool_stop(p);
+    assert_true(ok);
+    char *res = cap_result(sid, id);
+    print_message("dark impostor %s\n", res);
+    assert_non_null(strstr(res, "\"flag\":\"retake\""));
+    assert_non_null(strstr(res, "\"retake\":\"too_dark\""));
+    assert_non_null(strstr(res, "\"similarity\":null"));
+    free(res);
+    assert_int_equal(suspects(sid, NULL, 0), 0);
+    dk_param ps[] = {DK_PSTR(sid)};
+    assert_int_equal(sql_int("SELECT COUNT(*) FROM proctor_suspect WHERE session_id = ?", ps, 1),
+                     0);
+    dk_param pc[] = {DK_PINT(id)};
+    assert_int_equal(sql_int("SELECT flag = 'retake' AND retake = 'too_dark' AND similarity IS "
+                             "NULL AND scored_at IS NOT NULL FROM proctor_capture WHERE id = ?",
+                             pc, 1),
+                     1);
+    redisReply *r = cmd("HMGET %s %s %s %s", dom_key_sess(sid).s, DOM_F_CAP_RETAKE,
+                        DOM_F_CAP_RETAKE_ID, DOM_F_CAP_NEXT_DUE);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_string_equal(r->element[0]->str, "too_dark");
+    assert_int_equal(strtoll(r->element[1]->str, NULL, 10), id);
+    assert_true(strtoll(r->element[2]->str, NULL, 10) <= wall_ms()); /* due now */
+    freeReplyObject(r);
+    r = cmd("ZSCORE %s %s", DOM_KEY_DUE, sid);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_int_equal(strtoll(r->str, NULL, 10), later); /* the deadline is the old one */
+    freeReplyObject(r);
+    freeReplyObject(cmd("ZREM %s %s", DOM_KEY_DUE, sid));
+    unlink(dark);
 }
 
 static void test_dead_consumer_claimed(void **state)
@@ -925,6 +1016,7 @@ int main(void)
         cmocka_unit_test(test_register_photo),
         cmocka_unit_test(test_scores_and_suspects),
         cmocka_unit_test(test_session_decisions),
+        cmocka_unit_test(test_retake_not_suspect),
         cmocka_unit_test(test_dead_consumer_claimed),
         cmocka_unit_test(test_kill_proctord_mid_job),
         cmocka_unit_test(test_sigterm_finishes_job),

@@ -11,7 +11,7 @@
 
 import * as api from './api.js';
 import * as clock from './clock.js';
-import { Camera, cameraErrorMessage, serverVerdict } from './camera.js';
+import { Camera, CHALLENGE_PROMPTS, CHALLENGE_TURN_MS, cameraErrorMessage, serverVerdict } from './camera.js';
 import { forgetSession, runExam } from './exam.js';
 import { ruleText } from './integrity.js';
 import * as exemption from './exemption.js';
@@ -501,21 +501,34 @@ function showCameraCheck(test) {
       shotUrl = URL.createObjectURL(blob);
       shot.src = shotUrl;
       shot.hidden = false;
-      say('busy', '正在进行人脸检测……');
-      const verdict = await serverVerdict(blob, wait);
+      // the liveness challenge (issue 14): head turned left, then right, about 3 s in all;
+      // the server compares the turns with the front frame (a still photo turns neither way)
+      const frames = [blob];
+      for (const [side, text] of CHALLENGE_PROMPTS) {
+        v.dataset.challenge = side;
+        say('busy', text);
+        await api.sleep(CHALLENGE_TURN_MS);
+        frames.push(await camera.jpeg());
+      }
+      delete v.dataset.challenge;
+      say('busy', '请回正。正在进行人脸检测……');
+      const verdict = await serverVerdict(frames, wait);
       shot.dataset.state = verdict && !verdict.ok ? 'bad' : 'ok';
       if (verdict && !verdict.ok) return say('bad', verdict.message);
       passed = true;
       say(
         'ok',
         verdict && !verdict.degraded
-          ? '检测通过：画面中有一张清晰的人脸。考试期间请始终保持正对摄像头。'
+          ? verdict.liveness === 'passed'
+            ? '检测通过：画面中有一张清晰的人脸，活体检测通过。考试期间请始终保持正对摄像头。'
+            : '检测通过：画面中有一张清晰的人脸。考试期间请始终保持正对摄像头。'
           : '检测通过：摄像头画面清晰、亮度正常。开始考试后系统会立即拍摄第一张照片进行人脸核验，请保持正对摄像头。',
       );
       (agree.checked ? startBtn : agree).focus();
     } catch (e) {
       if (e.status !== 401) say('bad', `检测没有完成：${e.message}`);
     } finally {
+      delete v.dataset.challenge;
       checkBtn.disabled = !camera.live();
       refreshStart();
     }

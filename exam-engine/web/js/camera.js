@@ -133,16 +133,51 @@ export class Camera {
 // physician for a while (429 beyond a minute). 503 waits with onWait. The answer never
 // carries a similarity: pass or fail and why.
 let serverCheck = 'unknown';
+// The proctor's quality gate (issue 14): why a frame cannot be judged and a new one is
+// needed. The camera check's reply carries its own message; captures during the test
+// learn the reason from GET .../captures/{id} (CaptureLoop.followUp).
+export const RETAKE_MESSAGES = {
+  too_small: '人脸太小：请靠近摄像头，让面部完整地占据画面中央。',
+  blurred: '画面模糊：请保持头部不动，擦拭镜头。',
+  too_dark: '画面太暗：请打开照明或面向光源，让面部清晰可见。',
+  too_bright: '画面过亮：请避免强光直射镜头或背对窗户。',
+  turned: '请正对摄像头，头部不要偏向一侧。',
+};
 const FLAG_MESSAGES = {
   no_face: '未检测到人脸。请正对摄像头，让面部完整出现在画面中央，并保证光线充足。',
   multiple_faces: '画面中检测到多张人脸。考试期间画面中只能有考生本人，请其他人离开画面。',
   too_dark: '画面太暗。请打开照明或面向光源，让面部清晰可见。',
 };
+// The liveness challenge (issue 14): after a frame facing the camera, the page asks to
+// turn the head left, then right, and takes a frame CHALLENGE_TURN_MS after each prompt
+// (about 3 s in all); the server compares the turns with the front frame.
+export const CHALLENGE_TURN_MS = 1400;
+export const CHALLENGE_PROMPTS = [
+  ['left', '活体检测：请缓慢向左转头 ←'],
+  ['right', '活体检测：请缓慢向右转头 →'],
+];
+
+// The liveness challenge's frames (facing, head turned left, right) as one body: each JPEG
+// preceded by its length, 4 bytes big-endian (exam_camera.c).
+export async function challengeBody(blobs) {
+  const parts = [];
+  for (const b of blobs) {
+    const len = new Uint8Array(4);
+    new DataView(len.buffer).setUint32(0, b.size);
+    parts.push(len, b);
+  }
+  return new Blob(parts, { type: 'application/octet-stream' });
+}
+
+// blob: one JPEG (the face check), or the challenge's frames [front, left, right]
+// (POST /api/v1/camera-check/liveness: the face check on the front frame, then the turns).
 export async function serverVerdict(blob, onWait) {
   if (serverCheck === 'absent') return null;
   let r;
+  const url = Array.isArray(blob) ? '/api/v1/camera-check/liveness' : '/api/v1/camera-check';
+  const body = Array.isArray(blob) ? await challengeBody(blob) : blob;
   try {
-    r = await api.retrying(() => api.post('/api/v1/camera-check', blob), { onWait, maxAttempts: 5 });
+    r = await api.retrying(() => api.post(url, body), { onWait, maxAttempts: 5 });
   } catch (e) {
     if (e.status === 404) {
       serverCheck = 'absent';
@@ -154,14 +189,19 @@ export async function serverVerdict(blob, onWait) {
   }
   serverCheck = 'present';
   const ok = r.ok === true || (r.ok === undefined && Number(r.faces) === 1 && !r.flag);
-  if (ok) return { ok: true, degraded: !!r.degraded };
+  if (ok) return { ok: true, degraded: !!r.degraded, liveness: r.liveness };
   if (r.degraded) return null;
+  if (r.liveness && r.liveness !== 'passed') return { ok: false, liveness: r.liveness, message: r.message };
+  if (r.flag === 'retake') return { ok: false, retake: r.retake, message: r.message || RETAKE_MESSAGES[r.retake] };
   return { ok: false, message: FLAG_MESSAGES[r.flag] || r.message || FLAG_MESSAGES.no_face };
 }
 
 // Sends captures at the times the server picks (a capture sent early, e.g. right after a
 // reload, gets 429 with next_capture_at and waits for it). status(kind, text) reports
-// 'ok' / 'lost' / 'retry'. Stops for good on stop() or when the session is closed.
+// 'ok' / 'lost' / 'retry' / 'retake'. Stops for good on stop() or when the session is
+// closed. After each accepted capture it asks the proctor's word on it (followUp): a
+// frame the quality gate refused (too small, blurred, dark, bright, turned) is 'retake'
+// with the reason, and a new capture goes at once.
 export class CaptureLoop {
   constructor(camera, sessionId, status) {
     this.camera = camera;
@@ -255,6 +295,7 @@ export class CaptureLoop {
       this.dueAt = r.next_capture_at;
       this.status('ok', '摄像头正常');
       this.schedule(clock.until(r.next_capture_at));
+      if (r.capture_id) this.followUp(r.capture_id);
     } catch (e) {
       if (e.status === 409 || e.status === 404) {
         this.stop();
@@ -273,6 +314,58 @@ export class CaptureLoop {
       }
     } finally {
       this.busy = false;
+    }
+  }
+
+  // A liveness challenge the proctor asked for at a random moment: the camera check's
+  // turns, prompted over the questions; the frames go to POST .../liveness, which records
+  // the outcome for the invigilators. status('challenge', text) while it runs,
+  // status('challenge-done', text) at the end.
+  async challenge() {
+    if (this.challenging || this.stopped || !this.camera.live()) return;
+    this.challenging = true;
+    try {
+      const frames = [await this.camera.jpeg()];
+      for (const [, text] of CHALLENGE_PROMPTS) {
+        this.status('challenge', text);
+        await api.sleep(CHALLENGE_TURN_MS);
+        frames.push(await this.camera.jpeg());
+      }
+      this.status('challenge', '请回正，正在核验……');
+      const r = await api.post('/api/v1/sessions/' + this.sid + '/liveness', await challengeBody(frames));
+      this.status('challenge-done', r.ok ? '活体检测已完成，请继续作答。' : r.message || '活体检测未通过。');
+    } catch (e) {
+      this.status('challenge-done', e.status === 409 ? null : '活体检测没有完成，请继续作答。');
+    } finally {
+      this.challenging = false;
+    }
+  }
+
+  // The proctor scores a capture within seconds of its upload (its queue's lag): ask at
+  // 3, 6 and 12 s until it has. A retake brings the next capture forward (the server did
+  // too: it will not be early). Errors are ignored: the schedule stands.
+  async followUp(id) {
+    for (const wait of [3000, 3000, 6000]) {
+      await api.sleep(wait);
+      if (this.stopped) return;
+      if (!navigator.onLine) continue; // no request the browser knows will fail
+      let r;
+      try {
+        r = await api.get('/api/v1/sessions/' + this.sid + '/captures/' + id);
+      } catch (e) {
+        return;
+      }
+      if (r.challenge && r.live) this.challenge();
+      if (!r.scored) continue;
+      if (r.retake && r.live) {
+        this.status('retake', '照片需要重拍：' + (RETAKE_MESSAGES[r.retake] || '照片质量不足。') + '系统将自动重新拍照。');
+        this.retakes = (this.retakes || 0) + 1;
+        // at most a few in a row at once, then the usual schedule: no loop on a bad camera
+        if (this.retakes <= 3) this.schedule(2000);
+      } else {
+        this.retakes = 0;
+      }
+      return;
     }
   }
 }

@@ -453,14 +453,29 @@ export function runExam(root, s, opts) {
     if (n.textContent !== text) n.textContent = text;
   }
 
-  const CAM_TEXT = { ok: '摄像头正常', lost: '摄像头未连接', opening: '正在连接摄像头', retry: '照片待上传' };
+  const CAM_TEXT = { ok: '摄像头正常', lost: '摄像头未连接', opening: '正在连接摄像头', retry: '照片待上传', retake: '请重新拍照', challenge: '活体检测', 'challenge-done': '摄像头正常' };
+  let retakeTimer = null;
+  let challengeTimer = null;
   let camLost = false;
   let camTimer = null;
   function cameraStatus(kind, text) {
     if (closed) return;
-    ui.cam.dataset.state = kind === 'ok' ? 'ok' : kind === 'opening' ? 'busy' : 'warn';
+    ui.cam.dataset.state = kind === 'ok' || kind === 'challenge-done' ? 'ok' : kind === 'opening' ? 'busy' : 'warn';
     ui.camText.textContent = CAM_TEXT[kind] || text;
-    if (kind === 'lost') {
+    if (kind === 'challenge' || kind === 'challenge-done') {
+      // a liveness challenge at a random moment: the prompts, then the outcome for 8 s
+      clearTimeout(challengeTimer);
+      notice('challenge', text, kind === 'challenge' ? 'warn' : 'info');
+      if (kind === 'challenge-done') challengeTimer = setTimeout(() => notice('challenge', null), 8000);
+      return;
+    }
+    if (kind === 'retake') {
+      // the proctor could not judge the last photo (too small, blurred, dark, bright,
+      // turned): say why at once; the notice stays 20 s, past the new capture
+      notice('retake', text, 'warn');
+      clearTimeout(retakeTimer);
+      retakeTimer = setTimeout(() => notice('retake', null), 20000);
+    } else if (kind === 'lost') {
       clearTimeout(camTimer);
       camLost = true;
       notice('cam', text, 'warn');

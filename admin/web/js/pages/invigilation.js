@@ -21,7 +21,7 @@ const FLAG = {
   low_similarity_share: '相似度低的照片过半',
   low_similarity_median: '相似度中位数低',
   no_face_time: '长时间未检测到人脸',
-  retake: '需重拍',
+  retake: '需重拍（照片质量）',
   // the exam page's signals (issue 18)
   departures: '切屏（离开考试页面）',
   concurrent_devices: '多设备同时作答',
