@@ -408,7 +408,7 @@ int admin_cme_stats(admin_job *j, MYSQL *db)
     dk_param pp[] = {DK_PSTR(rb[0]), DK_PSTR(rb[1]), DK_PINT(year), DK_PSTR(j->actor.path),
                      DK_PSTR(rb[2]), DK_PSTR(rb[3]), DK_PSTR(rb[4])};
     char sql[2400];
-#define PASS_EXPR "SUM(x.ci >= ? AND x.cii >= ? AND x.ci + x.cii >= ?)"
+#define PASS_EXPR "CAST(SUM(x.ci >= ? AND x.cii >= ? AND x.ci + x.cii >= ?) AS SIGNED)"
     if (!strcmp(by, "unit")) {
         snprintf(sql, sizeof sql,
                  "SELECT i.id AS institution_id, i.name, COUNT(*) AS persons, " PASS_EXPR
@@ -429,11 +429,13 @@ int admin_cme_stats(admin_job *j, MYSQL *db)
         dk_param q[] = {DK_PINT(year), DK_PSTR(j->actor.path)};
         rc = admin_sql_rows(
             db,
-            "SELECT p.level AS name, COUNT(*) AS projects, SUM(p.status = '审核通过') AS "
-            "approved, SUM((SELECT COUNT(DISTINCT a.card_id) FROM cme_attendance a WHERE "
-            "a.project_id = p.id)) AS persons, SUM((SELECT COUNT(*) FROM cme_credit cr WHERE "
-            "cr.project_id = p.id)) AS achieved, SUM((SELECT IFNULL(SUM(cr.credits), 0) FROM "
-            "cme_credit cr WHERE cr.project_id = p.id)) AS credits FROM cme_project p JOIN "
+            "SELECT p.level AS name, COUNT(*) AS projects, CAST(SUM(p.status = '审核通过') AS "
+            "SIGNED) AS approved, CAST(SUM((SELECT COUNT(DISTINCT a.card_id) FROM cme_attendance "
+            "a WHERE a.project_id = p.id)) AS SIGNED) AS persons, CAST(SUM((SELECT COUNT(*) FROM "
+            "cme_credit cr WHERE cr.project_id = p.id AND cr.year = YEAR(p.end_at + INTERVAL 8 "
+            "HOUR))) AS SIGNED) AS achieved, SUM((SELECT IFNULL(SUM(cr.credits), 0) FROM "
+            "cme_credit cr WHERE cr.project_id = p.id AND cr.year = YEAR(p.end_at + INTERVAL 8 "
+            "HOUR))) AS credits FROM cme_project p JOIN "
             "institution i ON i.id = p.organiser_id JOIN authority au ON au.id = i.authority_id "
             "WHERE YEAR(p.end_at + INTERVAL 8 HOUR) = ? AND au.path LIKE CONCAT(?, '%') "
             "GROUP BY p.level ORDER BY FIELD(p.level, '国家级', '省级', '市级')",
