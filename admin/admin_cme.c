@@ -502,7 +502,8 @@ int admin_cme_project_get(admin_job *j, MYSQL *db)
     rc = admin_sql_row(db,
                        "SELECT summary, signin_sheet_sent, failed_cards, submitted_at, late, "
                        "status, check_opinion, checked_at, committee_ref, committee_approved_on, "
-                       "granted_at, grant_late, granted_count FROM cme_feedback WHERE "
+                       "grant_started_at, grant_total, grant_progress, granted_at, grant_late, granted_count "
+                       "FROM cme_feedback WHERE "
                        "project_id = ?",
                        p, 1, 0, NULL, &fb, &j->err);
     if (rc == DK_ENOTFOUND) rc = 0, fb = json_null(), dk_error_clear(&j->err);

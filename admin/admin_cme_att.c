@@ -598,7 +598,12 @@ int admin_cme_feedback_check(admin_job *j, MYSQL *db)
     return 0;
 }
 
-/* POST /api/v1/cme/projects/{id}/grant {committee_ref, committee_approved_on} (province) */
+/* POST /api/v1/cme/projects/{id}/grant {committee_ref, committee_approved_on} (province).
+ * The grant runs over the project's attendees in batches of CME_GRANT_BATCH cards, each
+ * batch its own transaction, with cme_feedback.grant_progress / grant_total updated as it
+ * goes (GET /cme/projects/{id} shows them); INSERT IGNORE on (project, card) makes a grant
+ * cut short (a timeout, a restart) resumable by calling it again. */
+#define CME_GRANT_BATCH 5000
 int admin_cme_grant(admin_job *j, MYSQL *db)
 {
     static const char *const keys[] = {"committee_ref", "committee_approved_on", NULL};
@@ -619,63 +624,108 @@ int admin_cme_grant(admin_job *j, MYSQL *db)
         return dk_error_set(&j->err, DK_EINVAL, "省继教委审核同意日期不能晚于今天（%s）", today);
     if ((rc = dk_mysql_begin(db, &j->err)) || (rc = admin_cme_project_scope(j, db, id, 1, &o)))
         return rc;
+    json_decref(o);
     dk_param pi[] = {DK_PINT(id)};
     rc = admin_sql_row(db,
-                       "SELECT status, granted_at IS NOT NULL AS granted, failed_cards FROM "
-                       "cme_feedback WHERE project_id = ? FOR UPDATE",
+                       "SELECT status, granted_at IS NOT NULL AS granted, failed_cards, "
+                       "grant_started_at IS NOT NULL AS started FROM cme_feedback WHERE "
+                       "project_id = ? FOR UPDATE",
                        pi, 1, 0, NULL, &fb, &j->err);
-    if (rc == DK_ENOTFOUND) {
-        json_decref(o);
-        return dk_error_set(&j->err, DK_ECONFLICT,
-                            "该项目尚未报送执行情况反馈，不能授予学分");
-    }
-    if (rc) {
-        json_decref(o);
-        return rc;
-    }
+    if (rc == DK_ENOTFOUND)
+        return dk_error_set(&j->err, DK_ECONFLICT, "该项目尚未报送执行情况反馈，不能授予学分");
+    if (rc) return rc;
     const char *st = json_string_value(json_object_get(fb, "status"));
     if (json_is_true(json_object_get(fb, "granted")))
         rc = dk_error_set(&j->err, DK_ECONFLICT, "该项目的学分已授予，不能重复授予");
     else if (strcmp(st, "核查通过"))
         rc = dk_error_set(&j->err, DK_ECONFLICT,
                           "执行情况反馈当前为「%s」，核查通过后才能授予学分", st);
-    if (rc) goto out;
-    /* qualified: present at cme_attendance_min_percent of the sessions, not 考核不合格 */
-    long long pct = dk_config_int(j->srv->cfg, "cme_attendance_min_percent");
-    const char *failed = json_string_value(json_object_get(fb, "failed_cards"));
-    dk_param pg[] = {DK_PINT(id), DK_PINT(pct), DK_PSTR(failed ? failed : "[]")};
-    uint64_t n = 0;
-    if ((rc = admin_sql_exec(
-             db,
-             "INSERT INTO cme_credit (card_id, project_id, year, category, credits) "
-             "SELECT a.card_id, p.id, YEAR(p.end_at + INTERVAL 8 HOUR), p.category, p.credits "
-             "FROM cme_attendance a JOIN cme_project p ON p.id = a.project_id JOIN cme_card c ON "
-             "c.id = a.card_id WHERE a.project_id = ? AND c.enabled = 1 GROUP BY a.card_id "
-             "HAVING COUNT(*) * 100 >= ? * (SELECT COUNT(*) FROM cme_session s WHERE "
-             "s.project_id = p.id) AND NOT JSON_CONTAINS(?, JSON_QUOTE(MAX(c.card_no)))",
-             pg, 3, &n, &j->err)))
+    char *failed = NULL;
+    if (!rc) {
+        const char *f = json_string_value(json_object_get(fb, "failed_cards"));
+        failed = dk_strdup(f ? f : "[]");
+    }
+    int resumed = json_is_true(json_object_get(fb, "started"));
+    json_decref(fb);
+    if (rc) return rc;
+    /* the range of cards to go over, and its size for the progress */
+    long long lo = 0, hi = -1, total = 0;
+    json_t *rg;
+    if ((rc = admin_sql_row(db,
+                            "SELECT IFNULL(MIN(card_id), 0) AS lo, IFNULL(MAX(card_id), -1) AS hi, "
+                            "COUNT(DISTINCT card_id) AS n FROM cme_attendance WHERE project_id = ?",
+                            pi, 1, 0, NULL, &rg, &j->err)))
         goto out;
-    long long days = dk_config_int(j->srv->cfg, "cme_grant_days"), late = 0;
-    dk_param pl[] = {DK_PSTR(today), DK_PSTR(on), DK_PINT(days)};
-    if ((rc = admin_sql_ll(db, "SELECT ? > DATE(?) + INTERVAL ? DAY", pl, 3, &late, &j->err)))
-        goto out;
-    dk_param pu[] = {DK_PSTR(ref), DK_PSTR(on), DK_PINT(late), DK_PINT(n), DK_PINT(id)};
-    json_t *d = json_pack("{s:I,s:s,s:s,s:b}", "granted", (json_int_t)n, "committee_ref", ref,
-                          "committee_approved_on", on, "late", (int)late);
+    lo = json_integer_value(json_object_get(rg, "lo"));
+    hi = json_integer_value(json_object_get(rg, "hi"));
+    total = json_integer_value(json_object_get(rg, "n"));
+    json_decref(rg);
+    dk_param ps[] = {DK_PSTR(ref), DK_PSTR(on), DK_PINT(total), DK_PINT(id)};
+    json_t *d0 = json_pack("{s:s,s:s,s:I,s:b}", "committee_ref", ref, "committee_approved_on", on,
+                           "attendees", (json_int_t)total, "resumed", resumed);
     if (!(rc = admin_sql_exec(db,
                               "UPDATE cme_feedback SET committee_ref = ?, committee_approved_on = "
-                              "?, granted_at = NOW(3), grant_late = ?, granted_count = ? WHERE "
-                              "project_id = ?",
-                              pu, 5, NULL, &j->err)))
+                              "?, grant_started_at = IFNULL(grant_started_at, NOW(3)), "
+                              "grant_total = ?, grant_progress = 0 WHERE project_id = ?",
+                              ps, 4, NULL, &j->err)))
+        rc = admin_audit(db, j, 0, "cme_grant_start", "cme_project", id, NULL, NULL, NULL, NULL,
+                         d0, &j->err);
+    json_decref(d0);
+    if (rc || (rc = dk_mysql_commit(db, &j->err))) goto out;
+    /* qualified: present at cme_attendance_min_percent of the sessions, not 考核不合格 */
+    long long pct = dk_config_int(j->srv->cfg, "cme_attendance_min_percent"), done = 0;
+    for (long long from = lo; from <= hi; from += CME_GRANT_BATCH) {
+        long long to = from + CME_GRANT_BATCH - 1, seen = 0;
+        dk_param pg[] = {DK_PINT(id), DK_PINT(from), DK_PINT(to), DK_PINT(pct), DK_PSTR(failed)};
+        dk_param pc[] = {DK_PINT(id), DK_PINT(from), DK_PINT(to)};
+        if ((rc = dk_mysql_begin(db, &j->err)) ||
+            (rc = admin_sql_exec(
+                 db,
+                 "INSERT IGNORE INTO cme_credit (card_id, project_id, year, category, credits) "
+                 "SELECT a.card_id, p.id, YEAR(p.end_at + INTERVAL 8 HOUR), p.category, p.credits "
+                 "FROM cme_attendance a JOIN cme_project p ON p.id = a.project_id JOIN cme_card c "
+                 "ON c.id = a.card_id WHERE a.project_id = ? AND a.card_id BETWEEN ? AND ? AND "
+                 "c.enabled = 1 GROUP BY a.card_id HAVING COUNT(*) * 100 >= ? * (SELECT COUNT(*) "
+                 "FROM cme_session s WHERE s.project_id = p.id) AND NOT JSON_CONTAINS(?, "
+                 "JSON_QUOTE(MAX(c.card_no)))",
+                 pg, 5, NULL, &j->err)) ||
+            (rc = admin_sql_ll(db,
+                               "SELECT COUNT(DISTINCT card_id) FROM cme_attendance WHERE "
+                               "project_id = ? AND card_id BETWEEN ? AND ?",
+                               pc, 3, &seen, &j->err)))
+            goto out;
+        done += seen;
+        dk_param pp[] = {DK_PINT(done), DK_PINT(id)};
+        if ((rc = admin_sql_exec(db, "UPDATE cme_feedback SET grant_progress = ? WHERE project_id = ?",
+                                 pp, 2, NULL, &j->err)) ||
+            (rc = dk_mysql_commit(db, &j->err)))
+            goto out;
+    }
+    /* done: the count is what the project holds (a resumed grant counts the earlier rows) */
+    long long days = dk_config_int(j->srv->cfg, "cme_grant_days"), late = 0, granted = 0;
+    dk_param pl[] = {DK_PSTR(today), DK_PSTR(on), DK_PINT(days)};
+    if ((rc = admin_sql_ll(db, "SELECT ? > DATE(?) + INTERVAL ? DAY", pl, 3, &late, &j->err)) ||
+        (rc = dk_mysql_begin(db, &j->err)) ||
+        (rc = admin_sql_ll(db, "SELECT COUNT(*) FROM cme_credit WHERE project_id = ?", pi, 1,
+                           &granted, &j->err)))
+        goto out;
+    dk_param pu[] = {DK_PINT(late), DK_PINT(granted), DK_PINT(id)};
+    json_t *d = json_pack("{s:I,s:I,s:s,s:s,s:b}", "granted", (json_int_t)granted, "attendees",
+                          (json_int_t)total, "committee_ref", ref, "committee_approved_on", on,
+                          "late", (int)late);
+    if (!(rc = admin_sql_exec(db,
+                              "UPDATE cme_feedback SET granted_at = NOW(3), grant_late = ?, "
+                              "granted_count = ? WHERE project_id = ? AND granted_at IS NULL",
+                              pu, 3, NULL, &j->err)))
         rc = admin_audit(db, j, 0, "cme_grant", "cme_project", id, NULL, NULL, NULL, NULL, d,
                          &j->err);
     json_decref(d);
     if (rc || (rc = dk_mysql_commit(db, &j->err))) goto out;
-    j->out = json_pack("{s:I,s:I,s:b,s:s}", "project_id", (json_int_t)id, "granted",
-                       (json_int_t)n, "late", (int)late, "message",
+    j->out = json_pack("{s:I,s:I,s:I,s:b,s:s}", "project_id", (json_int_t)id, "granted",
+                       (json_int_t)granted, "attendees", (json_int_t)total, "late", (int)late,
+                       "message",
                        late ? "已授予；晚于省继教委审核同意后 2 周，已标记为逾期" : "已授予");
 out:
-    json_decref(o);
-    json_decref(fb);
+    free(failed);
     return rc;
 }

@@ -431,14 +431,12 @@ int admin_cme_stats(admin_job *j, MYSQL *db)
             db,
             "SELECT p.level AS name, COUNT(*) AS projects, CAST(SUM(p.status = '审核通过') AS "
             "SIGNED) AS approved, CAST(SUM((SELECT COUNT(DISTINCT a.card_id) FROM cme_attendance "
-            "a WHERE a.project_id = p.id)) AS SIGNED) AS persons, CAST(SUM((SELECT COUNT(*) FROM "
-            "cme_credit cr WHERE cr.project_id = p.id AND cr.year = YEAR(p.end_at + INTERVAL 8 "
-            "HOUR))) AS SIGNED) AS achieved, SUM((SELECT IFNULL(SUM(cr.credits), 0) FROM "
-            "cme_credit cr WHERE cr.project_id = p.id AND cr.year = YEAR(p.end_at + INTERVAL 8 "
-            "HOUR))) AS credits FROM cme_project p JOIN "
-            "institution i ON i.id = p.organiser_id JOIN authority au ON au.id = i.authority_id "
-            "WHERE YEAR(p.end_at + INTERVAL 8 HOUR) = ? AND au.path LIKE CONCAT(?, '%') "
-            "GROUP BY p.level ORDER BY FIELD(p.level, '国家级', '省级', '市级')",
+            "a WHERE a.project_id = p.id)) AS SIGNED) AS persons, CAST(SUM(IFNULL("
+            "f.granted_count, 0)) AS SIGNED) AS achieved, SUM(IFNULL(f.granted_count, 0) * "
+            "p.credits) AS credits FROM cme_project p LEFT JOIN cme_feedback f ON f.project_id = "
+            "p.id JOIN institution i ON i.id = p.organiser_id JOIN authority au ON au.id = "
+            "i.authority_id WHERE YEAR(p.end_at + INTERVAL 8 HOUR) = ? AND au.path LIKE "
+            "CONCAT(?, '%') GROUP BY p.level ORDER BY FIELD(p.level, '国家级', '省级', '市级')",
             q, 2, 0, &items, &j->err);
     } else {
         return dk_error_set(&j->err, DK_EINVAL, "by 应为 unit（单位）、city（市）或 level（项目级别）");

@@ -255,6 +255,8 @@ expect 200 "grant"
 # card 1: both sessions; card 2: one of two; card 3: both but 考核不合格
 eq "$(j .granted)" 1 "qualified attendees granted"
 eq "$(j .late)" false "grant in time"
+eq "$(j .attendees)" 3 "attendees the grant looked at"
+eq "$(sql "SELECT CONCAT(grant_progress, '/', grant_total, '/', granted_count) FROM cme_feedback WHERE project_id = $P1")" 3/3/1 "grant progress stored"
 eq "$(sql "SELECT COUNT(*) FROM cme_credit cr JOIN cme_card c ON c.id = cr.card_id WHERE cr.project_id = $P1 AND c.card_no = '$CARD1'")" 1 "card 1 granted"
 api POST "/cme/projects/$P1/grant" "{\"committee_ref\":\"皖继委$RUN\",\"committee_approved_on\":\"$TODAY\"}" "$PROV"
 expect_msg 409 "不能重复授予" "a second grant"

@@ -168,14 +168,34 @@ async function grantDialog(ctx, p) {
     ],
     { cols: 1 },
   );
+  const progress = h('p', { class: 'cme-grant-progress', role: 'status' });
   const ok = await modal({
     title: '授予电子化学分',
-    body: h('div', null, h('p', { class: 'muted' }, '为签到齐全且考核合格的学员授予学分；应在省继教委审核同意后 2 周内授予。'), f.el),
+    body: h('div', null, h('p', { class: 'muted' }, '为签到齐全且考核合格的学员授予学分；应在省继教委审核同意后 2 周内授予。'), f.el, progress),
     okText: '授予',
     onOk: async () => {
       const v = f.check();
-      const r = await api.post(`/cme/projects/${p.id}/grant`, v);
-      toast(`已为 ${r.granted} 名学员授予学分${r.late ? '（逾期）' : ''}`);
+      // the grant runs in batches: its progress is read while the request runs
+      let polling = true;
+      const poll = async () => {
+        while (polling) {
+          await new Promise((r) => setTimeout(r, 1000));
+          if (!polling) break;
+          try {
+            const x = (await api.get(`/cme/projects/${p.id}`)).feedback;
+            if (polling && x && x.grant_total) progress.textContent = `正在授予：已处理 ${x.grant_progress || 0} / ${x.grant_total} 名学员`;
+          } catch {
+            /* the next poll tries again */
+          }
+        }
+      };
+      poll();
+      try {
+        const r = await api.post(`/cme/projects/${p.id}/grant`, v);
+        toast(`已为 ${r.granted} 名学员授予学分${r.late ? '（逾期）' : ''}`);
+      } finally {
+        polling = false;
+      }
     },
   });
   if (ok) ctx.refresh();
@@ -275,7 +295,7 @@ export async function project(ctx) {
               ['签到簿', fb.signin_sheet_sent ? '已报送' : '未报送'],
               ['核查', fb.status],
               ['核查意见', fb.check_opinion],
-              ['授予学分', fb.granted_at ? `${fmtTime(fb.granted_at)}，${fb.granted_count} 人${fb.grant_late ? '（逾期）' : ''}` : '—'],
+              ['授予学分', fb.granted_at ? `${fmtTime(fb.granted_at)}，${fb.granted_count} 人${fb.grant_late ? '（逾期）' : ''}` : fb.grant_started_at ? `授予中：${fb.grant_progress || 0} / ${fb.grant_total}（中断后可再次点击授予学分继续）` : '—'],
               ['执行情况', fb.summary, { wide: true }],
             ],
             3,
