@@ -599,11 +599,10 @@ int admin_cme_feedback_check(admin_job *j, MYSQL *db)
 }
 
 /* POST /api/v1/cme/projects/{id}/grant {committee_ref, committee_approved_on} (province).
- * The grant runs over the project's attendees in batches of CME_GRANT_BATCH cards, each
+ * The grant runs over the project's attendees in batches of cme_grant_batch cards, each
  * batch its own transaction, with cme_feedback.grant_progress / grant_total updated as it
  * goes (GET /cme/projects/{id} shows them); INSERT IGNORE on (project, card) makes a grant
  * cut short (a timeout, a restart) resumable by calling it again. */
-#define CME_GRANT_BATCH 5000
 int admin_cme_grant(admin_job *j, MYSQL *db)
 {
     static const char *const keys[] = {"committee_ref", "committee_approved_on", NULL};
@@ -652,8 +651,9 @@ int admin_cme_grant(admin_job *j, MYSQL *db)
     long long lo = 0, hi = -1, total = 0;
     json_t *rg;
     if ((rc = admin_sql_row(db,
-                            "SELECT IFNULL(MIN(card_id), 0) AS lo, IFNULL(MAX(card_id), -1) AS hi, "
-                            "COUNT(DISTINCT card_id) AS n FROM cme_attendance WHERE project_id = ?",
+                            "SELECT CAST(IFNULL(MIN(card_id), 0) AS SIGNED) AS lo, "
+                            "CAST(IFNULL(MAX(card_id), -1) AS SIGNED) AS hi, COUNT(DISTINCT "
+                            "card_id) AS n FROM cme_attendance WHERE project_id = ?",
                             pi, 1, 0, NULL, &rg, &j->err)))
         goto out;
     lo = json_integer_value(json_object_get(rg, "lo"));
@@ -674,8 +674,10 @@ int admin_cme_grant(admin_job *j, MYSQL *db)
     if (rc || (rc = dk_mysql_commit(db, &j->err))) goto out;
     /* qualified: present at cme_attendance_min_percent of the sessions, not 考核不合格 */
     long long pct = dk_config_int(j->srv->cfg, "cme_attendance_min_percent"), done = 0;
-    for (long long from = lo; from <= hi; from += CME_GRANT_BATCH) {
-        long long to = from + CME_GRANT_BATCH - 1, seen = 0;
+    long long batch = dk_config_int(j->srv->cfg, "cme_grant_batch");
+    if (batch < 1) batch = 1;
+    for (long long from = lo; from <= hi; from += batch) {
+        long long to = from + batch - 1, seen = 0;
         dk_param pg[] = {DK_PINT(id), DK_PINT(from), DK_PINT(to), DK_PINT(pct), DK_PSTR(failed)};
         dk_param pc[] = {DK_PINT(id), DK_PINT(from), DK_PINT(to)};
         if ((rc = dk_mysql_begin(db, &j->err)) ||

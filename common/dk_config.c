@@ -176,6 +176,8 @@ static const config_key config_table[] = {
      "execution feedback later than this many days after the end is flagged late"},
     {"cme_grant_days", T_INT, "14", 0,
      "a grant later than this many days after the committee's approval is flagged late"},
+    {"cme_grant_batch", T_INT, "5000", 0,
+     "a grant commits its credits in batches of this many cards (its progress in between)"},
     {"cme_swipe_early_min", T_INT, "30", 0, "card swipes accepted this long before a session"},
     {"cme_attendance_min_percent", T_INT, "100", 0,
      "share of a project's sessions an attendee must have signed in to be granted"},

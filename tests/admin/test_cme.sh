@@ -21,6 +21,7 @@ need
 [ "$(sql "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()
           AND table_name = 'cme_project'")" = 1 ] ||
     { echo "SKIP: migration 009_cme.sql is not applied (deploy/migrate.sh)"; exit 77; }
+export DK_CME_GRANT_BATCH=1 # a grant over several batches (cards one by one)
 start_admind
 
 step "world: region A, institutions H1 (staff, county), ORG (organiser, county), DIRECT (under the province)"
