@@ -35,7 +35,7 @@ now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 echo "cme_bench: commit $(git -C "$repo" rev-parse --short HEAD), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "cme_bench: admind $ADMIND ($(file -b "$ADMIND" | cut -c1-40)); ASan build: $(ldd "$ADMIND" | grep -q libasan && echo yes || echo no)"
+echo "cme_bench: admind $ADMIND ($(file -b "$ADMIND" | cut -c1-40)); ASan build: $(if [ "$(ldd "$ADMIND" | grep -c libasan)" -gt 0 ]; then echo yes; else echo no; fi)"
 RUN=$(od -An -tu4 -N4 /dev/urandom | tr -d ' ' | cut -c1-6)
 PASSWORD='Bench@2024pw'
 HASH=$(echo "$PASSWORD" | "$ADMIND" --hash-password)
