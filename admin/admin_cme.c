@@ -41,6 +41,17 @@ int admin_cme_is_province(const admin_job *j)
     return j->actor.kind == 'a' && !strcmp(j->actor.level, "province");
 }
 
+/* The reply is the CSV in b (freed here), as an attachment named filename. */
+void admin_cme_csv_reply(admin_job *j, struct evbuffer *b, const char *filename)
+{
+    j->bytes_len = evbuffer_get_length(b);
+    j->bytes = dk_malloc(j->bytes_len + 1);
+    evbuffer_remove(b, j->bytes, j->bytes_len);
+    evbuffer_free(b);
+    j->ctype = "text/csv; charset=utf-8";
+    snprintf(j->filename, sizeof j->filename, "%s", filename);
+}
+
 /* ---- the calendar: days as numbers since 1970-01-01 (a Thursday) ----------------------------- */
 
 long admin_cme_day(const char *ymd)
@@ -538,22 +549,37 @@ static int check_version(admin_job *j, json_t *o)
     return 0;
 }
 
+/* The body of a review {decision: yes|no, opinion?, ...keys}: what names it in messages
+ * (初审, 审核, 核查); the opinion is required with "no". *pass, *op. */
+int admin_cme_decision(admin_job *j, const char *const *keys, const char *what, const char *yes,
+                       const char *no, int *pass, const char **op)
+{
+    const char *dec;
+    char l1[32], l2[32];
+    snprintf(l1, sizeof l1, "%s结果", what);
+    snprintf(l2, sizeof l2, "%s意见", what);
+    int rc;
+    if ((rc = dk_json_only_keys(j->body, keys, &j->err)) ||
+        (rc = admin_cme_text(j, "decision", l1, 4, 1, &dec)) ||
+        (rc = admin_cme_text(j, "opinion", l2, 1000, 0, op)))
+        return rc;
+    *pass = !strcmp(dec, yes);
+    if (!*pass && strcmp(dec, no))
+        return dk_error_set(&j->err, DK_EINVAL, "%s应为「%s」或「%s」", l1, yes, no);
+    if (!*pass && (!*op || !**op))
+        return dk_error_set(&j->err, DK_EINVAL, "%s须填写%s", no, l2);
+    return 0;
+}
+
 /* POST /api/v1/cme/projects/{id}/city-review {decision: 通过|退回, opinion, version} */
 int admin_cme_city_review(admin_job *j, MYSQL *db)
 {
     static const char *const keys[] = {"decision", "opinion", "version", NULL};
     long long id = admin_param_id(j, 0);
-    const char *dec, *op;
+    const char *op;
     json_t *o = NULL;
-    int rc;
-    if ((rc = dk_json_only_keys(j->body, keys, &j->err)) ||
-        (rc = admin_cme_text(j, "decision", "初审结果", 4, 1, &dec)) ||
-        (rc = admin_cme_text(j, "opinion", "初审意见", 1000, 0, &op)))
-        return rc;
-    int pass = !strcmp(dec, "通过");
-    if (!pass && strcmp(dec, "退回"))
-        return dk_error_set(&j->err, DK_EINVAL, "初审结果应为「通过」或「退回」");
-    if (!pass && (!op || !*op)) return dk_error_set(&j->err, DK_EINVAL, "退回须填写初审意见");
+    int pass, rc = admin_cme_decision(j, keys, "初审", "通过", "退回", &pass, &op);
+    if (rc) return rc;
     if (strcmp(j->actor.level, "city"))
         return dk_error_set(&j->err, DK_EFORBIDDEN, "初审由主办单位所在市的卫生局进行");
     if ((rc = dk_mysql_begin(db, &j->err)) || (rc = admin_cme_project_scope(j, db, id, 1, &o)))
@@ -591,17 +617,10 @@ int admin_cme_province_review(admin_job *j, MYSQL *db)
 {
     static const char *const keys[] = {"decision", "opinion", "version", NULL};
     long long id = admin_param_id(j, 0);
-    const char *dec, *op;
+    const char *op;
     json_t *o = NULL;
-    int rc;
-    if ((rc = dk_json_only_keys(j->body, keys, &j->err)) ||
-        (rc = admin_cme_text(j, "decision", "审核结果", 4, 1, &dec)) ||
-        (rc = admin_cme_text(j, "opinion", "审核意见", 1000, 0, &op)))
-        return rc;
-    int pass = !strcmp(dec, "通过");
-    if (!pass && strcmp(dec, "不通过"))
-        return dk_error_set(&j->err, DK_EINVAL, "审核结果应为「通过」或「不通过」");
-    if (!pass && (!op || !*op)) return dk_error_set(&j->err, DK_EINVAL, "不通过须填写审核意见");
+    int pass, rc = admin_cme_decision(j, keys, "审核", "通过", "不通过", &pass, &op);
+    if (rc) return rc;
     if (!admin_cme_is_province(j))
         return dk_error_set(&j->err, DK_EFORBIDDEN, "继教项目由省继教办审核");
     char today[11], rel[11];

@@ -393,6 +393,26 @@ out:
     return rc;
 }
 
+/* A numbered section of the sign-in sheet: its title line, the header (序号 + heads), the rows
+ * (the keys of each object in order). */
+static void sheet_section(struct evbuffer *b, const char *title, const char *const *heads,
+                          const char *const *keys, json_t *rows)
+{
+    admin_csv_field(b, title, 1);
+    admin_csv_field(b, "序号", 0);
+    for (int c = 0; heads[c]; c++) admin_csv_field(b, heads[c], !heads[c + 1]);
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r)
+    {
+        char n[24];
+        snprintf(n, sizeof n, "%zu", i + 1);
+        admin_csv_field(b, n, 0);
+        for (int c = 0; keys[c]; c++)
+            admin_csv_field(b, json_string_value(json_object_get(r, keys[c])), !keys[c + 1]);
+    }
+}
+
 /* GET /api/v1/cme/projects/{id}/signin-sheet: CSV, electronic and paper attendees apart */
 int admin_cme_signin_sheet(admin_job *j, MYSQL *db)
 {
@@ -422,43 +442,17 @@ int admin_cme_signin_sheet(admin_job *j, MYSQL *db)
     admin_csv_field(b, "学员签到簿", 0);
     admin_csv_field(b, line, 1);
     snprintf(line, sizeof line, "电子化授分学员（%zu 人）", json_array_size(el));
-    admin_csv_field(b, line, 1);
-    static const char *const eh[] = {"序号", "继教IC卡编号", "姓名", "单位", "签到场次", "签到方式"};
-    for (int c = 0; c < 6; c++) admin_csv_field(b, eh[c], c == 5);
-    size_t i;
-    json_t *r;
-    json_array_foreach(el, i, r)
-    {
-        char n[24];
-        snprintf(n, sizeof n, "%zu", i + 1);
-        admin_csv_field(b, n, 0);
-        admin_csv_field(b, json_string_value(json_object_get(r, "card_no")), 0);
-        admin_csv_field(b, json_string_value(json_object_get(r, "name")), 0);
-        admin_csv_field(b, json_string_value(json_object_get(r, "unit")), 0);
-        admin_csv_field(b, json_string_value(json_object_get(r, "seqs")), 0);
-        admin_csv_field(b, json_string_value(json_object_get(r, "methods")), 1);
-    }
+    static const char *const eh[] = {"继教IC卡编号", "姓名", "单位", "签到场次", "签到方式", NULL};
+    static const char *const ek[] = {"card_no", "name", "unit", "seqs", "methods", NULL};
+    sheet_section(b, line, eh, ek, el);
     evbuffer_add(b, "\r\n", 2);
     snprintf(line, sizeof line, "纸质证书学员（%zu 人）", json_array_size(pa));
-    admin_csv_field(b, line, 1);
-    static const char *const ph[] = {"序号", "姓名", "单位", "类别", "证件号码"};
-    for (int c = 0; c < 5; c++) admin_csv_field(b, ph[c], c == 4);
-    json_array_foreach(pa, i, r)
-    {
-        char n[24];
-        snprintf(n, sizeof n, "%zu", i + 1);
-        admin_csv_field(b, n, 0);
-        admin_csv_field(b, json_string_value(json_object_get(r, "name")), 0);
-        admin_csv_field(b, json_string_value(json_object_get(r, "unit")), 0);
-        admin_csv_field(b, json_string_value(json_object_get(r, "reason")), 0);
-        admin_csv_field(b, json_string_value(json_object_get(r, "id_number")), 1);
-    }
-    j->bytes_len = evbuffer_get_length(b);
-    j->bytes = dk_malloc(j->bytes_len + 1);
-    evbuffer_remove(b, j->bytes, j->bytes_len);
-    evbuffer_free(b);
-    j->ctype = "text/csv; charset=utf-8";
-    snprintf(j->filename, sizeof j->filename, "signin-%lld.csv", id);
+    static const char *const ph[] = {"姓名", "单位", "类别", "证件号码", NULL};
+    static const char *const pk[] = {"name", "unit", "reason", "id_number", NULL};
+    sheet_section(b, line, ph, pk, pa);
+    char fn[48];
+    snprintf(fn, sizeof fn, "signin-%lld.csv", id);
+    admin_cme_csv_reply(j, b, fn);
     rc = admin_audit(db, j, 0, "cme_export_signin", "cme_project", id, NULL, NULL, NULL, NULL, NULL,
                      &j->err);
 out:
@@ -560,17 +554,10 @@ int admin_cme_feedback_check(admin_job *j, MYSQL *db)
 {
     static const char *const keys[] = {"decision", "opinion", NULL};
     long long id = admin_param_id(j, 0);
-    const char *dec, *op;
+    const char *op;
     json_t *o;
-    int rc;
-    if ((rc = dk_json_only_keys(j->body, keys, &j->err)) ||
-        (rc = admin_cme_text(j, "decision", "核查结果", 4, 1, &dec)) ||
-        (rc = admin_cme_text(j, "opinion", "核查意见", 1000, 0, &op)))
-        return rc;
-    int pass = !strcmp(dec, "通过");
-    if (!pass && strcmp(dec, "退回"))
-        return dk_error_set(&j->err, DK_EINVAL, "核查结果应为「通过」或「退回」");
-    if (!pass && (!op || !*op)) return dk_error_set(&j->err, DK_EINVAL, "退回须填写核查意见");
+    int pass, rc = admin_cme_decision(j, keys, "核查", "通过", "退回", &pass, &op);
+    if (rc) return rc;
     if (!admin_cme_is_province(j)) return dk_error_set(&j->err, DK_EFORBIDDEN, "执行情况由省继教办核查");
     if ((rc = dk_mysql_begin(db, &j->err)) || (rc = admin_cme_project_scope(j, db, id, 1, &o)))
         return rc;

@@ -490,12 +490,9 @@ int admin_cme_stats(admin_job *j, MYSQL *db)
     }
     json_decref(items);
     json_decref(total);
-    j->bytes_len = evbuffer_get_length(b);
-    j->bytes = dk_malloc(j->bytes_len + 1);
-    evbuffer_remove(b, j->bytes, j->bytes_len);
-    evbuffer_free(b);
-    j->ctype = "text/csv; charset=utf-8";
-    snprintf(j->filename, sizeof j->filename, "cme-stats-%s-%lld.csv", by, year);
+    char fn[64];
+    snprintf(fn, sizeof fn, "cme-stats-%.16s-%lld.csv", by, year);
+    admin_cme_csv_reply(j, b, fn);
     return admin_audit(db, j, 0, "cme_export_stats", "authority", j->actor.authority_id, NULL,
                        NULL, NULL, NULL, NULL, &j->err);
 }

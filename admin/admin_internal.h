@@ -371,6 +371,9 @@ int admin_cme_text(admin_job *j, const char *key, const char *label, size_t max_
                    int required, const char **out); /* a text field limited in characters */
 long long admin_cme_province_of(const char *path);   /* "/1/5/" -> 1 */
 int admin_cme_is_province(const admin_job *j);
+void admin_cme_csv_reply(admin_job *j, struct evbuffer *b, const char *filename);
+int admin_cme_decision(admin_job *j, const char *const *keys, const char *what, const char *yes,
+                       const char *no, int *pass, const char **op);
 long admin_cme_day(const char *ymd); /* days since 1970-01-01 */
 void admin_cme_ymd(long day, char out[11]);
 /* The batch day (Wednesday or Friday, moved past non-working days) on which a decision of
