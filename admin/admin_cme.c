@@ -288,39 +288,46 @@ static int valid_no(const char *s)
     return 1;
 }
 
-/* POST /api/v1/cme/projects: 申报 */
-int admin_cme_project_create(admin_job *j, MYSQL *db)
+/* A declaration as the body gives it, checked: fields, sessions, the 2-week lead. */
+typedef struct cme_decl {
+    const char *level, *no, *name, *notice, *cat;
+    char credits[16];
+    size_t ns;
+    char (*times)[2][32]; /* malloc'd: [session][start, end] UTC */
+    const char *first, *last;
+} cme_decl;
+
+static int declare_parse(admin_job *j, MYSQL *db, cme_decl *d)
 {
-    const char *level, *no, *name, *notice;
     int rc;
+    memset(d, 0, sizeof *d);
     if ((rc = dk_json_only_keys(j->body, declare_keys, &j->err)) ||
-        (rc = admin_cme_text(j, "level", "项目级别", 8, 1, &level)) ||
-        (rc = admin_cme_text(j, "project_no", "项目编号", 32, 1, &no)) ||
-        (rc = admin_cme_text(j, "name", "项目名称", 128, 1, &name)) ||
-        (rc = admin_cme_text(j, "notice", "办班通知", 5000, 1, &notice)))
+        (rc = admin_cme_text(j, "level", "项目级别", 8, 1, &d->level)) ||
+        (rc = admin_cme_text(j, "project_no", "项目编号", 32, 1, &d->no)) ||
+        (rc = admin_cme_text(j, "name", "项目名称", 128, 1, &d->name)) ||
+        (rc = admin_cme_text(j, "notice", "办班通知", 5000, 1, &d->notice)))
         return rc;
-    if (strcmp(level, "国家级") && strcmp(level, "省级") && strcmp(level, "市级"))
+    if (strcmp(d->level, "国家级") && strcmp(d->level, "省级") && strcmp(d->level, "市级"))
         return dk_error_set(&j->err, DK_EINVAL, "项目级别应为国家级、省级或市级");
-    if (!valid_no(no))
+    if (!valid_no(d->no))
         return dk_error_set(&j->err, DK_EINVAL, "项目编号只能包含字母、数字、- 和 _");
+    d->cat = !strcmp(d->level, "市级") ? "II类" : "I类";
     json_t *cr = json_object_get(j->body, "credits");
     double credits = json_is_number(cr) ? json_number_value(cr) : -1;
     if (credits <= 0 || credits > 25 || (long)(credits * 2) != credits * 2)
         return dk_error_set(&j->err, DK_EINVAL, "学分应为 0.5 到 25 之间，以 0.5 为单位");
+    snprintf(d->credits, sizeof d->credits, "%.1f", credits);
     json_t *ss = json_object_get(j->body, "sessions");
-    size_t ns = json_is_array(ss) ? json_array_size(ss) : 0;
-    if (!ns || ns > CME_MAX_SESSIONS)
+    d->ns = json_is_array(ss) ? json_array_size(ss) : 0;
+    if (!d->ns || d->ns > CME_MAX_SESSIONS)
         return dk_error_set(&j->err, DK_EINVAL, "日程安排应有 1 到 %d 个场次", CME_MAX_SESSIONS);
-    char (*times)[2][32] = dk_malloc(ns * sizeof *times);
-    const char *first = NULL, *last = NULL;
-    for (size_t i = 0; i < ns && !rc; i++) {
+    d->times = dk_malloc(d->ns * sizeof *d->times);
+    for (size_t i = 0; i < d->ns; i++) {
         json_t *s = json_array_get(ss, i);
         static const char *const skeys[] = {"title", "venue", "starts_at", "ends_at", NULL};
-        const char *t, *v, *a, *b;
-        if (!json_is_object(s)) {
-            rc = dk_error_set(&j->err, DK_EINVAL, "第 %zu 个场次格式不正确", i + 1);
-            break;
-        }
+        const char *t, *v;
+        if (!json_is_object(s))
+            return dk_error_set(&j->err, DK_EINVAL, "第 %zu 个场次格式不正确", i + 1);
         json_t *save = j->body;
         j->body = s;
         rc = dk_json_only_keys(s, skeys, &j->err);
@@ -330,104 +337,174 @@ int admin_cme_project_create(admin_job *j, MYSQL *db)
         if (rc) {
             char m[256];
             snprintf(m, sizeof m, "%s", j->err.msg);
-            rc = dk_error_set(&j->err, DK_EINVAL, "第 %zu 个场次：%s", i + 1, m);
-            break;
+            return dk_error_set(&j->err, DK_EINVAL, "第 %zu 个场次：%s", i + 1, m);
         }
-        a = json_string_value(json_object_get(s, "starts_at"));
-        b = json_string_value(json_object_get(s, "ends_at"));
-        if (admin_parse_time(a, times[i][0]) || admin_parse_time(b, times[i][1])) {
-            rc = dk_error_set(&j->err, DK_EINVAL,
-                              "第 %zu 个场次的起止时间应带时区，例如 2026-05-10T08:30:00+08:00",
-                              i + 1);
-            break;
-        }
-        if (strcmp(times[i][1], times[i][0]) <= 0) {
-            rc = dk_error_set(&j->err, DK_EINVAL, "第 %zu 个场次的结束时间应晚于开始时间", i + 1);
-            break;
-        }
-        if (!first || strcmp(times[i][0], first) < 0) first = times[i][0];
-        if (!last || strcmp(times[i][1], last) > 0) last = times[i][1];
+        if (admin_parse_time(json_string_value(json_object_get(s, "starts_at")), d->times[i][0]) ||
+            admin_parse_time(json_string_value(json_object_get(s, "ends_at")), d->times[i][1]))
+            return dk_error_set(&j->err, DK_EINVAL,
+                                "第 %zu 个场次的起止时间应带时区，例如 2026-05-10T08:30:00+08:00",
+                                i + 1);
+        if (strcmp(d->times[i][1], d->times[i][0]) <= 0)
+            return dk_error_set(&j->err, DK_EINVAL, "第 %zu 个场次的结束时间应晚于开始时间",
+                                i + 1);
+        if (!d->first || strcmp(d->times[i][0], d->first) < 0) d->first = d->times[i][0];
+        if (!d->last || strcmp(d->times[i][1], d->last) > 0) d->last = d->times[i][1];
     }
-    if (rc) goto out;
     /* at least cme_declare_lead_days before the first session (seed [003] 四(二)) */
     long long lead = dk_config_int(j->srv->cfg, "cme_declare_lead_days"), early = 0;
     char deadline[32] = "";
-    dk_param pl[] = {DK_PSTR(first), DK_PINT(lead)};
+    dk_param pl[] = {DK_PSTR(d->first), DK_PINT(lead)};
     if ((rc = admin_sql_ll(db, "SELECT ? < UTC_TIMESTAMP(3) + INTERVAL ? DAY", pl, 2, &early,
                            &j->err)) ||
         (rc = admin_sql_str(db,
                             "SELECT DATE_FORMAT(? - INTERVAL ? DAY + INTERVAL 8 HOUR, "
                             "'%Y-%m-%d %H:%i')",
                             pl, 2, deadline, sizeof deadline, &j->err)))
-        goto out;
-    if (early) {
-        rc = dk_error_set(&j->err, DK_ECONFLICT,
-                          "项目须至少提前 %lld 天（2 周）申报：首场开始前的申报截止时间为 %s"
-                          "（北京时间），已过",
-                          lead, deadline);
-        goto out;
+        return rc;
+    if (early)
+        return dk_error_set(&j->err, DK_ECONFLICT,
+                            "项目须至少提前 %lld 天（2 周）申报：首场开始前的申报截止时间为 %s"
+                            "（北京时间），已过",
+                            lead, deadline);
+    return 0;
+}
+
+static int sessions_insert(admin_job *j, MYSQL *db, long long id, const cme_decl *d)
+{
+    json_t *ss = json_object_get(j->body, "sessions");
+    int rc = 0;
+    for (size_t i = 0; i < d->ns && !rc; i++) {
+        json_t *s = json_array_get(ss, i);
+        const char *v = json_string_value(json_object_get(s, "venue"));
+        dk_param q[] = {DK_PINT(id),
+                        DK_PINT(i + 1),
+                        DK_PSTR(json_string_value(json_object_get(s, "title"))),
+                        v && *v ? DK_PSTR(v) : DK_PNULL,
+                        DK_PSTR(d->times[i][0]),
+                        DK_PSTR(d->times[i][1])};
+        rc = admin_sql_exec(db,
+                            "INSERT INTO cme_session (project_id, seq, title, venue, starts_at, "
+                            "ends_at) VALUES (?, ?, ?, ?, ?, ?)",
+                            q, 6, NULL, &j->err);
     }
-    if ((rc = dk_mysql_begin(db, &j->err))) goto out;
+    return rc;
+}
+
+static json_t *decl_detail(const cme_decl *d)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:I}", "level", d->level, "project_no", d->no, "name",
+                     d->name, "credits", d->credits, "sessions", (json_int_t)d->ns);
+}
+
+static int project_reply(admin_job *j, MYSQL *db, long long id, int status)
+{
+    json_t *o;
+    int rc = admin_cme_project_scope(j, db, id, 0, &o);
+    if (rc) return rc;
+    json_object_del(o, "org_path");
+    project_view(j, o);
+    j->out = o;
+    j->status = status;
+    return 0;
+}
+
+/* POST /api/v1/cme/projects: 申报 */
+int admin_cme_project_create(admin_job *j, MYSQL *db)
+{
+    cme_decl d;
+    int rc = declare_parse(j, db, &d);
+    if (rc || (rc = dk_mysql_begin(db, &j->err))) goto out;
     /* the organiser's province and city: a unit directly under the province skips 初审 */
     long long prov = admin_cme_province_of(j->actor.path), city = 0;
     const char *seg = strchr(j->actor.path + 1, '/');
     if (seg && seg[1]) city = strtoll(seg + 1, NULL, 10);
-    const char *cat = !strcmp(level, "市级") ? "II类" : "I类";
-    char cbuf[16];
-    snprintf(cbuf, sizeof cbuf, "%.1f", credits);
-    dk_param p[] = {DK_PSTR(level),
-                    DK_PSTR(no),
-                    DK_PSTR(name),
-                    DK_PSTR(cat),
-                    DK_PSTR(cbuf),
-                    DK_PSTR(notice),
+    const char *st = city ? "待初审" : "待省级审核";
+    dk_param p[] = {DK_PSTR(d.level),
+                    DK_PSTR(d.no),
+                    DK_PSTR(d.name),
+                    DK_PSTR(d.cat),
+                    DK_PSTR(d.credits),
+                    DK_PSTR(d.notice),
                     DK_PINT(j->actor.institution_id),
                     DK_PINT(prov),
                     city ? DK_PINT(city) : DK_PNULL,
-                    DK_PSTR(first),
-                    DK_PSTR(last),
-                    DK_PSTR(city ? "待初审" : "待省级审核")};
+                    DK_PSTR(d.first),
+                    DK_PSTR(d.last),
+                    DK_PSTR(st)};
     rc = admin_sql_exec(db,
                         "INSERT INTO cme_project (level, project_no, name, category, credits, "
                         "notice, organiser_id, province_id, city_id, start_at, end_at, status) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         p, 12, NULL, &j->err);
     if (rc == DK_ECONFLICT) {
-        rc = dk_error_set(&j->err, DK_ECONFLICT, "项目编号 %s 已申报过", no);
+        rc = dk_error_set(&j->err, DK_ECONFLICT, "项目编号 %s 已申报过", d.no);
         goto out;
     }
     if (rc) goto out;
     long long id = (long long)mysql_insert_id(db);
-    for (size_t i = 0; i < ns && !rc; i++) {
-        json_t *s = json_array_get(ss, i);
-        const char *v = json_string_value(json_object_get(s, "venue"));
-        dk_param q[] = {DK_PINT(id),
-                        DK_PINT(i + 1),
-                        DK_PSTR(json_string_value(json_object_get(s, "title"))),
-                        v ? DK_PSTR(v) : DK_PNULL,
-                        DK_PSTR(times[i][0]),
-                        DK_PSTR(times[i][1])};
-        rc = admin_sql_exec(db,
-                            "INSERT INTO cme_session (project_id, seq, title, venue, starts_at, "
-                            "ends_at) VALUES (?, ?, ?, ?, ?, ?)",
-                            q, 6, NULL, &j->err);
-    }
-    json_t *d = json_pack("{s:s,s:s,s:s,s:f,s:I}", "level", level, "project_no", no, "name", name,
-                          "credits", credits, "sessions", (json_int_t)ns);
-    if (!rc)
-        rc = admin_audit(db, j, ADMIN_R_INST, "cme_declare", "cme_project", id, NULL, NULL,
-                         city ? "待初审" : "待省级审核", NULL, d, &j->err);
-    json_decref(d);
-    if (rc || (rc = dk_mysql_commit(db, &j->err))) goto out;
-    json_t *o;
-    if (!(rc = admin_cme_project_scope(j, db, id, 0, &o))) {
-        json_object_del(o, "org_path");
-        project_view(j, o);
-        j->out = o;
-        j->status = 201;
-    }
+    json_t *dt = decl_detail(&d);
+    if (!(rc = sessions_insert(j, db, id, &d)))
+        rc = admin_audit(db, j, ADMIN_R_INST, "cme_declare", "cme_project", id, NULL, NULL, st,
+                         NULL, dt, &j->err);
+    json_decref(dt);
+    if (!rc && !(rc = dk_mysql_commit(db, &j->err))) rc = project_reply(j, db, id, 201);
 out:
-    free(times);
+    free(d.times);
+    return rc;
+}
+
+/* PUT /api/v1/cme/projects/{id} (+ version): the organiser declares a returned (初审退回) or
+ * refused (审核不通过) project again, corrected; it goes back to 初审 (or to the province
+ * for a provincial-direct unit), under the same 2-week rule. */
+int admin_cme_project_redeclare(admin_job *j, MYSQL *db)
+{
+    long long id = admin_param_id(j, 0);
+    json_t *ver = json_incref(json_object_get(j->body, "version")), *o = NULL;
+    json_object_del(j->body, "version");
+    cme_decl d;
+    int rc = declare_parse(j, db, &d);
+    if (rc || (rc = dk_mysql_begin(db, &j->err)) ||
+        (rc = admin_cme_project_scope(j, db, id, 1, &o)))
+        goto out;
+    const char *was = json_string_value(json_object_get(o, "raw_status"));
+    if (strcmp(was, "初审退回") && strcmp(was, "审核不通过")) {
+        rc = dk_error_set(&j->err, DK_ECONFLICT,
+                          "项目当前状态为「%s」，只有「初审退回」或「审核不通过」的项目可以修改后重新申报",
+                          json_string_value(json_object_get(o, "status")));
+        goto out;
+    }
+    if (!json_is_integer(ver) ||
+        json_integer_value(ver) != json_integer_value(json_object_get(o, "version"))) {
+        rc = dk_error_set(&j->err, DK_ECONFLICT, "该记录已被他人处理，请刷新后重试");
+        goto out;
+    }
+    const char *st = json_is_true(json_object_get(o, "provincial_direct")) ? "待省级审核" : "待初审";
+    dk_param p[] = {DK_PSTR(d.level), DK_PSTR(d.no),    DK_PSTR(d.name),  DK_PSTR(d.cat),
+                    DK_PSTR(d.credits), DK_PSTR(d.notice), DK_PSTR(d.first), DK_PSTR(d.last),
+                    DK_PSTR(st),      DK_PINT(id)};
+    dk_param pi[] = {DK_PINT(id)};
+    rc = admin_sql_exec(db,
+                        "UPDATE cme_project SET level = ?, project_no = ?, name = ?, category = ?, "
+                        "credits = ?, notice = ?, start_at = ?, end_at = ?, status = ?, "
+                        "declared_at = NOW(3), city_opinion = NULL, city_reviewed_at = NULL, "
+                        "province_opinion = NULL, province_reviewed_at = NULL, release_on = NULL, "
+                        "lock_version = lock_version + 1 WHERE id = ?",
+                        p, 10, NULL, &j->err);
+    if (rc == DK_ECONFLICT) rc = dk_error_set(&j->err, DK_ECONFLICT, "项目编号 %s 已申报过", d.no);
+    json_t *dt = decl_detail(&d);
+    if (!rc)
+        rc = admin_sql_exec(db, "DELETE FROM cme_session WHERE project_id = ?", pi, 1, NULL,
+                            &j->err);
+    if (!rc) rc = sessions_insert(j, db, id, &d);
+    if (!rc)
+        rc = admin_audit(db, j, ADMIN_R_INST, "cme_redeclare", "cme_project", id, NULL, was, st,
+                         NULL, dt, &j->err);
+    json_decref(dt);
+    if (!rc && !(rc = dk_mysql_commit(db, &j->err))) rc = project_reply(j, db, id, 200);
+out:
+    json_decref(ver);
+    json_decref(o);
+    free(d.times);
     return rc;
 }
 

@@ -392,6 +392,7 @@ int admin_cme_calendar_list(admin_job *j, MYSQL *db);
 int admin_cme_calendar_put(admin_job *j, MYSQL *db);
 int admin_cme_calendar_delete(admin_job *j, MYSQL *db);
 int admin_cme_project_create(admin_job *j, MYSQL *db);
+int admin_cme_project_redeclare(admin_job *j, MYSQL *db);
 int admin_cme_project_list(admin_job *j, MYSQL *db);
 int admin_cme_project_get(admin_job *j, MYSQL *db);
 int admin_cme_city_review(admin_job *j, MYSQL *db);

@@ -162,6 +162,8 @@ static const admin_api admin_apis[] = {
     {"POST", "/api/v1/cme/projects", NULL, admin_cme_project_create, R_I, 0, "cme_declare",
      256 << 10},
     {"GET", "/api/v1/cme/projects/{}", NULL, admin_cme_project_get, R_I | R_A, 0, "cme_project", 0},
+    {"PUT", "/api/v1/cme/projects/{}", NULL, admin_cme_project_redeclare, R_I, 0, "cme_redeclare",
+     256 << 10},
     {"POST", "/api/v1/cme/projects/{}/city-review", NULL, admin_cme_city_review, R_A, 0,
      "cme_city_review", 0},
     {"POST", "/api/v1/cme/projects/{}/province-review", NULL, admin_cme_province_review, R_PV, 0,

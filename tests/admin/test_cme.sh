@@ -65,7 +65,7 @@ P2=$(j .id)
 eq "$(j .status)" 待省级审核 "a provincial-direct unit skips 初审"
 eq "$(j .provincial_direct)" true "provincial_direct"
 
-step "city 初审: the county cannot, the province cannot skip it, the city passes; not for provincial-direct units"
+step "city 初审: the county cannot, the province cannot skip it, the city returns, the organiser corrects, the city passes; not for provincial-direct units"
 V=$(sql "SELECT lock_version FROM cme_project WHERE id = $P1")
 api POST "/cme/projects/$P1/city-review" "{\"decision\":\"通过\",\"version\":$V}" "$COUNTY"
 expect_msg 403 "初审由主办单位所在市的卫生局进行" "a county's 初审"
@@ -73,6 +73,21 @@ api POST "/cme/projects/$P1/province-review" "{\"decision\":\"通过\",\"version
 expect_msg 409 "待初审" "the province before 初审"
 api POST "/cme/projects/$P1/city-review" "{\"decision\":\"退回\",\"version\":$V}" "$CITY"
 expect_msg 400 "退回须填写初审意见" "a return without an opinion"
+api POST "/cme/projects/$P1/city-review" "{\"decision\":\"退回\",\"opinion\":\"日程安排不完整\",\"version\":$V}" "$CITY"
+expect 200 "city 初审 returns it"
+eq "$(j .status)" 初审退回 "after the return"
+api GET "/cme/projects/$P1" "" "$ORG"
+eq "$(j .city_opinion)" 日程安排不完整 "the organiser reads the opinion"
+V=$(sql "SELECT lock_version FROM cme_project WHERE id = $P1")
+api PUT "/cme/projects/$P1" "$(project 国家级 "N$RUN-1" 13 | jq -c ". + {version: $V}")" "$ORG"
+expect_msg 409 "至少提前 14 天" "a corrected declaration too late"
+api PUT "/cme/projects/$P1" "$(project 国家级 "N$RUN-1" 15 | jq -c ". + {version: $V}")" "$ORG"
+expect 200 "the corrected declaration"
+eq "$(j .status)" 待初审 "back to 初审"
+eq "$(j .city_opinion)" null "the old opinion is cleared"
+api PUT "/cme/projects/$P1" "$(project 国家级 "N$RUN-1" 15 | jq -c ". + {version: $((V + 1))}")" "$ORG"
+expect_msg 409 "只有「初审退回」或「审核不通过」" "declaring again while 待初审"
+V=$(sql "SELECT lock_version FROM cme_project WHERE id = $P1")
 api POST "/cme/projects/$P1/city-review" "{\"decision\":\"通过\",\"opinion\":\"同意\",\"version\":$V}" "$CITY"
 expect 200 "city 初审"
 eq "$(j .status)" 待省级审核 "after 初审"

@@ -29,7 +29,8 @@ function sessionRow(list) {
   return el;
 }
 
-async function declareDialog(ctx) {
+// p: a returned or refused project declared again (PUT with its version), else a new one
+async function declareDialog(ctx, p = null) {
   const f = form(
     [
       { name: 'level', label: '项目级别', type: 'select', required: true, options: ['国家级', '省级', '市级'] },
@@ -42,9 +43,15 @@ async function declareDialog(ctx) {
   );
   const rows = [];
   const box = h('div', { class: 'cme-sessions' });
-  box.append(sessionRow(rows));
+  if (p) {
+    f.fill({ ...p, credits: String(Number(p.credits)) });
+    for (const s of p.sessions) {
+      box.append(sessionRow(rows));
+      rows[rows.length - 1].fill(s);
+    }
+  } else box.append(sessionRow(rows));
   const ok = await modal({
-    title: '申报继教项目',
+    title: p ? '修改后重新申报' : '申报继教项目',
     width: 900,
     body: h('div', null, h('p', { class: 'muted' }, '须至少在首场开始前 2 周申报；市级主办单位的项目先经市卫生局初审，省直单位直接报省继教办。'), f.el, h('h4', { class: 'form-section' }, '日程安排'), box, btn('添加场次', () => box.append(sessionRow(rows)))),
     okText: '提交申报',
@@ -56,8 +63,14 @@ async function declareDialog(ctx) {
         if (s.ends_at <= s.starts_at) throw new Error(`第 ${i + 1} 个场次的结束时间应晚于开始时间`);
         return { title: s.title, venue: s.venue || null, starts_at: fromLocalInput(s.starts_at), ends_at: fromLocalInput(s.ends_at) };
       });
-      const r = await api.post('/cme/projects', { level: v.level, project_no: v.project_no, name: v.name, credits: Number(v.credits), notice: v.notice, sessions });
-      location.hash = '#/cme-project/' + r.id;
+      const body = { level: v.level, project_no: v.project_no, name: v.name, credits: Number(v.credits), notice: v.notice, sessions };
+      if (p) {
+        await api.put('/cme/projects/' + p.id, { ...body, version: p.version });
+        ctx.refresh();
+      } else {
+        const r = await api.post('/cme/projects', body);
+        location.hash = '#/cme-project/' + r.id;
+      }
     },
   });
   if (ok) toast('已申报，等待' + (ctx.me.authority && ctx.me.authority.admin_level === 'province' ? '省继教办审核' : '市卫生局初审'));
@@ -206,6 +219,7 @@ export async function project(ctx) {
   const p = await api.get('/cme/projects/' + id);
   const act = [];
   const ver = { version: p.version };
+  if (ctx.mode === 'institution' && (p.status === '初审退回' || p.status === '审核不通过')) act.push(btn('修改后重新申报', () => declareDialog(ctx, p), 'primary'));
   if (isCity(ctx) && p.status === '待初审') {
     act.push(
       btn('初审通过', async () => {
