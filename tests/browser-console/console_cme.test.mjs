@@ -1,7 +1,8 @@
 // console_cme.test.mjs - issue 15: the CME credit flow in the console and the exam page.
 // The organising unit declares a national project (first session 15 days ahead); the city
-// bureau passes its 初审; the provincial office passes it and the page says on which batch
-// day (Wednesday/Friday) the result goes out; the batch day arrives (release_on moved to
+// bureau returns it with an opinion, the unit corrects it and declares again, the city
+// passes; the provincial office passes it and the page says on which batch day
+// (Wednesday/Friday) the result goes out; the batch day arrives (release_on moved to
 // today in MariaDB, as the sessions' times are moved below: time passing); the unit registers
 // a card for its physician (generated number); at the course a keyboard-wedge reader "types"
 // the number and Enter into the sign-in box: 签到成功, a second swipe counts once, an unknown
@@ -63,6 +64,21 @@ L.main('browser_console_cme', async () => {
   const city = await ctx.newPage();
   await L.uiLogin(city, base, 'authority', w.users.city, L.PASSWORD);
   await city.goto(`${base}/#/cme-project/${pid}`);
+  await city.getByRole('button', { name: '退回' }).click();
+  const rd = city.getByRole('dialog', { name: '退回项目' });
+  await rd.getByLabel('初审意见').fill('请补充日程安排中的授课教师');
+  await rd.getByRole('button', { name: '确定' }).click();
+  await city.locator('.tag', { hasText: '初审退回' }).waitFor();
+  // the organiser reads the opinion, corrects and declares again
+  await org.reload();
+  await org.getByText('请补充日程安排中的授课教师').waitFor();
+  await org.getByRole('button', { name: '修改后重新申报' }).click();
+  const rdl = org.getByRole('dialog', { name: '修改后重新申报' });
+  await rdl.getByLabel('场次名称').fill('开班与专题讲座（主讲：王教授）');
+  await rdl.getByRole('button', { name: '提交申报' }).click();
+  await org.locator('.tag', { hasText: '待初审' }).waitFor();
+  await L.shot(org, 'declared-again');
+  await city.reload();
   await city.getByRole('button', { name: '初审通过' }).click();
   await city.locator('.tag', { hasText: '待省级审核' }).waitFor();
   await L.shot(city, 'city-review');
