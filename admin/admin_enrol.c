@@ -167,6 +167,10 @@ int admin_enrolment_get(admin_job *j, MYSQL *db)
                             dom_flow_actions(&j->actor, DOM_E_EXEMPTION,
                                              json_string_value(json_object_get(x, "status"))));
     }
+    /* 继续医学教育 annual verification of each year of the cycle, shown to every reviewer */
+    json_t *cme;
+    if ((rc = admin_cme_for_enrolment(j, db, eid, &cme))) goto fail;
+    json_object_set_new(e, "cme", cme);
     j->out =
         json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "enrolment", e, "physician", ph,
                   "experience", exp, "conduct_records", conduct, "opinions", ops, "exemptions", ex,
@@ -208,6 +212,10 @@ int admin_enrolment_action(admin_job *j, MYSQL *db)
     if (!strcmp(action, "confirm"))
         return dk_error_set(&j->err, DK_ENOTFOUND,
                             "确认参加请使用 POST /api/v1/institution/physicians/{id}/confirm");
+    if (!strcmp(action, "inst_pass")) { /* a province may require the CME verification */
+        int rc = admin_cme_assessment_check(j, db, eid);
+        if (rc) return rc;
+    }
     return admin_flow_run(j, db, DOM_E_ENROLMENT, action, eid, NULL, j->body, &j->out);
 }
 

@@ -367,4 +367,52 @@ int admin_assignment_list(admin_job *j, MYSQL *db);
 int admin_assignment_set(admin_job *j, MYSQL *db);
 int admin_authorities(admin_job *j, MYSQL *db);
 
+/* admin_cme.c, admin_cme_att.c, admin_cme_rec.c: continuing medical education 继续医学教育 */
+int admin_cme_text(admin_job *j, const char *key, const char *label, size_t max_chars,
+                   int required, const char **out); /* a text field limited in characters */
+long long admin_cme_province_of(const char *path);   /* "/1/5/" -> 1 */
+int admin_cme_is_province(const admin_job *j);
+void admin_cme_csv_reply(admin_job *j, struct evbuffer *b, const char *filename);
+int admin_cme_decision(admin_job *j, const char *const *keys, const char *what, const char *yes,
+                       const char *no, int *pass, const char **op);
+long admin_cme_day(const char *ymd); /* days since 1970-01-01 */
+void admin_cme_ymd(long day, char out[11]);
+/* The batch day (Wednesday or Friday, moved past non-working days) on which a decision of
+ * day d is fed back; kinds[i] is the calendar of day first + i (0 ordinary, 1 节假日,
+ * 2 调休工作日). Pure. */
+long admin_cme_release_day(long d, long first, const unsigned char *kinds, long n);
+int admin_cme_today(admin_job *j, MYSQL *db, char out[11]); /* Beijing date */
+int admin_cme_project_scope(admin_job *j, MYSQL *db, long long id, int lock, json_t **out);
+int admin_cme_card_norm(const char *in, char out[24]);
+/* {required, card_no, years:[…]} of the enrolment's physician over the cycle's years */
+int admin_cme_for_enrolment(admin_job *j, MYSQL *db, long long eid, json_t **out);
+/* inst_pass: 409 when the province requires the verification and a year is not 达标 */
+int admin_cme_assessment_check(admin_job *j, MYSQL *db, long long eid);
+int admin_cme_batch_date(admin_job *j, MYSQL *db);
+int admin_cme_calendar_list(admin_job *j, MYSQL *db);
+int admin_cme_calendar_put(admin_job *j, MYSQL *db);
+int admin_cme_calendar_delete(admin_job *j, MYSQL *db);
+int admin_cme_project_create(admin_job *j, MYSQL *db);
+int admin_cme_project_redeclare(admin_job *j, MYSQL *db);
+int admin_cme_project_list(admin_job *j, MYSQL *db);
+int admin_cme_project_get(admin_job *j, MYSQL *db);
+int admin_cme_city_review(admin_job *j, MYSQL *db);
+int admin_cme_province_review(admin_job *j, MYSQL *db);
+int admin_cme_card_list(admin_job *j, MYSQL *db);
+int admin_cme_card_create(admin_job *j, MYSQL *db);
+int admin_cme_swipe(admin_job *j, MYSQL *db);
+int admin_cme_attendance(admin_job *j, MYSQL *db);
+int admin_cme_paper_import(admin_job *j, MYSQL *db);
+int admin_cme_signin_sheet(admin_job *j, MYSQL *db);
+int admin_cme_feedback(admin_job *j, MYSQL *db);
+int admin_cme_feedback_check(admin_job *j, MYSQL *db);
+int admin_cme_grant(admin_job *j, MYSQL *db);
+int admin_cme_records(admin_job *j, MYSQL *db);
+int admin_cme_mine(admin_job *j, MYSQL *db);
+int admin_cme_rule_get(admin_job *j, MYSQL *db);
+int admin_cme_rule_put(admin_job *j, MYSQL *db);
+int admin_cme_settings_get(admin_job *j, MYSQL *db);
+int admin_cme_settings_put(admin_job *j, MYSQL *db);
+int admin_cme_stats(admin_job *j, MYSQL *db);
+
 #endif

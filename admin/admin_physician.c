@@ -159,6 +159,10 @@ int admin_phys_me(admin_job *j, MYSQL *db)
                             dom_flow_actions(&j->actor, DOM_E_ENROLMENT, st.status));
         json_object_set_new(enrol, "editable", json_boolean(phys_editable(j, &st, 1) == 0));
         dk_error_clear(&j->err);
+        /* 继续医学教育: the annual verification of each year of the cycle (self-assessment) */
+        json_t *cme;
+        if ((rc = admin_cme_for_enrolment(j, db, st.enrolment, &cme))) goto fail;
+        json_object_set_new(enrol, "cme", cme);
     }
     j->out = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "physician", me, "institution", inst,
                        "departments", depts, "experience", exp, "cycle", cycle, "enrolment", enrol,

@@ -195,6 +195,23 @@ static const config_key config_table[] = {
      "attachments one owner (an exemption request, an application) may have (then 409)"},
     {"attachment_max_total_bytes", T_INT, "52428800", 0,
      "total bytes of one owner's attachments (then 413)"},
+    /* admind: continuing medical education (admin/admin_cme*.c) */
+    {"cme_declare_lead_days", T_INT, "14", 0,
+     "a CME project is declared at least this many days before its first session"},
+    {"cme_feedback_days", T_INT, "14", 0,
+     "execution feedback later than this many days after the end is flagged late"},
+    {"cme_grant_days", T_INT, "14", 0,
+     "a grant later than this many days after the committee's approval is flagged late"},
+    {"cme_grant_batch", T_INT, "5000", 0,
+     "a grant commits its credits in batches of this many cards (its progress in between)"},
+    {"cme_swipe_early_min", T_INT, "30", 0, "card swipes accepted this long before a session"},
+    {"cme_attendance_min_percent", T_INT, "100", 0,
+     "share of a project's sessions an attendee must have signed in to be granted"},
+    {"cme_rule_total_min", T_INT, "25", 0, "national rule: credits a year (年度验证)"},
+    {"cme_rule_i_min", T_INT, "5", 0, "national rule: I类 credits a year, at least"},
+    {"cme_rule_i_max", T_INT, "10", 0, "national rule: I类 credits counted a year, at most"},
+    {"cme_rule_ii_min", T_INT, "15", 0, "national rule: II类 credits a year, at least"},
+    {"cme_rule_ii_max", T_INT, "20", 0, "national rule: II类 credits counted a year, at most"},
 };
 
 #define NKEYS (sizeof config_table / sizeof config_table[0])

@@ -184,12 +184,57 @@ static void test_workflow_table(void **state)
     json_decref(t);
 }
 
+/* CME: the Wednesday/Friday batch day, moved by holidays (kinds: 1 节假日, 2 调休工作日) */
+static long rel(const char *decided, const char *first, const unsigned char *kinds, long n)
+{
+    return admin_cme_release_day(admin_cme_day(decided), admin_cme_day(first), kinds, n);
+}
+
+static void test_cme_batches(void **state)
+{
+    (void)state;
+    char out[11];
+    /* 2024-10-01 was a Tuesday, the first day of 国庆 */
+    assert_int_equal(admin_cme_day("1970-01-01"), 0);
+    admin_cme_ymd(admin_cme_day("2024-02-29"), out);
+    assert_string_equal(out, "2024-02-29");
+    unsigned char none[1] = {0};
+    assert_int_equal(rel("2024-10-01", "2024-10-01", none, 0), admin_cme_day("2024-10-02"));
+    assert_int_equal(rel("2024-10-02", "2024-10-01", none, 0), admin_cme_day("2024-10-02"));
+    assert_int_equal(rel("2024-10-03", "2024-10-01", none, 0), admin_cme_day("2024-10-04"));
+    assert_int_equal(rel("2024-10-05", "2024-10-01", none, 0), admin_cme_day("2024-10-09"));
+    /* 10-01..10-07 holidays, 10-12 (Saturday) a 调休工作日: Wednesday 10-02 and Friday 10-04
+     * move to Tuesday 10-08 */
+    unsigned char k[14] = {1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 2, 0, 0};
+    assert_int_equal(rel("2024-09-30", "2024-10-01", k, 14), admin_cme_day("2024-10-08"));
+    assert_int_equal(rel("2024-10-03", "2024-10-01", k, 14), admin_cme_day("2024-10-08"));
+    assert_int_equal(rel("2024-10-09", "2024-10-01", k, 14), admin_cme_day("2024-10-09"));
+    /* Friday 10-11 is ordinary; a holiday on it would move it to the 调休 Saturday */
+    k[10] = 1;
+    assert_int_equal(rel("2024-10-10", "2024-10-01", k, 14), admin_cme_day("2024-10-12"));
+}
+
+static void test_cme_cards(void **state)
+{
+    (void)state;
+    char c[24];
+    assert_int_equal(admin_cme_card_norm("  3400001234567890\r\n", c), 0);
+    assert_string_equal(c, "3400001234567890");
+    assert_int_equal(admin_cme_card_norm("ab12cd", c), 0);
+    assert_string_equal(c, "AB12CD");
+    assert_int_equal(admin_cme_card_norm("12345", c), DK_EINVAL);
+    assert_int_equal(admin_cme_card_norm("123456789012345678901", c), DK_EINVAL);
+    assert_int_equal(admin_cme_card_norm("1234-5678", c), DK_EINVAL);
+    assert_int_equal(admin_cme_card_norm("卡123456", c), DK_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_id_numbers),     cmocka_unit_test(test_csv_read),
         cmocka_unit_test(test_csv_write),      cmocka_unit_test(test_times),
         cmocka_unit_test(test_workflow_table), cmocka_unit_test(test_text_limits),
+        cmocka_unit_test(test_cme_batches),    cmocka_unit_test(test_cme_cards),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

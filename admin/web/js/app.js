@@ -16,6 +16,7 @@ import * as review from './pages/review.js';
 import * as progress from './pages/progress.js';
 import * as invig from './pages/invigilation.js';
 import * as auth from './pages/authority.js';
+import * as cme from './pages/cme.js';
 
 const I = 'institution';
 const S = 'assessor';
@@ -46,6 +47,12 @@ const ROUTES = [
   { path: 'stats', group: null, label: '考核统计', roles: [A], page: auth.stats },
   { path: 'history', group: null, label: '历史考核结果查询', roles: [I, A], page: progress.history },
   { path: 'workflow', group: null, label: '业务流程说明', roles: [I, S, A], page: auth.workflow },
+  { path: 'cme-projects', group: '继续医学教育', label: '继教项目', roles: [I, A], page: cme.projects },
+  { path: 'cme-cards', group: '继续医学教育', label: '继教IC卡', roles: [I, A], page: cme.cards },
+  { path: 'cme-records', group: '继续医学教育', label: '学分查询', roles: [I, A], page: cme.records },
+  { path: 'cme-stats', group: '继续医学教育', label: '学分统计', roles: [A], page: cme.stats },
+  { path: 'cme-rules', group: '继续医学教育', label: '年度验证规则', roles: [A], page: cme.rules },
+  { path: 'cme-project', menu: false, label: '继教项目详情', roles: [I, A], page: cme.project },
   { path: 'review', menu: false, label: '审核详情', roles: [I, S, A], page: review.detail },
   { path: 'session', menu: false, label: '监考详情', roles: [I, A], page: invig.detail },
   { path: 'certificate', menu: false, label: '合格证书', roles: [I, A], page: progress.certificate },

@@ -18,6 +18,7 @@ import * as exemption from './exemption.js';
 import * as portal from './portal.js';
 import * as registration from './registration.js';
 import * as results from './results.js';
+import * as credits from './credits.js';
 import { $, el, fmtDateTime, fmtMinutes, fromTemplate, PAPER_NAMES } from './ui.js';
 
 const ACTIVE_KEY = 'dk.active';
@@ -60,6 +61,7 @@ const ROUTES = {
   tests: ['我的测评', null],
   results: ['考核结果', results.list],
   certificate: ['合格证书', results.certificate, 'results'],
+  credits: ['我的学分', credits.show],
 };
 
 function currentRoute() {

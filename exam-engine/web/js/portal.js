@@ -242,6 +242,7 @@ export async function home(view, ctx) {
     ['exemption', '免考申请', '符合免考条件的，申请免考并上传证明材料'],
     ['tests', '在线测评', '在测评时间内参加人文医学、业务水平测评'],
     ['results', '考核结果', '历次考核结果，打印合格证书'],
+    ['credits', '我的学分', '继续医学教育学分与年度验证'],
   ];
   body.replaceChildren(
     el('p', { class: 'greeting muted', text: `${p.name}，您好` }),

@@ -13,6 +13,7 @@ import * as api from './api.js';
 import { check, field, values } from './form.js';
 import { evaluation, loadError, loadMe, statusCard, tag, windowState, windowsTable } from './portal.js';
 import { $, dialog, el, fmtWhen } from './ui.js';
+import { yearsTable as creditYears } from './credits.js';
 
 const STEPS = ['基本信息', '考核程序', '本人照片', '提交报名'];
 const PHOTO_MAX = 4 << 20;
@@ -320,7 +321,10 @@ export async function show(view, ctx) {
     const generalBox = el('fieldset', { class: 'group-box' }, el('legend', { text: '完成工作数量（本考核周期）' }), el('div', { class: 'form-grid' }, ...general));
     const simpleBox = el('fieldset', { class: 'group-box' }, el('legend', { text: '简易程序申请' }), el('div', { class: 'form-grid' }, ...simple),
       el('p', { class: 'small muted', text: '需要证明材料的，请按所在机构的要求提交。选择简易程序后只参加人文医学测评。' }));
-    const commonBox = el('fieldset', { class: 'group-box' }, el('legend', { text: '工作成绩、职业道德自评' }), el('div', { class: 'form-grid' }, ...common));
+    const commonBox = el('fieldset', { class: 'group-box' }, el('legend', { text: '工作成绩、职业道德自评' }), el('div', { class: 'form-grid' }, ...common),
+      e.cme ? el('div', { class: 'cme-box' }, el('h3', { text: '继续医学教育年度验证（本考核周期，由学分系统带入）' }),
+        el('p', { class: 'small muted', text: `继教IC卡：${e.cme.card_no || '未登记'}${e.cme.required ? '。本省要求本周期已结束的各年度验证达标，一般程序的工作成绩方可评为合格。' : ''}` }),
+        creditYears(e.cme.years, '本考核周期各年度继续医学教育年度验证')) : null);
     const toggle = () => {
       const v = proc.read();
       generalBox.hidden = v !== '一般程序';

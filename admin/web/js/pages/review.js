@@ -8,6 +8,7 @@
 // version the page read, so a record changed meanwhile is refused, not overwritten.
 
 import * as api from '../api.js';
+import { yearsTable as cmeYears } from './cme.js';
 import { h, card, btn, link, toast, modal, askReason, tag, listView, desc, table, tabs, fmtDate, fmtTime, paperName, showError, empty, form } from '../ui.js';
 
 export const ACTION_LABEL = {
@@ -219,6 +220,17 @@ function evaluationView(e) {
   if (e.makeup_decision) items.push(h('h4', { class: 'sub' }, '补考决定'), desc([['决定', e.makeup_decision], ['理由', e.makeup_reason], ['时间', fmtTime(e.makeup_decided_at)]]));
   if (e.result) items.push(h('h4', { class: 'sub' }, '考核结果'), desc([['结果', tag(e.result)], ['说明', e.result_reason], ['完成时间', fmtTime(e.completed_at)]]));
   return items;
+}
+
+// 继续医学教育 年度验证 of each year of the cycle (admind: enrolment.cme)
+function cmeTab(c) {
+  if (!c) return h('p', { class: 'muted' }, '无继续医学教育记录');
+  return h(
+    'div',
+    null,
+    h('p', { class: 'muted' }, `继教IC卡：${c.card_no || '未登记'}${c.required ? '；本省要求本周期已结束的各年度验证达标后，一般程序工作成绩方可评为合格' : ''}`),
+    cmeYears(c.years),
+  );
 }
 
 function workTab(d, ctx, reload) {
@@ -580,6 +592,7 @@ export async function detail(ctx) {
         { label: '工作业绩、职业道德', render: () => workTab(d, ctx, reload) },
         { label: `免考申请${d.exemptions.length ? `（${d.exemptions.length}）` : ''}`, render: () => exemptionTab(d, ctx, reload) },
         { label: '测评情况', render: () => testsTab(d, ctx) },
+        { label: '继续医学教育', render: () => cmeTab(e.cme) },
         { label: '提交日志', render: () => logTable(logs.filter((r) => r.actor_type === 'physician')) },
         { label: '操作日志', render: () => logTable(logs.filter((r) => r.actor_type !== 'physician')) },
       ],
