@@ -68,7 +68,10 @@ void admin_cme_ymd(long day, char out[11])
     time_t t = (time_t)day * 86400;
     struct tm tm;
     gmtime_r(&t, &tm);
-    snprintf(out, 11, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    /* bounded, so that the compiler can see 10 characters always fit */
+    unsigned y = (unsigned)(tm.tm_year + 1900) % 10000u, m = (unsigned)(tm.tm_mon + 1) % 100u,
+             d = (unsigned)tm.tm_mday % 100u;
+    snprintf(out, 11, "%04u-%02u-%02u", y, m, d);
 }
 
 static int weekday(long day) /* 0 Sunday ... 6 Saturday */
