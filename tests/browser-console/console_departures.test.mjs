@@ -16,7 +16,8 @@ L.main('browser_console_departures', async () => {
   if (!args.examd || !args.jpeg2y4m) await L.skip('examd or jpeg2y4m is not built');
   const models = { DK_PROCTOR_MODEL_DIR: L.MODELS };
   const admind = await L.startAdmind(args.admind, tmp, models);
-  const examd = await L.startExamd(args.examd, tmp, models);
+  // the fake webcam is a still photo: it cannot turn for the liveness challenge
+  const examd = await L.startExamd(args.examd, tmp, { ...models, DK_CAMERA_LIVENESS: '0' });
   const base = admind.base;
   const w = await L.makeWorld(base, { admind: args.admind });
   const own = L.facePhotos('deepface_img01').length >= 2 ? 'deepface_img01' : null;

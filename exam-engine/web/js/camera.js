@@ -322,7 +322,8 @@ export class CaptureLoop {
   // the outcome for the invigilators. status('challenge', text) while it runs,
   // status('challenge-done', text) at the end.
   async challenge() {
-    if (this.challenging || this.stopped || !this.camera.live()) return;
+    // offline: the ask stays pending and a later capture's follow-up sees it again
+    if (this.challenging || this.stopped || !this.camera.live() || !navigator.onLine) return;
     this.challenging = true;
     try {
       const frames = [await this.camera.jpeg()];
@@ -332,6 +333,10 @@ export class CaptureLoop {
         frames.push(await this.camera.jpeg());
       }
       this.status('challenge', '请回正，正在核验……');
+      if (!navigator.onLine) { // went offline meanwhile: no request the browser knows will fail
+        this.status('challenge-done', null);
+        return;
+      }
       const r = await api.post('/api/v1/sessions/' + this.sid + '/liveness', await challengeBody(frames));
       this.status('challenge-done', r.ok ? '活体检测已完成，请继续作答。' : r.message || '活体检测未通过。');
     } catch (e) {
