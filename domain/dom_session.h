@@ -110,7 +110,7 @@ dom_key dom_key_live(long long pid);
 #define DOM_F_DEP_N "dep_n"   /* departures recorded */
 #define DOM_F_DEP_MS "dep_ms" /* their total duration */
 #define DOM_F_DEV "dev"       /* the device that answered last */
-#define DOM_F_DEV_AT "dev_at" /* when (Redis ms) */
+#define DOM_F_DEV_AT "dev_at" /* when (Redis ms; rewritten at most once a second) */
 #define DOM_F_CONC "conc"     /* when two devices answered within the window (set once) */
 
 /* DOM_F_STATUS values: live -> submitting (claimed) -> submitted; a failed claim goes

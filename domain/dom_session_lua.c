@@ -30,13 +30,18 @@ dk_script dom_lua_answer = DK_SCRIPT(
     "  end\n"
     "end\n"
     "redis.call('HSET', KEYS[2], ARGV[2], c .. '@' .. now)\n"
-    /* two devices answering within the window: flagged once; a later one is a resume */
+    /* two devices answering within the window: flagged once; a later one is a resume. The
+     * device's time is written at most once a second: not a second write per answer */
     "if ARGV[6] ~= '' then\n"
-    "  if s[6] and s[6] ~= ARGV[6] and now - (tonumber(s[7] or '0') or 0) < tonumber(ARGV[7]) then\n"
+    "  local at = tonumber(s[7] or '0') or 0\n"
+    "  if s[6] and s[6] ~= ARGV[6] and now - at < tonumber(ARGV[7]) then\n"
     "    if redis.call('HSETNX', KEYS[1], 'conc', now) == 1 then redis.call('SADD', KEYS[4], ARGV[4]) end\n"
     "  end\n"
-    "  redis.call('HSET', KEYS[1], 'dev', ARGV[6], 'dev_at', now)\n"
-    "end\n"    "redis.call('SADD', KEYS[3], ARGV[4])\n"
+    "  if s[6] ~= ARGV[6] or now - at >= 1000 then\n"
+    "    redis.call('HSET', KEYS[1], 'dev', ARGV[6], 'dev_at', now)\n"
+    "  end\n"
+    "end\n"
+    "redis.call('SADD', KEYS[3], ARGV[4])\n"
     "return {1, 'ok', now}\n");
 
 /* local a = the answer pairs of KEYS[2] saved at or after the session's (KEYS[1])
@@ -52,6 +57,13 @@ dk_script dom_lua_answer = DK_SCRIPT(
     "  end\n"                                                                                   \
     "  a = out\n"                                                                               \
     "end\n"
+
+/* Lets side key K of a session expire with it: its TTL when it has one (after the submit),
+ * else a day past the deadline DL (a number). */
+#define EXPIRE_WITH_SESSION(K, DL)                                                               \
+    "local ttl = redis.call('PTTL', KEYS[1])\n"                                                 \
+    "if ttl > 0 then redis.call('PEXPIRE', " K ", ttl)\n"                                       \
+    "else redis.call('PEXPIREAT', " K ", (" DL ") + 86400000) end\n"
 
 #define VIEW_BODY                                                                                \
     "local s = redis.call('HGETALL', KEYS[1])\n"                                                 \
@@ -78,7 +90,6 @@ dk_script dom_lua_restore = DK_SCRIPT(
     "    local from = math.max(now, tonumber(redis.call('HGET', KEYS[1], 'started_at') or '0'))\n"
     "    redis.call('ZADD', KEYS[4], 'NX', from + tonumber(ARGV[#ARGV]), sid)\n"
     "  end\n"
-
     "else\n"
     "  while ARGV[i] ~= '|' do i = i + 2 end\n"
     /* a resume (a reload, another device) is when a stand-in would take over: the
@@ -119,10 +130,8 @@ dk_script dom_lua_device = DK_SCRIPT(
     "if not old and redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[4]) then return 0 end\n"
     "local first = old and string.match(old, '^(%d+)|') or tostring(now)\n"
     "redis.call('HSET', KEYS[2], ARGV[1], first .. '|' .. now .. '|' .. ARGV[2] .. '|' .. ARGV[3])\n"
-    "local ttl = redis.call('PTTL', KEYS[1])\n"
     "local dl = tonumber(redis.call('HGET', KEYS[1], 'deadline') or '0') or 0\n"
-    "if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl)\n"
-    "else redis.call('PEXPIREAT', KEYS[2], math.max(dl, now) + 86400000) end\n"
+    EXPIRE_WITH_SESSION("KEYS[2]", "math.max(dl, now)")
     "return 1\n");
 
 dk_script dom_lua_departure = DK_SCRIPT(
@@ -133,9 +142,7 @@ dk_script dom_lua_departure = DK_SCRIPT(
     "if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 0 then\n"
     "  if redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[6]) then return {0, 'toomany', now} end\n"
     "  redis.call('HSET', KEYS[2], ARGV[2], ARGV[3] .. '|' .. ARGV[4] .. '|' .. ARGV[5])\n"
-    "  local ttl = redis.call('PTTL', KEYS[1])\n"
-    "  if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl)\n"
-    "  else redis.call('PEXPIREAT', KEYS[2], (tonumber(s[5] or '0') or now) + 86400000) end\n"
+    EXPIRE_WITH_SESSION("KEYS[2]", "tonumber(s[5] or '0') or now")
     "  redis.call('HINCRBY', KEYS[1], 'dep_n', 1)\n"
     "  redis.call('HINCRBY', KEYS[1], 'dep_ms', tonumber(ARGV[5]))\n"
     "  redis.call('SADD', KEYS[3], ARGV[7])\n"

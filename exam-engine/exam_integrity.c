@@ -95,7 +95,16 @@ static void on_departure(redisReply *r, const dk_error *e, void *arg)
         dk_http_fail(rq, e);
         return;
     }
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 3) {
+    /* {1, n, ms, warn_at, submit_at, action, status} | {0, reason, now} */
+    int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements >= 3 &&
+             r->element[0]->type == REDIS_REPLY_INTEGER;
+    if (ok && r->element[0]->integer == 1)
+        ok = r->elements == 7 && r->element[1]->type == REDIS_REPLY_INTEGER &&
+             r->element[2]->type == REDIS_REPLY_INTEGER && r->element[3]->type == REDIS_REPLY_STRING &&
+             r->element[4]->type == REDIS_REPLY_STRING && r->element[5]->type == REDIS_REPLY_STRING;
+    else if (ok)
+        ok = r->element[1]->type == REDIS_REPLY_STRING;
+    if (!ok) {
         dk_http_failf(rq, DK_EINTERNAL, "存储返回了意外的结果");
         return;
     }
@@ -109,7 +118,6 @@ static void on_departure(redisReply *r, const dk_error *e, void *arg)
             dk_http_failf(rq, DK_ENOTFOUND, "没有这场考试");
         return;
     }
-    /* {1, n, ms, warn_at, submit_at, action, status} */
     long long n = r->element[1]->integer, ms = r->element[2]->integer;
     const char *warn = r->element[3]->str, *submit = r->element[4]->str;
     int auto_submit = !strcmp(r->element[5]->str, "submit");
