@@ -463,9 +463,15 @@ int admin_cme_project_redeclare(admin_job *j, MYSQL *db)
 {
     long long id = admin_param_id(j, 0);
     json_t *ver = json_incref(json_object_get(j->body, "version")), *o = NULL;
-    json_object_del(j->body, "version");
+    /* the declaration's fields are read from a shallow copy without the version: the body
+     * itself stays as sent, for the runner's retry after a deadlock */
+    json_t *body = j->body, *fields = json_copy(body);
+    json_object_del(fields, "version");
+    j->body = fields;
     cme_decl d;
     int rc = declare_parse(j, db, &d);
+    j->body = body;
+    json_decref(fields); /* its values are shared with body, which keeps them alive */
     if (rc || (rc = dk_mysql_begin(db, &j->err)) ||
         (rc = admin_cme_project_scope(j, db, id, 1, &o)))
         goto out;

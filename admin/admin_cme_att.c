@@ -328,8 +328,19 @@ int admin_cme_paper_import(admin_job *j, MYSQL *db)
     if (rc) return rc;
     for (int c = 0; c < 3; c++)
         if (col[c] < 0) return dk_error_set(&j->err, DK_EINVAL, "CSV 缺少必需的列「%s」", heads[c]);
+    /* the row limit before any work: the records are counted first, nothing is written
+     * for a file over it */
+    int rows = 0;
+    for (size_t p2 = pos;;) {
+        int n = admin_csv_record(buf, len, &p2, f, 8);
+        if (n == -1) break;
+        int empty = n == 1 && !*f[0];
+        if (n > 0) admin_csv_free_fields(f, n);
+        if (!empty && ++rows > PAPER_MAX_ROWS)
+            return dk_error_set(&j->err, DK_ETOOBIG, "一次最多导入 %d 行", PAPER_MAX_ROWS);
+    }
     json_t *errors = json_array();
-    int line = 1, rows = 0;
+    int line = 1;
     if ((rc = dk_mysql_begin(db, &j->err))) goto out;
     for (;;) {
         int n = admin_csv_record(buf, len, &pos, f, 8);
@@ -341,10 +352,6 @@ int admin_cme_paper_import(admin_job *j, MYSQL *db)
         } else if (n == 1 && !*f[0]) {
             admin_csv_free_fields(f, n);
             continue;
-        } else if (++rows > PAPER_MAX_ROWS) {
-            admin_csv_free_fields(f, n);
-            rc = dk_error_set(&j->err, DK_ETOOBIG, "一次最多导入 %d 行", PAPER_MAX_ROWS);
-            goto out;
         } else if (n != nh) {
             snprintf(msg, sizeof msg, "列数（%d）与表头（%d）不一致", n, nh);
         } else {
@@ -663,8 +670,18 @@ int admin_cme_grant(admin_job *j, MYSQL *db)
     long long pct = dk_config_int(j->srv->cfg, "cme_attendance_min_percent"), done = 0;
     long long batch = dk_config_int(j->srv->cfg, "cme_grant_batch");
     if (batch < 1) batch = 1;
-    for (long long from = lo; from <= hi; from += batch) {
-        long long to = from + batch - 1, seen = 0;
+    for (long long from = lo; from <= hi;) {
+        /* the next batch of attendees' cards (not of card ids: cards far apart are not
+         * stepped over one empty range after another) */
+        long long to = -1, seen = 0;
+        dk_param pn[] = {DK_PINT(id), DK_PINT(from), DK_PINT(batch)};
+        if ((rc = admin_sql_ll(db,
+                               "SELECT CAST(IFNULL(MAX(card_id), -1) AS SIGNED) FROM (SELECT "
+                               "DISTINCT card_id FROM cme_attendance WHERE project_id = ? AND "
+                               "card_id >= ? ORDER BY card_id LIMIT ?) t",
+                               pn, 3, &to, &j->err)))
+            goto out;
+        if (to < from) break;
         dk_param pg[] = {DK_PINT(id), DK_PINT(from), DK_PINT(to), DK_PINT(pct), DK_PSTR(failed)};
         dk_param pc[] = {DK_PINT(id), DK_PINT(from), DK_PINT(to)};
         if ((rc = dk_mysql_begin(db, &j->err)) ||
@@ -689,6 +706,7 @@ int admin_cme_grant(admin_job *j, MYSQL *db)
                                  pp, 2, NULL, &j->err)) ||
             (rc = dk_mysql_commit(db, &j->err)))
             goto out;
+        from = to + 1;
     }
     /* done: the count is what the project holds (a resumed grant counts the earlier rows) */
     long long days = dk_config_int(j->srv->cfg, "cme_grant_days"), late = 0, granted = 0;
@@ -702,10 +720,14 @@ int admin_cme_grant(admin_job *j, MYSQL *db)
     json_t *d = json_pack("{s:I,s:I,s:s,s:s,s:b}", "granted", (json_int_t)granted, "attendees",
                           (json_int_t)total, "committee_ref", ref, "committee_approved_on", on,
                           "late", (int)late);
+    uint64_t claimed = 0;
     if (!(rc = admin_sql_exec(db,
                               "UPDATE cme_feedback SET granted_at = NOW(3), grant_late = ?, "
                               "granted_count = ? WHERE project_id = ? AND granted_at IS NULL",
-                              pu, 3, NULL, &j->err)))
+                              pu, 3, &claimed, &j->err)) &&
+        !claimed) /* a grant running at the same time finished first: one of them reports it */
+        rc = dk_error_set(&j->err, DK_ECONFLICT, "该项目的学分已授予，不能重复授予");
+    if (!rc)
         rc = admin_audit(db, j, 0, "cme_grant", "cme_project", id, NULL, NULL, NULL, NULL, d,
                          &j->err);
     json_decref(d);
