@@ -247,16 +247,13 @@ int admin_auth_inst_list(admin_job *j, MYSQL *db)
         admin_sqlb_free(&b);
         return dk_error_set(&j->err, DK_EINVAL, "activated 应为 0 或 1");
     }
-    char like[200];
+    char like[2 * 96 + 3];
     if (name) { /* a name typed with % or _ means those characters, not wildcards */
-        size_t o = 0;
-        like[o++] = '%';
-        for (const char *c = name; *c && o < sizeof like - 3; c++) {
-            if (*c == '%' || *c == '_' || *c == '\\') like[o++] = '\\';
-            like[o++] = *c;
+        int rc = admin_like_any(j, "机构名称", name, 96, like, sizeof like);
+        if (rc) {
+            admin_sqlb_free(&b);
+            return rc;
         }
-        like[o++] = '%';
-        like[o] = '\0';
         admin_sqlb_cat(&b, " AND i.name LIKE ?");
         admin_sqlb_param(&b, DK_PSTR(like));
     }

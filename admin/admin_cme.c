@@ -523,7 +523,8 @@ int admin_cme_project_list(admin_job *j, MYSQL *db)
     admin_sqlb b;
     admin_sqlb_init(&b, "FROM cme_project p JOIN institution i ON i.id = p.organiser_id JOIN "
                         "authority au ON au.id = i.authority_id WHERE ");
-    char like[300];
+    char like[2 * 128 + 3];
+    int rc = 0;
     if (j->actor.kind == 'i') {
         admin_sqlb_cat(&b, "p.organiser_id = ?");
         admin_sqlb_param(&b, DK_PINT(j->actor.institution_id));
@@ -548,14 +549,13 @@ int admin_cme_project_list(admin_job *j, MYSQL *db)
         admin_sqlb_cat(&b, " AND p.level = ?");
         admin_sqlb_param(&b, DK_PSTR(lv));
     }
-    if (q) {
-        snprintf(like, sizeof like, "%%%.200s%%", q);
+    if (q && !(rc = admin_like_any(j, "搜索内容", q, 128, like, sizeof like))) {
         admin_sqlb_cat(&b, " AND (p.name LIKE ? OR p.project_no LIKE ?)");
         admin_sqlb_param(&b, DK_PSTR(like));
         admin_sqlb_param(&b, DK_PSTR(like));
     }
-    long long year;
-    int rc = admin_q_int(j, "year", 0, 2200, 0, &year);
+    long long year = 0;
+    if (!rc) rc = admin_q_int(j, "year", 0, 2200, 0, &year);
     if (!rc && year) {
         admin_sqlb_cat(&b, " AND YEAR(p.start_at + INTERVAL 8 HOUR) = ?");
         admin_sqlb_param(&b, DK_PINT(year));

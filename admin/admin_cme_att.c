@@ -57,10 +57,14 @@ int admin_cme_card_list(admin_job *j, MYSQL *db)
         admin_sqlb_cat(&b, "au.path LIKE CONCAT(?, '%')");
         admin_sqlb_param(&b, DK_PSTR(j->actor.path));
     }
-    char like[300], card[24];
+    char like[2 * 64 + 3], card[24];
     const char *name = admin_q(j, "name"), *no = admin_q(j, "card_no");
     if (name) {
-        snprintf(like, sizeof like, "%%%.200s%%", name);
+        int rc = admin_like_any(j, "姓名", name, 64, like, sizeof like);
+        if (rc) {
+            admin_sqlb_free(&b);
+            return rc;
+        }
         admin_sqlb_cat(&b, " AND c.name LIKE ?");
         admin_sqlb_param(&b, DK_PSTR(like));
     }

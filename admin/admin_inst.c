@@ -28,15 +28,7 @@ int admin_phys_filters(admin_job *j, admin_sqlb *b, admin_filter_bufs *fb)
     }
     const char *name = admin_q(j, "name");
     if (name) {
-        if (strlen(name) > 64) return dk_error_set(&j->err, DK_EINVAL, "姓名过长");
-        size_t o = 0;
-        fb->like[o++] = '%';
-        for (const char *c = name; *c && o < sizeof fb->like - 3; c++) {
-            if (*c == '%' || *c == '_' || *c == '\\') fb->like[o++] = '\\';
-            fb->like[o++] = *c;
-        }
-        fb->like[o++] = '%';
-        fb->like[o] = '\0';
+        if ((rc = admin_like_any(j, "姓名", name, 64, fb->like, sizeof fb->like))) return rc;
         admin_sqlb_cat(b, " AND p.name LIKE ?");
         admin_sqlb_param(b, DK_PSTR(fb->like));
     }

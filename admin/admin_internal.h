@@ -187,6 +187,10 @@ void admin_sqlb_init(admin_sqlb *b, const char *start);
 void admin_sqlb_cat(admin_sqlb *b, const char *frag);
 void admin_sqlb_param(admin_sqlb *b, dk_param p);
 void admin_sqlb_free(admin_sqlb *b);
+/* text as a LIKE pattern that finds it anywhere: %text%, with % _ \ escaped (typed, they mean
+ * themselves). DK_EINVAL "<label>过长" beyond max bytes; out needs 2 * max + 3 bytes. */
+int admin_like_any(admin_job *j, const char *label, const char *text, size_t max, char *out,
+                   size_t outsz);
 
 /* A paged list: SELECT <cols> <from_where> ORDER BY <order> LIMIT; j->out =
  * {"items":[..],"total":N,"page":P,"page_size":S}. page / page_size (default 10, at

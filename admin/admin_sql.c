@@ -365,3 +365,19 @@ int admin_read_file(const char *path, size_t max, char **out, size_t *len)
     *len = off;
     return 0;
 }
+
+int admin_like_any(admin_job *j, const char *label, const char *text, size_t max, char *out,
+                   size_t outsz)
+{
+    if (strlen(text) > max || outsz < 2 * max + 3)
+        return dk_error_set(&j->err, DK_EINVAL, "%s过长", label);
+    size_t o = 0;
+    out[o++] = '%';
+    for (const char *c = text; *c; c++) {
+        if (*c == '%' || *c == '_' || *c == '\\') out[o++] = '\\';
+        out[o++] = *c;
+    }
+    out[o++] = '%';
+    out[o] = '\0';
+    return 0;
+}

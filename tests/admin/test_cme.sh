@@ -229,6 +229,15 @@ upload POST "/cme/projects/$P1/paper-attendees" "$TMP/good.csv" text/csv "$ORG"
 expect 200 "a good file"
 eq "$(j .imported)" 2 "imported"
 
+step "searches: a typed % or _ means itself, not a wildcard; a term too long is refused"
+api GET "/cme/projects?q=%25" "" "$ORG"
+expect 200 "a search for %"
+eq "$(j .total)" 0 "no project name holds a %: it matched nothing, not everything"
+api GET "/cme/cards?name=_" "" "$ORG"
+eq "$(j .total)" 0 "a card search for _ matches no name"
+api GET "/cme/projects?q=$(printf 'x%.0s' $(seq 129))" "" "$ORG"
+expect_msg 400 "搜索内容过长" "a search term over 128 bytes"
+
 step "sign-in sheet: electronic and paper attendees apart"
 code=$(curl -s -o "$TMP/sheet.csv" -w '%{http_code}' "http://127.0.0.1:$ADMIN_PORT/api/v1/cme/projects/$P1/signin-sheet" -H "Authorization: Bearer $ORG")
 eq "$code" 200 "sign-in sheet"
