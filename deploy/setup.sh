@@ -33,6 +33,13 @@ DK_PACKAGES=(
     libjansson-dev
     # tests
     libcmocka-dev
+    # exports, certificates (admin/): spreadsheets, PDF in Noto CJK, QR codes
+    libxlsxwriter-dev
+    libcairo2-dev
+    libpango1.0-dev
+    libqrencode-dev
+    # tests: an export is read back as XLSX through a library (/usr/bin/python3)
+    python3-openpyxl
     # the stack (deploy/stack.sh) and its clients
     mariadb-server
     mariadb-client
