@@ -124,6 +124,9 @@ static const config_key config_table[] = {
     {"capture_workers", T_INT, "2", 0,
      "threads storing captures (file, row, rename), apart from the database threads"},
     {"capture_queue", T_INT, "512", 0, "captures that may wait to be stored before 503"},
+    {"capture_sweep_period_s", T_INT, "3600", 0,
+     "how often the captures folder is swept of photos no capture row names (left by a crash "
+     "between the write and the commit); the first sweep runs soon after the start; 0 = never"},
     {"flush_workers", T_INT, "1", 0,
      "threads writing the answer flush to MariaDB, apart from the database threads"},
     {"flush_queue", T_INT, "64", 0, "flush jobs that may wait (beyond: the sessions wait for the next tick)"},

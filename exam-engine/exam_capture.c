@@ -10,6 +10,7 @@
  * capture rows or the proctor's stream. The physician
  * is never blocked by proctoring: a long stream only shows as lag in /metrics. A capture
  * stored but not queued (Redis down or slow) is queued later by the proctor's sweep. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dk_log.h"
@@ -371,4 +373,126 @@ void exam_capture_get(dk_req *rq, const dk_claims *who)
     snprintf(pid, sizeof pid, "%lld", who->id);
     const char *argv[] = {"2", k_sess.s, k_cap.s, pid, cid};
     dk_aredis_evalsha(rq->loop->redis, 0, on_state, rq, &capture_state_lua, 5, argv, NULL);
+}
+
+/* ---- files no capture row names ---------------------------------------------------------
+ * A kill -9 or a power cut between the photo's write and its row's commit leaves a file no
+ * row names: a .part, or a <id>.jpg renamed inside a transaction that never committed. The
+ * retention purge follows rows, so such a photo of a face would stay on the disk for ever.
+ * The sweep removes them once older than CAPTURE_ORPHAN_AGE_S: no capture in flight is that
+ * old (its transaction lives seconds, within mysql_timeout_ms). Ids are checked against
+ * proctor_capture in batches; a file whose row exists is never touched, whatever its age
+ * (the purge owns it). Folders are never removed: a capture may be creating its own. */
+#define CAPTURE_ORPHAN_AGE_S 600
+#define SWEEP_BATCH_IDS 200
+
+typedef struct sweep_batch {
+    int n;
+    long long id[SWEEP_BATCH_IDS];
+    char path[SWEEP_BATCH_IDS][512];
+} sweep_batch;
+
+/* Deletes the files of the batch whose id has no proctor_capture row. */
+static int sweep_check(MYSQL *db, exam_capture_sweep *w, sweep_batch *b)
+{
+    if (!b->n) return 0;
+    char sql[64 + SWEEP_BATCH_IDS * 3] = "SELECT id FROM proctor_capture WHERE id IN (";
+    dk_param p[SWEEP_BATCH_IDS];
+    for (int i = 0; i < b->n; i++) {
+        strcat(sql, i ? ",?" : "?");
+        p[i] = DK_PINT(b->id[i]);
+    }
+    strcat(sql, ")");
+    MYSQL_RES *res;
+    if (dk_mysql_exec(db, sql, p, (size_t)b->n, &res, NULL, &w->err)) return w->err.code;
+    char known[SWEEP_BATCH_IDS] = {0};
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res)))
+        for (int i = 0; i < b->n; i++)
+            if (row[0] && strtoll(row[0], NULL, 10) == b->id[i]) known[i] = 1;
+    mysql_free_result(res);
+    for (int i = 0; i < b->n; i++)
+        if (!known[i] && unlink(b->path[i]) == 0) {
+            DK_WARN("examd", "removed a capture photo no row names (a crash before its commit) "
+                    "path=%s", b->path[i]);
+            w->removed++;
+        }
+    w->checked += b->n;
+    b->n = 0;
+    return 0;
+}
+
+/* 1 when name is <digits>.jpg, with the id in *id. */
+static int capture_file_id(const char *name, long long *id)
+{
+    char *end;
+    if (name[0] < '1' || name[0] > '9') return 0;
+    long long v = strtoll(name, &end, 10);
+    if (strcmp(end, ".jpg") != 0 || v <= 0) return 0;
+    *id = v;
+    return 1;
+}
+
+static int sweep_session_dir(MYSQL *db, exam_capture_sweep *w, const char *dir, time_t old,
+                             sweep_batch *b)
+{
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    struct dirent *e;
+    int rc = 0;
+    while (!rc && (e = readdir(d))) {
+        char path[512];
+        struct stat st;
+        long long id;
+        size_t len = strlen(e->d_name);
+        int part = e->d_name[0] == '.' && len > 5 && strcmp(e->d_name + len - 5, ".part") == 0;
+        int jpg = !part && capture_file_id(e->d_name, &id);
+        if (!part && !jpg) continue;
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= sizeof path ||
+            lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_mtime > old)
+            continue;
+        if (part) {
+            if (unlink(path) == 0) {
+                DK_WARN("examd", "removed a capture never stored (a crash before its row) "
+                        "path=%s", path);
+                w->removed++;
+            }
+            continue;
+        }
+        b->id[b->n] = id;
+        memcpy(b->path[b->n++], path, sizeof path);
+        if (b->n == SWEEP_BATCH_IDS) rc = sweep_check(db, w, b);
+    }
+    closedir(d);
+    return rc;
+}
+
+void exam_capture_sweep_work(void *ctx, void *arg)
+{
+    exam_capture_sweep *w = arg;
+    MYSQL *db = dk_dbconn_get(ctx, &w->err);
+    if (!db) {
+        w->rc = w->err.code;
+        return;
+    }
+    char root[400];
+    snprintf(root, sizeof root, "%s/captures", w->srv->data_dir);
+    DIR *d = opendir(root);
+    if (!d) return; /* no capture stored on this node yet */
+    time_t old = time(NULL) - CAPTURE_ORPHAN_AGE_S;
+    sweep_batch *b = dk_calloc(1, sizeof *b);
+    struct dirent *e;
+    while (!w->rc && (e = readdir(d))) {
+        char dir[512];
+        struct stat st;
+        if (e->d_name[0] == '.' ||
+            (size_t)snprintf(dir, sizeof dir, "%s/%s", root, e->d_name) >= sizeof dir ||
+            lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_mtime < w->since)
+            continue;
+        w->rc = sweep_session_dir(db, w, dir, old, b);
+    }
+    closedir(d);
+    if (!w->rc) w->rc = sweep_check(db, w, b);
+    free(b);
+    if (w->rc == DK_EIO) dk_dbconn_drop(ctx);
 }

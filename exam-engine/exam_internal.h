@@ -53,6 +53,7 @@ struct exam_server {
     dom_limit camera_limit; /* camera checks per physician (dom_limit.h) */
     int camera_liveness;    /* 0: the liveness challenge's verdict is logged, not applied */
     long long sweeper_period_ms;
+    long long capture_sweep_period_s; /* 0: files no row names are never swept */
     const char *data_dir;  /* borrowed from cfg: captures/<sid>/<id>.jpg below it */
     proctor_options photo; /* upload limits of exam_check_jpeg (strings borrowed from cfg) */
     dk_error photo_err;    /* code != 0: the proctor_* keys are invalid, uploads refused */
@@ -88,6 +89,8 @@ struct exam_server {
 /* Per event loop. */
 typedef struct exam_loop {
     struct event *sweep, *flush, *reload, *orphans; /* loop 0 only */
+    struct event *capture_sweep, *capture_sweep_every; /* the first, then every period */
+    long long capture_swept_at; /* unix s the last capture sweep was queued (0: none yet) */
     dom_token_cache *tokens; /* this loop's revocations, read by the route runner */
     /* With redis_wait_replicas > 0: a second connection carries the answer writes and
      * their WAIT, so a WAIT blocks nothing else of the loop; one WAIT in flight at a time
@@ -159,6 +162,16 @@ void exam_answer_put(dk_req *rq, const dk_claims *who);
 void exam_submit(dk_req *rq, const dk_claims *who);
 void exam_capture_post(dk_req *rq, const dk_claims *who);
 void exam_capture_get(dk_req *rq, const dk_claims *who);
+/* The sweep of capture files no row names (a crash between write and commit); a job of the
+ * capture pool: ctx is a pool thread's dk_dbconn, arg an exam_capture_sweep; it looks only
+ * at the session folders changed since `since` (unix s; 0: all of them). */
+typedef struct exam_capture_sweep {
+    exam_server *srv;
+    long long since;
+    int removed, checked, rc;
+    dk_error err;
+} exam_capture_sweep;
+void exam_capture_sweep_work(void *ctx, void *arg);
 void exam_camera_check(dk_req *rq, const dk_claims *who);
 void exam_camera_liveness(dk_req *rq, const dk_claims *who);
 void exam_session_liveness(dk_req *rq, const dk_claims *who);

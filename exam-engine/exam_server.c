@@ -334,6 +334,7 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
                    "camera_check_window_s", "人脸检测次数过多，请约 %d 分钟后再试");
     s->camera_liveness = dk_config_bool(cfg, "camera_liveness");
     s->sweeper_period_ms = dk_config_int(cfg, "sweeper_period_ms");
+    s->capture_sweep_period_s = dk_config_int(cfg, "capture_sweep_period_s");
     s->data_dir = dk_config_str(cfg, "data_dir");
     if (proctor_options_from_config(&s->photo, cfg, &s->photo_err))
         DK_ERROR("examd", "captures will be refused err=\"%s\"", s->photo_err.msg);

@@ -6,9 +6,13 @@
  *    older than the last flush;
  *  - the bank check reloads the question bank when an import changed its version, and
  *    swaps it in atomically (draws in flight keep the index they started with).
+ *  - the capture sweep removes photos no capture row names (exam_capture.c), on the
+ *    capture pool: the first a minute after the start over every folder, then those changed
+ *    in the last two periods.
  * Each tick issues async commands and returns; nothing here blocks the loop. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dk_log.h"
 #include "exam_db.h"
@@ -425,6 +429,39 @@ static void orphan_tick(evutil_socket_t fd, short what, void *arg)
     if (dk_workq_submit(j->srv->db, loop->mailbox, orphans_list, orphans_listed, j)) free(j);
 }
 
+/* ---- capture files no row names ----------------------------------------------------------- */
+
+static struct event *every(dk_loop *loop, long long ms, event_callback_fn fn);
+
+static void capture_swept(void *arg)
+{
+    exam_capture_sweep *w = arg;
+    if (w->rc)
+        DK_WARN("examd", "capture sweep failed err=\"%s\"", w->err.msg);
+    else
+        DK_INFO("examd", "capture sweep checked=%d removed=%d", w->checked, w->removed);
+    free(w);
+}
+
+static void capture_sweep_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    dk_loop *loop = arg;
+    exam_loop *el = loop->app;
+    exam_server *s = srv_of(loop);
+    exam_capture_sweep *w = dk_calloc(1, sizeof *w);
+    w->srv = s;
+    long long now = (long long)time(NULL);
+    w->since = el->capture_swept_at ? el->capture_swept_at - 2 * s->capture_sweep_period_s : 0;
+    if (dk_workq_submit(s->capture, loop->mailbox, exam_capture_sweep_work, capture_swept, w)) {
+        free(w); /* the pool is full of captures: next period */
+        return;
+    }
+    el->capture_swept_at = now;
+    if (!el->capture_sweep_every) /* the first one ran early; then every period */
+        el->capture_sweep_every = every(loop, s->capture_sweep_period_s * 1000, capture_sweep_tick);
+}
+
 /* ---- start/stop ------------------------------------------------------------------------ */
 
 static struct event *every(dk_loop *loop, long long ms, event_callback_fn fn)
@@ -447,6 +484,12 @@ void exam_timers_start(dk_loop *loop)
     el->flush = every(loop, dk_config_int(cfg, "flush_period_ms"), flush_tick);
     el->reload = every(loop, dk_config_int(cfg, "bank_reload_period_ms"), reload_tick);
     el->orphans = every(loop, dk_config_int(cfg, "orphan_sweep_period_ms"), orphan_tick);
+    long long period = srv_of(loop)->capture_sweep_period_s;
+    if (period > 0) {
+        el->capture_sweep = evtimer_new(loop->base, capture_sweep_tick, loop);
+        struct timeval first = {period < 60 ? period : 60, 0};
+        evtimer_add(el->capture_sweep, &first);
+    }
 }
 
 void exam_timers_stop(dk_loop *loop)
@@ -457,6 +500,8 @@ void exam_timers_stop(dk_loop *loop)
     if (el->flush) event_free(el->flush);
     if (el->reload) event_free(el->reload);
     if (el->orphans) event_free(el->orphans);
+    if (el->capture_sweep) event_free(el->capture_sweep);
+    if (el->capture_sweep_every) event_free(el->capture_sweep_every);
     el->stopping = 1;
     if (el->answers) dk_aredis_free(el->answers); /* a WAIT out answers its batch (DK_EIO) */
     exam_acks_fail_all(loop);

@@ -197,6 +197,12 @@ fx_delete_physicians() {
             (SELECT id FROM exam_session WHERE FIND_IN_SET(physician_id, @ids));
         DELETE FROM proctor_suspect WHERE session_id IN
             (SELECT id FROM exam_session WHERE FIND_IN_SET(physician_id, @ids));
+        DELETE FROM proctor_capture WHERE session_id IN
+            (SELECT id FROM exam_session WHERE FIND_IN_SET(physician_id, @ids));
+        DELETE FROM exam_departure WHERE session_id IN
+            (SELECT id FROM exam_session WHERE FIND_IN_SET(physician_id, @ids));
+        DELETE FROM exam_device WHERE session_id IN
+            (SELECT id FROM exam_session WHERE FIND_IN_SET(physician_id, @ids));
         DELETE FROM exam_session WHERE FIND_IN_SET(physician_id, @ids);
         DELETE FROM enrolment WHERE FIND_IN_SET(physician_id, @ids);
         DELETE FROM physician WHERE FIND_IN_SET(id, @ids);" ||
