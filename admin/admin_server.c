@@ -535,7 +535,7 @@ static void on_clock(evutil_socket_t fd, short what, void *arg)
 static void loop_init(dk_loop *loop, void *udata)
 {
     admin_server *s = udata;
-    loop->app = dom_token_cache_new(&s->tokens, loop->base, loop->redis);
+    loop->app = dom_token_cache_new(&s->tokens, loop->base, loop->redis, s->db, loop->mailbox);
     if (loop->index != 0) return;
     s->maint = event_new(loop->base, -1, EV_PERSIST, on_maint, loop);
     struct timeval tv = {ADMIN_MAINT_PERIOD_S, 0};

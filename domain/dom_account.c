@@ -88,6 +88,8 @@ const char *dom_kind_table(char kind)
     return k ? k->table : NULL;
 }
 
+char dom_kind_at(size_t i) { return i < sizeof kinds / sizeof kinds[0] ? kinds[i].kind : 0; }
+
 const char *dom_kind_actor(char kind)
 {
     const kind_row *k = kind_row_of(kind);

@@ -80,6 +80,8 @@ const char *dom_kind_name(char kind);
 char dom_kind_of(const char *name);
 /* The account's table (audit entity_type) and audit actor type; NULL if unknown. */
 const char *dom_kind_table(char kind);
+/* The i-th account kind (0, 1, ...), 0 past the last: for walking every account table. */
+char dom_kind_at(size_t i);
 const char *dom_kind_actor(char kind);
 
 /* ---- lookups (blocking) ----------------------------------------------------------------- */

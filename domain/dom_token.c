@@ -96,6 +96,68 @@ int dom_token_revoke(MYSQL *db, const dom_token_env *e, char kind, long long id,
     return 0;
 }
 
+/* KEYS: [1] DOM_TOKEN_KEY_REVOKED, [2] DOM_TOKEN_KEY_SEEDED. ARGV: [1] "1" on the last
+ * batch (then the marker is set), then members "<kind>:<id>:<valid_after_ms>", scored by
+ * the Redis clock so that every loop's next refresh reads them. */
+static dk_script lua_reseed = DK_SCRIPT(
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "for i = 2, #ARGV do redis.call('ZADD', KEYS[1], now, ARGV[i]) end\n"
+    "if ARGV[1] == '1' then redis.call('SET', KEYS[2], now) end\n"
+    "return now\n");
+
+#define RESEED_BATCH 256
+
+typedef struct reseed_batch {
+    int n;
+    char member[RESEED_BATCH][48];
+} reseed_batch;
+
+static int reseed_send(redisContext *r, reseed_batch *b, int last, dk_error *err)
+{
+    const char *argv[RESEED_BATCH + 4] = {"2", DOM_TOKEN_KEY_REVOKED, DOM_TOKEN_KEY_SEEDED,
+                                          last ? "1" : "0"};
+    for (int i = 0; i < b->n; i++) argv[4 + i] = b->member[i];
+    redisReply *rep = dk_redis_evalsha(r, &lua_reseed, 4 + b->n, argv, NULL, err);
+    if (!rep) return err->code ? err->code : DK_EIO;
+    freeReplyObject(rep);
+    b->n = 0;
+    return 0;
+}
+
+int dom_token_reseed(MYSQL *db, const dom_token_env *e, int *count, dk_error *err)
+{
+    redisContext *r = dk_redis_connect(e->cfg, err);
+    if (!r) return err->code ? err->code : DK_EIO;
+    reseed_batch *b = dk_calloc(1, sizeof *b);
+    dk_param p[] = {DK_PINT(dk_clock_ms() - e->ttl_ms - 60000)};
+    int rc = 0, n = 0;
+    char kind;
+    for (size_t k = 0; !rc && (kind = dom_kind_at(k)); k++) {
+        char sql[160];
+        snprintf(sql, sizeof sql,
+                 "SELECT id, tokens_valid_after FROM %s WHERE tokens_valid_after > ?",
+                 dom_kind_table(kind));
+        MYSQL_RES *res;
+        if ((rc = dk_mysql_exec(db, sql, p, 1, &res, NULL, err))) break;
+        MYSQL_ROW row;
+        while (!rc && (row = mysql_fetch_row(res))) {
+            snprintf(b->member[b->n++], sizeof b->member[0], "%c:%s:%s", kind, row[0], row[1]);
+            n++;
+            if (b->n == RESEED_BATCH) rc = reseed_send(r, b, 0, err);
+        }
+        mysql_free_result(res);
+    }
+    if (!rc) rc = reseed_send(r, b, 1, err);
+    free(b);
+    redisFree(r);
+    if (rc) return rc;
+    DK_WARN("token", "revocations were lost from Redis and were published again from MariaDB "
+            "accounts=%d", n);
+    if (count) *count = n;
+    return 0;
+}
+
 int dom_token_logout(MYSQL *db, const dom_token_env *e, char kind, long long id, const char *role,
                      const char *ip, dk_error *err)
 {
@@ -127,6 +189,10 @@ typedef struct slot {
 struct dom_token_cache {
     const dom_token_env *env;
     dk_aredis *redis;
+    dk_workq *db;         /* for dom_token_reseed, or NULL */
+    dk_mailbox *mb;
+    long long reseed_ms;  /* when the last reseed was queued (monotonic) */
+    int reseeding;        /* a reseed job is out: its completion frees a dead cache */
     struct event *timer;
     slot *slots;
     size_t cap, count;    /* cap: a power of two; count <= cap / 2 */
@@ -190,14 +256,78 @@ static void schedule(dom_token_cache *c)
     event_add(c->timer, &tv);
 }
 
+static void cache_release(dom_token_cache *c)
+{
+    free(c->slots);
+    free(c);
+}
+
+typedef struct reseed_job {
+    dom_token_cache *c;
+    int rc, count;
+    dk_error err;
+} reseed_job;
+
+static void reseed_work(void *ctx, void *arg)
+{
+    reseed_job *j = arg;
+    MYSQL *db = dk_dbconn_get(ctx, &j->err);
+    j->rc = db ? dom_token_reseed(db, j->c->env, &j->count, &j->err) : j->err.code;
+    if (j->rc == DK_EIO && db) dk_dbconn_drop(ctx);
+}
+
+static void reseed_done(void *arg)
+{
+    reseed_job *j = arg;
+    dom_token_cache *c = j->c;
+    c->reseeding = 0;
+    if (j->rc) DK_WARN("token", "revocations not published again err=\"%s\"", j->err.msg);
+    free(j);
+    if (c->dead && !c->inflight) cache_release(c);
+}
+
+/* The set was lost: refill it from MariaDB on the database pool (one at a time per loop,
+ * at most every 5 s; the others' refills are idempotent). */
+static void reseed(dom_token_cache *c)
+{
+    long long now = dk_now_us() / 1000;
+    if (!c->db || c->reseeding || (c->reseed_ms && now - c->reseed_ms < 5000)) return;
+    reseed_job *j = dk_calloc(1, sizeof *j);
+    j->c = c;
+    c->reseed_ms = now;
+    if (dk_workq_submit(c->db, c->mb, reseed_work, reseed_done, j)) {
+        free(j);
+        return;
+    }
+    c->reseeding = 1;
+}
+
 static void fetched(redisReply *rep, const dk_error *err, void *arg)
 {
     dom_token_cache *c = arg;
     c->inflight = 0;
     if (c->dead) {
-        free(c->slots);
-        free(c);
+        if (!c->reseeding) cache_release(c);
         return;
+    }
+    int seeded = 1;
+    if (!err->code && rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+        rep->element[0]->type == REDIS_REPLY_INTEGER) {
+        seeded = rep->element[0]->integer != 0;
+        rep = rep->element[1];
+    } else if (!err->code) {
+        rep = NULL;
+    }
+    if (!seeded) {
+        reseed(c);
+        if (!c->loaded) { /* started after a loss: refuse every token until refilled */
+            if (!c->failing)
+                DK_WARN("token", "revocations lost from Redis: tokens refused until they are "
+                        "published again from MariaDB");
+            c->failing = 1;
+            schedule(c);
+            return;
+        }
     }
     if (err->code || !rep || rep->type != REDIS_REPLY_ARRAY) {
         if (!c->failing)
@@ -232,6 +362,12 @@ static void fetched(redisReply *rep, const dk_error *err, void *arg)
     schedule(c);
 }
 
+/* KEYS: [1] DOM_TOKEN_KEY_REVOKED, [2] DOM_TOKEN_KEY_SEEDED. ARGV: [1] the lowest score.
+ * -> {1 | 0 (the set was lost), the members and scores from ARGV[1]} */
+static dk_script lua_fetch = DK_SCRIPT(
+    "return {redis.call('EXISTS', KEYS[2]),\n"
+    "  redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf', 'WITHSCORES')}\n");
+
 static void tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
@@ -240,17 +376,19 @@ static void tick(evutil_socket_t fd, short what, void *arg)
      * same millisecond, or a clock step, is read again rather than missed */
     char min[32] = "-inf";
     if (c->loaded) snprintf(min, sizeof min, "%lld", c->since - 1000);
-    const char *argv[] = {"ZRANGEBYSCORE", DOM_TOKEN_KEY_REVOKED, min, "+inf", "WITHSCORES"};
+    const char *argv[] = {"2", DOM_TOKEN_KEY_REVOKED, DOM_TOKEN_KEY_SEEDED, min};
     c->inflight = 1;
-    dk_aredis_cmdargv(c->redis, 0, fetched, c, 5, argv, NULL);
+    dk_aredis_evalsha(c->redis, 0, fetched, c, &lua_fetch, 4, argv, NULL);
 }
 
 dom_token_cache *dom_token_cache_new(const dom_token_env *e, struct event_base *base,
-                                     dk_aredis *redis)
+                                     dk_aredis *redis, dk_workq *db, dk_mailbox *mb)
 {
     dom_token_cache *c = dk_calloc(1, sizeof *c);
     c->env = e;
     c->redis = redis;
+    c->db = db;
+    c->mb = mb;
     c->cap = 64;
     c->slots = dk_calloc(c->cap, sizeof *c->slots);
     c->pruned_ms = dk_now_us() / 1000;
@@ -263,12 +401,11 @@ void dom_token_cache_free(dom_token_cache *c)
 {
     if (!c) return;
     event_free(c->timer);
-    if (c->inflight) {
+    if (c->inflight || c->reseeding) {
         c->dead = 1;
         return;
     }
-    free(c->slots);
-    free(c);
+    cache_release(c);
 }
 
 int dom_token_cache_check(const dom_token_cache *c, const dk_claims *who, dk_error *err)

@@ -18,6 +18,15 @@
  *                            trimmed to token_ttl_s (+1 min) at each publish
  *   DOM_TOKEN_KEY_ACCT "<kind>:<id>"  the account's latest valid_after_ms (for operators
  *                            and tests; expires after token_ttl_s)
+ *   DOM_TOKEN_KEY_SEEDED     present while Redis holds every revocation of the last
+ *                            token_ttl_s. A Redis that lost its data (a restart without
+ *                            persistence, a failover to an empty replica) lacks it: a loop
+ *                            then refills the set from MariaDB's tokens_valid_after columns
+ *                            on its database pool (dom_token_reseed, which sets it last),
+ *                            and a loop that has not loaded yet refuses every token
+ *                            (503) until that is done, so a process started after the loss
+ *                            never accepts a token revoked before it. Loops already running
+ *                            keep their tables.
  * Threads: the env is read-only after init (any thread); a cache belongs to its loop. */
 #ifndef DOM_TOKEN_H
 #define DOM_TOKEN_H
@@ -27,9 +36,11 @@
 #include "dk_auth.h"
 #include "dk_mysql.h"
 #include "dk_redis.h"
+#include "dk_workq.h"
 
 #define DOM_TOKEN_KEY_REVOKED "tok:revoked"
 #define DOM_TOKEN_KEY_ACCT "tok:va:"
+#define DOM_TOKEN_KEY_SEEDED "tok:seeded"
 
 typedef struct dom_token_env {
     const dk_config *cfg; /* Redis address for dom_token_revoke's publish */
@@ -52,6 +63,11 @@ void dom_token_make(const dom_token_env *e, char kind, long long id, int must_ch
 int dom_token_revoke(MYSQL *db, const dom_token_env *e, char kind, long long id,
                      long long *valid_after_ms, dk_error *err);
 
+/* Blocking (database threads): publishes again the tokens_valid_after of every account
+ * that changed within the token lifetime, then sets DOM_TOKEN_KEY_SEEDED. Idempotent;
+ * *count (may be NULL): accounts published. */
+int dom_token_reseed(MYSQL *db, const dom_token_env *e, int *count, dk_error *err);
+
 /* Logout, blocking: one transaction with the revocation and the "logout" audit row
  * (role: as the pages name the actor, NULL: from the kind). */
 int dom_token_logout(MYSQL *db, const dom_token_env *e, char kind, long long id, const char *role,
@@ -62,9 +78,12 @@ int dom_token_logout(MYSQL *db, const dom_token_env *e, char kind, long long id,
 typedef struct dom_token_cache dom_token_cache;
 
 /* On the loop's thread; starts loading at once (retrying every 20 ms until the first
- * load), then refreshes on the timer. */
+ * load), then refreshes on the timer. db (threads whose context is a dk_dbconn) and mb
+ * (the loop's mailbox) run dom_token_reseed when the loop finds the set lost (at most one
+ * at a time per loop, at most every 5 s); NULL: never (an unloaded loop then waits for
+ * another process to refill it). */
 dom_token_cache *dom_token_cache_new(const dom_token_env *e, struct event_base *base,
-                                     dk_aredis *redis);
+                                     dk_aredis *redis, dk_workq *db, dk_mailbox *mb);
 /* On the loop's thread (a fetch in flight frees it when it returns). */
 void dom_token_cache_free(dom_token_cache *c);
 /* After dk_token_check: 0, DK_EAUTH (revoked) or DK_EBUSY (503: this loop's table is

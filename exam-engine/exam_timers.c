@@ -476,7 +476,8 @@ void exam_timers_start(dk_loop *loop)
 {
     exam_loop *el = dk_calloc(1, sizeof *el);
     loop->app = el;
-    el->tokens = dom_token_cache_new(&srv_of(loop)->tokens, loop->base, loop->redis);
+    el->tokens = dom_token_cache_new(&srv_of(loop)->tokens, loop->base, loop->redis,
+                                     srv_of(loop)->db, loop->mailbox);
     const dk_config *cfg = srv_of(loop)->cfg;
     if (srv_of(loop)->redis_wait_replicas > 0) el->answers = dk_aredis_new(loop->base, cfg);
     if (loop->index != 0) return;

@@ -10,7 +10,10 @@
 # 7. 离岗, and 8. a transfer in (the account's valid-after time moves);
 # 9. a node started after the revocations refuses the revoked tokens at once;
 # 10. fail closed: a node whose Redis is gone refuses tokens with 503 once its table is
-#     older than token_revocation_stale_s, and not before the revocation could be missed.
+#     older than token_revocation_stale_s, and not before the revocation could be missed;
+# 11. a Redis that lost its data (here: a new, empty one): a node started on it publishes the
+#     revocations again from MariaDB before it accepts any token, so every revoked token is
+#     still refused (before, the empty set let them all in for the rest of their 12 hours).
 # Before dom_token every old token kept working for its 12 hours (steps 1-8 fail), and
 # nodes did not look at Redis for tokens at all (step 10 fails).
 ADMIND=$1
@@ -200,3 +203,22 @@ echo "   refused with 503 ${ms} ms after its Redis died (bound: ${DK_TOKEN_REVOC
 eq "$(ecode "$T15")" 200 "the same token on the node whose Redis is up"
 
 echo "PASS"
+
+step "a Redis that lost the revocations: a node started on it refills them from MariaDB"
+R3PORT=$(free_port)
+redis-server --port "$R3PORT" --bind 127.0.0.1 --save '' --appendonly no >"$TMP/redis3.log" 2>&1 &
+PIDS+=("$!")
+for _ in $(seq 50); do redis-cli -p "$R3PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+E3PORT=$(free_port)
+DK_REDIS_PORT=$R3PORT DK_EXAM_PORT=$E3PORT "$EXAMD" >"$TMP/examd3.log" 2>&1 &
+PIDS+=("$!")
+for _ in $(seq 150); do curl -s -o /dev/null "http://127.0.0.1:$E3PORT/metrics" && break; sleep 0.1; done
+for _ in $(seq 100); do [ "$(ecode "$T14" "$E3PORT")" = 200 ] && break; sleep 0.05; done
+eq "$(ecode "$T14" "$E3PORT")" 200 "a valid token on the node whose Redis lost everything"
+for t in "$T1" "$T3" "$T5" "$T8" "$T10" "$T12" "$T13"; do
+    eq "$(ecode "$t" "$E3PORT")" 401 "a token revoked before the loss, on a node started after it"
+done
+eq "$(redis-cli -p "$R3PORT" exists tok:seeded)" 1 "the refilled set is marked complete"
+n=$(redis-cli -p "$R3PORT" zrange tok:revoked 0 -1 | grep -c "^p:$P:")
+[ "$n" -ge 1 ] || fail "the physician's revocation is not in the refilled set"
+grep -q "published again from MariaDB" "$TMP/examd3.log" || fail "the node did not log the refill"
