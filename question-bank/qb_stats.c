@@ -752,6 +752,18 @@ int qb_stats_run_next(MYSQL *db, qb_stats_summary *sum, dk_error *err)
     return qb_stats_run(db, id, sum, err);
 }
 
+int qb_stats_queue_finished(MYSQL *db, dk_error *err)
+{
+    /* the last window that has ended: the makeup window once it is over, else the test window */
+    return dk_mysql_exec(db,
+                         "INSERT INTO item_analysis_run (cycle_id) SELECT c.id FROM cycle c "
+                         "WHERE c.test_end < NOW(3) AND EXISTS (SELECT 1 FROM exam_session s "
+                         "WHERE s.cycle_id = c.id AND s.status = 'submitted') AND NOT EXISTS "
+                         "(SELECT 1 FROM item_analysis_run r WHERE r.cycle_id = c.id AND "
+                         "r.requested_at >= IF(c.makeup_end < NOW(3), c.makeup_end, c.test_end))",
+                         NULL, 0, NULL, NULL, err);
+}
+
 int qb_stats_recover(MYSQL *db, dk_error *err)
 {
     return dk_mysql_exec(db,

@@ -168,6 +168,9 @@ int qb_stats_queue(MYSQL *db, long long cycle_id, long long requested_by, int mi
 int qb_stats_run(MYSQL *db, long long run_id, qb_stats_summary *sum, dk_error *err);
 /* Runs the oldest queued run; DK_ENOTFOUND when none is queued. */
 int qb_stats_run_next(MYSQL *db, qb_stats_summary *sum, dk_error *err);
+/* Queues a system run for every cycle whose test window (or, once over, makeup window)
+ * ended after its latest run was requested, and that has submitted sittings. */
+int qb_stats_queue_finished(MYSQL *db, dk_error *err);
 /* Queues again the runs left running for over an hour (their process died). */
 int qb_stats_recover(MYSQL *db, dk_error *err);
 
