@@ -307,7 +307,8 @@ static void items_shape(json_t *items)
     }
 }
 
-#define ITEM_ORDER "s.flags = '', s.category, s.paper, s.attempt, s.facility, s.question_id"
+/* flagged first, the most often drawn (the surest figures) first among them */
+#define ITEM_ORDER "s.flags = '', s.drawn DESC, s.category, s.paper, s.attempt, s.question_id"
 
 int admin_items_questions(admin_job *j, MYSQL *db)
 {

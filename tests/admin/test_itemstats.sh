@@ -43,12 +43,14 @@ H1_ID=$(j .id) H1_CODE=$(j .code)
 H1=$(first_login institution "$H1_CODE")
 
 step "the fixture: 4 questions, 8 physicians, 6 sittings that count"
+# the questions are in sections no blueprint names, and their options are not the bank's
+# form, so no other test on this stack ever draws them; they go at the end
 Q=T$RUN
 sql "INSERT INTO qb_question (id, category, paper, section, qtype, stem, options, answer) VALUES
-  ('$Q-1', '临床', '业务水平', '内科学', 'A1', '试题一', '[\"a\",\"b\",\"c\",\"d\"]', 'B'),
-  ('$Q-2', '临床', '业务水平', '内科学', 'A1', '试题二', '[\"a\",\"b\",\"c\",\"d\",\"e\"]', 'C'),
-  ('$Q-3', '临床', '业务水平', '外科学', 'A2', '试题三', '[\"a\",\"b\",\"c\",\"d\"]', 'A'),
-  ('$Q-4', '临床', '业务水平', '外科学', 'X', '试题四', '[\"a\",\"b\",\"c\",\"d\"]', 'AC')" ||
+  ('$Q-1', '临床', '业务水平', '测试内科', 'A1', '试题一', '[\"a\",\"b\",\"c\",\"d\"]', 'B'),
+  ('$Q-2', '临床', '业务水平', '测试内科', 'A1', '试题二', '[\"a\",\"b\",\"c\",\"d\",\"e\"]', 'C'),
+  ('$Q-3', '临床', '业务水平', '测试外科', 'A2', '试题三', '[\"a\",\"b\",\"c\",\"d\"]', 'A'),
+  ('$Q-4', '临床', '业务水平', '测试外科', 'X', '试题四', '[\"a\",\"b\",\"c\",\"d\"]', 'AC')" ||
     fail "questions"
 # display orders: Q1 shows original B first (BADC); P4 sees Q3 reversed (DCBA)
 order() { # order P Q
@@ -229,10 +231,11 @@ code=$(curl -s -o "$TMP/items.csv" -w '%{http_code}' -H "Authorization: Bearer $
 expect 200 "export"
 eq "$(head -c 3 "$TMP/items.csv" | od -An -tx1 | tr -d ' ')" efbbbf "UTF-8 BOM"
 eq "$(wc -l <"$TMP/items.csv")" 5 "header and 4 rows"
-grep -q "^临床,业务水平,1,$Q-4,X,外科学,6,1.000,5,2,0.333,-0.746,-0.500,AC," "$TMP/items.csv" ||
+grep -q "^临床,业务水平,1,$Q-4,X,测试外科,6,1.000,5,2,0.333,-0.746,-0.500,AC," "$TMP/items.csv" ||
     fail "Q4's row: $(grep "$Q-4" "$TMP/items.csv")"
 eq "$(sql "SELECT COUNT(*) FROM audit_log WHERE action = 'item_analysis_export' AND entity_id = $RUN2")" 1 \
     "export audited"
 
+sql "DELETE FROM qb_question WHERE id LIKE '$Q-%'"
 stop_admind
 echo "PASS"
