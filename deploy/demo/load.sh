@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # deploy/demo/load.sh - loads the demo data into the stack named by DK_MYSQL_* (the
 # defaults of deploy/stack.sh): people.sql (authorities, institutions, a cycle,
-# physicians with the initial password 666666) and a synthetic question bank for every
-# category x paper with its blueprints. Idempotent.
+# physicians with the initial password 666666), a synthetic question bank for every
+# category x paper with its blueprints, and a finished window for 试题分析 (history.sql:
+# the previous cycle with DK_DEMO_HISTORY_PHYSICIANS (600) synthetic physicians, their
+# simulated sittings and their item analysis). Idempotent.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 repo=$(cd "$here/../.." && pwd -P)
