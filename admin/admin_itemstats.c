@@ -79,8 +79,8 @@ void admin_items_pool_work(void *ctx, void *arg)
                                    "flagged", (json_int_t)s.flagged, "ms", (json_int_t)s.ms);
         dk_error e2 = {0};
         admin_audit(db, NULL, 0, rc ? "item_analysis_failed" : "item_analysis_done",
-                    "item_analysis_run", s.run_id, NULL, "running", rc ? "failed" : "done", NULL,
-                    d, &e2);
+                    "item_analysis_run", s.run_id, NULL, "running", rc ? "failed" : "done", NULL, d,
+                    &e2);
         json_decref(d);
         if (rc) {
             DK_WARN("admind", "item analysis failed run=%lld err=\"%s\"", s.run_id, err.msg);
@@ -90,8 +90,8 @@ void admin_items_pool_work(void *ctx, void *arg)
             }
             continue;
         }
-        DK_INFO("admind", "item analysis done run=%lld sessions=%ld answers=%lld ms=%lld",
-                s.run_id, s.sessions, s.answers, s.ms);
+        DK_INFO("admind", "item analysis done run=%lld sessions=%ld answers=%lld ms=%lld", s.run_id,
+                s.sessions, s.answers, s.ms);
     }
 }
 
@@ -105,7 +105,8 @@ int admin_items_request(admin_job *j, MYSQL *db)
     json_t *mn = json_object_get(j->body, "min_n");
     if (mn) {
         if (!json_is_integer(mn) || json_integer_value(mn) < 1 || json_integer_value(mn) > 10000)
-            return dk_error_set(&j->err, DK_EINVAL, "最少作答人数（min_n）应为 1 到 10000 之间的整数");
+            return dk_error_set(&j->err, DK_EINVAL,
+                                "最少作答人数（min_n）应为 1 到 10000 之间的整数");
         min_n = json_integer_value(mn);
     }
     if ((rc = dk_mysql_begin(db, &j->err))) return rc;
@@ -141,8 +142,8 @@ int admin_items_request(admin_job *j, MYSQL *db)
 /* ---- GET /api/v1/item-analysis/runs?cycle_id= ------------------------------------------------ */
 
 #define RUN_COLS                                                                                   \
-    "r.id, r.cycle_id, r.status, r.requested_at, r.started_at, r.finished_at, r.min_n, "         \
-    "r.sessions, r.answers, r.duration_ms, r.error, IFNULL(aa.display_name, '系统') AS "          \
+    "r.id, r.cycle_id, r.status, r.requested_at, r.started_at, r.finished_at, r.min_n, "           \
+    "r.sessions, r.answers, r.duration_ms, r.error, IFNULL(aa.display_name, '系统') AS "         \
     "requested_by"
 #define RUN_FROM                                                                                   \
     " FROM item_analysis_run r LEFT JOIN authority_account aa ON aa.id = r.requested_by "
@@ -160,7 +161,19 @@ int admin_items_runs(admin_job *j, MYSQL *db)
     return rc;
 }
 
-/* ---- GET /api/v1/item-analysis?cycle_id= ------------------------------------------------------ */
+/* ---- GET /api/v1/item-analysis?cycle_id= ------------------------------------------------------
+ */
+
+/* The first row of sql, or JSON null when there is none. */
+static int row_or_null(admin_job *j, MYSQL *db, const char *sql, const dk_param *p, size_t n,
+                       json_t **out)
+{
+    int rc = admin_sql_row(db, sql, p, n, 0, "", out, &j->err);
+    if (rc != DK_ENOTFOUND) return rc;
+    memset(&j->err, 0, sizeof j->err);
+    *out = json_null();
+    return 0;
+}
 
 int admin_items_summary(admin_job *j, MYSQL *db)
 {
@@ -169,22 +182,20 @@ int admin_items_summary(admin_job *j, MYSQL *db)
     if ((rc = gate(j)) || (rc = items_cycle(j, db, &cycle))) return rc;
     dk_param pc[] = {DK_PINT(cycle)};
     json_t *cyc = NULL, *last = NULL, *pending = NULL, *papers = NULL, *cycles = NULL;
-    if ((rc = admin_sql_row(db, "SELECT id, code, name, status, test_start, test_end, "
-                                "makeup_start, makeup_end FROM cycle WHERE id = ?",
+    if ((rc = admin_sql_row(db,
+                            "SELECT id, code, name, status, test_start, test_end, "
+                            "makeup_start, makeup_end FROM cycle WHERE id = ?",
                             pc, 1, 0, "没有这个考核周期", &cyc, &j->err)))
         goto fail;
-    rc = admin_sql_row(db,
-                       "SELECT " RUN_COLS RUN_FROM
-                       "WHERE r.cycle_id = ? AND r.status = 'done' ORDER BY r.id DESC LIMIT 1",
-                       pc, 1, 0, "", &last, &j->err);
-    if (rc == DK_ENOTFOUND) last = json_null(), rc = 0, memset(&j->err, 0, sizeof j->err);
-    if (rc) goto fail;
-    rc = admin_sql_row(db,
-                       "SELECT " RUN_COLS RUN_FROM "WHERE r.cycle_id = ? AND r.status IN "
-                       "('queued','running') ORDER BY r.id DESC LIMIT 1",
-                       pc, 1, 0, "", &pending, &j->err);
-    if (rc == DK_ENOTFOUND) pending = json_null(), rc = 0, memset(&j->err, 0, sizeof j->err);
-    if (rc) goto fail;
+    if ((rc = row_or_null(j, db,
+                          "SELECT " RUN_COLS RUN_FROM "WHERE r.cycle_id = ? AND r.status = "
+                          "'done' ORDER BY r.id DESC LIMIT 1",
+                          pc, 1, &last)) ||
+        (rc = row_or_null(j, db,
+                          "SELECT " RUN_COLS RUN_FROM "WHERE r.cycle_id = ? AND r.status IN "
+                          "('queued','running') ORDER BY r.id DESC LIMIT 1",
+                          pc, 1, &pending)))
+        goto fail;
     if (json_is_object(last)) run = json_integer_value(json_object_get(last, "id"));
     dk_param pr[] = {DK_PINT(run)};
     if ((rc = admin_sql_rows(db,
@@ -211,8 +222,8 @@ int admin_items_summary(admin_job *j, MYSQL *db)
                              pp, 1, 0, &cycles, &j->err)))
         goto fail;
     j->out = json_pack("{s:o,s:o,s:o,s:o,s:o,s:{s:f,s:f,s:i}}", "cycle", cyc, "run", last,
-                       "pending", pending, "papers", papers, "cycles", cycles, "thresholds",
-                       "easy", 0.95, "hard", 0.10, "min_n_default", QB_STATS_MIN_N);
+                       "pending", pending, "papers", papers, "cycles", cycles, "thresholds", "easy",
+                       0.95, "hard", 0.10, "min_n_default", QB_STATS_MIN_N);
     return 0;
 fail:
     json_decref(cyc);
@@ -244,8 +255,8 @@ static int one_of(admin_job *j, const char *key, const char *const *allowed, con
 }
 
 #define ITEM_COLS                                                                                  \
-    "s.category, s.paper, s.attempt, s.question_id, s.qtype, s.section, s.drawn, s.exposure, "   \
-    "s.answered, s.correct, s.facility, s.rpb, s.ul_index, s.upper_n, s.lower_n, s.options, "    \
+    "s.category, s.paper, s.attempt, s.question_id, s.qtype, s.section, s.drawn, s.exposure, "     \
+    "s.answered, s.correct, s.facility, s.rpb, s.ul_index, s.upper_n, s.lower_n, s.options, "      \
     "s.answer, s.median_time_s, s.flags, LEFT(q.stem, 60) AS stem"
 
 /* FROM ... WHERE of the latest results of the cycle, with the filters of the query string
@@ -279,8 +290,10 @@ static int items_where(admin_job *j, MYSQL *db, admin_sqlb *b, long long *run)
     if (cat) admin_sqlb_cat(b, " AND s.category = ?"), admin_sqlb_param(b, DK_PSTR(cat));
     if (paper) admin_sqlb_cat(b, " AND s.paper = ?"), admin_sqlb_param(b, DK_PSTR(paper));
     if (attempt) admin_sqlb_cat(b, " AND s.attempt = ?"), admin_sqlb_param(b, DK_PINT(attempt));
-    if (flag) admin_sqlb_cat(b, " AND FIND_IN_SET(?, s.flags)"), admin_sqlb_param(b, DK_PSTR(flag));
-    else if (fv) admin_sqlb_cat(b, " AND s.flags <> ''");
+    if (flag)
+        admin_sqlb_cat(b, " AND FIND_IN_SET(?, s.flags)"), admin_sqlb_param(b, DK_PSTR(flag));
+    else if (fv)
+        admin_sqlb_cat(b, " AND s.flags <> ''");
     return 0;
 }
 
@@ -328,12 +341,24 @@ typedef struct items_col {
 } items_col;
 
 static const items_col items_cols[] = {
-    {"执业类别", "category"}, {"试卷", "paper"},         {"场次(1测评/2补考)", "attempt"},
-    {"试题编号", "question_id"}, {"题型", "qtype"},     {"科目", "section"},
-    {"抽中次数", "drawn"},    {"曝光率", "exposure"},    {"作答数", "answered"},
-    {"答对数", "correct"},    {"难度(通过率p)", "facility"}, {"区分度(校正点二列)", "rpb"},
-    {"高低分组区分度", "ul_index"}, {"答案", "answer"},    {"选项分布", "options"},
-    {"作答用时中位数(秒)", "median_time_s"}, {"标记", "flags"}, {NULL, NULL},
+    {"执业类别", "category"},
+    {"试卷", "paper"},
+    {"场次(1测评/2补考)", "attempt"},
+    {"试题编号", "question_id"},
+    {"题型", "qtype"},
+    {"科目", "section"},
+    {"抽中次数", "drawn"},
+    {"曝光率", "exposure"},
+    {"作答数", "answered"},
+    {"答对数", "correct"},
+    {"难度(通过率p)", "facility"},
+    {"区分度(校正点二列)", "rpb"},
+    {"高低分组区分度", "ul_index"},
+    {"答案", "answer"},
+    {"选项分布", "options"},
+    {"作答用时中位数(秒)", "median_time_s"},
+    {"标记", "flags"},
+    {NULL, NULL},
 };
 
 int admin_items_table(admin_job *j, MYSQL *db, json_t **rows, long long *run)
@@ -369,13 +394,17 @@ static void csv_cell(struct evbuffer *b, json_t *v, int last)
         return;
     }
     /* numbers are ours: written as they are (a guard would turn -0.5 into text) */
-    if (json_is_integer(v)) snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
-    else if (json_is_real(v)) snprintf(buf, sizeof buf, "%.3f", json_real_value(v));
-    else buf[0] = '\0';
+    if (json_is_integer(v))
+        snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        snprintf(buf, sizeof buf, "%.3f", json_real_value(v));
+    else
+        buf[0] = '\0';
     evbuffer_add_printf(b, "%s%s", buf, last ? "\r\n" : ",");
 }
 
-/* ---- GET /api/v1/item-analysis/export (CSV) ---------------------------------------------------- */
+/* ---- GET /api/v1/item-analysis/export (CSV) ----------------------------------------------------
+ */
 
 int admin_items_export(admin_job *j, MYSQL *db)
 {

@@ -54,9 +54,9 @@ typedef struct sim_enrol {
 } sim_enrol;
 
 /* One paper answered: answers appended to ab, the session's row to sb. */
-static int sim_paper(const qb_index *idx, MYSQL *db, const sim_enrol *e, int paper,
-                     uint64_t seed, int first, qb_sqlbuf *sb, qb_sqlbuf *ab, qb_sqlbuf *rb,
-                     qb_sqlbuf *tb, int *nans, dk_error *err)
+static int sim_paper(const qb_index *idx, MYSQL *db, const sim_enrol *e, int paper, uint64_t seed,
+                     int first, qb_sqlbuf *sb, qb_sqlbuf *ab, qb_sqlbuf *rb, qb_sqlbuf *tb,
+                     int *nans, dk_error *err)
 {
     uint64_t rs = mix(seed ^ (uint64_t)e->id * 0x100000001B3ULL ^ (uint64_t)paper);
     qb_paper *qp;
@@ -114,14 +114,14 @@ static int sim_paper(const qb_index *idx, MYSQL *db, const sim_enrol *e, int pap
                   choice, t);
         (*nans)++;
     }
-    const qb_blueprint *bp = qb_blueprint_find(idx, qb_category_names[e->category],
-                                               qb_paper_names[paper]);
-    int pass_mark = bp ? bp->pass_mark : 60, qcount = bp && bp->question_count ? bp->question_count : n;
+    const qb_blueprint *bp =
+        qb_blueprint_find(idx, qb_category_names[e->category], qb_paper_names[paper]);
+    int pass_mark = bp ? bp->pass_mark : 60,
+        qcount = bp && bp->question_count ? bp->question_count : n;
     int passed = (long long)score * qcount >= (long long)pass_mark * n;
     char *enc = qb_paper_encode(idx, qp, NULL);
     const char *sep = first ? "" : ",";
-    qb_sb_cat(sb, "%s('%s',%lld,%lld,", sep,
-              sid, e->pid, e->id);
+    qb_sb_cat(sb, "%s('%s',%lld,%lld,", sep, sid, e->pid, e->id);
     qb_sb_cat(sb, "(SELECT cycle_id FROM enrolment WHERE id = %lld),'%s',1,%llu,%llu,", e->id,
               qb_paper_names[paper], (unsigned long long)(rs & INT64_MAX),
               (unsigned long long)qb_index_version(idx));
@@ -132,13 +132,13 @@ static int sim_paper(const qb_index *idx, MYSQL *db, const sim_enrol *e, int pap
     free(pjs);
     free(enc);
     long long end = t + 5000;
-    qb_sb_cat(sb, ",FROM_UNIXTIME(%lld/1000),FROM_UNIXTIME(%lld/1000),FROM_UNIXTIME(%lld/1000),"
-                  "'physician','submitted')",
+    qb_sb_cat(sb,
+              ",FROM_UNIXTIME(%lld/1000),FROM_UNIXTIME(%lld/1000),FROM_UNIXTIME(%lld/1000),"
+              "'physician','submitted')",
               start, start + 3600 * 1000LL, end);
-    qb_sb_cat(rb, "%s('%s',%d,%d,%d,%d,%d)", sep, sid, score, n, pass_mark,
-              passed, passed);
-    qb_sb_cat(tb, "%s(%lld,'%s',1,1,'%s','%s')", sep, e->id,
-              qb_paper_names[paper], passed ? "合格" : "不合格", sid);
+    qb_sb_cat(rb, "%s('%s',%d,%d,%d,%d,%d)", sep, sid, score, n, pass_mark, passed, passed);
+    qb_sb_cat(tb, "%s(%lld,'%s',1,1,'%s','%s')", sep, e->id, qb_paper_names[paper],
+              passed ? "合格" : "不合格", sid);
     qb_paper_free(qp);
     return 0;
 }
@@ -178,8 +178,8 @@ int qb_sim_sittings(MYSQL *db, const qb_index *idx, long long cycle_id, uint64_t
     sim_enrol *es = dk_calloc(n ? n : 1, sizeof *es);
     MYSQL_ROW row;
     while ((row = mysql_fetch_row(res))) {
-        es[k] = (sim_enrol){atoll(row[0]), atoll(row[1]), qb_category_find(row[3]), atoi(row[2]),
-                            atoll(row[4]), atoll(row[5])};
+        es[k] = (sim_enrol){atoll(row[0]), atoll(row[1]), qb_category_find(row[3]),
+                            atoi(row[2]),  atoll(row[4]), atoll(row[5])};
         if (es[k].category >= 0) k++;
     }
     mysql_free_result(res);
@@ -189,8 +189,7 @@ int qb_sim_sittings(MYSQL *db, const qb_index *idx, long long cycle_id, uint64_t
     for (size_t i = 0; i < k && !rc; i++) {
         for (int paper = 0; paper < QB_NPAPERS && !rc; paper++) {
             if (paper == 1 && !es[i].general) continue; /* qb_paper_names: 公共知识, 业务水平 */
-            rc = sim_paper(idx, db, &es[i], paper, seed, !in_batch, &sb, &ab, &rb, &tb, &nans,
-                           err);
+            rc = sim_paper(idx, db, &es[i], paper, seed, !in_batch, &sb, &ab, &rb, &tb, &nans, err);
             if (rc) break;
             (*sessions)++;
             in_batch++;

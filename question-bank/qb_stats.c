@@ -75,8 +75,8 @@ typedef struct st_sess {
 
 typedef struct st_group {
     int category, paper, attempt, present;
-    long n;   /* sittings */
-    int k;    /* positions */
+    long n; /* sittings */
+    int k;  /* positions */
     long *pos_n, *pos_c;
     qb_strmap items; /* question id -> item (keys borrowed from qtab) */
 } st_group;
@@ -97,8 +97,8 @@ typedef struct st_ctx {
 
 static int db_fail(MYSQL *db, dk_error *err, const char *what)
 {
-    return dk_error_set(err, mysql_errno(db) == 2006 || mysql_errno(db) == 2013 ? DK_EIO
-                                                                                    : DK_EINTERNAL,
+    return dk_error_set(err,
+                        mysql_errno(db) == 2006 || mysql_errno(db) == 2013 ? DK_EIO : DK_EINTERNAL,
                         "item analysis: %s: %u %s", what, mysql_errno(db), mysql_error(db));
 }
 
@@ -229,7 +229,8 @@ static int load_sessions(st_ctx *c, MYSQL *db, long long cycle_id, dk_error *err
         snprintf(s->id, sizeof s->id, "%s", row[0]);
         s->start_ms = row[3] ? atoll(row[3]) : 0;
         if (parse_paper(c, s, row[2], atoi(row[1]))) {
-            DK_WARN("qb", "item analysis: skipping a session whose paper is malformed sid=%s", s->id);
+            DK_WARN("qb", "item analysis: skipping a session whose paper is malformed sid=%s",
+                    s->id);
             free(s->slots);
             memset(s, 0, sizeof *s);
             continue;
@@ -241,28 +242,57 @@ static int load_sessions(st_ctx *c, MYSQL *db, long long cycle_id, dk_error *err
     return 0;
 }
 
-static int load_keys(st_ctx *c, MYSQL *db, dk_error *err)
+/* Streams the rows of sql (mysql_use_result) into fn, one at a time. */
+static int stream(st_ctx *c, MYSQL *db, const char *sql, const char *what,
+                  void (*fn)(st_ctx *c, MYSQL_ROW row), dk_error *err)
 {
-    const char *sql = "SELECT id, answer, qtype, section FROM qb_question";
-    if (mysql_real_query(db, sql, strlen(sql))) return db_fail(db, err, "keys");
+    if (mysql_real_query(db, sql, strlen(sql))) return db_fail(db, err, what);
     MYSQL_RES *res = mysql_use_result(db);
-    if (!res) return db_fail(db, err, "keys");
+    if (!res) return db_fail(db, err, what);
     MYSQL_ROW row;
-    while ((row = mysql_fetch_row(res))) {
-        uint32_t q = qb_strmap_get(&c->qids, row[0], strlen(row[0]));
-        if (q == QB_NONE) continue;
-        st_q *x = &c->qs[q];
-        x->known = 1;
-        x->key = 0;
-        for (const char *a = row[1]; *a; a++)
-            if (*a >= 'A' && *a < 'A' + QB_MAX_OPTIONS) x->key |= (uint16_t)(1u << (*a - 'A'));
-        int t = qb_type_find(row[2]);
-        x->type = (uint8_t)(t < 0 ? QB_A1 : t);
-        snprintf(x->section, sizeof x->section, "%s", row[3]);
-    }
+    while ((row = mysql_fetch_row(res)))
+        fn(c, row);
     int bad = mysql_errno(db) != 0;
     mysql_free_result(res);
-    return bad ? db_fail(db, err, "keys") : 0;
+    return bad ? db_fail(db, err, what) : 0;
+}
+
+static void key_row(st_ctx *c, MYSQL_ROW row) /* id, answer, qtype, section */
+{
+    uint32_t q = qb_strmap_get(&c->qids, row[0], strlen(row[0]));
+    if (q == QB_NONE) return;
+    st_q *x = &c->qs[q];
+    x->known = 1;
+    x->key = 0;
+    for (const char *a = row[1]; *a; a++)
+        if (*a >= 'A' && *a < 'A' + QB_MAX_OPTIONS) x->key |= (uint16_t)(1u << (*a - 'A'));
+    int t = qb_type_find(row[2]);
+    x->type = (uint8_t)(t < 0 ? QB_A1 : t);
+    snprintf(x->section, sizeof x->section, "%s", row[3]);
+}
+
+static void answer_row(st_ctx *c, MYSQL_ROW row) /* session_id, question_no, choice, ms */
+{
+    c->answers++;
+    uint32_t si = qb_strmap_get(&c->sids, row[0], strlen(row[0]));
+    if (si == QB_NONE) return; /* cheating confirmed, or a malformed paper */
+    st_sess *s = &c->sess[si];
+    int no = atoi(row[1]);
+    if (no < 1 || no > s->n) return;
+    st_slot *sl = &s->slots[no - 1];
+    sl->has = 1;
+    sl->ms = row[3] ? atoll(row[3]) : 0;
+    sl->choice = 0;
+    for (const char *x = row[2] ? row[2] : ""; *x; x++) {
+        int d = *x - 'A';
+        if (d >= 0 && d < sl->nopt) sl->choice |= (uint16_t)(1u << d);
+    }
+}
+
+static int load_keys(st_ctx *c, MYSQL *db, dk_error *err)
+{
+    return stream(c, db, "SELECT id, answer, qtype, section FROM qb_question", "keys", key_row,
+                  err);
 }
 
 static int load_answers(st_ctx *c, MYSQL *db, long long cycle_id, dk_error *err)
@@ -274,29 +304,7 @@ static int load_answers(st_ctx *c, MYSQL *db, long long cycle_id, dk_error *err)
              "JOIN exam_answer a ON a.session_id = s.id WHERE s.cycle_id = %lld AND "
              "s.status = 'submitted'",
              cycle_id);
-    if (mysql_real_query(db, sql, strlen(sql))) return db_fail(db, err, "answers");
-    MYSQL_RES *res = mysql_use_result(db);
-    if (!res) return db_fail(db, err, "answers");
-    MYSQL_ROW row;
-    while ((row = mysql_fetch_row(res))) {
-        c->answers++;
-        uint32_t si = qb_strmap_get(&c->sids, row[0], strlen(row[0]));
-        if (si == QB_NONE) continue; /* cheating confirmed, or a malformed paper */
-        st_sess *s = &c->sess[si];
-        int no = atoi(row[1]);
-        if (no < 1 || no > s->n) continue;
-        st_slot *sl = &s->slots[no - 1];
-        sl->has = 1;
-        sl->ms = row[3] ? atoll(row[3]) : 0;
-        sl->choice = 0;
-        for (const char *x = row[2] ? row[2] : ""; *x; x++) {
-            int d = *x - 'A';
-            if (d >= 0 && d < sl->nopt) sl->choice |= (uint16_t)(1u << d);
-        }
-    }
-    int bad = mysql_errno(db) != 0;
-    mysql_free_result(res);
-    return bad ? db_fail(db, err, "answers") : 0;
+    return stream(c, db, sql, "answers", answer_row, err);
 }
 
 /* The choice in original letters, and whether it is the key. */
@@ -410,8 +418,10 @@ static void compute(st_ctx *c)
             for (int k = 0; k < s->n; k++) {
                 st_item *it = &c->items[s->slots[k].item];
                 int x = slot_correct(c, &s->slots[k]);
-                if (up) it->up_n++, it->up_c += x;
-                else it->lo_n++, it->lo_c += x;
+                if (up)
+                    it->up_n++, it->up_c += x;
+                else
+                    it->lo_n++, it->lo_c += x;
             }
         }
         free(rank);
@@ -448,15 +458,18 @@ void qb_sb_str(qb_sqlbuf *b, MYSQL *db, const char *s)
 
 static void sb_num(qb_sqlbuf *b, double v, int defined)
 {
-    if (defined && isfinite(v)) qb_sb_cat(b, "%.6f", v);
-    else qb_sb_cat(b, "NULL");
+    if (defined && isfinite(v))
+        qb_sb_cat(b, "%.6f", v);
+    else
+        qb_sb_cat(b, "NULL");
 }
 
 int qb_sb_run(qb_sqlbuf *b, MYSQL *db, dk_error *err)
 {
     int rc = mysql_real_query(db, b->s, (unsigned long)b->len)
-                 ? dk_error_set(err, mysql_errno(db) == 2006 || mysql_errno(db) == 2013 ? DK_EIO
-                                                                                        : DK_EINTERNAL,
+                 ? dk_error_set(err,
+                                mysql_errno(db) == 2006 || mysql_errno(db) == 2013 ? DK_EIO
+                                                                                   : DK_EINTERNAL,
                                 "qb: %u %s", mysql_errno(db), mysql_error(db))
                  : 0;
     b->len = 0;
@@ -509,18 +522,18 @@ static int store_items(st_ctx *c, MYSQL *db, long long run_id, long *flagged_by_
         qb_key_letters(q->key, key);
         if (!rows)
             qb_sb_cat(&b, "INSERT INTO item_stats_question (run_id, category, paper, attempt, "
-                       "question_id, qtype, section, drawn, exposure, answered, correct, "
-                       "facility, rpb, ul_index, upper_n, lower_n, options, answer, "
-                       "median_time_s, flags) VALUES ");
+                          "question_id, qtype, section, drawn, exposure, answered, correct, "
+                          "facility, rpb, ul_index, upper_n, lower_n, options, answer, "
+                          "median_time_s, flags) VALUES ");
         else
             qb_sb_cat(&b, ",");
         qb_sb_cat(&b, "(%lld,'%s','%s',%d,", run_id, qb_category_names[gr->category],
-               qb_paper_names[gr->paper], gr->attempt);
+                  qb_paper_names[gr->paper], gr->attempt);
         qb_sb_str(&b, db, q->id);
         qb_sb_cat(&b, ",'%s',", qb_type_names[q->type]);
         qb_sb_str(&b, db, q->known ? q->section : "");
         qb_sb_cat(&b, ",%ld,%.6f,%ld,%ld,", it->drawn, gr->n ? (double)it->drawn / gr->n : 0,
-               it->answered, it->correct);
+                  it->answered, it->correct);
         sb_num(&b, p, it->drawn > 0);
         qb_sb_cat(&b, ",");
         sb_num(&b, rpb, rok);
@@ -590,12 +603,12 @@ static int store_papers(st_ctx *c, MYSQL *db, long long run_id, const long *flag
         int krok = gr->k > 1 && var > 0;
         double kr20 = krok ? (double)gr->k / (gr->k - 1) * (1 - spq / var) : 0;
         qb_sb_cat(&b,
-               "INSERT INTO item_stats_paper (run_id, category, paper, attempt, sittings, "
-               "questions, mean_score, sd_score, median, min_score, max_score, kr20, sem, "
-               "distribution, items, flagged) VALUES (%lld,'%s','%s',%d,%ld,%d,%.6f,%.6f,%.1f,"
-               "%d,%d,",
-               run_id, qb_category_names[gr->category], qb_paper_names[gr->paper], gr->attempt,
-               n, gr->k, mean, sqrt(var), med, lo, hi);
+                  "INSERT INTO item_stats_paper (run_id, category, paper, attempt, sittings, "
+                  "questions, mean_score, sd_score, median, min_score, max_score, kr20, sem, "
+                  "distribution, items, flagged) VALUES (%lld,'%s','%s',%d,%ld,%d,%.6f,%.6f,%.1f,"
+                  "%d,%d,",
+                  run_id, qb_category_names[gr->category], qb_paper_names[gr->paper], gr->attempt,
+                  n, gr->k, mean, sqrt(var), med, lo, hi);
         sb_num(&b, kr20, krok);
         qb_sb_cat(&b, ",");
         sb_num(&b, sqrt(var) * sqrt(kr20 < 1 ? 1 - kr20 : 0), krok && kr20 <= 1 && kr20 >= 0);
@@ -684,8 +697,8 @@ int qb_stats_run(MYSQL *db, long long run_id, qb_stats_summary *sum, dk_error *e
     if (rc) return rc;
     if (!claimed) return dk_error_set(err, DK_ECONFLICT, "该分析任务已在运行或已完成");
     MYSQL_RES *res;
-    if ((rc = dk_mysql_exec(db, "SELECT cycle_id, min_n FROM item_analysis_run WHERE id = ?", p,
-                            1, &res, NULL, err)))
+    if ((rc = dk_mysql_exec(db, "SELECT cycle_id, min_n FROM item_analysis_run WHERE id = ?", p, 1,
+                            &res, NULL, err)))
         return rc;
     MYSQL_ROW row = mysql_fetch_row(res);
     long long cycle_id = row ? atoll(row[0]) : 0;
@@ -700,8 +713,7 @@ int qb_stats_run(MYSQL *db, long long run_id, qb_stats_summary *sum, dk_error *e
         (rc = load_answers(c, db, cycle_id, err)))
         goto fail;
     compute(c);
-    if ((rc = dk_mysql_begin(db, err)) ||
-        (rc = store_items(c, db, run_id, flagged, nitems, err)) ||
+    if ((rc = dk_mysql_begin(db, err)) || (rc = store_items(c, db, run_id, flagged, nitems, err)) ||
         (rc = store_papers(c, db, run_id, flagged, nitems, err)))
         goto fail;
     for (int g = 0; g < ST_MAX_GROUPS; g++) {
