@@ -223,7 +223,7 @@ int admin_items_summary(admin_job *j, MYSQL *db)
         goto fail;
     j->out = json_pack("{s:o,s:o,s:o,s:o,s:o,s:{s:f,s:f,s:i}}", "cycle", cyc, "run", last,
                        "pending", pending, "papers", papers, "cycles", cycles, "thresholds", "easy",
-                       0.95, "hard", 0.10, "min_n_default", QB_STATS_MIN_N);
+                       QB_STATS_EASY, "hard", QB_STATS_HARD, "min_n_default", QB_STATS_MIN_N);
     return 0;
 fail:
     json_decref(cyc);

@@ -34,8 +34,6 @@
 
 #define ST_MAX_GROUPS (QB_NCATS * QB_NPAPERS * 2)
 #define ST_UL_SHARE 0.27
-#define ST_EASY 0.95
-#define ST_HARD 0.10
 #define ST_INSERT_ROWS 400
 
 typedef struct st_q { /* a question of the bank that was sat: its key */
@@ -508,8 +506,8 @@ static int store_items(st_ctx *c, MYSQL *db, long long run_id, long *flagged_by_
         char flags[96] = "";
         if (it->drawn >= c->min_n) {
             if (rok && rpb < 0) strcat(flags, ",negative_discrimination");
-            if (p > ST_EASY) strcat(flags, ",too_easy");
-            if (p < ST_HARD) strcat(flags, ",too_hard");
+            if (p > QB_STATS_EASY) strcat(flags, ",too_easy");
+            if (p < QB_STATS_HARD) strcat(flags, ",too_hard");
             for (int o = 0; o < it->nopt; o++)
                 if (!(q->key & (1u << o)) && it->opt[o] == 0) {
                     strcat(flags, ",unused_distractor");

@@ -150,7 +150,9 @@ int qb_score(const qb_index *idx, const qb_paper *p, const char *const *choices,
  * item_stats_question (deploy/schema/015; the definitions are at the top of qb_stats.c).
  * Blocking (reads every answer of the cycle): a worker thread or a program only. */
 
-#define QB_STATS_MIN_N 20 /* default: a question is flagged only when drawn this often */
+#define QB_STATS_MIN_N 20   /* default: a question is flagged only when drawn this often */
+#define QB_STATS_EASY 0.95  /* flagged too_easy above this facility */
+#define QB_STATS_HARD 0.10  /* flagged too_hard below it */
 
 typedef struct qb_stats_summary {
     long long run_id;
