@@ -66,6 +66,7 @@ typedef struct admin_server {
     dk_workq *db;    /* MariaDB threads (dk_dbconn) */
     dk_workq *hash;  /* argon2id threads, bounded: 503 beyond (each with a dk_dbconn) */
     dk_workq *photo; /* registered photos: one proctor_engine + dk_dbconn per thread */
+    dk_workq *analysis; /* item analysis (admin_itemstats.c): one thread with a dk_dbconn */
     dk_auth auth;
     dom_login_env login;            /* the login check's limits and pools (dom_account.h) */
     dom_token_env tokens;           /* token revocation (dom_token.h); each loop's table of
@@ -418,5 +419,17 @@ int admin_cme_rule_put(admin_job *j, MYSQL *db);
 int admin_cme_settings_get(admin_job *j, MYSQL *db);
 int admin_cme_settings_put(admin_job *j, MYSQL *db);
 int admin_cme_stats(admin_job *j, MYSQL *db);
+
+/* admin_itemstats.c: 试题分析 (item analysis) */
+#define ADMIN_R_ITEMS ADMIN_R_PROVINCE /* the route rows' roles; admin_can_view_items decides */
+int admin_can_view_items(const admin_job *j);
+void admin_items_kick(admin_server *srv);           /* nudges the analysis pool (admin_server.c) */
+void admin_items_pool_work(void *conn, void *arg);  /* on the analysis thread */
+int admin_items_table(admin_job *j, MYSQL *db, json_t **rows, long long *run);
+int admin_items_request(admin_job *j, MYSQL *db);
+int admin_items_runs(admin_job *j, MYSQL *db);
+int admin_items_summary(admin_job *j, MYSQL *db);
+int admin_items_questions(admin_job *j, MYSQL *db);
+int admin_items_export(admin_job *j, MYSQL *db);
 
 #endif

@@ -196,6 +196,16 @@ static const admin_api admin_apis[] = {
      0},
     {"DELETE", "/api/v1/cme/calendar/{}", NULL, admin_cme_calendar_delete, R_PV, 0,
      "cme_calendar_delete", 0},
+    /* item analysis 试题分析 (admin_itemstats.c) */
+    {"GET", "/api/v1/item-analysis", NULL, admin_items_summary, ADMIN_R_ITEMS, 0, "items_summary",
+     0},
+    {"GET", "/api/v1/item-analysis/questions", NULL, admin_items_questions, ADMIN_R_ITEMS, 0,
+     "items_questions", 0},
+    {"GET", "/api/v1/item-analysis/export", NULL, admin_items_export, ADMIN_R_ITEMS, 0,
+     "items_export", 0},
+    {"GET", "/api/v1/item-analysis/runs", NULL, admin_items_runs, ADMIN_R_ITEMS, 0, "items_runs", 0},
+    {"POST", "/api/v1/item-analysis/runs", NULL, admin_items_request, ADMIN_R_ITEMS, 0,
+     "items_request", 4096},
 };
 
 #define NAPIS (sizeof admin_apis / sizeof admin_apis[0])
@@ -496,6 +506,14 @@ static void maint_work(void *ctx, void *arg)
     if (!m->rc) m->rc = dom_flow_absentees(db, NULL, &m->moved, &m->err);
     if (m->rc) dk_mysql_rollback(db);
     if (m->rc == DK_EIO) dk_dbconn_drop(ctx);
+    admin_items_kick(m->srv); /* windows that ended, and runs still queued */
+}
+
+/* The analysis pool's nudge: its one job runs every queued run. A full queue means nudges
+ * are already waiting, and one of them will find the run. */
+void admin_items_kick(admin_server *srv)
+{
+    (void)dk_workq_submit(srv->analysis, NULL, admin_items_pool_work, NULL, NULL);
 }
 
 static void maint_done(void *arg)
@@ -563,7 +581,7 @@ static void quiesce(dk_http_server *h, void *udata)
     admin_server *s = udata;
     for (int i = 0; i < 1000; i++) { /* at most 10 s */
         if (!dk_workq_depth(s->db) && !dk_workq_depth(s->hash) && !dk_workq_depth(s->photo) &&
-            !atomic_load(&s->maint_inflight))
+            !dk_workq_depth(s->analysis) && !atomic_load(&s->maint_inflight))
             return;
         usleep(10000);
     }
@@ -637,12 +655,16 @@ admin_server *admin_start(const dk_config *cfg, dk_error *err)
         return NULL;
     }
     s->photo = dk_workq_new("photo", 1, 32, photo_thread_init, photo_thread_fini, s);
+    s->analysis = dk_workq_new("analysis", 1, 4, dk_dbconn_thread_init, dk_dbconn_thread_fini,
+                               (void *)cfg);
     const dk_gauge gauges[] = {
         {"admind_db_queue_depth", "database jobs waiting or running", dk_serve_queue_depth, s->db},
         {"admind_hash_queue_depth", "password hashes waiting or running", dk_serve_queue_depth,
          s->hash},
         {"admind_photo_queue_depth", "registered photos waiting or running", dk_serve_queue_depth,
          s->photo},
+        {"admind_analysis_queue_depth", "item-analysis nudges waiting or running",
+         dk_serve_queue_depth, s->analysis},
         {"admind_photos_purged", "capture photos deleted after retention", g_purged, s},
         {"admind_absentees", "enrolments moved because a test was missed", g_absentees, s},
     };
@@ -663,9 +685,11 @@ admin_server *admin_start(const dk_config *cfg, dk_error *err)
         dk_workq_free(s->db);
         dk_workq_free(s->hash);
         dk_workq_free(s->photo);
+        dk_workq_free(s->analysis);
         free(s);
         return NULL;
     }
+    admin_items_kick(s); /* runs queued before a restart */
     return s;
 }
 
@@ -681,5 +705,6 @@ void admin_stop(admin_server *s)
     dk_workq_free(s->db);
     dk_workq_free(s->hash);
     dk_workq_free(s->photo);
+    dk_workq_free(s->analysis);
     free(s);
 }

@@ -224,6 +224,24 @@ static inline const char *qb_arena(const qb_index *idx, uint32_t off)
     return idx->arena + off;
 }
 
+/* ---- SQL text for multi-row INSERTs (qb_stats.c; qb_sim.c uses it too) ---------------------- */
+
+typedef struct qb_sqlbuf {
+    char *s;
+    size_t len, cap;
+} qb_sqlbuf;
+void qb_sb_cat(qb_sqlbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void qb_sb_str(qb_sqlbuf *b, MYSQL *db, const char *s); /* quoted and escaped */
+int qb_sb_run(qb_sqlbuf *b, MYSQL *db, dk_error *err);  /* runs and empties b */
+
+/* ---- synthetic sittings (qb_sim.c): the demo's finished window and the benchmark --------- */
+
+/* For every enrolment of cycle_id with a procedure and no session: the papers of its
+ * procedure drawn from idx and answered by a simulated physician, stored as submitted
+ * sittings (see qb_sim.c). Deterministic in seed. Blocking. */
+int qb_sim_sittings(MYSQL *db, const qb_index *idx, long long cycle_id, uint64_t seed,
+                    long *sessions, long long *answers, dk_error *err);
+
 /* ---- the synthetic bank (qb_gen.c) --------------------------------------------------------- */
 
 /* Writes the demo bank as import lines: every category x paper, its sections, all types.

@@ -1,4 +1,5 @@
-/* qbank.c - the question-bank tool: import, blueprint set/show, stats, draw, gen-demo.
+/* qbank.c - the question-bank tool: import, blueprint set/show, stats, draw, gen-demo,
+ * analyse (item statistics of a cycle) and sim-sittings (synthetic sittings).
  *
  * Commands are rows of a table; each parses its own arguments. Database commands read
  * the same configuration as the servers (dk_config: $DK_CONFIG, DK_MYSQL_* overrides).
@@ -334,6 +335,76 @@ static int cmd_gen_demo(int argc, char **argv)
     return bp_out ? write_blueprints(bp_out) : 0;
 }
 
+/* ---- item analysis and synthetic sittings ----------------------------------------------------- */
+
+static int parse_cycle(int argc, char **argv, long long *cycle, uint64_t *num, const char *numopt)
+{
+    *cycle = 0;
+    for (int i = 0; i < argc; i++) {
+        uint64_t v;
+        if (!strcmp(argv[i], "--cycle") && i + 1 < argc && !parse_u64(argv[i + 1], &v) && v)
+            *cycle = (long long)v, i++;
+        else if (numopt && !strcmp(argv[i], numopt) && i + 1 < argc && !parse_u64(argv[i + 1], num))
+            i++;
+        else
+            return -1;
+    }
+    return *cycle ? 0 : -1;
+}
+
+/* qbank analyse --cycle ID [--min-n N]: the same computation as admind's analysis pool,
+ * run here (it is queued as a run of the system, then computed at once). */
+static int cmd_analyse(int argc, char **argv)
+{
+    long long cycle;
+    uint64_t min_n = QB_STATS_MIN_N;
+    if (parse_cycle(argc, argv, &cycle, &min_n, "--min-n") || min_n < 1 || min_n > 100000)
+        return usage();
+    MYSQL *db = connect_db();
+    if (!db) return 1;
+    dk_error err = {0};
+    long long run;
+    qb_stats_summary sum;
+    int rc = qb_stats_queue(db, cycle, 0, (int)min_n, &run, &err);
+    if (!rc) rc = qb_stats_run(db, run, &sum, &err);
+    dk_mysql_close(db);
+    if (rc) {
+        fprintf(stderr, "qbank: analyse: %s\n", err.msg);
+        return 1;
+    }
+    printf("run %lld: %ld sittings, %lld answers, %ld papers, %ld questions, %ld flagged, "
+           "%lld ms\n",
+           run, sum.sessions, sum.answers, sum.papers, sum.questions, sum.flagged, sum.ms);
+    return 0;
+}
+
+/* qbank sim-sittings --cycle ID [--seed S]: synthetic sittings (demo, benchmark). */
+static int cmd_sim(int argc, char **argv)
+{
+    long long cycle;
+    uint64_t seed = 1;
+    if (parse_cycle(argc, argv, &cycle, &seed, "--seed")) return usage();
+    MYSQL *db = connect_db();
+    if (!db) return 1;
+    qb_index *idx = load_index(db);
+    if (!idx) {
+        dk_mysql_close(db);
+        return 1;
+    }
+    dk_error err = {0};
+    long n;
+    long long answers;
+    int rc = qb_sim_sittings(db, idx, cycle, seed, &n, &answers, &err);
+    qb_index_unref(idx);
+    dk_mysql_close(db);
+    if (rc) {
+        fprintf(stderr, "qbank: sim-sittings: %s\n", err.msg);
+        return rc == DK_ECONFLICT ? EXIT_UNSATISFIABLE : 1;
+    }
+    printf("%ld sittings, %lld answers written\n", n, answers);
+    return 0;
+}
+
 /* ---- the table
  * ----------------------------------------------------------------------------------- */
 
@@ -344,6 +415,8 @@ static const cmd commands[] = {
     {"draw", cmd_draw, "draw --category C --paper P --seed N [--client]"},
     {"gen-demo", cmd_gen_demo,
      "gen-demo --out FILE [--per-section N] [--seed S] [--blueprints FILE.json]"},
+    {"analyse", cmd_analyse, "analyse --cycle ID [--min-n N]"},
+    {"sim-sittings", cmd_sim, "sim-sittings --cycle ID [--seed S]"},
 };
 
 static int usage(void)

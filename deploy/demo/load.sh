@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # deploy/demo/load.sh - loads the demo data into the stack named by DK_MYSQL_* (the
 # defaults of deploy/stack.sh): people.sql (authorities, institutions, a cycle,
-# physicians with the initial password 666666) and a synthetic question bank for every
-# category x paper with its blueprints. Idempotent.
+# physicians with the initial password 666666), a synthetic question bank for every
+# category x paper with its blueprints, and a finished window for 试题分析 (history.sql:
+# the previous cycle with DK_DEMO_HISTORY_PHYSICIANS (600) synthetic physicians, their
+# simulated sittings and their item analysis). Idempotent.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 repo=$(cd "$here/../.." && pwd -P)
@@ -32,3 +34,14 @@ trap 'rm -f "$bank"' EXIT
 "$build/question-bank/qbank" import --ignore-existing "$bank"
 "$build/question-bank/qbank" blueprint set "$here/blueprints.json" >/dev/null
 echo "demo: question bank has $(mariadb "${mysql_args[@]}" -N -e "SELECT COUNT(*) FROM qb_question") questions"
+
+# a finished window for 试题分析 (history.sql: the previous cycle, synthetic physicians): its
+# sittings are simulated once (sim-sittings skips enrolments that have them) and analysed
+# whenever it has no results yet, so that the page shows something real on first start
+hist=$({ echo "SET @pw = '$pw'; SET @n = ${DK_DEMO_HISTORY_PHYSICIANS:-600};"; cat "$here/history.sql"; } |
+       mariadb -N "${mysql_args[@]}")
+"$build/question-bank/qbank" sim-sittings --cycle "$hist" --seed 1 >/dev/null
+if [ "$(mariadb -N "${mysql_args[@]}" -e "SELECT COUNT(*) FROM item_analysis_run WHERE cycle_id = $hist AND status = 'done'")" = 0 ]; then
+    "$build/question-bank/qbank" analyse --cycle "$hist" | sed 's/^/demo: item analysis /'
+fi
+echo "demo: finished window: cycle 00 with $(mariadb -N "${mysql_args[@]}" -e "SELECT COUNT(*) FROM exam_session WHERE cycle_id = $hist") sittings (试题分析 as sx-admin)"

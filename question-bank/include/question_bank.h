@@ -145,4 +145,35 @@ int qb_choice_normalise(const qb_index *idx, const qb_paper *p, int no, const ch
 int qb_score(const qb_index *idx, const qb_paper *p, const char *const *choices, int *score,
              int *total);
 
+/* ---- item analysis (qb_stats.c) -------------------------------------------------------------
+ * Classical item statistics of a cycle's submitted sittings, stored in item_stats_paper and
+ * item_stats_question (deploy/schema/015; the definitions are at the top of qb_stats.c).
+ * Blocking (reads every answer of the cycle): a worker thread or a program only. */
+
+#define QB_STATS_MIN_N 20   /* default: a question is flagged only when drawn this often */
+#define QB_STATS_EASY 0.95  /* flagged too_easy above this facility */
+#define QB_STATS_HARD 0.10  /* flagged too_hard below it */
+
+typedef struct qb_stats_summary {
+    long long run_id;
+    long sessions, papers, questions, flagged;
+    long long answers, ms;
+} qb_stats_summary;
+
+/* Queues a run for cycle_id (requested_by: the authority account, 0 = system; min_n 0 =
+ * QB_STATS_MIN_N). */
+int qb_stats_queue(MYSQL *db, long long cycle_id, long long requested_by, int min_n,
+                   long long *run_id, dk_error *err);
+/* Claims run_id (queued -> running; DK_ECONFLICT if it is not queued), computes it, stores
+ * the results in one transaction with the run marked done (older results of the cycle
+ * removed), or marks it failed with the error. */
+int qb_stats_run(MYSQL *db, long long run_id, qb_stats_summary *sum, dk_error *err);
+/* Runs the oldest queued run; DK_ENOTFOUND when none is queued. */
+int qb_stats_run_next(MYSQL *db, qb_stats_summary *sum, dk_error *err);
+/* Queues a system run for every cycle whose test window (or, once over, makeup window)
+ * ended after its latest run was requested, and that has submitted sittings. */
+int qb_stats_queue_finished(MYSQL *db, dk_error *err);
+/* Queues again the runs left running for over an hour (their process died). */
+int qb_stats_recover(MYSQL *db, dk_error *err);
+
 #endif

@@ -17,6 +17,7 @@ import * as progress from './pages/progress.js';
 import * as invig from './pages/invigilation.js';
 import * as auth from './pages/authority.js';
 import * as cme from './pages/cme.js';
+import * as items from './pages/items.js';
 
 const I = 'institution';
 const S = 'assessor';
@@ -52,6 +53,7 @@ const ROUTES = [
   { path: 'cme-records', group: '继续医学教育', label: '学分查询', roles: [I, A], page: cme.records },
   { path: 'cme-stats', group: '继续医学教育', label: '学分统计', roles: [A], page: cme.stats },
   { path: 'cme-rules', group: '继续医学教育', label: '年度验证规则', roles: [A], page: cme.rules },
+  { path: 'items', group: '题库管理', label: '试题分析', roles: [A], only: (c) => c.province, page: items.page },
   { path: 'cme-project', menu: false, label: '继教项目详情', roles: [I, A], page: cme.project },
   { path: 'review', menu: false, label: '审核详情', roles: [I, S, A], page: review.detail },
   { path: 'session', menu: false, label: '监考详情', roles: [I, A], page: invig.detail },
@@ -318,7 +320,7 @@ function roleOf(me) {
 }
 
 function routesFor(mode) {
-  return ROUTES.filter((r) => r.roles.includes(mode));
+  return ROUTES.filter((r) => r.roles.includes(mode) && (!r.only || r.only(ctx)));
 }
 
 function menu(mode, current) {

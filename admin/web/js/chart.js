@@ -1,6 +1,7 @@
 // chart.js - the few charts the console draws, as SVG made here (no library): a ring for
 // a completion rate with its numerator / denominator (the seed home page's 报名完成率
-// 80 % (4/5)), and horizontal bars for counts by status or rates by region.
+// 80 % (4/5)), horizontal bars for counts by status or rates by region, and columns for a
+// distribution (the scores of a paper in 试题分析).
 
 const NS = 'http://www.w3.org/2000/svg';
 
@@ -57,6 +58,30 @@ export function bars(items, { max, unit = '', color, width = 460, rowH = 28, lab
       s('text', { x: labelW + w + 6, y: y + rowH / 2 + 4, class: 'bar-value' }, `${it.text ?? v}${unit}`),
     );
   });
+  return svg;
+}
+
+// counts[i] sittings with score i as vertical columns, the axis labelled every `step`
+// scores; mark (e.g. the pass mark) drawn as a dashed line.
+export function columns(counts, { width = 640, height = 200, label = '分数分布', mark, color = COLORS[0] } = {}) {
+  const n = Math.max(1, counts.length);
+  const top = Math.max(1, ...counts.map((c) => Number(c) || 0));
+  const left = 36, bottom = 22, plotW = width - left - 8, plotH = height - bottom - 8;
+  const w = plotW / n;
+  const step = n > 60 ? 10 : n > 20 ? 5 : 1;
+  const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, width, height, class: 'bars columns', role: 'img', 'aria-label': `${label}：${counts.map((c, i) => (c ? `${i}分 ${c}人` : '')).filter(Boolean).join('，')}` });
+  svg.append(s('line', { x1: left, y1: 8 + plotH, x2: left + plotW, y2: 8 + plotH, stroke: '#c9d1db' }));
+  svg.append(s('text', { x: left - 6, y: 14, 'text-anchor': 'end', class: 'bar-label' }, String(top)));
+  counts.forEach((c, i) => {
+    const hgt = (plotH * (Number(c) || 0)) / top;
+    const x = left + i * w;
+    if (c) svg.append(s('rect', { x: x + w * 0.1, y: 8 + plotH - hgt, width: Math.max(1, w * 0.8), height: hgt, fill: color }, s('title', {}, `${i} 分：${c} 人`)));
+    if (i % step === 0) svg.append(s('text', { x: x + w / 2, y: height - 6, 'text-anchor': 'middle', class: 'bar-label' }, String(i)));
+  });
+  if (mark !== undefined && mark !== null && mark < n) {
+    const x = left + mark * w;
+    svg.append(s('line', { x1: x, y1: 8, x2: x, y2: 8 + plotH, stroke: '#d9534f', 'stroke-dasharray': '4 3' }));
+  }
   return svg;
 }
 
