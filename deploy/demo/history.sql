@@ -7,11 +7,12 @@
 -- and accounts. ID numbers 99… are not real ones (99 is no province code).
 -- bench/item_bench.sh sets the variables below to make a cycle of its own.
 SET time_zone = '+00:00';
+-- an unset variable is a binary string: the text ones are converted, so that COLLATE applies
 SET @n = IFNULL(@n, 300);
-SET @hcode = IFNULL(@hcode, '00');
-SET @hinst_code = IFNULL(@hinst_code, '140105S00009');
-SET @hname = IFNULL(@hname, '示例历史测评医院（模拟数据）');
-SET @idp = IFNULL(@idp, '9900001970');
+SET @hcode = CONVERT(IFNULL(@hcode, '00') USING utf8mb4);
+SET @hinst_code = CONVERT(IFNULL(@hinst_code, '140105S00009') USING utf8mb4);
+SET @hname = CONVERT(IFNULL(@hname, '示例历史测评医院（模拟数据）') USING utf8mb4);
+SET @idp = CONVERT(IFNULL(@idp, '9900001970') USING utf8mb4);
 
 SET @prov = (SELECT id FROM authority WHERE code = '140000');
 SET @county = (SELECT id FROM authority WHERE code = '140105');
