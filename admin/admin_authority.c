@@ -279,8 +279,9 @@ int admin_auth_inst_list(admin_job *j, MYSQL *db)
     return rc;
 }
 
-/* An institution in the actor's region (403 outside it, 404 unknown); lock optional. */
-static int inst_in_region(admin_job *j, MYSQL *db, long long id, int lock)
+/* An institution in the actor's region (403 outside it, 404 unknown); lock optional
+ * (admin_internal.h). */
+int admin_inst_in_region(admin_job *j, MYSQL *db, long long id, int lock)
 {
     char path[256];
     dk_param p[] = {DK_PINT(id)};
@@ -376,7 +377,7 @@ int admin_auth_inst_create(admin_job *j, MYSQL *db)
 int admin_auth_inst_reset(admin_job *j, MYSQL *db)
 {
     long long id = admin_param_id(j, 0);
-    int rc = inst_in_region(j, db, id, 0);
+    int rc = admin_inst_in_region(j, db, id, 0);
     if (rc) return rc;
     char act_code[DOM_ACTIVATION_MAX], act_hash[DK_HASH_MAX], code[32] = "";
     if ((rc = dom_activation_new(&j->srv->auth, act_code, act_hash, &j->err)) ||
@@ -408,7 +409,7 @@ int admin_auth_inst_apply_right(admin_job *j, MYSQL *db)
     long long id = admin_param_id(j, 0);
     json_t *v = json_object_get(j->body, "can_apply");
     if (!json_is_boolean(v)) return dk_error_set(&j->err, DK_EINVAL, "can_apply 应为 true/false");
-    int rc = inst_in_region(j, db, id, 0);
+    int rc = admin_inst_in_region(j, db, id, 0);
     if (rc) return rc;
     int on = json_is_true(v);
     dk_param p[] = {DK_PINT(on), DK_PINT(id)};
@@ -491,7 +492,7 @@ int admin_assignment_set(admin_job *j, MYSQL *db)
     /* an institution reviewed by itself would pass its own physicians (issue 12) */
     if (assessor == inst)
         return dk_error_set(&j->err, DK_ECONFLICT, "医疗卫生机构不能被指定为自身的考核机构");
-    if ((rc = dk_mysql_begin(db, &j->err)) || (rc = inst_in_region(j, db, inst, 1)) ||
+    if ((rc = dk_mysql_begin(db, &j->err)) || (rc = admin_inst_in_region(j, db, inst, 1)) ||
         (rc = admin_cycle_for(j, db, j->actor.path, &cycle)))
         return rc;
     /* the 考核机构 must be one, and in the same province */
