@@ -107,8 +107,8 @@ static int conduct_add(admin_job *j, MYSQL *db, const conduct_in *in, const char
     }
     if (in->id_number && strlen(in->id_number) > 18)
         return snprintf(msg, msgsz, "证件号码过长"), DK_EINVAL;
-    int rc = conduct_physician(j, db, in->physician_id, in->id_number, &pid, &pinst, pname, msg,
-                               msgsz);
+    int rc =
+        conduct_physician(j, db, in->physician_id, in->id_number, &pid, &pinst, pname, msg, msgsz);
     if (rc) return rc;
     if (in->name && strcmp(in->name, pname))
         return snprintf(msg, msgsz, "姓名与证件号码不符（系统中为「%s」）", pname), DK_EINVAL;
@@ -120,7 +120,8 @@ static int conduct_add(admin_job *j, MYSQL *db, const conduct_in *in, const char
         if (rc) return rc;
     }
     if (!inst) inst = pinst;
-    if ((rc = admin_inst_in_region(j, db, inst, 0))) return snprintf(msg, msgsz, "%s", j->err.msg), rc;
+    if ((rc = admin_inst_in_region(j, db, inst, 0)))
+        return snprintf(msg, msgsz, "%s", j->err.msg), rc;
     dk_param qi[] = {DK_PINT(inst)};
     if ((rc = admin_sql_str(db, "SELECT name FROM institution WHERE id = ?", qi, 1, iname,
                             sizeof iname, &j->err)))
@@ -143,9 +144,9 @@ static int conduct_add(admin_job *j, MYSQL *db, const conduct_in *in, const char
                              p, 10, NULL, &j->err)))
         return rc;
     *id = (long long)mysql_insert_id(db);
-    json_t *d = json_pack("{s:I,s:s,s:I,s:s,s:s}", "physician_id", (json_int_t)pid, "kind", kind,
-                          "institution_id", (json_int_t)inst, "closed_on", in->closed_on, "source",
-                          source);
+    json_t *d =
+        json_pack("{s:I,s:s,s:I,s:s,s:s}", "physician_id", (json_int_t)pid, "kind", kind,
+                  "institution_id", (json_int_t)inst, "closed_on", in->closed_on, "source", source);
     if (points >= 0) json_object_set_new(d, "points", json_integer(points));
     rc = admin_audit(db, j, 0, "create_conduct_record", "conduct_record", *id, NULL, NULL, kind,
                      NULL, d, &j->err);
@@ -192,16 +193,21 @@ int admin_conduct_create(admin_job *j, MYSQL *db)
                          p, 1, 0, NULL, &j->out, &j->err);
 }
 
-static const admin_import_col conduct_cols[] = {
-    {"证件号码", 1}, {"姓名", 1},   {"机构编码", 0}, {"结案时间", 1},
-    {"处理结果", 1}, {"记分", 0},   {"类别", 0},     {NULL, 0}};
+static const admin_import_col conduct_cols[] = {{"证件号码", 1}, {"姓名", 1},     {"机构编码", 0},
+                                                {"结案时间", 1}, {"处理结果", 1}, {"记分", 0},
+                                                {"类别", 0},     {NULL, 0}};
 
 static int conduct_row(admin_job *j, MYSQL *db, void *ctx, int line, const char *const *v, int skip,
                        char *msg, size_t msgsz)
 {
     (void)ctx, (void)line;
-    conduct_in in = {.id_number = v[0], .name = v[1], .inst_code = v[2], .closed_on = v[3],
-                     .outcome = v[4], .points = v[5], .kind = v[6]};
+    conduct_in in = {.id_number = v[0],
+                     .name = v[1],
+                     .inst_code = v[2],
+                     .closed_on = v[3],
+                     .outcome = v[4],
+                     .points = v[5],
+                     .kind = v[6]};
     long long id;
     return conduct_add(j, db, &in, "卫生行政部门导入", skip, &id, msg, msgsz);
 }
@@ -210,7 +216,8 @@ static int conduct_row(admin_job *j, MYSQL *db, void *ctx, int line, const char 
 int admin_conduct_import(admin_job *j, MYSQL *db)
 {
     int rows = 0;
-    int rc = admin_import_csv(j, db, conduct_cols, CONDUCT_IMPORT_MAX_ROWS, conduct_row, NULL, &rows);
+    int rc =
+        admin_import_csv(j, db, conduct_cols, CONDUCT_IMPORT_MAX_ROWS, conduct_row, NULL, &rows);
     if (rc) return rc;
     json_t *d = json_pack("{s:i}", "imported", rows);
     rc = admin_audit(db, j, 0, "import_conduct_records", "authority", j->actor.authority_id, NULL,
@@ -222,7 +229,8 @@ int admin_conduct_import(admin_job *j, MYSQL *db)
     return 0;
 }
 
-/* ---- the 不合格 list and what was done about it ------------------------------------------------ */
+/* ---- the 不合格 list and what was done about it ------------------------------------------------
+ */
 
 int admin_failed_query(admin_job *j, MYSQL *db, admin_sqlb *b, admin_filter_bufs *fb)
 {
@@ -311,7 +319,8 @@ int admin_failed_record(admin_job *j, MYSQL *db)
         (rc = admin_cme_text(j, "note", "备注", 1000, 0, &note)))
         return rc;
     int known = 0;
-    for (int s = 0; failed_steps[s]; s++) known |= !strcmp(action, failed_steps[s]);
+    for (int s = 0; failed_steps[s]; s++)
+        known |= !strcmp(action, failed_steps[s]);
     if (!known) return dk_error_set(&j->err, DK_EINVAL, "操作应为「注销注册」或「收回执业证书」");
     if (done_on && admin_parse_date(done_on))
         return dk_error_set(&j->err, DK_EINVAL, "办理日期应为 YYYY-MM-DD");
@@ -332,8 +341,9 @@ int admin_failed_record(admin_job *j, MYSQL *db)
     MYSQL_ROW row = mysql_fetch_row(res);
     char status[96] = "", result[16] = "", path[256] = "";
     if (row)
-        snprintf(status, sizeof status, "%s", row[0]), snprintf(result, sizeof result, "%s", row[1]),
-        snprintf(path, sizeof path, "%s", row[2]);
+        snprintf(status, sizeof status, "%s", row[0]),
+            snprintf(result, sizeof result, "%s", row[1]),
+            snprintf(path, sizeof path, "%s", row[2]);
     mysql_free_result(res);
     if (!row) return dk_error_set(&j->err, DK_ENOTFOUND, "没有这条考核记录");
     if (!dom_path_covers(j->actor.path, path))
@@ -358,8 +368,12 @@ int admin_failed_record(admin_job *j, MYSQL *db)
         return rc;
     }
     mysql_free_result(res);
-    dk_param p[] = {DK_PINT(eid),         DK_PSTR(action),  DK_PINT(j->actor.authority_id),
-                    DK_PINT(j->actor.id), DK_PSTR(done_on), doc ? DK_PSTR(doc) : DK_PNULL,
+    dk_param p[] = {DK_PINT(eid),
+                    DK_PSTR(action),
+                    DK_PINT(j->actor.authority_id),
+                    DK_PINT(j->actor.id),
+                    DK_PSTR(done_on),
+                    doc ? DK_PSTR(doc) : DK_PNULL,
                     note ? DK_PSTR(note) : DK_PNULL};
     rc = admin_sql_exec(db,
                         "INSERT INTO result_action (enrolment_id, action, authority_id, done_by, "

@@ -19,7 +19,8 @@ int admin_import_csv(admin_job *j, MYSQL *db, const admin_import_col *cols, int 
     const char *buf = (const char *)j->raw;
     size_t len = j->raw_len, pos = 0;
     int ncols = 0;
-    while (cols[ncols].head) ncols++;
+    while (cols[ncols].head)
+        ncols++;
     if (!len) return dk_error_set(&j->err, DK_EINVAL, "请上传 CSV 文件（UTF-8，第一行为表头）");
     char *f[IMPORT_MAX_COLS];
     int map[IMPORT_MAX_COLS], seen[IMPORT_MAX_COLS] = {0}, rc = 0;
@@ -75,7 +76,8 @@ int admin_import_csv(admin_job *j, MYSQL *db, const admin_import_col *cols, int 
             for (int i = 0; i < n; i++)
                 if (map[i] >= 0 && *f[i]) v[map[i]] = f[i];
             for (int c = 0; c < ncols && !msg[0]; c++)
-                if (cols[c].required && !v[c]) snprintf(msg, sizeof msg, "「%s」不能为空", cols[c].head);
+                if (cols[c].required && !v[c])
+                    snprintf(msg, sizeof msg, "「%s」不能为空", cols[c].head);
             if (!msg[0]) {
                 rc = fn(j, db, ctx, line, v, json_array_size(errors) > 0, msg, sizeof msg);
                 if (rc == DK_EINVAL || rc == DK_ECONFLICT || rc == DK_EFORBIDDEN ||
@@ -92,9 +94,10 @@ int admin_import_csv(admin_job *j, MYSQL *db, const admin_import_col *cols, int 
     }
     if (json_array_size(errors)) {
         dk_mysql_rollback(db);
-        rc = dk_error_set(&j->err, DK_EINVAL, "导入文件有 %zu 行错误（第 %d 行起），未导入任何一行",
-                          json_array_size(errors),
-                          (int)json_integer_value(json_object_get(json_array_get(errors, 0), "row")));
+        rc = dk_error_set(
+            &j->err, DK_EINVAL, "导入文件有 %zu 行错误（第 %d 行起），未导入任何一行",
+            json_array_size(errors),
+            (int)json_integer_value(json_object_get(json_array_get(errors, 0), "row")));
         j->err_fields = json_pack("{s:O}", "errors", errors);
         goto out;
     }

@@ -49,8 +49,8 @@ static int contact_fields(admin_job *j, const char **name, const char **cn, cons
  * city under a province, a county under a city */
 int admin_region_unit_create(admin_job *j, MYSQL *db)
 {
-    static const char *const keys[] = {"parent_id", "code", "name", "contact_name",
-                                       "contact_phone", NULL};
+    static const char *const keys[] = {"parent_id",    "code",          "name",
+                                       "contact_name", "contact_phone", NULL};
     const char *code, *name, *cn, *cp;
     long long parent;
     int rc;
@@ -70,20 +70,29 @@ int admin_region_unit_create(admin_job *j, MYSQL *db)
                             pp, 1, &res, NULL, &j->err)))
         return rc;
     MYSQL_ROW row = mysql_fetch_row(res);
-    if (row) snprintf(plevel, sizeof plevel, "%s", row[0]), snprintf(ppath, sizeof ppath, "%s", row[1]);
+    if (row)
+        snprintf(plevel, sizeof plevel, "%s", row[0]), snprintf(ppath, sizeof ppath, "%s", row[1]);
     mysql_free_result(res);
     if (!row) return dk_error_set(&j->err, DK_EINVAL, "没有这个上级卫生行政部门");
     if (!dom_path_covers(j->actor.path, ppath))
         return dk_error_set(&j->err, DK_EFORBIDDEN, "只能在本部门辖区内开设下级部门");
-    const char *level = !strcmp(plevel, "province") ? "city" : !strcmp(plevel, "city") ? "county" : NULL;
-    if (!level) return dk_error_set(&j->err, DK_ECONFLICT, "县级卫生行政部门之下不能再开设下级部门");
-    dk_param p[] = {DK_PINT(parent), DK_PSTR(level), DK_PSTR(code), DK_PSTR(name),
-                    cn ? DK_PSTR(cn) : DK_PNULL, cp ? DK_PSTR(cp) : DK_PNULL};
+    const char *level = !strcmp(plevel, "province") ? "city"
+                        : !strcmp(plevel, "city")   ? "county"
+                                                    : NULL;
+    if (!level)
+        return dk_error_set(&j->err, DK_ECONFLICT, "县级卫生行政部门之下不能再开设下级部门");
+    dk_param p[] = {DK_PINT(parent),
+                    DK_PSTR(level),
+                    DK_PSTR(code),
+                    DK_PSTR(name),
+                    cn ? DK_PSTR(cn) : DK_PNULL,
+                    cp ? DK_PSTR(cp) : DK_PNULL};
     rc = admin_sql_exec(db,
                         "INSERT INTO authority (parent_id, admin_level, code, name, contact_name, "
                         "contact_phone) VALUES (?, ?, ?, ?, ?, ?)",
                         p, 6, NULL, &j->err);
-    if (rc == DK_ECONFLICT) return dk_error_set(&j->err, DK_ECONFLICT, "行政区划代码 %s 已存在", code);
+    if (rc == DK_ECONFLICT)
+        return dk_error_set(&j->err, DK_ECONFLICT, "行政区划代码 %s 已存在", code);
     if (rc) return rc;
     long long id = (long long)mysql_insert_id(db);
     char path[256];
@@ -91,7 +100,8 @@ int admin_region_unit_create(admin_job *j, MYSQL *db)
     dk_param u[] = {DK_PSTR(path), DK_PINT(id)};
     json_t *d = json_pack("{s:s,s:s,s:s,s:I}", "code", code, "name", name, "admin_level", level,
                           "parent_id", (json_int_t)parent);
-    if ((rc = admin_sql_exec(db, "UPDATE authority SET path = ? WHERE id = ?", u, 2, NULL, &j->err)) ||
+    if ((rc = admin_sql_exec(db, "UPDATE authority SET path = ? WHERE id = ?", u, 2, NULL,
+                             &j->err)) ||
         (rc = admin_audit(db, j, 0, "create_authority", "authority", id, NULL, NULL, NULL, NULL, d,
                           &j->err)) ||
         (rc = dk_mysql_commit(db, &j->err))) {
@@ -180,8 +190,9 @@ static int account_below(admin_job *j, MYSQL *db, long long id, int *enabled)
     long long auth = 0;
     MYSQL_RES *res;
     dk_param p[] = {DK_PINT(id)};
-    int rc = dk_mysql_exec(db, "SELECT authority_id, enabled FROM authority_account WHERE id = ? "
-                               "FOR UPDATE",
+    int rc = dk_mysql_exec(db,
+                           "SELECT authority_id, enabled FROM authority_account WHERE id = ? "
+                           "FOR UPDATE",
                            p, 1, &res, NULL, &j->err);
     if (rc) return rc;
     MYSQL_ROW row = mysql_fetch_row(res);
@@ -219,14 +230,16 @@ int admin_region_account_create(admin_job *j, MYSQL *db)
     if ((rc = dom_activation_new(&j->srv->auth, act_code, act_hash, &j->err)) ||
         (rc = dk_mysql_begin(db, &j->err)))
         return rc;
-    dk_param p[] = {DK_PINT(auth),     DK_PSTR(user),         DK_PSTR(display),
-                    DK_PSTR(j->srv->initial_hash), DK_PSTR(act_hash), DK_PINT(j->actor.id)};
+    dk_param p[] = {DK_PINT(auth),     DK_PSTR(user),
+                    DK_PSTR(display),  DK_PSTR(j->srv->initial_hash),
+                    DK_PSTR(act_hash), DK_PINT(j->actor.id)};
     rc = admin_sql_exec(db,
                         "INSERT INTO authority_account (authority_id, username, display_name, "
                         "password_hash, must_change_password, activation_hash, created_by) "
                         "VALUES (?, ?, ?, ?, 1, ?, ?)",
                         p, 6, NULL, &j->err);
-    if (rc == DK_ECONFLICT) return dk_error_set(&j->err, DK_ECONFLICT, "用户名「%s」已被使用", user);
+    if (rc == DK_ECONFLICT)
+        return dk_error_set(&j->err, DK_ECONFLICT, "用户名「%s」已被使用", user);
     if (rc) return rc;
     long long id = (long long)mysql_insert_id(db);
     json_t *d = json_pack("{s:s,s:s,s:I}", "username", user, "display_name", display,
@@ -237,8 +250,8 @@ int admin_region_account_create(admin_job *j, MYSQL *db)
     if (rc || (rc = dk_mysql_commit(db, &j->err))) return rc;
     j->status = 201;
     /* code: the login, so that pages and tests keep the activation code under it */
-    j->out = json_pack("{s:I,s:s,s:s,s:s,s:s,s:b}", "id", (json_int_t)id, "username", user,
-                       "code", user, "initial_password", ADMIN_INITIAL_PASSWORD, "activation_code",
+    j->out = json_pack("{s:I,s:s,s:s,s:s,s:s,s:b}", "id", (json_int_t)id, "username", user, "code",
+                       user, "initial_password", ADMIN_INITIAL_PASSWORD, "activation_code",
                        act_code, "must_change_password", 1);
     return 0;
 }
@@ -275,21 +288,30 @@ static int account_set_enabled(admin_job *j, MYSQL *db, int on)
     int enabled, rc;
     if ((rc = dk_mysql_begin(db, &j->err)) || (rc = account_below(j, db, id, &enabled))) return rc;
     if (enabled == on)
-        return dk_error_set(&j->err, DK_ECONFLICT, "该账号当前已是「%s」状态", on ? "启用" : "停用");
+        return dk_error_set(&j->err, DK_ECONFLICT, "该账号当前已是「%s」状态",
+                            on ? "启用" : "停用");
     dk_param p[] = {DK_PINT(on), DK_PINT(id)};
-    if ((rc = admin_sql_exec(db, "UPDATE authority_account SET enabled = ? WHERE id = ?", p, 2, NULL,
-                             &j->err)) ||
-        (!on && (rc = dom_token_revoke(db, &j->srv->tokens, DOM_KIND_AUTHORITY, id, NULL, &j->err))) ||
+    if ((rc = admin_sql_exec(db, "UPDATE authority_account SET enabled = ? WHERE id = ?", p, 2,
+                             NULL, &j->err)) ||
+        (!on &&
+         (rc = dom_token_revoke(db, &j->srv->tokens, DOM_KIND_AUTHORITY, id, NULL, &j->err))) ||
         (rc = admin_audit(db, j, 0, on ? "enable_account" : "disable_account", "authority_account",
-                          id, NULL, on ? "停用" : "启用", on ? "启用" : "停用", NULL, NULL, &j->err)) ||
+                          id, NULL, on ? "停用" : "启用", on ? "启用" : "停用", NULL, NULL,
+                          &j->err)) ||
         (rc = dk_mysql_commit(db, &j->err)))
         return rc;
     j->out = json_pack("{s:I,s:b}", "id", (json_int_t)id, "enabled", on);
     return 0;
 }
 
-int admin_region_account_enable(admin_job *j, MYSQL *db) { return account_set_enabled(j, db, 1); }
-int admin_region_account_disable(admin_job *j, MYSQL *db) { return account_set_enabled(j, db, 0); }
+int admin_region_account_enable(admin_job *j, MYSQL *db)
+{
+    return account_set_enabled(j, db, 1);
+}
+int admin_region_account_disable(admin_job *j, MYSQL *db)
+{
+    return account_set_enabled(j, db, 0);
+}
 
 /* POST /authority/accounts/{id}/reset-password: 666666, must change, a new activation code */
 int admin_region_account_reset(admin_job *j, MYSQL *db)
@@ -315,23 +337,24 @@ int admin_region_account_reset(admin_job *j, MYSQL *db)
         (rc = dk_mysql_commit(db, &j->err)))
         return rc;
     j->out = json_pack("{s:I,s:s,s:s,s:s,s:s,s:b}", "id", (json_int_t)id, "username", user, "code",
-                       user, "initial_password", ADMIN_INITIAL_PASSWORD, "activation_code", act_code,
-                       "must_change_password", 1);
+                       user, "initial_password", ADMIN_INITIAL_PASSWORD, "activation_code",
+                       act_code, "must_change_password", 1);
     return 0;
 }
 
-/* ---- institutions of the area ------------------------------------------------------------------ */
+/* ---- institutions of the area ------------------------------------------------------------------
+ */
 
 /* PUT /authority/institutions/{id}: the fields the authority keeps (name, category, level,
  * ownership, contacts); the institution's own page keeps the rest */
 int admin_region_inst_update(admin_job *j, MYSQL *db)
 {
-    static const char *const keys[] = {"name",      "inst_type",    "inst_level",
-                                       "ownership", "contact_name", "contact_phone", NULL};
+    static const char *const keys[] = {"name",         "inst_type",     "inst_level", "ownership",
+                                       "contact_name", "contact_phone", NULL};
     static const struct {
         const char *key, *label;
         size_t max;
-    } f[] = {{"name", "机构名称", 128},    {"inst_type", "机构类别", 32},
+    } f[] = {{"name", "机构名称", 128},      {"inst_type", "机构类别", 32},
              {"inst_level", "机构级别", 16}, {"ownership", "经营性质", 16},
              {"contact_name", "联系人", 64}, {"contact_phone", "联系电话", 32}};
     long long id = admin_param_id(j, 0);
@@ -364,10 +387,11 @@ int admin_region_inst_update(admin_job *j, MYSQL *db)
         (rc = admin_audit(db, j, 0, "update_institution", "institution", id, NULL, NULL, NULL, NULL,
                           j->body, &j->err)) ||
         (rc = dk_mysql_commit(db, &j->err)) ||
-        (rc = admin_sql_row(db,
-                            "SELECT id, code, name, authority_id, inst_type, inst_level, ownership, "
-                            "contact_name, contact_phone, enabled FROM institution WHERE id = ?",
-                            q, 1, 0, NULL, &j->out, &j->err)))
+        (rc =
+             admin_sql_row(db,
+                           "SELECT id, code, name, authority_id, inst_type, inst_level, ownership, "
+                           "contact_name, contact_phone, enabled FROM institution WHERE id = ?",
+                           q, 1, 0, NULL, &j->out, &j->err)))
         goto out;
 out:
     admin_sqlb_free(&b);
@@ -384,7 +408,8 @@ static int inst_set_enabled(admin_job *j, MYSQL *db, int on)
                            &j->err)))
         return rc;
     if (enabled == on)
-        return dk_error_set(&j->err, DK_ECONFLICT, "该机构账号当前已是「%s」状态", on ? "启用" : "停用");
+        return dk_error_set(&j->err, DK_ECONFLICT, "该机构账号当前已是「%s」状态",
+                            on ? "启用" : "停用");
     dk_param u[] = {DK_PINT(on), DK_PINT(id)};
     if ((rc = admin_sql_exec(db, "UPDATE institution SET enabled = ? WHERE id = ?", u, 2, NULL,
                              &j->err)) ||
@@ -399,13 +424,20 @@ static int inst_set_enabled(admin_job *j, MYSQL *db, int on)
     return 0;
 }
 
-int admin_region_inst_enable(admin_job *j, MYSQL *db) { return inst_set_enabled(j, db, 1); }
-int admin_region_inst_disable(admin_job *j, MYSQL *db) { return inst_set_enabled(j, db, 0); }
+int admin_region_inst_enable(admin_job *j, MYSQL *db)
+{
+    return inst_set_enabled(j, db, 1);
+}
+int admin_region_inst_disable(admin_job *j, MYSQL *db)
+{
+    return inst_set_enabled(j, db, 0);
+}
 
-/* ---- 批量开设机构账号 from CSV ---------------------------------------------------------------- */
+/* ---- 批量开设机构账号 from CSV ----------------------------------------------------------------
+ */
 
 static const admin_import_col inst_cols[] = {
-    {"机构名称", 1},   {"行政区划代码", 0}, {"机构类别", 0}, {"机构级别", 0},
+    {"机构名称", 1}, {"行政区划代码", 0}, {"机构类别", 0}, {"机构级别", 0},
     {"经营性质", 0}, {"联系人", 0},       {"联系电话", 0}, {NULL, 0}};
 
 typedef struct inst_import {
@@ -437,12 +469,14 @@ static int inst_row(admin_job *j, MYSQL *db, void *ctx, int line, const char *co
         auth = strtoll(row[0], NULL, 10), snprintf(acode, sizeof acode, "%s", row[1]),
         snprintf(apath, sizeof apath, "%s", row[2]);
     mysql_free_result(res);
-    if (!row) return snprintf(msg, msgsz, "没有行政区划代码为「%s」的卫生行政部门", v[1]), DK_EINVAL;
+    if (!row)
+        return snprintf(msg, msgsz, "没有行政区划代码为「%s」的卫生行政部门", v[1]), DK_EINVAL;
     if (!dom_path_covers(j->actor.path, apath))
         return snprintf(msg, msgsz, "行政区划代码「%s」不在本部门辖区内", acode), DK_EFORBIDDEN;
     long long dup = 0;
     dk_param pd[] = {DK_PSTR(v[0]), DK_PINT(auth)};
-    if ((rc = admin_sql_ll(db, "SELECT COUNT(*) FROM institution WHERE name = ? AND authority_id = ?",
+    if ((rc = admin_sql_ll(db,
+                           "SELECT COUNT(*) FROM institution WHERE name = ? AND authority_id = ?",
                            pd, 2, &dup, &j->err)))
         return rc;
     if (dup) return snprintf(msg, msgsz, "该地区已有同名机构「%s」", v[0]), DK_ECONFLICT;
@@ -461,8 +495,10 @@ static int inst_row(admin_job *j, MYSQL *db, void *ctx, int line, const char *co
     snprintf(code, sizeof code, "%sH%05lld", acode, max_seq + 1);
     if ((rc = dom_activation_new(&j->srv->auth, act_code, act_hash, &j->err))) return rc;
 #define S(x) ((x) ? DK_PSTR(x) : DK_PNULL)
-    dk_param p[] = {DK_PSTR(code), DK_PSTR(v[0]), DK_PINT(auth), S(v[2]), S(v[3]), S(v[4]),
-                    S(v[5]),       S(v[6]),       DK_PSTR(j->srv->initial_hash), DK_PSTR(act_hash)};
+    dk_param p[] = {DK_PSTR(code),    DK_PSTR(v[0]), DK_PINT(auth),
+                    S(v[2]),          S(v[3]),       S(v[4]),
+                    S(v[5]),          S(v[6]),       DK_PSTR(j->srv->initial_hash),
+                    DK_PSTR(act_hash)};
 #undef S
     if ((rc = admin_sql_exec(
              db,

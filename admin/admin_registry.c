@@ -69,13 +69,22 @@ int admin_registry_put(admin_job *j, MYSQL *db)
     return province_row(j, db, j->actor.path, &j->out);
 }
 
-/* ---- the register file ------------------------------------------------------------------------ */
+/* ---- the register file ------------------------------------------------------------------------
+ */
 
-static const admin_import_col reg_cols[] = {
-    {"证件号码", 1},   {"姓名", 1},         {"机构编码", 1},       {"医师级别", 1},
-    {"执业类别", 1},   {"执业范围", 0},     {"首次注册时间", 0},   {"执业证书编码", 0},
-    {"执业证取得时间", 0}, {"证件类型", 0}, {"性别", 0},           {"出生日期", 0},
-    {NULL, 0}};
+static const admin_import_col reg_cols[] = {{"证件号码", 1},
+                                            {"姓名", 1},
+                                            {"机构编码", 1},
+                                            {"医师级别", 1},
+                                            {"执业类别", 1},
+                                            {"执业范围", 0},
+                                            {"首次注册时间", 0},
+                                            {"执业证书编码", 0},
+                                            {"执业证取得时间", 0},
+                                            {"证件类型", 0},
+                                            {"性别", 0},
+                                            {"出生日期", 0},
+                                            {NULL, 0}};
 
 /* the register's fields compared with the physician on file: column index, physician column */
 static const struct {
@@ -100,8 +109,10 @@ typedef struct reg_import {
 static void masked(const char *id, char out[24])
 {
     size_t n = strlen(id);
-    if (n < 8) snprintf(out, 24, "****");
-    else snprintf(out, 24, "%.4s*****%s", id, id + n - 2);
+    if (n < 8)
+        snprintf(out, 24, "****");
+    else
+        snprintf(out, 24, "%.4s*****%s", id, id + n - 2);
 }
 
 static int reg_row(admin_job *j, MYSQL *db, void *ctx, int line, const char *const *v, int skip,
@@ -138,11 +149,18 @@ static int reg_row(admin_job *j, MYSQL *db, void *ctx, int line, const char *con
     MYSQL_ROW row = mysql_fetch_row(res);
     if (!row) {
         mysql_free_result(res);
-        admin_phys_in in = {.id_number = v[0], .name = v[1], .practice_level = v[3],
-                            .practice_category = v[4], .practice_scope = v[5],
-                            .first_registration_date = v[6], .practice_cert_no = v[7],
-                            .practice_cert_date = v[8], .id_type = v[9], .sex = v[10],
-                            .birth_date = v[11], .institution_id = inst};
+        admin_phys_in in = {.id_number = v[0],
+                            .name = v[1],
+                            .practice_level = v[3],
+                            .practice_category = v[4],
+                            .practice_scope = v[5],
+                            .first_registration_date = v[6],
+                            .practice_cert_no = v[7],
+                            .practice_cert_date = v[8],
+                            .id_type = v[9],
+                            .sex = v[10],
+                            .birth_date = v[11],
+                            .institution_id = inst};
         if ((rc = admin_phys_validate(j, db, &in, msg, msgsz))) return rc;
         long long id = 0;
         char account[40] = "";
@@ -173,8 +191,9 @@ static int reg_row(admin_job *j, MYSQL *db, void *ctx, int line, const char *con
     for (size_t f = 0; f < NREG; f++) {
         const char *nv = v[reg_fields[f].col], *ov = row[2 + f];
         if (!nv || (ov && !strcmp(nv, ov))) continue;
-        json_array_append_new(changes, json_pack("{s:s,s:s,s:s?,s:s}", "field", reg_fields[f].column,
-                                                 "label", reg_fields[f].label, "from", ov, "to", nv));
+        json_array_append_new(changes,
+                              json_pack("{s:s,s:s,s:s?,s:s}", "field", reg_fields[f].column,
+                                        "label", reg_fields[f].label, "from", ov, "to", nv));
         admin_sqlb_cat(&b, n++ ? ", " : "");
         admin_sqlb_cat(&b, reg_fields[f].column);
         admin_sqlb_cat(&b, " = ?");
@@ -185,8 +204,10 @@ static int reg_row(admin_job *j, MYSQL *db, void *ctx, int line, const char *con
     static const char *const levels[] = {"执业医师", "执业助理医师"};
     static const char *const cats[] = {"临床", "中医", "口腔", "公共卫生"};
     int lv = 0, ct = 0;
-    for (int i = 0; i < 2; i++) lv |= !strcmp(v[3], levels[i]);
-    for (int i = 0; i < 4; i++) ct |= !strcmp(v[4], cats[i]);
+    for (int i = 0; i < 2; i++)
+        lv |= !strcmp(v[3], levels[i]);
+    for (int i = 0; i < 4; i++)
+        ct |= !strcmp(v[4], cats[i]);
     dk_error e = {0};
     if (!lv)
         snprintf(msg, msgsz, "医师级别应为「执业医师」或「执业助理医师」");
@@ -212,11 +233,13 @@ static int reg_row(admin_job *j, MYSQL *db, void *ctx, int line, const char *con
         json_decref(changes);
         return rc;
     }
-    if (n) im->changed++;
-    else im->unchanged++;
-    json_array_append_new(im->lines, json_pack("{s:i,s:s,s:s,s:s,s:o}", "row", line, "id_number",
-                                               mid, "name", v[1], "outcome", n ? "变更" : "无变化",
-                                               "changes", changes));
+    if (n)
+        im->changed++;
+    else
+        im->unchanged++;
+    json_array_append_new(im->lines,
+                          json_pack("{s:i,s:s,s:s,s:s,s:o}", "row", line, "id_number", mid, "name",
+                                    v[1], "outcome", n ? "变更" : "无变化", "changes", changes));
     return 0;
 }
 
@@ -240,8 +263,7 @@ int admin_registry_import(admin_job *j, MYSQL *db)
         json_decref(im.lines);
         return rc;
     }
-    j->out = json_pack("{s:b,s:i,s:i,s:i,s:i,s:o}", "dry_run", dry, "rows", rows, "added",
-                       im.added, "changed", im.changed, "unchanged", im.unchanged, "lines",
-                       im.lines);
+    j->out = json_pack("{s:b,s:i,s:i,s:i,s:i,s:o}", "dry_run", dry, "rows", rows, "added", im.added,
+                       "changed", im.changed, "unchanged", im.unchanged, "lines", im.lines);
     return 0;
 }

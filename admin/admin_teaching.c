@@ -67,8 +67,8 @@ int admin_teaching_request_create(admin_job *j, MYSQL *db)
     if (pending)
         return dk_error_set(&j->err, DK_ECONFLICT,
                             "已有一条待审核的跟班带教修改申请，请等待所在机构审核");
-    dk_param pi[] = {DK_PINT(eid),   DK_PINT(inst),   DK_PINT(trainees), DK_PINT(hours),
-                     DK_PSTR(desc),  DK_PSTR(reason), DK_PSTR(old)};
+    dk_param pi[] = {DK_PINT(eid),  DK_PINT(inst),   DK_PINT(trainees), DK_PINT(hours),
+                     DK_PSTR(desc), DK_PSTR(reason), DK_PSTR(old)};
     if ((rc = admin_sql_exec(db,
                              "INSERT INTO teaching_change_request (enrolment_id, institution_id, "
                              "trainees, hours, description, reason, old_json) VALUES (?, ?, ?, ?, "
@@ -178,8 +178,8 @@ int admin_teaching_request_action(admin_job *j, MYSQL *db)
     if (inst != j->actor.institution_id)
         return dk_error_set(&j->err, DK_EFORBIDDEN, "这条申请不是本机构医师的");
     if (strcmp(status, TEACH_PENDING))
-        return dk_error_set(&j->err, DK_ECONFLICT, "该申请当前状态为「%s」，只有「待审核」的可以审核",
-                            status);
+        return dk_error_set(&j->err, DK_ECONFLICT,
+                            "该申请当前状态为「%s」，只有「待审核」的可以审核", status);
     if (cur != version)
         return dk_error_set(&j->err, DK_ECONFLICT, "该记录已被他人处理，请刷新后重试");
     dk_param u[] = {DK_PSTR(approve ? TEACH_APPROVED : TEACH_REJECTED),
@@ -197,9 +197,10 @@ int admin_teaching_request_action(admin_job *j, MYSQL *db)
                                          a, 2, NULL, &j->err))))
         return rc;
     json_t *d = json_pack("{s:I}", "request_id", (json_int_t)id);
-    rc = admin_audit(db, j, ADMIN_R_INST, approve ? "teaching_change_approve" : "teaching_change_reject",
-                     "enrolment", eid, NULL, TEACH_PENDING, approve ? TEACH_APPROVED : TEACH_REJECTED,
-                     reason, d, &j->err);
+    rc = admin_audit(db, j, ADMIN_R_INST,
+                     approve ? "teaching_change_approve" : "teaching_change_reject", "enrolment",
+                     eid, NULL, TEACH_PENDING, approve ? TEACH_APPROVED : TEACH_REJECTED, reason, d,
+                     &j->err);
     json_decref(d);
     if (rc || (rc = dk_mysql_commit(db, &j->err))) return rc;
     j->out = json_pack("{s:s,s:I,s:s,s:s,s:I}", "entity", "teaching_change_request", "id",
