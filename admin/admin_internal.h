@@ -464,6 +464,15 @@ int admin_region_inst_update(admin_job *j, MYSQL *db);
 int admin_region_inst_enable(admin_job *j, MYSQL *db);
 int admin_region_inst_disable(admin_job *j, MYSQL *db);
 int admin_region_inst_import(admin_job *j, MYSQL *db);
+/* admin_authority.c: opens an institution account under authority auth (its code acode):
+ * the next code (acode + H + 5 digits), a one-time activation code (shown once), the row and
+ * its audit (source in the detail, may be NULL). In the caller's transaction. */
+typedef struct admin_inst_fields {
+    const char *name, *type, *level, *ownership, *contact, *phone; /* NULL: not given */
+} admin_inst_fields;
+int admin_inst_open(admin_job *j, MYSQL *db, long long auth, const char *acode,
+                    const admin_inst_fields *f, const char *source, long long *id, char code[48],
+                    char act_code[DOM_ACTIVATION_MAX]);
 /* An institution in the actor's region (403 outside it, 404 unknown), optionally locked. */
 int admin_inst_in_region(admin_job *j, MYSQL *db, long long id, int lock);
 

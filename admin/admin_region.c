@@ -461,8 +461,8 @@ static int inst_row(admin_job *j, MYSQL *db, void *ctx, int line, const char *co
     long long auth = 0;
     MYSQL_RES *res;
     dk_param pa[] = {v[1] ? DK_PSTR(v[1]) : DK_PSTR(j->actor.authority_code)};
-    int rc = dk_mysql_exec(db, "SELECT id, code, path FROM authority WHERE code = ?", pa, 1, &res,
-                           NULL, &j->err);
+    int rc = dk_mysql_exec(db, "SELECT id, code, path FROM authority WHERE code = ? FOR UPDATE", pa,
+                           1, &res, NULL, &j->err);
     if (rc) return rc;
     MYSQL_ROW row = mysql_fetch_row(res);
     if (row)
@@ -481,38 +481,10 @@ static int inst_row(admin_job *j, MYSQL *db, void *ctx, int line, const char *co
         return rc;
     if (dup) return snprintf(msg, msgsz, "该地区已有同名机构「%s」", v[0]), DK_ECONFLICT;
     if (skip) return 0;
-    long long max_seq = 0;
-    char like[16];
-    snprintf(like, sizeof like, "%sH%%", acode);
-    dk_param pl[] = {DK_PSTR(like)};
-    if ((rc = admin_sql_ll(db,
-                           "SELECT IFNULL(MAX(CAST(SUBSTRING(code, 8) AS UNSIGNED)), 0) FROM "
-                           "institution WHERE code LIKE ? AND LENGTH(code) = 12 FOR UPDATE",
-                           pl, 1, &max_seq, &j->err)))
-        return rc;
-    if (max_seq >= 99999) return snprintf(msg, msgsz, "该地区的机构编号已用完"), DK_ECONFLICT;
-    char code[48], act_code[DOM_ACTIVATION_MAX], act_hash[DK_HASH_MAX];
-    snprintf(code, sizeof code, "%sH%05lld", acode, max_seq + 1);
-    if ((rc = dom_activation_new(&j->srv->auth, act_code, act_hash, &j->err))) return rc;
-#define S(x) ((x) ? DK_PSTR(x) : DK_PNULL)
-    dk_param p[] = {DK_PSTR(code),    DK_PSTR(v[0]), DK_PINT(auth),
-                    S(v[2]),          S(v[3]),       S(v[4]),
-                    S(v[5]),          S(v[6]),       DK_PSTR(j->srv->initial_hash),
-                    DK_PSTR(act_hash)};
-#undef S
-    if ((rc = admin_sql_exec(
-             db,
-             "INSERT INTO institution (code, name, authority_id, inst_type, inst_level, "
-             "ownership, contact_name, contact_phone, password_hash, "
-             "must_change_password, activation_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
-             p, 10, NULL, &j->err)))
-        return rc;
-    long long id = (long long)mysql_insert_id(db);
-    json_t *d = json_pack("{s:s,s:s,s:s}", "code", code, "name", v[0], "source", "批量导入");
-    rc = admin_audit(db, j, 0, "create_institution", "institution", id, NULL, NULL, NULL, NULL, d,
-                     &j->err);
-    json_decref(d);
-    if (rc) return rc;
+    const admin_inst_fields f = {v[0], v[2], v[3], v[4], v[5], v[6]};
+    char code[48], act_code[DOM_ACTIVATION_MAX];
+    long long id;
+    if ((rc = admin_inst_open(j, db, auth, acode, &f, "批量导入", &id, code, act_code))) return rc;
     json_array_append_new(im->created,
                           json_pack("{s:i,s:I,s:s,s:s,s:s}", "row", line, "id", (json_int_t)id,
                                     "code", code, "name", v[0], "activation_code", act_code));
