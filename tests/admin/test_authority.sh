@@ -16,6 +16,15 @@ need
     { echo "SKIP: migration 012_authority.sql is not applied (deploy/migrate.sh)"; exit 77; }
 start_admind
 
+# wait_revoked PATH TOKEN: the token is refused (401) within seconds of a disable or reset
+wait_revoked() {
+    for _ in $(seq 50); do
+        api GET "$1" "" "$2"
+        [ "$code" = 401 ] && return 0
+        sleep 0.1
+    done
+    fail "a revoked token still works on $1 (HTTP $code)"
+}
 audits() { sql "SELECT COUNT(*) FROM audit_log WHERE action = '$1' AND entity_type = '$2' AND entity_id = '$3'"; }
 
 step "world: region A with its cycle and institutions, region B elsewhere"
@@ -86,13 +95,7 @@ api POST "/authority/accounts/$NEWCOUNTY_ID/disable" "" "$CITY"
 expect 200 "disable"
 api POST "/authority/accounts/$NEWCOUNTY_ID/disable" "" "$CITY"
 expect_msg 409 "停用" "disable twice"
-revoked=0
-for _ in $(seq 50); do
-    api GET /authority/home "" "$NK"
-    [ "$code" = 401 ] && { revoked=1; break; }
-    sleep 0.1
-done
-[ $revoked = 1 ] || fail "a disabled account's token still works (HTTP $code)"
+wait_revoked /authority/home "$NK"
 api POST /login "{\"type\":\"authority\",\"account\":\"t$RUN-newcounty\",\"password\":\"$PASSWORD\"}" ""
 expect 403 "a disabled account logs in"
 api POST "/authority/accounts/$NEWCOUNTY_ID/enable" "" "$NC"
@@ -101,13 +104,7 @@ NK=$(login authority "t$RUN-newcounty" "$PASSWORD")
 api POST "/authority/accounts/$NEWCOUNTY_ID/reset-password" "" "$NC"
 expect 200 "reset"
 [ -n "$(j .activation_code)" ] || fail "reset without an activation code"
-revoked=0
-for _ in $(seq 50); do
-    api GET /authority/home "" "$NK"
-    [ "$code" = 401 ] && { revoked=1; break; }
-    sleep 0.1
-done
-[ $revoked = 1 ] || fail "a reset account's token still works"
+wait_revoked /authority/home "$NK"
 NK=$(first_login authority "t$RUN-newcounty")
 api POST "/authority/accounts/$NEWCITY_ID/reset-password" "" "$NK"
 expect 403 "a county resets its city"
@@ -127,13 +124,7 @@ api POST "/authority/institutions/$H2_ID/disable" "" "$CITY"
 expect 200 "disable H2"
 api POST "/authority/institutions/$H2_ID/disable" "" "$CITY"
 expect 409 "disable twice"
-revoked=0
-for _ in $(seq 50); do
-    api GET /institution/home "" "$H2"
-    [ "$code" = 401 ] && { revoked=1; break; }
-    sleep 0.1
-done
-[ $revoked = 1 ] || fail "a disabled institution's token still works"
+wait_revoked /institution/home "$H2"
 api POST "/authority/institutions/$H2_ID/enable" "" "$BCOUNTY"
 expect 403 "another province enables"
 api POST "/authority/institutions/$H2_ID/enable" "" "$CITY"
