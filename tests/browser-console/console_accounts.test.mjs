@@ -3,10 +3,12 @@
 // logs in with 666666 and that code, must change its password, opens a county account, and
 // the province disables the city account: the city's open page is thrown out to the login
 // and its password no longer logs in. Then the province disables and enables an institution
-// from 机构账号. The other new pages (不良执业行为记录, 医师电子化注册, 不合格处理; the
+// from 机构账号. A physician asks on the exam page to change its 跟班带教 and the institution
+// approves it on 跟班带教修改申请 (the home tile first). The other new pages (不良执业行为记录, 医师电子化注册, 不合格处理; the
 // institution's 跟班带教修改申请 with its home tile, 补考管理, 考核统计) draw. No console or page
 // error anywhere but the 4xx answers provoked here.
 
+import * as P from '../browser/portal.mjs';
 import * as L from './lib.mjs';
 
 const CITY_PASSWORD = 'City#2026pw';
@@ -17,7 +19,8 @@ L.main('browser_console_accounts', async () => {
     "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'result_action'",
   );
   if (migrated !== '1') await L.skip('the schema of the test stack lacks migration 012_authority.sql (deploy/migrate.sh)');
-  const admind = await L.startAdmind(args.admind, tmp);
+  if (!args.examd) await L.skip('no --examd: the 跟班带教 page of the physician is the exam page');
+  const { admind, examd } = await L.startPortal(args, tmp);
   const base = admind.base;
   const w = await L.makeWorld(base, { admind: args.admind });
   const cityId = await L.sqlValue(`SELECT id FROM authority WHERE code = '${w.codes.city}'`);
@@ -143,8 +146,31 @@ L.main('browser_console_accounts', async () => {
     await L.shot(page, 'page-' + menu);
   }
   await logout();
+
+  // ---- 跟班带教修改申请: the physician asks on the exam page, the institution approves ---------------------------
+  w.H = await L.login(base, 'institution', w.hInfo.code, L.PASSWORD); // its old token went with the disable
+  const ph = await L.enrolPhysician(base, w.H, w, { procedure: '简易程序' });
+  const ppage = await ctx.newPage();
+  await P.login(ppage, examd.base, ph.account, L.PASSWORD);
+  await P.open(ppage, '跟班带教');
+  await ppage.getByLabel(/^\s*带教人数/).fill('3');
+  await ppage.getByLabel(/^\s*带教学时/).fill('40');
+  await ppage.getByLabel(/^\s*带教情况说明/).fill('带教规培住院医师 3 名，跟班门诊和病房');
+  await ppage.getByLabel(/^\s*修改原因/).fill('报名时漏填');
+  await ppage.getByRole('button', { name: '提交修改申请' }).click();
+  await ppage.locator('.teaching-requests .tag', { hasText: '待审核' }).waitFor();
+  await L.shot(ppage, 'physician-teaching-request');
+  await ppage.close();
+
   await L.uiLogin(page, base, 'institution', w.hInfo.code, L.PASSWORD);
   await page.locator('header.top').waitFor();
+  await page.locator('.task-label', { hasText: '跟班带教修改申请' }).waitFor();
+  await go('考核管理', '跟班带教修改申请');
+  const req = page.locator('.list-table tr', { hasText: '报名时漏填' });
+  await req.getByRole('button', { name: '通过' }).click();
+  await page.locator('.toast', { hasText: '已通过' }).first().waitFor();
+  await req.waitFor({ state: 'detached' });
+  L.check((await L.sqlValue(`SELECT CONCAT(sa_teaching_trainees, '/', sa_teaching_hours) FROM enrolment WHERE id = ${ph.eid}`)) === '3/40', 'the approved values are on the enrolment');
   for (const [group, menu] of [['考核管理', '跟班带教修改申请'], [null, '补考管理'], [null, '考核统计']]) {
     await go(group, menu);
     await L.shot(page, 'page-' + menu);
