@@ -57,7 +57,7 @@ int admin_region_unit_create(admin_job *j, MYSQL *db)
     if ((rc = dk_json_only_keys(j->body, keys, &j->err)) ||
         (rc = dk_json_int_opt(j->body, "parent_id", 1, 1LL << 53, j->actor.authority_id, &parent,
                               &j->err)) ||
-        (rc = dk_json_str(j->body, "code", 6, &code, &j->err)) ||
+        (rc = admin_cme_text(j, "code", "行政区划代码", 6, 1, &code)) ||
         (rc = contact_fields(j, &name, &cn, &cp, 1)))
         return rc;
     if (strlen(code) != 6 || strspn(code, "0123456789") != 6)

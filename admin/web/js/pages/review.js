@@ -283,6 +283,7 @@ function workTab(d, ctx, reload) {
         { title: '医疗卫生机构', key: 'institution_name' },
         { title: '结案时间', render: (r) => fmtDate(r.closed_on) },
         { title: '处理结果', key: 'outcome', cls: 'wrap' },
+        { title: '记分', render: (r) => (r.points === null || r.points === undefined ? '—' : String(r.points)) },
         { title: '来源', key: 'source' },
       ],
       bad,
