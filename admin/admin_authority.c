@@ -279,8 +279,9 @@ int admin_auth_inst_list(admin_job *j, MYSQL *db)
     return rc;
 }
 
-/* An institution in the actor's region (403 outside it, 404 unknown); lock optional. */
-static int inst_in_region(admin_job *j, MYSQL *db, long long id, int lock)
+/* An institution in the actor's region (403 outside it, 404 unknown); lock optional
+ * (admin_internal.h). */
+int admin_inst_in_region(admin_job *j, MYSQL *db, long long id, int lock)
 {
     char path[256];
     dk_param p[] = {DK_PINT(id)};
@@ -295,6 +296,46 @@ static int inst_in_region(admin_job *j, MYSQL *db, long long id, int lock)
     if (!dom_path_covers(j->actor.path, path))
         return dk_error_set(&j->err, DK_EFORBIDDEN, "该机构不在本部门辖区内");
     return 0;
+}
+
+int admin_inst_open(admin_job *j, MYSQL *db, long long auth, const char *acode,
+                    const admin_inst_fields *f, const char *source, long long *id, char code[48],
+                    char act_code[DOM_ACTIVATION_MAX])
+{
+    /* 行政区划代码 + H + the next 5-digit sequence of that code */
+    long long max = 0;
+    char like[16];
+    snprintf(like, sizeof like, "%sH%%", acode);
+    dk_param pl[] = {DK_PSTR(like)};
+    int rc = admin_sql_ll(db,
+                          "SELECT IFNULL(MAX(CAST(SUBSTRING(code, 8) AS UNSIGNED)), 0) FROM "
+                          "institution WHERE code LIKE ? AND LENGTH(code) = 12",
+                          pl, 1, &max, &j->err);
+    if (rc) return rc;
+    if (max >= 99999) return dk_error_set(&j->err, DK_ECONFLICT, "该地区的机构编号已用完");
+    snprintf(code, 48, "%sH%05lld", acode, max + 1); /* 12 characters */
+    /* the first login needs this code too: shown once, to the authority */
+    char act_hash[DK_HASH_MAX];
+    if ((rc = dom_activation_new(&j->srv->auth, act_code, act_hash, &j->err))) return rc;
+#define S(x) ((x) ? DK_PSTR(x) : DK_PNULL)
+    dk_param p[] = {DK_PSTR(code),    DK_PSTR(f->name), DK_PINT(auth),
+                    S(f->type),       S(f->level),      S(f->ownership),
+                    S(f->contact),    S(f->phone),      DK_PSTR(j->srv->initial_hash),
+                    DK_PSTR(act_hash)};
+#undef S
+    if ((rc = admin_sql_exec(
+             db,
+             "INSERT INTO institution (code, name, authority_id, inst_type, inst_level, "
+             "ownership, contact_name, contact_phone, password_hash, "
+             "must_change_password, activation_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
+             p, 10, NULL, &j->err)))
+        return rc;
+    *id = (long long)mysql_insert_id(db);
+    json_t *d = json_pack("{s:s,s:s,s:s?}", "code", code, "name", f->name, "source", source);
+    rc = admin_audit(db, j, 0, "create_institution", "institution", *id, NULL, NULL, NULL, NULL, d,
+                     &j->err);
+    json_decref(d);
+    return rc;
 }
 
 int admin_auth_inst_create(admin_job *j, MYSQL *db)
@@ -328,45 +369,12 @@ int admin_auth_inst_create(admin_job *j, MYSQL *db)
     if (!row) return dk_error_set(&j->err, DK_EINVAL, "没有这个卫生行政部门");
     if (!dom_path_covers(j->actor.path, apath))
         return dk_error_set(&j->err, DK_EFORBIDDEN, "只能为本部门及下级部门辖区内的机构开设账号");
-    /* 行政区划代码 + H + the next 5-digit sequence of that code */
-    long long max = 0;
-    char like[16];
-    snprintf(like, sizeof like, "%sH%%", acode);
-    dk_param pl[] = {DK_PSTR(like)};
-    if ((rc = admin_sql_ll(db,
-                           "SELECT IFNULL(MAX(CAST(SUBSTRING(code, 8) AS UNSIGNED)), 0) FROM "
-                           "institution WHERE code LIKE ? AND LENGTH(code) = 12",
-                           pl, 1, &max, &j->err)))
+    const admin_inst_fields f = {name, type, level, own, cn, cp};
+    char code[48], act_code[DOM_ACTIVATION_MAX];
+    long long id;
+    if ((rc = admin_inst_open(j, db, auth, acode, &f, NULL, &id, code, act_code)) ||
+        (rc = dk_mysql_commit(db, &j->err)))
         return rc;
-    if (max >= 99999) return dk_error_set(&j->err, DK_ECONFLICT, "该地区的机构编号已用完");
-    char code[48]; /* 12 characters; room for what the compiler cannot rule out */
-    snprintf(code, sizeof code, "%sH%05lld", acode, max + 1);
-    /* the first login needs this code too: shown once, here, to the authority */
-    char act_code[DOM_ACTIVATION_MAX], act_hash[DK_HASH_MAX];
-    if ((rc = dom_activation_new(&j->srv->auth, act_code, act_hash, &j->err))) return rc;
-    dk_param p[] = {DK_PSTR(code),
-                    DK_PSTR(name),
-                    DK_PINT(auth),
-                    type ? DK_PSTR(type) : DK_PNULL,
-                    level ? DK_PSTR(level) : DK_PNULL,
-                    own ? DK_PSTR(own) : DK_PNULL,
-                    cn ? DK_PSTR(cn) : DK_PNULL,
-                    cp ? DK_PSTR(cp) : DK_PNULL,
-                    DK_PSTR(j->srv->initial_hash),
-                    DK_PSTR(act_hash)};
-    if ((rc = admin_sql_exec(
-             db,
-             "INSERT INTO institution (code, name, authority_id, inst_type, inst_level, "
-             "ownership, contact_name, contact_phone, password_hash, "
-             "must_change_password, activation_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
-             p, 10, NULL, &j->err)))
-        return rc;
-    long long id = (long long)mysql_insert_id(db);
-    json_t *d = json_pack("{s:s,s:s}", "code", code, "name", name);
-    rc = admin_audit(db, j, 0, "create_institution", "institution", id, NULL, NULL, NULL, NULL, d,
-                     &j->err);
-    json_decref(d);
-    if (rc || (rc = dk_mysql_commit(db, &j->err))) return rc;
     j->status = 201;
     j->out = json_pack("{s:I,s:s,s:s,s:s,s:s}", "id", (json_int_t)id, "code", code, "name", name,
                        "initial_password", ADMIN_INITIAL_PASSWORD, "activation_code", act_code);
@@ -376,7 +384,7 @@ int admin_auth_inst_create(admin_job *j, MYSQL *db)
 int admin_auth_inst_reset(admin_job *j, MYSQL *db)
 {
     long long id = admin_param_id(j, 0);
-    int rc = inst_in_region(j, db, id, 0);
+    int rc = admin_inst_in_region(j, db, id, 0);
     if (rc) return rc;
     char act_code[DOM_ACTIVATION_MAX], act_hash[DK_HASH_MAX], code[32] = "";
     if ((rc = dom_activation_new(&j->srv->auth, act_code, act_hash, &j->err)) ||
@@ -408,7 +416,7 @@ int admin_auth_inst_apply_right(admin_job *j, MYSQL *db)
     long long id = admin_param_id(j, 0);
     json_t *v = json_object_get(j->body, "can_apply");
     if (!json_is_boolean(v)) return dk_error_set(&j->err, DK_EINVAL, "can_apply 应为 true/false");
-    int rc = inst_in_region(j, db, id, 0);
+    int rc = admin_inst_in_region(j, db, id, 0);
     if (rc) return rc;
     int on = json_is_true(v);
     dk_param p[] = {DK_PINT(on), DK_PINT(id)};
@@ -491,7 +499,7 @@ int admin_assignment_set(admin_job *j, MYSQL *db)
     /* an institution reviewed by itself would pass its own physicians (issue 12) */
     if (assessor == inst)
         return dk_error_set(&j->err, DK_ECONFLICT, "医疗卫生机构不能被指定为自身的考核机构");
-    if ((rc = dk_mysql_begin(db, &j->err)) || (rc = inst_in_region(j, db, inst, 1)) ||
+    if ((rc = dk_mysql_begin(db, &j->err)) || (rc = admin_inst_in_region(j, db, inst, 1)) ||
         (rc = admin_cycle_for(j, db, j->actor.path, &cycle)))
         return rc;
     /* the 考核机构 must be one, and in the same province */

@@ -298,6 +298,30 @@ int admin_cme_attendance(admin_job *j, MYSQL *db)
 /* POST /api/v1/cme/projects/{id}/paper-attendees: raw CSV 姓名*,单位*,类别*,证件号码 (at
  * most 5000 rows); nothing is imported unless every row is good */
 #define PAPER_MAX_ROWS 5000
+static const admin_import_col paper_cols[] = {
+    {"姓名", 1}, {"单位", 1}, {"类别", 1}, {"证件号码", 0}, {NULL, 0}};
+
+static int paper_row(admin_job *j, MYSQL *db, void *ctx, int line, const char *const *v, int skip,
+                     char *msg, size_t msgsz)
+{
+    (void)line;
+    long long id = *(const long long *)ctx;
+    dk_error e = {0};
+    if (dk_text_max(&e, "姓名", v[0], 64) || dk_text_max(&e, "单位", v[1], 128))
+        return snprintf(msg, msgsz, "%s", e.msg), DK_EINVAL;
+    if (strcmp(v[2], "省外人员") && strcmp(v[2], "单位未使用系统"))
+        return snprintf(msg, msgsz, "类别应为「省外人员」或「单位未使用系统」"), DK_EINVAL;
+    if (v[3] && strlen(v[3]) > 32) return snprintf(msg, msgsz, "证件号码过长"), DK_EINVAL;
+    if (skip) return 0;
+    dk_param p[] = {DK_PINT(id), DK_PSTR(v[0]), DK_PSTR(v[1]), DK_PSTR(v[2]),
+                    v[3] ? DK_PSTR(v[3]) : DK_PNULL};
+    return admin_sql_exec(db,
+                          "INSERT INTO cme_paper_attendee (project_id, name, unit, reason, "
+                          "id_number) VALUES (?, ?, ?, ?, ?)",
+                          p, 5, NULL, &j->err);
+}
+
+/* all or nothing through admin_import_csv: line-numbered errors, the row limit first */
 int admin_cme_paper_import(admin_job *j, MYSQL *db)
 {
     long long id = admin_param_id(j, 0);
@@ -307,101 +331,16 @@ int admin_cme_paper_import(admin_job *j, MYSQL *db)
     json_decref(o);
     if (j->actor.kind != 'i')
         return dk_error_set(&j->err, DK_EFORBIDDEN, "纸质证书名单由主办单位导入");
-    const char *buf = (const char *)j->raw;
-    size_t len = j->raw_len, pos = 0;
-    if (len >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3)) pos = 3;
-    if (!len) return dk_error_set(&j->err, DK_EINVAL, "请上传 CSV 文件（UTF-8，第一行为表头）");
-    static const char *const heads[] = {"姓名", "单位", "类别", "证件号码"};
-    char *f[8];
-    int map[8] = {-1, -1, -1, -1, -1, -1, -1, -1}, col[4] = {-1, -1, -1, -1};
-    int nh = admin_csv_record(buf, len, &pos, f, 8);
-    if (nh <= 0) return dk_error_set(&j->err, DK_EINVAL, "CSV 表头无法读取");
-    for (int i = 0; i < nh; i++) {
-        char h[64];
-        snprintf(h, sizeof h, "%s", f[i]);
-        char *star = strchr(h, '*');
-        if (star) *star = '\0';
-        for (int c = 0; c < 4; c++)
-            if (!strcmp(h, heads[c])) map[i] = c, col[c] = i;
-        if (map[i] < 0 && *f[i]) {
-            rc = dk_error_set(&j->err, DK_EINVAL, "CSV 表头有未知的列「%.60s」", f[i]);
-            break;
-        }
-    }
-    admin_csv_free_fields(f, nh);
-    if (rc) return rc;
-    for (int c = 0; c < 3; c++)
-        if (col[c] < 0) return dk_error_set(&j->err, DK_EINVAL, "CSV 缺少必需的列「%s」", heads[c]);
-    /* the row limit before any work: the records are counted first, nothing is written
-     * for a file over it */
     int rows = 0;
-    for (size_t p2 = pos;;) {
-        int n = admin_csv_record(buf, len, &p2, f, 8);
-        if (n == -1) break;
-        int empty = n == 1 && !*f[0];
-        if (n > 0) admin_csv_free_fields(f, n);
-        if (!empty && ++rows > PAPER_MAX_ROWS)
-            return dk_error_set(&j->err, DK_ETOOBIG, "一次最多导入 %d 行", PAPER_MAX_ROWS);
-    }
-    json_t *errors = json_array();
-    int line = 1;
-    if ((rc = dk_mysql_begin(db, &j->err))) goto out;
-    for (;;) {
-        int n = admin_csv_record(buf, len, &pos, f, 8);
-        if (n == -1) break;
-        line++;
-        char msg[256] = "";
-        if (n == -2) {
-            snprintf(msg, sizeof msg, "这一行的 CSV 格式不正确（引号或列数）");
-        } else if (n == 1 && !*f[0]) {
-            admin_csv_free_fields(f, n);
-            continue;
-        } else if (n != nh) {
-            snprintf(msg, sizeof msg, "列数（%d）与表头（%d）不一致", n, nh);
-        } else {
-            const char *nm = f[col[0]], *un = f[col[1]], *ki = f[col[2]];
-            const char *idn = col[3] >= 0 && *f[col[3]] ? f[col[3]] : NULL;
-            dk_error e = {0};
-            if (!*nm || !*un || !*ki)
-                snprintf(msg, sizeof msg, "姓名、单位、类别不能为空");
-            else if (dk_text_max(&e, "姓名", nm, 64) || dk_text_max(&e, "单位", un, 128))
-                snprintf(msg, sizeof msg, "%s", e.msg);
-            else if (strcmp(ki, "省外人员") && strcmp(ki, "单位未使用系统"))
-                snprintf(msg, sizeof msg, "类别应为「省外人员」或「单位未使用系统」");
-            else if (idn && strlen(idn) > 32)
-                snprintf(msg, sizeof msg, "证件号码过长");
-            else {
-                dk_param p[] = {DK_PINT(id), DK_PSTR(nm), DK_PSTR(un), DK_PSTR(ki),
-                                idn ? DK_PSTR(idn) : DK_PNULL};
-                if (!json_array_size(errors))
-                    rc = admin_sql_exec(db,
-                                        "INSERT INTO cme_paper_attendee (project_id, name, unit, "
-                                        "reason, id_number) VALUES (?, ?, ?, ?, ?)",
-                                        p, 5, NULL, &j->err);
-            }
-        }
-        if (n > 0) admin_csv_free_fields(f, n);
-        if (rc) goto out;
-        if (*msg) json_array_append_new(errors, json_pack("{s:i,s:s}", "row", line, "error", msg));
-        if (json_array_size(errors) >= 200) break;
-    }
-    if (json_array_size(errors)) {
-        dk_mysql_rollback(db);
-        rc = dk_error_set(&j->err, DK_EINVAL, "导入文件有 %zu 行错误（第 %d 行起），未导入任何一行",
-                          json_array_size(errors),
-                          (int)json_integer_value(json_object_get(json_array_get(errors, 0), "row")));
-        j->err_fields = json_pack("{s:O}", "errors", errors);
-        goto out;
-    }
+    if ((rc = admin_import_csv(j, db, paper_cols, PAPER_MAX_ROWS, paper_row, &id, &rows)))
+        return rc;
     json_t *d = json_pack("{s:i}", "imported", rows);
     rc = admin_audit(db, j, ADMIN_R_INST, "cme_paper_import", "cme_project", id, NULL, NULL, NULL,
                      NULL, d, &j->err);
     json_decref(d);
-    if (rc || (rc = dk_mysql_commit(db, &j->err))) goto out;
+    if (rc || (rc = dk_mysql_commit(db, &j->err))) return rc;
     j->out = json_pack("{s:i,s:i}", "imported", rows, "failed", 0);
-out:
-    json_decref(errors);
-    return rc;
+    return 0;
 }
 
 /* A numbered section of the sign-in sheet: its title line, the header (序号 + heads), the rows

@@ -122,7 +122,7 @@ int admin_enrolment_get(admin_job *j, MYSQL *db)
                              "ORDER BY start_date",
                              pp, 1, 0, &exp, &j->err)) ||
         (rc = admin_sql_rows(db,
-                             "SELECT id, kind, institution_name, closed_on, outcome, source "
+                             "SELECT id, kind, institution_name, closed_on, outcome, points, source "
                              "FROM conduct_record WHERE physician_id = ? ORDER BY id",
                              pp, 1, 0, &conduct, &j->err)) ||
         (rc = admin_sql_rows(db,

@@ -490,13 +490,7 @@ out:
 
 /* ---- physicians: add one, import ------------------------------------------------------------- */
 
-typedef struct phys_in {
-    const char *name, *id_type, *id_number, *sex, *birth_date, *practice_level, *practice_category,
-        *practice_scope, *specialty, *title, *first_registration_date, *practice_cert_date,
-        *practice_cert_no, *mobile, *department;
-    long long department_id;
-    char birth_buf[11];
-} phys_in;
+typedef admin_phys_in phys_in;
 
 static int in_set(const char *v, const char *const *set)
 {
@@ -506,8 +500,9 @@ static int in_set(const char *v, const char *const *set)
 }
 
 /* Validates one new physician; msg gets the user-facing reason. */
-static int phys_validate(admin_job *j, MYSQL *db, phys_in *in, char *msg, size_t msgsz)
+int admin_phys_validate(admin_job *j, MYSQL *db, phys_in *in, char *msg, size_t msgsz)
 {
+    if (!in->institution_id) in->institution_id = j->actor.institution_id;
     static const char *const levels[] = {"执业医师", "执业助理医师", NULL};
     static const char *const cats[] = {"临床", "中医", "口腔", "公共卫生", NULL};
     static const char *const sexes[] = {"男", "女", NULL};
@@ -545,7 +540,7 @@ static int phys_validate(admin_job *j, MYSQL *db, phys_in *in, char *msg, size_t
         if (texts[i] && strlen(texts[i]) > max[i])
             return snprintf(msg, msgsz, "字段过长：%.40s", texts[i]), DK_EINVAL;
     if (in->department && *in->department && !in->department_id) {
-        dk_param p[] = {DK_PINT(j->actor.institution_id), DK_PSTR(in->department)};
+        dk_param p[] = {DK_PINT(in->institution_id), DK_PSTR(in->department)};
         int rc = admin_sql_ll(db,
                               "SELECT id FROM department WHERE institution_id = ? AND name = ? "
                               "AND enabled = 1",
@@ -555,7 +550,7 @@ static int phys_validate(admin_job *j, MYSQL *db, phys_in *in, char *msg, size_t
         if (rc) return rc;
     } else if (in->department_id) {
         long long ok = 0;
-        dk_param p[] = {DK_PINT(in->department_id), DK_PINT(j->actor.institution_id)};
+        dk_param p[] = {DK_PINT(in->department_id), DK_PINT(in->institution_id)};
         int rc = admin_sql_ll(db,
                               "SELECT COUNT(*) FROM department WHERE id = ? AND institution_id = ? "
                               "AND enabled = 1",
@@ -578,11 +573,11 @@ static int phys_validate(admin_job *j, MYSQL *db, phys_in *in, char *msg, size_t
 
 /* Inserts a validated physician with the next account of the institution. In the caller's
  * transaction. */
-static int phys_insert(admin_job *j, MYSQL *db, const phys_in *in, const char *source,
-                       long long *id, char account[40])
+int admin_phys_insert(admin_job *j, MYSQL *db, const phys_in *in, const char *source,
+                      long long *id, char account[40])
 {
     MYSQL_RES *res;
-    dk_param pi[] = {DK_PINT(j->actor.institution_id)};
+    dk_param pi[] = {DK_PINT(in->institution_id ? in->institution_id : j->actor.institution_id)};
     int rc = dk_mysql_exec(
         db, "SELECT code, next_physician_seq FROM institution WHERE id = ? FOR UPDATE", pi, 1, &res,
         NULL, &j->err);
@@ -625,14 +620,15 @@ static int phys_insert(admin_job *j, MYSQL *db, const phys_in *in, const char *s
     if (rc == DK_ECONFLICT) return dk_error_set(&j->err, DK_ECONFLICT, "证件号码或账号已存在");
     if (rc) return rc;
     *id = (long long)mysql_insert_id(db);
-    dk_param u[] = {DK_PINT(j->actor.institution_id)};
+    dk_param u[] = {pi[0]};
     if ((rc = admin_sql_exec(db,
                              "UPDATE institution SET next_physician_seq = next_physician_seq + 1 "
                              "WHERE id = ?",
                              u, 1, NULL, &j->err)))
         return rc;
     json_t *d = json_pack("{s:s,s:s}", "account", account, "source", source);
-    rc = admin_audit(db, j, ADMIN_R_INST, "create_physician", "physician", *id, NULL, NULL,
+    rc = admin_audit(db, j, j->actor.kind == 'i' ? ADMIN_R_INST : 0, "create_physician",
+                     "physician", *id, NULL, NULL,
                      DOM_PHYS_ACTIVE, NULL, d, &j->err);
     json_decref(d);
     return rc;
@@ -657,7 +653,9 @@ int admin_phys_create(admin_job *j, MYSQL *db)
                                        "mobile",
                                        NULL};
     int rc;
-    if ((rc = dk_json_only_keys(j->body, keys, &j->err))) return rc;
+    if ((rc = dk_json_only_keys(j->body, keys, &j->err)) ||
+        (rc = admin_registry_refuse_manual(j, db, j->actor.path)))
+        return rc;
     phys_in in = {0};
 #define G(k) in.k = json_string_value(json_object_get(j->body, #k))
     G(name), G(id_type), G(id_number), G(sex), G(birth_date), G(practice_level);
@@ -670,11 +668,11 @@ int admin_phys_create(admin_job *j, MYSQL *db)
     in.department_id = json_is_integer(dv) ? json_integer_value(dv) : 0;
     char msg[256];
     if ((rc = dk_mysql_begin(db, &j->err))) return rc;
-    rc = phys_validate(j, db, &in, msg, sizeof msg);
+    rc = admin_phys_validate(j, db, &in, msg, sizeof msg);
     if (rc == DK_EINVAL || rc == DK_ECONFLICT) return dk_error_set(&j->err, rc, "%s", msg);
     long long id;
     char account[40];
-    if (rc || (rc = phys_insert(j, db, &in, "手动", &id, account)) ||
+    if (rc || (rc = admin_phys_insert(j, db, &in, "手动", &id, account)) ||
         (rc = dk_mysql_commit(db, &j->err)))
         return rc;
     j->status = 201;
@@ -713,6 +711,8 @@ int admin_phys_import(admin_job *j, MYSQL *db)
     const char *buf = (const char *)j->raw;
     size_t len = j->raw_len, pos = 0;
     int dry = admin_q(j, "dry_run") && !strcmp(admin_q(j, "dry_run"), "1");
+    int refused = admin_registry_refuse_manual(j, db, j->actor.path);
+    if (refused) return refused;
     if (!len) return dk_error_set(&j->err, DK_EINVAL, "请上传 CSV 文件（UTF-8，第一行为表头）");
     char *f[MAXF];
     int map[MAXF];
@@ -770,10 +770,10 @@ int admin_phys_import(admin_job *j, MYSQL *db)
             rc = DK_EINVAL;
         } else {
             if ((rc = dk_mysql_begin(db, &j->err)) == 0) {
-                rc = phys_validate(j, db, &in, msg, sizeof msg);
+                rc = admin_phys_validate(j, db, &in, msg, sizeof msg);
                 long long id = 0;
                 char account[40] = "";
-                if (!rc && !dry) rc = phys_insert(j, db, &in, "批量导入", &id, account);
+                if (!rc && !dry) rc = admin_phys_insert(j, db, &in, "批量导入", &id, account);
                 if (!rc && !dry)
                     rc = dk_mysql_commit(db, &j->err);
                 else

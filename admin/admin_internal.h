@@ -312,6 +312,21 @@ int admin_phys_exemption_attach(admin_job *j, MYSQL *db);
 int admin_phys_results(admin_job *j, MYSQL *db);
 
 /* admin_inst.c (institution: itself, departments, physicians) */
+/* One new physician as a page, the import or the registry import gives it (strings
+ * borrowed). institution_id 0: the actor's institution. */
+typedef struct admin_phys_in {
+    const char *name, *id_type, *id_number, *sex, *birth_date, *practice_level, *practice_category,
+        *practice_scope, *specialty, *title, *first_registration_date, *practice_cert_date,
+        *practice_cert_no, *mobile, *department;
+    long long department_id, institution_id;
+    char birth_buf[11];
+} admin_phys_in;
+/* Validates one new physician; msg gets the user-facing reason (DK_EINVAL, DK_ECONFLICT). */
+int admin_phys_validate(admin_job *j, MYSQL *db, admin_phys_in *in, char *msg, size_t msgsz);
+/* Inserts a validated physician with the next account of its institution, audited. In the
+ * caller's transaction. */
+int admin_phys_insert(admin_job *j, MYSQL *db, const admin_phys_in *in, const char *source,
+                      long long *id, char account[40]);
 int admin_inst_profile_get(admin_job *j, MYSQL *db);
 int admin_inst_profile_put(admin_job *j, MYSQL *db);
 int admin_subjects(admin_job *j, MYSQL *db);
@@ -431,5 +446,83 @@ int admin_items_runs(admin_job *j, MYSQL *db);
 int admin_items_summary(admin_job *j, MYSQL *db);
 int admin_items_questions(admin_job *j, MYSQL *db);
 int admin_items_export(admin_job *j, MYSQL *db);
+/* ---- issue 16: authority accounts, conduct records, the registry, 不合格 actions, 跟班带教 -- */
+
+/* admin_import.c: the all-or-nothing CSV import of the authority pages. cols ends with a
+ * NULL head; fn gets each data row's values by column (NULL: absent or empty), skip = 1 once
+ * a row is in error (validate, write nothing); it returns 0, a user error (DK_EINVAL,
+ * DK_ECONFLICT, DK_EFORBIDDEN, DK_ENOTFOUND: msg or j->err names it, the row is reported) or
+ * a backend error (the import stops). On success the transaction is still open for the
+ * caller's audit row and commit; *rows is the number of data rows. */
+typedef struct admin_import_col {
+    const char *head;
+    int required;
+} admin_import_col;
+typedef int (*admin_import_row_fn)(admin_job *j, MYSQL *db, void *ctx, int line,
+                                   const char *const *v, int skip, char *msg, size_t msgsz);
+int admin_import_csv(admin_job *j, MYSQL *db, const admin_import_col *cols, int max_rows,
+                     admin_import_row_fn fn, void *ctx, int *rows);
+
+/* admin_region.c: authority units and accounts below the actor, institutions of its area */
+int admin_region_unit_create(admin_job *j, MYSQL *db);
+int admin_region_unit_update(admin_job *j, MYSQL *db);
+int admin_region_account_list(admin_job *j, MYSQL *db);
+int admin_region_account_create(admin_job *j, MYSQL *db);
+int admin_region_account_update(admin_job *j, MYSQL *db);
+int admin_region_account_enable(admin_job *j, MYSQL *db);
+int admin_region_account_disable(admin_job *j, MYSQL *db);
+int admin_region_account_reset(admin_job *j, MYSQL *db);
+int admin_region_inst_update(admin_job *j, MYSQL *db);
+int admin_region_inst_enable(admin_job *j, MYSQL *db);
+int admin_region_inst_disable(admin_job *j, MYSQL *db);
+int admin_region_inst_import(admin_job *j, MYSQL *db);
+/* admin_authority.c: opens an institution account under authority auth (its code acode):
+ * the next code (acode + H + 5 digits), a one-time activation code (shown once), the row and
+ * its audit (source in the detail, may be NULL). In the caller's transaction. */
+typedef struct admin_inst_fields {
+    const char *name, *type, *level, *ownership, *contact, *phone; /* NULL: not given */
+} admin_inst_fields;
+int admin_inst_open(admin_job *j, MYSQL *db, long long auth, const char *acode,
+                    const admin_inst_fields *f, const char *source, long long *id, char code[48],
+                    char act_code[DOM_ACTIVATION_MAX]);
+/* An institution in the actor's region (403 outside it, 404 unknown), optionally locked. */
+int admin_inst_in_region(admin_job *j, MYSQL *db, long long id, int lock);
+
+/* admin_conduct.c: 不良执业行为记录 and the 不合格 list */
+int admin_conduct_list(admin_job *j, MYSQL *db);
+int admin_conduct_create(admin_job *j, MYSQL *db);
+int admin_conduct_import(admin_job *j, MYSQL *db);
+/* The 不合格 list's FROM ... WHERE for the actor's region and the query's filters (cycle_id,
+ * institution_id, name, id_number, done=0|1): one place for the JSON page and the exports.
+ * Columns: ADMIN_FAILED_COLS. */
+#define ADMIN_FAILED_COLS                                                                          \
+    "e.id AS enrolment_id, e.cycle_id, c.code AS cycle_code, p.id AS physician_id, p.name, "       \
+    "p.id_number, p.practice_level, p.practice_category, p.practice_cert_no, "                     \
+    "i.id AS institution_id, i.name AS institution_name, au.name AS authority_name, "              \
+    "e.procedure_type, e.result, e.result_reason, e.completed_at, "                                \
+    "(SELECT JSON_ARRAYAGG(JSON_OBJECT('action', ra.action, 'done_on', ra.done_on, "               \
+    "'document_no', ra.document_no, 'note', ra.note, 'done_by', acc.display_name, "                \
+    "'recorded_at', ra.created_at)) FROM result_action ra JOIN authority_account acc ON "          \
+    "acc.id = ra.done_by WHERE ra.enrolment_id = e.id) AS actions_done"
+int admin_failed_query(admin_job *j, MYSQL *db, admin_sqlb *b, admin_filter_bufs *fb);
+int admin_failed_list(admin_job *j, MYSQL *db);
+int admin_failed_record(admin_job *j, MYSQL *db);
+
+/* admin_registry.c: the province's 电子化注册 link and the register import */
+int admin_registry_get(admin_job *j, MYSQL *db);
+int admin_registry_put(admin_job *j, MYSQL *db);
+int admin_registry_import(admin_job *j, MYSQL *db);
+/* 409 with the reason when the province of path takes its physicians from the registry */
+int admin_registry_refuse_manual(admin_job *j, MYSQL *db, const char *path);
+
+/* admin_teaching.c: 跟班带教修改申请 */
+int admin_teaching_request_create(admin_job *j, MYSQL *db);
+int admin_teaching_request_mine(admin_job *j, MYSQL *db);
+int admin_teaching_request_list(admin_job *j, MYSQL *db);
+int admin_teaching_request_action(admin_job *j, MYSQL *db);
+
+/* admin_stats.c: the institution's 考核统计 and 补考管理 */
+int admin_inst_stats(admin_job *j, MYSQL *db);
+int admin_inst_makeups(admin_job *j, MYSQL *db);
 
 #endif

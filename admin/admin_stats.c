@@ -130,9 +130,19 @@ int admin_inst_home(admin_job *j, MYSQL *db)
                                       "/api/v1/institution/reviews?procedure=简易程序"));
     json_array_append_new(tasks, task("exemption_review", "免考申请待审核", exempt,
                                       "/api/v1/institution/exemptions"));
-    /* The seed's home page [002] shows a fourth task, 跟班带教修改申请, which neither
-     * manual explains and admind does not have: no tile rather than a count of 0
-     * (admin/README.md, Not done). */
+    /* the seed's fourth task [002]: 跟班带教修改申请 waiting at the institution (admin_teaching.c)
+     */
+    long long teaching = 0;
+    if ((rc = admin_sql_ll(db,
+                           "SELECT COUNT(*) FROM teaching_change_request t JOIN enrolment e ON "
+                           "e.id = t.enrolment_id WHERE e.cycle_id = ? AND t.institution_id = ? "
+                           "AND t.status = '待审核'",
+                           p, 2, &teaching, &j->err))) {
+        json_decref(tasks);
+        goto fail;
+    }
+    json_array_append_new(tasks, task("teaching_change", "跟班带教修改申请", teaching,
+                                      "/api/v1/institution/teaching-requests?status=待审核"));
     if (j->actor.is_assessor) {
         if ((rc = admin_sql_ll(db,
                                "SELECT COUNT(*) FROM enrolment e WHERE e.cycle_id = ? AND "
@@ -401,27 +411,18 @@ fail:
     return rc;
 }
 
-/* GET /api/v1/authority/stats: per institution of the region */
-int admin_authority_stats(admin_job *j, MYSQL *db)
+/* The statistics pages: the rows of items_sql (grouped COUNTS_COLS) and the total of total_sql,
+ * both over (cycle, scope), each with its rates. */
+static int stats_reply(admin_job *j, MYSQL *db, const char *items_sql, const char *total_sql,
+                       dk_param scope)
 {
     long long cycle;
     int rc = admin_cycle_for(j, db, j->actor.path, &cycle);
     if (rc) return rc;
     json_t *items, *total;
-    dk_param p[] = {DK_PINT(cycle), DK_PSTR(j->actor.path)};
-    if ((rc = admin_sql_rows(db,
-                             "SELECT i.id AS institution_id, i.code, i.name, "
-                             "i.authority_id, au.name AS authority_name, " COUNTS_COLS
-                             " FROM institution i JOIN authority au ON au.id = i.authority_id "
-                             "LEFT JOIN enrolment e ON e.institution_id = i.id AND e.cycle_id = ? "
-                             "WHERE au.path LIKE CONCAT(?, '%') GROUP BY i.id ORDER BY i.code",
-                             p, 2, 0, &items, &j->err)))
-        return rc;
-    if ((rc = admin_sql_row(db,
-                            "SELECT " COUNTS_COLS " FROM enrolment e JOIN institution i ON "
-                            "i.id = e.institution_id JOIN authority au ON au.id = i.authority_id "
-                            "WHERE e.cycle_id = ? AND au.path LIKE CONCAT(?, '%')",
-                            p, 2, 0, NULL, &total, &j->err))) {
+    dk_param p[] = {DK_PINT(cycle), scope};
+    if ((rc = admin_sql_rows(db, items_sql, p, 2, 0, &items, &j->err))) return rc;
+    if ((rc = admin_sql_row(db, total_sql, p, 2, 0, NULL, &total, &j->err))) {
         json_decref(items);
         return rc;
     }
@@ -431,4 +432,67 @@ int admin_authority_stats(admin_job *j, MYSQL *db)
     j->out = json_pack("{s:I,s:o,s:o,s:o}", "cycle_id", (json_int_t)cycle, "items", items, "total",
                        total, "rates", rates(total));
     return 0;
+}
+
+/* GET /api/v1/authority/stats: per institution of the region */
+int admin_authority_stats(admin_job *j, MYSQL *db)
+{
+    return stats_reply(j, db,
+                       "SELECT i.id AS institution_id, i.code, i.name, "
+                       "i.authority_id, au.name AS authority_name, " COUNTS_COLS
+                       " FROM institution i JOIN authority au ON au.id = i.authority_id "
+                       "LEFT JOIN enrolment e ON e.institution_id = i.id AND e.cycle_id = ? "
+                       "WHERE au.path LIKE CONCAT(?, '%') GROUP BY i.id ORDER BY i.code",
+                       "SELECT " COUNTS_COLS " FROM enrolment e JOIN institution i ON "
+                       "i.id = e.institution_id JOIN authority au ON au.id = i.authority_id "
+                       "WHERE e.cycle_id = ? AND au.path LIKE CONCAT(?, '%')",
+                       DK_PSTR(j->actor.path));
+}
+
+/* ---- the institution's 考核统计 and 补考管理 (seed 002's menus) -------------------------------
+ */
+
+/* GET /api/v1/institution/stats: its own physicians by department, with the totals and rates */
+int admin_inst_stats(admin_job *j, MYSQL *db)
+{
+    return stats_reply(j, db,
+                       "SELECT p.department_id, IFNULL(d.name, '未选科室') AS "
+                       "department_name, " COUNTS_COLS
+                       " FROM enrolment e JOIN physician p ON p.id = e.physician_id "
+                       "LEFT JOIN department d ON d.id = p.department_id WHERE "
+                       "e.cycle_id = ? AND e.institution_id = ? GROUP BY p.department_id, "
+                       "d.name ORDER BY d.name",
+                       "SELECT " COUNTS_COLS " FROM enrolment e WHERE e.cycle_id = ? AND "
+                       "e.institution_id = ?",
+                       DK_PINT(j->actor.institution_id));
+}
+
+/* GET /api/v1/institution/makeups: its physicians on the makeup path (待确认补考, 待参加补考,
+ * or decided), with the province's decision and the failed tests; status= narrows */
+int admin_inst_makeups(admin_job *j, MYSQL *db)
+{
+    long long cycle, inst;
+    int rc = admin_cycle_for(j, db, j->actor.path, &cycle);
+    if (rc) return rc;
+    admin_sqlb b;
+    admin_sqlb_init(&b, ENROL_FROM "WHERE e.cycle_id = ? AND (e.status IN ('" DOM_ST_MAKEUP_CONFIRM
+                                   "', '" DOM_ST_TO_MAKEUP "') OR e.makeup_decision IS NOT NULL)");
+    admin_sqlb_param(&b, DK_PINT(cycle));
+    admin_filter_bufs fb;
+    if ((rc = scope_sql(j, &b, &inst)) || (rc = admin_phys_filters(j, &b, &fb))) goto out;
+    const char *status = admin_q(j, "status");
+    if (status) {
+        admin_sqlb_cat(&b, " AND e.status = ?");
+        admin_sqlb_param(&b, DK_PSTR(status));
+    }
+    rc = admin_list(j, db,
+                    ADMIN_PHYS_COLS ", e.id AS enrolment_id, e.procedure_type, e.status, e.result, "
+                                    "e.result_reason, e.makeup_decision, e.makeup_decided_at, "
+                                    "e.makeup_reason, (SELECT GROUP_CONCAT(t.paper ORDER BY "
+                                    "t.paper) FROM enrolment_test t WHERE t.enrolment_id = e.id "
+                                    "AND t.result = '" DOM_RESULT_FAIL "') AS failed_papers",
+                    &b, "e.id", 0);
+out:
+    admin_sqlb_free(&b);
+    return rc;
 }

@@ -554,8 +554,8 @@ read -r CONF SUBM REV DONE <<<"$C"
 eq "$(j '.progress.registration | "\(.numerator)/\(.denominator)"')" "$SUBM/$CONF" "报名完成率"
 eq "$(j '.progress.review | "\(.numerator)/\(.denominator)"')" "$REV/$SUBM" "审核完成率"
 eq "$(j '.progress.final | "\(.numerator)/\(.denominator)"')" "$DONE/$CONF" "最终完成率"
-# no 跟班带教修改申请: the seed's tile names a feature admind does not have (README, Not done)
-eq "$(j '[.pending_tasks[].label] | join(",")')" "一般程序待审核,简易程序待审核,免考申请待审核" "pending task kinds"
+# the seed's four tiles [002], 跟班带教修改申请 among them (admin_teaching.c)
+eq "$(j '[.pending_tasks[].label] | join(",")')" "一般程序待审核,简易程序待审核,免考申请待审核,跟班带教修改申请" "pending task kinds"
 eq "$(j '.cycle.id')" "$CYCLE_ID" "the home page's cycle"
 eq "$(j '.pending_tasks[] | select(.kind == "general_review") | .count')" \
     "$(sql "SELECT COUNT(*) FROM enrolment WHERE cycle_id = $CYCLE_ID AND institution_id = $H1_ID AND procedure_type = '一般程序' AND status IN ('待医疗卫生机构审核', '待医疗卫生机构审核（被考核机构驳回）')")" "一般程序待审核"

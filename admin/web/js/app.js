@@ -18,6 +18,7 @@ import * as invig from './pages/invigilation.js';
 import * as auth from './pages/authority.js';
 import * as cme from './pages/cme.js';
 import * as items from './pages/items.js';
+import * as region from './pages/region.js';
 
 const I = 'institution';
 const S = 'assessor';
@@ -45,6 +46,8 @@ const ROUTES = [
   { path: 'progress', group: '进度管理', label: '考核进度', roles: [I, A], page: progress.progress },
   { path: 'test-progress', group: '进度管理', label: '测评进度', roles: [I, A], page: progress.testProgress },
   { path: 'invigilation', group: '进度管理', label: '监考管理', roles: [I, A], page: invig.list },
+  { path: 'inst-makeups', group: null, label: '补考管理', roles: [I], page: region.makeups },
+  { path: 'inst-stats', group: null, label: '考核统计', roles: [I], page: region.instStats },
   { path: 'stats', group: null, label: '考核统计', roles: [A], page: auth.stats },
   { path: 'history', group: null, label: '历史考核结果查询', roles: [I, A], page: progress.history },
   { path: 'workflow', group: null, label: '业务流程说明', roles: [I, S, A], page: auth.workflow },
@@ -54,6 +57,12 @@ const ROUTES = [
   { path: 'cme-stats', group: '继续医学教育', label: '学分统计', roles: [A], page: cme.stats },
   { path: 'cme-rules', group: '继续医学教育', label: '年度验证规则', roles: [A], page: cme.rules },
   { path: 'items', group: '题库管理', label: '试题分析', roles: [A], only: (c) => c.province, page: items.page },
+  // issue 16 (pages/region.js)
+  { path: 'accounts', group: '机构管理', label: '下级部门与账号', roles: [A], page: region.accounts },
+  { path: 'conduct', group: '医师管理', label: '不良执业行为记录', roles: [A], page: region.conduct },
+  { path: 'registry', group: '医师管理', label: '医师电子化注册', roles: [A], page: region.registry },
+  { path: 'failed', group: '考核管理', label: '不合格处理', roles: [A], page: region.failed },
+  { path: 'teaching', group: '考核管理', label: '跟班带教修改申请', roles: [I], page: region.teaching },
   { path: 'cme-project', menu: false, label: '继教项目详情', roles: [I, A], page: cme.project },
   { path: 'review', menu: false, label: '审核详情', roles: [I, S, A], page: review.detail },
   { path: 'session', menu: false, label: '监考详情', roles: [I, A], page: invig.detail },

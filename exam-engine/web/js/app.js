@@ -19,6 +19,7 @@ import * as portal from './portal.js';
 import * as registration from './registration.js';
 import * as results from './results.js';
 import * as credits from './credits.js';
+import * as teaching from './teaching.js';
 import { $, el, fmtDateTime, fmtMinutes, fromTemplate, PAPER_NAMES } from './ui.js';
 
 const ACTIVE_KEY = 'dk.active';
@@ -62,6 +63,7 @@ const ROUTES = {
   results: ['考核结果', results.list],
   certificate: ['合格证书', results.certificate, 'results'],
   credits: ['我的学分', credits.show],
+  teaching: ['跟班带教', teaching.show],
 };
 
 function currentRoute() {

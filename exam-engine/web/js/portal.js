@@ -243,6 +243,7 @@ export async function home(view, ctx) {
     ['tests', '在线测评', '在测评时间内参加人文医学、业务水平测评'],
     ['results', '考核结果', '历次考核结果，打印合格证书'],
     ['credits', '我的学分', '继续医学教育学分与年度验证'],
+    ['teaching', '跟班带教', '报名提交后申请修改本周期的跟班带教情况'],
   ];
   body.replaceChildren(
     el('p', { class: 'greeting muted', text: `${p.name}，您好` }),

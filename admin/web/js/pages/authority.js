@@ -9,6 +9,7 @@ import * as api from '../api.js';
 import { h, card, btn, link, toast, modal, askReason, confirmBox, tag, listView, form, desc, table, fmtTime, fmtDate, fromLocalInput, showError, empty, CYCLE_STATUS } from '../ui.js';
 import { bars, ring, COLORS } from '../chart.js';
 import { regionInstitutions } from './progress.js';
+import { institutionOps, importInstitutions } from './region.js';
 
 // ---- cycles --------------------------------------------------------------------------------------------
 
@@ -242,6 +243,7 @@ export async function institutions(ctx) {
                                showError(e);
                            }
                        }),
+                  ...institutionOps(lv, r),
                   !r.is_assessor && link(r.can_apply ? '关闭申请权限' : '开通申请权限',
                                          async () => {
                                              try {
@@ -259,7 +261,8 @@ export async function institutions(ctx) {
           },
       ],
       fetch : (p) => api.get('/authority/institutions' + api.qs(p)),
-      toolbar : [ btn('新增机构账号', () => newInstitution(lv, auths, ctx), 'primary') ],
+      toolbar : [ btn('新增机构账号', () => newInstitution(lv, auths, ctx), 'primary'),
+                  btn('批量开设', () => importInstitutions(lv)) ],
   });
   await lv.load(1);
   return card('机构账号', lv.el);

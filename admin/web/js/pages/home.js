@@ -29,6 +29,7 @@ const TASK_ROUTE = {
   cheating_review: 'invigilation',
   assessor_application: 'applications',
   inst_review: 'enrolments',
+  teaching_change: 'teaching',
 };
 
 function taskRoute(t, mode) {

@@ -18,6 +18,9 @@ async function departments(force) {
 
 export async function page(ctx) {
   const depts = await departments(true);
+  // seed 002: a province linked to 医师电子化注册 takes every physician from the registry
+  const registry = await api.get('/registry').catch(() => ({ linked: false }));
+  const manual = !registry.linked;
   const deptOpts = depts.map((d) => [String(d.id), d.name + (d.enabled ? '' : '（已停用）')]);
   const tab = ctx.params[0] && TAB[ctx.params[0]] ? ctx.params[0] : 'unconfirmed';
   const holder = h('div');
@@ -125,8 +128,10 @@ export async function page(ctx) {
       toolbar :
           (l) => [tab === 'unconfirmed' && btn('批量参加', () => batchConfirm(l), 'primary'),
                   btn('导出', () => exportCsv(l)),
-                  tab !== 'left' && btn('新增医师', () => addPhysician(l, depts)),
-                  tab !== 'left' && btn('批量导入医师', () => importDialog(l)),
+                  manual && tab !== 'left' && btn('新增医师', () => addPhysician(l, depts)),
+                  manual && tab !== 'left' && btn('批量导入医师', () => importDialog(l)),
+                  !manual && h('span', {class : 'muted small tool-note registry-note'},
+                               '本省已对接医师电子化注册系统，医师信息均来自注册系统，不允许手动新增医师'),
                   btn('调入医师', () => transferIn(l, depts)),
                   h('span', {class : 'muted small tool-note'},
                     tab === 'unconfirmed' ? '勾选本页医师后点击「批量参加」，将其纳入本周期考核名单'

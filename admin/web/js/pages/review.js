@@ -268,6 +268,9 @@ function workTab(d, ctx, reload) {
     !general && h('div', null, h('h4', { class: 'sub' }, '简易程序申请材料'), desc([['适用条件', e.sa_simple_condition, { wide: true }], ['附件', attachmentLinks(encl), { wide: true }]], 1)),
     h('h4', { class: 'sub' }, '工作成绩自评'),
     h('div', { class: 'text-block' }, e.sa_work_text || '—'),
+    // 跟班带教 (issue 16): set through 跟班带教修改申请 once the registration is submitted
+    e.sa_teaching_trainees !== null && e.sa_teaching_trainees !== undefined &&
+      desc([['跟班带教', `${e.sa_teaching_trainees} 人，${e.sa_teaching_hours} 学时；${e.sa_teaching_text || ''}`, { wide: true }]], 1),
     h('h4', { class: 'sub' }, '职业道德自评'),
     h('div', { class: 'text-block' }, e.sa_ethics_text || '—'),
     h('h4', { class: 'sub' }, '个人述职'),
@@ -280,6 +283,7 @@ function workTab(d, ctx, reload) {
         { title: '医疗卫生机构', key: 'institution_name' },
         { title: '结案时间', render: (r) => fmtDate(r.closed_on) },
         { title: '处理结果', key: 'outcome', cls: 'wrap' },
+        { title: '记分', render: (r) => (r.points === null || r.points === undefined ? '—' : String(r.points)) },
         { title: '来源', key: 'source' },
       ],
       bad,
