@@ -89,10 +89,13 @@ typedef struct page {
     PangoContext *ctx;
 } page;
 
-/* Text at (x, y) in a box of width w (align: PANGO_ALIGN_*), font "family weight size". */
+/* Text at (x, y) in a box of width w (align: PANGO_ALIGN_*), wrapped; one line cut with …
+ * when the box is given as a negative width. */
 static double text(page *pg, const char *font, double size, int bold, double x, double y, double w,
                    PangoAlignment align, const char *s)
 {
+    int one_line = w < 0;
+    if (one_line) w = -w;
     PangoLayout *l = pango_layout_new(pg->ctx);
     PangoFontDescription *fd = pango_font_description_from_string(font);
     pango_font_description_set_absolute_size(fd, size * PANGO_SCALE);
@@ -100,6 +103,7 @@ static double text(page *pg, const char *font, double size, int bold, double x, 
     pango_layout_set_font_description(l, fd);
     pango_layout_set_width(l, (int)(w * PANGO_SCALE));
     pango_layout_set_wrap(l, PANGO_WRAP_WORD_CHAR);
+    if (one_line) pango_layout_set_ellipsize(l, PANGO_ELLIPSIZE_END);
     pango_layout_set_alignment(l, align);
     pango_layout_set_text(l, s, -1);
     cairo_move_to(pg->cr, x, y);
@@ -178,7 +182,7 @@ static void draw(page *pg, json_t *cert, const char *url, const char *code)
     double y = 205;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         snprintf(line, sizeof line, "%s：%s", rows[i].label, jstr(cert, rows[i].k1, rows[i].k2));
-        text(pg, FONT_SERIF, 14, 0, i % 2 ? 440 : 100, y, 330, PANGO_ALIGN_LEFT, line);
+        text(pg, FONT_SERIF, 14, 0, i % 2 ? 440 : 100, y, -330, PANGO_ALIGN_LEFT, line);
         if (i % 2) y += 28;
     }
 
