@@ -313,7 +313,7 @@ int admin_cert_verify(admin_job *j, MYSQL *db)
     int valid = json_is_true(json_object_get(row, "valid"));
     int cheating = json_is_true(json_object_get(row, "cheating"));
     const char *status = valid ? "valid" : "revoked";
-    const char *msg = valid ? "证书真实有效"
+    const char *msg = valid ? "该证书为本系统签发的医师定期考核合格证书，当前有效"
                       : cheating
                           ? "证书已撤销：该医师本周期的考核经认定作弊，考核结果已不再为合格"
                           : "证书已撤销：该医师本周期的考核结果已变更，不再为合格";
