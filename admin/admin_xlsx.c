@@ -87,7 +87,8 @@ static void sheet_name(admin_xlsx *x, const char *name, char out[128])
     }
     if (!o) out[o++] = 'S';
     out[o] = '\0';
-    if (x->sheets) snprintf(out + o, 128 - o, "%u", x->sheets + 1); /* never a duplicate */
+    if (workbook_get_worksheet_by_name(x->wb, out)) /* never a duplicate */
+        snprintf(out + o, 128 - o, "%u", x->sheets + 1);
 }
 
 /* Display width in columns: a CJK character takes two. */
