@@ -1,5 +1,6 @@
 /* admin_cert.c - the pass certificate (定期考核合格证书, seed [002] 打印/下载证书) as a PDF,
- * and its public verification.
+ * or as the picture seed [004] saves (下载证书: PNG, the same drawing), and its public
+ * verification.
  *
  * The PDF is drawn with cairo and pango in Noto Serif CJK: A4 landscape, the holder, the
  * cycle, the result, the issuing authority (发证机关) and date, the number, and a QR code
@@ -27,7 +28,7 @@
 #include "admin_export.h"
 #include "dom_tests.h"
 
-#define PDF_MAX (8 << 20) /* a certificate is ~100 KB: anything larger is a bug */
+#define PDF_MAX (8 << 20) /* a certificate is ~100 KB (PDF) or ~400 KB (PNG): more is a bug */
 #define FONT_SERIF "Noto Serif CJK SC"
 #define FONT_SANS "Noto Sans CJK SC"
 
@@ -210,7 +211,7 @@ static void draw(page *pg, json_t *cert, const char *url, const char *code)
     text(pg, FONT_SANS, 8, 0, 190, 470, 240, PANGO_ALIGN_LEFT, full);
 }
 
-int admin_certificate_pdf(admin_job *j, MYSQL *db, long long eid, json_t *cert)
+int admin_certificate_render(admin_job *j, MYSQL *db, long long eid, json_t *cert, int png)
 {
     char code[DOM_CERT_CODE_LEN + 1];
     int rc = dom_cert_verify_code(db, eid, code, &j->err);
@@ -218,12 +219,22 @@ int admin_certificate_pdf(admin_job *j, MYSQL *db, long long eid, json_t *cert)
     const char *url = dk_config_str(j->srv->cfg, "cert_verify_url");
     pdf_buf out = {0};
     pthread_mutex_lock(&render_lock);
-    cairo_surface_t *s = cairo_pdf_surface_create_for_stream(pdf_write, &out, 842, 595);
-    char title[160];
-    snprintf(title, sizeof title, "医师定期考核合格证书 %s", jstr(cert, "cert_no", NULL));
-    cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE, title);
-    cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "dingkao admind");
+    cairo_surface_t *s;
+    if (png) { /* seed [004] 下载证书: the picture, twice the points for print */
+        s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 842 * 2, 595 * 2);
+    } else {
+        s = cairo_pdf_surface_create_for_stream(pdf_write, &out, 842, 595);
+        char title[160];
+        snprintf(title, sizeof title, "医师定期考核合格证书 %s", jstr(cert, "cert_no", NULL));
+        cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE, title);
+        cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "dingkao admind");
+    }
     cairo_t *cr = cairo_create(s);
+    if (png) {
+        cairo_set_source_rgb(cr, 1, 1, 1);
+        cairo_paint(cr);
+        cairo_scale(cr, 2, 2);
+    }
     PangoFontMap *fm = pango_cairo_font_map_new();
     page pg = {cr, pango_font_map_create_context(fm)};
     pango_cairo_update_context(cr, pg.ctx);
@@ -232,8 +243,10 @@ int admin_certificate_pdf(admin_job *j, MYSQL *db, long long eid, json_t *cert)
     g_object_unref(pg.ctx);
     g_object_unref(fm);
     cairo_destroy(cr);
+    if (png) cairo_surface_flush(s);
+    cairo_status_t st = png ? cairo_surface_write_to_png_stream(s, pdf_write, &out) : CAIRO_STATUS_SUCCESS;
     cairo_surface_finish(s);
-    cairo_status_t st = cairo_surface_status(s);
+    if (st == CAIRO_STATUS_SUCCESS) st = cairo_surface_status(s);
     cairo_surface_destroy(s);
     pthread_mutex_unlock(&render_lock);
     if (st != CAIRO_STATUS_SUCCESS || out.over) {
@@ -241,13 +254,14 @@ int admin_certificate_pdf(admin_job *j, MYSQL *db, long long eid, json_t *cert)
         return dk_error_set(&j->err, DK_EINTERNAL, "certificate rendering failed: %s",
                             cairo_status_to_string(st));
     }
+    const char *fmt = png ? "png" : "pdf";
     j->bytes = out.b;
     j->bytes_len = out.len;
-    j->ctype = "application/pdf";
-    snprintf(j->filename, sizeof j->filename, "certificate-%.60s.pdf",
-             jstr(cert, "cert_no", NULL));
-    json_t *d = json_pack("{s:s,s:s}", "format", "pdf", "cert_no", jstr(cert, "cert_no", NULL));
-    unsigned acting = j->actor.kind == 'a' ? 0 : j->actor.kind == 'p' ? 0 : ADMIN_R_INST;
+    j->ctype = png ? "image/png" : "application/pdf";
+    snprintf(j->filename, sizeof j->filename, "certificate-%.60s.%s", jstr(cert, "cert_no", NULL),
+             fmt);
+    json_t *d = json_pack("{s:s,s:s}", "format", fmt, "cert_no", jstr(cert, "cert_no", NULL));
+    unsigned acting = j->actor.kind == 'i' ? ADMIN_R_INST : 0;
     rc = admin_audit(db, j, acting, "certificate_download", "enrolment", eid, NULL, NULL, NULL,
                      NULL, d, &j->err);
     json_decref(d);

@@ -597,15 +597,15 @@ int admin_attachment_get(admin_job *j, MYSQL *db)
 }
 
 /* ---- GET /api/v1/enrolments/{id}/certificate: 定期考核合格证书, as issued when the enrolment
- * ended 考核完成 合格 (a GET issues nothing); ?format=pdf renders it (admin_cert.c) ---------- */
+ * ended 考核完成 合格 (a GET issues nothing); ?format=pdf|png renders it (admin_cert.c) ------ */
 
 int admin_certificate(admin_job *j, MYSQL *db)
 {
     long long eid = admin_param_id(j, 0);
     const char *format = admin_q(j, "format");
-    int pdf = format && !strcmp(format, "pdf");
+    int png = format && !strcmp(format, "png"), pdf = png || (format && !strcmp(format, "pdf"));
     if (format && !pdf && strcmp(format, "json"))
-        return dk_error_set(&j->err, DK_EINVAL, "format 应为 pdf");
+        return dk_error_set(&j->err, DK_EINVAL, "format 应为 pdf 或 png");
     enrol_scope s;
     int rc = enrol_load(j, db, eid, &s);
     if (rc) return rc;
@@ -684,7 +684,7 @@ int admin_certificate(admin_job *j, MYSQL *db)
         j->out = cert;
         return 0;
     }
-    rc = admin_certificate_pdf(j, db, eid, cert); /* ?format=pdf: the PDF (admin_cert.c) */
+    rc = admin_certificate_render(j, db, eid, cert, png); /* ?format=pdf|png (admin_cert.c) */
     json_decref(cert);
     return rc;
 }

@@ -99,8 +99,9 @@ json_t *admin_sql_row_json(MYSQL_RES *res, MYSQL_ROW row, unsigned flags);
 
 /* ---- admin_cert.c ------------------------------------------------------------------------- */
 
-/* GET /api/v1/enrolments/{id}/certificate?format=pdf: the certificate as a PDF */
-int admin_certificate_pdf(admin_job *j, MYSQL *db, long long eid, json_t *cert);
+/* GET /api/v1/enrolments/{id}/certificate?format=pdf|png: the certificate as a PDF, or as
+ * the picture seed [004]'s 下载证书 saves (png) */
+int admin_certificate_render(admin_job *j, MYSQL *db, long long eid, json_t *cert, int png);
 /* GET /api/v1/public/certificates/{code}: no login; genuine, revoked or unknown */
 int admin_cert_verify(admin_job *j, MYSQL *db);
 

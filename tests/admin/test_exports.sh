@@ -9,7 +9,7 @@
 #   - scopes: a physician 403, an institution only its own, another region nothing, the
 #     不合格 list the authority's; every export audited with its format and row count;
 #   - export_max_rows: past it 413, nothing sent;
-#   - the certificate as a PDF (pdftotext reads it back): physician, institution and authority
+#   - the certificate as a PDF (pdftotext reads it back) and as seed [004]'s picture (PNG): physician, institution and authority
 #     download it, the 考核机构 and other physicians do not, a 不合格 has none; audited;
 #   - the public check by the code of the QR: genuine (masked ID), forged, malformed,
 #     revoked (the enrolment no longer 合格), and its limit per address (429).
@@ -189,6 +189,10 @@ tr -d ' \n' <"$TMP/a.txt" >"$TMP/a.flat" # the address may wrap
 for want in 医师定期考核合格证书 "$CERT" "测试县${RUN}A" "验证码：$CODE" "http://verify.example/verify.html?code=$CODE" 发证机关 合格; do
     grep -qF -- "$want" "$TMP/a.flat" || fail "the PDF lacks '$want': $(cat "$TMP/a.txt")"
 done
+download "/enrolments/$A_EID/certificate?format=png" "$H1" "$TMP/a1.png"
+expect 200 "the institution's picture (seed [004] 下载证书)"
+grep -qi '^Content-Type: image/png' "$TMP/h" || fail "png content type"
+eq "$($PY -c 'import struct,sys; b=open(sys.argv[1],"rb").read(24); assert b[:8]==b"\x89PNG\r\n\x1a\n", b; print("%dx%d" % struct.unpack(">II", b[16:24]))' "$TMP/a1.png")" 1684x1190 "the picture: A4 landscape, twice the points"
 download "/enrolments/$A_EID/certificate?format=pdf" "$H1" "$TMP/a1.pdf"
 expect 200 "the institution's PDF"
 download "/enrolments/$A_EID/certificate?format=pdf" "$COUNTY" "$TMP/a2.pdf"
@@ -205,7 +209,8 @@ download "/enrolments/$B_EID/certificate?format=pdf" "$H1" "$TMP/x"
 expect 409 "不合格 has no certificate"
 download "/enrolments/$A_EID/certificate?format=docx" "$H1" "$TMP/x"
 expect 400 "an unknown format"
-eq "$(sql "SELECT COUNT(*) FROM audit_log WHERE action = 'certificate_download' AND entity_id = '$A_EID'")" 4 "four downloads audited"
+eq "$(sql "SELECT COUNT(*) FROM audit_log WHERE action = 'certificate_download' AND entity_id = '$A_EID'")" 5 "five downloads audited"
+eq "$(sql "SELECT COUNT(*) FROM audit_log WHERE action = 'certificate_download' AND entity_id = '$A_EID' AND JSON_VALUE(detail, '\$.format') = 'png'")" 1 "the picture's download names its format"
 eq "$(sql "SELECT COUNT(DISTINCT verify_code) FROM certificate WHERE enrolment_id = $A_EID")" 1 "one code, kept"
 
 step "the public check: genuine, forged, malformed, revoked"

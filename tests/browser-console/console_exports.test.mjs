@@ -1,6 +1,7 @@
 // console_exports.test.mjs - issue 16, items 11 and 12 in the console: an institution
 // downloads 考核进度 with 导出 Excel (the file opens as a workbook in openpyxl, the masked ID
 // number in it) and a pass certificate with 下载 PDF (pdftotext reads it: title, holder,
+// (下载证书 saves the same as a PNG, seed [004])
 // 发证机关, number, the verification address of its QR code); then anyone, not logged in,
 // opens that address: 证书真实有效 with the masked ID number; a forged code says 查无此证书,
 // and a certificate whose pass was taken away says 证书已撤销.
@@ -82,8 +83,13 @@ L.main('browser_console_exports', async () => {
     L.check(flat.includes(want), `the PDF shows ${want}`);
   const m = flat.match(/http:\/\/127\.0\.0\.1:\d+\/verify\.html\?code=[0-9A-Z]{20}/);
   L.check(m && m[0] === verifyUrl + code, `the PDF's verification address: ${m && m[0]}`);
+  // 下载证书: the picture seed [004] saves
+  const [img] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: '下载证书' }).click()]);
+  const pngOut = path.join(out, 'certificate.png');
+  await img.saveAs(pngOut);
+  L.check(/\.png$/.test(img.suggestedFilename()) && readFileSync(pngOut).subarray(1, 4).toString() === 'PNG', `下载证书 saves a PNG (${img.suggestedFilename()})`);
   const downloads = await L.sqlValue(`SELECT COUNT(*) FROM audit_log WHERE action = 'certificate_download' AND entity_id = '${p.eid}'`);
-  L.check(downloads === '1', `the download is audited (${downloads})`);
+  L.check(downloads === '2', `the downloads are audited (${downloads})`);
   // the first page as an image, kept with the screenshots
   try {
     execFileSync('/usr/bin/pdftoppm', ['-png', '-r', '60', '-singlefile', pdfOut, path.join(out, 'certificate-pdf')]);

@@ -177,6 +177,7 @@ export async function certificate(ctx) {
       'div',
       { class: 'no-print row-actions cert-tools' },
       btn('打印', () => window.print(), 'primary'),
+      btn('下载证书', () => api.download(`/enrolments/${eid}/certificate?format=png`, `合格证书-${c.cert_no}.png`).catch(showError)),
       btn('下载 PDF', () => api.download(`/enrolments/${eid}/certificate?format=pdf`, `合格证书-${c.cert_no}.pdf`).catch(showError)),
       btn('返回', () => window.history.back()), h('span', { class: 'muted small' }, '打印时请选择 A4 横向；证书加盖发证机关印章后有效。PDF 上的二维码可供任何人核验证书真伪。'),
     ),
