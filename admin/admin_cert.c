@@ -166,7 +166,7 @@ static void draw(page *pg, json_t *cert, const char *url, const char *code)
              jstr(cert, "physician", "name"), jstr(cert, "physician", "id_number"),
              jstr(cert, "institution_name", NULL), jstr(cert, "cycle", "name"), from, to,
              jstr(cert, "procedure_type", NULL), jstr(cert, "result", NULL));
-    text(pg, FONT_SERIF, 16, 0, 80, 130, W - 160, PANGO_ALIGN_LEFT, line);
+    double said = text(pg, FONT_SERIF, 16, 0, 80, 130, W - 160, PANGO_ALIGN_LEFT, line);
 
     static const struct {
         const char *label, *k1, *k2;
@@ -180,7 +180,8 @@ static void draw(page *pg, json_t *cert, const char *url, const char *code)
                 {"执业机构", "institution_name", NULL},
                 {"考核周期", "cycle", "name"},
                 {"考核结果", "result", NULL}};
-    double y = 205;
+    double y = 130 + said + 16; /* below the sentence, however long its names made it */
+    if (y > 230) y = 230;        /* five rows must end above the issuer (y 375) */
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         snprintf(line, sizeof line, "%s：%s", rows[i].label, jstr(cert, rows[i].k1, rows[i].k2));
         text(pg, FONT_SERIF, 14, 0, i % 2 ? 440 : 100, y, -330, PANGO_ALIGN_LEFT, line);
