@@ -140,7 +140,7 @@ eq "$(jq '.sheets[0].rows | length' "$TMP/h2.json")" 2 "H2 exports no row of H1"
 download "/institution/progress?format=xlsx" "" "$TMP/x"
 expect 401 "no token"
 make_region Z
-ZP=$(login authority "t$RUN-Z-prov" "$PASSWORD")
+ZP=$(login authority "t$RUN-Z-prov" "$PASSWORD") || fail "login of the other province: $ZP"
 download "/institution/history?format=xlsx" "$ZP" "$TMP/z.xlsx"
 expect 200 "another province's history"
 xlsx "$TMP/z.xlsx" >"$TMP/z.json"
