@@ -19,7 +19,7 @@
 
 #include <sodium.h>
 
-#include "admin_internal.h"
+#include "admin_export.h"
 
 /* ---- cards ------------------------------------------------------------------------------------- */
 
@@ -343,33 +343,15 @@ int admin_cme_paper_import(admin_job *j, MYSQL *db)
     return 0;
 }
 
-/* A numbered section of the sign-in sheet: its title line, the header (序号 + heads), the rows
- * (the keys of each object in order). */
-static void sheet_section(struct evbuffer *b, const char *title, const char *const *heads,
-                          const char *const *keys, json_t *rows)
-{
-    admin_csv_field(b, title, 1);
-    admin_csv_field(b, "序号", 0);
-    for (int c = 0; heads[c]; c++) admin_csv_field(b, heads[c], !heads[c + 1]);
-    size_t i;
-    json_t *r;
-    json_array_foreach(rows, i, r)
-    {
-        char n[24];
-        snprintf(n, sizeof n, "%zu", i + 1);
-        admin_csv_field(b, n, 0);
-        for (int c = 0; keys[c]; c++)
-            admin_csv_field(b, json_string_value(json_object_get(r, keys[c])), !keys[c + 1]);
-    }
-}
-
-/* GET /api/v1/cme/projects/{id}/signin-sheet: CSV, electronic and paper attendees apart */
+/* GET /api/v1/cme/projects/{id}/signin-sheet: CSV (the default) or ?format=xlsx, the
+ * electronic and the paper attendees apart (two sections; two sheets of the workbook) */
 int admin_cme_signin_sheet(admin_job *j, MYSQL *db)
 {
     long long id = admin_param_id(j, 0);
     json_t *o, *el = NULL, *pa = NULL;
-    int rc = admin_cme_project_scope(j, db, id, 0, &o);
-    if (rc) return rc;
+    admin_fmt fmt;
+    int rc = admin_export_fmt(j, ADMIN_FMT_ALLOW_XLSX | ADMIN_FMT_ALLOW_CSV, &fmt);
+    if (rc || (rc = admin_cme_project_scope(j, db, id, 0, &o))) return rc;
     dk_param p[] = {DK_PINT(id)};
     if ((rc = admin_sql_rows(db,
                              "SELECT c.card_no, c.name, i.name AS unit, COUNT(*) AS sessions, "
@@ -384,27 +366,37 @@ int admin_cme_signin_sheet(admin_job *j, MYSQL *db)
                              "project_id = ? ORDER BY id LIMIT 200000",
                              p, 1, 0, &pa, &j->err)))
         goto out;
-    struct evbuffer *b = evbuffer_new();
-    evbuffer_add(b, "\xEF\xBB\xBF", 3);
-    char line[512];
-    snprintf(line, sizeof line, "%s %s", json_string_value(json_object_get(o, "project_no")),
-             json_string_value(json_object_get(o, "name")));
-    admin_csv_field(b, "学员签到簿", 0);
-    admin_csv_field(b, line, 1);
-    snprintf(line, sizeof line, "电子化授分学员（%zu 人）", json_array_size(el));
-    static const char *const eh[] = {"继教IC卡编号", "姓名", "单位", "签到场次", "签到方式", NULL};
-    static const char *const ek[] = {"card_no", "name", "unit", "seqs", "methods", NULL};
-    sheet_section(b, line, eh, ek, el);
-    evbuffer_add(b, "\r\n", 2);
-    snprintf(line, sizeof line, "纸质证书学员（%zu 人）", json_array_size(pa));
-    static const char *const ph[] = {"姓名", "单位", "类别", "证件号码", NULL};
-    static const char *const pk[] = {"name", "unit", "reason", "id_number", NULL};
-    sheet_section(b, line, ph, pk, pa);
-    char fn[48];
-    snprintf(fn, sizeof fn, "signin-%lld.csv", id);
-    admin_cme_csv_reply(j, b, fn);
-    rc = admin_audit(db, j, 0, "cme_export_signin", "cme_project", id, NULL, NULL, NULL, NULL, NULL,
-                     &j->err);
+    static const admin_col ec[] = {{"序号", NULL, 0, 6},        {"继教IC卡编号", "card_no", 0, 18},
+                                   {"姓名", "name", 0, 10},     {"单位", "unit", 0, 28},
+                                   {"签到场次", "seqs", 0, 12}, {"签到方式", "methods", 0, 14}};
+    static const admin_col pc[] = {{"序号", NULL, 0, 6},
+                                   {"姓名", "name", 0, 10},
+                                   {"单位", "unit", 0, 28},
+                                   {"类别", "reason", 0, 16},
+                                   {"证件号码", "id_number", 0, 22}};
+    admin_export *e = admin_export_begin(j, fmt == ADMIN_FMT_JSON ? ADMIN_FMT_CSV : fmt);
+    if (!e) {
+        rc = j->err.code ? j->err.code : DK_EIO;
+        goto out;
+    }
+    char title[512];
+    snprintf(title, sizeof title, "学员签到簿 %s %s · 电子化授分学员（%zu 人）",
+             json_string_value(json_object_get(o, "project_no")),
+             json_string_value(json_object_get(o, "name")), json_array_size(el));
+    size_t i;
+    json_t *r;
+    rc = admin_export_sheet(e, "电子化授分学员", title, ec, sizeof ec / sizeof ec[0]);
+    json_array_foreach(el, i, r) if (!rc) rc = admin_export_row(e, r);
+    snprintf(title, sizeof title, "纸质证书学员（%zu 人）", json_array_size(pa));
+    if (!rc) rc = admin_export_sheet(e, "纸质证书学员", title, pc, sizeof pc / sizeof pc[0]);
+    json_array_foreach(pa, i, r) if (!rc) rc = admin_export_row(e, r);
+    if (rc) {
+        admin_export_free(e);
+        goto out;
+    }
+    char base[48];
+    snprintf(base, sizeof base, "signin-%lld", id);
+    rc = admin_export_end(e, db, base, "cme_export_signin", "cme_project", id, NULL);
 out:
     json_decref(o);
     json_decref(el);

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin_internal.h"
+#include "admin_export.h"
 
 typedef struct cme_rule {
     double total_min, i_min, i_max, ii_min, ii_max;
@@ -387,7 +387,8 @@ int admin_cme_stats(admin_job *j, MYSQL *db)
     if (rc || (rc = admin_q_int(j, "year", 2000, 2200, cur, &year))) return rc;
     const char *by = admin_q(j, "by");
     if (!by) by = "unit";
-    int csv = admin_q(j, "format") && !strcmp(admin_q(j, "format"), "csv");
+    admin_fmt fmt;
+    if ((rc = admin_export_fmt(j, ADMIN_FMT_ALLOW_XLSX | ADMIN_FMT_ALLOW_CSV, &fmt))) return rc;
     cme_rule r;
     if ((rc = rule_get(j, db, admin_cme_province_of(j->actor.path), year, &r))) return rc;
     char rb[5][16];
@@ -454,45 +455,42 @@ int admin_cme_stats(admin_job *j, MYSQL *db)
     }
     json_t *total = json_pack("{s:f,s:f,s:o}", "persons", tp, "achieved", ta, "rate",
                               tp > 0 ? json_real(round(ta * 1000 / tp) / 10) : json_null());
-    if (!csv) {
+    if (fmt == ADMIN_FMT_JSON) {
         j->out = json_pack("{s:I,s:s,s:o,s:o,s:o}", "year", (json_int_t)year, "by", by, "rule",
                            rule_json(&r, year), "items", items, "total", total);
         return 0;
     }
-    int lv = !strcmp(by, "level");
-    struct evbuffer *b = evbuffer_new();
-    evbuffer_add(b, "\xEF\xBB\xBF", 3);
-    const char *h[] = {lv ? "项目级别" : !strcmp(by, "city") ? "市" : "单位",
-                       lv ? "项目数" : "学员数", lv ? "签到人数" : "达标人数",
-                       lv ? "授分人数" : "完成率(%)", lv ? "授分率(%)" : NULL, NULL};
-    for (int c = 0; h[c]; c++) admin_csv_field(b, h[c], !h[c + 1]);
-    json_array_foreach(items, k, o)
-    {
-        char v[4][32];
-        json_t *rt = json_object_get(o, "rate");
-        snprintf(v[3], 32, "%s", "");
-        if (json_is_number(rt)) snprintf(v[3], 32, "%.1f", json_number_value(rt));
-        admin_csv_field(b, json_string_value(json_object_get(o, "name")), 0);
-        if (lv) {
-            snprintf(v[0], 32, "%.0f", json_number_value(json_object_get(o, "projects")));
-            snprintf(v[1], 32, "%.0f", json_number_value(json_object_get(o, "persons")));
-            snprintf(v[2], 32, "%.0f", json_number_value(json_object_get(o, "achieved")));
-            admin_csv_field(b, v[0], 0);
-            admin_csv_field(b, v[1], 0);
-            admin_csv_field(b, v[2], 0);
-        } else {
-            snprintf(v[0], 32, "%.0f", json_number_value(json_object_get(o, "persons")));
-            snprintf(v[1], 32, "%.0f", json_number_value(json_object_get(o, "achieved")));
-            admin_csv_field(b, v[0], 0);
-            admin_csv_field(b, v[1], 0);
-        }
-        admin_csv_field(b, v[3], 1);
-    }
-    json_decref(items);
+    static const admin_col unit[] = {{"单位", "name", 0, 30},
+                                     {"学员数", "persons", 0, 0},
+                                     {"达标人数", "achieved", 0, 0},
+                                     {"完成率(%)", "rate", ADMIN_COL_PERCENT, 0}};
+    static const admin_col city[] = {{"市", "name", 0, 20},
+                                     {"学员数", "persons", 0, 0},
+                                     {"达标人数", "achieved", 0, 0},
+                                     {"完成率(%)", "rate", ADMIN_COL_PERCENT, 0}};
+    static const admin_col level[] = {{"项目级别", "name", 0, 10},
+                                      {"项目数", "projects", 0, 0},
+                                      {"签到人数", "persons", 0, 0},
+                                      {"授分人数", "achieved", 0, 0},
+                                      {"授分率(%)", "rate", ADMIN_COL_PERCENT, 0}};
+    const admin_col *cols = !strcmp(by, "level") ? level : !strcmp(by, "city") ? city : unit;
+    size_t ncols = cols == level ? sizeof level / sizeof level[0] : sizeof unit / sizeof unit[0];
+    char title[96], base[64];
+    snprintf(title, sizeof title, "%lld 年继续医学教育学分统计", year);
+    snprintf(base, sizeof base, "cme-stats-%.16s-%lld", by, year);
     json_decref(total);
-    char fn[64];
-    snprintf(fn, sizeof fn, "cme-stats-%.16s-%lld.csv", by, year);
-    admin_cme_csv_reply(j, b, fn);
-    return admin_audit(db, j, 0, "cme_export_stats", "authority", j->actor.authority_id, NULL,
-                       NULL, NULL, NULL, NULL, &j->err);
+    admin_export *e = admin_export_begin(j, fmt);
+    if (!e) {
+        json_decref(items);
+        return j->err.code ? j->err.code : DK_EIO;
+    }
+    rc = admin_export_sheet(e, "学分统计", fmt == ADMIN_FMT_XLSX ? title : NULL, cols, ncols);
+    json_array_foreach(items, k, o) if (!rc) rc = admin_export_row(e, o);
+    json_decref(items);
+    if (rc) {
+        admin_export_free(e);
+        return rc;
+    }
+    return admin_export_end(e, db, base, "cme_export_stats", "authority", j->actor.authority_id,
+                            NULL);
 }

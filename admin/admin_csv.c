@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin_internal.h"
+#include "admin_export.h"
 
 #define FIELD_MAX 4096
 
@@ -100,8 +100,8 @@ void admin_csv_free_fields(char **f, int n)
 
 /* 1 when a spreadsheet could read s as a formula: it starts with = + - @, a TAB or CR
  * (some spreadsheets skip them and read what follows), or the full-width ＝＋－＠ (which
- * some spreadsheets take as the ASCII ones). */
-static int csv_formula_start(const char *s)
+ * some spreadsheets take as the ASCII ones). The XLSX writer asks the same (admin_xlsx.c). */
+int admin_formula_start(const char *s)
 {
     static const char *const wide[] = {"\xEF\xBC\x9D", "\xEF\xBC\x8B", "\xEF\xBC\x8D",
                                        "\xEF\xBC\xA0"}; /* ＝＋－＠ in UTF-8 */
@@ -114,7 +114,7 @@ static int csv_formula_start(const char *s)
 void admin_csv_field(struct evbuffer *b, const char *s, int last)
 {
     if (!s) s = "";
-    int guard = csv_formula_start(s);
+    int guard = admin_formula_start(s);
     if (guard || strpbrk(s, ",\"\r\n")) {
         evbuffer_add(b, "\"", 1);
         if (guard) evbuffer_add(b, "'", 1);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin_internal.h"
+#include "admin_export.h"
 
 typedef struct enrol_scope {
     long long id, physician_id, institution_id, assessor_id, cycle_id, version;
@@ -597,11 +597,15 @@ int admin_attachment_get(admin_job *j, MYSQL *db)
 }
 
 /* ---- GET /api/v1/enrolments/{id}/certificate: 定期考核合格证书, as issued when the enrolment
- * ended 考核完成 合格 (a GET issues nothing) -------------------------------------------------- */
+ * ended 考核完成 合格 (a GET issues nothing); ?format=pdf|png renders it (admin_cert.c) ------ */
 
 int admin_certificate(admin_job *j, MYSQL *db)
 {
     long long eid = admin_param_id(j, 0);
+    const char *format = admin_q(j, "format");
+    int png = format && !strcmp(format, "png"), pdf = png || (format && !strcmp(format, "pdf"));
+    if (format && !pdf && strcmp(format, "json"))
+        return dk_error_set(&j->err, DK_EINVAL, "format 应为 pdf 或 png");
     enrol_scope s;
     int rc = enrol_load(j, db, eid, &s);
     if (rc) return rc;
@@ -672,6 +676,15 @@ int admin_certificate(admin_job *j, MYSQL *db)
     json_object_set_new(cert, "seal_note", json_string("本证书加盖发证机关印章后有效"));
     json_object_set_new(cert, "enrolment_id", json_integer(eid));
     json_decref(row);
-    j->out = cert;
-    return admin_audit_id_view(db, j, id_view_role(j, &s), s.physician_id, &j->err);
+    if ((rc = admin_audit_id_view(db, j, id_view_role(j, &s), s.physician_id, &j->err))) {
+        json_decref(cert);
+        return rc;
+    }
+    if (!pdf) {
+        j->out = cert;
+        return 0;
+    }
+    rc = admin_certificate_render(j, db, eid, cert, png); /* ?format=pdf|png (admin_cert.c) */
+    json_decref(cert);
+    return rc;
 }

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin_internal.h"
+#include "admin_export.h"
 
 #define IMPORT_MAX_ROWS 5000
 
@@ -414,75 +414,37 @@ int admin_phys_list(admin_job *j, MYSQL *db)
     return rc;
 }
 
+/* GET /api/v1/institution/physicians/export: the list's rows (its tab and filters) as CSV
+ * (the default of this route) or ?format=xlsx (admin_export.c), ID numbers masked. */
 int admin_phys_export(admin_job *j, MYSQL *db)
 {
     admin_sqlb b = {0};
     admin_filter_bufs fb;
     long long cycle;
-    int rc = phys_list_sql(j, db, &b, &fb, &cycle);
-    if (rc) goto out;
-    admin_sqlb q;
-    admin_sqlb_init(&q, "SELECT " PHYS_LIST_COLS " ");
-    admin_sqlb_cat(&q, b.sql);
-    admin_sqlb_cat(&q, " ORDER BY p.id LIMIT 100000");
-    json_t *rows;
-    rc = admin_sql_rows(db, q.sql, b.p, b.np, 0, &rows, &j->err);
-    admin_sqlb_free(&q);
-    if (rc) goto out;
-    static const struct {
-        const char *head, *key;
-    } cols[] = {{"序号", NULL},
-                {"账号", "account"},
-                {"科室", "department_name"},
-                {"姓名", "name"},
-                {"性别", "sex"},
-                {"年龄", "age"},
-                {"证件号码", "id_number"},
-                {"执业类别", "practice_category"},
-                {"医师级别", "practice_level"},
-                {"执业范围", "practice_scope"},
-                {"职称", "title"},
-                {"执业证取得时间", "practice_cert_date"},
-                {"首次注册时间", "first_registration_date"},
-                {"本周期状态", "enrolment_status"}};
-    size_t nc = sizeof cols / sizeof cols[0];
-    struct evbuffer *out = evbuffer_new();
-    evbuffer_add(out, "\xEF\xBB\xBF", 3); /* spreadsheets then read UTF-8 */
-    for (size_t c = 0; c < nc; c++)
-        admin_csv_field(out, cols[c].head, c + 1 == nc);
-    size_t i;
-    json_t *r;
-    json_array_foreach(rows, i, r)
-    {
-        for (size_t c = 0; c < nc; c++) {
-            char buf[64];
-            const char *v = NULL;
-            if (!cols[c].key) {
-                snprintf(buf, sizeof buf, "%zu", i + 1);
-                v = buf;
-            } else {
-                json_t *x = json_object_get(r, cols[c].key);
-                if (json_is_integer(x)) {
-                    snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(x));
-                    v = buf;
-                } else if (json_is_string(x)) {
-                    v = json_string_value(x);
-                } else if (!strcmp(cols[c].key, "enrolment_status")) {
-                    v = "未确认参加";
-                }
-            }
-            admin_csv_field(out, v, c + 1 == nc);
-        }
-    }
-    json_decref(rows);
-    j->bytes_len = evbuffer_get_length(out);
-    j->bytes = dk_malloc(j->bytes_len + 1);
-    evbuffer_remove(out, j->bytes, j->bytes_len);
-    evbuffer_free(out);
-    j->ctype = "text/csv; charset=utf-8";
-    snprintf(j->filename, sizeof j->filename, "physicians-%s.csv", j->actor.login);
-    rc = admin_audit(db, j, ADMIN_R_INST, "export_physicians", "institution",
-                     j->actor.institution_id, NULL, NULL, NULL, NULL, NULL, &j->err);
+    admin_fmt fmt;
+    int rc = admin_export_fmt(j, ADMIN_FMT_ALLOW_XLSX | ADMIN_FMT_ALLOW_CSV, &fmt);
+    if (rc || (rc = phys_list_sql(j, db, &b, &fb, &cycle))) goto out;
+    static const admin_col cols[] = {{"序号", NULL, 0, 6},
+                                     {"账号", "account", 0, 20},
+                                     {"科室", "department_name", 0, 14},
+                                     {"姓名", "name", 0, 10},
+                                     {"性别", "sex", 0, 6},
+                                     {"年龄", "age", 0, 6},
+                                     {"证件号码", "id_number", 0, 22},
+                                     {"执业类别", "practice_category", 0, 10},
+                                     {"医师级别", "practice_level", 0, 14},
+                                     {"执业范围", "practice_scope", 0, 16},
+                                     {"职称", "title", 0, 14},
+                                     {"执业证取得时间", "practice_cert_date", 0, 14},
+                                     {"首次注册时间", "first_registration_date", 0, 14},
+                                     {"本周期状态", "enrolment_status_shown", 0, 24}};
+    char base[64];
+    snprintf(base, sizeof base, "physicians-%.40s", j->actor.login);
+    rc = admin_export_list(j, db, fmt == ADMIN_FMT_JSON ? ADMIN_FMT_CSV : fmt, "医师列表", NULL,
+                           cols, sizeof cols / sizeof cols[0],
+                           PHYS_LIST_COLS ", IFNULL(e.status, '未确认参加') AS enrolment_status_shown",
+                           &b, "p.id", base, "export_physicians", "institution",
+                           j->actor.institution_id);
 out:
     admin_sqlb_free(&b);
     return rc;

@@ -57,6 +57,7 @@ typedef enum admin_limit_id {
     ADMIN_LIMIT_NONE,
     ADMIN_LIMIT_PHOTO,     /* registered-photo uploads per physician */
     ADMIN_LIMIT_ID_LOOKUP, /* ID-number lookups and 调入 per institution */
+    ADMIN_LIMIT_CERT_VERIFY, /* public certificate verifications per address (no account) */
     ADMIN_LIMIT_COUNT_
 } admin_limit_id;
 

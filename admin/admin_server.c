@@ -8,11 +8,12 @@
  * refuses a role the row does not list, before the work function runs. A route named in
  * admin_route_limits is counted per caller in Redis on the loop before its job is queued,
  * so a refused call costs no thread. Nothing here blocks a loop. */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "admin_internal.h"
+#include "admin_export.h"
 #include "dk_clock.h"
 #include "dk_serve.h"
 
@@ -258,6 +259,10 @@ static const admin_api admin_apis[] = {
     /* the institution's 考核统计 and 补考管理 (admin_stats.c) */
     {"GET", "/api/v1/institution/stats", NULL, admin_inst_stats, R_I, 0, "inst_stats", 0},
     {"GET", "/api/v1/institution/makeups", NULL, admin_inst_makeups, R_I, 0, "inst_makeups", 0},
+    /* exports (lists: ?format=xlsx|csv; the certificate: ?format=pdf) and the public check of
+     * a certificate (admin_export.h) */
+    {"GET", "/api/v1/authority/unqualified", NULL, admin_unqualified, R_A, 0, "unqualified", 0},
+    {"GET", "/api/v1/public/certificates/{}", NULL, admin_cert_verify, 0, F_PUB, "cert_verify", 0},
 };
 
 #define NAPIS (sizeof admin_apis / sizeof admin_apis[0])
@@ -272,6 +277,7 @@ static const struct {
     {"phys_photo_put", ADMIN_LIMIT_PHOTO},
     {"transfer_lookup", ADMIN_LIMIT_ID_LOOKUP},
     {"transfer_in", ADMIN_LIMIT_ID_LOOKUP},
+    {"cert_verify", ADMIN_LIMIT_CERT_VERIFY}, /* public: counted per address */
 };
 static admin_limit_id route_limit[NAPIS]; /* by route index, filled in admin_start */
 
@@ -305,6 +311,21 @@ long long admin_param_id(admin_job *j, int i)
     const char *s = j->params[i];
     if (!s || !*s || strlen(s) > 18 || strspn(s, "0123456789") != strlen(s)) return 0;
     return strtoll(s, NULL, 10);
+}
+
+/* Who a route's limit counts: the caller's account, or for a public route its address (IPv4
+ * as a number; IPv6 by its /64, hashed), which is all there is to go by. */
+static long long limit_who(const admin_job *j)
+{
+    if (!(j->api->flags & ADMIN_F_PUBLIC)) return j->claims.id;
+    unsigned char a[16];
+    if (inet_pton(AF_INET, j->ip, a) == 1)
+        return ((long long)a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3];
+    unsigned long long h = 1469598103934665603ULL; /* FNV-1a of the /64 */
+    if (inet_pton(AF_INET6, j->ip, a) == 1)
+        for (int i = 0; i < 8; i++)
+            h = (h ^ a[i]) * 1099511628211ULL;
+    return (long long)(h >> 1) | (1LL << 40); /* apart from every IPv4 number */
 }
 
 static void job_free(void *p)
@@ -442,7 +463,7 @@ static void job_queue(int rc, const dk_error *err, void *arg)
                                                      : srv->db;
     if (dk_workq_submit(pool, rq->loop->mailbox, job_work, job_done, j)) {
         if (route_limit[rq->route] != ADMIN_LIMIT_NONE) /* we were busy: not the caller's */
-            dom_limit_refund(rq->loop->redis, &srv->limits[route_limit[rq->route]], j->claims.id);
+            dom_limit_refund(rq->loop->redis, &srv->limits[route_limit[rq->route]], limit_who(j));
         dk_error busy = {.code = DK_EBUSY, .retry_after = 2};
         snprintf(busy.msg, sizeof busy.msg, "服务器繁忙，请稍后重试");
         dk_http_fail(rq, &busy);
@@ -513,7 +534,7 @@ static void api_run(dk_req *rq)
     }
     if (!j->body) j->body = json_object();
     if (route_limit[rq->route] != ADMIN_LIMIT_NONE) {
-        dom_limit_hit(rq->loop->redis, &srv->limits[route_limit[rq->route]], j->claims.id,
+        dom_limit_hit(rq->loop->redis, &srv->limits[route_limit[rq->route]], limit_who(j),
                       job_queue, j);
         return;
     }
@@ -687,6 +708,8 @@ admin_server *admin_start(const dk_config *cfg, dk_error *err)
                    "photo_upload_window_s", "上传照片次数过多，请约 %d 分钟后再试");
     dom_limit_load(&s->limits[ADMIN_LIMIT_ID_LOOKUP], cfg, "id_lookup", "id_lookup_max",
                    "id_lookup_window_s", "证件号码查询（调入）次数过多，请约 %d 分钟后再试");
+    dom_limit_load(&s->limits[ADMIN_LIMIT_CERT_VERIFY], cfg, "cert_verify", "cert_verify_max",
+                   "cert_verify_window_s", "证书验证次数过多，请约 %d 分钟后再试");
     s->attach_max_count = dk_config_int(cfg, "attachment_max_count");
     s->attach_max_bytes = dk_config_int(cfg, "attachment_max_total_bytes");
     for (size_t i = 0; i < NAPIS; i++) {

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "admin_internal.h"
+#include "admin_export.h"
 
 /* "2024-06-03 11:39:05.123" -> "2024-06-03T11:39:05.123Z" */
 static json_t *iso_time(const char *v)
@@ -66,6 +66,11 @@ static json_t *row_object(MYSQL_RES *res, MYSQL_ROW row, unsigned flags)
     for (unsigned i = 0; i < n; i++)
         json_object_set_new(o, fs[i].name, cell(&fs[i], row[i], lens[i], flags));
     return o;
+}
+
+json_t *admin_sql_row_json(MYSQL_RES *res, MYSQL_ROW row, unsigned flags)
+{
+    return row_object(res, row, flags);
 }
 
 int admin_sql_rows(MYSQL *db, const char *sql, const dk_param *p, size_t n, unsigned flags,

@@ -4,11 +4,13 @@
  * = 考核完成 / confirmed), contacts, 考核进度 and 测评进度 lists, history results, and the
  * authority's statistics per institution of its region (each row with its authority, for
  * the console's drill-down). With no cycle open a home page answers cycle: null and what
- * needs no cycle. Database worker threads only. */
+ * needs no cycle. Each list and the statistics also download as a spreadsheet
+ * (?format=xlsx, admin_export.c), as does the 不合格 list of a region. Database worker
+ * threads only. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin_internal.h"
+#include "admin_export.h"
 
 /* statuses counted as submitted / reviewed by the institution */
 #define SUBMITTED_SQL                                                                              \
@@ -211,6 +213,49 @@ static int scope_sql(admin_job *j, admin_sqlb *b, long long *inst_filter)
     return 0;
 }
 
+/* What an export of the caller's lists is audited on: its institution, or its authority. */
+static void scope_entity(const admin_job *j, const char **type, long long *id)
+{
+    *type = j->actor.kind == 'i' ? "institution" : "authority";
+    *id = j->actor.kind == 'i' ? j->actor.institution_id : j->actor.authority_id;
+}
+
+/* "<what> · <cycle name>" for the title row of an export. */
+static void cycle_title(admin_job *j, MYSQL *db, long long cycle, const char *what, char *out,
+                        size_t outsz)
+{
+    char name[160] = "";
+    dk_param p[] = {DK_PINT(cycle)};
+    if (cycle && admin_sql_str(db, "SELECT name FROM cycle WHERE id = ?", p, 1, name, sizeof name,
+                               &j->err) != 0)
+        dk_error_clear(&j->err), name[0] = '\0';
+    snprintf(out, outsz, "%s%s%s", what, *name ? " · " : "", name);
+}
+
+/* An export of a list page of this file: its sheet and title, audited on the caller's scope. */
+static int list_export(admin_job *j, MYSQL *db, admin_fmt fmt, long long cycle, const char *what,
+                       const admin_col *cols, size_t ncols, const char *sql_cols, admin_sqlb *fw,
+                       const char *order, const char *file, const char *action)
+{
+    char title[256], base[64];
+    const char *et;
+    long long eid;
+    cycle_title(j, db, cycle, what, title, sizeof title);
+    scope_entity(j, &et, &eid);
+    snprintf(base, sizeof base, "%s-%lld", file, cycle);
+    return admin_export_list(j, db, fmt, what, title, cols, ncols, sql_cols, fw, order,
+                             cycle ? base : file, action, et, eid);
+}
+
+#define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The physician columns of every export (ADMIN_PHYS_COLS' keys). */
+#define PHYS_XCOLS                                                                                 \
+    {"姓名", "name", 0, 10}, {"性别", "sex", 0, 6}, {"年龄", "age", 0, 6},                         \
+        {"证件号码", "id_number", 0, 22}, {"科室", "department_name", 0, 14},                      \
+        {"执业类别", "practice_category", 0, 10}, {"医师级别", "practice_level", 0, 14},           \
+        {"职称", "title", 0, 14}
+
 #define ENROL_FROM                                                                                 \
     "FROM enrolment e JOIN physician p ON p.id = e.physician_id "                                  \
     "LEFT JOIN department d ON d.id = p.department_id "                                            \
@@ -221,8 +266,9 @@ static int scope_sql(admin_job *j, admin_sqlb *b, long long *inst_filter)
 int admin_progress(admin_job *j, MYSQL *db)
 {
     long long cycle, inst;
-    int rc = admin_cycle_for(j, db, j->actor.path, &cycle);
-    if (rc) return rc;
+    admin_fmt fmt;
+    int rc = admin_export_fmt(j, ADMIN_FMT_ALLOW_XLSX | ADMIN_FMT_ALLOW_CSV, &fmt);
+    if (rc || (rc = admin_cycle_for(j, db, j->actor.path, &cycle))) return rc;
     admin_sqlb b;
     admin_sqlb_init(&b, ENROL_FROM "WHERE e.cycle_id = ?");
     admin_sqlb_param(&b, DK_PINT(cycle));
@@ -237,12 +283,22 @@ int admin_progress(admin_job *j, MYSQL *db)
         admin_sqlb_cat(&b, " AND e.status = ?");
         admin_sqlb_param(&b, DK_PSTR(status));
     }
-    rc = admin_list(j, db,
-                    ADMIN_PHYS_COLS ", e.id AS enrolment_id, e.lock_version AS version, "
-                                    "e.procedure_type, e.status, e.result, e.result_reason, "
-                                    "e.institution_id, i.name AS institution_name, "
-                                    "asr.name AS assessor_name",
-                    &b, "e.id", 0);
+#define PROGRESS_COLS                                                                              \
+    ADMIN_PHYS_COLS ", e.id AS enrolment_id, e.lock_version AS version, "                          \
+                    "e.procedure_type, e.status, e.result, e.result_reason, "                      \
+                    "e.institution_id, i.name AS institution_name, "                               \
+                    "asr.name AS assessor_name"
+    if (fmt != ADMIN_FMT_JSON) {
+        static const admin_col cols[] = {
+            {"序号", NULL, 0, 6},           {"医疗卫生机构", "institution_name", 0, 28},
+            PHYS_XCOLS,                     {"考核程序", "procedure_type", 0, 10},
+            {"考核状态", "status", 0, 24},  {"考核结果", "result", 0, 10},
+            {"结果说明", "result_reason", 0, 24}, {"考核机构", "assessor_name", 0, 28}};
+        rc = list_export(j, db, fmt, cycle, "考核进度", cols, NCOLS(cols), PROGRESS_COLS, &b,
+                         "e.id", "progress", "export_progress");
+    } else {
+        rc = admin_list(j, db, PROGRESS_COLS, &b, "e.id", 0);
+    }
 out:
     admin_sqlb_free(&b);
     return rc;
@@ -252,8 +308,9 @@ out:
 int admin_test_progress(admin_job *j, MYSQL *db)
 {
     long long cycle, inst;
-    int rc = admin_cycle_for(j, db, j->actor.path, &cycle);
-    if (rc) return rc;
+    admin_fmt fmt;
+    int rc = admin_export_fmt(j, ADMIN_FMT_ALLOW_XLSX | ADMIN_FMT_ALLOW_CSV, &fmt);
+    if (rc || (rc = admin_cycle_for(j, db, j->actor.path, &cycle))) return rc;
     admin_sqlb b;
     admin_sqlb_init(&b, ENROL_FROM "JOIN enrolment_test t ON t.enrolment_id = e.id "
                                    "LEFT JOIN exam_result r ON r.session_id = t.last_session_id "
@@ -281,15 +338,26 @@ int admin_test_progress(admin_job *j, MYSQL *db)
         admin_sqlb_cat(&b, " AND t.result IS NULL AND t.exempted = 0");
     else if (state && !strcmp(state, "免考"))
         admin_sqlb_cat(&b, " AND t.exempted = 1");
-    rc = admin_list(j, db,
-                    ADMIN_PHYS_COLS
-                    ", e.id AS enrolment_id, e.procedure_type, e.status, "
-                    "i.name AS institution_name, asr.name AS assessor_name, "
-                    "t.paper, IF(t.paper = '" DOM_PAPER_PUBLIC "', '人文医学', t.paper) AS "
-                    "paper_name, t.result, t.attempts, t.exempted, "
-                    "IF(t.exempted, '免考', IF(t.result IS NULL, '未完成', '已完成')) "
-                    "AS test_status, r.score, r.total, r.cheating_confirmed",
-                    &b, "e.id, t.paper", 0);
+#define TEST_PROGRESS_COLS                                                                         \
+    ADMIN_PHYS_COLS ", e.id AS enrolment_id, e.procedure_type, e.status, "                         \
+                    "i.name AS institution_name, asr.name AS assessor_name, "                      \
+                    "t.paper, IF(t.paper = '" DOM_PAPER_PUBLIC "', '人文医学', t.paper) AS "       \
+                    "paper_name, t.result, t.attempts, t.exempted, "                               \
+                    "IF(t.exempted, '免考', IF(t.result IS NULL, '未完成', '已完成')) "            \
+                    "AS test_status, r.score, r.total, r.cheating_confirmed"
+    if (fmt != ADMIN_FMT_JSON) {
+        static const admin_col cols[] = {
+            {"序号", NULL, 0, 6},         {"医疗卫生机构", "institution_name", 0, 28},
+            PHYS_XCOLS,                   {"考核程序", "procedure_type", 0, 10},
+            {"测评科目", "paper_name", 0, 12}, {"测评状态", "test_status", 0, 10},
+            {"测评结果", "result", 0, 10}, {"得分", "score", 0, 8},
+            {"满分", "total", 0, 8},      {"测评次数", "attempts", 0, 8},
+            {"认定作弊", "cheating_confirmed", 0, 8}, {"考核状态", "status", 0, 24}};
+        rc = list_export(j, db, fmt, cycle, "测评进度", cols, NCOLS(cols), TEST_PROGRESS_COLS,
+                         &b, "e.id, t.paper", "test-progress", "export_test_progress");
+    } else {
+        rc = admin_list(j, db, TEST_PROGRESS_COLS, &b, "e.id, t.paper", 0);
+    }
 out:
     admin_sqlb_free(&b);
     return rc;
@@ -299,8 +367,9 @@ out:
 int admin_history(admin_job *j, MYSQL *db)
 {
     long long inst, cycle;
-    int rc = admin_q_int(j, "cycle_id", 1, 1LL << 53, 0, &cycle);
-    if (rc) return rc;
+    admin_fmt fmt;
+    int rc = admin_export_fmt(j, ADMIN_FMT_ALLOW_XLSX | ADMIN_FMT_ALLOW_CSV, &fmt);
+    if (rc || (rc = admin_q_int(j, "cycle_id", 1, 1LL << 53, 0, &cycle))) return rc;
     admin_sqlb b;
     admin_sqlb_init(&b, ENROL_FROM "JOIN cycle c ON c.id = e.cycle_id WHERE 1 = 1");
     admin_filter_bufs fb;
@@ -314,17 +383,29 @@ int admin_history(admin_job *j, MYSQL *db)
         admin_sqlb_cat(&b, " AND e.result = ?");
         admin_sqlb_param(&b, DK_PSTR(result));
     }
-    rc = admin_list(j, db,
-                    ADMIN_PHYS_COLS ", e.id AS enrolment_id, c.code AS cycle_code, "
-                                    "c.name AS cycle_name, e.procedure_type, e.status, e.result, "
-                                    "e.result_reason, e.completed_at, i.name AS institution_name, "
-                                    "IFNULL((SELECT x.status FROM exemption_request x WHERE "
-                                    "x.enrolment_id = e.id LIMIT 1), '无') AS exemption_status, "
-                                    "(e.status = '" DOM_ST_DONE "' AND e.result = '" DOM_RESULT_PASS
-                                    "' AND EXISTS "
-                                    "(SELECT 1 FROM certificate x WHERE x.enrolment_id = e.id)) "
-                                    "AS certificate",
-                    &b, "c.period_start DESC, e.id", 0);
+#define HISTORY_COLS                                                                               \
+    ADMIN_PHYS_COLS ", e.id AS enrolment_id, c.code AS cycle_code, "                               \
+                    "c.name AS cycle_name, e.procedure_type, e.status, e.result, "                 \
+                    "e.result_reason, e.completed_at, i.name AS institution_name, "                \
+                    "IFNULL((SELECT x.status FROM exemption_request x WHERE "                      \
+                    "x.enrolment_id = e.id LIMIT 1), '无') AS exemption_status, "                  \
+                    "(e.status = '" DOM_ST_DONE "' AND e.result = '" DOM_RESULT_PASS               \
+                    "' AND EXISTS "                                                                \
+                    "(SELECT 1 FROM certificate x WHERE x.enrolment_id = e.id)) "                  \
+                    "AS certificate"
+    if (fmt != ADMIN_FMT_JSON) {
+        static const admin_col cols[] = {
+            {"序号", NULL, 0, 6},            {"考核周期", "cycle_name", 0, 24},
+            {"医疗卫生机构", "institution_name", 0, 28}, PHYS_XCOLS,
+            {"考核程序", "procedure_type", 0, 10}, {"免考申请", "exemption_status", 0, 14},
+            {"考核状态", "status", 0, 24},   {"考核结果", "result", 0, 10},
+            {"结果说明", "result_reason", 0, 24}, {"完成时间", "completed_at", ADMIN_COL_TIME, 18},
+            {"合格证书", "certificate", 0, 8}};
+        rc = list_export(j, db, fmt, cycle, "历史考核结果", cols, NCOLS(cols), HISTORY_COLS, &b,
+                         "c.period_start DESC, e.id", "history", "export_history");
+    } else {
+        rc = admin_list(j, db, HISTORY_COLS, &b, "c.period_start DESC, e.id", 0);
+    }
 out:
     admin_sqlb_free(&b);
     return rc;
@@ -411,14 +492,65 @@ fail:
     return rc;
 }
 
+/* The statistics as a sheet: one row per institution, then the total; the three rates as
+ * percentages (each row's rates flattened into rate_* keys). */
+static int stats_export(admin_job *j, MYSQL *db, admin_fmt fmt, long long cycle, json_t *items,
+                        json_t *total)
+{
+    static const admin_col cols[] = {
+        {"序号", NULL, 0, 6},
+        {"机构代码", "code", 0, 16},
+        {"医疗卫生机构", "name", 0, 30},
+        {"所属卫生行政部门", "authority_name", 0, 22},
+        {"确认参加", "confirmed", 0, 0},
+        {"已报名", "submitted", 0, 0},
+        {"机构已审核", "reviewed", 0, 0},
+        {"考核完成", "completed", 0, 0},
+        {"合格", "passed", 0, 0},
+        {"不合格", "failed", 0, 0},
+        {"退出本周期", "withdrawn", 0, 0},
+        {"报名完成率(%)", "rate_registration", ADMIN_COL_PERCENT, 0},
+        {"审核完成率(%)", "rate_review", ADMIN_COL_PERCENT, 0},
+        {"最终完成率(%)", "rate_final", ADMIN_COL_PERCENT, 0}};
+    static const char *const keys[] = {"registration", "review", "final"};
+    char title[256];
+    cycle_title(j, db, cycle, "考核统计", title, sizeof title);
+    admin_export *e = admin_export_begin(j, fmt);
+    if (!e) return j->err.code ? j->err.code : DK_EIO;
+    int rc = admin_export_sheet(e, "考核统计", title, cols, NCOLS(cols));
+    size_t i;
+    json_t *x;
+    json_array_append(items, total);
+    json_array_foreach(items, i, x)
+    {
+        if (rc) break;
+        for (size_t k = 0; k < 3; k++) {
+            char key[32];
+            snprintf(key, sizeof key, "rate_%s", keys[k]);
+            json_t *r = json_object_get(json_object_get(x, "rates"), keys[k]);
+            json_object_set(x, key, json_object_get(r, "percent"));
+        }
+        rc = admin_export_row(e, x);
+    }
+    if (rc) {
+        admin_export_free(e);
+        return rc;
+    }
+    char base[48];
+    snprintf(base, sizeof base, "stats-%lld", cycle);
+    return admin_export_end(e, db, base, "export_stats", "authority", j->actor.authority_id, NULL);
+}
+
 /* The statistics pages: the rows of items_sql (grouped COUNTS_COLS) and the total of total_sql,
- * both over (cycle, scope), each with its rates. */
+ * both over (cycle, scope), each with its rates; formats: the ?format= allowed (the
+ * authority's sheet is per institution: stats_export). */
 static int stats_reply(admin_job *j, MYSQL *db, const char *items_sql, const char *total_sql,
-                       dk_param scope)
+                       dk_param scope, unsigned formats)
 {
     long long cycle;
-    int rc = admin_cycle_for(j, db, j->actor.path, &cycle);
-    if (rc) return rc;
+    admin_fmt fmt;
+    int rc = admin_export_fmt(j, formats, &fmt);
+    if (rc || (rc = admin_cycle_for(j, db, j->actor.path, &cycle))) return rc;
     json_t *items, *total;
     dk_param p[] = {DK_PINT(cycle), scope};
     if ((rc = admin_sql_rows(db, items_sql, p, 2, 0, &items, &j->err))) return rc;
@@ -429,8 +561,18 @@ static int stats_reply(admin_job *j, MYSQL *db, const char *items_sql, const cha
     size_t i;
     json_t *x;
     json_array_foreach(items, i, x) json_object_set_new(x, "rates", rates(x));
+    json_t *tr = rates(total);
+    if (fmt != ADMIN_FMT_JSON) {
+        json_object_set_new(total, "name", json_string("合计"));
+        json_object_set(total, "rates", tr);
+        rc = stats_export(j, db, fmt, cycle, items, total);
+        json_decref(items);
+        json_decref(total);
+        json_decref(tr);
+        return rc;
+    }
     j->out = json_pack("{s:I,s:o,s:o,s:o}", "cycle_id", (json_int_t)cycle, "items", items, "total",
-                       total, "rates", rates(total));
+                       total, "rates", tr);
     return 0;
 }
 
@@ -446,7 +588,7 @@ int admin_authority_stats(admin_job *j, MYSQL *db)
                        "SELECT " COUNTS_COLS " FROM enrolment e JOIN institution i ON "
                        "i.id = e.institution_id JOIN authority au ON au.id = i.authority_id "
                        "WHERE e.cycle_id = ? AND au.path LIKE CONCAT(?, '%')",
-                       DK_PSTR(j->actor.path));
+                       DK_PSTR(j->actor.path), ADMIN_FMT_ALLOW_XLSX | ADMIN_FMT_ALLOW_CSV);
 }
 
 /* ---- the institution's 考核统计 and 补考管理 (seed 002's menus) -------------------------------
@@ -464,7 +606,7 @@ int admin_inst_stats(admin_job *j, MYSQL *db)
                        "d.name ORDER BY d.name",
                        "SELECT " COUNTS_COLS " FROM enrolment e WHERE e.cycle_id = ? AND "
                        "e.institution_id = ?",
-                       DK_PINT(j->actor.institution_id));
+                       DK_PINT(j->actor.institution_id), 0);
 }
 
 /* GET /api/v1/institution/makeups: its physicians on the makeup path (待确认补考, 待参加补考,
@@ -492,6 +634,48 @@ int admin_inst_makeups(admin_job *j, MYSQL *db)
                                     "t.paper) FROM enrolment_test t WHERE t.enrolment_id = e.id "
                                     "AND t.result = '" DOM_RESULT_FAIL "') AS failed_papers",
                     &b, "e.id", 0);
+out:
+    admin_sqlb_free(&b);
+    return rc;
+}
+
+/* GET /api/v1/authority/unqualified: the region's enrolments of the cycle (?cycle_id= or the
+ * open one) that ended 考核完成 不合格, with why and where; ?format=xlsx|csv downloads it.
+ * What the authority then does about each (seed [001]: 注销注册, 收回执业证书) is recorded
+ * elsewhere; this is the list as the data stands. */
+int admin_unqualified(admin_job *j, MYSQL *db)
+{
+    long long cycle, inst;
+    admin_fmt fmt;
+    int rc = admin_export_fmt(j, ADMIN_FMT_ALLOW_XLSX | ADMIN_FMT_ALLOW_CSV, &fmt);
+    if (rc || (rc = admin_cycle_for(j, db, j->actor.path, &cycle))) return rc;
+    admin_sqlb b;
+    admin_sqlb_init(&b, ENROL_FROM "WHERE e.cycle_id = ? AND e.status = '" DOM_ST_DONE
+                                   "' AND e.result = '" DOM_RESULT_FAIL "'");
+    admin_sqlb_param(&b, DK_PINT(cycle));
+    admin_filter_bufs fb;
+    if ((rc = scope_sql(j, &b, &inst)) || (rc = admin_phys_filters(j, &b, &fb))) goto out;
+#define UNQUALIFIED_COLS                                                                           \
+    ADMIN_PHYS_COLS ", e.id AS enrolment_id, e.procedure_type, e.status, e.result, "               \
+                    "e.result_reason, e.completed_at, e.institution_id, i.name AS "                \
+                    "institution_name, i.code AS institution_code, au.name AS authority_name, "    \
+                    "p.practice_cert_no"
+    if (fmt != ADMIN_FMT_JSON) {
+        static const admin_col cols[] = {
+            {"序号", NULL, 0, 6},
+            {"所属卫生行政部门", "authority_name", 0, 22},
+            {"医疗卫生机构", "institution_name", 0, 28},
+            PHYS_XCOLS,
+            {"执业证书编号", "practice_cert_no", 0, 20},
+            {"考核程序", "procedure_type", 0, 10},
+            {"考核结果", "result", 0, 10},
+            {"不合格原因", "result_reason", 0, 28},
+            {"完成时间", "completed_at", ADMIN_COL_TIME, 18}};
+        rc = list_export(j, db, fmt, cycle, "考核不合格名单", cols, NCOLS(cols), UNQUALIFIED_COLS,
+                         &b, "au.path, i.code, e.id", "unqualified", "export_unqualified");
+    } else {
+        rc = admin_list(j, db, UNQUALIFIED_COLS, &b, "au.path, i.code, e.id", 0);
+    }
 out:
     admin_sqlb_free(&b);
     return rc;

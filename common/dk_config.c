@@ -215,6 +215,14 @@ static const config_key config_table[] = {
     {"cme_rule_i_max", T_INT, "10", 0, "national rule: I类 credits counted a year, at most"},
     {"cme_rule_ii_min", T_INT, "15", 0, "national rule: II类 credits a year, at least"},
     {"cme_rule_ii_max", T_INT, "20", 0, "national rule: II类 credits counted a year, at most"},
+    /* admind: exports and the certificate (admin/admin_export.h) */
+    {"export_max_rows", T_INT, "100000", 0,
+     "rows one spreadsheet/CSV export may hold (then 413: narrow the filters)"},
+    {"cert_verify_url", T_STR, "http://127.0.0.1:18081/verify.html?code=", 0,
+     "public address of the certificate check: the PDF's QR code is this + the code"},
+    {"cert_verify_max", T_INT, "60", 0,
+     "public certificate checks per address per cert_verify_window_s (then 429); 0 = no limit"},
+    {"cert_verify_window_s", T_INT, "600", 0, "window of the certificate-check counter"},
 };
 
 #define NKEYS (sizeof config_table / sizeof config_table[0])

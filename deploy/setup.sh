@@ -40,6 +40,8 @@ DK_PACKAGES=(
     libqrencode-dev
     # tests: an export is read back as XLSX through a library (/usr/bin/python3)
     python3-openpyxl
+    # tests: the PDF certificate is read back as text (pdftotext, pdftoppm)
+    poppler-utils
     # the stack (deploy/stack.sh) and its clients
     mariadb-server
     mariadb-client

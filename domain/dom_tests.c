@@ -6,6 +6,7 @@
 #include "dom_status.h"
 
 #include <stdio.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +78,36 @@ void dom_tests_outcome(const dom_paper_state st[2], const char *from, const char
         *to = DOM_ST_MAKEUP_CONFIRM;
 }
 
+void dom_cert_new_code(char out[DOM_CERT_CODE_LEN + 1])
+{
+    static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"; /* Crockford base32 */
+    unsigned char r[DOM_CERT_CODE_LEN];
+    randombytes_buf(r, sizeof r);
+    for (size_t i = 0; i < DOM_CERT_CODE_LEN; i++)
+        out[i] = alphabet[r[i] & 31];
+    out[DOM_CERT_CODE_LEN] = '\0';
+}
+
+int dom_cert_verify_code(MYSQL *db, long long enrolment_id, char out[DOM_CERT_CODE_LEN + 1],
+                         dk_error *err)
+{
+    dk_param p[] = {DK_PINT(enrolment_id)};
+    int rc = dk_mysql_str(db, "SELECT IFNULL(verify_code, '') FROM certificate WHERE enrolment_id = ?",
+                          p, 1, out, DOM_CERT_CODE_LEN + 1, err);
+    if (rc || out[0]) return rc;
+    char code[DOM_CERT_CODE_LEN + 1];
+    dom_cert_new_code(code);
+    dk_param u[] = {DK_PSTR(code), DK_PINT(enrolment_id)};
+    if ((rc = dk_mysql_exec(db,
+                            "UPDATE certificate SET verify_code = ? WHERE enrolment_id = ? AND "
+                            "verify_code IS NULL",
+                            u, 2, NULL, NULL, err)))
+        return rc;
+    /* another thread may have set one first: read what is there */
+    return dk_mysql_str(db, "SELECT verify_code FROM certificate WHERE enrolment_id = ?", p, 1, out,
+                        DOM_CERT_CODE_LEN + 1, err);
+}
+
 int dom_enrol_issue_certificate(MYSQL *db, long long enrolment_id, int *issued, dk_error *err)
 {
     *issued = 0;
@@ -101,11 +132,13 @@ int dom_enrol_issue_certificate(MYSQL *db, long long enrolment_id, int *issued, 
     mysql_free_result(res);
     if (!row) return 0;
     uint64_t n = 0;
-    dk_param ins[] = {DK_PINT(enrolment_id), DK_PSTR(no), DK_PINT(authority)};
+    char code[DOM_CERT_CODE_LEN + 1];
+    dom_cert_new_code(code);
+    dk_param ins[] = {DK_PINT(enrolment_id), DK_PSTR(no), DK_PINT(authority), DK_PSTR(code)};
     if ((rc = dk_mysql_exec(db,
-                            "INSERT IGNORE INTO certificate (enrolment_id, cert_no, authority_id) "
-                            "VALUES (?, ?, ?)",
-                            ins, 3, NULL, &n, err)) ||
+                            "INSERT IGNORE INTO certificate (enrolment_id, cert_no, authority_id, "
+                            "verify_code) VALUES (?, ?, ?, ?)",
+                            ins, 4, NULL, &n, err)) ||
         !n)
         return rc;
     *issued = 1;

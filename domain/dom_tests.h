@@ -42,4 +42,13 @@ void dom_tests_outcome(const dom_paper_state st[2], const char *from, const char
  * 撤销认定 that restores the pass shows the same number). *issued: 1 if made now. */
 int dom_enrol_issue_certificate(MYSQL *db, long long enrolment_id, int *issued, dk_error *err);
 
+/* The public verification code of a certificate (deploy/schema/013_certificate_verify.sql):
+ * DOM_CERT_CODE_LEN characters of Crockford's base32 from libsodium (100 bits), made when the
+ * certificate is issued. dom_cert_verify_code reads the code of an enrolment's certificate,
+ * giving one first to a certificate issued before 013 (DK_ENOTFOUND: no certificate). */
+#define DOM_CERT_CODE_LEN 20
+void dom_cert_new_code(char out[DOM_CERT_CODE_LEN + 1]);
+int dom_cert_verify_code(MYSQL *db, long long enrolment_id, char out[DOM_CERT_CODE_LEN + 1],
+                         dk_error *err);
+
 #endif

@@ -333,6 +333,23 @@ to_tests() {
     expect_status "$EID" 待参加考核
 }
 
+# a 简易程序 physician of H1 with 人文医学 exempted, through every review but the 考核机构's
+# last one (act "$EID" assessor_pass "$H2" ends it 考核完成 合格): EID PT PID PIDN as enrol
+# sets them, XID the exemption request
+exempted_to_last_review() {
+    enrol "$H1" "$DEPT" 简易程序
+    api POST /physician/exemption '{"exemption_type":"其他情形"}' "$PT"
+    expect 201 "exemption"
+    XID=$(j .id)
+    submit "$EID" "$PT"
+    xact "$XID" inst_pass "$H1"
+    expect 200
+    inst_pass "$EID"
+    expect 200
+    xact "$XID" assessor_pass "$H2"
+    expect 200
+}
+
 # setup_world: region A (PROV CITY COUNTY tokens), an open cycle, institutions H1 and H2
 # (H2 an approved 考核机构 assigned to H1: tokens H1 H2, ids H1_ID H2_ID), department DEPT of H1
 setup_world() {

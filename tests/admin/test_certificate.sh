@@ -44,18 +44,8 @@ AU_CODE=$A_COUNTY
 CY_CODE=$(sql "SELECT code FROM cycle WHERE id = $CYCLE_ID")
 
 step "A admind: all tests exempted, 考核完成 合格 at the re-review"
-enrol "$H1" "$DEPT" 简易程序
+exempted_to_last_review
 A_EID=$EID A_PT=$PT
-api POST /physician/exemption '{"exemption_type":"其他情形"}' "$A_PT"
-expect 201 "exemption"
-XID=$(j .id)
-submit "$A_EID" "$A_PT"
-xact "$XID" inst_pass "$H1"
-expect 200
-inst_pass "$A_EID"
-expect 200
-xact "$XID" assessor_pass "$H2"
-expect 200
 eq "$(certs "$A_EID")" 0 "no certificate before the pass"
 act "$A_EID" assessor_pass "$H2"
 expect 200 "re-review"

@@ -197,7 +197,7 @@ L.main('browser_console_pages', async () => {
   await L.shot(page, 'physicians-confirmed');
 
   // 导出: the server's CSV with a BOM, Excel reads it as UTF-8
-  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: '导出' }).click()]);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: '导出', exact: true }).click()]);
   const csvOut = path.join(out, 'export.csv');
   await download.saveAs(csvOut);
   const exported = readFileSync(csvOut);

@@ -92,11 +92,12 @@ const OURS = { DK_TOKEN_SECRET: SECRET, DK_PROCTOR_MODEL_DIR: 'none' };
 export const haveModels = () =>
   existsSync(path.join(MODELS, 'yunet_120x160.onnx')) && existsSync(path.join(MODELS, 'MobileFaceNet.onnx'));
 
-// admind serving admin/web; env adds settings (e.g. DK_PROCTOR_MODEL_DIR for embeddings).
+// admind serving admin/web; env adds settings (e.g. DK_PROCTOR_MODEL_DIR for embeddings);
+// port: a port chosen before (an address admind must know of itself), else a free one.
 // DK_LOGIN_MAX_FAILURES is raised so that other tests' failed logins from 127.0.0.1 (the
 // address counter is shared in Redis) rarely put a captcha in front of every login here.
-export function startAdmind(bin, tmp, env = {}) {
-  return startServer('admind', bin, 'DK_ADMIN_PORT', tmp, { ...OURS, DK_WEB_ROOT: path.join(repo, 'admin/web'), DK_LOGIN_MAX_FAILURES: '20', ...env });
+export function startAdmind(bin, tmp, env = {}, port = null) {
+  return startServer('admind', bin, 'DK_ADMIN_PORT', tmp, { ...OURS, DK_WEB_ROOT: path.join(repo, 'admin/web'), DK_LOGIN_MAX_FAILURES: '20', ...env }, port);
 }
 
 export function startExamd(bin, tmp, env = {}, port = null) {

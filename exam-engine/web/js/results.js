@@ -42,6 +42,22 @@ export async function list(view, ctx) {
       : el('p', { class: 'empty-box', text: '还没有考核记录。' }));
 }
 
+// 下载证书 (the picture, seed [004]) and 下载 PDF: admind renders the certificate with the QR
+// code of its public check.
+async function downloadCert(eid, no, format) {
+  try {
+    const b = await api.admin.blob(`/api/v1/enrolments/${encodeURIComponent(eid)}/certificate?format=${format}`);
+    const u = URL.createObjectURL(b);
+    const a = el('a', { href: u, download: `合格证书-${no}.${format}` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(u), 10000);
+  } catch (e) {
+    window.alert(e.message || '下载失败，请稍后重试');
+  }
+}
+
 export async function certificate(view, ctx, eid) {
   const body = $(view, '.portal-body');
   view.classList.add('cert-view');
@@ -71,6 +87,8 @@ export async function certificate(view, ctx, eid) {
   body.replaceChildren(
     el('div', { class: 'row no-print cert-tools' },
       el('button', { type: 'button', class: 'btn primary', text: '打印证书', onclick: () => window.print() }),
+      el('button', { type: 'button', class: 'btn', text: '下载证书', onclick: () => downloadCert(eid, c.cert_no, 'png') }),
+      el('button', { type: 'button', class: 'btn', text: '下载 PDF', onclick: () => downloadCert(eid, c.cert_no, 'pdf') }),
       el('button', { type: 'button', class: 'btn', text: '返回考核结果', onclick: () => ctx.go('results') }),
       el('span', { class: 'small muted', text: '打印时请选择 A4 横向；证书加盖发证机关印章后有效。' })),
     el('div', { class: 'cert-scroll' }, cert));

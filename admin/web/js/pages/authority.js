@@ -483,7 +483,9 @@ export async function stats(ctx) {
   const el = h('div', { class: 'stats' });
   const show = (root) => el.replaceChildren(statsView(d, byId, ctx.me.authority.id, root, show));
   show(ctx.me.authority.id);
-  return el;
+  const day = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10).replace(/-/g, '');
+  const xlsx = () => api.download('/authority/stats?format=xlsx', `考核统计-${day}.xlsx`).then(() => toast('已导出 Excel 文件'), showError);
+  return h('div', null, h('div', { class: 'toolbar' }, btn('导出 Excel（全辖区各机构）', xlsx)), el);
 }
 
 function statsView(d, byId, me, root, show) {

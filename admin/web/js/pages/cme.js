@@ -265,6 +265,7 @@ export async function project(ctx) {
   }
   if (ctx.province && fb && fb.status === '核查通过' && !fb.granted_at) act.push(btn('授予学分', () => grantDialog(ctx, p), 'primary'));
   const sheet = () => api.download(`/cme/projects/${id}/signin-sheet`, `签到簿-${p.project_no}.csv`).catch(showError);
+  const sheetXlsx = () => api.download(`/cme/projects/${id}/signin-sheet?format=xlsx`, `签到簿-${p.project_no}.xlsx`).catch(showError);
   const info = card(
     `${p.project_no} ${p.name}`,
     h(
@@ -316,7 +317,7 @@ export async function project(ctx) {
           ),
         ),
     ),
-    [...act, btn('导出签到簿', sheet), btn('返回列表', () => (location.hash = '#/cme-projects'))],
+    [...act, btn('导出签到簿', sheet), btn('导出签到簿（Excel）', sheetXlsx), btn('返回列表', () => (location.hash = '#/cme-projects'))],
   );
   const parts = [info];
   const running = ctx.mode === 'institution' && p.status === '审核通过';
@@ -446,8 +447,9 @@ export async function stats(ctx) {
     }
   };
   const exp = () => api.download('/cme/stats' + q() + '&format=csv', `继教学分统计-${f.get('year')}.csv`).catch(showError);
+  const expXlsx = () => api.download('/cme/stats' + q() + '&format=xlsx', `继教学分统计-${f.get('year')}.xlsx`).catch(showError);
   show();
-  return card('学分统计', h('div', null, h('div', { class: 'filter-bar' }, f.el, h('div', { class: 'filter-actions' }, btn('查询', show, 'primary'), btn('导出', exp))), out));
+  return card('学分统计', h('div', null, h('div', { class: 'filter-bar' }, f.el, h('div', { class: 'filter-actions' }, btn('查询', show, 'primary'), btn('导出', exp), btn('导出 Excel', expXlsx))), out));
 }
 
 export async function rules(ctx) {

@@ -127,7 +127,8 @@ export async function page(ctx) {
       select : tab === 'unconfirmed' ? (r) => r.physician_id : undefined,
       toolbar :
           (l) => [tab === 'unconfirmed' && btn('批量参加', () => batchConfirm(l), 'primary'),
-                  btn('导出', () => exportCsv(l)),
+                  btn('导出', () => exportList(l, 'csv')),
+                  btn('导出 Excel', () => exportList(l, 'xlsx')),
                   manual && tab !== 'left' && btn('新增医师', () => addPhysician(l, depts)),
                   manual && tab !== 'left' && btn('批量导入医师', () => importDialog(l)),
                   !manual && h('span', {class : 'muted small tool-note registry-note'},
@@ -194,7 +195,7 @@ async function batchConfirm(list) {
   }
 }
 
-async function exportCsv(list) {
+async function exportList(list, format) {
   const p = list.params();
   delete p.page;
   delete p.page_size;
@@ -202,8 +203,8 @@ async function exportCsv(list) {
   const q = { ...p, tab: tab === 'left' ? 'all' : tab, status: tab === 'left' ? '离岗' : '' };
   try {
     const d = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10).replace(/-/g, '');
-    await api.download('/institution/physicians/export' + api.qs(q), `医师列表-${TAB[tab]}-${d}.csv`);
-    toast('已导出（UTF-8 CSV，可用 Excel 打开）');
+    await api.download('/institution/physicians/export' + api.qs({ ...q, format }), `医师列表-${TAB[tab]}-${d}.${format}`);
+    toast(format === 'xlsx' ? '已导出 Excel 文件' : '已导出（UTF-8 CSV，可用 Excel 打开）');
   } catch (e) {
     showError(e);
   }

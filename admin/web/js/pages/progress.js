@@ -2,11 +2,13 @@
 // (one row per physician and paper: 试卷名称, 测评结果, 测评状态), 历史考核结果 (every cycle,
 // 免考状态, 考核结果) and the pass certificate, a printable page (A4, Chinese serif font,
 // @media print leaves only the certificate) valid with the issuing authority's seal.
-// The authority sees the same lists for its region with an institution filter.
+// The authority sees the same lists for its region with an institution filter. Each list
+// downloads as admind's spreadsheet (导出 Excel: ?format=xlsx with the filters shown); the
+// certificate downloads as admind's PDF (下载 PDF: ?format=pdf, with its QR code).
 
 import * as api from '../api.js';
 import { certificateElement } from '../../shared/certificate.js';
-import { h, card, btn, link, tag, listView, fmtDate, paperName } from '../ui.js';
+import { h, card, btn, link, tag, listView, fmtDate, paperName, toast, showError } from '../ui.js';
 
 const STATUSES = ['待报名', '待报名（被机构驳回）', '待医疗卫生机构审核', '待医疗卫生机构审核（被考核机构驳回）', '待考核机构复核', '待参加考核', '待确认补考', '待参加补考', '考核完成', '退出本周期'];
 
@@ -21,6 +23,22 @@ async function instFilter(ctx) {
   if (ctx.mode !== 'authority') return [];
   const list = await regionInstitutions();
   return [{ name: 'institution_id', label: '医疗卫生机构', type: 'select', options: list.map((i) => [String(i.id), i.name]), placeholderOption: '全部机构' }];
+}
+
+// 导出 Excel: the list (its filters, every page) as admind's XLSX, saved as <name>-<date>.xlsx.
+export function exportButton(list, path, name) {
+  return btn('导出 Excel', async () => {
+    const p = list.params();
+    delete p.page;
+    delete p.page_size;
+    const d = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10).replace(/-/g, '');
+    try {
+      await api.download(path + api.qs({ ...p, format: 'xlsx' }), `${name}-${d}.xlsx`);
+      toast('已导出 Excel 文件');
+    } catch (e) {
+      showError(e);
+    }
+  });
 }
 
 const canPrint = (r) => r.status === '考核完成' && r.result === '合格';
@@ -53,6 +71,7 @@ export async function progress(ctx) {
       },
     ],
     fetch: (p) => api.get('/institution/progress' + api.qs(p)),
+    toolbar: (l) => [exportButton(l, '/institution/progress', '考核进度')],
     cols: auth ? 5 : 4,
   });
   await list.load(1);
@@ -87,6 +106,7 @@ export async function testProgress(ctx) {
       { title: '操作', render: (r) => link('查看', () => ctx.go(`review/${r.enrolment_id}`)) },
     ],
     fetch: (p) => api.get('/institution/test-progress' + api.qs(p)),
+    toolbar: (l) => [exportButton(l, '/institution/test-progress', '测评进度')],
     cols: 4,
   });
   await list.load(1);
@@ -118,6 +138,7 @@ export async function history(ctx) {
       { title: '操作', render: (r) => h('div', { class: 'ops' }, link('查看', () => ctx.go('review/' + r.enrolment_id)), r.certificate && link('合格证书', () => ctx.go('certificate/' + r.enrolment_id))) },
     ].filter(Boolean),
     fetch: (p) => api.get('/institution/history' + api.qs(p)),
+    toolbar: (l) => [exportButton(l, '/institution/history', '历史考核结果')],
   });
   await list.load(1);
   return card('历史考核结果查询', list.el);
@@ -152,7 +173,40 @@ export async function certificate(ctx) {
   return h(
     'div',
     { class: 'cert-page' },
-    h('div', { class: 'no-print row-actions cert-tools' }, btn('打印', () => window.print(), 'primary'), btn('返回', () => window.history.back()), h('span', { class: 'muted small' }, '打印时请选择 A4 横向；证书加盖发证机关印章后有效。')),
+    h(
+      'div',
+      { class: 'no-print row-actions cert-tools' },
+      btn('打印', () => window.print(), 'primary'),
+      btn('下载证书', () => api.download(`/enrolments/${eid}/certificate?format=png`, `合格证书-${c.cert_no}.png`).catch(showError)),
+      btn('下载 PDF', () => api.download(`/enrolments/${eid}/certificate?format=pdf`, `合格证书-${c.cert_no}.pdf`).catch(showError)),
+      btn('返回', () => window.history.back()), h('span', { class: 'muted small' }, '打印时请选择 A4 横向；证书加盖发证机关印章后有效。PDF 上的二维码可供任何人核验证书真伪。'),
+    ),
     cert,
   );
+}
+
+// ---- 考核不合格名单 (authority) ------------------------------------------------------------------------------
+
+// The region's enrolments of the cycle that ended 考核完成 不合格, with the reason; 导出 Excel.
+export async function unqualified(ctx) {
+  const list = listView({
+    filters: [...(await instFilter(ctx)), { name: 'name', label: '姓名' }, { name: 'id_number', label: '证件号码' }],
+    columns: [
+      { title: '序号', render: (r, i) => i + 1, width: '56px' },
+      { title: '医疗卫生机构', key: 'institution_name' },
+      { title: '姓名', key: 'name' },
+      { title: '证件号码', key: 'id_number' },
+      { title: '执业类别', key: 'practice_category' },
+      { title: '考核程序', render: (r) => r.procedure_type || '—' },
+      { title: '考核结果', render: (r) => tag(r.result) },
+      { title: '不合格原因', render: (r) => r.result_reason || '—' },
+      { title: '完成时间', render: (r) => fmtDate(r.completed_at) },
+      { title: '操作', render: (r) => link('查看', () => ctx.go('review/' + r.enrolment_id)) },
+    ],
+    fetch: (p) => api.get('/authority/unqualified' + api.qs(p)),
+    toolbar: (l) => [exportButton(l, '/authority/unqualified', '考核不合格名单')],
+    cols: 3,
+  });
+  await list.load(1);
+  return card('考核不合格名单', list.el);
 }
