@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin_export.h"
 #include "admin_internal.h"
 
 #define CONDUCT_IMPORT_MAX_ROWS 5000
@@ -265,13 +266,18 @@ int admin_failed_query(admin_job *j, MYSQL *db, admin_sqlb *b, admin_filter_bufs
     return 0;
 }
 
-/* GET /authority/failed: the 不合格 list, each row with next:[steps still due] */
+/* GET /authority/failed: the 不合格 list, each row with next:[steps still due];
+ * ?format=xlsx|csv: the same rows as a sheet (admin_failed_export) */
 int admin_failed_list(admin_job *j, MYSQL *db)
 {
+    admin_fmt fmt;
+    int rc = admin_export_fmt(j, ADMIN_FMT_ALLOW_XLSX | ADMIN_FMT_ALLOW_CSV, &fmt);
+    if (rc) return rc;
+    if (fmt != ADMIN_FMT_JSON) return admin_failed_export(j, db, fmt);
     admin_sqlb b;
     admin_sqlb_init(&b, "");
     admin_filter_bufs fb;
-    int rc = admin_failed_query(j, db, &b, &fb);
+    rc = admin_failed_query(j, db, &b, &fb);
     if (!rc) rc = admin_list(j, db, ADMIN_FAILED_COLS, &b, "e.completed_at DESC, e.id DESC", 0);
     admin_sqlb_free(&b);
     if (rc) return rc;

@@ -107,7 +107,7 @@ int admin_cert_verify(admin_job *j, MYSQL *db);
 
 /* ---- export routes ------------------------------------------------------------------------ */
 
-/* admin_stats.c: GET /api/v1/authority/unqualified: 考核完成 不合格 in scope (list, export) */
-int admin_unqualified(admin_job *j, MYSQL *db);
+/* admin_stats.c: the 不合格 list (admin_failed_query) as a sheet, for GET /authority/failed */
+int admin_failed_export(admin_job *j, MYSQL *db, admin_fmt fmt);
 
 #endif

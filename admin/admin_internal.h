@@ -505,6 +505,11 @@ int admin_conduct_import(admin_job *j, MYSQL *db);
     "'document_no', ra.document_no, 'note', ra.note, 'done_by', acc.display_name, "                \
     "'recorded_at', ra.created_at)) FROM result_action ra JOIN authority_account acc ON "          \
     "acc.id = ra.done_by WHERE ra.enrolment_id = e.id) AS actions_done"
+/* The date each step was recorded, one column per step (the export's) */
+#define ADMIN_FAILED_STEP_COLS                                                                     \
+    "(SELECT ra.done_on FROM result_action ra WHERE ra.enrolment_id = e.id AND ra.action = "       \
+    "'注销注册') AS cancel_done_on, (SELECT ra.done_on FROM result_action ra WHERE "               \
+    "ra.enrolment_id = e.id AND ra.action = '收回执业证书') AS recall_done_on"
 int admin_failed_query(admin_job *j, MYSQL *db, admin_sqlb *b, admin_filter_bufs *fb);
 int admin_failed_list(admin_job *j, MYSQL *db);
 int admin_failed_record(admin_job *j, MYSQL *db);

@@ -261,7 +261,6 @@ static const admin_api admin_apis[] = {
     {"GET", "/api/v1/institution/makeups", NULL, admin_inst_makeups, R_I, 0, "inst_makeups", 0},
     /* exports (lists: ?format=xlsx|csv; the certificate: ?format=pdf) and the public check of
      * a certificate (admin_export.h) */
-    {"GET", "/api/v1/authority/unqualified", NULL, admin_unqualified, R_A, 0, "unqualified", 0},
     {"GET", "/api/v1/public/certificates/{}", NULL, admin_cert_verify, 0, F_PUB, "cert_verify", 0},
 };
 

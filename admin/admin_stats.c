@@ -639,44 +639,34 @@ out:
     return rc;
 }
 
-/* GET /api/v1/authority/unqualified: the region's enrolments of the cycle (?cycle_id= or the
- * open one) that ended 考核完成 不合格, with why and where; ?format=xlsx|csv downloads it.
- * What the authority then does about each (seed [001]: 注销注册, 收回执业证书) is recorded
- * elsewhere; this is the list as the data stands. */
-int admin_unqualified(admin_job *j, MYSQL *db)
+/* The 不合格 list as a sheet (GET /authority/failed?format=xlsx|csv, admin_conduct.c): the
+ * rows of admin_failed_query, the page's scope and filters, each with the dates the steps of
+ * seed [001] (注销注册, 收回执业证书) were recorded. */
+int admin_failed_export(admin_job *j, MYSQL *db, admin_fmt fmt)
 {
-    long long cycle, inst;
-    admin_fmt fmt;
-    int rc = admin_export_fmt(j, ADMIN_FMT_ALLOW_XLSX | ADMIN_FMT_ALLOW_CSV, &fmt);
-    if (rc || (rc = admin_cycle_for(j, db, j->actor.path, &cycle))) return rc;
+    static const admin_col cols[] = {{"序号", NULL, 0, 6},
+                                     {"所属卫生行政部门", "authority_name", 0, 22},
+                                     {"医疗卫生机构", "institution_name", 0, 28},
+                                     PHYS_XCOLS,
+                                     {"执业证书编号", "practice_cert_no", 0, 20},
+                                     {"考核程序", "procedure_type", 0, 10},
+                                     {"考核结果", "result", 0, 10},
+                                     {"不合格原因", "result_reason", 0, 28},
+                                     {"完成时间", "completed_at", ADMIN_COL_TIME, 18},
+                                     {"注销注册办理日期", "cancel_done_on", 0, 14},
+                                     {"收回执业证书办理日期", "recall_done_on", 0, 14}};
+    long long cycle = 0;
     admin_sqlb b;
-    admin_sqlb_init(&b, ENROL_FROM "WHERE e.cycle_id = ? AND e.status = '" DOM_ST_DONE
-                                   "' AND e.result = '" DOM_RESULT_FAIL "'");
-    admin_sqlb_param(&b, DK_PINT(cycle));
+    admin_sqlb_init(&b, "");
     admin_filter_bufs fb;
-    if ((rc = scope_sql(j, &b, &inst)) || (rc = admin_phys_filters(j, &b, &fb))) goto out;
-#define UNQUALIFIED_COLS                                                                           \
-    ADMIN_PHYS_COLS ", e.id AS enrolment_id, e.procedure_type, e.status, e.result, "               \
-                    "e.result_reason, e.completed_at, e.institution_id, i.name AS "                \
-                    "institution_name, i.code AS institution_code, au.name AS authority_name, "    \
-                    "p.practice_cert_no"
-    if (fmt != ADMIN_FMT_JSON) {
-        static const admin_col cols[] = {
-            {"序号", NULL, 0, 6},
-            {"所属卫生行政部门", "authority_name", 0, 22},
-            {"医疗卫生机构", "institution_name", 0, 28},
-            PHYS_XCOLS,
-            {"执业证书编号", "practice_cert_no", 0, 20},
-            {"考核程序", "procedure_type", 0, 10},
-            {"考核结果", "result", 0, 10},
-            {"不合格原因", "result_reason", 0, 28},
-            {"完成时间", "completed_at", ADMIN_COL_TIME, 18}};
-        rc = list_export(j, db, fmt, cycle, "考核不合格名单", cols, NCOLS(cols), UNQUALIFIED_COLS,
-                         &b, "au.path, i.code, e.id", "unqualified", "export_unqualified");
-    } else {
-        rc = admin_list(j, db, UNQUALIFIED_COLS, &b, "au.path, i.code, e.id", 0);
-    }
-out:
+    int rc = admin_failed_query(j, db, &b, &fb);
+    if (!rc) rc = admin_q_int(j, "cycle_id", 1, 1LL << 53, 0, &cycle);
+    if (!rc)
+        rc = list_export(j, db, fmt, cycle, "考核不合格名单", cols, NCOLS(cols),
+                         ADMIN_PHYS_COLS ", au.name AS authority_name, i.name AS institution_name, "
+                                         "p.practice_cert_no, e.procedure_type, e.result, "
+                                         "e.result_reason, e.completed_at, " ADMIN_FAILED_STEP_COLS,
+                         &b, "e.completed_at DESC, e.id DESC", "unqualified", "export_unqualified");
     admin_sqlb_free(&b);
     return rc;
 }

@@ -50,7 +50,6 @@ const ROUTES = [
   { path: 'inst-stats', group: null, label: '考核统计', roles: [I], page: region.instStats },
   { path: 'stats', group: null, label: '考核统计', roles: [A], page: auth.stats },
   { path: 'history', group: null, label: '历史考核结果查询', roles: [I, A], page: progress.history },
-  { path: 'unqualified', group: '考核管理', label: '考核不合格名单', roles: [A], page: progress.unqualified },
   { path: 'workflow', group: null, label: '业务流程说明', roles: [I, S, A], page: auth.workflow },
   { path: 'cme-projects', group: '继续医学教育', label: '继教项目', roles: [I, A], page: cme.projects },
   { path: 'cme-cards', group: '继续医学教育', label: '继教IC卡', roles: [I, A], page: cme.cards },

@@ -184,29 +184,3 @@ export async function certificate(ctx) {
     cert,
   );
 }
-
-// ---- 考核不合格名单 (authority) ------------------------------------------------------------------------------
-
-// The region's enrolments of the cycle that ended 考核完成 不合格, with the reason; 导出 Excel.
-export async function unqualified(ctx) {
-  const list = listView({
-    filters: [...(await instFilter(ctx)), { name: 'name', label: '姓名' }, { name: 'id_number', label: '证件号码' }],
-    columns: [
-      { title: '序号', render: (r, i) => i + 1, width: '56px' },
-      { title: '医疗卫生机构', key: 'institution_name' },
-      { title: '姓名', key: 'name' },
-      { title: '证件号码', key: 'id_number' },
-      { title: '执业类别', key: 'practice_category' },
-      { title: '考核程序', render: (r) => r.procedure_type || '—' },
-      { title: '考核结果', render: (r) => tag(r.result) },
-      { title: '不合格原因', render: (r) => r.result_reason || '—' },
-      { title: '完成时间', render: (r) => fmtDate(r.completed_at) },
-      { title: '操作', render: (r) => link('查看', () => ctx.go('review/' + r.enrolment_id)) },
-    ],
-    fetch: (p) => api.get('/authority/unqualified' + api.qs(p)),
-    toolbar: (l) => [exportButton(l, '/authority/unqualified', '考核不合格名单')],
-    cols: 3,
-  });
-  await list.load(1);
-  return card('考核不合格名单', list.el);
-}

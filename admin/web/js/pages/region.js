@@ -7,6 +7,7 @@
 // errors are listed by file line.
 
 import * as api from '../api.js';
+import { exportButton } from './progress.js';
 import { h, card, btn, link, toast, modal, confirmBox, askReason, tag, listView, form, desc, table, fmtTime, fmtDate, showError, readFile, csvLine, saveText, filePicker } from '../ui.js';
 
 const LEVEL = { province: '省级', city: '市级', county: '县级' };
@@ -429,6 +430,7 @@ export async function failed() {
       { title: '操作', render: (r) => h('div', { class: 'ops' }, r.next.map((n) => link('记录' + n, () => record(lv, r, n)))) },
     ],
     fetch: (p) => api.get('/authority/failed' + api.qs(p)),
+    toolbar: (l) => [exportButton(l, '/authority/failed', '考核不合格名单')],
     empty: '没有考核不合格的医师',
   });
   await lv.load(1);
