@@ -63,7 +63,7 @@ static int enrol_log_json(admin_job *j, MYSQL *db, long long eid, json_t **out)
 {
     char sid[24];
     snprintf(sid, sizeof sid, "%lld", eid);
-    dk_param p[] = {DK_PSTR(sid), DK_PINT(eid), DK_PINT(eid)};
+    dk_param p[] = {DK_PSTR(sid), DK_PINT(eid), DK_PINT(eid), DK_PINT(eid)};
     return admin_sql_rows(
         db,
         "SELECT l.id, l.created_at, l.actor_type, l.role, "
@@ -71,6 +71,9 @@ static int enrol_log_json(admin_job *j, MYSQL *db, long long eid, json_t **out)
         "l.actor_id) "
         " WHEN 'authority' THEN (SELECT display_name FROM authority_account WHERE id = l.actor_id) "
         " WHEN 'system' THEN '系统' "
+        " WHEN 'reviewer' THEN (SELECT CONCAT(r.display_name, '（', i.name, '信息审核员）') "
+        "  FROM institution_reviewer r JOIN institution i ON i.id = r.institution_id "
+        "  WHERE r.id = l.actor_id) "
         " ELSE (SELECT name FROM institution WHERE id = l.actor_id) END AS actor_name, "
         "l.action, l.entity_type, l.entity_id, l.from_status, l.to_status, l.reason "
         "FROM audit_log l WHERE (l.entity_type = 'enrolment' AND l.entity_id = ?) "
@@ -79,8 +82,11 @@ static int enrol_log_json(admin_job *j, MYSQL *db, long long eid, json_t **out)
         "enrolment_id = ?)) "
         "OR (l.entity_type IN ('exam_session', 'invigilation') AND l.entity_id IN "
         " (SELECT id FROM exam_session WHERE enrolment_id = ?)) "
+        "OR (l.entity_type = 'attachment' AND l.entity_id IN (SELECT CAST(a.id AS CHAR) "
+        " COLLATE utf8mb4_unicode_ci FROM attachment a WHERE a.owner_type = 'enrolment' AND "
+        " a.owner_id = ?)) "
         "ORDER BY l.created_at, l.id",
-        p, 3, 0, out, &j->err);
+        p, 4, 0, out, &j->err);
 }
 
 /* ---- GET /api/v1/enrolments/{id} ------------------------------------------------------------- */
@@ -212,6 +218,11 @@ int admin_enrolment_action(admin_job *j, MYSQL *db)
     if (!strcmp(action, "confirm"))
         return dk_error_set(&j->err, DK_ENOTFOUND,
                             "确认参加请使用 POST /api/v1/institution/physicians/{id}/confirm");
+    /* a 信息审核员 reviews: 审核 and 复核 only (not 退出本周期 for a physician, nor 驳回 as an
+     * authority would) */
+    if (j->actor.reviewer_id && strcmp(action, "inst_pass") && strcmp(action, "inst_reject") &&
+        strcmp(action, "assessor_pass") && strcmp(action, "assessor_reject"))
+        return dk_error_set(&j->err, DK_EFORBIDDEN, "信息审核员只能进行审核、复核操作");
     if (!strcmp(action, "inst_pass")) { /* a province may require the CME verification */
         int rc = admin_cme_assessment_check(j, db, eid);
         if (rc) return rc;

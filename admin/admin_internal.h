@@ -337,6 +337,17 @@ int admin_application_list(admin_job *j, MYSQL *db);
 int admin_application_create(admin_job *j, MYSQL *db);
 int admin_application_attach(admin_job *j, MYSQL *db);
 
+/* admin_physician.c: 简易程序 proofs on the enrolment */
+int admin_phys_proof_upload(admin_job *j, MYSQL *db);
+int admin_phys_proof_delete(admin_job *j, MYSQL *db);
+
+/* admin_reviewer.c: 信息审核员 accounts */
+int admin_reviewer_list(admin_job *j, MYSQL *db);
+int admin_reviewer_create(admin_job *j, MYSQL *db);
+int admin_reviewer_disable(admin_job *j, MYSQL *db);
+int admin_reviewer_enable(admin_job *j, MYSQL *db);
+int admin_reviewer_reset(admin_job *j, MYSQL *db);
+
 /* admin_stats.c */
 int admin_inst_home(admin_job *j, MYSQL *db);
 int admin_progress(admin_job *j, MYSQL *db);

@@ -59,6 +59,10 @@ static const admin_api admin_apis[] = {
     {"POST", "/api/v1/physician/exemption/attachments", NULL, admin_phys_exemption_attach, R_P,
      F_RAW, "phys_exemption_attach", ADMIN_ATTACH_MAX},
     {"GET", "/api/v1/physician/results", NULL, admin_phys_results, R_P, 0, "phys_results", 0},
+    {"POST", "/api/v1/physician/registration/attachments", NULL, admin_phys_proof_upload, R_P,
+     F_RAW, "phys_proof_upload", ADMIN_ATTACH_MAX},
+    {"DELETE", "/api/v1/physician/registration/attachments/{}", NULL, admin_phys_proof_delete, R_P,
+     0, "phys_proof_delete", 0},
     /* enrolments and exemptions: every status change goes through the workflow table */
     {"GET", "/api/v1/enrolments/{}", NULL, admin_enrolment_get, R_ALL, 0, "enrolment_get", 0},
     {"POST", "/api/v1/enrolments/{}/actions/{}", NULL, admin_enrolment_action, R_ALL, 0,
@@ -121,6 +125,16 @@ static const admin_api admin_apis[] = {
      "application_create", 0},
     {"POST", "/api/v1/institution/assessor-applications/{}/attachments", NULL,
      admin_application_attach, R_I, F_RAW, "application_attach", ADMIN_ATTACH_MAX},
+    /* 信息审核员 accounts of the institution (admin_reviewer.c; never a reviewer's) */
+    {"GET", "/api/v1/institution/reviewers", NULL, admin_reviewer_list, R_I, 0, "reviewers", 0},
+    {"POST", "/api/v1/institution/reviewers", NULL, admin_reviewer_create, R_I, 0,
+     "reviewer_create", 4096},
+    {"POST", "/api/v1/institution/reviewers/{}/disable", NULL, admin_reviewer_disable, R_I, 0,
+     "reviewer_disable", 0},
+    {"POST", "/api/v1/institution/reviewers/{}/enable", NULL, admin_reviewer_enable, R_I, 0,
+     "reviewer_enable", 0},
+    {"POST", "/api/v1/institution/reviewers/{}/reset-password", NULL, admin_reviewer_reset, R_I, 0,
+     "reviewer_reset", 0},
     /* assessment institution 考核机构 */
     {"GET", "/api/v1/assessor/reviews", NULL, admin_assessor_reviews, R_S, 0, "assessor_reviews",
      0},
@@ -212,6 +226,17 @@ static const struct {
     {"transfer_in", ADMIN_LIMIT_ID_LOOKUP},
 };
 static admin_limit_id route_limit[NAPIS]; /* by route index, filled in admin_start */
+
+/* The routes an institution's 信息审核员 (token kind 'r') may call, by name: the reviews,
+ * what they read, and its own password. Everything else (account management first of all)
+ * is 403 for it, on the loop, before any job is queued. */
+static const char *const admin_reviewer_routes[] = {
+    "password",     "logout",           "me",           "workflow",        "subjects",
+    "cycles",       "cycle_get",        "inst_home",    "enrolment_get",   "enrolment_action",
+    "enrolment_opinion", "enrolment_log", "exemption_action", "attachment_get", "reviews",
+    "exemptions",   "assessor_reviews", "assessor_exemptions", "registered_photo",
+};
+static unsigned char route_reviewer[NAPIS]; /* by route index, filled in admin_start */
 
 /* ---- the job runner ------------------------------------------------------------------------ */
 
@@ -428,11 +453,16 @@ static void api_run(dk_req *rq)
         }
         unsigned kind_roles = j->claims.kind == DOM_KIND_PHYSICIAN     ? ADMIN_R_PHYS
                               : j->claims.kind == DOM_KIND_INSTITUTION ? ADMIN_R_ORG
+                              : j->claims.kind == DOM_KIND_REVIEWER
+                                  ? (route_reviewer[rq->route] ? ADMIN_R_ORG : 0)
                               : j->claims.kind == DOM_KIND_AUTHORITY
                                   ? (ADMIN_R_AUTH | ADMIN_R_PROVINCE)
                                   : 0;
         if (!(kind_roles & api->roles)) {
-            dk_http_failf(rq, DK_EFORBIDDEN, "当前账号无权使用此功能");
+            dk_http_failf(rq, DK_EFORBIDDEN, "%s",
+                          j->claims.kind == DOM_KIND_REVIEWER
+                              ? "信息审核员只能进行审核工作，不能使用此功能（如账号管理）"
+                              : "当前账号无权使用此功能");
             return;
         }
     }
@@ -625,6 +655,8 @@ admin_server *admin_start(const dk_config *cfg, dk_error *err)
         for (size_t k = 0; k < sizeof admin_route_limits / sizeof admin_route_limits[0]; k++)
             if (!strcmp(admin_route_limits[k].route, admin_apis[i].name))
                 route_limit[i] = admin_route_limits[k].limit;
+        for (size_t k = 0; k < sizeof admin_reviewer_routes / sizeof admin_reviewer_routes[0]; k++)
+            if (!strcmp(admin_reviewer_routes[k], admin_apis[i].name)) route_reviewer[i] = 1;
     }
     proctor_set_cv_threads(1);
     dk_clock_sync(cfg); /* before any token is made or checked */

@@ -50,6 +50,7 @@ enum {
 #define P_NOT_ASSESSOR 0x1000   /* not yet a 考核机构 */
 #define P_PHYS_ACTIVE 0x2000    /* physician 在岗, not deleted */
 #define P_INTERNAL 0x4000       /* not reachable from the actions endpoints */
+#define P_NOT_DEFERRED 0x40000  /* not deferred to the next cycle (DOM_DEFERRED_SQL) */
 /* branch conditions: among rows of one (action, from), the first that holds wins */
 #define B_EVAL_FAILED 0x10000 /* an institution evaluation is 不合格 */
 #define B_NO_TESTS 0x20000    /* every test is exempted */
@@ -104,7 +105,7 @@ static const flow_row flow[] = {
     /* entity, action, from, roles, to, required, window, flags, label */
     /* -- enrolment: participation (参加 / 取消参加) -- */
     {E_EN, "confirm", NOT_IN_CYCLE, RI, DOM_ST_TO_REGISTER, "", W_CONFIRM,
-     P_CYCLE_OPEN | P_PHYS_ACTIVE, "确认参加", eff_confirm},
+     P_CYCLE_OPEN | P_PHYS_ACTIVE | P_NOT_DEFERRED, "确认参加", eff_confirm},
     {E_EN, "cancel", DOM_ST_TO_REGISTER, RI, NOT_IN_CYCLE, "", W_NONE, P_NOT_SUBMITTED, "取消参加",
      eff_cancel},
     /* -- the physician submits registration + procedure + self-assessment -- */
@@ -423,6 +424,7 @@ static const char sql_enrol_snap[] =
     "e.sa_ethics_text, e.sa_patient_visits, e.sa_simple_condition, e.inst_work_result, "
     "e.inst_ethics_result, e.inst_quantity_result, e.makeup_decision, p.department_id, "
     "p.photo_path, p.status = '" DOM_PHYS_ACTIVE "' AND p.deleted_at IS NULL AS phys_active, "
+    DOM_DEFERRED_SQL("p", "c") " AS deferred, YEAR(p.first_registration_date) AS first_reg_year, "
     "(SELECT COUNT(*) FROM exemption_request x WHERE x.enrolment_id = e.id "
     " AND x.status = '" DOM_ST_INST_REVIEW "') AS ex_inst, "
     "(SELECT COUNT(*) FROM exemption_request x WHERE x.enrolment_id = e.id "
@@ -538,13 +540,19 @@ static int in_scope(const dom_actor *a, unsigned acting, const snap *s)
     }
 }
 
-static const char *actor_type(const dom_actor *a, unsigned acting)
+const char *dom_actor_type(const dom_actor *a, unsigned acting)
 {
     if (!a) return DOM_ACTOR_SYSTEM;
-    return a->kind == DOM_KIND_PHYSICIAN   ? DOM_ACTOR_PHYSICIAN
+    return a->reviewer_id                  ? DOM_ACTOR_REVIEWER
+           : a->kind == DOM_KIND_PHYSICIAN ? DOM_ACTOR_PHYSICIAN
            : a->kind == DOM_KIND_AUTHORITY ? DOM_ACTOR_AUTHORITY
            : acting == RS                  ? DOM_ACTOR_ASSESSOR
                                            : DOM_ACTOR_INSTITUTION;
+}
+
+long long dom_actor_id(const dom_actor *a)
+{
+    return !a ? 0 : a->reviewer_id ? a->reviewer_id : a->id;
 }
 
 const char *dom_role_name(const dom_actor *a, unsigned acting_role)
@@ -552,7 +560,9 @@ const char *dom_role_name(const dom_actor *a, unsigned acting_role)
     if (!a) return "系统";
     switch (a->kind) {
     case DOM_KIND_PHYSICIAN: return "医师";
-    case DOM_KIND_INSTITUTION: return acting_role == RS ? "考核机构" : "医疗卫生机构";
+    case DOM_KIND_INSTITUTION:
+        if (a->reviewer_id) return acting_role == RS ? "考核机构信息审核员" : "医疗卫生机构信息审核员";
+        return acting_role == RS ? "考核机构" : "医疗卫生机构";
     case DOM_KIND_AUTHORITY:
         return !strcmp(a->level, "province") ? "省级卫生行政部门"
                : !strcmp(a->level, "city")   ? "市级卫生行政部门"
@@ -629,6 +639,11 @@ static int check_preconditions(flow_ctx *c)
         return dk_error_set(c->err, DK_ECONFLICT, "考核周期未开放或已结束");
     if ((f & P_PHYS_ACTIVE) && sint(s, "phys_active") != 1)
         return dk_error_set(c->err, DK_ECONFLICT, "医师已离岗或已删除，不能参加本周期考核");
+    if ((f & P_NOT_DEFERRED) && sint(s, "deferred") == 1)
+        return dk_error_set(c->err, DK_ECONFLICT,
+                            "该医师首次注册时间为 %lld 年（偶数年），按规定推迟一年纳入考核范围，"
+                            "不参加本周期考核，从下一周期开始参加",
+                            sint(s, "first_reg_year"));
     if ((f & P_NOT_SUBMITTED) && sget(s, "submitted_at"))
         return dk_error_set(c->err, DK_ECONFLICT,
                             "医师已提交过报名，不能取消参加；如需取消请联系上级卫生行政部门驳回");
@@ -826,6 +841,7 @@ static int eff_inst_pass(flow_ctx *c)
         return dk_error_set(c->err, DK_EINVAL, "职业道德不合格时请填写不合格理由");
     if ((rc = enrol_set_status(c))) return rc;
     const char *by = opt_str(c->body, "reviewer_name");
+    if (!by && c->a && c->a->reviewer_id) by = c->a->reviewer_name; /* 评定人: the 信息审核员 */
     dk_param p[] = {qr ? DK_PSTR(qr) : DK_PNULL,
                     DK_PSTR(wr),
                     wreason ? DK_PSTR(wreason) : DK_PNULL,
@@ -1476,8 +1492,13 @@ int dom_flow_run_locked(MYSQL *db, const dom_actor *a, const dom_flow_target *t,
         if (c.result) json_object_set_new(c.detail, "result", json_string(c.result));
         if (c.result_reason)
             json_object_set_new(c.detail, "result_reason", json_string(c.result_reason));
-        dom_audit_row ar = {.actor_type = actor_type(a, c.acting),
-                            .actor_id = a ? a->id : 0,
+        if (a && a->reviewer_id)
+            json_object_set_new(c.detail, "reviewer",
+                                json_pack("{s:I,s:s,s:I}", "id", (json_int_t)a->reviewer_id,
+                                          "name", a->reviewer_name, "institution_id",
+                                          (json_int_t)a->institution_id));
+        dom_audit_row ar = {.actor_type = dom_actor_type(a, c.acting),
+                            .actor_id = dom_actor_id(a),
                             .role = dom_role_name(a, c.acting),
                             .action = action,
                             .entity_type = entity_names[e],

@@ -38,13 +38,31 @@ typedef struct dom_actor {
     char authority_code[8];
     int is_assessor, can_apply;
     char ip[48]; /* the caller's address, for the audit log */
+    /* an institution's 信息审核员 (token kind 'r') acts as its institution (kind 'i', id and
+     * scope the institution's) and is audited as itself: reviewer_id > 0 */
+    long long reviewer_id;
+    char reviewer_name[64];
 } dom_actor;
 
 /* The role name the pages and the audit log show ("医师", "考核机构", "省级卫生行政部门"...);
  * acting_role DOM_R_ASSESSOR names an institution acting as 考核机构; NULL actor: 系统. */
 const char *dom_role_name(const dom_actor *a, unsigned acting_role);
+/* The audit actor type and id of an actor (a reviewer as itself; NULL: the system). */
+const char *dom_actor_type(const dom_actor *a, unsigned acting_role);
+long long dom_actor_id(const dom_actor *a);
 /* 1 if an authority path (the actor's) covers the other path. */
 int dom_path_covers(const char *actor_path, const char *path);
+
+/* ---- eligibility ------------------------------------------------------------------------ */
+
+/* Seed [000]: 对于偶数年取得相应资质的人员，推迟一年纳入考核范围，以后按规定周期进行考核.
+ * A physician first registered (首次注册时间) in an even year, on or after the start of a
+ * cycle's period, is not due in that cycle but in the following one (cycle.defer_even_year,
+ * on by default). As SQL over a physician alias p and a cycle alias c: 1 when deferred. */
+#define DOM_DEFERRED_SQL(p, c)                                                                     \
+    "(" c ".defer_even_year = 1 AND " p ".first_registration_date IS NOT NULL AND "               \
+    "YEAR(" p ".first_registration_date) % 2 = 0 AND " p ".first_registration_date >= "           \
+    "DATE(" c ".period_start + INTERVAL 8 HOUR))"
 
 /* ---- the machine ------------------------------------------------------------------------ */
 
