@@ -56,13 +56,15 @@ int dom_path_covers(const char *actor_path, const char *path);
 /* ---- eligibility ------------------------------------------------------------------------ */
 
 /* Seed [000]: 对于偶数年取得相应资质的人员，推迟一年纳入考核范围，以后按规定周期进行考核.
- * A physician first registered (首次注册时间) in an even year, on or after the start of a
- * cycle's period, is not due in that cycle but in the following one (cycle.defer_even_year,
- * on by default). As SQL over a physician alias p and a cycle alias c: 1 when deferred. */
+ * A physician first registered (首次注册时间) in an even year that is the year the cycle's
+ * period starts (Beijing) or later is not due in that cycle but in the following one
+ * (cycle.defer_even_year, on by default). Registered in an even year before the cycle, it
+ * was deferred from the cycle before and is due now. As SQL over a physician alias p and a
+ * cycle alias c: 1 when deferred. */
 #define DOM_DEFERRED_SQL(p, c)                                                                     \
     "(" c ".defer_even_year = 1 AND " p ".first_registration_date IS NOT NULL AND "               \
-    "YEAR(" p ".first_registration_date) % 2 = 0 AND " p ".first_registration_date >= "           \
-    "DATE(" c ".period_start + INTERVAL 8 HOUR))"
+    "YEAR(" p ".first_registration_date) % 2 = 0 AND YEAR(" p ".first_registration_date) >= "     \
+    "YEAR(" c ".period_start + INTERVAL 8 HOUR))"
 
 /* ---- the machine ------------------------------------------------------------------------ */
 

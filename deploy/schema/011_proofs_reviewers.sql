@@ -37,4 +37,4 @@ ALTER TABLE audit_log
 -- seed [000]: first registered in an even year -> the following cycle
 ALTER TABLE cycle
     ADD COLUMN IF NOT EXISTS defer_even_year TINYINT(1) NOT NULL DEFAULT 1
-        COMMENT 'physicians first registered in an even year within (or after) the period start in the next cycle';
+        COMMENT 'physicians first registered in an even year from the year of period_start on wait for the next cycle';
