@@ -301,6 +301,45 @@ int admin_enrolment_opinion(admin_job *j, MYSQL *db)
     "(SELECT x.status FROM exemption_request x WHERE x.enrolment_id = e.id LIMIT 1) "              \
     "AS exemption_status"
 
+int admin_enrol_queue_sql(admin_job *j, MYSQL *db, admin_sqlb *b, admin_filter_bufs *fb,
+                          const char *scope_sql, long long scope_id, const char *scope_path,
+                          const char *default_status1, const char *default_status2,
+                          long long *cycle)
+{
+    admin_sqlb_init(b, "FROM enrolment e JOIN physician p ON p.id = e.physician_id "
+                       "LEFT JOIN department d ON d.id = p.department_id "
+                       "JOIN institution i ON i.id = e.institution_id "
+                       "JOIN authority au ON au.id = i.authority_id WHERE e.cycle_id = ? AND ");
+    int rc = admin_cycle_for(j, db, j->actor.path, cycle);
+    if (rc) return rc;
+    admin_sqlb_param(b, DK_PINT(*cycle));
+    admin_sqlb_cat(b, scope_sql);
+    if (scope_path)
+        admin_sqlb_param(b, DK_PSTR(scope_path));
+    else
+        admin_sqlb_param(b, DK_PINT(scope_id));
+    const char *status = admin_q(j, "status"), *procedure = admin_q(j, "procedure");
+    long long inst;
+    if ((rc = admin_q_int(j, "institution_id", 1, 1LL << 53, 0, &inst))) return rc;
+    if (status) {
+        admin_sqlb_cat(b, " AND e.status = ?");
+        admin_sqlb_param(b, DK_PSTR(status));
+    } else if (default_status1) {
+        admin_sqlb_cat(b, " AND e.status IN (?, ?)");
+        admin_sqlb_param(b, DK_PSTR(default_status1));
+        admin_sqlb_param(b, DK_PSTR(default_status2 ? default_status2 : default_status1));
+    }
+    if (procedure) {
+        admin_sqlb_cat(b, " AND e.procedure_type = ?");
+        admin_sqlb_param(b, DK_PSTR(procedure));
+    }
+    if (inst) {
+        admin_sqlb_cat(b, " AND e.institution_id = ?");
+        admin_sqlb_param(b, DK_PINT(inst));
+    }
+    return admin_phys_filters(j, b, fb);
+}
+
 /* Lists enrolments of cycle where <scope_col> = scope_id, with the status filter (or the
  * default statuses), procedure and the physician filters. */
 static int enrol_queue(admin_job *j, MYSQL *db, const char *scope_sql, long long scope_id,
@@ -308,40 +347,11 @@ static int enrol_queue(admin_job *j, MYSQL *db, const char *scope_sql, long long
                        const char *default_status2, int with_inst)
 {
     long long cycle;
-    int rc = admin_cycle_for(j, db, j->actor.path, &cycle);
-    if (rc) return rc;
     admin_sqlb b;
-    admin_sqlb_init(&b, "FROM enrolment e JOIN physician p ON p.id = e.physician_id "
-                        "LEFT JOIN department d ON d.id = p.department_id "
-                        "JOIN institution i ON i.id = e.institution_id "
-                        "JOIN authority au ON au.id = i.authority_id WHERE e.cycle_id = ? AND ");
-    admin_sqlb_param(&b, DK_PINT(cycle));
-    admin_sqlb_cat(&b, scope_sql);
-    if (scope_path)
-        admin_sqlb_param(&b, DK_PSTR(scope_path));
-    else
-        admin_sqlb_param(&b, DK_PINT(scope_id));
-    const char *status = admin_q(j, "status"), *procedure = admin_q(j, "procedure");
-    long long inst;
-    if ((rc = admin_q_int(j, "institution_id", 1, 1LL << 53, 0, &inst))) goto out;
-    if (status) {
-        admin_sqlb_cat(&b, " AND e.status = ?");
-        admin_sqlb_param(&b, DK_PSTR(status));
-    } else if (default_status1) {
-        admin_sqlb_cat(&b, " AND e.status IN (?, ?)");
-        admin_sqlb_param(&b, DK_PSTR(default_status1));
-        admin_sqlb_param(&b, DK_PSTR(default_status2 ? default_status2 : default_status1));
-    }
-    if (procedure) {
-        admin_sqlb_cat(&b, " AND e.procedure_type = ?");
-        admin_sqlb_param(&b, DK_PSTR(procedure));
-    }
-    if (inst) {
-        admin_sqlb_cat(&b, " AND e.institution_id = ?");
-        admin_sqlb_param(&b, DK_PINT(inst));
-    }
     admin_filter_bufs fb;
-    if ((rc = admin_phys_filters(j, &b, &fb))) goto out;
+    int rc = admin_enrol_queue_sql(j, db, &b, &fb, scope_sql, scope_id, scope_path,
+                                   default_status1, default_status2, &cycle);
+    if (rc) goto out;
     rc = admin_list(
         j, db, with_inst ? ENROL_COLS ", e.institution_id, i.name AS institution_name" : ENROL_COLS,
         &b, "e.submitted_at IS NULL, e.submitted_at, e.id", 0);

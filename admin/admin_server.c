@@ -172,6 +172,15 @@ static const admin_api admin_apis[] = {
     {"GET", "/api/v1/authority/enrolments", NULL, admin_authority_enrolments, R_A, 0,
      "auth_enrolments", 0},
     {"POST", "/api/v1/authority/maintenance", NULL, admin_maintenance, R_PV, 0, "maintenance", 0},
+    /* bulk actions with a count preview (admin_bulk.c) */
+    {"GET", "/api/v1/authority/makeups/preview", NULL, admin_bulk_makeup_preview, R_PV, 0,
+     "bulk_makeup_preview", 0},
+    {"POST", "/api/v1/authority/makeups/bulk", NULL, admin_bulk_makeup, R_PV, 0, "bulk_makeup",
+     8192},
+    {"GET", "/api/v1/authority/absentees/preview", NULL, admin_bulk_absentee_preview, R_A, 0,
+     "bulk_absentee_preview", 0},
+    {"POST", "/api/v1/authority/absentees/mark", NULL, admin_bulk_absentees, R_A, 0,
+     "bulk_absentees", 4096},
     /* continuing medical education 继续医学教育 (admin_cme*.c) */
     {"GET", "/api/v1/cme/projects", NULL, admin_cme_project_list, R_I | R_A, 0, "cme_projects", 0},
     {"POST", "/api/v1/cme/projects", NULL, admin_cme_project_create, R_I, 0, "cme_declare",

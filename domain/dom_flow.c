@@ -1556,20 +1556,67 @@ int dom_flow_test_scored(MYSQL *db, long long enrolment_id, const char *paper, i
 /* After the test window, a required test nobody sat is failed (attempt 1) and the
  * enrolment moves on (待确认补考); after the makeup window, a failed test not sat again
  * counts as the makeup failed (考核完成 不合格). Sessions still live are left to examd. */
+int dom_flow_absentee_locked(MYSQL *db, long long eid, const char *expect, int *moved,
+                             dk_error *err)
+{
+    *moved = 0;
+    int makeup = !strcmp(expect, DOM_ST_TO_MAKEUP);
+    char proc[16] = "", status[48] = "";
+    dk_param p[] = {DK_PINT(eid)};
+    MYSQL_RES *r1;
+    int rc = dk_mysql_exec(db,
+                           "SELECT IFNULL(procedure_type, ''), status FROM enrolment "
+                           "WHERE id = ? FOR UPDATE",
+                           p, 1, &r1, NULL, err);
+    if (rc) return rc;
+    MYSQL_ROW er = mysql_fetch_row(r1);
+    if (er) snprintf(proc, sizeof proc, "%s", er[0]), snprintf(status, sizeof status, "%s", er[1]);
+    mysql_free_result(r1);
+    if (!er || strcmp(status, expect)) return 0;
+    long long live = 0;
+    if ((rc = dk_mysql_ll(db,
+                          "SELECT COUNT(*) FROM exam_session WHERE enrolment_id = ? AND "
+                          "status = 'live'",
+                          p, 1, &live, err)))
+        return rc;
+    if (live) return 0;
+    dom_paper_state st[2];
+    if ((rc = dom_paper_states(db, eid, proc, st, err))) return rc;
+    for (int k = 0; k < 2; k++) {
+        if (!st[k].required || st[k].exempted) continue;
+        int absent = makeup ? !strcmp(st[k].result, DOM_RESULT_FAIL) && st[k].attempts < 2
+                            : !st[k].result[0];
+        if (!absent) continue;
+        dk_param t[] = {DK_PINT(eid), DK_PSTR(dom_papers[k]), DK_PINT(st[k].required),
+                        DK_PINT(makeup ? 2 : 1)};
+        if ((rc = dk_mysql_exec(db,
+                                "INSERT INTO enrolment_test (enrolment_id, paper, required, "
+                                "exempted, result, attempts) VALUES (?, ?, ?, 0, '" DOM_RESULT_FAIL
+                                "', ?) ON DUPLICATE KEY UPDATE result = '" DOM_RESULT_FAIL "', "
+                                "attempts = VALUES(attempts)",
+                                t, 4, NULL, NULL, err)))
+            return rc;
+    }
+    const char *why = makeup ? "未参加补考" : "未参加测评";
+    json_t *body = json_pack("{s:s,s:s}", "reason", why, "result_reason", why);
+    dom_flow_target t = {.entity = DOM_E_ENROLMENT, .action = "tests", .key = eid};
+    rc = dom_flow_run_locked(db, NULL, &t, body, 1, NULL, err);
+    json_decref(body);
+    if (!rc) *moved = 1;
+    return rc;
+}
+
 int dom_flow_absentees(MYSQL *db, const char *path, int *moved, dk_error *err)
 
 {
     *moved = 0;
     MYSQL_RES *res;
     dk_param pp[] = {DK_PSTR(path ? path : "/")};
-    int rc = dk_mysql_exec(
-        db,
-        "SELECT e.id, e.status FROM enrolment e JOIN cycle c ON c.id = e.cycle_id "
-        "JOIN authority au ON au.id = c.authority_id WHERE au.path LIKE CONCAT(?, '%') AND "
-        "((e.status = '" DOM_ST_TO_TEST "' AND c.test_end < NOW(3)) OR "
-        "(e.status = '" DOM_ST_TO_MAKEUP
-        "' AND IFNULL(c.makeup_end, c.test_end) < NOW(3))) LIMIT 500",
-        pp, 1, &res, NULL, err);
+    int rc = dk_mysql_exec(db,
+                           "SELECT e.id, e.status FROM enrolment e JOIN cycle c ON c.id = e.cycle_id "
+                           "JOIN authority au ON au.id = c.authority_id WHERE au.path LIKE "
+                           "CONCAT(?, '%') AND " DOM_ABSENTEE_SQL("e", "c") " LIMIT 500",
+                           pp, 1, &res, NULL, err);
     if (rc) return rc;
     long long ids[500];
     int makeup[500], n = 0;
@@ -1580,62 +1627,16 @@ int dom_flow_absentees(MYSQL *db, const char *path, int *moved, dk_error *err)
     }
     mysql_free_result(res);
     for (int i = 0; i < n; i++) {
+        int one = 0;
         if ((rc = dk_mysql_exec(db, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", NULL, 0, NULL,
                                 NULL, err)) ||
             (rc = dk_mysql_begin(db, err)))
             return rc;
-        char proc[16] = "", status[48] = "";
-        dk_param p[] = {DK_PINT(ids[i])};
-        MYSQL_RES *r1;
-        if ((rc = dk_mysql_exec(db,
-                                "SELECT IFNULL(procedure_type, ''), status FROM enrolment "
-                                "WHERE id = ? FOR UPDATE",
-                                p, 1, &r1, NULL, err)))
+        if ((rc = dom_flow_absentee_locked(db, ids[i], makeup[i] ? DOM_ST_TO_MAKEUP : DOM_ST_TO_TEST,
+                                           &one, err)))
             goto fail;
-        MYSQL_ROW er = mysql_fetch_row(r1);
-        if (er)
-            snprintf(proc, sizeof proc, "%s", er[0]), snprintf(status, sizeof status, "%s", er[1]);
-        mysql_free_result(r1);
-        if (!er || strcmp(status, makeup[i] ? DOM_ST_TO_MAKEUP : DOM_ST_TO_TEST)) {
-            dk_mysql_rollback(db);
-            continue;
-        }
-        long long live = 0;
-        if ((rc = dk_mysql_ll(db,
-                              "SELECT COUNT(*) FROM exam_session WHERE enrolment_id = ? AND "
-                              "status = 'live'",
-                              p, 1, &live, err)))
-            goto fail;
-        if (live) {
-            dk_mysql_rollback(db);
-            continue;
-        }
-        dom_paper_state st[2];
-        if ((rc = dom_paper_states(db, ids[i], proc, st, err))) goto fail;
-        for (int k = 0; k < 2; k++) {
-            if (!st[k].required || st[k].exempted) continue;
-            int absent = makeup[i] ? !strcmp(st[k].result, DOM_RESULT_FAIL) && st[k].attempts < 2
-                                   : !st[k].result[0];
-            if (!absent) continue;
-            dk_param t[] = {DK_PINT(ids[i]), DK_PSTR(dom_papers[k]), DK_PINT(st[k].required),
-                            DK_PINT(makeup[i] ? 2 : 1)};
-            if ((rc = dk_mysql_exec(
-                     db,
-                     "INSERT INTO enrolment_test (enrolment_id, paper, required, "
-                     "exempted, result, attempts) VALUES (?, ?, ?, 0, '" DOM_RESULT_FAIL "', ?) "
-                     "ON DUPLICATE KEY UPDATE result = '" DOM_RESULT_FAIL "', "
-                     "attempts = VALUES(attempts)",
-                     t, 4, NULL, NULL, err)))
-                goto fail;
-        }
-        const char *why = makeup[i] ? "未参加补考" : "未参加测评";
-        json_t *body = json_pack("{s:s,s:s}", "reason", why, "result_reason", why);
-        dom_flow_target t = {.entity = DOM_E_ENROLMENT, .action = "tests", .key = ids[i]};
-        rc = dom_flow_run_locked(db, NULL, &t, body, 1, NULL, err);
-        json_decref(body);
-        if (rc) goto fail;
         if ((rc = dk_mysql_commit(db, err))) goto fail;
-        (*moved)++;
+        *moved += one;
     }
     return 0;
 fail:

@@ -112,6 +112,16 @@ json_t *dom_flow_actions(const dom_actor *a, dom_entity e, const char *status);
 /* The periodic sweep of absentees (seed [001]: missing a test is failing it), over the
  * cycles of the authorities under path (NULL: every cycle). */
 int dom_flow_absentees(MYSQL *db, const char *path, int *moved, dk_error *err);
+/* Who the sweep moves, as SQL over an enrolment alias e and its cycle c: waiting for a test
+ * after test_end, or for a makeup after makeup_end. */
+#define DOM_ABSENTEE_SQL(e, c)                                                                     \
+    "((" e ".status = '" DOM_ST_TO_TEST "' AND " c ".test_end < NOW(3)) OR (" e                   \
+    ".status = '" DOM_ST_TO_MAKEUP "' AND IFNULL(" c ".makeup_end, " c ".test_end) < NOW(3)))"
+/* One absentee inside the caller's transaction: locks the enrolment and, when it is still
+ * in status expect (待参加考核 / 待参加补考) with no live session, fails its missed tests and
+ * moves it by the "tests" row (audited, actor system). *moved: 1 when moved. */
+int dom_flow_absentee_locked(MYSQL *db, long long eid, const char *expect, int *moved,
+                             dk_error *err);
 
 /* ---- the pure check, for tests and for the engine --------------------------------------- */
 
