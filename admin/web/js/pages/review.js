@@ -35,6 +35,8 @@ export const ACTION_LABEL = {
   add_opinion: '新增其它机构意见',
   issue_certificate: '签发合格证书',
   upload_attachment: '上传附件',
+  delete_attachment: '删除附件',
+  attachment_download: '查看附件',
   start: '开始测评',
 };
 
