@@ -422,9 +422,9 @@ int admin_me(admin_job *j, MYSQL *db)
         json_object_set_new(j->out, "reviewer",
                             json_pack("{s:I,s:s,s:s}", "id", (json_int_t)a->reviewer_id, "name",
                                       a->reviewer_name, "login", a->login));
-        json_object_set_new(j->out, "institution",
-                            json_pack("{s:I,s:s}", "id", (json_int_t)a->institution_id, "name",
-                                      a->name));
+        json_object_set_new(
+            j->out, "institution",
+            json_pack("{s:I,s:s}", "id", (json_int_t)a->institution_id, "name", a->name));
         json_array_append_new(roles, json_string("reviewer"));
     }
     return 0;

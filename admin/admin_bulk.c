@@ -19,8 +19,8 @@
 
 /* the absentees of the region: waiting for a test after its window (DOM_ABSENTEE_SQL) */
 #define ABSENT_SCOPE                                                                               \
-    "au.path LIKE CONCAT(?, '%') AND EXISTS (SELECT 1 FROM cycle c WHERE c.id = e.cycle_id AND " \
-    DOM_ABSENTEE_SQL("e", "c") ")"
+    "au.path LIKE CONCAT(?, '%') AND EXISTS (SELECT 1 FROM cycle c WHERE c.id = e.cycle_id "       \
+    "AND " DOM_ABSENTEE_SQL("e", "c") ")"
 #define REGION_SCOPE "au.path LIKE CONCAT(?, '%')"
 
 #define BULK_COLS                                                                                  \

@@ -349,8 +349,8 @@ static int enrol_queue(admin_job *j, MYSQL *db, const char *scope_sql, long long
     long long cycle;
     admin_sqlb b;
     admin_filter_bufs fb;
-    int rc = admin_enrol_queue_sql(j, db, &b, &fb, scope_sql, scope_id, scope_path,
-                                   default_status1, default_status2, &cycle);
+    int rc = admin_enrol_queue_sql(j, db, &b, &fb, scope_sql, scope_id, scope_path, default_status1,
+                                   default_status2, &cycle);
     if (rc) goto out;
     rc = admin_list(
         j, db, with_inst ? ENROL_COLS ", e.institution_id, i.name AS institution_name" : ENROL_COLS,

@@ -409,7 +409,7 @@ static int phys_list_sql(admin_job *j, MYSQL *db, admin_sqlb *b, admin_filter_bu
 #define PHYS_LIST_COLS                                                                             \
     ADMIN_PHYS_COLS ", p.account, p.practice_scope, p.status AS physician_status, p.source, "      \
                     "e.id AS enrolment_id, e.status AS enrolment_status, e.procedure_type, "       \
-                    "p.must_change_password = 0 AS activated, "                                 \
+                    "p.must_change_password = 0 AS activated, "                                    \
                     "IFNULL(" DOM_DEFERRED_SQL("p", "cy") ", 0) = 1 AS deferred"
 
 int admin_phys_list(admin_job *j, MYSQL *db)

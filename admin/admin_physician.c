@@ -676,8 +676,10 @@ int admin_phys_proof_upload(admin_job *j, MYSQL *db)
 {
     const char *kind = admin_q(j, "kind");
     int known = !kind;
-    for (int i = 0; kind && proof_kinds[i]; i++) known |= !strcmp(kind, proof_kinds[i]);
-    if (!known) return dk_error_set(&j->err, DK_EINVAL, "kind 应为 简易程序申请材料 或 个人述职报告");
+    for (int i = 0; kind && proof_kinds[i]; i++)
+        known |= !strcmp(kind, proof_kinds[i]);
+    if (!known)
+        return dk_error_set(&j->err, DK_EINVAL, "kind 应为 简易程序申请材料 或 个人述职报告");
     phys_state st;
     long long aid;
     int rc;
@@ -711,11 +713,11 @@ int admin_phys_proof_delete(admin_job *j, MYSQL *db)
     if (rc == DK_ENOTFOUND) return dk_error_set(&j->err, DK_ENOTFOUND, "本次报名没有这个附件");
     json_t *d = json_pack("{s:I,s:s}", "attachment_id", (json_int_t)aid, "file_name", name);
     if (!rc)
-        rc = admin_sql_exec(db, "UPDATE attachment SET deleted_at = NOW(3) WHERE id = ?", p, 1,
-                            &n, &j->err);
+        rc = admin_sql_exec(db, "UPDATE attachment SET deleted_at = NOW(3) WHERE id = ?", p, 1, &n,
+                            &j->err);
     if (!rc)
-        rc = admin_audit(db, j, 0, "delete_attachment", "enrolment", st.enrolment, NULL, NULL,
-                         NULL, NULL, d, &j->err);
+        rc = admin_audit(db, j, 0, "delete_attachment", "enrolment", st.enrolment, NULL, NULL, NULL,
+                         NULL, d, &j->err);
     json_decref(d);
     if (rc || (rc = dk_mysql_commit(db, &j->err))) return rc;
     j->out = json_pack("{s:I,s:b}", "id", (json_int_t)aid, "deleted", 1);

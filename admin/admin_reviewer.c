@@ -14,7 +14,7 @@
 #define REVIEWER_MAX 50 /* reviewer accounts per institution */
 
 #define REVIEWER_COLS                                                                              \
-    "r.id, r.username, r.display_name, r.mobile, r.enabled, r.must_change_password, "             \
+    "r.id, r.username, r.display_name, r.mobile, r.enabled, r.must_change_password, "              \
     "r.activation_hash IS NULL AS activated, r.last_login_at, r.created_at, r.updated_at"
 
 /* Only the institution itself manages its reviewers (a reviewer never reaches here: the
@@ -91,9 +91,8 @@ int admin_reviewer_create(admin_job *j, MYSQL *db)
     long long count = 0, max = 0;
     if ((rc = admin_sql_str(db, "SELECT code FROM institution WHERE id = ? FOR UPDATE", pi, 1, code,
                             sizeof code, &j->err)) ||
-        (rc = admin_sql_ll(db,
-                           "SELECT COUNT(*) FROM institution_reviewer WHERE institution_id = ?", pi,
-                           1, &count, &j->err)) ||
+        (rc = admin_sql_ll(db, "SELECT COUNT(*) FROM institution_reviewer WHERE institution_id = ?",
+                           pi, 1, &count, &j->err)) ||
         (rc = admin_sql_ll(db,
                            "SELECT IFNULL(MAX(CAST(SUBSTRING_INDEX(username, 'R', -1) AS "
                            "UNSIGNED)), 0) FROM institution_reviewer WHERE institution_id = ?",
@@ -106,9 +105,12 @@ int admin_reviewer_create(admin_job *j, MYSQL *db)
     if (max >= 999) return dk_error_set(&j->err, DK_ECONFLICT, "本机构的审核员编号已用完");
     char user[64];
     snprintf(user, sizeof user, "%sR%03lld", code, max + 1);
-    dk_param p[] = {DK_PINT(j->actor.institution_id),  DK_PSTR(user),
-                    DK_PSTR(name),                     mobile ? DK_PSTR(mobile) : DK_PNULL,
-                    DK_PSTR(j->srv->initial_hash),     DK_PSTR(act_hash)};
+    dk_param p[] = {DK_PINT(j->actor.institution_id),
+                    DK_PSTR(user),
+                    DK_PSTR(name),
+                    mobile ? DK_PSTR(mobile) : DK_PNULL,
+                    DK_PSTR(j->srv->initial_hash),
+                    DK_PSTR(act_hash)};
     if ((rc = admin_sql_exec(db,
                              "INSERT INTO institution_reviewer (institution_id, username, "
                              "display_name, mobile, password_hash, must_change_password, "

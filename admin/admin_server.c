@@ -240,10 +240,25 @@ static admin_limit_id route_limit[NAPIS]; /* by route index, filled in admin_sta
  * what they read, and its own password. Everything else (account management first of all)
  * is 403 for it, on the loop, before any job is queued. */
 static const char *const admin_reviewer_routes[] = {
-    "password",     "logout",           "me",           "workflow",        "subjects",
-    "cycles",       "cycle_get",        "inst_home",    "enrolment_get",   "enrolment_action",
-    "enrolment_opinion", "enrolment_log", "exemption_action", "attachment_get", "reviews",
-    "exemptions",   "assessor_reviews", "assessor_exemptions", "registered_photo",
+    "password",
+    "logout",
+    "me",
+    "workflow",
+    "subjects",
+    "cycles",
+    "cycle_get",
+    "inst_home",
+    "enrolment_get",
+    "enrolment_action",
+    "enrolment_opinion",
+    "enrolment_log",
+    "exemption_action",
+    "attachment_get",
+    "reviews",
+    "exemptions",
+    "assessor_reviews",
+    "assessor_exemptions",
+    "registered_photo",
 };
 static unsigned char route_reviewer[NAPIS]; /* by route index, filled in admin_start */
 
@@ -460,13 +475,12 @@ static void api_run(dk_req *rq)
             dk_http_failf(rq, DK_EPWCHANGE, "首次登录请先修改初始密码");
             return;
         }
-        unsigned kind_roles = j->claims.kind == DOM_KIND_PHYSICIAN     ? ADMIN_R_PHYS
-                              : j->claims.kind == DOM_KIND_INSTITUTION ? ADMIN_R_ORG
-                              : j->claims.kind == DOM_KIND_REVIEWER
-                                  ? (route_reviewer[rq->route] ? ADMIN_R_ORG : 0)
-                              : j->claims.kind == DOM_KIND_AUTHORITY
-                                  ? (ADMIN_R_AUTH | ADMIN_R_PROVINCE)
-                                  : 0;
+        unsigned kind_roles =
+            j->claims.kind == DOM_KIND_PHYSICIAN     ? ADMIN_R_PHYS
+            : j->claims.kind == DOM_KIND_INSTITUTION ? ADMIN_R_ORG
+            : j->claims.kind == DOM_KIND_REVIEWER    ? (route_reviewer[rq->route] ? ADMIN_R_ORG : 0)
+            : j->claims.kind == DOM_KIND_AUTHORITY   ? (ADMIN_R_AUTH | ADMIN_R_PROVINCE)
+                                                     : 0;
         if (!(kind_roles & api->roles)) {
             dk_http_failf(rq, DK_EFORBIDDEN, "%s",
                           j->claims.kind == DOM_KIND_REVIEWER

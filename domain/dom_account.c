@@ -51,8 +51,8 @@ typedef struct kind_row {
     "activation_hash, " AGE_SQL("") " FROM authority_account "
 
 #define REV_COLS                                                                                   \
-    "SELECT r.id, r.password_hash, r.must_change_password, r.display_name, r.username, '', "      \
-    DOM_REVIEWER_USABLE_SQL ", '', r.activation_hash, " AGE_SQL(                                   \
+    "SELECT r.id, r.password_hash, r.must_change_password, r.display_name, r.username, "           \
+    "'', " DOM_REVIEWER_USABLE_SQL ", '', r.activation_hash, " AGE_SQL(                            \
         "r.") " FROM institution_reviewer r JOIN institution i ON i.id = r.institution_id "
 
 static const kind_row kinds[] = {

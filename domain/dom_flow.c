@@ -423,23 +423,25 @@ static const char sql_enrol_snap[] =
     "IFNULL(e.procedure_type, '') AS procedure_type, e.submitted_at, e.sa_work_text, "
     "e.sa_ethics_text, e.sa_patient_visits, e.sa_simple_condition, e.inst_work_result, "
     "e.inst_ethics_result, e.inst_quantity_result, e.makeup_decision, p.department_id, "
-    "p.photo_path, p.status = '" DOM_PHYS_ACTIVE "' AND p.deleted_at IS NULL AS phys_active, "
-    DOM_DEFERRED_SQL("p", "c") " AS deferred, YEAR(p.first_registration_date) AS first_reg_year, "
-    "(SELECT COUNT(*) FROM exemption_request x WHERE x.enrolment_id = e.id "
-    " AND x.status = '" DOM_ST_INST_REVIEW "') AS ex_inst, "
-    "(SELECT COUNT(*) FROM exemption_request x WHERE x.enrolment_id = e.id "
-    " AND x.status = '" DOM_ST_ASSESSOR_REVIEW "') AS ex_assessor, "
-    "(SELECT x.paper FROM exemption_request x WHERE x.enrolment_id = e.id "
-    " AND x.status <> '驳回' LIMIT 1) AS ex_paper, "
-    "(SELECT COUNT(*) FROM exemption_request x WHERE x.enrolment_id = e.id "
-    " AND x.status = '通过') AS ex_passed, "
-    "(SELECT COUNT(*) FROM exam_session s WHERE s.enrolment_id = e.id) AS sessions, "
-    "IFNULL((SELECT aa.assessor_id FROM assessor_assignment aa WHERE aa.cycle_id = c.id "
-    " AND aa.institution_id = i.id), 0) AS assigned_assessor, " WINDOWS
-    " FROM physician p JOIN cycle c ON c.id = ? "
-    "LEFT JOIN enrolment e ON e.physician_id = p.id AND e.cycle_id = c.id "
-    "JOIN institution i ON i.id = IFNULL(e.institution_id, p.institution_id) "
-    "JOIN authority au ON au.id = i.authority_id WHERE p.id = ?";
+    "p.photo_path, p.status = '" DOM_PHYS_ACTIVE
+    "' AND p.deleted_at IS NULL AS phys_active, " DOM_DEFERRED_SQL(
+        "p",
+        "c") " AS deferred, YEAR(p.first_registration_date) AS first_reg_year, "
+             "(SELECT COUNT(*) FROM exemption_request x WHERE x.enrolment_id = e.id "
+             " AND x.status = '" DOM_ST_INST_REVIEW "') AS ex_inst, "
+             "(SELECT COUNT(*) FROM exemption_request x WHERE x.enrolment_id = e.id "
+             " AND x.status = '" DOM_ST_ASSESSOR_REVIEW "') AS ex_assessor, "
+             "(SELECT x.paper FROM exemption_request x WHERE x.enrolment_id = e.id "
+             " AND x.status <> '驳回' LIMIT 1) AS ex_paper, "
+             "(SELECT COUNT(*) FROM exemption_request x WHERE x.enrolment_id = e.id "
+             " AND x.status = '通过') AS ex_passed, "
+             "(SELECT COUNT(*) FROM exam_session s WHERE s.enrolment_id = e.id) AS sessions, "
+             "IFNULL((SELECT aa.assessor_id FROM assessor_assignment aa WHERE aa.cycle_id = c.id "
+             " AND aa.institution_id = i.id), 0) AS assigned_assessor, " WINDOWS
+             " FROM physician p JOIN cycle c ON c.id = ? "
+             "LEFT JOIN enrolment e ON e.physician_id = p.id AND e.cycle_id = c.id "
+             "JOIN institution i ON i.id = IFNULL(e.institution_id, p.institution_id) "
+             "JOIN authority au ON au.id = i.authority_id WHERE p.id = ?";
 
 /* What examd's scoring (test_scored, on every submit) reads of the enrolment it locked:
  * the rest of the snapshot above (windows, exemptions, assignments) is for people's
@@ -561,7 +563,8 @@ const char *dom_role_name(const dom_actor *a, unsigned acting_role)
     switch (a->kind) {
     case DOM_KIND_PHYSICIAN: return "医师";
     case DOM_KIND_INSTITUTION:
-        if (a->reviewer_id) return acting_role == RS ? "考核机构信息审核员" : "医疗卫生机构信息审核员";
+        if (a->reviewer_id)
+            return acting_role == RS ? "考核机构信息审核员" : "医疗卫生机构信息审核员";
         return acting_role == RS ? "考核机构" : "医疗卫生机构";
     case DOM_KIND_AUTHORITY:
         return !strcmp(a->level, "province") ? "省级卫生行政部门"
@@ -1494,8 +1497,8 @@ int dom_flow_run_locked(MYSQL *db, const dom_actor *a, const dom_flow_target *t,
             json_object_set_new(c.detail, "result_reason", json_string(c.result_reason));
         if (a && a->reviewer_id)
             json_object_set_new(c.detail, "reviewer",
-                                json_pack("{s:I,s:s,s:I}", "id", (json_int_t)a->reviewer_id,
-                                          "name", a->reviewer_name, "institution_id",
+                                json_pack("{s:I,s:s,s:I}", "id", (json_int_t)a->reviewer_id, "name",
+                                          a->reviewer_name, "institution_id",
                                           (json_int_t)a->institution_id));
         dom_audit_row ar = {.actor_type = dom_actor_type(a, c.acting),
                             .actor_id = dom_actor_id(a),
@@ -1612,11 +1615,12 @@ int dom_flow_absentees(MYSQL *db, const char *path, int *moved, dk_error *err)
     *moved = 0;
     MYSQL_RES *res;
     dk_param pp[] = {DK_PSTR(path ? path : "/")};
-    int rc = dk_mysql_exec(db,
-                           "SELECT e.id, e.status FROM enrolment e JOIN cycle c ON c.id = e.cycle_id "
-                           "JOIN authority au ON au.id = c.authority_id WHERE au.path LIKE "
-                           "CONCAT(?, '%') AND " DOM_ABSENTEE_SQL("e", "c") " LIMIT 500",
-                           pp, 1, &res, NULL, err);
+    int rc =
+        dk_mysql_exec(db,
+                      "SELECT e.id, e.status FROM enrolment e JOIN cycle c ON c.id = e.cycle_id "
+                      "JOIN authority au ON au.id = c.authority_id WHERE au.path LIKE "
+                      "CONCAT(?, '%') AND " DOM_ABSENTEE_SQL("e", "c") " LIMIT 500",
+                      pp, 1, &res, NULL, err);
     if (rc) return rc;
     long long ids[500];
     int makeup[500], n = 0;
@@ -1632,8 +1636,8 @@ int dom_flow_absentees(MYSQL *db, const char *path, int *moved, dk_error *err)
                                 NULL, err)) ||
             (rc = dk_mysql_begin(db, err)))
             return rc;
-        if ((rc = dom_flow_absentee_locked(db, ids[i], makeup[i] ? DOM_ST_TO_MAKEUP : DOM_ST_TO_TEST,
-                                           &one, err)))
+        if ((rc = dom_flow_absentee_locked(
+                 db, ids[i], makeup[i] ? DOM_ST_TO_MAKEUP : DOM_ST_TO_TEST, &one, err)))
             goto fail;
         if ((rc = dk_mysql_commit(db, err))) goto fail;
         *moved += one;

@@ -62,8 +62,8 @@ int dom_path_covers(const char *actor_path, const char *path);
  * was deferred from the cycle before and is due now. As SQL over a physician alias p and a
  * cycle alias c: 1 when deferred. */
 #define DOM_DEFERRED_SQL(p, c)                                                                     \
-    "(" c ".defer_even_year = 1 AND " p ".first_registration_date IS NOT NULL AND "               \
-    "YEAR(" p ".first_registration_date) % 2 = 0 AND YEAR(" p ".first_registration_date) >= "     \
+    "(" c ".defer_even_year = 1 AND " p ".first_registration_date IS NOT NULL AND "                \
+    "YEAR(" p ".first_registration_date) % 2 = 0 AND YEAR(" p ".first_registration_date) >= "      \
     "YEAR(" c ".period_start + INTERVAL 8 HOUR))"
 
 /* ---- the machine ------------------------------------------------------------------------ */
@@ -115,7 +115,7 @@ int dom_flow_absentees(MYSQL *db, const char *path, int *moved, dk_error *err);
 /* Who the sweep moves, as SQL over an enrolment alias e and its cycle c: waiting for a test
  * after test_end, or for a makeup after makeup_end. */
 #define DOM_ABSENTEE_SQL(e, c)                                                                     \
-    "((" e ".status = '" DOM_ST_TO_TEST "' AND " c ".test_end < NOW(3)) OR (" e                   \
+    "((" e ".status = '" DOM_ST_TO_TEST "' AND " c ".test_end < NOW(3)) OR (" e                    \
     ".status = '" DOM_ST_TO_MAKEUP "' AND IFNULL(" c ".makeup_end, " c ".test_end) < NOW(3)))"
 /* One absentee inside the caller's transaction: locks the enrolment and, when it is still
  * in status expect (待参加考核 / 待参加补考) with no live session, fails its missed tests and
