@@ -8,7 +8,8 @@
 #      reviewer logs in (activation code, must change the password), reviews (inst_pass
 #      names it in the audit row and in 评定人), cannot manage accounts or physicians (403,
 #      on the loop and on the thread), cannot withdraw a physician; disabling or resetting
-#      revokes its tokens; another institution cannot touch them (404)
+#      revokes its tokens; another institution cannot touch them (404); a 考核机构's own
+#      reviewer re-reviews (audited as 考核机构信息审核员)
 #  10. seed [000] deferral: a physician first registered in an even year of the cycle cannot
 #      be confirmed (409 naming the year), the list marks it and filters on due=
 ADMIND=$1
@@ -129,6 +130,25 @@ expect 200
 eq "$(j '[.items[] | select(.action == "inst_pass") | .actor_name] | .[0]')" "王审核（测试医院1-$RUN信息审核员）" "the log names the reviewer"
 eq "$(j '[.items[] | select(.action == "upload_attachment" or .action == "attachment_download" or .action == "delete_attachment")] | length')" 5 \
     "the log lists the two uploads, the deletion and the two views"
+
+step "1+4. the 考核机构 opens the proof (audited as 考核机构); its own reviewer re-reviews"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $H2" "http://127.0.0.1:$ADMIN_PORT/api/v1/attachments/$AID")
+eq "$code" 200 "the 考核机构 opens the proof"
+eq "$(audits "action = 'attachment_download' AND entity_id = '$AID' AND actor_type = 'assessor' AND actor_id = $H2_ID")" 1 \
+    "the 考核机构's view audited"
+api POST /institution/reviewers '{"display_name":"赵复核"}' "$H2"
+expect 201 "the 考核机构 creates its reviewer"
+R2USER=$(j .username) R2ID=$(j .id)
+R2T=$(login reviewer "$R2USER" 666666 "\"activation_code\":\"$(j .activation_code)\"")
+api POST /password "{\"old_password\":\"666666\",\"new_password\":\"$PASSWORD\"}" "$R2T"
+expect 200
+R2T=$(j .token)
+api GET /assessor/reviews "" "$R2T"
+expect 200 "the 复核 queue for the 考核机构's reviewer"
+act "$EID" assessor_pass "$R2T"
+expect 200 "the 考核机构's reviewer passes the re-review"
+eq "$(sql "SELECT CONCAT(actor_type, ':', actor_id, ':', role) FROM audit_log WHERE action = 'assessor_pass' AND entity_id = '$EID'")" \
+    "reviewer:$R2ID:考核机构信息审核员" "the re-review names the 考核机构's reviewer"
 
 step "4. another institution cannot touch H1's reviewers (404)"
 api POST "/institution/reviewers/$RID/disable" "" "$H3"

@@ -487,7 +487,7 @@ function instPanel(d, by, reload) {
     reasonBox('work_reason', '工作成绩不合格理由'),
     resultRadio('ethics_result', '职业道德'),
     reasonBox('ethics_reason', '职业道德不合格理由'),
-    h('div', { class: 'eval-row' }, h('label', { class: 'lbl', for: 'reviewer' }, '评定人'), h('input', { id: 'reviewer', maxlength: 64, placeholder: '审核人员姓名（选填）' })),
+    h('div', { class: 'eval-row' }, h('label', { class: 'lbl', for: 'reviewer' }, '评定人'), h('input', { id: 'reviewer', maxlength: 64, placeholder: '审核人员姓名（选填）', value: d.reviewerName || '' })),
   );
   const val = (n) => (box.querySelector(`input[name=${n}]:checked`) || {}).value || '';
   box.addEventListener('change', () => {
@@ -585,6 +585,8 @@ export async function detail(ctx) {
   let tabIndex = ctx.params[1] === 'exemption' ? 2 : 0;
   const load = async () => {
     const d = await api.get(`/enrolments/${eid}`);
+    // a 信息审核员 is the 评定人 (admind names it in the audit row either way)
+    if (ctx.me && ctx.me.type === 'reviewer') d.reviewerName = ctx.me.reviewer.name;
     const e = d.enrolment;
     const p = d.physician;
     const logs = d.log.filter((r) => r.action !== 'save_registration' || r.actor_type === 'physician');
