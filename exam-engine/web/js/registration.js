@@ -476,6 +476,11 @@ export async function show(view, ctx) {
           el('b', { text: '还有以下必填内容没有填写，不能提交：' }),
           el('ul', {}, ...missing.map(([step, what]) => el('li', {}, `${what}（`, el('button', { type: 'button', class: 'btn link', text: step, onclick: () => goStep(STEPS.indexOf(step)) }), '）'))))
         : el('p', { class: 'notice', 'data-kind': 'info', text: '请核对以下报名信息。提交后，在所在医疗卫生机构审核期间不能修改。' }),
+      // not required by the server, but what the reviewers look for (seed [002])
+      e.procedure_type === '简易程序' && !(e.attachments || []).length
+        ? el('p', { class: 'notice', 'data-kind': 'warn' }, '您选择了简易程序，但还没有上传证明材料，审核机构可能因此驳回。 ',
+          el('button', { type: 'button', class: 'btn link', text: '去上传', onclick: () => goStep(1) }))
+        : null,
       summary(me),
       el('label', { class: 'agree' }, agree, ' 本人承诺以上填报的信息真实、准确、完整，如有虚假，愿意承担相应责任。'),
       err,
