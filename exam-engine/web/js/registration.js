@@ -142,7 +142,7 @@ export async function show(view, ctx) {
           el('span', { class: 'step-no', text: String(i + 1) }), el('span', { text: name })))));
     const panel = el('section', { class: 'card step-panel', 'aria-labelledby': 'step-title' });
     const builders = [stepProfile, stepProcedure, stepPhoto, stepSubmit];
-    panel.append(el('h2', { id: 'step-title', tabindex: '-1', text: `第 ${state.step + 1} 步：${STEPS[state.step]}` }), ...builders[state.step]());
+    panel.append(el('h2', { id: 'step-title', tabindex: '-1', text: `第 ${state.step + 1} 步：${STEPS[state.step]}` }), ...builders[state.step]().filter(Boolean));
     return el('div', { class: 'stepper' }, nav, panel);
   }
 
