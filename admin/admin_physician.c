@@ -704,21 +704,37 @@ int admin_phys_proof_delete(admin_job *j, MYSQL *db)
     if ((rc = dk_mysql_begin(db, &j->err)) || (rc = phys_state_load(j, db, &st, 1)) ||
         (rc = phys_editable(j, &st, 1)))
         return rc;
-    char name[256] = "";
+    char name[256] = "", path[512] = "";
     dk_param p[] = {DK_PINT(aid), DK_PINT(st.enrolment)};
-    rc = admin_sql_str(db,
-                       "SELECT file_name FROM attachment WHERE id = ? AND owner_type = 'enrolment' "
-                       "AND owner_id = ? AND deleted_at IS NULL FOR UPDATE",
-                       p, 2, name, sizeof name, &j->err);
-    if (rc == DK_ENOTFOUND) return dk_error_set(&j->err, DK_ENOTFOUND, "本次报名没有这个附件");
+    MYSQL_RES *res;
+    if ((rc = dk_mysql_exec(db,
+                            "SELECT file_name, path FROM attachment WHERE id = ? AND owner_type = "
+                            "'enrolment' AND owner_id = ? AND deleted_at IS NULL FOR UPDATE",
+                            p, 2, &res, NULL, &j->err)))
+        return rc;
+    MYSQL_ROW row = mysql_fetch_row(res);
+    if (row) snprintf(name, sizeof name, "%s", row[0]), snprintf(path, sizeof path, "%s", row[1]);
+    mysql_free_result(res);
+    if (!row) return dk_error_set(&j->err, DK_ENOTFOUND, "本次报名没有这个附件");
     json_t *d = json_pack("{s:I,s:s}", "attachment_id", (json_int_t)aid, "file_name", name);
-    if (!rc)
-        rc = admin_sql_exec(db, "UPDATE attachment SET deleted_at = NOW(3) WHERE id = ?", p, 1, &n,
-                            &j->err);
-    if (!rc)
-        rc = admin_audit(db, j, 0, "delete_attachment", "enrolment", st.enrolment, NULL, NULL, NULL,
-                         NULL, d, &j->err);
+    long long others = 1;
+    dk_param pp[] = {DK_PSTR(path)};
+    if (!(rc = admin_sql_exec(db, "UPDATE attachment SET deleted_at = NOW(3) WHERE id = ?", p, 1,
+                              &n, &j->err)) &&
+        !(rc = admin_audit(db, j, 0, "delete_attachment", "enrolment", st.enrolment, NULL, NULL,
+                           NULL, NULL, d, &j->err)))
+        rc = admin_sql_ll(db,
+                          "SELECT COUNT(*) FROM attachment WHERE path = ? AND deleted_at IS NULL",
+                          pp, 1, &others, &j->err);
     json_decref(d);
+    /* the file goes too (nothing reads a deleted attachment; repeated uploads and deletions
+     * must not fill the disk), unless another live row holds the same content. Before the
+     * commit, while the enrolment row is locked: no upload of this enrolment runs meanwhile. */
+    if (!rc && !others) {
+        char full[800];
+        snprintf(full, sizeof full, "%s/%s", dk_config_str(j->srv->cfg, "data_dir"), path);
+        if (unlink(full) != 0) DK_WARN("admind", "cannot delete attachment file id=%lld", aid);
+    }
     if (rc || (rc = dk_mysql_commit(db, &j->err))) return rc;
     j->out = json_pack("{s:I,s:b}", "id", (json_int_t)aid, "deleted", 1);
     return 0;

@@ -49,6 +49,15 @@ api DELETE "/physician/registration/attachments/$A2" "" "$PT"
 expect 200 "delete while editable"
 api DELETE "/physician/registration/attachments/$A2" "" "$PT"
 expect 404 "deleted once"
+[ -f "$TMP/data/$(sql "SELECT path FROM attachment WHERE id = $AID")" ] || fail "the same content of a live proof was deleted"
+printf '%%PDF-1.4\n%% another\n%%%%EOF\n' >"$TMP/other.pdf"
+upload POST "/physician/registration/attachments?file_name=other.pdf" "$TMP/other.pdf" application/pdf "$PT"
+expect 201 "a third upload"
+A3=$(j .id) A3PATH=$(sql "SELECT path FROM attachment WHERE id = $(j .id)")
+[ -f "$TMP/data/$A3PATH" ] || fail "the upload is not on disk"
+api DELETE "/physician/registration/attachments/$A3" "" "$PT"
+expect 200
+[ -f "$TMP/data/$A3PATH" ] && fail "a deleted proof's file stays on disk"
 api DELETE "/physician/registration/attachments/$AID" "" "$H1"
 expect 403 "an institution cannot use the physician's route"
 
@@ -128,8 +137,8 @@ eq "$(sql "SELECT inst_reviewed_by FROM enrolment WHERE id = $EID")" 王审核 "
 api GET "/enrolments/$EID/log" "" "$H1"
 expect 200
 eq "$(j '[.items[] | select(.action == "inst_pass") | .actor_name] | .[0]')" "王审核（测试医院1-$RUN信息审核员）" "the log names the reviewer"
-eq "$(j '[.items[] | select(.action == "upload_attachment" or .action == "attachment_download" or .action == "delete_attachment")] | length')" 5 \
-    "the log lists the two uploads, the deletion and the two views"
+eq "$(j '[.items[] | select(.action == "upload_attachment" or .action == "attachment_download" or .action == "delete_attachment")] | length')" 7 \
+    "the log lists the three uploads, the two deletions and the two views"
 
 step "1+4. the 考核机构 opens the proof (audited as 考核机构); its own reviewer re-reviews"
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $H2" "http://127.0.0.1:$ADMIN_PORT/api/v1/attachments/$AID")
