@@ -45,6 +45,12 @@ int admin_load_actor(admin_job *j, MYSQL *db)
               "au.admin_level, 0, 0, acc.enabled FROM authority_account acc "
               "JOIN authority au ON au.id = acc.authority_id WHERE acc.id = ?";
         break;
+    case DOM_KIND_REVIEWER: /* 信息审核员: acts as its institution, audited as itself */
+        sql = "SELECT i.name, r.username, i.id, i.authority_id, au.path, au.code, '', "
+              "i.is_assessor, i.can_apply, " DOM_REVIEWER_USABLE_SQL ", r.display_name "
+              "FROM institution_reviewer r JOIN institution i ON i.id = r.institution_id "
+              "JOIN authority au ON au.id = i.authority_id WHERE r.id = ?";
+        break;
     default: return dk_error_set(&j->err, DK_EAUTH, "登录凭证无效，请重新登录");
     }
     MYSQL_RES *res;
@@ -65,6 +71,13 @@ int admin_load_actor(admin_job *j, MYSQL *db)
     snprintf(a->level, sizeof a->level, "%s", row[6]);
     a->is_assessor = atoi(row[7]);
     a->can_apply = atoi(row[8]);
+    if (a->kind == DOM_KIND_REVIEWER) {
+        a->reviewer_id = a->id;
+        snprintf(a->reviewer_name, sizeof a->reviewer_name, "%s", row[10]);
+        a->kind = DOM_KIND_INSTITUTION;
+        a->id = a->institution_id;
+        a->can_apply = 0;
+    }
     mysql_free_result(res);
     if (a->kind == DOM_KIND_PHYSICIAN) a->roles = ADMIN_R_PHYS;
     if (a->kind == DOM_KIND_INSTITUTION)
@@ -309,7 +322,7 @@ void admin_login(dk_req *rq)
     char kind = dom_kind_of(type);
     if (!kind) {
         json_decref(body);
-        dk_http_failf(rq, DK_EINVAL, "type 应为 institution、authority 或 physician");
+        dk_http_failf(rq, DK_EINVAL, "type 应为 institution、reviewer、authority 或 physician");
         return;
     }
     dom_login_req req = {.kind = kind,
@@ -337,14 +350,14 @@ int admin_password(admin_job *j, MYSQL *db)
         (rc = dk_json_str(j->body, "old_password", DK_PASSWORD_MAX, &oldp, &j->err)) ||
         (rc = dk_json_str(j->body, "new_password", DK_PASSWORD_MAX + 1, &newp, &j->err)) ||
         (rc = dk_mysql_begin(db, &j->err)) ||
-        (rc = dom_password_change(db, &j->srv->auth, j->actor.kind, j->actor.id, oldp, newp,
+        (rc = dom_password_change(db, &j->srv->auth, j->claims.kind, j->claims.id, oldp, newp,
                                   dom_role_name(&j->actor, 0), j->ip, &j->err)) ||
         /* every earlier token ends with the change; the new one is issued at that time */
-        (rc = dom_token_revoke(db, &j->srv->tokens, j->actor.kind, j->actor.id, &va, &j->err)) ||
+        (rc = dom_token_revoke(db, &j->srv->tokens, j->claims.kind, j->claims.id, &va, &j->err)) ||
         (rc = dk_mysql_commit(db, &j->err)))
         return rc;
-    dk_claims c = {.kind = j->actor.kind,
-                   .id = j->actor.id,
+    dk_claims c = {.kind = j->claims.kind,
+                   .id = j->claims.id,
                    .issued_ms = va,
                    .expires = dk_clock_ms() / 1000 + j->srv->auth.ttl_s};
     char tok[DK_TOKEN_MAX];
@@ -403,6 +416,17 @@ int admin_me(admin_job *j, MYSQL *db)
         json_object_set_new(j->out, "can_apply", json_boolean(a->can_apply));
     }
     if (a->kind == DOM_KIND_AUTHORITY) json_object_set_new(j->out, "level", json_string(a->level));
+    if (a->reviewer_id) { /* 信息审核员: the page shows the review menus only */
+        json_object_set_new(j->out, "type", json_string(dom_kind_name(DOM_KIND_REVIEWER)));
+        json_object_set_new(j->out, "id", json_integer(a->reviewer_id));
+        json_object_set_new(j->out, "reviewer",
+                            json_pack("{s:I,s:s,s:s}", "id", (json_int_t)a->reviewer_id, "name",
+                                      a->reviewer_name, "login", a->login));
+        json_object_set_new(
+            j->out, "institution",
+            json_pack("{s:I,s:s}", "id", (json_int_t)a->institution_id, "name", a->name));
+        json_array_append_new(roles, json_string("reviewer"));
+    }
     return 0;
 }
 
@@ -410,7 +434,7 @@ int admin_me(admin_job *j, MYSQL *db)
 
 int admin_logout(admin_job *j, MYSQL *db)
 {
-    int rc = dom_token_logout(db, &j->srv->tokens, j->actor.kind, j->actor.id,
+    int rc = dom_token_logout(db, &j->srv->tokens, j->claims.kind, j->claims.id,
                               dom_role_name(&j->actor, 0), j->ip, &j->err);
     if (!rc) j->out = json_pack("{s:b}", "logged_out", 1);
     return rc;

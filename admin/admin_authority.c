@@ -22,7 +22,7 @@ static const char *const cycle_times[] = {
     "c.registration_start, c.registration_end, c.inst_review_start, c.inst_review_end, "           \
     "c.assessor_review_start, c.assessor_review_end, c.test_start, c.test_end, "                   \
     "c.makeup_start, c.makeup_end, c.withdraw_deadline, c.similarity_threshold, "                  \
-    "c.photo_retention_days, c.status, c.created_at, c.updated_at"
+    "c.photo_retention_days, c.defer_even_year, c.status, c.created_at, c.updated_at"
 
 int admin_cycle_list(admin_job *j, MYSQL *db)
 {
@@ -68,8 +68,10 @@ static int cycle_fields(admin_job *j, admin_sqlb *b, char tbuf[][32], int *n, co
     static const struct {
         const char *key;
         long long min, max;
-    } ints[] = {{"length_years", 1, 5}, {"photo_retention_days", 0, 3650}};
-    for (size_t i = 0; i < 2; i++) {
+    } ints[] = {{"length_years", 1, 5},
+                {"photo_retention_days", 0, 3650},
+                {"defer_even_year", 0, 1}}; /* seed [000]: even-year registrations wait a cycle */
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
         json_t *v = json_object_get(j->body, ints[i].key);
         if (!v) continue;
         long long x;
@@ -135,6 +137,7 @@ static const char *const cycle_keys[] = {"code",
                                          "withdraw_deadline",
                                          "similarity_threshold",
                                          "photo_retention_days",
+                                         "defer_even_year",
                                          "status",
                                          NULL};
 

@@ -63,7 +63,7 @@ static int enrol_log_json(admin_job *j, MYSQL *db, long long eid, json_t **out)
 {
     char sid[24];
     snprintf(sid, sizeof sid, "%lld", eid);
-    dk_param p[] = {DK_PSTR(sid), DK_PINT(eid), DK_PINT(eid)};
+    dk_param p[] = {DK_PSTR(sid), DK_PINT(eid), DK_PINT(eid), DK_PINT(eid)};
     return admin_sql_rows(
         db,
         "SELECT l.id, l.created_at, l.actor_type, l.role, "
@@ -71,6 +71,9 @@ static int enrol_log_json(admin_job *j, MYSQL *db, long long eid, json_t **out)
         "l.actor_id) "
         " WHEN 'authority' THEN (SELECT display_name FROM authority_account WHERE id = l.actor_id) "
         " WHEN 'system' THEN '系统' "
+        " WHEN 'reviewer' THEN (SELECT CONCAT(r.display_name, '（', i.name, '信息审核员）') "
+        "  FROM institution_reviewer r JOIN institution i ON i.id = r.institution_id "
+        "  WHERE r.id = l.actor_id) "
         " ELSE (SELECT name FROM institution WHERE id = l.actor_id) END AS actor_name, "
         "l.action, l.entity_type, l.entity_id, l.from_status, l.to_status, l.reason "
         "FROM audit_log l WHERE (l.entity_type = 'enrolment' AND l.entity_id = ?) "
@@ -79,8 +82,11 @@ static int enrol_log_json(admin_job *j, MYSQL *db, long long eid, json_t **out)
         "enrolment_id = ?)) "
         "OR (l.entity_type IN ('exam_session', 'invigilation') AND l.entity_id IN "
         " (SELECT id FROM exam_session WHERE enrolment_id = ?)) "
+        "OR (l.entity_type = 'attachment' AND l.entity_id IN (SELECT CAST(a.id AS CHAR) "
+        " COLLATE utf8mb4_unicode_ci FROM attachment a WHERE a.owner_type = 'enrolment' AND "
+        " a.owner_id = ?)) "
         "ORDER BY l.created_at, l.id",
-        p, 3, 0, out, &j->err);
+        p, 4, 0, out, &j->err);
 }
 
 /* ---- GET /api/v1/enrolments/{id} ------------------------------------------------------------- */
@@ -212,6 +218,11 @@ int admin_enrolment_action(admin_job *j, MYSQL *db)
     if (!strcmp(action, "confirm"))
         return dk_error_set(&j->err, DK_ENOTFOUND,
                             "确认参加请使用 POST /api/v1/institution/physicians/{id}/confirm");
+    /* a 信息审核员 reviews: 审核 and 复核 only (not 退出本周期 for a physician, nor 驳回 as an
+     * authority would) */
+    if (j->actor.reviewer_id && strcmp(action, "inst_pass") && strcmp(action, "inst_reject") &&
+        strcmp(action, "assessor_pass") && strcmp(action, "assessor_reject"))
+        return dk_error_set(&j->err, DK_EFORBIDDEN, "信息审核员只能进行审核、复核操作");
     if (!strcmp(action, "inst_pass")) { /* a province may require the CME verification */
         int rc = admin_cme_assessment_check(j, db, eid);
         if (rc) return rc;
@@ -290,6 +301,45 @@ int admin_enrolment_opinion(admin_job *j, MYSQL *db)
     "(SELECT x.status FROM exemption_request x WHERE x.enrolment_id = e.id LIMIT 1) "              \
     "AS exemption_status"
 
+int admin_enrol_queue_sql(admin_job *j, MYSQL *db, admin_sqlb *b, admin_filter_bufs *fb,
+                          const char *scope_sql, long long scope_id, const char *scope_path,
+                          const char *default_status1, const char *default_status2,
+                          long long *cycle)
+{
+    admin_sqlb_init(b, "FROM enrolment e JOIN physician p ON p.id = e.physician_id "
+                       "LEFT JOIN department d ON d.id = p.department_id "
+                       "JOIN institution i ON i.id = e.institution_id "
+                       "JOIN authority au ON au.id = i.authority_id WHERE e.cycle_id = ? AND ");
+    int rc = admin_cycle_for(j, db, j->actor.path, cycle);
+    if (rc) return rc;
+    admin_sqlb_param(b, DK_PINT(*cycle));
+    admin_sqlb_cat(b, scope_sql);
+    if (scope_path)
+        admin_sqlb_param(b, DK_PSTR(scope_path));
+    else
+        admin_sqlb_param(b, DK_PINT(scope_id));
+    const char *status = admin_q(j, "status"), *procedure = admin_q(j, "procedure");
+    long long inst;
+    if ((rc = admin_q_int(j, "institution_id", 1, 1LL << 53, 0, &inst))) return rc;
+    if (status) {
+        admin_sqlb_cat(b, " AND e.status = ?");
+        admin_sqlb_param(b, DK_PSTR(status));
+    } else if (default_status1) {
+        admin_sqlb_cat(b, " AND e.status IN (?, ?)");
+        admin_sqlb_param(b, DK_PSTR(default_status1));
+        admin_sqlb_param(b, DK_PSTR(default_status2 ? default_status2 : default_status1));
+    }
+    if (procedure) {
+        admin_sqlb_cat(b, " AND e.procedure_type = ?");
+        admin_sqlb_param(b, DK_PSTR(procedure));
+    }
+    if (inst) {
+        admin_sqlb_cat(b, " AND e.institution_id = ?");
+        admin_sqlb_param(b, DK_PINT(inst));
+    }
+    return admin_phys_filters(j, b, fb);
+}
+
 /* Lists enrolments of cycle where <scope_col> = scope_id, with the status filter (or the
  * default statuses), procedure and the physician filters. */
 static int enrol_queue(admin_job *j, MYSQL *db, const char *scope_sql, long long scope_id,
@@ -297,40 +347,11 @@ static int enrol_queue(admin_job *j, MYSQL *db, const char *scope_sql, long long
                        const char *default_status2, int with_inst)
 {
     long long cycle;
-    int rc = admin_cycle_for(j, db, j->actor.path, &cycle);
-    if (rc) return rc;
     admin_sqlb b;
-    admin_sqlb_init(&b, "FROM enrolment e JOIN physician p ON p.id = e.physician_id "
-                        "LEFT JOIN department d ON d.id = p.department_id "
-                        "JOIN institution i ON i.id = e.institution_id "
-                        "JOIN authority au ON au.id = i.authority_id WHERE e.cycle_id = ? AND ");
-    admin_sqlb_param(&b, DK_PINT(cycle));
-    admin_sqlb_cat(&b, scope_sql);
-    if (scope_path)
-        admin_sqlb_param(&b, DK_PSTR(scope_path));
-    else
-        admin_sqlb_param(&b, DK_PINT(scope_id));
-    const char *status = admin_q(j, "status"), *procedure = admin_q(j, "procedure");
-    long long inst;
-    if ((rc = admin_q_int(j, "institution_id", 1, 1LL << 53, 0, &inst))) goto out;
-    if (status) {
-        admin_sqlb_cat(&b, " AND e.status = ?");
-        admin_sqlb_param(&b, DK_PSTR(status));
-    } else if (default_status1) {
-        admin_sqlb_cat(&b, " AND e.status IN (?, ?)");
-        admin_sqlb_param(&b, DK_PSTR(default_status1));
-        admin_sqlb_param(&b, DK_PSTR(default_status2 ? default_status2 : default_status1));
-    }
-    if (procedure) {
-        admin_sqlb_cat(&b, " AND e.procedure_type = ?");
-        admin_sqlb_param(&b, DK_PSTR(procedure));
-    }
-    if (inst) {
-        admin_sqlb_cat(&b, " AND e.institution_id = ?");
-        admin_sqlb_param(&b, DK_PINT(inst));
-    }
     admin_filter_bufs fb;
-    if ((rc = admin_phys_filters(j, &b, &fb))) goto out;
+    int rc = admin_enrol_queue_sql(j, db, &b, &fb, scope_sql, scope_id, scope_path, default_status1,
+                                   default_status2, &cycle);
+    if (rc) goto out;
     rc = admin_list(
         j, db, with_inst ? ENROL_COLS ", e.institution_id, i.name AS institution_name" : ENROL_COLS,
         &b, "e.submitted_at IS NULL, e.submitted_at, e.id", 0);

@@ -373,7 +373,9 @@ static int phys_list_sql(admin_job *j, MYSQL *db, admin_sqlb *b, admin_filter_bu
     }
     admin_sqlb_init(b, "FROM physician p LEFT JOIN department d ON d.id = p.department_id "
                        "LEFT JOIN enrolment e ON e.physician_id = p.id AND e.cycle_id = ? "
+                       "LEFT JOIN cycle cy ON cy.id = ? "
                        "WHERE p.institution_id = ? AND p.deleted_at IS NULL AND p.status = ?");
+    admin_sqlb_param(b, DK_PINT(*cycle));
     admin_sqlb_param(b, DK_PINT(*cycle));
     admin_sqlb_param(b, DK_PINT(j->actor.institution_id));
     const char *status = admin_q(j, "status");
@@ -387,6 +389,13 @@ static int phys_list_sql(admin_job *j, MYSQL *db, admin_sqlb *b, admin_filter_bu
         admin_sqlb_cat(b, " AND e.id IS NULL");
     else if (tab && strcmp(tab, "all"))
         return dk_error_set(&j->err, DK_EINVAL, "tab 应为 unconfirmed、confirmed 或 all");
+    /* due=1: due in the cycle (not deferred, seed [000] via DOM_DEFERRED_SQL); due=0: deferred */
+    const char *due = admin_q(j, "due");
+    if (due && strcmp(due, "0") && strcmp(due, "1"))
+        return dk_error_set(&j->err, DK_EINVAL, "due 应为 0 或 1");
+    if (due)
+        admin_sqlb_cat(b, !strcmp(due, "1") ? " AND NOT IFNULL(" DOM_DEFERRED_SQL("p", "cy") ", 0)"
+                                            : " AND IFNULL(" DOM_DEFERRED_SQL("p", "cy") ", 0)");
     /* activated=0: accounts still on the initial password (created, reset, transferred in) */
     const char *act = admin_q(j, "activated");
     if (act && strcmp(act, "0") && strcmp(act, "1"))
@@ -400,7 +409,8 @@ static int phys_list_sql(admin_job *j, MYSQL *db, admin_sqlb *b, admin_filter_bu
 #define PHYS_LIST_COLS                                                                             \
     ADMIN_PHYS_COLS ", p.account, p.practice_scope, p.status AS physician_status, p.source, "      \
                     "e.id AS enrolment_id, e.status AS enrolment_status, e.procedure_type, "       \
-                    "p.must_change_password = 0 AS activated"
+                    "p.must_change_password = 0 AS activated, "                                    \
+                    "IFNULL(" DOM_DEFERRED_SQL("p", "cy") ", 0) = 1 AS deferred"
 
 int admin_phys_list(admin_job *j, MYSQL *db)
 {

@@ -277,6 +277,15 @@ typedef struct admin_filter_bufs {
  * reach. A path without one gives a prefix that matches no authority. */
 void admin_province_of(const char *path, char out[64]);
 
+/* The FROM ... WHERE of an enrolment queue (admin_enrol.c): enrolments of the current cycle
+ * (*cycle) where scope_sql holds for scope_id (or scope_path), in ?status= (else the one or
+ * two default statuses; none: any), ?procedure=, ?institution_id= and the physician filters.
+ * Aliases e, p, d, i, au. b is initialised even when it fails (admin_sqlb_free it). */
+int admin_enrol_queue_sql(admin_job *j, MYSQL *db, admin_sqlb *b, admin_filter_bufs *fb,
+                          const char *scope_sql, long long scope_id, const char *scope_path,
+                          const char *default_status1, const char *default_status2,
+                          long long *cycle);
+
 /* Appends the list filters of the seeds (科室 department_id, 姓名 name, 证件号码
  * id_number in its 15- and 18-digit forms, 年龄 age_min/age_max, 首次注册时间
  * first_reg_from/first_reg_to) as " AND ..." on p (physician). */
@@ -353,6 +362,23 @@ int admin_phys_transfer_in(admin_job *j, MYSQL *db);
 int admin_application_list(admin_job *j, MYSQL *db);
 int admin_application_create(admin_job *j, MYSQL *db);
 int admin_application_attach(admin_job *j, MYSQL *db);
+
+/* admin_physician.c: 简易程序 proofs on the enrolment */
+int admin_phys_proof_upload(admin_job *j, MYSQL *db);
+int admin_phys_proof_delete(admin_job *j, MYSQL *db);
+
+/* admin_bulk.c: an authority's bulk actions with a count preview */
+int admin_bulk_makeup_preview(admin_job *j, MYSQL *db);
+int admin_bulk_makeup(admin_job *j, MYSQL *db);
+int admin_bulk_absentee_preview(admin_job *j, MYSQL *db);
+int admin_bulk_absentees(admin_job *j, MYSQL *db);
+
+/* admin_reviewer.c: 信息审核员 accounts */
+int admin_reviewer_list(admin_job *j, MYSQL *db);
+int admin_reviewer_create(admin_job *j, MYSQL *db);
+int admin_reviewer_disable(admin_job *j, MYSQL *db);
+int admin_reviewer_enable(admin_job *j, MYSQL *db);
+int admin_reviewer_reset(admin_job *j, MYSQL *db);
 
 /* admin_stats.c */
 int admin_inst_home(admin_job *j, MYSQL *db);

@@ -155,6 +155,14 @@ int admin_phys_me(admin_job *j, MYSQL *db)
                                  "WHERE enrolment_id = ? ORDER BY paper",
                                  pe, 1, 0, &tests, &j->err)))
             goto fail;
+        json_t *proofs;
+        if ((rc = admin_sql_rows(db,
+                                 "SELECT id, kind, file_name, bytes, mime, uploaded_at FROM "
+                                 "attachment WHERE owner_type = 'enrolment' AND owner_id = ? AND "
+                                 "deleted_at IS NULL ORDER BY id",
+                                 pe, 1, 0, &proofs, &j->err)))
+            goto fail;
+        json_object_set_new(enrol, "attachments", proofs);
         json_object_set_new(enrol, "actions",
                             dom_flow_actions(&j->actor, DOM_E_ENROLMENT, st.status));
         json_object_set_new(enrol, "editable", json_boolean(phys_editable(j, &st, 1) == 0));
@@ -654,6 +662,81 @@ int admin_phys_exemption_attach(admin_job *j, MYSQL *db)
     if (rc || (rc = admin_attachment_store(j, db, "exemption_request", xid, &aid))) return rc;
     j->status = 201;
     j->out = json_pack("{s:I,s:I}", "id", (json_int_t)aid, "exemption_id", (json_int_t)xid);
+    return 0;
+}
+
+/* ---- 简易程序 proofs (seed [002] 查看医师上传的凭证): files on the enrolment itself,
+ * uploaded and deleted while the registration is editable; the institution and the 考核机构
+ * open them from the review page (GET /attachments/{id}, audited) ------------------------- */
+
+/* The kinds a physician may upload on the enrolment (attachment.kind). */
+static const char *const proof_kinds[] = {"简易程序申请材料", "个人述职报告", NULL};
+
+int admin_phys_proof_upload(admin_job *j, MYSQL *db)
+{
+    const char *kind = admin_q(j, "kind");
+    int known = !kind;
+    for (int i = 0; kind && proof_kinds[i]; i++)
+        known |= !strcmp(kind, proof_kinds[i]);
+    if (!known)
+        return dk_error_set(&j->err, DK_EINVAL, "kind 应为 简易程序申请材料 或 个人述职报告");
+    phys_state st;
+    long long aid;
+    int rc;
+    /* the enrolment row is locked: a submit waits for the upload, never sees half of it */
+    if ((rc = dk_mysql_begin(db, &j->err)) || (rc = phys_state_load(j, db, &st, 1)) ||
+        (rc = phys_editable(j, &st, 1)) ||
+        (rc = admin_attachment_store(j, db, "enrolment", st.enrolment, &aid)) ||
+        (rc = dk_mysql_commit(db, &j->err)))
+        return rc;
+    j->status = 201;
+    j->out = json_pack("{s:I,s:I,s:s}", "id", (json_int_t)aid, "enrolment_id",
+                       (json_int_t)st.enrolment, "kind", kind ? kind : "附件");
+    return 0;
+}
+
+int admin_phys_proof_delete(admin_job *j, MYSQL *db)
+{
+    long long aid = admin_param_id(j, 0);
+    phys_state st;
+    uint64_t n = 0;
+    int rc;
+    if ((rc = dk_mysql_begin(db, &j->err)) || (rc = phys_state_load(j, db, &st, 1)) ||
+        (rc = phys_editable(j, &st, 1)))
+        return rc;
+    char name[256] = "", path[512] = "";
+    dk_param p[] = {DK_PINT(aid), DK_PINT(st.enrolment)};
+    MYSQL_RES *res;
+    if ((rc = dk_mysql_exec(db,
+                            "SELECT file_name, path FROM attachment WHERE id = ? AND owner_type = "
+                            "'enrolment' AND owner_id = ? AND deleted_at IS NULL FOR UPDATE",
+                            p, 2, &res, NULL, &j->err)))
+        return rc;
+    MYSQL_ROW row = mysql_fetch_row(res);
+    if (row) snprintf(name, sizeof name, "%s", row[0]), snprintf(path, sizeof path, "%s", row[1]);
+    mysql_free_result(res);
+    if (!row) return dk_error_set(&j->err, DK_ENOTFOUND, "本次报名没有这个附件");
+    json_t *d = json_pack("{s:I,s:s}", "attachment_id", (json_int_t)aid, "file_name", name);
+    long long others = 1;
+    dk_param pp[] = {DK_PSTR(path)};
+    if (!(rc = admin_sql_exec(db, "UPDATE attachment SET deleted_at = NOW(3) WHERE id = ?", p, 1,
+                              &n, &j->err)) &&
+        !(rc = admin_audit(db, j, 0, "delete_attachment", "enrolment", st.enrolment, NULL, NULL,
+                           NULL, NULL, d, &j->err)))
+        rc = admin_sql_ll(db,
+                          "SELECT COUNT(*) FROM attachment WHERE path = ? AND deleted_at IS NULL",
+                          pp, 1, &others, &j->err);
+    json_decref(d);
+    /* the file goes too (nothing reads a deleted attachment; repeated uploads and deletions
+     * must not fill the disk), unless another live row holds the same content. Before the
+     * commit, while the enrolment row is locked: no upload of this enrolment runs meanwhile. */
+    if (!rc && !others) {
+        char full[800];
+        snprintf(full, sizeof full, "%s/%s", dk_config_str(j->srv->cfg, "data_dir"), path);
+        if (unlink(full) != 0) DK_WARN("admind", "cannot delete attachment file id=%lld", aid);
+    }
+    if (rc || (rc = dk_mysql_commit(db, &j->err))) return rc;
+    j->out = json_pack("{s:I,s:b}", "id", (json_int_t)aid, "deleted", 1);
     return 0;
 }
 

@@ -60,6 +60,10 @@ static const admin_api admin_apis[] = {
     {"POST", "/api/v1/physician/exemption/attachments", NULL, admin_phys_exemption_attach, R_P,
      F_RAW, "phys_exemption_attach", ADMIN_ATTACH_MAX},
     {"GET", "/api/v1/physician/results", NULL, admin_phys_results, R_P, 0, "phys_results", 0},
+    {"POST", "/api/v1/physician/registration/attachments", NULL, admin_phys_proof_upload, R_P,
+     F_RAW, "phys_proof_upload", ADMIN_ATTACH_MAX},
+    {"DELETE", "/api/v1/physician/registration/attachments/{}", NULL, admin_phys_proof_delete, R_P,
+     0, "phys_proof_delete", 0},
     /* enrolments and exemptions: every status change goes through the workflow table */
     {"GET", "/api/v1/enrolments/{}", NULL, admin_enrolment_get, R_ALL, 0, "enrolment_get", 0},
     {"POST", "/api/v1/enrolments/{}/actions/{}", NULL, admin_enrolment_action, R_ALL, 0,
@@ -122,6 +126,16 @@ static const admin_api admin_apis[] = {
      "application_create", 0},
     {"POST", "/api/v1/institution/assessor-applications/{}/attachments", NULL,
      admin_application_attach, R_I, F_RAW, "application_attach", ADMIN_ATTACH_MAX},
+    /* 信息审核员 accounts of the institution (admin_reviewer.c; never a reviewer's) */
+    {"GET", "/api/v1/institution/reviewers", NULL, admin_reviewer_list, R_I, 0, "reviewers", 0},
+    {"POST", "/api/v1/institution/reviewers", NULL, admin_reviewer_create, R_I, 0,
+     "reviewer_create", 4096},
+    {"POST", "/api/v1/institution/reviewers/{}/disable", NULL, admin_reviewer_disable, R_I, 0,
+     "reviewer_disable", 0},
+    {"POST", "/api/v1/institution/reviewers/{}/enable", NULL, admin_reviewer_enable, R_I, 0,
+     "reviewer_enable", 0},
+    {"POST", "/api/v1/institution/reviewers/{}/reset-password", NULL, admin_reviewer_reset, R_I, 0,
+     "reviewer_reset", 0},
     /* assessment institution 考核机构 */
     {"GET", "/api/v1/assessor/reviews", NULL, admin_assessor_reviews, R_S, 0, "assessor_reviews",
      0},
@@ -159,6 +173,15 @@ static const admin_api admin_apis[] = {
     {"GET", "/api/v1/authority/enrolments", NULL, admin_authority_enrolments, R_A, 0,
      "auth_enrolments", 0},
     {"POST", "/api/v1/authority/maintenance", NULL, admin_maintenance, R_PV, 0, "maintenance", 0},
+    /* bulk actions with a count preview (admin_bulk.c) */
+    {"GET", "/api/v1/authority/makeups/preview", NULL, admin_bulk_makeup_preview, R_PV, 0,
+     "bulk_makeup_preview", 0},
+    {"POST", "/api/v1/authority/makeups/bulk", NULL, admin_bulk_makeup, R_PV, 0, "bulk_makeup",
+     8192},
+    {"GET", "/api/v1/authority/absentees/preview", NULL, admin_bulk_absentee_preview, R_A, 0,
+     "bulk_absentee_preview", 0},
+    {"POST", "/api/v1/authority/absentees/mark", NULL, admin_bulk_absentees, R_A, 0,
+     "bulk_absentees", 4096},
     /* continuing medical education 继续医学教育 (admin_cme*.c) */
     {"GET", "/api/v1/cme/projects", NULL, admin_cme_project_list, R_I | R_A, 0, "cme_projects", 0},
     {"POST", "/api/v1/cme/projects", NULL, admin_cme_project_create, R_I, 0, "cme_declare",
@@ -279,6 +302,32 @@ static const struct {
     {"cert_verify", ADMIN_LIMIT_CERT_VERIFY}, /* public: counted per address */
 };
 static admin_limit_id route_limit[NAPIS]; /* by route index, filled in admin_start */
+
+/* The routes an institution's 信息审核员 (token kind 'r') may call, by name: the reviews,
+ * what they read, and its own password. Everything else (account management first of all)
+ * is 403 for it, on the loop, before any job is queued. */
+static const char *const admin_reviewer_routes[] = {
+    "password",
+    "logout",
+    "me",
+    "workflow",
+    "subjects",
+    "cycles",
+    "cycle_get",
+    "inst_home",
+    "enrolment_get",
+    "enrolment_action",
+    "enrolment_opinion",
+    "enrolment_log",
+    "exemption_action",
+    "attachment_get",
+    "reviews",
+    "exemptions",
+    "assessor_reviews",
+    "assessor_exemptions",
+    "registered_photo",
+};
+static unsigned char route_reviewer[NAPIS]; /* by route index, filled in admin_start */
 
 /* ---- the job runner ------------------------------------------------------------------------ */
 
@@ -508,13 +557,17 @@ static void api_run(dk_req *rq)
             dk_http_failf(rq, DK_EPWCHANGE, "首次登录请先修改初始密码");
             return;
         }
-        unsigned kind_roles = j->claims.kind == DOM_KIND_PHYSICIAN     ? ADMIN_R_PHYS
-                              : j->claims.kind == DOM_KIND_INSTITUTION ? ADMIN_R_ORG
-                              : j->claims.kind == DOM_KIND_AUTHORITY
-                                  ? (ADMIN_R_AUTH | ADMIN_R_PROVINCE)
-                                  : 0;
+        unsigned kind_roles =
+            j->claims.kind == DOM_KIND_PHYSICIAN     ? ADMIN_R_PHYS
+            : j->claims.kind == DOM_KIND_INSTITUTION ? ADMIN_R_ORG
+            : j->claims.kind == DOM_KIND_REVIEWER    ? (route_reviewer[rq->route] ? ADMIN_R_ORG : 0)
+            : j->claims.kind == DOM_KIND_AUTHORITY   ? (ADMIN_R_AUTH | ADMIN_R_PROVINCE)
+                                                     : 0;
         if (!(kind_roles & api->roles)) {
-            dk_http_failf(rq, DK_EFORBIDDEN, "当前账号无权使用此功能");
+            dk_http_failf(rq, DK_EFORBIDDEN, "%s",
+                          j->claims.kind == DOM_KIND_REVIEWER
+                              ? "信息审核员只能进行审核工作，不能使用此功能（如账号管理）"
+                              : "当前账号无权使用此功能");
             return;
         }
     }
@@ -717,6 +770,8 @@ admin_server *admin_start(const dk_config *cfg, dk_error *err)
         for (size_t k = 0; k < sizeof admin_route_limits / sizeof admin_route_limits[0]; k++)
             if (!strcmp(admin_route_limits[k].route, admin_apis[i].name))
                 route_limit[i] = admin_route_limits[k].limit;
+        for (size_t k = 0; k < sizeof admin_reviewer_routes / sizeof admin_reviewer_routes[0]; k++)
+            if (!strcmp(admin_reviewer_routes[k], admin_apis[i].name)) route_reviewer[i] = 1;
     }
     proctor_set_cv_threads(1);
     dk_clock_sync(cfg); /* before any token is made or checked */

@@ -286,12 +286,9 @@ int admin_audit(MYSQL *db, admin_job *j, unsigned acting_role, const char *actio
                        .reason = reason,
                        .detail = detail};
     if (j) {
-        r.actor_id = j->actor.id;
+        r.actor_id = dom_actor_id(&j->actor); /* a 信息审核员 as itself (dom_flow.h) */
         r.role = dom_role_name(&j->actor, acting_role);
-        r.actor_type = j->actor.kind == 'p'              ? DOM_ACTOR_PHYSICIAN
-                       : j->actor.kind == 'a'            ? DOM_ACTOR_AUTHORITY
-                       : acting_role == ADMIN_R_ASSESSOR ? DOM_ACTOR_ASSESSOR
-                                                         : DOM_ACTOR_INSTITUTION;
+        r.actor_type = dom_actor_type(&j->actor, acting_role);
         r.ip = j->ip;
     }
     return dom_audit(db, &r, err);

@@ -50,6 +50,11 @@ typedef struct kind_row {
     "SELECT id, password_hash, must_change_password, display_name, username, '', enabled, '', "    \
     "activation_hash, " AGE_SQL("") " FROM authority_account "
 
+#define REV_COLS                                                                                   \
+    "SELECT r.id, r.password_hash, r.must_change_password, r.display_name, r.username, "           \
+    "'', " DOM_REVIEWER_USABLE_SQL ", '', r.activation_hash, " AGE_SQL(                            \
+        "r.") " FROM institution_reviewer r JOIN institution i ON i.id = r.institution_id "
+
 static const kind_row kinds[] = {
     {DOM_KIND_PHYSICIAN, "physician", "physician", "physician",
      PHYS_COLS "WHERE (p.account = ? OR p.id_number = ?) AND p.deleted_at IS NULL LIMIT 1",
@@ -60,6 +65,9 @@ static const kind_row kinds[] = {
     {DOM_KIND_AUTHORITY, "authority", "authority_account", "authority",
      AUTH_COLS "WHERE username = ? AND ? <> ''", AUTH_COLS "WHERE id = ?",
      "账号已停用，请联系上级部门"},
+    {DOM_KIND_REVIEWER, "reviewer", "institution_reviewer", "reviewer",
+     REV_COLS "WHERE r.username = ? AND ? <> ''", REV_COLS "WHERE r.id = ?",
+     "账号已停用，请联系所在医疗卫生机构"},
 };
 
 static const kind_row *kind_row_of(char kind)
@@ -831,7 +839,7 @@ void dom_login_start(dk_req *rq, const dom_login_env *env, const dom_login_req *
     rq->state_free = job_free;
     j->k = kind_row_of(req->kind);
     if (!j->k) {
-        fail(j, DK_EINVAL, 0, "%s", "type 应为 institution、authority 或 physician");
+        fail(j, DK_EINVAL, 0, "%s", "type 应为 institution、reviewer、authority 或 physician");
         return;
     }
     size_t pwlen = req->password ? strlen(req->password) : 0;

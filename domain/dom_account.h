@@ -67,6 +67,7 @@
 #define DOM_KIND_PHYSICIAN 'p'   /* table physician: account or ID number */
 #define DOM_KIND_INSTITUTION 'i' /* table institution: code */
 #define DOM_KIND_AUTHORITY 'a'   /* table authority_account: user name */
+#define DOM_KIND_REVIEWER 'r'    /* table institution_reviewer: user name (信息审核员) */
 
 /* seeds [002][004]: the initial and reset password of every account */
 #define DOM_INITIAL_PASSWORD "666666"
@@ -83,6 +84,10 @@ const char *dom_kind_table(char kind);
 /* The i-th account kind (0, 1, ...), 0 past the last: for walking every account table. */
 char dom_kind_at(size_t i);
 const char *dom_kind_actor(char kind);
+
+/* The status rule of a reviewer as SQL over aliases r (institution_reviewer) and i (its
+ * institution): both enabled. */
+#define DOM_REVIEWER_USABLE_SQL "(r.enabled = 1 AND i.enabled = 1)"
 
 /* ---- lookups (blocking) ----------------------------------------------------------------- */
 

@@ -15,6 +15,7 @@
 #define DOM_ACTOR_INSTITUTION "institution"
 #define DOM_ACTOR_ASSESSOR "assessor"
 #define DOM_ACTOR_AUTHORITY "authority"
+#define DOM_ACTOR_REVIEWER "reviewer" /* an institution's 信息审核员 (institution_reviewer) */
 
 typedef struct dom_audit_row {
     const char *actor_type; /* DOM_ACTOR_*; NULL: system */

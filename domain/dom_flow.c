@@ -50,6 +50,7 @@ enum {
 #define P_NOT_ASSESSOR 0x1000   /* not yet a 考核机构 */
 #define P_PHYS_ACTIVE 0x2000    /* physician 在岗, not deleted */
 #define P_INTERNAL 0x4000       /* not reachable from the actions endpoints */
+#define P_NOT_DEFERRED 0x40000  /* not deferred to the next cycle (DOM_DEFERRED_SQL) */
 /* branch conditions: among rows of one (action, from), the first that holds wins */
 #define B_EVAL_FAILED 0x10000 /* an institution evaluation is 不合格 */
 #define B_NO_TESTS 0x20000    /* every test is exempted */
@@ -104,7 +105,7 @@ static const flow_row flow[] = {
     /* entity, action, from, roles, to, required, window, flags, label */
     /* -- enrolment: participation (参加 / 取消参加) -- */
     {E_EN, "confirm", NOT_IN_CYCLE, RI, DOM_ST_TO_REGISTER, "", W_CONFIRM,
-     P_CYCLE_OPEN | P_PHYS_ACTIVE, "确认参加", eff_confirm},
+     P_CYCLE_OPEN | P_PHYS_ACTIVE | P_NOT_DEFERRED, "确认参加", eff_confirm},
     {E_EN, "cancel", DOM_ST_TO_REGISTER, RI, NOT_IN_CYCLE, "", W_NONE, P_NOT_SUBMITTED, "取消参加",
      eff_cancel},
     /* -- the physician submits registration + procedure + self-assessment -- */
@@ -422,22 +423,25 @@ static const char sql_enrol_snap[] =
     "IFNULL(e.procedure_type, '') AS procedure_type, e.submitted_at, e.sa_work_text, "
     "e.sa_ethics_text, e.sa_patient_visits, e.sa_simple_condition, e.inst_work_result, "
     "e.inst_ethics_result, e.inst_quantity_result, e.makeup_decision, p.department_id, "
-    "p.photo_path, p.status = '" DOM_PHYS_ACTIVE "' AND p.deleted_at IS NULL AS phys_active, "
-    "(SELECT COUNT(*) FROM exemption_request x WHERE x.enrolment_id = e.id "
-    " AND x.status = '" DOM_ST_INST_REVIEW "') AS ex_inst, "
-    "(SELECT COUNT(*) FROM exemption_request x WHERE x.enrolment_id = e.id "
-    " AND x.status = '" DOM_ST_ASSESSOR_REVIEW "') AS ex_assessor, "
-    "(SELECT x.paper FROM exemption_request x WHERE x.enrolment_id = e.id "
-    " AND x.status <> '驳回' LIMIT 1) AS ex_paper, "
-    "(SELECT COUNT(*) FROM exemption_request x WHERE x.enrolment_id = e.id "
-    " AND x.status = '通过') AS ex_passed, "
-    "(SELECT COUNT(*) FROM exam_session s WHERE s.enrolment_id = e.id) AS sessions, "
-    "IFNULL((SELECT aa.assessor_id FROM assessor_assignment aa WHERE aa.cycle_id = c.id "
-    " AND aa.institution_id = i.id), 0) AS assigned_assessor, " WINDOWS
-    " FROM physician p JOIN cycle c ON c.id = ? "
-    "LEFT JOIN enrolment e ON e.physician_id = p.id AND e.cycle_id = c.id "
-    "JOIN institution i ON i.id = IFNULL(e.institution_id, p.institution_id) "
-    "JOIN authority au ON au.id = i.authority_id WHERE p.id = ?";
+    "p.photo_path, p.status = '" DOM_PHYS_ACTIVE
+    "' AND p.deleted_at IS NULL AS phys_active, " DOM_DEFERRED_SQL(
+        "p",
+        "c") " AS deferred, YEAR(p.first_registration_date) AS first_reg_year, "
+             "(SELECT COUNT(*) FROM exemption_request x WHERE x.enrolment_id = e.id "
+             " AND x.status = '" DOM_ST_INST_REVIEW "') AS ex_inst, "
+             "(SELECT COUNT(*) FROM exemption_request x WHERE x.enrolment_id = e.id "
+             " AND x.status = '" DOM_ST_ASSESSOR_REVIEW "') AS ex_assessor, "
+             "(SELECT x.paper FROM exemption_request x WHERE x.enrolment_id = e.id "
+             " AND x.status <> '驳回' LIMIT 1) AS ex_paper, "
+             "(SELECT COUNT(*) FROM exemption_request x WHERE x.enrolment_id = e.id "
+             " AND x.status = '通过') AS ex_passed, "
+             "(SELECT COUNT(*) FROM exam_session s WHERE s.enrolment_id = e.id) AS sessions, "
+             "IFNULL((SELECT aa.assessor_id FROM assessor_assignment aa WHERE aa.cycle_id = c.id "
+             " AND aa.institution_id = i.id), 0) AS assigned_assessor, " WINDOWS
+             " FROM physician p JOIN cycle c ON c.id = ? "
+             "LEFT JOIN enrolment e ON e.physician_id = p.id AND e.cycle_id = c.id "
+             "JOIN institution i ON i.id = IFNULL(e.institution_id, p.institution_id) "
+             "JOIN authority au ON au.id = i.authority_id WHERE p.id = ?";
 
 /* What examd's scoring (test_scored, on every submit) reads of the enrolment it locked:
  * the rest of the snapshot above (windows, exemptions, assignments) is for people's
@@ -538,13 +542,19 @@ static int in_scope(const dom_actor *a, unsigned acting, const snap *s)
     }
 }
 
-static const char *actor_type(const dom_actor *a, unsigned acting)
+const char *dom_actor_type(const dom_actor *a, unsigned acting)
 {
     if (!a) return DOM_ACTOR_SYSTEM;
-    return a->kind == DOM_KIND_PHYSICIAN   ? DOM_ACTOR_PHYSICIAN
+    return a->reviewer_id                  ? DOM_ACTOR_REVIEWER
+           : a->kind == DOM_KIND_PHYSICIAN ? DOM_ACTOR_PHYSICIAN
            : a->kind == DOM_KIND_AUTHORITY ? DOM_ACTOR_AUTHORITY
            : acting == RS                  ? DOM_ACTOR_ASSESSOR
                                            : DOM_ACTOR_INSTITUTION;
+}
+
+long long dom_actor_id(const dom_actor *a)
+{
+    return !a ? 0 : a->reviewer_id ? a->reviewer_id : a->id;
 }
 
 const char *dom_role_name(const dom_actor *a, unsigned acting_role)
@@ -552,7 +562,10 @@ const char *dom_role_name(const dom_actor *a, unsigned acting_role)
     if (!a) return "系统";
     switch (a->kind) {
     case DOM_KIND_PHYSICIAN: return "医师";
-    case DOM_KIND_INSTITUTION: return acting_role == RS ? "考核机构" : "医疗卫生机构";
+    case DOM_KIND_INSTITUTION:
+        if (a->reviewer_id)
+            return acting_role == RS ? "考核机构信息审核员" : "医疗卫生机构信息审核员";
+        return acting_role == RS ? "考核机构" : "医疗卫生机构";
     case DOM_KIND_AUTHORITY:
         return !strcmp(a->level, "province") ? "省级卫生行政部门"
                : !strcmp(a->level, "city")   ? "市级卫生行政部门"
@@ -629,6 +642,11 @@ static int check_preconditions(flow_ctx *c)
         return dk_error_set(c->err, DK_ECONFLICT, "考核周期未开放或已结束");
     if ((f & P_PHYS_ACTIVE) && sint(s, "phys_active") != 1)
         return dk_error_set(c->err, DK_ECONFLICT, "医师已离岗或已删除，不能参加本周期考核");
+    if ((f & P_NOT_DEFERRED) && sint(s, "deferred") == 1)
+        return dk_error_set(c->err, DK_ECONFLICT,
+                            "该医师首次注册时间为 %lld 年（偶数年），按规定推迟一年纳入考核范围，"
+                            "不参加本周期考核，从下一周期开始参加",
+                            sint(s, "first_reg_year"));
     if ((f & P_NOT_SUBMITTED) && sget(s, "submitted_at"))
         return dk_error_set(c->err, DK_ECONFLICT,
                             "医师已提交过报名，不能取消参加；如需取消请联系上级卫生行政部门驳回");
@@ -826,6 +844,7 @@ static int eff_inst_pass(flow_ctx *c)
         return dk_error_set(c->err, DK_EINVAL, "职业道德不合格时请填写不合格理由");
     if ((rc = enrol_set_status(c))) return rc;
     const char *by = opt_str(c->body, "reviewer_name");
+    if (!by && c->a && c->a->reviewer_id) by = c->a->reviewer_name; /* 评定人: the 信息审核员 */
     dk_param p[] = {qr ? DK_PSTR(qr) : DK_PNULL,
                     DK_PSTR(wr),
                     wreason ? DK_PSTR(wreason) : DK_PNULL,
@@ -1476,8 +1495,13 @@ int dom_flow_run_locked(MYSQL *db, const dom_actor *a, const dom_flow_target *t,
         if (c.result) json_object_set_new(c.detail, "result", json_string(c.result));
         if (c.result_reason)
             json_object_set_new(c.detail, "result_reason", json_string(c.result_reason));
-        dom_audit_row ar = {.actor_type = actor_type(a, c.acting),
-                            .actor_id = a ? a->id : 0,
+        if (a && a->reviewer_id)
+            json_object_set_new(c.detail, "reviewer",
+                                json_pack("{s:I,s:s,s:I}", "id", (json_int_t)a->reviewer_id, "name",
+                                          a->reviewer_name, "institution_id",
+                                          (json_int_t)a->institution_id));
+        dom_audit_row ar = {.actor_type = dom_actor_type(a, c.acting),
+                            .actor_id = dom_actor_id(a),
                             .role = dom_role_name(a, c.acting),
                             .action = action,
                             .entity_type = entity_names[e],
@@ -1535,20 +1559,68 @@ int dom_flow_test_scored(MYSQL *db, long long enrolment_id, const char *paper, i
 /* After the test window, a required test nobody sat is failed (attempt 1) and the
  * enrolment moves on (待确认补考); after the makeup window, a failed test not sat again
  * counts as the makeup failed (考核完成 不合格). Sessions still live are left to examd. */
+int dom_flow_absentee_locked(MYSQL *db, long long eid, const char *expect, int *moved,
+                             dk_error *err)
+{
+    *moved = 0;
+    int makeup = !strcmp(expect, DOM_ST_TO_MAKEUP);
+    char proc[16] = "", status[48] = "";
+    dk_param p[] = {DK_PINT(eid)};
+    MYSQL_RES *r1;
+    int rc = dk_mysql_exec(db,
+                           "SELECT IFNULL(procedure_type, ''), status FROM enrolment "
+                           "WHERE id = ? FOR UPDATE",
+                           p, 1, &r1, NULL, err);
+    if (rc) return rc;
+    MYSQL_ROW er = mysql_fetch_row(r1);
+    if (er) snprintf(proc, sizeof proc, "%s", er[0]), snprintf(status, sizeof status, "%s", er[1]);
+    mysql_free_result(r1);
+    if (!er || strcmp(status, expect)) return 0;
+    long long live = 0;
+    if ((rc = dk_mysql_ll(db,
+                          "SELECT COUNT(*) FROM exam_session WHERE enrolment_id = ? AND "
+                          "status = 'live'",
+                          p, 1, &live, err)))
+        return rc;
+    if (live) return 0;
+    dom_paper_state st[2];
+    if ((rc = dom_paper_states(db, eid, proc, st, err))) return rc;
+    for (int k = 0; k < 2; k++) {
+        if (!st[k].required || st[k].exempted) continue;
+        int absent = makeup ? !strcmp(st[k].result, DOM_RESULT_FAIL) && st[k].attempts < 2
+                            : !st[k].result[0];
+        if (!absent) continue;
+        dk_param t[] = {DK_PINT(eid), DK_PSTR(dom_papers[k]), DK_PINT(st[k].required),
+                        DK_PINT(makeup ? 2 : 1)};
+        if ((rc = dk_mysql_exec(db,
+                                "INSERT INTO enrolment_test (enrolment_id, paper, required, "
+                                "exempted, result, attempts) VALUES (?, ?, ?, 0, '" DOM_RESULT_FAIL
+                                "', ?) ON DUPLICATE KEY UPDATE result = '" DOM_RESULT_FAIL "', "
+                                "attempts = VALUES(attempts)",
+                                t, 4, NULL, NULL, err)))
+            return rc;
+    }
+    const char *why = makeup ? "未参加补考" : "未参加测评";
+    json_t *body = json_pack("{s:s,s:s}", "reason", why, "result_reason", why);
+    dom_flow_target t = {.entity = DOM_E_ENROLMENT, .action = "tests", .key = eid};
+    rc = dom_flow_run_locked(db, NULL, &t, body, 1, NULL, err);
+    json_decref(body);
+    if (!rc) *moved = 1;
+    return rc;
+}
+
 int dom_flow_absentees(MYSQL *db, const char *path, int *moved, dk_error *err)
 
 {
     *moved = 0;
     MYSQL_RES *res;
     dk_param pp[] = {DK_PSTR(path ? path : "/")};
-    int rc = dk_mysql_exec(
-        db,
-        "SELECT e.id, e.status FROM enrolment e JOIN cycle c ON c.id = e.cycle_id "
-        "JOIN authority au ON au.id = c.authority_id WHERE au.path LIKE CONCAT(?, '%') AND "
-        "((e.status = '" DOM_ST_TO_TEST "' AND c.test_end < NOW(3)) OR "
-        "(e.status = '" DOM_ST_TO_MAKEUP
-        "' AND IFNULL(c.makeup_end, c.test_end) < NOW(3))) LIMIT 500",
-        pp, 1, &res, NULL, err);
+    int rc =
+        dk_mysql_exec(db,
+                      "SELECT e.id, e.status FROM enrolment e JOIN cycle c ON c.id = e.cycle_id "
+                      "JOIN authority au ON au.id = c.authority_id WHERE au.path LIKE "
+                      "CONCAT(?, '%') AND " DOM_ABSENTEE_SQL("e", "c") " LIMIT 500",
+                      pp, 1, &res, NULL, err);
     if (rc) return rc;
     long long ids[500];
     int makeup[500], n = 0;
@@ -1559,62 +1631,16 @@ int dom_flow_absentees(MYSQL *db, const char *path, int *moved, dk_error *err)
     }
     mysql_free_result(res);
     for (int i = 0; i < n; i++) {
+        int one = 0;
         if ((rc = dk_mysql_exec(db, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", NULL, 0, NULL,
                                 NULL, err)) ||
             (rc = dk_mysql_begin(db, err)))
             return rc;
-        char proc[16] = "", status[48] = "";
-        dk_param p[] = {DK_PINT(ids[i])};
-        MYSQL_RES *r1;
-        if ((rc = dk_mysql_exec(db,
-                                "SELECT IFNULL(procedure_type, ''), status FROM enrolment "
-                                "WHERE id = ? FOR UPDATE",
-                                p, 1, &r1, NULL, err)))
+        if ((rc = dom_flow_absentee_locked(
+                 db, ids[i], makeup[i] ? DOM_ST_TO_MAKEUP : DOM_ST_TO_TEST, &one, err)))
             goto fail;
-        MYSQL_ROW er = mysql_fetch_row(r1);
-        if (er)
-            snprintf(proc, sizeof proc, "%s", er[0]), snprintf(status, sizeof status, "%s", er[1]);
-        mysql_free_result(r1);
-        if (!er || strcmp(status, makeup[i] ? DOM_ST_TO_MAKEUP : DOM_ST_TO_TEST)) {
-            dk_mysql_rollback(db);
-            continue;
-        }
-        long long live = 0;
-        if ((rc = dk_mysql_ll(db,
-                              "SELECT COUNT(*) FROM exam_session WHERE enrolment_id = ? AND "
-                              "status = 'live'",
-                              p, 1, &live, err)))
-            goto fail;
-        if (live) {
-            dk_mysql_rollback(db);
-            continue;
-        }
-        dom_paper_state st[2];
-        if ((rc = dom_paper_states(db, ids[i], proc, st, err))) goto fail;
-        for (int k = 0; k < 2; k++) {
-            if (!st[k].required || st[k].exempted) continue;
-            int absent = makeup[i] ? !strcmp(st[k].result, DOM_RESULT_FAIL) && st[k].attempts < 2
-                                   : !st[k].result[0];
-            if (!absent) continue;
-            dk_param t[] = {DK_PINT(ids[i]), DK_PSTR(dom_papers[k]), DK_PINT(st[k].required),
-                            DK_PINT(makeup[i] ? 2 : 1)};
-            if ((rc = dk_mysql_exec(
-                     db,
-                     "INSERT INTO enrolment_test (enrolment_id, paper, required, "
-                     "exempted, result, attempts) VALUES (?, ?, ?, 0, '" DOM_RESULT_FAIL "', ?) "
-                     "ON DUPLICATE KEY UPDATE result = '" DOM_RESULT_FAIL "', "
-                     "attempts = VALUES(attempts)",
-                     t, 4, NULL, NULL, err)))
-                goto fail;
-        }
-        const char *why = makeup[i] ? "未参加补考" : "未参加测评";
-        json_t *body = json_pack("{s:s,s:s}", "reason", why, "result_reason", why);
-        dom_flow_target t = {.entity = DOM_E_ENROLMENT, .action = "tests", .key = ids[i]};
-        rc = dom_flow_run_locked(db, NULL, &t, body, 1, NULL, err);
-        json_decref(body);
-        if (rc) goto fail;
         if ((rc = dk_mysql_commit(db, err))) goto fail;
-        (*moved)++;
+        *moved += one;
     }
     return 0;
 fail:

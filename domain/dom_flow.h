@@ -38,13 +38,33 @@ typedef struct dom_actor {
     char authority_code[8];
     int is_assessor, can_apply;
     char ip[48]; /* the caller's address, for the audit log */
+    /* an institution's 信息审核员 (token kind 'r') acts as its institution (kind 'i', id and
+     * scope the institution's) and is audited as itself: reviewer_id > 0 */
+    long long reviewer_id;
+    char reviewer_name[64];
 } dom_actor;
 
 /* The role name the pages and the audit log show ("医师", "考核机构", "省级卫生行政部门"...);
  * acting_role DOM_R_ASSESSOR names an institution acting as 考核机构; NULL actor: 系统. */
 const char *dom_role_name(const dom_actor *a, unsigned acting_role);
+/* The audit actor type and id of an actor (a reviewer as itself; NULL: the system). */
+const char *dom_actor_type(const dom_actor *a, unsigned acting_role);
+long long dom_actor_id(const dom_actor *a);
 /* 1 if an authority path (the actor's) covers the other path. */
 int dom_path_covers(const char *actor_path, const char *path);
+
+/* ---- eligibility ------------------------------------------------------------------------ */
+
+/* Seed [000]: 对于偶数年取得相应资质的人员，推迟一年纳入考核范围，以后按规定周期进行考核.
+ * A physician first registered (首次注册时间) in an even year that is the year the cycle's
+ * period starts (Beijing) or later is not due in that cycle but in the following one
+ * (cycle.defer_even_year, on by default). Registered in an even year before the cycle, it
+ * was deferred from the cycle before and is due now. As SQL over a physician alias p and a
+ * cycle alias c: 1 when deferred. */
+#define DOM_DEFERRED_SQL(p, c)                                                                     \
+    "(" c ".defer_even_year = 1 AND " p ".first_registration_date IS NOT NULL AND "                \
+    "YEAR(" p ".first_registration_date) % 2 = 0 AND YEAR(" p ".first_registration_date) >= "      \
+    "YEAR(" c ".period_start + INTERVAL 8 HOUR))"
 
 /* ---- the machine ------------------------------------------------------------------------ */
 
@@ -92,6 +112,16 @@ json_t *dom_flow_actions(const dom_actor *a, dom_entity e, const char *status);
 /* The periodic sweep of absentees (seed [001]: missing a test is failing it), over the
  * cycles of the authorities under path (NULL: every cycle). */
 int dom_flow_absentees(MYSQL *db, const char *path, int *moved, dk_error *err);
+/* Who the sweep moves, as SQL over an enrolment alias e and its cycle c: waiting for a test
+ * after test_end, or for a makeup after makeup_end. */
+#define DOM_ABSENTEE_SQL(e, c)                                                                     \
+    "((" e ".status = '" DOM_ST_TO_TEST "' AND " c ".test_end < NOW(3)) OR (" e                    \
+    ".status = '" DOM_ST_TO_MAKEUP "' AND IFNULL(" c ".makeup_end, " c ".test_end) < NOW(3)))"
+/* One absentee inside the caller's transaction: locks the enrolment and, when it is still
+ * in status expect (待参加考核 / 待参加补考) with no live session, fails its missed tests and
+ * moves it by the "tests" row (audited, actor system). *moved: 1 when moved. */
+int dom_flow_absentee_locked(MYSQL *db, long long eid, const char *expect, int *moved,
+                             dk_error *err);
 
 /* ---- the pure check, for tests and for the engine --------------------------------------- */
 

@@ -152,7 +152,7 @@ export class Client {
     }
     const good = ok ? ok.includes(r.status) : r.status >= 200 && r.status < 300;
     if (!good) throw new ApiError(method, p, r.status, json);
-    if (json && json.activation_code && json.code) activationCodes.set(json.code, json.activation_code);
+    if (json && json.activation_code && (json.code || json.username)) activationCodes.set(json.code || json.username, json.activation_code);
     return json;
   }
   get(p, o) {
@@ -166,8 +166,8 @@ export class Client {
   }
 }
 
-// The one-time activation codes that creating or resetting an institution showed (as its
-// authority would write them down), by institution code.
+// The one-time activation codes that creating or resetting an institution (or a reviewer)
+// showed (as its authority would write them down), by institution code (reviewer user name).
 export const activationCodes = new Map();
 
 // The identity step of a login with the initial password 666666: a physician's ID number
@@ -448,7 +448,7 @@ export async function shot(page, name, { full = true } = {}) {
   return file;
 }
 
-// Logs in through the login page: type is 'institution' or 'authority'. Solves the captcha
+// Logs in through the login page: type is 'institution', 'authority' or 'reviewer'. Solves the captcha
 // (reading its answer from Redis) when the page asks for one: failed logins of other
 // tests from this address may require it at any time. Returns when the page has left the
 // login form (the console, or the forced password change).
@@ -466,7 +466,8 @@ export async function uiLogin(page, base, type, account, password) {
   page.on('response', onResp);
   try {
     await page.goto(base + '/');
-    await page.getByRole('radio', { name: type === 'authority' ? '卫生行政部门' : '医疗卫生机构 / 考核机构' }).check();
+    const typeLabel = { authority: '卫生行政部门', reviewer: '信息审核员' }[type] || '医疗卫生机构 / 考核机构';
+    await page.getByRole('radio', { name: typeLabel }).check();
     await page.getByLabel('账号', { exact: true }).fill(account);
     await page.getByLabel('密码', { exact: true }).fill(password);
     if (password === '666666') await page.getByLabel('激活码').fill((await proof(type, account)).activation_code);

@@ -19,6 +19,8 @@ import * as auth from './pages/authority.js';
 import * as cme from './pages/cme.js';
 import * as items from './pages/items.js';
 import * as region from './pages/region.js';
+import * as reviewers from './pages/reviewers.js';
+import * as bulk from './pages/bulk.js';
 
 const I = 'institution';
 const S = 'assessor';
@@ -67,6 +69,9 @@ const ROUTES = [
   { path: 'review', menu: false, label: '审核详情', roles: [I, S, A], page: review.detail },
   { path: 'session', menu: false, label: '监考详情', roles: [I, A], page: invig.detail },
   { path: 'certificate', menu: false, label: '合格证书', roles: [I, A], page: progress.certificate },
+  { path: 'reviewers', group: '机构信息', label: '信息审核员', roles: [I], page: reviewers.page },
+  { path: 'bulk-makeup', group: '考核管理', label: '批量补考确认', roles: [A], page: bulk.makeups },
+  { path: 'absentees', group: '考核管理', label: '缺考认定', roles: [A], page: bulk.absentees },
 ];
 
 const root = document.getElementById('app');
@@ -134,6 +139,7 @@ function showLogin(notice) {
     [
       ['institution', '医疗卫生机构 / 考核机构'],
       ['authority', '卫生行政部门'],
+      ['reviewer', '信息审核员'],
     ].map(([v, l], i) => h('label', { class: 'login-type' }, h('input', { type: 'radio', name: 'l-type', value: v, checked: i === 0 }), ' ', l)),
   );
   async function loadCaptcha() {
@@ -328,8 +334,12 @@ function roleOf(me) {
   return me.is_assessor && s.mode === S ? S : I;
 }
 
+// an institution's 信息审核员 (type reviewer) sees the review pages only (admind refuses the rest)
+const REVIEWER_PATHS = ['home', 'reviews-general', 'reviews-simple', 'exemptions', 'assessor-general', 'assessor-simple', 'assessor-exemptions', 'review', 'workflow'];
+
 function routesFor(mode) {
-  return ROUTES.filter((r) => r.roles.includes(mode) && (!r.only || r.only(ctx)));
+  const reviewer = ctx.me && ctx.me.type === 'reviewer';
+  return ROUTES.filter((r) => r.roles.includes(mode) && (!r.only || r.only(ctx)) && (!reviewer || REVIEWER_PATHS.includes(r.path)));
 }
 
 function menu(mode, current) {
@@ -360,12 +370,12 @@ function menu(mode, current) {
 }
 
 function header(me, mode) {
-  const who = me.type === 'authority' ? me.role_name : ROLE_LABEL[mode];
+  const who = me.type === 'authority' ? me.role_name : me.type === 'reviewer' ? `${me.name}${ROLE_LABEL[mode]}信息审核员` : ROLE_LABEL[mode];
   const right = h(
     'div',
     { class: 'head-right' },
-    h('span', { class: 'who' }, h('strong', null, me.name), `（${who}）`),
-    me.type === 'institution' && me.is_assessor && btn('切换', () => switchRole(), 'head-link switch'),
+    h('span', { class: 'who' }, h('strong', null, me.type === 'reviewer' ? me.reviewer.name : me.name), `（${who}）`),
+    (me.type === 'institution' || me.type === 'reviewer') && me.is_assessor && btn('切换', () => switchRole(), 'head-link switch'),
     btn('修改密码', () => passwordDialog(), 'head-link'),
     btn('退出登录', logout, 'head-link'),
   );

@@ -5,11 +5,11 @@
 // none, or the last one was 驳回; files only while the request waits for the institution.
 
 import * as api from './api.js';
-import { check, field, fileKind, fmtBytes, MIME, values } from './form.js';
+import { check, field, values } from './form.js';
+import { fileBox } from './files.js';
 import { loadError, loadMe, tag } from './portal.js';
 import { $, el, fmtWhen } from './ui.js';
 
-const FILE_MAX = 10 << 20;
 const TYPES = ['援外医疗', '对口支援（援疆、援藏、援外等）', '参加重大突发事件医疗救治', '获得省级以上卫生健康表彰', '省级卫生行政部门规定的其他情形'];
 const PAPER = { 公共知识: '人文医学', 业务水平: '业务水平' };
 const EX_STATUS = {
@@ -85,70 +85,8 @@ export async function show(view, ctx) {
       el('dl', { class: 'facts' }, ...rows.map(([k, v]) => el('div', {}, el('dt', { text: k }), el('dd', { text: v || '—' })))),
       decision('医疗卫生机构审核', ex.inst_result, ex.inst_reason, ex.inst_decided_at),
       decision('考核机构复核', ex.assessor_result, ex.assessor_reason, ex.assessor_decided_at),
-      fileList(files, canUpload));
-  }
-
-  function fileList(files, canUpload) {
-    const list = el('ul', { class: 'files' }, ...files.map((f) => el('li', {},
-      el('span', { class: 'file-name', text: f.file_name }),
-      el('span', { class: 'small muted', text: ` ${fmtBytes(f.bytes)} · ${fmtWhen(f.uploaded_at)}` }),
-      ' ',
-      el('button', { type: 'button', class: 'btn link', text: '下载', 'aria-label': `下载 ${f.file_name}`, onclick: () => download(f) }))));
-    const msg = el('p', { class: 'photo-msg', role: 'status', 'aria-live': 'polite' });
-    const input = el('input', { type: 'file', id: 'ex-files', multiple: true, accept: '.pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png', class: 'sr-only' });
-    input.addEventListener('change', async () => {
-      const chosen = [...(input.files || [])];
-      input.value = '';
-      let ok = 0;
-      const problems = [];
-      for (const file of chosen) {
-        const kind = await fileKind(file);
-        if (!kind) { problems.push(`${file.name}：只支持 PDF、JPG、PNG 文件`); continue; }
-        if (file.size > FILE_MAX) { problems.push(`${file.name}：文件太大（不能超过 10 MB）`); continue; }
-        if (new TextEncoder().encode(file.name).length > 255) { problems.push(`${file.name}：文件名太长`); continue; }
-        msg.dataset.state = 'busy';
-        msg.textContent = `正在上传 ${file.name}……`;
-        try {
-          await api.admin.post(`/api/v1/physician/exemption/attachments?file_name=${encodeURIComponent(file.name)}&kind=${encodeURIComponent('免考材料')}`,
-            new Blob([file], { type: MIME[kind] }));
-          ok++;
-        } catch (e) {
-          if (e.status === 401) return;
-          problems.push(`${file.name}：${e.message}`);
-        }
-      }
-      if (ok && !problems.length) return load(`已上传 ${ok} 个文件。`);
-      if (ok) await load(`已上传 ${ok} 个文件。`);
-      const m = body.querySelector('.upload-msg') || msg;
-      m.dataset.state = 'bad';
-      m.textContent = problems.join('；');
-    });
-    return el('section', { class: 'files-box', 'aria-labelledby': 'files-title' },
-      el('h3', { id: 'files-title', text: '证明材料' }),
-      files.length ? list : el('p', { class: 'muted', text: '还没有上传证明材料。' }),
-      canUpload
-        ? el('div', {},
-          input,
-          el('label', { for: 'ex-files', class: 'btn file-btn' }, '上传证明材料'),
-          el('p', { class: 'small muted', text: '支持 PDF、JPG、PNG 文件，每个不超过 10 MB，可一次选择多个。' }),
-          Object.assign(msg, { className: 'photo-msg upload-msg' }))
-        : null);
-  }
-
-  async function download(f) {
-    try {
-      const b = await api.admin.blob(`/api/v1/attachments/${f.id}`);
-      const u = URL.createObjectURL(b);
-      const a = el('a', { href: u, download: f.file_name });
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(u), 10000);
-    } catch (e) {
-      if (e.status === 401) return;
-      const m = body.querySelector('.upload-msg') || body.querySelector('.files-box');
-      if (m) m.after(el('p', { class: 'notice', 'data-kind': 'warn', role: 'alert', text: `${f.file_name} 下载失败：${e.message}` }));
-    }
+      fileBox({ id: 'ex-files', title: '证明材料', files, canUpload, empty: '还没有上传证明材料。', button: '上传证明材料', reload: load,
+        uploadPath: (file) => `/api/v1/physician/exemption/attachments?file_name=${encodeURIComponent(file.name)}&kind=${encodeURIComponent('免考材料')}` }));
   }
 
   function requestForm(ex, paper) {

@@ -14,6 +14,7 @@ import { check, field, values } from './form.js';
 import { evaluation, loadError, loadMe, statusCard, tag, windowState, windowsTable } from './portal.js';
 import { $, dialog, el, fmtWhen } from './ui.js';
 import { yearsTable as creditYears } from './credits.js';
+import { fileBox } from './files.js';
 
 const STEPS = ['基本信息', '考核程序', '本人照片', '提交报名'];
 const PHOTO_MAX = 4 << 20;
@@ -141,7 +142,7 @@ export async function show(view, ctx) {
           el('span', { class: 'step-no', text: String(i + 1) }), el('span', { text: name })))));
     const panel = el('section', { class: 'card step-panel', 'aria-labelledby': 'step-title' });
     const builders = [stepProfile, stepProcedure, stepPhoto, stepSubmit];
-    panel.append(el('h2', { id: 'step-title', tabindex: '-1', text: `第 ${state.step + 1} 步：${STEPS[state.step]}` }), ...builders[state.step]());
+    panel.append(el('h2', { id: 'step-title', tabindex: '-1', text: `第 ${state.step + 1} 步：${STEPS[state.step]}` }), ...builders[state.step]().filter(Boolean));
     return el('div', { class: 'stepper' }, nav, panel);
   }
 
@@ -320,7 +321,8 @@ export async function show(view, ctx) {
     ];
     const generalBox = el('fieldset', { class: 'group-box' }, el('legend', { text: '完成工作数量（本考核周期）' }), el('div', { class: 'form-grid' }, ...general));
     const simpleBox = el('fieldset', { class: 'group-box' }, el('legend', { text: '简易程序申请' }), el('div', { class: 'form-grid' }, ...simple),
-      el('p', { class: 'small muted', text: '需要证明材料的，请按所在机构的要求提交。选择简易程序后只参加人文医学测评。' }));
+      el('p', { class: 'small muted', text: '请上传符合简易程序条件的证明材料（如良好执业行为记录、表彰文件等），所在医疗卫生机构和考核机构审核时查看。选择简易程序后只参加人文医学测评。' }),
+      proofBox(e, !!e.editable));
     const commonBox = el('fieldset', { class: 'group-box' }, el('legend', { text: '工作成绩、职业道德自评' }), el('div', { class: 'form-grid' }, ...common),
       e.cme ? el('div', { class: 'cme-box' }, el('h3', { text: '继续医学教育年度验证（本考核周期，由学分系统带入）' }),
         el('p', { class: 'small muted', text: `继教IC卡：${e.cme.card_no || '未登记'}${e.cme.required ? '。本省要求本周期已结束的各年度验证达标，一般程序的工作成绩方可评为合格。' : ''}` }),
@@ -474,6 +476,11 @@ export async function show(view, ctx) {
           el('b', { text: '还有以下必填内容没有填写，不能提交：' }),
           el('ul', {}, ...missing.map(([step, what]) => el('li', {}, `${what}（`, el('button', { type: 'button', class: 'btn link', text: step, onclick: () => goStep(STEPS.indexOf(step)) }), '）'))))
         : el('p', { class: 'notice', 'data-kind': 'info', text: '请核对以下报名信息。提交后，在所在医疗卫生机构审核期间不能修改。' }),
+      // not required by the server, but what the reviewers look for (seed [002])
+      e.procedure_type === '简易程序' && !(e.attachments || []).length
+        ? el('p', { class: 'notice', 'data-kind': 'warn' }, '您选择了简易程序，但还没有上传证明材料，审核机构可能因此驳回。 ',
+          el('button', { type: 'button', class: 'btn link', text: '去上传', onclick: () => goStep(1) }))
+        : null,
       summary(me),
       el('label', { class: 'agree' }, agree, ' 本人承诺以上填报的信息真实、准确、完整，如有虚假，愿意承担相应责任。'),
       err,
@@ -525,9 +532,37 @@ export async function show(view, ctx) {
         el('h3', { text: '考核程序与自评' }),
         dl(rows),
         ...[['工作成绩自评', e.sa_work_text], ['职业道德自评', e.sa_ethics_text], ['个人述职报告', e.sa_report_text]].map(([k, v]) =>
-          el('div', { class: 'sum-text' }, el('h4', { text: k }), el('p', { class: v ? 'pre' : 'muted', text: v || '未填写' })))));
+          el('div', { class: 'sum-text' }, el('h4', { text: k }), el('p', { class: v ? 'pre' : 'muted', text: v || '未填写' }))),
+        e.procedure_type === '简易程序' || (e.attachments || []).length ? proofBox(e, false) : null));
     }
     return el('div', { class: 'card summary' }, ...sections);
+  }
+
+  // 简易程序申请材料: uploaded at once (POST /physician/registration/attachments), deleted
+  // while the registration is editable; the box alone is redrawn, so that what is typed in
+  // the form stays.
+  function proofBox(e, editable) {
+    const box = fileBox({
+      id: 'proof-files', title: '简易程序申请材料（证明材料）', files: e.attachments || [], canUpload: editable,
+      empty: editable ? '还没有上传证明材料。' : '未上传证明材料。', button: '上传证明材料',
+      uploadPath: (file) => `/api/v1/physician/registration/attachments?file_name=${encodeURIComponent(file.name)}&kind=${encodeURIComponent('简易程序申请材料')}`,
+      removePath: (f) => `/api/v1/physician/registration/attachments/${f.id}`,
+      reload: async (notice) => {
+        try {
+          const me = await api.admin.get('/api/v1/physician/me');
+          if (me.enrolment) state.me.enrolment.attachments = me.enrolment.attachments;
+          const next = proofBox(state.me.enrolment, editable && me.enrolment && me.enrolment.editable);
+          box.replaceWith(next);
+          if (notice) {
+            const m = next.querySelector('.upload-msg');
+            if (m) { m.dataset.state = 'ok'; m.textContent = notice; }
+          }
+        } catch (x) {
+          if (x.status !== 401) box.append(el('p', { class: 'notice', 'data-kind': 'warn', role: 'alert', text: x.message }));
+        }
+      },
+    });
+    return box;
   }
 
   // 办理记录 (the enrolment's log: submissions, rejections, reviews), read when opened
@@ -594,7 +629,7 @@ export async function show(view, ctx) {
 
 const ACTION_NAMES = {
   confirm: '确认参加本周期考核', update_profile: '修改基本信息', save_registration: '保存考核程序与自评', upload_photo: '上传本人照片',
-  upload_attachment: '上传附件', submit: '提交报名', withdraw: '退出本周期', request: '申请免考', inst_pass: '医疗卫生机构审核通过',
+  upload_attachment: '上传附件', delete_attachment: '删除附件', attachment_download: '查看附件', submit: '提交报名', withdraw: '退出本周期', request: '申请免考', inst_pass: '医疗卫生机构审核通过',
   inst_reject: '医疗卫生机构驳回', assessor_pass: '考核机构复核通过', assessor_reject: '考核机构复核驳回', authority_reject: '卫生行政部门驳回',
   makeup_confirm: '确认补考', makeup_refuse: '不予补考', issue_certificate: '签发合格证书',
 };

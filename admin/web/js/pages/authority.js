@@ -31,6 +31,7 @@ function cycleForm(c) {
     { name: 'status', label: '状态', type: 'select', options: [['draft', '草稿（下级不可见）'], ['open', '开放'], ['closed', '已结束']], placeholderOption: false },
     { name: 'similarity_threshold', label: '相似度阈值（%）', type: 'number', attrs: { min: 0, max: 100, step: 1 }, hint: '低于此值的抓拍照片为疑似，默认 40' },
     { name: 'photo_retention_days', label: '抓拍照片保存天数', type: 'number', attrs: { min: 0, max: 3650 }, hint: '测评（补考）结束后保存的天数，到期删除' },
+    { name: 'defer_even_year', label: '偶数年注册推迟纳入', type: 'select', options: [['1', '推迟一年纳入考核范围'], ['0', '不推迟']], placeholderOption: false, hint: '首次注册时间在本周期起始年及以后偶数年的医师，从下一周期开始参加考核' },
   ];
   for (const [k, label] of WINDOWS) {
     specs.push({ type: 'section', label: label + '时间（北京时间）' });
@@ -39,8 +40,8 @@ function cycleForm(c) {
   }
   specs.push({ type: 'section', label: '退出本周期（北京时间）' }, { name: 'withdraw_deadline', label: '截止', type: 'datetime', attrs: { 'aria-label': '退出本周期截止' } });
   const f = form(specs, { cols: 2 });
-  f.fill({ length_years: '3', status: 'draft', similarity_threshold: 40, photo_retention_days: 365 });
-  if (c) f.fill({ ...c, length_years: String(c.length_years), similarity_threshold: Number(c.similarity_threshold) });
+  f.fill({ length_years: '3', status: 'draft', similarity_threshold: 40, photo_retention_days: 365, defer_even_year: '1' });
+  if (c) f.fill({ ...c, length_years: String(c.length_years), similarity_threshold: Number(c.similarity_threshold), defer_even_year: c.defer_even_year === false ? '0' : '1' });
   return f;
 }
 
@@ -49,6 +50,7 @@ function cycleBody(f) {
   const body = { code: v.code, name: v.name, length_years: Number(v.length_years), status: v.status };
   if (v.similarity_threshold !== '') body.similarity_threshold = Number(v.similarity_threshold);
   if (v.photo_retention_days !== '') body.photo_retention_days = Number(v.photo_retention_days);
+  if (v.defer_even_year !== undefined && v.defer_even_year !== '') body.defer_even_year = Number(v.defer_even_year);
   for (const [k] of WINDOWS) {
     const s = v[k + '_start'];
     const e = v[k + '_end'];

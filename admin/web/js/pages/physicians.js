@@ -35,7 +35,7 @@ export async function page(ctx) {
       { title: '执业类别', key: 'practice_category' },
       { title: '医师级别', key: 'practice_level' },
       { title: '执业证取得时间', render: (r) => fmtDate(r.practice_cert_date) },
-      { title: '首次注册时间', render: (r) => fmtDate(r.first_registration_date) },
+      { title: '首次注册时间', render: (r) => h('span', null, fmtDate(r.first_registration_date), r.deferred && tab === 'unconfirmed' ? [' ', tag('推迟至下一周期', 'grey')] : null) },
     ];
     if (tab === 'confirmed') cols.push({ title: '考核程序', render: (r) => r.procedure_type || '—' }, { title: '本周期状态', render: (r) => tag(r.enrolment_status) });
     cols.push({ title: '操作', cls: 'ops-col', render: (r) => rowOps(r) });
@@ -114,6 +114,14 @@ export async function page(ctx) {
               labels : [ '首次注册时间从', '首次注册时间至' ],
               span : 2
           },
+          tab === 'unconfirmed' && {
+              name : 'due',
+              label : '本周期应考',
+              type : 'select',
+              // seed [000]: first registered in an even year -> the following cycle
+              options : [ [ '1', '应参加本周期' ], [ '0', '偶数年注册，推迟一周期' ] ],
+              placeholderOption : '全部'
+          },
           {
               name : 'activated',
               label : '账号激活',
@@ -121,7 +129,7 @@ export async function page(ctx) {
               options : [ [ '0', '未激活（初始密码）' ], [ '1', '已激活' ] ],
               placeholderOption : '全部'
           },
-      ],
+      ].filter(Boolean),
       columns : columns(),
       fetch,
       select : tab === 'unconfirmed' ? (r) => r.physician_id : undefined,

@@ -35,6 +35,8 @@ export const ACTION_LABEL = {
   add_opinion: '新增其它机构意见',
   issue_certificate: '签发合格证书',
   upload_attachment: '上传附件',
+  delete_attachment: '删除附件',
+  attachment_download: '查看附件',
   start: '开始测评',
 };
 
@@ -489,7 +491,7 @@ function instPanel(d, by, reload) {
     reasonBox('work_reason', '工作成绩不合格理由'),
     resultRadio('ethics_result', '职业道德'),
     reasonBox('ethics_reason', '职业道德不合格理由'),
-    h('div', { class: 'eval-row' }, h('label', { class: 'lbl', for: 'reviewer' }, '评定人'), h('input', { id: 'reviewer', maxlength: 64, placeholder: '审核人员姓名（选填）' })),
+    h('div', { class: 'eval-row' }, h('label', { class: 'lbl', for: 'reviewer' }, '评定人'), h('input', { id: 'reviewer', maxlength: 64, placeholder: '审核人员姓名（选填）', value: d.reviewerName || '' })),
   );
   const val = (n) => (box.querySelector(`input[name=${n}]:checked`) || {}).value || '';
   box.addEventListener('change', () => {
@@ -587,6 +589,8 @@ export async function detail(ctx) {
   let tabIndex = ctx.params[1] === 'exemption' ? 2 : 0;
   const load = async () => {
     const d = await api.get(`/enrolments/${eid}`);
+    // a 信息审核员 is the 评定人 (admind names it in the audit row either way)
+    if (ctx.me && ctx.me.type === 'reviewer') d.reviewerName = ctx.me.reviewer.name;
     const e = d.enrolment;
     const p = d.physician;
     const logs = d.log.filter((r) => r.action !== 'save_registration' || r.actor_type === 'physician');
