@@ -40,6 +40,7 @@
 #define ADMIN_R_ASSESSOR DOM_R_ASSESSOR /* 考核机构: an institution with is_assessor = 1 */
 #define ADMIN_R_AUTH DOM_R_AUTH         /* 卫生行政部门, any level (kind 'a') */
 #define ADMIN_R_PROVINCE DOM_R_PROVINCE /* 省级卫生行政部门 */
+#define ADMIN_R_QBANK DOM_R_QBANK       /* 题库管理员 (admin_qbank.c) */
 #define ADMIN_R_ORG (ADMIN_R_INST | ADMIN_R_ASSESSOR)
 #define ADMIN_R_STAFF (ADMIN_R_ORG | ADMIN_R_AUTH | ADMIN_R_PROVINCE)
 #define ADMIN_R_ANY (ADMIN_R_PHYS | ADMIN_R_STAFF)
@@ -418,5 +419,26 @@ int admin_cme_rule_put(admin_job *j, MYSQL *db);
 int admin_cme_settings_get(admin_job *j, MYSQL *db);
 int admin_cme_settings_put(admin_job *j, MYSQL *db);
 int admin_cme_stats(admin_job *j, MYSQL *db);
+
+/* admin_qbank.c (the question bank: uploads, releases, blueprints, preview, 题库管理员) */
+int admin_qb_overview(admin_job *j, MYSQL *db);
+int admin_qb_template(admin_job *j, MYSQL *db);
+int admin_qb_check(admin_job *j, MYSQL *db);
+int admin_qb_release_upload(admin_job *j, MYSQL *db);
+int admin_qb_release_list(admin_job *j, MYSQL *db);
+int admin_qb_release_get(admin_job *j, MYSQL *db);
+int admin_qb_release_publish(admin_job *j, MYSQL *db);
+int admin_qb_release_discard(admin_job *j, MYSQL *db);
+int admin_qb_question_list(admin_job *j, MYSQL *db);
+int admin_qb_question_get(admin_job *j, MYSQL *db);
+int admin_qb_question_revise(admin_job *j, MYSQL *db);
+int admin_qb_retire(admin_job *j, MYSQL *db);
+int admin_qb_blueprints(admin_job *j, MYSQL *db);
+int admin_qb_blueprint_check(admin_job *j, MYSQL *db);
+int admin_qb_blueprint_publish(admin_job *j, MYSQL *db);
+int admin_qb_preview(admin_job *j, MYSQL *db);
+int admin_qb_admin_list(admin_job *j, MYSQL *db);
+int admin_qb_admin_create(admin_job *j, MYSQL *db);
+int admin_qb_admin_enable(admin_job *j, MYSQL *db);
 
 #endif

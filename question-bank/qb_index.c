@@ -191,7 +191,7 @@ static void build_blueprint(qb_index *idx, const qb_bp_def *def)
             ns = ng = 0;
             for (size_t q = 0; sec >= 0 && q < idx->nq; q++) {
                 const qb_q *qq = &idx->qs[q];
-                if (!unit_matches(sec, row->types, qq->section, qq->type)) continue;
+                if (qq->retired || !unit_matches(sec, row->types, qq->section, qq->type)) continue;
                 if (qq->group == QB_NONE) {
                     if (pass) p->singles[ns] = (uint32_t)q;
                     ns++;
@@ -264,6 +264,7 @@ qb_index *qb_index_build(qb_rec *recs, size_t n, const qb_bp_def *bps, size_t nb
         q->difficulty = (uint8_t)r->difficulty;
         q->key = r->key;
         q->nopt = (uint8_t)r->nopt;
+        q->retired = (uint8_t)!!r->retired;
         q->group = QB_NONE;
         if (r->group) {
             qb_g *g = idx->ngroups ? &idx->groups[idx->ngroups - 1] : NULL;
@@ -385,7 +386,7 @@ const qb_blueprint *qb_blueprint_find(const qb_index *idx, const char *category,
 static int row_to_rec(MYSQL_ROW row, qb_rec *r)
 {
     /* id, category, paper, section, qtype, group_id, group_pos, stem, options, answer,
-     * difficulty, case_text */
+     * difficulty, case_text, retired */
     memset(r, 0, sizeof *r);
     for (int i = 0; i < 5; i++)
         if (!row[i]) return -1;
@@ -400,6 +401,7 @@ static int row_to_rec(MYSQL_ROW row, qb_rec *r)
     r->stem = dk_strdup(row[7]);
     r->difficulty = row[10] ? atoi(row[10]) : 3;
     r->case_text = row[11] ? dk_strdup(row[11]) : NULL;
+    r->retired = row[12] && atoi(row[12]);
     for (const char *p = row[9]; *p; p++)
         if (*p >= 'A' && *p < 'A' + QB_MAX_OPTIONS) r->key |= (uint16_t)(1u << (*p - 'A'));
     json_error_t je;
@@ -445,8 +447,9 @@ int qb_index_load_with(MYSQL *db, const qb_bp_def *given, size_t ngiven, qb_inde
     res = NULL;
     if ((rc = dk_mysql_exec(db,
                             "SELECT q.id, q.category, q.paper, q.section, q.qtype, q.group_id, "
-                            "q.group_pos, q.stem, q.options, q.answer, q.difficulty, g.case_text "
-                            "FROM qb_question q LEFT JOIN qb_group g ON g.id = q.group_id",
+                            "q.group_pos, q.stem, q.options, q.answer, q.difficulty, g.case_text, "
+                            "q.state = 'retired' FROM qb_question q LEFT JOIN qb_group g ON "
+                            "g.id = q.group_id WHERE q.state <> 'draft'",
                             NULL, 0, &res, NULL, err)))
         goto fail;
     recs = dk_calloc((size_t)mysql_num_rows(res) + 1, sizeof *recs);

@@ -39,6 +39,7 @@ typedef struct qb_rec {
     char *opt[QB_MAX_OPTIONS];
     int nopt;
     int category, paper, type, difficulty, group_pos;
+    int retired;  /* loaded for the papers that hold it, never drawn again */
     uint16_t key; /* bit i = option letter 'A'+i is correct */
 } qb_rec;
 
@@ -76,6 +77,8 @@ int qb_validator_bad(const qb_validator *v, long line);
 /* Content hash of a question as check_format.py compares them (category and normalised
  * case, stem and sorted option texts). */
 uint64_t qb_rec_content_hash(const qb_rec *r);
+/* The field a reason is about (out[32]) and its Chinese text (the console's report). */
+void qb_reason_info(const char *reason, const char *detail, char field[32], const char **text);
 /* Adds a known bank question's content hash, so a file line repeating it is reported. */
 void qb_validator_known_content(qb_validator *v, uint64_t h, const char *id);
 
@@ -137,6 +140,7 @@ typedef struct qb_q {
     uint16_t section; /* index in idx->sections */
     uint8_t type, nopt, category, paper;
     uint8_t difficulty;
+    uint8_t retired; /* in no pool: old papers still decode, render and score it */
 } qb_q;
 
 typedef struct qb_span {
@@ -243,6 +247,8 @@ int qb_bank_version_bump(MYSQL *db, dk_error *err);
  * *imported = questions written (or that would be), *existing = lines left out. */
 int qb_import_file(MYSQL *db, const char *path, unsigned flags, FILE *report, long *imported,
                    long *bad_lines, long *existing, dk_error *err);
+/* Writes one blueprint (insert or replace) in the caller's transaction. */
+int qb_bp_store(MYSQL *db, const qb_bp_def *bp, dk_error *err);
 int qb_blueprint_store_file(MYSQL *db, const char *path, int *stored, dk_error *err);
 int qb_blueprint_load_all(MYSQL *db, qb_bp_def **out, size_t *n, dk_error *err);
 void qb_blueprint_print(const qb_bp_def *bp, FILE *out);
