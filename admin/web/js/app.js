@@ -17,12 +17,15 @@ import * as progress from './pages/progress.js';
 import * as invig from './pages/invigilation.js';
 import * as auth from './pages/authority.js';
 import * as cme from './pages/cme.js';
+import * as qbank from './pages/qbank.js';
 
 const I = 'institution';
 const S = 'assessor';
 const A = 'authority';
+const Q = 'qbank'; // 题库管理员: an authority account of kind 'qbank', the question-bank pages only
 
-// path, menu group, label, roles, page; menu: false for detail pages
+// path, menu group, label, roles, page; menu: false for detail pages; province: an
+// authority sees it only at the province level
 const ROUTES = [
   { path: 'home', group: null, label: '首页', roles: [I, S, A], page: home.page },
   { path: 'profile', group: '机构信息', label: '本机构信息', roles: [I], page: org.profile },
@@ -56,6 +59,16 @@ const ROUTES = [
   { path: 'review', menu: false, label: '审核详情', roles: [I, S, A], page: review.detail },
   { path: 'session', menu: false, label: '监考详情', roles: [I, A], page: invig.detail },
   { path: 'certificate', menu: false, label: '合格证书', roles: [I, A], page: progress.certificate },
+  // 题库管理 (issue 17): the province and its 题库管理员
+  { path: 'qbank', group: '题库管理', label: '题库概况', roles: [A, Q], province: true, page: qbank.overview },
+  { path: 'qbank-upload', group: '题库管理', label: '上传题目', roles: [A, Q], province: true, page: qbank.upload },
+  { path: 'qbank-releases', group: '题库管理', label: '版本发布', roles: [A, Q], province: true, page: qbank.releases },
+  { path: 'qbank-questions', group: '题库管理', label: '题目管理', roles: [A, Q], province: true, page: qbank.questions },
+  { path: 'qbank-blueprints', group: '题库管理', label: '组卷蓝图', roles: [A, Q], province: true, page: qbank.blueprints },
+  { path: 'qbank-preview', group: '题库管理', label: '试卷预览', roles: [A, Q], province: true, page: qbank.preview },
+  // h-itemstats: the item-analysis page (题目分析, issue 17 item 5) is a row here, group '题库管理'
+  { path: 'qbank-admins', group: '题库管理', label: '题库管理员', roles: [A], province: true, page: qbank.admins },
+  { path: 'qbank-release', menu: false, label: '版本详情', roles: [A, Q], province: true, page: qbank.release },
 ];
 
 const root = document.getElementById('app');
@@ -312,13 +325,13 @@ function logout() {
 // ---- the frame ------------------------------------------------------------------------------------------------
 
 function roleOf(me) {
-  if (me.type === 'authority') return A;
+  if (me.type === 'authority') return (me.roles || []).includes('qbank') ? Q : A;
   const s = api.session.get() || {};
   return me.is_assessor && s.mode === S ? S : I;
 }
 
 function routesFor(mode) {
-  return ROUTES.filter((r) => r.roles.includes(mode));
+  return ROUTES.filter((r) => r.roles.includes(mode) && !(r.province && mode === A && !ctx.province));
 }
 
 function menu(mode, current) {
@@ -426,7 +439,7 @@ async function render() {
   ctx.province = me.type === 'authority' && (me.roles || []).includes('province');
   const { path, params } = parseHash();
   let route = routesFor(mode).find((r) => r.path === path);
-  if (!route) route = ROUTES[0];
+  if (!route) route = routesFor(mode)[0] || ROUTES[0];
   ctx.params = params;
   ctx.route = route;
   const main = h('main', { class: 'main', id: 'main', tabindex: '-1' });
