@@ -213,14 +213,37 @@ int qb_blueprint_check(MYSQL *db, json_t *bp, json_t **out, dk_error *err)
     return rc;
 }
 
+/* The rows the bank cannot fill, in Chinese: "内科学 需要 30 道，题库可用 12 道；…". */
+static void bp_why_zh(json_t *report, char *out, size_t outsz)
+{
+    size_t o = 0, i;
+    json_t *row;
+    out[0] = '\0';
+    json_array_foreach(json_object_get(report, "sections"), i, row)
+    {
+        if (json_is_true(json_object_get(row, "feasible")) || o >= outsz) continue;
+        long long need = json_integer_value(json_object_get(row, "count"));
+        long long have = json_integer_value(json_object_get(row, "available"));
+        const char *sec = json_string_value(json_object_get(row, "section"));
+        if (have < need)
+            o += (size_t)snprintf(out + o, outsz - o, "%s%s 需要 %lld 道，题库可用 %lld 道",
+                                  o ? "；" : "", sec, need, have);
+        else
+            o += (size_t)snprintf(out + o, outsz - o, "%s%s 的整组题无法恰好凑成 %lld 道",
+                                  o ? "；" : "", sec, need);
+    }
+}
+
 int qb_blueprint_publish(MYSQL *db, json_t *bp, json_t **out, dk_error *err)
 {
     qb_bp_def def;
     int rc = bp_check(db, bp, &def, out, err);
     if (rc) return rc;
-    if (!json_is_true(json_object_get(*out, "feasible")))
-        rc = dk_error_set(err, DK_ECONFLICT, "题库无法按此蓝图组卷，不能发布：%s",
-                          json_string_value(json_object_get(*out, "why")));
+    if (!json_is_true(json_object_get(*out, "feasible"))) {
+        char why[256];
+        bp_why_zh(*out, why, sizeof why);
+        rc = dk_error_set(err, DK_ECONFLICT, "题库无法按此蓝图组卷，不能发布：%s", why);
+    }
     if (!rc) rc = dk_mysql_begin(db, err); /* the caller commits, with its audit row */
     if (!rc) rc = qb_bp_store(db, &def, err);
     if (!rc) rc = qb_bank_version_bump(db, err);

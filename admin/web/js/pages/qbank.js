@@ -446,7 +446,11 @@ function bpEditor(b) {
       if (my !== seq) return;
       r.sections.forEach((s, i) => rows[i] && Object.assign(rows[i], { available: s.available, feasible: s.feasible }));
       draw();
-      clear(status, r.feasible ? tag('题库可以按此蓝图组卷', 'green') : h('span', null, tag('题库无法按此蓝图组卷', 'red'), ' ', r.why));
+      const short = rows
+        .filter((x) => x.feasible === false)
+        .map((x) => (x.available < Number(x.count) ? `${x.section} 需要 ${x.count} 道，题库可用 ${x.available} 道` : `${x.section} 的整组题无法恰好凑成 ${x.count} 道`))
+        .join('；');
+      clear(status, r.feasible ? tag('题库可以按此蓝图组卷', 'green') : h('span', null, tag('题库无法按此蓝图组卷', 'red'), ' ', short));
       publishBtn.disabled = !r.feasible;
     } catch (e) {
       if (my !== seq) return;
