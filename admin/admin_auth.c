@@ -366,12 +366,9 @@ int admin_me(admin_job *j, MYSQL *db)
     static const struct {
         unsigned bit;
         const char *name;
-    } names[] = {{ADMIN_R_PHYS, "physician"},
-                 {ADMIN_R_INST, "institution"},
-                 {ADMIN_R_ASSESSOR, "assessor"},
-                 {ADMIN_R_AUTH, "authority"},
-                 {ADMIN_R_PROVINCE, "province"},
-                 {ADMIN_R_QBANK, "qbank"}};
+    } names[] = {{ADMIN_R_PHYS, "physician"},    {ADMIN_R_INST, "institution"},
+                 {ADMIN_R_ASSESSOR, "assessor"}, {ADMIN_R_AUTH, "authority"},
+                 {ADMIN_R_PROVINCE, "province"}, {ADMIN_R_QBANK, "qbank"}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (a->roles & names[i].bit) json_array_append_new(roles, json_string(names[i].name));
     const char *type = dom_kind_name(a->kind);

@@ -18,17 +18,33 @@
 #define TITLE_MAX 200   /* characters of a release title (qb_release.title) */
 #define MAX_RETIRE 500  /* questions of one retirement */
 
-/* ---- uploads: JSON Lines, or the CSV template turned into JSON Lines --------------------------- */
+/* ---- uploads: JSON Lines, or the CSV template turned into JSON Lines ---------------------------
+ */
 
 /* CSV header names (English keys or the template's Chinese labels) -> import fields. */
 static const struct {
     const char *field, *label;
 } CSV_COLS[] = {
-    {"id", "编号"},          {"category", "执业类别"}, {"paper", "试卷"},      {"section", "科目"},
-    {"type", "题型"},        {"group", "组号"},        {"case", "病例"},        {"stem", "题干"},
-    {"A", "A"},              {"B", "B"},               {"C", "C"},              {"D", "D"},
-    {"E", "E"},              {"F", "F"},               {"G", "G"},              {"H", "H"},
-    {"I", "I"},              {"J", "J"},               {"answer", "答案"},      {"difficulty", "难度"},
+    {"id", "编号"},
+    {"category", "执业类别"},
+    {"paper", "试卷"},
+    {"section", "科目"},
+    {"type", "题型"},
+    {"group", "组号"},
+    {"case", "病例"},
+    {"stem", "题干"},
+    {"A", "A"},
+    {"B", "B"},
+    {"C", "C"},
+    {"D", "D"},
+    {"E", "E"},
+    {"F", "F"},
+    {"G", "G"},
+    {"H", "H"},
+    {"I", "I"},
+    {"J", "J"},
+    {"answer", "答案"},
+    {"difficulty", "难度"},
     {"explanation", "解析"},
 };
 #define NCOLS (sizeof CSV_COLS / sizeof CSV_COLS[0])
@@ -57,7 +73,8 @@ static int csv_to_jsonl(admin_job *j, const char *buf, size_t len, struct evbuff
     for (int i = 0; i < n; i++) {
         map[i] = csv_col(f[i]);
         if (map[i] < 0 && f[i][0]) {
-            dk_error_set(&j->err, DK_EINVAL, "CSV 第 1 行：不认识的列「%.40s」（请使用模板）", f[i]);
+            dk_error_set(&j->err, DK_EINVAL, "CSV 第 1 行：不认识的列「%.40s」（请使用模板）",
+                         f[i]);
             admin_csv_free_fields(f, n);
             return DK_EINVAL;
         }
@@ -81,8 +98,7 @@ static int csv_to_jsonl(admin_job *j, const char *buf, size_t len, struct evbuff
             else
                 json_object_set_new(o, k, json_string(f[i]));
         }
-        if (json_object_size(opts))
-            json_object_set(o, "options", opts);
+        if (json_object_size(opts)) json_object_set(o, "options", opts);
         json_decref(opts);
         char *s = json_object_size(o) ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         json_decref(o);
@@ -138,15 +154,14 @@ static json_t *report_json(const qb_check *c, int csv)
         qb_check_issue(c, i, &x);
         if (!strcmp(x.reason, "duplicate-id") || !strcmp(x.reason, "duplicate-question")) dups++;
         if (i >= MAX_ISSUES) continue;
-        json_array_append_new(issues, json_pack("{s:I,s:s,s:s,s:s,s:s}", "line",
-                                                (json_int_t)(x.line + csv), "field", x.field,
-                                                "reason", x.reason, "text", x.text, "detail",
-                                                x.detail));
+        json_array_append_new(
+            issues, json_pack("{s:I,s:s,s:s,s:s,s:s}", "line", (json_int_t)(x.line + csv), "field",
+                              x.field, "reason", x.reason, "text", x.text, "detail", x.detail));
     }
     return json_pack("{s:s,s:I,s:I,s:I,s:I,s:o,s:I}", "format", csv ? "csv" : "jsonl", "lines",
                      (json_int_t)qb_check_lines(c), "bad_lines", (json_int_t)qb_check_bad_lines(c),
-                     "questions", (json_int_t)qb_check_questions(c), "duplicates",
-                     (json_int_t)dups, "issues", issues, "issues_total", (json_int_t)n);
+                     "questions", (json_int_t)qb_check_questions(c), "duplicates", (json_int_t)dups,
+                     "issues", issues, "issues_total", (json_int_t)n);
 }
 
 /* POST /qbank/check?format=jsonl|csv: the dry run, nothing stored */
@@ -187,8 +202,10 @@ int admin_qb_release_upload(admin_job *j, MYSQL *db)
     long long rid = 0;
     long written = 0;
     int rc = title_of(j, admin_q(j, "name"), "上传的题目", title, sizeof title);
-    if (!rc) rc = upload_open(j, &u);
-    else memset(&u, 0, sizeof u);
+    if (!rc)
+        rc = upload_open(j, &u);
+    else
+        memset(&u, 0, sizeof u);
     if (!rc) rc = qb_check_upload(db, u.buf, u.len, &c, &j->err);
     if (!rc && (qb_check_bad_lines(c) || !qb_check_lines(c))) rc = refuse_with_report(j, c, u.csv);
     if (!rc) rc = dk_mysql_begin(db, &j->err);
@@ -360,23 +377,30 @@ static int release_decide(admin_job *j, MYSQL *db, int publish)
     }
     if (!rc) rc = dk_mysql_commit(db, &j->err);
     if (!rc)
-        j->out = json_pack("{s:I,s:s,s:I}", "id", (json_int_t)id, "status",
-                           publish ? "published" : "discarded", "bank_version",
-                           (json_int_t)version);
+        j->out =
+            json_pack("{s:I,s:s,s:I}", "id", (json_int_t)id, "status",
+                      publish ? "published" : "discarded", "bank_version", (json_int_t)version);
     return rc;
 }
 
-int admin_qb_release_publish(admin_job *j, MYSQL *db) { return release_decide(j, db, 1); }
-int admin_qb_release_discard(admin_job *j, MYSQL *db) { return release_decide(j, db, 0); }
+int admin_qb_release_publish(admin_job *j, MYSQL *db)
+{
+    return release_decide(j, db, 1);
+}
+int admin_qb_release_discard(admin_job *j, MYSQL *db)
+{
+    return release_decide(j, db, 0);
+}
 
-/* ---- the bank ------------------------------------------------------------------------------------ */
+/* ---- the bank
+ * ------------------------------------------------------------------------------------ */
 
 int admin_qb_overview(admin_job *j, MYSQL *db)
 {
     json_t *counts, *drafts;
     long long version = 0;
-    int rc = admin_sql_ll(db, "SELECT version FROM qb_bank_version WHERE id = 1", NULL, 0,
-                          &version, &j->err);
+    int rc = admin_sql_ll(db, "SELECT version FROM qb_bank_version WHERE id = 1", NULL, 0, &version,
+                          &j->err);
     if (rc && rc != DK_ENOTFOUND) return rc;
     if ((rc = admin_sql_rows(db,
                              "SELECT category, paper, section, qtype, SUM(state = 'live') AS "
@@ -385,8 +409,7 @@ int admin_qb_overview(admin_job *j, MYSQL *db)
                              "ORDER BY category, paper, section, qtype",
                              NULL, 0, 0, &counts, &j->err)))
         return rc;
-    if ((rc = admin_sql_rows(db,
-                             "SELECT COUNT(*) AS drafts FROM qb_release WHERE status = 'draft'",
+    if ((rc = admin_sql_rows(db, "SELECT COUNT(*) AS drafts FROM qb_release WHERE status = 'draft'",
                              NULL, 0, 0, &drafts, &j->err))) {
         json_decref(counts);
         return rc;
@@ -461,7 +484,8 @@ int admin_qb_question_get(admin_job *j, MYSQL *db)
     return 0;
 }
 
-/* ---- blueprints and preview ------------------------------------------------------------------------- */
+/* ---- blueprints and preview
+ * ------------------------------------------------------------------------- */
 
 int admin_qb_blueprints(admin_job *j, MYSQL *db)
 {
@@ -481,8 +505,7 @@ int admin_qb_blueprint_publish(admin_job *j, MYSQL *db)
     if (rc == DK_ECONFLICT && report) j->err_fields = json_pack("{s:O}", "feasibility", report);
     if (!rc) {
         char key[64];
-        snprintf(key, sizeof key, "%s/%s",
-                 json_string_value(json_object_get(j->body, "category")),
+        snprintf(key, sizeof key, "%s/%s", json_string_value(json_object_get(j->body, "category")),
                  json_string_value(json_object_get(j->body, "paper")));
         rc = admin_audit(db, j, 0, "qbank_blueprint_publish", "qb_blueprint", 0, key, NULL,
                          "published", NULL, j->body, &j->err);
@@ -510,15 +533,16 @@ int admin_qb_preview(admin_job *j, MYSQL *db)
         seed = (long long)(r & ((1ULL << 53) - 1));
     }
     if ((rc = qb_preview(db, cat, paper, (uint64_t)seed, &j->out, &j->err))) return rc;
-    json_t *d = json_pack("{s:s,s:s,s:I}", "category", cat, "paper", paper, "seed",
-                          (json_int_t)seed);
+    json_t *d =
+        json_pack("{s:s,s:s,s:I}", "category", cat, "paper", paper, "seed", (json_int_t)seed);
     rc = admin_audit(db, j, 0, "qbank_preview", "qb_blueprint", 0, cat, NULL, NULL, paper, d,
                      &j->err);
     json_decref(d);
     return rc;
 }
 
-/* ---- 题库管理员 accounts, made by the province ------------------------------------------------------ */
+/* ---- 题库管理员 accounts, made by the province
+ * ------------------------------------------------------ */
 
 int admin_qb_admin_list(admin_job *j, MYSQL *db)
 {
@@ -601,41 +625,49 @@ int admin_qb_admin_enable(admin_job *j, MYSQL *db)
     }
     if ((rc = admin_audit(db, j, 0, on ? "enable_qbank_admin" : "disable_qbank_admin",
                           "authority_account", id, NULL, NULL, NULL, NULL, NULL, &j->err)) ||
-        (!on && (rc = dom_token_revoke(db, &j->srv->tokens, DOM_KIND_AUTHORITY, id, NULL,
-                                       &j->err))) ||
+        (!on &&
+         (rc = dom_token_revoke(db, &j->srv->tokens, DOM_KIND_AUTHORITY, id, NULL, &j->err))) ||
         (rc = dk_mysql_commit(db, &j->err)))
         return rc;
     j->out = json_pack("{s:I,s:b}", "id", (json_int_t)id, "enabled", on);
     return 0;
 }
 
-/* ---- the template ----------------------------------------------------------------------------- */
+/* ---- the template -----------------------------------------------------------------------------
+ */
 
 /* One example of every type, A1 to X (groups of two), valid for `qbank import`. */
 static const char *const TEMPLATE_JSONL[] = {
     "{\"id\":\"EX-A1-0001\",\"category\":\"临床\",\"paper\":\"业务水平\",\"section\":\"内科学\","
-    "\"type\":\"A1\",\"stem\":\"（示例）成人腋测法正常体温的范围是\",\"options\":{\"A\":\"35.0～36.0℃\","
+    "\"type\":\"A1\",\"stem\":\"（示例）成人腋测法正常体温的范围是\",\"options\":{\"A\":\"35.0～36."
+    "0℃\","
     "\"B\":\"36.0～37.0℃\",\"C\":\"37.0～38.0℃\",\"D\":\"38.0～39.0℃\",\"E\":\"39.0～40.0℃\"},"
     "\"answer\":\"B\",\"difficulty\":2,\"explanation\":\"腋测法正常值为 36.0～37.0℃。\"}",
     "{\"id\":\"EX-A2-0001\",\"category\":\"临床\",\"paper\":\"业务水平\",\"section\":\"内科学\","
-    "\"type\":\"A2\",\"stem\":\"（示例）男，60岁。劳累后胸骨后压榨性疼痛3年，休息数分钟可缓解。最可能的诊断是\","
-    "\"options\":{\"A\":\"稳定型心绞痛\",\"B\":\"急性心肌梗死\",\"C\":\"主动脉夹层\",\"D\":\"肺栓塞\","
+    "\"type\":\"A2\",\"stem\":"
+    "\"（示例）男，60岁。劳累后胸骨后压榨性疼痛3年，休息数分钟可缓解。最可能的诊断是\","
+    "\"options\":{\"A\":\"稳定型心绞痛\",\"B\":\"急性心肌梗死\",\"C\":\"主动脉夹层\",\"D\":"
+    "\"肺栓塞\","
     "\"E\":\"反流性食管炎\"},\"answer\":\"A\"}",
     "{\"id\":\"EX-A3-0001\",\"category\":\"临床\",\"paper\":\"业务水平\",\"section\":\"外科学\","
     "\"type\":\"A3\",\"group\":\"EX-GA3-01\",\"case\":\"（示例病例）男，35岁。转移性右下腹痛8小时，"
-    "右下腹固定压痛。\",\"stem\":\"最可能的诊断是\",\"options\":{\"A\":\"急性阑尾炎\",\"B\":\"急性胆囊炎\","
+    "右下腹固定压痛。\",\"stem\":\"最可能的诊断是\",\"options\":{\"A\":\"急性阑尾炎\",\"B\":"
+    "\"急性胆囊炎\","
     "\"C\":\"输尿管结石\",\"D\":\"急性胰腺炎\",\"E\":\"胃穿孔\"},\"answer\":\"A\"}",
     "{\"id\":\"EX-A3-0002\",\"category\":\"临床\",\"paper\":\"业务水平\",\"section\":\"外科学\","
     "\"type\":\"A3\",\"group\":\"EX-GA3-01\",\"case\":\"（示例病例）男，35岁。转移性右下腹痛8小时，"
-    "右下腹固定压痛。\",\"stem\":\"首选的治疗是\",\"options\":{\"A\":\"阑尾切除术\",\"B\":\"胆囊切除术\","
+    "右下腹固定压痛。\",\"stem\":\"首选的治疗是\",\"options\":{\"A\":\"阑尾切除术\",\"B\":"
+    "\"胆囊切除术\","
     "\"C\":\"体外冲击波碎石\",\"D\":\"禁食补液观察\",\"E\":\"胃大部切除术\"},\"answer\":\"A\"}",
     "{\"id\":\"EX-A4-0001\",\"category\":\"临床\",\"paper\":\"业务水平\",\"section\":\"儿科学\","
     "\"type\":\"A4\",\"group\":\"EX-GA4-01\",\"case\":\"（示例病例）女孩，2岁。发热3天，皮疹1天，"
-    "耳后首先出现红色斑丘疹。\",\"stem\":\"最可能的诊断是\",\"options\":{\"A\":\"麻疹\",\"B\":\"风疹\","
+    "耳后首先出现红色斑丘疹。\",\"stem\":\"最可能的诊断是\",\"options\":{\"A\":\"麻疹\",\"B\":"
+    "\"风疹\","
     "\"C\":\"幼儿急疹\",\"D\":\"猩红热\",\"E\":\"水痘\"},\"answer\":\"A\"}",
     "{\"id\":\"EX-A4-0002\",\"category\":\"临床\",\"paper\":\"业务水平\",\"section\":\"儿科学\","
     "\"type\":\"A4\",\"group\":\"EX-GA4-01\",\"case\":\"（示例病例）女孩，2岁。发热3天，皮疹1天，"
-    "耳后首先出现红色斑丘疹。\",\"stem\":\"出疹前可见的特征性体征是\",\"options\":{\"A\":\"麻疹黏膜斑\","
+    "耳后首先出现红色斑丘疹。\",\"stem\":\"出疹前可见的特征性体征是\",\"options\":{\"A\":"
+    "\"麻疹黏膜斑\","
     "\"B\":\"草莓舌\",\"C\":\"杨梅舌\",\"D\":\"口周苍白圈\",\"E\":\"帕氏线\"},\"answer\":\"A\"}",
     "{\"id\":\"EX-B1-0001\",\"category\":\"临床\",\"paper\":\"业务水平\",\"section\":\"内科学\","
     "\"type\":\"B1\",\"group\":\"EX-GB1-01\",\"stem\":\"（示例）夜盲症的病因是缺乏\","
@@ -646,7 +678,8 @@ static const char *const TEMPLATE_JSONL[] = {
     "\"options\":{\"A\":\"维生素A\",\"B\":\"维生素B1\",\"C\":\"维生素C\",\"D\":\"维生素D\","
     "\"E\":\"烟酸\"},\"answer\":\"C\"}",
     "{\"id\":\"EX-X-0001\",\"category\":\"临床\",\"paper\":\"公共知识\",\"section\":\"卫生法规\","
-    "\"type\":\"X\",\"stem\":\"（示例）医师在执业活动中享有的权利包括\",\"options\":{\"A\":\"获取劳动报酬\","
+    "\"type\":\"X\",\"stem\":\"（示例）医师在执业活动中享有的权利包括\",\"options\":{\"A\":"
+    "\"获取劳动报酬\","
     "\"B\":\"参加专业培训\",\"C\":\"拒绝一切急诊\",\"D\":\"从事医学研究\"},\"answer\":\"ABD\"}",
 };
 #define NTEMPLATE (sizeof TEMPLATE_JSONL / sizeof TEMPLATE_JSONL[0])

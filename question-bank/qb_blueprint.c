@@ -33,7 +33,8 @@ void qb_bp_clear(qb_bp_def *bp)
 static int parse_types(json_t *t, unsigned *out, size_t row, dk_error *err)
 {
     *out = 0;
-    if (!t || json_is_null(t) || (json_is_array(t) && !json_array_size(t))) return 0; /* every type */
+    if (!t || json_is_null(t) || (json_is_array(t) && !json_array_size(t)))
+        return 0; /* every type */
     json_t *one;
     size_t i;
     if (json_is_string(t)) {

@@ -25,8 +25,8 @@ static const char *state_zh(const char *s)
 
 /* ---- releases ------------------------------------------------------------------------------ */
 
-int qb_release_create(MYSQL *db, const char *kind, const char *title, long long by,
-                      long long *rid, dk_error *err)
+int qb_release_create(MYSQL *db, const char *kind, const char *title, long long by, long long *rid,
+                      dk_error *err)
 {
     dk_param p[] = {DK_PSTR(kind), DK_PSTR(title), DK_PINT(by)};
     int rc = dk_mysql_exec(db, "INSERT INTO qb_release (kind, title, created_by) VALUES (?, ?, ?)",
@@ -35,23 +35,32 @@ int qb_release_create(MYSQL *db, const char *kind, const char *title, long long 
     return rc;
 }
 
-int qb_release_retire(MYSQL *db, long long rid, const char *id, long *added, dk_error *err)
+int qb_question_live(MYSQL *db, const char *id, const char *what, char group[QB_MAX_ID + 1],
+                     dk_error *err)
 {
-    *added = 0;
     MYSQL_RES *res;
     dk_param p[] = {DK_PSTR(id)};
+    group[0] = '\0';
     int rc = dk_mysql_exec(db, "SELECT state, group_id FROM qb_question WHERE id = ?", p, 1, &res,
                            NULL, err);
     if (rc) return rc;
     MYSQL_ROW row = mysql_fetch_row(res);
-    char group[QB_MAX_ID + 1] = "";
     if (!row)
         rc = dk_error_set(err, DK_ENOTFOUND, "题库中没有题目 %s", id);
     else if (strcmp(row[0], "live"))
-        rc = dk_error_set(err, DK_ECONFLICT, "题目 %s 当前状态为%s，不能退役", id, state_zh(row[0]));
+        rc =
+            dk_error_set(err, DK_ECONFLICT, "题目 %s 当前状态为%s，%s", id, state_zh(row[0]), what);
     else if (row[1])
-        snprintf(group, sizeof group, "%s", row[1]);
+        snprintf(group, QB_MAX_ID + 1, "%s", row[1]);
     mysql_free_result(res);
+    return rc;
+}
+
+int qb_release_retire(MYSQL *db, long long rid, const char *id, long *added, dk_error *err)
+{
+    *added = 0;
+    char group[QB_MAX_ID + 1];
+    int rc = qb_question_live(db, id, "不能退役", group, err);
     if (rc) return rc;
     uint64_t n = 0;
     dk_param q[] = {DK_PINT(rid), DK_PSTR(group[0] ? group : id)};
@@ -81,8 +90,7 @@ static int lock_draft(MYSQL *db, long long rid, dk_error *err)
     if (!row)
         rc = dk_error_set(err, DK_ENOTFOUND, "没有这个题库版本");
     else if (strcmp(row[0], "draft"))
-        rc = dk_error_set(err, DK_ECONFLICT, "该版本当前状态为%s，只能处理草稿",
-                          state_zh(row[0]));
+        rc = dk_error_set(err, DK_ECONFLICT, "该版本当前状态为%s，只能处理草稿", state_zh(row[0]));
     mysql_free_result(res);
     return rc;
 }
@@ -158,7 +166,8 @@ int qb_release_discard(MYSQL *db, long long rid, long long by, dk_error *err)
                          u, 2, NULL, NULL, err);
 }
 
-/* ---- blueprints ------------------------------------------------------------------------------- */
+/* ---- blueprints -------------------------------------------------------------------------------
+ */
 
 static json_t *types_json(unsigned types)
 {
@@ -176,11 +185,10 @@ static json_t *bp_report(const qb_index *idx, int cp)
     json_t *rows = json_array();
     for (size_t r = 0; r < e->def.nrows; r++) {
         const qb_pool *p = &e->pools[r];
-        json_array_append_new(rows, json_pack("{s:s, s:o, s:i, s:i, s:b}", "section",
-                                              e->def.rows[r].section, "type",
-                                              types_json(e->def.rows[r].types), "count", p->count,
-                                              "available", (int)p->nquestions, "feasible",
-                                              p->feasible));
+        json_array_append_new(
+            rows, json_pack("{s:s, s:o, s:i, s:i, s:b}", "section", e->def.rows[r].section, "type",
+                            types_json(e->def.rows[r].types), "count", p->count, "available",
+                            (int)p->nquestions, "feasible", p->feasible));
     }
     return json_pack("{s:s, s:s, s:i, s:i, s:i, s:b, s:s, s:o}", "category",
                      qb_category_names[e->def.category], "paper", qb_paper_names[e->def.paper],
@@ -270,7 +278,8 @@ int qb_blueprint_all(MYSQL *db, json_t **out, dk_error *err)
     return 0;
 }
 
-/* ---- preview ------------------------------------------------------------------------------------ */
+/* ---- preview ------------------------------------------------------------------------------------
+ */
 
 int qb_preview(MYSQL *db, const char *category, const char *paper, uint64_t seed, json_t **out,
                dk_error *err)
@@ -303,12 +312,12 @@ int qb_preview(MYSQL *db, const char *category, const char *paper, uint64_t seed
     while ((row = mysql_fetch_row(res))) {
         json_error_t je;
         json_t *opts = json_loads(row[6], 0, &je);
-        json_object_set_new(
-            byid, row[0],
-            json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:o, s:s, s:s?, s:i}", "type", row[1],
-                      "section", row[2], "group", row[3], "case", row[4], "stem", row[5],
-                      "options", opts ? opts : json_object(), "answer", row[7], "explanation",
-                      row[8], "difficulty", row[9] ? atoi(row[9]) : 3));
+        json_object_set_new(byid, row[0],
+                            json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:o, s:s, s:s?, s:i}", "type",
+                                      row[1], "section", row[2], "group", row[3], "case", row[4],
+                                      "stem", row[5], "options", opts ? opts : json_object(),
+                                      "answer", row[7], "explanation", row[8], "difficulty",
+                                      row[9] ? atoi(row[9]) : 3));
     }
     json_t *qs = json_array();
     for (int no = 1; no <= n; no++) {

@@ -153,13 +153,12 @@ static char *options_json(const qb_rec *r)
 
 /* Where written rows go: live (qbank import) or drafts of a release (the console). */
 typedef struct dest {
-    const char *state; /* "live" or "draft" */
+    const char *state;    /* "live" or "draft" */
     long long release_id; /* 0: none */
     const char *replaces; /* a revision: the question it revises */
 } dest;
 
-#define DEST_PARAMS(d)                                                                             \
-    DK_PSTR((d)->state), (d)->release_id ? DK_PINT((d)->release_id) : DK_PNULL
+#define DEST_PARAMS(d) DK_PSTR((d)->state), (d)->release_id ? DK_PINT((d)->release_id) : DK_PNULL
 
 static int insert_group(MYSQL *db, const qb_rec *r, const dest *d, dk_error *err)
 {
@@ -227,12 +226,13 @@ static int insert_questions(MYSQL *db, qb_rec **recs, size_t n, const dest *d, d
     return rc;
 }
 
-/* ---- the check: one for `qbank import` and the console ----------------------------------------- */
+/* ---- the check: one for `qbank import` and the console -----------------------------------------
+ */
 
 struct qb_check {
     qb_validator *v;
     long lines, bad_lines, existing;
-    unsigned char *old; /* per line: its id is in the bank (QB_IMPORT_IGNORE_EXISTING) */
+    unsigned char *old;      /* per line: its id is in the bank (QB_IMPORT_IGNORE_EXISTING) */
     char *replaces, *new_id; /* a revision */
 };
 
@@ -375,7 +375,8 @@ done:
     return rc;
 }
 
-/* ---- the console's side ----------------------------------------------------------------------- */
+/* ---- the console's side -----------------------------------------------------------------------
+ */
 
 int qb_check_upload(MYSQL *db, const char *buf, size_t len, qb_check **out, dk_error *err)
 {
@@ -391,7 +392,8 @@ static int next_revision_id(MYSQL *db, const char *id, char out[QB_MAX_ID + 1], 
 {
     size_t n = strlen(id), b = n;
     const char *r = strrchr(id, '-');
-    if (r && r[1] == 'R' && r[2] && strspn(r + 2, "0123456789") == strlen(r + 2)) b = (size_t)(r - id);
+    if (r && r[1] == 'R' && r[2] && strspn(r + 2, "0123456789") == strlen(r + 2))
+        b = (size_t)(r - id);
     for (int k = 2; k < 1000; k++) {
         char cand[QB_MAX_ID + 16];
         snprintf(cand, sizeof cand, "%.*s-R%d", (int)b, id, k);
@@ -416,21 +418,12 @@ int qb_check_revision(MYSQL *db, const char *id, const char *line, size_t len, q
 {
     qb_check *c = dk_calloc(1, sizeof *c);
     *out = c;
-    MYSQL_RES *res;
-    dk_param p[] = {DK_PSTR(id)};
-    int rc = dk_mysql_exec(db, "SELECT state, group_id FROM qb_question WHERE id = ?", p, 1, &res,
-                           NULL, err);
+    char group[QB_MAX_ID + 1];
+    int rc = qb_question_live(db, id, "只能修改使用中的题目", group, err);
     if (rc) return rc;
-    MYSQL_ROW row = mysql_fetch_row(res);
-    if (!row) rc = dk_error_set(err, DK_ENOTFOUND, "题库中没有题目 %s", id);
-    else if (strcmp(row[0], "live"))
-        rc = dk_error_set(err, DK_ECONFLICT, "题目 %s 当前状态为%s，只能修改已发布的题目", id,
-                          !strcmp(row[0], "draft") ? "草稿" : "已退役");
-    else if (row[1])
-        rc = dk_error_set(err, DK_ECONFLICT,
-                          "题目 %s 属于组合题 %s：请退役整组后重新上传修改后的整组", id, row[1]);
-    mysql_free_result(res);
-    if (rc) return rc;
+    if (group[0])
+        return dk_error_set(err, DK_ECONFLICT,
+                            "题目 %s 属于组合题 %s：请退役整组后重新上传修改后的整组", id, group);
     char nid[QB_MAX_ID + 1];
     if ((rc = next_revision_id(db, id, nid, err))) return rc;
     /* the revised line with the new id: then exactly an upload of one line */
@@ -457,9 +450,18 @@ void qb_check_free(qb_check *c)
     free(c);
 }
 
-long qb_check_lines(const qb_check *c) { return c->lines; }
-long qb_check_bad_lines(const qb_check *c) { return c->bad_lines; }
-const char *qb_check_new_id(const qb_check *c) { return c->new_id; }
+long qb_check_lines(const qb_check *c)
+{
+    return c->lines;
+}
+long qb_check_bad_lines(const qb_check *c)
+{
+    return c->bad_lines;
+}
+const char *qb_check_new_id(const qb_check *c)
+{
+    return c->new_id;
+}
 
 long qb_check_questions(const qb_check *c)
 {
@@ -499,8 +501,8 @@ int qb_release_add(MYSQL *db, long long rid, const qb_check *c, long *written, d
     }
     if (!rc) {
         dk_param p[] = {DK_PINT((long long)m), DK_PINT(rid)};
-        rc = dk_mysql_exec(db, "UPDATE qb_release SET questions = questions + ? WHERE id = ?", p,
-                           2, NULL, NULL, err);
+        rc = dk_mysql_exec(db, "UPDATE qb_release SET questions = questions + ? WHERE id = ?", p, 2,
+                           NULL, NULL, err);
     }
     if (!rc) *written = (long)m;
     return rc;

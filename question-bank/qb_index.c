@@ -264,7 +264,7 @@ qb_index *qb_index_build(qb_rec *recs, size_t n, const qb_bp_def *bps, size_t nb
         q->difficulty = (uint8_t)r->difficulty;
         q->key = r->key;
         q->nopt = (uint8_t)r->nopt;
-        q->retired = (uint8_t)!!r->retired;
+        q->retired = (uint8_t) !!r->retired;
         q->group = QB_NONE;
         if (r->group) {
             qb_g *g = idx->ngroups ? &idx->groups[idx->ngroups - 1] : NULL;

@@ -247,6 +247,10 @@ int qb_bank_version_bump(MYSQL *db, dk_error *err);
  * *imported = questions written (or that would be), *existing = lines left out. */
 int qb_import_file(MYSQL *db, const char *path, unsigned flags, FILE *report, long *imported,
                    long *bad_lines, long *existing, dk_error *err);
+/* (qb_console.c) DK_ENOTFOUND, or DK_ECONFLICT "题目 X 当前状态为已退役，<what>" unless id is
+ * live; group: its group id, "" for a single question. */
+int qb_question_live(MYSQL *db, const char *id, const char *what, char group[QB_MAX_ID + 1],
+                     dk_error *err);
 /* Writes one blueprint (insert or replace) in the caller's transaction. */
 int qb_bp_store(MYSQL *db, const qb_bp_def *bp, dk_error *err);
 int qb_blueprint_store_file(MYSQL *db, const char *path, int *stored, dk_error *err);

@@ -185,12 +185,12 @@ long qb_check_bad_lines(const qb_check *c);
 long qb_check_questions(const qb_check *c); /* good questions, what a release would add */
 size_t qb_check_nissues(const qb_check *c);
 void qb_check_issue(const qb_check *c, size_t i, qb_issue *out); /* sorted by line */
-const char *qb_check_new_id(const qb_check *c); /* a revision's id, else NULL */
+const char *qb_check_new_id(const qb_check *c);                  /* a revision's id, else NULL */
 
 /* Makes a draft release (kind "import", "edit" or "retire"; title at most 200 characters)
  * by authority account `by`. */
-int qb_release_create(MYSQL *db, const char *kind, const char *title, long long by,
-                      long long *rid, dk_error *err);
+int qb_release_create(MYSQL *db, const char *kind, const char *title, long long by, long long *rid,
+                      dk_error *err);
 /* Writes the questions of a check with no bad line as drafts of release rid (a revision
  * also retires the question it revises). DK_EINVAL if a line is bad. */
 int qb_release_add(MYSQL *db, long long rid, const qb_check *c, long *written, dk_error *err);

@@ -210,6 +210,8 @@ to_tests
 exam POST /sessions '{"paper":"公共知识"}' "$PT"
 [ "$code" = 200 ] || [ "$code" = 201 ] || fail "start: HTTP $code $(cat "$TMP/body")"
 SID=$(j .session_id)
+[ "$(sql "SELECT JSON_EXTRACT(paper_json, '\$.pass_mark') IS NOT NULL FROM exam_session WHERE id = '$SID'")" = 1 ] ||
+    fail "the session does not keep the pass mark it was drawn under"
 exam GET "/sessions/$SID" "" "$PT"
 expect 200
 jq -c .paper_detail "$TMP/body" >"$TMP/paper-before.json"
@@ -247,16 +249,7 @@ jq -c .paper_detail "$TMP/body" >"$TMP/paper-after.json"
 cmp -s "$TMP/paper-before.json" "$TMP/paper-after.json" || fail "the live paper changed after the publish"
 grep -q "修订$RUN" "$TMP/paper-after.json" && fail "the live paper shows the revised text"
 # answer every question with the keys the paper was drawn with (the old key of $EDIT)
-sql "SELECT id, answer FROM qb_question WHERE id IN ($IN)" >"$TMP/keys"
-echo "$ENC" | cut -d';' -f5 | tr ',' '\n' |
-    awk 'NR == FNR { k[$1] = $2; next }
-         { a = k[$1]; out = ""
-           for (i = 1; i <= length(a); i++) out = out sprintf("%c", 64 + index($2, substr(a, i, 1)))
-           print FNR, out }' FS='\t' "$TMP/keys" FS=':' - >"$TMP/answers"
-while read -r n choice; do
-    exam PUT "/sessions/$SID/answers/$n" "{\"choice\":\"$choice\"}" "$PT"
-    expect 200 "answer $n"
-done <"$TMP/answers"
+answer_right "$PT" "$SID"
 exam POST "/sessions/$SID/submit" "" "$PT"
 expect 200 "submit"
 eq "$(sql "SELECT CONCAT(score, '/', total) FROM exam_result WHERE session_id = '$SID'")" \
