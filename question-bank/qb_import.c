@@ -6,6 +6,7 @@
  * (qb_bank_version) is bumped in the same transaction, so a reload sees the new bank
  * and a new version together. */
 #include <errno.h>
+#include <event2/buffer.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,16 +58,19 @@ static int read_file(const char *path, char **out, size_t *len, dk_error *err)
 }
 
 /* Seeds the validator with the content of every question already in the bank, live or
- * drafted (a retired one may come back; `except`, the question being revised, too). */
-static int load_bank_content(MYSQL *db, qb_validator *v, const char *except, dk_error *err)
+ * drafted (a retired one may come back; the question being revised and its group too:
+ * `except` and `except_group`, NULL for none). */
+static int load_bank_content(MYSQL *db, qb_validator *v, const char *except,
+                             const char *except_group, dk_error *err)
 {
     MYSQL_RES *res;
-    dk_param p[] = {DK_PSTR(except ? except : "")};
+    dk_param p[] = {DK_PSTR(except ? except : ""), DK_PSTR(except_group ? except_group : "")};
     int rc = dk_mysql_exec(db,
                            "SELECT q.id, q.category, q.stem, q.options, g.case_text FROM "
                            "qb_question q LEFT JOIN qb_group g ON g.id = q.group_id "
-                           "WHERE q.state <> 'retired' AND q.id <> ?",
-                           p, 1, &res, NULL, err);
+                           "WHERE q.state <> 'retired' AND q.id <> ? AND "
+                           "(q.group_id IS NULL OR q.group_id <> ?)",
+                           p, 2, &res, NULL, err);
     if (rc) return rc;
     MYSQL_ROW row;
     while ((row = mysql_fetch_row(res))) {
@@ -155,7 +159,6 @@ static char *options_json(const qb_rec *r)
 typedef struct dest {
     const char *state;    /* "live" or "draft" */
     long long release_id; /* 0: none */
-    const char *replaces; /* a revision: the question it revises */
 } dest;
 
 #define DEST_PARAMS(d) DK_PSTR((d)->state), (d)->release_id ? DK_PINT((d)->release_id) : DK_PNULL
@@ -179,14 +182,14 @@ static int insert_group(MYSQL *db, const qb_rec *r, const dest *d, dk_error *err
     return rc;
 }
 
-#define QCOLS 15
+#define QCOLS 14
 
 static int insert_questions(MYSQL *db, qb_rec **recs, size_t n, const dest *d, dk_error *err)
 {
     static const char head[] = "INSERT INTO qb_question (id, category, paper, section, qtype, "
                                "group_id, group_pos, stem, options, answer, difficulty, "
-                               "explanation, state, release_id, replaces, imported_at) VALUES ";
-    static const char tuple[] = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,NOW(3))";
+                               "explanation, state, release_id, imported_at) VALUES ";
+    static const char tuple[] = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,NOW(3))";
     char *sql = dk_malloc(sizeof head + BATCH * sizeof tuple);
     dk_param *p = dk_malloc(BATCH * QCOLS * sizeof *p);
     char *opts[BATCH];
@@ -215,7 +218,6 @@ static int insert_questions(MYSQL *db, qb_rec **recs, size_t n, const dest *d, d
             q[11] = r->explanation ? DK_PSTR(r->explanation) : DK_PNULL;
             q[12] = DK_PSTR(d->state);
             q[13] = d->release_id ? DK_PINT(d->release_id) : DK_PNULL;
-            q[14] = d->replaces ? DK_PSTR(d->replaces) : DK_PNULL;
         }
         rc = dk_mysql_exec(db, sql, p, k * QCOLS, NULL, NULL, err);
         for (size_t i = 0; i < k; i++)
@@ -233,7 +235,10 @@ struct qb_check {
     qb_validator *v;
     long lines, bad_lines, existing;
     unsigned char *old;      /* per line: its id is in the bank (QB_IMPORT_IGNORE_EXISTING) */
-    char *replaces, *new_id; /* a revision */
+    char *replaces, *new_id; /* a revision: the question edited, and its new id */
+    char *except_group;      /* a revision of a group member: the group it replaces */
+    char **pairs;            /* a revision: old id, new id, ... of every row it replaces */
+    size_t npairs;
 };
 
 /* Validates buf line by line, then against the bank (db not NULL): ids and group ids
@@ -243,7 +248,7 @@ static int check_run(MYSQL *db, const char *buf, size_t len, unsigned flags, con
 {
     int rc;
     c->v = qb_validator_new();
-    if (db && (rc = load_bank_content(db, c->v, except, err))) return rc;
+    if (db && (rc = load_bank_content(db, c->v, except, c->except_group, err))) return rc;
     long lineno = 0;
     for (size_t at = 0; at < len;) {
         const char *nl = memchr(buf + at, '\n', len - at);
@@ -310,6 +315,10 @@ static void check_clear(qb_check *c)
     free(c->old);
     free(c->replaces);
     free(c->new_id);
+    free(c->except_group);
+    for (size_t i = 0; i < 2 * c->npairs; i++)
+        free(c->pairs[i]);
+    free(c->pairs);
 }
 
 static void print_violations(const qb_validator *v, const char *path, FILE *report)
@@ -358,7 +367,7 @@ int qb_import_file(MYSQL *db, const char *path, unsigned flags, FILE *report, lo
         *imported = (long)m;
         goto done;
     }
-    dest live = {"live", 0, NULL};
+    dest live = {"live", 0};
     if ((rc = dk_mysql_begin(db, err))) goto done;
     rc = write_recs(db, good, m, &live, err);
     if (!rc) rc = qb_bank_version_bump(db, err);
@@ -387,8 +396,10 @@ int qb_check_upload(MYSQL *db, const char *buf, size_t len, qb_check **out, dk_e
     return check_run(db, buf, len, 0, NULL, c, err);
 }
 
-/* The next free revision id of id: <base>-R<n>, base without an earlier -R<n>. */
-static int next_revision_id(MYSQL *db, const char *id, char out[QB_MAX_ID + 1], dk_error *err)
+/* The next free revision id of id in table (qb_question or qb_group): <base>-R<n>, base
+ * without an earlier -R<n>. */
+static int next_revision_id(MYSQL *db, const char *table, const char *id, char out[QB_MAX_ID + 1],
+                            dk_error *err)
 {
     size_t n = strlen(id), b = n;
     const char *r = strrchr(id, '-');
@@ -401,7 +412,9 @@ static int next_revision_id(MYSQL *db, const char *id, char out[QB_MAX_ID + 1], 
             return dk_error_set(err, DK_EINVAL, "题目编号 %s 过长，无法生成修订编号", id);
         MYSQL_RES *res;
         dk_param p[] = {DK_PSTR(cand)};
-        int rc = dk_mysql_exec(db, "SELECT 1 FROM qb_question WHERE id = ?", p, 1, &res, NULL, err);
+        char sql[64];
+        snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id = ?", table);
+        int rc = dk_mysql_exec(db, sql, p, 1, &res, NULL, err);
         if (rc) return rc;
         int taken = mysql_num_rows(res) > 0;
         mysql_free_result(res);
@@ -413,6 +426,73 @@ static int next_revision_id(MYSQL *db, const char *id, char out[QB_MAX_ID + 1], 
     return dk_error_set(err, DK_ECONFLICT, "题目 %s 的修订过多", id);
 }
 
+static void add_pair(qb_check *c, const char *old, const char *nid)
+{
+    c->pairs = dk_realloc(c->pairs, 2 * (c->npairs + 1) * sizeof *c->pairs);
+    c->pairs[2 * c->npairs] = dk_strdup(old);
+    c->pairs[2 * c->npairs + 1] = dk_strdup(nid);
+    c->npairs++;
+}
+
+/* The lines of a revised group: every live member under a new id in a new group gid, the
+ * edited member as given; the edited member's case (A3/A4) or options (B1) become the
+ * group's, so that the members stay alike. */
+static int group_lines(MYSQL *db, const char *group, const char *id, json_t *edited, qb_check *c,
+                       struct evbuffer *out, dk_error *err)
+{
+    char ngid[QB_MAX_ID + 1];
+    int rc = next_revision_id(db, "qb_group", group, ngid, err);
+    if (rc) return rc;
+    MYSQL_RES *res;
+    dk_param p[] = {DK_PSTR(group)};
+    if ((rc = dk_mysql_exec(db,
+                            "SELECT q.id, q.category, q.paper, q.section, q.qtype, q.stem, "
+                            "q.options, q.answer, q.difficulty, q.explanation, g.case_text FROM "
+                            "qb_question q JOIN qb_group g ON g.id = q.group_id WHERE q.group_id "
+                            "= ? AND q.state = 'live' ORDER BY q.group_pos",
+                            p, 1, &res, NULL, err)))
+        return rc;
+    json_t *members = json_array();
+    MYSQL_ROW row;
+    while (!rc && (row = mysql_fetch_row(res))) {
+        char nid[QB_MAX_ID + 1];
+        if ((rc = next_revision_id(db, "qb_question", row[0], nid, err))) break;
+        json_t *o;
+        if (!strcmp(row[0], id)) {
+            o = json_copy(edited);
+            c->new_id = dk_strdup(nid);
+        } else {
+            json_t *opts = json_loads(row[6], 0, NULL);
+            o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:i}", "category", row[1], "paper", row[2],
+                          "section", row[3], "type", row[4], "stem", row[5], "options",
+                          opts ? opts : json_object(), "answer", row[7], "difficulty",
+                          row[8] ? atoi(row[8]) : 3);
+            if (row[9]) json_object_set_new(o, "explanation", json_string(row[9]));
+            if (row[10]) json_object_set_new(o, "case", json_string(row[10]));
+        }
+        json_object_set_new(o, "id", json_string(nid));
+        json_object_set_new(o, "group", json_string(ngid));
+        json_array_append_new(members, o);
+        add_pair(c, row[0], nid);
+    }
+    mysql_free_result(res);
+    size_t i;
+    json_t *o;
+    json_t *ecase = json_object_get(edited, "case"), *eopts = json_object_get(edited, "options");
+    const char *type = json_string_value(json_object_get(edited, "type"));
+    json_array_foreach(members, i, o)
+    {
+        if (rc) break;
+        if (ecase) json_object_set(o, "case", ecase);
+        if (type && !strcmp(type, "B1") && eopts) json_object_set(o, "options", eopts);
+        char *line = dk_json_dump(o);
+        evbuffer_add_printf(out, "%s\n", line);
+        free(line);
+    }
+    json_decref(members);
+    return rc;
+}
+
 int qb_check_revision(MYSQL *db, const char *id, const char *line, size_t len, qb_check **out,
                       dk_error *err)
 {
@@ -421,25 +501,33 @@ int qb_check_revision(MYSQL *db, const char *id, const char *line, size_t len, q
     char group[QB_MAX_ID + 1];
     int rc = qb_question_live(db, id, "只能修改使用中的题目", group, err);
     if (rc) return rc;
-    if (group[0])
-        return dk_error_set(err, DK_ECONFLICT,
-                            "题目 %s 属于组合题 %s：请退役整组后重新上传修改后的整组", id, group);
-    char nid[QB_MAX_ID + 1];
-    if ((rc = next_revision_id(db, id, nid, err))) return rc;
-    /* the revised line with the new id: then exactly an upload of one line */
     json_error_t je;
     json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
     if (!json_is_object(o)) {
         json_decref(o);
         return dk_error_set(err, DK_EINVAL, "修改内容应为一道题的 JSON 对象");
     }
-    json_object_set_new(o, "id", json_string(nid));
-    char *s = dk_json_dump(o);
-    json_decref(o);
     c->replaces = dk_strdup(id);
-    c->new_id = dk_strdup(nid);
-    rc = check_run(db, s, strlen(s), 0, id, c, err);
-    free(s);
+    /* the revised line(s) under new ids: then exactly an upload */
+    struct evbuffer *b = evbuffer_new();
+    if (group[0]) {
+        c->except_group = dk_strdup(group);
+        rc = group_lines(db, group, id, o, c, b, err);
+    } else {
+        char nid[QB_MAX_ID + 1];
+        if (!(rc = next_revision_id(db, "qb_question", id, nid, err))) {
+            json_object_set_new(o, "id", json_string(nid));
+            char *s = dk_json_dump(o);
+            evbuffer_add_printf(b, "%s\n", s);
+            free(s);
+            c->new_id = dk_strdup(nid);
+            add_pair(c, id, nid);
+        }
+    }
+    json_decref(o);
+    size_t n = evbuffer_get_length(b);
+    if (!rc) rc = check_run(db, (const char *)evbuffer_pullup(b, -1), n, 0, id, c, err);
+    evbuffer_free(b);
     return rc;
 }
 
@@ -492,10 +580,15 @@ int qb_release_add(MYSQL *db, long long rid, const qb_check *c, long *written, d
         return dk_error_set(err, DK_EINVAL, "有 %ld 行不合格，未写入题库", c->bad_lines);
     size_t m;
     qb_rec **good = good_recs(c, NULL, NULL, &m);
-    dest d = {"draft", rid, c->replaces};
+    dest d = {"draft", rid};
     int rc = write_recs(db, good, m, &d, err);
     free(good);
-    if (!rc && c->replaces) {
+    for (size_t i = 0; i < c->npairs && !rc; i++) { /* each new row names the one it revises */
+        dk_param p[] = {DK_PSTR(c->pairs[2 * i]), DK_PSTR(c->pairs[2 * i + 1])};
+        rc = dk_mysql_exec(db, "UPDATE qb_question SET replaces = ? WHERE id = ?", p, 2, NULL, NULL,
+                           err);
+    }
+    if (!rc && c->replaces) { /* a group member retires its whole group */
         long added;
         rc = qb_release_retire(db, rid, c->replaces, &added, err);
     }

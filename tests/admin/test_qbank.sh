@@ -143,13 +143,19 @@ upload POST "/qbank/releases?name=bad.jsonl" "$TMP/up.jsonl" application/x-ndjso
 expect 400 "import with bad lines"
 eq "$(j .error.report.bad_lines)" 2 "report of the refused import"
 eq "$(sql "SELECT COUNT(*) FROM qb_question WHERE id LIKE 'T$RUN-%'")" 0 "rows after a refused import"
-{ q "T$RUN-1" "$S 第一题" A; q "T$RUN-2" "$S 第二题" B; q "T$RUN-3" "$S 第三题" C; } >"$TMP/up.jsonl"
+g() { # id stem answer case: a member of the A3 group G$RUN
+    printf '{"id":"%s","category":"临床","paper":"业务水平","section":"外科学","type":"A3","group":"G%s","case":"%s","stem":"%s","options":{"A":"甲","B":"乙","C":"丙"},"answer":"%s"}\n' \
+        "$1" "$RUN" "$4" "$2" "$3"
+}
+CASE="病例$RUN：男，35岁，右下腹痛。"
+{ q "T$RUN-1" "$S 第一题" A; q "T$RUN-2" "$S 第二题" B; q "T$RUN-3" "$S 第三题" C
+  g "T$RUN-G1" "$S 组题一" A "$CASE"; g "T$RUN-G2" "$S 组题二" B "$CASE"; } >"$TMP/up.jsonl"
 upload POST "/qbank/releases?name=fixed.jsonl" "$TMP/up.jsonl" application/x-ndjson "$QB"
 expect 201 "import the fixed file"
 R1=$(j .id)
 eq "$(sql "SELECT GROUP_CONCAT(DISTINCT state) FROM qb_question WHERE id LIKE 'T$RUN-%'")" draft "state before publish"
 upload POST "/qbank/check" "$TMP/up.jsonl" application/x-ndjson "$QB"
-eq "$(j '[.issues[] | select(.reason == "duplicate-id")] | length')" 3 "drafts count as the bank's"
+eq "$(j '[.issues[] | select(.reason == "duplicate-id")] | length')" 6 "drafts count as the bank's (5 ids, 1 group)"
 V0=$(sql "SELECT version FROM qb_bank_version")
 api POST "/qbank/releases/$R1/publish" "" "$H1"
 expect 403 "an institution publishes"
@@ -193,6 +199,19 @@ expect_msg 409 已退役 "revise a retired question"
 for r in "$R2" "$R3"; do
     [ "$(audits qbank_publish "$r")" = 1 ] || fail "no audit row for publishing $r"
 done
+
+step "an edit of a group member: the whole group revised, the old group retired"
+api POST "/qbank/questions/T$RUN-G2/revise" "{\"question\":$(g x "$S 组题二（修订）" C "$CASE（修订）" | jq -c 'del(.group)')}" "$QB"
+expect 201 "revise a group member"
+RGR=$(j .id)
+eq "$(j .new_id)" "T$RUN-G2-R2" "revision id of the member"
+api POST "/qbank/releases/$RGR/publish" "" "$QB"
+expect 200
+eq "$(sql "SELECT GROUP_CONCAT(CONCAT(id, ':', state, ':', IFNULL(replaces, '')) ORDER BY group_pos) FROM qb_question WHERE group_id = 'G$RUN-R2'")" \
+   "T$RUN-G1-R2:live:T$RUN-G1,T$RUN-G2-R2:live:T$RUN-G2" "the revised group"
+eq "$(sql "SELECT COUNT(*) FROM qb_question WHERE group_id = 'G$RUN' AND state = 'retired'")" 2 "the old group's members"
+eq "$(sql "SELECT CONCAT(state, '/', case_text) FROM qb_group WHERE id = 'G$RUN-R2'")" "live/$CASE（修订）" "the new group's case"
+eq "$(sql "SELECT state FROM qb_group WHERE id = 'G$RUN'")" retired "the old group"
 
 step "blueprints: feasibility per section; an infeasible one is refused (409)"
 api GET /qbank/blueprints "" "$QB"

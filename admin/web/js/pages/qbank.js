@@ -280,12 +280,13 @@ async function reviseDialog(ctx, row) {
   const opts = Object.entries(q.options || {});
   const f = form(
     [
+      q.case !== null && q.case !== undefined && { name: 'case', label: '病例（全组共用）', type: 'textarea', required: true, rows: 4, value: q.case },
       { name: 'stem', label: '题干', type: 'textarea', required: true, rows: 4, value: q.stem },
       ...LETTERS.map((l, i) => ({ name: 'opt' + l, label: '选项 ' + l, value: opts[i] ? opts[i][1] : '', hint: i >= 2 ? '留空表示没有此选项' : '' })),
       { name: 'answer', label: '答案', required: true, value: q.answer, hint: '单选一个字母；X 型题多个字母按顺序，如 ACD' },
       { name: 'difficulty', label: '难度（1-5）', type: 'number', value: q.difficulty, attrs: { min: 1, max: 5 } },
       { name: 'explanation', label: '解析', type: 'textarea', value: q.explanation || '' },
-    ],
+    ].filter(Boolean),
     { cols: 2 },
   );
   const report = h('div', { 'aria-live': 'polite' });
@@ -293,7 +294,7 @@ async function reviseDialog(ctx, row) {
     title: `修改题目 ${q.id}`,
     width: 820,
     okText: '保存为草稿',
-    body: h('div', null, h('p', { class: 'muted' }, '保存后生成新的修订题目（编号加 -R 序号）和草稿版本；发布后原题退役，已抽取的试卷仍使用原题。'), f.el, report),
+    body: h('div', null, h('p', { class: 'muted' }, q.group ? `此题属于组合题 ${q.group}：保存后整组生成修订（组号和各题编号加 -R 序号，病例${q.type === 'B1' ? '和选项' : ''}全组共用），发布后原组退役，已抽取的试卷仍使用原题。` : '保存后生成新的修订题目（编号加 -R 序号）和草稿版本；发布后原题退役，已抽取的试卷仍使用原题。'), f.el, report),
     onOk: async () => {
       const v = f.check();
       const options = {};
@@ -301,6 +302,7 @@ async function reviseDialog(ctx, row) {
       const nq = { id: q.id, category: q.category, paper: q.paper, section: q.section, type: q.type, stem: v.stem, options, answer: v.answer };
       if (v.difficulty) nq.difficulty = Number(v.difficulty);
       if (v.explanation) nq.explanation = v.explanation;
+      if (v.case) nq.case = v.case;
       try {
         const r = await api.post(`/qbank/questions/${encodeURIComponent(q.id)}/revise`, { question: nq });
         toast(`已生成修订 ${r.new_id}（草稿版本 #${r.id}）`);
@@ -348,7 +350,7 @@ export function questions(ctx) {
       { title: '题型', key: 'qtype' },
       { title: '题干', key: 'stem', cls: 'wrap' },
       { title: '状态', render: (r) => st(Q_STATE, r.state) },
-      { title: '操作', render: (r) => [link('查看', () => showQuestion(r.id)), r.state === 'live' && !r.group_id && [' ', link('修改', () => reviseDialog(ctx, r))]] },
+      { title: '操作', render: (r) => [link('查看', () => showQuestion(r.id)), r.state === 'live' && [' ', link('修改', () => reviseDialog(ctx, r))]] },
     ],
   });
   l.load(1);
