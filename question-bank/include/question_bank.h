@@ -174,9 +174,10 @@ typedef struct qb_issue {
  * writes. *out is the caller's (qb_check_free) even when lines are bad. */
 int qb_check_upload(MYSQL *db, const char *buf, size_t len, qb_check **out, dk_error *err);
 /* The same for an edit of one live question: line is the revised question in the import
- * format (its id is replaced by the new revision's). DK_ENOTFOUND: no such question;
- * DK_ECONFLICT: not live (err names its state) or a member of a group (retire the group
- * and upload it again). */
+ * format (its id is replaced by the new revision's). A member of an A3/A4/B1 group revises
+ * the whole group: every live member under a new id in a new group <gid>-R<n>, the edited
+ * member's case (A3/A4) or options (B1) shared. DK_ENOTFOUND: no such question;
+ * DK_ECONFLICT: not live (err names its state). */
 int qb_check_revision(MYSQL *db, const char *id, const char *line, size_t len, qb_check **out,
                       dk_error *err);
 void qb_check_free(qb_check *c);
