@@ -23,6 +23,9 @@ static const char *state_zh(const char *s)
                                      : s;
 }
 
+static json_t *bp_report(const qb_index *idx, int cp);
+static void bp_why_zh(json_t *report, char *out, size_t outsz);
+
 /* ---- releases ------------------------------------------------------------------------------ */
 
 int qb_release_create(MYSQL *db, const char *kind, const char *title, long long by, long long *rid,
@@ -95,6 +98,29 @@ static int lock_draft(MYSQL *db, long long rid, dk_error *err)
     return rc;
 }
 
+/* After a release's changes (in the transaction): every blueprint the bank could fill
+ * before must still be fillable (a retirement must not leave 09:00 without a paper). */
+static int blueprints_still_drawable(MYSQL *db, const qb_index *before, dk_error *err)
+{
+    qb_index *after;
+    int rc = qb_index_load_in_txn(db, &after, err);
+    if (rc) return rc;
+    for (size_t i = 0; i < QB_NCATS * QB_NPAPERS && !rc; i++) {
+        const qb_bp_entry *b = &before->bps[i], *a = &after->bps[i];
+        if (b->present && b->pub.satisfiable && a->present && !a->pub.satisfiable) {
+            char why[256];
+            json_t *r = bp_report(after, (int)i);
+            bp_why_zh(r, why, sizeof why);
+            json_decref(r);
+            rc = dk_error_set(err, DK_ECONFLICT,
+                              "发布后题库无法按 %s %s 的蓝图组卷（%s），请先调整蓝图或少退役题目",
+                              a->pub.category, a->pub.paper, why);
+        }
+    }
+    qb_index_unref(after);
+    return rc;
+}
+
 int qb_release_publish(MYSQL *db, long long rid, long long by, uint64_t *version, dk_error *err)
 {
     *version = 0;
@@ -115,6 +141,8 @@ int qb_release_publish(MYSQL *db, long long rid, long long by, uint64_t *version
                           row[0], state_zh(row[1]));
     mysql_free_result(res);
     if (rc) return rc;
+    qb_index *before;
+    if ((rc = qb_index_load_in_txn(db, &before, err))) return rc;
     dk_param p2[] = {DK_PINT(rid), DK_PINT(rid)};
     if ((rc = dk_mysql_exec(db,
                             "UPDATE qb_question SET state = 'retired', retired_release = ? WHERE "
@@ -134,8 +162,11 @@ int qb_release_publish(MYSQL *db, long long rid, long long by, uint64_t *version
                             "UPDATE qb_question SET state = 'live' WHERE release_id = ? AND "
                             "state = 'draft'",
                             p, 1, NULL, NULL, err)) ||
-        (rc = qb_bank_version_bump(db, err)))
+        (rc = blueprints_still_drawable(db, before, err)) || (rc = qb_bank_version_bump(db, err))) {
+        qb_index_unref(before);
         return rc;
+    }
+    qb_index_unref(before);
     if ((rc = dk_mysql_exec(db, "SELECT version FROM qb_bank_version WHERE id = 1", NULL, 0, &res,
                             NULL, err)))
         return rc;

@@ -421,6 +421,9 @@ static int row_to_rec(MYSQL_ROW row, qb_rec *r)
     return 0;
 }
 
+static int index_load(MYSQL *db, const qb_bp_def *given, size_t ngiven, int own, qb_index **out,
+                      dk_error *err);
+
 int qb_index_load(MYSQL *db, qb_index **out, dk_error *err)
 {
     return qb_index_load_with(db, NULL, 0, out, err);
@@ -429,14 +432,27 @@ int qb_index_load(MYSQL *db, qb_index **out, dk_error *err)
 int qb_index_load_with(MYSQL *db, const qb_bp_def *given, size_t ngiven, qb_index **out,
                        dk_error *err)
 {
+    return index_load(db, given, ngiven, 1, out, err);
+}
+
+int qb_index_load_in_txn(MYSQL *db, qb_index **out, dk_error *err)
+{
+    return index_load(db, NULL, 0, 0, out, err);
+}
+
+/* own: in a snapshot of its own (else in the caller's transaction, seeing its writes) */
+static int index_load(MYSQL *db, const qb_bp_def *given, size_t ngiven, int own, qb_index **out,
+                      dk_error *err)
+{
     *out = NULL;
     MYSQL_RES *res = NULL;
     qb_rec *recs = NULL;
     size_t n = 0, nbp = 0;
     qb_bp_def *bps = NULL;
     uint64_t version = 0;
-    int rc =
-        dk_mysql_exec(db, "START TRANSACTION WITH CONSISTENT SNAPSHOT", NULL, 0, NULL, NULL, err);
+    int rc = own ? dk_mysql_exec(db, "START TRANSACTION WITH CONSISTENT SNAPSHOT", NULL, 0, NULL,
+                                 NULL, err)
+                 : 0;
     if (rc) return rc;
     if ((rc = dk_mysql_exec(db, "SELECT version FROM qb_bank_version WHERE id = 1", NULL, 0, &res,
                             NULL, err)))
@@ -465,14 +481,14 @@ int qb_index_load_with(MYSQL *db, const qb_bp_def *given, size_t ngiven, qb_inde
     mysql_free_result(res);
     res = NULL;
     if (!given && (rc = qb_blueprint_load_all(db, &bps, &nbp, err))) goto fail;
-    dk_mysql_exec(db, "COMMIT", NULL, 0, NULL, NULL, NULL);
+    if (own) dk_mysql_exec(db, "COMMIT", NULL, 0, NULL, NULL, NULL);
     *out = given ? qb_index_build(recs, n, given, ngiven, version)
                  : qb_index_build(recs, n, bps, nbp, version);
     DK_INFO("qb", "bank loaded version=%llu questions=%zu groups=%zu blueprints=%zu bytes=%zu",
             (unsigned long long)version, (*out)->nq, (*out)->ngroups, given ? ngiven : nbp,
             (*out)->memory);
 fail:
-    if (rc) dk_mysql_rollback(db);
+    if (rc && own) dk_mysql_rollback(db);
     if (res) mysql_free_result(res);
     for (size_t i = 0; i < n; i++)
         qb_rec_clear(&recs[i]);

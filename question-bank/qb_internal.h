@@ -221,6 +221,8 @@ qb_index *qb_index_build(qb_rec *recs, size_t n, const qb_bp_def *bps, size_t nb
  * benchmark). *nbad (if not NULL) gets the number of lines with violations. */
 qb_index *qb_index_from_jsonl(const char *buf, size_t len, const qb_bp_def *bps, size_t nbp,
                               uint64_t version, size_t *nbad);
+/* qb_index_load in the caller's open transaction (its own writes seen; nothing committed). */
+int qb_index_load_in_txn(MYSQL *db, qb_index **out, dk_error *err);
 /* qb_index_load with the blueprints given instead of the bank's (bps NULL: the bank's). */
 int qb_index_load_with(MYSQL *db, const qb_bp_def *bps, size_t nbp, qb_index **out, dk_error *err);
 static inline const char *qb_arena(const qb_index *idx, uint32_t off)

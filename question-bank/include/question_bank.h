@@ -199,8 +199,9 @@ int qb_release_add(MYSQL *db, long long rid, const qb_check *c, long *written, d
  * DK_ENOTFOUND / DK_ECONFLICT (not live: err names its state). *added: rows added. */
 int qb_release_retire(MYSQL *db, long long rid, const char *id, long *added, dk_error *err);
 /* Publishes draft release rid (locked FOR UPDATE): DK_ECONFLICT naming its status if it
- * is not a draft, or naming a question it retires that another release retired first.
- * *version: the bank version it made. */
+ * is not a draft, naming a question it retires that another release retired first, or
+ * naming a blueprint the bank could fill before and not after (the bank is read in the
+ * transaction before and after the change). *version: the bank version it made. */
 int qb_release_publish(MYSQL *db, long long rid, long long by, uint64_t *version, dk_error *err);
 /* Discards draft release rid: its draft rows are deleted. DK_ECONFLICT as above. */
 int qb_release_discard(MYSQL *db, long long rid, long long by, dk_error *err);

@@ -237,6 +237,26 @@ expect 200 "publish the same feasible blueprint"
 [ "$(sql "SELECT COUNT(*) FROM audit_log WHERE action = 'qbank_blueprint_publish' AND actor_id = $QBA_ID")" = 1 ] ||
     fail "no audit row for the blueprint"
 
+step "a retirement that would leave a published blueprint unfillable is not published (409)"
+SEC=$(jq -r '.sections[0].section' "$TMP/bp.json")
+sql "SELECT id FROM qb_question WHERE category = '临床' AND paper = '业务水平' AND section = '$SEC'
+     AND state = 'live' LIMIT 500" | jq -Rsc 'split("\n")[:-1] | {ids: ., note: "全部退役"}' >"$TMP/all.json"
+api POST /qbank/retirements "$(cat "$TMP/all.json")" "$QB"
+expect 201 "draft retiring all of $SEC"
+RALL=$(j .id)
+api POST "/qbank/releases/$RALL/publish" "" "$QB"
+if [ "$code" != 409 ]; then # never leave the shared bank without the section
+    sql "UPDATE qb_question SET state = 'live', retired_release = NULL WHERE retired_release = $RALL;
+         UPDATE qb_group SET state = 'live' WHERE id IN (SELECT group_id FROM qb_question WHERE id IN
+           (SELECT question_id FROM qb_release_retire WHERE release_id = $RALL))"
+    fail "publishing a retirement of all of $SEC: HTTP $code"
+fi
+j .error.message | grep -q "无法按 临床 业务水平 的蓝图组卷" || fail "409 message: $(j .error.message)"
+eq "$(sql "SELECT status FROM qb_release WHERE id = $RALL")" draft "the refused release"
+eq "$(sql "SELECT COUNT(*) FROM qb_question WHERE retired_release = $RALL")" 0 "questions retired by the refused release"
+api POST "/qbank/releases/$RALL/discard" "" "$QB"
+expect 200 "discard it"
+
 step "preview: a sample paper with keys, the same for the same seed, not stored"
 N0=$(sql "SELECT COUNT(*) FROM exam_session")
 api POST /qbank/preview '{"category":"临床","paper":"业务水平","seed":42}' "$QB"
