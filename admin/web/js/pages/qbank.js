@@ -440,9 +440,33 @@ function bpEditor(b) {
     clearTimeout(timer);
     timer = setTimeout(check, 350);
   }
+  // what the server would refuse with the library's (English) reason, said here first
+  function problem() {
+    const b = body();
+    if (!rows.length) return '请至少增加一行';
+    for (const [i, r] of rows.entries()) {
+      if (!r.section) return `第 ${i + 1} 行请填写科目`;
+      if ([...r.section].length > 50) return `第 ${i + 1} 行科目不能超过 50 个字`;
+      if (!(Number(r.count) >= 1)) return `第 ${i + 1} 行题数至少为 1`;
+      for (let k = 0; k < i; k++) {
+        const o = rows[k];
+        const overlap = !o.type.length || !r.type.length || o.type.some((t) => r.type.includes(t));
+        if (o.section === r.section && overlap) return `第 ${i + 1} 行与第 ${k + 1} 行科目相同且题型重叠`;
+      }
+    }
+    if (b.question_count > 500) return '总题数不能超过 500';
+    if (!(b.duration_min >= 1 && b.duration_min <= 600)) return '考试时长应为 1 到 600 分钟';
+    if (!(b.pass_mark >= 0 && b.pass_mark <= b.question_count)) return '合格分数线应在 0 到总题数之间';
+    return null;
+  }
   async function check() {
     const my = ++seq;
     publishBtn.disabled = true;
+    const bad = problem();
+    if (bad) {
+      clear(status, h('span', { class: 'form-error' }, bad));
+      return;
+    }
     try {
       const r = await api.post('/qbank/blueprints/check', body());
       if (my !== seq) return;
