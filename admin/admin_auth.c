@@ -42,7 +42,7 @@ int admin_load_actor(admin_job *j, MYSQL *db)
         break;
     case DOM_KIND_AUTHORITY:
         sql = "SELECT acc.display_name, acc.username, 0, acc.authority_id, au.path, au.code, "
-              "au.admin_level, 0, 0, acc.enabled FROM authority_account acc "
+              "au.admin_level, 0, 0, acc.enabled, acc.account_kind FROM authority_account acc "
               "JOIN authority au ON au.id = acc.authority_id WHERE acc.id = ?";
         break;
     case DOM_KIND_REVIEWER: /* 信息审核员: acts as its institution, audited as itself */
@@ -71,6 +71,7 @@ int admin_load_actor(admin_job *j, MYSQL *db)
     snprintf(a->level, sizeof a->level, "%s", row[6]);
     a->is_assessor = atoi(row[7]);
     a->can_apply = atoi(row[8]);
+    int qbank = a->kind == DOM_KIND_AUTHORITY && row[10] && !strcmp(row[10], "qbank");
     if (a->kind == DOM_KIND_REVIEWER) {
         a->reviewer_id = a->id;
         snprintf(a->reviewer_name, sizeof a->reviewer_name, "%s", row[10]);
@@ -84,6 +85,7 @@ int admin_load_actor(admin_job *j, MYSQL *db)
         a->roles = ADMIN_R_INST | (a->is_assessor ? ADMIN_R_ASSESSOR : 0);
     if (a->kind == DOM_KIND_AUTHORITY)
         a->roles = ADMIN_R_AUTH | (!strcmp(a->level, "province") ? ADMIN_R_PROVINCE : 0);
+    if (a->kind == DOM_KIND_AUTHORITY && qbank) a->roles = ADMIN_R_QBANK; /* that role only */
     return 0;
 }
 
@@ -377,11 +379,9 @@ int admin_me(admin_job *j, MYSQL *db)
     static const struct {
         unsigned bit;
         const char *name;
-    } names[] = {{ADMIN_R_PHYS, "physician"},
-                 {ADMIN_R_INST, "institution"},
-                 {ADMIN_R_ASSESSOR, "assessor"},
-                 {ADMIN_R_AUTH, "authority"},
-                 {ADMIN_R_PROVINCE, "province"}};
+    } names[] = {{ADMIN_R_PHYS, "physician"},    {ADMIN_R_INST, "institution"},
+                 {ADMIN_R_ASSESSOR, "assessor"}, {ADMIN_R_AUTH, "authority"},
+                 {ADMIN_R_PROVINCE, "province"}, {ADMIN_R_QBANK, "qbank"}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (a->roles & names[i].bit) json_array_append_new(roles, json_string(names[i].name));
     const char *type = dom_kind_name(a->kind);

@@ -40,6 +40,7 @@
 #define ADMIN_R_ASSESSOR DOM_R_ASSESSOR /* 考核机构: an institution with is_assessor = 1 */
 #define ADMIN_R_AUTH DOM_R_AUTH         /* 卫生行政部门, any level (kind 'a') */
 #define ADMIN_R_PROVINCE DOM_R_PROVINCE /* 省级卫生行政部门 */
+#define ADMIN_R_QBANK DOM_R_QBANK       /* 题库管理员 (admin_qbank.c) */
 #define ADMIN_R_ORG (ADMIN_R_INST | ADMIN_R_ASSESSOR)
 #define ADMIN_R_STAFF (ADMIN_R_ORG | ADMIN_R_AUTH | ADMIN_R_PROVINCE)
 #define ADMIN_R_ANY (ADMIN_R_PHYS | ADMIN_R_STAFF)
@@ -463,7 +464,7 @@ int admin_cme_settings_put(admin_job *j, MYSQL *db);
 int admin_cme_stats(admin_job *j, MYSQL *db);
 
 /* admin_itemstats.c: 试题分析 (item analysis) */
-#define ADMIN_R_ITEMS ADMIN_R_PROVINCE /* the route rows' roles; admin_can_view_items decides */
+#define ADMIN_R_ITEMS (ADMIN_R_PROVINCE | ADMIN_R_QBANK) /* route rows; admin_can_view_items decides */
 int admin_can_view_items(const admin_job *j);
 void admin_items_kick(admin_server *srv);           /* nudges the analysis pool (admin_server.c) */
 void admin_items_pool_work(void *conn, void *arg);  /* on the analysis thread */
@@ -556,5 +557,25 @@ int admin_teaching_request_action(admin_job *j, MYSQL *db);
 /* admin_stats.c: the institution's 考核统计 and 补考管理 */
 int admin_inst_stats(admin_job *j, MYSQL *db);
 int admin_inst_makeups(admin_job *j, MYSQL *db);
+/* admin_qbank.c (the question bank: uploads, releases, blueprints, preview, 题库管理员) */
+int admin_qb_overview(admin_job *j, MYSQL *db);
+int admin_qb_template(admin_job *j, MYSQL *db);
+int admin_qb_check(admin_job *j, MYSQL *db);
+int admin_qb_release_upload(admin_job *j, MYSQL *db);
+int admin_qb_release_list(admin_job *j, MYSQL *db);
+int admin_qb_release_get(admin_job *j, MYSQL *db);
+int admin_qb_release_publish(admin_job *j, MYSQL *db);
+int admin_qb_release_discard(admin_job *j, MYSQL *db);
+int admin_qb_question_list(admin_job *j, MYSQL *db);
+int admin_qb_question_get(admin_job *j, MYSQL *db);
+int admin_qb_question_revise(admin_job *j, MYSQL *db);
+int admin_qb_retire(admin_job *j, MYSQL *db);
+int admin_qb_blueprints(admin_job *j, MYSQL *db);
+int admin_qb_blueprint_check(admin_job *j, MYSQL *db);
+int admin_qb_blueprint_publish(admin_job *j, MYSQL *db);
+int admin_qb_preview(admin_job *j, MYSQL *db);
+int admin_qb_admin_list(admin_job *j, MYSQL *db);
+int admin_qb_admin_create(admin_job *j, MYSQL *db);
+int admin_qb_admin_enable(admin_job *j, MYSQL *db);
 
 #endif

@@ -19,13 +19,13 @@
  * ADMIN_R_ITEMS). */
 int admin_can_view_items(const admin_job *j)
 {
-    return j->actor.kind == 'a' && (j->actor.roles & ADMIN_R_PROVINCE);
+    return j->actor.kind == 'a' && (j->actor.roles & (ADMIN_R_PROVINCE | ADMIN_R_QBANK));
 }
 
 static int gate(admin_job *j)
 {
     if (admin_can_view_items(j)) return 0;
-    return dk_error_set(&j->err, DK_EFORBIDDEN, "试题分析仅限省级卫生行政部门使用（当前账号：%s）",
+    return dk_error_set(&j->err, DK_EFORBIDDEN, "试题分析仅限省级卫生行政部门和题库管理员使用（当前账号：%s）",
                         dom_role_name(&j->actor, 0));
 }
 

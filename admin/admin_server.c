@@ -16,6 +16,7 @@
 #include "admin_export.h"
 #include "dk_clock.h"
 #include "dk_serve.h"
+#include "question_bank.h"
 
 static void admin_healthz(dk_req *rq);
 static void admin_metrics(dk_req *rq);
@@ -27,6 +28,7 @@ static void api_run(dk_req *rq);
 #define R_A (ADMIN_R_AUTH | ADMIN_R_PROVINCE)
 #define R_PV ADMIN_R_PROVINCE
 #define R_ALL ADMIN_R_ANY
+#define R_QB (ADMIN_R_QBANK | ADMIN_R_PROVINCE) /* the question-bank pages */
 #define F_PUB ADMIN_F_PUBLIC
 #define F_MC ADMIN_F_MUST_CHANGE
 #define F_RAW ADMIN_F_RAW
@@ -40,9 +42,10 @@ static const admin_api admin_apis[] = {
     /* accounts */
     {"GET", "/api/v1/captcha", admin_captcha, NULL, 0, F_PUB, "captcha", 0},
     {"POST", "/api/v1/login", admin_login, NULL, 0, F_PUB, "login", 4096},
-    {"POST", "/api/v1/password", NULL, admin_password, R_ALL, F_MC | F_HASH, "password", 4096},
-    {"POST", "/api/v1/logout", NULL, admin_logout, R_ALL, F_MC, "logout", 0},
-    {"GET", "/api/v1/me", NULL, admin_me, R_ALL, F_MC, "me", 0},
+    {"POST", "/api/v1/password", NULL, admin_password, R_ALL | ADMIN_R_QBANK, F_MC | F_HASH, "password",
+     4096},
+    {"POST", "/api/v1/logout", NULL, admin_logout, R_ALL | ADMIN_R_QBANK, F_MC, "logout", 0},
+    {"GET", "/api/v1/me", NULL, admin_me, R_ALL | ADMIN_R_QBANK, F_MC, "me", 0},
     {"GET", "/api/v1/workflow", NULL, admin_workflow, R_ALL, 0, "workflow", 0},
     {"GET", "/api/v1/subjects", NULL, admin_subjects, R_ALL, 0, "subjects", 0},
     {"GET", "/api/v1/cycles", NULL, admin_cycle_list, R_ALL, 0, "cycles", 0},
@@ -285,6 +288,34 @@ static const admin_api admin_apis[] = {
     /* exports (lists: ?format=xlsx|csv; the certificate: ?format=pdf) and the public check of
      * a certificate (admin_export.h) */
     {"GET", "/api/v1/public/certificates/{}", NULL, admin_cert_verify, 0, F_PUB, "cert_verify", 0},
+    /* the question bank 题库管理 (admin_qbank.c): the province and its 题库管理员 */
+    {"GET", "/api/v1/qbank/overview", NULL, admin_qb_overview, R_QB, 0, "qb_overview", 0},
+    {"GET", "/api/v1/qbank/template", NULL, admin_qb_template, R_QB, 0, "qb_template", 0},
+    {"POST", "/api/v1/qbank/check", NULL, admin_qb_check, R_QB, F_RAW, "qb_check", QB_UPLOAD_MAX},
+    {"GET", "/api/v1/qbank/releases", NULL, admin_qb_release_list, R_QB, 0, "qb_releases", 0},
+    {"POST", "/api/v1/qbank/releases", NULL, admin_qb_release_upload, R_QB, F_RAW, "qb_upload",
+     QB_UPLOAD_MAX},
+    {"GET", "/api/v1/qbank/releases/{}", NULL, admin_qb_release_get, R_QB, 0, "qb_release", 0},
+    {"POST", "/api/v1/qbank/releases/{}/publish", NULL, admin_qb_release_publish, R_QB, 0,
+     "qb_publish", 0},
+    {"POST", "/api/v1/qbank/releases/{}/discard", NULL, admin_qb_release_discard, R_QB, 0,
+     "qb_discard", 0},
+    {"GET", "/api/v1/qbank/questions", NULL, admin_qb_question_list, R_QB, 0, "qb_questions", 0},
+    {"GET", "/api/v1/qbank/questions/{}", NULL, admin_qb_question_get, R_QB, 0, "qb_question", 0},
+    {"POST", "/api/v1/qbank/questions/{}/revise", NULL, admin_qb_question_revise, R_QB, 0,
+     "qb_revise", 64 << 10},
+    {"POST", "/api/v1/qbank/retirements", NULL, admin_qb_retire, R_QB, 0, "qb_retire", 64 << 10},
+    {"GET", "/api/v1/qbank/blueprints", NULL, admin_qb_blueprints, R_QB, 0, "qb_blueprints", 0},
+    {"POST", "/api/v1/qbank/blueprints/check", NULL, admin_qb_blueprint_check, R_QB, 0,
+     "qb_blueprint_check", 64 << 10},
+    {"PUT", "/api/v1/qbank/blueprints", NULL, admin_qb_blueprint_publish, R_QB, 0,
+     "qb_blueprint_publish", 64 << 10},
+    {"POST", "/api/v1/qbank/preview", NULL, admin_qb_preview, R_QB, 0, "qb_preview", 4096},
+    {"GET", "/api/v1/authority/qbank-admins", NULL, admin_qb_admin_list, R_PV, 0, "qb_admins", 0},
+    {"POST", "/api/v1/authority/qbank-admins", NULL, admin_qb_admin_create, R_PV, 0,
+     "qb_admin_create", 4096},
+    {"POST", "/api/v1/authority/qbank-admins/{}/{}", NULL, admin_qb_admin_enable, R_PV, 0,
+     "qb_admin_enable", 0},
 };
 
 #define NAPIS (sizeof admin_apis / sizeof admin_apis[0])
@@ -561,7 +592,7 @@ static void api_run(dk_req *rq)
             j->claims.kind == DOM_KIND_PHYSICIAN     ? ADMIN_R_PHYS
             : j->claims.kind == DOM_KIND_INSTITUTION ? ADMIN_R_ORG
             : j->claims.kind == DOM_KIND_REVIEWER    ? (route_reviewer[rq->route] ? ADMIN_R_ORG : 0)
-            : j->claims.kind == DOM_KIND_AUTHORITY   ? (ADMIN_R_AUTH | ADMIN_R_PROVINCE)
+            : j->claims.kind == DOM_KIND_AUTHORITY   ? (ADMIN_R_AUTH | ADMIN_R_PROVINCE | ADMIN_R_QBANK)
                                                      : 0;
         if (!(kind_roles & api->roles)) {
             dk_http_failf(rq, DK_EFORBIDDEN, "%s",

@@ -567,6 +567,7 @@ const char *dom_role_name(const dom_actor *a, unsigned acting_role)
             return acting_role == RS ? "考核机构信息审核员" : "医疗卫生机构信息审核员";
         return acting_role == RS ? "考核机构" : "医疗卫生机构";
     case DOM_KIND_AUTHORITY:
+        if (a->roles == DOM_R_QBANK) return "题库管理员";
         return !strcmp(a->level, "province") ? "省级卫生行政部门"
                : !strcmp(a->level, "city")   ? "市级卫生行政部门"
                                              : "县级卫生行政部门";

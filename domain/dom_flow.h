@@ -23,6 +23,7 @@
 #define DOM_R_ASSESSOR 0x04 /* 考核机构: an institution with is_assessor = 1 */
 #define DOM_R_AUTH 0x08     /* 卫生行政部门, any level (kind 'a') */
 #define DOM_R_PROVINCE 0x10 /* 省级卫生行政部门 */
+#define DOM_R_QBANK 0x20 /* 题库管理员: an authority account of kind 'qbank' (no other role) */
 
 /* Who acts: loaded from a token by the server (admin_load_actor). */
 typedef struct dom_actor {

@@ -231,7 +231,14 @@ int exam_db_start(MYSQL *db, const qb_index *idx, long long pid, const char *pap
     long long started = now_ms < t->window_start_ms ? t->window_start_ms : now_ms;
     long long deadline = started + duration_ms;
     if (deadline > t->window_end_ms) deadline = t->window_end_ms;
+    /* the pass mark and question count the paper was drawn under: a blueprint published
+     * during the sitting does not change how it is judged */
+    const qb_blueprint *dbp = qb_blueprint_find(idx, t->category, paper);
     json_t *pj = json_pack("{s:s}", "enc", enc);
+    if (dbp) {
+        json_object_set_new(pj, "pass_mark", json_integer(dbp->pass_mark));
+        json_object_set_new(pj, "question_count", json_integer(dbp->question_count));
+    }
     char *pjs = json_dumps(pj, JSON_COMPACT);
     json_decref(pj);
     free(enc);
@@ -429,6 +436,20 @@ int exam_db_finalize(MYSQL *db, const qb_index *idx, const char *sid, const char
     const qb_blueprint *bp = qb_blueprint_find(idx, s->category, s->paper);
     out->pass_mark = bp ? bp->pass_mark : 60;
     int qcount = bp && bp->question_count > 0 ? bp->question_count : out->total;
+    { /* as drawn (sessions started before 014 fall back to the current blueprint) */
+        long long pm = -1, qc = -1;
+        if ((rc = dk_mysql_ll(db,
+                              "SELECT IFNULL(JSON_EXTRACT(paper_json, '$.pass_mark'), -1) FROM "
+                              "exam_session WHERE id = ?",
+                              p, 1, &pm, err)) ||
+            (rc = dk_mysql_ll(db,
+                              "SELECT IFNULL(JSON_EXTRACT(paper_json, '$.question_count'), -1) "
+                              "FROM exam_session WHERE id = ?",
+                              p, 1, &qc, err)))
+            goto fail;
+        if (pm >= 0) out->pass_mark = (int)pm;
+        if (qc > 0) qcount = (int)qc;
+    }
     /* the pass mark is a score out of the blueprint's question count */
     out->passed = (long long)out->score * qcount >= (long long)out->pass_mark * out->total;
 

@@ -33,7 +33,8 @@ void qb_bp_clear(qb_bp_def *bp)
 static int parse_types(json_t *t, unsigned *out, size_t row, dk_error *err)
 {
     *out = 0;
-    if (!t) return 0;
+    if (!t || json_is_null(t) || (json_is_array(t) && !json_array_size(t)))
+        return 0; /* every type */
     json_t *one;
     size_t i;
     if (json_is_string(t)) {
@@ -153,6 +154,29 @@ json_t *qb_bp_sections_json(const qb_bp_def *bp)
 
 /* ---- the commands -------------------------------------------------------------------------- */
 
+int qb_bp_store(MYSQL *db, const qb_bp_def *bp, dk_error *err)
+{
+    json_t *secs = qb_bp_sections_json(bp);
+    char *s = dk_json_dump(secs);
+    json_decref(secs);
+    dk_param p[] = {DK_PSTR(qb_category_names[bp->category]),
+                    DK_PSTR(qb_paper_names[bp->paper]),
+                    DK_PINT(bp->question_count),
+                    DK_PINT(bp->duration_min),
+                    DK_PINT(bp->pass_mark),
+                    DK_PSTR(s)};
+    int rc = dk_mysql_exec(db,
+                           "INSERT INTO qb_blueprint (category, paper, question_count, "
+                           "duration_min, pass_mark, sections, updated_at) VALUES "
+                           "(?, ?, ?, ?, ?, ?, NOW(3)) ON DUPLICATE KEY UPDATE "
+                           "question_count = VALUES(question_count), duration_min = "
+                           "VALUES(duration_min), pass_mark = VALUES(pass_mark), sections = "
+                           "VALUES(sections), updated_at = VALUES(updated_at)",
+                           p, 6, NULL, NULL, err);
+    free(s);
+    return rc;
+}
+
 int qb_blueprint_store_file(MYSQL *db, const char *path, int *stored, dk_error *err)
 {
     *stored = 0;
@@ -186,26 +210,8 @@ int qb_blueprint_store_file(MYSQL *db, const char *path, int *stored, dk_error *
             }
     }
     if ((rc = dk_mysql_begin(db, err))) goto done;
-    for (size_t i = 0; i < n && !rc; i++) {
-        json_t *secs = qb_bp_sections_json(&bps[i]);
-        char *s = dk_json_dump(secs);
-        json_decref(secs);
-        dk_param p[] = {DK_PSTR(qb_category_names[bps[i].category]),
-                        DK_PSTR(qb_paper_names[bps[i].paper]),
-                        DK_PINT(bps[i].question_count),
-                        DK_PINT(bps[i].duration_min),
-                        DK_PINT(bps[i].pass_mark),
-                        DK_PSTR(s)};
-        rc = dk_mysql_exec(db,
-                           "INSERT INTO qb_blueprint (category, paper, question_count, "
-                           "duration_min, pass_mark, sections, updated_at) VALUES "
-                           "(?, ?, ?, ?, ?, ?, NOW(3)) ON DUPLICATE KEY UPDATE "
-                           "question_count = VALUES(question_count), duration_min = "
-                           "VALUES(duration_min), pass_mark = VALUES(pass_mark), sections = "
-                           "VALUES(sections), updated_at = VALUES(updated_at)",
-                           p, 6, NULL, NULL, err);
-        free(s);
-    }
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = qb_bp_store(db, &bps[i], err);
     if (!rc) rc = qb_bank_version_bump(db, err);
     if (!rc) rc = dk_mysql_commit(db, err);
     if (rc)

@@ -191,7 +191,7 @@ static void build_blueprint(qb_index *idx, const qb_bp_def *def)
             ns = ng = 0;
             for (size_t q = 0; sec >= 0 && q < idx->nq; q++) {
                 const qb_q *qq = &idx->qs[q];
-                if (!unit_matches(sec, row->types, qq->section, qq->type)) continue;
+                if (qq->retired || !unit_matches(sec, row->types, qq->section, qq->type)) continue;
                 if (qq->group == QB_NONE) {
                     if (pass) p->singles[ns] = (uint32_t)q;
                     ns++;
@@ -264,6 +264,7 @@ qb_index *qb_index_build(qb_rec *recs, size_t n, const qb_bp_def *bps, size_t nb
         q->difficulty = (uint8_t)r->difficulty;
         q->key = r->key;
         q->nopt = (uint8_t)r->nopt;
+        q->retired = (uint8_t) !!r->retired;
         q->group = QB_NONE;
         if (r->group) {
             qb_g *g = idx->ngroups ? &idx->groups[idx->ngroups - 1] : NULL;
@@ -385,7 +386,7 @@ const qb_blueprint *qb_blueprint_find(const qb_index *idx, const char *category,
 static int row_to_rec(MYSQL_ROW row, qb_rec *r)
 {
     /* id, category, paper, section, qtype, group_id, group_pos, stem, options, answer,
-     * difficulty, case_text */
+     * difficulty, case_text, retired */
     memset(r, 0, sizeof *r);
     for (int i = 0; i < 5; i++)
         if (!row[i]) return -1;
@@ -400,6 +401,7 @@ static int row_to_rec(MYSQL_ROW row, qb_rec *r)
     r->stem = dk_strdup(row[7]);
     r->difficulty = row[10] ? atoi(row[10]) : 3;
     r->case_text = row[11] ? dk_strdup(row[11]) : NULL;
+    r->retired = row[12] && atoi(row[12]);
     for (const char *p = row[9]; *p; p++)
         if (*p >= 'A' && *p < 'A' + QB_MAX_OPTIONS) r->key |= (uint16_t)(1u << (*p - 'A'));
     json_error_t je;
@@ -419,6 +421,9 @@ static int row_to_rec(MYSQL_ROW row, qb_rec *r)
     return 0;
 }
 
+static int index_load(MYSQL *db, const qb_bp_def *given, size_t ngiven, int own, qb_index **out,
+                      dk_error *err);
+
 int qb_index_load(MYSQL *db, qb_index **out, dk_error *err)
 {
     return qb_index_load_with(db, NULL, 0, out, err);
@@ -427,14 +432,27 @@ int qb_index_load(MYSQL *db, qb_index **out, dk_error *err)
 int qb_index_load_with(MYSQL *db, const qb_bp_def *given, size_t ngiven, qb_index **out,
                        dk_error *err)
 {
+    return index_load(db, given, ngiven, 1, out, err);
+}
+
+int qb_index_load_in_txn(MYSQL *db, qb_index **out, dk_error *err)
+{
+    return index_load(db, NULL, 0, 0, out, err);
+}
+
+/* own: in a snapshot of its own (else in the caller's transaction, seeing its writes) */
+static int index_load(MYSQL *db, const qb_bp_def *given, size_t ngiven, int own, qb_index **out,
+                      dk_error *err)
+{
     *out = NULL;
     MYSQL_RES *res = NULL;
     qb_rec *recs = NULL;
     size_t n = 0, nbp = 0;
     qb_bp_def *bps = NULL;
     uint64_t version = 0;
-    int rc =
-        dk_mysql_exec(db, "START TRANSACTION WITH CONSISTENT SNAPSHOT", NULL, 0, NULL, NULL, err);
+    int rc = own ? dk_mysql_exec(db, "START TRANSACTION WITH CONSISTENT SNAPSHOT", NULL, 0, NULL,
+                                 NULL, err)
+                 : 0;
     if (rc) return rc;
     if ((rc = dk_mysql_exec(db, "SELECT version FROM qb_bank_version WHERE id = 1", NULL, 0, &res,
                             NULL, err)))
@@ -445,8 +463,9 @@ int qb_index_load_with(MYSQL *db, const qb_bp_def *given, size_t ngiven, qb_inde
     res = NULL;
     if ((rc = dk_mysql_exec(db,
                             "SELECT q.id, q.category, q.paper, q.section, q.qtype, q.group_id, "
-                            "q.group_pos, q.stem, q.options, q.answer, q.difficulty, g.case_text "
-                            "FROM qb_question q LEFT JOIN qb_group g ON g.id = q.group_id",
+                            "q.group_pos, q.stem, q.options, q.answer, q.difficulty, g.case_text, "
+                            "q.state = 'retired' FROM qb_question q LEFT JOIN qb_group g ON "
+                            "g.id = q.group_id WHERE q.state <> 'draft'",
                             NULL, 0, &res, NULL, err)))
         goto fail;
     recs = dk_calloc((size_t)mysql_num_rows(res) + 1, sizeof *recs);
@@ -462,14 +481,14 @@ int qb_index_load_with(MYSQL *db, const qb_bp_def *given, size_t ngiven, qb_inde
     mysql_free_result(res);
     res = NULL;
     if (!given && (rc = qb_blueprint_load_all(db, &bps, &nbp, err))) goto fail;
-    dk_mysql_exec(db, "COMMIT", NULL, 0, NULL, NULL, NULL);
+    if (own) dk_mysql_exec(db, "COMMIT", NULL, 0, NULL, NULL, NULL);
     *out = given ? qb_index_build(recs, n, given, ngiven, version)
                  : qb_index_build(recs, n, bps, nbp, version);
     DK_INFO("qb", "bank loaded version=%llu questions=%zu groups=%zu blueprints=%zu bytes=%zu",
             (unsigned long long)version, (*out)->nq, (*out)->ngroups, given ? ngiven : nbp,
             (*out)->memory);
 fail:
-    if (rc) dk_mysql_rollback(db);
+    if (rc && own) dk_mysql_rollback(db);
     if (res) mysql_free_result(res);
     for (size_t i = 0; i < n; i++)
         qb_rec_clear(&recs[i]);

@@ -39,6 +39,7 @@ typedef struct qb_rec {
     char *opt[QB_MAX_OPTIONS];
     int nopt;
     int category, paper, type, difficulty, group_pos;
+    int retired;  /* loaded for the papers that hold it, never drawn again */
     uint16_t key; /* bit i = option letter 'A'+i is correct */
 } qb_rec;
 
@@ -76,6 +77,8 @@ int qb_validator_bad(const qb_validator *v, long line);
 /* Content hash of a question as check_format.py compares them (category and normalised
  * case, stem and sorted option texts). */
 uint64_t qb_rec_content_hash(const qb_rec *r);
+/* The field a reason is about (out[32]) and its Chinese text (the console's report). */
+void qb_reason_info(const char *reason, const char *detail, char field[32], const char **text);
 /* Adds a known bank question's content hash, so a file line repeating it is reported. */
 void qb_validator_known_content(qb_validator *v, uint64_t h, const char *id);
 
@@ -137,6 +140,7 @@ typedef struct qb_q {
     uint16_t section; /* index in idx->sections */
     uint8_t type, nopt, category, paper;
     uint8_t difficulty;
+    uint8_t retired; /* in no pool: old papers still decode, render and score it */
 } qb_q;
 
 typedef struct qb_span {
@@ -217,6 +221,8 @@ qb_index *qb_index_build(qb_rec *recs, size_t n, const qb_bp_def *bps, size_t nb
  * benchmark). *nbad (if not NULL) gets the number of lines with violations. */
 qb_index *qb_index_from_jsonl(const char *buf, size_t len, const qb_bp_def *bps, size_t nbp,
                               uint64_t version, size_t *nbad);
+/* qb_index_load in the caller's open transaction (its own writes seen; nothing committed). */
+int qb_index_load_in_txn(MYSQL *db, qb_index **out, dk_error *err);
 /* qb_index_load with the blueprints given instead of the bank's (bps NULL: the bank's). */
 int qb_index_load_with(MYSQL *db, const qb_bp_def *bps, size_t nbp, qb_index **out, dk_error *err);
 static inline const char *qb_arena(const qb_index *idx, uint32_t off)
@@ -261,6 +267,12 @@ int qb_bank_version_bump(MYSQL *db, dk_error *err);
  * *imported = questions written (or that would be), *existing = lines left out. */
 int qb_import_file(MYSQL *db, const char *path, unsigned flags, FILE *report, long *imported,
                    long *bad_lines, long *existing, dk_error *err);
+/* (qb_console.c) DK_ENOTFOUND, or DK_ECONFLICT "题目 X 当前状态为已退役，<what>" unless id is
+ * live; group: its group id, "" for a single question. */
+int qb_question_live(MYSQL *db, const char *id, const char *what, char group[QB_MAX_ID + 1],
+                     dk_error *err);
+/* Writes one blueprint (insert or replace) in the caller's transaction. */
+int qb_bp_store(MYSQL *db, const qb_bp_def *bp, dk_error *err);
 int qb_blueprint_store_file(MYSQL *db, const char *path, int *stored, dk_error *err);
 int qb_blueprint_load_all(MYSQL *db, qb_bp_def **out, size_t *n, dk_error *err);
 void qb_blueprint_print(const qb_bp_def *bp, FILE *out);

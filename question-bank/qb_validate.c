@@ -630,3 +630,71 @@ qb_index *qb_index_from_jsonl(const char *buf, size_t len, const qb_bp_def *bps,
     if (nbad) *nbad = bad;
     return idx;
 }
+
+/* ---- what the console shows for a reason ---------------------------------------------------- */
+
+/* Every reason keyword: the field it is about ("" when the detail names it: missing-field,
+ * unknown-field, wrong-type; "*" for the line as a whole) and what the console says. */
+static const struct {
+    const char *reason, *field, *text;
+} REASONS[] = {
+    {"empty-line", "*", "空行（每行一道题）"},
+    {"invalid-utf8", "*", "不是有效的 UTF-8 编码"},
+    {"invalid-json", "*", "不是有效的 JSON"},
+    {"duplicate-key", "*", "同一字段出现两次"},
+    {"not-object", "*", "不是 JSON 对象"},
+    {"missing-field", "", "缺少必填字段"},
+    {"unknown-field", "", "不认识的字段"},
+    {"wrong-type", "", "字段应为文本"},
+    {"bad-id", "id", "编号格式错误（字母数字开头，仅含字母、数字、_ 和 -，至多 32 个字符）"},
+    {"duplicate-id", "id", "编号重复（本文件之前的行或题库中已有）"},
+    {"unknown-category", "category", "执业类别应为 临床、中医、口腔、公共卫生 之一"},
+    {"unknown-paper", "paper", "试卷应为 公共知识 或 业务水平"},
+    {"bad-section", "section", "科目为空或超过 50 个字符"},
+    {"paper-section-mismatch", "section", "医学伦理学、卫生法规、医学心理学 属于公共知识试卷"},
+    {"unknown-type", "type", "题型应为 A1、A2、A3、A4、B1、X 之一"},
+    {"empty-stem", "stem", "题干为空"},
+    {"stem-too-long", "stem", "题干超过 4000 个字符"},
+    {"empty-case", "case", "病例为空"},
+    {"case-too-long", "case", "病例超过 4000 个字符"},
+    {"empty-explanation", "explanation", "解析为空"},
+    {"bad-options", "options", "选项应为文本组成的对象"},
+    {"too-few-options", "options", "选项少于 2 个"},
+    {"too-many-options", "options", "选项多于 10 个"},
+    {"bad-option-letters", "options", "选项字母应从 A 起依次排列"},
+    {"empty-option", "options", "选项内容为空"},
+    {"duplicate-option-text", "options", "两个选项内容相同"},
+    {"bad-answer-format", "answer", "答案应为按字母顺序排列的大写字母"},
+    {"answer-not-in-options", "answer", "答案字母不在选项中"},
+    {"multiple-answers", "answer", "单选题只能有一个答案"},
+    {"bad-difficulty", "difficulty", "难度应为 1 到 5 的整数"},
+    {"image-reference", "stem", "题目引用了图片（不支持图片）"},
+    {"missing-group", "group", "A3/A4/B1 题须有组号"},
+    {"missing-case", "case", "A3/A4 题须有病例"},
+    {"unexpected-group", "group", "只有 A3/A4/B1 题有组号"},
+    {"unexpected-case", "case", "只有 A3/A4 题有病例"},
+    {"group-type-mismatch", "type", "与同组第一题的题型不同"},
+    {"group-mismatch", "group", "与同组第一题的执业类别、试卷或科目不同"},
+    {"case-mismatch", "case", "与同组第一题的病例不同"},
+    {"options-mismatch", "options", "B1 题与同组第一题的选项不同"},
+    {"group-split-across-files", "group", "同组题目分散在多个文件中"},
+    {"singleton-group", "group", "组内只有一道题"},
+    {"duplicate-question", "stem", "题目重复（本文件之前的行或题库中已有相同题目）"},
+};
+
+void qb_reason_info(const char *reason, const char *detail, char field[32], const char **text)
+{
+    *text = reason;
+    snprintf(field, 32, "*");
+    for (size_t i = 0; i < NELEM(REASONS); i++) {
+        if (strcmp(REASONS[i].reason, reason)) continue;
+        *text = REASONS[i].text;
+        if (REASONS[i].field[0]) {
+            snprintf(field, 32, "%s", REASONS[i].field);
+        } else { /* the detail's first word names the field */
+            size_t n = strcspn(detail ? detail : "", " ");
+            snprintf(field, 32, "%.*s", (int)(n < 31 ? n : 31), detail ? detail : "");
+        }
+        return;
+    }
+}

@@ -175,5 +175,84 @@ int qb_stats_run_next(MYSQL *db, qb_stats_summary *sum, dk_error *err);
 int qb_stats_queue_finished(MYSQL *db, dk_error *err);
 /* Queues again the runs left running for over an hour (their process died). */
 int qb_stats_recover(MYSQL *db, dk_error *err);
+/* ---- the console: checked uploads, drafted releases, blueprints, preview ------------------------
+ *
+ * What the console of admind does to the bank, all blocking (a database thread's work).
+ * The rule that keeps a drawn paper stable: a live question row never changes. An upload
+ * adds draft rows of a release; an edit adds a new row (id <base>-R<n>) that retires the
+ * one it revises; a retirement retires (a group member: its whole group). Publishing a
+ * release makes its rows live and its retirements retired and bumps the bank version;
+ * retired rows stay in every index (readable, scorable), in no pool (never drawn). The
+ * functions that write run in the caller's transaction, so the caller's audit row commits
+ * with them. */
+
+struct json_t;
+
+#define QB_UPLOAD_MAX (8u << 20) /* bytes of one upload (a JSON Lines file) */
+
+typedef struct qb_check qb_check;
+typedef struct qb_issue {
+    long line;          /* 1-based line of the upload */
+    const char *reason; /* check_format.py keyword, as `qbank import` prints it */
+    const char *detail; /* as `qbank import` prints it ("" if none) */
+    const char *text;   /* what it means, in Chinese */
+    char field[32];     /* the field it is about; "*" for the line as a whole */
+} qb_issue;
+
+/* Checks JSON Lines exactly as `qbank import` does (the same validator, the same checks
+ * against the bank: ids, and questions repeating one that is live or drafted). Never
+ * writes. *out is the caller's (qb_check_free) even when lines are bad. */
+int qb_check_upload(MYSQL *db, const char *buf, size_t len, qb_check **out, dk_error *err);
+/* The same for an edit of one live question: line is the revised question in the import
+ * format (its id is replaced by the new revision's). A member of an A3/A4/B1 group revises
+ * the whole group: every live member under a new id in a new group <gid>-R<n>, the edited
+ * member's case (A3/A4) or options (B1) shared. DK_ENOTFOUND: no such question;
+ * DK_ECONFLICT: not live (err names its state). */
+int qb_check_revision(MYSQL *db, const char *id, const char *line, size_t len, qb_check **out,
+                      dk_error *err);
+void qb_check_free(qb_check *c);
+long qb_check_lines(const qb_check *c);
+long qb_check_bad_lines(const qb_check *c);
+long qb_check_questions(const qb_check *c); /* good questions, what a release would add */
+size_t qb_check_nissues(const qb_check *c);
+void qb_check_issue(const qb_check *c, size_t i, qb_issue *out); /* sorted by line */
+const char *qb_check_new_id(const qb_check *c);                  /* a revision's id, else NULL */
+
+/* Makes a draft release (kind "import", "edit" or "retire"; title at most 200 characters)
+ * by authority account `by`. */
+int qb_release_create(MYSQL *db, const char *kind, const char *title, long long by, long long *rid,
+                      dk_error *err);
+/* Writes the questions of a check with no bad line as drafts of release rid (a revision
+ * also retires the question it revises). DK_EINVAL if a line is bad. */
+int qb_release_add(MYSQL *db, long long rid, const qb_check *c, long *written, dk_error *err);
+/* Adds a live question to the retirements of release rid (a group member: every member).
+ * DK_ENOTFOUND / DK_ECONFLICT (not live: err names its state). *added: rows added. */
+int qb_release_retire(MYSQL *db, long long rid, const char *id, long *added, dk_error *err);
+/* Publishes draft release rid (locked FOR UPDATE): DK_ECONFLICT naming its status if it
+ * is not a draft, naming a question it retires that another release retired first, or
+ * naming a blueprint the bank could fill before and not after (the bank is read in the
+ * transaction before and after the change). *version: the bank version it made. */
+int qb_release_publish(MYSQL *db, long long rid, long long by, uint64_t *version, dk_error *err);
+/* Discards draft release rid: its draft rows are deleted. DK_ECONFLICT as above. */
+int qb_release_discard(MYSQL *db, long long rid, long long by, dk_error *err);
+
+/* A blueprint object as in blueprints.json ({"category","paper","question_count",
+ * "duration_min","pass_mark","sections":[{"section","count","type"?}]}), checked against
+ * the live bank: *out = {"feasible":bool,"why":"…","question_count",…,"sections":[{"section",
+ * "type":["A1",…],"count","available","feasible"}]}. DK_EINVAL: malformed (err says why). */
+int qb_blueprint_check(MYSQL *db, struct json_t *bp, struct json_t **out, dk_error *err);
+/* The same, then stores it and bumps the bank version in a transaction it begins and
+ * leaves open for the caller to commit (with its audit row); DK_ECONFLICT (and *out filled)
+ * if the bank cannot fill it. Checking reads the bank in a snapshot of its own: the caller
+ * must not be in a transaction (nor for qb_blueprint_all and qb_preview). */
+int qb_blueprint_publish(MYSQL *db, struct json_t *bp, struct json_t **out, dk_error *err);
+/* Every category x paper: its blueprint (or null) with the check above. */
+int qb_blueprint_all(MYSQL *db, struct json_t **out, dk_error *err);
+/* A sample paper for reviewers, drawn from the live bank with seed, not stored:
+ * {"category","paper","seed","bank_version","questions":[{"no","id","type","section",
+ * "group","case","stem","options":{"A":…},"answer","explanation","difficulty"}]} (options
+ * in the bank's order, so the key reads as stored). DK_ENOTFOUND / DK_ECONFLICT as qb_draw. */
+int qb_preview(MYSQL *db, const char *category, const char *paper, uint64_t seed,
+               struct json_t **out, dk_error *err);
 
 #endif

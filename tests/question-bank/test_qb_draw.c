@@ -1,7 +1,8 @@
 /* test_qb_draw.c - the sampler and what is done with a paper: same seed same paper, every
  * blueprint row filled without replacement with whole groups, uniform question frequencies
  * (chi-square over many draws), shuffled options with B1 groups sharing one order, the
- * encoded form, the client JSON without keys, choices, scoring and the atomic swap. */
+ * encoded form, the client JSON without keys, choices, scoring, retired questions (kept for
+ * old papers, never drawn) and the atomic swap. */
 #include <event2/buffer.h>
 #include <math.h>
 #include <pthread.h>
@@ -103,7 +104,16 @@ static qb_bp_def bp(int cat, int paper, int duration, ...)
 #define YW "业务水平"
 #define GG "公共知识"
 
+static qb_index *test_bank_retired(uint64_t version, const char *const *retired, size_t nretired);
+
 static qb_index *test_bank(uint64_t version)
+{
+    return test_bank_retired(version, NULL, 0);
+}
+
+/* The test bank with the questions named in retired marked retired (as qb_index_load marks
+ * rows of state 'retired'). */
+static qb_index *test_bank_retired(uint64_t version, const char *const *retired, size_t nretired)
 {
     bank_text b = {0};
     b.f = open_memstream(&b.p, &b.len);
@@ -127,9 +137,22 @@ static qb_index *test_bank(uint64_t version)
         bp(1, 1, 60, "中药学", ANY, 10, NULL),
         bp(2, 1, 60, "口腔内科学", ANY, 4, NULL),
     };
-    size_t nbad = 0;
-    qb_index *idx = qb_index_from_jsonl(b.p, b.len, bps, 4, version, &nbad);
-    assert_int_equal(nbad, 0);
+    qb_validator *v = qb_validator_new();
+    long lineno = 0;
+    for (size_t at = 0; at < b.len;) {
+        const char *nl = memchr(b.p + at, '\n', b.len - at);
+        size_t end = nl ? (size_t)(nl - b.p) : b.len;
+        qb_validator_line(v, ++lineno, b.p + at, end - at);
+        at = end + 1;
+    }
+    qb_validator_finish(v);
+    assert_int_equal(qb_validator_nviolations(v), 0);
+    size_t n = qb_validator_nrecs(v);
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < nretired; k++)
+            if (!strcmp(qb_validator_rec(v, i)->id, retired[k])) qb_validator_rec(v, i)->retired = 1;
+    qb_index *idx = qb_index_build(n ? qb_validator_rec(v, 0) : NULL, n, bps, 4, version);
+    qb_validator_free(v);
     for (size_t i = 0; i < 4; i++)
         qb_bp_clear(&bps[i]);
     free(b.p);
@@ -466,6 +489,57 @@ static void test_choices_and_score(void **state)
     qb_index_unref(idx);
 }
 
+/* Retired questions (an edit or a retirement published from the console): a paper drawn
+ * before still decodes, renders and scores the same against the new index; no new paper
+ * holds one. */
+static void test_retired(void **state)
+{
+    (void)state;
+    qb_index *idx = test_bank(1);
+    qb_paper *p, *d;
+    dk_error err;
+    assert_int_equal(qb_draw(idx, LC, YW, 99, &p, &err), 0);
+    int n = qb_paper_count(p);
+    const char **ids = calloc((size_t)n, sizeof *ids);
+    for (int no = 1; no <= n; no++)
+        ids[no - 1] = qb_paper_question_id(idx, p, no);
+    qb_index *ret = test_bank_retired(2, ids, (size_t)n);
+    char *enc = qb_paper_encode(idx, p, NULL);
+    assert_int_equal(qb_paper_decode(ret, enc, strlen(enc), &d, &err), 0);
+    struct evbuffer *a = evbuffer_new(), *b = evbuffer_new();
+    assert_int_equal(qb_paper_client_json(idx, p, a), 0);
+    assert_int_equal(qb_paper_client_json(ret, d, b), 0);
+    assert_int_equal(evbuffer_get_length(a), evbuffer_get_length(b));
+    assert_memory_equal(evbuffer_pullup(a, -1), evbuffer_pullup(b, -1), evbuffer_get_length(a));
+    char **choices = calloc((size_t)n, sizeof *choices);
+    for (int no = 1; no <= n; no++) {
+        choices[no - 1] = malloc(QB_CHOICE_MAX);
+        correct_choice(ret, qb_paper_item(ret, d, no), choices[no - 1]);
+    }
+    int score, total;
+    assert_int_equal(qb_score(ret, d, (const char *const *)choices, &score, &total), 0);
+    assert_int_equal(score, total);
+    for (uint64_t seed = 0; seed < 300; seed++) { /* never drawn again */
+        qb_paper *q;
+        assert_int_equal(qb_draw(ret, LC, YW, seed, &q, &err), 0);
+        for (int no = 1; no <= qb_paper_count(q); no++)
+            for (int k = 0; k < n; k++)
+                assert_string_not_equal(qb_paper_question_id(ret, q, no), ids[k]);
+        qb_paper_free(q);
+    }
+    for (int no = 1; no <= n; no++)
+        free(choices[no - 1]);
+    free(choices);
+    evbuffer_free(a);
+    evbuffer_free(b);
+    free(enc);
+    free(ids);
+    qb_paper_free(d);
+    qb_paper_free(p);
+    qb_index_unref(ret);
+    qb_index_unref(idx);
+}
+
 static void test_client_json(void **state)
 {
     (void)state;
@@ -656,6 +730,7 @@ int main(void)
         cmocka_unit_test(test_encode_decode),
         cmocka_unit_test(test_choices_and_score),
         cmocka_unit_test(test_client_json),
+        cmocka_unit_test(test_retired),
         cmocka_unit_test(test_bank_swap),
         cmocka_unit_test(test_demo_bank),
     };

@@ -21,12 +21,15 @@ import * as items from './pages/items.js';
 import * as region from './pages/region.js';
 import * as reviewers from './pages/reviewers.js';
 import * as bulk from './pages/bulk.js';
+import * as qbank from './pages/qbank.js';
 
 const I = 'institution';
 const S = 'assessor';
 const A = 'authority';
+const Q = 'qbank'; // 题库管理员: an authority account of kind 'qbank', the question-bank pages only
 
-// path, menu group, label, roles, page; menu: false for detail pages
+// path, menu group, label, roles, page; menu: false for detail pages; province: an
+// authority sees it only at the province level
 const ROUTES = [
   { path: 'home', group: null, label: '首页', roles: [I, S, A], page: home.page },
   { path: 'profile', group: '机构信息', label: '本机构信息', roles: [I], page: org.profile },
@@ -58,7 +61,6 @@ const ROUTES = [
   { path: 'cme-records', group: '继续医学教育', label: '学分查询', roles: [I, A], page: cme.records },
   { path: 'cme-stats', group: '继续医学教育', label: '学分统计', roles: [A], page: cme.stats },
   { path: 'cme-rules', group: '继续医学教育', label: '年度验证规则', roles: [A], page: cme.rules },
-  { path: 'items', group: '题库管理', label: '试题分析', roles: [A], only: (c) => c.province, page: items.page },
   // issue 16 (pages/region.js)
   { path: 'accounts', group: '机构管理', label: '下级部门与账号', roles: [A], page: region.accounts },
   { path: 'conduct', group: '医师管理', label: '不良执业行为记录', roles: [A], page: region.conduct },
@@ -72,6 +74,16 @@ const ROUTES = [
   { path: 'reviewers', group: '机构信息', label: '信息审核员', roles: [I], page: reviewers.page },
   { path: 'bulk-makeup', group: '考核管理', label: '批量补考确认', roles: [A], page: bulk.makeups },
   { path: 'absentees', group: '考核管理', label: '缺考认定', roles: [A], page: bulk.absentees },
+  // 题库管理 (issue 17): the province and its 题库管理员
+  { path: 'qbank', group: '题库管理', label: '题库概况', roles: [A, Q], province: true, page: qbank.overview },
+  { path: 'qbank-upload', group: '题库管理', label: '上传题目', roles: [A, Q], province: true, page: qbank.upload },
+  { path: 'qbank-releases', group: '题库管理', label: '版本发布', roles: [A, Q], province: true, page: qbank.releases },
+  { path: 'qbank-questions', group: '题库管理', label: '题目管理', roles: [A, Q], province: true, page: qbank.questions },
+  { path: 'qbank-blueprints', group: '题库管理', label: '组卷蓝图', roles: [A, Q], province: true, page: qbank.blueprints },
+  { path: 'qbank-preview', group: '题库管理', label: '试卷预览', roles: [A, Q], province: true, page: qbank.preview },
+  { path: 'items', group: '题库管理', label: '试题分析', roles: [A, Q], province: true, page: items.page },
+  { path: 'qbank-admins', group: '题库管理', label: '题库管理员', roles: [A], province: true, page: qbank.admins },
+  { path: 'qbank-release', menu: false, label: '版本详情', roles: [A, Q], province: true, page: qbank.release },
 ];
 
 const root = document.getElementById('app');
@@ -329,7 +341,7 @@ function logout() {
 // ---- the frame ------------------------------------------------------------------------------------------------
 
 function roleOf(me) {
-  if (me.type === 'authority') return A;
+  if (me.type === 'authority') return (me.roles || []).includes('qbank') ? Q : A;
   const s = api.session.get() || {};
   return me.is_assessor && s.mode === S ? S : I;
 }
@@ -339,7 +351,7 @@ const REVIEWER_PATHS = ['home', 'reviews-general', 'reviews-simple', 'exemptions
 
 function routesFor(mode) {
   const reviewer = ctx.me && ctx.me.type === 'reviewer';
-  return ROUTES.filter((r) => r.roles.includes(mode) && (!r.only || r.only(ctx)) && (!reviewer || REVIEWER_PATHS.includes(r.path)));
+  return ROUTES.filter((r) => r.roles.includes(mode) && (!r.only || r.only(ctx)) && !(r.province && mode === A && !ctx.province) && (!reviewer || REVIEWER_PATHS.includes(r.path)));
 }
 
 function menu(mode, current) {
@@ -412,7 +424,7 @@ async function passwordDialog() {
 
 async function cycleNotice(me) {
   const c = me.cycle;
-  if (!c) return;
+  if (!c || roleOf(me) === Q) return; // the 题库管理员 has nothing to do in a cycle
   const role = me.type === 'authority' ? '' : '请在规定时间内完成本机构信息维护、医师确认和审核工作。';
   await modal({
     title: '考核周期提示',
@@ -447,7 +459,7 @@ async function render() {
   ctx.province = me.type === 'authority' && (me.roles || []).includes('province');
   const { path, params } = parseHash();
   let route = routesFor(mode).find((r) => r.path === path);
-  if (!route) route = ROUTES[0];
+  if (!route) route = routesFor(mode)[0] || ROUTES[0];
   ctx.params = params;
   ctx.route = route;
   const main = h('main', { class: 'main', id: 'main', tabindex: '-1' });

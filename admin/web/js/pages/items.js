@@ -82,7 +82,7 @@ function papersView(r) {
 }
 
 export async function page(ctx) {
-  if (!ctx.province) return card('试题分析', h('p', { class: 'muted' }, '试题分析仅限省级卫生行政部门使用'));
+  if (!ctx.province && !(ctx.me.roles || []).includes('qbank')) return card('试题分析', h('p', { class: 'muted' }, '试题分析仅限省级卫生行政部门和题库管理员使用'));
   const cycleId = ctx.params && ctx.params[0] ? Number(ctx.params[0]) : null;
   const r = await api.get('/item-analysis' + api.qs(cycleId ? { cycle_id: cycleId } : {}));
   const cid = r.cycle.id;
