@@ -10,6 +10,7 @@
 
 #include <event2/buffer.h>
 
+#include "admin_export.h"
 #include "admin_internal.h"
 #include "question_bank.h"
 
@@ -403,15 +404,50 @@ static void csv_cell(struct evbuffer *b, json_t *v, int last)
     evbuffer_add_printf(b, "%s%s", buf, last ? "\r\n" : ",");
 }
 
-/* ---- GET /api/v1/item-analysis/export (CSV) ----------------------------------------------------
+/* ---- GET /api/v1/item-analysis/export (CSV; ?format=xlsx a workbook) ----------------------------------------------------
  */
+
+/* The same rows as a workbook (admin_export.h: numbers as numbers, text never a formula). */
+static int items_xlsx(admin_job *j, MYSQL *db, json_t *rows, long long run)
+{
+    admin_col cols[sizeof items_cols / sizeof items_cols[0]];
+    size_t n = 0;
+    for (; items_cols[n].header; n++)
+        cols[n] = (admin_col){items_cols[n].header, items_cols[n].key, ADMIN_COL_AUTO, 0};
+    admin_export *e = admin_export_begin(j, ADMIN_FMT_XLSX);
+    if (!e) {
+        json_decref(rows);
+        return j->err.code ? j->err.code : DK_EIO;
+    }
+    char title[96];
+    snprintf(title, sizeof title, "试题分析（第 %lld 次计算）", run);
+    int rc = admin_export_sheet(e, "试题分析", title, cols, n);
+    size_t i;
+    json_t *o;
+    json_array_foreach(rows, i, o)
+    {
+        if (rc) break;
+        rc = admin_export_row(e, o);
+    }
+    json_decref(rows);
+    if (rc) {
+        admin_export_free(e);
+        return rc;
+    }
+    char base[48];
+    snprintf(base, sizeof base, "item-analysis-%lld", run);
+    return admin_export_end(e, db, base, "item_analysis_export", "item_analysis_run", run, NULL);
+}
 
 int admin_items_export(admin_job *j, MYSQL *db)
 {
+    admin_fmt fmt; /* no format: CSV, as before the workbooks */
+    int rc = admin_export_fmt(j, ADMIN_FMT_ALLOW_CSV | ADMIN_FMT_ALLOW_XLSX, &fmt);
+    if (rc) return rc;
     json_t *rows;
     long long run;
-    int rc = admin_items_table(j, db, &rows, &run);
-    if (rc) return rc;
+    if ((rc = admin_items_table(j, db, &rows, &run))) return rc;
+    if (fmt == ADMIN_FMT_XLSX) return items_xlsx(j, db, rows, run);
     struct evbuffer *b = evbuffer_new();
     evbuffer_add(b, "\xEF\xBB\xBF", 3);
     for (int c = 0; items_cols[c].header; c++)

@@ -10,7 +10,7 @@
 #include "dk_http.h"
 
 #define DK_HTTP_MAX_GAUGES 32
-#define DK_HTTP_MAX_ROUTES 160
+#define DK_HTTP_MAX_ROUTES 256
 #define DK_HTTP_MAX_NETS 16
 
 typedef struct route_stats {

@@ -236,6 +236,30 @@ grep -q "^临床,业务水平,1,$Q-4,X,测试外科,6,1.000,5,2,0.333,-0.746,-0.
 eq "$(sql "SELECT COUNT(*) FROM audit_log WHERE action = 'item_analysis_export' AND entity_id = $RUN2")" 1 \
     "export audited"
 
+step "export as XLSX: read back through openpyxl, numbers as numbers"
+if /usr/bin/python3 -c 'import openpyxl' 2>/dev/null; then
+    code=$(curl -s -o "$TMP/items.xlsx" -w '%{http_code}' -H "Authorization: Bearer $PROV" \
+        "http://127.0.0.1:$ADMIN_PORT/api/v1/item-analysis/export?cycle_id=$CYCLE_ID&format=xlsx")
+    expect 200 "xlsx export"
+    /usr/bin/python3 - "$TMP/items.xlsx" "$Q-4" <<'PY' || fail "the workbook's Q4 row"
+import sys, openpyxl
+ws = openpyxl.load_workbook(sys.argv[1]).worksheets[0]
+rows = [[c.value for c in r] for r in ws.iter_rows()]
+head = rows[1]
+q4 = [r for r in rows[2:] if r[head.index("试题编号")] == sys.argv[2]][0]
+assert len(rows) == 6, len(rows)  # title, header, 4 questions
+assert abs(q4[head.index("难度(通过率p)")] - 0.333) < 0.001, q4
+assert abs(q4[head.index("区分度(校正点二列)")] - (-0.746)) < 0.001, q4
+assert q4[head.index("答案")] == "AC", q4
+PY
+    eq "$(sql "SELECT COUNT(*) FROM audit_log WHERE action = 'item_analysis_export' AND entity_id = $RUN2")" 2 \
+        "both exports audited"
+    api GET "/item-analysis/export?cycle_id=$CYCLE_ID&format=pdf" "" "$PROV"
+    expect 400 "an unknown format"
+else
+    echo "   (no openpyxl for /usr/bin/python3: the XLSX step is not run)"
+fi
+
 sql "DELETE FROM qb_question WHERE id LIKE '$Q-%'"
 stop_admind
 echo "PASS"
