@@ -8,7 +8,7 @@
 SET NAMES utf8mb4;
 
 ALTER TABLE certificate
-  ADD COLUMN IF NOT EXISTS verify_code CHAR(20) CHARACTER SET ascii COLLATE ascii_bin NULL
+  ADD COLUMN IF NOT EXISTS verify_code CHAR(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL
     COMMENT 'public verification code (QR of the PDF); NULL until first use for certificates before 013';
 
 CREATE UNIQUE INDEX IF NOT EXISTS uq_certificate_verify ON certificate (verify_code);
