@@ -236,11 +236,12 @@ function showLogin(notice) {
       api.session.set({ token: r.token, type: r.account.type, expires_at: r.expires_at, mode: null, firstLogin: r.must_change_password });
       await start();
     } catch (x) {
+      // the new captcha first, then the error: the two appear together (a page, or a test,
+      // that reads the error sees the captcha it asks for)
+      if (x.body && x.body.error && x.body.error.activation_required) actRow.hidden = false;
+      if ((x.body && x.body.error && x.body.error.captcha_required) || !capRow.hidden) await loadCaptcha();
       err.textContent = x.message;
       err.hidden = false;
-      if (x.body && x.body.error && x.body.error.activation_required) actRow.hidden = false;
-      if (x.body && x.body.error && x.body.error.captcha_required) await loadCaptcha();
-      else if (!capRow.hidden) await loadCaptcha();
       password.select();
     } finally {
       submit.disabled = false;
