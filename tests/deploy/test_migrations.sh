@@ -126,7 +126,8 @@ nopk=$(sqlc -e "SELECT t.table_name FROM information_schema.tables t
 ok "every table has a primary key"
 
 # ---- 4. the contracts other modules code against --------------------------------------
-# question-bank/: these columns exactly (name, type, nullability, order).
+# question-bank/: these columns exactly (name, type, nullability, order); 014 added the
+# states and releases of the console (a live row never changes; question_bank.h).
 sqlc -e "SELECT table_name, column_name, column_type, is_nullable FROM information_schema.columns
     WHERE table_schema = DATABASE() AND table_name IN ('qb_group', 'qb_question', 'qb_blueprint',
     'qb_bank_version') ORDER BY table_name, ordinal_position" "$DK_MYSQL_DB" >"$work/qb.cols"
@@ -148,6 +149,8 @@ qb_group	section	varchar(64)	NO
 qb_group	qtype	varchar(4)	NO
 qb_group	case_text	mediumtext	YES
 qb_group	shared_options	longtext	YES
+qb_group	state	enum('draft','live','retired')	NO
+qb_group	release_id	bigint(20) unsigned	YES
 qb_question	id	varchar(32)	NO
 qb_question	category	varchar(8)	NO
 qb_question	paper	varchar(8)	NO
@@ -161,6 +164,10 @@ qb_question	answer	varchar(8)	NO
 qb_question	difficulty	tinyint(4)	NO
 qb_question	explanation	mediumtext	YES
 qb_question	imported_at	datetime(3)	YES
+qb_question	state	enum('draft','live','retired')	NO
+qb_question	release_id	bigint(20) unsigned	YES
+qb_question	replaces	varchar(32)	YES
+qb_question	retired_release	bigint(20) unsigned	YES
 EOF
 diff -u "$work/qb.want" "$work/qb.cols" >&2 || fail "the qb_* tables differ from the agreed definition"
 [[ $(sqlc -e 'SELECT id, version FROM qb_bank_version' "$DK_MYSQL_DB" | head -n 1 | cut -f1) == 1 ]] ||
