@@ -193,6 +193,7 @@ struct dom_token_cache {
     dk_mailbox *mb;
     long long reseed_ms;  /* when the last reseed was queued (monotonic) */
     int reseeding;        /* a reseed job is out: its completion frees a dead cache */
+    int seeded;           /* the last EXISTS of DOM_TOKEN_KEY_SEEDED: 1, 0, -1 unknown */
     struct event *timer;
     slot *slots;
     size_t cap, count;    /* cap: a power of two; count <= cap / 2 */
@@ -310,15 +311,9 @@ static void fetched(redisReply *rep, const dk_error *err, void *arg)
         if (!c->reseeding) cache_release(c);
         return;
     }
-    int seeded = 1;
-    if (!err->code && rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
-        rep->element[0]->type == REDIS_REPLY_INTEGER) {
-        seeded = rep->element[0]->integer != 0;
-        rep = rep->element[1];
-    } else if (!err->code) {
-        rep = NULL;
-    }
-    if (!seeded) {
+    int seeded = c->seeded == 1; /* unknown (the EXISTS failed): as lost, fail closed */
+    c->seeded = -1;
+    if (!seeded && !err->code) {
         reseed(c);
         if (!c->loaded) { /* started after a loss: refuse every token until refilled */
             if (!c->failing)
@@ -362,11 +357,14 @@ static void fetched(redisReply *rep, const dk_error *err, void *arg)
     schedule(c);
 }
 
-/* KEYS: [1] DOM_TOKEN_KEY_REVOKED, [2] DOM_TOKEN_KEY_SEEDED. ARGV: [1] the lowest score.
- * -> {1 | 0 (the set was lost), the members and scores from ARGV[1]} */
-static dk_script lua_fetch = DK_SCRIPT(
-    "return {redis.call('EXISTS', KEYS[2]),\n"
-    "  redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf', 'WITHSCORES')}\n");
+/* The EXISTS of DOM_TOKEN_KEY_SEEDED, sent just before the ZRANGEBYSCORE on the same
+ * connection: its reply comes first (plain commands, no script: a Redis restart does not
+ * make every loop send an EVAL). The cache lives until the ZRANGEBYSCORE's reply. */
+static void seeded_read(redisReply *rep, const dk_error *err, void *arg)
+{
+    dom_token_cache *c = arg;
+    c->seeded = !err->code && rep && rep->type == REDIS_REPLY_INTEGER ? rep->integer != 0 : -1;
+}
 
 static void tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -376,9 +374,12 @@ static void tick(evutil_socket_t fd, short what, void *arg)
      * same millisecond, or a clock step, is read again rather than missed */
     char min[32] = "-inf";
     if (c->loaded) snprintf(min, sizeof min, "%lld", c->since - 1000);
-    const char *argv[] = {"2", DOM_TOKEN_KEY_REVOKED, DOM_TOKEN_KEY_SEEDED, min};
+    const char *ex[] = {"EXISTS", DOM_TOKEN_KEY_SEEDED};
+    const char *argv[] = {"ZRANGEBYSCORE", DOM_TOKEN_KEY_REVOKED, min, "+inf", "WITHSCORES"};
     c->inflight = 1;
-    dk_aredis_evalsha(c->redis, 0, fetched, c, &lua_fetch, 4, argv, NULL);
+    c->seeded = -1;
+    dk_aredis_cmdargv(c->redis, 0, seeded_read, c, 2, ex, NULL);
+    dk_aredis_cmdargv(c->redis, 0, fetched, c, 5, argv, NULL);
 }
 
 dom_token_cache *dom_token_cache_new(const dom_token_env *e, struct event_base *base,
