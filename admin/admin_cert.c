@@ -306,9 +306,7 @@ int admin_cert_verify(admin_job *j, MYSQL *db)
         db,
         "SELECT x.enrolment_id, x.cert_no, x.issued_at, au.name AS issuer_name, p.name, "
         "p.id_number, c.name AS cycle_name, c.code AS cycle_code, e.status, e.result, "
-        "(e.status = '" DOM_ST_DONE "' AND e.result = '" DOM_RESULT_PASS "') AS valid, "
-        "(SELECT COUNT(*) FROM exam_session s JOIN exam_result r ON r.session_id = s.id "
-        " WHERE s.enrolment_id = e.id AND r.cheating_confirmed = 1) > 0 AS cheating "
+        "(e.status = '" DOM_ST_DONE "' AND e.result = '" DOM_RESULT_PASS "') AS valid "
         "FROM certificate x JOIN enrolment e ON e.id = x.enrolment_id "
         "JOIN physician p ON p.id = e.physician_id JOIN cycle c ON c.id = e.cycle_id "
         "JOIN authority au ON au.id = x.authority_id WHERE x.verify_code = ?",
@@ -326,16 +324,14 @@ int admin_cert_verify(admin_job *j, MYSQL *db)
     }
     if (rc) return rc;
     int valid = json_is_true(json_object_get(row, "valid"));
-    int cheating = json_is_true(json_object_get(row, "cheating"));
     const char *status = valid ? "valid" : "revoked";
+    /* a revoked one says only that: why (a cheating determination, a changed result) and the
+     * physician's current status are not for whoever holds the code; the issuer is named */
     const char *msg = valid ? "该证书为本系统签发的医师定期考核合格证书，当前有效"
-                      : cheating
-                          ? "证书已撤销：该医师本周期的考核经认定作弊，考核结果已不再为合格"
-                          : "证书已撤销：该医师本周期的考核结果已变更，不再为合格";
+                            : "证书已撤销：该证书已失效，详情请向发证机关核实";
     char issued[40];
     cn_date(jstr(row, "issued_at", NULL), issued);
-    const char *res = jstr(row, "result", NULL);
-    if (!valid && !*res) res = jstr(row, "status", NULL); /* e.g. 待确认补考 after 认定作弊 */
+    const char *res = valid ? jstr(row, "result", NULL) : "已撤销";
     j->out = json_pack("{s:s,s:b,s:s,s:O,s:O,s:O,s:O,s:O,s:s,s:s}", "status", status, "valid",
                        valid, "message", msg, "cert_no", json_object_get(row, "cert_no"), "name",
                        json_object_get(row, "name"), "id_number",

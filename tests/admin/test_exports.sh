@@ -239,6 +239,8 @@ download "/public/certificates/$CODE" "" "$TMP/v.json"
 expect 200 "revoked"
 eq "$(jq -r '[.status, .valid] | join("/")' "$TMP/v.json")" "revoked/false" "a certificate no longer 合格"
 jq -r .message "$TMP/v.json" | grep -q 已撤销 || fail "revoked message"
+jq -r '[.message, .result] | join(" ")' "$TMP/v.json" | grep -q '作弊\|待确认补考\|不合格' &&
+    fail "the public page tells why a certificate was revoked or the holder's status: $(cat "$TMP/v.json")"
 sql "UPDATE enrolment SET status = '考核完成', result = '合格' WHERE id = $A_EID"
 eq "$(sql "SELECT COUNT(*) FROM audit_log WHERE action = 'certificate_verify' AND entity_id = '$A_EID'")" 3 "named answers audited"
 
