@@ -33,6 +33,7 @@
 #define FONT_SANS "Noto Sans CJK SC"
 
 static pthread_mutex_t render_lock = PTHREAD_MUTEX_INITIALIZER;
+#define RENDER_WAIT_MS 1000
 
 /* ---- dates ---------------------------------------------------------------------------------- */
 
@@ -219,7 +220,18 @@ int admin_certificate_render(admin_job *j, MYSQL *db, long long eid, json_t *cer
     if (rc) return rc;
     const char *url = dk_config_str(j->srv->cfg, "cert_verify_url");
     pdf_buf out = {0};
-    pthread_mutex_lock(&render_lock);
+    /* one render at a time (cairo/pango font maps); a caller waits at most RENDER_WAIT_MS on
+     * this database thread, then gets 503: a flood of downloads cannot hold every db thread */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += RENDER_WAIT_MS * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    if (pthread_mutex_timedlock(&render_lock, &until) != 0) {
+        dk_error_set(&j->err, DK_EBUSY, "证书生成繁忙，请稍后重试");
+        j->err.retry_after = 2;
+        return DK_EBUSY;
+    }
     cairo_surface_t *s;
     if (png) { /* seed [004] 下载证书: the picture, twice the points for print */
         s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 842 * 2, 595 * 2);
