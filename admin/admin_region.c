@@ -479,7 +479,8 @@ static int inst_row(admin_job *j, MYSQL *db, void *ctx, int line, const char *co
                            "SELECT COUNT(*) FROM institution WHERE name = ? AND authority_id = ?",
                            pd, 2, &dup, &j->err)))
         return rc;
-    if (dup) return snprintf(msg, msgsz, "该地区已有同名机构「%s」", v[0]), DK_ECONFLICT;
+    if (dup) return snprintf(msg, msgsz, "该地区已有同名机构「%.*s」",
+                        dk_utf8_prefix(v[0], 40), v[0]), DK_ECONFLICT;
     if (skip) return 0;
     const admin_inst_fields f = {v[0], v[2], v[3], v[4], v[5], v[6]};
     char code[48], act_code[DOM_ACTIVATION_MAX];

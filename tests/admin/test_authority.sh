@@ -193,8 +193,20 @@ eq "$(sql "SELECT COUNT(*) FROM conduct_record WHERE physician_id = $CPID")" 1 "
 printf '证件号码*,姓名*,结案时间*,处理结果*,记分\n%s,%s,2024-05-01,通报批评,3\n' "$CIDN" "$NAME" >"$TMP/conduct.csv"
 upload POST /authority/conduct-records/import "$TMP/conduct.csv" text/csv "$BCOUNTY"
 expect 400 "another province's import"
+j '.error.errors[0].error' | grep -q '没有这名医师' ||
+    fail "another province's import learns the number is on file: $(j '.error.errors[0].error')"
+eq "$(sql "SELECT JSON_VALUE(detail, '$.found') FROM audit_log WHERE action = 'id_lookup' AND entity_id = '$B_COUNTY_ID' ORDER BY id DESC LIMIT 1")" 0 "the lookup audited, nothing found"
 upload POST /authority/conduct-records/import "$TMP/conduct.csv" text/csv "$COUNTY"
 expect 201 "import"
+# a row whose error quotes user text cut by characters: a 7+ character 机构编码 once made a
+# half character, the error row was dropped and the rest of the file committed
+printf '证件号码*,姓名*,机构编码,结案时间*,处理结果*\n%s,%s,,2024-06-01,通报\n%s,%s,不存在的七个汉字机构编码,2024-06-01,罚款\n' \
+    "$CIDN" "$NAME" "$CIDN" "$NAME" >"$TMP/conduct.csv"
+upload POST /authority/conduct-records/import "$TMP/conduct.csv" text/csv "$COUNTY"
+expect 400 "a long Chinese 机构编码"
+eq "$(j '.error.errors[0].row')" 3 "the long code's row is reported"
+j '.error.errors[0].error' | grep -q '没有机构编码为「不存在的七个汉字' || fail "the code, cut by characters"
+eq "$(sql "SELECT COUNT(*) FROM conduct_record WHERE physician_id = $CPID")" 2 "nothing of that file imported"
 api GET "/authority/conduct-records?physician_id=$CPID" "" "$CITY"
 expect 200
 eq "$(j .total)" 2
@@ -298,6 +310,17 @@ upload POST /registry/import "$TMP/reg.csv" text/csv "$H1"
 expect 403 "an institution imports the register"
 upload POST /registry/import "$TMP/reg.csv" text/csv "$BCOUNTY"
 expect 400 "another province's register import"
+# a physician of another province is not revealed: B's county names its own institution and
+# A's physician's number: at most "证件号码已存在" (as a manual add says), never the
+# institution and status on file in province A
+printf '机构名称*,行政区划代码\n外省医院%s,%s\n' "$RUN" "$B_COUNTY" >"$TMP/binst.csv"
+upload POST /authority/institutions/import "$TMP/binst.csv" text/csv "$BCOUNTY"
+expect 201 "an institution of province B"
+printf '证件号码*,姓名*,机构编码*,医师级别*,执业类别*\n%s,某医师,%s,执业医师,临床\n' "$CIDN" "$(j '.created[0].code')" >"$TMP/breg.csv"
+upload POST "/registry/import?dry_run=1" "$TMP/breg.csv" text/csv "$BCOUNTY"
+grep -q "$H1_CODE\|该医师在系统中属于" "$TMP/body" && fail "province B learns the institution of A's physician"
+eq "$(sql "SELECT CONCAT(JSON_VALUE(detail, '$.count'), '/', JSON_VALUE(detail, '$.found')) FROM audit_log WHERE action = 'id_lookup' AND entity_id = '$B_COUNTY_ID' ORDER BY id DESC LIMIT 1")" 1/0 "the dry run's lookup audited"
+sql "SELECT detail FROM audit_log WHERE action = 'id_lookup' AND entity_id = '$B_COUNTY_ID'" | grep -q "$CIDN" && fail "a whole ID number in the audit"
 upload POST /registry/import "$TMP/reg.csv" text/csv "$COUNTY"
 expect 200 "register import"
 eq "$(j '[.lines[].outcome] | join(",")')" "新增,变更,无变化" "outcome per line"
