@@ -218,9 +218,15 @@ step "跟班带教修改申请: before submit 409, request, one at a time, scope
 api POST /physician/teaching-requests '{"trainees":3,"hours":40,"description":"带教规培生","reason":"漏填"}' "$CPT"
 expect_msg 409 "待报名" "before the submission"
 submit "$CEID" "$CPT"
+# the old values kept on the request are JSON from the row itself: a 1000-character
+# description once overflowed a C buffer into invalid JSON
+sql "UPDATE enrolment SET sa_teaching_text = REPEAT('教', 1000) WHERE id = $CEID"
 api POST /physician/teaching-requests '{"trainees":3,"hours":40,"description":"带教规培生 3 名","reason":"漏填"}' "$CPT"
 expect 201 "request"
 TR=$(j .id)
+eq "$(sql "SELECT CHAR_LENGTH(JSON_VALUE(old_json, '$.description')) FROM teaching_change_request WHERE id = $TR")" 1000 "the old 1000-character description kept whole"
+api GET "/institution/teaching-requests?status=待审核" "" "$H1"
+expect 200 "the list with a long old description"
 api POST /physician/teaching-requests '{"trainees":4,"hours":40,"description":"再来","reason":"再改"}' "$CPT"
 expect 409 "a second pending request"
 api GET /institution/home "" "$H1"
