@@ -183,6 +183,17 @@ int admin_teaching_request_action(admin_job *j, MYSQL *db)
                             "该申请当前状态为「%s」，只有「待审核」的可以审核", status);
     if (cur != version)
         return dk_error_set(&j->err, DK_ECONFLICT, "该记录已被他人处理，请刷新后重试");
+    if (approve) { /* the enrolment may have finished or been withdrawn since the request */
+        char est[96] = "";
+        dk_param pe[] = {DK_PINT(eid)};
+        if ((rc = admin_sql_str(db, "SELECT status FROM enrolment WHERE id = ? FOR UPDATE", pe,
+                                1, est, sizeof est, &j->err)))
+            return rc;
+        if (!strcmp(est, DOM_ST_DONE) || !strcmp(est, DOM_ST_WITHDRAWN))
+            return dk_error_set(&j->err, DK_ECONFLICT,
+                                "该医师的报名当前状态为「%s」，不能再修改跟班带教，请驳回该申请",
+                                est);
+    }
     dk_param u[] = {DK_PSTR(approve ? TEACH_APPROVED : TEACH_REJECTED),
                     reason ? DK_PSTR(reason) : DK_PNULL, DK_PINT(id)};
     dk_param a[] = {DK_PINT(id), DK_PINT(eid)};
@@ -194,7 +205,8 @@ int admin_teaching_request_action(admin_job *j, MYSQL *db)
                                          "UPDATE enrolment e JOIN teaching_change_request t ON "
                                          "t.id = ? SET e.sa_teaching_trainees = t.trainees, "
                                          "e.sa_teaching_hours = t.hours, e.sa_teaching_text = "
-                                         "t.description WHERE e.id = ?",
+                                         "t.description, e.lock_version = e.lock_version "
+                                         "+ 1 WHERE e.id = ?",
                                          a, 2, NULL, &j->err))))
         return rc;
     json_t *d = json_pack("{s:I}", "request_id", (json_int_t)id);

@@ -254,6 +254,16 @@ expect 200 "inst_pass 不合格"
 act "$CEID" assessor_pass "$H2"
 expect 200 "assessor_pass"
 expect_status "$CEID" 考核完成
+# a request still waiting when the enrolment finished: approving it is 409, naming the status
+sql "INSERT INTO teaching_change_request (enrolment_id, institution_id, trainees, hours, description, reason)
+     VALUES ($CEID, $H1_ID, 9, 99, '迟到的申请', '补')"
+LATE=$(sql "SELECT MAX(id) FROM teaching_change_request WHERE enrolment_id = $CEID")
+EV=$(sql "SELECT lock_version FROM enrolment WHERE id = $CEID")
+api POST "/institution/teaching-requests/$LATE/actions/approve" '{"version":0}' "$H1"
+expect_msg 409 "考核完成" "approving a request of a finished enrolment"
+eq "$(sql "SELECT CONCAT(sa_teaching_trainees, '/', lock_version) FROM enrolment WHERE id = $CEID")" "3/$EV" "nothing applied"
+api POST "/institution/teaching-requests/$LATE/actions/reject" '{"version":0,"reason":"已考核完成"}' "$H1"
+expect 200 "rejecting it"
 api GET "/authority/failed?cycle_id=$CYCLE_ID" "" "$COUNTY"
 expect 200
 eq "$(j "[.items[] | select(.enrolment_id == $CEID) | .next | join(\",\")][0]")" "注销注册,收回执业证书" "the steps due"
