@@ -93,6 +93,16 @@ case "$RUSER" in "${H1_CODE}R001") ;; *) fail "reviewer user name $RUSER" ;; esa
 eq "$(audits "action = 'create_reviewer' AND entity_type = 'institution_reviewer' AND entity_id = '$RID'")" 1 "creation audited"
 api POST /institution/reviewers "{\"display_name\":\"$(printf '长%.0s' $(seq 33))\"}" "$H1"
 expect_msg 400 "不能超过 32 字" "a name longer than 32 characters"
+api POST /institution/reviewers "{\"display_name\":\"$(printf '长%.0s' $(seq 32))\"}" "$H3"
+expect 201 "a 32-character reviewer name (of H3)"
+LRUSER=$(j .username) LRCODE=$(j .activation_code)
+LRT=$(login reviewer "$LRUSER" 666666 "\"activation_code\":\"$LRCODE\"")
+api POST /password "{\"old_password\":\"666666\",\"new_password\":\"$PASSWORD\"}" "$LRT"
+expect 200 "the long-named reviewer changes its password"
+LRT=$(j .token)
+api GET /me "" "$LRT"
+expect 200 "me of a reviewer with a 32-character name"
+eq "$(j '.reviewer.name | length')" 32 "the name whole in the actor (no half character)"
 api POST /login "{\"type\":\"reviewer\",\"account\":\"$RUSER\",\"password\":\"666666\"}" ""
 expect 400 "the identity step is asked"
 RT0=$(login reviewer "$RUSER" 666666 "\"activation_code\":\"$RCODE\"")
