@@ -82,7 +82,13 @@ int admin_import_csv(admin_job *j, MYSQL *db, const admin_import_col *cols, int 
                 rc = fn(j, db, ctx, line, v, nerr > 0, msg, sizeof msg);
                 if (rc == DK_EINVAL || rc == DK_ECONFLICT || rc == DK_EFORBIDDEN ||
                     rc == DK_ENOTFOUND) {
-                    if (!msg[0]) snprintf(msg, sizeof msg, "%s", j->err.msg);
+                    if (!msg[0] && !strncmp(j->err.msg, "mysql ", 6)) {
+                        /* the server's text ("1062 Duplicate entry ...") is for the log */
+                        DK_WARN("admin", "import line %d: %s", line, j->err.msg);
+                        snprintf(msg, sizeof msg, "这一行无法写入（与已有数据重复或冲突）");
+                    } else if (!msg[0]) {
+                        snprintf(msg, sizeof msg, "%s", j->err.msg);
+                    }
                     rc = 0;
                 }
             }
