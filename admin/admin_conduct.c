@@ -94,7 +94,7 @@ static int conduct_add(admin_job *j, MYSQL *db, const conduct_in *in, const char
                        admin_id_lookups *look, long long *id, char *msg, size_t msgsz)
 {
     long long pid = 0, pinst = 0, inst = in->institution_id, points = -1;
-    char pname[72] = "", iname[160] = "";
+    char pname[72] = "";
     const char *kind = in->kind ? in->kind : "不良";
     if (strcmp(kind, "不良") && strcmp(kind, "良好"))
         return snprintf(msg, msgsz, "类别应为「不良」或「良好」"), DK_EINVAL;
@@ -129,25 +129,23 @@ static int conduct_add(admin_job *j, MYSQL *db, const conduct_in *in, const char
     if (!inst) inst = pinst;
     if ((rc = admin_inst_in_region(j, db, inst, 0)))
         return snprintf(msg, msgsz, "%s", j->err.msg), rc;
-    dk_param qi[] = {DK_PINT(inst)};
-    if ((rc = admin_sql_str(db, "SELECT name FROM institution WHERE id = ?", qi, 1, iname,
-                            sizeof iname, &j->err)))
-        return rc;
     if (skip) return 0;
+    /* the institution's name as it is now, whole (no C buffer to cut it) */
     dk_param p[] = {DK_PINT(pid),
                     DK_PSTR(kind),
                     DK_PINT(inst),
-                    DK_PSTR(iname),
                     DK_PSTR(in->closed_on),
                     DK_PSTR(in->outcome),
                     points >= 0 ? DK_PINT(points) : DK_PNULL,
                     DK_PSTR(source),
                     DK_PINT(j->actor.authority_id),
-                    DK_PINT(j->actor.id)};
+                    DK_PINT(j->actor.id),
+                    DK_PINT(inst)};
     if ((rc = admin_sql_exec(db,
                              "INSERT INTO conduct_record (physician_id, kind, institution_id, "
                              "institution_name, closed_on, outcome, points, source, authority_id, "
-                             "entered_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             "entered_by) SELECT ?, ?, ?, name, ?, ?, ?, ?, ?, ? FROM institution "
+                             "WHERE id = ?",
                              p, 10, NULL, &j->err)))
         return rc;
     *id = (long long)mysql_insert_id(db);
