@@ -53,23 +53,27 @@ out:
 }
 
 /* The physician (by id, or by ID number in either form) in the actor's area. */
+/* By ID number only within the actor's province: a number on file elsewhere is "not found"
+ * (no 403-vs-404 answer on whether it exists); look (NULL: none) collects the numbers. */
 static int conduct_physician(admin_job *j, MYSQL *db, long long pid, const char *idn,
-                             long long *out_pid, long long *inst, char name[72], char *msg,
-                             size_t msgsz)
+                             long long *out_pid, long long *inst, char name[72],
+                             admin_id_lookups *look, char *msg, size_t msgsz)
 {
-    char other[20] = "", path[256] = "";
+    char other[20] = "", path[256] = "", province[64];
     if (idn) admin_id_other_form(idn, other);
+    admin_province_of(j->actor.path, province);
     MYSQL_RES *res;
     dk_param p[] = {DK_PINT(pid), idn ? DK_PSTR(idn) : DK_PNULL,
-                    DK_PSTR(other[0] ? other : (idn ? idn : ""))};
+                    DK_PSTR(other[0] ? other : (idn ? idn : "")), DK_PSTR(province)};
     int rc = dk_mysql_exec(db,
                            "SELECT p.id, p.institution_id, p.name, au.path FROM physician p JOIN "
                            "institution i ON i.id = p.institution_id JOIN authority au ON au.id = "
-                           "i.authority_id WHERE (p.id = ? OR p.id_number IN (?, ?)) AND "
-                           "p.deleted_at IS NULL LIMIT 1",
-                           p, 3, &res, NULL, &j->err);
+                           "i.authority_id WHERE (p.id = ? OR (p.id_number IN (?, ?) AND "
+                           "au.path LIKE CONCAT(?, '%'))) AND p.deleted_at IS NULL LIMIT 1",
+                           p, 4, &res, NULL, &j->err);
     if (rc) return rc;
     MYSQL_ROW row = mysql_fetch_row(res);
+    if (look && idn) admin_id_lookups_add(look, idn, row != NULL);
     if (row)
         *out_pid = strtoll(row[0], NULL, 10), *inst = strtoll(row[1], NULL, 10),
         snprintf(name, 72, "%s", row[2]), snprintf(path, sizeof path, "%s", row[3]);
@@ -87,10 +91,10 @@ typedef struct conduct_in {
 
 /* Validates and (unless skip) inserts one record with its audit row. */
 static int conduct_add(admin_job *j, MYSQL *db, const conduct_in *in, const char *source, int skip,
-                       long long *id, char *msg, size_t msgsz)
+                       admin_id_lookups *look, long long *id, char *msg, size_t msgsz)
 {
     long long pid = 0, pinst = 0, inst = in->institution_id, points = -1;
-    char pname[72] = "", iname[160] = "";
+    char pname[72] = "";
     const char *kind = in->kind ? in->kind : "不良";
     if (strcmp(kind, "不良") && strcmp(kind, "良好"))
         return snprintf(msg, msgsz, "类别应为「不良」或「良好」"), DK_EINVAL;
@@ -109,7 +113,8 @@ static int conduct_add(admin_job *j, MYSQL *db, const conduct_in *in, const char
     if (in->id_number && strlen(in->id_number) > 18)
         return snprintf(msg, msgsz, "证件号码过长"), DK_EINVAL;
     int rc =
-        conduct_physician(j, db, in->physician_id, in->id_number, &pid, &pinst, pname, msg, msgsz);
+        conduct_physician(j, db, in->physician_id, in->id_number, &pid, &pinst, pname, look,
+                          msg, msgsz);
     if (rc) return rc;
     if (in->name && strcmp(in->name, pname))
         return snprintf(msg, msgsz, "姓名与证件号码不符（系统中为「%s」）", pname), DK_EINVAL;
@@ -117,31 +122,30 @@ static int conduct_add(admin_job *j, MYSQL *db, const conduct_in *in, const char
         dk_param q[] = {DK_PSTR(in->inst_code)};
         rc = admin_sql_ll(db, "SELECT id FROM institution WHERE code = ?", q, 1, &inst, &j->err);
         if (rc == DK_ENOTFOUND)
-            return snprintf(msg, msgsz, "没有机构编码为「%.20s」的机构", in->inst_code), DK_EINVAL;
+            return snprintf(msg, msgsz, "没有机构编码为「%.*s」的机构",
+                            dk_utf8_prefix(in->inst_code, 20), in->inst_code), DK_EINVAL;
         if (rc) return rc;
     }
     if (!inst) inst = pinst;
     if ((rc = admin_inst_in_region(j, db, inst, 0)))
         return snprintf(msg, msgsz, "%s", j->err.msg), rc;
-    dk_param qi[] = {DK_PINT(inst)};
-    if ((rc = admin_sql_str(db, "SELECT name FROM institution WHERE id = ?", qi, 1, iname,
-                            sizeof iname, &j->err)))
-        return rc;
     if (skip) return 0;
+    /* the institution's name as it is now, whole (no C buffer to cut it) */
     dk_param p[] = {DK_PINT(pid),
                     DK_PSTR(kind),
                     DK_PINT(inst),
-                    DK_PSTR(iname),
                     DK_PSTR(in->closed_on),
                     DK_PSTR(in->outcome),
                     points >= 0 ? DK_PINT(points) : DK_PNULL,
                     DK_PSTR(source),
                     DK_PINT(j->actor.authority_id),
-                    DK_PINT(j->actor.id)};
+                    DK_PINT(j->actor.id),
+                    DK_PINT(inst)};
     if ((rc = admin_sql_exec(db,
                              "INSERT INTO conduct_record (physician_id, kind, institution_id, "
                              "institution_name, closed_on, outcome, points, source, authority_id, "
-                             "entered_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             "entered_by) SELECT ?, ?, ?, name, ?, ?, ?, ?, ?, ? FROM institution "
+                             "WHERE id = ?",
                              p, 10, NULL, &j->err)))
         return rc;
     *id = (long long)mysql_insert_id(db);
@@ -182,7 +186,7 @@ int admin_conduct_create(admin_job *j, MYSQL *db)
     char msg[256] = "";
     long long id = 0;
     if ((rc = dk_mysql_begin(db, &j->err))) return rc;
-    rc = conduct_add(j, db, &in, "卫生行政部门录入", 0, &id, msg, sizeof msg);
+    rc = conduct_add(j, db, &in, "卫生行政部门录入", 0, NULL, &id, msg, sizeof msg);
     if (rc && msg[0]) return dk_error_set(&j->err, rc, "%s", msg);
     if (rc || (rc = dk_mysql_commit(db, &j->err))) return rc;
     dk_param p[] = {DK_PINT(id)};
@@ -201,7 +205,7 @@ static const admin_import_col conduct_cols[] = {{"证件号码", 1}, {"姓名", 
 static int conduct_row(admin_job *j, MYSQL *db, void *ctx, int line, const char *const *v, int skip,
                        char *msg, size_t msgsz)
 {
-    (void)ctx, (void)line;
+    (void)line;
     conduct_in in = {.id_number = v[0],
                      .name = v[1],
                      .inst_code = v[2],
@@ -210,15 +214,17 @@ static int conduct_row(admin_job *j, MYSQL *db, void *ctx, int line, const char 
                      .points = v[5],
                      .kind = v[6]};
     long long id;
-    return conduct_add(j, db, &in, "卫生行政部门导入", skip, &id, msg, msgsz);
+    return conduct_add(j, db, &in, "卫生行政部门导入", skip, ctx, &id, msg, msgsz);
 }
 
 /* POST /authority/conduct-records/import (CSV, all or nothing) */
 int admin_conduct_import(admin_job *j, MYSQL *db)
 {
     int rows = 0;
+    admin_id_lookups look = {0};
     int rc =
-        admin_import_csv(j, db, conduct_cols, CONDUCT_IMPORT_MAX_ROWS, conduct_row, NULL, &rows);
+        admin_import_csv(j, db, conduct_cols, CONDUCT_IMPORT_MAX_ROWS, conduct_row, &look, &rows);
+    admin_id_lookups_audit(j, db, &look, "conduct_import", !rc);
     if (rc) return rc;
     json_t *d = json_pack("{s:i}", "imported", rows);
     rc = admin_audit(db, j, 0, "import_conduct_records", "authority", j->actor.authority_id, NULL,

@@ -579,7 +579,9 @@ int admin_attachment_get(admin_job *j, MYSQL *db)
         MYSQL_ROW r = mysql_fetch_row(r2);
         if (r) inst = strtoll(r[0], NULL, 10), snprintf(ipath, sizeof ipath, "%s", r[1]);
         mysql_free_result(r2);
-        int ok = (j->actor.kind == 'i' && j->actor.institution_id == inst) ||
+        /* an assessor application is not review material: not for a 信息审核员 */
+        int ok = (j->actor.kind == 'i' && !j->actor.reviewer_id &&
+                  j->actor.institution_id == inst) ||
                  (j->actor.kind == 'a' && dom_path_covers(j->actor.path, ipath));
         if (!ok) return dk_error_set(&j->err, DK_EFORBIDDEN, "不在本账号的管辖范围内");
     } else {

@@ -57,7 +57,7 @@ int admin_import_csv(admin_job *j, MYSQL *db, const admin_import_col *cols, int 
     }
     if (!rows) return dk_error_set(&j->err, DK_EINVAL, "CSV 文件没有数据行");
     json_t *errors = json_array();
-    int line = 1;
+    int line = 1, nerr = 0, first = 0;
     if ((rc = dk_mysql_begin(db, &j->err))) goto out;
     for (;;) {
         int n = admin_csv_record(buf, len, &pos, f, IMPORT_MAX_COLS);
@@ -79,25 +79,40 @@ int admin_import_csv(admin_job *j, MYSQL *db, const admin_import_col *cols, int 
                 if (cols[c].required && !v[c])
                     snprintf(msg, sizeof msg, "「%s」不能为空", cols[c].head);
             if (!msg[0]) {
-                rc = fn(j, db, ctx, line, v, json_array_size(errors) > 0, msg, sizeof msg);
+                rc = fn(j, db, ctx, line, v, nerr > 0, msg, sizeof msg);
                 if (rc == DK_EINVAL || rc == DK_ECONFLICT || rc == DK_EFORBIDDEN ||
                     rc == DK_ENOTFOUND) {
-                    if (!msg[0]) snprintf(msg, sizeof msg, "%s", j->err.msg);
+                    if (!msg[0] && !strncmp(j->err.msg, "mysql ", 6)) {
+                        /* the server's text ("1062 Duplicate entry ...") is for the log */
+                        DK_WARN("admin", "import line %d: %s", line, j->err.msg);
+                        snprintf(msg, sizeof msg, "这一行无法写入（与已有数据重复或冲突）");
+                    } else if (!msg[0]) {
+                        snprintf(msg, sizeof msg, "%s", j->err.msg);
+                    }
                     rc = 0;
                 }
             }
         }
         if (n > 0) admin_csv_free_fields(f, n);
         if (rc) goto out;
-        if (*msg) json_array_append_new(errors, json_pack("{s:i,s:s}", "row", line, "error", msg));
-        if (json_array_size(errors) >= IMPORT_MAX_ERRORS) break;
+        if (*msg) {
+            /* the count, not the array, decides: a message jansson refuses (invalid UTF-8)
+             * still fails the import, under a message of its own */
+            if (!nerr++) first = line;
+            dk_utf8_trim(msg);
+            json_t *e = json_pack("{s:i,s:s}", "row", line, "error", msg);
+            if (!e) {
+                snprintf(msg, sizeof msg, "第 %d 行有错误", line);
+                e = json_pack("{s:i,s:s}", "row", line, "error", msg);
+            }
+            json_array_append_new(errors, e);
+        }
+        if (nerr >= IMPORT_MAX_ERRORS) break;
     }
-    if (json_array_size(errors)) {
+    if (nerr) {
         dk_mysql_rollback(db);
-        rc = dk_error_set(
-            &j->err, DK_EINVAL, "导入文件有 %zu 行错误（第 %d 行起），未导入任何一行",
-            json_array_size(errors),
-            (int)json_integer_value(json_object_get(json_array_get(errors, 0), "row")));
+        rc = dk_error_set(&j->err, DK_EINVAL,
+                          "导入文件有 %d 行错误（第 %d 行起），未导入任何一行", nerr, first);
         j->err_fields = json_pack("{s:O}", "errors", errors);
         goto out;
     }
@@ -105,4 +120,29 @@ int admin_import_csv(admin_job *j, MYSQL *db, const admin_import_col *cols, int 
 out:
     json_decref(errors);
     return rc;
+}
+
+void admin_id_lookups_add(admin_id_lookups *l, const char *id, int found)
+{
+    char m[32];
+    dk_mask_id(id, m, sizeof m);
+    if (!l->ids) l->ids = json_array();
+    json_array_append_new(l->ids, json_string(m));
+    l->found += !!found;
+}
+
+void admin_id_lookups_audit(admin_job *j, MYSQL *db, admin_id_lookups *l, const char *file,
+                            int in_txn)
+{
+    if (!l->ids) return;
+    if (!in_txn) dk_mysql_rollback(db); /* a failed or dry import: the row stands alone */
+    json_t *d = json_pack("{s:s,s:I,s:i,s:o}", "file", file, "count",
+                          (json_int_t)json_array_size(l->ids), "found", l->found, "id_numbers",
+                          l->ids);
+    l->ids = NULL;
+    dk_error e = {0};
+    if (admin_audit(db, j, 0, "id_lookup", "authority", j->actor.authority_id, NULL, NULL, NULL,
+                    NULL, d, &e))
+        DK_WARN("admin", "id_lookup audit of %s: %s", file, e.msg);
+    json_decref(d);
 }

@@ -490,6 +490,17 @@ typedef int (*admin_import_row_fn)(admin_job *j, MYSQL *db, void *ctx, int line,
                                    const char *const *v, int skip, char *msg, size_t msgsz);
 int admin_import_csv(admin_job *j, MYSQL *db, const admin_import_col *cols, int max_rows,
                      admin_import_row_fn fn, void *ctx, int *rows);
+/* The ID numbers an import file looked up (only within the actor's province): add each
+ * one with whether it was on file; admin_id_lookups_audit writes one id_lookup row for the
+ * file (the numbers masked, how many, how many found), rolling back first unless commit is
+ * still to come (ok && !dry), and frees the list. */
+typedef struct admin_id_lookups {
+    json_t *ids;
+    int found;
+} admin_id_lookups;
+void admin_id_lookups_add(admin_id_lookups *l, const char *id, int found);
+void admin_id_lookups_audit(admin_job *j, MYSQL *db, admin_id_lookups *l, const char *file,
+                            int in_txn);
 
 /* admin_region.c: authority units and accounts below the actor, institutions of its area */
 int admin_region_unit_create(admin_job *j, MYSQL *db);

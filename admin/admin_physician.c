@@ -717,25 +717,26 @@ int admin_phys_proof_delete(admin_job *j, MYSQL *db)
     mysql_free_result(res);
     if (!row) return dk_error_set(&j->err, DK_ENOTFOUND, "本次报名没有这个附件");
     json_t *d = json_pack("{s:I,s:s}", "attachment_id", (json_int_t)aid, "file_name", name);
+    if (!(rc = admin_sql_exec(db, "UPDATE attachment SET deleted_at = NOW(3) WHERE id = ?", p, 1,
+                              &n, &j->err)))
+        rc = admin_audit(db, j, 0, "delete_attachment", "enrolment", st.enrolment, NULL, NULL,
+                         NULL, NULL, d, &j->err);
+    json_decref(d);
+    if (rc || (rc = dk_mysql_commit(db, &j->err))) return rc;
+    /* the file goes too (nothing reads a deleted attachment; repeated uploads and deletions
+     * must not fill the disk), unless another live row holds the same content. Only after the
+     * commit (a failed commit keeps the row, so it must keep its file), counted afresh then. */
     long long others = 1;
     dk_param pp[] = {DK_PSTR(path)};
-    if (!(rc = admin_sql_exec(db, "UPDATE attachment SET deleted_at = NOW(3) WHERE id = ?", p, 1,
-                              &n, &j->err)) &&
-        !(rc = admin_audit(db, j, 0, "delete_attachment", "enrolment", st.enrolment, NULL, NULL,
-                           NULL, NULL, d, &j->err)))
-        rc = admin_sql_ll(db,
-                          "SELECT COUNT(*) FROM attachment WHERE path = ? AND deleted_at IS NULL",
-                          pp, 1, &others, &j->err);
-    json_decref(d);
-    /* the file goes too (nothing reads a deleted attachment; repeated uploads and deletions
-     * must not fill the disk), unless another live row holds the same content. Before the
-     * commit, while the enrolment row is locked: no upload of this enrolment runs meanwhile. */
-    if (!rc && !others) {
+    dk_error e = {0};
+    if (admin_sql_ll(db, "SELECT COUNT(*) FROM attachment WHERE path = ? AND deleted_at IS NULL",
+                     pp, 1, &others, &e))
+        DK_WARN("admind", "cannot count the rows of attachment file id=%lld: %s", aid, e.msg);
+    else if (!others) {
         char full[800];
         snprintf(full, sizeof full, "%s/%s", dk_config_str(j->srv->cfg, "data_dir"), path);
         if (unlink(full) != 0) DK_WARN("admind", "cannot delete attachment file id=%lld", aid);
     }
-    if (rc || (rc = dk_mysql_commit(db, &j->err))) return rc;
     j->out = json_pack("{s:I,s:b}", "id", (json_int_t)aid, "deleted", 1);
     return 0;
 }

@@ -128,13 +128,16 @@ int admin_region_unit_update(admin_job *j, MYSQL *db)
     if (!name && !cn && !cp) return dk_error_set(&j->err, DK_EINVAL, "没有要修改的字段");
     dk_param p[] = {name ? DK_PSTR(name) : DK_PNULL, cn ? DK_PSTR(cn) : DK_PNULL,
                     cp ? DK_PSTR(cp) : DK_PNULL, DK_PINT(id)};
-    if ((rc = admin_sql_exec(db,
+    /* the change and its audit row commit together */
+    if ((rc = dk_mysql_begin(db, &j->err)) ||
+        (rc = admin_sql_exec(db,
                              "UPDATE authority SET name = IFNULL(?, name), contact_name = "
                              "IFNULL(?, contact_name), contact_phone = IFNULL(?, contact_phone) "
                              "WHERE id = ?",
                              p, 4, NULL, &j->err)) ||
         (rc = admin_audit(db, j, 0, "update_authority", "authority", id, NULL, NULL, NULL, NULL,
-                          j->body, &j->err)))
+                          j->body, &j->err)) ||
+        (rc = dk_mysql_commit(db, &j->err)))
         return rc;
     dk_param q[] = {DK_PINT(id)};
     return admin_sql_row(db,
@@ -479,7 +482,8 @@ static int inst_row(admin_job *j, MYSQL *db, void *ctx, int line, const char *co
                            "SELECT COUNT(*) FROM institution WHERE name = ? AND authority_id = ?",
                            pd, 2, &dup, &j->err)))
         return rc;
-    if (dup) return snprintf(msg, msgsz, "该地区已有同名机构「%s」", v[0]), DK_ECONFLICT;
+    if (dup) return snprintf(msg, msgsz, "该地区已有同名机构「%.*s」",
+                        dk_utf8_prefix(v[0], 40), v[0]), DK_ECONFLICT;
     if (skip) return 0;
     const admin_inst_fields f = {v[0], v[2], v[3], v[4], v[5], v[6]};
     char code[48], act_code[DOM_ACTIVATION_MAX];

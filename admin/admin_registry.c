@@ -104,6 +104,7 @@ static const struct {
 typedef struct reg_import {
     json_t *lines;
     int added, changed, unchanged;
+    admin_id_lookups look;
 } reg_import;
 
 static void masked(const char *id, char out[24])
@@ -126,27 +127,33 @@ static int reg_row(admin_job *j, MYSQL *db, void *ctx, int line, const char *con
     dk_param pi[] = {DK_PSTR(v[2])};
     int rc = admin_sql_ll(db, "SELECT id FROM institution WHERE code = ?", pi, 1, &inst, &j->err);
     if (rc == DK_ENOTFOUND)
-        return snprintf(msg, msgsz, "没有机构编码为「%.20s」的机构", v[2]), DK_EINVAL;
+        return snprintf(msg, msgsz, "没有机构编码为「%.*s」的机构",
+                        dk_utf8_prefix(v[2], 20), v[2]), DK_EINVAL;
     if (rc) return rc;
     if ((rc = admin_inst_in_region(j, db, inst, 0)))
-        return snprintf(msg, msgsz, "机构「%.20s」不在本部门辖区内", v[2]), rc;
-    /* on file? (either form of the number) */
-    char other[20] = "";
+        return snprintf(msg, msgsz, "机构「%.*s」不在本部门辖区内",
+                        dk_utf8_prefix(v[2], 20), v[2]), rc;
+    /* on file? (either form of the number) Only within the actor's province: a physician of
+     * another province is "not on file", so a file of numbers reveals nothing elsewhere */
+    char other[20] = "", province[64];
     if (strlen(v[0]) > 18) return snprintf(msg, msgsz, "证件号码过长"), DK_EINVAL;
     admin_id_other_form(v[0], other);
+    admin_province_of(j->actor.path, province);
     MYSQL_RES *res;
-    dk_param pp[] = {DK_PSTR(v[0]), DK_PSTR(other[0] ? other : v[0])};
+    dk_param pp[] = {DK_PSTR(v[0]), DK_PSTR(other[0] ? other : v[0]), DK_PSTR(province)};
     if ((rc = dk_mysql_exec(db,
                             "SELECT p.id, p.institution_id, p.name, p.practice_level, "
                             "p.practice_category, p.practice_scope, "
                             "DATE_FORMAT(p.first_registration_date, '%Y-%m-%d'), "
                             "p.practice_cert_no, DATE_FORMAT(p.practice_cert_date, '%Y-%m-%d'), "
                             "i.code, p.status FROM physician p JOIN institution i ON "
-                            "i.id = p.institution_id WHERE p.id_number IN (?, ?) AND "
-                            "p.deleted_at IS NULL FOR UPDATE",
-                            pp, 2, &res, NULL, &j->err)))
+                            "i.id = p.institution_id JOIN authority au ON au.id = "
+                            "i.authority_id WHERE p.id_number IN (?, ?) AND "
+                            "p.deleted_at IS NULL AND au.path LIKE CONCAT(?, '%') FOR UPDATE",
+                            pp, 3, &res, NULL, &j->err)))
         return rc;
     MYSQL_ROW row = mysql_fetch_row(res);
+    admin_id_lookups_add(&im->look, v[0], row != NULL);
     if (!row) {
         mysql_free_result(res);
         admin_phys_in in = {.id_number = v[0],
@@ -176,9 +183,9 @@ static int reg_row(admin_job *j, MYSQL *db, void *ctx, int line, const char *con
     snprintf(pcode, sizeof pcode, "%s", row[9]);
     if (pinst != inst) {
         snprintf(msg, msgsz,
-                 "该医师在系统中属于机构「%s」（%s），注册系统为「%.20s」：请先由原机构办理离岗，"
+                 "该医师在系统中属于机构「%s」（%s），注册系统为「%.*s」：请先由原机构办理离岗，"
                  "再由新机构「调入」",
-                 pcode, row[10], v[2]);
+                 pcode, row[10], dk_utf8_prefix(v[2], 20), v[2]);
         rc = DK_ECONFLICT;
         mysql_free_result(res);
         return rc;
@@ -250,7 +257,7 @@ int admin_registry_import(admin_job *j, MYSQL *db)
     reg_import im = {.lines = json_array()};
     int rows = 0;
     int rc = admin_import_csv(j, db, reg_cols, REGISTRY_IMPORT_MAX_ROWS, reg_row, &im, &rows);
-    if (!rc && dry) dk_mysql_rollback(db);
+    admin_id_lookups_audit(j, db, &im.look, "registry_import", !rc && !dry);
     if (!rc && !dry) {
         json_t *d = json_pack("{s:i,s:i,s:i}", "added", im.added, "changed", im.changed,
                               "unchanged", im.unchanged);

@@ -37,18 +37,15 @@ int admin_teaching_request_create(admin_job *j, MYSQL *db)
     MYSQL_RES *res;
     dk_param p[] = {DK_PINT(j->actor.id), DK_PINT(cycle)};
     if ((rc = dk_mysql_exec(db,
-                            "SELECT id, institution_id, status, JSON_OBJECT('trainees', "
-                            "sa_teaching_trainees, 'hours', sa_teaching_hours, 'description', "
-                            "sa_teaching_text) FROM enrolment WHERE physician_id = ? AND "
-                            "cycle_id = ? FOR UPDATE",
+                            "SELECT id, institution_id, status FROM enrolment WHERE "
+                            "physician_id = ? AND cycle_id = ? FOR UPDATE",
                             p, 2, &res, NULL, &j->err)))
         return rc;
     MYSQL_ROW row = mysql_fetch_row(res);
-    char status[96] = "", old[1400] = "{}";
+    char status[96] = "";
     if (row)
         eid = strtoll(row[0], NULL, 10), inst = strtoll(row[1], NULL, 10),
-        snprintf(status, sizeof status, "%s", row[2]),
-        snprintf(old, sizeof old, "%s", row[3] ? row[3] : "{}");
+        snprintf(status, sizeof status, "%s", row[2]);
     mysql_free_result(res);
     if (!eid) return dk_error_set(&j->err, DK_ECONFLICT, "所在机构尚未确认您参加本周期考核");
     if (!strcmp(status, DOM_ST_TO_REGISTER) || !strcmp(status, DOM_ST_INST_REJECTED) ||
@@ -67,13 +64,17 @@ int admin_teaching_request_create(admin_job *j, MYSQL *db)
     if (pending)
         return dk_error_set(&j->err, DK_ECONFLICT,
                             "已有一条待审核的跟班带教修改申请，请等待所在机构审核");
-    dk_param pi[] = {DK_PINT(eid),  DK_PINT(inst),   DK_PINT(trainees), DK_PINT(hours),
-                     DK_PSTR(desc), DK_PSTR(reason), DK_PSTR(old)};
+    /* the old values straight from the row: a 1000-character description is ~3000 bytes of
+     * JSON, never copied through a C buffer */
+    dk_param pi[] = {DK_PINT(inst),  DK_PINT(trainees), DK_PINT(hours),
+                     DK_PSTR(desc), DK_PSTR(reason),   DK_PINT(eid)};
     if ((rc = admin_sql_exec(db,
                              "INSERT INTO teaching_change_request (enrolment_id, institution_id, "
-                             "trainees, hours, description, reason, old_json) VALUES (?, ?, ?, ?, "
-                             "?, ?, ?)",
-                             pi, 7, NULL, &j->err)))
+                             "trainees, hours, description, reason, old_json) SELECT id, ?, ?, ?, "
+                             "?, ?, JSON_OBJECT('trainees', sa_teaching_trainees, 'hours', "
+                             "sa_teaching_hours, 'description', sa_teaching_text) FROM enrolment "
+                             "WHERE id = ?",
+                             pi, 6, NULL, &j->err)))
         return rc;
     long long id = (long long)mysql_insert_id(db);
     json_t *d = json_pack("{s:I,s:I,s:I,s:s}", "request_id", (json_int_t)id, "trainees",
@@ -182,6 +183,17 @@ int admin_teaching_request_action(admin_job *j, MYSQL *db)
                             "该申请当前状态为「%s」，只有「待审核」的可以审核", status);
     if (cur != version)
         return dk_error_set(&j->err, DK_ECONFLICT, "该记录已被他人处理，请刷新后重试");
+    if (approve) { /* the enrolment may have finished or been withdrawn since the request */
+        char est[96] = "";
+        dk_param pe[] = {DK_PINT(eid)};
+        if ((rc = admin_sql_str(db, "SELECT status FROM enrolment WHERE id = ? FOR UPDATE", pe,
+                                1, est, sizeof est, &j->err)))
+            return rc;
+        if (!strcmp(est, DOM_ST_DONE) || !strcmp(est, DOM_ST_WITHDRAWN))
+            return dk_error_set(&j->err, DK_ECONFLICT,
+                                "该医师的报名当前状态为「%s」，不能再修改跟班带教，请驳回该申请",
+                                est);
+    }
     dk_param u[] = {DK_PSTR(approve ? TEACH_APPROVED : TEACH_REJECTED),
                     reason ? DK_PSTR(reason) : DK_PNULL, DK_PINT(id)};
     dk_param a[] = {DK_PINT(id), DK_PINT(eid)};
@@ -193,7 +205,8 @@ int admin_teaching_request_action(admin_job *j, MYSQL *db)
                                          "UPDATE enrolment e JOIN teaching_change_request t ON "
                                          "t.id = ? SET e.sa_teaching_trainees = t.trainees, "
                                          "e.sa_teaching_hours = t.hours, e.sa_teaching_text = "
-                                         "t.description WHERE e.id = ?",
+                                         "t.description, e.lock_version = e.lock_version "
+                                         "+ 1 WHERE e.id = ?",
                                          a, 2, NULL, &j->err))))
         return rc;
     json_t *d = json_pack("{s:I}", "request_id", (json_int_t)id);

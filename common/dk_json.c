@@ -2,6 +2,7 @@
  * The depth check walks the parsed tree once; jansson's own limit is far deeper. */
 #include "dk_json.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,6 +138,26 @@ size_t dk_utf8_chars(const char *s, size_t len)
     for (size_t i = 0; i < len; i++)
         n += ((unsigned char)s[i] & 0xC0) != 0x80;
     return n;
+}
+
+int dk_utf8_prefix(const char *s, size_t max)
+{
+    size_t i = 0, n = 0;
+    if (!s) return 0;
+    for (; s[i]; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80 && n++ == max) break;
+    return (int)(i > INT_MAX ? INT_MAX : i);
+}
+
+void dk_utf8_trim(char *s)
+{
+    size_t len = strlen(s), i = len, cont = 0;
+    while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80 && cont < 3)
+        i--, cont++;
+    if (!i) return;
+    unsigned char lead = (unsigned char)s[i - 1];
+    size_t need = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : lead >= 0xC0 ? 1 : 0;
+    if (lead >= 0x80 && need != cont) s[i - 1] = '\0';
 }
 
 int dk_text_max(dk_error *err, const char *label, const char *s, size_t max)

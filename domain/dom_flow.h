@@ -42,7 +42,7 @@ typedef struct dom_actor {
     /* an institution's 信息审核员 (token kind 'r') acts as its institution (kind 'i', id and
      * scope the institution's) and is audited as itself: reviewer_id > 0 */
     long long reviewer_id;
-    char reviewer_name[64];
+    char reviewer_name[32 * 4 + 1]; /* up to 32 characters of UTF-8 */
 } dom_actor;
 
 /* The role name the pages and the audit log show ("医师", "考核机构", "省级卫生行政部门"...);

@@ -35,5 +35,11 @@ char *dk_json_dump(const json_t *v);
  * (NULL s: 0 characters). */
 size_t dk_utf8_chars(const char *s, size_t len);
 int dk_text_max(dk_error *err, const char *label, const char *s, size_t max);
+/* Cutting text by characters, never mid-character (a half character is invalid UTF-8, which
+ * jansson refuses): dk_utf8_prefix is the byte length of s's first max characters, for
+ * printf's "%.*s"; dk_utf8_trim drops a trailing incomplete sequence from s in place (what a
+ * byte-counted cut such as snprintf's into a short buffer leaves). */
+int dk_utf8_prefix(const char *s, size_t max);
+void dk_utf8_trim(char *s);
 
 #endif

@@ -193,8 +193,20 @@ eq "$(sql "SELECT COUNT(*) FROM conduct_record WHERE physician_id = $CPID")" 1 "
 printf '证件号码*,姓名*,结案时间*,处理结果*,记分\n%s,%s,2024-05-01,通报批评,3\n' "$CIDN" "$NAME" >"$TMP/conduct.csv"
 upload POST /authority/conduct-records/import "$TMP/conduct.csv" text/csv "$BCOUNTY"
 expect 400 "another province's import"
+j '.error.errors[0].error' | grep -q '没有这名医师' ||
+    fail "another province's import learns the number is on file: $(j '.error.errors[0].error')"
+eq "$(sql "SELECT JSON_VALUE(detail, '$.found') FROM audit_log WHERE action = 'id_lookup' AND entity_id = '$B_COUNTY_ID' ORDER BY id DESC LIMIT 1")" 0 "the lookup audited, nothing found"
 upload POST /authority/conduct-records/import "$TMP/conduct.csv" text/csv "$COUNTY"
 expect 201 "import"
+# a row whose error quotes user text cut by characters: a 7+ character 机构编码 once made a
+# half character, the error row was dropped and the rest of the file committed
+printf '证件号码*,姓名*,机构编码,结案时间*,处理结果*\n%s,%s,,2024-06-01,通报\n%s,%s,不存在的七个汉字机构编码,2024-06-01,罚款\n' \
+    "$CIDN" "$NAME" "$CIDN" "$NAME" >"$TMP/conduct.csv"
+upload POST /authority/conduct-records/import "$TMP/conduct.csv" text/csv "$COUNTY"
+expect 400 "a long Chinese 机构编码"
+eq "$(j '.error.errors[0].row')" 3 "the long code's row is reported"
+j '.error.errors[0].error' | grep -q '没有机构编码为「不存在的七个汉字' || fail "the code, cut by characters"
+eq "$(sql "SELECT COUNT(*) FROM conduct_record WHERE physician_id = $CPID")" 2 "nothing of that file imported"
 api GET "/authority/conduct-records?physician_id=$CPID" "" "$CITY"
 expect 200
 eq "$(j .total)" 2
@@ -206,9 +218,15 @@ step "跟班带教修改申请: before submit 409, request, one at a time, scope
 api POST /physician/teaching-requests '{"trainees":3,"hours":40,"description":"带教规培生","reason":"漏填"}' "$CPT"
 expect_msg 409 "待报名" "before the submission"
 submit "$CEID" "$CPT"
+# the old values kept on the request are JSON from the row itself: a 1000-character
+# description once overflowed a C buffer into invalid JSON
+sql "UPDATE enrolment SET sa_teaching_text = REPEAT('教', 1000) WHERE id = $CEID"
 api POST /physician/teaching-requests '{"trainees":3,"hours":40,"description":"带教规培生 3 名","reason":"漏填"}' "$CPT"
 expect 201 "request"
 TR=$(j .id)
+eq "$(sql "SELECT CHAR_LENGTH(JSON_VALUE(old_json, '$.description')) FROM teaching_change_request WHERE id = $TR")" 1000 "the old 1000-character description kept whole"
+api GET "/institution/teaching-requests?status=待审核" "" "$H1"
+expect 200 "the list with a long old description"
 api POST /physician/teaching-requests '{"trainees":4,"hours":40,"description":"再来","reason":"再改"}' "$CPT"
 expect 409 "a second pending request"
 api GET /institution/home "" "$H1"
@@ -236,6 +254,16 @@ expect 200 "inst_pass 不合格"
 act "$CEID" assessor_pass "$H2"
 expect 200 "assessor_pass"
 expect_status "$CEID" 考核完成
+# a request still waiting when the enrolment finished: approving it is 409, naming the status
+sql "INSERT INTO teaching_change_request (enrolment_id, institution_id, trainees, hours, description, reason)
+     VALUES ($CEID, $H1_ID, 9, 99, '迟到的申请', '补')"
+LATE=$(sql "SELECT MAX(id) FROM teaching_change_request WHERE enrolment_id = $CEID")
+EV=$(sql "SELECT lock_version FROM enrolment WHERE id = $CEID")
+api POST "/institution/teaching-requests/$LATE/actions/approve" '{"version":0}' "$H1"
+expect_msg 409 "考核完成" "approving a request of a finished enrolment"
+eq "$(sql "SELECT CONCAT(sa_teaching_trainees, '/', lock_version) FROM enrolment WHERE id = $CEID")" "3/$EV" "nothing applied"
+api POST "/institution/teaching-requests/$LATE/actions/reject" '{"version":0,"reason":"已考核完成"}' "$H1"
+expect 200 "rejecting it"
 api GET "/authority/failed?cycle_id=$CYCLE_ID" "" "$COUNTY"
 expect 200
 eq "$(j "[.items[] | select(.enrolment_id == $CEID) | .next | join(\",\")][0]")" "注销注册,收回执业证书" "the steps due"
@@ -298,6 +326,17 @@ upload POST /registry/import "$TMP/reg.csv" text/csv "$H1"
 expect 403 "an institution imports the register"
 upload POST /registry/import "$TMP/reg.csv" text/csv "$BCOUNTY"
 expect 400 "another province's register import"
+# a physician of another province is not revealed: B's county names its own institution and
+# A's physician's number: at most "证件号码已存在" (as a manual add says), never the
+# institution and status on file in province A
+printf '机构名称*,行政区划代码\n外省医院%s,%s\n' "$RUN" "$B_COUNTY" >"$TMP/binst.csv"
+upload POST /authority/institutions/import "$TMP/binst.csv" text/csv "$BCOUNTY"
+expect 201 "an institution of province B"
+printf '证件号码*,姓名*,机构编码*,医师级别*,执业类别*\n%s,某医师,%s,执业医师,临床\n' "$CIDN" "$(j '.created[0].code')" >"$TMP/breg.csv"
+upload POST "/registry/import?dry_run=1" "$TMP/breg.csv" text/csv "$BCOUNTY"
+grep -q "$H1_CODE\|该医师在系统中属于" "$TMP/body" && fail "province B learns the institution of A's physician"
+eq "$(sql "SELECT CONCAT(JSON_VALUE(detail, '$.count'), '/', JSON_VALUE(detail, '$.found')) FROM audit_log WHERE action = 'id_lookup' AND entity_id = '$B_COUNTY_ID' ORDER BY id DESC LIMIT 1")" 1/0 "the dry run's lookup audited"
+sql "SELECT detail FROM audit_log WHERE action = 'id_lookup' AND entity_id = '$B_COUNTY_ID'" | grep -q "$CIDN" && fail "a whole ID number in the audit"
 upload POST /registry/import "$TMP/reg.csv" text/csv "$COUNTY"
 expect 200 "register import"
 eq "$(j '[.lines[].outcome] | join(",")')" "新增,变更,无变化" "outcome per line"

@@ -93,6 +93,16 @@ case "$RUSER" in "${H1_CODE}R001") ;; *) fail "reviewer user name $RUSER" ;; esa
 eq "$(audits "action = 'create_reviewer' AND entity_type = 'institution_reviewer' AND entity_id = '$RID'")" 1 "creation audited"
 api POST /institution/reviewers "{\"display_name\":\"$(printf '长%.0s' $(seq 33))\"}" "$H1"
 expect_msg 400 "不能超过 32 字" "a name longer than 32 characters"
+api POST /institution/reviewers "{\"display_name\":\"$(printf '长%.0s' $(seq 32))\"}" "$H3"
+expect 201 "a 32-character reviewer name (of H3)"
+LRUSER=$(j .username) LRCODE=$(j .activation_code)
+LRT=$(login reviewer "$LRUSER" 666666 "\"activation_code\":\"$LRCODE\"")
+api POST /password "{\"old_password\":\"666666\",\"new_password\":\"$PASSWORD\"}" "$LRT"
+expect 200 "the long-named reviewer changes its password"
+LRT=$(j .token)
+api GET /me "" "$LRT"
+expect 200 "me of a reviewer with a 32-character name"
+eq "$(j '.reviewer.name | length')" 32 "the name whole in the actor (no half character)"
 api POST /login "{\"type\":\"reviewer\",\"account\":\"$RUSER\",\"password\":\"666666\"}" ""
 expect 400 "the identity step is asked"
 RT0=$(login reviewer "$RUSER" 666666 "\"activation_code\":\"$RCODE\"")
@@ -125,6 +135,20 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $RT" "ht
 eq "$code" 200 "the reviewer opens the proof"
 eq "$(audits "action = 'attachment_download' AND entity_id = '$AID' AND actor_type = 'reviewer' AND actor_id = $RID")" 1 \
     "the reviewer's view is audited as itself"
+# an assessor application's attachment is not review material: not for the reviewer
+api POST "/authority/institutions/$H3_ID/apply-right" '{"can_apply":true}' "$COUNTY"
+expect 200 "H3 may apply"
+api POST /institution/assessor-applications '{"note":"申请"}' "$H3"
+expect 201 "an assessor application"
+XAPP=$(j .id)
+jpeg "$TMP/xapp.jpg"
+upload POST "/institution/assessor-applications/$XAPP/attachments?file_name=a.jpg" "$TMP/xapp.jpg" image/jpeg "$H3"
+expect 201 "its attachment"
+XAID=$(j .id)
+api GET "/attachments/$XAID" "" "$LRT"
+expect 403 "a reviewer opens an assessor application's attachment"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $H3" "http://127.0.0.1:$ADMIN_PORT/api/v1/attachments/$XAID")
+eq "$code" 200 "the institution opens it"
 act "$EID" withdraw "$RT" '"reason":"不属于本周期"'
 expect_msg 403 "审核、复核" "a reviewer cannot withdraw a physician"
 act "$EID" inst_pass "$RT" '"work_result":"合格","ethics_result":"合格"'
