@@ -27,6 +27,12 @@ int qb_bank_version_bump(MYSQL *db, dk_error *err)
                          NULL, 0, NULL, NULL, err);
 }
 
+int qb_bank_lock(MYSQL *db, dk_error *err)
+{
+    return dk_mysql_exec(db, "SELECT version FROM qb_bank_version WHERE id = 1 FOR UPDATE", NULL,
+                         0, NULL, NULL, err);
+}
+
 static int read_file(const char *path, char **out, size_t *len, dk_error *err)
 {
     FILE *f = fopen(path, "rb");

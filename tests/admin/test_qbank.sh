@@ -187,10 +187,19 @@ expect 400 "a revision with a bad answer"
 api POST /qbank/retirements "{\"ids\":[\"T$RUN-3\"]}" "$QB"
 expect 201 "retire"
 R3=$(j .id)
+# a second release retiring the same question: whichever publishes second gets 409 and the
+# question keeps the first one's retired_release
+api POST /qbank/retirements "{\"ids\":[\"T$RUN-3\"]}" "$QB"
+expect 201 "retire the same question in a second release"
+R3B=$(j .id)
 api POST "/qbank/releases/$R2/publish" "" "$QB"
 expect 200
 api POST "/qbank/releases/$R3/publish" "" "$QB"
 expect 200
+api POST "/qbank/releases/$R3B/publish" "" "$QB"
+expect_msg 409 已退役 "publish a second retirement of the same question"
+eq "$(sql "SELECT retired_release FROM qb_question WHERE id = 'T$RUN-3'")" "$R3" "retired_release after two retirements"
+eq "$(sql "SELECT status FROM qb_release WHERE id = $R3B")" draft "the refused release"
 eq "$(sql "SELECT CONCAT(state, '/', IFNULL(replaces, '')) FROM qb_question WHERE id = 'T$RUN-2-R2'")" "live/T$RUN-2" "revision"
 eq "$(sql "SELECT state FROM qb_question WHERE id = 'T$RUN-2'")" retired "revised question"
 eq "$(sql "SELECT state FROM qb_question WHERE id = 'T$RUN-3'")" retired "retired question"
