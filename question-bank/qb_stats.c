@@ -684,7 +684,6 @@ static void run_failed(MYSQL *db, long long run_id, const char *msg)
 int qb_stats_run(MYSQL *db, long long run_id, qb_stats_summary *sum, dk_error *err)
 {
     memset(sum, 0, sizeof *sum);
-    sum->run_id = run_id;
     long long t0 = now_ms();
     uint64_t claimed = 0;
     dk_param p[] = {DK_PINT(run_id)};
@@ -692,20 +691,24 @@ int qb_stats_run(MYSQL *db, long long run_id, qb_stats_summary *sum, dk_error *e
                            "UPDATE item_analysis_run SET status = 'running', started_at = NOW(3) "
                            "WHERE id = ? AND status = 'queued'",
                            p, 1, NULL, &claimed, err);
-    if (rc) return rc;
-    if (!claimed) return dk_error_set(err, DK_ECONFLICT, "该分析任务已在运行或已完成");
+    if (rc) return rc; /* not claimed: it stays queued, sum->run_id stays 0 */
+    if (!claimed) {
+        dk_error_set(err, DK_ECONFLICT, "该分析任务已在运行或已完成");
+        return QB_STATS_TAKEN;
+    }
+    sum->run_id = run_id; /* claimed: from here every failure marks it failed */
+    st_ctx *c = dk_calloc(1, sizeof *c);
+    qb_strmap_init(&c->qids, 1024);
     MYSQL_RES *res;
     if ((rc = dk_mysql_exec(db, "SELECT cycle_id, min_n FROM item_analysis_run WHERE id = ?", p, 1,
                             &res, NULL, err)))
-        return rc;
+        goto fail;
     MYSQL_ROW row = mysql_fetch_row(res);
     long long cycle_id = row ? atoll(row[0]) : 0;
     int min_n = row ? atoi(row[1]) : QB_STATS_MIN_N;
     mysql_free_result(res);
 
-    st_ctx *c = dk_calloc(1, sizeof *c);
     c->min_n = min_n;
-    qb_strmap_init(&c->qids, 1024);
     long flagged[ST_MAX_GROUPS] = {0}, nitems[ST_MAX_GROUPS] = {0};
     if ((rc = load_sessions(c, db, cycle_id, err)) || (rc = load_keys(c, db, err)) ||
         (rc = load_answers(c, db, cycle_id, err)))

@@ -164,9 +164,12 @@ typedef struct qb_stats_summary {
  * QB_STATS_MIN_N). */
 int qb_stats_queue(MYSQL *db, long long cycle_id, long long requested_by, int min_n,
                    long long *run_id, dk_error *err);
-/* Claims run_id (queued -> running; DK_ECONFLICT if it is not queued), computes it, stores
+/* qb_stats_run's answer when run_id is not queued (another admind took it): not a failure */
+#define QB_STATS_TAKEN 1
+/* Claims run_id (queued -> running; QB_STATS_TAKEN if it is not queued), computes it, stores
  * the results in one transaction with the run marked done (older results of the cycle
- * removed), or marks it failed with the error. */
+ * removed), or marks it failed with the error. sum->run_id is run_id once it is claimed (0
+ * when the claim itself failed: the run stays queued). */
 int qb_stats_run(MYSQL *db, long long run_id, qb_stats_summary *sum, dk_error *err);
 /* Runs the oldest queued run; DK_ENOTFOUND when none is queued. */
 int qb_stats_run_next(MYSQL *db, qb_stats_summary *sum, dk_error *err);
