@@ -397,8 +397,6 @@ int qb_check_upload(MYSQL *db, const char *buf, size_t len, qb_check **out, dk_e
 {
     qb_check *c = dk_calloc(1, sizeof *c);
     *out = c;
-    if (len > QB_UPLOAD_MAX)
-        return dk_error_set(err, DK_ETOOBIG, "文件超过 %u MB", QB_UPLOAD_MAX >> 20);
     return check_run(db, buf, len, 0, NULL, c, err);
 }
 

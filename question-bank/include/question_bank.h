@@ -204,7 +204,9 @@ typedef struct qb_issue {
 
 /* Checks JSON Lines exactly as `qbank import` does (the same validator, the same checks
  * against the bank: ids, and questions repeating one that is live or drafted). Never
- * writes. *out is the caller's (qb_check_free) even when lines are bad. */
+ * writes. *out is the caller's (qb_check_free) even when lines are bad. len is not limited
+ * here: the caller limits the file as uploaded (QB_UPLOAD_MAX), not the JSON Lines it may
+ * have converted it to (a CSV grows by a fifth or more). */
 int qb_check_upload(MYSQL *db, const char *buf, size_t len, qb_check **out, dk_error *err);
 /* The same for an edit of one live question: line is the revised question in the import
  * format (its id is replaced by the new revision's). A member of an A3/A4/B1 group revises

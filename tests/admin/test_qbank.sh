@@ -97,6 +97,15 @@ step "size limit: 9 MiB refused before it is read"
 head -c $((9 << 20)) /dev/zero | tr '\0' 'x' >"$TMP/big.jsonl"
 upload POST "/qbank/check" "$TMP/big.jsonl" application/x-ndjson "$QB"
 expect 413 "9 MiB upload"
+# the limit is on the file as uploaded: a 7.5 MiB CSV (its JSON Lines are larger than 8 MiB)
+# is checked, not refused
+head -1 "$TMP/template.csv" >"$TMP/big.csv"
+tail -n +2 "$TMP/template.csv" >"$TMP/rows.csv"
+while [ "$(stat -c %s "$TMP/big.csv")" -lt $((15 << 19)) ]; do cat "$TMP/rows.csv" "$TMP/rows.csv" "$TMP/rows.csv" "$TMP/rows.csv" >>"$TMP/big.csv"; done
+[ "$(stat -c %s "$TMP/big.csv")" -lt $((8 << 20)) ] || fail "big.csv is over 8 MiB"
+upload POST "/qbank/check?format=csv" "$TMP/big.csv" text/csv "$QB"
+expect 200 "7.5 MiB CSV"
+[ "$(j .lines)" -gt 1000 ] || fail "7.5 MiB CSV: $(j .lines) lines"
 
 step "hostile inputs: unknown CSV columns, long names, too many retirements, bad blueprints"
 printf '编号,题干,密码\n1,2,3\n' >"$TMP/odd.csv"
