@@ -67,12 +67,20 @@ void admin_items_pool_work(void *ctx, void *arg)
         if (err.code == DK_EIO) dk_dbconn_drop(conn);
         return;
     }
+    /* any failure but "taken" ends the round: the next nudge tries again (an immediate retry
+     * of a failing database would loop, an audit row a turn) */
     for (;;) {
         qb_stats_summary s;
+        memset(&s, 0, sizeof s);
         memset(&err, 0, sizeof err);
         int rc = qb_stats_run_next(db, &s, &err);
         if (rc == DK_ENOTFOUND) break;
-        if (rc == DK_ECONFLICT) continue; /* another admind took it */
+        if (rc == QB_STATS_TAKEN) continue; /* another admind took it: the next one */
+        if (rc && !s.run_id) {             /* no run claimed: nothing to audit, still queued */
+            DK_WARN("admind", "item analysis: no run claimed err=\"%s\"", err.msg);
+            if (rc == DK_EIO) dk_dbconn_drop(conn);
+            break;
+        }
         json_t *d = rc ? json_pack("{s:I,s:s}", "run_id", (json_int_t)s.run_id, "error", err.msg)
                        : json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "run_id", (json_int_t)s.run_id,
                                    "sessions", (json_int_t)s.sessions, "answers",
@@ -85,11 +93,8 @@ void admin_items_pool_work(void *ctx, void *arg)
         json_decref(d);
         if (rc) {
             DK_WARN("admind", "item analysis failed run=%lld err=\"%s\"", s.run_id, err.msg);
-            if (rc == DK_EIO) {
-                dk_dbconn_drop(conn);
-                return;
-            }
-            continue;
+            if (rc == DK_EIO) dk_dbconn_drop(conn);
+            break;
         }
         DK_INFO("admind", "item analysis done run=%lld sessions=%ld answers=%lld ms=%lld", s.run_id,
                 s.sessions, s.answers, s.ms);

@@ -124,6 +124,10 @@ static int upload_open(admin_job *j, upload *u)
     if (fmt && strcmp(fmt, "csv") && strcmp(fmt, "jsonl"))
         return dk_error_set(&j->err, DK_EINVAL, "format 应为 jsonl 或 csv");
     if (!j->raw_len) return dk_error_set(&j->err, DK_EINVAL, "请选择要上传的文件");
+    /* the file as uploaded (the route refuses more before reading it); a CSV's JSON Lines may
+     * be larger */
+    if (j->raw_len > QB_UPLOAD_MAX)
+        return dk_error_set(&j->err, DK_ETOOBIG, "文件超过 %u MB", QB_UPLOAD_MAX >> 20);
     u->buf = (const char *)j->raw;
     u->len = j->raw_len;
     if (fmt && !strcmp(fmt, "csv")) {

@@ -81,19 +81,22 @@ int qb_release_retire(MYSQL *db, long long rid, const char *id, long *added, dk_
     return rc;
 }
 
-/* Locks release rid; DK_ECONFLICT naming its status unless it is a draft. */
-static int lock_draft(MYSQL *db, long long rid, dk_error *err)
+/* Locks release rid; DK_ECONFLICT naming its status unless it is a draft. *retirements (if
+ * not NULL) gets the number of questions it retires. */
+static int lock_draft(MYSQL *db, long long rid, long long *retirements, dk_error *err)
 {
     MYSQL_RES *res;
     dk_param p[] = {DK_PINT(rid)};
-    int rc = dk_mysql_exec(db, "SELECT status FROM qb_release WHERE id = ? FOR UPDATE", p, 1, &res,
-                           NULL, err);
+    int rc = dk_mysql_exec(db, "SELECT status, retirements FROM qb_release WHERE id = ? FOR UPDATE",
+                           p, 1, &res, NULL, err);
     if (rc) return rc;
     MYSQL_ROW row = mysql_fetch_row(res);
     if (!row)
         rc = dk_error_set(err, DK_ENOTFOUND, "没有这个题库版本");
     else if (strcmp(row[0], "draft"))
         rc = dk_error_set(err, DK_ECONFLICT, "该版本当前状态为%s，只能处理草稿", state_zh(row[0]));
+    else if (retirements)
+        *retirements = row[1] ? strtoll(row[1], NULL, 10) : 0;
     mysql_free_result(res);
     return rc;
 }
@@ -103,7 +106,7 @@ static int lock_draft(MYSQL *db, long long rid, dk_error *err)
 static int blueprints_still_drawable(MYSQL *db, const qb_index *before, dk_error *err)
 {
     qb_index *after;
-    int rc = qb_index_load_in_txn(db, &after, err);
+    int rc = qb_index_load_in_txn(db, NULL, 0, &after, err);
     if (rc) return rc;
     for (size_t i = 0; i < QB_NCATS * QB_NPAPERS && !rc; i++) {
         const qb_bp_entry *b = &before->bps[i], *a = &after->bps[i];
@@ -124,7 +127,11 @@ static int blueprints_still_drawable(MYSQL *db, const qb_index *before, dk_error
 int qb_release_publish(MYSQL *db, long long rid, long long by, uint64_t *version, dk_error *err)
 {
     *version = 0;
-    int rc = lock_draft(db, rid, err);
+    long long retirements = 0;
+    /* the bank first: a publish running at the same time waits here, and what follows reads
+     * the bank with its changes committed */
+    int rc = qb_bank_lock(db, err);
+    if (!rc) rc = lock_draft(db, rid, &retirements, err);
     if (rc) return rc;
     /* a question it retires that is no longer live: another release got there first */
     MYSQL_RES *res;
@@ -142,13 +149,20 @@ int qb_release_publish(MYSQL *db, long long rid, long long by, uint64_t *version
     mysql_free_result(res);
     if (rc) return rc;
     qb_index *before;
-    if ((rc = qb_index_load_in_txn(db, &before, err))) return rc;
+    if ((rc = qb_index_load_in_txn(db, NULL, 0, &before, err))) return rc;
     dk_param p2[] = {DK_PINT(rid), DK_PINT(rid)};
+    uint64_t nretired = 0;
+    /* only live questions: one another release retired keeps its retired_release */
     if ((rc = dk_mysql_exec(db,
                             "UPDATE qb_question SET state = 'retired', retired_release = ? WHERE "
-                            "id IN (SELECT question_id FROM qb_release_retire WHERE release_id = "
-                            "?)",
-                            p2, 2, NULL, NULL, err)) ||
+                            "state = 'live' AND id IN (SELECT question_id FROM qb_release_retire "
+                            "WHERE release_id = ?)",
+                            p2, 2, NULL, &nretired, err)) ||
+        ((long long)nretired != retirements &&
+         (rc = dk_error_set(err, DK_ECONFLICT,
+                            "该版本要退役 %lld 道题，其中 %lld 道已不是已发布状态（其他版本已处理），"
+                            "不能发布",
+                            retirements, retirements - (long long)nretired))) ||
         (rc = dk_mysql_exec(db,
                             "UPDATE qb_group SET state = 'retired' WHERE id IN (SELECT group_id "
                             "FROM qb_question WHERE retired_release = ? AND group_id IS NOT "
@@ -182,7 +196,7 @@ int qb_release_publish(MYSQL *db, long long rid, long long by, uint64_t *version
 
 int qb_release_discard(MYSQL *db, long long rid, long long by, dk_error *err)
 {
-    int rc = lock_draft(db, rid, err);
+    int rc = lock_draft(db, rid, NULL, err);
     if (rc) return rc;
     dk_param p[] = {DK_PINT(rid)};
     dk_param u[] = {DK_PINT(by), DK_PINT(rid)};
@@ -228,14 +242,18 @@ static json_t *bp_report(const qb_index *idx, int cp)
                      e->pub.satisfiable ? "" : e->why, "sections", rows);
 }
 
-static int bp_check(MYSQL *db, json_t *bp, qb_bp_def *def, json_t **out, dk_error *err)
+/* Parses bp into def and reports it against the bank: in a snapshot of its own, or (in_txn)
+ * in the caller's transaction, after its locks. */
+static int bp_check(MYSQL *db, json_t *bp, int in_txn, qb_bp_def *def, json_t **out,
+                    dk_error *err)
 {
     *out = NULL;
     dk_error e1 = {0};
     int rc = qb_bp_parse(bp, def, &e1);
     if (rc) return dk_error_set(err, DK_EINVAL, "蓝图不合格：%s", e1.msg);
     qb_index *idx;
-    if ((rc = qb_index_load_with(db, def, 1, &idx, err))) {
+    if ((rc = in_txn ? qb_index_load_in_txn(db, def, 1, &idx, err)
+                     : qb_index_load_with(db, def, 1, &idx, err))) {
         qb_bp_clear(def);
         return rc;
     }
@@ -247,7 +265,7 @@ static int bp_check(MYSQL *db, json_t *bp, qb_bp_def *def, json_t **out, dk_erro
 int qb_blueprint_check(MYSQL *db, json_t *bp, json_t **out, dk_error *err)
 {
     qb_bp_def def;
-    int rc = bp_check(db, bp, &def, out, err);
+    int rc = bp_check(db, bp, 0, &def, out, err);
     if (!rc) qb_bp_clear(&def);
     return rc;
 }
@@ -276,14 +294,18 @@ static void bp_why_zh(json_t *report, char *out, size_t outsz)
 int qb_blueprint_publish(MYSQL *db, json_t *bp, json_t **out, dk_error *err)
 {
     qb_bp_def def;
-    int rc = bp_check(db, bp, &def, out, err);
+    *out = NULL;
+    /* the caller commits, with its audit row; the bank is locked before it is read, so a
+     * release published at the same time cannot empty the pools this check counted */
+    int rc = dk_mysql_begin(db, err);
+    if (!rc) rc = qb_bank_lock(db, err);
+    if (!rc) rc = bp_check(db, bp, 1, &def, out, err);
     if (rc) return rc;
     if (!json_is_true(json_object_get(*out, "feasible"))) {
         char why[256];
         bp_why_zh(*out, why, sizeof why);
         rc = dk_error_set(err, DK_ECONFLICT, "题库无法按此蓝图组卷，不能发布：%s", why);
     }
-    if (!rc) rc = dk_mysql_begin(db, err); /* the caller commits, with its audit row */
     if (!rc) rc = qb_bp_store(db, &def, err);
     if (!rc) rc = qb_bank_version_bump(db, err);
     qb_bp_clear(&def);

@@ -27,6 +27,12 @@ int qb_bank_version_bump(MYSQL *db, dk_error *err)
                          NULL, 0, NULL, NULL, err);
 }
 
+int qb_bank_lock(MYSQL *db, dk_error *err)
+{
+    return dk_mysql_exec(db, "SELECT version FROM qb_bank_version WHERE id = 1 FOR UPDATE", NULL,
+                         0, NULL, NULL, err);
+}
+
 static int read_file(const char *path, char **out, size_t *len, dk_error *err)
 {
     FILE *f = fopen(path, "rb");
@@ -391,8 +397,6 @@ int qb_check_upload(MYSQL *db, const char *buf, size_t len, qb_check **out, dk_e
 {
     qb_check *c = dk_calloc(1, sizeof *c);
     *out = c;
-    if (len > QB_UPLOAD_MAX)
-        return dk_error_set(err, DK_ETOOBIG, "文件超过 %u MB", QB_UPLOAD_MAX >> 20);
     return check_run(db, buf, len, 0, NULL, c, err);
 }
 

@@ -435,9 +435,10 @@ int qb_index_load_with(MYSQL *db, const qb_bp_def *given, size_t ngiven, qb_inde
     return index_load(db, given, ngiven, 1, out, err);
 }
 
-int qb_index_load_in_txn(MYSQL *db, qb_index **out, dk_error *err)
+int qb_index_load_in_txn(MYSQL *db, const qb_bp_def *given, size_t ngiven, qb_index **out,
+                         dk_error *err)
 {
-    return index_load(db, NULL, 0, 0, out, err);
+    return index_load(db, given, ngiven, 0, out, err);
 }
 
 /* own: in a snapshot of its own (else in the caller's transaction, seeing its writes) */

@@ -221,8 +221,10 @@ qb_index *qb_index_build(qb_rec *recs, size_t n, const qb_bp_def *bps, size_t nb
  * benchmark). *nbad (if not NULL) gets the number of lines with violations. */
 qb_index *qb_index_from_jsonl(const char *buf, size_t len, const qb_bp_def *bps, size_t nbp,
                               uint64_t version, size_t *nbad);
-/* qb_index_load in the caller's open transaction (its own writes seen; nothing committed). */
-int qb_index_load_in_txn(MYSQL *db, qb_index **out, dk_error *err);
+/* qb_index_load_with in the caller's open transaction (its own writes seen; nothing
+ * committed). bps NULL: the bank's blueprints. */
+int qb_index_load_in_txn(MYSQL *db, const qb_bp_def *bps, size_t nbp, qb_index **out,
+                         dk_error *err);
 /* qb_index_load with the blueprints given instead of the bank's (bps NULL: the bank's). */
 int qb_index_load_with(MYSQL *db, const qb_bp_def *bps, size_t nbp, qb_index **out, dk_error *err);
 static inline const char *qb_arena(const qb_index *idx, uint32_t off)
@@ -259,6 +261,10 @@ size_t qb_gen_demo_blueprints(qb_bp_def *out, size_t max);
 /* ---- database tools (qb_import.c, qb_blueprint.c); blocking ------------------------------ */
 
 int qb_bank_version_bump(MYSQL *db, dk_error *err);
+/* Locks the bank's version row (the first statement of a publish's transaction): two
+ * publishes run one after the other, and the second's reads (READ COMMITTED) see the first's
+ * commit, so neither checks feasibility against a bank lacking the other's changes. */
+int qb_bank_lock(MYSQL *db, dk_error *err);
 #define QB_IMPORT_SKIP_BAD 1u        /* import the good lines, report the bad ones */
 #define QB_IMPORT_IGNORE_EXISTING 2u /* lines whose id the bank has are left out, not errors */
 /* Checks every line of path (and ids/questions against the bank), prints each violation

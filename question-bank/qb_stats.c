@@ -17,7 +17,10 @@
  *   ul_index        = p(upper) - p(lower); upper/lower = the round(0.27 N) best/worst sittings
  *                     of the paper by T (ties by session id), counted where they drew it
  *   KR-20           = k/(k-1) (1 - sum_s p_s q_s / var(T)) over the k positions s of the paper
- *                     (population variances; Moodle's CIC with its sample variances is equal)
+ *                     (population variances; Moodle's CIC with its sample variances is equal),
+ *                     only for more than 2 sittings (as Moodle)
+ *   SEM             = sd_sample(T) sqrt(1 - KR-20), sd_sample = sqrt(var(T) n/(n-1)) (as
+ *                     Moodle), when KR-20 is in [0, 1]; sd_score itself is the population sd
  *   time to answer  = saved_at of the answer - saved_at of the sitting's previous save (or
  *                     started_at for the first), i.e. the time since the last answer, with
  *                     answers taken in the order they were saved; the median over answers */
@@ -598,8 +601,10 @@ static int store_papers(st_ctx *c, MYSQL *db, long long run_id, const long *flag
                 double p = (double)gr->pos_c[k] / gr->pos_n[k];
                 spq += p * (1 - p);
             }
-        int krok = gr->k > 1 && var > 0;
+        /* as Moodle: KR-20 and SEM only for more than two sittings; SEM with the sample sd */
+        int krok = gr->k > 1 && n > 2 && var > 0;
         double kr20 = krok ? (double)gr->k / (gr->k - 1) * (1 - spq / var) : 0;
+        double sd_sample = n > 1 ? sqrt(var * n / (n - 1)) : 0;
         qb_sb_cat(&b,
                   "INSERT INTO item_stats_paper (run_id, category, paper, attempt, sittings, "
                   "questions, mean_score, sd_score, median, min_score, max_score, kr20, sem, "
@@ -609,7 +614,7 @@ static int store_papers(st_ctx *c, MYSQL *db, long long run_id, const long *flag
                   n, gr->k, mean, sqrt(var), med, lo, hi);
         sb_num(&b, kr20, krok);
         qb_sb_cat(&b, ",");
-        sb_num(&b, sqrt(var) * sqrt(kr20 < 1 ? 1 - kr20 : 0), krok && kr20 <= 1 && kr20 >= 0);
+        sb_num(&b, sd_sample * sqrt(kr20 < 1 ? 1 - kr20 : 0), krok && kr20 <= 1 && kr20 >= 0);
         qb_sb_cat(&b, ",'[");
         for (int t = 0; t <= gr->k; t++)
             qb_sb_cat(&b, "%s%ld", t ? "," : "", dist[t]);
@@ -684,7 +689,6 @@ static void run_failed(MYSQL *db, long long run_id, const char *msg)
 int qb_stats_run(MYSQL *db, long long run_id, qb_stats_summary *sum, dk_error *err)
 {
     memset(sum, 0, sizeof *sum);
-    sum->run_id = run_id;
     long long t0 = now_ms();
     uint64_t claimed = 0;
     dk_param p[] = {DK_PINT(run_id)};
@@ -692,20 +696,24 @@ int qb_stats_run(MYSQL *db, long long run_id, qb_stats_summary *sum, dk_error *e
                            "UPDATE item_analysis_run SET status = 'running', started_at = NOW(3) "
                            "WHERE id = ? AND status = 'queued'",
                            p, 1, NULL, &claimed, err);
-    if (rc) return rc;
-    if (!claimed) return dk_error_set(err, DK_ECONFLICT, "该分析任务已在运行或已完成");
+    if (rc) return rc; /* not claimed: it stays queued, sum->run_id stays 0 */
+    if (!claimed) {
+        dk_error_set(err, DK_ECONFLICT, "该分析任务已在运行或已完成");
+        return QB_STATS_TAKEN;
+    }
+    sum->run_id = run_id; /* claimed: from here every failure marks it failed */
+    st_ctx *c = dk_calloc(1, sizeof *c);
+    qb_strmap_init(&c->qids, 1024);
     MYSQL_RES *res;
     if ((rc = dk_mysql_exec(db, "SELECT cycle_id, min_n FROM item_analysis_run WHERE id = ?", p, 1,
                             &res, NULL, err)))
-        return rc;
+        goto fail;
     MYSQL_ROW row = mysql_fetch_row(res);
     long long cycle_id = row ? atoll(row[0]) : 0;
     int min_n = row ? atoi(row[1]) : QB_STATS_MIN_N;
     mysql_free_result(res);
 
-    st_ctx *c = dk_calloc(1, sizeof *c);
     c->min_n = min_n;
-    qb_strmap_init(&c->qids, 1024);
     long flagged[ST_MAX_GROUPS] = {0}, nitems[ST_MAX_GROUPS] = {0};
     if ((rc = load_sessions(c, db, cycle_id, err)) || (rc = load_keys(c, db, err)) ||
         (rc = load_answers(c, db, cycle_id, err)))

@@ -164,9 +164,12 @@ typedef struct qb_stats_summary {
  * QB_STATS_MIN_N). */
 int qb_stats_queue(MYSQL *db, long long cycle_id, long long requested_by, int min_n,
                    long long *run_id, dk_error *err);
-/* Claims run_id (queued -> running; DK_ECONFLICT if it is not queued), computes it, stores
+/* qb_stats_run's answer when run_id is not queued (another admind took it): not a failure */
+#define QB_STATS_TAKEN 1
+/* Claims run_id (queued -> running; QB_STATS_TAKEN if it is not queued), computes it, stores
  * the results in one transaction with the run marked done (older results of the cycle
- * removed), or marks it failed with the error. */
+ * removed), or marks it failed with the error. sum->run_id is run_id once it is claimed (0
+ * when the claim itself failed: the run stays queued). */
 int qb_stats_run(MYSQL *db, long long run_id, qb_stats_summary *sum, dk_error *err);
 /* Runs the oldest queued run; DK_ENOTFOUND when none is queued. */
 int qb_stats_run_next(MYSQL *db, qb_stats_summary *sum, dk_error *err);
@@ -201,7 +204,9 @@ typedef struct qb_issue {
 
 /* Checks JSON Lines exactly as `qbank import` does (the same validator, the same checks
  * against the bank: ids, and questions repeating one that is live or drafted). Never
- * writes. *out is the caller's (qb_check_free) even when lines are bad. */
+ * writes. *out is the caller's (qb_check_free) even when lines are bad. len is not limited
+ * here: the caller limits the file as uploaded (QB_UPLOAD_MAX), not the JSON Lines it may
+ * have converted it to (a CSV grows by a fifth or more). */
 int qb_check_upload(MYSQL *db, const char *buf, size_t len, qb_check **out, dk_error *err);
 /* The same for an edit of one live question: line is the revised question in the import
  * format (its id is replaced by the new revision's). A member of an A3/A4/B1 group revises

@@ -16,7 +16,9 @@
 #   rpb (item vs rest, Pearson)  Q1 -.1581  Q2 .3333  Q3 .3333  Q4 -.7462
 #   upper 27% = round(1.62) = 2 sittings (P1 P2), lower = P5 P6:
 #   UL       .5        1        1       -.5
-#   KR-20 = 4/3 (1 - sum pq / var T) = 4/3 (1 - .9444 / .6667) = -.5556 (sem: none)
+#   KR-20 = 4/3 (1 - sum pq / var T) = 4/3 (1 - .9444 / .6667) = -.5556 (n = 6 > 2: computed;
+#   sem = sd_sample sqrt(1 - KR-20), sd_sample = sqrt(.6667 * 6/5) = .8944, only for KR-20 in
+#   [0, 1]: none here); sd_score is the population sd sqrt(.6667) = .8165
 #   time to answer (s since the previous save): medians Q1 17.5, Q2 30, Q3 12.5, Q4 20
 # and the defences: 403 for an institution, a county and a city; 404 for another province's
 # cycle; 409 while a run is pending; 400 for bad filters and min_n; 413 for a large body;

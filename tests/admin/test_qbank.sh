@@ -97,6 +97,15 @@ step "size limit: 9 MiB refused before it is read"
 head -c $((9 << 20)) /dev/zero | tr '\0' 'x' >"$TMP/big.jsonl"
 upload POST "/qbank/check" "$TMP/big.jsonl" application/x-ndjson "$QB"
 expect 413 "9 MiB upload"
+# the limit is on the file as uploaded: a 7.5 MiB CSV (its JSON Lines are larger than 8 MiB)
+# is checked, not refused
+head -1 "$TMP/template.csv" >"$TMP/big.csv"
+tail -n +2 "$TMP/template.csv" >"$TMP/rows.csv"
+while [ "$(stat -c %s "$TMP/big.csv")" -lt $((15 << 19)) ]; do cat "$TMP/rows.csv" "$TMP/rows.csv" "$TMP/rows.csv" "$TMP/rows.csv" >>"$TMP/big.csv"; done
+[ "$(stat -c %s "$TMP/big.csv")" -lt $((8 << 20)) ] || fail "big.csv is over 8 MiB"
+upload POST "/qbank/check?format=csv" "$TMP/big.csv" text/csv "$QB"
+expect 200 "7.5 MiB CSV"
+[ "$(j .lines)" -gt 1000 ] || fail "7.5 MiB CSV: $(j .lines) lines"
 
 step "hostile inputs: unknown CSV columns, long names, too many retirements, bad blueprints"
 printf '编号,题干,密码\n1,2,3\n' >"$TMP/odd.csv"
@@ -187,10 +196,19 @@ expect 400 "a revision with a bad answer"
 api POST /qbank/retirements "{\"ids\":[\"T$RUN-3\"]}" "$QB"
 expect 201 "retire"
 R3=$(j .id)
+# a second release retiring the same question: whichever publishes second gets 409 and the
+# question keeps the first one's retired_release
+api POST /qbank/retirements "{\"ids\":[\"T$RUN-3\"]}" "$QB"
+expect 201 "retire the same question in a second release"
+R3B=$(j .id)
 api POST "/qbank/releases/$R2/publish" "" "$QB"
 expect 200
 api POST "/qbank/releases/$R3/publish" "" "$QB"
 expect 200
+api POST "/qbank/releases/$R3B/publish" "" "$QB"
+expect_msg 409 已退役 "publish a second retirement of the same question"
+eq "$(sql "SELECT retired_release FROM qb_question WHERE id = 'T$RUN-3'")" "$R3" "retired_release after two retirements"
+eq "$(sql "SELECT status FROM qb_release WHERE id = $R3B")" draft "the refused release"
 eq "$(sql "SELECT CONCAT(state, '/', IFNULL(replaces, '')) FROM qb_question WHERE id = 'T$RUN-2-R2'")" "live/T$RUN-2" "revision"
 eq "$(sql "SELECT state FROM qb_question WHERE id = 'T$RUN-2'")" retired "revised question"
 eq "$(sql "SELECT state FROM qb_question WHERE id = 'T$RUN-3'")" retired "retired question"
