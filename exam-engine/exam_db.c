@@ -149,12 +149,14 @@ static int load_answers(MYSQL *db, exam_db_session *s, dk_error *err)
 static int fill_session(MYSQL *db, const char *where, const dk_param *p, size_t np,
                         exam_db_session *s, dk_error *err)
 {
-    char sql[768];
+    char sql[1024];
     snprintf(sql, sizeof sql,
              "SELECT s.id, s.physician_id, s.enrolment_id, s.cycle_id, s.paper, s.attempt, "
              MS("s.started_at") ", " MS("s.deadline") ", JSON_UNQUOTE(JSON_EXTRACT(s.paper_json, '$.enc')), "
              "s.status, p.practice_category, c.departure_warn_at, c.departure_submit_at, "
-             "c.require_fullscreen, s.departures, s.departure_ms "
+             "c.require_fullscreen, s.departures, s.departure_ms, "
+             "IFNULL(JSON_EXTRACT(s.paper_json, '$.pass_mark'), -1), "
+             "IFNULL(JSON_EXTRACT(s.paper_json, '$.question_count'), -1) "
              "FROM exam_session s JOIN physician p ON p.id = s.physician_id "
              "JOIN cycle c ON c.id = s.cycle_id WHERE %s",
              where);
@@ -183,6 +185,8 @@ static int fill_session(MYSQL *db, const char *where, const dk_param *p, size_t 
     s->fullscreen = row[13] && atoi(row[13]);
     s->departures = ll(row[14]);
     s->departure_ms = ll(row[15]);
+    s->drawn_pass_mark = (int)ll(row[16]);
+    s->drawn_question_count = (int)ll(row[17]);
     mysql_free_result(res);
     return load_answers(db, s, err);
 }
@@ -436,20 +440,9 @@ int exam_db_finalize(MYSQL *db, const qb_index *idx, const char *sid, const char
     const qb_blueprint *bp = qb_blueprint_find(idx, s->category, s->paper);
     out->pass_mark = bp ? bp->pass_mark : 60;
     int qcount = bp && bp->question_count > 0 ? bp->question_count : out->total;
-    { /* as drawn (sessions started before 014 fall back to the current blueprint) */
-        long long pm = -1, qc = -1;
-        if ((rc = dk_mysql_ll(db,
-                              "SELECT IFNULL(JSON_EXTRACT(paper_json, '$.pass_mark'), -1) FROM "
-                              "exam_session WHERE id = ?",
-                              p, 1, &pm, err)) ||
-            (rc = dk_mysql_ll(db,
-                              "SELECT IFNULL(JSON_EXTRACT(paper_json, '$.question_count'), -1) "
-                              "FROM exam_session WHERE id = ?",
-                              p, 1, &qc, err)))
-            goto fail;
-        if (pm >= 0) out->pass_mark = (int)pm;
-        if (qc > 0) qcount = (int)qc;
-    }
+    /* as drawn (sessions started before 014 fall back to the current blueprint) */
+    if (s->drawn_pass_mark >= 0) out->pass_mark = s->drawn_pass_mark;
+    if (s->drawn_question_count > 0) qcount = s->drawn_question_count;
     /* the pass mark is a score out of the blueprint's question count */
     out->passed = (long long)out->score * qcount >= (long long)out->pass_mark * out->total;
 

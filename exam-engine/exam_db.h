@@ -58,6 +58,7 @@ typedef struct exam_db_session {
     char dep_warn[8], dep_submit[8]; /* the cycle's departure rules ("" = none) */
     int fullscreen;                  /* the cycle asks for fullscreen */
     long long departures, departure_ms;
+    int drawn_pass_mark, drawn_question_count; /* the blueprint's when drawn (-1: before 014) */
     char *qp; /* encoded qb_paper, malloc'd */
     int submitted;
     int nanswers;
