@@ -38,7 +38,8 @@ int admin_import_csv(admin_job *j, MYSQL *db, const admin_import_col *cols, int 
                 map[i] = c, seen[c] = 1;
             }
         if (map[i] < 0 && *f[i])
-            rc = dk_error_set(&j->err, DK_EINVAL, "CSV 表头有未知的列「%.60s」", f[i]);
+            rc = dk_error_set(&j->err, DK_EINVAL, "CSV 表头有未知的列「%.*s」",
+                              dk_utf8_prefix(f[i], 20), f[i]);
     }
     admin_csv_free_fields(f, nh);
     if (rc) return rc;

@@ -73,8 +73,8 @@ static int csv_to_jsonl(admin_job *j, const char *buf, size_t len, struct evbuff
     for (int i = 0; i < n; i++) {
         map[i] = csv_col(f[i]);
         if (map[i] < 0 && f[i][0]) {
-            dk_error_set(&j->err, DK_EINVAL, "CSV 第 1 行：不认识的列「%.40s」（请使用模板）",
-                         f[i]);
+            dk_error_set(&j->err, DK_EINVAL, "CSV 第 1 行：不认识的列「%.*s」（请使用模板）",
+                         dk_utf8_prefix(f[i], 20), f[i]);
             admin_csv_free_fields(f, n);
             return DK_EINVAL;
         }

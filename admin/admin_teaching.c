@@ -154,7 +154,8 @@ int admin_teaching_request_action(admin_job *j, MYSQL *db)
     const char *action = j->params[1], *reason = NULL;
     int approve = !strcmp(action, "approve");
     if (!approve && strcmp(action, "reject"))
-        return dk_error_set(&j->err, DK_ENOTFOUND, "没有这个操作：%.32s", action);
+        return dk_error_set(&j->err, DK_ENOTFOUND, "没有这个操作：%.*s",
+                            dk_utf8_prefix(action, 32), action);
     static const char *const keys[] = {"version", "reason", NULL};
     int rc;
     if ((rc = dk_json_only_keys(j->body, keys, &j->err)) ||

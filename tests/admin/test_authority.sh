@@ -207,6 +207,14 @@ expect 400 "a long Chinese 机构编码"
 eq "$(j '.error.errors[0].row')" 3 "the long code's row is reported"
 j '.error.errors[0].error' | grep -q '没有机构编码为「不存在的七个汉字' || fail "the code, cut by characters"
 eq "$(sql "SELECT COUNT(*) FROM conduct_record WHERE physician_id = $CPID")" 2 "nothing of that file imported"
+# an unknown column whose Chinese name is longer than the message quotes: cut by characters
+# (a cut at 60 bytes split the 20th character after the x: the message was invalid UTF-8
+# and the page read "invalid message encoding")
+printf '证件号码*,姓名*,结案时间*,处理结果*,x这是一个非常非常非常长的不认识的中文列名称啊啊\n' >"$TMP/conduct.csv"
+upload POST /authority/conduct-records/import "$TMP/conduct.csv" text/csv "$COUNTY"
+expect 400 "an unknown long column"
+j '.error.message' | grep -q '未知的列「x这是一个非常非常非常长的不认识的中文列」' ||
+    fail "the unknown column, cut by characters: $(j '.error.message')"
 api GET "/authority/conduct-records?physician_id=$CPID" "" "$CITY"
 expect 200
 eq "$(j .total)" 2
