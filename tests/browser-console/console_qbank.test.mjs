@@ -33,7 +33,7 @@ L.main('browser_console_qbank', async () => {
   await nd.getByLabel('姓名').fill('题库员甲');
   await nd.getByRole('button', { name: '确定' }).click();
   const shown = prov.getByRole('dialog', { name: '账号已开设' });
-  const code = (await shown.locator('.act-code').textContent()).trim();
+  const code = (await shown.locator('.activation-code').textContent()).trim();
   L.check(/^[A-Z0-9]{5}-[A-Z0-9]{5}$/.test(code), `activation code ${code}`);
   await L.shot(prov, 'qbank-admin-created');
   await shown.getByRole('button', { name: '确定' }).click();

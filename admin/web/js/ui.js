@@ -559,3 +559,10 @@ export function saveText(text, filename, type = 'text/csv;charset=utf-8') {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(u), 10000);
 }
+
+// The one-time activation code of a new or reset account, shown once: rows for desc() (the
+// code in a strong.activation-code), and what its holder must do.
+const ACTIVATION_NOTE = '激活码仅显示这一次，请抄送给账号使用人：首次登录须同时填写初始密码 666666 和激活码，并修改密码。';
+export async function showActivation(title, rows, note = ACTIVATION_NOTE) {
+  await modal({ title, cancelText: null, body: h('div', null, desc(rows, 1), h('p', { class: 'muted small' }, note)) });
+}

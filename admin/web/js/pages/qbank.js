@@ -8,7 +8,7 @@
 // Who: the province and its 题库管理员 (an authority account of kind 'qbank').
 
 import * as api from '../api.js';
-import { h, card, btn, link, toast, modal, confirmBox, tag, listView, form, desc, table, fmtTime, showError, filePicker, readFile, clear, drawer } from '../ui.js';
+import { h, card, btn, link, toast, modal, confirmBox, tag, listView, form, desc, table, fmtTime, showError, filePicker, readFile, clear, drawer, showActivation } from '../ui.js';
 
 const CATS = ['临床', '中医', '口腔', '公共卫生'];
 const PAPERS = [['公共知识', '公共知识（人文医学）'], ['业务水平', '业务水平']];
@@ -568,7 +568,7 @@ export async function admins(ctx) {
       body: f.el,
       onOk: async () => {
         const r = await api.post('/authority/qbank-admins', f.check());
-        await modal({ title: '账号已开设', body: h('div', null, h('p', null, `用户名：${r.username}，初始密码：${r.initial_password}`), h('p', null, '激活码（只显示一次，首次登录须填写）：', h('strong', { class: 'act-code' }, r.activation_code))), cancelText: null });
+        await showActivation('账号已开设', [['用户名', h('strong', null, r.username)], ['初始密码', r.initial_password], ['激活码', h('strong', { class: 'activation-code' }, r.activation_code)]]);
         load();
         return true;
       },

@@ -8,24 +8,11 @@
 
 import * as api from '../api.js';
 import { exportButton } from './progress.js';
-import { h, card, btn, link, toast, modal, confirmBox, askReason, tag, listView, form, desc, table, fmtTime, fmtDate, showError, readFile, csvLine, saveText, filePicker } from '../ui.js';
+import { h, card, btn, link, toast, modal, confirmBox, askReason, tag, listView, form, desc, table, fmtTime, fmtDate, showError, readFile, csvLine, saveText, filePicker, showActivation } from '../ui.js';
 
 const LEVEL = { province: '省级', city: '市级', county: '县级' };
 
-// ---- shared: the one-time activation code, the CSV import dialog ---------------------------------------
-
-export async function showActivation(title, rows) {
-  await modal({
-    title,
-    cancelText: null,
-    body: h(
-      'div',
-      null,
-      desc(rows, 1),
-      h('p', { class: 'muted small' }, '激活码仅显示这一次，请抄送给账号使用人：首次登录须同时填写初始密码 666666 和激活码，并修改密码。'),
-    ),
-  });
-}
+// ---- shared: the CSV import dialog ---------------------------------------
 
 // opts: {title, path, head[], sample[], note, dryRun: bool, done(r) -> node}
 export async function csvImport(opts, after) {

@@ -4,27 +4,19 @@
 // institution's). A reviewer logs in with 账号类型「信息审核员」 and sees the review menus only.
 
 import * as api from '../api.js';
-import { h, card, form, btn, link, toast, modal, confirmBox, table, tag, fmtTime, desc, showError } from '../ui.js';
+import { h, card, form, btn, link, toast, modal, confirmBox, table, tag, fmtTime, showError, showActivation } from '../ui.js';
 
-async function accountModal(title, made) {
-  await modal({
+function accountModal(title, made) {
+  return showActivation(
     title,
-    cancelText: null,
-    body: h(
-      'div',
-      null,
-      desc(
-        [
-          ['审核员', made.display_name || ''],
-          ['登录账号', h('strong', { class: 'reviewer-login' }, made.username)],
-          ['初始密码', made.initial_password],
-          ['激活码', h('strong', { class: 'activation-code' }, made.activation_code)],
-        ],
-        1,
-      ),
-      h('p', { class: 'muted small' }, '激活码仅显示这一次，请交给该审核员本人：首次登录时选择「信息审核员」，填写初始密码和激活码，并修改密码。'),
-    ),
-  });
+    [
+      ['审核员', made.display_name || ''],
+      ['登录账号', h('strong', { class: 'reviewer-login' }, made.username)],
+      ['初始密码', made.initial_password],
+      ['激活码', h('strong', { class: 'activation-code' }, made.activation_code)],
+    ],
+    '激活码仅显示这一次，请交给该审核员本人：首次登录时选择「信息审核员」，填写初始密码和激活码，并修改密码。',
+  );
 }
 
 export async function page(ctx) {
