@@ -56,7 +56,70 @@ static int bulk_where(admin_job *j, MYSQL *db, int absentees, admin_sqlb *b, adm
                                  cycle);
 }
 
-/* Reads the whole set (ids ascending), lock: FOR UPDATE; 400 beyond ADMIN_BULK_MAX. */
+/* One row (id, lock_version, status) into the set and its digest. */
+static void set_add(bulk_set *s, crypto_hash_sha256_state *h, MYSQL_ROW row)
+{
+    char item[96];
+    int len = snprintf(item, sizeof item, "%s:%s:%s;", row[0], row[1], row[2]);
+    crypto_hash_sha256_update(h, (const unsigned char *)item, (size_t)len);
+    s->ids[s->n] = strtoll(row[0], NULL, 10);
+    snprintf(s->status[s->n++], sizeof s->status[0], "%s", row[2]);
+}
+
+static void set_alloc(bulk_set *s, size_t rows)
+{
+    memset(s, 0, sizeof *s);
+    s->ids = dk_malloc((rows ? rows : 1) * sizeof *s->ids);
+    s->status = dk_malloc((rows ? rows : 1) * sizeof *s->status);
+}
+
+static void set_digest(bulk_set *s, crypto_hash_sha256_state *h)
+{
+    unsigned char d[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_final(h, d);
+    sodium_bin2hex(s->digest, sizeof s->digest, d, sizeof d);
+}
+
+#define LOCK_CHUNK 500
+
+/* Locks the enrolment rows of s and reads them again (ids ascending), in place of s: only
+ * those rows. A FOR UPDATE on the filter's join would also hold the physician, institution
+ * and authority rows for the whole run, and their logins and edits would wait on it. A row
+ * gone or changed since the unlocked read changes the count or the digest (409). */
+static int bulk_lock(admin_job *j, MYSQL *db, bulk_set *s)
+{
+    bulk_set l;
+    set_alloc(&l, s->n);
+    crypto_hash_sha256_state h;
+    crypto_hash_sha256_init(&h);
+    int rc = 0;
+    char *sql = dk_malloc(128 + LOCK_CHUNK * 2);
+    dk_param *p = dk_malloc(LOCK_CHUNK * sizeof *p);
+    for (size_t at = 0; !rc && at < s->n; at += LOCK_CHUNK) {
+        size_t k = s->n - at < LOCK_CHUNK ? s->n - at : LOCK_CHUNK;
+        char *w = sql + sprintf(sql, "SELECT id, lock_version, status FROM enrolment WHERE id IN (");
+        for (size_t i = 0; i < k; i++) {
+            w += sprintf(w, i ? ",?" : "?");
+            p[i] = DK_PINT(s->ids[at + i]);
+        }
+        strcpy(w, ") ORDER BY id FOR UPDATE");
+        MYSQL_RES *res;
+        if ((rc = dk_mysql_exec(db, sql, p, k, &res, NULL, &j->err))) break;
+        MYSQL_ROW row;
+        while ((row = mysql_fetch_row(res)) && l.n < s->n)
+            set_add(&l, &h, row);
+        mysql_free_result(res);
+    }
+    free(sql);
+    free(p);
+    set_digest(&l, &h);
+    bulk_free(s);
+    *s = l;
+    return rc;
+}
+
+/* Reads the whole set (ids ascending); lock: then locks its enrolment rows (bulk_lock). 400
+ * beyond ADMIN_BULK_MAX. */
 static int bulk_read(admin_job *j, MYSQL *db, admin_sqlb *fw, int lock, bulk_set *s)
 {
     memset(s, 0, sizeof *s);
@@ -64,8 +127,7 @@ static int bulk_read(admin_job *j, MYSQL *db, admin_sqlb *fw, int lock, bulk_set
     admin_sqlb_init(&q, "SELECT e.id, e.lock_version, e.status ");
     admin_sqlb_cat(&q, fw->sql);
     char tail[64];
-    snprintf(tail, sizeof tail, " ORDER BY e.id LIMIT %d%s", ADMIN_BULK_MAX + 1,
-             lock ? " FOR UPDATE" : "");
+    snprintf(tail, sizeof tail, " ORDER BY e.id LIMIT %d", ADMIN_BULK_MAX + 1);
     admin_sqlb_cat(&q, tail);
     MYSQL_RES *res;
     int rc = dk_mysql_exec(db, q.sql, fw->p, fw->np, &res, NULL, &j->err);
@@ -78,23 +140,15 @@ static int bulk_read(admin_job *j, MYSQL *db, admin_sqlb *fw, int lock, bulk_set
                             "一次最多批量处理 %d 条，当前名单超过 %d 条，请按机构等条件缩小范围",
                             ADMIN_BULK_MAX, ADMIN_BULK_MAX);
     }
-    s->ids = dk_malloc((rows ? rows : 1) * sizeof *s->ids);
-    s->status = dk_malloc((rows ? rows : 1) * sizeof *s->status);
+    set_alloc(s, rows);
     crypto_hash_sha256_state h;
     crypto_hash_sha256_init(&h);
     MYSQL_ROW row;
-    while ((row = mysql_fetch_row(res))) {
-        char item[96];
-        int len = snprintf(item, sizeof item, "%s:%s:%s;", row[0], row[1], row[2]);
-        crypto_hash_sha256_update(&h, (const unsigned char *)item, (size_t)len);
-        s->ids[s->n] = strtoll(row[0], NULL, 10);
-        snprintf(s->status[s->n++], sizeof s->status[0], "%s", row[2]);
-    }
+    while ((row = mysql_fetch_row(res)))
+        set_add(s, &h, row);
     mysql_free_result(res);
-    unsigned char d[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final(&h, d);
-    sodium_bin2hex(s->digest, sizeof s->digest, d, sizeof d);
-    return 0;
+    set_digest(s, &h);
+    return lock ? bulk_lock(j, db, s) : 0;
 }
 
 /* GET preview: the first page of the set, its count and digest. */
