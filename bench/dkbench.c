@@ -266,38 +266,77 @@ static void live_sum(bench_live *s)
     }
 }
 
-/* examd's /metrics value of one gauge, read with a blocking request (main thread only,
- * between or beside phases); -1 if examd does not answer or has no such line. */
-static double examd_gauge(int port, const char *name)
+/* examd's /metrics text, read with a blocking request (main thread only, between or
+ * beside phases); NULL if examd does not answer. */
+static char *examd_metrics(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
     struct timeval tv = {2, 0};
-    double v = -1;
     char *buf = NULL;
-    if (fd < 0) return -1;
+    if (fd < 0) return NULL;
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     static const char req[] =
         "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-        write(fd, req, sizeof req - 1) != (ssize_t)(sizeof req - 1))
-        goto out;
-    size_t cap = 1 << 20, n = 0;
-    buf = dk_malloc(cap + 1);
-    ssize_t k;
-    while (n < cap && (k = read(fd, buf + n, cap - n)) > 0)
-        n += (size_t)k;
-    buf[n] = '\0';
-    char key[128];
-    snprintf(key, sizeof key, "\n%s ", name);
-    char *at = strstr(buf, key);
-    if (at) v = strtod(at + strlen(key), NULL);
-out:
-    free(buf);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+        write(fd, req, sizeof req - 1) == (ssize_t)(sizeof req - 1)) {
+        size_t cap = 1 << 20, n = 0;
+        buf = dk_malloc(cap + 1);
+        ssize_t k;
+        while (n < cap && (k = read(fd, buf + n, cap - n)) > 0)
+            n += (size_t)k;
+        buf[n] = '\0';
+    }
     close(fd);
+    return buf;
+}
+
+/* The value of the line "name value" in a /metrics text; -1 if there is none. */
+static double metric_in(const char *text, const char *name)
+{
+    char key[160];
+    snprintf(key, sizeof key, "\n%s ", name);
+    const char *at = text ? strstr(text, key) : NULL;
+    return at ? strtod(at + strlen(key), NULL) : -1;
+}
+
+static double examd_gauge(int port, const char *name)
+{
+    char *t = examd_metrics(port);
+    double v = metric_in(t, name);
+    free(t);
     return v;
+}
+
+/* A histogram of examd's /metrics since the last progress line: its p99 and worst
+ * bucket ("p99<=0.025/0.1"), or "-" when examd has none or nothing happened. */
+static const char *const hist_le[] = {"0.0005", "0.001", "0.0025", "0.005", "0.01",
+                                      "0.025",  "0.05",  "0.1",    "0.25",  "0.5",
+                                      "1",      "2.5",   "5",      "10",    "+Inf"};
+#define HIST_N (sizeof hist_le / sizeof hist_le[0])
+
+static void hist_since(const char *text, const char *name, double prev[HIST_N], char *out,
+                       size_t outsz)
+{
+    double cur[HIST_N], d[HIST_N];
+    for (size_t i = 0; i < HIST_N; i++) {
+        char key[128];
+        snprintf(key, sizeof key, "%s_bucket{le=\"%s\"}", name, hist_le[i]);
+        cur[i] = metric_in(text, key);
+    }
+    snprintf(out, outsz, "-");
+    if (cur[HIST_N - 1] < 0) return;
+    for (size_t i = 0; i < HIST_N; i++) d[i] = cur[i] - (prev[i] > 0 ? prev[i] : 0);
+    memcpy(prev, cur, sizeof cur);
+    double total = d[HIST_N - 1];
+    if (total <= 0) return;
+    size_t p99 = 0, worst = 0;
+    while (p99 < HIST_N - 1 && d[p99] < 0.99 * total) p99++;
+    for (size_t i = 0; i < HIST_N; i++)
+        if (d[i] > (i ? d[i - 1] : 0)) worst = i;
+    snprintf(out, outsz, "p99<=%s/%s", hist_le[p99], hist_le[worst]);
 }
 
 /* examd's state in Redis, read for the progress lines only (the main thread's own
@@ -325,18 +364,27 @@ static void progress(int ph, double el, bench_live *prev, double dt)
     live_sum(&s);
     long long live = redis_count("ZCARD " DOM_KEY_DEADLINES),
               dirty = redis_count("SCARD " DOM_KEY_DIRTY);
-    double backlog = examd_gauge(bench_g->o.port, "examd_capture_backlog");
+    static double lag_prev[HIST_N], ar_prev[HIST_N], sw_prev[HIST_N], sd_prev[HIST_N];
+    char *mt = examd_metrics(bench_g->o.port), lag[40], ar[40], sw[40], sd[40];
+    double backlog = metric_in(mt, "examd_capture_backlog"),
+           dbq = metric_in(mt, "examd_db_queue_depth");
+    hist_since(mt, "examd_loop_lag_seconds", lag_prev, lag, sizeof lag);
+    hist_since(mt, "examd_answer_redis_seconds", ar_prev, ar, sizeof ar);
+    hist_since(mt, "examd_submit_wait_seconds", sw_prev, sw, sizeof sw);
+    hist_since(mt, "examd_submit_db_seconds", sd_prev, sd, sizeof sd);
+    free(mt);
     double d = dt > 0 ? dt : 1;
     printf("[%6.1fs] %-10s %6.0f req/s, ok %6.0f/s, answers %6.0f/s, err %llu, backoff %llu, "
            "inflight %llu, queued %llu | in %llu, paper %llu, submitted %llu, gave up %llu | "
-           "examd: live %lld, unflushed %lld, proctor backlog %.0f\n",
+           "examd: live %lld, unflushed %lld, proctor backlog %.0f, db queue %.0f | s: loop lag %s, "
+           "answer redis %s, submit wait %s, db %s\n",
            el, bench_phase_names[ph], (double)(s.done - prev->done) / d,
            (double)(s.ok - prev->ok) / d, (double)(s.answers_ok - prev->answers_ok) / d,
            (unsigned long long)(s.errors - prev->errors),
            (unsigned long long)(s.backoffs - prev->backoffs), (unsigned long long)s.inflight,
            (unsigned long long)s.waiting, (unsigned long long)s.logged_in,
            (unsigned long long)s.have_paper, (unsigned long long)s.submitted,
-           (unsigned long long)s.failed, live, dirty, backlog);
+           (unsigned long long)s.failed, live, dirty, backlog, dbq, lag, ar, sw, sd);
     fflush(stdout);
     *prev = s;
 }

@@ -119,7 +119,8 @@ static const config_key config_table[] = {
     {"orphan_sweep_period_ms", T_INT, "30000", 0, "how often MariaDB is asked for lost sessions"},
     {"session_ttl_s", T_INT, "86400", 0, "how long a session stays in Redis after submit"},
     {"proctor_inprocess", T_BOOL, "1", 0, "run proctor workers as threads inside examd"},
-    {"camera_check_workers", T_INT, "1", 0, "threads answering the camera check before a test"},
+    {"camera_check_workers", T_INT, "0", 0,
+     "threads answering the camera check before a test (0 = one per core)"},
     {"camera_check_queue", T_INT, "32", 0, "camera checks that may wait before 503"},
     {"capture_workers", T_INT, "2", 0,
      "threads storing captures (file, row, rename), apart from the database threads"},
@@ -156,6 +157,9 @@ static const config_key config_table[] = {
     {"proctor_nice", T_INT, "10", 0,
      "nice value of the scoring threads (0-19): in examd they yield the cores to the event "
      "loops"},
+    {"proctor_sched_idle", T_BOOL, "1", 0,
+     "run the scoring threads under SCHED_IDLE (Linux): they use only time no other thread "
+     "wants, so a backlog of captures never delays Redis, MariaDB or the event loops"},
     {"proctor_claim_idle_ms", T_INT, "30000", 0, "a pending job idle this long is claimed"},
     {"proctor_max_attempts", T_INT, "3", 0, "a job failing this often is parked"},
     {"proctor_stream_maxlen", T_INT, "100000", 0, "capture stream length shown as lag"},

@@ -595,13 +595,39 @@ static int listen_socket(const char *host, int port, dk_error *err)
     return fd;
 }
 
+/* The loop's tick: how late it runs is how long anything ready on this loop waited for
+ * the thread (callbacks ahead of it, or no core free). */
+#define LOOP_TICK_US 10000
+
+typedef struct loop_tick {
+    dk_http_server *s;
+    struct event *ev;
+    long long due_us;
+} loop_tick;
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    loop_tick *t = arg;
+    long long now = dk_now_us();
+    dk_hist_observe(&t->s->loop_lag, now > t->due_us ? now - t->due_us : 0);
+    t->due_us = now + LOOP_TICK_US;
+    struct timeval tv = {0, LOOP_TICK_US};
+    evtimer_add(t->ev, &tv);
+}
+
 static void *loop_main(void *arg)
 {
     dk_loop *loop = arg;
     dk_http_server *s = loop->server;
     if (s->opts.loop_init) s->opts.loop_init(loop, s->opts.udata);
+    loop_tick tick = {.s = s, .due_us = dk_now_us() + LOOP_TICK_US};
+    tick.ev = evtimer_new(loop->base, on_tick, &tick);
+    struct timeval tv = {0, LOOP_TICK_US};
+    evtimer_add(tick.ev, &tv);
     atomic_fetch_add(&s->started, 1);
     event_base_dispatch(loop->base);
+    event_free(tick.ev);
     if (s->opts.loop_fini) s->opts.loop_fini(loop, s->opts.udata);
     return NULL;
 }
@@ -610,7 +636,7 @@ dk_http_server *dk_http_start(const dk_config *cfg, const dk_http_opts *o, dk_er
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, (void (*)(void))evthread_use_pthreads);
-    if (o->nroutes > MAX_ROUTES || o->ngauges > MAX_GAUGES) {
+    if (o->nroutes > MAX_ROUTES || o->ngauges > MAX_GAUGES || o->nhists > DK_HTTP_MAX_HISTS) {
         dk_error_set(err, DK_EINTERNAL, "too many routes or gauges");
         return NULL;
     }
@@ -618,7 +644,9 @@ dk_http_server *dk_http_start(const dk_config *cfg, const dk_http_opts *o, dk_er
     s->cfg = cfg;
     s->opts = *o;
     for (size_t i = 0; i < o->ngauges; i++) s->gauges[s->ngauges++] = o->gauges[i];
-    s->opts.gauges = NULL; /* the caller's array need not outlive the call */
+    for (size_t i = 0; i < o->nhists; i++) s->hists[s->nhists++] = o->hists[i];
+    s->opts.gauges = NULL; /* the caller's arrays need not outlive the call */
+    s->opts.hists = NULL;
     s->max_body = (size_t)dk_config_int(cfg, "http_max_body");
     s->max_headers = (size_t)dk_config_int(cfg, "http_max_headers");
     s->timeout_s = (int)dk_config_int(cfg, "http_timeout_s");
@@ -776,6 +804,10 @@ void dk_http_metrics_render(dk_http_server *s, struct evbuffer *out)
         snprintf(name, sizeof name, "%s_request_seconds", n);
         dk_hist_render(out, name, labels, &st->latency);
     }
+    char lag[64];
+    snprintf(lag, sizeof lag, "%s_loop_lag_seconds", n);
+    evbuffer_add_printf(out, "# HELP %s how late the event loops' 10 ms tick ran\n", lag);
+    dk_hist_render(out, lag, "", &s->loop_lag);
     evbuffer_add_printf(out, "# TYPE %s_requests_in_flight gauge\n%s_requests_in_flight %lld\n", n,
                         n, (long long)atomic_load(&s->inflight));
     evbuffer_add_printf(
@@ -796,4 +828,9 @@ void dk_http_metrics_render(dk_http_server *s, struct evbuffer *out)
         evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %g\n", s->gauges[i].name,
                             s->gauges[i].help, s->gauges[i].name, s->gauges[i].name,
                             s->gauges[i].fn(s, s->gauges[i].arg));
+    for (int i = 0; i < s->nhists; i++) {
+        evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", s->hists[i].name,
+                            s->hists[i].help, s->hists[i].name);
+        dk_hist_render(out, s->hists[i].name, "", s->hists[i].h);
+    }
 }

@@ -10,6 +10,7 @@
 #include "dk_http.h"
 
 #define DK_HTTP_MAX_GAUGES 32
+#define DK_HTTP_MAX_HISTS 16
 #define DK_HTTP_MAX_ROUTES 256
 #define DK_HTTP_MAX_NETS 16
 
@@ -49,8 +50,11 @@ struct dk_http_server {
     _Atomic long long conns_open;
     _Atomic unsigned long long conns_refused, timeouts_headers, timeouts_body;
     route_stats routes[DK_HTTP_MAX_ROUTES + 1]; /* last: unmatched */
+    dk_hist loop_lag; /* how late each loop's 10 ms tick ran: the time a ready request waited */
     dk_gauge gauges[DK_HTTP_MAX_GAUGES];
     int ngauges;
+    dk_named_hist hists[DK_HTTP_MAX_HISTS];
+    int nhists;
 };
 
 /* dk_http.c */

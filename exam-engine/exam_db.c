@@ -146,8 +146,9 @@ static int load_answers(MYSQL *db, exam_db_session *s, dk_error *err)
     return 0;
 }
 
-static int fill_session(MYSQL *db, const char *where, const dk_param *p, size_t np,
-                        exam_db_session *s, dk_error *err)
+/* The session row (with its answers when with_answers). */
+static int fill_session_row(MYSQL *db, const char *where, const dk_param *p, size_t np,
+                            exam_db_session *s, int with_answers, dk_error *err)
 {
     char sql[1024];
     snprintf(sql, sizeof sql,
@@ -188,7 +189,13 @@ static int fill_session(MYSQL *db, const char *where, const dk_param *p, size_t 
     s->drawn_pass_mark = (int)ll(row[16]);
     s->drawn_question_count = (int)ll(row[17]);
     mysql_free_result(res);
-    return load_answers(db, s, err);
+    return with_answers ? load_answers(db, s, err) : 0;
+}
+
+static int fill_session(MYSQL *db, const char *where, const dk_param *p, size_t np,
+                        exam_db_session *s, dk_error *err)
+{
+    return fill_session_row(db, where, p, np, s, 1, err);
 }
 
 int exam_db_load_session(MYSQL *db, const char *sid, exam_db_session *s, dk_error *err)
@@ -417,7 +424,8 @@ int exam_db_finalize(MYSQL *db, const qb_index *idx, const char *sid, const char
         rc = exam_db_result(db, sid, out, err);
         goto done;
     }
-    if ((rc = exam_db_load_session(db, sid, s, err))) goto fail;
+    /* the row only: its answers are read once, after the last ones are written */
+    if ((rc = fill_session_row(db, "s.id = ?", p, 1, s, 0, err))) goto fail;
     if ((rc = qb_paper_decode(idx, s->qp, strlen(s->qp), &qp, err))) goto fail;
     if ((rc = exam_db_flush_answers(db, sid, n, nos, vals, err))) goto fail;
     if (ig && (rc = exam_db_integrity(db, sid, ig, err))) goto fail;

@@ -65,6 +65,10 @@ struct exam_server {
     _Atomic long long flushed_answers;
     _Atomic long long answer_waits, answer_waited; /* WAITs sent, answers they acknowledged */
     _Atomic long long capture_backlog, capture_parked;
+    /* where an answer save and a submit spend their time (/metrics histograms) */
+    dk_hist answer_redis; /* the answer script's round trip to Redis */
+    dk_hist submit_wait;  /* a claimed submit waiting for a database thread */
+    dk_hist submit_db;    /* the submit's transaction, retries included */
     /* the login queue (exam_auth.c, domain/dom_queue.h): logins let in and not yet
      * answered; queued ones let in, and refusals with a place */
     _Atomic long long logins_admitted, queue_admitted, queue_refused;

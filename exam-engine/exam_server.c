@@ -349,7 +349,12 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
         free(s);
         return NULL;
     }
-    s->face = dk_workq_new("face", (int)dk_config_int(cfg, "camera_check_workers"),
+    /* one per core: at the 09:00 wave the checks queue behind the logins' hashing, and
+     * once the logins are done a single thread left the other core idle */
+    int face_workers = (int)dk_config_int(cfg, "camera_check_workers");
+    if (face_workers <= 0) face_workers = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (face_workers <= 0) face_workers = 1;
+    s->face = dk_workq_new("face", face_workers,
                            (size_t)dk_config_int(cfg, "camera_check_queue"), exam_face_thread_init,
                            exam_face_thread_fini, (void *)cfg);
     /* captures have threads and connections of their own: each costs a file, a commit
@@ -408,6 +413,12 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
         {"examd_capture_requeued", "stored captures queued again by this node's proctor sweep",
          g_requeued, s},
     };
+    const dk_named_hist hists[] = {
+        {"examd_answer_redis_seconds", "the answer script's round trip to Redis", &s->answer_redis},
+        {"examd_submit_wait_seconds", "a claimed submit waiting for a database thread",
+         &s->submit_wait},
+        {"examd_submit_db_seconds", "the submit's MariaDB transaction", &s->submit_db},
+    };
     for (size_t i = 0; i < NAPIS; i++)
         exam_routes[i] = (dk_route){exam_apis[i].method, exam_apis[i].pattern, api_run,
                                     exam_apis[i].name, exam_apis[i].max_body};
@@ -422,6 +433,8 @@ exam_server *exam_start(const dk_config *cfg, dk_error *err)
         .udata = s,
         .gauges = gauges,
         .ngauges = sizeof gauges / sizeof gauges[0],
+        .hists = hists,
+        .nhists = sizeof hists / sizeof hists[0],
     };
     s->http = dk_http_start(cfg, &o, err);
     if (!s->http) {

@@ -503,6 +503,7 @@ typedef struct answer_req {
     char choice[QB_CHOICE_MAX];
     long long saved_at;
     long long replicas; /* redis_wait_replicas */
+    long long sent_us;  /* the script sent (examd_answer_redis_seconds) */
 } answer_req;
 
 static void answer_saved(dk_req *rq)
@@ -620,6 +621,7 @@ static void on_answer(redisReply *r, const dk_error *e, void *arg)
 {
     dk_req *rq = arg;
     answer_req *a = rq->state;
+    dk_hist_observe(&exam_of(rq)->answer_redis, dk_now_us() - a->sent_us);
     if (script_failed(rq, r, e)) return;
     if (r->element[0]->integer == 1) {
         a->saved_at = r->element[2]->integer;
@@ -697,6 +699,7 @@ void exam_answer_put(dk_req *rq, const dk_claims *who)
     const char *argv[] = {"4",       k_sess.s, k_ans.s, DOM_KEY_DIRTY, DOM_KEY_IDIRTY, pid, nos,
                           a->choice, sid,      arrival, dev,           window};
     exam_loop *el = rq->loop->app;
+    a->sent_us = dk_now_us();
     dk_aredis_evalsha(el->answers ? el->answers : rq->loop->redis, 0, on_answer, rq,
                       &dom_lua_answer, 12, argv, NULL);
 }
@@ -717,6 +720,7 @@ typedef struct submit_job {
     int rc;
     dk_error err;
     exam_result res;
+    long long queued_us; /* sent to the database pool */
 } submit_job;
 
 static void submit_job_free(void *p)
@@ -734,9 +738,12 @@ static void submit_work(void *ctx, void *arg)
     submit_job *j = arg;
     MYSQL *db;
     qb_index *idx;
+    long long t0 = dk_now_us();
+    dk_hist_observe(&j->srv->submit_wait, t0 - j->queued_us);
     if (!(j->rc = exam_db_and_bank(ctx, j->srv, &db, &idx, &j->err)))
         j->rc = exam_db_submit(ctx, idx, j->sid, j->by, j->n, j->nos,
                                (const char *const *)j->vals, j->ig, &j->res, &j->err);
+    dk_hist_observe(&j->srv->submit_db, dk_now_us() - t0);
     if (j->rc == DK_EIO) dk_dbconn_drop(ctx);
     qb_index_unref(idx);
 }
@@ -816,6 +823,7 @@ static int submit_from_claim(submit_job *j, redisReply *r)
         j->vals[j->n++] = dk_strndup(a->element[2 * i + 1]->str, a->element[2 * i + 1]->len);
     }
     dk_workq *pool = j->rq ? exam_pool(j->rq) : j->srv->db; /* the sweeper has no route */
+    j->queued_us = dk_now_us();
     return dk_workq_submit(pool, j->loop->mailbox, submit_work, submit_done, j);
 }
 

@@ -17,6 +17,7 @@
  * and the counters. */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -70,6 +71,7 @@ struct proctor_pool {
     int n;
     int check_missing;
     int nice; /* proctor_nice: the workers' threads run at this nice value */
+    int sched_idle; /* proctor_sched_idle: and under SCHED_IDLE */
     const dk_config *cfg;
     proctor_options opt;
     proctor_session_params session; /* the session rule (proctor_session_* keys) */
@@ -651,6 +653,14 @@ static void *worker_main(void *arg)
     if (p->nice > 0 && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), p->nice) != 0)
         DK_WARN("proctor", "worker %d: setpriority(%d) failed: %s", w->index, p->nice,
                 strerror(errno));
+    /* A nice value still buys a share of a busy core: with a backlog of captures the
+     * scoring threads took most of both cores, and Redis and MariaDB, preempted in the
+     * middle of a script or a commit, held answer saves and submits for tens of
+     * milliseconds. Under SCHED_IDLE they run only on time no other thread wants, and
+     * any other thread that wakes takes the core at once. */
+    struct sched_param sp = {0};
+    if (p->sched_idle && sched_setscheduler(0, SCHED_IDLE, &sp) != 0)
+        DK_WARN("proctor", "worker %d: SCHED_IDLE failed: %s", w->index, strerror(errno));
     double last_claim = -1e18, last_missing = -1e18, last_requeue = -1e18;
     long long claim_period = p->claim_idle_ms / 2;
     if (claim_period < 100) claim_period = 100;
@@ -713,6 +723,7 @@ int proctor_pool_start(proctor_pool **out, const dk_config *cfg, const char *nam
     p->cfg = cfg;
     long long nice = dk_config_int(cfg, "proctor_nice");
     p->nice = nice < 0 ? 0 : nice > 19 ? 19 : (int)nice;
+    p->sched_idle = dk_config_bool(cfg, "proctor_sched_idle");
     p->n = (int)dk_config_int(cfg, "proctor_workers");
     if (p->n < 1) p->n = 1;
     if (p->n > 64) p->n = 64;

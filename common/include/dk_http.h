@@ -69,6 +69,12 @@ typedef struct dk_gauge {
     void *arg;
 } dk_gauge;
 
+/* A histogram shown in /metrics as "<name>_bucket{le=..}"; the caller owns h. */
+typedef struct dk_named_hist {
+    const char *name, *help;
+    dk_hist *h;
+} dk_named_hist;
+
 typedef struct dk_http_opts {
     const char *name;           /* "examd" */
     const char *port_key;       /* config key of the port: "exam_port" */
@@ -83,6 +89,8 @@ typedef struct dk_http_opts {
     /* /metrics gauges, copied before any loop serves (so never read while being added) */
     const dk_gauge *gauges;
     size_t ngauges;
+    const dk_named_hist *hists; /* copied likewise; at most 16 */
+    size_t nhists;
 } dk_http_opts;
 
 /* Binds, starts the loop threads and returns; each loop owns an evhttp, a dk_aredis
