@@ -299,6 +299,7 @@ static double through_queue(const set *cams, const blob *registered, int n, doub
      * machine a nice-10 thread gets about a tenth of a nice-0 one's share. Same nice as
      * the pipeline, unless DK_PROCTOR_NICE says otherwise (printed with the figure). */
     setenv("DK_PROCTOR_NICE", "0", 0);
+    setenv("DK_PROCTOR_SCHED_IDLE", "0", 0); /* likewise: SCHED_IDLE gets only idle time */
     dk_config *qcfg = NULL;
     if (dk_config_load(&qcfg, NULL, &err)) return 0;
     dk_log_set_level(DK_LOG_WARN);

@@ -47,9 +47,7 @@ static const config_key config_table[] = {
     {"mysql_password", T_STR, "dingkao-dev", 1, "MariaDB password"},
     {"mysql_db", T_STR, "dingkao", 0, "MariaDB database"},
     {"mysql_timeout_ms", T_INT, "5000", 0, "connect/read/write timeout of MariaDB calls"},
-    {"db_workers", T_INT, "8", 0,
-     "database worker threads per server (they mostly wait on MariaDB: at the end of a "
-     "synchronized paper 4 left submits queued behind each other)"},
+    {"db_workers", T_INT, "4", 0, "database worker threads per server"},
     {"db_queue", T_INT, "4096", 0, "database jobs that may wait before 503"},
     /* HTTP servers */
     {"http_host", T_STR, "127.0.0.1", 0, "address the servers listen on"},
