@@ -637,7 +637,7 @@ dk_http_server *dk_http_start(const dk_config *cfg, const dk_http_opts *o, dk_er
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, (void (*)(void))evthread_use_pthreads);
     if (o->nroutes > MAX_ROUTES || o->ngauges > MAX_GAUGES || o->nhists > DK_HTTP_MAX_HISTS) {
-        dk_error_set(err, DK_EINTERNAL, "too many routes or gauges");
+        dk_error_set(err, DK_EINTERNAL, "too many routes, gauges or histograms");
         return NULL;
     }
     dk_http_server *s = dk_calloc(1, sizeof *s);
@@ -806,7 +806,8 @@ void dk_http_metrics_render(dk_http_server *s, struct evbuffer *out)
     }
     char lag[64];
     snprintf(lag, sizeof lag, "%s_loop_lag_seconds", n);
-    evbuffer_add_printf(out, "# HELP %s how late the event loops' 10 ms tick ran\n", lag);
+    evbuffer_add_printf(out, "# HELP %s how late the event loops' 10 ms tick ran\n# TYPE %s histogram\n",
+                        lag, lag);
     dk_hist_render(out, lag, "", &s->loop_lag);
     evbuffer_add_printf(out, "# TYPE %s_requests_in_flight gauge\n%s_requests_in_flight %lld\n", n,
                         n, (long long)atomic_load(&s->inflight));
