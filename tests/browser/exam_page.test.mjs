@@ -235,6 +235,14 @@ main('browser_exam_page', async () => {
   await answerUpTo(total);
   check(chosen.size === total, `answered ${chosen.size} of ${total}`);
   await allSaved();
+  // the capture after the reload goes at the server's time (3-9 s after the first); when
+  // that fell in the offline seconds above, the page sends it 1-5 s after the network is
+  // back, which can be after a quick submit: wait for it (at most 20 s), then submit
+  const sidNow = (await page.evaluate(() => JSON.parse(sessionStorage.getItem('dk.active')))).sid;
+  for (let i = 0; i < 40; i++) {
+    if (Number((await sql(`SELECT COUNT(*) FROM proctor_capture WHERE session_id = '${sidNow}'`)).trim()) >= 2) break;
+    await page.waitForTimeout(500);
+  }
 
   await page.getByRole('button', { name: '交卷', exact: true }).click();
   await page.locator('.confirm-dialog[open]').waitFor();
