@@ -31,6 +31,7 @@
 
 #include "bench_internal.h"
 #include "dk_log.h"
+#include "dk_metrics.h"
 #include "dk_redis.h"
 #include "dom_session.h"
 
@@ -312,18 +313,17 @@ static double examd_gauge(int port, const char *name)
 
 /* A histogram of examd's /metrics since the last progress line: its p99 and worst
  * bucket ("p99<=0.025/0.1"), or "-" when examd has none or nothing happened. */
-static const char *const hist_le[] = {"0.0005", "0.001", "0.0025", "0.005", "0.01",
-                                      "0.025",  "0.05",  "0.1",    "0.25",  "0.5",
-                                      "1",      "2.5",   "5",      "10",    "+Inf"};
-#define HIST_N (sizeof hist_le / sizeof hist_le[0])
+#define HIST_N (DK_HIST_BUCKETS + 1) /* dk_metrics.h's buckets, +Inf last */
 
 static void hist_since(const char *text, const char *name, double prev[HIST_N], char *out,
                        size_t outsz)
 {
     double cur[HIST_N], d[HIST_N];
+    char le[HIST_N][24];
     for (size_t i = 0; i < HIST_N; i++) {
-        char key[128];
-        snprintf(key, sizeof key, "%s_bucket{le=\"%s\"}", name, hist_le[i]);
+        char key[512];
+        dk_hist_le((int)i, le[i], sizeof le[i]);
+        snprintf(key, sizeof key, "%s_bucket{le=\"%s\"}", name, le[i]);
         cur[i] = metric_in(text, key);
     }
     snprintf(out, outsz, "-");
@@ -336,7 +336,7 @@ static void hist_since(const char *text, const char *name, double prev[HIST_N], 
     while (p99 < HIST_N - 1 && d[p99] < 0.99 * total) p99++;
     for (size_t i = 0; i < HIST_N; i++)
         if (d[i] > (i ? d[i - 1] : 0)) worst = i;
-    snprintf(out, outsz, "p99<=%s/%s", hist_le[p99], hist_le[worst]);
+    snprintf(out, outsz, "p99<=%s/%s", le[p99], le[worst]);
 }
 
 /* examd's state in Redis, read for the progress lines only (the main thread's own

@@ -1,6 +1,8 @@
 /* dk_metrics.c - histogram buckets and their Prometheus rendering. */
 #include "dk_metrics.h"
 
+#include <stdio.h>
+
 static const long long bounds_us[DK_HIST_BUCKETS] = {
     500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000,
     5000000, 10000000};
@@ -15,6 +17,12 @@ void dk_hist_observe(dk_hist *h, long long us)
                               memory_order_relaxed);
 }
 
+void dk_hist_le(int i, char *out, size_t n)
+{
+    if (i >= 0 && i < DK_HIST_BUCKETS) snprintf(out, n, "%g", (double)bounds_us[i] / 1e6);
+    else snprintf(out, n, "+Inf");
+}
+
 void dk_hist_render(struct evbuffer *out, const char *name, const char *labels, dk_hist *h)
 {
     unsigned long long cum = 0;
@@ -22,11 +30,9 @@ void dk_hist_render(struct evbuffer *out, const char *name, const char *labels, 
     labels = labels ? labels : "";
     for (int i = 0; i <= DK_HIST_BUCKETS; i++) {
         cum += atomic_load_explicit(&h->bucket[i], memory_order_relaxed);
-        if (i < DK_HIST_BUCKETS)
-            evbuffer_add_printf(out, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep,
-                                (double)bounds_us[i] / 1e6, cum);
-        else
-            evbuffer_add_printf(out, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep, cum);
+        char le[24];
+        dk_hist_le(i, le, sizeof le);
+        evbuffer_add_printf(out, "%s_bucket{%s%sle=\"%s\"} %llu\n", name, labels, sep, le, cum);
     }
     evbuffer_add_printf(out, "%s_sum{%s} %g\n", name, labels,
                         (double)atomic_load(&h->sum_us) / 1e6);

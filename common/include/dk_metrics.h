@@ -5,6 +5,7 @@
 
 #include <event2/buffer.h>
 #include <stdatomic.h>
+#include <stddef.h>
 
 #define DK_HIST_BUCKETS 14 /* upper bounds in dk_metrics.c, 0.5 ms .. 10 s, then +Inf */
 
@@ -17,6 +18,8 @@ typedef struct dk_hist {
 void dk_hist_observe(dk_hist *h, long long micros);
 /* Appends name_bucket{labels,le=...}, name_sum and name_count lines. labels may be "". */
 void dk_hist_render(struct evbuffer *out, const char *name, const char *labels, dk_hist *h);
+/* The "le" label of bucket i (0..DK_HIST_BUCKETS) as rendered: "0.0005" .. "10", "+Inf". */
+void dk_hist_le(int i, char *out, size_t n);
 /* Value at quantile q (0..1) estimated from the buckets, in microseconds. */
 double dk_hist_quantile(dk_hist *h, double q);
 
